@@ -1,0 +1,65 @@
+use thiserror::Error;
+
+/// Why a file could not be read. Every message says what went wrong and where.
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("not a torch file or pickle: {0}")]
+    NotTorch(String),
+    #[error("zip archive: {0}")]
+    Zip(String),
+    #[error("zip archive: {0}")]
+    ZipLayout(String),
+    #[error("zip entry {entry}: uncompressed size exceeds the limit of {limit} bytes")]
+    TooLarge { entry: String, limit: u64 },
+    #[error("{part}: {source}")]
+    Pickle {
+        /// Where the pickle lives: a zip entry name, or "legacy torch file".
+        part: String,
+        #[source]
+        source: PickleError,
+    },
+}
+
+/// A pickle that cannot be read, with the byte offset of the opcode at fault.
+#[derive(Debug, Error, Clone, PartialEq)]
+#[error("{kind} at byte {offset}{}", opcode_suffix(*opcode))]
+pub struct PickleError {
+    /// Offset of the opcode, counted from the start of the pickle's container part.
+    pub offset: u64,
+    pub opcode: Option<u8>,
+    pub kind: PickleErrorKind,
+}
+
+fn opcode_suffix(op: Option<u8>) -> String {
+    match op {
+        Some(b) if b.is_ascii_graphic() => format!(" (opcode {:?} 0x{b:02x})", b as char),
+        Some(b) => format!(" (opcode 0x{b:02x})"),
+        None => String::new(),
+    }
+}
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum PickleErrorKind {
+    #[error("unexpected end of data")]
+    Truncated,
+    #[error("unknown opcode")]
+    UnknownOpcode,
+    #[error("unsupported pickle protocol {0}")]
+    Protocol(u8),
+    #[error("stack underflow")]
+    StackUnderflow,
+    #[error("no MARK on the stack")]
+    NoMark,
+    #[error("memo key {0} was never stored")]
+    MemoMissing(u64),
+    #[error("{0}")]
+    Malformed(String),
+    #[error("stack deeper than the limit of {0} values")]
+    StackLimit(usize),
+    #[error("memory limit of {0} bytes exceeded")]
+    MemoryLimit(usize),
+    #[error("pickle ended without STOP")]
+    NoStop,
+    #[error("out-of-band buffers (protocol 5 NEXT_BUFFER) are not supported")]
+    OutOfBand,
+}

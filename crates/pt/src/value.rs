@@ -1,0 +1,222 @@
+//! The value tree: an arena of containers plus small inline scalars.
+//!
+//! Why an arena rather than `Box`/`Rc` trees: pickles share and mutate objects through the memo
+//! (a list is memoised empty, then filled), may contain themselves, and may nest 200 000 deep.
+//! With containers addressed by [`NodeId`], sharing is a copy of an index, cycles are plain
+//! data, and dropping a tree is dropping a few flat `Vec`s — no recursion anywhere.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// Index of a container in [`Tree::nodes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NodeId(pub u32);
+
+/// One pickled value. Containers live in the [`Tree`] and are referred to by id.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    None,
+    Bool(bool),
+    Int(i64),
+    /// An integer outside `i64`, as decimal text.
+    BigInt(Rc<str>),
+    Float(f64),
+    Str(Rc<str>),
+    Bytes(Rc<[u8]>),
+    /// A class or function named by a pickle global, as `module.qualname`.
+    Global(Rc<str>),
+    /// A container: list, tuple, dict, set, object or persistent reference.
+    Node(NodeId),
+}
+
+/// A container in the arena.
+#[derive(Debug, Clone)]
+pub enum Node {
+    List(Vec<Value>),
+    /// A long list of numbers kept only as its length (see `Limits::keep_numeric_list_max`).
+    ElidedList {
+        len: u64,
+    },
+    Tuple(Vec<Value>),
+    Dict(Dict),
+    Set(Vec<Value>),
+    FrozenSet(Vec<Value>),
+    Object(Object),
+    /// A persistent id (BINPERSID/PERSID): in torch files, a tensor storage reference such as
+    /// `('storage', torch.FloatStorage, '0', 'cpu', 12)`. Never resolved: storages are not read.
+    Persistent(Value),
+}
+
+/// An instance of a class the reader does not turn into a builtin value.
+#[derive(Debug, Clone)]
+pub struct Object {
+    /// `module.qualname`, e.g. `slime.utils.types.Sample` or `torch.Tensor`.
+    pub class: Rc<str>,
+    /// Constructor arguments (a tuple node, or `Value::None` when there were none).
+    pub args: Value,
+    /// What BUILD set (`__setstate__`), `Value::None` if nothing.
+    pub state: Value,
+    /// Items added by SETITEM(S) to a dict-like object.
+    pub items: Vec<(Value, Value)>,
+    /// Items added by APPEND(S) to a list-like object.
+    pub list_items: Vec<Value>,
+}
+
+/// A dict with insertion order kept and Python's "same key replaces" rule.
+#[derive(Debug, Clone, Default)]
+pub struct Dict {
+    pub entries: Vec<(Value, Value)>,
+    index: Option<HashMap<ScalarKey, usize>>,
+}
+
+/// Keys that hash like Python's (`1`, `1.0` and `True` are one key).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ScalarKey {
+    None,
+    Int(i64),
+    Float(u64),
+    Str(Rc<str>),
+    Bytes(Rc<[u8]>),
+    Other(String),
+    Node(u32),
+}
+
+/// Dicts at most this long are searched linearly; longer ones get a hash index.
+const DICT_LINEAR_MAX: usize = 16;
+
+fn scalar_key(v: &Value) -> ScalarKey {
+    match v {
+        Value::None => ScalarKey::None,
+        Value::Bool(b) => ScalarKey::Int(*b as i64),
+        Value::Int(i) => ScalarKey::Int(*i),
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => ScalarKey::Int(*f as i64),
+        Value::Float(f) => ScalarKey::Float(f.to_bits()),
+        Value::Str(s) => ScalarKey::Str(s.clone()),
+        Value::Bytes(b) => ScalarKey::Bytes(b.clone()),
+        Value::BigInt(s) => ScalarKey::Other(format!("i{s}")),
+        Value::Global(s) => ScalarKey::Other(format!("g{s}")),
+        Value::Node(id) => ScalarKey::Node(id.0),
+    }
+}
+
+impl Dict {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Sets `key` to `value`, replacing an equal key in place (Python semantics).
+    pub fn insert(&mut self, key: Value, value: Value) {
+        let k = scalar_key(&key);
+        if let Some(index) = &mut self.index {
+            if let Some(&at) = index.get(&k) {
+                self.entries[at].1 = value;
+            } else {
+                index.insert(k, self.entries.len());
+                self.entries.push((key, value));
+            }
+            return;
+        }
+        if let Some(at) = self.entries.iter().position(|(e, _)| scalar_key(e) == k) {
+            self.entries[at].1 = value;
+            return;
+        }
+        self.entries.push((key, value));
+        if self.entries.len() > DICT_LINEAR_MAX {
+            let index = self
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, (e, _))| (scalar_key(e), i))
+                .collect();
+            self.index = Some(index);
+        }
+    }
+
+    /// The value for a string key.
+    pub fn get_str(&self, key: &str) -> Option<&Value> {
+        if let Some(index) = &self.index {
+            return index
+                .get(&ScalarKey::Str(Rc::from(key)))
+                .map(|&i| &self.entries[i].1);
+        }
+        self.entries
+            .iter()
+            .find(|(k, _)| matches!(k, Value::Str(s) if &**s == key))
+            .map(|(_, v)| v)
+    }
+}
+
+/// A parsed pickle: the arena and the root value.
+#[derive(Debug, Clone)]
+pub struct Tree {
+    pub nodes: Vec<Node>,
+    pub root: Value,
+}
+
+impl Tree {
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.0 as usize]
+    }
+
+    /// The node behind a value, if it is a container.
+    pub fn node_of(&self, v: &Value) -> Option<&Node> {
+        match v {
+            Value::Node(id) => Some(self.node(*id)),
+            _ => None,
+        }
+    }
+
+    /// A dict's entries, or a dataclass-like object's `__dict__` state, as a dict.
+    ///
+    /// This is how a `Sample` pickled as an object "reads like a dict".
+    pub fn as_dict<'a>(&'a self, v: &Value) -> Option<&'a Dict> {
+        match self.node_of(v)? {
+            Node::Dict(d) => Some(d),
+            Node::Object(o) => match self.node_of(&o.state)? {
+                Node::Dict(d) => Some(d),
+                // (dict_state, slot_state) as written for objects with __slots__.
+                Node::Tuple(t) if t.len() == 2 => self.as_dict(&t[0]),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The items of a list, tuple, set or frozenset.
+    pub fn as_seq<'a>(&'a self, v: &Value) -> Option<&'a [Value]> {
+        match self.node_of(v)? {
+            Node::List(x) | Node::Tuple(x) | Node::Set(x) | Node::FrozenSet(x) => Some(x),
+            _ => None,
+        }
+    }
+
+    /// Looks up a string key in a dict (or an object's dict state).
+    pub fn get<'a>(&'a self, v: &Value, key: &str) -> Option<&'a Value> {
+        self.as_dict(v)?.get_str(key)
+    }
+
+    /// The class name of an object, if `v` is one.
+    pub fn class_of(&self, v: &Value) -> Option<&str> {
+        match self.node_of(v)? {
+            Node::Object(o) => Some(&o.class),
+            _ => None,
+        }
+    }
+}
+
+impl Value {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn is_none(&self) -> bool {
+        matches!(self, Value::None)
+    }
+}

@@ -1,0 +1,254 @@
+//! Hostile input is normal input: every case gives a value or a specific typed error,
+//! never a panic, a hang, a stack overflow or an allocation the bytes do not justify.
+
+use std::io::Write;
+
+use pt::{Error, Limits, Node, PickleErrorKind, Value};
+
+fn load(bytes: &[u8]) -> Result<pt::Tree, pt::PickleError> {
+    pt::pickle::load(bytes, &Limits::default(), 0).map(|(t, _)| t)
+}
+
+fn kind(bytes: &[u8]) -> (u64, PickleErrorKind) {
+    let e = load(bytes).expect_err("should fail");
+    (e.offset, e.kind)
+}
+
+#[test]
+fn two_hundred_thousand_nested_lists_read_print_and_drop() {
+    let depth = 200_000;
+    let mut p = vec![0x80, 2];
+    p.extend(std::iter::repeat_n(b']', depth));
+    p.extend(std::iter::repeat_n(b'a', depth - 1));
+    p.push(b'.');
+    let tree = load(&p).unwrap();
+    assert_eq!(tree.nodes.len(), depth);
+    let text = pt::walk::repr(&tree, &tree.root, 50);
+    assert!(text.starts_with("[[[[") && text.ends_with('…'), "{text}");
+    drop(tree);
+}
+
+#[test]
+fn a_list_that_contains_itself_prints_finitely() {
+    // l = []; l.append(l)
+    let p = b"\x80\x02]q\x00h\x00a.";
+    let tree = load(p).unwrap();
+    assert_eq!(pt::walk::repr(&tree, &tree.root, 100), "[[...]]");
+}
+
+#[test]
+fn shared_references_cannot_blow_up_printing() {
+    // x = [x0, x0] nested 60 times: 2^60 leaves if expanded.
+    let mut p = vec![0x80, 2, b'K', 1];
+    for _ in 0..60 {
+        p.extend_from_slice(b"2\x86"); // DUP, TUPLE2
+    }
+    p.push(b'.');
+    let tree = load(&p).unwrap();
+    let text = pt::walk::repr(&tree, &tree.root, 10_000);
+    assert!(text.len() < 10_100);
+}
+
+#[test]
+fn truncated_pickle_says_where() {
+    let (off, k) = kind(b"\x80\x02X\x05\x00\x00\x00ab");
+    assert_eq!(k, PickleErrorKind::Truncated);
+    assert_eq!(off, 2, "offset of the BINUNICODE opcode");
+    let (_, k) = kind(b"\x80\x02K\x01");
+    assert_eq!(k, PickleErrorKind::NoStop);
+}
+
+#[test]
+fn length_fields_beyond_the_data_allocate_nothing() {
+    // BINUNICODE8 claiming 2^62 bytes; BINBYTES claiming 4 GB.
+    let mut p = vec![0x80, 4, 0x8d];
+    p.extend_from_slice(&(1u64 << 62).to_le_bytes());
+    assert_eq!(kind(&p).1, PickleErrorKind::Truncated);
+    assert_eq!(
+        kind(b"\x80\x03B\xff\xff\xff\xffabc").1,
+        PickleErrorKind::Truncated
+    );
+    // A memo key of 4 billion is stored sparsely.
+    let t = load(b"\x80\x02K\x07r\xff\xff\xff\xff0j\xff\xff\xff\xff.").unwrap();
+    assert_eq!(t.root, Value::Int(7));
+}
+
+#[test]
+fn stack_and_memo_misuse_are_typed_errors() {
+    assert_eq!(kind(b"\x80\x02a.").1, PickleErrorKind::StackUnderflow);
+    assert_eq!(kind(b"\x80\x02e.").1, PickleErrorKind::NoMark);
+    assert_eq!(kind(b"\x80\x02h\x09.").1, PickleErrorKind::MemoMissing(9));
+    assert_eq!(kind(b"\x80\x02\xff").1, PickleErrorKind::UnknownOpcode);
+    assert_eq!(kind(b"\x80\x09.").1, PickleErrorKind::Protocol(9));
+    // Popping below a MARK is an underflow, as in CPython; POP at a mark drops the mark.
+    assert_eq!(kind(b"\x80\x02K\x01(.").1, PickleErrorKind::StackUnderflow);
+    assert_eq!(load(b"\x80\x02K\x01(0.").unwrap().root, Value::Int(1));
+    assert!(matches!(
+        kind(b"\x80\x02K\x00K\x01K\x02s.").1,
+        PickleErrorKind::Malformed(_)
+    ));
+}
+
+#[test]
+fn limits_on_memory_and_stack_hold() {
+    let mut p = vec![0x80, 2];
+    p.extend(std::iter::repeat_n(b']', 10_000));
+    let small = Limits {
+        max_stack: 1000,
+        ..Limits::default()
+    };
+    let e = pt::pickle::load(&p, &small, 0).unwrap_err();
+    assert_eq!(e.kind, PickleErrorKind::StackLimit(1000));
+    assert_eq!(e.offset, 2 + 1000);
+    let small = Limits {
+        max_memory: 10_000,
+        ..Limits::default()
+    };
+    let e = pt::pickle::load(&p, &small, 0).unwrap_err();
+    assert_eq!(e.kind, PickleErrorKind::MemoryLimit(10_000));
+}
+
+#[test]
+fn not_a_torch_file() {
+    let e = pt::read(b"hello world", &Limits::default()).unwrap_err();
+    assert!(matches!(e, Error::NotTorch(_)));
+    assert!(e.to_string().contains("68 65 6c 6c"), "{e}");
+    assert!(pt::read(b"", &Limits::default())
+        .unwrap_err()
+        .to_string()
+        .contains("empty"));
+}
+
+fn zip_with(entries: &[(&str, &[u8], bool)]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, data, deflate) in entries {
+        let method = if *deflate {
+            zip::CompressionMethod::Deflated
+        } else {
+            zip::CompressionMethod::Stored
+        };
+        let opts = zip::write::SimpleFileOptions::default().compression_method(method);
+        w.start_file(*name, opts).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+#[test]
+fn zip_layouts_deflate_and_bombs() {
+    let pickle = b"\x80\x02}q\x00X\x07\x00\x00\x00samples]q\x01s.";
+    // Any folder name, STORED or DEFLATED.
+    for deflate in [false, true] {
+        let z = zip_with(&[
+            ("weird name/data.pkl", pickle, deflate),
+            ("weird name/byteorder", b"little", false),
+        ]);
+        let d = pt::read(&z, &Limits::default()).unwrap();
+        assert_eq!(
+            d.format,
+            pt::Format::Zip {
+                entry: "weird name/data.pkl".into()
+            }
+        );
+    }
+    let e = pt::read(&zip_with(&[("a/x", b"1", false)]), &Limits::default()).unwrap_err();
+    assert!(e.to_string().contains("no */data.pkl"), "{e}");
+    let e = pt::read(
+        &zip_with(&[("a/data.pkl", pickle, false), ("b/data.pkl", pickle, false)]),
+        &Limits::default(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("2 entries"), "{e}");
+    // 64 MB of zeros deflate to ~64 KB; the cap stops inflation.
+    let zeros = vec![0u8; 64 << 20];
+    let z = zip_with(&[("a/data.pkl", &zeros, true)]);
+    assert!(z.len() < 1 << 20);
+    let limits = Limits {
+        max_pickle_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let e = pt::read(&z, &limits).unwrap_err();
+    assert!(matches!(e, Error::TooLarge { .. }), "{e}");
+    // A pickle error inside names the entry and the offset.
+    let z = zip_with(&[("r/data.pkl", b"\x80\x02K\x01\xfe", false)]);
+    let e = pt::read(&z, &Limits::default()).unwrap_err().to_string();
+    assert!(e.starts_with("r/data.pkl: unknown opcode at byte 4"), "{e}");
+    // A truncated archive.
+    let z = zip_with(&[("r/data.pkl", pickle, false)]);
+    assert!(pt::read(&z[..z.len() / 2], &Limits::default()).is_err());
+}
+
+#[test]
+fn numeric_lists_are_elided_when_asked() {
+    let mut p = vec![0x80, 2, b']', b'('];
+    for i in 0..100u8 {
+        p.extend_from_slice(&[b'K', i]);
+    }
+    p.extend_from_slice(b"e.");
+    let limits = Limits {
+        keep_numeric_list_max: Some(10),
+        ..Limits::default()
+    };
+    let (t, _) = pt::pickle::load(&p, &limits, 0).unwrap();
+    assert!(matches!(
+        t.node_of(&t.root),
+        Some(Node::ElidedList { len: 100 })
+    ));
+    let t = load(&p).unwrap();
+    assert_eq!(t.as_seq(&t.root).unwrap().len(), 100);
+}
+
+#[test]
+fn protocol_zero_text_opcodes() {
+    // {'a': [1, 2.5, 'x', None, True]} as protocol 0 writes it.
+    let p = b"(dp0\nVa\np1\n(lp2\nI1\naF2.5\naVx\np3\naNaI01\nas.";
+    let t = load(p).unwrap();
+    assert_eq!(
+        pt::walk::repr(&t, &t.root, 200),
+        "{'a': [1, 2.5, 'x', None, True]}"
+    );
+    let t = load(b"S'it\\'s'\np0\n.").unwrap();
+    assert_eq!(t.root, Value::Str("it's".into()));
+    let t = load(b"L123456789012345678901234567890L\n.").unwrap();
+    assert_eq!(
+        t.root,
+        Value::BigInt("123456789012345678901234567890".into())
+    );
+}
+
+#[test]
+fn resumable_in_any_chunking() {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/slime/agent_2.pt");
+    let bytes = std::fs::read(path).unwrap();
+    let mut a = zip::ZipArchive::new(std::io::Cursor::new(&bytes[..])).unwrap();
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(&mut a.by_name("agent_2/data.pkl").unwrap(), &mut data).unwrap();
+    let (whole, _) = pt::pickle::load(&data, &Limits::default(), 0).unwrap();
+    let expect = pt::walk::repr(&whole, &whole.root, usize::MAX);
+    for chunk in [1usize, 7, 4096] {
+        let limits = Limits::default();
+        let mut m = pt::pickle::Machine::new(&limits, 0);
+        let mut pending: Vec<u8> = Vec::new();
+        let mut done = false;
+        for piece in data.chunks(chunk) {
+            pending.extend_from_slice(piece);
+            match m.run(&pending, false).unwrap() {
+                pt::pickle::Progress::Done { .. } => {
+                    done = true;
+                    break;
+                }
+                pt::pickle::Progress::NeedMore { consumed } => {
+                    pending.drain(..consumed);
+                }
+            }
+        }
+        assert!(done, "chunk {chunk}");
+        let t = m.finish().unwrap();
+        assert_eq!(
+            pt::walk::repr(&t, &t.root, usize::MAX),
+            expect,
+            "chunk {chunk}"
+        );
+    }
+}
