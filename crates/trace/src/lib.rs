@@ -1,1 +1,192 @@
-//! stub
+//! `trace`: rollout dump values → timeline rows (slime's cache v1), metrics and exports.
+//!
+//! **Owns:** the meaning of a rollout dump: which value is the sample list, how a sample's
+//! trace events become spans, point events, orphan ends and lanes (spec §3), the cache JSON,
+//! and the warnings that say which samples were bad and why.
+//!
+//! **Architecture invariant:** `trace` knows nothing of pixels, the DOM or files. Values in,
+//! rows out; it builds for wasm. One bad sample never hides the others: per-sample problems
+//! are [`Warning`]s, and only a file that is not a rollout dump at all is an [`Error`].
+//!
+//! Layout: `model.rs` (cache types), `rows.rs` (events → row), `json.rs` (values → JSON,
+//! bounded), this file (entry points).
+
+pub mod json;
+pub mod model;
+pub mod rows;
+
+pub use model::{Cache, Item, PointItem, Row, SpanAttrs, SpanItem, State, CACHE_VERSION};
+
+use pt::{Limits, Tree, Value};
+use thiserror::Error;
+
+/// A problem with one sample (or the file) that did not stop the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// Position of the sample in the dump's sample list, when the warning is about one.
+    pub sample: Option<usize>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.sample {
+            Some(i) => write!(f, "sample {i}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Why a file gave no rows at all.
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error(transparent)]
+    Read(#[from] pt::Error),
+    #[error("not a rollout dump: {0}")]
+    NotADump(String),
+    #[error("not a valid timeline cache: {0}")]
+    BadCache(String),
+}
+
+/// Rows and warnings built from one file.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub cache: Cache,
+    pub warnings: Vec<Warning>,
+}
+
+/// Reads a dump (`.pt`, legacy torch, bare pickle) or a slime cache JSON, by content.
+///
+/// `pt_path` is recorded in the cache as slime does; `generated_at` is seconds since the
+/// epoch (the caller owns the clock: wasm has none of its own).
+pub fn load(bytes: &[u8], pt_path: &str, generated_at: f64) -> Result<Built, Error> {
+    if looks_like_json(bytes) {
+        return load_cache_json(bytes);
+    }
+    let dump = pt::read(bytes, &Limits::for_timeline())?;
+    build_cache(&dump.tree, pt_path, generated_at)
+}
+
+fn looks_like_json(bytes: &[u8]) -> bool {
+    let start = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    start
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|&b| b == b'{')
+}
+
+/// Validates a cache JSON written by slime's tool (or by us) and uses it as it is.
+pub fn load_cache_json(bytes: &[u8]) -> Result<Built, Error> {
+    let cache: Cache = serde_json::from_slice(bytes).map_err(|e| Error::BadCache(e.to_string()))?;
+    if cache.cache_version != CACHE_VERSION {
+        return Err(Error::BadCache(format!(
+            "cache_version is {}, this reader knows {CACHE_VERSION}",
+            cache.cache_version
+        )));
+    }
+    let mut warnings = Vec::new();
+    if cache.sample_count != cache.rows.len() {
+        warnings.push(Warning {
+            sample: None,
+            message: format!(
+                "sample_count says {} but the cache has {} rows",
+                cache.sample_count,
+                cache.rows.len()
+            ),
+        });
+    }
+    Ok(Built { cache, warnings })
+}
+
+/// The sample list of a dump: `data["samples"]`, or `data` itself when it is a list.
+pub fn samples<'t>(tree: &'t Tree) -> Result<&'t [Value], Error> {
+    let root = &tree.root;
+    if let Some(seq) = tree.as_seq(root) {
+        return Ok(seq);
+    }
+    let what = match tree.node_of(root) {
+        Some(pt::Node::Dict(d)) => match d.get_str("samples") {
+            Some(s) => {
+                return tree.as_seq(s).ok_or_else(|| {
+                    Error::NotADump(format!("'samples' is {}, not a list", kind_of(tree, s)))
+                })
+            }
+            None => {
+                let keys: Vec<String> = d
+                    .entries
+                    .iter()
+                    .take(5)
+                    .map(|(k, _)| pt::walk::repr(tree, k, 40))
+                    .collect();
+                let more = if d.len() > 5 { ", …" } else { "" };
+                format!(
+                    "a dict without a 'samples' key (keys: {}{more})",
+                    keys.join(", ")
+                )
+            }
+        },
+        _ => kind_of(tree, root),
+    };
+    Err(Error::NotADump(format!(
+        "the file holds {what}; expected a dict with 'samples' or a list of samples"
+    )))
+}
+
+fn kind_of(tree: &Tree, v: &Value) -> String {
+    match tree.node_of(v) {
+        Some(pt::Node::Object(o)) => format!("a {} object", o.class),
+        Some(pt::Node::Dict(_)) => "a dict".into(),
+        Some(pt::Node::ElidedList { .. }) => "a list of numbers".into(),
+        Some(_) => "a container".into(),
+        None => {
+            let text = pt::walk::repr(tree, v, 40);
+            match v {
+                Value::Int(_) | Value::BigInt(_) => format!("an int ({text})"),
+                Value::Float(_) => format!("a float ({text})"),
+                Value::Str(_) => format!("a str ({text})"),
+                Value::None => "None".into(),
+                _ => text,
+            }
+        }
+    }
+}
+
+/// Builds the cache from a parsed dump.
+pub fn build_cache(tree: &Tree, pt_path: &str, generated_at: f64) -> Result<Built, Error> {
+    let samples = samples(tree)?;
+    let mut rows = Vec::new();
+    let mut warnings = Vec::new();
+    let mut notes = Vec::new();
+    for (i, sample) in samples.iter().enumerate() {
+        notes.clear();
+        if let Some(row) = rows::build_row(tree, sample, i, &mut notes) {
+            rows.push(row);
+        }
+        warnings.extend(notes.drain(..).map(|message| Warning {
+            sample: Some(i),
+            message,
+        }));
+    }
+    let global_start = rows
+        .iter()
+        .map(|r| r.start)
+        .reduce(f64::min)
+        .map(rows::round6);
+    let global_end = rows
+        .iter()
+        .map(|r| r.end)
+        .reduce(f64::max)
+        .map(rows::round6);
+    Ok(Built {
+        cache: Cache {
+            cache_version: CACHE_VERSION,
+            pt_path: pt_path.to_string(),
+            generated_at,
+            sample_count: rows.len(),
+            global_start,
+            global_end,
+            rows,
+        },
+        warnings,
+    })
+}
