@@ -113,7 +113,7 @@ pub fn format_duration(secs: f64, resolution: f64) -> String {
 }
 
 /// Where each shown row sits vertically.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Layout {
     /// Top y of each row, in the same order as the rows given to [`layout`].
     pub tops: Vec<f64>,
@@ -218,7 +218,11 @@ pub fn color_for(name: &str, dark: bool) -> String {
     }
     let hue = h % 360;
     let sat = 55 + (h >> 9) % 20;
-    let light = if dark { 52 + (h >> 17) % 10 } else { 58 + (h >> 17) % 12 };
+    let light = if dark {
+        52 + (h >> 17) % 10
+    } else {
+        58 + (h >> 17) % 12
+    };
     format!("hsl({hue} {sat}% {light}%)")
 }
 
@@ -239,7 +243,11 @@ mod tests {
 
     #[test]
     fn zoom_keeps_the_anchor_and_pan_moves_by_pixels() {
-        let mut v = Viewport { t0: 0.0, t1: 100.0, width: 1000.0 };
+        let mut v = Viewport {
+            t0: 0.0,
+            t1: 100.0,
+            width: 1000.0,
+        };
         let before = v.t(250.0);
         v.zoom_at(250.0, 4.0);
         assert!((v.t(250.0) - before).abs() < 1e-9);
@@ -252,7 +260,11 @@ mod tests {
 
     #[test]
     fn ticks_are_nice_and_spaced() {
-        let v = Viewport { t0: 1000.0, t1: 1010.0, width: 1000.0 };
+        let v = Viewport {
+            t0: 1000.0,
+            t1: 1010.0,
+            width: 1000.0,
+        };
         let t = ticks(&v, 80.0, 1000.0);
         assert_eq!(t.first().unwrap().1, "0");
         assert_eq!(t[1].1, "1 s");
@@ -273,7 +285,10 @@ mod tests {
 
     #[test]
     fn colors_are_stable_and_durations_readable() {
-        assert_eq!(color_for("sglang_generate", false), color_for("sglang_generate", false));
+        assert_eq!(
+            color_for("sglang_generate", false),
+            color_for("sglang_generate", false)
+        );
         assert_ne!(color_for("a", false), color_for("b", false));
         assert_eq!(format_duration(0.25, 0.05), "250 ms");
         assert_eq!(format_duration(2.5, 0.5), "2.5 s");

@@ -1,0 +1,955 @@
+//! The app: state, panels, controls and the wiring between them.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use timeline::{hit, layout, Viewport};
+use trace::json::py_str;
+use trace::{Item, Row, State};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::draw::{draw, name_text, Scene, AXIS_H, LABEL_W};
+use crate::protocol::{FromWorker, WarningMsg};
+
+/// A file whose rows are on screen.
+pub struct Loaded {
+    pub name: String,
+    pub cache: trace::Cache,
+    pub warnings: Vec<WarningMsg>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    Idle,
+    Loading,
+    Ready,
+    Error,
+}
+
+impl Phase {
+    fn as_str(self) -> &'static str {
+        match self {
+            Phase::Idle => "idle",
+            Phase::Loading => "loading",
+            Phase::Ready => "ready",
+            Phase::Error => "error",
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SortKey {
+    Start,
+    Duration,
+    Reward,
+    Lanes,
+    Open,
+}
+
+/// The worker and what to do with its answers.
+#[derive(Clone)]
+struct Loader {
+    worker: StoredValue<Option<web_sys::Worker>, LocalStorage>,
+    ready: StoredValue<bool>,
+    /// A file waiting for the worker to say it is ready.
+    pending: StoredValue<Option<(String, js_sys::ArrayBuffer)>, LocalStorage>,
+}
+
+impl Loader {
+    fn post(&self, name: String, buffer: js_sys::ArrayBuffer) {
+        let Some(w) = self.worker.get_value() else {
+            return;
+        };
+        if !self.ready.get_value() {
+            self.pending.set_value(Some((name, buffer)));
+            return;
+        }
+        let msg = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&msg, &"name".into(), &name.into());
+        let _ = js_sys::Reflect::set(&msg, &"buffer".into(), &buffer);
+        let _ = w.post_message_with_transfer(&msg, &js_sys::Array::of1(&buffer));
+    }
+}
+
+fn window() -> web_sys::Window {
+    web_sys::window().expect("a browser window")
+}
+
+fn set_body_state(phase: Phase) {
+    if let Some(body) = window().document().and_then(|d| d.body()) {
+        let _ = body.dataset().set("state", phase.as_str());
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let phase = RwSignal::new(Phase::Idle);
+    let data: RwSignal<Option<Arc<Loaded>>> = RwSignal::new(None);
+    let error: RwSignal<Option<String>> = RwSignal::new(None);
+    let progress: RwSignal<Option<(String, String)>> = RwSignal::new(None);
+    let warnings_open = RwSignal::new(true);
+    let filter = RwSignal::new(String::new());
+    let sort = RwSignal::new(SortKey::Start);
+    let descending = RwSignal::new(false);
+    let expanded = RwSignal::new(true);
+    let lane_h = RwSignal::new(16.0f64);
+    let show_events = RwSignal::new(true);
+    let show_open = RwSignal::new(true);
+    let show_orphans = RwSignal::new(true);
+    let attempt: RwSignal<Option<i64>> = RwSignal::new(None);
+    let attempt_filter = RwSignal::new(false);
+    let view: RwSignal<Option<Viewport>> = RwSignal::new(None);
+    let scroll_y = RwSignal::new(0.0f64);
+    let selected: RwSignal<Option<(usize, usize)>> = RwSignal::new(None);
+    let cursor: RwSignal<Option<f64>> = RwSignal::new(None);
+    let hover: RwSignal<Option<(f64, f64, String)>> = RwSignal::new(None);
+    let size = RwSignal::new((800.0f64, 400.0f64));
+    let dark = RwSignal::new(prefers_dark());
+    let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
+    let wrap_ref = NodeRef::<leptos::html::Div>::new();
+
+    Effect::new(move |_| set_body_state(phase.get()));
+
+    // ---- loading ---------------------------------------------------------------------
+    let loader = Loader {
+        worker: StoredValue::new_local(None),
+        ready: StoredValue::new(false),
+        pending: StoredValue::new_local(None),
+    };
+    let on_message = {
+        let loader = loader.clone();
+        move |text: String| match serde_json::from_str::<FromWorker>(&text) {
+            Ok(FromWorker::Ready) => {
+                loader.ready.set_value(true);
+                if let Some((name, buffer)) = loader.pending.get_value() {
+                    loader.pending.set_value(None);
+                    loader.post(name, buffer);
+                }
+            }
+            Ok(FromWorker::Progress { stage, done, total }) => {
+                let detail = if total > 0.0 {
+                    format!("{stage}: {:.1} of {:.1} MB", done / 1e6, total / 1e6)
+                } else {
+                    stage
+                };
+                progress.set(Some(("working".into(), detail)));
+            }
+            Ok(FromWorker::Done { cache, warnings }) => {
+                let name = cache.pt_path.clone();
+                let fit = match (cache.global_start, cache.global_end) {
+                    (Some(a), Some(b)) => Some(Viewport::fit(
+                        a,
+                        b,
+                        (size.get_untracked().0 - LABEL_W).max(100.0),
+                    )),
+                    _ => None,
+                };
+                data.set(Some(Arc::new(Loaded {
+                    name,
+                    cache,
+                    warnings,
+                })));
+                view.set(fit);
+                selected.set(None);
+                cursor.set(None);
+                scroll_y.set(0.0);
+                error.set(None);
+                warnings_open.set(true);
+                progress.set(None);
+                phase.set(Phase::Ready);
+            }
+            Ok(FromWorker::Error { message }) => {
+                error.set(Some(message));
+                progress.set(None);
+                // The previous view, if any, stays.
+                phase.set(Phase::Error);
+            }
+            Err(e) => {
+                error.set(Some(format!("internal: bad message from the worker: {e}")));
+                progress.set(None);
+                phase.set(Phase::Error);
+            }
+        }
+    };
+    let start_worker = {
+        let loader = loader.clone();
+        move || -> Option<web_sys::Worker> {
+            if let Some(w) = loader.worker.get_value() {
+                return Some(w);
+            }
+            let opts = web_sys::WorkerOptions::new();
+            opts.set_type(web_sys::WorkerType::Module);
+            let w = web_sys::Worker::new_with_options("./worker_loader.js", &opts).ok()?;
+            loader.ready.set_value(false);
+            let on_message = on_message.clone();
+            let cb = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+                move |ev: web_sys::MessageEvent| {
+                    if let Some(text) = ev.data().as_string() {
+                        on_message(text);
+                    }
+                },
+            );
+            w.set_onmessage(Some(cb.as_ref().unchecked_ref()));
+            cb.forget();
+            let onerr =
+                Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |ev: web_sys::ErrorEvent| {
+                    error.set(Some(format!("the parsing worker failed: {}", ev.message())));
+                    progress.set(None);
+                    phase.set(Phase::Error);
+                });
+            w.set_onerror(Some(onerr.as_ref().unchecked_ref()));
+            onerr.forget();
+            loader.worker.set_value(Some(w.clone()));
+            Some(w)
+        }
+    };
+    let send = {
+        let start_worker = start_worker.clone();
+        let loader = loader.clone();
+        move |name: String, buffer: js_sys::ArrayBuffer| {
+            if start_worker().is_none() {
+                error.set(Some("could not start the parsing worker".into()));
+                phase.set(Phase::Error);
+                return;
+            };
+            progress.set(Some((
+                name.clone(),
+                format!("reading {:.1} MB", buffer.byte_length() as f64 / 1e6),
+            )));
+            phase.set(Phase::Loading);
+            loader.post(name, buffer);
+        }
+    };
+    let cancel = {
+        let loader = loader.clone();
+        move |_| {
+            if let Some(w) = loader.worker.get_value() {
+                w.terminate();
+            }
+            loader.worker.set_value(None);
+            loader.pending.set_value(None);
+            progress.set(None);
+            phase.set(if data.get_untracked().is_some() {
+                Phase::Ready
+            } else {
+                Phase::Idle
+            });
+        }
+    };
+    let open_file = {
+        let send = send.clone();
+        move |file: web_sys::File| {
+            let name = file.name();
+            let send = send.clone();
+            progress.set(Some((name.clone(), "reading file".into())));
+            phase.set(Phase::Loading);
+            leptos::task::spawn_local(async move {
+                match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
+                    Ok(buf) => send(name, buf.unchecked_into()),
+                    Err(e) => {
+                        error.set(Some(format!("{name}: could not read the file: {e:?}")));
+                        phase.set(Phase::Error);
+                    }
+                }
+            });
+        }
+    };
+    let open_url = {
+        let send = send.clone();
+        move |url: String| {
+            let send = send.clone();
+            progress.set(Some((url.clone(), "downloading".into())));
+            phase.set(Phase::Loading);
+            leptos::task::spawn_local(async move {
+                match fetch_bytes(&url).await {
+                    Ok(buf) => {
+                        let name = url.rsplit('/').next().unwrap_or(&url).to_string();
+                        send(name, buf)
+                    }
+                    Err(e) => {
+                        error.set(Some(format!("{url}: {e}")));
+                        progress.set(None);
+                        phase.set(Phase::Error);
+                    }
+                }
+            });
+        }
+    };
+    // ?url=... opens that file; with nothing given, the bundled demo dump.
+    {
+        let open_url = open_url.clone();
+        let params = window()
+            .location()
+            .search()
+            .ok()
+            .and_then(|s| web_sys::UrlSearchParams::new_with_str(&s).ok());
+        let url = params.and_then(|p| p.get("url")).filter(|u| !u.is_empty());
+        open_url(url.unwrap_or_else(|| "./demo.pt".into()));
+    }
+
+    // ---- derived rows ----------------------------------------------------------------
+    let shown = Memo::new(move |_| {
+        let Some(d) = data.get() else {
+            return Vec::<usize>::new();
+        };
+        let needle = filter.get().to_lowercase();
+        let att = attempt.get();
+        let only_att = attempt_filter.get();
+        let mut idx: Vec<usize> = d
+            .cache
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| needle.is_empty() || row_matches(r, &needle))
+            .filter(|(_, r)| {
+                !only_att || att.is_none_or(|a| r.items.iter().any(|i| i.attempt() == a))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let key = sort.get();
+        let rows = &d.cache.rows;
+        let value = |r: &Row| -> f64 {
+            match key {
+                SortKey::Start => r.start,
+                SortKey::Duration => r.duration,
+                SortKey::Reward => r.reward.as_f64().unwrap_or(f64::NEG_INFINITY),
+                SortKey::Lanes => r.lane_count as f64,
+                SortKey::Open => r.open_span_count as f64,
+            }
+        };
+        idx.sort_by(|&a, &b| value(&rows[a]).total_cmp(&value(&rows[b])).then(a.cmp(&b)));
+        if descending.get() {
+            idx.reverse();
+        }
+        idx
+    });
+    let span_count = Memo::new(move |_| {
+        let Some(d) = data.get() else { return 0usize };
+        shown
+            .get()
+            .iter()
+            .map(|&i| d.cache.rows[i].closed_span_count + d.cache.rows[i].open_span_count)
+            .sum()
+    });
+    let attempts = Memo::new(move |_| {
+        let Some(d) = data.get() else {
+            return Vec::<i64>::new();
+        };
+        let mut v: Vec<i64> = d
+            .cache
+            .rows
+            .iter()
+            .flat_map(|r| r.items.iter().map(Item::attempt))
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    });
+    let legend = Memo::new(move |_| {
+        let Some(d) = data.get() else {
+            return Vec::<(String, usize)>::new();
+        };
+        let mut counts: std::collections::HashMap<String, usize> = Default::default();
+        for r in &d.cache.rows {
+            for it in &r.items {
+                if matches!(it, Item::Span(_)) {
+                    *counts.entry(name_text(it)).or_default() += 1;
+                }
+            }
+        }
+        let mut v: Vec<(String, usize)> = counts.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.truncate(14);
+        v
+    });
+    let row_layout = Memo::new(move |_| {
+        let Some(d) = data.get() else {
+            return timeline::Layout::default();
+        };
+        let ex = expanded.get();
+        layout(
+            shown
+                .get()
+                .iter()
+                .map(|&i| if ex { d.cache.rows[i].lane_count } else { 1 }),
+            lane_h.get(),
+            3.0,
+        )
+    });
+
+    // ---- drawing -----------------------------------------------------------------------
+    let redraw = move || {
+        let Some(canvas) = canvas_ref.get() else {
+            return;
+        };
+        let (w, h) = size.get();
+        let dpr = window().device_pixel_ratio();
+        let (pw, ph) = ((w * dpr) as u32, (h * dpr) as u32);
+        if canvas.width() != pw || canvas.height() != ph {
+            canvas.set_width(pw);
+            canvas.set_height(ph);
+        }
+        let Ok(Some(ctx)) = canvas.get_context("2d") else {
+            return;
+        };
+        let ctx: web_sys::CanvasRenderingContext2d = ctx.unchecked_into();
+        let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
+        let d = data.get();
+        let idx = shown.get();
+        let lay = row_layout.get();
+        let rows: Vec<&Row> = d
+            .as_ref()
+            .map(|d| idx.iter().map(|&i| &d.cache.rows[i]).collect())
+            .unwrap_or_default();
+        let mut v = view.get().unwrap_or(Viewport {
+            t0: 0.0,
+            t1: 1.0,
+            width: 1.0,
+        });
+        v.width = (w - LABEL_W).max(1.0);
+        let scene = Scene {
+            rows: &rows,
+            layout: &lay,
+            view: v,
+            scroll_y: scroll_y.get(),
+            lane_h: lane_h.get(),
+            expanded: expanded.get(),
+            selected: selected.get(),
+            cursor: cursor.get(),
+            origin: d.as_ref().and_then(|d| d.cache.global_start).unwrap_or(0.0),
+            dark: dark.get(),
+            show_events: show_events.get(),
+            show_open: show_open.get(),
+            show_orphans: show_orphans.get(),
+            highlight_attempt: if attempt_filter.get() {
+                None
+            } else {
+                attempt.get()
+            },
+        };
+        draw(&ctx, w, h, &scene);
+    };
+    Effect::new(move |_| redraw());
+    // Keep the canvas the size of its box.
+    let measure = move || {
+        if let Some(el) = wrap_ref.get_untracked() {
+            let r = el.get_bounding_client_rect();
+            size.set((r.width().max(200.0), r.height().max(120.0)));
+            if let Some(mut v) = view.get_untracked() {
+                v.width = (r.width() - LABEL_W).max(1.0);
+                view.set(Some(v));
+            }
+        }
+    };
+    Effect::new(move |_| {
+        if wrap_ref.get().is_some() {
+            measure();
+        }
+    });
+    let _resize = window_event_listener(leptos::ev::resize, move |_| measure());
+    if let Ok(Some(mq)) = window().match_media("(prefers-color-scheme: dark)") {
+        let cb = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| dark.set(prefers_dark()));
+        mq.set_onchange(Some(cb.as_ref().unchecked_ref()));
+        cb.forget();
+    }
+
+    // ---- pointer and keyboard ---------------------------------------------------------
+    let drag: StoredValue<Option<(f64, f64, bool)>> = StoredValue::new(None);
+    let local_xy = move |ev: &web_sys::MouseEvent| -> (f64, f64) {
+        let Some(c) = canvas_ref.get_untracked() else {
+            return (0.0, 0.0);
+        };
+        let r = c.get_bounding_client_rect();
+        (
+            ev.client_x() as f64 - r.left(),
+            ev.client_y() as f64 - r.top(),
+        )
+    };
+    let max_scroll = move || {
+        (row_layout.get_untracked().total_height - (size.get_untracked().1 - AXIS_H) + 20.0)
+            .max(0.0)
+    };
+    let pick = move |x: f64, y: f64| -> Option<(usize, usize)> {
+        let d = data.get_untracked()?;
+        let v = view.get_untracked()?;
+        let lay = row_layout.get_untracked();
+        let content_y = y - AXIS_H + scroll_y.get_untracked();
+        let vi = lay.row_at(content_y)?;
+        let row = &d.cache.rows[*shown.get_untracked().get(vi)?];
+        let mut v = v;
+        v.width = (size.get_untracked().0 - LABEL_W).max(1.0);
+        hit(
+            row,
+            &v,
+            x - LABEL_W,
+            content_y - lay.tops[vi],
+            lane_h.get_untracked(),
+            expanded.get_untracked(),
+        )
+        .map(|ii| (vi, ii))
+    };
+    let on_wheel = move |ev: web_sys::WheelEvent| {
+        ev.prevent_default();
+        let (x, _) = local_xy(&ev);
+        if ev.shift_key() {
+            scroll_y.update(|s| *s = (*s + ev.delta_y()).clamp(0.0, max_scroll()));
+            return;
+        }
+        view.update(|v| {
+            if let Some(v) = v {
+                if ev.delta_x().abs() > ev.delta_y().abs() {
+                    v.pan_px(-ev.delta_x());
+                } else {
+                    v.zoom_at(x - LABEL_W, (-ev.delta_y() * 0.002).exp());
+                }
+            }
+        });
+    };
+    let on_down = move |ev: web_sys::MouseEvent| {
+        let (x, y) = local_xy(&ev);
+        drag.set_value(Some((x, y, false)));
+    };
+    let on_move = move |ev: web_sys::MouseEvent| {
+        let (x, y) = local_xy(&ev);
+        if let Some((px, py, _)) = drag.get_value() {
+            if ev.buttons() & 1 == 1 {
+                let (dx, dy) = (x - px, y - py);
+                if dx.abs() + dy.abs() > 2.0 {
+                    drag.set_value(Some((x, y, true)));
+                    view.update(|v| {
+                        if let Some(v) = v {
+                            v.pan_px(dx);
+                        }
+                    });
+                    scroll_y.update(|s| *s = (*s - dy).clamp(0.0, max_scroll()));
+                }
+                return;
+            }
+        }
+        hover.set(pick(x, y).and_then(|(vi, ii)| {
+            let d = data.get_untracked()?;
+            let row = &d.cache.rows[*shown.get_untracked().get(vi)?];
+            let item = row.items.get(ii)?;
+            Some((x, y, tooltip(item, d.cache.global_start.unwrap_or(0.0))))
+        }));
+    };
+    let on_up = move |ev: web_sys::MouseEvent| {
+        let (x, y) = local_xy(&ev);
+        let dragged = drag.get_value().is_some_and(|d| d.2);
+        drag.set_value(None);
+        if dragged {
+            return;
+        }
+        if x > LABEL_W {
+            if let Some(v) = view.get_untracked() {
+                let mut v = v;
+                v.width = (size.get_untracked().0 - LABEL_W).max(1.0);
+                cursor.set(Some(v.t(x - LABEL_W)));
+            }
+            selected.set(pick(x, y));
+        } else {
+            // Clicking a row label toggles that row between collapsed and expanded view.
+            expanded.update(|e| *e = !*e);
+        }
+    };
+    let fit_all = move |_| {
+        if let Some(d) = data.get_untracked() {
+            let idx = shown.get_untracked();
+            let rows = idx.iter().map(|&i| &d.cache.rows[i]);
+            let (a, b) = rows.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), r| {
+                (a.min(r.start), b.max(r.end))
+            });
+            if a.is_finite() && b.is_finite() {
+                view.set(Some(Viewport::fit(
+                    a,
+                    b,
+                    (size.get_untracked().0 - LABEL_W).max(100.0),
+                )));
+            }
+        }
+    };
+    let _keys = window_event_listener(leptos::ev::keydown, move |ev: web_sys::KeyboardEvent| {
+        let tag = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .map(|e| e.tag_name())
+            .unwrap_or_default();
+        if tag == "INPUT" || tag == "SELECT" || tag == "TEXTAREA" {
+            return;
+        }
+        let w = (size.get_untracked().0 - LABEL_W).max(1.0);
+        match ev.key().as_str() {
+            "w" | "W" => view.update(|v| {
+                if let Some(v) = v {
+                    v.zoom_at(w / 2.0, 1.25)
+                }
+            }),
+            "s" | "S" => view.update(|v| {
+                if let Some(v) = v {
+                    v.zoom_at(w / 2.0, 0.8)
+                }
+            }),
+            "a" | "A" => view.update(|v| {
+                if let Some(v) = v {
+                    v.pan_px(w * 0.1)
+                }
+            }),
+            "d" | "D" => view.update(|v| {
+                if let Some(v) = v {
+                    v.pan_px(-w * 0.1)
+                }
+            }),
+            "Escape" => {
+                selected.set(None);
+                cursor.set(None);
+            }
+            "ArrowDown" | "ArrowUp" => {
+                ev.prevent_default();
+                let n = shown.get_untracked().len();
+                if n > 0 {
+                    let cur = selected.get_untracked().map(|s| s.0);
+                    let next = match (cur, ev.key().as_str()) {
+                        (None, _) => 0,
+                        (Some(i), "ArrowDown") => (i + 1).min(n - 1),
+                        (Some(i), _) => i.saturating_sub(1),
+                    };
+                    selected.set(Some((next, 0)));
+                    let lay = row_layout.get_untracked();
+                    let top = lay.tops[next];
+                    let band = size.get_untracked().1 - AXIS_H;
+                    let s = scroll_y.get_untracked();
+                    if top < s || top + lay.heights[next] > s + band {
+                        scroll_y.set((top - band / 3.0).clamp(0.0, max_scroll()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    });
+
+    // ---- drop anywhere ------------------------------------------------------------------
+    let dragging_file = RwSignal::new(false);
+    let on_drop = {
+        let open_file = open_file.clone();
+        move |ev: web_sys::DragEvent| {
+            ev.prevent_default();
+            dragging_file.set(false);
+            if let Some(file) = ev
+                .data_transfer()
+                .and_then(|dt| dt.files())
+                .and_then(|f| f.get(0))
+            {
+                open_file(file);
+            }
+        }
+    };
+    let on_pick = {
+        let open_file = open_file.clone();
+        move |ev: leptos::ev::Event| {
+            let input: web_sys::HtmlInputElement = event_target(&ev);
+            if let Some(file) = input.files().and_then(|f| f.get(0)) {
+                open_file(file);
+            }
+            input.set_value("");
+        }
+    };
+
+    // ---- details ------------------------------------------------------------------------
+    let details = move || {
+        let (vi, ii) = selected.get()?;
+        let d = data.get()?;
+        let row = &d.cache.rows[*shown.get().get(vi)?];
+        let item = row.items.get(ii)?;
+        Some(details_view(row, item, d.cache.global_start.unwrap_or(0.0)))
+    };
+    let cursor_stats = move || {
+        let t = cursor.get()?;
+        let d = data.get()?;
+        let (mut not_started, mut running, mut ended) = (0, 0, 0);
+        let mut names: std::collections::HashMap<String, usize> = Default::default();
+        let idx = shown.get();
+        for &i in &idx {
+            let r = &d.cache.rows[i];
+            if t < r.start {
+                not_started += 1;
+            } else if t > r.end {
+                ended += 1;
+            } else {
+                running += 1;
+            }
+            for it in &r.items {
+                if let Item::Span(s) = it {
+                    if s.start_ts <= t && t <= s.display_end_ts && !name_text(it).ends_with(']') {
+                        *names.entry(name_text(it)).or_default() += 1;
+                    }
+                }
+            }
+        }
+        let mut top: Vec<(String, usize)> = names.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        top.truncate(6);
+        let origin = d.cache.global_start.unwrap_or(0.0);
+        Some(view! {
+            <div class="cursor-stats" data-testid="cursor-stats">
+                <b>{format!("at {}", timeline::format_duration(t - origin, 0.001))}</b>
+                {format!(" · {} rows: {} not started, {} running, {} ended", idx.len(), not_started, running, ended)}
+                <ul>{top.into_iter().map(|(n, c)| view! { <li>{n}" × "{c}</li> }).collect_view()}</ul>
+            </div>
+        })
+    };
+
+    view! {
+        <div class="app" class:dragging=move || dragging_file.get()
+            on:dragover=move |ev: web_sys::DragEvent| { ev.prevent_default(); dragging_file.set(true); }
+            on:dragleave=move |_| dragging_file.set(false)
+            on:drop=on_drop>
+            <header class="toolbar">
+                <span class="brand">"rollscope"</span>
+                <label class="button">
+                    "Open…"
+                    <input type="file" data-testid="file-input" accept=".pt,.json,application/json" on:change=on_pick />
+                </label>
+                <span class="file-name">{move || data.get().map(|d| d.name.clone()).unwrap_or_default()}</span>
+                <input type="search" data-testid="filter" placeholder="filter: sample, source, status, label, trace id"
+                    prop:value=move || filter.get()
+                    on:input=move |ev| filter.set(event_target_value(&ev)) />
+                <label>"sort "
+                    <select on:change=move |ev| sort.set(match event_target_value(&ev).as_str() {
+                        "duration" => SortKey::Duration, "reward" => SortKey::Reward,
+                        "lanes" => SortKey::Lanes, "open" => SortKey::Open, _ => SortKey::Start })>
+                        <option value="start">"start"</option>
+                        <option value="duration">"duration"</option>
+                        <option value="reward">"reward"</option>
+                        <option value="lanes">"lane count"</option>
+                        <option value="open">"open spans"</option>
+                    </select>
+                </label>
+                <label><input type="checkbox" prop:checked=move || descending.get() on:change=move |_| descending.update(|d| *d = !*d) />"desc"</label>
+                <label>"attempt "
+                    <select on:change=move |ev| attempt.set(event_target_value(&ev).parse().ok())>
+                        <option value="">"all"</option>
+                        {move || attempts.get().into_iter().map(|a| view! { <option value=a.to_string()>{a.to_string()}</option> }).collect_view()}
+                    </select>
+                    <select on:change=move |ev| attempt_filter.set(event_target_value(&ev) == "filter")>
+                        <option value="highlight">"highlight"</option>
+                        <option value="filter">"filter"</option>
+                    </select>
+                </label>
+                <button on:click=fit_all title="Fit the shown rows">"Fit"</button>
+                <button on:click=move |_| expanded.update(|e| *e = !*e)>{move || if expanded.get() { "Collapse" } else { "Expand" }}</button>
+                <label><input type="checkbox" prop:checked=move || show_events.get() on:change=move |_| show_events.update(|v| *v = !*v) />"events"</label>
+                <label><input type="checkbox" prop:checked=move || show_open.get() on:change=move |_| show_open.update(|v| *v = !*v) />"open spans"</label>
+                <label><input type="checkbox" prop:checked=move || show_orphans.get() on:change=move |_| show_orphans.update(|v| *v = !*v) />"orphan ends"</label>
+                <label>"lane "
+                    <input type="range" min="8" max="32" prop:value=move || lane_h.get().to_string()
+                        on:input=move |ev| lane_h.set(event_target_value(&ev).parse().unwrap_or(16.0)) />
+                </label>
+                <span class="counts">
+                    <span data-testid="row-count">{move || shown.get().len().to_string()}</span>" rows · "
+                    <span data-testid="span-count">{move || span_count.get().to_string()}</span>" spans"
+                </span>
+            </header>
+            <Show when=move || progress.get().is_some()>
+                <div class="progress" data-testid="progress">
+                    <span>{move || progress.get().map(|(n, d)| format!("{n}: {d}")).unwrap_or_default()}</span>
+                    <progress></progress>
+                    <button on:click=cancel.clone()>"Cancel"</button>
+                </div>
+            </Show>
+            <Show when=move || error.get().is_some()>
+                <div class="load-error" data-testid="load-error" role="alert">
+                    <b>"Could not open: "</b>{move || error.get().unwrap_or_default()}
+                    <button on:click=move |_| error.set(None)>"Dismiss"</button>
+                </div>
+            </Show>
+            <Show when=move || warnings_open.get() && data.get().is_some_and(|d| !d.warnings.is_empty())>
+                <details class="warnings" data-testid="warnings">
+                    <summary>{move || format!("{} samples had problems (the rest are shown)", data.get().map(|d| d.warnings.len()).unwrap_or(0))}
+                        <button on:click=move |_| warnings_open.set(false)>"Dismiss"</button></summary>
+                    <ul>{move || data.get().map(|d| d.warnings.iter().take(500).map(|w| {
+                        let text = match w.sample { Some(i) => format!("sample {i}: {}", w.message), None => w.message.clone() };
+                        view! { <li>{text}</li> }
+                    }).collect_view())}</ul>
+                </details>
+            </Show>
+            <main class="body">
+                <div class="canvas-wrap" node_ref=wrap_ref>
+                    <canvas data-testid="timeline" node_ref=canvas_ref
+                        on:wheel=on_wheel on:mousedown=on_down on:mousemove=on_move on:mouseup=on_up
+                        on:mouseleave=move |_| hover.set(None)></canvas>
+                    {move || hover.get().map(|(x, y, text)| view! {
+                        <div class="tooltip" style=format!("left:{}px;top:{}px", x + 14.0, y + 14.0)>{text}</div>
+                    })}
+                    <Show when=move || phase.get() == Phase::Ready && data.get().is_some_and(|d| d.cache.rows.is_empty())>
+                        <div class="empty">"This file has no traced samples."</div>
+                    </Show>
+                </div>
+                <aside class="side">
+                    <section class="details" data-testid="details">
+                        <h3>"Details"</h3>
+                        {move || details().unwrap_or_else(|| view! { <p class="muted">"Click a span or event."</p> }.into_any())}
+                    </section>
+                    <section>{cursor_stats}</section>
+                    <section class="legend">
+                        <h3>"Legend"</h3>
+                        <ul>
+                            {move || legend.get().into_iter().map(|(n, c)| {
+                                let color = timeline::pd_color(&n).map(str::to_string).unwrap_or_else(|| timeline::color_for(&n, dark.get()));
+                                view! { <li><span class="chip" style=format!("background:{color}")></span>{n}<span class="muted">{format!(" {c}")}</span></li> }
+                            }).collect_view()}
+                            <li><span class="chip" style="background:#4e79a7"></span>"PD prefill [P]"</li>
+                            <li><span class="chip" style="background:#f28e2b"></span>"PD decode [D]"</li>
+                        </ul>
+                    </section>
+                </aside>
+            </main>
+            <footer class="footer">
+                {move || view.get().map(|v| {
+                    let origin = data.get().and_then(|d| d.cache.global_start).unwrap_or(0.0);
+                    format!("visible: {} → {} ({})",
+                        timeline::format_duration(v.t0 - origin, v.span() / 100.0),
+                        timeline::format_duration(v.t1 - origin, v.span() / 100.0),
+                        timeline::format_duration(v.span(), v.span() / 100.0))
+                }).unwrap_or_else(|| "Drop a rollout dump (.pt) or a slime cache (.json) anywhere.".into())}
+                <span class="muted">" · wheel: zoom · shift+wheel: scroll · drag: pan · W/S/A/D · ↑/↓ · Esc"</span>
+            </footer>
+        </div>
+    }
+}
+
+fn prefers_dark() -> bool {
+    window()
+        .match_media("(prefers-color-scheme: dark)")
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.matches())
+}
+
+fn row_matches(r: &Row, needle: &str) -> bool {
+    [&r.sample_index, &r.source, &r.status, &r.label, &r.trace_id]
+        .iter()
+        .any(|v| py_str(v).to_lowercase().contains(needle))
+}
+
+fn tooltip(item: &Item, origin: f64) -> String {
+    let name = name_text(item);
+    match item {
+        Item::Span(s) => format!(
+            "{name} · {} · {}{}",
+            timeline::format_duration(s.start_ts - origin, 0.001),
+            timeline::format_duration(s.display_end_ts - s.start_ts, 0.001),
+            if s.state == State::OpenSpan {
+                " (open)"
+            } else {
+                ""
+            }
+        ),
+        Item::Event(p) => format!(
+            "{name} · event at {}",
+            timeline::format_duration(p.ts - origin, 0.001)
+        ),
+        Item::OrphanEnd(p) => format!(
+            "{name} · end without start at {}",
+            timeline::format_duration(p.ts - origin, 0.001)
+        ),
+    }
+}
+
+/// Attribute values longer than this are cut, with a button to show all.
+const ATTR_SHOW: usize = 300;
+
+fn attrs_table(title: &'static str, attrs: &serde_json::Value) -> AnyView {
+    let Some(map) = attrs.as_object().filter(|m| !m.is_empty()) else {
+        return ().into_any();
+    };
+    let rows = map
+        .iter()
+        .map(|(k, v)| {
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let long = text.chars().count() > ATTR_SHOW;
+            let full = RwSignal::new(false);
+            let short: String = text.chars().take(ATTR_SHOW).collect();
+            let k = k.clone();
+            view! {
+                <tr><th>{k}</th><td>
+                    {move || if full.get() || !long { text.clone() } else { format!("{short}…") }}
+                    {long.then(|| view! { <button class="link" on:click=move |_| full.update(|f| *f = !*f)>{move || if full.get() { "less" } else { "more" }}</button> })}
+                </td></tr>
+            }
+        })
+        .collect_view();
+    view! { <h4>{title}</h4><table class="attrs">{rows}</table> }.into_any()
+}
+
+fn details_view(row: &Row, item: &Item, origin: f64) -> AnyView {
+    let name = name_text(item);
+    let sample = py_str(&row.sample_index);
+    let fmt = |t: f64| timeline::format_duration(t - origin, 0.000_001);
+    match item {
+        Item::Span(s) => {
+            let clip = s.attrs.end_attrs.get("clipped_by").map(py_str);
+            view! {
+                <div class="detail">
+                    <div class="detail-name">{name}</div>
+                    <table class="facts">
+                        <tr><th>"sample"</th><td>{sample}</td></tr>
+                        <tr><th>"state"</th><td>{if s.state == State::OpenSpan { "open (never ended)" } else { "closed" }}</td></tr>
+                        <tr><th>"start"</th><td>{fmt(s.start_ts)}</td></tr>
+                        <tr><th>"end"</th><td>{match s.end_ts { Some(e) => fmt(e), None => format!("— (drawn to {})", fmt(s.display_end_ts)) }}</td></tr>
+                        <tr><th>"duration"</th><td>{timeline::format_duration(s.display_end_ts - s.start_ts, 0.000_001)}</td></tr>
+                        <tr><th>"parent"</th><td>{py_str(&s.parent_span_name)}</td></tr>
+                        <tr><th>"span id"</th><td>{py_str(&s.span_id)}</td></tr>
+                        <tr><th>"attempt"</th><td>{s.attempt.to_string()}</td></tr>
+                        {clip.map(|c| view! { <tr><th>"clipped by"</th><td>{c}</td></tr> })}
+                    </table>
+                    {attrs_table("start attrs", &s.attrs.start_attrs)}
+                    {attrs_table("end attrs", &s.attrs.end_attrs)}
+                </div>
+            }
+            .into_any()
+        }
+        Item::Event(p) | Item::OrphanEnd(p) => view! {
+            <div class="detail">
+                <div class="detail-name">{name}</div>
+                <table class="facts">
+                    <tr><th>"sample"</th><td>{sample}</td></tr>
+                    <tr><th>"kind"</th><td>{if matches!(item, Item::OrphanEnd(_)) { "end without a start" } else { "event" }}</td></tr>
+                    <tr><th>"at"</th><td>{fmt(p.ts)}</td></tr>
+                    <tr><th>"parent"</th><td>{py_str(&p.parent_span_name)}</td></tr>
+                    <tr><th>"attempt"</th><td>{p.attempt.to_string()}</td></tr>
+                </table>
+                {attrs_table("attrs", &p.attrs)}
+            </div>
+        }
+        .into_any(),
+    }
+}
+
+async fn fetch_bytes(url: &str) -> Result<js_sys::ArrayBuffer, String> {
+    let resp = wasm_bindgen_futures::JsFuture::from(window().fetch_with_str(url))
+        .await
+        .map_err(|e| format!("download failed: {}", js_error(&e)))?;
+    let resp: web_sys::Response = resp.unchecked_into();
+    if !resp.ok() {
+        return Err(format!("download failed: HTTP {}", resp.status()));
+    }
+    let buf = resp.array_buffer().map_err(|e| js_error(&e))?;
+    let buf = wasm_bindgen_futures::JsFuture::from(buf)
+        .await
+        .map_err(|e| js_error(&e))?;
+    Ok(buf.unchecked_into())
+}
+
+fn js_error(v: &JsValue) -> String {
+    v.as_string()
+        .or_else(|| {
+            js_sys::Reflect::get(v, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+        })
+        .unwrap_or_else(|| format!("{v:?}"))
+}

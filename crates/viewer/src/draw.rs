@@ -1,0 +1,232 @@
+//! Paints the timeline on a 2D canvas. Geometry comes from `timeline`; this file only turns
+//! it into canvas calls. Only rows inside the visible band are visited.
+
+use timeline::{color_for, item_lane, item_x, pd_color, ticks, Layout, Viewport};
+use trace::{Item, Row, State};
+use web_sys::CanvasRenderingContext2d as Ctx;
+
+/// Width of the row-label column, CSS pixels.
+pub const LABEL_W: f64 = 180.0;
+/// Height of the time axis band, CSS pixels.
+pub const AXIS_H: f64 = 26.0;
+
+pub struct Scene<'a> {
+    pub rows: &'a [&'a Row],
+    pub layout: &'a Layout,
+    pub view: Viewport,
+    pub scroll_y: f64,
+    pub lane_h: f64,
+    pub expanded: bool,
+    pub selected: Option<(usize, usize)>,
+    pub cursor: Option<f64>,
+    pub origin: f64,
+    pub dark: bool,
+    pub show_events: bool,
+    pub show_open: bool,
+    pub show_orphans: bool,
+    /// Attempt to highlight (others dimmed), if any.
+    pub highlight_attempt: Option<i64>,
+}
+
+struct Palette {
+    bg: &'static str,
+    stripe: &'static str,
+    text: &'static str,
+    muted: &'static str,
+    grid: &'static str,
+    cursor: &'static str,
+    select: &'static str,
+}
+
+const LIGHT: Palette = Palette {
+    bg: "#ffffff",
+    stripe: "#f5f7fa",
+    text: "#1f2328",
+    muted: "#6e7781",
+    grid: "#e4e8ee",
+    cursor: "#d1242f",
+    select: "#0969da",
+};
+const DARK: Palette = Palette {
+    bg: "#0d1117",
+    stripe: "#151b23",
+    text: "#e6edf3",
+    muted: "#8d96a0",
+    grid: "#262c36",
+    cursor: "#ff7b72",
+    select: "#58a6ff",
+};
+
+pub fn name_text(item: &Item) -> String {
+    trace::json::py_str(item.name())
+}
+
+pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>) {
+    let p = if s.dark { &DARK } else { &LIGHT };
+    ctx.set_fill_style_str(p.bg);
+    ctx.fill_rect(0.0, 0.0, css_w, css_h);
+    ctx.set_font("12px system-ui, sans-serif");
+    ctx.set_text_baseline("middle");
+
+    let band_h = css_h - AXIS_H;
+    let range = s.layout.visible(s.scroll_y, s.scroll_y + band_h);
+    let tick_list = ticks(&s.view, 90.0, s.origin);
+
+    // Grid lines under everything.
+    ctx.set_fill_style_str(p.grid);
+    for (t, _) in &tick_list {
+        let x = LABEL_W + s.view.x(*t);
+        ctx.fill_rect(x.floor(), AXIS_H, 1.0, band_h);
+    }
+
+    for vi in range {
+        let row = s.rows[vi];
+        let top = AXIS_H + s.layout.tops[vi] - s.scroll_y;
+        let h = s.layout.heights[vi];
+        if vi % 2 == 1 {
+            ctx.set_fill_style_str(p.stripe);
+            ctx.fill_rect(0.0, top, css_w, h);
+        }
+        ctx.save();
+        ctx.begin_path();
+        ctx.rect(LABEL_W, top, css_w - LABEL_W, h);
+        ctx.clip();
+        for (ii, item) in row.items.iter().enumerate() {
+            draw_item(ctx, s, item, top, css_w, s.selected == Some((vi, ii)), p);
+        }
+        ctx.restore();
+        // Row label.
+        ctx.set_fill_style_str(p.text);
+        let label = format!(
+            "#{} {}",
+            trace::json::py_str(&row.sample_index),
+            short(&trace::json::py_str(&row.status), 12)
+        );
+        let _ = ctx.fill_text(&label, 8.0, top + s.lane_h.min(h) / 2.0);
+    }
+
+    // Axis band on top.
+    ctx.set_fill_style_str(p.bg);
+    ctx.fill_rect(0.0, 0.0, css_w, AXIS_H);
+    ctx.set_fill_style_str(p.grid);
+    ctx.fill_rect(0.0, AXIS_H - 1.0, css_w, 1.0);
+    ctx.fill_rect(LABEL_W - 1.0, 0.0, 1.0, css_h);
+    ctx.set_fill_style_str(p.muted);
+    for (t, label) in &tick_list {
+        let x = LABEL_W + s.view.x(*t);
+        if x >= LABEL_W {
+            let _ = ctx.fill_text(label, x + 3.0, AXIS_H / 2.0);
+        }
+    }
+    if let Some(c) = s.cursor {
+        let x = LABEL_W + s.view.x(c);
+        if x >= LABEL_W {
+            ctx.set_fill_style_str(p.cursor);
+            ctx.fill_rect(x, 0.0, 1.5, css_h);
+        }
+    }
+}
+
+fn short(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let head: String = s.chars().take(n - 1).collect();
+        format!("{head}…")
+    }
+}
+
+fn draw_item(
+    ctx: &Ctx,
+    s: &Scene<'_>,
+    item: &Item,
+    top: f64,
+    css_w: f64,
+    selected: bool,
+    p: &Palette,
+) {
+    let lane = item_lane(item, s.expanded) as f64;
+    let y = top + lane * s.lane_h;
+    let (x0, x1) = item_x(&s.view, item);
+    let (x0, x1) = (LABEL_W + x0, LABEL_W + x1);
+    if x1 < LABEL_W - 10.0 || x0 > css_w + 10.0 {
+        return;
+    }
+    let dim = s.highlight_attempt.is_some_and(|a| a != item.attempt());
+    ctx.set_global_alpha(if dim { 0.25 } else { 1.0 });
+    let name = name_text(item);
+    match item {
+        Item::Span(span) => {
+            let open = span.state == State::OpenSpan;
+            if open && !s.show_open {
+                ctx.set_global_alpha(1.0);
+                return;
+            }
+            let color = pd_color(&name)
+                .map(str::to_string)
+                .unwrap_or_else(|| color_for(&name, s.dark));
+            let w = (x1 - x0).max(1.0);
+            ctx.set_fill_style_str(&color);
+            if open {
+                ctx.set_global_alpha(if dim { 0.15 } else { 0.45 });
+            }
+            ctx.fill_rect(x0, y + 1.0, w, s.lane_h - 2.0);
+            if open {
+                ctx.set_global_alpha(1.0);
+                ctx.set_stroke_style_str(&color);
+                ctx.set_line_dash(&js_sys::Array::of2(&4.0.into(), &3.0.into()))
+                    .ok();
+                ctx.stroke_rect(x0 + 0.5, y + 1.5, w - 1.0, s.lane_h - 3.0);
+                ctx.set_line_dash(&js_sys::Array::new()).ok();
+            }
+            if w > 30.0 && s.lane_h >= 12.0 {
+                ctx.set_fill_style_str(if s.dark { "#0d1117" } else { "#101418" });
+                let visible_x0 = x0.max(LABEL_W);
+                let room = (x1.min(css_w) - visible_x0 - 6.0).max(0.0);
+                let chars = (room / 6.5) as usize;
+                if chars >= 3 {
+                    let _ =
+                        ctx.fill_text(&short(&name, chars), visible_x0 + 3.0, y + s.lane_h / 2.0);
+                }
+            }
+            if selected {
+                ctx.set_stroke_style_str(p.select);
+                ctx.set_line_width(2.0);
+                ctx.stroke_rect(x0 - 1.0, y, w + 2.0, s.lane_h);
+                ctx.set_line_width(1.0);
+            }
+        }
+        Item::Event(_) | Item::OrphanEnd(_) => {
+            let orphan = matches!(item, Item::OrphanEnd(_));
+            if (orphan && !s.show_orphans) || (!orphan && !s.show_events) {
+                ctx.set_global_alpha(1.0);
+                return;
+            }
+            let cy = y + s.lane_h / 2.0;
+            let r = (s.lane_h / 2.0 - 1.0).clamp(2.5, 5.0);
+            ctx.begin_path();
+            if orphan {
+                // A red "end without a start" bracket.
+                ctx.set_fill_style_str("#d1242f");
+                ctx.move_to(x0, cy - r);
+                ctx.line_to(x0, cy + r);
+                ctx.line_to(x0 - r * 1.4, cy);
+            } else {
+                ctx.set_fill_style_str(&color_for(&name, s.dark));
+                ctx.move_to(x0, cy - r);
+                ctx.line_to(x0 + r, cy);
+                ctx.line_to(x0, cy + r);
+                ctx.line_to(x0 - r, cy);
+            }
+            ctx.close_path();
+            ctx.fill();
+            if selected {
+                ctx.set_stroke_style_str(p.select);
+                ctx.set_line_width(2.0);
+                ctx.stroke_rect(x0 - r - 2.0, cy - r - 2.0, 2.0 * r + 4.0, 2.0 * r + 4.0);
+                ctx.set_line_width(1.0);
+            }
+        }
+    }
+    ctx.set_global_alpha(1.0);
+}

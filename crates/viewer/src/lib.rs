@@ -1,0 +1,15 @@
+//! `viewer`: the browser app (Leptos, client-side rendering) and its parsing worker.
+//!
+//! **Owns:** everything the user sees and touches: opening files (drop, picker, `?url=`),
+//! the worker round trip, the canvas timeline, panels and controls.
+//!
+//! **Architecture invariant:** no trace semantics here. Rows come from `trace` (run inside the
+//! worker), geometry and hit testing from `timeline`; this crate wires them to the DOM. Text
+//! from a dump reaches the page only as text nodes or canvas `fillText`, never as HTML.
+
+pub mod protocol;
+
+#[cfg(target_arch = "wasm32")]
+pub mod app;
+#[cfg(target_arch = "wasm32")]
+pub mod draw;

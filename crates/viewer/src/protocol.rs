@@ -1,0 +1,56 @@
+//! Messages between the page and the parsing worker.
+//!
+//! The page sends a JS object `{name, buffer}` with the file's `ArrayBuffer` transferred (not
+//! copied). The worker answers with JSON text of [`FromWorker`]: one string per message keeps
+//! the boundary to a single, typed decode on each side.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FromWorker {
+    /// The worker's handler is installed. Messages sent before this are lost (a module
+    /// worker awaits its wasm before it can listen), so the page queues until it arrives.
+    Ready,
+    /// Work in progress: `stage` in words, `done` of `total` units (bytes, then samples).
+    Progress {
+        stage: String,
+        done: f64,
+        total: f64,
+    },
+    /// Rows are ready.
+    Done {
+        cache: trace::Cache,
+        warnings: Vec<WarningMsg>,
+    },
+    /// The file could not be read: the same one-line reason the CLI prints.
+    Error { message: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WarningMsg {
+    pub sample: Option<usize>,
+    pub message: String,
+}
+
+impl From<&trace::Warning> for WarningMsg {
+    fn from(w: &trace::Warning) -> Self {
+        WarningMsg {
+            sample: w.sample,
+            message: w.message.clone(),
+        }
+    }
+}
+
+/// Parses a file's bytes the way the CLI does; used by the worker.
+pub fn process(name: &str, bytes: &[u8], now: f64) -> FromWorker {
+    match trace::load(bytes, name, now) {
+        Ok(built) => FromWorker::Done {
+            warnings: built.warnings.iter().map(WarningMsg::from).collect(),
+            cache: built.cache,
+        },
+        Err(e) => FromWorker::Error {
+            message: format!("{name}: {e}"),
+        },
+    }
+}

@@ -1,0 +1,80 @@
+// Shared set-up for the browser tests: a static file server over dist/ on 127.0.0.1 (Node's
+// own http module) and Debian's Chromium driven by playwright-core.
+import http from "node:http";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const DIST = path.join(ROOT, "dist");
+export const FIXTURES = path.resolve(ROOT, "../shared/fixtures/slime");
+export const SHOTS = path.join(ROOT, "target", "screenshots");
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".wasm": "application/wasm",
+  ".css": "text/css", ".json": "application/json", ".pt": "application/octet-stream",
+};
+
+/** Serves `dir` (and, under /fixtures/, the shared fixtures) on a random loopback port. */
+export async function serve(dir = DIST) {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, "http://x");
+    let rel = decodeURIComponent(url.pathname);
+    let base = dir;
+    if (rel.startsWith("/fixtures/")) { base = FIXTURES; rel = rel.slice("/fixtures".length); }
+    if (rel.endsWith("/")) rel += "index.html";
+    const file = path.join(base, path.normalize(rel));
+    if (!file.startsWith(base) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+      res.writeHead(404); res.end("not found"); return;
+    }
+    res.writeHead(200, { "content-type": TYPES[path.extname(file)] || "application/octet-stream" });
+    fs.createReadStream(file).pipe(res);
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return { server, url: `http://127.0.0.1:${server.address().port}/` };
+}
+
+export async function launch() {
+  // playwright-core gives every launch a fresh, empty profile directory of its own.
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+  return browser;
+}
+
+/** A page with console errors collected, 1600×1000 like the reference screenshots. */
+export async function newPage(browser) {
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  page.errors = [];
+  page.on("pageerror", (e) => page.errors.push(String(e)));
+  page.on("console", (m) => { if (m.type() === "error") page.errors.push(m.text()); });
+  return page;
+}
+
+export async function waitState(page, states, timeout = 30000) {
+  await page.waitForFunction((s) => s.includes(document.body.dataset.state), states, { timeout });
+  return page.evaluate(() => document.body.dataset.state);
+}
+
+export async function count(page, id) {
+  return Number(await page.locator(`[data-testid=${id}]`).innerText());
+}
+
+export function shot(name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  return path.join(SHOTS, name);
+}
+
+export function fixtures() {
+  return fs.readdirSync(FIXTURES).filter((f) => f.endsWith(".pt")).sort();
+}
+
+export function reference(name) {
+  const stem = name.replace(/\.pt$/, "");
+  return JSON.parse(fs.readFileSync(path.join(FIXTURES, `${stem}.trace_timeline_cache.json`), "utf8"));
+}
