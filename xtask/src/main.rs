@@ -1,1 +1,306 @@
-fn main() {}
+//! `cargo xtask`: the project's only entry point for set-up, serving and testing.
+//!
+//! - `cargo xtask serve [--port N]`: install what is missing, build the viewer, serve it on
+//!   http://127.0.0.1:N/ with the demo dump preloaded.
+//! - `cargo xtask test`: install what is missing, then fmt, clippy, native tests, the release
+//!   wasm build and the browser tests, stopping at the first failure.
+//!
+//! Installs are idempotent: each tool is checked first (exact version) and only installed when
+//! missing, with a line saying so. Nothing is downloaded from anywhere but the package
+//! registries (crates.io, Debian, npm).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+const TRUNK: &str = "0.21.14";
+const WASM_OPT_CRATE: &str = "0.116.1";
+const WASM_OPT_BINARYEN: &str = "version 116";
+/// Release wasm budget (both modules, gzipped).
+const WASM_BUDGET_GZ: u64 = 600 * 1024;
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = project_root();
+    let run = match args.first().map(String::as_str) {
+        Some("serve") => serve(&root, &args[1..]),
+        Some("test") => test(&root),
+        Some("setup") => setup(&root, true),
+        Some("build") => setup(&root, false).and_then(|()| build_dist(&root)),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <serve [--port N] | test | setup | build>\n\
+                 \n  serve  build the viewer and serve it on 127.0.0.1 (default port 8080)\
+                 \n  test   fmt, clippy, native tests, release wasm build, browser tests\
+                 \n  setup  only install what is missing\
+                 \n  build  only build dist/"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match run {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn project_root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(Path::to_path_buf).unwrap_or(here)
+}
+
+fn cargo_bin() -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from("/root/.cargo"));
+    home.join("bin")
+}
+
+/// PATH with ~/.cargo/bin first, so the tools we install win over any system copy (Debian's
+/// binaryen 108 breaks Leptos output).
+fn path_env() -> String {
+    let old = std::env::var("PATH").unwrap_or_default();
+    format!("{}:{old}", cargo_bin().display())
+}
+
+fn cmd(program: &str) -> Command {
+    let mut c = Command::new(program);
+    c.env("PATH", path_env());
+    c
+}
+
+fn step(title: &str) {
+    println!("\n==> {title}");
+}
+
+/// Runs a command, failing with its name if it fails.
+fn run(c: &mut Command) -> Result {
+    let shown = std::iter::once(c.get_program())
+        .chain(c.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let status = c.status().map_err(|e| format!("{shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status})"))
+    }
+}
+
+/// First line of `program --version`, or None if it cannot run.
+fn version_of(program: &str, arg: &str) -> Option<String> {
+    let out = cmd(program).arg(arg).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    Some(text.lines().next().unwrap_or("").trim().to_string())
+}
+
+/// The wasm-bindgen version pinned in Cargo.lock: the CLI must match it exactly.
+fn locked_wasm_bindgen(root: &Path) -> Result<String> {
+    let lock =
+        std::fs::read_to_string(root.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\"" {
+            if let Some(v) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
+                return Ok(v.trim_end_matches('"').to_string());
+            }
+        }
+    }
+    Err("Cargo.lock has no wasm-bindgen package".into())
+}
+
+fn setup(root: &Path, browser: bool) -> Result {
+    step("checking tools (installing only what is missing)");
+    let targets = cmd("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map_err(|e| format!("rustup: {e} (rustup is required)"))?;
+    if !String::from_utf8_lossy(&targets.stdout).contains("wasm32-unknown-unknown") {
+        println!("installing: rust target wasm32-unknown-unknown");
+        run(cmd("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    let components = cmd("rustup")
+        .args(["component", "list", "--installed"])
+        .output()
+        .map_err(|e| format!("rustup: {e}"))?;
+    let have = String::from_utf8_lossy(&components.stdout).into_owned();
+    for c in ["rustfmt", "clippy"] {
+        if !have.lines().any(|l| l.starts_with(c)) {
+            println!("installing: rustup component {c}");
+            run(cmd("rustup").args(["component", "add", c]))?;
+        }
+    }
+    if version_of("trunk", "--version").as_deref() != Some(&format!("trunk {TRUNK}")) {
+        println!("installing: trunk {TRUNK} (about 10 minutes on 2 cores)");
+        run(cmd("cargo").args(["install", "trunk", "--version", TRUNK, "--locked"]))?;
+    }
+    let wb = locked_wasm_bindgen(root)?;
+    if version_of("wasm-bindgen", "--version").as_deref() != Some(&format!("wasm-bindgen {wb}")) {
+        // Not --locked: the registry mirror lacks one of its locked dependencies.
+        println!("installing: wasm-bindgen-cli {wb} (about 4 minutes)");
+        run(cmd("cargo").args(["install", "wasm-bindgen-cli", "--version", &wb]))?;
+    }
+    let opt_ok = version_of("wasm-opt", "--version").is_some_and(|v| v.contains(WASM_OPT_BINARYEN))
+        && cargo_bin().join("wasm-opt").exists();
+    if !opt_ok {
+        println!("installing: wasm-opt {WASM_OPT_CRATE} (binaryen 116, about 9 minutes)");
+        run(cmd("cargo").args([
+            "install",
+            "wasm-opt",
+            "--version",
+            WASM_OPT_CRATE,
+            "--locked",
+        ]))?;
+    }
+    if browser {
+        setup_browser(root)?;
+    }
+    println!("tools ready");
+    Ok(())
+}
+
+fn setup_browser(root: &Path) -> Result {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        println!("installing: chromium (Debian package, for the browser tests)");
+        let apt = |args: &[&str]| {
+            run(cmd("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive"))
+        };
+        apt(&["update", "-q"])?;
+        apt(&["install", "-y", "-q", "chromium"])?;
+    }
+    let dir = root.join("tests/browser");
+    if !dir
+        .join("node_modules/playwright-core/package.json")
+        .exists()
+    {
+        println!(
+            "installing: npm packages for the browser tests (playwright-core, no browser download)"
+        );
+        run(cmd("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir))?;
+    }
+    Ok(())
+}
+
+fn build_dist(root: &Path) -> Result {
+    step("building the viewer (trunk build --release, offline)");
+    run(cmd("trunk").args(["build", "--release"]).current_dir(root))?;
+    let mut total = 0u64;
+    for entry in std::fs::read_dir(root.join("dist")).map_err(|e| format!("dist: {e}"))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.extension().is_some_and(|x| x == "wasm") {
+            let out = cmd("gzip")
+                .args(["-9", "-c"])
+                .arg(&path)
+                .output()
+                .map_err(|e| format!("gzip: {e}"))?;
+            let gz = out.stdout.len() as u64;
+            total += gz;
+            let raw = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            println!(
+                "wasm: {} {} KB ({} KB gzipped)",
+                path.file_name().unwrap_or_default().to_string_lossy(),
+                raw / 1024,
+                gz / 1024
+            );
+        }
+    }
+    println!(
+        "wasm total: {} KB gzipped (budget {} KB)",
+        total / 1024,
+        WASM_BUDGET_GZ / 1024
+    );
+    if total > WASM_BUDGET_GZ {
+        return Err(format!(
+            "release wasm is {} KB gzipped, over the {} KB budget",
+            total / 1024,
+            WASM_BUDGET_GZ / 1024
+        ));
+    }
+    Ok(())
+}
+
+fn serve(root: &Path, args: &[String]) -> Result {
+    let mut port = "8080".to_string();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--port" => port = it.next().cloned().ok_or("--port needs a number")?,
+            other => return Err(format!("serve: unknown argument {other:?}")),
+        }
+    }
+    setup(root, false)?;
+    step(&format!(
+        "serving the viewer at http://127.0.0.1:{port}/ (demo dump preloaded; Ctrl-C stops)"
+    ));
+    run(cmd("trunk")
+        .args([
+            "serve",
+            "--release",
+            "--address",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--no-autoreload",
+        ])
+        .current_dir(root))
+}
+
+fn test(root: &Path) -> Result {
+    let started = Instant::now();
+    setup(root, true)?;
+    step("cargo fmt --check");
+    run(cmd("cargo")
+        .args(["fmt", "--all", "--check"])
+        .current_dir(root))?;
+    step("cargo clippy (native workspace, then the wasm viewer)");
+    run(cmd("cargo")
+        .args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ])
+        .current_dir(root))?;
+    run(cmd("cargo")
+        .args([
+            "clippy",
+            "-p",
+            "viewer",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ])
+        .current_dir(root))?;
+    step("cargo test --workspace");
+    run(cmd("cargo").args(["test", "--workspace"]).current_dir(root))?;
+    build_dist(root)?;
+    step("browser tests (headless Chromium against dist/)");
+    run(cmd("node")
+        .args(["--test", "--test-concurrency=1"])
+        .arg(root.join("tests/browser"))
+        .current_dir(root))?;
+    println!(
+        "\nall checks passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

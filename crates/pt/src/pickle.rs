@@ -330,7 +330,7 @@ impl<'l> Machine<'l> {
     }
 
     fn set_items(&mut self, target: &Value, items: Vec<Value>) -> Result<(), K> {
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return Err(K::Malformed("SETITEMS with an odd number of items".into()));
         }
         self.charge(items.len() * VALUE_BYTES)?;

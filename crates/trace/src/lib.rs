@@ -99,7 +99,7 @@ pub fn load_cache_json(bytes: &[u8]) -> Result<Built, Error> {
 }
 
 /// The sample list of a dump: `data["samples"]`, or `data` itself when it is a list.
-pub fn samples<'t>(tree: &'t Tree) -> Result<&'t [Value], Error> {
+pub fn samples(tree: &Tree) -> Result<&[Value], Error> {
     let root = &tree.root;
     if let Some(seq) = tree.as_seq(root) {
         return Ok(seq);

@@ -754,7 +754,7 @@ pub fn App() -> impl IntoView {
                 <div class="progress" data-testid="progress">
                     <span>{move || progress.get().map(|(n, d)| format!("{n}: {d}")).unwrap_or_default()}</span>
                     <progress></progress>
-                    <button on:click=cancel.clone()>"Cancel"</button>
+                    <button on:click=cancel>"Cancel"</button>
                 </div>
             </Show>
             <Show when=move || error.get().is_some()>
