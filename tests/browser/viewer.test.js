@@ -1,0 +1,130 @@
+// The viewer on real dumps: file input, filter, selection, errors, ?url=, screenshots.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { serve, launch, newPage, waitState, count, shot, fixtures, reference, FIXTURES } from "./helpers.js";
+
+let srv, browser;
+before(async () => { srv = await serve(); browser = await launch(); });
+after(async () => { await browser?.close(); srv?.server.close(); });
+
+async function openFile(page, file) {
+  await page.locator("[data-testid=file-input]").setInputFiles(file);
+  return waitState(page, ["ready", "error"]);
+}
+
+async function fresh() {
+  const page = await newPage(browser);
+  await page.goto(srv.url);
+  assert.equal(await waitState(page, ["ready", "error"]), "ready", "demo loads");
+  return page;
+}
+
+test("every fixture loads through the file input with the reference row count", async () => {
+  const page = await fresh();
+  for (const name of fixtures()) {
+    const state = await openFile(page, path.join(FIXTURES, name));
+    assert.equal(state, "ready", name);
+    await page.waitForFunction((n) => document.querySelector(".file-name").innerText === n, name);
+    assert.equal(await count(page, "row-count"), reference(name).sample_count, name);
+  }
+  assert.deepEqual(page.errors, []);
+});
+
+test("the filter narrows rows", async () => {
+  const page = await fresh();
+  await openFile(page, path.join(FIXTURES, "basic_0.pt"));
+  const all = await count(page, "row-count");
+  const ref = reference("basic_0.pt");
+  const source = ref.rows[0].source;
+  const expected = ref.rows.filter((r) =>
+    [r.sample_index, r.source, r.status, r.label, r.trace_id].some((v) => String(v ?? "None").toLowerCase().includes(String(source).toLowerCase()))).length;
+  await page.locator("[data-testid=filter]").fill(String(source));
+  await page.waitForFunction((n) => Number(document.querySelector("[data-testid=row-count]").innerText) === n, expected);
+  assert.ok(expected < all, `${expected} < ${all}`);
+  await page.locator("[data-testid=filter]").fill("no-such-thing-anywhere");
+  await page.waitForFunction(() => document.querySelector("[data-testid=row-count]").innerText === "0");
+});
+
+test("clicking a span shows its name in details", async () => {
+  const page = await fresh();
+  await openFile(page, path.join(FIXTURES, "pd_1.pt"));
+  const ref = reference("pd_1.pt");
+  const box = await page.locator("canvas[data-testid=timeline]").boundingBox();
+  // Same arithmetic as timeline::Viewport::fit and the default sort (start, then row order).
+  const LABEL_W = 180, AXIS_H = 26, LANE_H = 16;
+  const span = ref.global_end - ref.global_start, pad = span * 0.02;
+  const t0 = ref.global_start - pad, t1 = ref.global_end + pad;
+  const first = [...ref.rows].sort((a, b) => a.start - b.start)[0];
+  const item = first.items.find((i) => i.type === "span" && i.lane === 0);
+  const mid = (item.start_ts + item.display_end_ts) / 2;
+  const x = LABEL_W + ((mid - t0) / (t1 - t0)) * (box.width - LABEL_W);
+  await page.mouse.click(box.x + x, box.y + AXIS_H + LANE_H / 2);
+  const details = page.locator("[data-testid=details]");
+  await page.waitForFunction((n) => document.querySelector("[data-testid=details]").innerText.includes(n), item.name);
+  assert.match(await details.innerText(), /start attrs|end attrs|duration/);
+  await page.screenshot({ path: shot("pd_1-selected.png") });
+});
+
+test("a broken file shows load-error and the previous view survives", async () => {
+  const page = await fresh();
+  await openFile(page, path.join(FIXTURES, "agent_2.pt"));
+  const before = await count(page, "row-count");
+  const bad = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rs-")), "broken.pt");
+  fs.writeFileSync(bad, Buffer.from("this is not a torch file"));
+  assert.equal(await openFile(page, bad), "error");
+  const err = page.locator("[data-testid=load-error]");
+  await err.waitFor({ state: "visible" });
+  assert.match(await err.innerText(), /broken\.pt: not a torch file or pickle: starts with bytes 74 68 69 73/);
+  assert.equal(await count(page, "row-count"), before);
+});
+
+test("?url= opens a dump by URL", async () => {
+  const page = await newPage(browser);
+  await page.goto(`${srv.url}?url=fixtures/pd_1.pt`);
+  assert.equal(await waitState(page, ["ready", "error"]), "ready");
+  assert.equal(await count(page, "row-count"), reference("pd_1.pt").sample_count);
+  await page.goto(`${srv.url}?url=fixtures/missing.pt`);
+  assert.equal(await waitState(page, ["error"]), "error");
+  assert.match(await page.locator("[data-testid=load-error]").innerText(), /HTTP 404/);
+});
+
+test("screenshots of the PD and agent dumps", async () => {
+  for (const name of ["pd_1.pt", "agent_2.pt"]) {
+    const page = await newPage(browser);
+    await page.goto(`${srv.url}?url=fixtures/${name}`);
+    assert.equal(await waitState(page, ["ready"]), "ready");
+    await page.screenshot({ path: shot(`${name.replace(".pt", "")}.png`) });
+    assert.deepEqual(page.errors, []);
+  }
+});
+
+test("text from a dump is shown as text, never run as HTML", async () => {
+  const page = await fresh();
+  const evil = '<img src=x onerror="window.__pwned=1">';
+  const cache = reference("basic_0.pt");
+  cache.rows = cache.rows.slice(0, 1);
+  cache.sample_count = 1;
+  cache.global_start = cache.rows[0].start;
+  cache.global_end = cache.rows[0].end;
+  const item = cache.rows[0].items.find((i) => i.type === "span");
+  item.name = evil;
+  item.attrs.end_attrs = { note: "<script>window.__pwned=2</script>" };
+  cache.rows[0].label = evil;
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rs-")), "evil.trace_timeline_cache.json");
+  fs.writeFileSync(file, JSON.stringify(cache));
+  assert.equal(await openFile(page, file), "ready");
+  assert.equal(await count(page, "row-count"), 1);
+  // Select the item through the keyboard-free path: click its bar.
+  const box = await page.locator("canvas[data-testid=timeline]").boundingBox();
+  const r = cache.rows[0];
+  const pad = (r.end - r.start) * 0.02, t0 = r.start - pad, t1 = r.end + pad;
+  const mid = (item.start_ts + item.display_end_ts) / 2;
+  const x = 180 + ((mid - t0) / (t1 - t0)) * (box.width - 180);
+  await page.mouse.click(box.x + x, box.y + 26 + 16 * item.lane + 8);
+  await page.waitForFunction((n) => document.querySelector("[data-testid=details]").innerText.includes(n), evil);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  assert.equal(await page.locator("[data-testid=details] img").count(), 0);
+});
