@@ -52,8 +52,12 @@ fn now() -> f64 {
 /// Reads and builds, printing one warning line per bad sample.
 fn build(input: &Path) -> Result<trace::Built, String> {
     let shown = input.display();
-    let bytes = std::fs::read(input).map_err(|e| format!("{shown}: {e}"))?;
-    let built = trace::load(&bytes, &input.to_string_lossy(), now())
+    let bytes = host::Bytes::open(input).map_err(|e| format!("{shown}: {e}"))?;
+    let parsed = trace::parse(&bytes).map_err(|e| format!("{shown}: {e}"))?;
+    // The tree owns its data: give the file's memory back before rows are built.
+    drop(bytes);
+    let built = parsed
+        .build(&input.to_string_lossy(), now())
         .map_err(|e| format!("{shown}: {e}"))?;
     for w in &built.warnings {
         eprintln!("warning: {shown}: {w}");

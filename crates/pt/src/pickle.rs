@@ -337,6 +337,8 @@ impl<'l> Machine<'l> {
         let mut it = items.into_iter();
         match self.node_mut(target) {
             Some(Node::Dict(d)) => {
+                // One SETITEMS usually fills a whole dict: size it exactly.
+                d.entries.reserve_exact(it.len() / 2);
                 while let (Some(k), Some(v)) = (it.next(), it.next()) {
                     d.insert(k, v);
                 }
@@ -373,13 +375,13 @@ impl<'l> Machine<'l> {
     }
 
     fn object(&mut self, class: Rc<str>, args: Value) -> Result<Value, K> {
-        self.alloc(Node::Object(Object {
+        self.alloc(Node::Object(Box::new(Object {
             class,
             args,
             state: Value::None,
             items: Vec::new(),
             list_items: Vec::new(),
-        }))
+        })))
     }
 
     fn tuple_items(&self, v: &Value) -> Vec<Value> {
@@ -635,6 +637,11 @@ impl<'l> Machine<'l> {
                 self.memo_put(k, v)?
             }
             b'(' => {
+                if let Some(max) = self.limits.keep_numeric_list_max {
+                    if self.skip_numeric_batch(inp, max) {
+                        return Ok(Some(()));
+                    }
+                }
                 if self.marks.len() >= self.limits.max_stack {
                     return Err(K::StackLimit(self.limits.max_stack));
                 }
@@ -950,6 +957,49 @@ impl<'l> Machine<'l> {
         Ok(Some(()))
     }
 
+    /// Fast path for the bulk of a dump: a `MARK, number…, APPENDS` batch going into a list
+    /// that is (or is about to become) elided is counted without building a single value.
+    /// Returns false, consuming nothing, whenever the batch is anything else; the normal
+    /// path then runs and gives the same result.
+    fn skip_numeric_batch(&mut self, inp: &mut Input<'_>, max: usize) -> bool {
+        let Some(Value::Node(id)) = self.stack.last() else {
+            return false;
+        };
+        let id = id.0 as usize;
+        let before = match &self.nodes[id] {
+            Node::ElidedList { len } => *len,
+            Node::List(v) if v.len() <= max && v.iter().all(is_number) => v.len() as u64,
+            _ => return false,
+        };
+        let buf = inp.buf;
+        let mut p = inp.pos;
+        let mut count = 0u64;
+        loop {
+            let step = match buf.get(p) {
+                Some(b'K') => 2,
+                Some(b'M') => 3,
+                Some(b'J') => 5,
+                Some(b'G') => 9,
+                Some(b'N' | 0x88 | 0x89) => 1,
+                Some(b'e') => break,
+                _ => return false,
+            };
+            p += step;
+            count += 1;
+        }
+        if p >= buf.len() || before + count <= max as u64 {
+            return false;
+        }
+        if let Node::List(v) = &self.nodes[id] {
+            self.memory = self.memory.saturating_sub(v.len() * VALUE_BYTES);
+        }
+        self.nodes[id] = Node::ElidedList {
+            len: before + count,
+        };
+        inp.pos = p + 1;
+        true
+    }
+
     fn new_object(&mut self, cls: Value, args: Value) -> Result<Value, K> {
         match &cls {
             Value::Global(name) => match name.as_ref() {
@@ -1037,6 +1087,10 @@ impl<'l> Machine<'l> {
         self.charge(s.len())?;
         Ok(Value::BigInt(Rc::from(s)))
     }
+}
+
+fn is_number(v: &Value) -> bool {
+    matches!(v, Value::Int(_) | Value::Float(_) | Value::Bool(_))
 }
 
 fn latin1(b: &[u8]) -> String {

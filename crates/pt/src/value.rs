@@ -41,7 +41,7 @@ pub enum Node {
     Dict(Dict),
     Set(Vec<Value>),
     FrozenSet(Vec<Value>),
-    Object(Object),
+    Object(Box<Object>),
     /// A persistent id (BINPERSID/PERSID): in torch files, a tensor storage reference such as
     /// `('storage', torch.FloatStorage, '0', 'cpu', 12)`. Never resolved: storages are not read.
     Persistent(Value),
@@ -66,7 +66,7 @@ pub struct Object {
 #[derive(Debug, Clone, Default)]
 pub struct Dict {
     pub entries: Vec<(Value, Value)>,
-    index: Option<HashMap<ScalarKey, usize>>,
+    index: Option<Box<HashMap<ScalarKey, usize>>>,
 }
 
 /// Keys that hash like Python's (`1`, `1.0` and `True` are one key).
@@ -132,7 +132,7 @@ impl Dict {
                 .enumerate()
                 .map(|(i, (e, _))| (scalar_key(e), i))
                 .collect();
-            self.index = Some(index);
+            self.index = Some(Box::new(index));
         }
     }
 

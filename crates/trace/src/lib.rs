@@ -60,11 +60,32 @@ pub struct Built {
 /// `pt_path` is recorded in the cache as slime does; `generated_at` is seconds since the
 /// epoch (the caller owns the clock: wasm has none of its own).
 pub fn load(bytes: &[u8], pt_path: &str, generated_at: f64) -> Result<Built, Error> {
+    parse(bytes)?.build(pt_path, generated_at)
+}
+
+/// A file after reading, before rows: split from [`load`] so a caller can free the file's
+/// bytes (the value tree does not borrow them) before rows are built.
+pub enum Parsed {
+    Dump(pt::Dump),
+    Cache(Built),
+}
+
+/// Reads the bytes: a dump into its value tree (long numeric lists elided), a cache JSON
+/// validated.
+pub fn parse(bytes: &[u8]) -> Result<Parsed, Error> {
     if looks_like_json(bytes) {
-        return load_cache_json(bytes);
+        return load_cache_json(bytes).map(Parsed::Cache);
     }
-    let dump = pt::read(bytes, &Limits::for_timeline())?;
-    build_cache(&dump.tree, pt_path, generated_at)
+    Ok(Parsed::Dump(pt::read(bytes, &Limits::for_timeline())?))
+}
+
+impl Parsed {
+    pub fn build(self, pt_path: &str, generated_at: f64) -> Result<Built, Error> {
+        match self {
+            Parsed::Dump(dump) => build_cache(&dump.tree, pt_path, generated_at),
+            Parsed::Cache(built) => Ok(built),
+        }
+    }
 }
 
 fn looks_like_json(bytes: &[u8]) -> bool {
