@@ -293,14 +293,14 @@ fn test(root: &Path) -> Result {
     step("cargo test --workspace");
     run(cmd("cargo").args(["test", "--workspace"]).current_dir(root))?;
     build_dist(root)?;
-    step("browser tests (headless Chromium against dist/)");
+    step(&format!(
+        "browser tests (headless Chromium against dist/; {:.0} s so far)",
+        started.elapsed().as_secs_f64()
+    ));
     run(cmd("node")
         .args(["--test", "--test-concurrency=1"])
         .arg(root.join("tests/browser"))
         .current_dir(root))?;
-    println!(
-        "\nall checks passed in {:.0} s",
-        started.elapsed().as_secs_f64()
-    );
+    // Node's own summary (`# pass N`, `# fail 0`) is the last thing printed.
     Ok(())
 }

@@ -105,6 +105,7 @@ fn run_child(phase: &str, dump: &Path) -> (f64, u64) {
 }
 
 /// Wall time and peak RSS (KB) of one child process.
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its rusage
 fn timed(cmd: &mut Command) -> (f64, u64) {
     let start = Instant::now();
     let child = cmd.spawn().expect("spawn");

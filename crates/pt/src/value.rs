@@ -66,6 +66,9 @@ pub struct Object {
 #[derive(Debug, Clone, Default)]
 pub struct Dict {
     pub entries: Vec<(Value, Value)>,
+    /// Built only past [`DICT_LINEAR_MAX`] keys. Boxed so that a `Dict`, and with it every
+    /// [`Node`], stays small: most dicts never get an index.
+    #[allow(clippy::box_collection)]
     index: Option<Box<HashMap<ScalarKey, usize>>>,
 }
 
