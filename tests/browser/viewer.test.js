@@ -128,3 +128,28 @@ test("text from a dump is shown as text, never run as HTML", async () => {
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
   assert.equal(await page.locator("[data-testid=details] img").count(), 0);
 });
+
+test("the link keeps the view: file, filter, time range and selection", async () => {
+  const page = await newPage(browser);
+  await page.goto(`${srv.url}?url=fixtures/pd_1.pt`);
+  assert.equal(await waitState(page, ["ready"]), "ready");
+  await page.locator("[data-testid=filter]").fill("math");
+  const rows = await count(page, "row-count");
+  // Select a span with the keyboard: first shown row, first item.
+  await page.locator("canvas[data-testid=timeline]").click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press("ArrowDown");
+  await page.waitForFunction(() => !document.querySelector("[data-testid=details]").innerText.includes("Click a span"));
+  const name = await page.locator(".detail-name").innerText();
+  await page.keyboard.press("w"); // zoom in, so the range differs from "fit all"
+  await page.waitForFunction(() => /sel=\d+%3A\d+/.test(location.hash) && /t0=/.test(location.hash) && /q=math/.test(location.hash));
+  const link = await page.evaluate(() => location.href);
+  const again = await newPage(browser);
+  await again.goto(link);
+  assert.equal(await waitState(again, ["ready"]), "ready");
+  assert.equal(await again.locator("[data-testid=filter]").inputValue(), "math");
+  assert.equal(await count(again, "row-count"), rows);
+  await again.waitForFunction((n) => document.querySelector(".detail-name")?.innerText === n, name);
+  const range = (p) => p.evaluate(() => document.querySelector(".footer").innerText.split(" · ")[0]);
+  assert.equal(await range(again), await range(page));
+  assert.deepEqual(again.errors, []);
+});

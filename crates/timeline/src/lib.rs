@@ -226,15 +226,89 @@ pub fn color_for(name: &str, dark: bool) -> String {
     format!("hsl({hue} {sat}% {light}%)")
 }
 
-/// Colours of the PD phases (the `[P]`/`[D]` lanes and `sglang_pd_*` spans).
+/// The PD (prefill/decode disaggregation) phases, in the order they happen, with the
+/// colours used for them everywhere: `[P]`/`[D]` lane segments, `sglang_pd_*` child spans and
+/// the legend. `key` is the `pd_*_duration` attribute without `pd_` and `_duration`.
+pub const PD_PHASES: [(&str, &str, &str); 10] = [
+    ("prefill_bootstrap_queue", "[P] bootstrap queue", "#9c755f"),
+    ("prefill_bootstrap", "[P] bootstrap", "#bab0ac"),
+    ("prefill_alloc_wait", "[P] alloc wait", "#edc948"),
+    ("prefill_forward", "[P] prefill forward", "#4e79a7"),
+    ("prefill_transfer_queue", "[P] transfer queue", "#76b7b2"),
+    ("decode_prealloc", "[D] prealloc", "#ff9da7"),
+    ("decode_bootstrap", "[D] bootstrap", "#b07aa1"),
+    ("decode_alloc_wait", "[D] alloc wait", "#e15759"),
+    ("decode_transfer", "[D] kv transfer", "#59a14f"),
+    ("decode_forward", "[D] decode forward", "#f28e2b"),
+];
+
+/// The PD phase a span name or attribute key stands for, if any: `sglang_pd_prefill_forward`
+/// and `pd_prefill_forward_duration` both give `prefill_forward`.
+pub fn pd_phase(name: &str) -> Option<&'static (&'static str, &'static str, &'static str)> {
+    let key = name
+        .strip_prefix("sglang_pd_")
+        .or_else(|| name.strip_prefix("pd_"))?;
+    let key = key.strip_suffix("_duration").unwrap_or(key);
+    PD_PHASES.iter().find(|(k, _, _)| *k == key)
+}
+
+/// Colour for PD spans: a phase's own colour, or the role's for `sglang_pd_prefill`,
+/// `sglang_pd_decode` and the `[P]`/`[D]` lanes.
 pub fn pd_color(name: &str) -> Option<&'static str> {
-    if name.ends_with(" [P]") || name.starts_with("sglang_pd_prefill") {
-        Some("#4e79a7")
-    } else if name.ends_with(" [D]") || name.starts_with("sglang_pd_decode") {
-        Some("#f28e2b")
+    if let Some((_, _, c)) = pd_phase(name) {
+        return Some(c);
+    }
+    if name.ends_with(" [P]") || name == "sglang_pd_prefill" {
+        Some("#a0b9d6")
+    } else if name.ends_with(" [D]") || name == "sglang_pd_decode" {
+        Some("#f7c08a")
     } else {
         None
     }
+}
+
+/// Segments drawn inside a `[P]`/`[D]` span: its `pd_*_duration` attrs laid end to end
+/// from the span's start, as `(t0, t1, colour)`.
+pub fn pd_segments(item: &Item) -> Vec<(f64, f64, &'static str)> {
+    let Item::Span(span) = item else {
+        return Vec::new();
+    };
+    let Some(attrs) = span.attrs.end_attrs.as_object() else {
+        return Vec::new();
+    };
+    if !attrs.contains_key("timeline_pd_virtual_role") {
+        return Vec::new();
+    }
+    let mut t = span.start_ts;
+    let mut out = Vec::new();
+    for (key, _, color) in PD_PHASES.iter() {
+        let attr = format!("pd_{key}_duration");
+        if let Some(d) = attrs.get(&attr).and_then(|v| v.as_f64()) {
+            if d > 0.0 && d.is_finite() {
+                out.push((t, t + d, *color));
+                t += d;
+            }
+        }
+    }
+    out
+}
+
+/// Point markers closer than this many pixels are drawn as one cluster.
+pub const CLUSTER_PX: f64 = 10.0;
+
+/// Groups sorted x positions into clusters: each `(x_first, x_last, count, first_index)`.
+pub fn clusters(xs: &[(f64, usize)]) -> Vec<(f64, f64, usize, usize)> {
+    let mut out: Vec<(f64, f64, usize, usize)> = Vec::new();
+    for &(x, i) in xs {
+        match out.last_mut() {
+            Some(c) if x - c.0 < CLUSTER_PX => {
+                c.1 = x;
+                c.2 += 1;
+            }
+            _ => out.push((x, x, 1, i)),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -293,6 +367,42 @@ mod tests {
         assert_eq!(format_duration(0.25, 0.05), "250 ms");
         assert_eq!(format_duration(2.5, 0.5), "2.5 s");
         assert_eq!(format_duration(200.0, 10.0), "3 min 20 s");
+    }
+
+    #[test]
+    fn pd_phases_and_clusters() {
+        assert_eq!(
+            pd_phase("sglang_pd_prefill_forward").unwrap().0,
+            "prefill_forward"
+        );
+        assert_eq!(
+            pd_phase("pd_decode_transfer_duration").unwrap().0,
+            "decode_transfer"
+        );
+        assert!(pd_phase("sglang_generate").is_none());
+        assert_eq!(pd_color("sglang_pd_decode_forward"), Some("#f28e2b"));
+        assert_eq!(pd_color("sglang_generate [P]"), Some("#a0b9d6"));
+        let c = clusters(&[(0.0, 0), (4.0, 1), (9.0, 2), (30.0, 3)]);
+        assert_eq!(c, vec![(0.0, 9.0, 3, 0), (30.0, 30.0, 1, 3)]);
+    }
+
+    #[test]
+    fn pd_segments_of_the_flat_shape() {
+        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/slime/pdflat_5.pt");
+        let built = trace::load(&std::fs::read(path).unwrap(), "pdflat_5.pt", 0.0).unwrap();
+        let virt = built.cache.rows[0]
+            .items
+            .iter()
+            .find(|i| matches!(i, Item::Span(s) if s.name.as_str().is_some_and(|n| n.ends_with(" [D]"))))
+            .expect("a [D] lane");
+        let segs = pd_segments(virt);
+        assert!(!segs.is_empty());
+        assert!(
+            segs.windows(2).all(|w| (w[0].1 - w[1].0).abs() < 1e-9),
+            "end to end"
+        );
+        assert_eq!(segs[0].0, virt.start());
     }
 
     #[test]

@@ -81,8 +81,18 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, Error> {
 
 impl Parsed {
     pub fn build(self, pt_path: &str, generated_at: f64) -> Result<Built, Error> {
+        self.build_with(pt_path, generated_at, &mut |_, _| {})
+    }
+
+    /// [`Parsed::build`], calling `progress(samples done, samples total)` as it goes.
+    pub fn build_with(
+        self,
+        pt_path: &str,
+        generated_at: f64,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Built, Error> {
         match self {
-            Parsed::Dump(dump) => build_cache(&dump.tree, pt_path, generated_at),
+            Parsed::Dump(dump) => build_cache_with(&dump.tree, pt_path, generated_at, progress),
             Parsed::Cache(built) => Ok(built),
         }
     }
@@ -174,6 +184,20 @@ fn kind_of(tree: &Tree, v: &Value) -> String {
 
 /// Builds the cache from a parsed dump.
 pub fn build_cache(tree: &Tree, pt_path: &str, generated_at: f64) -> Result<Built, Error> {
+    build_cache_with(tree, pt_path, generated_at, &mut |_, _| {})
+}
+
+/// How many samples go by between two progress calls.
+pub const PROGRESS_EVERY: usize = 256;
+
+/// [`build_cache`], calling `progress(samples done, samples total)` every
+/// [`PROGRESS_EVERY`] samples and at the end.
+pub fn build_cache_with(
+    tree: &Tree,
+    pt_path: &str,
+    generated_at: f64,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Built, Error> {
     let samples = samples(tree)?;
     let mut rows = Vec::new();
     let mut warnings = Vec::new();
@@ -187,7 +211,11 @@ pub fn build_cache(tree: &Tree, pt_path: &str, generated_at: f64) -> Result<Buil
             sample: Some(i),
             message,
         }));
+        if (i + 1) % PROGRESS_EVERY == 0 {
+            progress(i + 1, samples.len());
+        }
     }
+    progress(samples.len(), samples.len());
     let global_start = rows
         .iter()
         .map(|r| r.start)

@@ -27,6 +27,99 @@ enum Phase {
     Error,
 }
 
+impl SortKey {
+    fn as_str(self) -> &'static str {
+        match self {
+            SortKey::Start => "start",
+            SortKey::Duration => "duration",
+            SortKey::Reward => "reward",
+            SortKey::Lanes => "lanes",
+            SortKey::Open => "open",
+        }
+    }
+
+    fn parse(s: &str) -> Option<SortKey> {
+        Some(match s {
+            "start" => SortKey::Start,
+            "duration" => SortKey::Duration,
+            "reward" => SortKey::Reward,
+            "lanes" => SortKey::Lanes,
+            "open" => SortKey::Open,
+            _ => return None,
+        })
+    }
+}
+
+/// The view state kept in the URL hash, so that a link reopens the same view.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct HashState {
+    url: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+    desc: bool,
+    t0: Option<f64>,
+    t1: Option<f64>,
+    /// (row_id, item index)
+    sel: Option<(usize, usize)>,
+}
+
+impl HashState {
+    fn read() -> HashState {
+        let hash = window().location().hash().unwrap_or_default();
+        let Ok(p) = web_sys::UrlSearchParams::new_with_str(hash.trim_start_matches('#')) else {
+            return HashState::default();
+        };
+        let num = |k: &str| {
+            p.get(k)
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|f| f.is_finite())
+        };
+        HashState {
+            url: p.get("url").filter(|u| !u.is_empty()),
+            q: p.get("q"),
+            sort: p.get("sort"),
+            desc: p.get("desc").is_some_and(|v| v == "1"),
+            t0: num("t0"),
+            t1: num("t1"),
+            sel: p.get("sel").and_then(|v| {
+                let (a, b) = v.split_once(':')?;
+                Some((a.parse().ok()?, b.parse().ok()?))
+            }),
+        }
+    }
+
+    fn write(&self) {
+        let Ok(p) = web_sys::UrlSearchParams::new() else {
+            return;
+        };
+        if let Some(u) = &self.url {
+            p.append("url", u);
+        }
+        if let Some(q) = &self.q {
+            p.append("q", q);
+        }
+        if let Some(s) = &self.sort {
+            p.append("sort", s);
+        }
+        if self.desc {
+            p.append("desc", "1");
+        }
+        if let (Some(a), Some(b)) = (self.t0, self.t1) {
+            p.append("t0", &format!("{a:.6}"));
+            p.append("t1", &format!("{b:.6}"));
+        }
+        if let Some((r, i)) = self.sel {
+            p.append("sel", &format!("{r}:{i}"));
+        }
+        let hash = format!("#{}", String::from(p.to_string()));
+        if window().location().hash().ok().as_deref() != Some(hash.as_str()) {
+            if let Ok(h) = window().history() {
+                let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&hash));
+            }
+        }
+    }
+}
+
 impl Phase {
     fn as_str(self) -> &'static str {
         match self {
@@ -37,6 +130,9 @@ impl Phase {
         }
     }
 }
+
+/// What is loading, the detail line, and (done, total) when a determinate bar can be shown.
+type ProgressLine = (String, String, Option<(f64, f64)>);
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum SortKey {
@@ -87,7 +183,13 @@ pub fn App() -> impl IntoView {
     let phase = RwSignal::new(Phase::Idle);
     let data: RwSignal<Option<Arc<Loaded>>> = RwSignal::new(None);
     let error: RwSignal<Option<String>> = RwSignal::new(None);
-    let progress: RwSignal<Option<(String, String)>> = RwSignal::new(None);
+    let progress: RwSignal<Option<ProgressLine>> = RwSignal::new(None);
+    // The URL the shown file came from (kept in the link), if it came from one.
+    let source_url: RwSignal<Option<String>> = RwSignal::new(None);
+    let compact = RwSignal::new(false);
+    // Rows whose expansion differs from the global collapsed/expanded mode (data indices).
+    let toggled: RwSignal<std::collections::HashSet<usize>> = RwSignal::new(Default::default());
+    let notice: RwSignal<Option<String>> = RwSignal::new(None);
     let warnings_open = RwSignal::new(true);
     let filter = RwSignal::new(String::new());
     let sort = RwSignal::new(SortKey::Start);
@@ -101,6 +203,7 @@ pub fn App() -> impl IntoView {
     let attempt_filter = RwSignal::new(false);
     let view: RwSignal<Option<Viewport>> = RwSignal::new(None);
     let scroll_y = RwSignal::new(0.0f64);
+    // (index into cache.rows, index into that row's items)
     let selected: RwSignal<Option<(usize, usize)>> = RwSignal::new(None);
     let cursor: RwSignal<Option<f64>> = RwSignal::new(None);
     let hover: RwSignal<Option<(f64, f64, String)>> = RwSignal::new(None);
@@ -110,6 +213,28 @@ pub fn App() -> impl IntoView {
     let wrap_ref = NodeRef::<leptos::html::Div>::new();
 
     Effect::new(move |_| set_body_state(phase.get()));
+
+    // ---- view state in the link --------------------------------------------------------
+    let pending_view: StoredValue<Option<HashState>> = StoredValue::new(None);
+    let apply_pending_view = move || {
+        let Some(h) = pending_view.get_value() else {
+            return;
+        };
+        pending_view.set_value(None);
+        if let (Some(t0), Some(t1)) = (h.t0, h.t1) {
+            if t1 > t0 {
+                let width = (size.get_untracked().0 - LABEL_W).max(100.0);
+                view.set(Some(Viewport { t0, t1, width }));
+            }
+        }
+        if let (Some((row_id, item)), Some(d)) = (h.sel, data.get_untracked()) {
+            if let Some(ri) = d.cache.rows.iter().position(|r| r.row_id == row_id) {
+                if item < d.cache.rows[ri].items.len() {
+                    selected.set(Some((ri, item)));
+                }
+            }
+        }
+    };
 
     // ---- loading ---------------------------------------------------------------------
     let loader = Loader {
@@ -128,12 +253,13 @@ pub fn App() -> impl IntoView {
                 }
             }
             Ok(FromWorker::Progress { stage, done, total }) => {
-                let detail = if total > 0.0 {
-                    format!("{stage}: {:.1} of {:.1} MB", done / 1e6, total / 1e6)
+                let name = progress.get_untracked().map(|p| p.0).unwrap_or_default();
+                if total > 0.0 {
+                    let detail = format!("{stage}: {done:.0} of {total:.0}");
+                    progress.set(Some((name, detail, Some((done, total)))));
                 } else {
-                    stage
-                };
-                progress.set(Some(("working".into(), detail)));
+                    progress.set(Some((name, stage, None)));
+                }
             }
             Ok(FromWorker::Done { cache, warnings }) => {
                 let name = cache.pt_path.clone();
@@ -154,6 +280,8 @@ pub fn App() -> impl IntoView {
                 selected.set(None);
                 cursor.set(None);
                 scroll_y.set(0.0);
+                toggled.set(Default::default());
+                apply_pending_view();
                 error.set(None);
                 warnings_open.set(true);
                 progress.set(None);
@@ -215,7 +343,8 @@ pub fn App() -> impl IntoView {
             };
             progress.set(Some((
                 name.clone(),
-                format!("reading {:.1} MB", buffer.byte_length() as f64 / 1e6),
+                format!("starting on {:.1} MB", buffer.byte_length() as f64 / 1e6),
+                None,
             )));
             phase.set(Phase::Loading);
             loader.post(name, buffer);
@@ -242,7 +371,8 @@ pub fn App() -> impl IntoView {
         move |file: web_sys::File| {
             let name = file.name();
             let send = send.clone();
-            progress.set(Some((name.clone(), "reading file".into())));
+            progress.set(Some((name.clone(), "reading file".into(), None)));
+            source_url.set(None);
             phase.set(Phase::Loading);
             leptos::task::spawn_local(async move {
                 match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
@@ -259,7 +389,8 @@ pub fn App() -> impl IntoView {
         let send = send.clone();
         move |url: String| {
             let send = send.clone();
-            progress.set(Some((url.clone(), "downloading".into())));
+            progress.set(Some((url.clone(), "downloading".into(), None)));
+            source_url.set(Some(url.clone()));
             phase.set(Phase::Loading);
             leptos::task::spawn_local(async move {
                 match fetch_bytes(&url).await {
@@ -276,15 +407,29 @@ pub fn App() -> impl IntoView {
             });
         }
     };
-    // ?url=... opens that file; with nothing given, the bundled demo dump.
+    // The link's view state (#url=…&q=…&sort=…&t0=…&t1=…&sel=row:item); then ?url=…; with
+    // nothing given, the bundled demo dump.
     {
         let open_url = open_url.clone();
+        let hash = HashState::read();
+        if let Some(q) = &hash.q {
+            filter.set(q.clone());
+        }
+        if let Some(k) = hash.sort.as_deref().and_then(SortKey::parse) {
+            sort.set(k);
+        }
+        descending.set(hash.desc);
         let params = window()
             .location()
             .search()
             .ok()
             .and_then(|s| web_sys::UrlSearchParams::new_with_str(&s).ok());
-        let url = params.and_then(|p| p.get("url")).filter(|u| !u.is_empty());
+        let url = hash
+            .url
+            .clone()
+            .or_else(|| params.and_then(|p| p.get("url")))
+            .filter(|u| !u.is_empty());
+        pending_view.set_value(Some(hash));
         open_url(url.unwrap_or_else(|| "./demo.pt".into()));
     }
 
@@ -363,16 +508,66 @@ pub fn App() -> impl IntoView {
         v.truncate(14);
         v
     });
+    // Per shown row: expanded or not (global mode, flipped for rows toggled by their label).
+    let row_expanded = Memo::new(move |_| {
+        let ex = expanded.get();
+        let t = toggled.get();
+        shown
+            .get()
+            .iter()
+            .map(|i| ex != t.contains(i))
+            .collect::<Vec<bool>>()
+    });
+    // The PD phases that occur in this file (as `[P]`/`[D]` attrs or `sglang_pd_*` spans).
+    let pd_legend = Memo::new(move |_| {
+        let Some(d) = data.get() else {
+            return Vec::new();
+        };
+        let mut seen = [false; timeline::PD_PHASES.len()];
+        for r in &d.cache.rows {
+            for it in &r.items {
+                if let Item::Span(sp) = it {
+                    let keys = sp
+                        .attrs
+                        .end_attrs
+                        .as_object()
+                        .into_iter()
+                        .flat_map(|m| m.keys());
+                    for k in keys
+                        .map(String::as_str)
+                        .chain(std::iter::once(name_text(it).as_str()))
+                    {
+                        if let Some(p) = timeline::pd_phase(k) {
+                            if let Some(i) = timeline::PD_PHASES.iter().position(|x| x.0 == p.0) {
+                                seen[i] = true;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        timeline::PD_PHASES
+            .iter()
+            .zip(seen)
+            .filter(|(_, s)| *s)
+            .map(|(p, _)| *p)
+            .collect::<Vec<_>>()
+    });
     let row_layout = Memo::new(move |_| {
         let Some(d) = data.get() else {
             return timeline::Layout::default();
         };
-        let ex = expanded.get();
+        let flags = row_expanded.get();
         layout(
-            shown
-                .get()
-                .iter()
-                .map(|&i| if ex { d.cache.rows[i].lane_count } else { 1 }),
+            shown.get().iter().zip(&flags).map(
+                |(&i, &ex)| {
+                    if ex {
+                        d.cache.rows[i].lane_count
+                    } else {
+                        1
+                    }
+                },
+            ),
             lane_h.get(),
             3.0,
         )
@@ -398,6 +593,10 @@ pub fn App() -> impl IntoView {
         let d = data.get();
         let idx = shown.get();
         let lay = row_layout.get();
+        let flags = row_expanded.get();
+        let sel = selected
+            .get()
+            .and_then(|(ri, ii)| idx.iter().position(|&i| i == ri).map(|vi| (vi, ii)));
         let rows: Vec<&Row> = d
             .as_ref()
             .map(|d| idx.iter().map(|&i| &d.cache.rows[i]).collect())
@@ -414,8 +613,8 @@ pub fn App() -> impl IntoView {
             view: v,
             scroll_y: scroll_y.get(),
             lane_h: lane_h.get(),
-            expanded: expanded.get(),
-            selected: selected.get(),
+            expanded: &flags,
+            selected: sel,
             cursor: cursor.get(),
             origin: d.as_ref().and_then(|d| d.cache.global_start).unwrap_or(0.0),
             dark: dark.get(),
@@ -476,18 +675,24 @@ pub fn App() -> impl IntoView {
         let lay = row_layout.get_untracked();
         let content_y = y - AXIS_H + scroll_y.get_untracked();
         let vi = lay.row_at(content_y)?;
-        let row = &d.cache.rows[*shown.get_untracked().get(vi)?];
+        let ri = *shown.get_untracked().get(vi)?;
+        let row = &d.cache.rows[ri];
         let mut v = v;
         v.width = (size.get_untracked().0 - LABEL_W).max(1.0);
+        let ex = row_expanded
+            .get_untracked()
+            .get(vi)
+            .copied()
+            .unwrap_or(true);
         hit(
             row,
             &v,
             x - LABEL_W,
             content_y - lay.tops[vi],
             lane_h.get_untracked(),
-            expanded.get_untracked(),
+            ex,
         )
-        .map(|ii| (vi, ii))
+        .map(|ii| (ri, ii))
     };
     let on_wheel = move |ev: web_sys::WheelEvent| {
         ev.prevent_default();
@@ -527,9 +732,9 @@ pub fn App() -> impl IntoView {
                 return;
             }
         }
-        hover.set(pick(x, y).and_then(|(vi, ii)| {
+        hover.set(pick(x, y).and_then(|(ri, ii)| {
             let d = data.get_untracked()?;
-            let row = &d.cache.rows[*shown.get_untracked().get(vi)?];
+            let row = &d.cache.rows[ri];
             let item = row.items.get(ii)?;
             Some((x, y, tooltip(item, d.cache.global_start.unwrap_or(0.0))))
         }));
@@ -550,12 +755,25 @@ pub fn App() -> impl IntoView {
             selected.set(pick(x, y));
         } else {
             // Clicking a row label toggles that row between collapsed and expanded view.
-            expanded.update(|e| *e = !*e);
+            let content_y = y - AXIS_H + scroll_y.get_untracked();
+            if let Some(vi) = row_layout.get_untracked().row_at(content_y) {
+                if let Some(&ri) = shown.get_untracked().get(vi) {
+                    toggled.update(|t| {
+                        if !t.remove(&ri) {
+                            t.insert(ri);
+                        }
+                    });
+                }
+            }
         }
     };
-    let fit_all = move |_| {
+    let fit = move |only_shown: bool| {
         if let Some(d) = data.get_untracked() {
-            let idx = shown.get_untracked();
+            let idx: Vec<usize> = if only_shown {
+                shown.get_untracked()
+            } else {
+                (0..d.cache.rows.len()).collect()
+            };
             let rows = idx.iter().map(|&i| &d.cache.rows[i]);
             let (a, b) = rows.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), r| {
                 (a.min(r.start), b.max(r.end))
@@ -604,17 +822,34 @@ pub fn App() -> impl IntoView {
                 selected.set(None);
                 cursor.set(None);
             }
+            "Enter" => {
+                if selected.get_untracked().is_none() {
+                    if let Some(&ri) = shown.get_untracked().first() {
+                        selected.set(Some((ri, 0)));
+                    }
+                }
+                compact.set(false);
+                if let Some(el) = window()
+                    .document()
+                    .and_then(|d| d.query_selector("[data-testid=details]").ok().flatten())
+                {
+                    el.scroll_into_view();
+                }
+            }
             "ArrowDown" | "ArrowUp" => {
                 ev.prevent_default();
-                let n = shown.get_untracked().len();
+                let idx = shown.get_untracked();
+                let n = idx.len();
                 if n > 0 {
-                    let cur = selected.get_untracked().map(|s| s.0);
+                    let cur = selected
+                        .get_untracked()
+                        .and_then(|(ri, _)| idx.iter().position(|&i| i == ri));
                     let next = match (cur, ev.key().as_str()) {
                         (None, _) => 0,
                         (Some(i), "ArrowDown") => (i + 1).min(n - 1),
                         (Some(i), _) => i.saturating_sub(1),
                     };
-                    selected.set(Some((next, 0)));
+                    selected.set(Some((idx[next], 0)));
                     let lay = row_layout.get_untracked();
                     let top = lay.tops[next];
                     let band = size.get_untracked().1 - AXIS_H;
@@ -657,9 +892,9 @@ pub fn App() -> impl IntoView {
 
     // ---- details ------------------------------------------------------------------------
     let details = move || {
-        let (vi, ii) = selected.get()?;
+        let (ri, ii) = selected.get()?;
         let d = data.get()?;
-        let row = &d.cache.rows[*shown.get().get(vi)?];
+        let row = d.cache.rows.get(ri)?;
         let item = row.items.get(ii)?;
         Some(details_view(row, item, d.cache.global_start.unwrap_or(0.0)))
     };
@@ -699,8 +934,50 @@ pub fn App() -> impl IntoView {
         })
     };
 
+    // Keep the view state in the link, debounced (browsers throttle rapid replaceState).
+    let hash_timer: StoredValue<Option<i32>> = StoredValue::new(None);
+    Effect::new(move |_| {
+        let d = data.get();
+        let state = HashState {
+            url: source_url.get(),
+            q: Some(filter.get()).filter(|q| !q.is_empty()),
+            sort: Some(sort.get().as_str().to_string()).filter(|s| s != "start"),
+            desc: descending.get(),
+            t0: view.get().map(|v| v.t0),
+            t1: view.get().map(|v| v.t1),
+            sel: selected
+                .get()
+                .and_then(|(ri, ii)| Some((d.as_ref()?.cache.rows.get(ri)?.row_id, ii))),
+        };
+        if phase.get_untracked() != Phase::Ready {
+            return;
+        }
+        if let Some(t) = hash_timer.get_value() {
+            window().clear_timeout_with_handle(t);
+        }
+        let cb = Closure::once_into_js(move || state.write());
+        let t = window()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), 250)
+            .ok();
+        hash_timer.set_value(t);
+    });
+    let copy_link = move |_| {
+        let href = window().location().href().unwrap_or_default();
+        let clipboard = window().navigator().clipboard();
+        leptos::task::spawn_local(async move {
+            let ok = wasm_bindgen_futures::JsFuture::from(clipboard.write_text(&href))
+                .await
+                .is_ok();
+            notice.set(Some(if ok {
+                "link copied".into()
+            } else {
+                format!("copy this link: {href}")
+            }));
+        });
+    };
+
     view! {
-        <div class="app" class:dragging=move || dragging_file.get()
+        <div class="app" class:dragging=move || dragging_file.get() class:compact=move || compact.get()
             on:dragover=move |ev: web_sys::DragEvent| { ev.prevent_default(); dragging_file.set(true); }
             on:dragleave=move |_| dragging_file.set(false)
             on:drop=on_drop>
@@ -736,7 +1013,8 @@ pub fn App() -> impl IntoView {
                         <option value="filter">"filter"</option>
                     </select>
                 </label>
-                <button on:click=fit_all title="Fit the shown rows">"Fit"</button>
+                <button on:click=move |_| fit(false) title="Fit every row">"Fit all"</button>
+                <button on:click=move |_| fit(true) title="Fit the rows the filter shows">"Fit filtered"</button>
                 <button on:click=move |_| expanded.update(|e| *e = !*e)>{move || if expanded.get() { "Collapse" } else { "Expand" }}</button>
                 <label><input type="checkbox" prop:checked=move || show_events.get() on:change=move |_| show_events.update(|v| *v = !*v) />"events"</label>
                 <label><input type="checkbox" prop:checked=move || show_open.get() on:change=move |_| show_open.update(|v| *v = !*v) />"open spans"</label>
@@ -745,6 +1023,9 @@ pub fn App() -> impl IntoView {
                     <input type="range" min="8" max="32" prop:value=move || lane_h.get().to_string()
                         on:input=move |ev| lane_h.set(event_target_value(&ev).parse().unwrap_or(16.0)) />
                 </label>
+                <label><input type="checkbox" prop:checked=move || compact.get() on:change=move |_| compact.update(|c| *c = !*c) />"compact"</label>
+                <button on:click=copy_link title="Copy a link that reopens this view">"Copy link"</button>
+                {move || notice.get().map(|n| view! { <span class="notice">{n}</span> })}
                 <span class="counts">
                     <span data-testid="row-count">{move || shown.get().len().to_string()}</span>" rows · "
                     <span data-testid="span-count">{move || span_count.get().to_string()}</span>" spans"
@@ -752,8 +1033,11 @@ pub fn App() -> impl IntoView {
             </header>
             <Show when=move || progress.get().is_some()>
                 <div class="progress" data-testid="progress">
-                    <span>{move || progress.get().map(|(n, d)| format!("{n}: {d}")).unwrap_or_default()}</span>
-                    <progress></progress>
+                    <span>{move || progress.get().map(|(n, d, _)| format!("{n}: {d}")).unwrap_or_default()}</span>
+                    {move || match progress.get().and_then(|p| p.2) {
+                        Some((done, total)) => view! { <progress max=total.to_string() value=done.to_string()></progress> }.into_any(),
+                        None => view! { <progress></progress> }.into_any(),
+                    }}
                     <button on:click=cancel>"Cancel"</button>
                 </div>
             </Show>
@@ -798,8 +1082,9 @@ pub fn App() -> impl IntoView {
                                 let color = timeline::pd_color(&n).map(str::to_string).unwrap_or_else(|| timeline::color_for(&n, dark.get()));
                                 view! { <li><span class="chip" style=format!("background:{color}")></span>{n}<span class="muted">{format!(" {c}")}</span></li> }
                             }).collect_view()}
-                            <li><span class="chip" style="background:#4e79a7"></span>"PD prefill [P]"</li>
-                            <li><span class="chip" style="background:#f28e2b"></span>"PD decode [D]"</li>
+                            {move || pd_legend.get().into_iter().map(|(_, label, color)| view! {
+                                <li><span class="chip" style=format!("background:{color}")></span>{label}</li>
+                            }).collect_view()}
                         </ul>
                     </section>
                 </aside>

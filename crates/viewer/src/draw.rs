@@ -1,7 +1,9 @@
 //! Paints the timeline on a 2D canvas. Geometry comes from `timeline`; this file only turns
 //! it into canvas calls. Only rows inside the visible band are visited.
 
-use timeline::{color_for, item_lane, item_x, pd_color, ticks, Layout, Viewport};
+use timeline::{
+    clusters, color_for, item_lane, item_x, pd_color, pd_segments, ticks, Layout, Viewport,
+};
 use trace::{Item, Row, State};
 use web_sys::CanvasRenderingContext2d as Ctx;
 
@@ -16,7 +18,9 @@ pub struct Scene<'a> {
     pub view: Viewport,
     pub scroll_y: f64,
     pub lane_h: f64,
-    pub expanded: bool,
+    /// Per shown row: lanes by depth (true) or everything on one lane (false).
+    pub expanded: &'a [bool],
+    /// (shown row, item) under selection.
     pub selected: Option<(usize, usize)>,
     pub cursor: Option<f64>,
     pub origin: f64,
@@ -91,18 +95,29 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>) {
         ctx.begin_path();
         ctx.rect(LABEL_W, top, css_w - LABEL_W, h);
         ctx.clip();
+        let expanded = s.expanded.get(vi).copied().unwrap_or(true);
+        let selected = s.selected.filter(|(v, _)| *v == vi).map(|(_, i)| i);
         for (ii, item) in row.items.iter().enumerate() {
-            draw_item(ctx, s, item, top, css_w, s.selected == Some((vi, ii)), p);
+            if matches!(item, Item::Span(_)) {
+                draw_span(ctx, s, item, top, css_w, expanded, selected == Some(ii), p);
+            }
         }
+        draw_points(ctx, s, row, top, css_w, expanded, selected, p);
         ctx.restore();
-        // Row label.
+        // Row label: sample index, source, status; ▸/▾ shows collapsed/expanded.
         ctx.set_fill_style_str(p.text);
+        let source = match &row.source {
+            serde_json::Value::Null => String::new(),
+            v => format!(" {}", short(&trace::json::py_str(v), 10)),
+        };
         let label = format!(
-            "#{} {}",
+            "{} #{}{} {}",
+            if expanded { "▾" } else { "▸" },
             trace::json::py_str(&row.sample_index),
-            short(&trace::json::py_str(&row.status), 12)
+            source,
+            short(&trace::json::py_str(&row.status), 10)
         );
-        let _ = ctx.fill_text(&label, 8.0, top + s.lane_h.min(h) / 2.0);
+        let _ = ctx.fill_text(&short(&label, 26), 6.0, top + s.lane_h.min(h) / 2.0);
     }
 
     // Axis band on top.
@@ -136,97 +151,151 @@ fn short(s: &str, n: usize) -> String {
     }
 }
 
-fn draw_item(
+#[allow(clippy::too_many_arguments)]
+fn draw_span(
     ctx: &Ctx,
     s: &Scene<'_>,
     item: &Item,
     top: f64,
     css_w: f64,
+    expanded: bool,
     selected: bool,
     p: &Palette,
 ) {
-    let lane = item_lane(item, s.expanded) as f64;
-    let y = top + lane * s.lane_h;
+    let Item::Span(span) = item else { return };
+    let open = span.state == State::OpenSpan;
+    if open && !s.show_open {
+        return;
+    }
+    let y = top + item_lane(item, expanded) as f64 * s.lane_h;
     let (x0, x1) = item_x(&s.view, item);
     let (x0, x1) = (LABEL_W + x0, LABEL_W + x1);
     if x1 < LABEL_W - 10.0 || x0 > css_w + 10.0 {
         return;
     }
     let dim = s.highlight_attempt.is_some_and(|a| a != item.attempt());
-    ctx.set_global_alpha(if dim { 0.25 } else { 1.0 });
     let name = name_text(item);
-    match item {
-        Item::Span(span) => {
-            let open = span.state == State::OpenSpan;
-            if open && !s.show_open {
-                ctx.set_global_alpha(1.0);
-                return;
+    let color = pd_color(&name)
+        .map(str::to_string)
+        .unwrap_or_else(|| color_for(&name, s.dark));
+    let w = (x1 - x0).max(1.0);
+    ctx.set_global_alpha(match (dim, open) {
+        (true, true) => 0.15,
+        (true, false) => 0.25,
+        (false, true) => 0.45,
+        (false, false) => 1.0,
+    });
+    ctx.set_fill_style_str(&color);
+    ctx.fill_rect(x0, y + 1.0, w, s.lane_h - 2.0);
+    // PD phases drawn inside the [P]/[D] lanes, end to end, in their legend colours.
+    for (t0, t1, c) in pd_segments(item) {
+        let (a, b) = (LABEL_W + s.view.x(t0), LABEL_W + s.view.x(t1));
+        if b - a >= 0.5 {
+            ctx.set_fill_style_str(c);
+            ctx.fill_rect(a, y + 3.0, (b - a).max(1.0), s.lane_h - 6.0);
+        }
+    }
+    ctx.set_global_alpha(if dim { 0.4 } else { 1.0 });
+    if open {
+        // Open spans: dashed outline, faded fill; the clip reason is in the details.
+        ctx.set_stroke_style_str(&color);
+        ctx.set_line_dash(&js_sys::Array::of2(&4.0.into(), &3.0.into()))
+            .ok();
+        ctx.stroke_rect(x0 + 0.5, y + 1.5, w - 1.0, s.lane_h - 3.0);
+        ctx.set_line_dash(&js_sys::Array::new()).ok();
+    }
+    if w > 30.0 && s.lane_h >= 12.0 {
+        ctx.set_fill_style_str(if s.dark { "#0d1117" } else { "#101418" });
+        let visible_x0 = x0.max(LABEL_W);
+        let room = (x1.min(css_w) - visible_x0 - 6.0).max(0.0);
+        let chars = (room / 6.5) as usize;
+        if chars >= 3 {
+            let _ = ctx.fill_text(&short(&name, chars), visible_x0 + 3.0, y + s.lane_h / 2.0);
+        }
+    }
+    if selected {
+        ctx.set_global_alpha(1.0);
+        ctx.set_stroke_style_str(p.select);
+        ctx.set_line_width(2.0);
+        ctx.stroke_rect(x0 - 1.0, y, w + 2.0, s.lane_h);
+        ctx.set_line_width(1.0);
+    }
+    ctx.set_global_alpha(1.0);
+}
+
+/// Point events and orphan ends, clustered per lane when closer than `CLUSTER_PX`.
+#[allow(clippy::too_many_arguments)]
+fn draw_points(
+    ctx: &Ctx,
+    s: &Scene<'_>,
+    row: &Row,
+    top: f64,
+    css_w: f64,
+    expanded: bool,
+    selected: Option<usize>,
+    p: &Palette,
+) {
+    let lanes = if expanded { row.lane_count } else { 1 };
+    for orphan in [false, true] {
+        if (orphan && !s.show_orphans) || (!orphan && !s.show_events) {
+            continue;
+        }
+        for lane in 0..lanes {
+            let mut xs: Vec<(f64, usize)> = row
+                .items
+                .iter()
+                .enumerate()
+                .filter(|(_, it)| match it {
+                    Item::Event(_) => !orphan,
+                    Item::OrphanEnd(_) => orphan,
+                    Item::Span(_) => false,
+                })
+                .filter(|(_, it)| item_lane(it, expanded) == lane)
+                .map(|(i, it)| (LABEL_W + s.view.x(it.start()), i))
+                .filter(|(x, _)| *x >= LABEL_W - 10.0 && *x <= css_w + 10.0)
+                .collect();
+            if xs.is_empty() {
+                continue;
             }
-            let color = pd_color(&name)
-                .map(str::to_string)
-                .unwrap_or_else(|| color_for(&name, s.dark));
-            let w = (x1 - x0).max(1.0);
-            ctx.set_fill_style_str(&color);
-            if open {
-                ctx.set_global_alpha(if dim { 0.15 } else { 0.45 });
-            }
-            ctx.fill_rect(x0, y + 1.0, w, s.lane_h - 2.0);
-            if open {
-                ctx.set_global_alpha(1.0);
-                ctx.set_stroke_style_str(&color);
-                ctx.set_line_dash(&js_sys::Array::of2(&4.0.into(), &3.0.into()))
-                    .ok();
-                ctx.stroke_rect(x0 + 0.5, y + 1.5, w - 1.0, s.lane_h - 3.0);
-                ctx.set_line_dash(&js_sys::Array::new()).ok();
-            }
-            if w > 30.0 && s.lane_h >= 12.0 {
-                ctx.set_fill_style_str(if s.dark { "#0d1117" } else { "#101418" });
-                let visible_x0 = x0.max(LABEL_W);
-                let room = (x1.min(css_w) - visible_x0 - 6.0).max(0.0);
-                let chars = (room / 6.5) as usize;
-                if chars >= 3 {
-                    let _ =
-                        ctx.fill_text(&short(&name, chars), visible_x0 + 3.0, y + s.lane_h / 2.0);
+            xs.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let cy = top + lane as f64 * s.lane_h + s.lane_h / 2.0;
+            let r = (s.lane_h / 2.0 - 1.0).clamp(2.5, 5.0);
+            for (x, _, n, first) in clusters(&xs) {
+                let item = &row.items[first];
+                let dim = s.highlight_attempt.is_some_and(|a| a != item.attempt());
+                ctx.set_global_alpha(if dim { 0.25 } else { 1.0 });
+                ctx.begin_path();
+                if orphan {
+                    // A red "end without a start" bracket.
+                    ctx.set_fill_style_str("#d1242f");
+                    ctx.move_to(x, cy - r);
+                    ctx.line_to(x, cy + r);
+                    ctx.line_to(x - r * 1.4, cy);
+                } else {
+                    ctx.set_fill_style_str(&color_for(&name_text(item), s.dark));
+                    ctx.move_to(x, cy - r);
+                    ctx.line_to(x + r, cy);
+                    ctx.line_to(x, cy + r);
+                    ctx.line_to(x - r, cy);
+                }
+                ctx.close_path();
+                ctx.fill();
+                if n > 1 {
+                    ctx.set_fill_style_str(p.text);
+                    ctx.set_font("10px system-ui, sans-serif");
+                    let _ = ctx.fill_text(&format!("×{n}"), x + r + 1.0, cy);
+                    ctx.set_font("12px system-ui, sans-serif");
                 }
             }
-            if selected {
-                ctx.set_stroke_style_str(p.select);
-                ctx.set_line_width(2.0);
-                ctx.stroke_rect(x0 - 1.0, y, w + 2.0, s.lane_h);
-                ctx.set_line_width(1.0);
-            }
-        }
-        Item::Event(_) | Item::OrphanEnd(_) => {
-            let orphan = matches!(item, Item::OrphanEnd(_));
-            if (orphan && !s.show_orphans) || (!orphan && !s.show_events) {
-                ctx.set_global_alpha(1.0);
-                return;
-            }
-            let cy = y + s.lane_h / 2.0;
-            let r = (s.lane_h / 2.0 - 1.0).clamp(2.5, 5.0);
-            ctx.begin_path();
-            if orphan {
-                // A red "end without a start" bracket.
-                ctx.set_fill_style_str("#d1242f");
-                ctx.move_to(x0, cy - r);
-                ctx.line_to(x0, cy + r);
-                ctx.line_to(x0 - r * 1.4, cy);
-            } else {
-                ctx.set_fill_style_str(&color_for(&name, s.dark));
-                ctx.move_to(x0, cy - r);
-                ctx.line_to(x0 + r, cy);
-                ctx.line_to(x0, cy + r);
-                ctx.line_to(x0 - r, cy);
-            }
-            ctx.close_path();
-            ctx.fill();
-            if selected {
-                ctx.set_stroke_style_str(p.select);
-                ctx.set_line_width(2.0);
-                ctx.stroke_rect(x0 - r - 2.0, cy - r - 2.0, 2.0 * r + 4.0, 2.0 * r + 4.0);
-                ctx.set_line_width(1.0);
+            ctx.set_global_alpha(1.0);
+            if let Some(sel) = selected {
+                if let Some(&(x, _)) = xs.iter().find(|(_, i)| *i == sel) {
+                    ctx.set_stroke_style_str(p.select);
+                    ctx.set_line_width(2.0);
+                    ctx.stroke_rect(x - r - 2.0, cy - r - 2.0, 2.0 * r + 4.0, 2.0 * r + 4.0);
+                    ctx.set_line_width(1.0);
+                }
             }
         }
     }
-    ctx.set_global_alpha(1.0);
 }

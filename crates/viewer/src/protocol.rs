@@ -42,9 +42,30 @@ impl From<&trace::Warning> for WarningMsg {
     }
 }
 
-/// Parses a file's bytes the way the CLI does; used by the worker.
-pub fn process(name: &str, bytes: &[u8], now: f64) -> FromWorker {
-    match trace::load(bytes, name, now) {
+/// Parses a file's bytes the way the CLI does; used by the worker. `post` receives
+/// progress messages as work goes on.
+pub fn process(
+    name: &str,
+    bytes: &[u8],
+    now: f64,
+    post: &mut dyn FnMut(&FromWorker),
+) -> FromWorker {
+    let parsed = match trace::parse(bytes) {
+        Ok(p) => p,
+        Err(e) => {
+            return FromWorker::Error {
+                message: format!("{name}: {e}"),
+            }
+        }
+    };
+    let mut progress = |done: usize, total: usize| {
+        post(&FromWorker::Progress {
+            stage: "building rows (samples)".into(),
+            done: done as f64,
+            total: total as f64,
+        })
+    };
+    match parsed.build_with(name, now, &mut progress) {
         Ok(built) => FromWorker::Done {
             warnings: built.warnings.iter().map(WarningMsg::from).collect(),
             cache: built.cache,

@@ -32,12 +32,13 @@ fn main() {
             };
             let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
             handler_post(&FromWorker::Progress {
-                stage: "parsing".into(),
+                stage: format!("parsing {:.1} MB", bytes.len() as f64 / 1e6),
                 done: 0.0,
-                total: bytes.len() as f64,
+                total: 0.0,
             });
             let now = js_sys::Date::now() / 1000.0;
-            handler_post(&process(&name, &bytes, now));
+            let result = process(&name, &bytes, now, &mut |m| handler_post(m));
+            handler_post(&result);
         });
     scope.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
     onmessage.forget();
