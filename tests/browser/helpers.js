@@ -22,6 +22,21 @@ export async function serve(dir = DIST) {
     const url = new URL(req.url, "http://x");
     let rel = decodeURIComponent(url.pathname);
     let base = dir;
+    // /slow/<fixture>: the fixture in 16 KiB pieces, 150 ms apart (to watch progress/cancel).
+    if (rel.startsWith("/slow/")) {
+      const file = path.join(FIXTURES, path.basename(rel));
+      if (!fs.existsSync(file)) { res.writeHead(404); res.end(); return; }
+      const data = fs.readFileSync(file);
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": data.length });
+      let at = 0;
+      const tick = () => {
+        if (at >= data.length || res.destroyed) { res.end(); return; }
+        res.write(data.subarray(at, at + 16384)); at += 16384;
+        setTimeout(tick, 150);
+      };
+      tick();
+      return;
+    }
     if (rel.startsWith("/fixtures/")) { base = FIXTURES; rel = rel.slice("/fixtures".length); }
     if (rel.endsWith("/")) rel += "index.html";
     const file = path.join(base, path.normalize(rel));

@@ -153,3 +153,19 @@ test("the link keeps the view: file, filter, time range and selection", async ()
   assert.equal(await range(again), await range(page));
   assert.deepEqual(again.errors, []);
 });
+
+test("a slow download shows byte progress and can be cancelled", async () => {
+  const page = await newPage(browser);
+  await page.goto(`${srv.url}?url=slow/agent_2.pt`);
+  const bar = page.locator("[data-testid=progress]");
+  await bar.waitFor({ state: "visible" });
+  await page.waitForFunction(() => /reading [\d.]+ of 0\.2 MB/.test(document.querySelector("[data-testid=progress]")?.innerText ?? ""));
+  assert.equal(await page.evaluate(() => document.body.dataset.state), "loading");
+  await bar.getByRole("button", { name: "Cancel" }).click();
+  assert.equal(await waitState(page, ["idle"]), "idle");
+  assert.equal(await bar.count(), 0);
+  // The next load after a cancel works.
+  await page.locator("[data-testid=file-input]").setInputFiles(path.join(FIXTURES, "pd_1.pt"));
+  assert.equal(await waitState(page, ["ready"]), "ready");
+  assert.equal(await count(page, "row-count"), reference("pd_1.pt").sample_count);
+});

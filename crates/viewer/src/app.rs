@@ -190,6 +190,8 @@ pub fn App() -> impl IntoView {
     // Rows whose expansion differs from the global collapsed/expanded mode (data indices).
     let toggled: RwSignal<std::collections::HashSet<usize>> = RwSignal::new(Default::default());
     let notice: RwSignal<Option<String>> = RwSignal::new(None);
+    // Bumped by every new load and by Cancel: a read in flight stops when it changes.
+    let generation: StoredValue<u64> = StoredValue::new(0);
     let warnings_open = RwSignal::new(true);
     let filter = RwSignal::new(String::new());
     let sort = RwSignal::new(SortKey::Start);
@@ -350,6 +352,14 @@ pub fn App() -> impl IntoView {
             loader.post(name, buffer);
         }
     };
+    // Byte progress while a file or download streams in (updated at most once per percent).
+    let bytes_progress = move |name: String, done: f64, total: Option<f64>| {
+        let detail = match total {
+            Some(t) if t > 0.0 => format!("reading {:.1} of {:.1} MB", done / 1e6, t / 1e6),
+            _ => format!("reading {:.1} MB", done / 1e6),
+        };
+        progress.set(Some((name, detail, total.map(|t| (done, t)))));
+    };
     let cancel = {
         let loader = loader.clone();
         move |_| {
@@ -358,6 +368,7 @@ pub fn App() -> impl IntoView {
             }
             loader.worker.set_value(None);
             loader.pending.set_value(None);
+            generation.update_value(|g| *g += 1);
             progress.set(None);
             phase.set(if data.get_untracked().is_some() {
                 Phase::Ready
@@ -374,11 +385,19 @@ pub fn App() -> impl IntoView {
             progress.set(Some((name.clone(), "reading file".into(), None)));
             source_url.set(None);
             phase.set(Phase::Loading);
+            generation.update_value(|g| *g += 1);
+            let gen = generation.get_value();
+            let total = file.size();
             leptos::task::spawn_local(async move {
-                match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
-                    Ok(buf) => send(name, buf.unchecked_into()),
+                let shown = name.clone();
+                let report = move |done: f64| bytes_progress(shown.clone(), done, Some(total));
+                let still = move || generation.get_value() == gen;
+                match read_stream(file.stream(), report, still).await {
+                    Ok(Some(buf)) => send(name, buf),
+                    Ok(None) => {} // cancelled
                     Err(e) => {
-                        error.set(Some(format!("{name}: could not read the file: {e:?}")));
+                        error.set(Some(format!("{name}: could not read the file: {e}")));
+                        progress.set(None);
                         phase.set(Phase::Error);
                     }
                 }
@@ -392,9 +411,16 @@ pub fn App() -> impl IntoView {
             progress.set(Some((url.clone(), "downloading".into(), None)));
             source_url.set(Some(url.clone()));
             phase.set(Phase::Loading);
+            generation.update_value(|g| *g += 1);
+            let gen = generation.get_value();
             leptos::task::spawn_local(async move {
-                match fetch_bytes(&url).await {
-                    Ok(buf) => {
+                let shown = url.clone();
+                let report =
+                    move |done: f64, total: Option<f64>| bytes_progress(shown.clone(), done, total);
+                let still = move || generation.get_value() == gen;
+                match fetch_bytes(&url, report, still).await {
+                    Ok(None) => {} // cancelled
+                    Ok(Some(buf)) => {
                         let name = url.rsplit('/').next().unwrap_or(&url).to_string();
                         send(name, buf)
                     }
@@ -1214,7 +1240,12 @@ fn details_view(row: &Row, item: &Item, origin: f64) -> AnyView {
     }
 }
 
-async fn fetch_bytes(url: &str) -> Result<js_sys::ArrayBuffer, String> {
+/// Downloads `url`, reporting bytes as they arrive. `Ok(None)` if `still()` turned false.
+async fn fetch_bytes(
+    url: &str,
+    report: impl Fn(f64, Option<f64>) + 'static,
+    still: impl Fn() -> bool,
+) -> Result<Option<js_sys::ArrayBuffer>, String> {
     let resp = wasm_bindgen_futures::JsFuture::from(window().fetch_with_str(url))
         .await
         .map_err(|e| format!("download failed: {}", js_error(&e)))?;
@@ -1222,11 +1253,69 @@ async fn fetch_bytes(url: &str) -> Result<js_sys::ArrayBuffer, String> {
     if !resp.ok() {
         return Err(format!("download failed: HTTP {}", resp.status()));
     }
-    let buf = resp.array_buffer().map_err(|e| js_error(&e))?;
-    let buf = wasm_bindgen_futures::JsFuture::from(buf)
-        .await
-        .map_err(|e| js_error(&e))?;
-    Ok(buf.unchecked_into())
+    let total = resp
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<f64>().ok());
+    match resp.body() {
+        Some(body) => read_stream(body, move |done| report(done, total), still).await,
+        None => {
+            let buf = resp.array_buffer().map_err(|e| js_error(&e))?;
+            let buf = wasm_bindgen_futures::JsFuture::from(buf)
+                .await
+                .map_err(|e| js_error(&e))?;
+            Ok(Some(buf.unchecked_into()))
+        }
+    }
+}
+
+/// Reads a byte stream to its end, reporting the running byte count (at most every 64 KiB)
+/// and stopping early (`Ok(None)`) when `still()` turns false.
+async fn read_stream(
+    stream: web_sys::ReadableStream,
+    report: impl Fn(f64),
+    still: impl Fn() -> bool,
+) -> Result<Option<js_sys::ArrayBuffer>, String> {
+    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let mut chunks: Vec<js_sys::Uint8Array> = Vec::new();
+    let mut got: u64 = 0;
+    let mut last_report: u64 = 0;
+    loop {
+        if !still() {
+            let _ = reader.cancel();
+            return Ok(None);
+        }
+        let step = wasm_bindgen_futures::JsFuture::from(reader.read())
+            .await
+            .map_err(|e| js_error(&e))?;
+        let done = js_sys::Reflect::get(&step, &"done".into())
+            .ok()
+            .and_then(|d| d.as_bool())
+            .unwrap_or(true);
+        if done {
+            break;
+        }
+        let chunk: js_sys::Uint8Array = js_sys::Reflect::get(&step, &"value".into())
+            .map_err(|e| js_error(&e))?
+            .unchecked_into();
+        got += chunk.length() as u64;
+        chunks.push(chunk);
+        if got - last_report >= 1 << 16 {
+            last_report = got;
+            report(got as f64);
+        }
+    }
+    report(got as f64);
+    let len = u32::try_from(got).map_err(|_| "the file is larger than 4 GB".to_string())?;
+    let out = js_sys::Uint8Array::new_with_length(len);
+    let mut at = 0u32;
+    for c in chunks {
+        out.set(&c, at);
+        at += c.length();
+    }
+    Ok(Some(out.buffer()))
 }
 
 fn js_error(v: &JsValue) -> String {
