@@ -293,6 +293,10 @@ fn test(root: &Path) -> Result {
     step("cargo test --workspace");
     run(cmd("cargo").args(["test", "--workspace"]).current_dir(root))?;
     build_dist(root)?;
+    step("building rollscope with the viewer embedded (for the browser tests)");
+    run(cmd("cargo")
+        .args(["build", "-p", "host", "--bin", "rollscope"])
+        .current_dir(root))?;
     step(&format!(
         "browser tests (headless Chromium against dist/; {:.0} s so far)",
         started.elapsed().as_secs_f64()
@@ -300,6 +304,7 @@ fn test(root: &Path) -> Result {
     run(cmd("node")
         .args(["--test", "--test-concurrency=1"])
         .arg(root.join("tests/browser"))
+        .env("ROLLSCOPE_BIN", root.join("target/debug/rollscope"))
         .current_dir(root))?;
     // Node's own summary (`# pass N`, `# fail 0`) is the last thing printed.
     Ok(())

@@ -1,11 +1,16 @@
 //! `host`: the native `rollscope` binary.
 //!
-//! **Owns:** the command line (`cache`, later `stats`, `export`, `html`), file I/O, and
-//! (later) a tiny static host for the built viewer.
+//! **Owns:** the command line (`cache`, `html`, serving a dump), file I/O, and a tiny static
+//! host for the viewer, which is embedded in the binary at build time (`build.rs`: run Trunk
+//! first so `dist/` exists, then build this crate).
 //!
 //! **Architecture invariant:** no trace semantics live here. Every command calls the same
 //! library code the viewer runs (`pt`, `trace`); this crate only moves bytes between files,
 //! sockets and those functions.
+
+pub mod assets;
+pub mod report;
+pub mod serve;
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +21,15 @@ pub fn cache_path_for(input: &Path) -> PathBuf {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "rollout".into());
     input.with_file_name(format!("{stem}.trace_timeline_cache.json"))
+}
+
+/// `<stem>.trace_timeline_viewer.html` beside `input`, the name slime's tool uses.
+pub fn report_path_for(input: &Path) -> PathBuf {
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "rollout".into());
+    input.with_file_name(format!("{stem}.trace_timeline_viewer.html"))
 }
 
 /// A file's bytes: memory-mapped when it is a regular file (no copy, no zeroed buffer),

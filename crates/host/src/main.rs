@@ -1,17 +1,45 @@
 //! `rollscope`: the command line. See `lib.rs` for what this crate owns.
 
 use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
-/// Rollout trace viewer for slime dumps: build timeline caches, print stats, serve the viewer.
+/// Rollout trace viewer for slime dumps. With a DUMP, serves the viewer on 127.0.0.1 and
+/// opens that dump in it; all parsing happens in the browser.
 #[derive(Parser)]
-#[command(name = "rollscope", version, about)]
+#[command(
+    name = "rollscope",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// A rollout dump (.pt) or slime cache (.json) to open; the only file served from disk.
+    dump: Option<PathBuf>,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 9999)]
+    port: u16,
+    /// Address to bind. Anything but loopback exposes the dump to the network.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Do not open a browser.
+    #[arg(long)]
+    no_open: bool,
+    /// Do not serve: write <stem>.trace_timeline_viewer.html (one self-contained file) beside
+    /// DUMP instead.
+    #[arg(long, requires = "dump")]
+    no_serve: bool,
 }
 
 #[derive(Subcommand)]
@@ -26,12 +54,26 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Write one self-contained HTML file (viewer and rows) that opens from file://.
+    Html {
+        /// A rollout dump (.pt) or a slime cache JSON.
+        input: PathBuf,
+        /// Output path (default: <stem>.trace_timeline_viewer.html beside INPUT); "-" for stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Cache { input, output } => cache(input, output.as_deref()),
+        Some(Command::Cache { input, output }) => cache(input, output.as_deref()),
+        Some(Command::Html { input, output }) => html(input, output.as_deref()),
+        None if cli.serve.no_serve => match &cli.serve.dump {
+            Some(d) => html(d, None),
+            None => Err("--no-serve needs a DUMP".into()),
+        },
+        None => serve(&cli.serve),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -65,35 +107,127 @@ fn build(input: &Path) -> Result<trace::Built, String> {
     Ok(built)
 }
 
-fn cache(input: &Path, output: Option<&Path>) -> Result<(), String> {
-    let built = build(input)?;
-    let default_out;
-    let out = match output {
-        Some(p) => p,
-        None => {
-            default_out = host::cache_path_for(input);
-            &default_out
-        }
-    };
+/// Writes `write` to `out`, or to stdout for "-".
+fn write_out(
+    out: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), String> {
     if out == Path::new("-") {
         let stdout = std::io::stdout();
         let mut w = std::io::BufWriter::new(stdout.lock());
-        serde_json::to_writer(&mut w, &built.cache)
-            .map_err(|e| format!("writing to standard output: {e}"))?;
-        w.flush()
-            .map_err(|e| format!("writing to standard output: {e}"))?;
-        return Ok(());
+        write(&mut w)
+            .and_then(|()| w.flush())
+            .map_err(|e| format!("writing to standard output: {e}"))
+    } else {
+        let file = std::fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
+        let mut w = std::io::BufWriter::new(file);
+        write(&mut w)
+            .and_then(|()| w.flush())
+            .map_err(|e| format!("{}: {e}", out.display()))
     }
-    let file = std::fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let mut w = std::io::BufWriter::new(file);
-    serde_json::to_writer(&mut w, &built.cache).map_err(|e| format!("{}: {e}", out.display()))?;
-    w.flush().map_err(|e| format!("{}: {e}", out.display()))?;
-    eprintln!(
-        "{}: {} rows, {} warnings -> {}",
-        input.display(),
-        built.cache.rows.len(),
-        built.warnings.len(),
-        out.display()
-    );
+}
+
+fn cache(input: &Path, output: Option<&Path>) -> Result<(), String> {
+    let built = build(input)?;
+    let out = output
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| host::cache_path_for(input));
+    write_out(&out, |w| {
+        serde_json::to_writer(w, &built.cache).map_err(std::io::Error::other)
+    })?;
+    if out != Path::new("-") {
+        eprintln!(
+            "{}: {} rows, {} warnings -> {}",
+            input.display(),
+            built.cache.rows.len(),
+            built.warnings.len(),
+            out.display()
+        );
+    }
     Ok(())
+}
+
+fn html(input: &Path, output: Option<&Path>) -> Result<(), String> {
+    let built = build(input)?;
+    let name = input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let page = host::report::build(&built.cache, &name)?;
+    let out = output
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| host::report_path_for(input));
+    write_out(&out, |w| w.write_all(page.as_bytes()))?;
+    if out != Path::new("-") {
+        eprintln!(
+            "{}: {} rows -> {} ({:.1} MB, opens from file://)",
+            input.display(),
+            built.cache.rows.len(),
+            out.display(),
+            page.len() as f64 / 1e6
+        );
+    }
+    Ok(())
+}
+
+fn serve(args: &ServeArgs) -> Result<(), String> {
+    if let Some(d) = &args.dump {
+        let meta = std::fs::metadata(d).map_err(|e| format!("{}: {e}", d.display()))?;
+        if !meta.is_file() {
+            return Err(format!("{}: not a file", d.display()));
+        }
+    }
+    if !args.host.is_loopback() {
+        eprintln!(
+            "warning: listening on {}: anyone who can reach this machine can open the viewer{}",
+            args.host,
+            if args.dump.is_some() {
+                " and read the dump"
+            } else {
+                ""
+            }
+        );
+    }
+    if !host::assets::viewer_built() {
+        eprintln!("warning: this binary was built without the viewer (run `cargo xtask build`, then rebuild)");
+    }
+    let site = host::serve::Site::new(args.dump.clone());
+    let addr = SocketAddr::new(args.host, args.port);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let no_open = args.no_open;
+    let site2 = site.clone();
+    runtime
+        .block_on(host::serve::run(site, addr, move |bound| {
+            let url = site2.start_url(bound);
+            println!("rollscope: serving on {url}  (Ctrl-C stops)");
+            let _ = std::io::stdout().flush();
+            if !no_open {
+                open_browser(&url);
+            }
+        }))
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                format!("{addr}: the port is in use (try --port 0 for a free one)")
+            }
+            _ => format!("{addr}: {e}"),
+        })
+}
+
+/// Best effort: a missing opener only means the user clicks the printed URL.
+fn open_browser(url: &str) {
+    let program = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    let _ = std::process::Command::new(program)
+        .arg(url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
 }

@@ -244,9 +244,9 @@ pub fn App() -> impl IntoView {
         ready: StoredValue::new(false),
         pending: StoredValue::new_local(None),
     };
-    let on_message = {
+    let handle = {
         let loader = loader.clone();
-        move |text: String| match serde_json::from_str::<FromWorker>(&text) {
+        move |msg: Result<FromWorker, String>| match msg {
             Ok(FromWorker::Ready) => {
                 loader.ready.set_value(true);
                 if let Some((name, buffer)) = loader.pending.get_value() {
@@ -296,10 +296,19 @@ pub fn App() -> impl IntoView {
                 phase.set(Phase::Error);
             }
             Err(e) => {
-                error.set(Some(format!("internal: bad message from the worker: {e}")));
+                error.set(Some(e));
                 progress.set(None);
                 phase.set(Phase::Error);
             }
+        }
+    };
+    let on_message = {
+        let handle = handle.clone();
+        move |text: String| {
+            handle(
+                serde_json::from_str::<FromWorker>(&text)
+                    .map_err(|e| format!("internal: bad message from the worker: {e}")),
+            )
         }
     };
     let start_worker = {
@@ -456,7 +465,70 @@ pub fn App() -> impl IntoView {
             .or_else(|| params.and_then(|p| p.get("url")))
             .filter(|u| !u.is_empty());
         pending_view.set_value(Some(hash));
-        open_url(url.unwrap_or_else(|| "./demo.pt".into()));
+        let embed = window()
+            .location()
+            .search()
+            .ok()
+            .and_then(|s| web_sys::UrlSearchParams::new_with_str(&s).ok())
+            .is_some_and(|p| p.has("embed"));
+        if let Some((name, bytes)) = take_embedded_data() {
+            // A one-file report: the rows are inside the page, already built.
+            let msg = trace::load_cache_json(&bytes)
+                .map(|built| FromWorker::Done {
+                    warnings: built.warnings.iter().map(Into::into).collect(),
+                    cache: trace::Cache {
+                        pt_path: name,
+                        ..built.cache
+                    },
+                })
+                .map_err(|e| e.to_string());
+            handle(msg);
+        } else if let Some(url) = url {
+            open_url(url);
+        } else if !embed {
+            open_url("./demo.pt".into());
+        }
+    }
+    // Embedding: a parent page sends {type: "open", name, buffer}; we say {type: "ready"}.
+    {
+        let send = send.clone();
+        let _messages =
+            window_event_listener(leptos::ev::message, move |ev: web_sys::MessageEvent| {
+                let from_parent = match (ev.source(), window().parent().ok().flatten()) {
+                    (Some(src), Some(parent)) => js_sys::Object::is(&src, &parent),
+                    _ => false,
+                };
+                if !from_parent {
+                    return;
+                }
+                let data = ev.data();
+                let get = |k: &str| js_sys::Reflect::get(&data, &k.into()).ok();
+                if get("type").and_then(|t| t.as_string()).as_deref() != Some("open") {
+                    return;
+                }
+                let name = get("name")
+                    .and_then(|n| n.as_string())
+                    .unwrap_or_else(|| "file".into());
+                match get("buffer").and_then(|b| b.dyn_into::<js_sys::ArrayBuffer>().ok()) {
+                    Some(buffer) => {
+                        source_url.set(None);
+                        send(name, buffer)
+                    }
+                    None => {
+                        error.set(Some(format!(
+                            "{name}: the message's buffer is not an ArrayBuffer"
+                        )));
+                        phase.set(Phase::Error);
+                    }
+                }
+            });
+        if let Ok(Some(parent)) = window().parent() {
+            if !js_sys::Object::is(&parent, &window()) {
+                let msg = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&msg, &"type".into(), &"ready".into());
+                let _ = parent.post_message(&msg, "*");
+            }
+        }
     }
 
     // ---- derived rows ----------------------------------------------------------------
@@ -1127,6 +1199,24 @@ pub fn App() -> impl IntoView {
             </footer>
         </div>
     }
+}
+
+/// The rows a one-file report carries (`window.__rollscope_data`, set by its loader).
+fn take_embedded_data() -> Option<(String, Vec<u8>)> {
+    let w = window();
+    let data = js_sys::Reflect::get(&w, &"__rollscope_data".into()).ok()?;
+    if data.is_undefined() || data.is_null() {
+        return None;
+    }
+    let name = js_sys::Reflect::get(&data, &"name".into())
+        .ok()?
+        .as_string()?;
+    let bytes: js_sys::Uint8Array = js_sys::Reflect::get(&data, &"bytes".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let _ = js_sys::Reflect::set(&w, &"__rollscope_data".into(), &JsValue::UNDEFINED);
+    Some((name, bytes.to_vec()))
 }
 
 fn prefers_dark() -> bool {

@@ -1,0 +1,166 @@
+//! The static host: the embedded viewer and, optionally, one named dump. Nothing else.
+//!
+//! Why it is this strict: slime's tool serves its whole directory on 0.0.0.0. Here a request
+//! is answered only if its raw path is exactly `/`, an embedded file name, or the dump's
+//! fixed URL; there is no directory listing and no path is ever joined to a file-system path,
+//! so `..`, `%2e%2e`, encoded slashes, backslashes and absolute paths all fall through to 404.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use tower::ServiceExt;
+
+use crate::assets;
+
+/// Everything but RFC 3986's unreserved characters is escaped in the dump's URL segment.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+/// In the `?url=` value a `/` may stay as it is.
+const QUERY: &percent_encoding::AsciiSet = &SEGMENT.remove(b'/');
+
+/// What to serve.
+#[derive(Clone)]
+pub struct Site {
+    /// The dump (path on disk) and the URL path it is served at, e.g. `/files/rollout_0.pt`.
+    pub dump: Option<(PathBuf, String)>,
+}
+
+impl Site {
+    pub fn new(dump: Option<PathBuf>) -> Site {
+        let dump = dump.map(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "dump.pt".into());
+            let encoded = percent_encoding::utf8_percent_encode(&name, SEGMENT).to_string();
+            (p, format!("/files/{encoded}"))
+        });
+        Site { dump }
+    }
+
+    /// The page to open: the viewer, with `?url=` naming the dump when there is one.
+    pub fn start_url(&self, addr: SocketAddr) -> String {
+        match &self.dump {
+            Some((_, url_path)) => {
+                let rel = url_path.trim_start_matches('/');
+                let q = percent_encoding::utf8_percent_encode(rel, QUERY);
+                format!("http://{addr}/?url={q}")
+            }
+            None => format!("http://{addr}/"),
+        }
+    }
+
+    pub async fn handle(self, req: Request) -> Response {
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return status(StatusCode::METHOD_NOT_ALLOWED);
+        }
+        let path = req.uri().path().to_string();
+        if let Some((file, url_path)) = &self.dump {
+            if path == *url_path {
+                return match tower_http::services::ServeFile::new(file)
+                    .oneshot(req)
+                    .await
+                {
+                    Ok(r) => {
+                        let mut r = r.map(Body::new);
+                        r.headers_mut()
+                            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                        r
+                    }
+                    Err(_) => status(StatusCode::INTERNAL_SERVER_ERROR),
+                };
+            }
+        }
+        let name = if path == "/" {
+            "index.html"
+        } else {
+            path.strip_prefix('/').unwrap_or("")
+        };
+        let Some(asset) = assets::get(name) else {
+            if name == "index.html" {
+                return not_built();
+            }
+            return status(StatusCode::NOT_FOUND);
+        };
+        let gzip_ok = req
+            .headers()
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+        let mut builder = Response::builder()
+            .header(header::CONTENT_TYPE, assets::mime(asset.path))
+            .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+            .header(
+                header::CACHE_CONTROL,
+                if assets::is_hashed(asset.path) {
+                    "public, max-age=31536000, immutable"
+                } else {
+                    "no-cache"
+                },
+            );
+        let body = match asset.gzip {
+            Some(gz) if gzip_ok => {
+                builder = builder
+                    .header(header::CONTENT_ENCODING, "gzip")
+                    .header(header::VARY, "accept-encoding");
+                gz
+            }
+            Some(_) => {
+                builder = builder.header(header::VARY, "accept-encoding");
+                asset.bytes
+            }
+            None => asset.bytes,
+        };
+        builder
+            .header(header::CONTENT_LENGTH, body.len())
+            .body(if req.method() == Method::HEAD {
+                Body::empty()
+            } else {
+                Body::from(body)
+            })
+            .unwrap_or_else(|_| status(StatusCode::INTERNAL_SERVER_ERROR))
+    }
+}
+
+fn status(code: StatusCode) -> Response {
+    let mut r = Response::new(Body::from(
+        code.canonical_reason().unwrap_or("").to_string(),
+    ));
+    *r.status_mut() = code;
+    r
+}
+
+fn not_built() -> Response {
+    let mut r = Response::new(Body::from(
+        "<!doctype html><title>rollscope</title><p>This rollscope binary was built without \
+         the viewer. Run <code>cargo xtask build</code>, then rebuild rollscope.</p>",
+    ));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r
+}
+
+/// Binds and serves until Ctrl-C; `bound` is told the address once listening.
+pub async fn run(
+    site: Site,
+    addr: SocketAddr,
+    bound: impl FnOnce(SocketAddr),
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    bound(listener.local_addr()?);
+    let app = axum::Router::new().fallback(move |req: Request| site.clone().handle(req));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}
