@@ -42,12 +42,14 @@ pub fn mime(path: &str) -> &'static str {
     }
 }
 
-/// Trunk names content-hashed assets `name-<16 hex>.ext`: those can be cached forever.
+/// Trunk names content-hashed assets `name-<hex>.ext` (a u64 in hex, not zero-padded):
+/// those can be cached forever.
 pub fn is_hashed(path: &str) -> bool {
     let stem = path.split('.').next().unwrap_or("");
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-')
-        .is_some_and(|(_, h)| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+    stem.rsplit_once('-').is_some_and(|(_, h)| {
+        (8..=16).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_hexdigit())
+    })
 }
 
 #[cfg(test)]
@@ -58,7 +60,12 @@ mod tests {
     fn names_and_types() {
         assert!(is_hashed("viewer-314be7a4a5b158e2_bg.wasm"));
         assert!(is_hashed("main-ac9b8cbc84847f3c.css"));
+        assert!(
+            is_hashed("viewer-465d6fe65f71d4e.js"),
+            "15 digits: no zero padding"
+        );
         assert!(!is_hashed("worker_loader.js"));
+        assert!(!is_hashed("rollscope-embed.html"));
         assert!(!is_hashed("index.html"));
         assert_eq!(mime("x.wasm"), "application/wasm");
         assert!(get("../Cargo.toml").is_none());

@@ -11,6 +11,7 @@
 pub mod assets;
 pub mod report;
 pub mod serve;
+pub mod stats_table;
 
 use std::path::{Path, PathBuf};
 

@@ -54,6 +54,26 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Print the rollout's performance picture: slime's metrics and more.
+    Stats {
+        /// A rollout dump (.pt) or a slime cache JSON.
+        input: PathBuf,
+        /// One flat JSON object; slime's metrics under slime's exact names.
+        #[arg(long)]
+        json: bool,
+        /// Health threshold: E2E latency p99, seconds.
+        #[arg(long, default_value_t = 10.0)]
+        e2e_p99: f64,
+        /// Health threshold: queue time p99, seconds.
+        #[arg(long, default_value_t = 0.5)]
+        queue_p99: f64,
+        /// Health threshold: share of aborted or failed samples.
+        #[arg(long, default_value_t = 0.01)]
+        failed_share: f64,
+        /// Health threshold: minimum decode throughput p50, tokens/s.
+        #[arg(long, default_value_t = 30.0)]
+        decode_min: f64,
+    },
     /// Write one self-contained HTML file (viewer and rows) that opens from file://.
     Html {
         /// A rollout dump (.pt) or a slime cache JSON.
@@ -69,6 +89,23 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Some(Command::Cache { input, output }) => cache(input, output.as_deref()),
         Some(Command::Html { input, output }) => html(input, output.as_deref()),
+        Some(Command::Stats {
+            input,
+            json,
+            e2e_p99,
+            queue_p99,
+            failed_share,
+            decode_min,
+        }) => stats(
+            input,
+            *json,
+            &trace::metrics::Thresholds {
+                e2e_p99_s: *e2e_p99,
+                queue_p99_s: *queue_p99,
+                failed_share: *failed_share,
+                decode_tok_s: *decode_min,
+            },
+        ),
         None if cli.serve.no_serve => match &cli.serve.dump {
             Some(d) => html(d, None),
             None => Err("--no-serve needs a DUMP".into()),
@@ -142,6 +179,23 @@ fn cache(input: &Path, output: Option<&Path>) -> Result<(), String> {
             built.cache.rows.len(),
             built.warnings.len(),
             out.display()
+        );
+    }
+    Ok(())
+}
+
+fn stats(input: &Path, json: bool, thresholds: &trace::metrics::Thresholds) -> Result<(), String> {
+    let built = build(input)?;
+    // Recompute with the caller's thresholds (the defaults were used while building).
+    let mut analysis = built.analysis.clone();
+    analysis.health = trace::metrics::analyze_health(&analysis, thresholds);
+    if json {
+        let text = serde_json::to_string_pretty(&analysis.flat()).map_err(|e| e.to_string())?;
+        println!("{text}");
+    } else {
+        print!(
+            "{}",
+            host::stats_table::render(&input.display().to_string(), &built.cache, &analysis)
         );
     }
     Ok(())

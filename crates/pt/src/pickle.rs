@@ -301,17 +301,19 @@ impl<'l> Machine<'l> {
                             .all(|v| matches!(v, Value::Int(_) | Value::Float(_) | Value::Bool(_)))
                     {
                         let len = list.len() as u64;
+                        let sum = list.iter().map(number_of).sum();
                         let freed = list.len() * VALUE_BYTES;
                         if let Some(node) = self.node_mut(target) {
-                            *node = Node::ElidedList { len };
+                            *node = Node::ElidedList { len, sum };
                         }
                         self.memory = self.memory.saturating_sub(freed);
                     }
                 }
                 Ok(())
             }
-            Some(Node::ElidedList { len }) => {
+            Some(Node::ElidedList { len, sum }) => {
                 *len += n as u64;
+                *sum += items.iter().map(number_of).sum::<f64>();
                 self.memory = self.memory.saturating_sub(n * VALUE_BYTES);
                 Ok(())
             }
@@ -966,26 +968,45 @@ impl<'l> Machine<'l> {
             return false;
         };
         let id = id.0 as usize;
-        let before = match &self.nodes[id] {
-            Node::ElidedList { len } => *len,
-            Node::List(v) if v.len() <= max && v.iter().all(is_number) => v.len() as u64,
+        let (before, before_sum) = match &self.nodes[id] {
+            Node::ElidedList { len, sum } => (*len, *sum),
+            Node::List(v) if v.len() <= max && v.iter().all(is_number) => {
+                (v.len() as u64, v.iter().map(number_of).sum())
+            }
             _ => return false,
         };
         let buf = inp.buf;
         let mut p = inp.pos;
         let mut count = 0u64;
+        let mut sum = 0.0f64;
         loop {
-            let step = match buf.get(p) {
-                Some(b'K') => 2,
-                Some(b'M') => 3,
-                Some(b'J') => 5,
-                Some(b'G') => 9,
-                Some(b'N' | 0x88 | 0x89) => 1,
+            let arg = |n: usize| buf.get(p + 1..p + 1 + n);
+            let (step, value) = match buf.get(p) {
+                Some(b'K') => match arg(1) {
+                    Some(b) => (2, b[0] as f64),
+                    None => return false,
+                },
+                Some(b'M') => match arg(2) {
+                    Some(b) => (3, u16::from_le_bytes([b[0], b[1]]) as f64),
+                    None => return false,
+                },
+                Some(b'J') => match arg(4) {
+                    Some(b) => (5, i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64),
+                    None => return false,
+                },
+                Some(b'G') => match arg(8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+                    Some(b) => (9, f64::from_be_bytes(b)),
+                    None => return false,
+                },
+                Some(b'N') => (1, 0.0),
+                Some(0x88) => (1, 1.0),
+                Some(0x89) => (1, 0.0),
                 Some(b'e') => break,
                 _ => return false,
             };
             p += step;
             count += 1;
+            sum += value;
         }
         if p >= buf.len() || before + count <= max as u64 {
             return false;
@@ -995,6 +1016,7 @@ impl<'l> Machine<'l> {
         }
         self.nodes[id] = Node::ElidedList {
             len: before + count,
+            sum: before_sum + sum,
         };
         inp.pos = p + 1;
         true
@@ -1086,6 +1108,15 @@ impl<'l> Machine<'l> {
         }
         self.charge(s.len())?;
         Ok(Value::BigInt(Rc::from(s)))
+    }
+}
+
+fn number_of(v: &Value) -> f64 {
+    match v {
+        Value::Int(i) => *i as f64,
+        Value::Float(f) => *f,
+        Value::Bool(b) => *b as u8 as f64,
+        _ => 0.0,
     }
 }
 

@@ -33,9 +33,11 @@ pub enum Value {
 #[derive(Debug, Clone)]
 pub enum Node {
     List(Vec<Value>),
-    /// A long list of numbers kept only as its length (see `Limits::keep_numeric_list_max`).
+    /// A long list of numbers kept only as its length and sum (see
+    /// `Limits::keep_numeric_list_max`); the sum is what `sum(loss_mask)` needs.
     ElidedList {
         len: u64,
+        sum: f64,
     },
     Tuple(Vec<Value>),
     Dict(Dict),

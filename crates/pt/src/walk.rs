@@ -99,7 +99,7 @@ pub fn repr(tree: &Tree, v: &Value, max_len: usize) -> String {
                     Node::Tuple(x) => ("(", ")", x),
                     Node::Set(x) => ("{", "}", x),
                     Node::FrozenSet(x) => ("frozenset({", "})", x),
-                    Node::ElidedList { len } => {
+                    Node::ElidedList { len, .. } => {
                         out.push_str(&format!("[<{len} numbers>]"));
                         continue;
                     }

@@ -12,6 +12,7 @@
 //! bounded), this file (entry points).
 
 pub mod json;
+pub mod metrics;
 pub mod model;
 pub mod rows;
 
@@ -48,11 +49,12 @@ pub enum Error {
     BadCache(String),
 }
 
-/// Rows and warnings built from one file.
+/// Rows, warnings and the performance picture built from one file.
 #[derive(Debug, Clone)]
 pub struct Built {
     pub cache: Cache,
     pub warnings: Vec<Warning>,
+    pub analysis: metrics::Analysis,
 }
 
 /// Reads a dump (`.pt`, legacy torch, bare pickle) or a slime cache JSON, by content.
@@ -67,14 +69,14 @@ pub fn load(bytes: &[u8], pt_path: &str, generated_at: f64) -> Result<Built, Err
 /// bytes (the value tree does not borrow them) before rows are built.
 pub enum Parsed {
     Dump(pt::Dump),
-    Cache(Built),
+    Cache(Box<Built>),
 }
 
 /// Reads the bytes: a dump into its value tree (long numeric lists elided), a cache JSON
 /// validated.
 pub fn parse(bytes: &[u8]) -> Result<Parsed, Error> {
     if looks_like_json(bytes) {
-        return load_cache_json(bytes).map(Parsed::Cache);
+        return load_cache_json(bytes).map(|b| Parsed::Cache(Box::new(b)));
     }
     Ok(Parsed::Dump(pt::read(bytes, &Limits::for_timeline())?))
 }
@@ -93,7 +95,7 @@ impl Parsed {
     ) -> Result<Built, Error> {
         match self {
             Parsed::Dump(dump) => build_cache_with(&dump.tree, pt_path, generated_at, progress),
-            Parsed::Cache(built) => Ok(built),
+            Parsed::Cache(built) => Ok(*built),
         }
     }
 }
@@ -116,6 +118,11 @@ pub fn load_cache_json(bytes: &[u8]) -> Result<Built, Error> {
         )));
     }
     let mut warnings = Vec::new();
+    let analysis = metrics::analyze(
+        &cache.rows,
+        &metrics::facts_from_rows(&cache.rows),
+        &metrics::Thresholds::default(),
+    );
     if cache.sample_count != cache.rows.len() {
         warnings.push(Warning {
             sample: None,
@@ -126,7 +133,11 @@ pub fn load_cache_json(bytes: &[u8]) -> Result<Built, Error> {
             ),
         });
     }
-    Ok(Built { cache, warnings })
+    Ok(Built {
+        cache,
+        warnings,
+        analysis,
+    })
 }
 
 /// The sample list of a dump: `data["samples"]`, or `data` itself when it is a list.
@@ -226,7 +237,10 @@ pub fn build_cache_with(
         .map(|r| r.end)
         .reduce(f64::max)
         .map(rows::round6);
+    let facts = metrics::sample_facts(tree, samples, &rows);
+    let analysis = metrics::analyze(&rows, &facts, &metrics::Thresholds::default());
     Ok(Built {
+        analysis,
         cache: Cache {
             cache_version: CACHE_VERSION,
             pt_path: pt_path.to_string(),
