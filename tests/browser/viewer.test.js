@@ -61,7 +61,9 @@ test("clicking a span shows its name in details", async () => {
   const item = first.items.find((i) => i.type === "span" && i.lane === 0);
   const mid = (item.start_ts + item.display_end_ts) / 2;
   const x = LABEL_W + ((mid - t0) / (t1 - t0)) * (box.width - LABEL_W);
-  await page.mouse.click(box.x + x, box.y + AXIS_H + LANE_H / 2);
+  const top = Number(await page.locator("canvas[data-testid=timeline]").getAttribute("data-rows-top"));
+  assert.ok(top >= AXIS_H, "rows start below the axis (and any counter tracks)");
+  await page.mouse.click(box.x + x, box.y + top + LANE_H / 2);
   const details = page.locator("[data-testid=details]");
   await page.waitForFunction((n) => document.querySelector("[data-testid=details]").innerText.includes(n), item.name);
   assert.match(await details.innerText(), /start attrs|end attrs|duration/);
@@ -123,7 +125,8 @@ test("text from a dump is shown as text, never run as HTML", async () => {
   const pad = (r.end - r.start) * 0.02, t0 = r.start - pad, t1 = r.end + pad;
   const mid = (item.start_ts + item.display_end_ts) / 2;
   const x = 180 + ((mid - t0) / (t1 - t0)) * (box.width - 180);
-  await page.mouse.click(box.x + x, box.y + 26 + 16 * item.lane + 8);
+  const top = Number(await page.locator("canvas[data-testid=timeline]").getAttribute("data-rows-top"));
+  await page.mouse.click(box.x + x, box.y + top + 16 * item.lane + 8);
   await page.waitForFunction((n) => document.querySelector("[data-testid=details]").innerText.includes(n), evil);
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
   assert.equal(await page.locator("[data-testid=details] img").count(), 0);
@@ -168,4 +171,27 @@ test("a slow download shows byte progress and can be cancelled", async () => {
   await page.locator("[data-testid=file-input]").setInputFiles(path.join(FIXTURES, "pd_1.pt"));
   assert.equal(await waitState(page, ["ready"]), "ready");
   assert.equal(await count(page, "row-count"), reference("pd_1.pt").sample_count);
+});
+
+test("the Metrics panel shows the e2e p99, and a slow sample click selects it", async () => {
+  const page = await newPage(browser);
+  await page.goto(`${srv.url}?url=fixtures/pd_1.pt`);
+  assert.equal(await waitState(page, ["ready"]), "ready");
+  await page.locator("[data-testid=metrics-tab]").click();
+  const panel = page.locator("[data-testid=metrics]");
+  await panel.waitFor({ state: "visible" });
+  // numpy's linear p99 over every sglang_generate end's e2e_latency, from slime's cache.
+  const values = reference("pd_1.pt").rows.flatMap((r) => r.items)
+    .filter((i) => i.name === "sglang_generate" && (i.state === "closed_span" || i.state === "orphan_end"))
+    .map((i) => (i.state === "closed_span" ? i.attrs.end_attrs : i.attrs).e2e_latency)
+    .filter((x) => typeof x === "number").sort((a, b) => a - b);
+  const idx = (values.length - 1) * 0.99, lo = Math.floor(idx), hi = Math.ceil(idx);
+  const p99 = values[lo] + (values[hi] - values[lo]) * (idx - lo);
+  const shown = await panel.locator("[data-testid=metric-e2e] td.p99").innerText();
+  assert.equal(shown, p99.toFixed(3));
+  assert.match(await panel.innerText(), /E2E latency p99/);
+  await page.screenshot({ path: shot("pd_1-metrics.png") });
+  await panel.locator("ul.plain button").first().click();
+  await page.waitForFunction(() => !document.querySelector("[data-testid=details]").innerText.includes("Click a span"));
+  assert.deepEqual(page.errors, []);
 });

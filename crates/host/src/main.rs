@@ -207,7 +207,7 @@ fn html(input: &Path, output: Option<&Path>) -> Result<(), String> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let page = host::report::build(&built.cache, &name)?;
+    let page = host::report::build(&built, &name)?;
     let out = output
         .map(Path::to_path_buf)
         .unwrap_or_else(|| host::report_path_for(input));

@@ -4,8 +4,9 @@
 //! How it works: the viewer's wasm-bindgen glue is inlined as a module script and started
 //! with the wasm bytes (base64) instead of a URL; the rows travel as gzipped cache JSON in a
 //! `<script type="application/octet-stream">` block, inflated by the browser's
-//! `DecompressionStream` and handed to the app as `window.__rollscope_data`. Rows are built
-//! here, natively, so the page needs no worker (workers cannot start from `file://`).
+//! `DecompressionStream` and handed to the app as `window.__rollscope_data` (a serialised
+//! `trace::Built`: rows, warnings, metrics). Everything is built here, natively, so the page
+//! needs no worker (workers cannot start from `file://`).
 
 use std::io::Write;
 
@@ -14,7 +15,7 @@ use base64::Engine;
 use crate::assets;
 
 /// Builds the report for a built cache. `name` is shown as the file name.
-pub fn build(cache: &trace::Cache, name: &str) -> Result<String, String> {
+pub fn build(built: &trace::Built, name: &str) -> Result<String, String> {
     if !assets::viewer_built() {
         return Err(
             "this rollscope was built without the viewer: run `cargo xtask build`, then rebuild"
@@ -23,7 +24,7 @@ pub fn build(cache: &trace::Cache, name: &str) -> Result<String, String> {
     }
     let (js, wasm, css) = viewer_files()?;
     let init = default_export(&js).ok_or("the viewer's JS has no default export")?;
-    let json = serde_json::to_vec(cache).map_err(|e| e.to_string())?;
+    let json = serde_json::to_vec(built).map_err(|e| e.to_string())?;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&json).map_err(|e| e.to_string())?;
     let gz = gz.finish().map_err(|e| e.to_string())?;

@@ -22,7 +22,7 @@ use pt::{Limits, Tree, Value};
 use thiserror::Error;
 
 /// A problem with one sample (or the file) that did not stop the rest.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Warning {
     /// Position of the sample in the dump's sample list, when the warning is about one.
     pub sample: Option<usize>,
@@ -49,8 +49,9 @@ pub enum Error {
     BadCache(String),
 }
 
-/// Rows, warnings and the performance picture built from one file.
-#[derive(Debug, Clone)]
+/// Rows, warnings and the performance picture built from one file. Serialisable: it is what
+/// the viewer's worker hands to the page and what a one-file report carries.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Built {
     pub cache: Cache,
     pub warnings: Vec<Warning>,

@@ -9,14 +9,37 @@ use trace::{Item, Row, State};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::draw::{draw, name_text, Scene, AXIS_H, LABEL_W};
-use crate::protocol::{FromWorker, WarningMsg};
+use crate::draw::{draw, name_text, rows_top, Scene, Track, LABEL_W};
+use crate::protocol::FromWorker;
 
 /// A file whose rows are on screen.
 pub struct Loaded {
     pub name: String,
     pub cache: trace::Cache,
-    pub warnings: Vec<WarningMsg>,
+    pub warnings: Vec<trace::Warning>,
+    pub analysis: trace::metrics::Analysis,
+    /// Counter tracks drawn above the rows.
+    pub tracks: Vec<Track>,
+}
+
+/// The counters a rollout always has: requests in flight and completed tokens per second.
+fn counter_tracks(a: &trace::metrics::Analysis) -> Vec<Track> {
+    let mut out = Vec::new();
+    if !a.in_flight.is_empty() {
+        out.push(Track {
+            name: "in-flight requests".into(),
+            points: a.in_flight.iter().map(|&(t, n)| (t, n as f64)).collect(),
+            color: "#0969da",
+        });
+    }
+    if a.tokens_rate.iter().any(|p| p.1 > 0.0) {
+        out.push(Track {
+            name: "completed tokens/s".into(),
+            points: a.tokens_rate.clone(),
+            color: "#1a7f37",
+        });
+    }
+    out
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -134,6 +157,12 @@ impl Phase {
 /// What is loading, the detail line, and (done, total) when a determinate bar can be shown.
 type ProgressLine = (String, String, Option<(f64, f64)>);
 
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum SideTab {
+    Details,
+    Metrics,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum SortKey {
     Start,
@@ -187,6 +216,8 @@ pub fn App() -> impl IntoView {
     // The URL the shown file came from (kept in the link), if it came from one.
     let source_url: RwSignal<Option<String>> = RwSignal::new(None);
     let compact = RwSignal::new(false);
+    let show_counters = RwSignal::new(true);
+    let side_tab = RwSignal::new(SideTab::Details);
     // Rows whose expansion differs from the global collapsed/expanded mode (data indices).
     let toggled: RwSignal<std::collections::HashSet<usize>> = RwSignal::new(Default::default());
     let notice: RwSignal<Option<String>> = RwSignal::new(None);
@@ -263,7 +294,12 @@ pub fn App() -> impl IntoView {
                     progress.set(Some((name, stage, None)));
                 }
             }
-            Ok(FromWorker::Done { cache, warnings }) => {
+            Ok(FromWorker::Done { built }) => {
+                let trace::Built {
+                    cache,
+                    warnings,
+                    analysis,
+                } = *built;
                 let name = cache.pt_path.clone();
                 let fit = match (cache.global_start, cache.global_end) {
                     (Some(a), Some(b)) => Some(Viewport::fit(
@@ -273,10 +309,13 @@ pub fn App() -> impl IntoView {
                     )),
                     _ => None,
                 };
+                let tracks = counter_tracks(&analysis);
                 data.set(Some(Arc::new(Loaded {
                     name,
                     cache,
                     warnings,
+                    analysis,
+                    tracks,
                 })));
                 view.set(fit);
                 selected.set(None);
@@ -473,15 +512,14 @@ pub fn App() -> impl IntoView {
             .is_some_and(|p| p.has("embed"));
         if let Some((name, bytes)) = take_embedded_data() {
             // A one-file report: the rows are inside the page, already built.
-            let msg = trace::load_cache_json(&bytes)
-                .map(|built| FromWorker::Done {
-                    warnings: built.warnings.iter().map(Into::into).collect(),
-                    cache: trace::Cache {
-                        pt_path: name,
-                        ..built.cache
-                    },
+            let msg = serde_json::from_slice::<trace::Built>(&bytes)
+                .map(|mut built| {
+                    built.cache.pt_path = name;
+                    FromWorker::Done {
+                        built: Box::new(built),
+                    }
                 })
-                .map_err(|e| e.to_string());
+                .map_err(|e| format!("this report's data cannot be read: {e}"));
             handle(msg);
         } else if let Some(url) = url {
             open_url(url);
@@ -671,6 +709,22 @@ pub fn App() -> impl IntoView {
         )
     });
 
+    // Tracks shown above the rows (none when switched off).
+    let track_count = move || {
+        if show_counters.get() {
+            data.get().map(|d| d.tracks.len()).unwrap_or(0)
+        } else {
+            0
+        }
+    };
+    let rows_top_now = move || {
+        rows_top(if show_counters.get_untracked() {
+            data.get_untracked().map(|d| d.tracks.len()).unwrap_or(0)
+        } else {
+            0
+        })
+    };
+
     // ---- drawing -----------------------------------------------------------------------
     let redraw = move || {
         let Some(canvas) = canvas_ref.get() else {
@@ -724,6 +778,10 @@ pub fn App() -> impl IntoView {
             } else {
                 attempt.get()
             },
+            tracks: d
+                .as_ref()
+                .map(|d| &d.tracks[..track_count().min(d.tracks.len())])
+                .unwrap_or(&[]),
         };
         draw(&ctx, w, h, &scene);
     };
@@ -764,14 +822,14 @@ pub fn App() -> impl IntoView {
         )
     };
     let max_scroll = move || {
-        (row_layout.get_untracked().total_height - (size.get_untracked().1 - AXIS_H) + 20.0)
+        (row_layout.get_untracked().total_height - (size.get_untracked().1 - rows_top_now()) + 20.0)
             .max(0.0)
     };
     let pick = move |x: f64, y: f64| -> Option<(usize, usize)> {
         let d = data.get_untracked()?;
         let v = view.get_untracked()?;
         let lay = row_layout.get_untracked();
-        let content_y = y - AXIS_H + scroll_y.get_untracked();
+        let content_y = y - rows_top_now() + scroll_y.get_untracked();
         let vi = lay.row_at(content_y)?;
         let ri = *shown.get_untracked().get(vi)?;
         let row = &d.cache.rows[ri];
@@ -853,7 +911,7 @@ pub fn App() -> impl IntoView {
             selected.set(pick(x, y));
         } else {
             // Clicking a row label toggles that row between collapsed and expanded view.
-            let content_y = y - AXIS_H + scroll_y.get_untracked();
+            let content_y = y - rows_top_now() + scroll_y.get_untracked();
             if let Some(vi) = row_layout.get_untracked().row_at(content_y) {
                 if let Some(&ri) = shown.get_untracked().get(vi) {
                     toggled.update(|t| {
@@ -950,7 +1008,7 @@ pub fn App() -> impl IntoView {
                     selected.set(Some((idx[next], 0)));
                     let lay = row_layout.get_untracked();
                     let top = lay.tops[next];
-                    let band = size.get_untracked().1 - AXIS_H;
+                    let band = size.get_untracked().1 - rows_top_now();
                     let s = scroll_y.get_untracked();
                     if top < s || top + lay.heights[next] > s + band {
                         scroll_y.set((top - band / 3.0).clamp(0.0, max_scroll()));
@@ -986,6 +1044,22 @@ pub fn App() -> impl IntoView {
             }
             input.set_value("");
         }
+    };
+
+    // Select a row's first item and scroll it into view (clearing a filter that hides it).
+    let reveal = move |ri: usize| {
+        if !shown.get_untracked().contains(&ri) {
+            filter.set(String::new());
+            attempt_filter.set(false);
+        }
+        let Some(vi) = shown.get_untracked().iter().position(|&i| i == ri) else {
+            return;
+        };
+        selected.set(Some((ri, 0)));
+        side_tab.set(SideTab::Details);
+        let lay = row_layout.get_untracked();
+        let band = size.get_untracked().1 - rows_top_now();
+        scroll_y.set((lay.tops[vi] - band / 3.0).clamp(0.0, max_scroll()));
     };
 
     // ---- details ------------------------------------------------------------------------
@@ -1121,6 +1195,7 @@ pub fn App() -> impl IntoView {
                     <input type="range" min="8" max="32" prop:value=move || lane_h.get().to_string()
                         on:input=move |ev| lane_h.set(event_target_value(&ev).parse().unwrap_or(16.0)) />
                 </label>
+                <label><input type="checkbox" prop:checked=move || show_counters.get() on:change=move |_| show_counters.update(|c| *c = !*c) />"counters"</label>
                 <label><input type="checkbox" prop:checked=move || compact.get() on:change=move |_| compact.update(|c| *c = !*c) />"compact"</label>
                 <button on:click=copy_link title="Copy a link that reopens this view">"Copy link"</button>
                 {move || notice.get().map(|n| view! { <span class="notice">{n}</span> })}
@@ -1158,6 +1233,7 @@ pub fn App() -> impl IntoView {
             <main class="body">
                 <div class="canvas-wrap" node_ref=wrap_ref>
                     <canvas data-testid="timeline" node_ref=canvas_ref
+                        data-rows-top=move || rows_top(track_count()).to_string()
                         on:wheel=on_wheel on:mousedown=on_down on:mousemove=on_move on:mouseup=on_up
                         on:mouseleave=move |_| hover.set(None)></canvas>
                     {move || hover.get().map(|(x, y, text)| view! {
@@ -1168,7 +1244,16 @@ pub fn App() -> impl IntoView {
                     </Show>
                 </div>
                 <aside class="side">
-                    <section class="details" data-testid="details">
+                    <nav class="tabs">
+                        <button class:active=move || side_tab.get() == SideTab::Details on:click=move |_| side_tab.set(SideTab::Details)>"Details"</button>
+                        <button class:active=move || side_tab.get() == SideTab::Metrics data-testid="metrics-tab" on:click=move |_| side_tab.set(SideTab::Metrics)>"Metrics"</button>
+                    </nav>
+                    <Show when=move || side_tab.get() == SideTab::Metrics>
+                        <section class="metrics" data-testid="metrics">
+                            {move || data.get().map(|d| metrics_view(&d, reveal))}
+                        </section>
+                    </Show>
+                    <section class="details" data-testid="details" class:hidden=move || side_tab.get() != SideTab::Details>
                         <h3>"Details"</h3>
                         {move || details().unwrap_or_else(|| view! { <p class="muted">"Click a span or event."</p> }.into_any())}
                     </section>
@@ -1255,6 +1340,160 @@ fn tooltip(item: &Item, origin: f64) -> String {
             timeline::format_duration(p.ts - origin, 0.001)
         ),
     }
+}
+
+fn fmt_num(x: f64) -> String {
+    if x == x.trunc() && x.abs() < 1e9 {
+        format!("{x:.0}")
+    } else if x.abs() >= 100.0 {
+        format!("{x:.1}")
+    } else if x.abs() >= 1.0 {
+        format!("{x:.3}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+/// The Metrics panel: health badges, percentile table, key figures, request size buckets,
+/// time in spans, slowest samples and groups (clicking those selects them on the timeline).
+fn metrics_view(d: &Loaded, reveal: impl Fn(usize) + Copy + 'static) -> AnyView {
+    let a = &d.analysis;
+    let health = a
+        .health
+        .iter()
+        .map(|h| {
+            view! {
+                <li class=if h.ok { "badge ok" } else { "badge warn" } title=format!("{} (threshold {})", h.metric, h.threshold)>
+                    {if h.ok { "✓ " } else { "⚠ " }}{h.message.clone()}
+                </li>
+            }
+        })
+        .collect_view();
+    let short = |n: &str| {
+        n.trim_start_matches("perf/")
+            .trim_start_matches("rollout/")
+            .to_string()
+    };
+    let table = a
+        .distributions
+        .iter()
+        .map(|(name, st)| {
+            let id = match name.as_str() {
+                "perf/request/e2e_latency" => "metric-e2e",
+                "perf/request/queue_time" => "metric-queue",
+                "perf/decode/throughput" => "metric-decode",
+                _ => "",
+            };
+            view! {
+                <tr data-testid=id title=name.clone()>
+                    <th>{short(name)}</th>
+                    <td>{st.count.to_string()}</td>
+                    <td>{fmt_num(st.p50)}</td>
+                    <td>{fmt_num(st.p90)}</td>
+                    <td class="p99">{fmt_num(st.p99)}</td>
+                    <td>{fmt_num(st.max)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let mut figures: Vec<(String, String)> = Vec::new();
+    figures.push((
+        "samples / traced / requests".into(),
+        format!("{} / {} / {}", a.samples, d.cache.rows.len(), a.requests),
+    ));
+    if let Some(t) = a.tokens_per_sec {
+        figures.push(("completion tokens/s (step)".into(), fmt_num(t)));
+    }
+    if let Some(h) = a.prefix_cache_hit_rate {
+        figures.push(("prefix cache hit rate".into(), format!("{:.1}%", h * 100.0)));
+    }
+    if let (Some(t), Some(sh)) = (a.tail_seconds, a.tail_share) {
+        figures.push((
+            "wait for the last 10%".into(),
+            format!(
+                "{} ({:.0}% of wall)",
+                timeline::format_duration(t, 0.01),
+                sh * 100.0
+            ),
+        ));
+    }
+    for (k, v) in a
+        .slime
+        .iter()
+        .filter(|(k, _)| k == "rollout/truncated_ratio" || k.starts_with("rollout/zero_std"))
+    {
+        figures.push((short(k), fmt_num(*v)));
+    }
+    let figures = figures
+        .into_iter()
+        .map(|(k, v)| view! { <tr><th>{k}</th><td>{v}</td></tr> })
+        .collect_view();
+    let bars = |title: &'static str, items: &[(String, usize)]| {
+        let max = items.iter().map(|i| i.1).max().unwrap_or(0).max(1);
+        let rows = items
+            .iter()
+            .map(|(k, n)| {
+                let w = *n as f64 / max as f64 * 100.0;
+                view! { <li><span class="bar-label">{k.clone()}</span><span class="bar" style=format!("width:{w:.0}%")></span><span class="muted">{n.to_string()}</span></li> }
+            })
+            .collect_view();
+        view! { <h4>{title}</h4><ul class="bars">{rows}</ul> }
+    };
+    let spans = a
+        .time_by_span
+        .iter()
+        .take(8)
+        .map(|(n, secs, share)| view! { <tr><th>{n.clone()}</th><td>{timeline::format_duration(*secs, 0.01)}</td><td>{format!("{:.1}%", share * 100.0)}</td></tr> })
+        .collect_view();
+    let slow = a
+        .slowest
+        .iter()
+        .take(8)
+        .map(|s| {
+            let row = s.row;
+            view! {
+                <li><button class="link" on:click=move |_| reveal(row)>{format!("sample {}", py_str(&s.sample_index))}</button>
+                    " "{timeline::format_duration(s.duration, 0.01)}</li>
+            }
+        })
+        .collect_view();
+    let groups = a
+        .groups
+        .iter()
+        .take(12)
+        .map(|g| {
+            let first = g.rows.first().copied();
+            view! {
+                <tr>
+                    <th><button class="link" disabled=first.is_none() on:click=move |_| { if let Some(r) = first { reveal(r) } }>{g.group.clone()}</button></th>
+                    <td>{g.samples.to_string()}</td>
+                    <td>{timeline::format_duration(g.completion, 0.01)}</td>
+                    <td>{g.reward_mean.map(fmt_num).unwrap_or_else(|| "-".into())}</td>
+                    <td>{g.reward_std.map(fmt_num).unwrap_or_else(|| "-".into())}</td>
+                    <td>{if g.zero_std { "zero std" } else { "" }}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <ul class="badges">{health}</ul>
+        <table class="dist">
+            <tr><th>"metric"</th><th>"n"</th><th>"p50"</th><th>"p90"</th><th>"p99"</th><th>"max"</th></tr>
+            {table}
+        </table>
+        <table class="facts">{figures}</table>
+        {bars("prompt tokens / request", &a.prompt_tokens_hist)}
+        {bars("output tokens / request", &a.output_tokens_hist)}
+        {bars("finish reason", &a.finish_reasons)}
+        {bars("status", &a.statuses)}
+        <h4>"time in spans (share of sample time)"</h4>
+        <table class="facts">{spans}</table>
+        <h4>"slowest samples"</h4>
+        <ul class="plain">{slow}</ul>
+        <h4>"groups (slowest first)"</h4>
+        <table class="facts groups"><tr><th>"group"</th><th>"n"</th><th>"done in"</th><th>"reward"</th><th>"std"</th><th></th></tr>{groups}</table>
+    }
+    .into_any()
 }
 
 /// Attribute values longer than this are cut, with a button to show all.

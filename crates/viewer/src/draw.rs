@@ -11,6 +11,21 @@ use web_sys::CanvasRenderingContext2d as Ctx;
 pub const LABEL_W: f64 = 180.0;
 /// Height of the time axis band, CSS pixels.
 pub const AXIS_H: f64 = 26.0;
+/// Height of one counter track (in-flight requests, tokens/s, imported series).
+pub const TRACK_H: f64 = 34.0;
+
+/// Where rows begin: below the axis and the counter tracks.
+pub fn rows_top(tracks: usize) -> f64 {
+    AXIS_H + tracks as f64 * TRACK_H
+}
+
+/// A counter drawn above the rows on the same time axis.
+pub struct Track {
+    pub name: String,
+    /// (time, value), sorted by time; each value holds until the next point.
+    pub points: Vec<(f64, f64)>,
+    pub color: &'static str,
+}
 
 pub struct Scene<'a> {
     pub rows: &'a [&'a Row],
@@ -30,6 +45,7 @@ pub struct Scene<'a> {
     pub show_orphans: bool,
     /// Attempt to highlight (others dimmed), if any.
     pub highlight_attempt: Option<i64>,
+    pub tracks: &'a [Track],
 }
 
 struct Palette {
@@ -72,7 +88,8 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>) {
     ctx.set_font("12px system-ui, sans-serif");
     ctx.set_text_baseline("middle");
 
-    let band_h = css_h - AXIS_H;
+    let top0 = rows_top(s.tracks.len());
+    let band_h = (css_h - top0).max(0.0);
     let range = s.layout.visible(s.scroll_y, s.scroll_y + band_h);
     let tick_list = ticks(&s.view, 90.0, s.origin);
 
@@ -80,12 +97,12 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>) {
     ctx.set_fill_style_str(p.grid);
     for (t, _) in &tick_list {
         let x = LABEL_W + s.view.x(*t);
-        ctx.fill_rect(x.floor(), AXIS_H, 1.0, band_h);
+        ctx.fill_rect(x.floor(), top0, 1.0, band_h);
     }
 
     for vi in range {
         let row = s.rows[vi];
-        let top = AXIS_H + s.layout.tops[vi] - s.scroll_y;
+        let top = top0 + s.layout.tops[vi] - s.scroll_y;
         let h = s.layout.heights[vi];
         if vi % 2 == 1 {
             ctx.set_fill_style_str(p.stripe);
@@ -120,9 +137,12 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>) {
         let _ = ctx.fill_text(&short(&label, 26), 6.0, top + s.lane_h.min(h) / 2.0);
     }
 
-    // Axis band on top.
+    // Axis band and counter tracks on top of the scrolled rows.
     ctx.set_fill_style_str(p.bg);
-    ctx.fill_rect(0.0, 0.0, css_w, AXIS_H);
+    ctx.fill_rect(0.0, 0.0, css_w, top0);
+    for (i, t) in s.tracks.iter().enumerate() {
+        draw_track(ctx, s, t, AXIS_H + i as f64 * TRACK_H, css_w, p);
+    }
     ctx.set_fill_style_str(p.grid);
     ctx.fill_rect(0.0, AXIS_H - 1.0, css_w, 1.0);
     ctx.fill_rect(LABEL_W - 1.0, 0.0, 1.0, css_h);
@@ -297,5 +317,62 @@ fn draw_points(
                 }
             }
         }
+    }
+}
+
+/// A counter as a filled step chart scaled to its own maximum, with its name and the value
+/// range at the left.
+fn draw_track(ctx: &Ctx, s: &Scene<'_>, t: &Track, top: f64, css_w: f64, p: &Palette) {
+    let max = t.points.iter().map(|p| p.1).fold(0.0f64, f64::max);
+    ctx.set_fill_style_str(p.grid);
+    ctx.fill_rect(0.0, top + TRACK_H - 1.0, css_w, 1.0);
+    ctx.set_fill_style_str(p.text);
+    ctx.set_font("11px system-ui, sans-serif");
+    let _ = ctx.fill_text(&short(&t.name, 24), 6.0, top + 11.0);
+    ctx.set_fill_style_str(p.muted);
+    let _ = ctx.fill_text(&format!("max {}", compact_number(max)), 6.0, top + 24.0);
+    ctx.set_font("12px system-ui, sans-serif");
+    if max <= 0.0 || t.points.is_empty() {
+        return;
+    }
+    let h = TRACK_H - 6.0;
+    let base = top + TRACK_H - 2.0;
+    ctx.save();
+    ctx.begin_path();
+    ctx.rect(LABEL_W, top, css_w - LABEL_W, TRACK_H);
+    ctx.clip();
+    ctx.begin_path();
+    let x_of = |time: f64| LABEL_W + s.view.x(time);
+    let first = x_of(t.points[0].0).max(LABEL_W - 1.0);
+    ctx.move_to(first, base);
+    let mut prev_y = base;
+    for (time, v) in &t.points {
+        let x = x_of(*time).clamp(LABEL_W - 1.0, css_w + 1.0);
+        let y = base - v / max * h;
+        ctx.line_to(x, prev_y);
+        ctx.line_to(x, y);
+        prev_y = y;
+    }
+    ctx.line_to(css_w + 1.0, prev_y);
+    ctx.line_to(css_w + 1.0, base);
+    ctx.close_path();
+    ctx.set_global_alpha(0.35);
+    ctx.set_fill_style_str(t.color);
+    ctx.fill();
+    ctx.set_global_alpha(1.0);
+    ctx.set_stroke_style_str(t.color);
+    ctx.stroke();
+    ctx.restore();
+}
+
+fn compact_number(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.1}M", x / 1e6)
+    } else if x >= 1e4 {
+        format!("{:.0}k", x / 1e3)
+    } else if x == x.trunc() {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
     }
 }

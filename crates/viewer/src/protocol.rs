@@ -18,28 +18,10 @@ pub enum FromWorker {
         done: f64,
         total: f64,
     },
-    /// Rows are ready.
-    Done {
-        cache: trace::Cache,
-        warnings: Vec<WarningMsg>,
-    },
+    /// Rows, warnings and metrics are ready.
+    Done { built: Box<trace::Built> },
     /// The file could not be read: the same one-line reason the CLI prints.
     Error { message: String },
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WarningMsg {
-    pub sample: Option<usize>,
-    pub message: String,
-}
-
-impl From<&trace::Warning> for WarningMsg {
-    fn from(w: &trace::Warning) -> Self {
-        WarningMsg {
-            sample: w.sample,
-            message: w.message.clone(),
-        }
-    }
 }
 
 /// Parses a file's bytes the way the CLI does; used by the worker. `post` receives
@@ -67,8 +49,7 @@ pub fn process(
     };
     match parsed.build_with(name, now, &mut progress) {
         Ok(built) => FromWorker::Done {
-            warnings: built.warnings.iter().map(WarningMsg::from).collect(),
-            cache: built.cache,
+            built: Box::new(built),
         },
         Err(e) => FromWorker::Error {
             message: format!("{name}: {e}"),
