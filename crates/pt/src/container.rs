@@ -37,7 +37,7 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// The magic number torch writes first in a legacy file.
-const LEGACY_MAGIC: &str = "119547037146038801333356";
+pub(crate) const LEGACY_MAGIC: &str = "119547037146038801333356";
 
 /// Reads a torch file (ZIP or legacy) or a bare pickle.
 pub fn read(bytes: &[u8], limits: &Limits) -> Result<Dump, Error> {
@@ -141,11 +141,9 @@ fn read_zip(bytes: &[u8], limits: &Limits) -> Result<Dump, Error> {
 /// A bare pickle, or torch's legacy format: magic, protocol, sys info, the object, then
 /// storage keys and raw storage bytes (never read).
 fn read_pickles(bytes: &[u8], limits: &Limits) -> Result<Dump, Error> {
-    let small = Limits {
-        keep_numeric_list_max: None,
-        ..limits.clone()
-    };
-    let (first, used) = pickle::load(bytes, &small, 0).map_err(|source| Error::Pickle {
+    // The same limits for every pickle, so a bare pickle reads as the streaming reader reads it.
+    let small = limits;
+    let (first, used) = pickle::load(bytes, small, 0).map_err(|source| Error::Pickle {
         part: "pickle".into(),
         source,
     })?;
@@ -159,7 +157,7 @@ fn read_pickles(bytes: &[u8], limits: &Limits) -> Result<Dump, Error> {
     let mut at = used;
     for what in ["protocol version", "sys info"] {
         let rest = &bytes[at..];
-        let (_, n) = pickle::load(rest, &small, at as u64).map_err(|source| Error::Pickle {
+        let (_, n) = pickle::load(rest, small, at as u64).map_err(|source| Error::Pickle {
             part: format!("legacy torch file ({what})"),
             source,
         })?;

@@ -16,17 +16,20 @@
 //! - `lib.rs`: [`read`], the one entry point, and [`Limits`].
 //! - `container.rs`: ZIP / legacy / bare pickle sniffing and extraction.
 //! - `pickle.rs`: the resumable pickle machine.
+//! - `stream.rs`: [`StreamReader`], the same reading fed chunk by chunk as bytes arrive.
 //! - `value.rs`: the arena value tree ([`Tree`], [`Value`], [`Node`]).
 //! - `walk.rs`: bounded, cycle-safe walks (Python-like text and JSON-like views).
 
 mod container;
 mod error;
 pub mod pickle;
+pub mod stream;
 mod value;
 pub mod walk;
 
 pub use container::{read, sniff, Dump, Format};
 pub use error::{Error, PickleError, PickleErrorKind};
+pub use stream::StreamReader;
 pub use value::{Dict, Node, NodeId, Object, Tree, Value};
 
 /// Hard limits on what one read may cost. The defaults suit rollout dumps of a few GB.
@@ -46,21 +49,26 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_pickle_bytes: 4 << 30,
-            max_memory: 2 << 30,
-            max_stack: 1 << 24,
-            keep_numeric_list_max: None,
-        }
+        Limits::DEFAULT
     }
 }
 
 impl Limits {
-    /// Defaults, with long numeric lists elided: what the timeline and metrics need.
+    pub const DEFAULT: Limits = Limits {
+        max_pickle_bytes: 4 << 30,
+        max_memory: 2 << 30,
+        max_stack: 1 << 24,
+        keep_numeric_list_max: None,
+    };
+
+    /// What the timeline and metrics need: defaults, with long numeric lists elided.
+    pub const TIMELINE: Limits = Limits {
+        keep_numeric_list_max: Some(64),
+        ..Limits::DEFAULT
+    };
+
+    /// [`Limits::TIMELINE`] as a value.
     pub fn for_timeline() -> Self {
-        Limits {
-            keep_numeric_list_max: Some(64),
-            ..Limits::default()
-        }
+        Limits::TIMELINE
     }
 }

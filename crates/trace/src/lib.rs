@@ -73,6 +73,70 @@ pub enum Parsed {
     Cache(Box<Built>),
 }
 
+/// Reads a file as its bytes arrive (see `pt::stream`): push chunks, then finish. A cache
+/// JSON is collected and validated at the end; a dump never needs to be held whole.
+pub struct StreamLoader {
+    state: StreamState,
+}
+
+enum StreamState {
+    /// Nothing but whitespace seen yet.
+    Sniff(Vec<u8>),
+    Json(Vec<u8>),
+    Dump(Box<pt::StreamReader<'static>>),
+}
+
+static TIMELINE_LIMITS: Limits = Limits::TIMELINE;
+
+impl Default for StreamLoader {
+    fn default() -> Self {
+        StreamLoader {
+            state: StreamState::Sniff(Vec::new()),
+        }
+    }
+}
+
+impl StreamLoader {
+    pub fn new() -> Self {
+        StreamLoader::default()
+    }
+
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        match &mut self.state {
+            StreamState::Json(buf) => buf.extend_from_slice(chunk),
+            StreamState::Dump(r) => r.push(chunk)?,
+            StreamState::Sniff(buf) => {
+                buf.extend_from_slice(chunk);
+                let start = buf.strip_prefix(b"\xef\xbb\xbf").unwrap_or(buf);
+                match start.iter().find(|b| !b.is_ascii_whitespace()) {
+                    None if buf.len() < 4096 => {}
+                    Some(b'{') => self.state = StreamState::Json(std::mem::take(buf)),
+                    _ => {
+                        let mut r = Box::new(pt::StreamReader::new(&TIMELINE_LIMITS));
+                        r.push(buf)?;
+                        self.state = StreamState::Dump(r);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// True once a dump's value is complete: the rest of the file (tensor storages) is not
+    /// needed and reading can stop.
+    pub fn is_done(&self) -> bool {
+        matches!(&self.state, StreamState::Dump(r) if r.is_done())
+    }
+
+    pub fn finish(self) -> Result<Parsed, Error> {
+        match self.state {
+            StreamState::Json(buf) => parse(&buf),
+            StreamState::Sniff(buf) => parse(&buf),
+            StreamState::Dump(r) => Ok(Parsed::Dump(r.finish()?)),
+        }
+    }
+}
+
 /// Reads the bytes: a dump into its value tree (long numeric lists elided), a cache JSON
 /// validated.
 pub fn parse(bytes: &[u8]) -> Result<Parsed, Error> {

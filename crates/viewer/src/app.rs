@@ -177,23 +177,49 @@ enum SortKey {
 struct Loader {
     worker: StoredValue<Option<web_sys::Worker>, LocalStorage>,
     ready: StoredValue<bool>,
-    /// A file waiting for the worker to say it is ready.
-    pending: StoredValue<Option<(String, js_sys::ArrayBuffer)>, LocalStorage>,
+    /// A request waiting for the worker to say it is ready.
+    pending: StoredValue<Option<Request>, LocalStorage>,
+}
+
+/// What the worker is asked to read (see `protocol`).
+#[derive(Clone)]
+enum Source {
+    File(web_sys::File),
+    Url(String),
+    Buffer(js_sys::ArrayBuffer),
+}
+
+#[derive(Clone)]
+struct Request {
+    name: String,
+    source: Source,
 }
 
 impl Loader {
-    fn post(&self, name: String, buffer: js_sys::ArrayBuffer) {
+    fn post(&self, req: Request) {
         let Some(w) = self.worker.get_value() else {
             return;
         };
         if !self.ready.get_value() {
-            self.pending.set_value(Some((name, buffer)));
+            self.pending.set_value(Some(req));
             return;
         }
         let msg = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&msg, &"name".into(), &name.into());
-        let _ = js_sys::Reflect::set(&msg, &"buffer".into(), &buffer);
-        let _ = w.post_message_with_transfer(&msg, &js_sys::Array::of1(&buffer));
+        let _ = js_sys::Reflect::set(&msg, &"name".into(), &req.name.into());
+        let _ = match &req.source {
+            Source::File(f) => {
+                let _ = js_sys::Reflect::set(&msg, &"file".into(), f);
+                w.post_message(&msg)
+            }
+            Source::Url(u) => {
+                let _ = js_sys::Reflect::set(&msg, &"url".into(), &u.into());
+                w.post_message(&msg)
+            }
+            Source::Buffer(b) => {
+                let _ = js_sys::Reflect::set(&msg, &"buffer".into(), b);
+                w.post_message_with_transfer(&msg, &js_sys::Array::of1(b))
+            }
+        };
     }
 }
 
@@ -221,8 +247,6 @@ pub fn App() -> impl IntoView {
     // Rows whose expansion differs from the global collapsed/expanded mode (data indices).
     let toggled: RwSignal<std::collections::HashSet<usize>> = RwSignal::new(Default::default());
     let notice: RwSignal<Option<String>> = RwSignal::new(None);
-    // Bumped by every new load and by Cancel: a read in flight stops when it changes.
-    let generation: StoredValue<u64> = StoredValue::new(0);
     let warnings_open = RwSignal::new(true);
     let filter = RwSignal::new(String::new());
     let sort = RwSignal::new(SortKey::Start);
@@ -280,9 +304,9 @@ pub fn App() -> impl IntoView {
         move |msg: Result<FromWorker, String>| match msg {
             Ok(FromWorker::Ready) => {
                 loader.ready.set_value(true);
-                if let Some((name, buffer)) = loader.pending.get_value() {
+                if let Some(req) = loader.pending.get_value() {
                     loader.pending.set_value(None);
-                    loader.post(name, buffer);
+                    loader.post(req);
                 }
             }
             Ok(FromWorker::Progress { stage, done, total }) => {
@@ -382,41 +406,37 @@ pub fn App() -> impl IntoView {
             Some(w)
         }
     };
-    let send = {
-        let start_worker = start_worker.clone();
+    let cancel_worker = {
         let loader = loader.clone();
-        move |name: String, buffer: js_sys::ArrayBuffer| {
-            if start_worker().is_none() {
-                error.set(Some("could not start the parsing worker".into()));
-                phase.set(Phase::Error);
-                return;
-            };
-            progress.set(Some((
-                name.clone(),
-                format!("starting on {:.1} MB", buffer.byte_length() as f64 / 1e6),
-                None,
-            )));
-            phase.set(Phase::Loading);
-            loader.post(name, buffer);
-        }
-    };
-    // Byte progress while a file or download streams in (updated at most once per percent).
-    let bytes_progress = move |name: String, done: f64, total: Option<f64>| {
-        let detail = match total {
-            Some(t) if t > 0.0 => format!("reading {:.1} of {:.1} MB", done / 1e6, t / 1e6),
-            _ => format!("reading {:.1} MB", done / 1e6),
-        };
-        progress.set(Some((name, detail, total.map(|t| (done, t)))));
-    };
-    let cancel = {
-        let loader = loader.clone();
-        move |_| {
+        move || {
             if let Some(w) = loader.worker.get_value() {
                 w.terminate();
             }
             loader.worker.set_value(None);
             loader.pending.set_value(None);
-            generation.update_value(|g| *g += 1);
+        }
+    };
+    let send = {
+        let start_worker = start_worker.clone();
+        let loader = loader.clone();
+        move |req: Request| {
+            // A second file replaces the first: stop a worker that is still busy.
+            if phase.get_untracked() == Phase::Loading {
+                cancel_worker();
+            }
+            if start_worker().is_none() {
+                error.set(Some("could not start the parsing worker".into()));
+                phase.set(Phase::Error);
+                return;
+            };
+            progress.set(Some((req.name.clone(), "starting".into(), None)));
+            phase.set(Phase::Loading);
+            loader.post(req);
+        }
+    };
+    let cancel = {
+        move |_| {
+            cancel_worker();
             progress.set(None);
             phase.set(if data.get_untracked().is_some() {
                 Phase::Ready
@@ -428,56 +448,25 @@ pub fn App() -> impl IntoView {
     let open_file = {
         let send = send.clone();
         move |file: web_sys::File| {
-            let name = file.name();
-            let send = send.clone();
-            progress.set(Some((name.clone(), "reading file".into(), None)));
             source_url.set(None);
-            phase.set(Phase::Loading);
-            generation.update_value(|g| *g += 1);
-            let gen = generation.get_value();
-            let total = file.size();
-            leptos::task::spawn_local(async move {
-                let shown = name.clone();
-                let report = move |done: f64| bytes_progress(shown.clone(), done, Some(total));
-                let still = move || generation.get_value() == gen;
-                match read_stream(file.stream(), report, still).await {
-                    Ok(Some(buf)) => send(name, buf),
-                    Ok(None) => {} // cancelled
-                    Err(e) => {
-                        error.set(Some(format!("{name}: could not read the file: {e}")));
-                        progress.set(None);
-                        phase.set(Phase::Error);
-                    }
-                }
+            send(Request {
+                name: file.name(),
+                source: Source::File(file),
             });
         }
     };
     let open_url = {
         let send = send.clone();
         move |url: String| {
-            let send = send.clone();
-            progress.set(Some((url.clone(), "downloading".into(), None)));
             source_url.set(Some(url.clone()));
-            phase.set(Phase::Loading);
-            generation.update_value(|g| *g += 1);
-            let gen = generation.get_value();
-            leptos::task::spawn_local(async move {
-                let shown = url.clone();
-                let report =
-                    move |done: f64, total: Option<f64>| bytes_progress(shown.clone(), done, total);
-                let still = move || generation.get_value() == gen;
-                match fetch_bytes(&url, report, still).await {
-                    Ok(None) => {} // cancelled
-                    Ok(Some(buf)) => {
-                        let name = url.rsplit('/').next().unwrap_or(&url).to_string();
-                        send(name, buf)
-                    }
-                    Err(e) => {
-                        error.set(Some(format!("{url}: {e}")));
-                        progress.set(None);
-                        phase.set(Phase::Error);
-                    }
-                }
+            // The worker resolves URLs against its own script; give it an absolute one.
+            let base = window().location().href().unwrap_or_default();
+            let absolute = web_sys::Url::new_with_base(&url, &base)
+                .map(|u| u.href())
+                .unwrap_or_else(|_| url.clone());
+            send(Request {
+                name: url,
+                source: Source::Url(absolute),
             });
         }
     };
@@ -550,7 +539,10 @@ pub fn App() -> impl IntoView {
                 match get("buffer").and_then(|b| b.dyn_into::<js_sys::ArrayBuffer>().ok()) {
                     Some(buffer) => {
                         source_url.set(None);
-                        send(name, buffer)
+                        send(Request {
+                            name,
+                            source: Source::Buffer(buffer),
+                        })
                     }
                     None => {
                         error.set(Some(format!(
@@ -1567,92 +1559,4 @@ fn details_view(row: &Row, item: &Item, origin: f64) -> AnyView {
         }
         .into_any(),
     }
-}
-
-/// Downloads `url`, reporting bytes as they arrive. `Ok(None)` if `still()` turned false.
-async fn fetch_bytes(
-    url: &str,
-    report: impl Fn(f64, Option<f64>) + 'static,
-    still: impl Fn() -> bool,
-) -> Result<Option<js_sys::ArrayBuffer>, String> {
-    let resp = wasm_bindgen_futures::JsFuture::from(window().fetch_with_str(url))
-        .await
-        .map_err(|e| format!("download failed: {}", js_error(&e)))?;
-    let resp: web_sys::Response = resp.unchecked_into();
-    if !resp.ok() {
-        return Err(format!("download failed: HTTP {}", resp.status()));
-    }
-    let total = resp
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.parse::<f64>().ok());
-    match resp.body() {
-        Some(body) => read_stream(body, move |done| report(done, total), still).await,
-        None => {
-            let buf = resp.array_buffer().map_err(|e| js_error(&e))?;
-            let buf = wasm_bindgen_futures::JsFuture::from(buf)
-                .await
-                .map_err(|e| js_error(&e))?;
-            Ok(Some(buf.unchecked_into()))
-        }
-    }
-}
-
-/// Reads a byte stream to its end, reporting the running byte count (at most every 64 KiB)
-/// and stopping early (`Ok(None)`) when `still()` turns false.
-async fn read_stream(
-    stream: web_sys::ReadableStream,
-    report: impl Fn(f64),
-    still: impl Fn() -> bool,
-) -> Result<Option<js_sys::ArrayBuffer>, String> {
-    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
-    let mut chunks: Vec<js_sys::Uint8Array> = Vec::new();
-    let mut got: u64 = 0;
-    let mut last_report: u64 = 0;
-    loop {
-        if !still() {
-            let _ = reader.cancel();
-            return Ok(None);
-        }
-        let step = wasm_bindgen_futures::JsFuture::from(reader.read())
-            .await
-            .map_err(|e| js_error(&e))?;
-        let done = js_sys::Reflect::get(&step, &"done".into())
-            .ok()
-            .and_then(|d| d.as_bool())
-            .unwrap_or(true);
-        if done {
-            break;
-        }
-        let chunk: js_sys::Uint8Array = js_sys::Reflect::get(&step, &"value".into())
-            .map_err(|e| js_error(&e))?
-            .unchecked_into();
-        got += chunk.length() as u64;
-        chunks.push(chunk);
-        if got - last_report >= 1 << 16 {
-            last_report = got;
-            report(got as f64);
-        }
-    }
-    report(got as f64);
-    let len = u32::try_from(got).map_err(|_| "the file is larger than 4 GB".to_string())?;
-    let out = js_sys::Uint8Array::new_with_length(len);
-    let mut at = 0u32;
-    for c in chunks {
-        out.set(&c, at);
-        at += c.length();
-    }
-    Ok(Some(out.buffer()))
-}
-
-fn js_error(v: &JsValue) -> String {
-    v.as_string()
-        .or_else(|| {
-            js_sys::Reflect::get(v, &"message".into())
-                .ok()
-                .and_then(|m| m.as_string())
-        })
-        .unwrap_or_else(|| format!("{v:?}"))
 }
