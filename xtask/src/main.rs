@@ -29,13 +29,15 @@ fn main() -> ExitCode {
         Some("test") => test(&root),
         Some("setup") => setup(&root, true),
         Some("build") => setup(&root, false).and_then(|()| build_dist(&root)),
+        Some("bench") => bench(&root),
         _ => {
             eprintln!(
-                "usage: cargo xtask <serve [--port N] | test | setup | build>\n\
+                "usage: cargo xtask <serve [--port N] | test | setup | build | bench>\n\
                  \n  serve  build the viewer and serve it on 127.0.0.1 (default port 8080)\
                  \n  test   fmt, clippy, native tests, release wasm build, browser tests\
                  \n  setup  only install what is missing\
-                 \n  build  only build dist/"
+                 \n  build  only build dist/\
+                 \n  bench  native and browser benchmarks on large synthetic dumps"
             );
             return ExitCode::from(2);
         }
@@ -257,6 +259,42 @@ fn serve(root: &Path, args: &[String]) -> Result {
             &port,
             "--no-autoreload",
         ])
+        .current_dir(root))
+}
+
+/// Native `rollscope cache` and browser figures on the ≈300 MB synthetic dump, and the browser
+/// figures on a many-span variant (`--turns 12`). Prints; asserts nothing.
+fn bench(root: &Path) -> Result {
+    setup(root, true)?;
+    build_dist(root)?;
+    let dir = root.join("target/bench");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let synth = root.join("../shared/tools/synth_large.py");
+    let mut dumps = Vec::new();
+    for (name, extra) in [
+        ("synth_large.pt", &[][..]),
+        ("synth_turns12.pt", &["--turns", "12"][..]),
+    ] {
+        let path = dir.join(name);
+        if !path.exists() {
+            step(&format!(
+                "making {} with synth_large.py {}",
+                path.display(),
+                extra.join(" ")
+            ));
+            run(cmd("python3").arg(&synth).arg(&path).args(extra))?;
+        }
+        dumps.push(path);
+    }
+    step("native: cargo bench -p host");
+    run(cmd("cargo")
+        .args(["bench", "-p", "host"])
+        .env("ROLLSCOPE_BENCH_DUMP", &dumps[0])
+        .current_dir(root))?;
+    step("browser: tests/bench/browser.mjs");
+    run(cmd("node")
+        .arg(root.join("tests/bench/browser.mjs"))
+        .args(&dumps)
         .current_dir(root))
 }
 

@@ -169,6 +169,69 @@ pub fn item_lane(item: &Item, expanded: bool) -> u32 {
     }
 }
 
+/// What to draw for one lane: wide spans one by one, sub-pixel spans merged into runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prim {
+    /// An item drawn as itself (index into the row's items).
+    Item(usize),
+    /// Several spans too narrow to tell apart, covering `[x0, x1]` pixels; `first` names the
+    /// first of them (for its colour).
+    Run {
+        x0: f64,
+        x1: f64,
+        count: usize,
+        first: usize,
+    },
+}
+
+/// Spans narrower than this many pixels are merged into coverage runs.
+pub const LOD_PX: f64 = 1.5;
+
+/// Level of detail for the spans of one lane of `row` (`lane_items`: indices of its span
+/// items, in start order), clipped to `[0, width]` pixels. The result has at most about two
+/// primitives per pixel column whatever the span count; off-screen spans are skipped.
+pub fn lane_prims(row: &Row, lane_items: &[usize], view: &Viewport, width: f64) -> Vec<Prim> {
+    let mut out = Vec::new();
+    let mut run: Option<(f64, f64, usize, usize)> = None;
+    let flush = |run: &mut Option<(f64, f64, usize, usize)>, out: &mut Vec<Prim>| {
+        if let Some((x0, x1, count, first)) = run.take() {
+            out.push(if count == 1 {
+                Prim::Item(first)
+            } else {
+                Prim::Run {
+                    x0,
+                    x1,
+                    count,
+                    first,
+                }
+            });
+        }
+    };
+    for &i in lane_items {
+        let (x0, x1) = item_x(view, &row.items[i]);
+        if x1 < 0.0 || x0 > width {
+            continue;
+        }
+        if x1 - x0 >= LOD_PX {
+            flush(&mut run, &mut out);
+            out.push(Prim::Item(i));
+            continue;
+        }
+        match &mut run {
+            Some(r) if x0 <= r.1 + 1.0 => {
+                r.1 = r.1.max(x1);
+                r.2 += 1;
+            }
+            _ => {
+                flush(&mut run, &mut out);
+                run = Some((x0, x1.max(x0 + 1.0), 1, i));
+            }
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 /// Point markers are this many pixels wide for hit testing.
 pub const MARKER_PX: f64 = 8.0;
 
@@ -367,6 +430,92 @@ mod tests {
         assert_eq!(format_duration(0.25, 0.05), "250 ms");
         assert_eq!(format_duration(2.5, 0.5), "2.5 s");
         assert_eq!(format_duration(200.0, 10.0), "3 min 20 s");
+    }
+
+    #[test]
+    fn level_of_detail_is_bounded_by_pixels_and_hits_stay_exact() {
+        use trace::{Item, SpanAttrs, SpanItem, State};
+        // One lane of 200 000 back-to-back 1 ms spans over 200 s, on 1000 px.
+        let n = 200_000;
+        let items: Vec<Item> = (0..n)
+            .map(|i| {
+                Item::Span(SpanItem {
+                    state: State::ClosedSpan,
+                    name: format!("s{}", i % 7).into(),
+                    start_ts: i as f64 * 0.001,
+                    end_ts: Some(i as f64 * 0.001 + 0.001),
+                    display_end_ts: i as f64 * 0.001 + 0.001,
+                    attempt: 0,
+                    span_id: serde_json::Value::Null,
+                    parent_span_id: serde_json::Value::Null,
+                    parent_span_name: serde_json::Value::Null,
+                    lane: 0,
+                    depth: 0,
+                    attrs: SpanAttrs {
+                        start_attrs: serde_json::json!({}),
+                        end_attrs: serde_json::json!({}),
+                    },
+                })
+            })
+            .collect();
+        let row = trace::Row {
+            row_id: 0,
+            sample_index: 0.into(),
+            group_index: serde_json::Value::Null,
+            source: serde_json::Value::Null,
+            status: serde_json::Value::Null,
+            label: serde_json::Value::Null,
+            reward: serde_json::Value::Null,
+            trace_id: serde_json::Value::Null,
+            attempt: 0,
+            start: 0.0,
+            end: n as f64 * 0.001,
+            duration: n as f64 * 0.001,
+            lane_count: 1,
+            item_count: n,
+            closed_span_count: n,
+            open_span_count: 0,
+            point_event_count: 0,
+            orphan_count: 0,
+            total_response_length: 0,
+            max_response_length: 0,
+            items,
+        };
+        let idx: Vec<usize> = (0..n).collect();
+        let view = Viewport {
+            t0: 0.0,
+            t1: n as f64 * 0.001,
+            width: 1000.0,
+        };
+        let prims = lane_prims(&row, &idx, &view, 1000.0);
+        assert!(
+            prims.len() <= 1000,
+            "{} primitives for 1000 px",
+            prims.len()
+        );
+        let covered: usize = prims
+            .iter()
+            .map(|p| match p {
+                Prim::Run { count, .. } => *count,
+                Prim::Item(_) => 1,
+            })
+            .sum();
+        assert_eq!(covered, n, "every span is in some primitive");
+        // Zoomed in to 10 spans: every one drawn as itself.
+        let near = Viewport {
+            t0: 50.0,
+            t1: 50.01,
+            width: 1000.0,
+        };
+        let prims = lane_prims(&row, &idx, &near, 1000.0);
+        assert!(
+            prims.iter().all(|p| matches!(p, Prim::Item(_))) && prims.len() <= 12,
+            "{prims:?}"
+        );
+        // Hit testing looks at items, not primitives: exact at any zoom.
+        let hit_far = hit(&row, &view, 500.0, 5.0, 14.0, true).unwrap();
+        let (x0, x1) = item_x(&view, &row.items[hit_far]);
+        assert!(x0 <= 500.0 && 500.0 <= x1.max(x0 + 1.0));
     }
 
     #[test]

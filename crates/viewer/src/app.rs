@@ -247,6 +247,8 @@ pub fn App() -> impl IntoView {
     // Rows whose expansion differs from the global collapsed/expanded mode (data indices).
     let toggled: RwSignal<std::collections::HashSet<usize>> = RwSignal::new(Default::default());
     let notice: RwSignal<Option<String>> = RwSignal::new(None);
+    // Whether the current file's first frame was drawn (see `bench_hooks`).
+    let painted: StoredValue<bool> = StoredValue::new(false);
     let warnings_open = RwSignal::new(true);
     let filter = RwSignal::new(String::new());
     let sort = RwSignal::new(SortKey::Start);
@@ -334,6 +336,7 @@ pub fn App() -> impl IntoView {
                     _ => None,
                 };
                 let tracks = counter_tracks(&analysis);
+                painted.set_value(false);
                 data.set(Some(Arc::new(Loaded {
                     name,
                     cache,
@@ -775,7 +778,12 @@ pub fn App() -> impl IntoView {
                 .map(|d| &d.tracks[..track_count().min(d.tracks.len())])
                 .unwrap_or(&[]),
         };
+        let perf = window().performance();
+        let t = perf.as_ref().map(|p| p.now()).unwrap_or(0.0);
         draw(&ctx, w, h, &scene);
+        if let Some(p) = perf {
+            bench_hooks(p.now(), p.now() - t, !rows.is_empty(), painted);
+        }
     };
     Effect::new(move |_| redraw());
     // Keep the canvas the size of its box.
@@ -1275,6 +1283,22 @@ pub fn App() -> impl IntoView {
                 <span class="muted">" · wheel: zoom · shift+wheel: scroll · drag: pan · W/S/A/D · ↑/↓ · Esc"</span>
             </footer>
         </div>
+    }
+}
+
+/// Hooks for the browser benchmark (tests/bench): `window.__rs_first_paint` is set (to
+/// `performance.now()`) at the first frame that shows rows of a newly loaded file, and when
+/// `window.__rs_frames` is an array each frame's draw time (ms) is appended to it.
+fn bench_hooks(now: f64, draw_ms: f64, has_rows: bool, painted: StoredValue<bool>) {
+    let w = window();
+    if has_rows && !painted.get_value() {
+        painted.set_value(true);
+        let _ = js_sys::Reflect::set(&w, &"__rs_first_paint".into(), &now.into());
+    }
+    if let Ok(frames) = js_sys::Reflect::get(&w, &"__rs_frames".into()) {
+        if let Ok(arr) = frames.dyn_into::<js_sys::Array>() {
+            arr.push(&draw_ms.into());
+        }
     }
 }
 

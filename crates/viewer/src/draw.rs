@@ -2,7 +2,8 @@
 //! it into canvas calls. Only rows inside the visible band are visited.
 
 use timeline::{
-    clusters, color_for, item_lane, item_x, pd_color, pd_segments, ticks, Layout, Viewport,
+    clusters, color_for, item_lane, item_x, lane_prims, pd_color, pd_segments, ticks, Layout, Prim,
+    Viewport,
 };
 use trace::{Item, Row, State};
 use web_sys::CanvasRenderingContext2d as Ctx;
@@ -114,9 +115,49 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>) {
         ctx.clip();
         let expanded = s.expanded.get(vi).copied().unwrap_or(true);
         let selected = s.selected.filter(|(v, _)| *v == vi).map(|(_, i)| i);
+        // Spans per lane in start order, through level of detail: sub-pixel spans become
+        // coverage runs, so the work per frame follows pixels, not span count.
+        let lanes = if expanded {
+            row.lane_count.max(1) as usize
+        } else {
+            1
+        };
+        let mut by_lane: Vec<Vec<usize>> = vec![Vec::new(); lanes];
         for (ii, item) in row.items.iter().enumerate() {
             if matches!(item, Item::Span(_)) {
-                draw_span(ctx, s, item, top, css_w, expanded, selected == Some(ii), p);
+                let l = (item_lane(item, expanded) as usize).min(lanes - 1);
+                by_lane[l].push(ii);
+            }
+        }
+        let width = css_w - LABEL_W;
+        for (lane, idx) in by_lane.iter_mut().enumerate() {
+            if !expanded {
+                idx.sort_by(|&a, &b| row.items[a].start().total_cmp(&row.items[b].start()));
+            }
+            for prim in lane_prims(row, idx, &s.view, width) {
+                match prim {
+                    Prim::Item(ii) => draw_span(
+                        ctx,
+                        s,
+                        &row.items[ii],
+                        top,
+                        css_w,
+                        expanded,
+                        selected == Some(ii),
+                        p,
+                    ),
+                    Prim::Run { x0, x1, first, .. } => {
+                        let name = name_text(&row.items[first]);
+                        let color = pd_color(&name)
+                            .map(str::to_string)
+                            .unwrap_or_else(|| color_for(&name, s.dark));
+                        ctx.set_fill_style_str(&color);
+                        ctx.set_global_alpha(0.8);
+                        let y = top + lane as f64 * s.lane_h;
+                        ctx.fill_rect(LABEL_W + x0, y + 1.0, (x1 - x0).max(1.0), s.lane_h - 2.0);
+                        ctx.set_global_alpha(1.0);
+                    }
+                }
             }
         }
         draw_points(ctx, s, row, top, css_w, expanded, selected, p);
