@@ -183,6 +183,21 @@ fn setup_browser(root: &Path) -> Result {
         apt(&["update", "-q"])?;
         apt(&["install", "-y", "-q", "chromium"])?;
     }
+    let have_otel = cmd("python3")
+        .args(["-c", "import opentelemetry.proto, google.protobuf"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_otel {
+        println!("installing: opentelemetry-proto (PyPI, to validate OTLP exports)");
+        run(cmd("python3").args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "opentelemetry-proto",
+        ]))?;
+    }
     let dir = root.join("tests/browser");
     if !dir
         .join("node_modules/playwright-core/package.json")
@@ -328,6 +343,7 @@ fn test(root: &Path) -> Result {
             "warnings",
         ])
         .current_dir(root))?;
+    // The OTLP check needs Python's opentelemetry-proto, installed by setup_browser above.
     step("cargo test --workspace");
     run(cmd("cargo").args(["test", "--workspace"]).current_dir(root))?;
     build_dist(root)?;

@@ -74,6 +74,17 @@ enum Command {
         #[arg(long, default_value_t = 30.0)]
         decode_min: f64,
     },
+    /// Export the traces for other tools: Chrome Trace Event JSON (Perfetto, chrome://tracing)
+    /// or OTLP/JSON (any OpenTelemetry collector, Tempo, Jaeger).
+    Export {
+        /// A rollout dump (.pt), a slime cache JSON or OTLP/JSON.
+        input: PathBuf,
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Output path; "-" (the default) writes to standard output.
+        #[arg(short, long, default_value = "-")]
+        output: PathBuf,
+    },
     /// Write one self-contained HTML file (viewer and rows) that opens from file://.
     Html {
         /// A rollout dump (.pt) or a slime cache JSON.
@@ -84,11 +95,24 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    /// Chrome Trace Event Format JSON.
+    Chrome,
+    /// OTLP/JSON (ExportTraceServiceRequest).
+    Otlp,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Some(Command::Cache { input, output }) => cache(input, output.as_deref()),
         Some(Command::Html { input, output }) => html(input, output.as_deref()),
+        Some(Command::Export {
+            input,
+            format,
+            output,
+        }) => export(input, *format, output),
         Some(Command::Stats {
             input,
             json,
@@ -199,6 +223,17 @@ fn stats(input: &Path, json: bool, thresholds: &trace::metrics::Thresholds) -> R
         );
     }
     Ok(())
+}
+
+fn export(input: &Path, format: ExportFormat, out: &Path) -> Result<(), String> {
+    let built = build(input)?;
+    let value = match format {
+        ExportFormat::Chrome => trace::interop::export_chrome(&built.cache),
+        ExportFormat::Otlp => trace::interop::export_otlp(&built.cache),
+    };
+    write_out(out, |w| {
+        serde_json::to_writer(w, &value).map_err(std::io::Error::other)
+    })
 }
 
 fn html(input: &Path, output: Option<&Path>) -> Result<(), String> {

@@ -11,6 +11,7 @@
 //! Layout: `model.rs` (cache types), `rows.rs` (events → row), `json.rs` (values → JSON,
 //! bounded), this file (entry points).
 
+pub mod interop;
 pub mod json;
 pub mod metrics;
 pub mod model;
@@ -71,6 +72,10 @@ pub fn load(bytes: &[u8], pt_path: &str, generated_at: f64) -> Result<Built, Err
 pub enum Parsed {
     Dump(pt::Dump),
     Cache(Box<Built>),
+    /// OTLP/JSON traces, turned into rows by `build`.
+    Otlp(Box<serde_json::Value>),
+    /// Prometheus series (to draw beside a dump): not rows.
+    Series(Vec<interop::Series>),
 }
 
 /// Reads a file as its bytes arrive (see `pt::stream`): push chunks, then finish. A cache
@@ -83,6 +88,8 @@ enum StreamState {
     /// Nothing but whitespace seen yet.
     Sniff(Vec<u8>),
     Json(Vec<u8>),
+    /// Text that may be Prometheus exposition format.
+    Text(Vec<u8>),
     Dump(Box<pt::StreamReader<'static>>),
 }
 
@@ -103,7 +110,7 @@ impl StreamLoader {
 
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), Error> {
         match &mut self.state {
-            StreamState::Json(buf) => buf.extend_from_slice(chunk),
+            StreamState::Json(buf) | StreamState::Text(buf) => buf.extend_from_slice(chunk),
             StreamState::Dump(r) => r.push(chunk)?,
             StreamState::Sniff(buf) => {
                 buf.extend_from_slice(chunk);
@@ -111,6 +118,10 @@ impl StreamLoader {
                 match start.iter().find(|b| !b.is_ascii_whitespace()) {
                     None if buf.len() < 4096 => {}
                     Some(b'{') => self.state = StreamState::Json(std::mem::take(buf)),
+                    Some(b'#') => self.state = StreamState::Text(std::mem::take(buf)),
+                    Some(c) if c.is_ascii_alphabetic() && interop::is_prometheus(buf) => {
+                        self.state = StreamState::Text(std::mem::take(buf))
+                    }
                     _ => {
                         let mut r = Box::new(pt::StreamReader::new(&TIMELINE_LIMITS));
                         r.push(buf)?;
@@ -130,8 +141,9 @@ impl StreamLoader {
 
     pub fn finish(self) -> Result<Parsed, Error> {
         match self.state {
-            StreamState::Json(buf) => parse(&buf),
-            StreamState::Sniff(buf) => parse(&buf),
+            StreamState::Json(buf) | StreamState::Text(buf) | StreamState::Sniff(buf) => {
+                parse(&buf)
+            }
             StreamState::Dump(r) => Ok(Parsed::Dump(r.finish()?)),
         }
     }
@@ -140,8 +152,16 @@ impl StreamLoader {
 /// Reads the bytes: a dump into its value tree (long numeric lists elided), a cache JSON
 /// validated.
 pub fn parse(bytes: &[u8]) -> Result<Parsed, Error> {
+    if interop::is_prometheus(bytes) {
+        return interop::parse_prometheus(bytes).map(Parsed::Series);
+    }
     if looks_like_json(bytes) {
-        return load_cache_json(bytes).map(|b| Parsed::Cache(Box::new(b)));
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| Error::BadCache(e.to_string()))?;
+        if interop::is_otlp(&value) {
+            return Ok(Parsed::Otlp(Box::new(value)));
+        }
+        return cache_from_json(value).map(|b| Parsed::Cache(Box::new(b)));
     }
     Ok(Parsed::Dump(pt::read(bytes, &Limits::for_timeline())?))
 }
@@ -161,6 +181,11 @@ impl Parsed {
         match self {
             Parsed::Dump(dump) => build_cache_with(&dump.tree, pt_path, generated_at, progress),
             Parsed::Cache(built) => Ok(*built),
+            Parsed::Otlp(value) => interop::import_otlp(&value, pt_path, generated_at),
+            Parsed::Series(_) => Err(Error::NotADump(
+                "this is Prometheus data: open it on top of a rollout dump to see its series"
+                    .into(),
+            )),
         }
     }
 }
@@ -175,7 +200,13 @@ fn looks_like_json(bytes: &[u8]) -> bool {
 
 /// Validates a cache JSON written by slime's tool (or by us) and uses it as it is.
 pub fn load_cache_json(bytes: &[u8]) -> Result<Built, Error> {
-    let cache: Cache = serde_json::from_slice(bytes).map_err(|e| Error::BadCache(e.to_string()))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| Error::BadCache(e.to_string()))?;
+    cache_from_json(value)
+}
+
+fn cache_from_json(value: serde_json::Value) -> Result<Built, Error> {
+    let cache: Cache = serde_json::from_value(value).map_err(|e| Error::BadCache(e.to_string()))?;
     if cache.cache_version != CACHE_VERSION {
         return Err(Error::BadCache(format!(
             "cache_version is {}, this reader knows {CACHE_VERSION}",

@@ -22,6 +22,11 @@ pub struct Loaded {
     pub tracks: Vec<Track>,
 }
 
+/// Colours for imported series tracks.
+const SERIES_COLORS: [&str; 6] = [
+    "#8250df", "#bf3989", "#953800", "#0a3069", "#1b7c83", "#6e7781",
+];
+
 /// The counters a rollout always has: requests in flight and completed tokens per second.
 fn counter_tracks(a: &trace::metrics::Analysis) -> Vec<Track> {
     let mut out = Vec::new();
@@ -354,6 +359,37 @@ pub fn App() -> impl IntoView {
                 warnings_open.set(true);
                 progress.set(None);
                 phase.set(Phase::Ready);
+            }
+            Ok(FromWorker::Series { series }) => {
+                progress.set(None);
+                match data.get_untracked() {
+                    Some(d) => {
+                        let mut tracks = d.tracks.clone();
+                        for (i, s) in series.iter().enumerate() {
+                            tracks.push(Track {
+                                name: s.title(),
+                                points: s.points.clone(),
+                                color: SERIES_COLORS[i % SERIES_COLORS.len()],
+                            });
+                        }
+                        data.set(Some(Arc::new(Loaded {
+                            name: d.name.clone(),
+                            cache: d.cache.clone(),
+                            warnings: d.warnings.clone(),
+                            analysis: d.analysis.clone(),
+                            tracks,
+                        })));
+                        show_counters.set(true);
+                        notice.set(Some(format!("added {} Prometheus series", series.len())));
+                        phase.set(Phase::Ready);
+                    }
+                    None => {
+                        error.set(Some(
+                            "Prometheus data: open a rollout dump first; its series are drawn above that timeline".into(),
+                        ));
+                        phase.set(Phase::Error);
+                    }
+                }
             }
             Ok(FromWorker::Error { message }) => {
                 error.set(Some(message));
@@ -1133,6 +1169,45 @@ pub fn App() -> impl IntoView {
             .ok();
         hash_timer.set_value(t);
     });
+    // Export the shown file's traces as a download (computed here, from the rows).
+    let download = move |format: &'static str| {
+        let Some(d) = data.get_untracked() else {
+            return;
+        };
+        let (value, suffix) = match format {
+            "chrome" => (trace::interop::export_chrome(&d.cache), "chrome.json"),
+            _ => (trace::interop::export_otlp(&d.cache), "otlp.json"),
+        };
+        let Ok(text) = serde_json::to_string(&value) else {
+            return;
+        };
+        let stem = d
+            .name
+            .rsplit('/')
+            .next()
+            .unwrap_or("rollout")
+            .trim_end_matches(".pt")
+            .to_string();
+        let opts = web_sys::BlobPropertyBag::new();
+        opts.set_type("application/json");
+        let parts = js_sys::Array::of1(&JsValue::from_str(&text));
+        let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) else {
+            return;
+        };
+        let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+            return;
+        };
+        if let Some(a) = window()
+            .document()
+            .and_then(|doc| doc.create_element("a").ok())
+            .and_then(|e| e.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+        {
+            a.set_href(&url);
+            a.set_download(&format!("{stem}.{suffix}"));
+            a.click();
+        }
+        let _ = web_sys::Url::revoke_object_url(&url);
+    };
     let copy_link = move |_| {
         let href = window().location().href().unwrap_or_default();
         let clipboard = window().navigator().clipboard();
@@ -1198,6 +1273,8 @@ pub fn App() -> impl IntoView {
                 <label><input type="checkbox" prop:checked=move || show_counters.get() on:change=move |_| show_counters.update(|c| *c = !*c) />"counters"</label>
                 <label><input type="checkbox" prop:checked=move || compact.get() on:change=move |_| compact.update(|c| *c = !*c) />"compact"</label>
                 <button on:click=copy_link title="Copy a link that reopens this view">"Copy link"</button>
+                <button data-testid="export-chrome" on:click=move |_| download("chrome") title="Chrome Trace Event JSON, for Perfetto or chrome://tracing">"Export Chrome"</button>
+                <button data-testid="export-otlp" on:click=move |_| download("otlp") title="OTLP/JSON, for an OpenTelemetry collector, Tempo or Jaeger">"Export OTLP"</button>
                 {move || notice.get().map(|n| view! { <span class="notice">{n}</span> })}
                 <span class="counts">
                     <span data-testid="row-count">{move || shown.get().len().to_string()}</span>" rows · "
@@ -1258,6 +1335,18 @@ pub fn App() -> impl IntoView {
                         {move || details().unwrap_or_else(|| view! { <p class="muted">"Click a span or event."</p> }.into_any())}
                     </section>
                     <section>{cursor_stats}</section>
+                    <Show when=move || data.get().is_some_and(|d| !d.tracks.is_empty())>
+                        <section class="legend">
+                            <h3>"Counters"</h3>
+                            <ul data-testid="track-list">
+                                {move || data.get().map(|d| d.tracks.iter().map(|t| {
+                                    let max = t.points.iter().map(|p| p.1).fold(0.0f64, f64::max);
+                                    view! { <li title=t.name.clone()><span class="chip" style=format!("background:{}", t.color)></span>
+                                        <span class="track-name">{t.name.clone()}</span><span class="muted">{format!(" max {}", fmt_num(max))}</span></li> }
+                                }).collect_view())}
+                            </ul>
+                        </section>
+                    </Show>
                     <section class="legend">
                         <h3>"Legend"</h3>
                         <ul>

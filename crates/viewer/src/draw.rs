@@ -21,6 +21,7 @@ pub fn rows_top(tracks: usize) -> f64 {
 }
 
 /// A counter drawn above the rows on the same time axis.
+#[derive(Clone, Debug)]
 pub struct Track {
     pub name: String,
     /// (time, value), sorted by time; each value holds until the next point.

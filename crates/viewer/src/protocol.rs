@@ -21,6 +21,8 @@ pub enum FromWorker {
     },
     /// Rows, warnings and metrics are ready.
     Done { built: Box<trace::Built> },
+    /// Prometheus series, to draw as counter tracks beside the open dump.
+    Series { series: Vec<trace::interop::Series> },
     /// The file could not be read: the same one-line reason the CLI prints.
     Error { message: String },
 }

@@ -98,6 +98,9 @@ async fn load(
         return Err("nothing to read in the message".into());
     }
     let parsed = loader.finish().map_err(|e| e.to_string())?;
+    if let trace::Parsed::Series(series) = parsed {
+        return Ok(FromWorker::Series { series });
+    }
     let now = js_sys::Date::now() / 1000.0;
     let mut progress = |done: usize, total: usize| {
         post(&FromWorker::Progress {
