@@ -15,5 +15,10 @@ test("the demo dump loads by default and shows rows", async () => {
   assert.ok(rows > 0, `row-count is ${rows}`);
   assert.ok((await count(page, "span-count")) > rows);
   await page.screenshot({ path: shot("demo.png") });
+  // Scripts run only from this origin or by hash: no 'unsafe-inline', no eval.
+  const csp = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute("content");
+  const scriptSrc = csp.match(/script-src[^;]*/)[0];
+  assert.doesNotMatch(scriptSrc, /'unsafe-inline'|'unsafe-eval'/);
+  assert.match(scriptSrc, /'sha256-/);
   assert.deepEqual(page.errors, []);
 });

@@ -216,6 +216,7 @@ fn setup_browser(root: &Path) -> Result {
 fn build_dist(root: &Path) -> Result {
     step("building the viewer (trunk build --release, offline)");
     run(cmd("trunk").args(["build", "--release"]).current_dir(root))?;
+    pin_inline_scripts(&root.join("dist/index.html"))?;
     let mut total = 0u64;
     for entry in std::fs::read_dir(root.join("dist")).map_err(|e| format!("dist: {e}"))? {
         let path = entry.map_err(|e| e.to_string())?.path();
@@ -251,6 +252,42 @@ fn build_dist(root: &Path) -> Result {
     Ok(())
 }
 
+/// Replaces `'unsafe-inline'` in the page's `script-src` with the SHA-256 of each inline
+/// script (Trunk's loader), so no other inline script can run.
+fn pin_inline_scripts(index: &Path) -> Result {
+    use base64::Engine;
+    use sha2::Digest;
+    let html = std::fs::read_to_string(index).map_err(|e| format!("{}: {e}", index.display()))?;
+    let mut hashes = Vec::new();
+    let mut rest = html.as_str();
+    while let Some(at) = rest.find("<script") {
+        let tag_end = rest[at..]
+            .find('>')
+            .map(|i| at + i + 1)
+            .ok_or("unclosed <script")?;
+        let close = rest[tag_end..]
+            .find("</script>")
+            .map(|i| tag_end + i)
+            .ok_or("no </script>")?;
+        if !rest[at..tag_end].contains("src=") {
+            let digest = sha2::Sha256::digest(&rest.as_bytes()[tag_end..close]);
+            hashes.push(format!(
+                "'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            ));
+        }
+        rest = &rest[close..];
+    }
+    let needle = "script-src 'self' 'unsafe-inline'";
+    if !html.contains(needle) {
+        return Err(format!("{}: no `{needle}` to pin", index.display()));
+    }
+    let pinned = html.replace(needle, &format!("script-src 'self' {}", hashes.join(" ")));
+    std::fs::write(index, pinned).map_err(|e| format!("{}: {e}", index.display()))?;
+    println!("csp: pinned {} inline script(s) by SHA-256", hashes.len());
+    Ok(())
+}
+
 fn serve(root: &Path, args: &[String]) -> Result {
     let mut port = "8080".to_string();
     let mut it = args.iter();
@@ -261,19 +298,16 @@ fn serve(root: &Path, args: &[String]) -> Result {
         }
     }
     setup(root, false)?;
+    build_dist(root)?;
+    step("building rollscope (it embeds the viewer just built)");
+    run(cmd("cargo")
+        .args(["build", "-p", "host", "--bin", "rollscope"])
+        .current_dir(root))?;
     step(&format!(
         "serving the viewer at http://127.0.0.1:{port}/ (demo dump preloaded; Ctrl-C stops)"
     ));
-    run(cmd("trunk")
-        .args([
-            "serve",
-            "--release",
-            "--address",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--no-autoreload",
-        ])
+    run(cmd(&root.join("target/debug/rollscope").to_string_lossy())
+        .args(["--port", &port, "--no-open"])
         .current_dir(root))
 }
 

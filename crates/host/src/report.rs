@@ -32,13 +32,25 @@ pub fn build(built: &trace::Built, name: &str) -> Result<String, String> {
     let title = html_escape(name);
     // Module scripts may not contain "</script": the glue never does; our data is base64.
     let glue = js.replace("</script", "<\\/script");
+    let script = format!(
+        r#"
+{glue}
+const unb64 = (id) => Uint8Array.from(atob(document.getElementById(id).textContent.trim()), (c) => c.charCodeAt(0));
+const el = document.getElementById("rollscope-data");
+const stream = new Blob([unb64("rollscope-data")]).stream().pipeThrough(new DecompressionStream("gzip"));
+window.__rollscope_data = {{ name: el.dataset.name, bytes: new Uint8Array(await new Response(stream).arrayBuffer()) }};
+await {init}({{ module_or_path: unb64("rollscope-wasm") }});
+"#
+    );
+    // The one script allowed to run is this one, by its SHA-256.
+    let hash = b64.encode(<sha2::Sha256 as sha2::Digest>::digest(script.as_bytes()));
     Ok(format!(
         r#"<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' 'wasm-unsafe-eval'; style-src 'unsafe-inline'; img-src data:; connect-src data: blob:">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'sha256-{hash}' 'wasm-unsafe-eval'; style-src 'unsafe-inline'; img-src data:; connect-src data: blob:">
 <meta name="color-scheme" content="light dark">
 <link rel="icon" href="data:,">
 <title>rollscope — {title}</title>
@@ -47,14 +59,7 @@ pub fn build(built: &trace::Built, name: &str) -> Result<String, String> {
 <script id="rollscope-wasm" type="application/octet-stream">{wasm}</script>
 </head>
 <body data-state="idle">
-<script type="module">
-{glue}
-const unb64 = (id) => Uint8Array.from(atob(document.getElementById(id).textContent.trim()), (c) => c.charCodeAt(0));
-const el = document.getElementById("rollscope-data");
-const stream = new Blob([unb64("rollscope-data")]).stream().pipeThrough(new DecompressionStream("gzip"));
-window.__rollscope_data = {{ name: el.dataset.name, bytes: new Uint8Array(await new Response(stream).arrayBuffer()) }};
-await {init}({{ module_or_path: unb64("rollscope-wasm") }});
-</script>
+<script type="module">{script}</script>
 </body>
 </html>
 "#,
