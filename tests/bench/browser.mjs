@@ -55,11 +55,17 @@ for (const dump of dumps) {
   const t0 = await page.evaluate(() => performance.now());
   await page.locator("[data-testid=file-input]").setInputFiles(dump);
   await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, { timeout: 300000, polling: 10 });
+  const state = await page.evaluate(() => document.body.dataset.state);
+  if (state !== "ready") {
+    clearInterval(sampler);
+    const why = await page.locator("[data-testid=load-error]").innerText().catch(() => "unknown");
+    console.log(`${dump.split("/").pop()}: failed to load: ${why}`);
+    await page.close();
+    continue;
+  }
   await page.waitForFunction(() => window.__rs_first_paint, null, { timeout: 30000 });
   clearInterval(sampler);
   peak = Math.max(peak, chromiumRss(before));
-  const state = await page.evaluate(() => document.body.dataset.state);
-  if (state !== "ready") throw new Error(`${dump}: ${await page.locator("[data-testid=load-error]").innerText()}`);
   const { firstPaint, ready } = await page.evaluate(() => ({ firstPaint: window.__rs_first_paint, ready: window.__rs_ready }));
   const spans = Number(await page.locator("[data-testid=span-count]").innerText());
   // Scripted pan/zoom: zoom in around several points, drag, zoom out, scroll rows.

@@ -254,6 +254,8 @@ pub fn App() -> impl IntoView {
     let notice: RwSignal<Option<String>> = RwSignal::new(None);
     // Whether the current file's first frame was drawn (see `bench_hooks`).
     let painted: StoredValue<bool> = StoredValue::new(false);
+    // Rows received in batches from the worker, until its `Done`.
+    let incoming: StoredValue<Vec<Row>> = StoredValue::new(Vec::new());
     let warnings_open = RwSignal::new(true);
     let filter = RwSignal::new(String::new());
     let sort = RwSignal::new(SortKey::Start);
@@ -325,12 +327,22 @@ pub fn App() -> impl IntoView {
                     progress.set(Some((name, stage, None)));
                 }
             }
+            Ok(FromWorker::Rows { rows }) => {
+                incoming.update_value(|v| v.extend(rows));
+                let n = incoming.with_value(Vec::len);
+                let name = progress.get_untracked().map(|p| p.0).unwrap_or_default();
+                progress.set(Some((name, format!("receiving rows: {n}"), None)));
+            }
             Ok(FromWorker::Done { built }) => {
                 let trace::Built {
-                    cache,
+                    mut cache,
                     warnings,
                     analysis,
                 } = *built;
+                let streamed = incoming.with_value(|v| !v.is_empty());
+                if streamed {
+                    incoming.update_value(|v| cache.rows = std::mem::take(v));
+                }
                 let name = cache.pt_path.clone();
                 let fit = match (cache.global_start, cache.global_end) {
                     (Some(a), Some(b)) => Some(Viewport::fit(
@@ -470,6 +482,7 @@ pub fn App() -> impl IntoView {
             };
             progress.set(Some((req.name.clone(), "starting".into(), None)));
             phase.set(Phase::Loading);
+            incoming.set_value(Vec::new());
             loader.post(req);
         }
     };

@@ -19,10 +19,27 @@ pub enum FromWorker {
         done: f64,
         total: f64,
     },
-    /// Rows, warnings and metrics are ready.
+    /// A batch of rows, in order; sent before `Done` so that no message (and no string in
+    /// either wasm heap) has to hold every row at once.
+    Rows { rows: Vec<trace::Row> },
+    /// Warnings and metrics are ready; rows came before in `Rows` batches (or are here, for a
+    /// one-file report).
     Done { built: Box<trace::Built> },
     /// Prometheus series, to draw as counter tracks beside the open dump.
     Series { series: Vec<trace::interop::Series> },
     /// The file could not be read: the same one-line reason the CLI prints.
     Error { message: String },
+}
+
+/// Rows per `Rows` message.
+pub const ROWS_PER_MESSAGE: usize = 256;
+
+/// Serialises a `Rows` message from borrowed rows (the same JSON as `FromWorker::Rows`).
+pub fn rows_message(rows: &[trace::Row]) -> String {
+    #[derive(Serialize)]
+    struct Msg<'a> {
+        kind: &'static str,
+        rows: &'a [trace::Row],
+    }
+    serde_json::to_string(&Msg { kind: "rows", rows }).unwrap_or_default()
 }

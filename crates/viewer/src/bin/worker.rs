@@ -109,12 +109,33 @@ async fn load(
             total: total as f64,
         })
     };
-    let built = parsed
+    let mut built = parsed
         .build_with(name, now, &mut progress)
         .map_err(|e| e.to_string())?;
+    // Rows go in batches, each dropped here once sent: the worker's heap shrinks as the
+    // page's grows, and no single message holds everything.
+    let rows = std::mem::take(&mut built.cache.rows);
+    let mut rows = rows.into_iter();
+    loop {
+        let batch: Vec<trace::Row> = rows
+            .by_ref()
+            .take(viewer::protocol::ROWS_PER_MESSAGE)
+            .collect();
+        if batch.is_empty() {
+            break;
+        }
+        post_text(&viewer::protocol::rows_message(&batch));
+    }
     Ok(FromWorker::Done {
         built: Box::new(built),
     })
+}
+
+#[cfg(target_arch = "wasm32")]
+fn post_text(text: &str) {
+    use wasm_bindgen::JsCast;
+    let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let _ = scope.post_message(&wasm_bindgen::JsValue::from_str(text));
 }
 
 /// Byte progress, posted at most once per percent (or per 4 MiB when the size is unknown).
