@@ -232,6 +232,48 @@ pub fn lane_prims(row: &Row, lane_items: &[usize], view: &Viewport, width: f64) 
     out
 }
 
+/// A step series (each value holds until the next point) reduced to one value per pixel
+/// column: the maximum the series reaches in that column, so peaks survive. Returns
+/// `(x, value)` for columns `0..width` that the series covers; cost is one pass over the
+/// points in view, and the output is at most `width` long whatever the point count.
+pub fn track_columns(points: &[(f64, f64)], view: &Viewport, width: f64) -> Vec<(f64, f64)> {
+    let cols = width.max(1.0).ceil() as usize;
+    let mut best: Vec<Option<f64>> = vec![None; cols];
+    if points.is_empty() {
+        return Vec::new();
+    }
+    // The value in force at the left edge, then every change inside the view.
+    let first_inside = points.partition_point(|p| p.0 < view.t0);
+    let mut current = first_inside.checked_sub(1).map(|i| points[i].1);
+    let col_of = |t: f64| ((view.x(t)).floor().max(0.0) as usize).min(cols - 1);
+    let mut at_col = 0usize;
+    for &(t, v) in &points[first_inside..] {
+        if t > view.t1 {
+            break;
+        }
+        let c = col_of(t);
+        // The previous value holds over the columns up to this change.
+        if let Some(cur) = current {
+            for slot in best.iter_mut().take(c + 1).skip(at_col) {
+                *slot = Some(slot.map_or(cur, |b| b.max(cur)));
+            }
+        }
+        best[c] = Some(best[c].map_or(v, |b| b.max(v)));
+        at_col = c;
+        current = Some(v);
+    }
+    if let Some(cur) = current {
+        // The last value holds to the right edge.
+        for slot in best.iter_mut().skip(at_col) {
+            *slot = Some(slot.map_or(cur, |b| b.max(cur)));
+        }
+    }
+    best.into_iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| (i as f64, v)))
+        .collect()
+}
+
 /// Point markers are this many pixels wide for hit testing.
 pub const MARKER_PX: f64 = 8.0;
 
@@ -516,6 +558,35 @@ mod tests {
         let hit_far = hit(&row, &view, 500.0, 5.0, 14.0, true).unwrap();
         let (x0, x1) = item_x(&view, &row.items[hit_far]);
         assert!(x0 <= 500.0 && 500.0 <= x1.max(x0 + 1.0));
+    }
+
+    #[test]
+    fn tracks_reduce_to_pixel_columns_and_keep_peaks() {
+        // 100 000 alternating steps 0,1,0,1,… with one spike of 50 in the middle.
+        let mut pts: Vec<(f64, f64)> = (0..100_000).map(|i| (i as f64, (i % 2) as f64)).collect();
+        pts[50_000].1 = 50.0;
+        let view = Viewport {
+            t0: 0.0,
+            t1: 100_000.0,
+            width: 500.0,
+        };
+        let cols = track_columns(&pts, &view, 500.0);
+        assert!(cols.len() <= 500 && cols.len() >= 499, "{}", cols.len());
+        assert!(cols.iter().any(|c| c.1 == 50.0), "the spike survives");
+        assert!(cols.iter().all(|c| c.1 >= 1.0), "every column reaches 1");
+        // A value set before the view holds across it.
+        let held = track_columns(
+            &[(0.0, 7.0)],
+            &Viewport {
+                t0: 10.0,
+                t1: 20.0,
+                width: 10.0,
+            },
+            10.0,
+        );
+        assert_eq!(held.len(), 10);
+        assert!(held.iter().all(|c| c.1 == 7.0));
+        assert!(track_columns(&[], &view, 500.0).is_empty());
     }
 
     #[test]

@@ -384,19 +384,21 @@ fn draw_track(ctx: &Ctx, s: &Scene<'_>, t: &Track, top: f64, css_w: f64, p: &Pal
     ctx.rect(LABEL_W, top, css_w - LABEL_W, TRACK_H);
     ctx.clip();
     ctx.begin_path();
-    let x_of = |time: f64| LABEL_W + s.view.x(time);
-    let first = x_of(t.points[0].0).max(LABEL_W - 1.0);
-    ctx.move_to(first, base);
-    let mut prev_y = base;
-    for (time, v) in &t.points {
-        let x = x_of(*time).clamp(LABEL_W - 1.0, css_w + 1.0);
+    // One value per pixel column (the column's max): the path stays as long as the track
+    // is wide, however many points the series has.
+    let cols = timeline::track_columns(&t.points, &s.view, css_w - LABEL_W);
+    let Some(&(first, _)) = cols.first() else {
+        ctx.restore();
+        return;
+    };
+    ctx.move_to(LABEL_W + first, base);
+    for &(x, v) in &cols {
         let y = base - v / max * h;
-        ctx.line_to(x, prev_y);
-        ctx.line_to(x, y);
-        prev_y = y;
+        ctx.line_to(LABEL_W + x, y);
+        ctx.line_to(LABEL_W + x + 1.0, y);
     }
-    ctx.line_to(css_w + 1.0, prev_y);
-    ctx.line_to(css_w + 1.0, base);
+    let last = cols.last().map_or(first, |c| c.0 + 1.0);
+    ctx.line_to(LABEL_W + last, base);
     ctx.close_path();
     ctx.set_global_alpha(0.35);
     ctx.set_fill_style_str(t.color);
