@@ -17,20 +17,20 @@ use std::path::{Path, PathBuf};
 
 /// `<stem>.trace_timeline_cache.json` beside `input`, the name slime's tool uses.
 pub fn cache_path_for(input: &Path) -> PathBuf {
-    let stem = input
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "rollout".into());
-    input.with_file_name(format!("{stem}.trace_timeline_cache.json"))
+    beside(input, "trace_timeline_cache.json")
 }
 
 /// `<stem>.trace_timeline_viewer.html` beside `input`, the name slime's tool uses.
 pub fn report_path_for(input: &Path) -> PathBuf {
+    beside(input, "trace_timeline_viewer.html")
+}
+
+fn beside(input: &Path, suffix: &str) -> PathBuf {
     let stem = input
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "rollout".into());
-    input.with_file_name(format!("{stem}.trace_timeline_viewer.html"))
+    input.with_file_name(format!("{stem}.{suffix}"))
 }
 
 /// A file's bytes: memory-mapped when it is a regular file (no copy, no zeroed buffer),
