@@ -824,6 +824,140 @@ mod tests {
         );
     }
 
+    fn span(name: &str, start: f64, end: Option<f64>, display_end: f64, lane: u32) -> Item {
+        Item::Span(crate::model::SpanItem {
+            state: if end.is_some() {
+                State::ClosedSpan
+            } else {
+                State::OpenSpan
+            },
+            name: J::String(name.into()),
+            start_ts: start,
+            end_ts: end,
+            display_end_ts: display_end,
+            attempt: 0,
+            span_id: J::Null,
+            parent_span_id: J::Null,
+            parent_span_name: J::Null,
+            lane,
+            depth: lane,
+            attrs: crate::model::SpanAttrs {
+                start_attrs: J::Object(Map::new()),
+                end_attrs: serde_json::json!({"completion_tokens": 10}),
+            },
+        })
+    }
+
+    fn row(items: Vec<Item>) -> Row {
+        let start = items.iter().map(Item::start).fold(f64::INFINITY, f64::min);
+        let end = items
+            .iter()
+            .map(Item::display_end)
+            .fold(f64::NEG_INFINITY, f64::max);
+        Row {
+            row_id: 0,
+            sample_index: J::from(0),
+            group_index: J::from(0),
+            source: J::Null,
+            status: J::Null,
+            label: J::Null,
+            reward: J::Null,
+            trace_id: J::Null,
+            attempt: 0,
+            start,
+            end,
+            duration: end - start,
+            lane_count: 3,
+            item_count: items.len(),
+            closed_span_count: 0,
+            open_span_count: 0,
+            point_event_count: 0,
+            orphan_count: 0,
+            total_response_length: 0,
+            max_response_length: 0,
+            items,
+        }
+    }
+
+    #[test]
+    fn in_flight_counts_overlaps_nesting_and_open_spans() {
+        let rows = vec![
+            row(vec![
+                span("generate_and_rm", 0.0, Some(10.0), 10.0, 0), // not a request: ignored
+                span("sglang_generate", 1.0, Some(4.0), 4.0, 1),
+                span("sglang_generate", 2.0, Some(3.0), 3.0, 2), // nested in the first
+                span("sglang_generate", 4.0, Some(5.0), 5.0, 1), // starts as the first ends
+            ]),
+            row(vec![span("sglang_generate", 2.5, None, 6.0, 0)]), // open: counts to its display end
+        ];
+        let f = in_flight(&rows);
+        let at = |t: f64| f.iter().take_while(|p| p.0 <= t).last().map_or(0, |p| p.1);
+        assert_eq!(at(0.5), 0);
+        assert_eq!(at(1.5), 1);
+        assert_eq!(at(2.2), 2);
+        assert_eq!(at(2.7), 3);
+        assert_eq!(at(3.5), 2);
+        assert_eq!(
+            at(4.0),
+            2,
+            "back to back: the end and the next start at 4.0 do not overlap"
+        );
+        assert_eq!(at(5.5), 1);
+        assert_eq!(at(7.0), 0);
+    }
+
+    #[test]
+    fn group_stats_and_zero_std() {
+        let facts: Vec<SampleFacts> = [
+            (Some("0"), 1.0),
+            (Some("0"), 1.0),
+            (Some("1"), 0.0),
+            (Some("1"), 1.0),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, (g, r))| SampleFacts {
+            row: Some(i),
+            group: g.map(str::to_string),
+            reward: Some(*r),
+            status: Some("completed".into()),
+            response_length: Some(10.0),
+            ..SampleFacts::default()
+        })
+        .collect();
+        let rows: Vec<Row> = (0..4)
+            .map(|i| {
+                row(vec![span(
+                    "sglang_generate",
+                    i as f64,
+                    Some(i as f64 + 2.0),
+                    i as f64 + 2.0,
+                    0,
+                )])
+            })
+            .collect();
+        let a = analyze(&rows, &facts, &Thresholds::default());
+        let g0 = a.groups.iter().find(|g| g.group == "0").unwrap();
+        let g1 = a.groups.iter().find(|g| g.group == "1").unwrap();
+        assert!(g0.zero_std && !g1.zero_std);
+        assert_eq!((g0.reward_mean, g0.reward_std), (Some(1.0), Some(0.0)));
+        assert_eq!((g1.reward_mean, g1.reward_std), (Some(0.5), Some(0.5)));
+        assert_eq!(g0.completion, 3.0, "first start 0, last end 3");
+        assert_eq!(
+            a.slime
+                .iter()
+                .find(|(k, _)| k == "rollout/zero_std/count_1.0")
+                .map(|x| x.1),
+            Some(1.0)
+        );
+        assert!(!a
+            .slime
+            .iter()
+            .any(|(k, _)| k.starts_with("rollout/zero_std/count_0")));
+        // Tail: 4 samples, 90% done when the 4th... ceil(3.6) = 4th end: no tail.
+        assert_eq!(a.tail_seconds, Some(0.0));
+    }
+
     #[test]
     fn rounding_like_python() {
         assert_eq!(py_round1(1.0), "1.0");

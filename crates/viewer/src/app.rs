@@ -822,6 +822,11 @@ pub fn App() -> impl IntoView {
             } else {
                 attempt.get()
             },
+            only_attempt: if attempt_filter.get() {
+                attempt.get()
+            } else {
+                None
+            },
             tracks: d
                 .as_ref()
                 .map(|d| &d.tracks[..track_count().min(d.tracks.len())])
@@ -889,15 +894,20 @@ pub fn App() -> impl IntoView {
             .get(vi)
             .copied()
             .unwrap_or(true);
-        hit(
+        let ii = hit(
             row,
             &v,
             x - LABEL_W,
             content_y - lay.tops[vi],
             lane_h.get_untracked(),
             ex,
-        )
-        .map(|ii| (ri, ii))
+        )?;
+        // In "filter" mode other attempts are hidden: nothing there to pick.
+        let hidden = attempt_filter.get_untracked()
+            && attempt
+                .get_untracked()
+                .is_some_and(|a| a != row.items[ii].attempt());
+        (!hidden).then_some((ri, ii))
     };
     let on_wheel = move |ev: web_sys::WheelEvent| {
         ev.prevent_default();

@@ -47,6 +47,8 @@ pub struct Scene<'a> {
     pub show_orphans: bool,
     /// Attempt to highlight (others dimmed), if any.
     pub highlight_attempt: Option<i64>,
+    /// Attempt to show alone (others hidden), if any.
+    pub only_attempt: Option<i64>,
     pub tracks: &'a [Track],
 }
 
@@ -125,7 +127,7 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>) {
         };
         let mut by_lane: Vec<Vec<usize>> = vec![Vec::new(); lanes];
         for (ii, item) in row.items.iter().enumerate() {
-            if matches!(item, Item::Span(_)) {
+            if matches!(item, Item::Span(_)) && s.only_attempt.is_none_or(|a| a == item.attempt()) {
                 let l = (item_lane(item, expanded) as usize).min(lanes - 1);
                 by_lane[l].push(ii);
             }
@@ -313,6 +315,7 @@ fn draw_points(
                     Item::Span(_) => false,
                 })
                 .filter(|(_, it)| item_lane(it, expanded) == lane)
+                .filter(|(_, it)| s.only_attempt.is_none_or(|a| a == it.attempt()))
                 .map(|(i, it)| (LABEL_W + s.view.x(it.start()), i))
                 .filter(|(x, _)| *x >= LABEL_W - 10.0 && *x <= css_w + 10.0)
                 .collect();
