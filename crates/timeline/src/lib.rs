@@ -160,13 +160,82 @@ pub fn item_x(view: &Viewport, item: &Item) -> (f64, f64) {
     (view.x(item.start()), view.x(item.display_end()))
 }
 
-/// The lane an item is drawn in: its lane when expanded, 0 when collapsed.
-pub fn item_lane(item: &Item, expanded: bool) -> u32 {
-    if expanded {
-        item.lane()
-    } else {
-        0
+/// The lanes a row is drawn with: slime's lanes (the cache's `lane`), except that the `[P]`/`[D]`
+/// virtual spans, which the cache puts one per new lane, are packed into as few lanes as their
+/// overlaps need (prefill lanes first, then decode). Display only: the rows are unchanged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowLanes {
+    /// Per item (same order as `row.items`).
+    pub lanes: Vec<u32>,
+    /// Lanes the row needs when expanded.
+    pub count: u32,
+}
+
+impl RowLanes {
+    /// The lane of item `i`: its display lane when expanded, 0 when collapsed.
+    pub fn of(&self, i: usize, expanded: bool) -> u32 {
+        if expanded {
+            self.lanes.get(i).copied().unwrap_or(0)
+        } else {
+            0
+        }
     }
+}
+
+fn pd_role(item: &Item) -> Option<bool> {
+    match item {
+        Item::Span(s) => match s
+            .attrs
+            .end_attrs
+            .get("timeline_pd_virtual_role")?
+            .as_str()?
+        {
+            "prefill" => Some(true),
+            _ => Some(false),
+        },
+        _ => None,
+    }
+}
+
+pub fn row_lanes(row: &Row) -> RowLanes {
+    let mut lanes: Vec<u32> = row.items.iter().map(Item::lane).collect();
+    let base = row
+        .items
+        .iter()
+        .filter(|i| pd_role(i).is_none())
+        .map(|i| i.lane() + 1)
+        .max()
+        .unwrap_or(0);
+    let mut next = base;
+    for prefill in [true, false] {
+        let mut order: Vec<usize> = (0..row.items.len())
+            .filter(|&i| pd_role(&row.items[i]) == Some(prefill))
+            .collect();
+        order.sort_by(|&a, &b| row.items[a].start().total_cmp(&row.items[b].start()));
+        // Greedy interval partitioning: each span goes to the first lane free at its start.
+        let mut ends: Vec<f64> = Vec::new();
+        for i in order {
+            let (start, end) = (row.items[i].start(), row.items[i].display_end());
+            let slot = match ends.iter().position(|&e| e <= start) {
+                Some(k) => k,
+                None => {
+                    ends.push(f64::NEG_INFINITY);
+                    ends.len() - 1
+                }
+            };
+            ends[slot] = end;
+            lanes[i] = next + slot as u32;
+        }
+        next += ends.len() as u32;
+    }
+    let count = lanes
+        .iter()
+        .map(|l| l + 1)
+        .max()
+        .unwrap_or(1)
+        .max(next)
+        .max(1);
+    RowLanes { lanes, count }
 }
 
 /// What to draw for one lane: wide spans one by one, sub-pixel spans merged into runs.
@@ -281,6 +350,7 @@ pub const MARKER_PX: f64 = 8.0;
 /// innermost span. Exact: it looks at every item of that row, whatever the zoom.
 pub fn hit(
     row: &Row,
+    lanes: &RowLanes,
     view: &Viewport,
     x: f64,
     y_in_row: f64,
@@ -293,7 +363,7 @@ pub fn hit(
     let lane = (y_in_row / lane_h).floor() as u32;
     let mut best: Option<(usize, f64)> = None;
     for (i, item) in row.items.iter().enumerate() {
-        if item_lane(item, expanded) != lane {
+        if lanes.of(i, expanded) != lane {
             continue;
         }
         let (x0, x1) = item_x(view, item);
@@ -555,7 +625,7 @@ mod tests {
             "{prims:?}"
         );
         // Hit testing looks at items, not primitives: exact at any zoom.
-        let hit_far = hit(&row, &view, 500.0, 5.0, 14.0, true).unwrap();
+        let hit_far = hit(&row, &row_lanes(&row), &view, 500.0, 5.0, 14.0, true).unwrap();
         let (x0, x1) = item_x(&view, &row.items[hit_far]);
         assert!(x0 <= 500.0 && 500.0 <= x1.max(x0 + 1.0));
     }
@@ -607,6 +677,36 @@ mod tests {
     }
 
     #[test]
+    fn pd_lanes_are_packed_for_display_only() {
+        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/slime/pdflat_5.pt");
+        let built = trace::load(&std::fs::read(path).unwrap(), "pdflat_5.pt", 0.0).unwrap();
+        for row in &built.cache.rows {
+            let rl = row_lanes(row);
+            assert!(
+                rl.count <= row.lane_count,
+                "never more lanes than the cache"
+            );
+            // Non-virtual items keep their lanes; virtual ones never overlap in a lane.
+            for (i, it) in row.items.iter().enumerate() {
+                if pd_role(it).is_none() {
+                    assert_eq!(rl.lanes[i], it.lane());
+                }
+                for (j, other) in row.items.iter().enumerate().skip(i + 1) {
+                    if pd_role(it).is_some()
+                        && pd_role(other).is_some()
+                        && rl.lanes[i] == rl.lanes[j]
+                    {
+                        assert!(
+                            it.display_end() <= other.start() || other.display_end() <= it.start()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn pd_segments_of_the_flat_shape() {
         let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../../../shared/fixtures/slime/pdflat_5.pt");
@@ -639,10 +739,11 @@ mod tests {
             .find(|(_, it)| matches!(it, Item::Span(_)) && it.lane() == 1)
             .unwrap();
         let (x0, x1) = item_x(&view, target);
-        let got = hit(row, &view, (x0 + x1) / 2.0, 1.5 * 14.0, 14.0, true).unwrap();
+        let rl = row_lanes(row);
+        let got = hit(row, &rl, &view, (x0 + x1) / 2.0, 1.5 * 14.0, 14.0, true).unwrap();
         assert_eq!(row.items[got].lane(), 1);
         assert!(item_x(&view, &row.items[got]).0 <= (x0 + x1) / 2.0);
         let _ = i;
-        assert_eq!(hit(row, &view, -50.0, 5.0, 14.0, true), None);
+        assert_eq!(hit(row, &rl, &view, -50.0, 5.0, 14.0, true), None);
     }
 }

@@ -733,21 +733,34 @@ pub fn App() -> impl IntoView {
             .map(|(p, _)| *p)
             .collect::<Vec<_>>()
     });
+    // Display lanes of every row ([P]/[D] lanes packed), computed once per file.
+    let all_lanes = Memo::new(move |_| {
+        data.get()
+            .map(|d| {
+                Arc::new(
+                    d.cache
+                        .rows
+                        .iter()
+                        .map(timeline::row_lanes)
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .unwrap_or_default()
+    });
     let row_layout = Memo::new(move |_| {
         let Some(d) = data.get() else {
             return timeline::Layout::default();
         };
         let flags = row_expanded.get();
+        let lanes = all_lanes.get();
         layout(
-            shown.get().iter().zip(&flags).map(
-                |(&i, &ex)| {
-                    if ex {
-                        d.cache.rows[i].lane_count
-                    } else {
-                        1
-                    }
-                },
-            ),
+            shown.get().iter().zip(&flags).map(|(&i, &ex)| {
+                if ex {
+                    lanes.get(i).map_or(d.cache.rows[i].lane_count, |l| l.count)
+                } else {
+                    1
+                }
+            }),
             lane_h.get(),
             3.0,
         )
@@ -793,6 +806,9 @@ pub fn App() -> impl IntoView {
         let sel = selected
             .get()
             .and_then(|(ri, ii)| idx.iter().position(|&i| i == ri).map(|vi| (vi, ii)));
+        let lanes_all = all_lanes.get();
+        let row_lanes: Vec<&timeline::RowLanes> =
+            idx.iter().filter_map(|&i| lanes_all.get(i)).collect();
         let rows: Vec<&Row> = d
             .as_ref()
             .map(|d| idx.iter().map(|&i| &d.cache.rows[i]).collect())
@@ -805,6 +821,7 @@ pub fn App() -> impl IntoView {
         v.width = (w - LABEL_W).max(1.0);
         let scene = Scene {
             rows: &rows,
+            lanes: &row_lanes,
             layout: &lay,
             view: v,
             scroll_y: scroll_y.get(),
@@ -894,8 +911,10 @@ pub fn App() -> impl IntoView {
             .get(vi)
             .copied()
             .unwrap_or(true);
+        let lanes = all_lanes.get_untracked();
         let ii = hit(
             row,
+            lanes.get(ri)?,
             &v,
             x - LABEL_W,
             content_y - lay.tops[vi],

@@ -2,7 +2,7 @@
 //! it into canvas calls. Only rows inside the visible band are visited.
 
 use timeline::{
-    clusters, color_for, item_lane, item_x, lane_prims, pd_color, pd_segments, ticks, Layout, Prim,
+    clusters, color_for, item_x, lane_prims, pd_color, pd_segments, ticks, Layout, Prim, RowLanes,
     Viewport,
 };
 use trace::{Item, Row, State};
@@ -31,6 +31,8 @@ pub struct Track {
 
 pub struct Scene<'a> {
     pub rows: &'a [&'a Row],
+    /// Display lanes of each shown row (parallel to `rows`).
+    pub lanes: &'a [&'a RowLanes],
     pub layout: &'a Layout,
     pub view: Viewport,
     pub scroll_y: f64,
@@ -120,15 +122,16 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>) {
         let selected = s.selected.filter(|(v, _)| *v == vi).map(|(_, i)| i);
         // Spans per lane in start order, through level of detail: sub-pixel spans become
         // coverage runs, so the work per frame follows pixels, not span count.
+        let rl = s.lanes[vi];
         let lanes = if expanded {
-            row.lane_count.max(1) as usize
+            rl.count.max(1) as usize
         } else {
             1
         };
         let mut by_lane: Vec<Vec<usize>> = vec![Vec::new(); lanes];
         for (ii, item) in row.items.iter().enumerate() {
             if matches!(item, Item::Span(_)) && s.only_attempt.is_none_or(|a| a == item.attempt()) {
-                let l = (item_lane(item, expanded) as usize).min(lanes - 1);
+                let l = (rl.of(ii, expanded) as usize).min(lanes - 1);
                 by_lane[l].push(ii);
             }
         }
@@ -143,9 +146,8 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>) {
                         ctx,
                         s,
                         &row.items[ii],
-                        top,
+                        top + lane as f64 * s.lane_h,
                         css_w,
-                        expanded,
                         selected == Some(ii),
                         p,
                     ),
@@ -163,7 +165,7 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>) {
                 }
             }
         }
-        draw_points(ctx, s, row, top, css_w, expanded, selected, p);
+        draw_points(ctx, s, row, rl, top, css_w, expanded, selected, p);
         ctx.restore();
         // Row label: sample index, source, status; ▸/▾ shows collapsed/expanded.
         ctx.set_fill_style_str(p.text);
@@ -215,14 +217,13 @@ fn short(s: &str, n: usize) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One span whose lane starts at `y`.
 fn draw_span(
     ctx: &Ctx,
     s: &Scene<'_>,
     item: &Item,
-    top: f64,
+    y: f64,
     css_w: f64,
-    expanded: bool,
     selected: bool,
     p: &Palette,
 ) {
@@ -231,7 +232,6 @@ fn draw_span(
     if open && !s.show_open {
         return;
     }
-    let y = top + item_lane(item, expanded) as f64 * s.lane_h;
     let (x0, x1) = item_x(&s.view, item);
     let (x0, x1) = (LABEL_W + x0, LABEL_W + x1);
     if x1 < LABEL_W - 10.0 || x0 > css_w + 10.0 {
@@ -293,13 +293,14 @@ fn draw_points(
     ctx: &Ctx,
     s: &Scene<'_>,
     row: &Row,
+    rl: &RowLanes,
     top: f64,
     css_w: f64,
     expanded: bool,
     selected: Option<usize>,
     p: &Palette,
 ) {
-    let lanes = if expanded { row.lane_count } else { 1 };
+    let lanes = if expanded { rl.count } else { 1 };
     for orphan in [false, true] {
         if (orphan && !s.show_orphans) || (!orphan && !s.show_events) {
             continue;
@@ -314,7 +315,7 @@ fn draw_points(
                     Item::OrphanEnd(_) => orphan,
                     Item::Span(_) => false,
                 })
-                .filter(|(_, it)| item_lane(it, expanded) == lane)
+                .filter(|(i, _)| rl.of(*i, expanded) == lane)
                 .filter(|(_, it)| s.only_attempt.is_none_or(|a| a == it.attempt()))
                 .map(|(i, it)| (LABEL_W + s.view.x(it.start()), i))
                 .filter(|(x, _)| *x >= LABEL_W - 10.0 && *x <= css_w + 10.0)
