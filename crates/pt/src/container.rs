@@ -103,7 +103,9 @@ fn read_zip(bytes: &[u8], limits: &Limits) -> Result<Dump, Error> {
     let pickle_bytes: std::borrow::Cow<'_, [u8]> =
         if file.compression() == zip::CompressionMethod::Stored {
             // Torch writes entries STORED: read the pickle in place, no copy.
-            let start = file.data_start().unwrap_or(0) as usize;
+            let start = file.data_start().ok_or_else(|| {
+                Error::ZipLayout(format!("{entry}: the offset of its data is unknown"))
+            })? as usize;
             let end = start.saturating_add(size as usize);
             let slice = bytes.get(start..end).ok_or_else(|| {
                 Error::ZipLayout(format!(
