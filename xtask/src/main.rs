@@ -189,14 +189,30 @@ fn setup_browser(root: &Path) -> Result {
         .is_ok_and(|o| o.status.success());
     if !have_otel {
         println!("installing: opentelemetry-proto (PyPI, to validate OTLP exports)");
-        run(cmd("python3").args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "opentelemetry-proto",
-        ]))?;
+        let has_pip = cmd("python3")
+            .args(["-m", "pip", "--version"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !has_pip {
+            println!("installing: python3-pip (Debian package)");
+            run(cmd("apt-get")
+                .args(["install", "-y", "-q", "python3-pip"])
+                .env("DEBIAN_FRONTEND", "noninteractive"))?;
+        }
+        let pip = |extra: &[&str]| {
+            run(cmd("python3")
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                ])
+                .args(extra)
+                .arg("opentelemetry-proto"))
+        };
+        // Debian's own Python refuses system-wide installs (PEP 668) unless told.
+        pip(&[]).or_else(|_| pip(&["--break-system-packages"]))?;
     }
     let dir = root.join("tests/browser");
     if !dir
