@@ -144,8 +144,7 @@ fn read_zip(bytes: &[u8], limits: &Limits) -> Result<Dump, Error> {
 /// storage keys and raw storage bytes (never read).
 fn read_pickles(bytes: &[u8], limits: &Limits) -> Result<Dump, Error> {
     // The same limits for every pickle, so a bare pickle reads as the streaming reader reads it.
-    let small = limits;
-    let (first, used) = pickle::load(bytes, small, 0).map_err(|source| Error::Pickle {
+    let (first, used) = pickle::load(bytes, limits, 0).map_err(|source| Error::Pickle {
         part: "pickle".into(),
         source,
     })?;
@@ -159,7 +158,7 @@ fn read_pickles(bytes: &[u8], limits: &Limits) -> Result<Dump, Error> {
     let mut at = used;
     for what in ["protocol version", "sys info"] {
         let rest = &bytes[at..];
-        let (_, n) = pickle::load(rest, small, at as u64).map_err(|source| Error::Pickle {
+        let (_, n) = pickle::load(rest, limits, at as u64).map_err(|source| Error::Pickle {
             part: format!("legacy torch file ({what})"),
             source,
         })?;

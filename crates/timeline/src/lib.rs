@@ -182,17 +182,10 @@ impl RowLanes {
     }
 }
 
+/// `Some(true)` for a `[P]` virtual span, `Some(false)` for `[D]`, `None` otherwise.
 fn pd_role(item: &Item) -> Option<bool> {
     match item {
-        Item::Span(s) => match s
-            .attrs
-            .end_attrs
-            .get("timeline_pd_virtual_role")?
-            .as_str()?
-        {
-            "prefill" => Some(true),
-            _ => Some(false),
-        },
+        Item::Span(s) => s.pd_virtual_role().map(|r| r == "prefill"),
         _ => None,
     }
 }
@@ -451,7 +444,7 @@ pub fn pd_segments(item: &Item) -> Vec<(f64, f64, &'static str)> {
     let Some(attrs) = span.attrs.end_attrs.as_object() else {
         return Vec::new();
     };
-    if !attrs.contains_key("timeline_pd_virtual_role") {
+    if span.pd_virtual_role().is_none() {
         return Vec::new();
     }
     let mut t = span.start_ts;

@@ -81,7 +81,7 @@ pub fn export_chrome(cache: &Cache) -> J {
             "args": {"name": format!("sample {} ({})", py_str(&row.sample_index), py_str(&row.status))}}));
         for it in &row.items {
             match it {
-                Item::Span(s) if is_virtual(s) => {}
+                Item::Span(s) if s.pd_virtual_role().is_some() => {}
                 Item::Span(s) => {
                     let mut args = Map::new();
                     merge_attrs(&mut args, &s.attrs.start_attrs);
@@ -123,10 +123,6 @@ fn merge_attrs(into: &mut Map<String, J>, attrs: &J) {
             into.insert(k.clone(), v.clone());
         }
     }
-}
-
-fn is_virtual(s: &crate::model::SpanItem) -> bool {
-    s.attrs.end_attrs.get("timeline_pd_virtual_role").is_some()
 }
 
 // ---- OTLP/JSON export ------------------------------------------------------------------------
@@ -220,7 +216,7 @@ pub fn export_otlp(cache: &Cache) -> J {
         let mut by_slime_id: BTreeMap<String, usize> = BTreeMap::new();
         for (i, it) in row.items.iter().enumerate() {
             let Item::Span(s) = it else { continue };
-            if is_virtual(s) {
+            if s.pd_virtual_role().is_some() {
                 continue;
             }
             let mut attrs = Map::new();

@@ -17,7 +17,9 @@ pub mod metrics;
 pub mod model;
 pub mod rows;
 
-pub use model::{Cache, Item, PointItem, Row, SpanAttrs, SpanItem, State, CACHE_VERSION};
+pub use model::{
+    Cache, Item, PointItem, Row, SpanAttrs, SpanItem, State, CACHE_VERSION, PD_VIRTUAL_ROLE,
+};
 
 use pt::{Limits, Tree, Value};
 use thiserror::Error;

@@ -374,7 +374,7 @@ pub fn request_attrs(rows: &[Row]) -> Vec<Map<String, J>> {
         let mut pd: HashMap<String, Map<String, J>> = HashMap::new();
         for it in &row.items {
             let (name, attrs, anchor) = match it {
-                Item::Span(s) if s.state == State::ClosedSpan && !is_virtual(s) => {
+                Item::Span(s) if s.state == State::ClosedSpan && s.pd_virtual_role().is_none() => {
                     (s.name.as_str(), &s.attrs.end_attrs, &s.span_id)
                 }
                 Item::Event(p) => (p.name.as_str(), &p.attrs, &p.parent_span_id),
@@ -395,7 +395,7 @@ pub fn request_attrs(rows: &[Row]) -> Vec<Map<String, J>> {
         }
         for it in &row.items {
             let (attrs, span_id) = match it {
-                Item::Span(s) if s.state == State::ClosedSpan && !is_virtual(s) => {
+                Item::Span(s) if s.state == State::ClosedSpan && s.pd_virtual_role().is_none() => {
                     (&s.attrs.end_attrs, &s.span_id)
                 }
                 Item::OrphanEnd(p) => (&p.attrs, &p.span_id),
@@ -419,10 +419,6 @@ pub fn request_attrs(rows: &[Row]) -> Vec<Map<String, J>> {
         }
     }
     out
-}
-
-fn is_virtual(s: &crate::model::SpanItem) -> bool {
-    s.attrs.end_attrs.get("timeline_pd_virtual_role").is_some()
 }
 
 /// slime's `add_value`: a finite int or float, bools excluded.
@@ -652,7 +648,7 @@ fn time_by_span(rows: &[Row]) -> Vec<(String, f64, f64)> {
     for r in rows {
         for it in &r.items {
             if let Item::Span(s) = it {
-                if !is_virtual(s) {
+                if s.pd_virtual_role().is_none() {
                     *m.entry(py_str(&s.name)).or_default() +=
                         (s.display_end_ts - s.start_ts).max(0.0);
                 }

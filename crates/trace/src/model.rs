@@ -103,6 +103,16 @@ pub struct PointItem {
     pub attrs: J,
 }
 
+/// The end-attrs key that marks a `[P]`/`[D]` virtual span (spec §3.5) and names its role.
+pub const PD_VIRTUAL_ROLE: &str = "timeline_pd_virtual_role";
+
+impl SpanItem {
+    /// `Some("prefill" | "decode")` for a `[P]`/`[D]` virtual span made from flat `pd_*` attrs.
+    pub fn pd_virtual_role(&self) -> Option<&str> {
+        self.attrs.end_attrs.get(PD_VIRTUAL_ROLE)?.as_str()
+    }
+}
+
 impl Item {
     pub fn lane(&self) -> u32 {
         match self {

@@ -398,7 +398,7 @@ pub fn build_row(
             x.start_ts
                 .total_cmp(&y.start_ts)
                 .then(end(x).total_cmp(&end(y)))
-                .then_with(|| sort_name(&x.name).cmp(&sort_name(&y.name)))
+                .then_with(|| name_or(&x.name, "span").cmp(&name_or(&y.name, "span")))
         });
     }
     let mut ancestor_cycle = false;
@@ -606,12 +606,12 @@ fn quote_list(ids: &[String]) -> String {
     format!("{}{more}", shown.join(", "))
 }
 
-/// `str(name or "span")`, for sorting siblings.
-fn sort_name(name: &J) -> String {
+/// `str(name or fallback)`.
+fn name_or(name: &J, fallback: &str) -> String {
     if truthy(name) {
         py_str(name)
     } else {
-        "span".into()
+        fallback.into()
     }
 }
 
@@ -689,7 +689,7 @@ fn add_pd_lanes(closed: &[Span], items: &mut Vec<Item>) {
     let mut next = items.iter().map(|i| i.lane() as i64).max().unwrap_or(-1);
     for s in closed {
         let Some(end) = s.end_ts else { continue };
-        if sort_name_plain(&s.name).starts_with("sglang_pd_") {
+        if name_or(&s.name, "").starts_with("sglang_pd_") {
             continue;
         }
         let J::Object(end_attrs) = &s.end_attrs else {
@@ -714,7 +714,7 @@ fn add_pd_lanes(closed: &[Span], items: &mut Vec<Item>) {
             }
             next += 1;
             let name = py_str(&s.name);
-            kept.insert("timeline_pd_virtual_role".into(), J::String(role.into()));
+            kept.insert(crate::model::PD_VIRTUAL_ROLE.into(), J::String(role.into()));
             kept.insert("timeline_pd_parent_name".into(), s.name.clone());
             kept.insert(
                 "timeline_pd_parent_duration".into(),
@@ -739,15 +739,6 @@ fn add_pd_lanes(closed: &[Span], items: &mut Vec<Item>) {
                 },
             }));
         }
-    }
-}
-
-/// `str(name or "")`.
-fn sort_name_plain(name: &J) -> String {
-    if truthy(name) {
-        py_str(name)
-    } else {
-        String::new()
     }
 }
 
