@@ -37,6 +37,8 @@ struct Event {
     span_id: J,
     /// Explicit parent if truthy, else the innermost open span id when it arrived.
     parent: J,
+    /// `key_of(parent)`, computed once: every later lookup by parent uses it.
+    parent_key: String,
     attrs: J,
 }
 
@@ -49,6 +51,7 @@ struct Span {
     span_id: J,
     key: String,
     parent: J,
+    parent_key: String,
     start_attrs: J,
     end_attrs: J,
 }
@@ -245,6 +248,7 @@ pub fn build_row(
                 Kind::Other => {}
             }
         }
+        let parent_key = key_of(&parent);
         events.push(Event {
             ts,
             kind,
@@ -252,6 +256,7 @@ pub fn build_row(
             attempt,
             span_id,
             parent,
+            parent_key,
             attrs,
         });
     }
@@ -313,6 +318,7 @@ pub fn build_row(
                     span_id: ev.span_id.clone(),
                     key: key.clone(),
                     parent: ev.parent.clone(),
+                    parent_key: ev.parent_key.clone(),
                     start_attrs: ev.attrs.clone(),
                     end_attrs: J::Object(Map::new()),
                 };
@@ -386,7 +392,7 @@ pub fn build_row(
     // 3.3 Open-span display end.
     let mut groups: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, s) in spans.iter().enumerate() {
-        groups.entry(key_of(&s.parent)).or_default().push(i);
+        groups.entry(s.parent_key.clone()).or_default().push(i);
     }
     for g in groups.values_mut() {
         g.sort_by(|&a, &b| {
@@ -405,7 +411,7 @@ pub fn build_row(
     for i in n_closed..spans.len() {
         let start = spans[i].start_ts;
         let mut best = (row_end_ts, "row_end");
-        if let Some(g) = groups.get(&key_of(&spans[i].parent)) {
+        if let Some(g) = groups.get(&spans[i].parent_key) {
             if let Some(&j) = g.iter().find(|&&j| j != i && spans[j].start_ts > start) {
                 if spans[j].start_ts < best.0 {
                     best = (spans[j].start_ts, "next_sibling_start");
@@ -447,17 +453,17 @@ pub fn build_row(
         warn.push("span parent ids form a cycle".into());
     }
 
-    let parent_name = |pid: &J| -> J {
+    // Both take a parent id and its precomputed key.
+    let parent_name = |pid: &J, key: &str| -> J {
         if !truthy(pid) {
             return J::Null;
         }
         by_id
-            .get(key_of(pid).as_str())
+            .get(key)
             .map(|&p| spans[p].name.clone())
             .unwrap_or(J::Null)
     };
-    let depth_of_parent =
-        |pid: &J| -> u32 { depths.get(key_of(pid).as_str()).map(|d| d + 1).unwrap_or(0) };
+    let depth_of_parent = |key: &str| -> u32 { depths.get(key).map(|d| d + 1).unwrap_or(0) };
 
     // 3.6 Items: spans, point events, orphan ends, then PD virtual spans.
     let mut items: Vec<Item> = Vec::with_capacity(spans.len() + points.len());
@@ -476,7 +482,7 @@ pub fn build_row(
             attempt: s.attempt,
             span_id: s.span_id.clone(),
             parent_span_id: s.parent.clone(),
-            parent_span_name: parent_name(&s.parent),
+            parent_span_name: parent_name(&s.parent, &s.parent_key),
             lane: depth,
             depth,
             attrs: SpanAttrs {
@@ -488,7 +494,7 @@ pub fn build_row(
     // Point events first, then orphan ends, each in event order.
     for want in [State::PointEvent, State::OrphanEnd] {
         for (state, ev) in points.iter().filter(|(s, _)| *s == want) {
-            let depth = depth_of_parent(&ev.parent);
+            let depth = depth_of_parent(&ev.parent_key);
             let p = PointItem {
                 state: *state,
                 name: ev.name.clone(),
@@ -500,7 +506,7 @@ pub fn build_row(
                     ev.span_id.clone()
                 },
                 parent_span_id: ev.parent.clone(),
-                parent_span_name: parent_name(&ev.parent),
+                parent_span_name: parent_name(&ev.parent, &ev.parent_key),
                 lane: depth,
                 depth,
                 attrs: ev.attrs.clone(),
@@ -642,9 +648,8 @@ fn span_depths(spans: &[Span], by_id: &HashMap<String, usize>) -> (HashMap<Strin
                 break 0;
             };
             let span = &spans[at];
-            let parent_key = key_of(&span.parent);
-            if truthy(&span.parent) && by_id.contains_key(&parent_key) {
-                path.push(std::mem::replace(&mut cur, parent_key));
+            if truthy(&span.parent) && by_id.contains_key(&span.parent_key) {
+                path.push(std::mem::replace(&mut cur, span.parent_key.clone()));
             } else {
                 cache.insert(cur, 0);
                 break 0;
