@@ -256,3 +256,30 @@ fn resumable_in_any_chunking() {
         }
     }
 }
+
+#[test]
+fn picklegen_torch_zips_read_like_torch_files() {
+    let mut p = picklegen::Pickle::proto(2);
+    p.str_dict([(
+        "samples",
+        Box::new(|p: &mut picklegen::Pickle| {
+            p.empty_list();
+        }) as Box<dyn FnOnce(&mut picklegen::Pickle)>,
+    )]);
+    let pkl = p.stop();
+    for method in [picklegen::Method::Stored, picklegen::Method::Deflated] {
+        let zip = picklegen::zip_entries(&[picklegen::Entry {
+            name: "rollout_0/data.pkl",
+            data: &pkl,
+            method,
+        }]);
+        let dump = pt::read(&zip, &Limits::default()).unwrap();
+        assert!(tree_has_samples(&dump.tree), "{method:?}");
+    }
+    let dump = pt::read(&picklegen::torch_zip("rollout_0", &pkl), &Limits::default()).unwrap();
+    assert!(tree_has_samples(&dump.tree));
+}
+
+fn tree_has_samples(tree: &pt::Tree) -> bool {
+    matches!(tree.get(&tree.root, "samples").and_then(|s| tree.node_of(s)), Some(Node::List(v)) if v.is_empty())
+}
