@@ -5,11 +5,14 @@
 //! ZIP entries), so that tests, fuzz targets and benchmarks build hostile files from one place.
 //!
 //! **Invariant:** a test and fuzz helper only. No other crate depends on it outside
-//! `[dev-dependencies]`, the fuzz targets and `xtask`; it reads nothing and knows no semantics
-//! beyond the pickle opcodes and the ZIP layout torch uses.
+//! `[dev-dependencies]`, the fuzz targets and `xtask`. It reads nothing; it knows the pickle
+//! opcodes, the ZIP layout torch uses and, in `hostile/`, just enough of a rollout dump's shape
+//! to build each case.
 //!
-//! Layout: this file ([`Pickle`], the opcode writer); `zip.rs` ([`torch_zip`], [`zip_entries`]).
+//! Layout: this file ([`Pickle`], the opcode writer); `zip.rs` ([`torch_zip`], [`zip_entries`]);
+//! `hostile/` (the catalog of hostile files, [`hostile::catalog`]).
 
+pub mod hostile;
 mod zip;
 
 pub use zip::{torch_zip, zip_entries, Entry, Method};

@@ -1,0 +1,46 @@
+//! The catalog of hostile files: one [`Case`] per shape that once crashed, hung or exhausted
+//! a reader, each small enough to commit to memory and built the same way every time.
+//!
+//! The same catalog drives the native tests (`crates/host/tests/hostile_cli.rs` runs the real
+//! binary on every case within time and memory bounds), the browser tests (the `hostile`
+//! example writes the files, the page opens each) and the fuzzers' seed corpora.
+//!
+//! Layout: `vm.rs` (pickle machine: cycles, sharing, charging, streaming edges),
+//! `trace.rs` (trace shapes, budgets, floats, elision), `cache.rs` (untrusted cache JSON).
+
+mod cache;
+mod trace;
+mod vm;
+
+/// What reading a case must give. Every case must also finish within the bounds the test
+/// that runs it states (seconds, peak memory), whatever it gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// One error whose message contains this text.
+    Error(&'static str),
+    /// Rows (this many), and at least one warning containing this text (`""`: no check).
+    Rows { rows: usize, warning: &'static str },
+}
+
+/// One hostile file.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// File name to write it under (`.pt` for dumps, `.json` for cache JSON).
+    pub file: &'static str,
+    /// Which class of issue #12 it covers (1–10), for reports.
+    pub class: u8,
+    /// One line: what the file does to a reader.
+    pub what: &'static str,
+    pub bytes: Vec<u8>,
+    pub expect: Expect,
+    /// True if the browser can be handed it (all are, unless a case says why not).
+    pub browser: bool,
+}
+
+/// Every case, in a stable order.
+pub fn catalog() -> Vec<Case> {
+    let mut all = vm::cases();
+    all.extend(trace::cases());
+    all.extend(cache::cases());
+    all
+}
