@@ -279,3 +279,7 @@ mod tests {
         assert_eq!(p.stop(), b"\x80\x02}(\x8c\x01aK\x01u.");
     }
 }
+
+/// The structured fuzz generator: arbitrary bytes → a rollout-dump-shaped pickle.
+#[cfg(feature = "arbitrary")]
+pub mod arb;

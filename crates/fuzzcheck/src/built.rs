@@ -1,0 +1,226 @@
+//! Checks on what a successful load produced: strict JSON, bounded size, consistent rows.
+
+use trace::interop::Series;
+use trace::{Built, Item, State};
+
+/// Output bound: the JSON of a `Built` may be at most this many bytes per input byte, plus
+/// [`OUT_FLOOR`].
+///
+/// Why this figure: an honest dump costs more input than it yields (a fixture's cache is about
+/// the size of its `.pt`). The most an honest-looking pickle can yield is one item (≈ 300 bytes
+/// of row JSON) per 1-byte `DUP` of a shared event, with a few shared attrs: a few hundred bytes
+/// per input byte. 1024 leaves room for that and still catches the amplifications of issue #12
+/// class 2 (one 1 MiB string named 4 096 times, one sample listed 50 000 times), which give
+/// 10⁴–10⁶ bytes out per byte in.
+pub const OUT_PER_INPUT_BYTE: usize = 1024;
+
+/// Output any input may have regardless of its size (a tiny file with a few rows and metrics).
+pub const OUT_FLOOR: usize = 1 << 20;
+
+/// An export (Chrome trace, OTLP/JSON) may be at most this many times the cache JSON, plus
+/// [`OUT_FLOOR`]: both write about one record per item, with a constant overhead per record.
+pub const EXPORT_PER_CACHE_BYTE: usize = 8;
+
+/// Where a `Built` came from: rows built by us, or a cache JSON taken as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Built from a dump by `trace`'s row builder.
+    Dump,
+    /// Built from OTLP spans by the same row builder.
+    Otlp,
+    /// A cache JSON, validated but not rebuilt.
+    Cache,
+}
+
+/// Which path `trace::load` takes for these bytes (the same sniffing as `trace::parse`).
+pub fn origin_of(data: &[u8]) -> Origin {
+    let start = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
+    let json = start
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|&b| b == b'{');
+    if !json {
+        return Origin::Dump;
+    }
+    match serde_json::from_slice::<serde_json::Value>(data) {
+        Ok(v) if trace::interop::is_otlp(&v) => Origin::Otlp,
+        _ => Origin::Cache,
+    }
+}
+
+/// Every check on a successful load of `input_len` bytes. Panics naming the broken invariant.
+pub fn check_built(built: &Built, input_len: usize, origin: Origin) {
+    let text = serde_json::to_string(built)
+        .unwrap_or_else(|e| panic!("a loaded Built does not serialise to JSON: {e}"));
+    let limit = OUT_PER_INPUT_BYTE
+        .saturating_mul(input_len)
+        .saturating_add(OUT_FLOOR);
+    assert!(
+        text.len() <= limit,
+        "unbounded output: {} bytes of JSON ({} rows) from {input_len} input bytes \
+         (bound: {OUT_PER_INPUT_BYTE} per input byte + {OUT_FLOOR})",
+        text.len(),
+        built.cache.rows.len(),
+    );
+    let back: Built = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "the JSON of a loaded Built does not read back as a Built (the page could not \
+             decode it): {e}; near: {}",
+            around(&text, e.column().saturating_sub(1))
+        )
+    });
+    same_text(
+        &format!("{built:?}"),
+        &format!("{back:?}"),
+        "a loaded Built and its JSON read back differ (a value did not survive strict JSON)",
+    );
+    check_rows(built, origin);
+}
+
+/// Row invariants the page relies on: lanes within `lane_count`, and `lane_count` no larger
+/// than the items (the page allocates per lane). Rows built by us must also have counts that
+/// match their items.
+pub fn check_rows(built: &Built, origin: Origin) {
+    let cache = &built.cache;
+    if origin != Origin::Cache {
+        assert_eq!(
+            cache.sample_count,
+            cache.rows.len(),
+            "sample_count is not the number of rows"
+        );
+    }
+    for row in &cache.rows {
+        let r = row.row_id;
+        let items = row.items.len();
+        assert!(
+            row.lane_count as usize <= items.max(1),
+            "row {r}: lane_count {} for {items} items (a page allocating per lane would \
+             allocate for lanes that hold nothing)",
+            row.lane_count
+        );
+        for (i, item) in row.items.iter().enumerate() {
+            assert!(
+                item.lane() < row.lane_count,
+                "row {r} item {i}: lane {} is not below lane_count {}",
+                item.lane(),
+                row.lane_count
+            );
+        }
+        if origin == Origin::Cache {
+            continue;
+        }
+        assert_eq!(row.item_count, items, "row {r}: item_count");
+        let count = |s: State| row.items.iter().filter(|it| it.state() == s).count();
+        assert_eq!(
+            row.closed_span_count,
+            count(State::ClosedSpan),
+            "row {r}: closed_span_count"
+        );
+        assert_eq!(
+            row.open_span_count,
+            count(State::OpenSpan),
+            "row {r}: open_span_count"
+        );
+        assert_eq!(
+            row.point_event_count,
+            count(State::PointEvent),
+            "row {r}: point_event_count"
+        );
+        assert_eq!(
+            row.orphan_count,
+            count(State::OrphanEnd),
+            "row {r}: orphan_count"
+        );
+        let top = row.items.iter().map(Item::lane).max().unwrap_or(0);
+        assert_eq!(
+            row.lane_count,
+            top + 1,
+            "row {r}: lane_count is not 1 + the highest lane"
+        );
+        assert!(
+            row.duration >= 0.0,
+            "row {r}: negative duration {}",
+            row.duration
+        );
+    }
+}
+
+/// Prometheus series: strict JSON that reads back the same (the page receives them as JSON),
+/// and no more points or series than input bytes (each needs at least a few bytes).
+pub fn check_series(series: &[Series], input_len: usize) {
+    let points: usize = series.iter().map(|s| s.points.len()).sum();
+    assert!(
+        points <= input_len && series.len() <= input_len,
+        "{} series with {points} points from {input_len} input bytes",
+        series.len()
+    );
+    let text = serde_json::to_string(series)
+        .unwrap_or_else(|e| panic!("series do not serialise to JSON: {e}"));
+    let back: Vec<Series> = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "the JSON of imported series does not read back (the page could not decode it): \
+             {e}; near: {}",
+            around(&text, e.column().saturating_sub(1))
+        )
+    });
+    same_text(
+        &format!("{series:?}"),
+        &format!("{back:?}"),
+        "imported series and their JSON read back differ (a value did not survive strict JSON)",
+    );
+}
+
+/// The Chrome and OTLP exports of a loaded cache: bounded by the cache's own size.
+pub fn check_exports(built: &Built) {
+    let cache_len = serde_json::to_string(&built.cache)
+        .map(|t| t.len())
+        .unwrap_or(0);
+    let limit = EXPORT_PER_CACHE_BYTE
+        .saturating_mul(cache_len)
+        .saturating_add(OUT_FLOOR);
+    for (name, value) in [
+        ("chrome", trace::interop::export_chrome(&built.cache)),
+        ("otlp", trace::interop::export_otlp(&built.cache)),
+    ] {
+        let text = serde_json::to_string(&value)
+            .unwrap_or_else(|e| panic!("the {name} export does not serialise: {e}"));
+        assert!(
+            text.len() <= limit,
+            "the {name} export is {} bytes for a {cache_len}-byte cache (bound: \
+             {EXPORT_PER_CACHE_BYTE}× + {OUT_FLOOR})",
+            text.len()
+        );
+    }
+}
+
+/// Panics with the first difference between `a` and `b` (with some context) if they differ.
+pub fn same_text(a: &str, b: &str, what: &str) {
+    if a == b {
+        return;
+    }
+    let at = a
+        .bytes()
+        .zip(b.bytes())
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len()));
+    panic!(
+        "{what}: they first differ at byte {at} of {} / {}:\n  left:  {}\n  right: {}",
+        a.len(),
+        b.len(),
+        around(a, at),
+        around(b, at)
+    );
+}
+
+/// Up to 100 characters of `text` either side of byte `at`.
+pub fn around(text: &str, at: usize) -> String {
+    let mut start = at.saturating_sub(100).min(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = at.saturating_add(100).min(text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    format!("…{}…", &text[start..end])
+}

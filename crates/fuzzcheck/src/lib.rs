@@ -1,0 +1,119 @@
+//! `fuzzcheck`: what every fuzz target checks, in one place.
+//!
+//! **Owns:** one `check_<target>(data)` per fuzz target in `fuzz/fuzz_targets/`. Each runs the
+//! code under test on the fuzzer's bytes and panics when an invariant a crash would not show is
+//! broken. The fuzz targets call these, and `tests/replay.rs` replays every committed input of
+//! `fuzz/regressions/<target>/` through the same function, so a finding stays fixed without
+//! fuzzing in CI.
+//!
+//! **Invariants checked** (on top of "no panic, no hang, no abort", which the fuzzer sees):
+//! - a successful load serialises to strict JSON that `serde_json` reads back into a
+//!   [`trace::Built`] equal to the original (compared by `Debug`, so a NaN that became `null`
+//!   or an infinity that cannot be read back is caught), see [`built::check_built`];
+//! - its JSON is at most [`OUT_PER_INPUT_BYTE`] bytes per input byte plus [`OUT_FLOOR`];
+//! - rows are self-consistent (`lane < lane_count ≤ items`, counts match the items);
+//! - the streaming readers give exactly what the whole-buffer readers give, the same value or
+//!   the same error, for any chunking ([`stream`]);
+//! - a `pt` value tree stays within the memory limit it was read under ([`tree`]).
+//!
+//! Layout: this file (targets and dispatch), `built.rs` (checks on a `Built` and on series),
+//! `tree.rs` (value tree size and canonical form), `stream.rs` (chunked vs whole).
+
+pub mod built;
+pub mod stream;
+pub mod tree;
+
+pub use built::{OUT_FLOOR, OUT_PER_INPUT_BYTE};
+
+/// Every fuzz target, by the name of its file in `fuzz/fuzz_targets/` and its folder in
+/// `fuzz/regressions/`.
+pub const TARGETS: &[&str] = &[
+    "pt_read",
+    "trace_load",
+    "trace_json",
+    "stream_vs_whole",
+    "interop",
+    "cache_json",
+    "structured",
+];
+
+/// Runs the check of `target` on `data`. Panics on an invariant violation or an unknown target.
+pub fn check(target: &str, data: &[u8]) {
+    match target {
+        "pt_read" => check_pt_read(data),
+        "trace_load" => check_trace_load(data),
+        "trace_json" => check_trace_json(data),
+        "stream_vs_whole" => check_stream_vs_whole(data),
+        "interop" => check_interop(data),
+        "cache_json" => check_cache_json(data),
+        "structured" => check_structured(data),
+        other => panic!("unknown fuzz target {other:?} (known: {TARGETS:?})"),
+    }
+}
+
+/// `pt::read` under [`tree::FUZZ_LIMITS`] (numeric lists elided, as the timeline reads) and
+/// under the same limits keeping every value. A tree must fit the memory limit it was read
+/// under.
+pub fn check_pt_read(data: &[u8]) {
+    for limits in [tree::FUZZ_LIMITS, tree::FUZZ_LIMITS_KEEP_ALL] {
+        if let Ok(dump) = pt::read(data, &limits) {
+            tree::check_tree_bounded(&dump.tree, &limits);
+        }
+    }
+}
+
+/// `trace::load` on any bytes (dumps, legacy files, bare pickles, JSON, text).
+pub fn check_trace_load(data: &[u8]) {
+    if let Ok(built) = trace::load(data, "fuzz.pt", 0.0) {
+        built::check_built(&built, data.len(), built::origin_of(data));
+    }
+}
+
+/// `trace::load` on JSON (cache JSON, OTLP/JSON, Prometheus JSON), plus the Chrome and OTLP
+/// exports of what loaded: each must be JSON no larger than [`built::EXPORT_PER_CACHE_BYTE`]
+/// times the cache.
+pub fn check_trace_json(data: &[u8]) {
+    if let Ok(built) = trace::load(data, "fuzz.json", 0.0) {
+        built::check_built(&built, data.len(), built::origin_of(data));
+        built::check_exports(&built);
+    }
+}
+
+/// The differential: `trace::StreamLoader` fed in chunks vs `trace::parse` + build on the whole
+/// buffer (whose `Built` gets the `trace_load` checks), and `pt::StreamReader` vs `pt::read`. The first bytes choose the chunk sizes (see
+/// [`stream::split_input`]).
+pub fn check_stream_vs_whole(data: &[u8]) {
+    let (sizes, file) = stream::split_input(data);
+    stream::check_trace_stream(file, &sizes);
+    stream::check_pt_stream(file, &sizes);
+}
+
+/// OTLP/JSON import and Prometheus import (JSON and text exposition), whatever the bytes look
+/// like: the sniffing is not under test here, the importers are.
+pub fn check_interop(data: &[u8]) {
+    if let Ok(series) = trace::interop::parse_prometheus(data) {
+        built::check_series(&series, data.len());
+    }
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
+        if let Ok(built) = trace::interop::import_otlp(&value, "fuzz.json", 0.0) {
+            built::check_built(&built, data.len(), built::Origin::Otlp);
+        }
+    }
+}
+
+/// Cache JSON validation (`trace::load_cache_json`): what it accepts must be safe for the page.
+pub fn check_cache_json(data: &[u8]) {
+    if let Ok(built) = trace::load_cache_json(data) {
+        built::check_built(&built, data.len(), built::Origin::Cache);
+    }
+}
+
+/// A rollout-dump-shaped pickle generated from the bytes ([`picklegen::arb`]), loaded whole and
+/// streamed in the chunk sizes the generator chose, with the checks of `trace_load` and
+/// `stream_vs_whole`.
+pub fn check_structured(data: &[u8]) {
+    let generated = picklegen::arb::dump_from_bytes(data);
+    // Checks the whole read's `Built` too (bounded relative to the generated file).
+    stream::check_trace_stream(&generated.bytes, &generated.chunks);
+    stream::check_pt_stream(&generated.bytes, &generated.chunks);
+}

@@ -1,0 +1,150 @@
+//! Stream = whole read: the streaming readers fed in chunks must give exactly what the
+//! whole-buffer readers give, the same value or the same error (issue #12, class 5).
+
+use trace::interop::Series;
+use trace::Built;
+
+use crate::built::{self, same_text};
+use crate::tree;
+
+/// Splits a fuzz input into chunk sizes and the file: byte 0 modulo 16 is how many size bytes
+/// follow; each gives one chunk size ([`chunk_size`]), used in turn and cycled. No size bytes
+/// means the whole file in one push.
+pub fn split_input(data: &[u8]) -> (Vec<usize>, &[u8]) {
+    let Some((&n, rest)) = data.split_first() else {
+        return (Vec::new(), data);
+    };
+    let n = usize::from(n % 16).min(rest.len());
+    let sizes = rest[..n].iter().map(|&b| chunk_size(b)).collect();
+    (sizes, &rest[n..])
+}
+
+/// A size byte: 0–239 is 1–240 bytes (chunk edges inside opcodes and headers), 240–255 is
+/// 1–16 × 4 KiB (a browser's stream chunks).
+pub fn chunk_size(b: u8) -> usize {
+    if b < 0xF0 {
+        usize::from(b) + 1
+    } else {
+        usize::from(b - 0xEF) * 4096
+    }
+}
+
+/// `file` cut into chunks of `sizes` (cycled); the whole file as one chunk if `sizes` is empty
+/// or all zero. An empty file gives no chunk at all, as an empty browser stream does.
+pub fn chunks<'a>(file: &'a [u8], sizes: &[usize]) -> Vec<&'a [u8]> {
+    let mut out = Vec::new();
+    let mut rest = file;
+    let mut i = 0;
+    while !rest.is_empty() {
+        let size = match sizes.get(i % sizes.len().max(1)) {
+            Some(&s) if s > 0 => s,
+            _ => rest.len(),
+        };
+        let (head, tail) = rest.split_at(size.min(rest.len()));
+        out.push(head);
+        rest = tail;
+        i += 1;
+    }
+    out
+}
+
+/// What reading a file gave, in a form two readers' results can be compared by.
+enum Outcome {
+    Built(Box<Built>),
+    Series(Vec<Series>),
+    Error(String),
+}
+
+impl Outcome {
+    fn of(parsed: Result<trace::Parsed, trace::Error>) -> Outcome {
+        match parsed {
+            Ok(trace::Parsed::Series(series)) => Outcome::Series(series),
+            Ok(parsed) => match parsed.build("fuzz.pt", 0.0) {
+                Ok(built) => Outcome::Built(Box::new(built)),
+                Err(e) => Outcome::Error(e.to_string()),
+            },
+            Err(e) => Outcome::Error(e.to_string()),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Outcome::Built(b) => format!("{b:?}"),
+            Outcome::Series(s) => format!("series {s:?}"),
+            Outcome::Error(e) => format!("error: {e}"),
+        }
+    }
+}
+
+/// `trace::StreamLoader` fed `chunks(file, sizes)` (stopping once it says it is done, as the
+/// worker does) vs `trace::parse` + build on the whole file. The whole read's result also gets
+/// the checks of a load.
+pub fn check_trace_stream(file: &[u8], sizes: &[usize]) {
+    let whole = Outcome::of(trace::parse(file));
+    let mut loader = trace::StreamLoader::new();
+    let mut failed = None;
+    for chunk in chunks(file, sizes) {
+        if loader.is_done() {
+            break;
+        }
+        if let Err(e) = loader.push(chunk) {
+            failed = Some(e);
+            break;
+        }
+    }
+    let streamed = match failed {
+        Some(e) => Outcome::Error(e.to_string()),
+        None => Outcome::of(loader.finish()),
+    };
+    compare("trace::StreamLoader", &whole, &streamed, sizes);
+    match &whole {
+        Outcome::Built(b) => built::check_built(b, file.len(), built::origin_of(file)),
+        Outcome::Series(s) => built::check_series(s, file.len()),
+        Outcome::Error(_) => {}
+    }
+}
+
+/// `pt::StreamReader` vs `pt::read`, under [`tree::FUZZ_LIMITS`]: the same format and value
+/// (compared in [`tree::canonical`] form), or the same error.
+pub fn check_pt_stream(file: &[u8], sizes: &[usize]) {
+    let limits = tree::FUZZ_LIMITS;
+    let describe = |r: Result<pt::Dump, pt::Error>| match r {
+        Ok(dump) => {
+            tree::check_tree_bounded(&dump.tree, &limits);
+            format!("{:?}\n{}", dump.format, tree::canonical(&dump.tree))
+        }
+        Err(e) => format!("error: {e}"),
+    };
+    let whole = describe(pt::read(file, &limits));
+    let mut reader = pt::StreamReader::new(&limits);
+    let mut failed = None;
+    for chunk in chunks(file, sizes) {
+        if reader.is_done() {
+            break;
+        }
+        if let Err(e) = reader.push(chunk) {
+            failed = Some(e);
+            break;
+        }
+    }
+    let streamed = match failed {
+        Some(e) => format!("error: {e}"),
+        None => describe(reader.finish()),
+    };
+    if whole != streamed {
+        same_text(
+            &whole,
+            &streamed,
+            &format!("pt::StreamReader (chunks {sizes:?}) and pt::read disagree"),
+        );
+    }
+}
+
+fn compare(what: &str, whole: &Outcome, streamed: &Outcome, sizes: &[usize]) {
+    let (a, b) = (whole.describe(), streamed.describe());
+    same_text(
+        &a,
+        &b,
+        &format!("{what} (chunks {sizes:?}) and the whole-buffer read disagree"),
+    );
+}
