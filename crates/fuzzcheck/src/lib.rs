@@ -11,7 +11,7 @@
 //!   [`trace::Built`] equal to the original (compared by `Debug`, so a NaN that became `null`
 //!   or an infinity that cannot be read back is caught), see [`built::check_built`];
 //! - its JSON is at most [`OUT_PER_INPUT_BYTE`] bytes per input byte plus [`OUT_FLOOR`];
-//! - rows are self-consistent (`lane < lane_count ≤ items`, counts match the items);
+//! - rows are self-consistent (`lane < lane_count ≤ items + 1`, counts match the items);
 //! - the streaming readers give exactly what the whole-buffer readers give, the same value or
 //!   the same error, for any chunking ([`stream`]);
 //! - a `pt` value tree stays within the memory limit it was read under ([`tree`]).

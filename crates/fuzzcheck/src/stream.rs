@@ -29,6 +29,18 @@ pub fn chunk_size(b: u8) -> usize {
     }
 }
 
+/// The [`split_input`] prefix for these chunk sizes, if each has a size byte (at most 15).
+pub fn size_bytes(sizes: &[usize]) -> Option<Vec<u8>> {
+    if sizes.len() > 15 {
+        return None;
+    }
+    let mut out = vec![sizes.len() as u8];
+    for &s in sizes {
+        out.push((0..=255u8).find(|&b| chunk_size(b) == s)?);
+    }
+    Some(out)
+}
+
 /// `file` cut into chunks of `sizes` (cycled); the whole file as one chunk if `sizes` is empty
 /// or all zero. An empty file gives no chunk at all, as an empty browser stream does.
 pub fn chunks<'a>(file: &'a [u8], sizes: &[usize]) -> Vec<&'a [u8]> {

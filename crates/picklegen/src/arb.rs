@@ -42,10 +42,17 @@ pub fn dump_from_bytes(data: &[u8]) -> Generated {
         next_memo: 0,
         memo: Vec::new(),
         keys: Vec::new(),
+        odd_floats: false,
     };
     let container = g.below(8);
+    g.odd_floats = g.chance(4);
+    // Chunk sizes as `fuzzcheck::stream::chunk_size` spells them (1–240 bytes or 1–16 × 4 KiB),
+    // so a finding can be replayed as a `stream_vs_whole` input.
     let chunks = (0..g.below(4))
-        .map(|_| 1 + g.below(4096) as usize)
+        .map(|_| match g.below(256) {
+            b @ 0..=239 => b as usize + 1,
+            b => (b as usize - 239) * 4096,
+        })
         .collect();
     g.dump();
     let pkl = g.p.stop();
@@ -130,6 +137,8 @@ struct Gen<'a> {
     memo: Vec<(u32, Kind)>,
     /// Memoised key strings (`"type"`, `"ts"`, …), as pickle writes a repeated string once.
     keys: Vec<(&'static str, u32)>,
+    /// Whether times and floats may be non-finite or huge in this dump.
+    odd_floats: bool,
 }
 
 const CLASSES: &[(&str, &str)] = &[
@@ -193,9 +202,9 @@ impl Gen<'_> {
 
     /// A count for a repeated shape: mostly small, sometimes up to [`MAX_REPEAT`].
     fn count(&mut self) -> u32 {
-        match self.below(8) {
-            0..=4 => self.below(4),
-            5 | 6 => self.below(70),
+        match self.below(16) {
+            0..=10 => self.below(4),
+            11..=14 => self.below(70),
             _ => self.below(MAX_REPEAT + 1),
         }
     }
@@ -516,8 +525,12 @@ impl Gen<'_> {
         self.p.setitems();
     }
 
-    /// A time: mostly the given one, sometimes an edge (class 7) or not a number at all.
+    /// A time: the given one, or in a quarter of the dumps sometimes an edge (class 7). Not
+    /// more often: edges would then be in nearly every file and hide every other finding.
     fn ts(&mut self, t: f64) -> f64 {
+        if !self.odd_floats {
+            return t;
+        }
         match self.below(24) {
             0 => 1e308,
             1 => -1e308,
