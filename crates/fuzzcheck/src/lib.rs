@@ -13,7 +13,7 @@
 //! - its JSON is at most [`OUT_PER_INPUT_BYTE`] bytes per input byte plus [`OUT_FLOOR`];
 //! - rows are self-consistent (`lane < lane_count ≤ items + 1`, counts match the items);
 //! - the streaming readers give exactly what the whole-buffer readers give, the same value or
-//!   the same error, for any chunking ([`stream`]);
+//!   an error on both, for any chunking ([`stream`]);
 //! - a `pt` value tree stays within the memory limit it was read under ([`tree`]).
 //!
 //! Layout: this file (targets and dispatch), `built.rs` (checks on a `Built` and on series),

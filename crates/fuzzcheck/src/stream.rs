@@ -1,5 +1,6 @@
 //! Stream = whole read: the streaming readers fed in chunks must give exactly what the
-//! whole-buffer readers give, the same value or the same error (issue #12, class 5).
+//! whole-buffer readers give: the same value, or an error on both (issue #12, class 5; the
+//! messages may differ, as where each reader notices a broken file may).
 
 use trace::interop::Series;
 use trace::Built;
@@ -108,18 +109,21 @@ pub fn check_trace_stream(file: &[u8], sizes: &[usize]) {
         Some(e) => Outcome::Error(e.to_string()),
         None => Outcome::of(loader.finish()),
     };
-    compare("trace::StreamLoader", &whole, &streamed, sizes);
+    // The whole read's own checks first: while a known stream/whole difference is unfixed, a
+    // broken invariant of the output (the more serious finding) still shows.
     match &whole {
         Outcome::Built(b) => built::check_built(b, file.len(), built::origin_of(file)),
         Outcome::Series(s) => built::check_series(s, file.len()),
         Outcome::Error(_) => {}
     }
+    compare("trace::StreamLoader", &whole, &streamed, sizes);
 }
 
 /// `pt::StreamReader` vs `pt::read`, under [`tree::FUZZ_LIMITS`]: the same format and value
 /// (compared in [`tree::canonical`] form), or the same error.
 pub fn check_pt_stream(file: &[u8], sizes: &[usize]) {
     let limits = tree::FUZZ_LIMITS;
+    // Errors on both sides agree whatever their messages (see `compare`).
     let describe = |r: Result<pt::Dump, pt::Error>| match r {
         Ok(dump) => {
             tree::check_tree_bounded(&dump.tree, &limits);
@@ -143,7 +147,7 @@ pub fn check_pt_stream(file: &[u8], sizes: &[usize]) {
         Some(e) => format!("error: {e}"),
         None => describe(reader.finish()),
     };
-    if whole != streamed {
+    if whole != streamed && !(whole.starts_with("error: ") && streamed.starts_with("error: ")) {
         same_text(
             &whole,
             &streamed,
@@ -153,6 +157,12 @@ pub fn check_pt_stream(file: &[u8], sizes: &[usize]) {
 }
 
 fn compare(what: &str, whole: &Outcome, streamed: &Outcome, sizes: &[usize]) {
+    if let (Outcome::Error(_), Outcome::Error(_)) = (whole, streamed) {
+        // An error on both is agreement (issue #12: "the same rows or an error on both"):
+        // a truncated ZIP fails on its missing central directory when read whole but on the
+        // first bad opcode when streamed, and either message is true.
+        return;
+    }
     let (a, b) = (whole.describe(), streamed.describe());
     same_text(
         &a,
