@@ -8,6 +8,7 @@
 //! A stack overflow still aborts the whole process: the file name is printed before each run
 //! so the abort names it.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -41,7 +42,9 @@ fn files_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
 /// Runs one file; `Err` says how it failed.
 fn replay(target: &'static str, path: &Path) -> Result<Duration, String> {
     let data = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-    eprintln!("replaying {target}/{}", file_name(path));
+    // Straight to stderr, not through `eprintln!` (which the test harness captures and loses
+    // if the process aborts): a stack overflow must still say which file it was.
+    let _ = writeln!(std::io::stderr(), "replaying {target}/{}", file_name(path));
     let (tx, rx) = mpsc::channel();
     let started = Instant::now();
     std::thread::Builder::new()
@@ -89,7 +92,13 @@ fn every_committed_fuzz_input_passes_its_check() {
         for path in files {
             replayed += 1;
             match replay(target, &path) {
-                Ok(took) => eprintln!("  ok in {:.1} ms", took.as_secs_f64() * 1e3),
+                Ok(took) => {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "  ok in {:.1} ms",
+                        took.as_secs_f64() * 1e3
+                    );
+                }
                 Err(e) => failures.push(format!("{target}/{}: {e}", file_name(&path))),
             }
         }
