@@ -9,6 +9,7 @@
 //! sockets and those functions.
 
 pub mod assets;
+pub mod guard;
 pub mod report;
 pub mod serve;
 pub mod stats_table;

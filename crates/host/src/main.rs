@@ -280,17 +280,17 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
     if !host::assets::viewer_built() {
         eprintln!("warning: this binary was built without the viewer (run `cargo xtask build`, then rebuild)");
     }
-    let site = host::serve::Site::new(args.dump.clone());
+    let site = host::serve::Site::new(args.dump.clone())?;
     let addr = SocketAddr::new(args.host, args.port);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     let no_open = args.no_open;
-    let site2 = site.clone();
     runtime
-        .block_on(host::serve::run(site, addr, move |bound| {
-            let url = site2.start_url(bound);
+        .block_on(host::serve::run(site, addr, move |site, bound| {
+            // The URL carries the dump's secret token: printed for the user only.
+            let url = site.start_url(bound);
             println!("rollscope: serving on {url}  (Ctrl-C stops)");
             let _ = std::io::stdout().flush();
             if !no_open {
