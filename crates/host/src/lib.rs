@@ -13,6 +13,7 @@ pub mod guard;
 pub mod report;
 pub mod serve;
 pub mod stats_table;
+pub mod term;
 
 use std::path::{Path, PathBuf};
 
