@@ -46,6 +46,7 @@ fn tmpdir(tag: &str) -> PathBuf {
     d
 }
 
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its rusage
 /// Runs `rollscope cache FILE -o -`, polling wait4 so the child can be killed at [`WALL`]
 /// and its peak RSS read from the same call that reaps it.
 fn run_cache(file: &Path) -> Run {
