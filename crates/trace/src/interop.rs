@@ -610,6 +610,7 @@ impl Series {
 
 /// Whether these bytes look like Prometheus data (query_range JSON or text exposition).
 pub fn is_prometheus(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(crate::sniff::BOM).unwrap_or(bytes);
     let text = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
     let t = text.trim_start();
     if t.starts_with('{') {
@@ -623,6 +624,7 @@ pub fn is_prometheus(bytes: &[u8]) -> bool {
 /// Prometheus HTTP API `query_range` (or `query`) JSON, or the text exposition format.
 pub fn parse_prometheus(bytes: &[u8]) -> Result<Vec<Series>, Error> {
     let bad = |what: String| Error::BadCache(format!("Prometheus: {what}"));
+    let bytes = bytes.strip_prefix(crate::sniff::BOM).unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| bad(format!("not UTF-8 text ({e})")))?;
     if text.trim_start().starts_with('{') {
         let v: J = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
