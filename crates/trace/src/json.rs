@@ -13,8 +13,6 @@
 //! What each conversion produced is added to an [`Output`], which the row builder checks
 //! against the whole build's budget.
 
-use std::collections::HashSet;
-
 use pt::{Node, NodeId, Tree, Value};
 use serde_json::{Map, Value as J};
 
@@ -128,7 +126,15 @@ fn convert(tree: &Tree, v: &Value, b: &mut Budget) -> J {
         Arr(NodeId, Vec<J>, usize),
         Obj(NodeId, Map<String, J>, usize, Option<String>),
     }
-    let mut open: HashSet<NodeId> = HashSet::new();
+    impl Frame {
+        fn id(&self) -> NodeId {
+            match self {
+                Frame::Arr(id, ..) | Frame::Obj(id, ..) => *id,
+            }
+        }
+    }
+    // The containers open are exactly those on the frame stack (at most MAX_DEPTH), so a
+    // repeat is found by scanning it: no set to allocate for every attrs dict.
     let mut stack: Vec<Frame> = Vec::new();
     let mut next: Option<&Value> = Some(v);
     loop {
@@ -142,17 +148,15 @@ fn convert(tree: &Tree, v: &Value, b: &mut Budget) -> J {
                     let too_deep = stack.len() >= MAX_DEPTH || b.nodes == 0;
                     match node {
                         Some(Node::List(_) | Node::Tuple(_) | Node::Dict(_))
-                            if too_deep || open.contains(id) =>
+                            if too_deep || stack.iter().any(|f| f.id() == *id) =>
                         {
                             let text = text_of(tree, val, b.repr_room());
                             done = Some(b.string(&text));
                         }
                         Some(Node::List(_) | Node::Tuple(_)) if b.take(2) => {
-                            open.insert(*id);
                             stack.push(Frame::Arr(*id, Vec::new(), 0));
                         }
                         Some(Node::Dict(_)) if b.take(2) => {
-                            open.insert(*id);
                             stack.push(Frame::Obj(*id, Map::new(), 0, None));
                         }
                         Some(Node::List(_) | Node::Tuple(_) | Node::Dict(_)) => {
@@ -221,7 +225,6 @@ fn convert(tree: &Tree, v: &Value, b: &mut Budget) -> J {
         // its parent on the next turn.
         let finished = match stack.pop() {
             Some(Frame::Arr(id, mut items, at)) => {
-                open.remove(&id);
                 let len = match tree.node(id) {
                     Node::List(x) | Node::Tuple(x) => x.len(),
                     _ => 0,
@@ -232,7 +235,6 @@ fn convert(tree: &Tree, v: &Value, b: &mut Budget) -> J {
                 J::Array(items)
             }
             Some(Frame::Obj(id, mut map, at, _)) => {
-                open.remove(&id);
                 let len = match tree.node(id) {
                     Node::Dict(d) => d.len(),
                     _ => 0,

@@ -387,25 +387,36 @@ pub fn facts_from_rows(rows: &[Row]) -> Vec<SampleFacts> {
 pub fn request_attrs(rows: &[Row]) -> Vec<Map<String, J>> {
     let mut out = Vec::new();
     for row in rows {
-        let mut by_span: HashMap<String, &Item> = HashMap::new();
-        for it in &row.items {
-            if let Item::Span(s) = it {
-                if let J::String(id) = &s.span_id {
-                    by_span.insert(id.clone(), it);
+        let is_pd = |it: &Item| {
+            matches!(it, Item::Span(_) | Item::Event(_))
+                && it
+                    .name()
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("sglang_pd_"))
+        };
+        // Spans by id, only for rows with PD child items (the walk below needs them).
+        let mut by_span: HashMap<&str, &Item> = HashMap::new();
+        if row.items.iter().any(is_pd) {
+            for it in &row.items {
+                if let Item::Span(s) = it {
+                    if let J::String(id) = &s.span_id {
+                        by_span.insert(id, it);
+                    }
                 }
             }
         }
-        // Which generate request a PD item belongs to: walk parents to a sglang_generate.
+        // Which generate request a PD item belongs to: walk parents to a sglang_generate
+        // (at most 64 steps: each item's walk is bounded, so a deep chain stays linear).
         let request_of = |start: &J| -> Option<String> {
-            let mut cur = start.as_str()?.to_string();
+            let mut cur = start.as_str()?;
             for _ in 0..64 {
-                let Item::Span(s) = by_span.get(&cur)? else {
+                let Item::Span(s) = by_span.get(cur)? else {
                     return None;
                 };
                 if s.name.as_str() == Some("sglang_generate") {
-                    return Some(cur);
+                    return Some(cur.to_string());
                 }
-                cur = s.parent_span_id.as_str()?.to_string();
+                cur = s.parent_span_id.as_str()?;
             }
             None
         };

@@ -23,6 +23,8 @@ pub(super) struct Event {
     pub name: J,
     pub attempt: i64,
     pub span_id: J,
+    /// `key_of(span_id)` when the id is truthy (else empty): computed once.
+    pub span_key: String,
     /// Explicit parent if truthy, else the innermost open span id when it arrived.
     pub parent: J,
     /// `key_of(parent)`, computed once: every later lookup by parent uses it.
@@ -40,29 +42,43 @@ struct Skipped {
 }
 
 /// slime's stack of span ids: a start with an id pushes it; an end with an id removes the
-/// innermost equal entry. Removal is O(1): each id keeps the positions of its live entries
-/// (the innermost last), a removed entry becomes a hole, and holes are dropped once they
-/// reach the top. A linear search from the top would make ends in start order (FIFO)
-/// quadratic.
+/// innermost equal entry. Removal is O(1): each live entry links to the next-outer live entry
+/// with the same key, the map holds the innermost one, a removed entry becomes a hole, and
+/// holes are dropped once they reach the top. A linear search from the top would make ends
+/// in start order (FIFO) quadratic.
 #[derive(Default)]
 struct SpanStack {
-    entries: Vec<Option<J>>,
-    live: HashMap<String, Vec<usize>>,
+    /// (id, position of the next-outer live entry with the same key).
+    entries: Vec<Option<(J, Option<usize>)>>,
+    innermost: HashMap<String, usize>,
 }
 
 impl SpanStack {
     fn push(&mut self, key: &str, id: &J) {
-        self.live
-            .entry(key.to_string())
-            .or_default()
-            .push(self.entries.len());
-        self.entries.push(Some(id.clone()));
+        let at = self.entries.len();
+        let outer = match self.innermost.get_mut(key) {
+            Some(slot) => Some(std::mem::replace(slot, at)),
+            None => {
+                self.innermost.insert(key.to_string(), at);
+                None
+            }
+        };
+        self.entries.push(Some((id.clone(), outer)));
     }
 
     fn remove(&mut self, key: &str) {
-        if let Some(at) = self.live.get_mut(key).and_then(Vec::pop) {
-            if let Some(slot) = self.entries.get_mut(at) {
-                *slot = None;
+        let Some(&at) = self.innermost.get(key) else {
+            return;
+        };
+        let outer = self
+            .entries
+            .get_mut(at)
+            .and_then(Option::take)
+            .and_then(|e| e.1);
+        match (outer, self.innermost.get_mut(key)) {
+            (Some(o), Some(slot)) => *slot = o,
+            _ => {
+                self.innermost.remove(key);
             }
         }
         while matches!(self.entries.last(), Some(None)) {
@@ -72,7 +88,10 @@ impl SpanStack {
 
     /// The innermost live id (holes never stay on top).
     fn top(&self) -> J {
-        self.entries.last().cloned().flatten().unwrap_or(J::Null)
+        match self.entries.last() {
+            Some(Some((id, _))) => id.clone(),
+            _ => J::Null,
+        }
     }
 }
 
@@ -182,12 +201,15 @@ pub(super) fn normalise(
         } else {
             stack.top()
         };
-        if truthy(&span_id) {
-            match kind {
-                Kind::Start => stack.push(&key_of(&span_id), &span_id),
-                Kind::End => stack.remove(&key_of(&span_id)),
-                Kind::Other => {}
-            }
+        let span_key = if truthy(&span_id) {
+            key_of(&span_id)
+        } else {
+            String::new()
+        };
+        match kind {
+            Kind::Start if !span_key.is_empty() => stack.push(&span_key, &span_id),
+            Kind::End if !span_key.is_empty() => stack.remove(&span_key),
+            _ => {}
         }
         let parent_key = key_of(&parent);
         events.push(Event {
@@ -196,6 +218,7 @@ pub(super) fn normalise(
             name,
             attempt,
             span_id,
+            span_key,
             parent,
             parent_key,
             attrs,

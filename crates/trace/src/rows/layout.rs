@@ -4,57 +4,73 @@
 //! nested open spans or 50 000 open siblings that is quadratic. Here the same answers come
 //! from memoised walks and binary searches over the sorted groups.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use serde_json::Value as J;
 
 use super::{name_or, Span};
 use crate::json::truthy;
 
-/// Depth per span key, memoised; the boolean says whether a cycle was met. Walks up until a
-/// known depth, a root or a repeat, then assigns on the way back, exactly as the recursive
-/// reference does (including its result on cycles). Every span is walked once.
-pub(super) fn span_depths(
-    spans: &[Span],
-    by_id: &HashMap<String, usize>,
-) -> (HashMap<String, u32>, bool) {
-    let mut cache: HashMap<String, u32> = HashMap::new();
+/// Depth per span, memoised (read it through `by_id`: the span that holds a key); the
+/// boolean says whether a cycle was met. Walks up until a known depth, a root or a repeat,
+/// then assigns on the way back, exactly as the recursive reference does (including its
+/// result on cycles: the repeat gets 0, then the walk's own assignments). Every span is
+/// walked once.
+pub(super) fn span_depths(spans: &[Span], by_id: &HashMap<String, usize>) -> (Vec<u32>, bool) {
+    // The span each span's key leads to, and its parent's: ids are what slime walks by.
+    let canon: Vec<usize> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, s)| by_id.get(s.key.as_str()).copied().unwrap_or(i))
+        .collect();
+    let up: Vec<Option<usize>> = spans
+        .iter()
+        .map(|s| {
+            truthy(&s.parent)
+                .then(|| by_id.get(s.parent_key.as_str()).copied())
+                .flatten()
+        })
+        .collect();
+    let mut depth: Vec<Option<u32>> = vec![None; spans.len()];
+    let mut on_path = vec![false; spans.len()];
     let mut cyclic = false;
-    for s in spans {
-        if cache.contains_key(s.key.as_str()) {
+    let mut path: Vec<usize> = Vec::new();
+    for &start in &canon {
+        if depth[start].is_some() {
             continue;
         }
-        let mut path: Vec<String> = Vec::new();
-        let mut seen: HashSet<String> = HashSet::new();
-        let mut cur: String = s.key.clone();
+        path.clear();
+        let mut cur = start;
         let base: u32 = loop {
-            if let Some(&d) = cache.get(&cur) {
+            if let Some(d) = depth[cur] {
                 break d;
             }
-            if !seen.insert(cur.clone()) {
-                cache.insert(cur, 0);
+            if on_path[cur] {
+                depth[cur] = Some(0);
                 cyclic = true;
                 break 0;
             }
-            let Some(&at) = by_id.get(&cur) else {
-                cache.insert(cur, 0);
-                break 0;
-            };
-            let span = &spans[at];
-            if truthy(&span.parent) && by_id.contains_key(&span.parent_key) {
-                path.push(std::mem::replace(&mut cur, span.parent_key.clone()));
-            } else {
-                cache.insert(cur, 0);
-                break 0;
+            on_path[cur] = true;
+            match up[cur] {
+                Some(p) => {
+                    path.push(cur);
+                    cur = p;
+                }
+                None => {
+                    depth[cur] = Some(0);
+                    break 0;
+                }
             }
         };
+        on_path[cur] = false;
         let mut d = base;
-        for k in path.into_iter().rev() {
+        for &k in path.iter().rev() {
             d = d.saturating_add(1);
-            cache.insert(k, d);
+            depth[k] = Some(d);
+            on_path[k] = false;
         }
     }
-    (cache, cyclic)
+    (depth.into_iter().map(|d| d.unwrap_or(0)).collect(), cyclic)
 }
 
 /// 3.3: sets `display_end_ts` and `end_attrs["clipped_by"]` of every open span (those from

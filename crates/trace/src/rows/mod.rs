@@ -200,32 +200,40 @@ pub fn build_row(
         return Ok(None);
     }
 
-    // 3.2 Items.
+    let row_end_ts = events
+        .iter()
+        .map(|e| e.ts)
+        .fold(f64::NEG_INFINITY, f64::max);
+
+    // 3.2 Items. Events are consumed: their values move into spans and items, never copied.
     let mut slots: Vec<Option<Span>> = Vec::new();
     let mut open_at: HashMap<String, usize> = HashMap::new();
     let mut closed: Vec<Span> = Vec::new();
-    let mut points: Vec<(State, &events::Event)> = Vec::new();
+    let mut point_events: Vec<events::Event> = Vec::new();
+    let mut orphans: Vec<events::Event> = Vec::new();
     let mut reopened = Shown::default();
-    for ev in &events {
+    for ev in events {
         match ev.kind {
             Kind::Start if truthy(&ev.span_id) => {
-                let key = key_of(&ev.span_id);
+                let key = ev.span_key;
+                if open_at.contains_key(&key) {
+                    reopened.add(|| py_str(&ev.span_id));
+                }
                 let span = Span {
-                    name: ev.name.clone(),
+                    name: ev.name,
                     start_ts: ev.ts,
                     end_ts: None,
                     display_end_ts: ev.ts,
                     attempt: ev.attempt,
-                    span_id: ev.span_id.clone(),
+                    span_id: ev.span_id,
                     key: key.clone(),
-                    parent: ev.parent.clone(),
-                    parent_key: ev.parent_key.clone(),
-                    start_attrs: ev.attrs.clone(),
+                    parent: ev.parent,
+                    parent_key: ev.parent_key,
+                    start_attrs: ev.attrs,
                     end_attrs: J::Object(Map::new()),
                 };
                 if let Some(&at) = open_at.get(&key) {
                     // Python dict assignment: the new record takes the old one's place.
-                    reopened.add(|| py_str(&ev.span_id));
                     slots[at] = Some(span);
                 } else {
                     open_at.insert(key, slots.len());
@@ -234,9 +242,7 @@ pub fn build_row(
             }
             Kind::End => {
                 let open = if truthy(&ev.span_id) {
-                    open_at
-                        .remove(&key_of(&ev.span_id))
-                        .and_then(|at| slots[at].take())
+                    open_at.remove(&ev.span_key).and_then(|at| slots[at].take())
                 } else {
                     None
                 };
@@ -244,13 +250,13 @@ pub fn build_row(
                     Some(mut span) => {
                         span.end_ts = Some(ev.ts);
                         span.display_end_ts = ev.ts;
-                        span.end_attrs = ev.attrs.clone();
+                        span.end_attrs = ev.attrs;
                         closed.push(span);
                     }
-                    None => points.push((State::OrphanEnd, ev)),
+                    None => orphans.push(ev),
                 }
             }
-            _ => points.push((State::PointEvent, ev)),
+            _ => point_events.push(ev),
         }
     }
     if reopened.count > 0 {
@@ -272,12 +278,8 @@ pub fn build_row(
         warn.push(format!("span {} ends before it starts", backwards.text()));
     }
 
-    let row_end_ts = events
-        .iter()
-        .map(|e| e.ts)
-        .fold(f64::NEG_INFINITY, f64::max);
     // span_by_id: the last span with an id wins, as in a dict comprehension.
-    let mut by_id: HashMap<String, usize> = HashMap::new();
+    let mut by_id: HashMap<String, usize> = HashMap::with_capacity(spans.len());
     for (i, s) in spans.iter().enumerate() {
         by_id.insert(s.key.clone(), i);
     }
@@ -294,7 +296,9 @@ pub fn build_row(
         warn.push("span parent ids form a cycle".into());
     }
 
-    // Both take a parent id and its precomputed key.
+    // Depth of a span by its key, and of a point by its parent's key: through the span that
+    // holds the key (the last one), as slime's dict lookups do.
+    let depth_by_key = |key: &str| by_id.get(key).map(|&i| depths[i]);
     let parent_name = |pid: &J, key: &str| -> J {
         if !truthy(pid) {
             return J::Null;
@@ -304,17 +308,52 @@ pub fn build_row(
             .map(|&p| spans[p].name.clone())
             .unwrap_or(J::Null)
     };
-    let depth_of_parent = |key: &str| -> u32 { depths.get(key).map(|d| d + 1).unwrap_or(0) };
+    // Per span and point: (depth, parent name), computed before the spans are consumed.
+    let span_info: Vec<(u32, J)> = spans
+        .iter()
+        .map(|s| {
+            (
+                depth_by_key(&s.key).unwrap_or(0),
+                parent_name(&s.parent, &s.parent_key),
+            )
+        })
+        .collect();
+    let point_info = |ev: &events::Event| {
+        (
+            depth_by_key(&ev.parent_key).map_or(0, |d| d.saturating_add(1)),
+            parent_name(&ev.parent, &ev.parent_key),
+        )
+    };
+    let point_events: Vec<(events::Event, (u32, J))> = point_events
+        .into_iter()
+        .map(|e| {
+            let info = point_info(&e);
+            (e, info)
+        })
+        .collect();
+    let orphans: Vec<(events::Event, (u32, J))> = orphans
+        .into_iter()
+        .map(|e| {
+            let info = point_info(&e);
+            (e, info)
+        })
+        .collect();
+    let max_lane = span_info
+        .iter()
+        .map(|x| x.0)
+        .chain(point_events.iter().chain(&orphans).map(|(_, x)| x.0))
+        .max();
+    // 3.5 PD virtual spans (listed after the rest).
+    let virtual_items = pd::pd_lanes(&spans[..n_closed], max_lane, &mut budget.out);
 
     // 3.6 Items: spans, point events, orphan ends, then PD virtual spans. Each charges its
     // fixed fields and its parent's name (a copy the events did not pay for).
     let mut charge = |parent_name: &J| {
         budget.out.bytes += (ITEM_OVERHEAD + json_len(parent_name)) as u64;
     };
-    let mut items: Vec<Item> = Vec::with_capacity(spans.len() + points.len());
-    for (i, s) in spans.iter().enumerate() {
-        let depth = depths.get(s.key.as_str()).copied().unwrap_or(0);
-        let parent_span_name = parent_name(&s.parent, &s.parent_key);
+    let mut items: Vec<Item> =
+        Vec::with_capacity(spans.len() + point_events.len() + orphans.len() + virtual_items.len());
+    for (i, (s, (depth, parent_span_name))) in spans.into_iter().zip(span_info).enumerate() {
         charge(&parent_span_name);
         items.push(Item::Span(SpanItem {
             state: if i < n_closed {
@@ -322,52 +361,53 @@ pub fn build_row(
             } else {
                 State::OpenSpan
             },
-            name: s.name.clone(),
+            name: s.name,
             start_ts: round6(s.start_ts),
             end_ts: s.end_ts.map(round6),
             display_end_ts: round6(s.display_end_ts),
             attempt: s.attempt,
-            span_id: s.span_id.clone(),
-            parent_span_id: s.parent.clone(),
+            span_id: s.span_id,
+            parent_span_id: s.parent,
             parent_span_name,
             lane: depth,
             depth,
             attrs: SpanAttrs {
-                start_attrs: s.start_attrs.clone(),
-                end_attrs: s.end_attrs.clone(),
+                start_attrs: s.start_attrs,
+                end_attrs: s.end_attrs,
             },
         }));
     }
     // Point events first, then orphan ends, each in event order.
-    for want in [State::PointEvent, State::OrphanEnd] {
-        for (state, ev) in points.iter().filter(|(s, _)| *s == want) {
-            let depth = depth_of_parent(&ev.parent_key);
-            let parent_span_name = parent_name(&ev.parent, &ev.parent_key);
+    for (state, list) in [
+        (State::PointEvent, point_events),
+        (State::OrphanEnd, orphans),
+    ] {
+        for (ev, (depth, parent_span_name)) in list {
             charge(&parent_span_name);
             let p = PointItem {
-                state: *state,
-                name: ev.name.clone(),
+                state,
+                name: ev.name,
                 ts: round6(ev.ts),
                 attempt: ev.attempt,
-                span_id: if *state == State::PointEvent {
+                span_id: if state == State::PointEvent {
                     J::Null
                 } else {
-                    ev.span_id.clone()
+                    ev.span_id
                 },
-                parent_span_id: ev.parent.clone(),
+                parent_span_id: ev.parent,
                 parent_span_name,
                 lane: depth,
                 depth,
-                attrs: ev.attrs.clone(),
+                attrs: ev.attrs,
             };
-            items.push(if want == State::PointEvent {
+            items.push(if state == State::PointEvent {
                 Item::Event(p)
             } else {
                 Item::OrphanEnd(p)
             });
         }
     }
-    pd::add_pd_lanes(&spans[..n_closed], &mut items, &mut budget.out);
+    items.extend(virtual_items);
     if budget.items + items.len() > budget.max_items {
         return Err(Stop::Items);
     }

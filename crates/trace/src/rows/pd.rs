@@ -32,9 +32,11 @@ const PD_ROLES: [(&str, &str, [&str; 5]); 2] = [
     ),
 ];
 
-/// 3.5: `[P]`/`[D]` lanes for spans that carry `pd_*` durations flat in their end attrs.
-pub(super) fn add_pd_lanes(closed: &[Span], items: &mut Vec<Item>, out: &mut Output) {
-    let mut next = items.iter().map(|i| i.lane() as i64).max().unwrap_or(-1);
+/// 3.5: `[P]`/`[D]` lanes for spans that carry `pd_*` durations flat in their end attrs;
+/// `max_lane` is the highest lane of the other items.
+pub(super) fn pd_lanes(closed: &[Span], max_lane: Option<u32>, out: &mut Output) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut next = max_lane.map_or(-1, i64::from);
     for s in closed {
         let Some(end) = s.end_ts else { continue };
         if name_or(&s.name, "").starts_with("sglang_pd_") {
@@ -90,4 +92,5 @@ pub(super) fn add_pd_lanes(closed: &[Span], items: &mut Vec<Item>, out: &mut Out
             }));
         }
     }
+    items
 }
