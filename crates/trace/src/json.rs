@@ -66,6 +66,8 @@ struct Budget {
     nodes: usize,
     exhausted: bool,
     cut: bool,
+    /// Cut marks added when closing containers (not charged to `left`).
+    marks: usize,
 }
 
 impl Budget {
@@ -111,9 +113,11 @@ pub fn to_json_counted(tree: &Tree, v: &Value, out: &mut Output) -> J {
         nodes: MAX_NODES,
         exhausted: false,
         cut: false,
+        marks: 0,
     };
     let j = convert(tree, v, &mut b);
     out.bytes += (MAX_VALUE_BYTES - b.left.min(MAX_VALUE_BYTES)) as u64;
+    out.bytes += (b.marks * (CUT_MARK.len() + 8)) as u64;
     if b.cut {
         out.cut += 1;
     }
@@ -231,6 +235,7 @@ fn convert(tree: &Tree, v: &Value, b: &mut Budget) -> J {
                 };
                 if b.exhausted && at < len {
                     items.push(J::String(CUT_MARK.into()));
+                    b.marks += 1;
                 }
                 J::Array(items)
             }
@@ -241,6 +246,7 @@ fn convert(tree: &Tree, v: &Value, b: &mut Budget) -> J {
                 };
                 if b.exhausted && at < len {
                     map.insert("…".into(), J::String(CUT_MARK.into()));
+                    b.marks += 1;
                 }
                 J::Object(map)
             }

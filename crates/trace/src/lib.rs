@@ -54,6 +54,25 @@ pub const MAX_OUTPUT_BYTES: u64 = 1 << 30;
 /// Warnings kept for one file; the rest are counted in a last warning.
 pub const MAX_WARNINGS: usize = 1000;
 
+/// The limits of one build ([`build_cache_limited`]); [`BuildLimits::DEFAULT`] is what every
+/// entry point uses. Smaller limits are for tests that exercise each limit cheaply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildLimits {
+    pub max_samples: usize,
+    pub max_sample_events: usize,
+    pub max_file_items: usize,
+    pub max_output_bytes: u64,
+}
+
+impl BuildLimits {
+    pub const DEFAULT: BuildLimits = BuildLimits {
+        max_samples: MAX_SAMPLES,
+        max_sample_events: MAX_SAMPLE_EVENTS,
+        max_file_items: MAX_FILE_ITEMS,
+        max_output_bytes: MAX_OUTPUT_BYTES,
+    };
+}
+
 /// A problem with one sample (or the file) that did not stop the rest.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Warning {
@@ -293,25 +312,37 @@ pub fn build_cache_with(
     generated_at: f64,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Built, Error> {
+    build_cache_limited(tree, pt_path, generated_at, &BuildLimits::DEFAULT, progress)
+}
+
+/// [`build_cache_with`] under the given limits.
+pub fn build_cache_limited(
+    tree: &Tree,
+    pt_path: &str,
+    generated_at: f64,
+    limits: &BuildLimits,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Built, Error> {
     let all = samples(tree)?;
     let mut warnings = Warnings::default();
-    let samples = if all.len() > MAX_SAMPLES {
+    let max_samples = limits.max_samples;
+    let samples = if all.len() > max_samples {
         warnings.push_always(Warning {
-            sample: Some(MAX_SAMPLES),
+            sample: Some(max_samples),
             message: format!(
                 "this and the {} samples after it are not read: the file has {} samples, \
-                 more than the limit of {MAX_SAMPLES}",
-                all.len() - MAX_SAMPLES - 1,
+                 more than the limit of {max_samples}",
+                all.len() - max_samples - 1,
                 all.len()
             ),
         });
-        &all[..MAX_SAMPLES]
+        &all[..max_samples]
     } else {
         all
     };
     let mut rows = Vec::new();
     let mut notes = Vec::new();
-    let mut budget = rows::Budget::new(MAX_FILE_ITEMS, MAX_OUTPUT_BYTES);
+    let mut budget = rows::Budget::new(limits);
     for (i, sample) in samples.iter().enumerate() {
         notes.clear();
         let built = rows::build_row(tree, sample, i, &mut budget, &mut notes);
@@ -326,8 +357,10 @@ pub fn build_cache_with(
             Ok(None) => {}
             Err(stop) => {
                 let limit = match stop {
-                    rows::Stop::Items => format!("{MAX_FILE_ITEMS} items"),
-                    rows::Stop::Bytes => format!("{} MiB of output", MAX_OUTPUT_BYTES >> 20),
+                    rows::Stop::Items => format!("{} items", limits.max_file_items),
+                    rows::Stop::Bytes => {
+                        format!("{} MiB of output", limits.max_output_bytes >> 20)
+                    }
                 };
                 warnings.push_always(Warning {
                     sample: Some(i),

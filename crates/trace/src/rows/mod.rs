@@ -30,7 +30,9 @@ use events::{attempt_of, Kind};
 
 /// JSON text an item writes besides its name, ids and attrs (keys, times, lanes), counted
 /// from above so the output budget is not undercounted.
-const ITEM_OVERHEAD: usize = 320;
+const ITEM_OVERHEAD: usize = 224;
+/// The same for a row's own fields (keys, times, counts).
+const ROW_OVERHEAD: usize = 512;
 
 /// What the whole build may still produce, shared by every row.
 #[derive(Debug)]
@@ -41,6 +43,7 @@ pub struct Budget {
     /// Items in the rows built so far.
     pub items: usize,
     pub max_items: usize,
+    pub max_sample_events: usize,
     /// `_infer_source`'s metadata scans, per metadata dict.
     source_memo: HashMap<NodeId, Option<usize>>,
 }
@@ -53,12 +56,13 @@ pub enum Stop {
 }
 
 impl Budget {
-    pub fn new(max_items: usize, max_bytes: u64) -> Self {
+    pub fn new(limits: &crate::BuildLimits) -> Self {
         Budget {
             out: Output::default(),
-            max_bytes,
+            max_bytes: limits.max_output_bytes,
             items: 0,
-            max_items,
+            max_items: limits.max_file_items,
+            max_sample_events: limits.max_sample_events,
             source_memo: HashMap::new(),
         }
     }
@@ -180,18 +184,16 @@ pub fn build_row(
             }
         },
     };
-    if raw_events.len() > crate::MAX_SAMPLE_EVENTS {
+    if raw_events.len() > budget.max_sample_events {
         warn.push(format!(
             "has {} trace events, more than the limit of {} per sample; skipped",
             raw_events.len(),
-            crate::MAX_SAMPLE_EVENTS
+            budget.max_sample_events
         ));
         return Ok(None);
     }
-    // Each kept event makes at most one item (PD lanes are checked after).
-    if budget.items + raw_events.len() > budget.max_items {
-        return Err(Stop::Items);
-    }
+    // The file's item limit is checked once the row's items are known: the work of the one
+    // sample that passes it is bounded by the per-sample limit above.
     let trace_attempt = trace_dict.get_str("attempt");
 
     // 3.1 Normalising events.
@@ -476,6 +478,7 @@ pub fn build_row(
         .get_str("trace_id")
         .map(|v| to_json_counted(tree, v, out))
         .unwrap_or(J::Null);
+    budget.out.bytes += ROW_OVERHEAD as u64;
     budget.check_bytes()?;
     budget.items += items.len();
     Ok(Some(Row {
