@@ -142,7 +142,10 @@ pub(super) fn normalise(
 ) -> Result<Vec<Event>, Stop> {
     let mut skipped = Skipped::default();
     let mut events: Vec<Event> = Vec::with_capacity(raw_events.len());
-    let mut stack = SpanStack::default();
+    let mut stack = SpanStack {
+        entries: Vec::new(),
+        innermost: HashMap::with_capacity(raw_events.len() / 2),
+    };
     let mut name_problems = 0usize;
     let mut attempt_problems: Vec<String> = Vec::new();
     for raw in raw_events {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use serde_json::Value as J;
 
-use super::{name_or, Span};
+use super::Span;
 use crate::json::truthy;
 
 /// Depth per span, memoised (read it through `by_id`: the span that holds a key); the
@@ -84,35 +84,36 @@ pub(super) fn clip_open_spans(
     if first_open >= spans.len() {
         return false;
     }
-    // Sibling groups sorted by (start, end with open = +inf, name), names formatted once.
-    let names: Vec<String> = spans.iter().map(|s| name_or(&s.name, "span")).collect();
-    let end_key = |s: &Span| match s.end_ts {
-        Some(e) if e != 0.0 => e,
-        _ => f64::INFINITY,
-    };
-    let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, s) in spans.iter().enumerate() {
-        groups.entry(s.parent_key.as_str()).or_default().push(i);
-    }
-    for g in groups.values_mut() {
-        g.sort_by(|&a, &b| {
-            let (x, y) = (&spans[a], &spans[b]);
-            x.start_ts
-                .total_cmp(&y.start_ts)
-                .then(end_key(x).total_cmp(&end_key(y)))
-                .then_with(|| names[a].cmp(&names[b]))
-        });
-    }
-    // The first span of the group, in that order, starting strictly later: as the group is
-    // sorted by start first, that is where "starts at or before" ends (never the span itself).
-    let next_sibling_start: Vec<Option<f64>> = (first_open..spans.len())
-        .map(|i| {
-            let start = spans[i].start_ts;
-            let g = groups.get(spans[i].parent_key.as_str())?;
-            let at = g.partition_point(|&j| spans[j].start_ts <= start);
-            g.get(at).map(|&j| spans[j].start_ts)
+    // slime sorts each sibling group by (start, end with open = +inf, name) and takes the
+    // first span, other than itself, starting strictly later. Only that span's start is used,
+    // and in a list sorted by start first it is the smallest start greater than this one, so
+    // the tie-breaks cannot change it: one sort of (group, start) pairs answers every span by
+    // binary search, with no per-group lists and no names.
+    let mut group_of: HashMap<&str, u32> = HashMap::with_capacity(spans.len());
+    let gids: Vec<u32> = spans
+        .iter()
+        .map(|s| {
+            let next = group_of.len() as u32;
+            *group_of.entry(s.parent_key.as_str()).or_insert(next)
         })
         .collect();
+    let mut starts: Vec<(u32, f64)> = gids
+        .iter()
+        .zip(spans.iter())
+        .map(|(&g, s)| (g, s.start_ts))
+        .collect();
+    starts.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let next_sibling_start: Vec<Option<f64>> = (first_open..spans.len())
+        .map(|i| {
+            let (g, start) = (gids[i], spans[i].start_ts);
+            let lo = starts.partition_point(|&(h, _)| h < g);
+            let hi = starts.partition_point(|&(h, _)| h <= g);
+            let group = &starts[lo..hi];
+            let at = group.partition_point(|&(_, t)| t <= start);
+            group.get(at).map(|&(_, t)| t)
+        })
+        .collect();
+    drop(group_of);
     let (ancestor_ends, cycle) = closed_ancestor_ends(spans, first_open, by_id);
     for i in first_open..spans.len() {
         let start = spans[i].start_ts;
@@ -192,4 +193,129 @@ fn closed_ancestor_ends(
         out.push(result.0);
     }
     (out, any_cycle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::{key_of, name_or};
+    use serde_json::Map;
+
+    /// slime's 3.3 as written (per open span: scan the sorted group, walk the ancestors).
+    fn naive(
+        spans: &[Span],
+        first_open: usize,
+        by_id: &HashMap<String, usize>,
+        row_end: f64,
+    ) -> Vec<(f64, &'static str)> {
+        let end_key = |s: &Span| match s.end_ts {
+            Some(e) if e != 0.0 => e,
+            _ => f64::INFINITY,
+        };
+        (first_open..spans.len())
+            .map(|i| {
+                let start = spans[i].start_ts;
+                let mut group: Vec<usize> = (0..spans.len())
+                    .filter(|&j| spans[j].parent_key == spans[i].parent_key)
+                    .collect();
+                group.sort_by(|&a, &b| {
+                    spans[a]
+                        .start_ts
+                        .total_cmp(&spans[b].start_ts)
+                        .then(end_key(&spans[a]).total_cmp(&end_key(&spans[b])))
+                        .then_with(|| {
+                            name_or(&spans[a].name, "span").cmp(&name_or(&spans[b].name, "span"))
+                        })
+                });
+                let mut best = (row_end, "row_end");
+                if let Some(&j) = group.iter().find(|&&j| j != i && spans[j].start_ts > start) {
+                    if spans[j].start_ts < best.0 {
+                        best = (spans[j].start_ts, "next_sibling_start");
+                    }
+                }
+                let mut seen = std::collections::HashSet::new();
+                let mut cur = spans[i].parent.clone();
+                let mut anc = None;
+                while truthy(&cur) {
+                    let Some(&p) = by_id.get(&key_of(&cur)) else {
+                        break;
+                    };
+                    if !seen.insert(p) {
+                        break;
+                    }
+                    if let Some(e) = spans[p].end_ts {
+                        anc = Some(e);
+                        break;
+                    }
+                    cur = spans[p].parent.clone();
+                }
+                if let Some(e) = anc {
+                    if e > start && e < best.0 {
+                        best = (e, "ancestor_end");
+                    }
+                }
+                if best.0 <= start {
+                    best = (start, "self");
+                }
+                best
+            })
+            .collect()
+    }
+
+    #[test]
+    fn clipping_matches_slimes_loop_on_random_rows() {
+        let mut x: u64 = 7;
+        let mut rnd = |n: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % n
+        };
+        for _ in 0..300 {
+            let n = 1 + rnd(12) as usize;
+            let closed = rnd(n as u64 + 1) as usize;
+            let mut spans: Vec<Span> = (0..n)
+                .map(|i| {
+                    let id = J::String(format!("{}", rnd(n as u64)));
+                    let parent = if rnd(4) == 0 {
+                        J::Null
+                    } else {
+                        J::String(format!("{}", rnd(n as u64)))
+                    };
+                    let start = rnd(5) as f64;
+                    Span {
+                        name: J::String(["a", "b", ""][rnd(3) as usize].into()),
+                        start_ts: start,
+                        end_ts: (i < closed).then(|| start + rnd(4) as f64 - 1.0),
+                        display_end_ts: start,
+                        attempt: 0,
+                        key: key_of(&id),
+                        span_id: id,
+                        parent_key: key_of(&parent),
+                        parent,
+                        start_attrs: J::Object(Map::new()),
+                        end_attrs: J::Object(Map::new()),
+                    }
+                })
+                .collect();
+            let mut by_id = HashMap::new();
+            for (i, s) in spans.iter().enumerate() {
+                by_id.insert(s.key.clone(), i);
+            }
+            let want = naive(&spans, closed, &by_id, 9.0);
+            clip_open_spans(&mut spans, closed, &by_id, 9.0);
+            let got: Vec<(f64, String)> = spans[closed..]
+                .iter()
+                .map(|s| {
+                    (
+                        s.display_end_ts,
+                        s.end_attrs["clipped_by"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect();
+            let want: Vec<(f64, String)> =
+                want.into_iter().map(|(t, w)| (t, w.to_string())).collect();
+            assert_eq!(got, want);
+        }
+    }
 }

@@ -209,7 +209,7 @@ pub fn build_row(
 
     // 3.2 Items. Events are consumed: their values move into spans and items, never copied.
     let mut slots: Vec<Option<Span>> = Vec::new();
-    let mut open_at: HashMap<String, usize> = HashMap::new();
+    let mut open_at: HashMap<String, usize> = HashMap::with_capacity(events.len() / 2);
     let mut closed: Vec<Span> = Vec::new();
     let mut point_events: Vec<events::Event> = Vec::new();
     let mut orphans: Vec<events::Event> = Vec::new();
