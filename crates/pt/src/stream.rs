@@ -40,6 +40,7 @@ enum State<'l> {
     ZipRest {
         dump: Dump,
         local_at: u64,
+        used: u64,
         tail: Vec<u8>,
     },
     /// The value is read; further bytes (storages of a legacy file) are ignored.
@@ -53,9 +54,15 @@ enum State<'l> {
 struct PickleRun<'l> {
     machine: Machine<'l>,
     part: String,
-    /// ZIP only: bytes of the entry's stored data not fed yet, and where its header began.
+    /// ZIP only: where the entry's local header began.
+    zip_local_at: Option<u64>,
+    /// ZIP entries of known size: bytes of the entry's data not fed yet. `None` for bare and
+    /// legacy pickles and for entries whose sizes come after the data (torch writes data
+    /// descriptors): the pickle ends at STOP, a DEFLATE stream ends itself, and the central
+    /// directory checks afterwards that the entry was not overrun.
     entry_left: Option<u64>,
-    local_at: u64,
+    /// ZIP only: bytes of the entry's data consumed.
+    entry_used: u64,
     inflate: Option<Box<flate2::Decompress>>,
     inflated: u64,
     /// DEFLATED only: inflated bytes the machine has not consumed yet.
@@ -130,8 +137,9 @@ impl<'l> Core<'l> {
                             self.state = State::Pickle(Box::new(PickleRun {
                                 machine: Machine::new(self.limits, 0),
                                 part: "pickle".into(),
+                                zip_local_at: None,
                                 entry_left: None,
-                                local_at: 0,
+                                entry_used: 0,
                                 inflate: None,
                                 inflated: 0,
                                 out: Vec::new(),
@@ -155,7 +163,7 @@ impl<'l> Core<'l> {
                     let limit = self.limits.max_pickle_bytes;
                     let data_pkl = zipdir::is_data_pkl(&entry.name);
                     let known = !entry.sizes_later;
-                    if data_pkl && known && (entry.method == 0 || entry.method == 8) {
+                    if data_pkl && (entry.method == 0 || entry.method == 8) {
                         // A STORED entry's data is its pickle: either size may say too much.
                         let declared = match entry.method {
                             0 => entry.usize.max(entry.csize),
@@ -173,8 +181,9 @@ impl<'l> Core<'l> {
                         self.state = State::Pickle(Box::new(PickleRun {
                             machine: Machine::new(self.limits, 0),
                             part: entry.name,
-                            entry_left: Some(entry.csize),
-                            local_at,
+                            zip_local_at: Some(local_at),
+                            entry_left: known.then_some(entry.csize),
+                            entry_used: 0,
                             inflate: (entry.method == 8)
                                 .then(|| Box::new(flate2::Decompress::new(false))),
                             inflated: 0,
@@ -184,6 +193,8 @@ impl<'l> Core<'l> {
                             base: 0,
                         }));
                     } else if data_pkl || !known {
+                        // (An entry before data.pkl whose size comes after its data cannot be
+                        // skipped from here.)
                         // A compression we do not stream, or sizes only after the data.
                         self.state = State::Whole;
                     } else {
@@ -237,6 +248,7 @@ impl<'l> Core<'l> {
                     let State::ZipRest {
                         dump,
                         local_at,
+                        used,
                         tail,
                     } = std::mem::replace(&mut self.state, State::Failed)
                     else {
@@ -245,7 +257,7 @@ impl<'l> Core<'l> {
                     let Format::Zip { entry } = &dump.format else {
                         return Ok(at);
                     };
-                    zipdir::check_central(&tail, self.offset, entry, local_at)?;
+                    zipdir::check_central(&tail, self.offset, entry, local_at, used)?;
                     self.state = State::Done(dump);
                 }
             }
@@ -265,8 +277,8 @@ impl<'l> Core<'l> {
         let PickleRun {
             machine,
             part,
-            entry_left,
-            local_at,
+            zip_local_at,
+            entry_used,
             legacy_stage,
             base,
             ..
@@ -276,12 +288,13 @@ impl<'l> Core<'l> {
             return Ok(());
         };
         self.state = match legacy_stage {
-            _ if entry_left.is_some() => State::ZipRest {
+            _ if zip_local_at.is_some() => State::ZipRest {
                 dump: Dump {
                     tree,
                     format: Format::Zip { entry: part },
                 },
-                local_at,
+                local_at: zip_local_at.unwrap_or(0),
+                used: entry_used,
                 tail: Vec::new(),
             },
             Some(0) if !matches!(&tree.root, Value::BigInt(s) if &**s == LEGACY_MAGIC) => {
@@ -304,8 +317,9 @@ impl<'l> Core<'l> {
                 State::Pickle(Box::new(PickleRun {
                     machine: Machine::new(self.limits, next),
                     part: part.into(),
+                    zip_local_at: None,
                     entry_left: None,
-                    local_at: 0,
+                    entry_used: 0,
                     inflate: None,
                     inflated: 0,
                     out: Vec::new(),
@@ -367,6 +381,7 @@ impl PickleRun<'_> {
         if let Some(left) = &mut self.entry_left {
             *left -= consumed as u64;
         }
+        self.entry_used += consumed as u64;
         Ok(consumed)
     }
 
@@ -374,7 +389,7 @@ impl PickleRun<'_> {
     /// Inflation stops at the limit's last byte, and the machine runs on every byte before
     /// the limit is reported, so where a file fails does not depend on chunk sizes.
     fn inflate_step(&mut self, rest: &[u8], eof: bool, limit: u64) -> Result<usize, Error> {
-        let left = self.entry_left.unwrap_or(0);
+        let left = self.entry_left.unwrap_or(u64::MAX);
         let input = &rest[..(left.min(rest.len() as u64)) as usize];
         let mut at = 0usize;
         loop {
@@ -411,21 +426,22 @@ impl PickleRun<'_> {
             let entry_end = at as u64 == left && rest.len() as u64 >= left;
             let stuck = produced == 0 && (at == input.len() || stream_end);
             // Out of inflated bytes for good: the machine must finish on what it has.
-            let last = stuck && (stream_end || entry_end || eof);
+            // (Not on a damaged stream: its error is reported, whatever the chunks.)
+            let last = stuck && status.is_ok() && (stream_end || entry_end || eof);
             let consumed = match self.machine.run(&self.out, last) {
                 Ok(Progress::Done { consumed } | Progress::NeedMore { consumed }) => consumed,
                 Err(e) => return Err(self.pickle_error(e)),
             };
             self.out.drain(..consumed);
-            if self.machine.is_done() {
-                self.entry_left = Some(left - at as u64);
-                return Ok(at);
-            }
-            if let Err(e) = status {
+            let done = self.machine.is_done();
+            if let (false, Err(e)) = (done, &status) {
                 return Err(Error::Zip(format!("{}: {e}", self.part)));
             }
-            if stuck {
-                self.entry_left = Some(left - at as u64);
+            if done || stuck {
+                if let Some(l) = &mut self.entry_left {
+                    *l -= at as u64;
+                }
+                self.entry_used += at as u64;
                 return Ok(at);
             }
         }
@@ -534,5 +550,32 @@ impl<'l> StreamReader<'l> {
                 read_zip_archive(&all, limits)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Torch's own layout (data.pkl first, sizes in data descriptors) must stream, not fall
+    /// back to holding the file: once data.pkl's STOP is read, nothing is buffered but the
+    /// tail kept for the central directory.
+    #[test]
+    fn torch_files_stream_without_holding_the_file() {
+        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/slime/basic_0.pt");
+        let bytes = std::fs::read(path).unwrap();
+        let limits = Limits::for_timeline();
+        let mut r = StreamReader::new(&limits);
+        for chunk in bytes[..bytes.len() - 200].chunks(4096) {
+            r.push(chunk).unwrap();
+        }
+        assert!(matches!(r.core.state, State::ZipRest { .. }));
+        assert!(r.seen.is_none());
+        assert!(r.pending.len() < 4096);
+        for chunk in bytes[bytes.len() - 200..].chunks(7) {
+            r.push(chunk).unwrap();
+        }
+        assert!(r.finish().is_ok());
     }
 }

@@ -117,12 +117,13 @@ fn zip64_field(extra: &[u8]) -> Option<&[u8]> {
 
 /// Checks the central directory, found in `tail` (the last bytes of a file of `file_len`
 /// bytes): it must list exactly one `*/data.pkl`, the one read (`name`, its local header at
-/// `local_at`).
+/// `local_at`), and its pickle (`used` bytes of entry data) must not run past the entry.
 pub(crate) fn check_central(
     tail: &[u8],
     file_len: u64,
     name: &str,
     local_at: u64,
+    used: u64,
 ) -> Result<(), Error> {
     let tail_start = file_len - tail.len() as u64;
     let eocd = find_end(tail).ok_or_else(|| {
@@ -162,7 +163,8 @@ pub(crate) fn check_central(
         ));
     }
     let dir = &tail[start..stop as usize];
-    let mut found: Vec<(String, Option<u64>)> = Vec::new();
+    // (name, local header offset, compressed size), each if known.
+    let mut found: Vec<(String, Option<u64>, Option<u64>)> = Vec::new();
     let mut at = 0usize;
     while at < dir.len() {
         let Some(h) = dir.get(at..at + 46) else {
@@ -193,26 +195,42 @@ pub(crate) fn check_central(
         };
         let entry = String::from_utf8_lossy(n);
         if is_data_pkl(&entry) {
-            let local = if local != 0xFFFF_FFFF {
-                Some(local as u64)
-            } else {
-                // ZIP64 fields appear in order, each only if its 32-bit field is full.
-                let skip = 8 * ((usize == 0xFFFF_FFFF) as usize + (csize == 0xFFFF_FFFF) as usize);
+            // ZIP64 fields appear in order (uncompressed, compressed, local offset), each
+            // only if its 32-bit field is full.
+            let wide = |nth: usize| {
                 zip64_field(extra)
-                    .and_then(|b| b.get(skip..skip + 8))
+                    .and_then(|b| b.get(8 * nth..8 * nth + 8))
                     .map(|b| u64_at(b, 0))
             };
+            let before_csize = (usize == 0xFFFF_FFFF) as usize;
+            let csize = match csize {
+                0xFFFF_FFFF => wide(before_csize),
+                c => Some(c as u64),
+            };
+            let local = match local {
+                0xFFFF_FFFF => {
+                    wide(before_csize + (csize.is_some() && u32_at(h, 20) == 0xFFFF_FFFF) as usize)
+                }
+                l => Some(l as u64),
+            };
             if found.len() < 8 {
-                found.push((entry.into_owned(), local));
+                found.push((entry.into_owned(), local, csize));
             } else {
-                found.push((String::new(), None));
+                found.push((String::new(), None, None));
             }
         }
         at = next;
     }
     match found.as_slice() {
-        [(n, local)] if n == name && local.is_none_or(|l| l == local_at) => Ok(()),
-        [(n, local)] => Err(Error::ZipLayout(format!(
+        [(n, local, Some(csize))]
+            if n == name && local.is_none_or(|l| l == local_at) && used > *csize =>
+        {
+            Err(Error::ZipLayout(format!(
+                "{name}: its pickle runs {used} bytes, past the entry's {csize}"
+            )))
+        }
+        [(n, local, _)] if n == name && local.is_none_or(|l| l == local_at) => Ok(()),
+        [(n, local, _)] => Err(Error::ZipLayout(format!(
             "the central directory's {n} (local header at byte {}) is not the {name} at \
              byte {local_at} that comes first in the file",
             local.map_or("?".into(), |l| l.to_string())
@@ -223,7 +241,7 @@ pub(crate) fn check_central(
         many => {
             let names: Vec<&str> = many
                 .iter()
-                .map(|(n, _)| n.as_str())
+                .map(|(n, _, _)| n.as_str())
                 .filter(|n| !n.is_empty())
                 .collect();
             let more = if many.len() > names.len() {
