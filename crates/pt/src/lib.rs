@@ -8,17 +8,26 @@
 //! system. Bytes in, [`Tree`] out. It must build for `wasm32-unknown-unknown`.
 //!
 //! **Robustness invariant:** any input gives a value or a typed [`Error`] saying what and
-//! where (zip entry, byte offset, opcode). No recursion is driven by the input, no allocation
-//! is sized by a length field beyond the bytes present, and [`Limits`] caps memory, stack and
-//! decompressed size.
+//! where (zip entry, byte offset, opcode). No recursion is driven by the input, and no walk
+//! follows references without one guard for the whole walk (`walk.rs`, `Tree::as_dict`). No
+//! allocation is sized by a length field beyond the bytes present or the memory left; every
+//! opcode that allocates is charged to [`Limits::max_memory`], so no opcode costs more than
+//! its own bytes plus its output (`pickle/mod.rs`). [`Limits`] caps memory, stack and
+//! decompressed size, lower on 32-bit targets (the browser).
+//!
+//! **Stream = whole read:** [`read`] is [`StreamReader`] fed the whole buffer (one core,
+//! `stream.rs`), so both give the same tree or the same error on every input, in any chunks.
 //!
 //! Layout:
-//! - `lib.rs`: [`read`], the one entry point, and [`Limits`].
-//! - `container.rs`: ZIP / legacy / bare pickle sniffing and extraction.
-//! - `pickle.rs`: the resumable pickle machine.
-//! - `stream.rs`: [`StreamReader`], the same reading fed chunk by chunk as bytes arrive.
+//! - `lib.rs`: [`Limits`] and the re-exports.
+//! - `container.rs`: [`read`], format sniffing, the `zip`-crate fallback for layouts that
+//!   cannot be streamed.
+//! - `stream.rs`: the reading core and [`StreamReader`]; `zipdir.rs`: ZIP local headers and
+//!   the central directory check.
+//! - `pickle/`: the resumable pickle machine (`mod.rs`), reducers (`reduce.rs`), APPENDS and
+//!   numeric elision (`numeric.rs`), text arguments (`text.rs`).
 //! - `value.rs`: the arena value tree ([`Tree`], [`Value`], [`Node`]).
-//! - `walk.rs`: bounded, cycle-safe walks (Python-like text and JSON-like views).
+//! - `walk.rs`: bounded, cycle-safe walks (Python-like text).
 
 mod container;
 mod error;

@@ -7,8 +7,8 @@
 //! once consumed; a DEFLATED entry is inflated on the fly. Legacy torch files and bare pickles
 //! are sequences of pickles and stream the same way.
 //!
-//! **Stream = whole read, always.** [`Core`] is the one reader: [`StreamReader`] feeds it
-//! chunks, [`read_whole`] feeds it the whole buffer at once (in place, no copy). Everything
+//! **Stream = whole read, always.** `Core` is the one reader: [`StreamReader`] feeds it
+//! chunks, `read_whole` feeds it the whole buffer at once (in place, no copy). Everything
 //! it decides depends on the bytes, never on where chunks end: the machine runs whole
 //! opcodes only, a ZIP entry's pickle is fed exactly the entry's bytes, inflation stops at the
 //! same inflated byte, and a ZIP is read to its end so that the central directory can be

@@ -66,7 +66,7 @@ pub struct Object {
 
 /// A dict with insertion order kept and Python's "same key replaces" rule.
 ///
-/// Inserting costs O(1) whatever the keys (amortised; at most [`KEY_TEXT_MAX`] bytes of key
+/// Inserting costs O(1) whatever the keys (amortised; at most `KEY_TEXT_MAX` bytes of key
 /// text are read per comparison), so a pickle that re-inserts a long shared key cannot make
 /// the machine do more work than the opcodes it spends.
 #[derive(Debug, Clone, Default)]
@@ -80,7 +80,7 @@ pub struct Dict {
 
 /// Keys that hash like Python's (`1`, `1.0` and `True` are one key).
 ///
-/// Text keys (`str`, `bytes`, big ints, class names) up to [`KEY_TEXT_MAX`] bytes compare by
+/// Text keys (`str`, `bytes`, big ints, class names) up to `KEY_TEXT_MAX` bytes compare by
 /// content. Longer ones compare by identity (the same pickled object, e.g. through the memo):
 /// a real dict never holds two equal keys, so only a hostile pickle can tell, and comparing
 /// megabyte keys by content on every insert is what such a pickle would exploit.
@@ -93,7 +93,7 @@ enum ScalarKey {
     Bytes(Rc<[u8]>),
     BigInt(Rc<str>),
     Global(Rc<str>),
-    /// A key longer than [`KEY_TEXT_MAX`]: kind, and the address of its text.
+    /// A key longer than `KEY_TEXT_MAX`: kind, and the address of its text.
     Long(u8, usize),
     Node(u32),
 }
@@ -137,7 +137,7 @@ impl Dict {
     }
 
     /// Sets `key` to `value`, replacing an equal key in place (Python semantics, with long
-    /// keys compared by identity: see [`ScalarKey`]).
+    /// keys compared by identity: see `ScalarKey`).
     pub fn insert(&mut self, key: Value, value: Value) {
         let k = scalar_key(&key);
         if let Some(index) = &mut self.index {

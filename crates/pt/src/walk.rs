@@ -11,7 +11,7 @@ use crate::value::{Node, NodeId, Tree, Value};
 /// as text. Its exact wording is for people, not a contract.
 ///
 /// One walk with one guard: every container being printed is in `open`, including the
-/// tensor-like object whose `dtype` is printed (cut at [`DTYPE_MAX`] characters by a nested
+/// tensor-like object whose `dtype` is printed (cut at `DTYPE_MAX` characters by a nested
 /// cap, not by a second call), so a dtype, key or item that refers back prints as `(...)`.
 /// The work is bounded by `max_len` plus the items skipped when a cut is reached.
 pub fn repr(tree: &Tree, v: &Value, max_len: usize) -> String {

@@ -155,14 +155,16 @@ pub(crate) fn check_central(
             crate::human_bytes(TAIL_MAX as u64)
         )));
     }
-    let start = (offset - tail_start) as usize;
-    let stop = start as u64 + size;
+    // In u64 until checked against `end` (an index into `tail`): on a 32-bit target a
+    // hostile offset past 4 GiB must not wrap into a wrong, in-bounds index.
+    let start = offset - tail_start;
+    let stop = start.saturating_add(size);
     if stop > end as u64 {
         return Err(Error::Zip(
             "the central directory runs past its end record".into(),
         ));
     }
-    let dir = &tail[start..stop as usize];
+    let dir = &tail[start as usize..stop as usize];
     // (name, local header offset, compressed size), each if known.
     let mut found: Vec<(String, Option<u64>, Option<u64>)> = Vec::new();
     let mut at = 0usize;

@@ -2,7 +2,7 @@
 //!
 //! Why a VM of our own rather than `serde-pickle`: torch dumps hold class instances
 //! (`Sample` dataclasses, enums, tensors, numpy arrays) and persistent ids, which serde-pickle
-//! rejects or cannot represent. Here an unknown class becomes an [`Object`]; nothing is
+//! rejects or cannot represent. Here an unknown class becomes an [`Object`](crate::Object); nothing is
 //! imported or executed, and a handful of well-known reducers (OrderedDict, set, bytes via
 //! `_codecs.encode`, enums, tensors, numpy arrays and scalars) are turned into plain values.
 //!
