@@ -185,12 +185,13 @@ pub(super) fn cases() -> Vec<Case> {
         case(
             "amp_dict_keys.pt",
             3,
-            "16 class names of 64 KiB as dict keys, re-inserted 40 000 times",
+            "16 class names of 1 MiB (built by getattr from one string) as dict keys, re-inserted 40 000 times",
             dump(|p| {
                 good_sample(p, |_| {});
-                let module = "m".repeat(64 << 10);
+                p.str(&"a".repeat(1 << 20)).put(M_BIG).pop();
                 for k in 0..16u32 {
-                    p.global(&module, &format!("K{k}")).put(M_KEY + 1 + k).pop();
+                    p.global("builtins", "getattr").global("x", &format!("C{k}"));
+                    p.get(M_BIG).tuple_n(2).reduce().put(M_KEY + 1 + k).pop();
                 }
                 p.empty_dict().mark();
                 for i in 0..40_000u32 {
