@@ -57,7 +57,11 @@ fn sample_fields(p: &mut Pickle, index: i64, ones: usize) {
         p.float(-(i as f64) / 1000.0);
     });
     p.str("status").str("completed");
-    p.str("trace").empty_dict().str("events").empty_list().mark();
+    p.str("trace")
+        .empty_dict()
+        .str("events")
+        .empty_list()
+        .mark();
     for (kind, ts) in [("span_start", 1.0), ("span_end", 2.0)] {
         p.empty_dict().mark();
         p.str("type").str(kind);
@@ -84,7 +88,9 @@ fn dump() -> Vec<u8> {
         sample_fields(&mut p, index, ones);
         p.setitems();
     }
-    p.new_object("slime.utils.types", "Sample").empty_dict().mark();
+    p.new_object("slime.utils.types", "Sample")
+        .empty_dict()
+        .mark();
     sample_fields(&mut p, 2, 400);
     p.setitems().build();
     p.appends().setitems();
@@ -131,7 +137,9 @@ fn span_attribute_lists_are_kept_as_slime_writes_them() {
     let expect = serde_json::to_string(&whole.cache).unwrap();
     let mut x = 7u64;
     let random = move || {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         1 + (x >> 33) as usize % 3000
     };
     for (how, b) in [
