@@ -157,11 +157,8 @@ fn errors_are_the_same_as_whole_reads() {
     assert_eq!(streamed(b"GIF89a....", &mut || 3), whole(b"GIF89a...."));
 }
 
-/// A ZIP cut in the middle of data.pkl: today `pt::read` says "Could not find EOCD" and the
-/// stream "unexpected end of data at byte …". Making these one error is `pt`'s part of
-/// issue #12 (class 5); un-ignore once it has landed.
+/// A ZIP cut in the middle of data.pkl: the whole read and the stream give one error.
 #[test]
-#[ignore = "needs pt's stream = whole read for truncated ZIPs (issue #12, class 5)"]
 fn truncated_zip_errors_are_the_same() {
     let bytes = std::fs::read(
         fixtures()
