@@ -78,7 +78,7 @@ pub fn App() -> impl IntoView {
                         timeline::format_duration(v.t0 - origin, v.span() / 100.0),
                         timeline::format_duration(v.t1 - origin, v.span() / 100.0),
                         timeline::format_duration(v.span(), v.span() / 100.0))
-                }).unwrap_or_else(|| "Drop a rollout dump (.pt) or a slime cache (.json) anywhere.".into())}
+                }).unwrap_or_else(|| "Drop a rollout dump (.pt), a slime cache or OTLP/JSON (.json), or Prometheus data (.json, .txt) anywhere.".into())}
                 <span class="muted">" · wheel: zoom · shift+wheel: scroll · drag: pan · W/S/A/D · ↑/↓ · Esc"</span>
             </footer>
         </div>

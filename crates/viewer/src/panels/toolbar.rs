@@ -10,7 +10,7 @@ use crate::state::{SortKey, State};
 
 /// Every format the viewer opens: rollout dumps (`.pt`, `.pth`), JSON (slime's timeline
 /// cache, OTLP/JSON, Prometheus `query_range`) and Prometheus text exposition.
-pub const ACCEPT: &str = ".pt,.json,application/json";
+pub const ACCEPT: &str = ".pt,.pth,.json,application/json,.txt,.prom,text/plain";
 
 /// Exports the shown file's traces as a download (computed here, from the rows).
 fn download(st: State, format: &'static str) {
