@@ -285,7 +285,11 @@ impl State {
             layout(
                 shown.get().iter().zip(&flags).map(|(&i, &ex)| {
                     if ex {
-                        lanes.get(i).map_or(d.cache.rows[i].lane_count, |l| l.count)
+                        // A row needs at most one lane per item: a lane count claimed by
+                        // a crafted cache beyond that only makes an empty, endless row.
+                        let row = &d.cache.rows[i];
+                        let cap = u32::try_from(row.items.len().max(1)).unwrap_or(u32::MAX);
+                        lanes.get(i).map_or(row.lane_count, |l| l.count).min(cap)
                     } else {
                         1
                     }
