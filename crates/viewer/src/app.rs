@@ -41,6 +41,8 @@ pub fn App() -> impl IntoView {
     canvas::install(st);
     input.listen_keys();
     link.keep_in_link();
+    client.install_watchdog();
+    client.install_test_hook();
 
     let side_tab = st.side_tab;
     view! {

@@ -45,6 +45,39 @@ pub struct Client {
     pending: StoredValue<Option<Request>, LocalStorage>,
     /// Rows received in batches from the worker, until its `Done`.
     incoming: StoredValue<Vec<Row>>,
+    /// Counts workers started: answers of a replaced worker are ignored.
+    generation: StoredValue<u32>,
+    /// What the current load is called (for messages about it).
+    current: StoredValue<String>,
+    /// `performance.now()` when the worker was last heard from, and when it was pinged
+    /// since (the watchdog, see [`Client::watch`]).
+    heard: StoredValue<f64>,
+    pinged: StoredValue<Option<f64>>,
+}
+
+/// The watchdog: a loading worker silent this long is pinged (ms).
+const SILENCE_MS: f64 = 10_000.0;
+/// A pinged worker that still says nothing this long is stopped and replaced (ms). Work
+/// between two messages is bounded (reading posts per chunk, building per sample), so a
+/// minute of silence after a ping means the worker is stuck, not busy.
+const STALL_MS: f64 = 60_000.0;
+
+fn now_ms() -> f64 {
+    window().performance().map(|p| p.now()).unwrap_or(0.0)
+}
+
+/// Watchdog times: the defaults, or `window.__rs_watchdog = {silence_ms, stall_ms}` (the
+/// browser tests shorten them).
+fn watchdog_ms() -> (f64, f64) {
+    let cfg = js_sys::Reflect::get(&window(), &"__rs_watchdog".into()).ok();
+    let get = |k: &str, default: f64| {
+        cfg.as_ref()
+            .and_then(|c| js_sys::Reflect::get(c, &k.into()).ok())
+            .and_then(|v| v.as_f64())
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .unwrap_or(default)
+    };
+    (get("silence_ms", SILENCE_MS), get("stall_ms", STALL_MS))
 }
 
 impl Client {
@@ -56,7 +89,88 @@ impl Client {
             ready: StoredValue::new(false),
             pending: StoredValue::new_local(None),
             incoming: StoredValue::new(Vec::new()),
+            generation: StoredValue::new(0),
+            current: StoredValue::new(String::new()),
+            heard: StoredValue::new(0.0),
+            pinged: StoredValue::new(None),
         }
+    }
+
+    /// The worker ended (a panic, an abort, an exception, or no answer): replace it for the
+    /// next file and say what happened. The view shown before, if any, stays.
+    fn died(&self, reason: &str) {
+        let st = self.st;
+        self.stop();
+        let name = self.current.get_value();
+        let replaced = self.start().is_some();
+        let what = if replaced {
+            "a new one is ready — try again or use the rollscope CLI"
+        } else {
+            "a new one could not be started — reload the page or use the rollscope CLI"
+        };
+        let prefix = if name.is_empty() {
+            String::new()
+        } else {
+            format!("{name}: ")
+        };
+        st.error.set(Some(format!(
+            "{prefix}the parsing worker stopped ({reason}); {what}"
+        )));
+        st.progress.set(None);
+        st.phase.set(Phase::Error);
+    }
+
+    /// Checks a loading worker once: pings it after `SILENCE_MS` of silence, and replaces it
+    /// if the ping stays unanswered for `STALL_MS`.
+    fn watch(&self) {
+        if self.st.phase.get_untracked() != Phase::Loading || self.worker.get_value().is_none() {
+            self.pinged.set_value(None);
+            return;
+        }
+        let (silence, stall) = watchdog_ms();
+        let now = now_ms();
+        match self.pinged.get_value() {
+            Some(at) if now - at > stall => {
+                let secs = (now - self.heard.get_value()) / 1000.0;
+                self.died(&format!("no answer for {secs:.0} s"));
+            }
+            Some(_) => {}
+            None if now - self.heard.get_value() > silence => {
+                self.pinged.set_value(Some(now));
+                if let Some(w) = self.worker.get_value() {
+                    let msg = js_sys::Object::new();
+                    let _ = js_sys::Reflect::set(&msg, &"ping".into(), &true.into());
+                    let _ = w.post_message(&msg);
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// Starts the watchdog (one timer for the page's life; it does nothing unless loading).
+    pub fn install_watchdog(&self) {
+        let this = *self;
+        let cb = Closure::<dyn FnMut()>::new(move || this.watch());
+        let _ = window().set_interval_with_callback_and_timeout_and_arguments_0(
+            cb.as_ref().unchecked_ref(),
+            500,
+        );
+        cb.forget();
+    }
+
+    /// Test hook (tests/browser/worker.test.js): `window.__rs_worker_die(kind)` asks the
+    /// worker to end itself (`panic`, `abort` or `throw`), as a bug would.
+    pub fn install_test_hook(&self) {
+        let this = *self;
+        let cb = Closure::<dyn FnMut(JsValue)>::new(move |kind: JsValue| {
+            if let Some(w) = this.start() {
+                let msg = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&msg, &"die".into(), &kind);
+                let _ = w.post_message(&msg);
+            }
+        });
+        let _ = js_sys::Reflect::set(&window(), &"__rs_worker_die".into(), cb.as_ref());
+        cb.forget();
     }
 
     fn post(&self, req: Request) {
@@ -113,6 +227,8 @@ impl Client {
                     .set(Some((name, format!("receiving rows: {n}"), None)));
             }
             Ok(FromWorker::Done { built }) => self.done(*built),
+            Ok(FromWorker::Crashed { message }) => self.died(&message),
+            Ok(FromWorker::Pong) => {}
             Ok(FromWorker::Series { series }) => self.series(series),
             Ok(FromWorker::Error { message }) => {
                 st.error.set(Some(message));
@@ -201,14 +317,26 @@ impl Client {
     }
 
     fn on_message(&self, text: String) {
-        self.handle(
-            serde_json::from_str::<FromWorker>(&text)
-                .map_err(|e| format!("internal: bad message from the worker: {e}")),
-        )
+        self.heard.set_value(now_ms());
+        self.pinged.set_value(None);
+        match crate::protocol::decode(&text) {
+            Ok(msg) => self.handle(Ok(msg)),
+            Err(e) => {
+                // Stop this load: later batches and `Done` must not show a timeline with
+                // the undecodable rows missing.
+                self.stop();
+                self.incoming.set_value(Vec::new());
+                let name = self.current.get_value();
+                self.handle(Err(if name.is_empty() {
+                    e
+                } else {
+                    format!("{name}: {e}")
+                }));
+            }
+        }
     }
 
     fn start(&self) -> Option<web_sys::Worker> {
-        let st = self.st;
         if let Some(w) = self.worker.get_value() {
             return Some(w);
         }
@@ -216,24 +344,49 @@ impl Client {
         opts.set_type(web_sys::WorkerType::Module);
         let w = web_sys::Worker::new_with_options("./worker_loader.js", &opts).ok()?;
         self.ready.set_value(false);
+        self.heard.set_value(now_ms());
+        self.pinged.set_value(None);
+        let generation = self.generation.get_value().wrapping_add(1);
+        self.generation.set_value(generation);
         let this = *self;
+        // Every handler checks it belongs to the current worker: a replaced worker's last
+        // words are ignored.
+        let current = move || this.generation.get_value() == generation;
         let cb =
             Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-                if let Some(text) = ev.data().as_string() {
-                    this.on_message(text);
+                if !current() {
+                    return;
+                }
+                match ev.data().as_string() {
+                    Some(text) => this.on_message(text),
+                    None => this.handle(Err(
+                        "internal: a message from the worker was not text".into()
+                    )),
                 }
             });
         w.set_onmessage(Some(cb.as_ref().unchecked_ref()));
         cb.forget();
+        // An uncaught exception or a trap (`panic = "abort"`, out of memory) in the worker.
         let onerr =
             Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |ev: web_sys::ErrorEvent| {
-                st.error
-                    .set(Some(format!("the parsing worker failed: {}", ev.message())));
-                st.progress.set(None);
-                st.phase.set(Phase::Error);
+                if current() {
+                    let m = ev.message();
+                    this.died(if m.is_empty() {
+                        "an uncaught error"
+                    } else {
+                        &m
+                    });
+                }
             });
         w.set_onerror(Some(onerr.as_ref().unchecked_ref()));
         onerr.forget();
+        let onmsgerr = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
+            if current() {
+                this.died("a message from it could not be received");
+            }
+        });
+        w.set_onmessageerror(Some(onmsgerr.as_ref().unchecked_ref()));
+        onmsgerr.forget();
         self.worker.set_value(Some(w.clone()));
         Some(w)
     }
@@ -242,6 +395,8 @@ impl Client {
         if let Some(w) = self.worker.get_value() {
             w.terminate();
         }
+        // Whatever the stopped worker still says is ignored.
+        self.generation.update_value(|g| *g = g.wrapping_add(1));
         self.worker.set_value(None);
         self.pending.set_value(None);
     }
@@ -258,6 +413,7 @@ impl Client {
             st.phase.set(Phase::Error);
             return;
         };
+        self.current.set_value(req.name.clone());
         st.progress
             .set(Some((req.name.clone(), "starting".into(), None)));
         st.phase.set(Phase::Loading);
