@@ -7,6 +7,7 @@
 //! worker), geometry and hit testing from `timeline`; this crate wires them to the DOM. Text
 //! from a dump reaches the page only as text nodes or canvas `fillText`, never as HTML.
 
+pub mod origins;
 pub mod protocol;
 
 #[cfg(target_arch = "wasm32")]

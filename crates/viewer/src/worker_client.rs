@@ -158,18 +158,19 @@ impl Client {
         cb.forget();
     }
 
-    /// Test hook (tests/browser/worker.test.js): `window.__rs_worker_die(kind)` asks the
-    /// worker to end itself (`panic`, `abort` or `throw`), as a bug would.
+    /// Test hook (tests/browser/worker.test.js): `window.__rs_worker_test(kind)` asks the
+    /// worker to fail as a bug would (`panic`, `abort`, `throw`, `hang`, `bad-rows`; see
+    /// the worker's `test_hook`).
     pub fn install_test_hook(&self) {
         let this = *self;
         let cb = Closure::<dyn FnMut(JsValue)>::new(move |kind: JsValue| {
             if let Some(w) = this.start() {
                 let msg = js_sys::Object::new();
-                let _ = js_sys::Reflect::set(&msg, &"die".into(), &kind);
+                let _ = js_sys::Reflect::set(&msg, &"test".into(), &kind);
                 let _ = w.post_message(&msg);
             }
         });
-        let _ = js_sys::Reflect::set(&window(), &"__rs_worker_die".into(), cb.as_ref());
+        let _ = js_sys::Reflect::set(&window(), &"__rs_worker_test".into(), cb.as_ref());
         cb.forget();
     }
 

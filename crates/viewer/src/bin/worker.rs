@@ -46,9 +46,9 @@ fn main() {
                 post(&FromWorker::Pong);
                 return;
             }
-            // Test hook (tests/browser/worker.test.js): end this worker the way a bug would.
-            if let Some(kind) = get("die").and_then(|k| k.as_string()) {
-                die(&kind);
+            // Test hook (tests/browser/worker.test.js): fail the way a bug would.
+            if let Some(kind) = get("test").and_then(|k| k.as_string()) {
+                test_hook(&kind);
                 return;
             }
             wasm_bindgen_futures::spawn_local(async move {
@@ -70,14 +70,23 @@ fn main() {
     post(&FromWorker::Ready);
 }
 
-/// Ends the worker on purpose, for the browser test of worker replacement: `panic` (the
-/// panic hook runs, then `abort`), `abort` (a trap with no hook, like running out of
-/// memory), `throw` (a JS exception out of the handler).
+/// Fails on purpose, for the browser tests of worker replacement and decode errors: `panic`
+/// (the panic hook runs, then `abort`), `abort` (a trap with no hook, like running out of
+/// memory), `hang` (never returns: the page's watchdog must notice), `bad-rows` (a batch of
+/// rows the page cannot decode), anything else: a JS exception out of the handler.
 #[cfg(target_arch = "wasm32")]
-fn die(kind: &str) {
+fn test_hook(kind: &str) {
     match kind {
         "panic" => panic!("test hook: asked to panic"),
         "abort" => std::process::abort(),
+        "hang" => {
+            let mut n = 0u64;
+            // `black_box` keeps the optimiser from proving the loop endless and dropping it.
+            loop {
+                n = std::hint::black_box(n.wrapping_add(1));
+            }
+        }
+        "bad-rows" => post_text(r#"{"kind":"rows","rows":[{"start":null}]}"#),
         _ => wasm_bindgen::throw_str("test hook: asked to throw"),
     }
 }
