@@ -203,6 +203,14 @@ impl Client {
     /// Acts on one answer of the worker (or an already built file of a one-file report).
     pub fn handle(&self, msg: Result<FromWorker, String>) {
         let st = self.st;
+        if matches!(
+            msg,
+            Ok(FromWorker::Done { .. } | FromWorker::Series { .. } | FromWorker::Error { .. })
+                | Err(_)
+        ) {
+            // The load is over: a later failure of the worker is not about this file.
+            self.current.set_value(String::new());
+        }
         match msg {
             Ok(FromWorker::Ready) => {
                 self.ready.set_value(true);
@@ -415,6 +423,8 @@ impl Client {
             return;
         };
         self.current.set_value(req.name.clone());
+        self.heard.set_value(now_ms());
+        self.pinged.set_value(None);
         st.progress
             .set(Some((req.name.clone(), "starting".into(), None)));
         st.phase.set(Phase::Loading);
