@@ -111,3 +111,32 @@ test("error messages that quote the input (here its file name) are shown as text
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+test("a cache claiming lane 4 294 967 294 costs the page nothing per claimed lane", async () => {
+  // Bound: settled and drawn within CASE_MS. Before, drawing made one Vec per claimed lane
+  // (4 294 967 295 of them) and the tab ran out of memory.
+  const page = await newPage(browser);
+  await page.goto(`${srv.url}?embed=1`);
+  const cache = reference("basic_0.pt");
+  for (const r of cache.rows.slice(0, 3)) {
+    r.lane_count = 4294967295;
+    for (const it of r.items) it.lane = 4294967294;
+  }
+  const tmp = fs.mkdtempSync(path.join(ROOT, "target", "rs-lanes-"));
+  const file = path.join(tmp, "lanes.trace_timeline_cache.json");
+  fs.writeFileSync(file, JSON.stringify(cache));
+  const t0 = Date.now();
+  const state = await open(page, file);
+  if (state === "ready") {
+    // Accepted (the lanes are display-only): every row shown and a frame drawn.
+    assert.equal(await count(page, "row-count"), cache.rows.length);
+    await page.waitForFunction(() => window.__rs_first_paint, null, { timeout: CASE_MS });
+  } else {
+    // Refused by validation: an error that names the lane.
+    assert.match(await page.locator("[data-testid=load-error]").innerText(), /lane/);
+  }
+  assert.ok(Date.now() - t0 < CASE_MS, `settled in ${Date.now() - t0} ms`);
+  assert.deepEqual(page.errors, []);
+  assert.equal(await open(page, path.join(FIXTURES, FOLLOW_UP)), "ready");
+  fs.rmSync(tmp, { recursive: true, force: true });
+});

@@ -53,6 +53,8 @@ pub struct Client {
     /// since (the watchdog, see [`Client::watch`]).
     heard: StoredValue<f64>,
     pinged: StoredValue<Option<f64>>,
+    /// A test-hook message waiting for the worker to be ready.
+    pending_test: StoredValue<Option<String>>,
 }
 
 /// The watchdog: a loading worker silent this long is pinged (ms).
@@ -93,6 +95,7 @@ impl Client {
             current: StoredValue::new(String::new()),
             heard: StoredValue::new(0.0),
             pinged: StoredValue::new(None),
+            pending_test: StoredValue::new(None),
         }
     }
 
@@ -164,14 +167,26 @@ impl Client {
     pub fn install_test_hook(&self) {
         let this = *self;
         let cb = Closure::<dyn FnMut(JsValue)>::new(move |kind: JsValue| {
-            if let Some(w) = this.start() {
-                let msg = js_sys::Object::new();
-                let _ = js_sys::Reflect::set(&msg, &"test".into(), &kind);
-                let _ = w.post_message(&msg);
+            if this.start().is_some() {
+                this.post_test(kind.as_string().unwrap_or_default());
             }
         });
         let _ = js_sys::Reflect::set(&window(), &"__rs_worker_test".into(), cb.as_ref());
         cb.forget();
+    }
+
+    /// Sends a test-hook message, once the worker listens (like [`Client::post`]).
+    fn post_test(&self, kind: String) {
+        let Some(w) = self.worker.get_value() else {
+            return;
+        };
+        if !self.ready.get_value() {
+            self.pending_test.set_value(Some(kind));
+            return;
+        }
+        let msg = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&msg, &"test".into(), &kind.into());
+        let _ = w.post_message(&msg);
     }
 
     fn post(&self, req: Request) {
@@ -217,6 +232,10 @@ impl Client {
                 if let Some(req) = self.pending.get_value() {
                     self.pending.set_value(None);
                     self.post(req);
+                }
+                if let Some(kind) = self.pending_test.get_value() {
+                    self.pending_test.set_value(None);
+                    self.post_test(kind);
                 }
             }
             Ok(FromWorker::Progress { stage, done, total }) => {
