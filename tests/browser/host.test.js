@@ -2,10 +2,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
+import http from "node:http";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { once } from "node:events";
 import { serve, launch, newPage, waitState, count, shot, reference, FIXTURES, ROOT } from "./helpers.js";
 
 const BIN = process.env.ROLLSCOPE_BIN || path.join(ROOT, "target/debug/rollscope");
@@ -13,24 +13,69 @@ let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-async function rollscope(args) {
+/**
+ * Starts `rollscope ARGS --port 0 --no-open` and resolves with the address it prints. Fails
+ * (with the binary's stderr) if it exits first or prints nothing within `ms`, instead of
+ * hanging the suite; the child is killed on failure.
+ */
+async function rollscope(args, ms = 20000) {
   const child = spawn(BIN, [...args, "--port", "0", "--no-open"], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
+  let err = "";
   child.stdout.setEncoding("utf8");
-  while (!out.includes("\n")) {
-    const [chunk] = await once(child.stdout, "data");
-    out += chunk;
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (c) => { err += c; });
+  let timer;
+  try {
+    const url = await new Promise((resolve, reject) => {
+      const fail = (why) => reject(new Error(`rollscope ${args.join(" ")}: ${why}; stdout: ${JSON.stringify(out)}; stderr: ${JSON.stringify(err)}`));
+      timer = setTimeout(() => fail(`printed no address within ${ms} ms`), ms);
+      child.on("error", (e) => fail(`could not start ${BIN}: ${e.message}`));
+      // Let stderr drain before reporting an early exit.
+      child.on("exit", (code, signal) => setTimeout(() => fail(`exited early (code ${code}, signal ${signal})`), 50));
+      child.stdout.on("data", (chunk) => {
+        out += chunk;
+        if (!out.includes("\n")) return;
+        const u = out.split(/\s+/).find((w) => w.startsWith("http://"));
+        if (u) resolve(u); else fail("printed a line without an address");
+      });
+    });
+    return { child, url };
+  } catch (e) {
+    child.kill();
+    throw e;
+  } finally {
+    clearTimeout(timer);
   }
-  const url = out.split(/\s+/).find((w) => w.startsWith("http://"));
-  return { child, url };
+}
+
+/** A raw GET with a chosen Host header (fetch may not set Host). */
+function getWithHost(url, host) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, headers: { host } }, (res) => {
+      const parts = [];
+      res.on("data", (c) => parts.push(c));
+      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(parts) }));
+    });
+    req.setTimeout(10000, () => req.destroy(new Error(`GET ${url} with Host ${host}: no answer in 10 s`)));
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 test("`rollscope <dump>` serves the viewer, which shows the dump's rows", async () => {
   const { child, url } = await rollscope([path.join(FIXTURES, "agent_2.pt")]);
   try {
+    // The dump's URL carries a per-run 128-bit token.
+    const dumpRel = new URL(url).searchParams.get("url");
+    assert.match(dumpRel, /^d\/[0-9a-f]{32}\/agent_2\.pt$/);
     const origin = new URL(url).origin;
     const index = await fetch(origin + "/");
     assert.equal(index.status, 200);
+    assert.equal(index.headers.get("x-frame-options"), "DENY");
+    assert.equal(index.headers.get("content-security-policy"), "frame-ancestors 'none'");
+    assert.equal(index.headers.get("referrer-policy"), "no-referrer");
     const html = await index.text();
     const wasmName = html.match(/href="\.\/(viewer-[0-9a-f]+_bg\.wasm)"/)[1];
     const wasm = await fetch(`${origin}/${wasmName}`, { headers: { "accept-encoding": "gzip" } });
@@ -38,11 +83,47 @@ test("`rollscope <dump>` serves the viewer, which shows the dump's rows", async 
     assert.equal(wasm.headers.get("content-type"), "application/wasm");
     assert.equal(wasm.headers.get("content-encoding"), "gzip");
     assert.match(wasm.headers.get("cache-control"), /immutable/);
+    const dump = await fetch(`${origin}/${dumpRel}`);
+    assert.equal(dump.status, 200);
+    const wrong = await fetch(`${origin}/${dumpRel.replace(/[0-9a-f](?=\/)/, (c) => (c === "0" ? "1" : "0"))}`);
+    assert.equal(wrong.status, 404, "a wrong token is not found");
     const page = await newPage(browser);
     await page.goto(url);
     assert.equal(await waitState(page, ["ready", "error"]), "ready");
     assert.equal(await count(page, "row-count"), reference("agent_2.pt").sample_count);
     assert.deepEqual(page.errors, []);
+  } finally {
+    child.kill();
+  }
+});
+
+test("`rollscope <dump>` answers only to its own Host and cannot be framed", async () => {
+  const { child, url } = await rollscope([path.join(FIXTURES, "pd_1.pt")]);
+  try {
+    const u = new URL(url);
+    const dumpUrl = `${u.origin}/${u.searchParams.get("url")}`;
+    const bytes = fs.readFileSync(path.join(FIXTURES, "pd_1.pt"));
+    for (const target of [`${u.origin}/`, dumpUrl]) {
+      const ok = await getWithHost(target, `localhost:${u.port}`);
+      assert.equal(ok.status, 200, target);
+      // A page that rebinds its own name to 127.0.0.1 sends that name.
+      const evil = await getWithHost(target, `rebind.example:${u.port}`);
+      assert.equal(evil.status, 403, target);
+      assert.ok(evil.body.length < 300 && !evil.body.includes(bytes.subarray(0, 64)), target);
+    }
+    // Another origin framing the local viewer gets a blocked frame, not the viewer.
+    const srv = await serve();
+    try {
+      const page = await newPage(browser);
+      await page.goto(srv.url + "fixtures/");
+      await page.setContent(`<iframe id="f" src="${url}"></iframe>`);
+      await page.waitForTimeout(1500);
+      const framed = page.frames().find((f) => f !== page.mainFrame());
+      const state = framed ? await framed.evaluate(() => document.body?.dataset?.state ?? null).catch(() => null) : null;
+      assert.equal(state, null, "the viewer must not run inside a frame");
+    } finally {
+      srv.server.close();
+    }
   } finally {
     child.kill();
   }

@@ -404,6 +404,11 @@ fn test(root: &Path) -> Result {
     run(cmd("cargo")
         .args(["build", "-p", "host", "--bin", "rollscope"])
         .current_dir(root))?;
+    step("writing the hostile-file catalog for the browser tests (target/hostile)");
+    run(cmd("cargo")
+        .args(["run", "-q", "-p", "picklegen", "--example", "hostile", "--"])
+        .arg(root.join("target/hostile"))
+        .current_dir(root))?;
     step(&format!(
         "browser tests (headless Chromium against dist/; {:.0} s so far)",
         started.elapsed().as_secs_f64()

@@ -9,9 +9,11 @@
 //! sockets and those functions.
 
 pub mod assets;
+pub mod guard;
 pub mod report;
 pub mod serve;
 pub mod stats_table;
+pub mod term;
 
 use std::path::{Path, PathBuf};
 

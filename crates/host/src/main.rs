@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use host::term::escape;
 
 /// Rollout trace viewer for slime dumps. With a DUMP, serves the viewer on 127.0.0.1 and
 /// opens that dump in it; all parsing happens in the browser.
@@ -139,7 +140,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("error: {message}");
+            // Messages quote the dump (class names, keys): never raw to the terminal.
+            eprintln!("error: {}", escape(&message));
             ExitCode::FAILURE
         }
     }
@@ -163,7 +165,7 @@ fn build(input: &Path) -> Result<trace::Built, String> {
         .build(&input.to_string_lossy(), now())
         .map_err(|e| format!("{shown}: {e}"))?;
     for w in &built.warnings {
-        eprintln!("warning: {shown}: {w}");
+        eprintln!("warning: {}", escape(&format!("{shown}: {w}")));
     }
     Ok(built)
 }
@@ -193,16 +195,21 @@ fn cache(input: &Path, output: Option<&Path>) -> Result<(), String> {
     let out = output
         .map(Path::to_path_buf)
         .unwrap_or_else(|| host::cache_path_for(input));
+    // JsonSafe: the same JSON, with no raw control character that could reach a terminal
+    // (`-o -`, or `cat` later).
     write_out(&out, |w| {
-        serde_json::to_writer(w, &built.cache).map_err(std::io::Error::other)
+        host::term::write_json_safe(w, &built.cache).map_err(std::io::Error::other)
     })?;
     if out != Path::new("-") {
         eprintln!(
-            "{}: {} rows, {} warnings -> {}",
-            input.display(),
-            built.cache.rows.len(),
-            built.warnings.len(),
-            out.display()
+            "{}",
+            escape(&format!(
+                "{}: {} rows, {} warnings -> {}",
+                input.display(),
+                built.cache.rows.len(),
+                built.warnings.len(),
+                out.display()
+            ))
         );
     }
     Ok(())
@@ -215,12 +222,12 @@ fn stats(input: &Path, json: bool, thresholds: &trace::metrics::Thresholds) -> R
     analysis.health = trace::metrics::analyze_health(&analysis, thresholds);
     if json {
         let text = serde_json::to_string_pretty(&analysis.flat()).map_err(|e| e.to_string())?;
-        println!("{text}");
+        println!("{}", host::term::json_text_safe(&text));
     } else {
-        print!(
-            "{}",
-            host::stats_table::render(&input.display().to_string(), &built.cache, &analysis)
-        );
+        // The table escapes each field; this pass is the guarantee for anything it missed.
+        let table =
+            host::stats_table::render(&input.display().to_string(), &built.cache, &analysis);
+        print!("{}", host::term::escape_lines(&table));
     }
     Ok(())
 }
@@ -232,7 +239,7 @@ fn export(input: &Path, format: ExportFormat, out: &Path) -> Result<(), String> 
         ExportFormat::Otlp => trace::interop::export_otlp(&built.cache),
     };
     write_out(out, |w| {
-        serde_json::to_writer(w, &value).map_err(std::io::Error::other)
+        host::term::write_json_safe(w, &value).map_err(std::io::Error::other)
     })
 }
 
@@ -249,11 +256,14 @@ fn html(input: &Path, output: Option<&Path>) -> Result<(), String> {
     write_out(&out, |w| w.write_all(page.as_bytes()))?;
     if out != Path::new("-") {
         eprintln!(
-            "{}: {} rows -> {} ({:.1} MB, opens from file://)",
-            input.display(),
-            built.cache.rows.len(),
-            out.display(),
-            page.len() as f64 / 1e6
+            "{}",
+            escape(&format!(
+                "{}: {} rows -> {} ({:.1} MB, opens from file://)",
+                input.display(),
+                built.cache.rows.len(),
+                out.display(),
+                page.len() as f64 / 1e6
+            ))
         );
     }
     Ok(())
@@ -280,17 +290,17 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
     if !host::assets::viewer_built() {
         eprintln!("warning: this binary was built without the viewer (run `cargo xtask build`, then rebuild)");
     }
-    let site = host::serve::Site::new(args.dump.clone());
+    let site = host::serve::Site::new(args.dump.clone())?;
     let addr = SocketAddr::new(args.host, args.port);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     let no_open = args.no_open;
-    let site2 = site.clone();
     runtime
-        .block_on(host::serve::run(site, addr, move |bound| {
-            let url = site2.start_url(bound);
+        .block_on(host::serve::run(site, addr, move |site, bound| {
+            // The URL carries the dump's secret token: printed for the user only.
+            let url = site.start_url(bound);
             println!("rollscope: serving on {url}  (Ctrl-C stops)");
             let _ = std::io::stdout().flush();
             if !no_open {

@@ -1,9 +1,12 @@
 //! The static host: the embedded viewer and, optionally, one named dump. Nothing else.
 //!
 //! Why it is this strict: slime's tool serves its whole directory on 0.0.0.0. Here a request
-//! is answered only if its raw path is exactly `/`, an embedded file name, or the dump's
-//! fixed URL; there is no directory listing and no path is ever joined to a file-system path,
-//! so `..`, `%2e%2e`, encoded slashes, backslashes and absolute paths all fall through to 404.
+//! is answered only if its `Host` is this server ([`guard::Authorities`], against DNS
+//! rebinding) and its raw path is exactly `/`, an embedded file name, or the dump's URL
+//! `/d/<token>/<name>` (the token is random per run, see [`guard::Token`]); there is no
+//! directory listing and no path is ever joined to a file-system path, so `..`, `%2e%2e`,
+//! encoded slashes, backslashes and absolute paths all fall through to 404. Every response,
+//! refusals included, carries [`guard::SECURITY_HEADERS`] (no framing, no referrer).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,6 +18,7 @@ use axum::response::Response;
 use tower::ServiceExt;
 
 use crate::assets;
+use crate::guard::{self, Authorities, Token};
 
 /// Everything but RFC 3986's unreserved characters is escaped in the dump's URL segment.
 const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -25,24 +29,35 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
 /// In the `?url=` value a `/` may stay as it is.
 const QUERY: &percent_encoding::AsciiSet = &SEGMENT.remove(b'/');
 
-/// What to serve.
+/// What to serve, and to whom.
 #[derive(Clone)]
 pub struct Site {
-    /// The dump (path on disk) and the URL path it is served at, e.g. `/files/rollout_0.pt`.
+    /// The dump (path on disk) and the URL path it is served at, e.g.
+    /// `/d/<token>/rollout_0.pt`.
     pub dump: Option<(PathBuf, String)>,
+    /// Who is answered; set from the bound address by [`run`] (until then, only port 0).
+    pub authorities: Authorities,
 }
 
 impl Site {
-    pub fn new(dump: Option<PathBuf>) -> Site {
+    /// A site with a fresh random token in the dump's URL.
+    pub fn new(dump: Option<PathBuf>) -> Result<Site, String> {
+        Ok(Site::with_token(dump, &Token::random()?))
+    }
+
+    pub fn with_token(dump: Option<PathBuf>, token: &Token) -> Site {
         let dump = dump.map(|p| {
             let name = p
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "dump.pt".into());
             let encoded = percent_encoding::utf8_percent_encode(&name, SEGMENT).to_string();
-            (p, format!("/files/{encoded}"))
+            (p, format!("/d/{}/{encoded}", token.as_str()))
         });
-        Site { dump }
+        Site {
+            dump,
+            authorities: Authorities::new(std::net::Ipv4Addr::LOCALHOST.into(), 0),
+        }
     }
 
     /// The page to open: the viewer, with `?url=` naming the dump when there is one.
@@ -57,13 +72,24 @@ impl Site {
         }
     }
 
+    /// Answers one request, with the security headers on whatever comes back.
     pub async fn handle(self, req: Request) -> Response {
+        let mut r = if self.authorities.allows(req.headers(), req.uri()) {
+            self.answer(req).await
+        } else {
+            refused(&self.authorities)
+        };
+        guard::add_security_headers(r.headers_mut());
+        r
+    }
+
+    async fn answer(self, req: Request) -> Response {
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return status(StatusCode::METHOD_NOT_ALLOWED);
         }
         let path = req.uri().path().to_string();
         if let Some((file, url_path)) = &self.dump {
-            if path == *url_path {
+            if guard::same(path.as_bytes(), url_path.as_bytes()) {
                 return match tower_http::services::ServeFile::new(file)
                     .oneshot(req)
                     .await
@@ -96,7 +122,6 @@ impl Site {
             .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
         let mut builder = Response::builder()
             .header(header::CONTENT_TYPE, assets::mime(asset.path))
-            .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
             .header(
                 header::CACHE_CONTROL,
                 if assets::is_hashed(asset.path) {
@@ -137,6 +162,20 @@ fn status(code: StatusCode) -> Response {
     r
 }
 
+/// The answer to a request for another host: no page, no dump, just why.
+fn refused(to: &Authorities) -> Response {
+    let mut r = Response::new(Body::from(format!(
+        "rollscope: refused: this server answers only to {} (Host header checked against DNS rebinding)\n",
+        to.describe()
+    )));
+    *r.status_mut() = StatusCode::FORBIDDEN;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
 fn not_built() -> Response {
     let mut r = Response::new(Body::from(
         "<!doctype html><title>rollscope</title><p>This rollscope binary was built without \
@@ -149,14 +188,17 @@ fn not_built() -> Response {
     r
 }
 
-/// Binds and serves until Ctrl-C; `bound` is told the address once listening.
+/// Binds and serves until Ctrl-C; `bound` is told the site (now knowing who it answers to)
+/// and the address once listening.
 pub async fn run(
-    site: Site,
+    mut site: Site,
     addr: SocketAddr,
-    bound: impl FnOnce(SocketAddr),
+    bound: impl FnOnce(&Site, SocketAddr),
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    bound(listener.local_addr()?);
+    let local = listener.local_addr()?;
+    site.authorities = Authorities::new(local.ip(), local.port());
+    bound(&site, local);
     let app = axum::Router::new().fallback(move |req: Request| site.clone().handle(req));
     axum::serve(listener, app)
         .with_graceful_shutdown(async {

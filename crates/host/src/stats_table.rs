@@ -1,4 +1,5 @@
-//! `rollscope stats` as a readable table.
+//! `rollscope stats` as a readable table. Every field that comes from the dump (file name,
+//! statuses, span and metric names, sample and group ids) goes through [`escape`].
 
 use std::fmt::Write;
 
@@ -6,11 +7,14 @@ use trace::json::py_str;
 use trace::metrics::Analysis;
 use trace::Cache;
 
+use crate::term::escape;
+
 pub fn render(name: &str, cache: &Cache, a: &Analysis) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "{name}: {} samples, {} traced, {} requests, wall time {}",
+        "{}: {} samples, {} traced, {} requests, wall time {}",
+        escape(name),
         a.samples,
         cache.rows.len(),
         a.requests,
@@ -19,7 +23,12 @@ pub fn render(name: &str, cache: &Cache, a: &Analysis) -> String {
     if !a.health.is_empty() {
         let _ = writeln!(o, "\nhealth");
         for h in &a.health {
-            let _ = writeln!(o, "  {} {}", if h.ok { "ok  " } else { "WARN" }, h.message);
+            let _ = writeln!(
+                o,
+                "  {} {}",
+                if h.ok { "ok  " } else { "WARN" },
+                escape(&h.message)
+            );
         }
     }
     if !a.distributions.is_empty() {
@@ -31,7 +40,8 @@ pub fn render(name: &str, cache: &Cache, a: &Analysis) -> String {
         for (name, s) in &a.distributions {
             let _ = writeln!(
                 o,
-                "{name:<40} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+                "{:<40} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+                escape(name),
                 s.count,
                 num(s.mean),
                 num(s.p50),
@@ -44,7 +54,7 @@ pub fn render(name: &str, cache: &Cache, a: &Analysis) -> String {
     }
     let _ = writeln!(o);
     for (k, v) in a.slime.iter().filter(|(k, _)| !is_stat_key(k)) {
-        let _ = writeln!(o, "{k:<40} {}", num(*v));
+        let _ = writeln!(o, "{:<40} {}", escape(k), num(*v));
     }
     if let Some(t) = a.tokens_per_sec {
         let _ = writeln!(o, "{:<40} {}", "completion tokens / s (whole step)", num(t));
@@ -63,7 +73,10 @@ pub fn render(name: &str, cache: &Cache, a: &Analysis) -> String {
     }
     let list = |o: &mut String, title: &str, items: &[(String, usize)]| {
         if !items.is_empty() {
-            let parts: Vec<String> = items.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            let parts: Vec<String> = items
+                .iter()
+                .map(|(k, n)| format!("{} {n}", escape(k)))
+                .collect();
             let _ = writeln!(o, "{title:<40} {}", parts.join(" · "));
         }
     };
@@ -76,7 +89,8 @@ pub fn render(name: &str, cache: &Cache, a: &Analysis) -> String {
         for (name, total, share) in a.time_by_span.iter().take(10) {
             let _ = writeln!(
                 o,
-                "  {name:<38} {:>10} {:>6.1}%",
+                "  {:<38} {:>10} {:>6.1}%",
+                escape(name),
                 secs(*total),
                 share * 100.0
             );
@@ -88,7 +102,7 @@ pub fn render(name: &str, cache: &Cache, a: &Analysis) -> String {
             let _ = writeln!(
                 o,
                 "  sample {:<10} {}",
-                py_str(&s.sample_index),
+                escape(&py_str(&s.sample_index)),
                 secs(s.duration)
             );
         }
@@ -102,7 +116,7 @@ pub fn render(name: &str, cache: &Cache, a: &Analysis) -> String {
             let _ = writeln!(
                 o,
                 "  {:<26} {:>7} {:>11} {:>12} {:>11} {:>9}",
-                g.group,
+                escape(&g.group),
                 g.samples,
                 secs(g.completion),
                 g.reward_mean.map(num).unwrap_or_else(|| "-".into()),

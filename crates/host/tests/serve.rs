@@ -1,122 +1,34 @@
 //! The real `rollscope` binary serving a fixture on 127.0.0.1, checked with raw HTTP
 //! requests (URL libraries would normalise away the `..` and `%2e%2e` we test).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+mod common;
+
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-struct Server {
-    child: Child,
-    addr: String,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/slime")
-        .join(name)
-}
-
-fn start(args: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rollscope"))
-        .args(args)
-        .args(["--port", "0", "--no-open"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    // "rollscope: serving on http://127.0.0.1:PORT/?url=…  (Ctrl-C stops)"
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect(&line)
-        .to_string();
-    let addr = url
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
-    Server { child, addr, url }
-}
-
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-fn raw(addr: &str, method: &str, path: &str, extra: &[(&str, &str)]) -> Reply {
-    let mut s = TcpStream::connect(addr).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (k, v) in extra {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    let mut all = Vec::new();
-    s.read_to_end(&mut all).unwrap();
-    let split = all
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("end of headers");
-    let head = String::from_utf8_lossy(&all[..split]).into_owned();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    Reply {
-        status,
-        headers,
-        body: all[split + 4..].to_vec(),
-    }
-}
+use common::{dump_path, fixture, leaks, raw, start};
 
 #[test]
 fn serves_the_named_dump_with_ranges_and_prints_the_viewer_url() {
     let dump = fixture("pd_1.pt");
     let srv = start(&[dump.to_str().unwrap()]);
-    assert!(srv.url.ends_with("/?url=files/pd_1.pt"), "{}", srv.url);
+    // `/?url=d/<32 hex digits>/pd_1.pt`: the token is 128 random bits.
+    let rel = srv.url.split("/?url=").nth(1).unwrap_or_default();
+    let token = rel
+        .strip_prefix("d/")
+        .and_then(|r| r.strip_suffix("/pd_1.pt"))
+        .unwrap_or_else(|| panic!("{}", srv.url));
+    assert!(
+        token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{token}"
+    );
+    let path = dump_path(&srv);
     let bytes = std::fs::read(&dump).unwrap();
-    let whole = raw(&srv.addr, "GET", "/files/pd_1.pt", &[]);
+    let whole = raw(&srv.addr, "GET", &path, &[]);
     assert_eq!(whole.status, 200);
     assert_eq!(whole.body, bytes);
-    let part = raw(
-        &srv.addr,
-        "GET",
-        "/files/pd_1.pt",
-        &[("Range", "bytes=100-199")],
-    );
+    let part = raw(&srv.addr, "GET", &path, &[("Range", "bytes=100-199")]);
     assert_eq!(part.status, 206);
     assert_eq!(part.body, &bytes[100..200]);
     assert_eq!(
@@ -136,44 +48,83 @@ fn nothing_else_is_reachable() {
     let dump = fixture("pd_1.pt");
     let srv = start(&[dump.to_str().unwrap()]);
     let secret = std::fs::read(fixture("agent_2.pt")).unwrap();
+    let served = std::fs::read(&dump).unwrap();
     let cargo =
         std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
-    for path in [
+    let path = dump_path(&srv);
+    // `/d/<token>`, and the same with the token's last digit changed.
+    let dir = path.strip_suffix("/pd_1.pt").unwrap().to_string();
+    let last = dir.chars().last().unwrap();
+    let wrong = format!(
+        "{}{}",
+        &dir[..dir.len() - 1],
+        if last == '0' { '1' } else { '0' }
+    );
+    let upper = format!("/d/{}/pd_1.pt", dir[3..].to_ascii_uppercase());
+    let paths: Vec<String> = [
         "/../Cargo.toml",
         "/..%2fCargo.toml",
         "/%2e%2e/Cargo.toml",
         "/%2E%2E%2FCargo.toml",
-        "/files/../agent_2.pt",
-        "/files/..%2fagent_2.pt",
-        "/files/%2e%2e%2fagent_2.pt",
-        "/files/agent_2.pt",
-        "/files/pd_1.pt/../agent_2.pt",
-        "/files/..\\agent_2.pt",
+        "{d}/../agent_2.pt",
+        "{d}/..%2fagent_2.pt",
+        "{d}/%2e%2e%2fagent_2.pt",
+        "{d}/agent_2.pt",
+        "{d}/pd_1.pt/../agent_2.pt",
+        "{d}/..\\agent_2.pt",
         "/..%5c..%5cCargo.toml",
         "//etc/passwd",
         "/etc/passwd",
         "/%2fetc%2fpasswd",
         "/C:/Windows/win.ini",
-        "/files/",
-        "/files",
+        "{d}/",
+        "{d}",
+        "/d/",
+        "/d",
         "/crates/",
         "/index.html/",
         "/./index.html",
-        "/files/pd_1.pt%00",
-        "/files/pd%5F1.pt",
-    ] {
+        "{d}/pd_1.pt%00",
+        "{d}/pd%5F1.pt",
+        "{d}/./pd_1.pt",
+        "/d/{d}/pd_1.pt",
+        // The old fixed URL, and the right name under a wrong or re-cased token.
+        "/files/pd_1.pt",
+        "/d/pd_1.pt",
+        "/d//pd_1.pt",
+        "{w}/pd_1.pt",
+        "{u}",
+    ]
+    .iter()
+    .map(|p| {
+        p.replace("{d}", &dir)
+            .replace("{w}", &wrong)
+            .replace("{u}", &upper)
+    })
+    .collect();
+    for path in &paths {
         let r = raw(&srv.addr, "GET", path, &[]);
         assert_eq!(r.status, 404, "{path}");
         assert!(r.body.len() < 100, "{path}: body of {} bytes", r.body.len());
-        assert!(
-            !r.body
-                .windows(16)
-                .any(|w| secret.windows(16).next() == Some(w)),
-            "{path}"
-        );
+        assert!(!leaks(&r.body, &secret), "{path}");
+        assert!(!leaks(&r.body, &served), "{path}");
         assert_ne!(r.body, cargo, "{path}");
     }
     assert_eq!(raw(&srv.addr, "POST", "/", &[]).status, 405);
+    assert_eq!(raw(&srv.addr, "POST", &path, &[]).status, 405);
+}
+
+#[test]
+fn each_run_has_its_own_token() {
+    let dump = fixture("pd_1.pt");
+    let (a, b) = (
+        start(&[dump.to_str().unwrap()]),
+        start(&[dump.to_str().unwrap()]),
+    );
+    assert_ne!(dump_path(&a), dump_path(&b));
+    // One run's URL is a 404 on the other.
+    assert_eq!(raw(&b.addr, "GET", &dump_path(&a), &[]).status, 404);
+    assert_eq!(raw(&b.addr, "GET", &dump_path(&b), &[]).status, 200);
 }
 
 #[test]

@@ -4,7 +4,8 @@ use std::io::{Cursor, Read};
 
 use crate::error::Error;
 use crate::pickle;
-use crate::value::{Tree, Value};
+use crate::value::Tree;
+use crate::zipdir::is_data_pkl;
 use crate::Limits;
 
 /// The container a value tree was read from.
@@ -39,16 +40,15 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
 /// The magic number torch writes first in a legacy file.
 pub(crate) const LEGACY_MAGIC: &str = "119547037146038801333356";
 
-/// Reads a torch file (ZIP or legacy) or a bare pickle.
+/// Reads a torch file (ZIP or legacy) or a bare pickle held whole.
+///
+/// This is the streaming reader fed the whole buffer (see `stream.rs`), so it gives exactly
+/// what [`crate::StreamReader`] gives on the same bytes, in any chunks.
 pub fn read(bytes: &[u8], limits: &Limits) -> Result<Dump, Error> {
-    match sniff(bytes) {
-        Some("zip") => read_zip(bytes, limits),
-        Some(_) => read_pickles(bytes, limits),
-        None => Err(Error::NotTorch(describe_start(bytes))),
-    }
+    crate::stream::read_whole(bytes, limits)
 }
 
-fn describe_start(bytes: &[u8]) -> String {
+pub(crate) fn describe_start(bytes: &[u8]) -> String {
     if bytes.is_empty() {
         return "the file is empty".into();
     }
@@ -59,7 +59,9 @@ fn describe_start(bytes: &[u8]) -> String {
     )
 }
 
-fn read_zip(bytes: &[u8], limits: &Limits) -> Result<Dump, Error> {
+/// A ZIP whose `data.pkl` cannot be reached from its first local headers (a data descriptor,
+/// another compression, entries in another order), read whole with the `zip` crate.
+pub(crate) fn read_zip_archive(bytes: &[u8], limits: &Limits) -> Result<Dump, Error> {
     let mut archive =
         zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| Error::Zip(e.to_string()))?;
     let mut candidates: Vec<String> = Vec::new();
@@ -71,7 +73,7 @@ fn read_zip(bytes: &[u8], limits: &Limits) -> Result<Dump, Error> {
             .name()
             .map_err(|e| Error::Zip(format!("entry #{i}: {e}")))?
             .into_owned();
-        if (n == "data.pkl" || n.ends_with("/data.pkl")) && n.matches('/').count() <= 1 {
+        if is_data_pkl(&n) {
             candidates.push(n);
         }
     }
@@ -94,37 +96,45 @@ fn read_zip(bytes: &[u8], limits: &Limits) -> Result<Dump, Error> {
         .by_name(&entry)
         .map_err(|e| Error::Zip(format!("{entry}: {e}")))?;
     let size = file.size();
-    if size > limits.max_pickle_bytes {
+    let limit = limits.max_pickle_bytes;
+    if size > limit {
         return Err(Error::TooLarge {
             entry,
-            limit: limits.max_pickle_bytes,
+            limit,
+            declared: Some(size),
         });
     }
     let pickle_bytes: std::borrow::Cow<'_, [u8]> =
         if file.compression() == zip::CompressionMethod::Stored {
-            // Torch writes entries STORED: read the pickle in place, no copy.
             let start = file.data_start().ok_or_else(|| {
                 Error::ZipLayout(format!("{entry}: the offset of its data is unknown"))
-            })? as usize;
-            let end = start.saturating_add(size as usize);
-            let slice = bytes.get(start..end).ok_or_else(|| {
-                Error::ZipLayout(format!(
-                    "{entry}: data runs past the end of the file (bytes {start}..{end} of {})",
-                    bytes.len()
-                ))
             })?;
+            // u64 arithmetic, then a checked conversion: on a 32-bit target `as usize`
+            // would wrap a size past 4 GiB into a wrong, in-bounds slice.
+            let slice = start
+                .checked_add(size)
+                .and_then(|end| Some((usize::try_from(start).ok()?, usize::try_from(end).ok()?)))
+                .and_then(|(s, e)| bytes.get(s..e))
+                .ok_or_else(|| {
+                    Error::ZipLayout(format!(
+                        "{entry}: data runs past the end of the file (bytes {start}..{} of {})",
+                        start.saturating_add(size),
+                        bytes.len()
+                    ))
+                })?;
             std::borrow::Cow::Borrowed(slice)
         } else {
             // The declared size is only a hint: cap what we inflate, whatever the header says.
             let mut out = Vec::new();
             (&mut file)
-                .take(limits.max_pickle_bytes + 1)
+                .take(limit + 1)
                 .read_to_end(&mut out)
                 .map_err(|e| Error::Zip(format!("{entry}: {e}")))?;
-            if out.len() as u64 > limits.max_pickle_bytes {
+            if out.len() as u64 > limit {
                 return Err(Error::TooLarge {
                     entry,
-                    limit: limits.max_pickle_bytes,
+                    limit,
+                    declared: None,
                 });
             }
             std::borrow::Cow::Owned(out)
@@ -137,40 +147,5 @@ fn read_zip(bytes: &[u8], limits: &Limits) -> Result<Dump, Error> {
     Ok(Dump {
         tree,
         format: Format::Zip { entry },
-    })
-}
-
-/// A bare pickle, or torch's legacy format: magic, protocol, sys info, the object, then
-/// storage keys and raw storage bytes (never read).
-fn read_pickles(bytes: &[u8], limits: &Limits) -> Result<Dump, Error> {
-    // The same limits for every pickle, so a bare pickle reads as the streaming reader reads it.
-    let (first, used) = pickle::load(bytes, limits, 0).map_err(|source| Error::Pickle {
-        part: "pickle".into(),
-        source,
-    })?;
-    let is_legacy = matches!(&first.root, Value::BigInt(s) if &**s == LEGACY_MAGIC);
-    if !is_legacy {
-        return Ok(Dump {
-            tree: first,
-            format: Format::Pickle,
-        });
-    }
-    let mut at = used;
-    for what in ["protocol version", "sys info"] {
-        let rest = &bytes[at..];
-        let (_, n) = pickle::load(rest, limits, at as u64).map_err(|source| Error::Pickle {
-            part: format!("legacy torch file ({what})"),
-            source,
-        })?;
-        at += n;
-    }
-    let (tree, _) =
-        pickle::load(&bytes[at..], limits, at as u64).map_err(|source| Error::Pickle {
-            part: "legacy torch file (object)".into(),
-            source,
-        })?;
-    Ok(Dump {
-        tree,
-        format: Format::Legacy,
     })
 }

@@ -1,5 +1,7 @@
 use thiserror::Error;
 
+use crate::{human_bytes, LIMIT_NOTE};
+
 /// Why a file could not be read. Every message says what went wrong and where.
 #[derive(Debug, Error)]
 pub enum Error {
@@ -9,8 +11,22 @@ pub enum Error {
     Zip(String),
     #[error("zip archive: {0}")]
     ZipLayout(String),
-    #[error("zip entry {entry}: uncompressed size exceeds the limit of {limit} bytes")]
-    TooLarge { entry: String, limit: u64 },
+    /// A `data.pkl` bigger than `Limits::max_pickle_bytes`: its header says so (`declared`),
+    /// or inflating it went past the limit.
+    #[error("{}", too_large(entry, *limit, *declared))]
+    TooLarge {
+        entry: String,
+        limit: u64,
+        declared: Option<u64>,
+    },
+    /// A file whose layout cannot be streamed must be held whole, within the same limit.
+    #[error(
+        "a file whose data.pkl is not reachable from its first ZIP headers is read whole, \
+         and this one is larger than {}{}",
+        human_bytes(*limit),
+        LIMIT_NOTE
+    )]
+    TooLargeWhole { limit: u64 },
     #[error("{part}: {source}")]
     Pickle {
         /// Where the pickle lives: a zip entry name, or "legacy torch file".
@@ -56,10 +72,24 @@ pub enum PickleErrorKind {
     Malformed(String),
     #[error("stack deeper than the limit of {0} values")]
     StackLimit(usize),
-    #[error("memory limit of {0} bytes exceeded")]
+    #[error("memory limit of {} exceeded{}", human_bytes(*.0 as u64), LIMIT_NOTE)]
     MemoryLimit(usize),
     #[error("pickle ended without STOP")]
     NoStop,
     #[error("out-of-band buffers (protocol 5 NEXT_BUFFER) are not supported")]
     OutOfBand,
+}
+
+fn too_large(entry: &str, limit: u64, declared: Option<u64>) -> String {
+    match declared {
+        Some(size) => format!(
+            "{entry} declares {} uncompressed, more than the limit of {}{LIMIT_NOTE}",
+            human_bytes(size),
+            human_bytes(limit)
+        ),
+        None => format!(
+            "{entry} inflates to more than {}{LIMIT_NOTE}",
+            human_bytes(limit)
+        ),
+    }
 }

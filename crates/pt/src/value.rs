@@ -65,6 +65,10 @@ pub struct Object {
 }
 
 /// A dict with insertion order kept and Python's "same key replaces" rule.
+///
+/// Inserting costs O(1) whatever the keys (amortised; at most `KEY_TEXT_MAX` bytes of key
+/// text are read per comparison), so a pickle that re-inserts a long shared key cannot make
+/// the machine do more work than the opcodes it spends.
 #[derive(Debug, Clone, Default)]
 pub struct Dict {
     pub entries: Vec<(Value, Value)>,
@@ -75,6 +79,11 @@ pub struct Dict {
 }
 
 /// Keys that hash like Python's (`1`, `1.0` and `True` are one key).
+///
+/// Text keys (`str`, `bytes`, big ints, class names) up to `KEY_TEXT_MAX` bytes compare by
+/// content. Longer ones compare by identity (the same pickled object, e.g. through the memo):
+/// a real dict never holds two equal keys, so only a hostile pickle can tell, and comparing
+/// megabyte keys by content on every insert is what such a pickle would exploit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum ScalarKey {
     None,
@@ -82,13 +91,27 @@ enum ScalarKey {
     Float(u64),
     Str(Rc<str>),
     Bytes(Rc<[u8]>),
-    Other(String),
+    BigInt(Rc<str>),
+    Global(Rc<str>),
+    /// A key longer than `KEY_TEXT_MAX`: kind, and the address of its text.
+    Long(u8, usize),
     Node(u32),
 }
 
 /// Dicts at most this long are searched linearly; longer ones get a hash index.
 const DICT_LINEAR_MAX: usize = 16;
+/// Longest key text compared by content.
+pub const KEY_TEXT_MAX: usize = 256;
 
+fn text_key(kind: u8, len: usize, ptr: *const u8, short: impl FnOnce() -> ScalarKey) -> ScalarKey {
+    if len > KEY_TEXT_MAX {
+        ScalarKey::Long(kind, ptr as usize)
+    } else {
+        short()
+    }
+}
+
+/// O(1): clones at most an `Rc`.
 fn scalar_key(v: &Value) -> ScalarKey {
     match v {
         Value::None => ScalarKey::None,
@@ -96,10 +119,10 @@ fn scalar_key(v: &Value) -> ScalarKey {
         Value::Int(i) => ScalarKey::Int(*i),
         Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => ScalarKey::Int(*f as i64),
         Value::Float(f) => ScalarKey::Float(f.to_bits()),
-        Value::Str(s) => ScalarKey::Str(s.clone()),
-        Value::Bytes(b) => ScalarKey::Bytes(b.clone()),
-        Value::BigInt(s) => ScalarKey::Other(format!("i{s}")),
-        Value::Global(s) => ScalarKey::Other(format!("g{s}")),
+        Value::Str(s) => text_key(0, s.len(), s.as_ptr(), || ScalarKey::Str(s.clone())),
+        Value::Bytes(b) => text_key(1, b.len(), b.as_ptr(), || ScalarKey::Bytes(b.clone())),
+        Value::BigInt(s) => text_key(2, s.len(), s.as_ptr(), || ScalarKey::BigInt(s.clone())),
+        Value::Global(s) => text_key(3, s.len(), s.as_ptr(), || ScalarKey::Global(s.clone())),
         Value::Node(id) => ScalarKey::Node(id.0),
     }
 }
@@ -113,7 +136,8 @@ impl Dict {
         self.entries.is_empty()
     }
 
-    /// Sets `key` to `value`, replacing an equal key in place (Python semantics).
+    /// Sets `key` to `value`, replacing an equal key in place (Python semantics, with long
+    /// keys compared by identity: see `ScalarKey`).
     pub fn insert(&mut self, key: Value, value: Value) {
         let k = scalar_key(&key);
         if let Some(index) = &mut self.index {
@@ -143,7 +167,7 @@ impl Dict {
 
     /// The value for a string key.
     pub fn get_str(&self, key: &str) -> Option<&Value> {
-        if let Some(index) = &self.index {
+        if let (Some(index), true) = (&self.index, key.len() <= KEY_TEXT_MAX) {
             return index
                 .get(&ScalarKey::Str(Rc::from(key)))
                 .map(|&i| &self.entries[i].1);
@@ -178,13 +202,21 @@ impl Tree {
     /// A dict's entries, or a dataclass-like object's `__dict__` state, as a dict.
     ///
     /// This is how a `Sample` pickled as an object "reads like a dict".
+    ///
+    /// Follows at most two references (object → state → dict), never recursing: a state that
+    /// refers back to its object (a cycle a hostile pickle can build with BUILD) is simply
+    /// not a dict.
     pub fn as_dict<'a>(&'a self, v: &Value) -> Option<&'a Dict> {
         match self.node_of(v)? {
             Node::Dict(d) => Some(d),
             Node::Object(o) => match self.node_of(&o.state)? {
                 Node::Dict(d) => Some(d),
-                // (dict_state, slot_state) as written for objects with __slots__.
-                Node::Tuple(t) if t.len() == 2 => self.as_dict(&t[0]),
+                // (dict_state, slot_state) as written for objects with __slots__: pickle
+                // writes dict_state as a dict (or None), never as another object.
+                Node::Tuple(t) if t.len() == 2 => match self.node_of(&t[0])? {
+                    Node::Dict(d) => Some(d),
+                    _ => None,
+                },
                 _ => None,
             },
             _ => None,

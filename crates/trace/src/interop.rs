@@ -56,8 +56,10 @@ fn micros(ts: f64) -> i64 {
     (ts * 1e6).round() as i64
 }
 
+/// Unix nanoseconds as OTLP's fixed64 text: times before 1970 or past 2554 are clamped
+/// (the field is unsigned 64-bit).
 fn nanos_text(ts: f64) -> String {
-    format!("{}000", micros(ts))
+    format!("{}000", micros(ts).clamp(0, (u64::MAX / 1000) as i64))
 }
 
 // ---- Chrome Trace Event Format ---------------------------------------------------------------
@@ -65,6 +67,7 @@ fn nanos_text(ts: f64) -> String {
 /// Chrome Trace Event Format (what Perfetto UI and chrome://tracing open): one process per
 /// GRPO group, one thread per sample, closed and open spans as complete events (`X`; open ones
 /// marked in `args`), point events and orphan ends as instant events (`i`). Times in µs.
+/// Spans that failed (see [`error_of`]) carry `"cname": "terrible"`.
 pub fn export_chrome(cache: &Cache) -> J {
     let mut events: Vec<J> = Vec::new();
     let mut pids: BTreeMap<String, usize> = BTreeMap::new();
@@ -93,9 +96,14 @@ pub fn export_chrome(cache: &Cache) -> J {
                         args.insert("open".into(), J::Bool(true));
                     }
                     let ts = micros(s.start_ts);
-                    events.push(json!({"name": py_str(&s.name), "cat": "span", "ph": "X",
-                        "ts": ts, "dur": (micros(s.display_end_ts) - ts).max(0),
-                        "pid": pid, "tid": tid, "args": args}));
+                    let mut e = json!({"name": py_str(&s.name), "cat": "span", "ph": "X",
+                        "ts": ts, "dur": micros(s.display_end_ts).saturating_sub(ts).max(0),
+                        "pid": pid, "tid": tid, "args": args});
+                    if error_of(&s.attrs.end_attrs).is_some() {
+                        // Chrome's reserved colour for failures (chrome://tracing draws it red).
+                        e["cname"] = J::String("terrible".into());
+                    }
+                    events.push(e);
                 }
                 Item::Event(p) | Item::OrphanEnd(p) => {
                     let mut args = Map::new();
@@ -115,6 +123,18 @@ pub fn export_chrome(cache: &Cache) -> J {
     }
     json!({"traceEvents": events, "displayTimeUnit": "ms",
         "otherData": {"source": cache.pt_path, "exporter": "rollscope"}})
+}
+
+/// slime marks a failed span with end attrs `error_type` and `error_message` (an older
+/// producer: `error`). The message for an error status: `"<type>: <message>"`, or whichever
+/// part is there; `None` for a span without them.
+pub fn error_of(end_attrs: &J) -> Option<String> {
+    let part = |k: &str| end_attrs.get(k).filter(|v| truthy(v)).map(py_str);
+    match (part("error_type"), part("error_message"), part("error")) {
+        (Some(t), Some(m), _) => Some(format!("{t}: {m}")),
+        (Some(x), None, _) | (None, Some(x), _) | (None, None, Some(x)) => Some(x),
+        (None, None, None) => None,
+    }
 }
 
 fn merge_attrs(into: &mut Map<String, J>, attrs: &J) {
@@ -204,7 +224,8 @@ const KIND: &str = "rollscope.kind";
 /// OTLP/JSON (`resourceSpans` → `scopeSpans` → `spans`), valid for an OTLP/HTTP JSON endpoint:
 /// one resource per sample (its slime fields as `slime.*` attributes), 32-hex trace ids and
 /// 16-hex span ids derived deterministically from slime's ids, unix-nano times, typed
-/// attributes, point events on their parent spans, status ERROR from error attrs.
+/// attributes, point events on their parent spans, status ERROR (with the message) for spans
+/// slime marked as failed (see [`error_of`]).
 pub fn export_otlp(cache: &Cache) -> J {
     let mut resources = Vec::new();
     for row in &cache.rows {
@@ -245,7 +266,7 @@ pub fn export_otlp(cache: &Cache) -> J {
             if let J::String(sid) = &s.span_id {
                 by_slime_id.insert(sid.clone(), spans.len());
             }
-            let error = s.attrs.end_attrs.get("error").filter(|e| truthy(e));
+            let error = error_of(&s.attrs.end_attrs);
             let mut span = Map::new();
             span.insert("traceId".into(), J::String(trace_id.clone()));
             span.insert("spanId".into(), J::String(span_id));
@@ -268,7 +289,8 @@ pub fn export_otlp(cache: &Cache) -> J {
             span.insert(
                 "status".into(),
                 match error {
-                    Some(e) => json!({"code": 2, "message": py_str(e)}),
+                    // STATUS_CODE_ERROR
+                    Some(message) => json!({"code": 2, "message": message}),
                     None => json!({}),
                 },
             );
@@ -610,6 +632,7 @@ impl Series {
 
 /// Whether these bytes look like Prometheus data (query_range JSON or text exposition).
 pub fn is_prometheus(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(crate::sniff::BOM).unwrap_or(bytes);
     let text = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
     let t = text.trim_start();
     if t.starts_with('{') {
@@ -623,6 +646,7 @@ pub fn is_prometheus(bytes: &[u8]) -> bool {
 /// Prometheus HTTP API `query_range` (or `query`) JSON, or the text exposition format.
 pub fn parse_prometheus(bytes: &[u8]) -> Result<Vec<Series>, Error> {
     let bad = |what: String| Error::BadCache(format!("Prometheus: {what}"));
+    let bytes = bytes.strip_prefix(crate::sniff::BOM).unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| bad(format!("not UTF-8 text ({e})")))?;
     if text.trim_start().starts_with('{') {
         let v: J = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;

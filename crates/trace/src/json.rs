@@ -4,57 +4,175 @@
 //! the strings `"NaN"`, `"Infinity"`, `"-Infinity"` (strict JSON); containers nested deeper
 //! than [`MAX_DEPTH`] or beyond [`MAX_NODES`] become their (cut) text; a container that
 //! contains itself is written as text at the repeat (`[...]`) instead of recursing forever.
-
-use std::collections::HashSet;
+//!
+//! **Output is bounded, not only input.** A pickle can name one 1 MiB string thousands of
+//! times for the cost of a memo reference each. Each conversion ([`to_json_counted`]: one
+//! event's attrs, one sample field) writes at most about [`MAX_VALUE_BYTES`] of JSON text:
+//! a string is cut with the marker `…<cut: N bytes>`, and once the budget is spent every
+//! container still open ends with the entry [`CUT_MARK`] (in a dict, under the key `"…"`).
+//! What each conversion produced is added to an [`Output`], which the row builder checks
+//! against the whole build's budget.
 
 use pt::{Node, NodeId, Tree, Value};
 use serde_json::{Map, Value as J};
+
+use crate::values::text_of;
 
 /// Deeper containers are written as text. Keeps serde_json's own recursion shallow.
 pub const MAX_DEPTH: usize = 48;
 /// At most this many values are converted for one call; the rest becomes text.
 pub const MAX_NODES: usize = 20_000;
+/// At most about this much JSON text (bytes) per conversion; the rest is cut, visibly.
+pub const MAX_VALUE_BYTES: usize = 64 << 10;
 /// Opaque values (objects, bytes, tensors) are written as at most this much text.
 const MAX_REPR: usize = 2_000;
+/// What ends a container whose conversion ran out of budget.
+pub const CUT_MARK: &str = "…<cut: value over 64 KiB>";
+
+/// What conversions have produced so far (JSON text bytes, approximately from above) and how
+/// many were cut.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Output {
+    pub bytes: u64,
+    pub cut: u64,
+}
 
 /// `_json_safe(value)`, bounded and cycle-safe.
 pub fn to_json(tree: &Tree, v: &Value) -> J {
+    to_json_counted(tree, v, &mut Output::default())
+}
+
+/// JSON text length of a string (quotes and escapes included), counted until it passes
+/// `stop`; returns (bytes counted, byte length of `s` they cover).
+fn str_cost(s: &str, stop: usize) -> (usize, usize) {
+    let mut cost = 2;
+    for (i, b) in s.bytes().enumerate() {
+        let c = match b {
+            b'"' | b'\\' | b'\n' | b'\t' | b'\r' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        };
+        if cost + c > stop {
+            return (cost, i);
+        }
+        cost += c;
+    }
+    (cost, s.len())
+}
+
+/// Per-call state: the budget left and whether it ran out.
+struct Budget {
+    left: usize,
+    nodes: usize,
+    exhausted: bool,
+    cut: bool,
+    /// Cut marks added when closing containers (not charged to `left`).
+    marks: usize,
+}
+
+impl Budget {
+    /// Charges `n` bytes; false (and exhausted) if they do not fit.
+    fn take(&mut self, n: usize) -> bool {
+        if n > self.left {
+            self.exhausted = true;
+            self.cut = true;
+            self.left = 0;
+            return false;
+        }
+        self.left -= n;
+        true
+    }
+
+    /// A string as JSON, cut to what is left.
+    fn string(&mut self, s: &str) -> J {
+        let (cost, covered) = str_cost(s, self.left);
+        if covered == s.len() && self.take(cost) {
+            return J::String(s.to_string());
+        }
+        let mut end = covered.saturating_sub(32);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        let text = format!("{}…<cut: {} bytes>", &s[..end], s.len());
+        self.left = self.left.saturating_sub(text.len() + 2);
+        self.exhausted = true;
+        self.cut = true;
+        J::String(text)
+    }
+
+    /// Room for opaque text: what is left, at most [`MAX_REPR`].
+    fn repr_room(&self) -> usize {
+        self.left.clamp(16, MAX_REPR)
+    }
+}
+
+/// [`to_json`], adding what it produced to `out`.
+pub fn to_json_counted(tree: &Tree, v: &Value, out: &mut Output) -> J {
+    let mut b = Budget {
+        left: MAX_VALUE_BYTES,
+        nodes: MAX_NODES,
+        exhausted: false,
+        cut: false,
+        marks: 0,
+    };
+    let j = convert(tree, v, &mut b);
+    out.bytes += (MAX_VALUE_BYTES - b.left.min(MAX_VALUE_BYTES)) as u64;
+    out.bytes += (b.marks * (CUT_MARK.len() + 8)) as u64;
+    if b.cut {
+        out.cut += 1;
+    }
+    j
+}
+
+fn convert(tree: &Tree, v: &Value, b: &mut Budget) -> J {
     // Iterative: a frame per open container, filled as its children complete.
     enum Frame {
         Arr(NodeId, Vec<J>, usize),
         Obj(NodeId, Map<String, J>, usize, Option<String>),
     }
-    let mut budget = MAX_NODES;
-    let mut open: HashSet<NodeId> = HashSet::new();
+    impl Frame {
+        fn id(&self) -> NodeId {
+            match self {
+                Frame::Arr(id, ..) | Frame::Obj(id, ..) => *id,
+            }
+        }
+    }
+    // The containers open are exactly those on the frame stack (at most MAX_DEPTH), so a
+    // repeat is found by scanning it: no set to allocate for every attrs dict.
     let mut stack: Vec<Frame> = Vec::new();
     let mut next: Option<&Value> = Some(v);
     loop {
         // 1. Convert `next` into either a finished J or a new frame.
         let mut done: Option<J> = None;
         if let Some(val) = next.take() {
-            budget = budget.saturating_sub(1);
+            b.nodes = b.nodes.saturating_sub(1);
             match val {
                 Value::Node(id) => {
-                    let node = tree.node(*id);
-                    let too_deep = stack.len() >= MAX_DEPTH || budget == 0;
+                    let node = tree.nodes.get(id.0 as usize);
+                    let too_deep = stack.len() >= MAX_DEPTH || b.nodes == 0;
                     match node {
-                        Node::List(_) | Node::Tuple(_) | Node::Dict(_)
-                            if too_deep || open.contains(id) =>
+                        Some(Node::List(_) | Node::Tuple(_) | Node::Dict(_))
+                            if too_deep || stack.iter().any(|f| f.id() == *id) =>
                         {
-                            done = Some(J::String(pt::walk::repr(tree, val, MAX_REPR)));
+                            let text = text_of(tree, val, b.repr_room());
+                            done = Some(b.string(&text));
                         }
-                        Node::List(_) | Node::Tuple(_) => {
-                            open.insert(*id);
+                        Some(Node::List(_) | Node::Tuple(_)) if b.take(2) => {
                             stack.push(Frame::Arr(*id, Vec::new(), 0));
                         }
-                        Node::Dict(_) => {
-                            open.insert(*id);
+                        Some(Node::Dict(_)) if b.take(2) => {
                             stack.push(Frame::Obj(*id, Map::new(), 0, None));
                         }
-                        _ => done = Some(J::String(pt::walk::repr(tree, val, MAX_REPR))),
+                        Some(Node::List(_) | Node::Tuple(_) | Node::Dict(_)) => {
+                            done = Some(J::String(CUT_MARK.into()));
+                        }
+                        _ => {
+                            let text = text_of(tree, val, b.repr_room());
+                            done = Some(b.string(&text));
+                        }
                     }
                 }
-                scalar => done = Some(scalar_json(tree, scalar)),
+                scalar => done = Some(scalar_json(tree, scalar, b)),
             }
         }
         // 2. Hand a finished value to its parent frame, or return it.
@@ -74,37 +192,62 @@ pub fn to_json(tree: &Tree, v: &Value) -> J {
             Some(t) => t,
             None => unreachable_json(),
         };
-        match top {
-            Frame::Arr(id, _, at) => {
-                let items = match tree.node(*id) {
-                    Node::List(x) | Node::Tuple(x) => x,
-                    _ => &[][..],
-                };
-                if let Some(child) = items.get(*at) {
-                    *at += 1;
-                    next = Some(child);
-                    continue;
+        if !b.exhausted {
+            match top {
+                Frame::Arr(id, _, at) => {
+                    let items = match tree.node(*id) {
+                        Node::List(x) | Node::Tuple(x) => x,
+                        _ => &[][..],
+                    };
+                    if let Some(child) = items.get(*at) {
+                        if b.take(1) {
+                            *at += 1;
+                            next = Some(child);
+                            continue;
+                        }
+                    }
                 }
-            }
-            Frame::Obj(id, _, at, key) => {
-                if let Node::Dict(d) = tree.node(*id) {
-                    if let Some((k, child)) = d.entries.get(*at) {
-                        *at += 1;
-                        *key = Some(key_text(tree, k));
-                        next = Some(child);
-                        continue;
+                Frame::Obj(id, _, at, key) => {
+                    if let Node::Dict(d) = tree.node(*id) {
+                        if let Some((k, child)) = d.entries.get(*at) {
+                            let k = key_text(tree, k, b);
+                            let (cost, covered) = str_cost(&k, b.left);
+                            if covered == k.len() && b.take(cost + 2) {
+                                *at += 1;
+                                *key = Some(k);
+                                next = Some(child);
+                                continue;
+                            }
+                            b.exhausted = true;
+                            b.cut = true;
+                        }
                     }
                 }
             }
         }
-        // Close the frame and feed it to its parent on the next turn.
+        // Close the frame (marking it if the budget ran out before its end) and feed it to
+        // its parent on the next turn.
         let finished = match stack.pop() {
-            Some(Frame::Arr(id, items, _)) => {
-                open.remove(&id);
+            Some(Frame::Arr(id, mut items, at)) => {
+                let len = match tree.node(id) {
+                    Node::List(x) | Node::Tuple(x) => x.len(),
+                    _ => 0,
+                };
+                if b.exhausted && at < len {
+                    items.push(J::String(CUT_MARK.into()));
+                    b.marks += 1;
+                }
                 J::Array(items)
             }
-            Some(Frame::Obj(id, map, _, _)) => {
-                open.remove(&id);
+            Some(Frame::Obj(id, mut map, at, _)) => {
+                let len = match tree.node(id) {
+                    Node::Dict(d) => d.len(),
+                    _ => 0,
+                };
+                if b.exhausted && at < len {
+                    map.insert("…".into(), J::String(CUT_MARK.into()));
+                    b.marks += 1;
+                }
                 J::Object(map)
             }
             None => unreachable_json(),
@@ -127,16 +270,24 @@ fn unreachable_json() -> ! {
     unreachable!("to_json: frame stack emptied without returning")
 }
 
-fn scalar_json(tree: &Tree, v: &Value) -> J {
-    match v {
-        Value::None => J::Null,
-        Value::Bool(b) => J::Bool(*b),
-        Value::Int(i) => J::from(*i),
-        Value::Float(f) => float_json(*f),
-        Value::Str(s) => J::String(s.to_string()),
+fn scalar_json(tree: &Tree, v: &Value, b: &mut Budget) -> J {
+    let (j, cost) = match v {
+        Value::None => (J::Null, 4),
+        Value::Bool(x) => (J::Bool(*x), 5),
+        Value::Int(i) => (J::from(*i), 20),
+        Value::Float(f) => (float_json(*f), 24),
+        Value::Str(s) => return b.string(s),
         // Python writes a big int as a number; JSON readers rarely can. Text keeps it exact.
-        Value::BigInt(s) => J::String(s.to_string()),
-        other => J::String(pt::walk::repr(tree, other, MAX_REPR)),
+        Value::BigInt(s) => return b.string(s),
+        other => {
+            let text = text_of(tree, other, b.repr_room());
+            return b.string(&text);
+        }
+    };
+    if b.take(cost) {
+        j
+    } else {
+        J::String(CUT_MARK.into())
     }
 }
 
@@ -153,16 +304,22 @@ pub fn float_json(f: f64) -> J {
     }
 }
 
-/// `str(key)` for a dict key.
-fn key_text(tree: &Tree, k: &Value) -> String {
+/// `str(key)` for a dict key; an opaque key's text is cut to what the budget has left.
+fn key_text(tree: &Tree, k: &Value, b: &Budget) -> String {
     match k {
-        Value::Str(s) => s.to_string(),
+        // A key longer than the budget cannot fit: copy only enough to find that out.
+        Value::Str(s) => {
+            let mut end = s.len().min(b.left.saturating_add(1));
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            s[..end].to_string()
+        }
         Value::None => "None".into(),
-        Value::Bool(b) => if *b { "True" } else { "False" }.into(),
+        Value::Bool(x) => if *x { "True" } else { "False" }.into(),
         Value::Int(i) => i.to_string(),
         Value::Float(f) => pt::walk::py_float(*f),
-        Value::BigInt(s) => s.to_string(),
-        other => pt::walk::repr(tree, other, MAX_REPR),
+        other => text_of(tree, other, b.repr_room()),
     }
 }
 

@@ -8,14 +8,26 @@
 //! rows out; it builds for wasm. One bad sample never hides the others: per-sample problems
 //! are [`Warning`]s, and only a file that is not a rollout dump at all is an [`Error`].
 //!
-//! Layout: `model.rs` (cache types), `rows.rs` (events → row), `json.rs` (values → JSON,
-//! bounded), this file (entry points).
+//! **Bounded:** work is O(n log n) in events, and what a build produces is bounded whatever
+//! the value tree shares or loops through: [`MAX_SAMPLES`], [`MAX_SAMPLE_EVENTS`],
+//! [`MAX_FILE_ITEMS`], [`MAX_OUTPUT_BYTES`], [`json::MAX_VALUE_BYTES`] per converted value,
+//! [`MAX_WARNINGS`]. Passing a limit is said in a warning that names the sample and the limit.
+//!
+//! Layout: `model.rs` (cache types, and how non-finite floats are written), `rows/` (events →
+//! row), `json.rs` (values → JSON, bounded), `values.rs` (bounded "is it a dict?" and value
+//! text), `cache_json.rs` (reading an untrusted cache JSON), `sniff.rs` (what kind of file),
+//! this file (entry points and the build's limits).
 
+mod cache_json;
 pub mod interop;
 pub mod json;
 pub mod metrics;
 pub mod model;
 pub mod rows;
+mod sniff;
+pub mod values;
+
+pub use cache_json::load_cache_json;
 
 pub use model::{
     Cache, Item, PointItem, Row, SpanAttrs, SpanItem, State, CACHE_VERSION, PD_VIRTUAL_ROLE,
@@ -23,6 +35,43 @@ pub use model::{
 
 use pt::{Limits, Tree, Value};
 use thiserror::Error;
+
+use crate::values::text_of;
+
+/// Samples read from one file; the rest are left out with a warning. Real rollout steps have
+/// thousands; a million references to one sample cost a pickle 2 MB.
+pub const MAX_SAMPLES: usize = 1 << 20;
+/// Trace events of one sample; a sample with more is skipped with a warning. A 200 000-span
+/// sample (400 000 events) is within it.
+pub const MAX_SAMPLE_EVENTS: usize = 1 << 20;
+/// Items (spans, point events, orphan ends, PD lanes) over all rows of a file. slime's largest
+/// benchmark dump (`synth_large.py --turns 60`: 4 096 samples of ≈300 items) has ≈1.2 M.
+/// Rows past the limit are left out with a warning naming the first sample not shown.
+pub const MAX_FILE_ITEMS: usize = 1 << 21;
+/// JSON text of all rows (the cache file's size, counted from above as values are
+/// converted), so that shared references cannot turn a small file into gigabytes of output.
+pub const MAX_OUTPUT_BYTES: u64 = 1 << 30;
+/// Warnings kept for one file; the rest are counted in a last warning.
+pub const MAX_WARNINGS: usize = 1000;
+
+/// The limits of one build ([`build_cache_limited`]); [`BuildLimits::DEFAULT`] is what every
+/// entry point uses. Smaller limits are for tests that exercise each limit cheaply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildLimits {
+    pub max_samples: usize,
+    pub max_sample_events: usize,
+    pub max_file_items: usize,
+    pub max_output_bytes: u64,
+}
+
+impl BuildLimits {
+    pub const DEFAULT: BuildLimits = BuildLimits {
+        max_samples: MAX_SAMPLES,
+        max_sample_events: MAX_SAMPLE_EVENTS,
+        max_file_items: MAX_FILE_ITEMS,
+        max_output_bytes: MAX_OUTPUT_BYTES,
+    };
+}
 
 /// A problem with one sample (or the file) that did not stop the rest.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -82,16 +131,19 @@ pub enum Parsed {
 
 /// Reads a file as its bytes arrive (see `pt::stream`): push chunks, then finish. A cache
 /// JSON is collected and validated at the end; a dump never needs to be held whole.
+///
+/// Gives exactly what [`parse`] gives on the whole file: the kind of file is decided by the
+/// same function ([`sniff::kind`]) on the same first [`sniff::WINDOW`] bytes, so the first
+/// bytes are held until that many have arrived (or the file ends).
 pub struct StreamLoader {
     state: StreamState,
 }
 
 enum StreamState {
-    /// Nothing but whitespace seen yet.
+    /// Fewer than `sniff::WINDOW` bytes seen yet.
     Sniff(Vec<u8>),
-    Json(Vec<u8>),
-    /// Text that may be Prometheus exposition format.
-    Text(Vec<u8>),
+    /// JSON or Prometheus text: collected, then read as a whole.
+    Whole(Vec<u8>),
     Dump(Box<pt::StreamReader<'static>>),
 }
 
@@ -112,23 +164,20 @@ impl StreamLoader {
 
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), Error> {
         match &mut self.state {
-            StreamState::Json(buf) | StreamState::Text(buf) => buf.extend_from_slice(chunk),
+            StreamState::Whole(buf) => buf.extend_from_slice(chunk),
             StreamState::Dump(r) => r.push(chunk)?,
             StreamState::Sniff(buf) => {
                 buf.extend_from_slice(chunk);
-                let start = buf.strip_prefix(b"\xef\xbb\xbf").unwrap_or(buf);
-                match start.iter().find(|b| !b.is_ascii_whitespace()) {
-                    None if buf.len() < 4096 => {}
-                    Some(b'{') => self.state = StreamState::Json(std::mem::take(buf)),
-                    Some(b'#') => self.state = StreamState::Text(std::mem::take(buf)),
-                    Some(c) if c.is_ascii_alphabetic() && interop::is_prometheus(buf) => {
-                        self.state = StreamState::Text(std::mem::take(buf))
-                    }
-                    _ => {
-                        let mut r = Box::new(pt::StreamReader::new(&TIMELINE_LIMITS));
-                        r.push(buf)?;
-                        self.state = StreamState::Dump(r);
-                    }
+                if buf.len() >= sniff::WINDOW {
+                    let buf = std::mem::take(buf);
+                    self.state = match sniff::kind(&buf) {
+                        sniff::Kind::Dump => {
+                            let mut r = Box::new(pt::StreamReader::new(&TIMELINE_LIMITS));
+                            r.push(&buf)?;
+                            StreamState::Dump(r)
+                        }
+                        _ => StreamState::Whole(buf),
+                    };
                 }
             }
         }
@@ -143,9 +192,7 @@ impl StreamLoader {
 
     pub fn finish(self) -> Result<Parsed, Error> {
         match self.state {
-            StreamState::Json(buf) | StreamState::Text(buf) | StreamState::Sniff(buf) => {
-                parse(&buf)
-            }
+            StreamState::Whole(buf) | StreamState::Sniff(buf) => parse(&buf),
             StreamState::Dump(r) => Ok(Parsed::Dump(r.finish()?)),
         }
     }
@@ -154,18 +201,19 @@ impl StreamLoader {
 /// Reads the bytes: a dump into its value tree (long numeric lists elided), a cache JSON
 /// validated.
 pub fn parse(bytes: &[u8]) -> Result<Parsed, Error> {
-    if interop::is_prometheus(bytes) {
-        return interop::parse_prometheus(bytes).map(Parsed::Series);
-    }
-    if looks_like_json(bytes) {
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| Error::BadCache(e.to_string()))?;
-        if interop::is_otlp(&value) {
-            return Ok(Parsed::Otlp(Box::new(value)));
+    match sniff::kind(bytes) {
+        sniff::Kind::Prometheus => interop::parse_prometheus(bytes).map(Parsed::Series),
+        sniff::Kind::Json => {
+            let text = bytes.strip_prefix(sniff::BOM).unwrap_or(bytes);
+            let value: serde_json::Value =
+                serde_json::from_slice(text).map_err(|e| Error::BadCache(e.to_string()))?;
+            if interop::is_otlp(&value) {
+                return Ok(Parsed::Otlp(Box::new(value)));
+            }
+            cache_json::cache_from_json(value).map(|b| Parsed::Cache(Box::new(b)))
         }
-        return cache_from_json(value).map(|b| Parsed::Cache(Box::new(b)));
+        sniff::Kind::Dump => Ok(Parsed::Dump(pt::read(bytes, &Limits::for_timeline())?)),
     }
-    Ok(Parsed::Dump(pt::read(bytes, &Limits::for_timeline())?))
 }
 
 impl Parsed {
@@ -192,52 +240,6 @@ impl Parsed {
     }
 }
 
-fn looks_like_json(bytes: &[u8]) -> bool {
-    let start = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    start
-        .iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|&b| b == b'{')
-}
-
-/// Validates a cache JSON written by slime's tool (or by us) and uses it as it is.
-pub fn load_cache_json(bytes: &[u8]) -> Result<Built, Error> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| Error::BadCache(e.to_string()))?;
-    cache_from_json(value)
-}
-
-fn cache_from_json(value: serde_json::Value) -> Result<Built, Error> {
-    let cache: Cache = serde_json::from_value(value).map_err(|e| Error::BadCache(e.to_string()))?;
-    if cache.cache_version != CACHE_VERSION {
-        return Err(Error::BadCache(format!(
-            "cache_version is {}, this reader knows {CACHE_VERSION}",
-            cache.cache_version
-        )));
-    }
-    let mut warnings = Vec::new();
-    let analysis = metrics::analyze(
-        &cache.rows,
-        &metrics::facts_from_rows(&cache.rows),
-        &metrics::Thresholds::default(),
-    );
-    if cache.sample_count != cache.rows.len() {
-        warnings.push(Warning {
-            sample: None,
-            message: format!(
-                "sample_count says {} but the cache has {} rows",
-                cache.sample_count,
-                cache.rows.len()
-            ),
-        });
-    }
-    Ok(Built {
-        cache,
-        warnings,
-        analysis,
-    })
-}
-
 /// The sample list of a dump: `data["samples"]`, or `data` itself when it is a list.
 pub fn samples(tree: &Tree) -> Result<&[Value], Error> {
     let root = &tree.root;
@@ -256,7 +258,7 @@ pub fn samples(tree: &Tree) -> Result<&[Value], Error> {
                     .entries
                     .iter()
                     .take(5)
-                    .map(|(k, _)| pt::walk::repr(tree, k, 40))
+                    .map(|(k, _)| text_of(tree, k, 40))
                     .collect();
                 let more = if d.len() > 5 { ", …" } else { "" };
                 format!(
@@ -274,12 +276,15 @@ pub fn samples(tree: &Tree) -> Result<&[Value], Error> {
 
 fn kind_of(tree: &Tree, v: &Value) -> String {
     match tree.node_of(v) {
-        Some(pt::Node::Object(o)) => format!("a {} object", o.class),
+        Some(pt::Node::Object(o)) => {
+            let class: String = o.class.chars().take(120).collect();
+            format!("a {class} object")
+        }
         Some(pt::Node::Dict(_)) => "a dict".into(),
         Some(pt::Node::ElidedList { .. }) => "a list of numbers".into(),
         Some(_) => "a container".into(),
         None => {
-            let text = pt::walk::repr(tree, v, 40);
+            let text = text_of(tree, v, 40);
             match v {
                 Value::Int(_) | Value::BigInt(_) => format!("an int ({text})"),
                 Value::Float(_) => format!("a float ({text})"),
@@ -307,24 +312,82 @@ pub fn build_cache_with(
     generated_at: f64,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Built, Error> {
-    let samples = samples(tree)?;
+    build_cache_limited(tree, pt_path, generated_at, &BuildLimits::DEFAULT, progress)
+}
+
+/// [`build_cache_with`] under the given limits.
+pub fn build_cache_limited(
+    tree: &Tree,
+    pt_path: &str,
+    generated_at: f64,
+    limits: &BuildLimits,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Built, Error> {
+    let all = samples(tree)?;
+    let mut warnings = Warnings::default();
+    let max_samples = limits.max_samples;
+    let samples = if all.len() > max_samples {
+        warnings.push_always(Warning {
+            sample: Some(max_samples),
+            message: format!(
+                "this and the {} samples after it are not read: the file has {} samples, \
+                 more than the limit of {max_samples}",
+                all.len() - max_samples - 1,
+                all.len()
+            ),
+        });
+        &all[..max_samples]
+    } else {
+        all
+    };
     let mut rows = Vec::new();
-    let mut warnings = Vec::new();
     let mut notes = Vec::new();
+    let mut budget = rows::Budget::new(limits);
     for (i, sample) in samples.iter().enumerate() {
         notes.clear();
-        if let Some(row) = rows::build_row(tree, sample, i, &mut notes) {
-            rows.push(row);
+        let built = rows::build_row(tree, sample, i, &mut budget, &mut notes);
+        for message in notes.drain(..) {
+            warnings.push(Warning {
+                sample: Some(i),
+                message,
+            });
         }
-        warnings.extend(notes.drain(..).map(|message| Warning {
-            sample: Some(i),
-            message,
-        }));
+        match built {
+            Ok(Some(row)) => rows.push(row),
+            Ok(None) => {}
+            Err(stop) => {
+                let limit = match stop {
+                    rows::Stop::Items => format!("{} items", limits.max_file_items),
+                    rows::Stop::Bytes => {
+                        format!("{} MiB of output", limits.max_output_bytes >> 20)
+                    }
+                };
+                warnings.push_always(Warning {
+                    sample: Some(i),
+                    message: format!(
+                        "this and the {} samples after it are not shown: the rows would pass \
+                         the file's limit of {limit}",
+                        samples.len() - i - 1
+                    ),
+                });
+                break;
+            }
+        }
         if (i + 1) % PROGRESS_EVERY == 0 {
             progress(i + 1, samples.len());
         }
     }
     progress(samples.len(), samples.len());
+    if budget.out.cut > 0 {
+        warnings.push_always(Warning {
+            sample: None,
+            message: format!(
+                "{} values were cut at the limit of {} KiB of JSON each (marked \"…<cut\")",
+                budget.out.cut,
+                json::MAX_VALUE_BYTES >> 10
+            ),
+        });
+    }
     let global_start = rows
         .iter()
         .map(|r| r.start)
@@ -348,6 +411,42 @@ pub fn build_cache_with(
             global_end,
             rows,
         },
-        warnings,
+        warnings: warnings.finish(),
     })
+}
+
+/// Warnings, at most [`MAX_WARNINGS`] kept (a million bad samples would otherwise make a
+/// million lines), the rest counted.
+#[derive(Default)]
+struct Warnings {
+    kept: Vec<Warning>,
+    dropped: usize,
+}
+
+impl Warnings {
+    fn push(&mut self, w: Warning) {
+        if self.kept.len() < MAX_WARNINGS {
+            self.kept.push(w);
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    /// Warnings about the file's limits are kept whatever the count.
+    fn push_always(&mut self, w: Warning) {
+        self.kept.push(w);
+    }
+
+    fn finish(mut self) -> Vec<Warning> {
+        if self.dropped > 0 {
+            self.kept.push(Warning {
+                sample: None,
+                message: format!(
+                    "{} more warnings not shown (the limit is {MAX_WARNINGS})",
+                    self.dropped
+                ),
+            });
+        }
+        self.kept
+    }
 }

@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as J};
 
 use crate::json::py_str;
-use crate::model::{Item, Row, State};
+use crate::model::{jf64, Item, Row, State};
+use crate::values::{dict_of, text_of};
 
 const REQUEST_FIELDS: [(&str, &str); 3] = [
     ("perf/request/e2e_latency", "e2e_latency"),
@@ -76,12 +77,19 @@ const DECODE_FIELDS: [(&str, &str); 5] = [
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
     pub count: usize,
+    #[serde(with = "jf64")]
     pub mean: f64,
+    #[serde(with = "jf64")]
     pub median: f64,
+    #[serde(with = "jf64")]
     pub max: f64,
+    #[serde(with = "jf64")]
     pub min: f64,
+    #[serde(with = "jf64")]
     pub p50: f64,
+    #[serde(with = "jf64")]
     pub p90: f64,
+    #[serde(with = "jf64")]
     pub p99: f64,
 }
 
@@ -147,9 +155,13 @@ pub struct SampleFacts {
 /// Thresholds for the health badges (common inference-serving practice). All configurable.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Thresholds {
+    #[serde(with = "jf64")]
     pub e2e_p99_s: f64,
+    #[serde(with = "jf64")]
     pub queue_p99_s: f64,
+    #[serde(with = "jf64")]
     pub failed_share: f64,
+    #[serde(with = "jf64")]
     pub decode_tok_s: f64,
 }
 
@@ -167,7 +179,9 @@ impl Default for Thresholds {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Health {
     pub metric: String,
+    #[serde(with = "jf64")]
     pub value: f64,
+    #[serde(with = "jf64")]
     pub threshold: f64,
     pub ok: bool,
     /// e.g. "E2E latency p99 12.3 s > 10 s".
@@ -178,6 +192,7 @@ pub struct Health {
 pub struct SlowSample {
     pub row: usize,
     pub sample_index: J,
+    #[serde(with = "jf64")]
     pub duration: f64,
 }
 
@@ -186,8 +201,11 @@ pub struct Group {
     pub group: String,
     pub samples: usize,
     /// From the group's first start to its last end, seconds.
+    #[serde(with = "jf64")]
     pub completion: f64,
+    #[serde(with = "jf64::opt")]
     pub reward_mean: Option<f64>,
+    #[serde(with = "jf64::opt")]
     pub reward_std: Option<f64>,
     pub zero_std: bool,
     /// Rows of this group (indices into the cache's rows).
@@ -198,28 +216,39 @@ pub struct Group {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Analysis {
     /// slime's metrics under slime's names, in a stable order.
+    #[serde(with = "jf64::named")]
     pub slime: Vec<(String, f64)>,
     /// Per metric (slime's base name): count, mean, median, max, min, p50, p90, p99.
     pub distributions: Vec<(String, Stats)>,
     pub requests: usize,
+    #[serde(with = "jf64")]
     pub completion_tokens: f64,
+    #[serde(with = "jf64")]
     pub wall_time: f64,
+    #[serde(with = "jf64::opt")]
     pub tokens_per_sec: Option<f64>,
+    #[serde(with = "jf64::opt")]
     pub prefix_cache_hit_rate: Option<f64>,
     pub finish_reasons: Vec<(String, usize)>,
     pub statuses: Vec<(String, usize)>,
     pub prompt_tokens_hist: Vec<(String, usize)>,
     pub output_tokens_hist: Vec<(String, usize)>,
     /// (span name, total seconds, share of all sample time) sorted by total.
+    #[serde(with = "jf64::named2")]
     pub time_by_span: Vec<(String, f64, f64)>,
     /// Step function of running `sglang_generate` spans: (time, count from then on).
+    #[serde(with = "jf64::steps")]
     pub in_flight: Vec<(f64, u32)>,
     /// Completed tokens per second in equal bins: (bin start, tokens/s); bin width below.
+    #[serde(with = "jf64::pairs")]
     pub tokens_rate: Vec<(f64, f64)>,
+    #[serde(with = "jf64")]
     pub tokens_rate_bin: f64,
     pub slowest: Vec<SlowSample>,
     /// Seconds from 90% of samples done to the last one done, and its share of wall time.
+    #[serde(with = "jf64::opt")]
     pub tail_seconds: Option<f64>,
+    #[serde(with = "jf64::opt")]
     pub tail_share: Option<f64>,
     pub groups: Vec<Group>,
     /// Samples whose status is `aborted` or `failed`, and all samples.
@@ -283,44 +312,53 @@ impl Analysis {
     }
 }
 
-/// Facts about every sample of a dump.
+/// Facts about every sample of a dump. Work per sample is bounded: a `loss_mask` list shared
+/// by many samples is summed once, and a sample's index and group are read as short text.
 pub fn sample_facts(tree: &Tree, samples: &[Value], rows: &[Row]) -> Vec<SampleFacts> {
     let row_of: HashMap<usize, usize> = rows
         .iter()
         .enumerate()
         .map(|(i, r)| (r.row_id, i))
         .collect();
+    let num = |v: &Value| match v {
+        Value::Int(x) => Some(*x as f64),
+        Value::Float(x) if x.is_finite() => Some(*x),
+        Value::Bool(b) => Some(*b as u8 as f64),
+        _ => None,
+    };
+    let mut sums: HashMap<pt::NodeId, Option<f64>> = HashMap::new();
     samples
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let Some(d) = tree.as_dict(s) else {
+            let Some(d) = dict_of(tree, s) else {
                 return SampleFacts::default();
             };
-            let num = |v: &Value| match v {
-                Value::Int(x) => Some(*x as f64),
-                Value::Float(x) if x.is_finite() => Some(*x),
-                Value::Bool(b) => Some(*b as u8 as f64),
+            let loss_sum = match d.get_str("loss_mask") {
+                Some(Value::Node(id)) => *sums.entry(*id).or_insert_with(|| match tree.node(*id) {
+                    pt::Node::ElidedList { sum, .. } => Some(*sum),
+                    pt::Node::List(v) => Some(v.iter().filter_map(num).sum()),
+                    _ => None,
+                }),
                 _ => None,
             };
-            let loss_sum = d.get_str("loss_mask").and_then(|m| match tree.node_of(m) {
-                Some(pt::Node::ElidedList { sum, .. }) => Some(*sum),
-                Some(pt::Node::List(v)) => Some(v.iter().filter_map(num).sum()),
-                _ => None,
-            });
+            let row = row_of.get(&i).copied();
             SampleFacts {
-                row: row_of.get(&i).copied(),
-                sample_index: d
-                    .get_str("index")
-                    .map(|v| crate::json::to_json(tree, v))
-                    .unwrap_or(J::from(i)),
-                group: d
-                    .get_str("group_index")
-                    .map(|g| pt::walk::repr(tree, g, 80)),
+                row,
+                // The row's own index when there is one; else short text (facts are kept for
+                // every sample, so no sample may bring a large value here).
+                sample_index: match (row, d.get_str("index")) {
+                    (Some(r), _) => rows[r].sample_index.clone(),
+                    (None, None) => J::from(i),
+                    (None, Some(Value::Int(x))) => J::from(*x),
+                    (None, Some(Value::None)) => J::Null,
+                    (None, Some(v)) => J::String(text_of(tree, v, 80)),
+                },
+                group: d.get_str("group_index").map(|g| text_of(tree, g, 80)),
                 status: d
                     .get_str("status")
                     .and_then(|v| v.as_str())
-                    .map(str::to_string),
+                    .map(|s| s.chars().take(64).collect()),
                 reward: d.get_str("reward").and_then(num),
                 response_length: loss_sum.or_else(|| d.get_str("response_length").and_then(num)),
             }
@@ -349,25 +387,36 @@ pub fn facts_from_rows(rows: &[Row]) -> Vec<SampleFacts> {
 pub fn request_attrs(rows: &[Row]) -> Vec<Map<String, J>> {
     let mut out = Vec::new();
     for row in rows {
-        let mut by_span: HashMap<String, &Item> = HashMap::new();
-        for it in &row.items {
-            if let Item::Span(s) = it {
-                if let J::String(id) = &s.span_id {
-                    by_span.insert(id.clone(), it);
+        let is_pd = |it: &Item| {
+            matches!(it, Item::Span(_) | Item::Event(_))
+                && it
+                    .name()
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("sglang_pd_"))
+        };
+        // Spans by id, only for rows with PD child items (the walk below needs them).
+        let mut by_span: HashMap<&str, &Item> = HashMap::new();
+        if row.items.iter().any(is_pd) {
+            for it in &row.items {
+                if let Item::Span(s) = it {
+                    if let J::String(id) = &s.span_id {
+                        by_span.insert(id, it);
+                    }
                 }
             }
         }
-        // Which generate request a PD item belongs to: walk parents to a sglang_generate.
+        // Which generate request a PD item belongs to: walk parents to a sglang_generate
+        // (at most 64 steps: each item's walk is bounded, so a deep chain stays linear).
         let request_of = |start: &J| -> Option<String> {
-            let mut cur = start.as_str()?.to_string();
+            let mut cur = start.as_str()?;
             for _ in 0..64 {
-                let Item::Span(s) = by_span.get(&cur)? else {
+                let Item::Span(s) = by_span.get(cur)? else {
                     return None;
                 };
                 if s.name.as_str() == Some("sglang_generate") {
-                    return Some(cur);
+                    return Some(cur.to_string());
                 }
-                cur = s.parent_span_id.as_str()?.to_string();
+                cur = s.parent_span_id.as_str()?;
             }
             None
         };

@@ -95,44 +95,130 @@ fn otlp_round_trip_keeps_every_span() {
 }
 
 #[test]
-fn otlp_ids_are_hex_and_deterministic() {
+fn otlp_ids_are_hex_unique_and_pinned() {
+    // Pinned derivations: exported ids must not change between versions (other tools link
+    // by them), and slime's own 32-hex trace ids are kept.
+    let mut row = trace::load(
+        &std::fs::read(
+            fixtures()
+                .into_iter()
+                .find(|p| p.ends_with("basic_0.pt"))
+                .unwrap(),
+        )
+        .unwrap(),
+        "x",
+        0.0,
+    )
+    .unwrap()
+    .cache
+    .rows
+    .remove(0);
+    row.trace_id = J::String("rollout-0-sample-3".into());
+    assert_eq!(trace::interop::otlp_trace_id(&row), PINNED_TRACE_ID);
+    row.trace_id = J::String("0123456789ABCDEF0123456789abcdef".into());
+    assert_eq!(
+        trace::interop::otlp_trace_id(&row),
+        "0123456789abcdef0123456789abcdef"
+    );
+    assert_eq!(
+        trace::interop::otlp_span_id("0123456789abcdef0123456789abcdef", "span-1"),
+        PINNED_SPAN_ID
+    );
+
     let path = fixtures()
         .into_iter()
         .find(|p| p.ends_with("agent_2.pt"))
         .unwrap();
     let built = trace::load(&std::fs::read(path).unwrap(), "x", 0.0).unwrap();
     let a = trace::interop::export_otlp(&built.cache);
-    assert_eq!(a, trace::interop::export_otlp(&built.cache));
-    let spans = a
-        .pointer("/resourceSpans/0/scopeSpans/0/spans")
-        .unwrap()
-        .as_array()
-        .unwrap();
     let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
-    for s in spans {
-        assert!(hex(s["traceId"].as_str().unwrap(), 32));
-        assert!(hex(s["spanId"].as_str().unwrap(), 16));
-        let p = s["parentSpanId"].as_str().unwrap();
-        assert!(p.is_empty() || hex(p, 16));
-        let (st, en) = (
-            s["startTimeUnixNano"].as_str().unwrap(),
-            s["endTimeUnixNano"].as_str().unwrap(),
-        );
-        assert!(st.parse::<u64>().unwrap() <= en.parse::<u64>().unwrap());
+    let mut checked = 0;
+    for r in a["resourceSpans"].as_array().unwrap() {
+        let spans = r
+            .pointer("/scopeSpans/0/spans")
+            .unwrap()
+            .as_array()
+            .unwrap();
+        let ids: std::collections::HashSet<&str> = spans
+            .iter()
+            .map(|s| s["spanId"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids.len(), spans.len(), "span ids are unique within a trace");
+        for s in spans {
+            assert!(hex(s["traceId"].as_str().unwrap(), 32));
+            assert!(hex(s["spanId"].as_str().unwrap(), 16));
+            let p = s["parentSpanId"].as_str().unwrap();
+            assert!(p.is_empty() || hex(p, 16));
+            let (st, en) = (
+                s["startTimeUnixNano"].as_str().unwrap(),
+                s["endTimeUnixNano"].as_str().unwrap(),
+            );
+            assert!(st.parse::<u64>().unwrap() <= en.parse::<u64>().unwrap());
+            checked += 1;
+        }
     }
-    // Errors become span status ERROR.
-    let any_error = a["resourceSpans"].as_array().unwrap().iter().any(|r| {
-        r.pointer("/scopeSpans/0/spans")
+    assert!(checked > 100, "{checked} spans");
+}
+
+const PINNED_TRACE_ID: &str = "3d9734fa37b5793c44eaecb166ffbe97";
+const PINNED_SPAN_ID: &str = "7dfca928a6b9aa24";
+
+/// slime marks failed spans with end attrs `error_type` / `error_message` (agent_2 has 16):
+/// each becomes an OTLP span with STATUS_CODE_ERROR and the message, and a red Chrome event;
+/// no other span does.
+#[test]
+fn error_spans_get_an_error_status() {
+    let path = fixtures()
+        .into_iter()
+        .find(|p| p.ends_with("agent_2.pt"))
+        .unwrap();
+    let built = trace::load(&std::fs::read(path).unwrap(), "x", 0.0).unwrap();
+    let failed: usize = built
+        .cache
+        .rows
+        .iter()
+        .flat_map(|r| &r.items)
+        .filter(|i| {
+            matches!(i, Item::Span(s) if s.pd_virtual_role().is_none()
+                && s.attrs.end_attrs.get("error_type").is_some())
+        })
+        .count();
+    assert_eq!(failed, 16, "the fixture's failed spans");
+    let otlp = trace::interop::export_otlp(&built.cache);
+    let mut errors = Vec::new();
+    let mut ok = 0;
+    for r in otlp["resourceSpans"].as_array().unwrap() {
+        for s in r
+            .pointer("/scopeSpans/0/spans")
             .unwrap()
             .as_array()
             .unwrap()
+        {
+            match s["status"].get("code") {
+                Some(c) => {
+                    assert_eq!(c, 2, "{s}");
+                    errors.push(s["status"]["message"].as_str().unwrap().to_string());
+                }
+                None => ok += 1,
+            }
+        }
+    }
+    assert_eq!(errors.len(), failed);
+    assert!(ok > 0);
+    assert!(
+        errors
             .iter()
-            .any(|s| s["status"]["code"] == 2)
-    });
-    let has_error_attr = built.cache.rows.iter().any(|r| {
-        r.items.iter().any(|i| matches!(i, Item::Span(s) if s.attrs.end_attrs.get("error").is_some_and(trace::json::truthy)))
-    });
-    assert_eq!(any_error, has_error_attr);
+            .all(|m| m == "RuntimeError: sglang returned 503: server overloaded"),
+        "{errors:?}"
+    );
+    let chrome = trace::interop::export_chrome(&built.cache);
+    let red = chrome["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["cname"] == "terrible")
+        .count();
+    assert_eq!(red, failed);
 }
 
 #[test]

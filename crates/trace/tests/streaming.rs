@@ -1,5 +1,7 @@
-//! The same rows whether a file arrives in one chunk, in 1-byte chunks or in random sizes,
-//! and whatever the ZIP entries' compression.
+//! The same result (rows, warnings, metrics, or the same error) whether a file arrives in one
+//! chunk, in 1-byte chunks or in random sizes, and whatever the ZIP entries' compression:
+//! `trace::StreamLoader` (the browser) and `trace::load` (the CLI) agree on every fixture,
+//! every hostile catalog case and the sniffing edge cases.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -20,7 +22,7 @@ fn fixtures() -> Vec<PathBuf> {
 
 fn whole(bytes: &[u8]) -> String {
     match trace::load(bytes, "x", 0.0) {
-        Ok(b) => serde_json::to_string(&b.cache).unwrap(),
+        Ok(b) => serde_json::to_string(&b).unwrap(),
         Err(e) => format!("error: {e}"),
     }
 }
@@ -36,7 +38,7 @@ fn streamed(bytes: &[u8], sizes: &mut dyn FnMut() -> usize) -> String {
         at += n;
     }
     match loader.finish().and_then(|p| p.build("x", 0.0)) {
-        Ok(b) => serde_json::to_string(&b.cache).unwrap(),
+        Ok(b) => serde_json::to_string(&b).unwrap(),
         Err(e) => format!("error: {e}"),
     }
 }
@@ -145,12 +147,116 @@ fn errors_are_the_same_as_whole_reads() {
             .unwrap(),
     )
     .unwrap();
-    for cut in [0, 3, 40, 200, bytes.len() / 2] {
+    for cut in [0, 3, 40, 200] {
         let part = &bytes[..cut];
         let w = whole(part);
         assert!(w.starts_with("error"), "cut {cut}: {w}");
-        let s = streamed(part, &mut lcg(5));
-        assert!(s.starts_with("error"), "cut {cut}: {s}");
+        assert_eq!(streamed(part, &mut lcg(5)), w, "cut {cut}");
+        assert_eq!(streamed(part, &mut || 1), w, "cut {cut}, 1-byte chunks");
     }
     assert_eq!(streamed(b"GIF89a....", &mut || 3), whole(b"GIF89a...."));
+}
+
+/// A ZIP cut in the middle of data.pkl: the whole read and the stream give one error.
+#[test]
+fn truncated_zip_errors_are_the_same() {
+    let bytes = std::fs::read(
+        fixtures()
+            .into_iter()
+            .find(|p| p.ends_with("basic_0.pt"))
+            .unwrap(),
+    )
+    .unwrap();
+    let part = &bytes[..bytes.len() / 2];
+    let w = whole(part);
+    assert!(w.starts_with("error"), "{w}");
+    assert_eq!(streamed(part, &mut lcg(5)), w);
+}
+
+/// Files whose kind is decided by their first bytes: BOM, leading whitespace, Prometheus text
+/// whose first line arrives a byte at a time, files shorter than the sniffing window, JSON
+/// that starts past it.
+#[test]
+fn sniffing_edges_agree() {
+    let cache = std::fs::read(
+        fixtures()
+            .into_iter()
+            .find(|p| p.ends_with("basic_0.trace_timeline_cache.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let mut with_bom = b"\xef\xbb\xbf".to_vec();
+    with_bom.extend_from_slice(&cache);
+    let mut spaced = b" \n\t ".to_vec();
+    spaced.extend_from_slice(&cache);
+    let mut far = vec![b' '; 5000];
+    far.extend_from_slice(&cache);
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("one space", b" ".to_vec()),
+        ("BOM only", b"\xef\xbb\xbf".to_vec()),
+        ("BOM + cache", with_bom),
+        ("whitespace + cache", spaced),
+        ("cache after 5000 spaces", far),
+        (
+            "prometheus text",
+            b"sglang:num_running_reqs{a=\"1\"} 3 1790000000000\n".to_vec(),
+        ),
+        (
+            "prometheus comment",
+            b"# HELP x y\n# TYPE x gauge\nx 1\n".to_vec(),
+        ),
+        (
+            "BOM + prometheus",
+            b"\xef\xbb\xbf# HELP x y\nx 1\n".to_vec(),
+        ),
+        (
+            "prometheus json",
+            br#"{"status":"success","data":{"resultType":"vector","result":[]}}"#.to_vec(),
+        ),
+        ("short json", b"{}".to_vec()),
+        ("bad json", b"{\"cache_version\": 1,".to_vec()),
+        ("word", b"hello".to_vec()),
+        ("pickle int", b"\x80\x02K\x07.".to_vec()),
+    ];
+    for (name, bytes) in cases {
+        let w = whole(&bytes);
+        for (chunks, mut sizes) in [
+            (
+                "whole",
+                Box::new(|| usize::MAX) as Box<dyn FnMut() -> usize>,
+            ),
+            ("1-byte", Box::new(|| 1)),
+            ("random", Box::new(lcg(7))),
+        ] {
+            assert_eq!(streamed(&bytes, &mut sizes), w, "{name}, {chunks} chunks");
+        }
+    }
+    assert!(
+        whole(b"\xef\xbb\xbf{}").contains("cache_version"),
+        "a BOM before JSON is read as JSON"
+    );
+}
+
+/// Every hostile file of the catalog: the same result both ways (bounded time: each case
+/// must finish; the CLI test states the per-case bounds).
+#[test]
+fn catalog_cases_stream_like_whole_reads() {
+    for case in picklegen::hostile::catalog() {
+        let w = whole(&case.bytes);
+        assert_eq!(
+            streamed(&case.bytes, &mut lcg(11)),
+            w,
+            "{}: random chunks",
+            case.file
+        );
+        if case.bytes.len() < 300_000 {
+            assert_eq!(
+                streamed(&case.bytes, &mut || 1),
+                w,
+                "{}: 1-byte chunks",
+                case.file
+            );
+        }
+    }
 }

@@ -123,34 +123,38 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>) {
         // Spans per lane in start order, through level of detail: sub-pixel spans become
         // coverage runs, so the work per frame follows pixels, not span count.
         let rl = s.lanes[vi];
-        let lanes = if expanded {
-            rl.count.max(1) as usize
-        } else {
-            1
-        };
-        let mut by_lane: Vec<Vec<usize>> = vec![Vec::new(); lanes];
-        for (ii, item) in row.items.iter().enumerate() {
-            if matches!(item, Item::Span(_)) && s.only_attempt.is_none_or(|a| a == item.attempt()) {
-                let l = (rl.of(ii, expanded) as usize).min(lanes - 1);
-                by_lane[l].push(ii);
-            }
+        // Spans grouped by lane. Only lanes that hold a span are visited, and nothing is
+        // sized by a lane number: a row's lanes come from its data (a crafted cache may
+        // claim lane 4 294 967 294), so the work follows the items, never the lane count.
+        let mut by_lane: Vec<(u32, usize)> = row
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| {
+                matches!(item, Item::Span(_)) && s.only_attempt.is_none_or(|a| a == item.attempt())
+            })
+            .map(|(ii, _)| (rl.of(ii, expanded), ii))
+            .collect();
+        // Stable: within a lane, items keep row order (start order, as `lane_prims` wants).
+        by_lane.sort_by_key(|&(lane, _)| lane);
+        if !expanded {
+            by_lane
+                .sort_by(|&(_, a), &(_, b)| row.items[a].start().total_cmp(&row.items[b].start()));
         }
         let width = css_w - LABEL_W;
-        for (lane, idx) in by_lane.iter_mut().enumerate() {
-            if !expanded {
-                idx.sort_by(|&a, &b| row.items[a].start().total_cmp(&row.items[b].start()));
+        for group in by_lane.chunk_by(|a, b| a.0 == b.0) {
+            let lane = group[0].0;
+            let idx: Vec<usize> = group.iter().map(|&(_, ii)| ii).collect();
+            let y = top + lane as f64 * s.lane_h;
+            if y > top + h {
+                // Below this row's band (a lane the layout does not make room for).
+                continue;
             }
-            for prim in lane_prims(row, idx, &s.view, width) {
+            for prim in lane_prims(row, &idx, &s.view, width) {
                 match prim {
-                    Prim::Item(ii) => draw_span(
-                        ctx,
-                        s,
-                        &row.items[ii],
-                        top + lane as f64 * s.lane_h,
-                        css_w,
-                        selected == Some(ii),
-                        p,
-                    ),
+                    Prim::Item(ii) => {
+                        draw_span(ctx, s, &row.items[ii], y, css_w, selected == Some(ii), p)
+                    }
                     Prim::Run { x0, x1, first, .. } => {
                         let name = name_text(&row.items[first]);
                         let color = pd_color(&name)
@@ -158,7 +162,6 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>) {
                             .unwrap_or_else(|| color_for(&name, s.dark));
                         ctx.set_fill_style_str(&color);
                         ctx.set_global_alpha(0.8);
-                        let y = top + lane as f64 * s.lane_h;
                         ctx.fill_rect(LABEL_W + x0, y + 1.0, (x1 - x0).max(1.0), s.lane_h - 2.0);
                         ctx.set_global_alpha(1.0);
                     }
@@ -300,30 +303,29 @@ fn draw_points(
     selected: Option<usize>,
     p: &Palette,
 ) {
-    let lanes = if expanded { rl.count } else { 1 };
     for orphan in [false, true] {
         if (orphan && !s.show_orphans) || (!orphan && !s.show_events) {
             continue;
         }
-        for lane in 0..lanes {
-            let mut xs: Vec<(f64, usize)> = row
-                .items
-                .iter()
-                .enumerate()
-                .filter(|(_, it)| match it {
-                    Item::Event(_) => !orphan,
-                    Item::OrphanEnd(_) => orphan,
-                    Item::Span(_) => false,
-                })
-                .filter(|(i, _)| rl.of(*i, expanded) == lane)
-                .filter(|(_, it)| s.only_attempt.is_none_or(|a| a == it.attempt()))
-                .map(|(i, it)| (LABEL_W + s.view.x(it.start()), i))
-                .filter(|(x, _)| *x >= LABEL_W - 10.0 && *x <= css_w + 10.0)
-                .collect();
-            if xs.is_empty() {
-                continue;
-            }
-            xs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        // (lane, x, item), grouped by lane then in x order: one pass over the row's items
+        // however many lanes it claims.
+        let mut pts: Vec<(u32, f64, usize)> = row
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| match it {
+                Item::Event(_) => !orphan,
+                Item::OrphanEnd(_) => orphan,
+                Item::Span(_) => false,
+            })
+            .filter(|(_, it)| s.only_attempt.is_none_or(|a| a == it.attempt()))
+            .map(|(i, it)| (rl.of(i, expanded), LABEL_W + s.view.x(it.start()), i))
+            .filter(|&(_, x, _)| x >= LABEL_W - 10.0 && x <= css_w + 10.0)
+            .collect();
+        pts.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        for group in pts.chunk_by(|a, b| a.0 == b.0) {
+            let lane = group[0].0;
+            let xs: Vec<(f64, usize)> = group.iter().map(|&(_, x, i)| (x, i)).collect();
             let cy = top + lane as f64 * s.lane_h + s.lane_h / 2.0;
             let r = (s.lane_h / 2.0 - 1.0).clamp(2.5, 5.0);
             for (x, _, n, first) in clusters(&xs) {

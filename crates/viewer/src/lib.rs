@@ -7,9 +7,26 @@
 //! worker), geometry and hit testing from `timeline`; this crate wires them to the DOM. Text
 //! from a dump reaches the page only as text nodes or canvas `fillText`, never as HTML.
 
+pub mod origins;
 pub mod protocol;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;
 #[cfg(target_arch = "wasm32")]
+mod canvas;
+#[cfg(target_arch = "wasm32")]
+mod dom;
+#[cfg(target_arch = "wasm32")]
 pub mod draw;
+#[cfg(target_arch = "wasm32")]
+mod embed;
+#[cfg(target_arch = "wasm32")]
+mod input;
+#[cfg(target_arch = "wasm32")]
+mod panels;
+#[cfg(target_arch = "wasm32")]
+mod state;
+#[cfg(target_arch = "wasm32")]
+mod url_state;
+#[cfg(target_arch = "wasm32")]
+mod worker_client;

@@ -1,7 +1,488 @@
-//! Hostile cases: see `mod.rs`.
+//! Hostile trace shapes (classes 1, 2, 4 and 7 of issue #12, trace side): rollout dumps
+//! (`{"rollout_id": 0, "samples": [...]}` in a torch ZIP) with cycles through object state,
+//! shared references that would amplify output, quadratic span shapes and float edges.
+//! Expectations are what `rollscope cache FILE` gives (see `trace`'s limits).
 
-use super::Case;
+use super::{Case, Expect};
+use crate::Pickle;
+
+/// A dump around `samples`, which must leave the sample list on the stack. Memo keys from
+/// 200 on are used here for repeated strings (BINGET/BINPUT: two bytes a reference).
+fn dump(samples: impl FnOnce(&mut W)) -> Vec<u8> {
+    let mut w = W {
+        p: Pickle::proto(2),
+        memo: Vec::new(),
+    };
+    w.p.empty_dict()
+        .mark()
+        .str("rollout_id")
+        .int(0)
+        .str("samples");
+    samples(&mut w);
+    w.p.setitems();
+    crate::torch_zip("rollout_0", &w.p.stop())
+}
+
+/// A pickle writer that memoises short strings in memo slots 200..=255 (two-byte references).
+struct W {
+    p: Pickle,
+    memo: Vec<&'static str>,
+}
+
+impl W {
+    fn s(&mut self, s: &'static str) -> &mut Self {
+        if let Some(i) = self.memo.iter().position(|m| *m == s) {
+            self.p.op(b'h').raw(&[200 + i as u8]);
+        } else if self.memo.len() < 56 {
+            self.p.str(s).op(b'q').raw(&[200 + self.memo.len() as u8]);
+            self.memo.push(s);
+        } else {
+            self.p.str(s);
+        }
+        self
+    }
+
+    /// `{"type": kind, "name": name, "ts": ts, "span_id": id?, "parent_span_id": parent?}`
+    /// plus whatever `more` adds (key, value pairs) before SETITEMS.
+    fn event(
+        &mut self,
+        kind: &'static str,
+        name: &'static str,
+        ts: f64,
+        id: Option<i64>,
+        parent: Option<i64>,
+        more: impl FnOnce(&mut W),
+    ) {
+        self.p.empty_dict().mark();
+        self.s("type").s(kind).s("name").s(name).s("ts");
+        self.p.float(ts);
+        if let Some(id) = id {
+            self.s("span_id");
+            self.p.int(id);
+        }
+        if let Some(parent) = parent {
+            self.s("parent_span_id");
+            self.p.int(parent);
+        }
+        more(self);
+        self.p.setitems();
+    }
+
+    /// A sample `{"index": i, "trace": {"events": [...]}}` plus `more` pairs.
+    fn sample(&mut self, i: i64, events: impl FnOnce(&mut W), more: impl FnOnce(&mut W)) {
+        self.p.empty_dict().mark();
+        self.s("index");
+        self.p.int(i);
+        self.s("trace");
+        self.p.empty_dict().mark();
+        self.s("events");
+        self.p.empty_list();
+        events(self);
+        self.p.setitems();
+        more(self);
+        self.p.setitems();
+    }
+
+    /// MARK … APPENDS in batches of 1000, `f(i)` writing item i.
+    fn items(&mut self, n: usize, mut f: impl FnMut(&mut W, usize)) {
+        let mut i = 0;
+        while i < n {
+            self.p.mark();
+            let end = (i + 1000).min(n);
+            for j in i..end {
+                f(self, j);
+            }
+            self.p.appends();
+            i = end;
+        }
+    }
+}
+
+const T0: f64 = 1_790_000_000.0;
 
 pub(super) fn cases() -> Vec<Case> {
-    Vec::new()
+    let one_row = Expect::Rows {
+        rows: 1,
+        warning: "",
+    };
+    vec![
+        Case {
+            file: "trace_attrs_cycle.pt",
+            class: 1,
+            what: "an attrs dict holding a tensor-like object whose BUILD state names the \
+                   object itself (dtype) and the attrs dict (shape)",
+            bytes: dump(|w| {
+                w.p.empty_list();
+                w.items(1, |w, _| {
+                    w.sample(
+                        0,
+                        |w| {
+                            w.items(1, |w, _| {
+                                w.event("event", "e", T0, None, None, |w| {
+                                    w.s("attrs");
+                                    w.p.empty_dict().put(1).str("obj");
+                                    w.p.new_object("torch", "Tensor").put(2);
+                                    w.p.empty_dict().mark().str("dtype").get(2);
+                                    w.p.str("shape").get(1).setitems().build().setitem();
+                                })
+                            })
+                        },
+                        |_| {},
+                    )
+                });
+            }),
+            expect: one_row.clone(),
+            browser: true,
+        },
+        Case {
+            file: "trace_object_keys.pt",
+            class: 1,
+            what: "attrs keyed by a tensor-like object whose dtype is itself and by a list \
+                   that contains itself",
+            bytes: dump(|w| {
+                w.p.empty_list();
+                w.items(1, |w, _| {
+                    w.sample(
+                        0,
+                        |w| {
+                            w.items(1, |w, _| {
+                                w.event("event", "e", T0, None, None, |w| {
+                                    w.s("attrs");
+                                    w.p.empty_dict().mark();
+                                    w.p.new_object("torch", "Tensor").put(1);
+                                    w.p.empty_dict().mark().str("dtype").get(1);
+                                    w.p.str("shape").empty_list().setitems().build().int(1);
+                                    w.p.empty_list().put(2).get(2).append().int(2);
+                                    w.p.setitems();
+                                })
+                            })
+                        },
+                        |_| {},
+                    )
+                });
+            }),
+            expect: one_row.clone(),
+            browser: true,
+        },
+        Case {
+            file: "trace_sample_state_cycle.pt",
+            class: 1,
+            what: "a sample whose metadata, reward and status are objects whose state refers \
+                   back to them, and a Sample object whose state tuple holds itself",
+            bytes: dump(|w| {
+                w.p.empty_list();
+                w.items(1, |w, _| {
+                    w.sample(
+                        0,
+                        |w| w.items(1, |w, _| w.event("event", "e", T0, None, None, |_| {})),
+                        |w| {
+                            w.s("metadata");
+                            w.p.new_object("m", "Meta").put(1).get(1).none().tuple_n(2);
+                            w.p.build();
+                            w.s("reward");
+                            w.p.new_object("m", "Reward").put(2).empty_dict().mark();
+                            w.p.str("me").get(2).setitems().build();
+                            w.s("status");
+                            w.p.new_object("m", "Status")
+                                .put(3)
+                                .get(3)
+                                .none()
+                                .tuple_n(2);
+                            w.p.build();
+                        },
+                    );
+                    w.p.new_object("slime.utils.types", "Sample").put(4);
+                    w.p.get(4).none().tuple_n(2).build();
+                });
+            }),
+            expect: Expect::Rows {
+                rows: 1,
+                warning: "not a dict or a Sample object",
+            },
+            browser: true,
+        },
+        Case {
+            file: "trace_shared_string.pt",
+            class: 2,
+            what: "one 1 MiB string named as 4 096 attribute values of one event (4 GiB of \
+                   JSON if copied): cut at 64 KiB per value",
+            bytes: dump(|w| {
+                w.p.empty_list();
+                w.items(1, |w, _| {
+                    w.sample(
+                        0,
+                        |w| {
+                            w.items(1, |w, _| {
+                                w.event("event", "wide", T0, None, None, |w| {
+                                    w.s("attrs");
+                                    w.p.empty_dict().mark();
+                                    w.p.str("k").str(&"x".repeat(1 << 20)).put(1);
+                                    for i in 0..4096 {
+                                        w.p.str(&format!("k{i}")).get(1);
+                                    }
+                                    w.p.setitems();
+                                })
+                            })
+                        },
+                        |_| {},
+                    )
+                });
+            }),
+            expect: Expect::Rows {
+                rows: 1,
+                warning: "cut at the limit of 64 KiB",
+            },
+            browser: true,
+        },
+        Case {
+            file: "trace_shared_attrs.pt",
+            class: 2,
+            what: "one attrs dict holding a 1 MiB string shared by the events of 256 samples: \
+                   each copy cut at 64 KiB, counted against the output limit",
+            bytes: dump(|w| {
+                w.p.empty_list();
+                w.items(256, |w, i| {
+                    w.sample(
+                        i as i64,
+                        |w| {
+                            w.items(1, |w, _| {
+                                w.event("event", "e", T0 + i as f64, None, None, |w| {
+                                    w.s("attrs");
+                                    if i == 0 {
+                                        w.p.empty_dict().mark().str("s");
+                                        w.p.str(&"y".repeat(1 << 20)).setitems().put(1);
+                                    } else {
+                                        w.p.get(1);
+                                    }
+                                })
+                            })
+                        },
+                        |_| {},
+                    )
+                });
+            }),
+            expect: Expect::Rows {
+                rows: 256,
+                warning: "256 values were cut",
+            },
+            browser: true,
+        },
+        Case {
+            file: "trace_shared_sample.pt",
+            class: 2,
+            what: "one two-span sample referenced 50 000 times: 50 000 rows, linear work",
+            bytes: dump(|w| {
+                w.p.empty_list();
+                w.items(50_000, |w, i| {
+                    if i > 0 {
+                        w.p.get(1);
+                        return;
+                    }
+                    w.sample(
+                        0,
+                        |w| {
+                            w.items(1, |w, _| {
+                                w.event("span_start", "a", T0, Some(1), None, |_| {});
+                                w.event("span_start", "b", T0 + 1.0, Some(2), None, |_| {});
+                                w.event("span_end", "a", T0 + 2.0, Some(1), None, |_| {});
+                                w.event("span_end", "b", T0 + 3.0, Some(2), None, |_| {});
+                            })
+                        },
+                        |_| {},
+                    );
+                    w.p.put(1);
+                });
+            }),
+            expect: Expect::Rows {
+                rows: 50_000,
+                warning: "",
+            },
+            browser: true,
+        },
+        Case {
+            file: "trace_nested_open.pt",
+            class: 4,
+            what: "30 000 nested spans that never close (ancestor walks and depths)",
+            bytes: dump(|w| {
+                w.p.empty_list();
+                w.items(1, |w, _| {
+                    w.sample(
+                        0,
+                        |w| {
+                            w.items(30_000, |w, i| {
+                                w.event(
+                                    "span_start",
+                                    "s",
+                                    T0 + i as f64,
+                                    Some(i as i64),
+                                    None,
+                                    |_| {},
+                                )
+                            })
+                        },
+                        |_| {},
+                    )
+                });
+            }),
+            expect: one_row.clone(),
+            browser: true,
+        },
+        Case {
+            file: "trace_fifo_ends.pt",
+            class: 4,
+            what: "30 000 spans ended in the order they started (the span-id stack)",
+            bytes: dump(|w| {
+                w.p.empty_list();
+                w.items(1, |w, _| {
+                    w.sample(
+                        0,
+                        |w| {
+                            w.items(60_000, |w, i| {
+                                let (kind, id) = if i < 30_000 {
+                                    ("span_start", i)
+                                } else {
+                                    ("span_end", i - 30_000)
+                                };
+                                w.event(kind, "s", T0 + i as f64, Some(id as i64), None, |_| {})
+                            })
+                        },
+                        |_| {},
+                    )
+                });
+            }),
+            expect: one_row.clone(),
+            browser: true,
+        },
+        Case {
+            file: "trace_open_siblings.pt",
+            class: 4,
+            what: "50 000 open spans with one parent and one start (next_sibling_start)",
+            bytes: dump(|w| {
+                w.p.empty_list();
+                w.items(1, |w, _| {
+                    w.sample(
+                        0,
+                        |w| {
+                            w.items(50_001, |w, i| match i {
+                                0 => w.event("span_start", "root", T0, Some(0), None, |_| {}),
+                                _ => w.event(
+                                    "span_start",
+                                    "c",
+                                    T0 + 1.0,
+                                    Some(i as i64),
+                                    Some(0),
+                                    |_| {},
+                                ),
+                            })
+                        },
+                        |_| {},
+                    )
+                });
+            }),
+            expect: one_row.clone(),
+            browser: true,
+        },
+        Case {
+            file: "trace_pd_lanes.pt",
+            class: 4,
+            what: "20 000 sglang_generate spans with flat pd_* end attrs: 40 000 [P]/[D] lanes",
+            bytes: dump(|w| {
+                w.p.empty_list();
+                w.items(1, |w, _| {
+                    w.sample(
+                        0,
+                        |w| {
+                            w.items(40_000, |w, i| {
+                                let (n, end) = (i / 2, i % 2 == 1);
+                                let t = T0 + n as f64;
+                                if !end {
+                                    w.event(
+                                        "span_start",
+                                        "sglang_generate",
+                                        t,
+                                        Some(n as i64),
+                                        None,
+                                        |_| {},
+                                    );
+                                    return;
+                                }
+                                w.event(
+                                    "span_end",
+                                    "sglang_generate",
+                                    t + 0.5,
+                                    Some(n as i64),
+                                    None,
+                                    |w| {
+                                        w.s("attrs");
+                                        if n == 0 {
+                                            w.p.empty_dict().mark();
+                                            w.p.str("pd_prefill_forward_duration").float(0.1);
+                                            w.p.str("pd_decode_forward_duration").float(0.3);
+                                            w.p.setitems().put(1);
+                                        } else {
+                                            w.p.get(1);
+                                        }
+                                    },
+                                )
+                            })
+                        },
+                        |_| {},
+                    )
+                });
+            }),
+            expect: one_row.clone(),
+            browser: true,
+        },
+        Case {
+            file: "trace_far_times.pt",
+            class: 7,
+            what: "a span from -1e308 to 1e308 with flat pd_* attrs and overflowing metrics: \
+                   infinite durations stay strict JSON",
+            bytes: dump(|w| {
+                w.p.empty_list();
+                w.items(1, |w, _| {
+                    w.sample(
+                        0,
+                        |w| {
+                            w.items(1, |w, _| {
+                                w.event(
+                                    "span_start",
+                                    "sglang_generate",
+                                    -1e308,
+                                    Some(1),
+                                    None,
+                                    |_| {},
+                                );
+                                w.event("span_end", "sglang_generate", 1e308, Some(1), None, |w| {
+                                    w.s("attrs");
+                                    w.p.empty_dict().mark();
+                                    w.p.str("e2e_latency").float(1.7e308);
+                                    w.p.str("completion_tokens").float(1.7e308);
+                                    w.p.str("pd_prefill_forward_duration").float(1e308);
+                                    w.p.setitems();
+                                });
+                                w.event(
+                                    "span_start",
+                                    "sglang_generate",
+                                    0.0,
+                                    Some(2),
+                                    None,
+                                    |_| {},
+                                );
+                                w.event("span_end", "sglang_generate", 1.0, Some(2), None, |w| {
+                                    w.s("attrs");
+                                    w.p.empty_dict().mark();
+                                    w.p.str("e2e_latency").float(1.7e308);
+                                    w.p.setitems();
+                                });
+                            })
+                        },
+                        |_| {},
+                    )
+                });
+            }),
+            expect: one_row,
+            browser: true,
+        },
+    ]
 }

@@ -4,25 +4,54 @@
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    use viewer::protocol::FromWorker;
+    use viewer::protocol::{to_text, FromWorker};
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
 
-    console_error_panic_hook::set_once();
+    // `panic = "abort"` (the wasm-release profile) ends the worker after a panic: tell the
+    // page first, so it can say what happened and start a new worker.
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        post_text(&to_text(&FromWorker::Crashed {
+            message: format!("panic: {info}"),
+        }));
+    }));
     let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let reply = scope.clone();
-    let post = move |msg: &FromWorker| {
-        // One JSON string per message: see `protocol`.
-        let text = serde_json::to_string(msg)
-            .unwrap_or_else(|e| format!("{{\"kind\":\"error\",\"message\":\"internal: {e}\"}}"));
-        let _ = reply.post_message(&JsValue::from_str(&text));
-    };
-    let handler_post = post.clone();
+    // An abort (allocation failure, `unreachable`) is not a panic: the trap surfaces as an
+    // uncaught exception or rejection in this scope. Report those too (the page also
+    // listens for the worker's `error` event and runs a watchdog, in case this never runs).
+    for kind in ["error", "unhandledrejection"] {
+        let cb = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
+            let reason = js_sys::Reflect::get(&ev, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+                .or_else(|| {
+                    js_sys::Reflect::get(&ev, &"reason".into())
+                        .ok()
+                        .map(|r| js_text(&r))
+                })
+                .unwrap_or_else(|| kind.to_string());
+            post_text(&to_text(&FromWorker::Crashed { message: reason }));
+        });
+        let _ = scope.add_event_listener_with_callback(kind, cb.as_ref().unchecked_ref());
+        cb.forget();
+    }
+    let post = move |msg: &FromWorker| post_text(&to_text(msg));
     let onmessage =
         Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-            let post = handler_post.clone();
+            let data = ev.data();
+            let get = |k: &str| js_sys::Reflect::get(&data, &k.into()).ok();
+            // The page's watchdog: answered here, synchronously, not by the async task.
+            if get("ping").is_some_and(|p| p.is_truthy()) {
+                post(&FromWorker::Pong);
+                return;
+            }
+            // Test hook (tests/browser/worker.test.js): fail the way a bug would.
+            if let Some(kind) = get("test").and_then(|k| k.as_string()) {
+                test_hook(&kind);
+                return;
+            }
             wasm_bindgen_futures::spawn_local(async move {
-                let data = ev.data();
                 let get = |k: &str| js_sys::Reflect::get(&data, &k.into()).ok();
                 let name = get("name")
                     .and_then(|v| v.as_string())
@@ -39,6 +68,27 @@ fn main() {
     scope.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
     onmessage.forget();
     post(&FromWorker::Ready);
+}
+
+/// Fails on purpose, for the browser tests of worker replacement and decode errors: `panic`
+/// (the panic hook runs, then `abort`), `abort` (a trap with no hook, like running out of
+/// memory), `hang` (never returns: the page's watchdog must notice), `bad-rows` (a batch of
+/// rows the page cannot decode), anything else: a JS exception out of the handler.
+#[cfg(target_arch = "wasm32")]
+fn test_hook(kind: &str) {
+    match kind {
+        "panic" => panic!("test hook: asked to panic"),
+        "abort" => std::process::abort(),
+        "hang" => {
+            let mut n = 0u64;
+            // `black_box` keeps the optimiser from proving the loop endless and dropping it.
+            loop {
+                n = std::hint::black_box(n.wrapping_add(1));
+            }
+        }
+        "bad-rows" => post_text(r#"{"kind":"rows","rows":[{"start":null}]}"#),
+        _ => wasm_bindgen::throw_str("test hook: asked to throw"),
+    }
 }
 
 /// Reads the input named in `data` and builds everything.
@@ -88,6 +138,7 @@ async fn load(
         while at < all.length() && !loader.is_done() {
             let n = (all.length() - at).min(chunk.len() as u32);
             all.subarray(at, at + n).copy_to(&mut chunk[..n as usize]);
+            report.budget(&chunk[..n as usize])?;
             loader
                 .push(&chunk[..n as usize])
                 .map_err(|e| e.to_string())?;
@@ -124,7 +175,13 @@ async fn load(
         if batch.is_empty() {
             break;
         }
-        post_text(&viewer::protocol::rows_message(&batch));
+        let text = viewer::protocol::rows_message(&batch).map_err(|e| {
+            format!(
+                "a batch of {} rows cannot be sent to the page: {e}",
+                batch.len()
+            )
+        })?;
+        post_text(&text);
     }
     Ok(FromWorker::Done {
         built: Box::new(built),
@@ -144,7 +201,17 @@ struct Reporter<'a> {
     post: &'a dyn Fn(&viewer::protocol::FromWorker),
     total: Option<f64>,
     last: f64,
+    /// Whether the input is JSON or text (held whole until parsed), once the first bytes
+    /// said so; and how many bytes were pushed.
+    buffered: Option<bool>,
+    pushed: f64,
 }
+
+/// The most JSON or text the worker holds: `StreamLoader` keeps such input whole, and
+/// parsing makes a `serde_json::Value` several times its size, all in a 4 GB wasm heap.
+/// A dump streams (its chunks are dropped as they are read) and has no such limit.
+#[cfg(target_arch = "wasm32")]
+const MAX_BUFFERED: f64 = 512.0 * 1048576.0;
 
 #[cfg(target_arch = "wasm32")]
 impl<'a> Reporter<'a> {
@@ -153,7 +220,36 @@ impl<'a> Reporter<'a> {
             post,
             total: None,
             last: -1.0,
+            buffered: None,
+            pushed: 0.0,
         }
+    }
+
+    /// Refuses JSON or text larger than this tab can parse, with its size, before reading
+    /// it all (at the first chunk when the size is known): an error, never an abort.
+    fn budget(&mut self, chunk: &[u8]) -> Result<(), String> {
+        self.pushed += chunk.len() as f64;
+        if self.buffered.is_none() {
+            // The same sniff as `trace::StreamLoader`: `{` is JSON, `#` or a Prometheus
+            // sample line is text; anything else is a dump.
+            let start = chunk.strip_prefix(b"\xef\xbb\xbf").unwrap_or(chunk);
+            self.buffered = match start.iter().find(|b| !b.is_ascii_whitespace()) {
+                None => None,
+                Some(b'{') | Some(b'#') => Some(true),
+                Some(c) if c.is_ascii_alphabetic() => Some(trace::interop::is_prometheus(chunk)),
+                Some(_) => Some(false),
+            };
+        }
+        let size = self.total.unwrap_or(0.0).max(self.pushed);
+        if self.buffered == Some(true) && size > MAX_BUFFERED {
+            return Err(format!(
+                "{:.1} MB of JSON or text is more than a browser tab can parse (at most {:.0} MB here; \
+                 dumps stream and have no such limit): use the rollscope CLI (`rollscope cache FILE`)",
+                size / 1e6,
+                MAX_BUFFERED / 1e6
+            ));
+        }
+        Ok(())
     }
 
     fn bytes(&mut self, done: f64) {
@@ -202,6 +298,7 @@ async fn read_stream(
             .unchecked_into();
         buf.resize(chunk.length() as usize, 0);
         chunk.copy_to(&mut buf);
+        report.budget(&buf)?;
         loader.push(&buf).map_err(|e| e.to_string())?;
         got += buf.len() as f64;
         report.bytes(got);

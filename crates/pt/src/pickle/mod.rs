@@ -1,0 +1,838 @@
+//! The pickle virtual machine (protocols 0–5).
+//!
+//! Why a VM of our own rather than `serde-pickle`: torch dumps hold class instances
+//! (`Sample` dataclasses, enums, tensors, numpy arrays) and persistent ids, which serde-pickle
+//! rejects or cannot represent. Here an unknown class becomes an [`Object`](crate::Object); nothing is
+//! imported or executed, and a handful of well-known reducers (OrderedDict, set, bytes via
+//! `_codecs.encode`, enums, tensors, numpy arrays and scalars) are turned into plain values.
+//!
+//! The machine is resumable at opcode boundaries: [`Machine::run`] executes every opcode that
+//! lies wholly in the bytes it is given and reports how far it got, so a caller can feed a
+//! file in chunks as they arrive and get the same tree as from one buffer.
+//!
+//! **Cost rule: no opcode costs more than its own bytes plus its output.** Every opcode that
+//! allocates charges what it allocates to `Limits::max_memory` before or as it allocates
+//! (containers, text, names built by `getattr`, copies made by `list(x)`, `set(x)`,
+//! `OrderedDict(pairs)`, ADDITEMS/APPENDS/SETITEMS into any container), so a memo reference
+//! that is cheap to repeat can only repeat charged output. Nothing looks at an argument by
+//! copying it (reducers read arguments by index, `reduce.rs`), dict inserts are O(1) whatever
+//! the key (`value.rs`), and a text argument that has not ended yet is scanned once, however
+//! many chunks it arrives in. A declared length or a text line larger than the memory left
+//! is refused at its opcode before its bytes are waited for. The stack is bounded by
+//! `Limits::max_stack` instead of being charged.
+//!
+//! Layout: this file (the machine, stack, memo and opcodes); `reduce.rs` (GLOBAL, REDUCE,
+//! NEWOBJ, BUILD); `numeric.rs` (APPENDS and the elision of long numeric lists, fast path
+//! included); `text.rs` (protocol 0 text arguments, long integers).
+
+mod numeric;
+mod reduce;
+mod text;
+
+pub use text::parse_py_float;
+use text::{latin1, parse_memo_key, raw_unicode_unescape, unquote_py_string};
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use crate::error::{PickleError, PickleErrorKind as K};
+use crate::value::{Dict, Node, NodeId, Tree, Value};
+use crate::Limits;
+
+const VALUE_BYTES: usize = std::mem::size_of::<Value>();
+const NODE_BYTES: usize = std::mem::size_of::<Node>();
+/// Memo keys further than this past the end are stored in a map, so a hostile `LONG_BINPUT
+/// 0xffffffff` cannot make us allocate four billion slots.
+const MEMO_DENSE_GAP: u64 = 1 << 16;
+
+/// What a call to [`Machine::run`] achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// STOP was executed; the value is ready in [`Machine::finish`].
+    Done { consumed: usize },
+    /// More input is needed; `consumed` bytes were used (whole opcodes only).
+    NeedMore { consumed: usize },
+}
+
+/// A pickle machine in progress.
+pub struct Machine<'l> {
+    limits: &'l Limits,
+    nodes: Vec<Node>,
+    stack: Vec<Value>,
+    marks: Vec<usize>,
+    memo: Vec<Option<Value>>,
+    memo_sparse: HashMap<u64, Value>,
+    memo_count: u64,
+    /// Globals that name a nested class (`Outer.Inner`, or built with `getattr`): the way
+    /// enum members such as `Sample.Status` arrive.
+    nested_globals: HashSet<Rc<str>>,
+    memory: usize,
+    /// Offset of the next unread byte, from the start of this pickle.
+    offset: u64,
+    /// Added to offsets in errors (the pickle's position in its container part).
+    base: u64,
+    result: Option<Value>,
+    /// A text opcode that ran out of bytes: what is already known about it, so the next
+    /// call does not scan its text again.
+    line_hint: LineHint,
+}
+
+/// Relative to the start of the opcode that is waiting for more bytes.
+#[derive(Debug, Clone, Copy, Default)]
+struct LineHint {
+    /// The end of its first text line, if found.
+    first_newline: Option<usize>,
+    /// Everything before this was scanned and holds no further newline.
+    scanned_to: usize,
+}
+
+type Step<T> = Result<Option<T>, K>;
+
+/// A cursor over the bytes available now; `None` from a read means "need more input".
+struct Input<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    /// A newline already found for this opcode's first line (from a [`LineHint`]).
+    known_newline: Option<usize>,
+    /// No newline for this opcode's unfinished line lies before this index.
+    scan_from: usize,
+    /// Where the current opcode's first newline was found, and how far scanning got.
+    first_newline: Option<usize>,
+    scanned_to: usize,
+    /// Longest text line accepted (the memory left): a line is held until it ends.
+    line_max: usize,
+}
+
+impl<'a> Input<'a> {
+    #[inline]
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let s = self.buf.get(self.pos..end)?;
+        self.pos = end;
+        Some(s)
+    }
+    #[inline]
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+    #[inline]
+    fn arr<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N).map(|b| {
+            let mut a = [0u8; N];
+            a.copy_from_slice(b);
+            a
+        })
+    }
+    /// A text argument up to and excluding '\n'. Scans each byte once per opcode, across
+    /// calls too (see [`LineHint`]).
+    fn line(&mut self) -> Result<Option<&'a [u8]>, K> {
+        let found = match self.known_newline.take() {
+            Some(nl) if nl >= self.pos && self.buf.get(nl) == Some(&b'\n') => Some(nl),
+            _ => {
+                let from = self.scan_from.max(self.pos).min(self.buf.len());
+                self.buf[from..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map(|i| from + i)
+            }
+        };
+        match found {
+            Some(nl) => {
+                let line = &self.buf[self.pos..nl];
+                if line.len() > self.line_max {
+                    return Err(K::MemoryLimit(0));
+                }
+                if self.first_newline.is_none() {
+                    self.first_newline = Some(nl);
+                }
+                self.pos = nl + 1;
+                Ok(Some(line))
+            }
+            None => {
+                self.scanned_to = self.buf.len();
+                if self.buf.len() - self.pos > self.line_max {
+                    return Err(K::MemoryLimit(0));
+                }
+                Ok(None)
+            }
+        }
+    }
+}
+
+macro_rules! need {
+    ($e:expr) => {
+        match $e {
+            Some(v) => v,
+            None => return Ok(None),
+        }
+    };
+}
+
+/// A text line, or "need more input".
+macro_rules! line {
+    ($inp:expr) => {
+        match $inp.line()? {
+            Some(v) => v,
+            None => return Ok(None),
+        }
+    };
+}
+
+impl<'l> Machine<'l> {
+    pub fn new(limits: &'l Limits, base: u64) -> Self {
+        Machine {
+            limits,
+            nodes: Vec::new(),
+            stack: Vec::new(),
+            marks: Vec::new(),
+            memo: Vec::new(),
+            memo_sparse: HashMap::new(),
+            memo_count: 0,
+            nested_globals: HashSet::new(),
+            memory: 0,
+            offset: 0,
+            base,
+            result: None,
+            line_hint: LineHint::default(),
+        }
+    }
+
+    /// Whether STOP was executed.
+    pub fn is_done(&self) -> bool {
+        self.result.is_some()
+    }
+
+    /// Offset (from the start of this pickle) of the next byte to read.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Runs opcodes from `buf`. With `eof`, running out of bytes is an error.
+    ///
+    /// `buf` must start at the first byte not consumed so far (after a
+    /// [`Progress::NeedMore`], the caller passes the unconsumed bytes again, plus new ones).
+    pub fn run(&mut self, buf: &[u8], eof: bool) -> Result<Progress, PickleError> {
+        let hint = std::mem::take(&mut self.line_hint);
+        let mut inp = Input {
+            buf,
+            pos: 0,
+            known_newline: hint.first_newline,
+            scan_from: hint.scanned_to,
+            first_newline: None,
+            scanned_to: 0,
+            line_max: 0,
+        };
+        loop {
+            let start = inp.pos;
+            if self.result.is_some() {
+                return Ok(Progress::Done { consumed: start });
+            }
+            let op = match inp.u8() {
+                Some(op) => op,
+                None if eof => {
+                    return Err(self.error(start, None, K::NoStop));
+                }
+                None => return Ok(Progress::NeedMore { consumed: start }),
+            };
+            inp.line_max = self.room();
+            match self.op(op, &mut inp) {
+                Ok(Some(())) => {
+                    self.offset += (inp.pos - start) as u64;
+                    // Hints belong to the first opcode of a call only.
+                    inp.known_newline = None;
+                    inp.scan_from = 0;
+                    inp.first_newline = None;
+                    inp.scanned_to = 0;
+                }
+                Ok(None) => {
+                    if eof {
+                        return Err(self.error(start, Some(op), K::Truncated));
+                    }
+                    self.line_hint = LineHint {
+                        first_newline: inp.first_newline.map(|n| n - start),
+                        scanned_to: inp.scanned_to.saturating_sub(start),
+                    };
+                    return Ok(Progress::NeedMore { consumed: start });
+                }
+                Err(K::MemoryLimit(_)) => {
+                    let kind = K::MemoryLimit(self.limits.max_memory);
+                    return Err(self.error(start, Some(op), kind));
+                }
+                Err(kind) => return Err(self.error(start, Some(op), kind)),
+            }
+        }
+    }
+
+    /// Memory left under the limit.
+    fn room(&self) -> usize {
+        self.limits.max_memory.saturating_sub(self.memory)
+    }
+
+    /// Refuses a declared length the memory left cannot hold, before waiting for its bytes.
+    fn fits(&self, n: u64) -> Result<usize, K> {
+        match usize::try_from(n) {
+            Ok(n) if n <= self.room() => Ok(n),
+            _ => Err(K::MemoryLimit(self.limits.max_memory)),
+        }
+    }
+
+    fn error(&self, at: usize, op: Option<u8>, kind: K) -> PickleError {
+        let _ = at;
+        PickleError {
+            offset: self.base + self.offset,
+            opcode: op,
+            kind,
+        }
+    }
+
+    /// The finished tree, once [`Progress::Done`] was returned.
+    pub fn finish(self) -> Option<Tree> {
+        let root = self.result?;
+        Some(Tree {
+            nodes: self.nodes,
+            root,
+        })
+    }
+
+    // ---- helpers -------------------------------------------------------------------------
+
+    fn charge(&mut self, bytes: usize) -> Result<(), K> {
+        self.memory = self.memory.saturating_add(bytes);
+        if self.memory > self.limits.max_memory {
+            return Err(K::MemoryLimit(self.limits.max_memory));
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn push(&mut self, v: Value) -> Result<(), K> {
+        if self.stack.len() >= self.limits.max_stack {
+            return Err(K::StackLimit(self.limits.max_stack));
+        }
+        self.stack.push(v);
+        Ok(())
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Result<Value, K> {
+        let floor = self.marks.last().copied().unwrap_or(0);
+        if self.stack.len() <= floor {
+            return Err(K::StackUnderflow);
+        }
+        self.stack.pop().ok_or(K::StackUnderflow)
+    }
+
+    fn top(&self) -> Result<&Value, K> {
+        let floor = self.marks.last().copied().unwrap_or(0);
+        if self.stack.len() <= floor {
+            return Err(K::StackUnderflow);
+        }
+        self.stack.last().ok_or(K::StackUnderflow)
+    }
+
+    /// Pops everything above the last MARK, and the mark.
+    fn pop_mark(&mut self) -> Result<Vec<Value>, K> {
+        let at = self.marks.pop().ok_or(K::NoMark)?;
+        Ok(self.stack.split_off(at))
+    }
+
+    fn alloc(&mut self, node: Node) -> Result<Value, K> {
+        let extra = match &node {
+            Node::List(v) | Node::Tuple(v) | Node::Set(v) | Node::FrozenSet(v) => v.len(),
+            // Entries and, past a few keys, their hash index.
+            Node::Dict(d) => d.len() * 3,
+            _ => 0,
+        };
+        self.charge(extra.saturating_mul(VALUE_BYTES))?;
+        self.alloc_charged(node)
+    }
+
+    /// Adds a node whose items were charged already (copies made by reducers).
+    fn alloc_charged(&mut self, node: Node) -> Result<Value, K> {
+        self.charge(NODE_BYTES)?;
+        let id = u32::try_from(self.nodes.len())
+            .map_err(|_| K::Malformed("more than 2^32 containers".into()))?;
+        self.nodes.push(node);
+        Ok(Value::Node(NodeId(id)))
+    }
+
+    fn str_value(&mut self, bytes: &[u8]) -> Result<Value, K> {
+        self.charge(bytes.len())?;
+        let s = std::str::from_utf8(bytes)
+            .map(Rc::<str>::from)
+            // Python's pickler writes surrogates with 'surrogatepass'; keep what we can.
+            .unwrap_or_else(|_| Rc::from(String::from_utf8_lossy(bytes).as_ref()));
+        Ok(Value::Str(s))
+    }
+
+    fn bytes_value(&mut self, bytes: &[u8]) -> Result<Value, K> {
+        self.charge(bytes.len())?;
+        Ok(Value::Bytes(Rc::from(bytes)))
+    }
+
+    fn memo_put(&mut self, key: u64, v: Value) -> Result<(), K> {
+        let len = self.memo.len() as u64;
+        if key < len {
+            if self.memo[key as usize].is_none() {
+                self.memo_count += 1;
+            }
+            self.memo[key as usize] = Some(v);
+        } else if key - len < MEMO_DENSE_GAP {
+            self.charge((key - len + 1) as usize * VALUE_BYTES)?;
+            self.memo.resize((key + 1) as usize, None);
+            self.memo[key as usize] = Some(v);
+            self.memo_count += 1;
+        } else {
+            self.charge(VALUE_BYTES * 2)?;
+            if self.memo_sparse.insert(key, v).is_none() {
+                self.memo_count += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn memo_get(&mut self, key: u64) -> Result<(), K> {
+        // `usize::try_from`, not `as`: on a 32-bit target a key past 2^32 must not wrap.
+        let dense = usize::try_from(key).ok().and_then(|k| self.memo.get(k));
+        let v = match dense {
+            Some(Some(v)) => v.clone(),
+            _ => self
+                .memo_sparse
+                .get(&key)
+                .cloned()
+                .ok_or(K::MemoMissing(key))?,
+        };
+        self.push(v)
+    }
+
+    fn node_mut(&mut self, v: &Value) -> Option<&mut Node> {
+        match v {
+            Value::Node(id) => self.nodes.get_mut(id.0 as usize),
+            _ => None,
+        }
+    }
+
+    fn target_index(&self, below: usize) -> Result<Value, K> {
+        // The container that APPENDS/SETITEMS/ADDITEMS act on sits just below the mark.
+        below
+            .checked_sub(1)
+            .and_then(|i| self.stack.get(i))
+            .cloned()
+            .ok_or(K::StackUnderflow)
+    }
+
+    fn set_items(&mut self, target: &Value, items: Vec<Value>) -> Result<(), K> {
+        if !items.len().is_multiple_of(2) {
+            return Err(K::Malformed("SETITEMS with an odd number of items".into()));
+        }
+        // Entries, and the hash index a dict builds past a few keys.
+        self.charge(items.len().saturating_mul(VALUE_BYTES / 2 * 3))?;
+        let mut it = items.into_iter();
+        match self.node_mut(target) {
+            Some(Node::Dict(d)) => {
+                // One SETITEMS usually fills a whole dict: size it exactly.
+                d.entries.reserve_exact(it.len() / 2);
+                while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                    d.insert(k, v);
+                }
+                Ok(())
+            }
+            Some(Node::Object(o)) => {
+                while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                    o.items.push((k, v));
+                }
+                Ok(())
+            }
+            _ => Err(K::Malformed(
+                "SETITEM on something that is not a dict".into(),
+            )),
+        }
+    }
+
+    // ---- the opcodes -----------------------------------------------------------------------
+
+    fn op(&mut self, op: u8, inp: &mut Input<'_>) -> Step<()> {
+        match op {
+            // Numbers and constants first: they dominate large dumps.
+            b'K' => {
+                let v = need!(inp.u8());
+                self.push(Value::Int(v as i64))?
+            }
+            b'M' => {
+                let v = need!(inp.arr::<2>());
+                self.push(Value::Int(u16::from_le_bytes(v) as i64))?
+            }
+            b'J' => {
+                let v = need!(inp.arr::<4>());
+                self.push(Value::Int(i32::from_le_bytes(v) as i64))?
+            }
+            b'G' => {
+                let v = need!(inp.arr::<8>());
+                self.push(Value::Float(f64::from_be_bytes(v)))?
+            }
+            b'h' => {
+                let k = need!(inp.u8());
+                self.memo_get(k as u64)?
+            }
+            b'j' => {
+                let k = need!(inp.arr::<4>());
+                self.memo_get(u32::from_le_bytes(k) as u64)?
+            }
+            b'q' => {
+                let k = need!(inp.u8());
+                let v = self.top()?.clone();
+                self.memo_put(k as u64, v)?
+            }
+            b'r' => {
+                let k = need!(inp.arr::<4>());
+                let v = self.top()?.clone();
+                self.memo_put(u32::from_le_bytes(k) as u64, v)?
+            }
+            0x94 => {
+                // MEMOIZE
+                let v = self.top()?.clone();
+                let k = self.memo_count;
+                self.memo_put(k, v)?
+            }
+            b'(' => {
+                if let Some(max) = self.limits.keep_numeric_list_max {
+                    if self.skip_numeric_batch(inp, max) {
+                        return Ok(Some(()));
+                    }
+                }
+                if self.marks.len() >= self.limits.max_stack {
+                    return Err(K::StackLimit(self.limits.max_stack));
+                }
+                self.marks.push(self.stack.len())
+            }
+            b'e' => {
+                let items = self.pop_mark()?;
+                let at = self.stack.len().checked_sub(1).ok_or(K::StackUnderflow)?;
+                self.append_items(at, items)?
+            }
+            b'a' => {
+                let v = self.pop()?;
+                self.top()?;
+                self.append_items(self.stack.len() - 1, vec![v])?
+            }
+            b'u' => {
+                let items = self.pop_mark()?;
+                let target = self.target_index(self.stack.len())?;
+                self.set_items(&target, items)?
+            }
+            b's' => {
+                let v = self.pop()?;
+                let k = self.pop()?;
+                let target = self.top()?.clone();
+                self.set_items(&target, vec![k, v])?
+            }
+            b'X' => {
+                let n = self.fits(u32::from_le_bytes(need!(inp.arr::<4>())) as u64)?;
+                let s = need!(inp.take(n));
+                let v = self.str_value(s)?;
+                self.push(v)?
+            }
+            0x8c => {
+                let n = need!(inp.u8()) as usize;
+                let s = need!(inp.take(n));
+                let v = self.str_value(s)?;
+                self.push(v)?
+            }
+            0x8d => {
+                let n = self.fits(u64::from_le_bytes(need!(inp.arr::<8>())))?;
+                let s = need!(inp.take(n));
+                let v = self.str_value(s)?;
+                self.push(v)?
+            }
+            b'N' => self.push(Value::None)?,
+            0x88 => self.push(Value::Bool(true))?,
+            0x89 => self.push(Value::Bool(false))?,
+            b']' => {
+                let v = self.alloc(Node::List(Vec::new()))?;
+                self.push(v)?
+            }
+            b'}' => {
+                let v = self.alloc(Node::Dict(Dict::default()))?;
+                self.push(v)?
+            }
+            b')' => {
+                let v = self.tuple(Vec::new())?;
+                self.push(v)?
+            }
+            0x8f => {
+                let v = self.alloc(Node::Set(Vec::new()))?;
+                self.push(v)?
+            }
+            0x85..=0x87 => {
+                let n = (op - 0x84) as usize;
+                let floor = self.marks.last().copied().unwrap_or(0);
+                if self.stack.len() < floor + n {
+                    return Err(K::StackUnderflow);
+                }
+                let items = self.stack.split_off(self.stack.len() - n);
+                let v = self.tuple(items)?;
+                self.push(v)?
+            }
+            b't' => {
+                let items = self.pop_mark()?;
+                let v = self.tuple(items)?;
+                self.push(v)?
+            }
+            b'l' => {
+                let items = self.pop_mark()?;
+                let v = self.alloc(Node::List(items))?;
+                self.push(v)?
+            }
+            b'd' => {
+                let items = self.pop_mark()?;
+                let v = self.alloc(Node::Dict(Dict::default()))?;
+                self.set_items(&v, items)?;
+                self.push(v)?
+            }
+            0x91 => {
+                let items = self.pop_mark()?;
+                let v = self.alloc(Node::FrozenSet(items))?;
+                self.push(v)?
+            }
+            0x90 => {
+                // ADDITEMS
+                let items = self.pop_mark()?;
+                let target = self.target_index(self.stack.len())?;
+                self.charge(items.len().saturating_mul(VALUE_BYTES))?;
+                match self.node_mut(&target) {
+                    Some(Node::Set(s)) => s.extend(items),
+                    _ => {
+                        return Err(K::Malformed(
+                            "ADDITEMS to something that is not a set".into(),
+                        ))
+                    }
+                }
+            }
+            b'0' => {
+                if self.marks.last() == Some(&self.stack.len()) {
+                    self.marks.pop();
+                } else {
+                    self.pop()?;
+                }
+            }
+            b'1' => {
+                self.pop_mark()?;
+            }
+            b'2' => {
+                let v = self.top()?.clone();
+                self.push(v)?
+            }
+            0x80 => {
+                let p = need!(inp.u8());
+                if p > 5 {
+                    return Err(K::Protocol(p));
+                }
+            }
+            0x95 => {
+                // FRAME: a length hint only.
+                need!(inp.arr::<8>());
+            }
+            b'.' => {
+                let v = self.pop()?;
+                self.result = Some(v);
+            }
+            b'c' => {
+                let module = line!(inp);
+                let name = line!(inp);
+                let v = self.global(&latin1(module), &latin1(name))?;
+                self.push(v)?
+            }
+            0x93 => {
+                // STACK_GLOBAL
+                let name = self.pop()?;
+                let module = self.pop()?;
+                match (module, name) {
+                    (Value::Str(m), Value::Str(n)) => {
+                        let v = self.global(&m, &n)?;
+                        self.push(v)?
+                    }
+                    _ => return Err(K::Malformed("STACK_GLOBAL needs two strings".into())),
+                }
+            }
+            b'R' => {
+                let args = self.pop()?;
+                let callable = self.pop()?;
+                let v = self.call(callable, args)?;
+                self.push(v)?
+            }
+            0x81 => {
+                let args = self.pop()?;
+                let cls = self.pop()?;
+                let v = self.new_object(cls, args)?;
+                self.push(v)?
+            }
+            0x92 => {
+                let _kwargs = self.pop()?;
+                let args = self.pop()?;
+                let cls = self.pop()?;
+                let v = self.new_object(cls, args)?;
+                self.push(v)?
+            }
+            b'b' => {
+                let state = self.pop()?;
+                let target = self.top()?.clone();
+                self.build(&target, state)?
+            }
+            b'i' => {
+                let module = line!(inp);
+                let name = line!(inp);
+                let cls = self.global(&latin1(module), &latin1(name))?;
+                let items = self.pop_mark()?;
+                let args = self.tuple(items)?;
+                let v = self.new_object(cls, args)?;
+                self.push(v)?
+            }
+            b'o' => {
+                let mut items = self.pop_mark()?;
+                if items.is_empty() {
+                    return Err(K::StackUnderflow);
+                }
+                let cls = items.remove(0);
+                let args = self.tuple(items)?;
+                let v = self.new_object(cls, args)?;
+                self.push(v)?
+            }
+            b'Q' => {
+                let pid = self.pop()?;
+                let v = self.alloc(Node::Persistent(pid))?;
+                self.push(v)?
+            }
+            b'P' => {
+                let line = line!(inp);
+                let pid = self.str_value(line)?;
+                let v = self.alloc(Node::Persistent(pid))?;
+                self.push(v)?
+            }
+            0x8a => {
+                let n = need!(inp.u8()) as usize;
+                let b = need!(inp.take(n));
+                let v = self.long(b)?;
+                self.push(v)?
+            }
+            0x8b => {
+                let n = self.fits(u32::from_le_bytes(need!(inp.arr::<4>())) as u64)?;
+                let b = need!(inp.take(n));
+                let v = self.long(b)?;
+                self.push(v)?
+            }
+            b'B' => {
+                let n = self.fits(u32::from_le_bytes(need!(inp.arr::<4>())) as u64)?;
+                let b = need!(inp.take(n));
+                let v = self.bytes_value(b)?;
+                self.push(v)?
+            }
+            b'C' => {
+                let n = need!(inp.u8()) as usize;
+                let b = need!(inp.take(n));
+                let v = self.bytes_value(b)?;
+                self.push(v)?
+            }
+            0x8e | 0x96 => {
+                let n = self.fits(u64::from_le_bytes(need!(inp.arr::<8>())))?;
+                let b = need!(inp.take(n));
+                let v = self.bytes_value(b)?;
+                self.push(v)?
+            }
+            // Python 2 str: bytes that are usually text; keep them as text when they are.
+            b'T' => {
+                let n = self.fits(u32::from_le_bytes(need!(inp.arr::<4>())) as u64)?;
+                let b = need!(inp.take(n));
+                let v = self.str_value(b)?;
+                self.push(v)?
+            }
+            b'U' => {
+                let n = need!(inp.u8()) as usize;
+                let b = need!(inp.take(n));
+                let v = self.str_value(b)?;
+                self.push(v)?
+            }
+            0x97 => return Err(K::OutOfBand),
+            0x98 => {} // READONLY_BUFFER: a no-op on our side.
+            b'I' => {
+                let line = line!(inp);
+                let v = match line {
+                    b"01" => Value::Bool(true),
+                    b"00" => Value::Bool(false),
+                    _ => self.text_int(line)?,
+                };
+                self.push(v)?
+            }
+            b'L' => {
+                let line = line!(inp);
+                let line = line.strip_suffix(b"L").unwrap_or(line);
+                let v = self.text_int(line)?;
+                self.push(v)?
+            }
+            b'F' => {
+                let line = line!(inp);
+                let f = std::str::from_utf8(line)
+                    .ok()
+                    .and_then(|s| parse_py_float(s.trim()))
+                    .ok_or_else(|| K::Malformed("FLOAT argument is not a number".into()))?;
+                self.push(Value::Float(f))?
+            }
+            b'S' => {
+                let line = line!(inp);
+                let s = unquote_py_string(line)
+                    .ok_or_else(|| K::Malformed("STRING argument is not a quoted string".into()))?;
+                let v = self.str_value(&s)?;
+                self.push(v)?
+            }
+            b'V' => {
+                let line = line!(inp);
+                let s = raw_unicode_unescape(line);
+                let v = self.str_value(s.as_bytes())?;
+                self.push(v)?
+            }
+            b'g' => {
+                let line = line!(inp);
+                let k = parse_memo_key(line)?;
+                self.memo_get(k)?
+            }
+            b'p' => {
+                let line = line!(inp);
+                let k = parse_memo_key(line)?;
+                let v = self.top()?.clone();
+                self.memo_put(k, v)?
+            }
+            0x82..=0x84 => {
+                let n = [1usize, 2, 4][(op - 0x82) as usize];
+                let b = need!(inp.take(n));
+                let mut code = [0u8; 4];
+                code[..n].copy_from_slice(b);
+                let v = Value::Global(Rc::from(format!(
+                    "copyreg.extension_{}",
+                    u32::from_le_bytes(code)
+                )));
+                self.push(v)?
+            }
+            _ => return Err(K::UnknownOpcode),
+        }
+        Ok(Some(()))
+    }
+}
+
+/// Runs a whole pickle held in memory.
+pub fn load(data: &[u8], limits: &Limits, base: u64) -> Result<(Tree, usize), PickleError> {
+    let mut m = Machine::new(limits, base);
+    match m.run(data, true)? {
+        Progress::Done { consumed } => {
+            let tree = m.finish().ok_or(PickleError {
+                offset: base,
+                opcode: None,
+                kind: K::NoStop,
+            })?;
+            Ok((tree, consumed))
+        }
+        Progress::NeedMore { consumed } => Err(PickleError {
+            offset: base + consumed as u64,
+            opcode: None,
+            kind: K::Truncated,
+        }),
+    }
+}

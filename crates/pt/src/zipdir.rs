@@ -1,0 +1,285 @@
+//! The parts of the ZIP format the reader walks itself: local file headers (to find
+//! `*/data.pkl` from the front of the file, as it arrives) and the central directory at the
+//! end (to check that the archive names exactly that one `data.pkl`, as `torch.load`, which
+//! reads the central directory, would see it).
+
+use crate::error::Error;
+
+pub(crate) const LOCAL_HEADER: u32 = 0x0403_4b50;
+const CENTRAL_HEADER: u32 = 0x0201_4b50;
+const END_OF_CENTRAL: u32 = 0x0605_4b50;
+const ZIP64_LOCATOR: u32 = 0x0706_4b50;
+const ZIP64_END: u32 = 0x0606_4b50;
+
+/// The end of the file kept to check the central directory: it must lie in this many last
+/// bytes. Torch writes one entry per tensor storage (about 100 bytes each), so this holds
+/// tens of thousands of storages.
+pub(crate) const TAIL_MAX: usize = 4 << 20;
+
+/// Whether an entry name is torch's pickle: `data.pkl` or `<folder>/data.pkl`.
+pub(crate) fn is_data_pkl(name: &str) -> bool {
+    (name == "data.pkl" || name.ends_with("/data.pkl")) && name.matches('/').count() <= 1
+}
+
+/// What the bytes at a local header say.
+pub(crate) enum Local {
+    /// Not enough bytes to tell.
+    NeedMore,
+    /// Not a local header with sizes we can trust from here: read the file whole.
+    Unstreamable,
+    Entry(LocalEntry),
+}
+
+pub(crate) struct LocalEntry {
+    pub header_len: usize,
+    pub name: String,
+    pub method: u16,
+    /// Compressed size (bytes of data after the header).
+    pub csize: u64,
+    /// Uncompressed size as declared.
+    pub usize: u64,
+    /// Sizes come after the data (flag bit 3): unknown here.
+    pub sizes_later: bool,
+}
+
+fn u16_at(p: &[u8], i: usize) -> u16 {
+    u16::from_le_bytes([p[i], p[i + 1]])
+}
+
+fn u32_at(p: &[u8], i: usize) -> u32 {
+    u32::from_le_bytes([p[i], p[i + 1], p[i + 2], p[i + 3]])
+}
+
+fn u64_at(p: &[u8], i: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&p[i..i + 8]);
+    u64::from_le_bytes(b)
+}
+
+/// Reads the local header at the start of `p`.
+pub(crate) fn local_header(p: &[u8]) -> Local {
+    if p.len() < 4 {
+        return Local::NeedMore;
+    }
+    if u32_at(p, 0) != LOCAL_HEADER {
+        // The central directory (no data.pkl among the local entries) or an odd layout.
+        return Local::Unstreamable;
+    }
+    if p.len() < 30 {
+        return Local::NeedMore;
+    }
+    let flags = u16_at(p, 6);
+    let method = u16_at(p, 8);
+    let mut csize = u32_at(p, 18) as u64;
+    let mut usize = u32_at(p, 22) as u64;
+    let name_len = u16_at(p, 26) as usize;
+    let extra_len = u16_at(p, 28) as usize;
+    let header_len = 30 + name_len + extra_len;
+    if p.len() < header_len {
+        return Local::NeedMore;
+    }
+    let name = String::from_utf8_lossy(&p[30..30 + name_len]).into_owned();
+    let extra = &p[30 + name_len..header_len];
+    // ZIP64: the local extra field holds both sizes, uncompressed first.
+    if csize == 0xFFFF_FFFF || usize == 0xFFFF_FFFF {
+        match zip64_field(extra) {
+            Some(body) if body.len() >= 16 => {
+                usize = u64_at(body, 0);
+                csize = u64_at(body, 8);
+            }
+            _ => return Local::Unstreamable,
+        }
+    }
+    Local::Entry(LocalEntry {
+        header_len,
+        name,
+        method,
+        csize,
+        usize,
+        sizes_later: flags & 0x08 != 0,
+    })
+}
+
+/// The body of the ZIP64 extended-information extra field.
+fn zip64_field(extra: &[u8]) -> Option<&[u8]> {
+    let mut i = 0;
+    while i + 4 <= extra.len() {
+        let id = u16_at(extra, i);
+        let len = u16_at(extra, i + 2) as usize;
+        let body = extra.get(i + 4..i + 4 + len)?;
+        if id == 0x0001 {
+            return Some(body);
+        }
+        i += 4 + len;
+    }
+    None
+}
+
+/// Checks the central directory, found in `tail` (the last bytes of a file of `file_len`
+/// bytes): it must list exactly one `*/data.pkl`, the one read (`name`, its local header at
+/// `local_at`), and its pickle (`used` bytes of entry data) must not run past the entry.
+pub(crate) fn check_central(
+    tail: &[u8],
+    file_len: u64,
+    name: &str,
+    local_at: u64,
+    used: u64,
+) -> Result<(), Error> {
+    let tail_start = file_len - tail.len() as u64;
+    let eocd = find_end(tail).ok_or_else(|| {
+        Error::Zip(format!(
+            "no end of central directory record after {name} (is the file truncated?)"
+        ))
+    })?;
+    let (mut count, mut size, mut offset) = (
+        u16_at(tail, eocd + 10) as u64,
+        u32_at(tail, eocd + 12) as u64,
+        u32_at(tail, eocd + 16) as u64,
+    );
+    let mut end = eocd;
+    if count == 0xFFFF || size == 0xFFFF_FFFF || offset == 0xFFFF_FFFF {
+        let record = zip64_end(tail, eocd, tail_start).ok_or_else(|| {
+            Error::Zip("ZIP64 end of central directory record missing or unreadable".into())
+        })?;
+        count = u64_at(tail, record + 32);
+        size = u64_at(tail, record + 40);
+        offset = u64_at(tail, record + 48);
+        end = record;
+    }
+    let _ = count;
+    if offset < tail_start {
+        return Err(Error::ZipLayout(format!(
+            "the central directory starts {} bytes before the end of the file; at most {} \
+             are read",
+            file_len - offset.min(file_len),
+            crate::human_bytes(TAIL_MAX as u64)
+        )));
+    }
+    // In u64 until checked against `end` (an index into `tail`): on a 32-bit target a
+    // hostile offset past 4 GiB must not wrap into a wrong, in-bounds index.
+    let start = offset - tail_start;
+    let stop = start.saturating_add(size);
+    if stop > end as u64 {
+        return Err(Error::Zip(
+            "the central directory runs past its end record".into(),
+        ));
+    }
+    let dir = &tail[start as usize..stop as usize];
+    // (name, local header offset, compressed size), each if known.
+    let mut found: Vec<(String, Option<u64>, Option<u64>)> = Vec::new();
+    let mut at = 0usize;
+    while at < dir.len() {
+        let Some(h) = dir.get(at..at + 46) else {
+            return Err(Error::Zip(format!(
+                "central directory entry at byte {} is cut short",
+                offset + at as u64
+            )));
+        };
+        if u32_at(h, 0) != CENTRAL_HEADER {
+            return Err(Error::Zip(format!(
+                "bad central directory entry at byte {}",
+                offset + at as u64
+            )));
+        }
+        let name_len = u16_at(h, 28) as usize;
+        let extra_len = u16_at(h, 30) as usize;
+        let comment_len = u16_at(h, 32) as usize;
+        let (csize, usize, local) = (u32_at(h, 20), u32_at(h, 24), u32_at(h, 42));
+        let next = at + 46 + name_len + extra_len + comment_len;
+        let (Some(n), Some(extra)) = (
+            dir.get(at + 46..at + 46 + name_len),
+            dir.get(at + 46 + name_len..at + 46 + name_len + extra_len),
+        ) else {
+            return Err(Error::Zip(format!(
+                "central directory entry at byte {} is cut short",
+                offset + at as u64
+            )));
+        };
+        let entry = String::from_utf8_lossy(n);
+        if is_data_pkl(&entry) {
+            // ZIP64 fields appear in order (uncompressed, compressed, local offset), each
+            // only if its 32-bit field is full.
+            let wide = |nth: usize| {
+                zip64_field(extra)
+                    .and_then(|b| b.get(8 * nth..8 * nth + 8))
+                    .map(|b| u64_at(b, 0))
+            };
+            let before_csize = (usize == 0xFFFF_FFFF) as usize;
+            let csize = match csize {
+                0xFFFF_FFFF => wide(before_csize),
+                c => Some(c as u64),
+            };
+            let local = match local {
+                0xFFFF_FFFF => {
+                    wide(before_csize + (csize.is_some() && u32_at(h, 20) == 0xFFFF_FFFF) as usize)
+                }
+                l => Some(l as u64),
+            };
+            if found.len() < 8 {
+                found.push((entry.into_owned(), local, csize));
+            } else {
+                found.push((String::new(), None, None));
+            }
+        }
+        at = next;
+    }
+    match found.as_slice() {
+        [(n, local, Some(csize))]
+            if n == name && local.is_none_or(|l| l == local_at) && used > *csize =>
+        {
+            Err(Error::ZipLayout(format!(
+                "{name}: its pickle runs {used} bytes, past the entry's {csize}"
+            )))
+        }
+        [(n, local, _)] if n == name && local.is_none_or(|l| l == local_at) => Ok(()),
+        [(n, local, _)] => Err(Error::ZipLayout(format!(
+            "the central directory's {n} (local header at byte {}) is not the {name} at \
+             byte {local_at} that comes first in the file",
+            local.map_or("?".into(), |l| l.to_string())
+        ))),
+        [] => Err(Error::ZipLayout(format!(
+            "the central directory does not list {name}"
+        ))),
+        many => {
+            let names: Vec<&str> = many
+                .iter()
+                .map(|(n, _, _)| n.as_str())
+                .filter(|n| !n.is_empty())
+                .collect();
+            let more = if many.len() > names.len() {
+                ", …"
+            } else {
+                ""
+            };
+            Err(Error::ZipLayout(format!(
+                "{} entries named */data.pkl: {}{more}",
+                many.len(),
+                names.join(", ")
+            )))
+        }
+    }
+}
+
+/// Index in `tail` of the end of central directory record whose comment runs exactly to
+/// the end of the file.
+fn find_end(tail: &[u8]) -> Option<usize> {
+    let last = tail.len().checked_sub(22)?;
+    let first = last.saturating_sub(0xFFFF);
+    (first..=last).rev().find(|&i| {
+        u32_at(tail, i) == END_OF_CENTRAL && 22 + u16_at(tail, i + 20) as usize == tail.len() - i
+    })
+}
+
+/// Index in `tail` of the ZIP64 end record named by the locator just before `eocd`.
+fn zip64_end(tail: &[u8], eocd: usize, tail_start: u64) -> Option<usize> {
+    let loc = eocd.checked_sub(20)?;
+    if u32_at(tail, loc) != ZIP64_LOCATOR {
+        return None;
+    }
+    let at = u64_at(tail, loc + 8).checked_sub(tail_start)?;
+    let at = usize::try_from(at).ok()?;
+    if at + 56 > loc || u32_at(tail, at) != ZIP64_END {
+        return None;
+    }
+    Some(at)
+}

@@ -1,0 +1,137 @@
+//! The canvas element: redraw whenever what it shows changes, keep it the size of its box,
+//! follow dark mode. `draw.rs` does the painting.
+
+use leptos::prelude::*;
+use timeline::Viewport;
+use trace::Row;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::dom::{bench_hooks, prefers_dark, window};
+use crate::draw::{draw, rows_top, Scene, LABEL_W};
+use crate::input::Input;
+use crate::state::{Phase, State};
+
+/// Paints one frame from the current state (tracked: an effect reruns it on change).
+fn redraw(st: State) {
+    let Some(canvas) = st.canvas_ref.get() else {
+        return;
+    };
+    let (w, h) = st.size.get();
+    let dpr = window().device_pixel_ratio();
+    let (pw, ph) = ((w * dpr) as u32, (h * dpr) as u32);
+    if canvas.width() != pw || canvas.height() != ph {
+        canvas.set_width(pw);
+        canvas.set_height(ph);
+    }
+    let Ok(Some(ctx)) = canvas.get_context("2d") else {
+        return;
+    };
+    let ctx: web_sys::CanvasRenderingContext2d = ctx.unchecked_into();
+    let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
+    let d = st.data.get();
+    let idx = st.shown.get();
+    let lay = st.row_layout.get();
+    let flags = st.row_expanded.get();
+    let sel = st
+        .selected
+        .get()
+        .and_then(|(ri, ii)| idx.iter().position(|&i| i == ri).map(|vi| (vi, ii)));
+    let lanes_all = st.all_lanes.get();
+    let row_lanes: Vec<&timeline::RowLanes> =
+        idx.iter().filter_map(|&i| lanes_all.get(i)).collect();
+    let rows: Vec<&Row> = d
+        .as_ref()
+        .map(|d| idx.iter().map(|&i| &d.cache.rows[i]).collect())
+        .unwrap_or_default();
+    let mut v = st.view.get().unwrap_or(Viewport {
+        t0: 0.0,
+        t1: 1.0,
+        width: 1.0,
+    });
+    v.width = (w - LABEL_W).max(1.0);
+    let attempt_filter = st.attempt_filter.get();
+    let scene = Scene {
+        rows: &rows,
+        lanes: &row_lanes,
+        layout: &lay,
+        view: v,
+        scroll_y: st.scroll_y.get(),
+        lane_h: st.lane_h.get(),
+        expanded: &flags,
+        selected: sel,
+        cursor: st.cursor.get(),
+        origin: d.as_ref().and_then(|d| d.cache.global_start).unwrap_or(0.0),
+        dark: st.dark.get(),
+        show_events: st.show_events.get(),
+        show_open: st.show_open.get(),
+        show_orphans: st.show_orphans.get(),
+        highlight_attempt: if attempt_filter {
+            None
+        } else {
+            st.attempt.get()
+        },
+        only_attempt: if attempt_filter {
+            st.attempt.get()
+        } else {
+            None
+        },
+        tracks: d
+            .as_ref()
+            .map(|d| &d.tracks[..st.track_count().min(d.tracks.len())])
+            .unwrap_or(&[]),
+    };
+    let perf = window().performance();
+    let t = perf.as_ref().map(|p| p.now()).unwrap_or(0.0);
+    draw(&ctx, w, h, &scene);
+    if let Some(p) = perf {
+        bench_hooks(p.now(), p.now() - t, !rows.is_empty(), st.painted);
+    }
+}
+
+/// Keeps the canvas the size of its box.
+fn measure(st: State) {
+    if let Some(el) = st.wrap_ref.get_untracked() {
+        let r = el.get_bounding_client_rect();
+        st.size.set((r.width().max(200.0), r.height().max(120.0)));
+        if let Some(mut v) = st.view.get_untracked() {
+            v.width = (r.width() - LABEL_W).max(1.0);
+            st.view.set(Some(v));
+        }
+    }
+}
+
+/// Starts redrawing, resizing and dark-mode following.
+pub fn install(st: State) {
+    Effect::new(move |_| redraw(st));
+    Effect::new(move |_| {
+        if st.wrap_ref.get().is_some() {
+            measure(st);
+        }
+    });
+    let _resize = window_event_listener(leptos::ev::resize, move |_| measure(st));
+    if let Ok(Some(mq)) = window().match_media("(prefers-color-scheme: dark)") {
+        let cb = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| st.dark.set(prefers_dark()));
+        mq.set_onchange(Some(cb.as_ref().unchecked_ref()));
+        cb.forget();
+    }
+}
+
+/// The timeline box: canvas, hover tooltip, and the note for a file without rows.
+pub fn timeline_view(st: State, input: Input) -> impl IntoView {
+    view! {
+        <div class="canvas-wrap" node_ref=st.wrap_ref>
+            <canvas data-testid="timeline" node_ref=st.canvas_ref
+                data-rows-top=move || rows_top(st.track_count()).to_string()
+                on:wheel=move |ev| input.wheel(ev) on:mousedown=move |ev| input.down(ev)
+                on:mousemove=move |ev| input.moved(ev) on:mouseup=move |ev| input.up(ev)
+                on:mouseleave=move |_| st.hover.set(None)></canvas>
+            {move || st.hover.get().map(|(x, y, text)| view! {
+                <div class="tooltip" style=format!("left:{}px;top:{}px", x + 14.0, y + 14.0)>{text}</div>
+            })}
+            <Show when=move || st.phase.get() == Phase::Ready && st.data.get().is_some_and(|d| d.cache.rows.is_empty())>
+                <div class="empty">"This file has no traced samples."</div>
+            </Show>
+        </div>
+    }
+}

@@ -1,0 +1,301 @@
+//! Pointer, wheel, keyboard and file drop: hit tests and gestures turned into state changes.
+
+use leptos::prelude::*;
+use timeline::{hit, Viewport};
+use wasm_bindgen::JsCast;
+
+use crate::dom::window;
+use crate::draw::LABEL_W;
+use crate::panels::details::tooltip;
+use crate::state::{SideTab, State};
+use crate::worker_client::Client;
+
+#[derive(Clone, Copy)]
+pub struct Input {
+    st: State,
+    client: Client,
+    /// Where the button went down, and whether the pointer has moved enough to be a drag.
+    drag: StoredValue<Option<(f64, f64, bool)>>,
+}
+
+impl Input {
+    pub fn new(st: State, client: Client) -> Input {
+        Input {
+            st,
+            client,
+            drag: StoredValue::new(None),
+        }
+    }
+
+    fn local_xy(&self, ev: &web_sys::MouseEvent) -> (f64, f64) {
+        let Some(c) = self.st.canvas_ref.get_untracked() else {
+            return (0.0, 0.0);
+        };
+        let r = c.get_bounding_client_rect();
+        (
+            ev.client_x() as f64 - r.left(),
+            ev.client_y() as f64 - r.top(),
+        )
+    }
+
+    /// The (row, item) under canvas point (x, y), if any.
+    fn pick(&self, x: f64, y: f64) -> Option<(usize, usize)> {
+        let st = self.st;
+        let d = st.data.get_untracked()?;
+        let v = st.view.get_untracked()?;
+        let lay = st.row_layout.get_untracked();
+        let content_y = y - st.rows_top_now() + st.scroll_y.get_untracked();
+        let vi = lay.row_at(content_y)?;
+        let ri = *st.shown.get_untracked().get(vi)?;
+        let row = &d.cache.rows[ri];
+        let mut v = v;
+        v.width = st.plot_width(1.0);
+        let ex = st
+            .row_expanded
+            .get_untracked()
+            .get(vi)
+            .copied()
+            .unwrap_or(true);
+        let lanes = st.all_lanes.get_untracked();
+        let ii = hit(
+            row,
+            lanes.get(ri)?,
+            &v,
+            x - LABEL_W,
+            content_y - lay.tops[vi],
+            st.lane_h.get_untracked(),
+            ex,
+        )?;
+        // In "filter" mode other attempts are hidden: nothing there to pick.
+        let hidden = st.attempt_filter.get_untracked()
+            && st
+                .attempt
+                .get_untracked()
+                .is_some_and(|a| a != row.items[ii].attempt());
+        (!hidden).then_some((ri, ii))
+    }
+
+    pub fn wheel(&self, ev: web_sys::WheelEvent) {
+        let st = self.st;
+        ev.prevent_default();
+        let (x, _) = self.local_xy(&ev);
+        if ev.shift_key() {
+            st.scroll_y
+                .update(|s| *s = (*s + ev.delta_y()).clamp(0.0, st.max_scroll()));
+            return;
+        }
+        st.view.update(|v| {
+            if let Some(v) = v {
+                if ev.delta_x().abs() > ev.delta_y().abs() {
+                    v.pan_px(-ev.delta_x());
+                } else {
+                    v.zoom_at(x - LABEL_W, (-ev.delta_y() * 0.002).exp());
+                }
+            }
+        });
+    }
+
+    pub fn down(&self, ev: web_sys::MouseEvent) {
+        let (x, y) = self.local_xy(&ev);
+        self.drag.set_value(Some((x, y, false)));
+    }
+
+    pub fn moved(&self, ev: web_sys::MouseEvent) {
+        let st = self.st;
+        let (x, y) = self.local_xy(&ev);
+        if let Some((px, py, _)) = self.drag.get_value() {
+            if ev.buttons() & 1 == 1 {
+                let (dx, dy) = (x - px, y - py);
+                if dx.abs() + dy.abs() > 2.0 {
+                    self.drag.set_value(Some((x, y, true)));
+                    st.view.update(|v| {
+                        if let Some(v) = v {
+                            v.pan_px(dx);
+                        }
+                    });
+                    st.scroll_y
+                        .update(|s| *s = (*s - dy).clamp(0.0, st.max_scroll()));
+                }
+                return;
+            }
+        }
+        st.hover.set(self.pick(x, y).and_then(|(ri, ii)| {
+            let d = st.data.get_untracked()?;
+            let row = &d.cache.rows[ri];
+            let item = row.items.get(ii)?;
+            Some((x, y, tooltip(item, d.cache.global_start.unwrap_or(0.0))))
+        }));
+    }
+
+    pub fn up(&self, ev: web_sys::MouseEvent) {
+        let st = self.st;
+        let (x, y) = self.local_xy(&ev);
+        let dragged = self.drag.get_value().is_some_and(|d| d.2);
+        self.drag.set_value(None);
+        if dragged {
+            return;
+        }
+        if x > LABEL_W {
+            if let Some(v) = st.view.get_untracked() {
+                let mut v = v;
+                v.width = st.plot_width(1.0);
+                st.cursor.set(Some(v.t(x - LABEL_W)));
+            }
+            st.selected.set(self.pick(x, y));
+        } else {
+            // Clicking a row label toggles that row between collapsed and expanded view.
+            let content_y = y - st.rows_top_now() + st.scroll_y.get_untracked();
+            if let Some(vi) = st.row_layout.get_untracked().row_at(content_y) {
+                if let Some(&ri) = st.shown.get_untracked().get(vi) {
+                    st.toggled.update(|t| {
+                        if !t.remove(&ri) {
+                            t.insert(ri);
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    /// Fits the time axis to every row, or to the rows the filter shows.
+    pub fn fit(&self, only_shown: bool) {
+        let st = self.st;
+        if let Some(d) = st.data.get_untracked() {
+            let idx: Vec<usize> = if only_shown {
+                st.shown.get_untracked()
+            } else {
+                (0..d.cache.rows.len()).collect()
+            };
+            let rows = idx.iter().map(|&i| &d.cache.rows[i]);
+            let (a, b) = rows.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), r| {
+                (a.min(r.start), b.max(r.end))
+            });
+            if a.is_finite() && b.is_finite() {
+                st.view.set(Some(Viewport::fit(a, b, st.plot_width(100.0))));
+            }
+        }
+    }
+
+    /// Selects a row's first item and scrolls it into view (clearing a filter that hides it).
+    pub fn reveal(&self, ri: usize) {
+        let st = self.st;
+        if !st.shown.get_untracked().contains(&ri) {
+            st.filter.set(String::new());
+            st.attempt_filter.set(false);
+        }
+        let Some(vi) = st.shown.get_untracked().iter().position(|&i| i == ri) else {
+            return;
+        };
+        st.selected.set(Some((ri, 0)));
+        st.side_tab.set(SideTab::Details);
+        let lay = st.row_layout.get_untracked();
+        let band = st.size.get_untracked().1 - st.rows_top_now();
+        st.scroll_y
+            .set((lay.tops[vi] - band / 3.0).clamp(0.0, st.max_scroll()));
+    }
+
+    /// W/S/A/D zoom and pan, ↑/↓ move the selection, Enter shows details, Esc clears.
+    pub fn listen_keys(&self) {
+        let st = self.st;
+        let _keys =
+            window_event_listener(leptos::ev::keydown, move |ev: web_sys::KeyboardEvent| {
+                let tag = ev
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                    .map(|e| e.tag_name())
+                    .unwrap_or_default();
+                if tag == "INPUT" || tag == "SELECT" || tag == "TEXTAREA" {
+                    return;
+                }
+                let w = st.plot_width(1.0);
+                match ev.key().as_str() {
+                    "w" | "W" => st.view.update(|v| {
+                        if let Some(v) = v {
+                            v.zoom_at(w / 2.0, 1.25)
+                        }
+                    }),
+                    "s" | "S" => st.view.update(|v| {
+                        if let Some(v) = v {
+                            v.zoom_at(w / 2.0, 0.8)
+                        }
+                    }),
+                    "a" | "A" => st.view.update(|v| {
+                        if let Some(v) = v {
+                            v.pan_px(w * 0.1)
+                        }
+                    }),
+                    "d" | "D" => st.view.update(|v| {
+                        if let Some(v) = v {
+                            v.pan_px(-w * 0.1)
+                        }
+                    }),
+                    "Escape" => {
+                        st.selected.set(None);
+                        st.cursor.set(None);
+                    }
+                    "Enter" => {
+                        if st.selected.get_untracked().is_none() {
+                            if let Some(&ri) = st.shown.get_untracked().first() {
+                                st.selected.set(Some((ri, 0)));
+                            }
+                        }
+                        st.compact.set(false);
+                        if let Some(el) = window()
+                            .document()
+                            .and_then(|d| d.query_selector("[data-testid=details]").ok().flatten())
+                        {
+                            el.scroll_into_view();
+                        }
+                    }
+                    "ArrowDown" | "ArrowUp" => {
+                        ev.prevent_default();
+                        let idx = st.shown.get_untracked();
+                        let n = idx.len();
+                        if n > 0 {
+                            let cur = st
+                                .selected
+                                .get_untracked()
+                                .and_then(|(ri, _)| idx.iter().position(|&i| i == ri));
+                            let next = match (cur, ev.key().as_str()) {
+                                (None, _) => 0,
+                                (Some(i), "ArrowDown") => (i + 1).min(n - 1),
+                                (Some(i), _) => i.saturating_sub(1),
+                            };
+                            st.selected.set(Some((idx[next], 0)));
+                            let lay = st.row_layout.get_untracked();
+                            let top = lay.tops[next];
+                            let band = st.size.get_untracked().1 - st.rows_top_now();
+                            let s = st.scroll_y.get_untracked();
+                            if top < s || top + lay.heights[next] > s + band {
+                                st.scroll_y
+                                    .set((top - band / 3.0).clamp(0.0, st.max_scroll()));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            });
+    }
+
+    /// A file dropped anywhere on the page.
+    pub fn drop_file(&self, ev: web_sys::DragEvent) {
+        ev.prevent_default();
+        self.st.dragging_file.set(false);
+        if let Some(file) = ev
+            .data_transfer()
+            .and_then(|dt| dt.files())
+            .and_then(|f| f.get(0))
+        {
+            self.client.open_file(file);
+        }
+    }
+
+    /// A file chosen with the Open… button.
+    pub fn pick_file(&self, ev: leptos::ev::Event) {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        if let Some(file) = input.files().and_then(|f| f.get(0)) {
+            self.client.open_file(file);
+        }
+        input.set_value("");
+    }
+}

@@ -1,0 +1,85 @@
+// The parsing worker fails: it is replaced, the page says what happened, and the next file
+// opens. Failures are made by the worker's test hook (`window.__rs_worker_test(kind)`).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { serve, launch, newPage, waitState, count, reference, FIXTURES } from "./helpers.js";
+
+let srv, browser;
+before(async () => { srv = await serve(); browser = await launch(); });
+after(async () => { await browser?.close(); srv?.server.close(); });
+
+// Bounds: each failure is noticed within 10 s (the watchdog case: 0.3 s of silence, then
+// 1.5 s unanswered), and the follow-up file is ready within 30 s.
+const NOTICE_MS = 10000;
+
+async function fresh() {
+  const page = await newPage(browser);
+  await page.goto(srv.url);
+  assert.equal(await waitState(page, ["ready", "error"]), "ready", "demo loads");
+  await page.evaluate(() => { window.__rs_watchdog = { silence_ms: 300, stall_ms: 1500 }; });
+  return page;
+}
+
+async function openFixture(page, name) {
+  await page.evaluate(() => { document.body.dataset.state = "pending"; });
+  await page.locator("[data-testid=file-input]").setInputFiles(path.join(FIXTURES, name));
+  return waitState(page, ["ready", "error"]);
+}
+
+async function errorText(page) {
+  await page.waitForFunction(() => document.body.dataset.state === "error", null, { timeout: NOTICE_MS });
+  return page.locator("[data-testid=load-error]").innerText();
+}
+
+async function nextFileOpens(page) {
+  assert.equal(await openFixture(page, "agent_2.pt"), "ready");
+  await page.waitForFunction(() => document.querySelector(".file-name").innerText === "agent_2.pt");
+  assert.equal(await count(page, "row-count"), reference("agent_2.pt").sample_count);
+  assert.equal(await page.locator("[data-testid=load-error]").count(), 0, "the error is cleared");
+}
+
+for (const kind of ["panic", "abort", "throw"]) {
+  test(`a worker that dies (${kind}) is replaced and the next file opens`, async () => {
+    const page = await fresh();
+    const before = await count(page, "row-count");
+    await page.evaluate((k) => window.__rs_worker_test(k), kind);
+    const text = await errorText(page);
+    assert.match(text, /the parsing worker stopped \(.+\); a new one is ready — try again or use the rollscope CLI/);
+    if (kind === "panic") assert.match(text, /asked to panic/);
+    assert.equal(await count(page, "row-count"), before, "the view shown before stays");
+    await nextFileOpens(page);
+  });
+}
+
+test("a stuck worker is noticed by the watchdog, replaced, and the next file opens", async () => {
+  const page = await fresh();
+  await page.evaluate(() => window.__rs_worker_test("hang"));
+  // The hung worker gets this file; only the watchdog can end the wait.
+  const t0 = Date.now();
+  assert.equal(await openFixture(page, "basic_0.pt"), "error");
+  assert.ok(Date.now() - t0 < NOTICE_MS, `noticed in ${Date.now() - t0} ms`);
+  assert.match(await page.locator("[data-testid=load-error]").innerText(),
+    /basic_0\.pt: the parsing worker stopped \(no answer for \d+ s\); a new one is ready/);
+  await nextFileOpens(page);
+});
+
+test("a batch of rows the page cannot decode is an error, never rows silently dropped", async () => {
+  const page = await fresh();
+  await page.evaluate(() => window.__rs_worker_test("bad-rows"));
+  assert.match(await errorText(page), /a batch of rows from the parsing worker could not be read .*nothing is shown rather than a timeline with rows missing/);
+  await nextFileOpens(page);
+});
+
+test("a load stopped for undecodable rows does not finish with the rows it had", async () => {
+  // The bad batch arrives while a file is loading: its later batches and `Done` must not
+  // turn the page "ready" with rows missing.
+  const page = await fresh();
+  await page.goto(`${srv.url}?url=slow/agent_2.pt`);
+  await page.waitForFunction(() => document.body.dataset.state === "loading");
+  await page.evaluate(() => window.__rs_worker_test("bad-rows"));
+  assert.match(await errorText(page), /agent_2\.pt: a batch of rows/);
+  await page.waitForTimeout(4000); // the slow download would have finished by now
+  assert.equal(await page.evaluate(() => document.body.dataset.state), "error");
+  await nextFileOpens(page);
+});
