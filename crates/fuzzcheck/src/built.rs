@@ -92,6 +92,23 @@ pub fn check_rows(built: &Built, origin: Origin) {
     for row in &cache.rows {
         let r = row.row_id;
         let items = row.items.len();
+        // trace keeps every time finite (non-finite times are dropped with a warning); only
+        // derived numbers such as durations may be ±inf, written as strings.
+        assert!(
+            row.start.is_finite() && row.end.is_finite(),
+            "row {r}: a time that is not finite (start {}, end {})",
+            row.start,
+            row.end
+        );
+        for (i, item) in row.items.iter().enumerate() {
+            if let Item::Span(s) = item {
+                let times = [Some(s.start_ts), s.end_ts, Some(s.display_end_ts)];
+                assert!(
+                    times.iter().flatten().all(|t| t.is_finite()),
+                    "row {r} item {i}: a time that is not finite ({times:?})"
+                );
+            }
+        }
         // Not `≤ items`: slime's depth rule gives a span whose parent chain is a cycle one
         // more than its ancestors (a span that is its own parent has lane 1), so a lane can
         // equal the number of items, never more.
