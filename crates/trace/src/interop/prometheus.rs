@@ -102,6 +102,9 @@ pub fn parse_prometheus(bytes: &[u8]) -> Result<Vec<Series>, Error> {
         return Ok(out);
     }
     let mut by_key: BTreeMap<String, Series> = BTreeMap::new();
+    // Samples without a (finite) timestamp have no place on a time axis: they are left out,
+    // and a file made only of them is an error that says so.
+    let mut untimed = 0usize;
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -116,9 +119,17 @@ pub fn parse_prometheus(bytes: &[u8]) -> Result<Vec<Series>, Error> {
         };
         let key = s.title();
         let entry = by_key.entry(key).or_insert(s);
-        if value.is_finite() {
-            entry.points.push((ts.unwrap_or(f64::NAN), value));
+        match ts.filter(|t| t.is_finite()) {
+            Some(t) if value.is_finite() => entry.points.push((t, value)),
+            Some(_) => {}
+            None => untimed += 1,
         }
+    }
+    if untimed > 0 && by_key.values().all(|s| s.points.is_empty()) {
+        return Err(bad(format!(
+            "{untimed} sample(s) and none with a timestamp: a counter track needs times \
+             (scrape with timestamps, or export `query_range` JSON)"
+        )));
     }
     let mut out: Vec<Series> = by_key.into_values().collect();
     for s in &mut out {
@@ -195,6 +206,19 @@ fn split_labels(s: &str) -> Vec<&str> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn samples_without_a_timestamp_are_left_out() {
+        // Mixed: the timed sample is kept, the untimed one and the infinite time are not.
+        let t = b"m 1 1790000000000\nm 2\nm 3 1e400\n";
+        let s = parse_prometheus(t).unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].points, vec![(1_790_000_000.0, 1.0)]);
+        // Only untimed samples: an error that says why.
+        let e = parse_prometheus(b"m 1\nm 2\n").unwrap_err().to_string();
+        assert!(e.contains("none with a timestamp"), "{e}");
+    }
+
     use super::*;
 
     #[test]
