@@ -51,6 +51,14 @@ pub const MAX_FILE_ITEMS: usize = 1 << 21;
 /// JSON text of all rows (the cache file's size, counted from above as values are
 /// converted), so that shared references cannot turn a small file into gigabytes of output.
 pub const MAX_OUTPUT_BYTES: u64 = 1 << 30;
+/// Below [`MAX_OUTPUT_BYTES`], a dump's rows may take at most this many bytes of JSON per byte
+/// of the file, plus [`OUTPUT_FLOOR`] ([`BuildLimits::for_input`]). Real dumps give about one
+/// byte out per byte in (the 430 MB `--turns 60` benchmark dump: 1.4); only shared references
+/// give more, and 1 024 leaves room for honest sharing while a 26 KB file naming one 16 KB
+/// string 5 000 times cannot yield 80 MB.
+pub const OUTPUT_PER_INPUT_BYTE: u64 = 1024;
+/// Output any dump may have whatever its size.
+pub const OUTPUT_FLOOR: u64 = 1 << 20;
 /// Warnings kept for one file; the rest are counted in a last warning.
 pub const MAX_WARNINGS: usize = 1000;
 
@@ -71,6 +79,18 @@ impl BuildLimits {
         max_file_items: MAX_FILE_ITEMS,
         max_output_bytes: MAX_OUTPUT_BYTES,
     };
+
+    /// The limits for a file of `input_bytes` bytes: [`BuildLimits::DEFAULT`] with the output
+    /// also bounded by the file's size ([`OUTPUT_PER_INPUT_BYTE`], [`OUTPUT_FLOOR`]).
+    pub fn for_input(input_bytes: u64) -> BuildLimits {
+        let by_size = OUTPUT_PER_INPUT_BYTE
+            .saturating_mul(input_bytes)
+            .saturating_add(OUTPUT_FLOOR);
+        BuildLimits {
+            max_output_bytes: by_size.min(MAX_OUTPUT_BYTES),
+            ..BuildLimits::DEFAULT
+        }
+    }
 }
 
 /// A problem with one sample (or the file) that did not stop the rest.
@@ -121,7 +141,9 @@ pub fn load(bytes: &[u8], pt_path: &str, generated_at: f64) -> Result<Built, Err
 /// A file after reading, before rows: split from [`load`] so a caller can free the file's
 /// bytes (the value tree does not borrow them) before rows are built.
 pub enum Parsed {
-    Dump(pt::Dump),
+    /// A dump's value tree, and the size in bytes of the file it came from (which bounds
+    /// the rows' output, see [`BuildLimits::for_input`]).
+    Dump(pt::Dump, u64),
     Cache(Box<Built>),
     /// OTLP/JSON traces, turned into rows by `build`.
     Otlp(Box<serde_json::Value>),
@@ -137,6 +159,8 @@ pub enum Parsed {
 /// bytes are held until that many have arrived (or the file ends).
 pub struct StreamLoader {
     state: StreamState,
+    /// Bytes pushed so far: the file's size at `finish`, which bounds a dump's output.
+    fed: u64,
 }
 
 enum StreamState {
@@ -152,6 +176,7 @@ static TIMELINE_LIMITS: Limits = Limits::TIMELINE;
 impl Default for StreamLoader {
     fn default() -> Self {
         StreamLoader {
+            fed: 0,
             state: StreamState::Sniff(Vec::new()),
         }
     }
@@ -163,6 +188,7 @@ impl StreamLoader {
     }
 
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        self.fed = self.fed.saturating_add(chunk.len() as u64);
         match &mut self.state {
             StreamState::Whole(buf) => buf.extend_from_slice(chunk),
             StreamState::Dump(r) => r.push(chunk)?,
@@ -193,7 +219,7 @@ impl StreamLoader {
     pub fn finish(self) -> Result<Parsed, Error> {
         match self.state {
             StreamState::Whole(buf) | StreamState::Sniff(buf) => parse(&buf),
-            StreamState::Dump(r) => Ok(Parsed::Dump(r.finish()?)),
+            StreamState::Dump(r) => Ok(Parsed::Dump(r.finish()?, self.fed)),
         }
     }
 }
@@ -212,7 +238,10 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, Error> {
             }
             cache_json::cache_from_json(value).map(|b| Parsed::Cache(Box::new(b)))
         }
-        sniff::Kind::Dump => Ok(Parsed::Dump(pt::read(bytes, &Limits::for_timeline())?)),
+        sniff::Kind::Dump => Ok(Parsed::Dump(
+            pt::read(bytes, &Limits::for_timeline())?,
+            bytes.len() as u64,
+        )),
     }
 }
 
@@ -229,7 +258,13 @@ impl Parsed {
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Built, Error> {
         match self {
-            Parsed::Dump(dump) => build_cache_with(&dump.tree, pt_path, generated_at, progress),
+            Parsed::Dump(dump, input_bytes) => build_cache_limited(
+                &dump.tree,
+                pt_path,
+                generated_at,
+                &BuildLimits::for_input(input_bytes),
+                progress,
+            ),
             Parsed::Cache(built) => Ok(*built),
             Parsed::Otlp(value) => interop::import_otlp(&value, pt_path, generated_at),
             Parsed::Series(_) => Err(Error::NotADump(

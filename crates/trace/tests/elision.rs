@@ -154,7 +154,7 @@ fn span_attribute_lists_are_kept_as_slime_writes_them() {
 #[test]
 fn token_lists_are_still_elided_and_metrics_still_match() {
     let bytes = dump();
-    let Ok(trace::Parsed::Dump(d)) = trace::parse(&bytes) else {
+    let Ok(trace::Parsed::Dump(d, _)) = trace::parse(&bytes) else {
         panic!("not a dump")
     };
     let t = &d.tree;
@@ -188,4 +188,32 @@ fn token_lists_are_still_elided_and_metrics_still_match() {
     assert_eq!(metric(&b, "rollout/response_len/mean"), 250.0);
     assert_eq!(metric(&b, "rollout/response_len/max"), 400.0);
     assert_eq!(metric(&b, "rollout/response_len/min"), 100.0);
+}
+
+/// The catalog's class-6 case (run through the real binary by `hostile_cli.rs` and opened in
+/// the browser) keeps its attribute lists whole and its token list elided.
+#[test]
+fn the_catalog_elision_case_keeps_attribute_lists() {
+    let case = picklegen::hostile::catalog()
+        .into_iter()
+        .find(|c| c.file == "elision_attr_lists.pt")
+        .expect("the class-6 catalog case");
+    let built = trace::load(&case.bytes, case.file, 0.0).unwrap();
+    let json = serde_json::to_value(&built.cache).unwrap();
+    let end = &json["rows"][0]["items"][0]["attrs"]["end_attrs"];
+    let logprobs: Vec<f64> = (0..100).map(|i| -(i as f64) / 100.0).collect();
+    assert_eq!(end["logprobs"], json!(logprobs), "{end}");
+    assert_eq!(end["mask"], J::Array(vec![J::Null; 100]), "{end}");
+    let dump = pt::read(&case.bytes, &pt::Limits::for_timeline()).unwrap();
+    let tokens = dump.tree.get(&dump.tree.root, "samples").and_then(|s| {
+        let first = dump.tree.as_seq(s)?.first()?.clone();
+        dump.tree.get(&first, "tokens").cloned()
+    });
+    assert!(
+        matches!(
+            tokens.as_ref().and_then(|t| dump.tree.node_of(t)),
+            Some(pt::Node::ElidedList { len: 10_000, .. })
+        ),
+        "{tokens:?}"
+    );
 }

@@ -418,3 +418,61 @@ fn float_edges_stay_strict_json_and_read_back() {
     assert_eq!(serde_json::to_string(&back).unwrap(), text);
     assert!(back.analysis.wall_time.is_infinite());
 }
+
+/// The output limit follows the file's size: a 100 KB dump listing one event (a 16 KiB string
+/// in its attrs) 5 000 times in each of 4 samples may give at most 1 024 bytes of JSON per byte of the
+/// file plus 1 MiB, not the 320 MB its references spell out; the rows stop with a warning
+/// naming the limit.
+#[test]
+fn output_is_bounded_by_the_files_size() {
+    let s = "z".repeat(16 << 10);
+    let bytes = dump(|p| {
+        p.empty_list().mark();
+        for i in 0..4 {
+            sample(
+                p,
+                i,
+                |p| {
+                    for k in 0..5000 {
+                        if i == 0 && k == 0 {
+                            event(p, "e", 1.0, |p| {
+                                p.empty_dict().mark().str("s").str(&s).setitems();
+                            });
+                            p.put(1);
+                        } else {
+                            p.get(1);
+                        }
+                    }
+                },
+                |_| {},
+            );
+        }
+        p.appends();
+    });
+    let limit = trace::OUTPUT_PER_INPUT_BYTE * bytes.len() as u64 + trace::OUTPUT_FLOOR;
+    assert!(
+        limit < 4 * (80 << 20),
+        "the case must exceed the limit: {limit}"
+    );
+    let b = trace::load(&bytes, "x", 0.0).unwrap();
+    let text = serde_json::to_string(&b.cache).unwrap();
+    assert!(text.len() as u64 <= limit, "{} > {limit}", text.len());
+    assert!(
+        !b.cache.rows.is_empty() && b.cache.rows.len() < 4,
+        "{}",
+        b.cache.rows.len()
+    );
+    let w = warnings(&b);
+    assert!(
+        w.iter()
+            .any(|w| w.contains("not shown") && w.contains("MiB of output")),
+        "{w:#?}"
+    );
+    // Streamed, the same file gives the same rows.
+    let mut s = trace::StreamLoader::new();
+    for c in bytes.chunks(999) {
+        s.push(c).unwrap();
+    }
+    let streamed = s.finish().unwrap().build("x", 0.0).unwrap();
+    assert_eq!(streamed.cache.rows.len(), b.cache.rows.len());
+}

@@ -275,6 +275,38 @@ pub(super) fn cases() -> Vec<Case> {
                 warning: "",
             },
         ),
+        // ---- class 6: fidelity of elision -----------------------------------------------
+        case(
+            "elision_attr_lists.pt",
+            6,
+            "span attrs holding 100 numbers and 100 Nones beside 10 000 token ids: the attrs \
+             must come out as lists (crates/trace/tests/elision.rs checks the values)",
+            dump(|p| {
+                sample(
+                    p,
+                    |p| {
+                        p.str("tokens");
+                        p.list_of(10_000, |p, i| {
+                            p.int(i as i64);
+                        });
+                    },
+                    |p| {
+                        p.str("logprobs");
+                        p.list_of(100, |p, i| {
+                            p.float(-(i as f64) / 100.0);
+                        });
+                        p.str("mask");
+                        p.list_of(100, |p, _| {
+                            p.none();
+                        });
+                    },
+                );
+            }),
+            Expect::Rows {
+                rows: 1,
+                warning: "",
+            },
+        ),
         // ---- class 9: wasm32 limits ----------------------------------------------------
         Case {
             file: "bomb_deflate_5gib.pt",
