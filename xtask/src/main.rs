@@ -359,6 +359,10 @@ fn bench(root: &Path) -> Result {
         .args(["bench", "-p", "host"])
         .env("ROLLSCOPE_BENCH_DUMP", &dumps[0])
         .current_dir(root))?;
+    step("native: cargo bench -p trace (span shapes that were quadratic: time per build)");
+    run(cmd("cargo")
+        .args(["bench", "-p", "trace", "--bench", "shapes"])
+        .current_dir(root))?;
     step("browser: tests/bench/browser.mjs");
     run(cmd("node")
         .arg(root.join("tests/bench/browser.mjs"))
