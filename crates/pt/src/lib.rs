@@ -65,6 +65,12 @@ pub struct Limits {
     /// to one of these, which is where `SETITEMS` keeps a dict's key while its value is
     /// built. Anything else (a list of 100 numbers in an attribute) is kept whole.
     pub elide_keys: &'static [&'static str],
+    /// Keys under which nothing is elided, however deep: a list whose key is in `elide_keys`
+    /// is still kept whole when a container being filled around it (found through the open
+    /// MARKs) is the value of one of these keys, so a span attribute that happens to be called
+    /// `tokens` is written as slime writes it. Pickles that fill containers without MARKs
+    /// (protocol 0's one-item SETITEM/APPEND) show no ancestors; torch writes protocol 2.
+    pub keep_under: &'static [&'static str],
 }
 
 impl Default for Limits {
@@ -83,6 +89,10 @@ pub const SAMPLE_TOKEN_FIELDS: &[&str] = &[
     "teacher_log_probs",
     "rollout_routed_experts",
 ];
+
+/// Where a sample's output lives: its `trace` (events and their `attrs`). Nothing under
+/// these is elided ([`Limits::keep_under`]).
+pub const SAMPLE_OUTPUT_FIELDS: &[&str] = &["trace", "attrs"];
 
 /// 64-bit: 4 GiB of data.pkl, 2 GiB of tree.
 #[cfg(not(target_pointer_width = "32"))]
@@ -109,6 +119,7 @@ impl Limits {
         max_stack: PLATFORM.2,
         keep_numeric_list_max: None,
         elide_keys: &[],
+        keep_under: &[],
     };
 
     /// What the timeline and metrics need: defaults, with the long per-token lists of
@@ -116,6 +127,7 @@ impl Limits {
     pub const TIMELINE: Limits = Limits {
         keep_numeric_list_max: Some(64),
         elide_keys: SAMPLE_TOKEN_FIELDS,
+        keep_under: SAMPLE_OUTPUT_FIELDS,
         ..Limits::DEFAULT
     };
 

@@ -204,6 +204,12 @@ fn the_catalog_elision_case_keeps_attribute_lists() {
     let logprobs: Vec<f64> = (0..100).map(|i| -(i as f64) / 100.0).collect();
     assert_eq!(end["logprobs"], json!(logprobs), "{end}");
     assert_eq!(end["mask"], J::Array(vec![J::Null; 100]), "{end}");
+    let ids: Vec<i64> = (0..100).collect();
+    assert_eq!(
+        end["tokens"],
+        json!(ids),
+        "an attribute named like a token field: {end}"
+    );
     let dump = pt::read(&case.bytes, &pt::Limits::for_timeline()).unwrap();
     let tokens = dump.tree.get(&dump.tree.root, "samples").and_then(|s| {
         let first = dump.tree.as_seq(s)?.first()?.clone();

@@ -279,8 +279,9 @@ pub(super) fn cases() -> Vec<Case> {
         case(
             "elision_attr_lists.pt",
             6,
-            "span attrs holding 100 numbers and 100 Nones beside 10 000 token ids: the attrs \
-             must come out as lists (crates/trace/tests/elision.rs checks the values)",
+            "span attrs holding 100 numbers, 100 Nones and 100 ids called `tokens` beside a \
+             sample's 10 000 token ids: the attrs must come out as lists \
+             (crates/trace/tests/elision.rs checks the values)",
             dump(|p| {
                 sample(
                     p,
@@ -298,6 +299,11 @@ pub(super) fn cases() -> Vec<Case> {
                         p.str("mask");
                         p.list_of(100, |p, _| {
                             p.none();
+                        });
+                        // Named like a sample's token field, but an attribute: kept.
+                        p.str("tokens");
+                        p.list_of(100, |p, i| {
+                            p.int(i as i64);
                         });
                     },
                 );

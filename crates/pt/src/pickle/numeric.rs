@@ -5,7 +5,9 @@
 //! directly below it on the stack is a `str` in `Limits::elide_keys`. That is where a dict's
 //! key waits while `SETITEMS` builds its value, in a plain dict and in an object's BUILD
 //! state alike, so `{"tokens": [...]}` is elided and a list of 100 numbers in a trace
-//! attribute is not. Once elided, a list stays elided and counts every later append.
+//! attribute is not; and no open ancestor (found through the MARKs) may be the value of a key
+//! in `Limits::keep_under` (`trace`, `attrs`), so an attribute that happens to be called
+//! `tokens` is kept too. Once elided, a list stays elided and counts every later append.
 //!
 //! **Two paths, one result.** `append_items` (the opcode-by-opcode path) and
 //! `skip_numeric_batch` (a `MARK, number…, APPENDS` batch counted straight from the bytes,
@@ -37,13 +39,26 @@ pub(super) fn is_number(v: &Value) -> bool {
 
 impl Machine<'_> {
     /// Whether the list at stack position `at` may be elided: the value below it is one of
-    /// the configured keys.
+    /// `Limits::elide_keys`, and no container being filled around it is the value of one of
+    /// `Limits::keep_under`. A MARK at position `m` opens a batch for the container at
+    /// `m - 1`, whose own key (when it is a dict's value) waits at `m - 2`; the marks are the
+    /// chain of open ancestors, a handful deep, so this costs a few comparisons.
     fn elidable_at(&self, at: usize) -> bool {
-        let keys = self.limits.elide_keys;
-        match at.checked_sub(1).and_then(|i| self.stack.get(i)) {
-            Some(Value::Str(s)) => keys.iter().any(|k| **k == **s),
-            _ => false,
+        let is_key = |i: usize, keys: &[&str]| matches!(self.stack.get(i), Some(Value::Str(s)) if keys.iter().any(|k| **k == **s));
+        if !at
+            .checked_sub(1)
+            .is_some_and(|i| is_key(i, self.limits.elide_keys))
+        {
+            return false;
         }
+        let keep = self.limits.keep_under;
+        keep.is_empty()
+            || !self.marks.iter().any(|&m| {
+                m < at
+                    && m >= 2
+                    && matches!(self.stack.get(m - 1), Some(Value::Node(_)))
+                    && is_key(m - 2, keep)
+            })
     }
 
     /// APPEND / APPENDS: `items` go into the container at stack position `at`.
