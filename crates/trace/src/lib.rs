@@ -168,8 +168,9 @@ pub enum Parsed {
     /// the rows' output, see [`BuildLimits::for_input`]).
     Dump(pt::Dump, u64),
     Cache(Box<Built>),
-    /// OTLP/JSON traces, turned into rows by `build`.
-    Otlp(Box<serde_json::Value>),
+    /// OTLP/JSON traces, turned into rows by `build`, and the JSON's size in bytes (which
+    /// bounds the rows' output and events, as for a dump).
+    Otlp(Box<serde_json::Value>, u64),
     /// Prometheus series (to draw beside a dump): not rows.
     Series(Vec<interop::Series>),
 }
@@ -257,7 +258,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, Error> {
             let value: serde_json::Value =
                 serde_json::from_slice(text).map_err(|e| Error::BadCache(e.to_string()))?;
             if interop::is_otlp(&value) {
-                return Ok(Parsed::Otlp(Box::new(value)));
+                return Ok(Parsed::Otlp(Box::new(value), bytes.len() as u64));
             }
             cache_json::cache_from_json(value).map(|b| Parsed::Cache(Box::new(b)))
         }
@@ -289,7 +290,12 @@ impl Parsed {
                 progress,
             ),
             Parsed::Cache(built) => Ok(*built),
-            Parsed::Otlp(value) => interop::import_otlp(&value, pt_path, generated_at),
+            Parsed::Otlp(value, input_bytes) => interop::import_otlp_limited(
+                &value,
+                pt_path,
+                generated_at,
+                &BuildLimits::for_input(input_bytes),
+            ),
             Parsed::Series(_) => Err(Error::NotADump(
                 "this is Prometheus data: open it on top of a rollout dump to see its series"
                     .into(),

@@ -1,7 +1,9 @@
 //! Hostile files whose cost is in what they make the builder visit or copy, not in what they
 //! produce (issue #12, class 2): one skipped event named by every event of a sample named by
 //! every sample; one huge `ts` or `attempt` text named by thousands of events; an OTLP file
-//! whose big resource attributes would be copied per trace. Each test states its bound.
+//! whose span names one big attribute as a start attribute 300 000 times (the resource
+//! attributes case is in `otlp_hostile.rs`, alone for its memory bound). Each test states its
+//! bound.
 
 use std::time::{Duration, Instant};
 
@@ -288,4 +290,43 @@ fn a_huge_shared_attempt_text_is_refused_unread() {
         w.contains(&format!("sample 0: trace {problem}; 0 used")),
         "{w:?}"
     );
+}
+
+/// A span whose start-attribute list names its one 1 MiB attribute 300 000 times (an 8 MB
+/// file): the old import copied the value for each mention (300 GB of copying: 8 s in a debug build). Bound: < 5 s,
+/// the value in the span's start attrs only.
+#[test]
+fn a_start_key_listed_many_times_is_copied_once() {
+    let keys: Vec<_> = (0..300_000)
+        .map(|_| serde_json::json!({"stringValue": "big"}))
+        .collect();
+    let bytes = serde_json::to_vec(
+        &serde_json::json!({"resourceSpans": [{"scopeSpans": [{"spans": [{
+            "traceId": "01", "spanId": "02", "name": "s",
+            "startTimeUnixNano": "1000000000", "endTimeUnixNano": "2000000000",
+            "attributes": [
+                {"key": "big", "value": {"stringValue": "b".repeat(1 << 20)}},
+                {"key": "rollscope.start_attrs", "value": {"arrayValue": {"values": keys}}},
+            ],
+        }]}]}]}),
+    )
+    .unwrap();
+    assert!(bytes.len() < 9 << 20, "{} bytes", bytes.len());
+    let t = Instant::now();
+    let b = trace::load(&bytes, "x.json", 0.0).unwrap_or_else(|e| panic!("{e}"));
+    let took = t.elapsed();
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    match &b.cache.rows[0].items[..] {
+        [trace::Item::Span(s)] => {
+            // Cut at the per-value limit, as any value.
+            let big = s.attrs.start_attrs["big"].as_str().unwrap_or("");
+            assert!(
+                big.starts_with("bbbb") && big.contains("…<cut"),
+                "{}",
+                big.len()
+            );
+            assert!(s.attrs.end_attrs.get("big").is_none());
+        }
+        other => panic!("{other:?}"),
+    }
 }
