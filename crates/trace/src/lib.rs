@@ -10,7 +10,7 @@
 //!
 //! **Bounded:** work is O(n log n) in events, and what a build produces is bounded whatever
 //! the value tree shares or loops through: [`MAX_SAMPLES`], [`MAX_SAMPLE_EVENTS`],
-//! [`MAX_FILE_ITEMS`], [`MAX_OUTPUT_BYTES`], [`json::MAX_VALUE_BYTES`] per converted value,
+//! [`MAX_FILE_EVENTS`] (events visited, kept or skipped), [`MAX_FILE_ITEMS`], [`MAX_OUTPUT_BYTES`], [`json::MAX_VALUE_BYTES`] per converted value,
 //! [`MAX_WARNINGS`]. Passing a limit is said in a warning that names the sample and the limit.
 //!
 //! Layout: `model.rs` (cache types, and how non-finite floats are written), `rows/` (events →
@@ -44,6 +44,20 @@ pub const MAX_SAMPLES: usize = 1 << 20;
 /// Trace events of one sample; a sample with more is skipped with a warning. A 200 000-span
 /// sample (400 000 events) is within it.
 pub const MAX_SAMPLE_EVENTS: usize = 1 << 20;
+/// Trace events visited over all samples of a file, kept or skipped. Skipped events (not a
+/// dict, no usable `ts`) produce nothing, so without this a sample naming one bad event a
+/// million times, named a million times in the sample list, costs 2^40 visits from a 4 MB
+/// file. Items need at most two events each, so 2^23 leaves room for [`MAX_FILE_ITEMS`]
+/// and as many skipped events again.
+pub const MAX_FILE_EVENTS: usize = 1 << 23;
+/// Below [`MAX_FILE_EVENTS`], a dump may have at most this many trace events visited per byte
+/// of the file, plus [`EVENTS_FLOOR`]. An event written out takes ≥ 20 bytes of pickle even
+/// with every key memoised (a real dump: ≈180 bytes, the `--turns 60` benchmark: 430 MB for
+/// ≈2.4 M events); only references to shared events or samples give more, and 16 leaves
+/// room for honest sharing (a sample named 50 000 times: ≈2 events a byte).
+pub const EVENTS_PER_INPUT_BYTE: usize = 16;
+/// Trace events any dump may have visited whatever its size.
+pub const EVENTS_FLOOR: usize = 1 << 20;
 /// Items (spans, point events, orphan ends, PD lanes) over all rows of a file. slime's largest
 /// benchmark dump (`synth_large.py --turns 60`: 4 096 samples of ≈300 items) has ≈1.2 M.
 /// Rows past the limit are left out with a warning naming the first sample not shown.
@@ -69,6 +83,7 @@ pub struct BuildLimits {
     pub max_samples: usize,
     pub max_sample_events: usize,
     pub max_file_items: usize,
+    pub max_file_events: usize,
     pub max_output_bytes: u64,
 }
 
@@ -77,17 +92,25 @@ impl BuildLimits {
         max_samples: MAX_SAMPLES,
         max_sample_events: MAX_SAMPLE_EVENTS,
         max_file_items: MAX_FILE_ITEMS,
+        max_file_events: MAX_FILE_EVENTS,
         max_output_bytes: MAX_OUTPUT_BYTES,
     };
 
     /// The limits for a file of `input_bytes` bytes: [`BuildLimits::DEFAULT`] with the output
-    /// also bounded by the file's size ([`OUTPUT_PER_INPUT_BYTE`], [`OUTPUT_FLOOR`]).
+    /// and the trace events visited also bounded by the file's size
+    /// ([`OUTPUT_PER_INPUT_BYTE`], [`OUTPUT_FLOOR`], [`EVENTS_PER_INPUT_BYTE`],
+    /// [`EVENTS_FLOOR`]).
     pub fn for_input(input_bytes: u64) -> BuildLimits {
         let by_size = OUTPUT_PER_INPUT_BYTE
             .saturating_mul(input_bytes)
             .saturating_add(OUTPUT_FLOOR);
+        let events = usize::try_from(input_bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(EVENTS_PER_INPUT_BYTE)
+            .saturating_add(EVENTS_FLOOR);
         BuildLimits {
             max_output_bytes: by_size.min(MAX_OUTPUT_BYTES),
+            max_file_events: events.min(MAX_FILE_EVENTS),
             ..BuildLimits::DEFAULT
         }
     }
@@ -145,8 +168,9 @@ pub enum Parsed {
     /// the rows' output, see [`BuildLimits::for_input`]).
     Dump(pt::Dump, u64),
     Cache(Box<Built>),
-    /// OTLP/JSON traces, turned into rows by `build`.
-    Otlp(Box<serde_json::Value>),
+    /// OTLP/JSON traces, turned into rows by `build`, and the JSON's size in bytes (which
+    /// bounds the rows' output and events, as for a dump).
+    Otlp(Box<serde_json::Value>, u64),
     /// Prometheus series (to draw beside a dump): not rows.
     Series(Vec<interop::Series>),
 }
@@ -234,7 +258,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, Error> {
             let value: serde_json::Value =
                 serde_json::from_slice(text).map_err(|e| Error::BadCache(e.to_string()))?;
             if interop::is_otlp(&value) {
-                return Ok(Parsed::Otlp(Box::new(value)));
+                return Ok(Parsed::Otlp(Box::new(value), bytes.len() as u64));
             }
             cache_json::cache_from_json(value).map(|b| Parsed::Cache(Box::new(b)))
         }
@@ -266,7 +290,12 @@ impl Parsed {
                 progress,
             ),
             Parsed::Cache(built) => Ok(*built),
-            Parsed::Otlp(value) => interop::import_otlp(&value, pt_path, generated_at),
+            Parsed::Otlp(value, input_bytes) => interop::import_otlp_limited(
+                &value,
+                pt_path,
+                generated_at,
+                &BuildLimits::for_input(input_bytes),
+            ),
             Parsed::Series(_) => Err(Error::NotADump(
                 "this is Prometheus data: open it on top of a rollout dump to see its series"
                     .into(),
@@ -393,6 +422,9 @@ pub fn build_cache_limited(
             Err(stop) => {
                 let limit = match stop {
                     rows::Stop::Items => format!("{} items", limits.max_file_items),
+                    rows::Stop::Events => {
+                        format!("{} trace events (kept or skipped)", limits.max_file_events)
+                    }
                     rows::Stop::Bytes => {
                         format!("{} MiB of output", limits.max_output_bytes >> 20)
                     }

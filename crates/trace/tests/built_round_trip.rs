@@ -43,7 +43,7 @@ fn every_built_reads_back_equal() {
     assert!(read_back >= 20, "{read_back}");
 }
 
-/// This crate's catalog cases (`trace_*`, `cache_*`) give what they promise `rollscope cache`
+/// This crate's catalog cases (`trace_*`, `cache_*`, `otlp_*`) give what they promise `rollscope cache`
 /// gives: the error text, or the rows and the warning. Bound: each < 20 s in a debug build
 /// (the largest, 50 000 rows from one shared sample, takes a few seconds).
 #[test]
@@ -51,7 +51,10 @@ fn trace_catalog_cases_give_what_they_expect() {
     use picklegen::hostile::Expect;
     let mut checked = 0;
     for case in picklegen::hostile::catalog() {
-        if !(case.file.starts_with("trace_") || case.file.starts_with("cache_")) {
+        if !["trace_", "cache_", "otlp_"]
+            .iter()
+            .any(|p| case.file.starts_with(p))
+        {
             continue;
         }
         assert!(
@@ -90,5 +93,5 @@ fn trace_catalog_cases_give_what_they_expect() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 18);
+    assert_eq!(checked, 22);
 }

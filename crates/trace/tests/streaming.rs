@@ -17,6 +17,8 @@ fn fixtures() -> Vec<PathBuf> {
         })
         .collect();
     v.sort();
+    // Every test over this list would pass on an empty directory.
+    assert!(!v.is_empty(), "no fixtures found");
     v
 }
 

@@ -1,7 +1,9 @@
 //! Hostile trace shapes (classes 1, 2, 4 and 7 of issue #12, trace side): rollout dumps
 //! (`{"rollout_id": 0, "samples": [...]}` in a torch ZIP) with cycles through object state,
-//! shared references that would amplify output, quadratic span shapes and float edges.
-//! Expectations are what `rollscope cache FILE` gives (see `trace`'s limits).
+//! shared references that would amplify output or work (skipped events, number texts),
+//! quadratic span shapes and float edges; and an OTLP/JSON file whose resource would be
+//! copied per trace. Expectations are what `rollscope cache FILE` gives (see `trace`'s
+//! limits).
 
 use super::{Case, Expect};
 use crate::Pickle;
@@ -99,6 +101,52 @@ impl W {
 }
 
 const T0: f64 = 1_790_000_000.0;
+
+/// Memo key (LONG_BINPUT/LONG_BINGET) of the value the shared-work cases name many times.
+const SHARED: u32 = 1;
+
+/// One event dict `{"type": "event", "name": "e", "ts": <ts>}` plus `more` pairs.
+fn point(w: &mut W, ts: impl FnOnce(&mut W), more: impl FnOnce(&mut W)) {
+    w.p.empty_dict().mark();
+    w.s("type").s("event").s("name").s("e").s("ts");
+    ts(w);
+    more(w);
+    w.p.setitems();
+}
+
+/// A sample `{"index": i, "trace": {<trace pairs>, "events": [<events>]}}`.
+fn sample_with(w: &mut W, i: i64, trace: impl FnOnce(&mut W), events: impl FnOnce(&mut W)) {
+    w.p.empty_dict().mark();
+    w.s("index");
+    w.p.int(i);
+    w.s("trace");
+    w.p.empty_dict().mark();
+    trace(w);
+    w.s("events");
+    w.p.empty_list();
+    events(w);
+    w.p.setitems().setitems();
+}
+
+/// OTLP/JSON: one resource with a 200 KiB attribute nobody reads, and `traces` one-span
+/// traces with distinct ids.
+fn otlp_wide_resource(traces: usize) -> Vec<u8> {
+    let mut spans = Vec::with_capacity(traces);
+    for i in 0..traces {
+        spans.push(format!(
+            "{{\"traceId\":\"{i:032x}\",\"spanId\":\"{i:016x}\",\"name\":\"s\",\
+             \"startTimeUnixNano\":\"1790000000000000000\",\
+             \"endTimeUnixNano\":\"1790000001000000000\"}}"
+        ));
+    }
+    format!(
+        "{{\"resourceSpans\":[{{\"resource\":{{\"attributes\":[{{\"key\":\"service.name\",\
+         \"value\":{{\"stringValue\":\"{}\"}}}}]}},\"scopeSpans\":[{{\"spans\":[{}]}}]}}]}}",
+        "x".repeat(200 << 10),
+        spans.join(",")
+    )
+    .into_bytes()
+}
 
 pub(super) fn cases() -> Vec<Case> {
     let one_row = Expect::Rows {
@@ -295,6 +343,134 @@ pub(super) fn cases() -> Vec<Case> {
             }),
             expect: Expect::Rows {
                 rows: 50_000,
+                warning: "",
+            },
+            browser: true,
+        },
+        Case {
+            file: "trace_shared_skipped_event.pt",
+            class: 2,
+            what: "one `{\"ts\": None}` event named 4 000 times by a sample named 4 000 times \
+                   (16 M skipped events from 40 KB): stops at the file's event limit",
+            bytes: dump(|w| {
+                w.p.empty_list();
+                w.items(4001, |w, i| match i {
+                    0 => sample_with(
+                        w,
+                        0,
+                        |_| {},
+                        |w| w.items(1, |w, _| point(w, |w| _ = w.p.float(T0), |_| {})),
+                    ),
+                    1 => {
+                        sample_with(
+                            w,
+                            1,
+                            |_| {},
+                            |w| {
+                                w.items(4000, |w, j| {
+                                    if j == 0 {
+                                        w.p.empty_dict().mark();
+                                        w.s("ts");
+                                        w.p.none().setitems().put(SHARED);
+                                    } else {
+                                        w.p.get(SHARED);
+                                    }
+                                })
+                            },
+                        );
+                        // The sample takes the key after its events: later items name it.
+                        w.p.put(SHARED);
+                    }
+                    _ => _ = w.p.get(SHARED),
+                });
+            }),
+            expect: Expect::Rows {
+                rows: 1,
+                warning: "trace events (kept or skipped)",
+            },
+            browser: true,
+        },
+        Case {
+            file: "trace_shared_ts_text.pt",
+            class: 2,
+            what: "one 1 MiB digit string as the ts of 4 000 events (parsed per event: 79 s): \
+                   refused unread",
+            bytes: dump(|w| {
+                w.p.empty_list();
+                w.items(1, |w, _| {
+                    sample_with(
+                        w,
+                        0,
+                        |_| {},
+                        |w| {
+                            w.items(4001, |w, j| match j {
+                                0 => point(w, |w| _ = w.p.float(T0), |_| {}),
+                                1 => point(
+                                    w,
+                                    |w| _ = w.p.str(&"1".repeat(1 << 20)).put(SHARED),
+                                    |_| {},
+                                ),
+                                _ => point(w, |w| _ = w.p.get(SHARED), |_| {}),
+                            })
+                        },
+                    )
+                });
+            }),
+            expect: Expect::Rows {
+                rows: 1,
+                warning: "4000 ts a text over 100 bytes",
+            },
+            browser: true,
+        },
+        Case {
+            file: "trace_shared_attempt_text.pt",
+            class: 2,
+            what: "one 1 MiB text as a trace's attempt and as the own attempt of 4 000 events \
+                   (trimmed and copied per event): refused unread, attempt 0",
+            bytes: dump(|w| {
+                w.p.empty_list();
+                w.items(2, |w, i| {
+                    let own = i == 1;
+                    sample_with(
+                        w,
+                        i as i64,
+                        |w| {
+                            if !own {
+                                w.s("attempt");
+                                w.p.str(&"7".repeat(1 << 20)).put(SHARED);
+                            }
+                        },
+                        |w| {
+                            w.items(4000, |w, j| {
+                                point(
+                                    w,
+                                    |w| _ = w.p.float(T0 + j as f64),
+                                    |w| {
+                                        if own {
+                                            w.s("attempt");
+                                            w.p.get(SHARED);
+                                        }
+                                    },
+                                )
+                            })
+                        },
+                    )
+                });
+            }),
+            expect: Expect::Rows {
+                rows: 2,
+                warning: "longer than the limit of 100",
+            },
+            browser: true,
+        },
+        Case {
+            file: "otlp_wide_resource.json",
+            class: 2,
+            what: "OTLP/JSON: a 200 KiB resource attribute and 2 000 trace ids (copied per \
+                   trace: 425 MB): read once",
+            bytes: otlp_wide_resource(2000),
+            expect: Expect::Rows {
+                rows: 2000,
                 warning: "",
             },
             browser: true,

@@ -83,7 +83,7 @@ pub(super) fn key_values(m: &Map<String, J>) -> Vec<J> {
         .collect()
 }
 
-fn from_any_value(v: &J) -> J {
+pub(super) fn from_any_value(v: &J) -> J {
     let Some(m) = v.as_object() else {
         return J::Null;
     };

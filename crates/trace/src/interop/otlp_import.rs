@@ -2,25 +2,101 @@
 //! built into rows by the same row builder as dumps.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
+use pt::Value;
 use serde_json::{json, Map, Value as J};
 
 use crate::json::truthy;
-use crate::{Built, Error};
+use crate::{BuildLimits, Built, Error};
 
-use super::json_tree::json_to_tree;
-use super::otlp::{from_key_values, nanos_to_secs, KIND, START_KEYS};
+use super::json_tree::TreeBuilder;
+use super::otlp::{from_any_value, from_key_values, nanos_to_secs, KIND, START_KEYS};
 
 /// Whether `v` looks like OTLP/JSON traces.
 pub fn is_otlp(v: &J) -> bool {
     v.get("resourceSpans").is_some_and(J::is_array)
 }
 
-/// One trace being imported: its resource attributes and its events as (time, order, event).
-type TraceParts = (Map<String, J>, Vec<(f64, usize, J)>);
+/// One trace being imported: its resource's sample fields and its events as (time, order,
+/// event).
+type TraceParts = (Rc<ResourceFields>, Vec<(f64, usize, J)>);
 
-/// OTLP/JSON traces (from collectors, Tempo, Jaeger or our export) → rows: one row per trace.
+/// The sample fields a resource gives each of its traces (its `slime.*` attributes), added to
+/// the value tree once and named by every trace: copying a resource's attributes per trace
+/// let one 200 KiB attribute and 2 000 trace ids (a 525 KB file) take 425 MB.
+struct ResourceFields {
+    trace_id: Option<Value>,
+    index: Option<Value>,
+    group_index: Value,
+    source: Value,
+    status: Value,
+    label: Value,
+    reward: Value,
+    attempt: Value,
+}
+
+impl ResourceFields {
+    /// Reads only the `slime.*` keys of a resource's attributes (the last of equal keys wins,
+    /// as in a dict); a null or missing one is `None`.
+    fn of(rs: &J, b: &mut TreeBuilder) -> ResourceFields {
+        const KEYS: [&str; 8] = [
+            "slime.trace_id",
+            "slime.sample_index",
+            "slime.group_index",
+            "slime.source",
+            "slime.status",
+            "slime.label",
+            "slime.reward",
+            "slime.attempt",
+        ];
+        let mut found: [Option<&J>; 8] = [None; 8];
+        for kv in rs
+            .pointer("/resource/attributes")
+            .and_then(J::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let (Some(k), Some(v)) = (kv.get("key").and_then(J::as_str), kv.get("value")) else {
+                continue;
+            };
+            if let Some(at) = KEYS.iter().position(|key| *key == k) {
+                found[at] = Some(v);
+            }
+        }
+        let mut field = |at: usize| match found[at].map(from_any_value) {
+            None | Some(J::Null) => None,
+            Some(v) => Some(b.add(&v)),
+        };
+        let none = |v: Option<Value>| v.unwrap_or(Value::None);
+        ResourceFields {
+            trace_id: field(0),
+            index: field(1),
+            group_index: none(field(2)),
+            source: none(field(3)),
+            status: none(field(4)),
+            label: none(field(5)),
+            reward: none(field(6)),
+            attempt: none(field(7)),
+        }
+    }
+}
+
+/// OTLP/JSON traces (from collectors, Tempo, Jaeger or our export) → rows: one row per trace,
+/// under the default limits ([`import_otlp_limited`] with the file's size bounds the output
+/// by it, as [`crate::load`] does).
 pub fn import_otlp(v: &J, name: &str, generated_at: f64) -> Result<Built, Error> {
+    import_otlp_limited(v, name, generated_at, &BuildLimits::DEFAULT)
+}
+
+/// [`import_otlp`] under the given limits (usually [`BuildLimits::for_input`] of the JSON's
+/// size).
+pub fn import_otlp_limited(
+    v: &J,
+    name: &str,
+    generated_at: f64,
+    limits: &BuildLimits,
+) -> Result<Built, Error> {
     let bad = |what: &str| Error::BadCache(format!("OTLP: {what}"));
     let resources = v
         .get("resourceSpans")
@@ -30,12 +106,9 @@ pub fn import_otlp(v: &J, name: &str, generated_at: f64) -> Result<Built, Error>
     let mut traces: BTreeMap<String, TraceParts> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut seq = 0usize;
+    let mut b = TreeBuilder::default();
     for rs in resources {
-        let res_attrs = rs
-            .pointer("/resource/attributes")
-            .and_then(J::as_array)
-            .map(|a| from_key_values(a))
-            .unwrap_or_default();
+        let res = Rc::new(ResourceFields::of(rs, &mut b));
         let scopes = rs
             .get("scopeSpans")
             .or_else(|| rs.get("instrumentationLibrarySpans"));
@@ -48,7 +121,7 @@ pub fn import_otlp(v: &J, name: &str, generated_at: f64) -> Result<Built, Error>
                     .to_string();
                 let entry = traces.entry(trace_id.clone()).or_insert_with(|| {
                     order.push(trace_id.clone());
-                    (res_attrs.clone(), Vec::new())
+                    (Rc::clone(&res), Vec::new())
                 });
                 let mut attrs = span
                     .get("attributes")
@@ -83,6 +156,11 @@ pub fn import_otlp(v: &J, name: &str, generated_at: f64) -> Result<Built, Error>
                 };
                 let mut start_attrs = Map::new();
                 for k in &start_keys {
+                    // A key listed again is not copied again (a big value listed 100 000
+                    // times would be).
+                    if start_attrs.contains_key(k) {
+                        continue;
+                    }
                     if let Some(v) = attrs.get(k) {
                         start_attrs.insert(k.clone(), v.clone());
                     }
@@ -149,33 +227,41 @@ pub fn import_otlp(v: &J, name: &str, generated_at: f64) -> Result<Built, Error>
             }
         }
     }
-    let mut samples = Vec::new();
+    // The dump is built straight into a value tree: each resource's fields are named, not
+    // copied, by its traces.
+    let mut samples = Vec::with_capacity(order.len());
     for (i, tid) in order.iter().enumerate() {
         let Some((res, mut events)) = traces.remove(tid) else {
             continue;
         };
         // Time order; at equal times, in the order written (a start before its end).
         events.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let get = |k: &str| res.get(k).cloned().unwrap_or(J::Null);
-        let trace_id = match get("slime.trace_id") {
-            J::Null => J::String(tid.clone()),
-            t => t,
-        };
-        let index = match get("slime.sample_index") {
-            J::Null => J::from(i),
-            x => x,
-        };
-        samples.push(json!({
-            "index": index, "group_index": get("slime.group_index"),
-            "source": get("slime.source"), "status": get("slime.status"), "label": get("slime.label"),
-            "reward": get("slime.reward"),
-            "trace": {"trace_id": trace_id, "attempt": get("slime.attempt"),
-                "events": events.into_iter().map(|e| e.2).collect::<Vec<_>>()},
-        }));
+        let events: Vec<Value> = events.iter().map(|e| b.add(&e.2)).collect();
+        let events = b.list(events);
+        let trace_id = res
+            .trace_id
+            .clone()
+            .unwrap_or_else(|| Value::Str(Rc::from(tid.as_str())));
+        let index = res.index.clone().unwrap_or(Value::Int(i as i64));
+        let trace = b.dict(vec![
+            ("trace_id", trace_id),
+            ("attempt", res.attempt.clone()),
+            ("events", events),
+        ]);
+        samples.push(b.dict(vec![
+            ("index", index),
+            ("group_index", res.group_index.clone()),
+            ("source", res.source.clone()),
+            ("status", res.status.clone()),
+            ("label", res.label.clone()),
+            ("reward", res.reward.clone()),
+            ("trace", trace),
+        ]));
     }
-    let dump = json!({"samples": samples});
-    let tree = json_to_tree(&dump);
-    crate::build_cache(&tree, name, generated_at)
+    let samples = b.list(samples);
+    let root = b.dict(vec![("samples", samples)]);
+    let tree = b.finish(root);
+    crate::build_cache_limited(&tree, name, generated_at, limits, &mut |_, _| {})
 }
 
 fn next(seq: &mut usize) -> usize {

@@ -38,6 +38,7 @@ struct Skipped {
     not_dict: usize,
     no_ts: usize,
     bad_ts: usize,
+    long_ts: usize,
     non_finite: usize,
 }
 
@@ -95,23 +96,49 @@ impl SpanStack {
     }
 }
 
-/// Python `float(ts)` for the kinds of value a `ts` can hold.
-fn timestamp(v: &Value) -> Result<f64, &'static str> {
+/// Longest text read as a number (a `ts` or an `attempt` given as text). A shared value is
+/// met once per event that names it: parsing a 1 MiB digit string for each of 4 000 events
+/// took 79 s. Honest texts are a float's or an int's repr (≤ 24 characters); slime's
+/// `float(ts)` would accept longer ones only as padding, underscores or absurd precision.
+pub const MAX_NUMBER_TEXT: usize = 100;
+
+/// An int whose decimal text is longer than this (sign included) is past `f64::MAX`
+/// (309 digits): Python's `float()` raises OverflowError, and here it is not finite.
+const MAX_FLOAT_INT_TEXT: usize = 312;
+
+/// Why a `ts` gives no time.
+#[derive(Debug, PartialEq)]
+enum BadTs {
+    NotANumber,
+    TooLong,
+}
+
+/// Python `float(ts)` for the kinds of value a `ts` can hold; texts over
+/// [`MAX_NUMBER_TEXT`] are refused unread.
+fn timestamp(v: &Value) -> Result<f64, BadTs> {
+    let text = |s: &str| {
+        if s.len() > MAX_NUMBER_TEXT {
+            return Err(BadTs::TooLong);
+        }
+        pt::pickle::parse_py_float(s).ok_or(BadTs::NotANumber)
+    };
     match v {
         Value::Float(f) => Ok(*f),
         Value::Int(i) => Ok(*i as f64),
         Value::Bool(b) => Ok(*b as u8 as f64),
-        Value::BigInt(s) => s.parse::<f64>().map_err(|_| "not a number"),
-        Value::Str(s) => pt::pickle::parse_py_float(s).ok_or("not a number"),
+        Value::BigInt(s) if s.len() > MAX_FLOAT_INT_TEXT => Ok(f64::INFINITY),
+        Value::BigInt(s) => s.parse::<f64>().map_err(|_| BadTs::NotANumber),
+        Value::Str(s) => text(s),
+        Value::Bytes(b) if b.len() > MAX_NUMBER_TEXT => Err(BadTs::TooLong),
         Value::Bytes(b) => std::str::from_utf8(b)
-            .ok()
-            .and_then(pt::pickle::parse_py_float)
-            .ok_or("not a number"),
-        _ => Err("not a number"),
+            .map_err(|_| BadTs::NotANumber)
+            .and_then(text),
+        _ => Err(BadTs::NotANumber),
     }
 }
 
-/// Python `int(v or 0)` for an attempt number.
+/// Python `int(v or 0)` for an attempt number; texts over [`MAX_NUMBER_TEXT`] are refused
+/// unread.
 pub(super) fn attempt_of(v: Option<&Value>) -> Result<i64, String> {
     let v = match v {
         None | Some(Value::None) => return Ok(0),
@@ -122,6 +149,10 @@ pub(super) fn attempt_of(v: Option<&Value>) -> Result<i64, String> {
         Value::Bool(b) => Ok(*b as i64),
         Value::Float(f) if f.is_finite() => Ok(f.trunc() as i64),
         Value::Str(s) if s.is_empty() => Ok(0),
+        Value::Str(s) if s.len() > MAX_NUMBER_TEXT => Err(format!(
+            "attempt is a text of {} bytes, longer than the limit of {MAX_NUMBER_TEXT}",
+            s.len()
+        )),
         Value::Str(s) => s.trim().replace('_', "").parse::<i64>().map_err(|_| {
             let shown: String = s.chars().take(40).collect();
             format!("attempt {shown:?} is not an integer")
@@ -141,13 +172,16 @@ pub(super) fn normalise(
     warn: &mut Vec<String>,
 ) -> Result<Vec<Event>, Stop> {
     let mut skipped = Skipped::default();
-    let mut events: Vec<Event> = Vec::with_capacity(raw_events.len());
-    let mut stack = SpanStack {
-        entries: Vec::new(),
-        innermost: HashMap::with_capacity(raw_events.len() / 2),
-    };
+    // Buffers grow with the events kept, never from the raw count: a sample can name one
+    // skipped event a million times.
+    let mut events: Vec<Event> = Vec::new();
+    let mut stack = SpanStack::default();
     let mut name_problems = 0usize;
-    let mut attempt_problems: Vec<String> = Vec::new();
+    // Counted, with the first one's text: one message per event would be as many strings.
+    let mut attempt_problems = 0usize;
+    let mut first_attempt_problem: Option<String> = None;
+    // The trace's own attempt stands for every event without one: read it once.
+    let trace_attempt = attempt_of(trace_attempt);
     for raw in raw_events {
         let Some(ev) = dict_of(tree, raw).filter(|_| tree.class_of(raw).is_none()) else {
             skipped.not_dict += 1;
@@ -164,8 +198,12 @@ pub(super) fn normalise(
                     skipped.non_finite += 1;
                     continue;
                 }
-                Err(_) => {
+                Err(BadTs::NotANumber) => {
                     skipped.bad_ts += 1;
+                    continue;
+                }
+                Err(BadTs::TooLong) => {
+                    skipped.long_ts += 1;
                     continue;
                 }
             },
@@ -184,10 +222,21 @@ pub(super) fn normalise(
         if !name.is_string() {
             name_problems += 1;
         }
-        let attempt = match attempt_of(ev.get_str("attempt").or(trace_attempt)) {
-            Ok(a) => a,
+        let own;
+        let attempt = match ev.get_str("attempt") {
+            Some(v) => {
+                own = attempt_of(Some(v));
+                &own
+            }
+            None => &trace_attempt,
+        };
+        let attempt = match attempt {
+            Ok(a) => *a,
             Err(e) => {
-                attempt_problems.push(e);
+                attempt_problems += 1;
+                if first_attempt_problem.is_none() {
+                    first_attempt_problem = Some(e.clone());
+                }
                 0
             }
         };
@@ -228,13 +277,16 @@ pub(super) fn normalise(
         });
         budget.check_bytes()?;
     }
-    let total_skipped = skipped.not_dict + skipped.no_ts + skipped.bad_ts + skipped.non_finite;
+    let total_skipped =
+        skipped.not_dict + skipped.no_ts + skipped.bad_ts + skipped.long_ts + skipped.non_finite;
     if total_skipped > 0 {
         let mut why = Vec::new();
+        let long_ts = format!("ts a text over {MAX_NUMBER_TEXT} bytes");
         for (n, what) in [
             (skipped.not_dict, "not a dict"),
             (skipped.no_ts, "no ts"),
             (skipped.bad_ts, "ts not a number"),
+            (skipped.long_ts, long_ts.as_str()),
             (skipped.non_finite, "ts not finite"),
         ] {
             if n > 0 {
@@ -257,10 +309,9 @@ pub(super) fn normalise(
             "{name_problems} trace events have a name that is not a string"
         ));
     }
-    if let Some(first) = attempt_problems.first() {
+    if let Some(first) = first_attempt_problem {
         warn.push(format!(
-            "{} trace events have a bad attempt ({first}); 0 used",
-            attempt_problems.len()
+            "{attempt_problems} trace events have a bad attempt ({first}); 0 used"
         ));
     }
     Ok(events)
@@ -269,6 +320,29 @@ pub(super) fn normalise(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn number_texts_are_read_up_to_the_limit() {
+        let s = |t: String| Value::Str(t.into());
+        // Padding is what Python's float() accepts beyond a repr: kept up to the limit.
+        let padded = format!("{:>width$}", "1.5", width = MAX_NUMBER_TEXT);
+        assert_eq!(timestamp(&s(padded)), Ok(1.5));
+        let longer = format!("{:>width$}", "1.5", width = MAX_NUMBER_TEXT + 1);
+        assert_eq!(timestamp(&s(longer.clone())), Err(BadTs::TooLong));
+        assert_eq!(
+            timestamp(&Value::Bytes(longer.clone().into_bytes().into())),
+            Err(BadTs::TooLong)
+        );
+        // An int past f64::MAX is not finite, as float() overflows on it.
+        let digits = |n: usize| Value::BigInt("9".repeat(n).into());
+        assert_eq!(timestamp(&digits(300)), Ok(1e300));
+        assert_eq!(timestamp(&digits(309)).map(f64::is_finite), Ok(false));
+        assert_eq!(timestamp(&digits(1 << 20)), Ok(f64::INFINITY));
+        assert_eq!(attempt_of(Some(&s(format!("{:>99}", "3")))), Ok(3));
+        assert!(attempt_of(Some(&s(format!("{:>101}", "3"))))
+            .unwrap_err()
+            .contains("longer than the limit of 100"));
+    }
 
     #[test]
     fn the_stack_removes_the_innermost_equal_entry() {

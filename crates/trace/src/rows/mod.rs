@@ -10,8 +10,9 @@
 //! is quadratic on deep open nesting, FIFO ends and open siblings; see `layout.rs` and the
 //! span stack in `events.rs`). What a row produces is charged to a [`Budget`] shared by the
 //! whole build: a sample over [`crate::MAX_SAMPLE_EVENTS`] events is skipped with a warning,
-//! and once the file's items or output bytes would pass [`crate::MAX_FILE_ITEMS`] /
-//! [`crate::MAX_OUTPUT_BYTES`] the build stops adding rows ([`Stop`]).
+//! and once the file's trace events visited (kept or skipped), items or output bytes would
+//! pass [`crate::MAX_FILE_EVENTS`] / [`crate::MAX_FILE_ITEMS`] / [`crate::MAX_OUTPUT_BYTES`]
+//! the build stops adding rows ([`Stop`]).
 
 mod events;
 mod fields;
@@ -44,6 +45,10 @@ pub struct Budget {
     pub items: usize,
     pub max_items: usize,
     pub max_sample_events: usize,
+    /// Trace events visited so far, kept or skipped: a skipped event produces nothing, so
+    /// only this bounds the work of samples full of them.
+    pub events: usize,
+    pub max_events: usize,
     /// `_infer_source`'s metadata scans, per metadata dict.
     source_memo: HashMap<NodeId, Option<usize>>,
 }
@@ -52,6 +57,7 @@ pub struct Budget {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
     Items,
+    Events,
     Bytes,
 }
 
@@ -63,6 +69,8 @@ impl Budget {
             items: 0,
             max_items: limits.max_file_items,
             max_sample_events: limits.max_sample_events,
+            events: 0,
+            max_events: limits.max_file_events,
             source_memo: HashMap::new(),
         }
     }
@@ -192,8 +200,15 @@ pub fn build_row(
         ));
         return Ok(None);
     }
-    // The file's item limit is checked once the row's items are known: the work of the one
-    // sample that passes it is bounded by the per-sample limit above.
+    // Every event is charged before any is visited, kept or not: the sample that would pass
+    // the file's event limit is not read at all. The file's item limit is checked once the
+    // row's items are known: the work of the one sample that passes it is bounded by the
+    // per-sample limit above.
+    let events_after = budget.events.saturating_add(raw_events.len());
+    if events_after > budget.max_events {
+        return Err(Stop::Events);
+    }
+    budget.events = events_after;
     let trace_attempt = trace_dict.get_str("attempt");
 
     // 3.1 Normalising events.
