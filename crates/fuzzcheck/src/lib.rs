@@ -95,7 +95,9 @@ pub fn check_interop(data: &[u8]) {
         built::check_series(&series, data.len());
     }
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
-        if let Ok(built) = trace::interop::import_otlp(&value, "fuzz.json", 0.0) {
+        // Under the limits a user's file gets (`trace::parse` passes the file's size).
+        let limits = trace::BuildLimits::for_input(data.len() as u64);
+        if let Ok(built) = trace::interop::import_otlp_limited(&value, "fuzz.json", 0.0, &limits) {
             built::check_built(&built, data.len(), built::Origin::Otlp);
         }
     }
