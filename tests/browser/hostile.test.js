@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { serve, launch, newPage, waitState, count, reference, ROOT, FIXTURES } from "./helpers.js";
+import { serve, launch, newPage, waitState, count, reference, shot, ROOT, FIXTURES } from "./helpers.js";
 
 // Bounds. Each case: settled (ready or error) within CASE_MS, a generous bound for files
 // of at most a few MB that should take well under a second; it catches hangs and blowups.
@@ -58,6 +58,8 @@ test(`the hostile catalog covers at least ${MIN_CLASSES} classes`, () => {
     `the catalog (${dir}/index.json, ${cases.length} cases) covers classes [${classes}]: fewer than ${MIN_CLASSES}`);
 });
 
+const SHOTS = new Set(["bomb_deflate_5gib.pt", "trace_shared_attrs.pt", "cache_lane_huge.json"]);
+
 test("every browser case gives the expected error or rows, in bounded time, and the page keeps working", async () => {
   const page = await newPage(browser);
   await page.goto(`${srv.url}?embed=1`); // no demo dump: the first case starts from idle
@@ -89,6 +91,8 @@ test("every browser case gives the expected error or rows, in bounded time, and 
         if (!warnings.includes(c.text)) failures.push(`${label}: no warning containing ${JSON.stringify(c.text)}`);
       }
     }
+    // What a user sees for an error, for a capped file and for a crafted cache.
+    if (SHOTS.has(c.file)) await page.screenshot({ path: shot(`hostile-${c.file}.png`) });
     // Still responsive: a real fixture opens and shows its rows.
     const next = await open(page, path.join(FIXTURES, FOLLOW_UP)).catch(() => "timeout");
     const n = next === "ready" ? await count(page, "row-count") : -1;

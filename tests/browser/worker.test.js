@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { serve, launch, newPage, waitState, count, reference, FIXTURES } from "./helpers.js";
+import { serve, launch, newPage, waitState, count, reference, shot, FIXTURES } from "./helpers.js";
 
 let srv, browser;
 before(async () => { srv = await serve(); browser = await launch(); });
@@ -46,7 +46,10 @@ for (const kind of ["panic", "abort", "throw"]) {
     await page.evaluate((k) => window.__rs_worker_test(k), kind);
     const text = await errorText(page);
     assert.match(text, /the parsing worker stopped \(.+\); a new one is ready — try again or use the rollscope CLI/);
-    if (kind === "panic") assert.match(text, /asked to panic/);
+    if (kind === "panic") {
+      assert.match(text, /asked to panic/);
+      await page.screenshot({ path: shot("worker-died.png") });
+    }
     assert.equal(await count(page, "row-count"), before, "the view shown before stays");
     await nextFileOpens(page);
   });
