@@ -73,7 +73,7 @@ fn an_object_whose_state_is_itself_is_not_a_dict() {
 #[test]
 fn a_tensor_whose_dtype_is_itself_prints_finitely() {
     // t.__setstate__({"dtype": t, "shape": (2,)}); and a second tensor whose dtype is the
-    // first, nesting the dtype cap.
+    // first, printed within the same walk and the same budget.
     let t = self_state(|p| {
         p.empty_dict().mark();
         p.str("dtype").get(0);
@@ -83,7 +83,7 @@ fn a_tensor_whose_dtype_is_itself_prints_finitely() {
     let text = within(Duration::from_secs(5), "repr", || {
         pt::walk::repr(&t, &t.root, 10_000)
     });
-    assert_eq!(text, "<m.C dtype=(...) shape=(2,)>");
+    assert_eq!(text, "<m.C dtype=<...> shape=(2,)>");
     let mut p = Pickle::proto(2);
     p.new_object("m", "T").put(0);
     p.empty_dict().mark();
@@ -97,11 +97,21 @@ fn a_tensor_whose_dtype_is_itself_prints_finitely() {
         .setitems()
         .build();
     let t = load(&p.stop(), &Limits::default()).unwrap();
-    let text = pt::walk::repr(&t, &t.root, 10_000);
-    // The inner dtype is cut inside the outer one's 64 characters.
+    let whole = pt::walk::repr(&t, &t.root, 10_000);
+    let d = "d".repeat(500);
+    assert_eq!(
+        whole,
+        format!("<m.U dtype=<m.T dtype='{d}' shape=()> shape=()>")
+    );
+    // Cut at 100 bytes: the nested dtype is cut by the one budget of the whole walk.
+    let text = pt::walk::repr(&t, &t.root, 100);
     assert!(text.starts_with("<m.U dtype=<m.T dtype='ddd"), "{text}");
-    assert!(text.len() < 100, "{} bytes: {text}", text.len());
-    assert!(text.ends_with("… shape=()>"), "{text}");
+    assert!(
+        text.len() <= 100 + '…'.len_utf8(),
+        "{} bytes: {text}",
+        text.len()
+    );
+    assert!(text.ends_with("d…"), "{text}");
 }
 
 #[test]
@@ -118,8 +128,9 @@ fn containers_as_their_own_dict_keys_print_finitely() {
 
 #[test]
 fn shared_dtypes_cost_output_not_expansion() {
-    // 40 tensors, each the dtype of the next: a cap restarted per dtype (the old repr)
-    // would print each level again; one guard and nested caps keep it to the budget.
+    // 40 tensors, each the dtype and the shape of the next: 2^40 leaves if expanded, and a
+    // cap restarted per dtype (an older repr) would print each level again; one guard and
+    // one output budget for the whole walk keep it to 500 bytes.
     let mut p = Pickle::proto(2);
     p.none().put(0).pop();
     for _ in 0..40 {

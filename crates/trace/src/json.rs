@@ -16,8 +16,6 @@
 use pt::{Node, NodeId, Tree, Value};
 use serde_json::{Map, Value as J};
 
-use crate::values::text_of;
-
 /// Deeper containers are written as text. Keeps serde_json's own recursion shallow.
 pub const MAX_DEPTH: usize = 48;
 /// At most this many values are converted for one call; the rest becomes text.
@@ -154,7 +152,7 @@ fn convert(tree: &Tree, v: &Value, b: &mut Budget) -> J {
                         Some(Node::List(_) | Node::Tuple(_) | Node::Dict(_))
                             if too_deep || stack.iter().any(|f| f.id() == *id) =>
                         {
-                            let text = text_of(tree, val, b.repr_room());
+                            let text = pt::walk::repr(tree, val, b.repr_room());
                             done = Some(b.string(&text));
                         }
                         Some(Node::List(_) | Node::Tuple(_)) if b.take(2) => {
@@ -167,7 +165,7 @@ fn convert(tree: &Tree, v: &Value, b: &mut Budget) -> J {
                             done = Some(J::String(CUT_MARK.into()));
                         }
                         _ => {
-                            let text = text_of(tree, val, b.repr_room());
+                            let text = pt::walk::repr(tree, val, b.repr_room());
                             done = Some(b.string(&text));
                         }
                     }
@@ -280,7 +278,7 @@ fn scalar_json(tree: &Tree, v: &Value, b: &mut Budget) -> J {
         // Python writes a big int as a number; JSON readers rarely can. Text keeps it exact.
         Value::BigInt(s) => return b.string(s),
         other => {
-            let text = text_of(tree, other, b.repr_room());
+            let text = pt::walk::repr(tree, other, b.repr_room());
             return b.string(&text);
         }
     };
@@ -319,7 +317,7 @@ fn key_text(tree: &Tree, k: &Value, b: &Budget) -> String {
         Value::Bool(x) => if *x { "True" } else { "False" }.into(),
         Value::Int(i) => i.to_string(),
         Value::Float(f) => pt::walk::py_float(*f),
-        other => text_of(tree, other, b.repr_room()),
+        other => pt::walk::repr(tree, other, b.repr_room()),
     }
 }
 

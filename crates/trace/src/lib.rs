@@ -14,9 +14,9 @@
 //! [`MAX_WARNINGS`]. Passing a limit is said in a warning that names the sample and the limit.
 //!
 //! Layout: `model.rs` (cache types, and how non-finite floats are written), `rows/` (events →
-//! row), `json.rs` (values → JSON, bounded), `values.rs` (bounded "is it a dict?" and value
-//! text), `cache_json.rs` (reading an untrusted cache JSON), `sniff.rs` (what kind of file),
-//! this file (entry points and the build's limits).
+//! row), `json.rs` (values → JSON, bounded), `values.rs` (bounded "is it a dict?"; value
+//! text is `pt::walk::repr`), `cache_json.rs` (reading an untrusted cache JSON), `sniff.rs`
+//! (what kind of file), this file (entry points and the build's limits).
 
 mod cache_json;
 pub mod interop;
@@ -35,8 +35,6 @@ pub use model::{
 
 use pt::{Limits, Tree, Value};
 use thiserror::Error;
-
-use crate::values::text_of;
 
 /// Samples read from one file; the rest are left out with a warning. Real rollout steps have
 /// thousands; a million references to one sample cost a pickle 2 MB.
@@ -322,7 +320,7 @@ pub fn samples(tree: &Tree) -> Result<&[Value], Error> {
                     .entries
                     .iter()
                     .take(5)
-                    .map(|(k, _)| text_of(tree, k, 40))
+                    .map(|(k, _)| pt::walk::repr(tree, k, 40))
                     .collect();
                 let more = if d.len() > 5 { ", …" } else { "" };
                 format!(
@@ -348,7 +346,7 @@ fn kind_of(tree: &Tree, v: &Value) -> String {
         Some(pt::Node::ElidedList { .. }) => "a list of numbers".into(),
         Some(_) => "a container".into(),
         None => {
-            let text = text_of(tree, v, 40);
+            let text = pt::walk::repr(tree, v, 40);
             match v {
                 Value::Int(_) | Value::BigInt(_) => format!("an int ({text})"),
                 Value::Float(_) => format!("a float ({text})"),

@@ -1,15 +1,12 @@
-//! Bounded views of dump values that every part of `trace` uses instead of following
-//! references itself: "is this a dict?" ([`dict_of`]) and "what does it look like?"
-//! ([`text_of`]).
+//! "Is this a dict?" ([`dict_of`]): the bounded view of dump values that every part of
+//! `trace` uses instead of following object → state references itself. ("What does it look
+//! like?" is `pt::walk::repr`: one loop, one visited set and one output budget.)
 //!
-//! Why here and not `Tree::as_dict` / `pt::walk::repr`: a pickle can make an object whose
-//! `BUILD` state refers back to itself (`o.__setstate__((o, None))`), or a tensor-like object
-//! whose `dtype` is itself. Following such references must end, and no helper may start a
-//! fresh guard inside another's walk (a nested call with its own visited set and budget
-//! restarts the count each time round the cycle). Both functions here walk with one loop, one
-//! visited set and one budget, never recursing.
-
-use std::collections::HashSet;
+//! A pickle can make an object whose `BUILD` state refers back to itself
+//! (`o.__setstate__((o, None))`), or a chain of objects each the dict slot of the next one's
+//! `(dict, slots)` state. Following such references must end: [`dict_of`] reads what
+//! `Tree::as_dict` reads, also follows such a chain, and gives up after [`MAX_STATE_HOPS`]
+//! objects, never recursing.
 
 use pt::{Dict, Node, NodeId, Tree, Value};
 
@@ -43,186 +40,6 @@ fn node_id(v: &Value) -> Option<NodeId> {
     }
 }
 
-/// A Python-like `repr` of `v`, cut at about `max_len` bytes (ending in `…`).
-///
-/// Work is bounded by the output: children are visited lazily and every step writes at least
-/// one byte, so a dict of a million entries costs what `max_len` allows, not a million pushes.
-/// A container or object met again inside itself is written as `[...]`, `{...}`, `(...)` or
-/// `<...>`. A tensor-like object (state with `dtype` and `shape`) is written as
-/// `<class dtype=… shape=…>` within the same walk, so a `dtype` that is the tensor itself
-/// ends at `<...>`.
-pub fn text_of(tree: &Tree, v: &Value, max_len: usize) -> String {
-    enum Work<'a> {
-        Val(&'a Value),
-        Lit(&'static str),
-        /// Items of a sequence from `at` on, separated by ", ".
-        Items(&'a [Value], usize),
-        /// Entries of a dict from `at` on.
-        Entries(&'a [(Value, Value)], usize),
-        Leave(NodeId),
-    }
-    let mut out = String::new();
-    let mut open: HashSet<NodeId> = HashSet::new();
-    let mut work: Vec<Work<'_>> = vec![Work::Val(v)];
-    while let Some(w) = work.pop() {
-        if out.len() > max_len {
-            let mut cut = max_len;
-            while !out.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            out.truncate(cut);
-            out.push('…');
-            return out;
-        }
-        let v = match w {
-            Work::Lit(s) => {
-                out.push_str(s);
-                continue;
-            }
-            Work::Leave(id) => {
-                open.remove(&id);
-                continue;
-            }
-            Work::Items(items, at) => {
-                if let Some(item) = items.get(at) {
-                    if at > 0 {
-                        out.push_str(", ");
-                    }
-                    work.push(Work::Items(items, at + 1));
-                    work.push(Work::Val(item));
-                }
-                continue;
-            }
-            Work::Entries(entries, at) => {
-                if let Some((k, val)) = entries.get(at) {
-                    if at > 0 {
-                        out.push_str(", ");
-                    }
-                    work.push(Work::Entries(entries, at + 1));
-                    work.push(Work::Val(val));
-                    work.push(Work::Lit(": "));
-                    work.push(Work::Val(k));
-                }
-                continue;
-            }
-            Work::Val(v) => v,
-        };
-        match v {
-            Value::None => out.push_str("None"),
-            Value::Bool(b) => out.push_str(if *b { "True" } else { "False" }),
-            Value::Int(i) => out.push_str(&i.to_string()),
-            Value::BigInt(s) => push_cut(&mut out, s, max_len),
-            Value::Float(f) => out.push_str(&pt::walk::py_float(*f)),
-            Value::Str(s) => {
-                out.push('\'');
-                for c in s.chars() {
-                    match c {
-                        '\'' => out.push_str("\\'"),
-                        '\\' => out.push_str("\\\\"),
-                        '\n' => out.push_str("\\n"),
-                        c => out.push(c),
-                    }
-                    if out.len() > max_len {
-                        break;
-                    }
-                }
-                out.push('\'');
-            }
-            Value::Bytes(b) => {
-                out.push_str("b'");
-                for &c in b.iter().take(max_len) {
-                    if c.is_ascii_graphic() && c != b'\'' && c != b'\\' || c == b' ' {
-                        out.push(c as char);
-                    } else {
-                        out.push_str(&format!("\\x{c:02x}"));
-                    }
-                    if out.len() > max_len {
-                        break;
-                    }
-                }
-                out.push('\'');
-            }
-            Value::Global(g) => {
-                out.push_str("<class '");
-                push_cut(&mut out, g, max_len);
-                out.push_str("'>");
-            }
-            Value::Node(id) => {
-                let Some(node) = tree.nodes.get(id.0 as usize) else {
-                    out.push_str("<?>");
-                    continue;
-                };
-                if !open.insert(*id) {
-                    out.push_str(match node {
-                        Node::Dict(_) => "{...}",
-                        Node::List(_) => "[...]",
-                        Node::Object(_) | Node::Persistent(_) => "<...>",
-                        _ => "(...)",
-                    });
-                    continue;
-                }
-                work.push(Work::Leave(*id));
-                let (opening, closing, items): (&str, &'static str, &[Value]) = match node {
-                    Node::List(x) => ("[", "]", x),
-                    Node::Tuple(x) if x.len() == 1 => ("(", ",)", x),
-                    Node::Tuple(x) => ("(", ")", x),
-                    Node::Set(x) => ("{", "}", x),
-                    Node::FrozenSet(x) => ("frozenset({", "})", x),
-                    Node::ElidedList { len, .. } => {
-                        out.push_str(&format!("[<{len} numbers>]"));
-                        continue;
-                    }
-                    Node::Dict(d) => {
-                        out.push('{');
-                        work.push(Work::Lit("}"));
-                        work.push(Work::Entries(&d.entries, 0));
-                        continue;
-                    }
-                    Node::Object(o) => {
-                        out.push('<');
-                        push_cut(&mut out, &o.class, max_len);
-                        let tensor = match tree.node_of(&o.state) {
-                            Some(Node::Dict(d)) => d.get_str("dtype").zip(d.get_str("shape")),
-                            _ => None,
-                        };
-                        match tensor {
-                            Some((dtype, shape)) => {
-                                out.push_str(" dtype=");
-                                work.push(Work::Lit(">"));
-                                work.push(Work::Val(shape));
-                                work.push(Work::Lit(" shape="));
-                                work.push(Work::Val(dtype));
-                            }
-                            None => out.push_str(" object>"),
-                        }
-                        continue;
-                    }
-                    Node::Persistent(pid) => {
-                        out.push_str("<persistent ");
-                        work.push(Work::Lit(">"));
-                        work.push(Work::Val(pid));
-                        continue;
-                    }
-                };
-                out.push_str(opening);
-                work.push(Work::Lit(closing));
-                work.push(Work::Items(items, 0));
-            }
-        }
-    }
-    out
-}
-
-/// Appends at most about `max_len` bytes of `s` (the caller's length check cuts the rest).
-fn push_cut(out: &mut String, s: &str, max_len: usize) {
-    let room = max_len.saturating_sub(out.len()) + 1;
-    let mut end = s.len().min(room);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    out.push_str(&s[..end]);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,45 +67,5 @@ mod tests {
             root: Value::Node(NodeId(0)),
         };
         assert!(dict_of(&tree, &tree.root).is_none());
-        assert_eq!(text_of(&tree, &tree.root, 100), "<m.C object>");
-    }
-
-    #[test]
-    fn a_tensor_whose_dtype_is_itself_prints_once() {
-        // 0: object with state {dtype: 0, shape: [0]}
-        let mut d = Dict::default();
-        d.insert(Value::Str(Rc::from("dtype")), Value::Node(NodeId(0)));
-        d.insert(Value::Str(Rc::from("shape")), Value::Node(NodeId(2)));
-        let tree = Tree {
-            nodes: vec![
-                object("torch.Tensor", Value::Node(NodeId(1))),
-                Node::Dict(d),
-                Node::List(vec![Value::Node(NodeId(0))]),
-            ],
-            root: Value::Node(NodeId(0)),
-        };
-        assert_eq!(
-            text_of(&tree, &tree.root, 200),
-            "<torch.Tensor dtype=<...> shape=[<...>]>"
-        );
-    }
-
-    #[test]
-    fn a_huge_dict_costs_what_the_output_allows() {
-        let mut d = Dict::default();
-        for i in 0..200_000 {
-            d.insert(Value::Int(i), Value::Int(i));
-        }
-        let tree = Tree {
-            nodes: vec![Node::Dict(d)],
-            root: Value::Node(NodeId(0)),
-        };
-        let t = std::time::Instant::now();
-        for _ in 0..10_000 {
-            let s = text_of(&tree, &tree.root, 40);
-            assert!(s.len() <= 40 + '…'.len_utf8() && s.ends_with('…'), "{s}");
-        }
-        // Pushing every entry each time (200 000 × 10 000) would take minutes.
-        assert!(t.elapsed().as_secs() < 5, "{:?}", t.elapsed());
     }
 }

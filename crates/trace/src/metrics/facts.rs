@@ -8,7 +8,7 @@ use serde_json::Value as J;
 
 use crate::json::py_str;
 use crate::model::Row;
-use crate::values::{dict_of, text_of};
+use crate::values::dict_of;
 
 /// What is known about one sample, wherever it came from.
 #[derive(Debug, Clone, Default)]
@@ -63,9 +63,11 @@ pub fn sample_facts(tree: &Tree, samples: &[Value], rows: &[Row]) -> Vec<SampleF
                     (None, None) => J::from(i),
                     (None, Some(Value::Int(x))) => J::from(*x),
                     (None, Some(Value::None)) => J::Null,
-                    (None, Some(v)) => J::String(text_of(tree, v, 80)),
+                    (None, Some(v)) => J::String(pt::walk::repr(tree, v, 80)),
                 },
-                group: d.get_str("group_index").map(|g| text_of(tree, g, 80)),
+                group: d
+                    .get_str("group_index")
+                    .map(|g| pt::walk::repr(tree, g, 80)),
                 status: d
                     .get_str("status")
                     .and_then(|v| v.as_str())

@@ -6,7 +6,7 @@ use pt::{NodeId, Tree, Value};
 use serde_json::Value as J;
 
 use crate::json::{to_json_counted, Output};
-use crate::values::{dict_of, text_of};
+use crate::values::dict_of;
 
 pub(super) fn response_length(j: &J) -> Option<i64> {
     match j {
@@ -52,7 +52,7 @@ pub(super) fn infer_source(
         meta.entries.iter().position(|(k, v)| {
             let key = match k {
                 Value::Str(s) => s.to_lowercase(),
-                other => text_of(tree, other, 200).to_lowercase(),
+                other => pt::walk::repr(tree, other, 200).to_lowercase(),
             };
             key.contains("source") && !matches!(v, Value::None) && v.as_str() != Some("")
         })
