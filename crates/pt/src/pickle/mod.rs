@@ -21,13 +21,17 @@
 //! is refused at its opcode before its bytes are waited for. The stack is bounded by
 //! `Limits::max_stack` instead of being charged.
 //!
-//! Layout: this file (the machine, stack, memo and opcodes); `reduce.rs` (GLOBAL, REDUCE,
+//! Layout: this file (the machine, stack, memo and opcodes); `input.rs` (the byte cursor and
+//! the text-line scan carried across chunks); `reduce.rs` (GLOBAL, REDUCE,
 //! NEWOBJ, BUILD); `numeric.rs` (APPENDS and the elision of long numeric lists, fast path
 //! included); `text.rs` (protocol 0 text arguments, long integers).
 
+mod input;
 mod numeric;
 mod reduce;
 mod text;
+
+use input::{Input, LineHint};
 
 pub use text::parse_py_float;
 use text::{latin1, parse_memo_key, raw_unicode_unescape, unquote_py_string};
@@ -77,87 +81,7 @@ pub struct Machine<'l> {
     line_hint: LineHint,
 }
 
-/// Relative to the start of the opcode that is waiting for more bytes.
-#[derive(Debug, Clone, Copy, Default)]
-struct LineHint {
-    /// The end of its first text line, if found.
-    first_newline: Option<usize>,
-    /// Everything before this was scanned and holds no further newline.
-    scanned_to: usize,
-}
-
 type Step<T> = Result<Option<T>, K>;
-
-/// A cursor over the bytes available now; `None` from a read means "need more input".
-struct Input<'a> {
-    buf: &'a [u8],
-    pos: usize,
-    /// A newline already found for this opcode's first line (from a [`LineHint`]).
-    known_newline: Option<usize>,
-    /// No newline for this opcode's unfinished line lies before this index.
-    scan_from: usize,
-    /// Where the current opcode's first newline was found, and how far scanning got.
-    first_newline: Option<usize>,
-    scanned_to: usize,
-    /// Longest text line accepted (the memory left): a line is held until it ends.
-    line_max: usize,
-}
-
-impl<'a> Input<'a> {
-    #[inline]
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.pos.checked_add(n)?;
-        let s = self.buf.get(self.pos..end)?;
-        self.pos = end;
-        Some(s)
-    }
-    #[inline]
-    fn u8(&mut self) -> Option<u8> {
-        self.take(1).map(|b| b[0])
-    }
-    #[inline]
-    fn arr<const N: usize>(&mut self) -> Option<[u8; N]> {
-        self.take(N).map(|b| {
-            let mut a = [0u8; N];
-            a.copy_from_slice(b);
-            a
-        })
-    }
-    /// A text argument up to and excluding '\n'. Scans each byte once per opcode, across
-    /// calls too (see [`LineHint`]).
-    fn line(&mut self) -> Result<Option<&'a [u8]>, K> {
-        let found = match self.known_newline.take() {
-            Some(nl) if nl >= self.pos && self.buf.get(nl) == Some(&b'\n') => Some(nl),
-            _ => {
-                let from = self.scan_from.max(self.pos).min(self.buf.len());
-                self.buf[from..]
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map(|i| from + i)
-            }
-        };
-        match found {
-            Some(nl) => {
-                let line = &self.buf[self.pos..nl];
-                if line.len() > self.line_max {
-                    return Err(K::MemoryLimit(0));
-                }
-                if self.first_newline.is_none() {
-                    self.first_newline = Some(nl);
-                }
-                self.pos = nl + 1;
-                Ok(Some(line))
-            }
-            None => {
-                self.scanned_to = self.buf.len();
-                if self.buf.len() - self.pos > self.line_max {
-                    return Err(K::MemoryLimit(0));
-                }
-                Ok(None)
-            }
-        }
-    }
-}
 
 macro_rules! need {
     ($e:expr) => {
