@@ -93,7 +93,9 @@ pub fn ticks(view: &Viewport, min_px: f64, origin: f64) -> Vec<(f64, String)> {
         .collect()
 }
 
-/// A duration as people read it: `850 ms`, `2.5 s`, `3 min 20 s`.
+/// A duration as people read it: `850 ms`, `2.5 s`, `3 min 20 s`, `5 h 12 min`, `385 d 19 h`,
+/// and past a million days (only crafted times get there) seconds in scientific notation.
+/// The smaller unit is left out when `resolution` (the tick step) is at least the larger one.
 pub fn format_duration(secs: f64, resolution: f64) -> String {
     let a = secs.abs();
     let sign = if secs < 0.0 { "-" } else { "" };
@@ -114,8 +116,27 @@ pub fn format_duration(secs: f64, resolution: f64) -> String {
             .unwrap_or(3);
         return format!("{sign}{:.*} s", digits, a);
     }
-    let m = (a / 60.0).floor();
-    format!("{sign}{m:.0} min {:.0} s", a - m * 60.0)
+    // Two units, the smaller one rounded and carried into the larger.
+    let two = |big: f64, small: f64, big_name: &str, small_name: &str| {
+        let total = (a / small).round();
+        let ratio = (big / small).round();
+        let (hi, lo) = ((total / ratio).floor(), total % ratio);
+        if resolution >= big || lo == 0.0 {
+            format!("{sign}{hi:.0} {big_name}")
+        } else {
+            format!("{sign}{hi:.0} {big_name} {lo:.0} {small_name}")
+        }
+    };
+    const DAY: f64 = 86_400.0;
+    if a < 7_200.0 {
+        two(60.0, 1.0, "min", "s")
+    } else if a < 2.0 * DAY {
+        two(3_600.0, 60.0, "h", "min")
+    } else if a < 1e6 * DAY {
+        two(DAY, 3_600.0, "d", "h")
+    } else {
+        format!("{sign}{a:.3e} s")
+    }
 }
 
 /// Where each shown row sits vertically.

@@ -60,6 +60,15 @@ fn colors_are_stable_and_durations_readable() {
     assert_eq!(format_duration(0.25, 0.05), "250 ms");
     assert_eq!(format_duration(2.5, 0.5), "2.5 s");
     assert_eq!(format_duration(200.0, 10.0), "3 min 20 s");
+    assert_eq!(format_duration(180.0, 60.0), "3 min");
+    assert_eq!(format_duration(179.6, 1.0), "3 min");
+    assert_eq!(format_duration(18_720.0, 60.0), "5 h 12 min");
+    assert_eq!(
+        format_duration(-3.0 * 86_400.0 - 7_200.0, 3_600.0),
+        "-3 d 2 h"
+    );
+    assert_eq!(format_duration(200_000_000.0, 20_000_000.0), "2314 d");
+    assert_eq!(format_duration(1e308, 1e307), "1.000e308 s");
 }
 
 #[test]

@@ -15,7 +15,7 @@ use crate::protocol::FromWorker;
 use crate::state::{counter_tracks, Loaded, Phase, State};
 use crate::url_state::Link;
 
-mod health;
+pub mod health;
 
 use health::now_ms;
 

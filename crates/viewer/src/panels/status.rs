@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::state::State;
+use crate::worker_client::health::WORKER_STOPPED;
 use crate::worker_client::Client;
 
 pub fn status_banners(st: State, client: Client) -> impl IntoView {
@@ -20,7 +21,11 @@ pub fn status_banners(st: State, client: Client) -> impl IntoView {
         </Show>
         <Show when=move || st.error.get().is_some()>
             <div class="load-error" data-testid="load-error" role="alert">
-                <b>"Could not open: "</b>{move || st.error.get().unwrap_or_default()}
+                <b>{move || if st.error.get().is_some_and(|e| e.starts_with(WORKER_STOPPED)) {
+                    "Parsing: "
+                } else {
+                    "Could not open: "
+                }}</b>{move || st.error.get().unwrap_or_default()}
                 <button on:click=move |_| st.error.set(None)>"Dismiss"</button>
             </div>
         </Show>

@@ -34,6 +34,10 @@ fn watchdog_ms() -> (f64, f64) {
     (get("silence_ms", SILENCE_MS), get("stall_ms", STALL_MS))
 }
 
+/// How the message about a stopped worker starts when no file was being opened (the status
+/// banner then says so instead of "Could not open").
+pub const WORKER_STOPPED: &str = "the parsing worker stopped";
+
 impl Client {
     /// The worker ended (a panic, an abort, an exception, or no answer): replace it for the
     /// next file and say what happened. The view shown before, if any, stays.
@@ -52,9 +56,8 @@ impl Client {
         } else {
             format!("{name}: ")
         };
-        st.error.set(Some(format!(
-            "{prefix}the parsing worker stopped ({reason}); {what}"
-        )));
+        st.error
+            .set(Some(format!("{prefix}{WORKER_STOPPED} ({reason}); {what}")));
         st.progress.set(None);
         st.phase.set(Phase::Error);
     }
