@@ -6,7 +6,7 @@
 //!
 //! **Architecture invariant:** `trace` knows nothing of pixels, the DOM or files. Values in,
 //! rows out; it builds for wasm. One bad sample never hides the others: per-sample problems
-//! are [`Warning`]s, and only a file that is not a rollout dump at all is an [`Error`].
+//! are [`Warning`]s, and only a file that is not a rollout dump at all is an [`enum@Error`].
 //!
 //! **Bounded:** work is O(n log n) in events, and what a build produces is bounded whatever
 //! the value tree shares or loops through: [`MAX_SAMPLES`], [`MAX_SAMPLE_EVENTS`],
@@ -177,7 +177,7 @@ pub enum Parsed {
 /// JSON is collected and validated at the end; a dump never needs to be held whole.
 ///
 /// Gives exactly what [`parse`] gives on the whole file: the kind of file is decided by the
-/// same function ([`sniff::kind`]) on the same first [`sniff::WINDOW`] bytes, so the first
+/// same function (`sniff::kind`) on the same first `sniff::WINDOW` (4 096) bytes, so the first
 /// bytes are held until that many have arrived (or the file ends).
 pub struct StreamLoader {
     state: StreamState,

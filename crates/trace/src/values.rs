@@ -5,7 +5,7 @@
 //! A pickle can make an object whose `BUILD` state refers back to itself
 //! (`o.__setstate__((o, None))`), or a chain of objects each the dict slot of the next one's
 //! `(dict, slots)` state. Following such references must end: [`dict_of`] reads what
-//! `Tree::as_dict` reads, also follows such a chain, and gives up after [`MAX_STATE_HOPS`]
+//! `Tree::as_dict` reads, also follows such a chain, and gives up after `MAX_STATE_HOPS`
 //! objects, never recursing.
 
 use pt::{Dict, Node, NodeId, Tree, Value};
@@ -16,7 +16,7 @@ const MAX_STATE_HOPS: usize = 8;
 
 /// A dict, or the dict state of a dataclass-like object (also the dict slot of a
 /// `(dict_state, slot_state)` tuple), as `Tree::as_dict` reads it, but ending after
-/// [`MAX_STATE_HOPS`] objects: an object whose state tuple holds itself is not a dict.
+/// `MAX_STATE_HOPS` objects: an object whose state tuple holds itself is not a dict.
 pub fn dict_of<'a>(tree: &'a Tree, v: &Value) -> Option<&'a Dict> {
     let mut id = node_id(v)?;
     for _ in 0..MAX_STATE_HOPS {
