@@ -47,7 +47,7 @@ for (const kind of ["panic", "abort", "throw"]) {
     const text = await errorText(page);
     assert.match(text, /the parsing worker stopped \(.+\); a new one is ready — try again or use the rollscope CLI/);
     // No file was being opened: the heading says so.
-    assert.match(text, /^Parsing: the parsing worker stopped/);
+    assert.match(text, /^Parsing:\s+the parsing worker stopped/);
     if (kind === "panic") {
       assert.match(text, /asked to panic/);
       await page.screenshot({ path: shot("worker-died.png") });
@@ -65,7 +65,7 @@ test("a stuck worker is noticed by the watchdog, replaced, and the next file ope
   assert.equal(await openFixture(page, "basic_0.pt"), "error");
   assert.ok(Date.now() - t0 < NOTICE_MS, `noticed in ${Date.now() - t0} ms`);
   assert.match(await page.locator("[data-testid=load-error]").innerText(),
-    /^Could not open: basic_0\.pt: the parsing worker stopped \(no answer for \d+ s\); a new one is ready/);
+    /^Could not open:\s+basic_0\.pt: the parsing worker stopped \(no answer for \d+ s\); a new one is ready/);
   await nextFileOpens(page);
 });
 
