@@ -253,6 +253,20 @@ impl Pickle {
     }
 }
 
+/// A rollout dump as `torch.save` writes it: `{"rollout_id": 0, "samples": <what f writes>}`
+/// (protocol 2) in a torch ZIP. `f` writes the samples value (usually a list).
+pub fn rollout_zip(samples: impl FnOnce(&mut Pickle)) -> Vec<u8> {
+    let mut p = Pickle::proto(2);
+    p.empty_dict()
+        .mark()
+        .str("rollout_id")
+        .int(0)
+        .str("samples");
+    samples(&mut p);
+    p.setitems();
+    torch_zip("rollout_0", &p.stop())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,15 +22,7 @@ const KEYS: u32 = 10;
 
 /// `{"rollout_id": 0, "samples": <f>}` in a torch ZIP.
 fn dump(f: impl FnOnce(&mut Pickle)) -> Vec<u8> {
-    let mut p = Pickle::proto(2);
-    p.empty_dict()
-        .mark()
-        .str("rollout_id")
-        .int(0)
-        .str("samples");
-    f(&mut p);
-    p.setitems();
-    picklegen::torch_zip("rollout_0", &p.stop())
+    picklegen::rollout_zip(f)
 }
 
 /// A key string, memoised at `KEYS + i` the first time (`first`), named after that.

@@ -13,17 +13,9 @@ mod shapes;
 /// O(n²) walk would not.
 const BOUND: Duration = Duration::from_secs(5);
 
-/// `{"rollout_id": 0, "samples": <f>}` in a torch ZIP. Memo keys below 100 are free for `f`.
+/// `{"rollout_id": 0, "samples": <f>}` in a torch ZIP.
 fn dump(f: impl FnOnce(&mut Pickle)) -> Vec<u8> {
-    let mut p = Pickle::proto(2);
-    p.empty_dict()
-        .mark()
-        .str("rollout_id")
-        .int(0)
-        .str("samples");
-    f(&mut p);
-    p.setitems();
-    picklegen::torch_zip("rollout_0", &p.stop())
+    picklegen::rollout_zip(f)
 }
 
 /// One event dict `{"type": "event", "name": name, "ts": ts, "attrs": <attrs>}`.
