@@ -10,8 +10,13 @@ use trace::{Item, Row};
 mod lanes;
 #[cfg(test)]
 mod testutil;
+mod track;
 
 pub use lanes::{row_lanes, RowLanes};
+pub use track::{
+    Names, Track, KIND_CLOSED, KIND_EVENT, KIND_OPEN, KIND_ORPHAN, KIND_PD_DECODE, KIND_PD_PREFILL,
+    KIND_STATE_MASK,
+};
 
 /// The visible time range mapped onto `width` pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
