@@ -50,16 +50,22 @@ fn store_writes_the_cache_serde_writes() {
         let again = trace::Compact::from_built(built);
         let mut rewritten = Vec::new();
         again.write_cache(&mut rewritten).unwrap();
-        assert!(rewritten == direct, "{name}: rebuilt store writes other bytes");
+        assert!(
+            rewritten == direct,
+            "{name}: rebuilt store writes other bytes"
+        );
         checked += 1;
     }
-    assert!(checked >= 20 && items > 1000, "{checked} files, {items} items");
+    assert!(
+        checked >= 20 && items > 1000,
+        "{checked} files, {items} items"
+    );
 }
 
 #[test]
 fn a_serialised_built_reads_back_as_itself() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/slime/basic_0.pt");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/slime/basic_0.pt");
     let built = trace::load(&std::fs::read(path).unwrap(), "basic_0.pt", 2.0).unwrap();
     assert!(built.analysis.requests > 0 && built.analysis.samples > 0);
     let json = serde_json::to_vec(&built).unwrap();
