@@ -100,6 +100,11 @@ impl<W: io::Write> JsonSafeWriter<W> {
 
 impl<W: io::Write> io::Write for JsonSafeWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // Most pieces are ASCII below DEL: nothing to escape, nothing to check.
+        if self.tail.is_empty() && buf.iter().all(|&b| b < 0x7f) {
+            self.inner.write_all(buf)?;
+            return Ok(buf.len());
+        }
         self.tail.extend_from_slice(buf);
         let valid = match std::str::from_utf8(&self.tail) {
             Ok(s) => s.len(),
