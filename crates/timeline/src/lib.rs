@@ -1,6 +1,15 @@
 //! `timeline`: rows → what to draw. Viewport math (time ↔ pixels, zoom around a point),
 //! row layout, axis ticks, stable colours, and exact hit testing.
 //!
+//! **The page's model is [`Track`]s**: per row, columns of start, end, name id, kind, lane and
+//! depth (no JSON; the worker keeps attributes). From a track come its display lanes
+//! ([`track_lanes`]), a [`LaneIndex`] built once per row so that a frame finds the items of the
+//! visible window by binary search ([`LaneIndex::spans`], [`LaneIndex::points`]), level of
+//! detail ([`lane_prims_track`]) and hit testing ([`hit_track`]): per frame the work follows
+//! pixels and the items on screen, never the row's item count. The `Row`-based functions
+//! ([`row_lanes`], [`lane_prims`], [`hit`], [`pd_segments`], [`item_x`]) give the same answers
+//! on `trace` rows and are the reference the Track ones are tested against.
+//!
 //! **Architecture invariant:** `timeline` knows nothing of the DOM or canvas APIs: it answers
 //! "where" and "what is under this pixel" in plain numbers, so all of it is tested natively.
 //! It reads rows from `trace` and never changes them.
@@ -8,15 +17,19 @@
 use trace::{Item, Row};
 
 mod lanes;
+mod lod;
 #[cfg(test)]
 mod testutil;
 mod track;
+mod window;
 
-pub use lanes::{row_lanes, RowLanes};
+pub use lanes::{row_lanes, track_lanes, RowLanes};
+pub use lod::{lane_prims, lane_prims_track, Prim, LOD_PX};
 pub use track::{
     Names, Track, KIND_CLOSED, KIND_EVENT, KIND_OPEN, KIND_ORPHAN, KIND_PD_DECODE, KIND_PD_PREFILL,
     KIND_STATE_MASK,
 };
+pub use window::{hit_track, LaneIndex};
 
 /// The visible time range mapped onto `width` pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -190,69 +203,6 @@ impl Layout {
 /// Pixel extent of an item in a row: `(x0, x1)`; points are zero-width.
 pub fn item_x(view: &Viewport, item: &Item) -> (f64, f64) {
     (view.x(item.start()), view.x(item.display_end()))
-}
-
-/// What to draw for one lane: wide spans one by one, sub-pixel spans merged into runs.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Prim {
-    /// An item drawn as itself (index into the row's items).
-    Item(usize),
-    /// Several spans too narrow to tell apart, covering `[x0, x1]` pixels; `first` names the
-    /// first of them (for its colour).
-    Run {
-        x0: f64,
-        x1: f64,
-        count: usize,
-        first: usize,
-    },
-}
-
-/// Spans narrower than this many pixels are merged into coverage runs.
-pub const LOD_PX: f64 = 1.5;
-
-/// Level of detail for the spans of one lane of `row` (`lane_items`: indices of its span
-/// items, in start order), clipped to `[0, width]` pixels. The result has at most about two
-/// primitives per pixel column whatever the span count; off-screen spans are skipped.
-pub fn lane_prims(row: &Row, lane_items: &[usize], view: &Viewport, width: f64) -> Vec<Prim> {
-    let mut out = Vec::new();
-    let mut run: Option<(f64, f64, usize, usize)> = None;
-    let flush = |run: &mut Option<(f64, f64, usize, usize)>, out: &mut Vec<Prim>| {
-        if let Some((x0, x1, count, first)) = run.take() {
-            out.push(if count == 1 {
-                Prim::Item(first)
-            } else {
-                Prim::Run {
-                    x0,
-                    x1,
-                    count,
-                    first,
-                }
-            });
-        }
-    };
-    for &i in lane_items {
-        let (x0, x1) = item_x(view, &row.items[i]);
-        if x1 < 0.0 || x0 > width {
-            continue;
-        }
-        if x1 - x0 >= LOD_PX {
-            flush(&mut run, &mut out);
-            out.push(Prim::Item(i));
-            continue;
-        }
-        match &mut run {
-            Some(r) if x0 <= r.1 + 1.0 => {
-                r.1 = r.1.max(x1);
-                r.2 += 1;
-            }
-            _ => {
-                flush(&mut run, &mut out);
-                run = Some((x0, x1.max(x0 + 1.0), 1, i));
-            }
-        }
-    }
-    flush(&mut run, &mut out);
-    out
 }
 
 /// A step series (each value holds until the next point) reduced to one value per pixel
