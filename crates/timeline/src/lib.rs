@@ -18,6 +18,8 @@ use trace::{Item, Row};
 
 mod lanes;
 mod lod;
+mod minimap;
+mod overview;
 #[cfg(test)]
 mod testutil;
 mod track;
@@ -25,6 +27,11 @@ mod window;
 
 pub use lanes::{row_lanes, track_lanes, RowLanes};
 pub use lod::{lane_prims, lane_prims_track, Prim, LOD_PX};
+pub use minimap::{minimap, Minimap, NO_NAME};
+pub use overview::{
+    overview_bands, overview_cells, overview_first, overview_row_height, Cell, MAX_COLS,
+    MIN_ROW_PX, OVERVIEW_ROWS,
+};
 pub use track::{
     Names, Track, KIND_CLOSED, KIND_EVENT, KIND_OPEN, KIND_ORPHAN, KIND_PD_DECODE, KIND_PD_PREFILL,
     KIND_STATE_MASK,
