@@ -2,13 +2,17 @@
 //! row layout, axis ticks, stable colours, and exact hit testing.
 //!
 //! **The page's model is [`Track`]s**: per row, columns of start, end, name id, kind, lane and
-//! depth (no JSON; the worker keeps attributes). From a track come its display lanes
-//! ([`track_lanes`]), a [`LaneIndex`] built once per row so that a frame finds the items of the
-//! visible window by binary search ([`LaneIndex::spans`], [`LaneIndex::points`]), level of
-//! detail ([`lane_prims_track`]) and hit testing ([`hit_track`]): per frame the work follows
-//! pixels and the items on screen, never the row's item count. The `Row`-based functions
-//! ([`row_lanes`], [`lane_prims`], [`hit`], [`pd_segments`], [`item_x`]) give the same answers
-//! on `trace` rows and are the reference the Track ones are tested against.
+//! depth (no JSON; the worker keeps attributes), with [`PdSegments`] for `[P]`/`[D]` phases.
+//! From a track come its display lanes ([`track_lanes`]) and a [`LaneIndex`] built once per
+//! row, so that a frame finds the items of the visible window by binary search
+//! ([`LaneIndex::spans`], [`LaneIndex::points`]) before level of detail
+//! ([`lane_prims_track`]) and hit testing ([`hit_track`]): the work per frame follows pixels
+//! and the items on screen, never a row's item count. At scale, rows collapse to a few pixels
+//! ([`overview_first`], [`overview_row_height`]) drawn from [`overview_cells`] (each pixel
+//! column's dominant name), and the whole rollout fits a grid ([`minimap`]).
+//! The `Row`-based functions ([`row_lanes`], [`lane_prims`], [`hit`], [`pd_segments`],
+//! [`item_x`]) give the same answers on `trace` rows; they are the reference the Track ones
+//! are tested against.
 //!
 //! **Architecture invariant:** `timeline` knows nothing of the DOM or canvas APIs: it answers
 //! "where" and "what is under this pixel" in plain numbers, so all of it is tested natively.

@@ -5,7 +5,7 @@
 
 use std::borrow::Borrow;
 
-use crate::overview::{columns_agree, paint, split};
+use crate::overview::{columns_agree, paint, split, Cols};
 use crate::{Track, Viewport, MAX_COLS};
 
 /// `Minimap::name` of a cell no span covers.
@@ -35,7 +35,7 @@ pub struct Minimap {
 ///
 /// Cost: one pass over every item (O(N log N) for the per-row sort of spans), computed once
 /// per resize or filter, not per frame. Output: exactly `cols × rows_px` cells whatever the
-/// span count; scratch memory per band is bounded by [`COMPACT_AT`] contributions plus
+/// span count; scratch memory per band is bounded by 65 536 contributions plus
 /// columns × distinct names. A track whose columns disagree in length counts as idle.
 pub fn minimap<T: Borrow<Track>>(
     tracks: &[T],
@@ -91,13 +91,19 @@ pub fn minimap<T: Borrow<Track>>(
             }));
             paint(t, &mut spans, t0, t1, |a, b, item| {
                 let name = t.name[item as usize];
-                split(&view, cols, a, b, |c, cover| {
+                let mut add = |c: usize, cover: f64| {
                     busy[c] += cover;
                     match contrib.last_mut() {
                         Some(last) if last.0 == c as u32 && last.1 == name => last.2 += cover,
                         _ => contrib.push((c as u32, name, cover)),
                     }
-                });
+                };
+                for step in split(&view, cols, a, b).into_iter().flatten() {
+                    match step {
+                        Cols::Part(c, cover) => add(c, cover),
+                        Cols::Whole(c0, c1) => (c0..c1).for_each(|c| add(c, 1.0)),
+                    }
+                }
             });
             if contrib.len() > COMPACT_AT {
                 compact(&mut contrib);

@@ -43,7 +43,11 @@ pub(crate) fn paint(
 ) {
     let start = |i: u32| track.start[i as usize].max(t0);
     let end = |i: u32| track.end[i as usize].min(t1);
-    spans.sort_unstable_by(|&a, &b| start(a).total_cmp(&start(b)).then(a.cmp(&b)));
+    let order = |a: &u32, b: &u32| start(*a).total_cmp(&start(*b)).then(a.cmp(b));
+    // A collapsed row's index already gives its spans in this order: check before sorting.
+    if !spans.is_sorted_by(|a, b| order(a, b).is_le()) {
+        spans.sort_unstable_by(order);
+    }
     // Top of the heap = what is painted last: deepest, then latest start, then last item.
     // Ended spans are dropped lazily when they reach the top.
     let key = |i: u32| {
@@ -54,6 +58,9 @@ pub(crate) fn paint(
         )
     };
     let mut heap = BinaryHeap::new();
+    // Ended spans buried under a newer top (back-to-back siblings) are not popped by the lazy
+    // rule: purge them whenever the heap doubles, so it holds O(running spans), amortised.
+    let mut purge_at = 64;
     let mut next = 0;
     let mut t = t0;
     while t < t1 {
@@ -63,6 +70,10 @@ pub(crate) fn paint(
                 heap.push(key(i));
             }
             next += 1;
+        }
+        if heap.len() >= purge_at {
+            heap.retain(|&(_, _, i)| end(i) > t);
+            purge_at = (2 * heap.len()).max(64);
         }
         while heap.peek().is_some_and(|&(_, _, i)| end(i) <= t) {
             heap.pop();
@@ -96,40 +107,131 @@ pub(crate) fn columns_agree(t: &Track) -> bool {
     .all(|&l| l == n)
 }
 
-/// Pieces split into pixel columns: `(column, name, covered columns)`, consecutive entries
-/// for the same column and name merged as they come.
-pub(crate) fn split(view: &Viewport, cols: usize, a: f64, b: f64, mut add: impl FnMut(usize, f64)) {
+/// Where a piece of a row falls in pixel columns.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Cols {
+    /// Column `c`, covered in part (the cover is in `(0, 1)`).
+    Part(usize, f64),
+    /// Columns `c0..c1`, covered whole.
+    Whole(usize, usize),
+}
+
+/// The piece `[a, b)` in pixel columns `0..cols`: at most a part, a whole run and a part, in
+/// column order. O(1) whatever the piece's width.
+pub(crate) fn split(view: &Viewport, cols: usize, a: f64, b: f64) -> [Option<Cols>; 3] {
     let (xa, xb) = (
         view.x(a).clamp(0.0, cols as f64),
         view.x(b).clamp(0.0, cols as f64),
     );
     // Nothing on screen (or NaN).
     if xb.partial_cmp(&xa).is_none_or(|o| o.is_le()) {
-        return;
+        return [None; 3];
     }
-    let (first, last) = (xa.floor() as usize, (xb.ceil() as usize).min(cols));
-    for c in first..last {
-        let cover = xb.min(c as f64 + 1.0) - xa.max(c as f64);
-        if cover > 0.0 {
-            add(c, cover);
+    let (fa, fb) = (xa.floor(), xb.floor());
+    if fa == fb {
+        return [Some(Cols::Part(fa as usize, xb - xa)), None, None];
+    }
+    let mut out = [None; 3];
+    let mut first_whole = fa as usize;
+    if xa > fa {
+        out[0] = Some(Cols::Part(fa as usize, fa + 1.0 - xa));
+        first_whole += 1;
+    }
+    let end_whole = (fb as usize).min(cols);
+    if end_whole > first_whole {
+        out[1] = Some(Cols::Whole(first_whole, end_whole));
+    }
+    if xb > fb && (fb as usize) < cols {
+        out[2] = Some(Cols::Part(fb as usize, xb - fb));
+    }
+    out
+}
+
+/// One piece of a column: its name, how much of the column it covers, its item and kind.
+type Piece = (u32, f64, u32, u8);
+
+/// Pieces of one column merged by name as they come (a linear search while few names, as
+/// in practice; past `MERGE_NAMES` they are kept apart and merged by a sort at the end, so
+/// a column of many distinct names costs O(m log m), not O(m²)).
+#[derive(Default)]
+struct Column {
+    /// `(name, total cover, biggest piece's item, its cover, its kind)`.
+    names: Vec<(u32, f64, u32, f64, u8)>,
+}
+
+const MERGE_NAMES: usize = 32;
+
+impl Column {
+    fn add(&mut self, (name, cover, item, kind): Piece) {
+        if self.names.len() <= MERGE_NAMES {
+            if let Some(e) = self.names.iter_mut().find(|e| e.0 == name) {
+                e.1 += cover;
+                if cover > e.3 || (cover == e.3 && item < e.2) {
+                    (e.2, e.3, e.4) = (item, cover, kind);
+                }
+                return;
+            }
         }
+        self.names.push((name, cover, item, cover, kind));
+    }
+
+    /// The dominant name (most cover, the smaller id on ties) with its biggest piece's item
+    /// and kind, and the column's total cover; the column is emptied.
+    fn take(&mut self) -> Option<(u32, u8, u32, f64)> {
+        if self.names.len() > MERGE_NAMES {
+            self.names.sort_unstable_by(|a, b| {
+                a.0.cmp(&b.0).then(b.3.total_cmp(&a.3)).then(a.2.cmp(&b.2))
+            });
+            self.names.dedup_by(|next, kept| {
+                let same = next.0 == kept.0;
+                if same {
+                    kept.1 += next.1;
+                }
+                same
+            });
+        }
+        let total: f64 = self.names.iter().map(|e| e.1).sum();
+        let best = self.names.iter().copied().reduce(|b, e| {
+            if e.1 > b.1 || (e.1 == b.1 && e.0 < b.0) {
+                e
+            } else {
+                b
+            }
+        });
+        self.names.clear();
+        best.map(|(name, _, item, _, kind)| (name, kind, item, total))
     }
 }
 
-/// The dominant entry of one column's `(name, cover, item, kind)` pieces: the name with the
-/// most cover (the smaller id on ties), with its biggest piece's item and kind, and the total
-/// cover. O(m log m).
-fn dominant(pieces: &mut [(u32, f64, u32, u8)]) -> Option<(u32, u8, u32, f64)> {
-    pieces.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
-    let total: f64 = pieces.iter().map(|p| p.1).sum();
-    let mut best: Option<(u32, u8, u32, f64)> = None;
-    for group in pieces.chunk_by(|a, b| a.0 == b.0) {
-        let sum: f64 = group.iter().map(|p| p.1).sum();
-        if best.is_none_or(|b| sum > b.3) {
-            best = Some((group[0].0, group[0].3, group[0].2, sum));
+/// The cells under construction, column by column, left to right.
+struct Cells {
+    cells: Vec<Cell>,
+    busy_sum: Vec<f64>,
+}
+
+impl Cells {
+    /// Columns `c0..c1` with this dominant name, kind, item and total cover.
+    fn push(&mut self, c0: usize, c1: usize, (name, kind, item, cover): (u32, u8, u32, f64)) {
+        match self.cells.last_mut() {
+            Some(last) if last.x1 as usize == c0 && last.name == name && last.kind == kind => {
+                last.x1 = c1 as u32;
+                if let Some(b) = self.busy_sum.last_mut() {
+                    *b += cover;
+                }
+            }
+            _ => {
+                self.cells.push(Cell {
+                    x0: c0 as u32,
+                    x1: c1 as u32,
+                    name,
+                    kind,
+                    item,
+                    busy: 0.0,
+                });
+                self.busy_sum.push(cover);
+            }
         }
     }
-    best.map(|(name, kind, item, _)| (name, kind, item, total))
 }
 
 /// A collapsed row as runs of pixel columns, each with its dominant name (see the module
@@ -137,8 +239,9 @@ fn dominant(pieces: &mut [(u32, f64, u32, u8)]) -> Option<(u32, u8, u32, f64)> {
 /// (expanded or not: every lane is read). Columns `0..width` (at most [`MAX_COLS`]) map
 /// `view`; columns no span covers have no cell.
 ///
-/// Cost: O(log n + k log k + width) for the k spans in view (found through the index, never
-/// by a scan of the row); output at most one cell per column, fewer where neighbours agree.
+/// Cost: O(log n + k log k + cells) for the k spans in view (found through the index, never
+/// by a scan of the row; a span covering many columns costs one step, not one per column);
+/// output at most one cell per column, fewer where neighbours agree.
 pub fn overview_cells(track: &Track, index: &LaneIndex, view: &Viewport, width: f64) -> Vec<Cell> {
     if !columns_agree(track) {
         return Vec::new();
@@ -158,47 +261,49 @@ pub fn overview_cells(track: &Track, index: &LaneIndex, view: &Viewport, width: 
         index.spans(track, lane, t0, t1, &mut buf);
         spans.extend_from_slice(&buf);
     }
-    let mut cells: Vec<Cell> = Vec::new();
-    let mut busy_sum: Vec<f64> = Vec::new();
+    let mut out = Cells {
+        cells: Vec::new(),
+        busy_sum: Vec::new(),
+    };
+    // The column being summed (usize::MAX: none) and its pieces so far.
     let mut col = usize::MAX;
-    let mut pieces: Vec<(u32, f64, u32, u8)> = Vec::new();
-    let mut finish = |c: usize, pieces: &mut Vec<(u32, f64, u32, u8)>| {
-        if let Some((name, kind, item, cover)) = dominant(pieces) {
-            match cells.last_mut() {
-                Some(last) if last.x1 as usize == c && last.name == name && last.kind == kind => {
-                    last.x1 += 1;
-                    *busy_sum.last_mut().unwrap_or(&mut 0.0) += cover;
+    let mut column = Column::default();
+    paint(track, &mut spans, t0, t1, |a, b, item| {
+        let i = item as usize;
+        let piece = |cover| (track.name[i], cover, item, track.kind[i]);
+        for step in split(view, cols, a, b).into_iter().flatten() {
+            let c0 = match step {
+                Cols::Part(c, _) | Cols::Whole(c, _) => c,
+            };
+            if c0 != col && col != usize::MAX {
+                if let Some(d) = column.take() {
+                    out.push(col, col + 1, d);
                 }
-                _ => {
-                    cells.push(Cell {
-                        x0: c as u32,
-                        x1: c as u32 + 1,
-                        name,
-                        kind,
-                        item,
-                        busy: 0.0,
-                    });
-                    busy_sum.push(cover);
+                col = usize::MAX;
+            }
+            match step {
+                // A partial column: summed with the column's other pieces.
+                Cols::Part(c, cover) => {
+                    col = c;
+                    column.add(piece(cover));
+                }
+                // Whole columns: nothing else shows there.
+                Cols::Whole(c0, c1) => {
+                    let (name, _, _, kind) = piece(1.0);
+                    out.push(c0, c1, (name, kind, item, (c1 - c0) as f64));
                 }
             }
         }
-        pieces.clear();
-    };
-    paint(track, &mut spans, t0, t1, |a, b, item| {
-        let i = item as usize;
-        split(view, cols, a, b, |c, cover| {
-            if c != col {
-                if col != usize::MAX {
-                    finish(col, &mut pieces);
-                }
-                col = c;
-            }
-            pieces.push((track.name[i], cover, item, track.kind[i]));
-        });
     });
     if col != usize::MAX {
-        finish(col, &mut pieces);
+        if let Some(d) = column.take() {
+            out.push(col, col + 1, d);
+        }
     }
+    let Cells {
+        mut cells,
+        busy_sum,
+    } = out;
     for (cell, sum) in cells.iter_mut().zip(busy_sum) {
         cell.busy = (sum / (cell.x1 - cell.x0) as f64).clamp(0.0, 1.0) as f32;
     }
