@@ -63,7 +63,7 @@ pub(crate) fn pd_role(item: &Item) -> Option<bool> {
 /// A time as a heap key: total order, NaN last (a lane ending at NaN is never free again,
 /// as `NaN <= t` is never true).
 #[derive(Clone, Copy)]
-struct Time(f64);
+pub(crate) struct Time(pub(crate) f64);
 
 impl PartialEq for Time {
     fn eq(&self, other: &Self) -> bool {
