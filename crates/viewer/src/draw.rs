@@ -4,13 +4,12 @@
 //! the work per frame follows pixels, not spans.
 
 use timeline::{
-    clusters, color_for, lane_prims_track, pd_color, ticks, Layout, Prim, Viewport, KIND_OPEN,
-    PD_PHASES,
+    clusters, color_for, lane_prims_track, overview_cells, pd_color, ticks, Layout, Prim, Viewport,
+    KIND_OPEN, PD_PHASES,
 };
 use web_sys::CanvasRenderingContext2d as Ctx;
 
 use crate::rows::{Loaded, PageRow};
-use crate::strips::{strip_runs, Scratch};
 
 /// Width of the row-label column, CSS pixels.
 pub const LABEL_W: f64 = 180.0;
@@ -100,7 +99,6 @@ pub fn span_color(name: &str, dark: bool) -> String {
 #[derive(Default)]
 pub struct Buffers {
     items: Vec<u32>,
-    strips: Scratch,
 }
 
 pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>, buf: &mut Buffers) {
@@ -142,7 +140,7 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>, buf: &mut Buffers)
                     continue;
                 }
                 last_px = top.floor();
-                draw_strip(ctx, s, d, row.1, top, h.max(1.0), css_w, buf);
+                draw_strip(ctx, s, d, row.1, top, h.max(1.0), css_w);
                 continue;
             }
             draw_row(ctx, s, d, row, vi, top, h, css_w, css_h, expanded, buf, p);
@@ -174,28 +172,14 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>, buf: &mut Buffers)
     }
 }
 
-/// A closed row of the overview: a strip coloured, per pixel column, by its deepest span.
+/// A closed row of the overview: a strip coloured, per pixel column, by its dominant span
+/// (`timeline::overview_cells`), lighter where the row is idle for part of the column.
 #[allow(clippy::too_many_arguments)]
-fn draw_strip(
-    ctx: &Ctx,
-    s: &Scene<'_>,
-    d: &Loaded,
-    row: &PageRow,
-    top: f64,
-    h: f64,
-    css_w: f64,
-    buf: &mut Buffers,
-) {
+fn draw_strip(ctx: &Ctx, s: &Scene<'_>, d: &Loaded, row: &PageRow, top: f64, h: f64, css_w: f64) {
     let width = css_w - LABEL_W;
-    let runs = strip_runs(
-        &row.data.track,
-        &row.collapsed,
-        &s.view,
-        width,
-        &mut buf.strips,
-    );
-    for r in runs {
+    for r in overview_cells(&row.data.track, &row.collapsed, &s.view, width) {
         ctx.set_fill_style_str(&span_color(d.name_of(r.name), s.dark));
+        ctx.set_global_alpha((0.35 + 0.65 * r.busy as f64).min(1.0));
         ctx.fill_rect(
             LABEL_W + r.x0 as f64,
             top,
@@ -203,6 +187,7 @@ fn draw_strip(
             (h - if h >= 4.0 { 1.0 } else { 0.0 }).max(1.0),
         );
     }
+    ctx.set_global_alpha(1.0);
 }
 
 /// One row with its lanes (expanded) or on one lane (collapsed), and its label.

@@ -10,7 +10,6 @@
 pub mod origins;
 pub mod protocol;
 pub mod rows;
-pub mod strips;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;

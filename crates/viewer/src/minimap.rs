@@ -8,13 +8,11 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use timeline::Viewport;
 use wasm_bindgen::JsCast;
 
 use crate::dom::window;
 use crate::draw::{rows_top, span_color};
 use crate::state::State;
-use crate::strips::{strip_runs, Scratch};
 
 /// Width of the minimap, CSS pixels.
 pub const MINI_W: f64 = 72.0;
@@ -28,8 +26,9 @@ fn whole(st: State) -> Option<(f64, f64)> {
     })
 }
 
-/// Paints the map (tracked).
-fn paint(st: State, canvas: &web_sys::HtmlCanvasElement, scratch: &mut Scratch) {
+/// Paints the map (tracked): `timeline::minimap`'s grid, one cell per pixel, each pixel row
+/// a band of consecutive shown rows; idle stretches lighter.
+fn paint(st: State, canvas: &web_sys::HtmlCanvasElement) {
     let (_, h) = st.size.get();
     let dpr = window().device_pixel_ratio();
     let (pw, ph) = ((MINI_W * dpr) as u32, (h * dpr) as u32);
@@ -49,31 +48,37 @@ fn paint(st: State, canvas: &web_sys::HtmlCanvasElement, scratch: &mut Scratch) 
     let Some(d) = st.data.get() else { return };
     let Some((t0, t1)) = whole(st) else { return };
     let shown: Arc<Vec<usize>> = st.shown.get();
-    let n = shown.len();
-    if n == 0 {
+    if shown.is_empty() {
         return;
     }
-    let band = (h - top).max(1.0);
-    let per = band / n as f64;
-    let view = Viewport {
-        t0,
-        t1,
-        width: MINI_W,
-    };
-    // One strip per pixel row at most: the first row that falls on it.
-    let mut last_px = -1.0;
-    for (k, &ri) in shown.iter().enumerate() {
-        let y = top + k as f64 * per;
-        if y.floor() <= last_px {
-            continue;
-        }
-        last_px = y.floor();
-        let Some(row) = d.rows.get(ri) else { continue };
-        for r in strip_runs(&row.data.track, &row.collapsed, &view, MINI_W, scratch) {
-            ctx.set_fill_style_str(&span_color(d.name_of(r.name), dark));
-            ctx.fill_rect(r.x0 as f64, y, (r.x1 - r.x0) as f64, per.max(1.0));
+    let band = (h - top).max(1.0).floor();
+    let tracks: Vec<&timeline::Track> = shown
+        .iter()
+        .filter_map(|&i| d.rows.get(i).map(|r| &r.data.track))
+        .collect();
+    // Fewer rows than pixels: one grid row per shown row, stretched.
+    let grid_rows = (band as usize).min(tracks.len());
+    let m = timeline::minimap(&tracks, t0, t1, MINI_W as usize, grid_rows);
+    let per = band / m.rows.max(1) as f64;
+    for r in 0..m.rows {
+        let y = top + r as f64 * per;
+        let mut c = 0;
+        while c < m.cols {
+            let k = r * m.cols + c;
+            let name = m.name[k];
+            let start = c;
+            while c < m.cols && m.name[r * m.cols + c] == name {
+                c += 1;
+            }
+            if name == timeline::NO_NAME {
+                continue;
+            }
+            ctx.set_fill_style_str(&span_color(d.name_of(name), dark));
+            ctx.set_global_alpha(0.35 + 0.65 * m.busy[k] as f64 / 255.0);
+            ctx.fill_rect(start as f64, y, (c - start) as f64, per.max(1.0));
         }
     }
+    ctx.set_global_alpha(1.0);
 }
 
 /// The outline of the visible window on the map: (left, top, width, height) in CSS pixels.
@@ -94,7 +99,8 @@ fn window_box(st: State) -> Option<(f64, f64, f64, f64)> {
     });
     let x = |t: f64| ((t - t0) / (t1 - t0) * MINI_W).clamp(0.0, MINI_W);
     let (a, b) = (x(v.t0), x(v.t1));
-    let per = band / n as f64;
+    // The map's grid rows: one per shown row, or bands of rows when they outnumber pixels.
+    let per = band.floor() / n as f64;
     Some((
         a,
         top + first as f64 * per,
@@ -130,11 +136,10 @@ fn go(st: State, x: f64, y: f64) {
 
 pub fn minimap_view(st: State) -> impl IntoView {
     let canvas_ref: NodeRef<leptos::html::Canvas> = NodeRef::new();
-    let scratch = StoredValue::new_local(Scratch::default());
     let dragging = StoredValue::new(false);
     Effect::new(move |_| {
         if let Some(c) = canvas_ref.get() {
-            scratch.update_value(|s| paint(st, &c, s));
+            paint(st, &c);
         }
     });
     let at = move |ev: &web_sys::MouseEvent| {

@@ -33,9 +33,6 @@ pub fn counter_tracks(a: &trace::metrics::Analysis) -> Vec<Counter> {
     out
 }
 
-/// Dumps with at least this many rows open on the overview (every row a thin strip).
-pub const OVERVIEW_MIN_ROWS: usize = 200;
-
 /// The selected item's details: asked of the worker, shown when they arrive.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Details {

@@ -19,7 +19,7 @@ use crate::dom::window;
 use crate::draw::Counter;
 use crate::protocol::{decode_batch, decode_head, Columns, FromWorker, RowHead, Tables};
 use crate::rows::{Loaded, PageRow};
-use crate::state::{counter_tracks, Phase, State, OVERVIEW_MIN_ROWS};
+use crate::state::{counter_tracks, Phase, State};
 use crate::url_state::Link;
 
 pub mod health;
@@ -212,9 +212,7 @@ impl Client {
         st.data.set(Some(Arc::new(d)));
         // Many rows open on the overview: every row a strip, the whole rollout on screen.
         // (Set after the data, so the band height counts this file's counter tracks.)
-        if n >= OVERVIEW_MIN_ROWS
-            || n as f64 * (st.lane_h.get_untracked() + 3.0) > st.band_height() * 4.0
-        {
+        if timeline::overview_first(n, st.band_height()) {
             st.overview.set(Some(st.overview_fit(n)));
             st.expanded.set(false);
         } else {

@@ -4,7 +4,7 @@
 //! `trace::Built`; later `trace`'s compact store) without the page or the protocol noticing.
 
 use serde_json::Value as J;
-use timeline::{Names, Track, PD_PHASES};
+use timeline::{Names, PdSegments, Track, PD_PHASES};
 use trace::json::py_str;
 use trace::{Built, Item, Row};
 use viewer::protocol::{ItemDetails, PdSegment, RowData, RowHead, Summary, HEAD_TEXT_MAX};
@@ -108,8 +108,16 @@ impl Model {
         };
         let track = Track::from_row(r, &mut self.names);
         let mut attempt = Vec::with_capacity(r.items.len());
-        let mut pd = Vec::new();
-        for (i, item) in r.items.iter().enumerate() {
+        let segs = PdSegments::from_row(r);
+        let pd = (0..segs.item.len())
+            .map(|k| PdSegment {
+                item: segs.item[k],
+                phase: segs.phase[k],
+                t0: segs.t0[k],
+                t1: segs.t1[k],
+            })
+            .collect();
+        for item in &r.items {
             let a = item.attempt();
             let next = self.attempts.len() as u32;
             let idx = *self.attempt_ids.entry(a).or_insert(next);
@@ -117,7 +125,6 @@ impl Model {
                 self.attempts.push(a);
             }
             attempt.push(idx);
-            pd_segments(item, i as u32, &mut pd);
         }
         Ok(RowData { track, attempt, pd })
     }
@@ -219,33 +226,6 @@ fn cut(mut s: String) -> String {
     s
 }
 
-/// The `pd_*_duration` attrs of a `[P]`/`[D]` span laid end to end from its start (what
-/// `timeline::pd_segments` draws), as segments of item `i`.
-fn pd_segments(item: &Item, i: u32, out: &mut Vec<PdSegment>) {
-    let Item::Span(span) = item else { return };
-    if span.pd_virtual_role().is_none() {
-        return;
-    }
-    let Some(attrs) = span.attrs.end_attrs.as_object() else {
-        return;
-    };
-    let mut t = span.start_ts;
-    for (phase, (key, _, _)) in PD_PHASES.iter().enumerate() {
-        let attr = format!("pd_{key}_duration");
-        if let Some(d) = attrs.get(&attr).and_then(J::as_f64) {
-            if d > 0.0 && d.is_finite() {
-                out.push(PdSegment {
-                    item: i,
-                    phase: phase as u8,
-                    t0: t,
-                    t1: t + d,
-                });
-                t += d;
-            }
-        }
-    }
-}
-
 /// The PD phases named by any span of `rows` (as end-attr keys or span names), as indices
 /// into `PD_PHASES`, in legend order.
 fn pd_phases_seen(rows: &[Row]) -> Vec<usize> {
@@ -337,10 +317,13 @@ mod tests {
                 }
                 for (j, item) in row.items.iter().enumerate() {
                     assert_eq!(page.attempts[data[i].attempt[j] as usize], item.attempt());
-                    let mut pd = Vec::new();
-                    pd_segments(item, j as u32, &mut pd);
+                    let want = timeline::pd_segments(item);
                     let got: Vec<_> = data[i].pd.iter().filter(|s| s.item == j as u32).collect();
-                    assert_eq!(got.len(), pd.len(), "{name} row {i} item {j}");
+                    assert_eq!(got.len(), want.len(), "{name} row {i} item {j}");
+                    for (g, w) in got.iter().zip(&want) {
+                        assert_eq!((g.t0, g.t1), (w.0, w.1), "{name} row {i} item {j}");
+                        assert_eq!(PD_PHASES[g.phase as usize].2, w.2);
+                    }
                 }
                 assert_eq!(heads[i].row_id, row.row_id);
                 assert_eq!(heads[i].start.to_bits(), row.start.to_bits());
