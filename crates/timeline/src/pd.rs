@@ -107,6 +107,16 @@ impl PdSegments {
         s
     }
 
+    /// Adds the segments of `item`, item `i` of its row (items added in order).
+    pub fn add(&mut self, i: u32, item: &Item) {
+        for (t0, t1, p) in phases_of(item) {
+            self.item.push(i);
+            self.t0.push(t0);
+            self.t1.push(t1);
+            self.phase.push(p);
+        }
+    }
+
     /// The positions of item `i`'s segments (empty if it has none), by binary search:
     /// O(log segments). Read `t0[k]`, `t1[k]`, `PD_PHASES[phase[k]]` for `k` in it.
     pub fn of(&self, i: usize) -> std::ops::Range<usize> {

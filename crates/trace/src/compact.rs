@@ -22,7 +22,7 @@ pub struct Compact {
 
 impl Compact {
     /// Writes the cache JSON (the same bytes as `serde_json` on the [`Built`]'s cache).
-    pub fn write_cache<W: Write>(&self, w: &mut W) -> io::Result<()> {
+    pub fn write_cache<W: Write + ?Sized>(&self, w: &mut W) -> io::Result<()> {
         let head = Header {
             pt_path: &self.pt_path,
             generated_at: self.generated_at,

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{Store, CLOSED_SPAN, OPEN_SPAN, POINT_EVENT};
 use crate::model::jf64::F;
 
-fn json<W: Write, T: Serialize + ?Sized>(w: &mut W, v: &T) -> io::Result<()> {
+fn json<W: Write + ?Sized, T: Serialize + ?Sized>(w: &mut W, v: &T) -> io::Result<()> {
     serde_json::to_writer(&mut *w, v).map_err(io::Error::other)
 }
 
@@ -23,7 +23,7 @@ pub struct Header<'a> {
 
 impl Store {
     /// Writes the whole cache JSON (`Cache` with `cache_version` 1).
-    pub fn write_cache<W: Write>(&self, head: &Header<'_>, w: &mut W) -> io::Result<()> {
+    pub fn write_cache<W: Write + ?Sized>(&self, head: &Header<'_>, w: &mut W) -> io::Result<()> {
         w.write_all(b"{\"cache_version\":")?;
         json(w, &crate::CACHE_VERSION)?;
         w.write_all(b",\"pt_path\":")?;
@@ -47,7 +47,7 @@ impl Store {
     }
 
     /// Writes row `r` as the cache's `Row` JSON.
-    pub fn write_row<W: Write>(&self, r: usize, w: &mut W) -> io::Result<()> {
+    pub fn write_row<W: Write + ?Sized>(&self, r: usize, w: &mut W) -> io::Result<()> {
         let h = &self.heads[r];
         w.write_all(b"{\"row_id\":")?;
         json(w, &h.row_id)?;
@@ -96,7 +96,7 @@ impl Store {
     }
 
     /// Writes item `i` (of all rows) as the cache's `Item` JSON.
-    pub fn write_item<W: Write>(&self, i: usize, w: &mut W) -> io::Result<()> {
+    pub fn write_item<W: Write + ?Sized>(&self, i: usize, w: &mut W) -> io::Result<()> {
         let c = &self.cols;
         let state = self.state(i);
         let (kind, state_name) = match state {

@@ -174,7 +174,7 @@ async fn load(
         })
     };
     let built = parsed
-        .build_with(name, now, &mut progress)
+        .build_compact(name, now, &mut progress)
         .map_err(|e| e.to_string())?;
     // The previous file's model goes now (its page view is replaced when `Done` arrives).
     post::drop_model();

@@ -1,12 +1,11 @@
 //! The open file, as the worker holds it: the only place on the browser side that knows
 //! `trace`'s rows. The page asks through this narrow interface (row and item indices in,
-//! columns, JSON-ready structs or bytes out), so the storage behind it can change (today a
-//! `trace::Built`; later `trace`'s compact store) without the page or the protocol noticing.
+//! columns, JSON-ready structs or bytes out), so the storage behind it can change (`trace`'s compact store) without the page or the protocol noticing.
 
 use serde_json::Value as J;
 use timeline::{Names, PdSegments, Track, PD_PHASES};
 use trace::json::py_str;
-use trace::{Built, Item, Row};
+use trace::{Compact, Item};
 use viewer::protocol::{ItemDetails, PdSegment, RowData, RowHead, Summary, HEAD_TEXT_MAX};
 
 /// What `export` can write.
@@ -40,27 +39,40 @@ impl Format {
     }
 }
 
+// The store's item kinds are sent as the Track's kinds unchanged.
+const _: () = assert!(
+    trace::store::CLOSED_SPAN == timeline::KIND_CLOSED
+        && trace::store::OPEN_SPAN == timeline::KIND_OPEN
+        && trace::store::POINT_EVENT == timeline::KIND_EVENT
+        && trace::store::ORPHAN_END == timeline::KIND_ORPHAN
+        && trace::store::PD_PREFILL == timeline::KIND_PD_PREFILL
+        && trace::store::PD_DECODE == timeline::KIND_PD_DECODE
+);
+
 pub struct Model {
-    built: Built,
+    built: Compact,
     /// Names and attempt numbers interned as rows are turned into columns (ids stay fixed
     /// for the file, so the page's tables only grow).
     names: Names,
+    /// The page's name id of each of the store's names, once sent.
+    name_ids: Vec<Option<u32>>,
     attempts: Vec<i64>,
     attempt_ids: std::collections::HashMap<i64, u32>,
 }
 
 impl Model {
-    pub fn new(built: Built) -> Model {
+    pub fn new(built: Compact) -> Model {
         Model {
             built,
             names: Names::default(),
+            name_ids: Vec::new(),
             attempts: Vec::new(),
             attempt_ids: Default::default(),
         }
     }
 
     pub fn row_count(&self) -> usize {
-        self.built.cache.rows.len()
+        self.built.store.len()
     }
 
     pub fn names(&self) -> &Names {
@@ -71,17 +83,17 @@ impl Model {
         &self.attempts
     }
 
-    fn row(&self, row: usize) -> Result<&Row, String> {
+    fn head_of(&self, row: usize) -> Result<&trace::store::RowHead, String> {
         self.built
-            .cache
-            .rows
+            .store
+            .heads
             .get(row)
             .ok_or_else(|| format!("there is no row {row} (the file has {})", self.row_count()))
     }
 
     /// Row `row`'s head (`row < row_count()`).
     pub fn head(&self, row: usize) -> Result<RowHead, String> {
-        let r = self.row(row)?;
+        let r = self.head_of(row)?;
         let text = |v: &J| cut(py_str(v));
         Ok(RowHead {
             row_id: r.row_id,
@@ -100,15 +112,49 @@ impl Model {
         })
     }
 
-    /// Row `row`'s columns, interning its names and attempts.
+    /// Row `row`'s columns, straight from the store's columns (only `[P]`/`[D]` virtual
+    /// spans are materialised, for their phase segments), interning names and attempts.
     pub fn track(&mut self, row: usize) -> Result<RowData, String> {
-        let rows = &self.built.cache.rows;
-        let Some(r) = rows.get(row) else {
-            return Err(format!("there is no row {row}"));
+        let range = self.head_of(row)?.items();
+        let store = &self.built.store;
+        let c = &store.cols;
+        let n = range.len();
+        let mut track = Track {
+            start: c.start[range.clone()].to_vec(),
+            end: c.display_end[range.clone()].to_vec(),
+            name: Vec::with_capacity(n),
+            // The store's kind bits are the Track's (state, PD flags): checked in tests.
+            kind: c.kind[range.clone()].to_vec(),
+            lane: c.lane[range.clone()].to_vec(),
+            depth: c.depth[range.clone()].to_vec(),
         };
-        let track = Track::from_row(r, &mut self.names);
-        let mut attempt = Vec::with_capacity(r.items.len());
-        let segs = PdSegments::from_row(r);
+        let mut attempt = Vec::with_capacity(n);
+        let mut segs = PdSegments::default();
+        for (k, i) in range.enumerate() {
+            let sid = c.name[i] as usize;
+            if self.name_ids.len() <= sid {
+                self.name_ids.resize(sid + 1, None);
+            }
+            let id = match self.name_ids[sid] {
+                Some(id) => id,
+                None => {
+                    let id = self.names.intern_text(&store.names.display(c.name[i]));
+                    self.name_ids[sid] = Some(id);
+                    id
+                }
+            };
+            track.name.push(id);
+            let a = c.attempt[i];
+            let next = self.attempts.len() as u32;
+            let idx = *self.attempt_ids.entry(a).or_insert(next);
+            if idx == next {
+                self.attempts.push(a);
+            }
+            attempt.push(idx);
+            if c.kind[i] & (trace::store::PD_PREFILL | trace::store::PD_DECODE) != 0 {
+                segs.add(k as u32, &store.item(i));
+            }
+        }
         let pd = (0..segs.item.len())
             .map(|k| PdSegment {
                 item: segs.item[k],
@@ -117,25 +163,16 @@ impl Model {
                 t1: segs.t1[k],
             })
             .collect();
-        for item in &r.items {
-            let a = item.attempt();
-            let next = self.attempts.len() as u32;
-            let idx = *self.attempt_ids.entry(a).or_insert(next);
-            if idx == next {
-                self.attempts.push(a);
-            }
-            attempt.push(idx);
-        }
         Ok(RowData { track, attempt, pd })
     }
 
     /// Everything about item `item` of row `row`.
     pub fn details(&self, row: usize, item: usize) -> Result<ItemDetails, String> {
-        let r = self.row(row)?;
-        let it = r
-            .items
-            .get(item)
-            .ok_or_else(|| format!("row {row} has no item {item}"))?;
+        let r = self.head_of(row)?;
+        if item >= r.len {
+            return Err(format!("row {row} has no item {item}"));
+        }
+        let it = &self.built.store.item(r.first + item);
         let state = serde_json::to_value(it.state())
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
@@ -191,27 +228,35 @@ impl Model {
 
     /// The file's facts besides its rows.
     pub fn summary(&self, name: &str) -> Summary {
-        let c = &self.built.cache;
+        let c = &self.built;
         Summary {
             name: name.to_string(),
-            sample_count: c.sample_count,
-            rows: c.rows.len(),
+            sample_count: c.store.len(),
+            rows: c.store.len(),
             global_start: c.global_start,
             global_end: c.global_end,
-            warnings: self.built.warnings.clone(),
-            analysis: self.built.analysis.clone(),
-            pd_phases: pd_phases_seen(&c.rows),
+            warnings: c.warnings.clone(),
+            analysis: c.analysis.clone(),
+            pd_phases: pd_phases_seen(&c.store),
         }
     }
 
     /// Writes the file in `format` as JSON to `out` (the worker's sink turns it into a
-    /// Blob in pieces, so the text never exists whole in wasm memory).
+    /// Blob in pieces, so the text never exists whole in wasm memory). The cache is written
+    /// straight from the store; Chrome and OTLP exports materialise the rows first.
     pub fn export(&self, format: Format, out: &mut dyn std::io::Write) -> Result<(), String> {
-        let cache = &self.built.cache;
         let r = match format {
-            Format::Chrome => serde_json::to_writer(out, &trace::interop::export_chrome(cache)),
-            Format::Otlp => serde_json::to_writer(out, &trace::interop::export_otlp(cache)),
-            Format::Cache => serde_json::to_writer(out, cache),
+            Format::Cache => self.built.write_cache(out).map_err(|e| e.to_string()),
+            Format::Chrome | Format::Otlp => {
+                let built = self.built.clone().into_built();
+                let value = if format == Format::Chrome {
+                    trace::interop::export_chrome(&built.cache)
+                } else {
+                    trace::interop::export_otlp(&built.cache)
+                };
+                drop(built);
+                serde_json::to_writer(out, &value).map_err(|e| e.to_string())
+            }
         };
         r.map_err(|e| format!("the export could not be written: {e}"))
     }
@@ -226,25 +271,34 @@ fn cut(mut s: String) -> String {
     s
 }
 
-/// The PD phases named by any span of `rows` (as end-attr keys or span names), as indices
-/// into `PD_PHASES`, in legend order.
-fn pd_phases_seen(rows: &[Row]) -> Vec<usize> {
+/// The PD phases named by any span of the store (as end-attr keys or span names), as
+/// indices into `PD_PHASES`, in legend order. Only spans whose name or end attrs mention
+/// `pd_` are materialised.
+fn pd_phases_seen(store: &trace::store::Store) -> Vec<usize> {
     let mut seen = [false; PD_PHASES.len()];
-    for r in rows {
-        for it in &r.items {
-            if let Item::Span(sp) = it {
-                let keys = sp
+    let mut mark = |k: &str| {
+        if let Some(p) = timeline::pd_phase(k) {
+            if let Some(i) = PD_PHASES.iter().position(|x| x.0 == p.0) {
+                seen[i] = true;
+            }
+        }
+    };
+    for i in 0..store.item_count() {
+        if store.state(i) > trace::store::OPEN_SPAN {
+            continue;
+        }
+        let name = store.names.display(store.cols.name[i]);
+        mark(&name);
+        if store.attr_text(i).1.contains("\"pd_") {
+            if let Item::Span(sp) = store.item(i) {
+                for k in sp
                     .attrs
                     .end_attrs
                     .as_object()
                     .into_iter()
-                    .flat_map(|m| m.keys().cloned());
-                for k in keys.chain(std::iter::once(py_str(&sp.name))) {
-                    if let Some(p) = timeline::pd_phase(&k) {
-                        if let Some(i) = PD_PHASES.iter().position(|x| x.0 == p.0) {
-                            seen[i] = true;
-                        }
-                    }
+                    .flat_map(|m| m.keys())
+                {
+                    mark(k);
                 }
             }
         }
@@ -257,13 +311,13 @@ mod tests {
     use super::*;
     use viewer::protocol::{decode_batch, BatchWriter, Tables};
 
-    fn fixture(name: &str) -> Built {
+    fn fixture(name: &str) -> Compact {
         let path = format!(
             "{}/../../../shared/fixtures/slime/{name}",
             env!("CARGO_MANIFEST_DIR")
         );
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        trace::load(&bytes, name, 0.0).expect("fixture loads")
+        trace::load_compact(&bytes, name, 0.0).expect("fixture loads")
     }
 
     /// Every fixture's rows go through batches (several per file: a small batch size is
@@ -279,7 +333,7 @@ mod tests {
             "edge_9.pt",
         ] {
             let built = fixture(name);
-            let rows = built.cache.rows.clone();
+            let rows = built.clone().into_built().cache.rows;
             let mut model = Model::new(built);
             let mut writer = BatchWriter::default();
             let mut page = Tables::default();
@@ -343,7 +397,7 @@ mod tests {
     #[test]
     fn details_name_the_item_and_bad_indices_are_errors() {
         let model = Model::new(fixture("agent_2.pt"));
-        let row = &model.built.cache.rows[0];
+        let row = &model.built.clone().into_built().cache.rows[0];
         let (i, span) = row
             .items
             .iter()
