@@ -1,6 +1,7 @@
 //! The open file, as the worker holds it: the only place on the browser side that knows
 //! `trace`'s rows. The page asks through this narrow interface (row and item indices in,
-//! columns, JSON-ready structs or bytes out), so the storage behind it can change (`trace`'s compact store) without the page or the protocol noticing.
+//! columns, JSON-ready structs or bytes out); behind it is `trace`'s compact row store
+//! (`trace::Compact`), and the page and the protocol know nothing of it.
 
 use serde_json::Value as J;
 use timeline::{Names, PdSegments, Track, PD_PHASES};
