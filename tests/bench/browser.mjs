@@ -130,7 +130,8 @@ async function measure(srv, dump) {
     let t0;
     try {
       t0 = await page.evaluate(() => performance.now());
-      await page.locator("[data-testid=file-input]").setInputFiles(dump);
+      // The viewer is being rebuilt from parts: fall back to any file input if the test id moves.
+      await page.locator("[data-testid=file-input], input[type=file]").first().setInputFiles(dump);
       await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null,
         { timeout: LOAD_TIMEOUT_MS, polling: 10 });
       state = await page.evaluate(() => document.body.dataset.state);
@@ -161,7 +162,7 @@ async function measure(srv, dump) {
     r.spans = Number(spans.replace(/[^0-9]/g, "")) || undefined;
 
     // Pan and zoom with real input for ≈ 6 s, measuring every frame meanwhile.
-    const box = await page.locator("canvas[data-testid=timeline]").boundingBox({ timeout: 5000 }).catch(() => null)
+    const box = await page.locator("canvas[data-testid=timeline], canvas").first().boundingBox({ timeout: 5000 }).catch(() => null)
       ?? { x: 0, y: 0, width: 1600, height: 1000 };
     await page.evaluate(() => { window.__rs_frames = []; });
     await page.evaluate(startFrameProbe);

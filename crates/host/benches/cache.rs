@@ -81,7 +81,11 @@ fn main() {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        println!("\n{} ({:.1} MB), {runs} run(s) each", dump.display(), size / 1e6);
+        println!(
+            "\n{} ({:.1} MB), {runs} run(s) each",
+            dump.display(),
+            size / 1e6
+        );
         println!(
             "{:<34} {:>9} {:>9} {:>12} {:>9}",
             "command", "median s", "MB/s", "peak RSS MB", "RSS/file"
@@ -137,22 +141,36 @@ fn main() {
             println!("slime tool: skipped ({e})");
             results.text(&tag, "slime_skipped", &e);
         } else {
-            // One run: it takes tens of seconds at these sizes. --rebuild so an earlier cache is
-            // not simply re-read; its cache and HTML land beside the dump and are removed after.
-            let slime = timed(
-                Command::new("python3")
-                    .arg(&slime_tool)
-                    .arg(dump)
-                    .args(["--rebuild", "--no-serve"]),
-            );
-            let stem = dump.with_extension("");
-            for ext in ["trace_timeline_cache.json", "trace_timeline_viewer.html"] {
-                let _ = std::fs::remove_file(format!("{}.{ext}", stem.display()));
-            }
+            // One run: it takes tens of seconds at these sizes. It writes its cache and HTML
+            // beside the dump it is given (and resolves symlinks first), so it gets a hard link
+            // (or a copy) in a directory of its own: a fixture's reference cache beside the
+            // real dump is never overwritten. --rebuild so no earlier cache is simply re-read.
+            let slime = slime_run(&root.join("target/bench/slime-run"), dump, |linked| {
+                timed(
+                    Command::new("python3")
+                        .arg(&slime_tool)
+                        .arg(linked)
+                        .args(["--rebuild", "--no-serve"]),
+                )
+            });
             report("slime trace_timeline_viewer.py", &slime, size);
             results.measured(&tag, "slime", &slime);
         }
     }
+}
+
+/// Runs `f` on a hard link to (or copy of) `dump` in the fresh directory `work`, which is
+/// removed afterwards with whatever was written there.
+fn slime_run(work: &Path, dump: &Path, f: impl FnOnce(&Path) -> Measured) -> Measured {
+    let _ = std::fs::remove_dir_all(work);
+    std::fs::create_dir_all(work).map_err(|e| format!("{}: {e}", work.display()))?;
+    let linked = work.join(dump.file_name().unwrap_or_default());
+    std::fs::hard_link(dump, &linked)
+        .or_else(|_| std::fs::copy(dump, &linked).map(|_| ()))
+        .map_err(|e| format!("{}: {e}", linked.display()))?;
+    let m = f(&linked);
+    let _ = std::fs::remove_dir_all(work);
+    m
 }
 
 /// `target/bench/synth_large.pt`, made on first use (written aside, then renamed, so an
@@ -171,7 +189,10 @@ fn default_dump(root: &Path) -> PathBuf {
             .status()
             .is_ok_and(|s| s.success());
         if !ok || std::fs::rename(&tmp, &p).is_err() {
-            eprintln!("could not make {} (python3 synth_large.py failed)", p.display());
+            eprintln!(
+                "could not make {} (python3 synth_large.py failed)",
+                p.display()
+            );
             std::process::exit(1);
         }
     }
