@@ -4,10 +4,14 @@
 //!   http://127.0.0.1:N/ with the demo dump preloaded.
 //! - `cargo xtask test`: install what is missing, then fmt, clippy, native tests, the release
 //!   wasm build and the browser tests, stopping at the first failure.
+//! - `cargo xtask bench`: issue 13's figures on large synthetic dumps, one table per dump with
+//!   the machine and each target (see `bench.rs`).
 //!
 //! Installs are idempotent: each tool is checked first (exact version) and only installed when
 //! missing, with a line saying so. Nothing is downloaded from anywhere but the package
 //! registries (crates.io, Debian, npm).
+
+mod bench;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -29,7 +33,7 @@ fn main() -> ExitCode {
         Some("test") => test(&root),
         Some("setup") => setup(&root, true),
         Some("build") => setup(&root, false).and_then(|()| build_dist(&root)),
-        Some("bench") => bench(&root),
+        Some("bench") => bench::bench(&root),
         Some("fuzz") => fuzz(&root, &args[1..]),
         _ => {
             eprintln!(
@@ -236,26 +240,11 @@ fn build_dist(root: &Path) -> Result {
     step("building the viewer (trunk build --release, offline)");
     run(cmd("trunk").args(["build", "--release"]).current_dir(root))?;
     pin_inline_scripts(&root.join("dist/index.html"))?;
-    let mut total = 0u64;
-    for entry in std::fs::read_dir(root.join("dist")).map_err(|e| format!("dist: {e}"))? {
-        let path = entry.map_err(|e| e.to_string())?.path();
-        if path.extension().is_some_and(|x| x == "wasm") {
-            let out = cmd("gzip")
-                .args(["-9", "-c"])
-                .arg(&path)
-                .output()
-                .map_err(|e| format!("gzip: {e}"))?;
-            let gz = out.stdout.len() as u64;
-            total += gz;
-            let raw = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-            println!(
-                "wasm: {} {} KB ({} KB gzipped)",
-                path.file_name().unwrap_or_default().to_string_lossy(),
-                raw / 1024,
-                gz / 1024
-            );
-        }
+    let sizes = wasm_sizes(root)?;
+    for (name, raw, gz) in &sizes {
+        println!("wasm: {name} {} KB ({} KB gzipped)", raw / 1024, gz / 1024);
     }
+    let total: u64 = sizes.iter().map(|s| s.2).sum();
     println!(
         "wasm total: {} KB gzipped (budget {} KB)",
         total / 1024,
@@ -269,6 +258,26 @@ fn build_dist(root: &Path) -> Result {
         ));
     }
     Ok(())
+}
+
+/// Each `.wasm` in dist/: (file name, bytes, bytes gzipped with `gzip -9`), by name.
+fn wasm_sizes(root: &Path) -> Result<Vec<(String, u64, u64)>> {
+    let mut sizes = Vec::new();
+    for entry in std::fs::read_dir(root.join("dist")).map_err(|e| format!("dist: {e}"))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.extension().is_some_and(|x| x == "wasm") {
+            let out = cmd("gzip")
+                .args(["-9", "-c"])
+                .arg(&path)
+                .output()
+                .map_err(|e| format!("gzip: {e}"))?;
+            let raw = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            sizes.push((name.into_owned(), raw, out.stdout.len() as u64));
+        }
+    }
+    sizes.sort();
+    Ok(sizes)
 }
 
 /// Replaces `'unsafe-inline'` in the page's `script-src` with the SHA-256 of each inline
@@ -327,46 +336,6 @@ fn serve(root: &Path, args: &[String]) -> Result {
     ));
     run(cmd(&root.join("target/debug/rollscope").to_string_lossy())
         .args(["--port", &port, "--no-open"])
-        .current_dir(root))
-}
-
-/// Native `rollscope cache` and browser figures on the ≈300 MB synthetic dump, and the browser
-/// figures on a many-span variant (`--turns 12`). Prints; asserts nothing.
-fn bench(root: &Path) -> Result {
-    setup(root, true)?;
-    build_dist(root)?;
-    let dir = root.join("target/bench");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let synth = root.join("../shared/tools/synth_large.py");
-    let mut dumps = Vec::new();
-    for (name, extra) in [
-        ("synth_large.pt", &[][..]),
-        ("synth_turns12.pt", &["--turns", "12"][..]),
-    ] {
-        let path = dir.join(name);
-        if !path.exists() {
-            step(&format!(
-                "making {} with synth_large.py {}",
-                path.display(),
-                extra.join(" ")
-            ));
-            run(cmd("python3").arg(&synth).arg(&path).args(extra))?;
-        }
-        dumps.push(path);
-    }
-    step("native: cargo bench -p host");
-    run(cmd("cargo")
-        .args(["bench", "-p", "host"])
-        .env("ROLLSCOPE_BENCH_DUMP", &dumps[0])
-        .current_dir(root))?;
-    step("native: cargo bench -p trace (span shapes that were quadratic: time per build)");
-    run(cmd("cargo")
-        .args(["bench", "-p", "trace", "--bench", "shapes"])
-        .current_dir(root))?;
-    step("browser: tests/bench/browser.mjs");
-    run(cmd("node")
-        .arg(root.join("tests/bench/browser.mjs"))
-        .args(&dumps)
         .current_dir(root))
 }
 

@@ -1,150 +1,28 @@
-//! `cargo bench -p host`: how fast and how lean `rollscope cache` is on a large dump.
+//! `cargo bench -p host --bench cache`: how fast and how lean the release `rollscope cache` is on
+//! large dumps, beside CPython's C unpickler and (when torch imports) slime's own tool, all
+//! measured in the same run on the same machine.
 //!
-//! Uses `$ROLLSCOPE_BENCH_DUMP`, or makes `target/bench/synth_large.pt` with
-//! `python3 ../shared/tools/synth_large.py` (≈300 MB, 4096 samples). Each phase runs in its own
-//! child process so its peak RSS is its own (wait4's ru_maxrss). Prints figures; asserts none:
-//! targets are for people to compare (2-core machine: whole `rollscope cache` ≤ 0.7 s, peak RSS
-//! ≤ 1.3× the file, ≥ 5× faster than CPython's C unpickler on the same data.pkl).
+//! - `$ROLLSCOPE_BENCH_DUMP`: the dumps, separated like `PATH` (`a.pt:b.pt`). Without it,
+//!   `target/bench/synth_large.pt` (made with `python3 ../shared/tools/synth_large.py` if missing).
+//! - `$ROLLSCOPE_BENCH_RUNS`: runs of each timed command (default 3; median time, largest RSS).
+//! - `$ROLLSCOPE_BENCH_RESULTS`: a file to append `dump<TAB>key<TAB>value` lines to, which
+//!   `cargo xtask bench` turns into one table per dump with the targets of issue 13.
+//!
+//! Everything measured is a child process: its wall time from spawn to exit and its peak RSS from
+//! `wait4`'s `ru_maxrss`, so each figure is that process's own. The binary is black-box on
+//! purpose (no `pt`/`trace` API here), so the bench survives rewrites of the library inside.
+//! Prints figures; asserts none. A command that fails is reported and the rest still run.
 
+use std::fs::OpenOptions;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
-const RUNS: usize = 3;
-
-fn main() {
-    if let Ok(phase) = std::env::var("ROLLSCOPE_BENCH_PHASE") {
-        let path = std::env::var("ROLLSCOPE_BENCH_DUMP").expect("dump path");
-        child(&phase, Path::new(&path));
-        return;
-    }
-    if std::env::args().any(|a| a == "--list") {
-        println!("cache: bench");
-        return;
-    }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dump = match std::env::var("ROLLSCOPE_BENCH_DUMP") {
-        Ok(p) => PathBuf::from(p),
-        Err(_) => {
-            let p = root.join("target/bench/synth_large.pt");
-            if !p.exists() {
-                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-                println!("making {} with synth_large.py …", p.display());
-                let ok = Command::new("python3")
-                    .arg(root.join("../shared/tools/synth_large.py"))
-                    .arg(&p)
-                    .status()
-                    .expect("python3")
-                    .success();
-                assert!(ok, "synth_large.py failed");
-            }
-            p
-        }
-    };
-    let size = std::fs::metadata(&dump).unwrap().len() as f64;
-    let mb = size / 1e6;
-    println!("dump: {} ({mb:.1} MB)", dump.display());
-    println!("machine: {} cores, {}", cores(), cpu_name());
-    println!(
-        "{:<28} {:>9} {:>10} {:>12} {:>9}",
-        "phase", "median s", "MB/s", "peak RSS MB", "RSS/file"
-    );
-    let mut parse_s = 0.0;
-    for phase in ["read", "parse", "parse+rows"] {
-        let (secs, rss) = median_of(|| run_child(phase, &dump));
-        if phase == "parse" {
-            parse_s = secs;
-        }
-        report(phase, secs, rss, mb, size);
-    }
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_rollscope"));
-    let out = std::env::temp_dir().join("rollscope-bench-cache.json");
-    let (secs, rss) = median_of(|| {
-        timed(
-            Command::new(&bin)
-                .arg("cache")
-                .arg(&dump)
-                .arg("-o")
-                .arg(&out),
-        )
-    });
-    report("rollscope cache (whole)", secs, rss, mb, size);
-    let _ = std::fs::remove_file(&out);
-    match python_unpickle(&dump) {
-        Some(py) => println!(
-            "CPython C unpickler (stub find_class/persistent_load): {py:.3} s; rollscope parse is {:.1}x faster",
-            py / parse_s
-        ),
-        None => println!("CPython comparison skipped (python3 not available)"),
-    }
-}
-
-fn report(phase: &str, secs: f64, rss_kb: u64, mb: f64, size: f64) {
-    let rss_mb = rss_kb as f64 * 1024.0 / 1e6;
-    println!(
-        "{phase:<28} {secs:>9.3} {:>10.0} {rss_mb:>12.1} {:>9.2}",
-        mb / secs,
-        rss_kb as f64 * 1024.0 / size
-    );
-}
-
-fn median_of(mut f: impl FnMut() -> (f64, u64)) -> (f64, u64) {
-    let mut v: Vec<(f64, u64)> = (0..RUNS).map(|_| f()).collect();
-    v.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let rss = v.iter().map(|x| x.1).max().unwrap_or(0);
-    (v[RUNS / 2].0, rss)
-}
-
-fn run_child(phase: &str, dump: &Path) -> (f64, u64) {
-    let exe = std::env::current_exe().unwrap();
-    timed(
-        Command::new(exe)
-            .env("ROLLSCOPE_BENCH_PHASE", phase)
-            .env("ROLLSCOPE_BENCH_DUMP", dump),
-    )
-}
-
-/// Wall time and peak RSS (KB) of one child process.
-#[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its rusage
-fn timed(cmd: &mut Command) -> (f64, u64) {
-    let start = Instant::now();
-    let child = cmd.spawn().expect("spawn");
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: plain wait4 on our own child, with valid out-pointers.
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    let secs = start.elapsed().as_secs_f64();
-    assert!(
-        pid > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "child failed"
-    );
-    (secs, usage.ru_maxrss as u64)
-}
-
-fn child(phase: &str, path: &Path) {
-    let bytes = host::Bytes::open(path).unwrap();
-    match phase {
-        // Touch every page, as a parser would.
-        "read" => {
-            let sum: u64 = bytes.iter().step_by(4096).map(|&b| b as u64).sum();
-            std::hint::black_box(sum);
-        }
-        "parse" => {
-            let dump = pt::read(&bytes, &pt::Limits::for_timeline()).unwrap();
-            assert!(!dump.tree.nodes.is_empty());
-        }
-        "parse+rows" => {
-            let parsed = trace::parse(&bytes).unwrap();
-            drop(bytes);
-            let built = parsed.build("bench.pt", 0.0).unwrap();
-            assert!(!built.cache.rows.is_empty());
-        }
-        other => panic!("unknown phase {other}"),
-    }
-}
-
-fn python_unpickle(dump: &Path) -> Option<f64> {
-    let script = r#"
+/// CPython's C unpickler on the dump's `data.pkl`, as slime's tool reads it but with no torch:
+/// unknown classes become a stub, storages are `None` (the synthetic dumps have no tensors).
+/// Prints the best of N loads in seconds; the ZIP read is outside the timing.
+const UNPICKLE: &str = r#"
 import sys, time, zipfile, pickle, io
 z = zipfile.ZipFile(sys.argv[1])
 name = [n for n in z.namelist() if n.endswith("/data.pkl")][0]
@@ -160,18 +38,276 @@ class U(pickle.Unpickler):
     def persistent_load(self, pid):
         return None
 best = None
-for _ in range(3):
-    t = time.perf_counter(); U(io.BytesIO(data)).load(); dt = time.perf_counter() - t
+for _ in range(int(sys.argv[2])):
+    t = time.perf_counter(); v = U(io.BytesIO(data)).load(); dt = time.perf_counter() - t
+    del v
     best = dt if best is None else min(best, dt)
 print(best)
 "#;
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(dump)
-        .output()
-        .ok()?;
-    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        println!("cache: bench");
+        return;
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dumps: Vec<PathBuf> = match std::env::var_os("ROLLSCOPE_BENCH_DUMP") {
+        Some(list) => std::env::split_paths(&list).collect(),
+        None => vec![default_dump(&root)],
+    };
+    let runs: usize = std::env::var("ROLLSCOPE_BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .filter(|&r| r > 0)
+        .unwrap_or(3);
+    let mut results = Results::open();
+    let torch = Command::new("python3")
+        .args(["-c", "import torch"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let slime_tool = root.join("tests/bench/vendor/trace_timeline_viewer.py");
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_rollscope"));
+    println!("machine: {} cores, {}", cores(), cpu_name());
+    println!("rollscope: {}", bin.display());
+    for dump in &dumps {
+        let Ok(meta) = std::fs::metadata(dump) else {
+            println!("{}: missing, skipped", dump.display());
+            continue;
+        };
+        let size = meta.len() as f64;
+        let tag = dump
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        println!(
+            "\n{} ({:.1} MB), {runs} run(s) each",
+            dump.display(),
+            size / 1e6
+        );
+        println!(
+            "{:<34} {:>9} {:>9} {:>12} {:>9}",
+            "command", "median s", "MB/s", "peak RSS MB", "RSS/file"
+        );
+        results.put(&tag, "file_bytes", size);
+
+        let out = std::env::temp_dir().join(format!("rollscope-bench-{}.json", std::process::id()));
+        let cache = median_of(runs, || {
+            timed(
+                Command::new(&bin)
+                    .arg("cache")
+                    .arg(dump)
+                    .arg("-o")
+                    .arg(&out),
+            )
+        });
+        let _ = std::fs::remove_file(&out);
+        report("rollscope cache", &cache, size);
+        results.measured(&tag, "cache", &cache);
+
+        let py = timed_stdout(
+            Command::new("python3")
+                .arg("-c")
+                .arg(UNPICKLE)
+                .arg(dump)
+                .arg(runs.to_string()),
+        );
+        match &py {
+            Ok((secs, rss, stdout)) => match stdout.trim().parse::<f64>() {
+                Ok(best) => {
+                    // Wall time includes the ZIP read and every load; the figure is the best load.
+                    report("CPython C unpickler (best load)", &Ok((best, *rss)), size);
+                    println!("{:<34} {secs:>9.3} (whole process)", "");
+                    results.measured(&tag, "unpickle", &Ok((best, *rss)));
+                }
+                Err(_) => {
+                    let e = format!("python3 printed {:?}", stdout.trim());
+                    println!("CPython C unpickler: {e}");
+                    results.text(&tag, "unpickle_error", &e);
+                }
+            },
+            Err(e) => {
+                println!("CPython C unpickler: {e}");
+                results.text(&tag, "unpickle_error", e);
+            }
+        }
+
+        if !torch {
+            println!("slime tool: skipped (torch not importable)");
+            results.text(&tag, "slime_skipped", "torch not importable");
+        } else if !slime_tool.exists() {
+            let e = format!("{} is missing", slime_tool.display());
+            println!("slime tool: skipped ({e})");
+            results.text(&tag, "slime_skipped", &e);
+        } else {
+            // One run: it takes tens of seconds at these sizes. It writes its cache and HTML
+            // beside the dump it is given (and resolves symlinks first), so it gets a hard link
+            // (or a copy) in a directory of its own: a fixture's reference cache beside the
+            // real dump is never overwritten. --rebuild so no earlier cache is simply re-read.
+            let slime = slime_run(&root.join("target/bench/slime-run"), dump, |linked| {
+                timed(
+                    Command::new("python3")
+                        .arg(&slime_tool)
+                        .arg(linked)
+                        .args(["--rebuild", "--no-serve"]),
+                )
+            });
+            report("slime trace_timeline_viewer.py", &slime, size);
+            results.measured(&tag, "slime", &slime);
+        }
+    }
+}
+
+/// Runs `f` on a hard link to (or copy of) `dump` in the fresh directory `work`, which is
+/// removed afterwards with whatever was written there.
+fn slime_run(work: &Path, dump: &Path, f: impl FnOnce(&Path) -> Measured) -> Measured {
+    let _ = std::fs::remove_dir_all(work);
+    std::fs::create_dir_all(work).map_err(|e| format!("{}: {e}", work.display()))?;
+    let linked = work.join(dump.file_name().unwrap_or_default());
+    std::fs::hard_link(dump, &linked)
+        .or_else(|_| std::fs::copy(dump, &linked).map(|_| ()))
+        .map_err(|e| format!("{}: {e}", linked.display()))?;
+    let m = f(&linked);
+    let _ = std::fs::remove_dir_all(work);
+    m
+}
+
+/// `target/bench/synth_large.pt`, made on first use (written aside, then renamed, so an
+/// interrupted run never leaves a truncated dump to be reused).
+fn default_dump(root: &Path) -> PathBuf {
+    let p = root.join("target/bench/synth_large.pt");
+    if !p.exists() {
+        let tmp = p.with_extension("pt.tmp");
+        if let Some(dir) = p.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        println!("making {} with synth_large.py …", p.display());
+        let ok = Command::new("python3")
+            .arg(root.join("../shared/tools/synth_large.py"))
+            .arg(&tmp)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok || std::fs::rename(&tmp, &p).is_err() {
+            eprintln!(
+                "could not make {} (python3 synth_large.py failed)",
+                p.display()
+            );
+            std::process::exit(1);
+        }
+    }
+    p
+}
+
+/// Seconds and peak RSS (KB) of one command, or why it failed.
+type Measured = Result<(f64, u64), String>;
+
+fn report(what: &str, m: &Measured, size: f64) {
+    match m {
+        Ok((secs, rss_kb)) => {
+            let rss = *rss_kb as f64 * 1024.0;
+            println!(
+                "{what:<34} {secs:>9.3} {:>9.0} {:>12.1} {:>9.2}",
+                size / 1e6 / secs,
+                rss / 1e6,
+                rss / size
+            );
+        }
+        Err(e) => println!("{what:<34} failed: {e}"),
+    }
+}
+
+/// Median time of `runs` runs and the largest peak RSS; the first failure if any run fails.
+fn median_of(runs: usize, mut f: impl FnMut() -> Measured) -> Measured {
+    let mut v = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        v.push(f()?);
+    }
+    v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let rss = v.iter().map(|x| x.1).max().unwrap_or(0);
+    Ok((v[v.len() / 2].0, rss))
+}
+
+fn timed(cmd: &mut Command) -> Measured {
+    timed_stdout(cmd).map(|(secs, rss, _)| (secs, rss))
+}
+
+/// Wall time, peak RSS (KB) and standard output of one child process. Standard output and
+/// error go to files, not pipes: nothing has to drain them while we sit in `wait4`.
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its rusage
+fn timed_stdout(cmd: &mut Command) -> Result<(f64, u64, String), String> {
+    let shown = format!("{:?}", cmd.get_program());
+    let base = std::env::temp_dir().join(format!("rollscope-bench-{}", std::process::id()));
+    let (out_path, err_path) = (base.with_extension("out"), base.with_extension("err"));
+    let out = std::fs::File::create(&out_path).map_err(|e| format!("{shown}: {e}"))?;
+    let err = std::fs::File::create(&err_path).map_err(|e| format!("{shown}: {e}"))?;
+    let start = Instant::now();
+    let child = cmd
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .map_err(|e| format!("{shown}: {e}"))?;
+    let mut status = 0;
+    // SAFETY: rusage is plain old data; zeroed is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 on our own child, with valid out-pointers.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let secs = start.elapsed().as_secs_f64();
+    let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&out_path);
+    let _ = std::fs::remove_file(&err_path);
+    if pid <= 0 {
+        return Err(format!("{shown}: wait4 failed"));
+    }
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
+        return Err(format!(
+            "{shown} failed (wait status {status}): {}",
+            last.unwrap_or("no message")
+        ));
+    }
+    Ok((secs, usage.ru_maxrss as u64, stdout))
+}
+
+/// The `$ROLLSCOPE_BENCH_RESULTS` file, when set: `dump<TAB>key<TAB>value` lines.
+struct Results(Option<std::fs::File>);
+
+impl Results {
+    fn open() -> Results {
+        let file = std::env::var_os("ROLLSCOPE_BENCH_RESULTS").and_then(|p| {
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&p)
+                .map_err(|e| eprintln!("{}: {e}", Path::new(&p).display()))
+                .ok()
+        });
+        Results(file)
+    }
+
+    fn text(&mut self, dump: &str, key: &str, value: &str) {
+        if let Some(f) = &mut self.0 {
+            // One line per figure: tabs and newlines in a message would split it.
+            let value = value.replace(['\t', '\n'], " ");
+            let _ = writeln!(f, "{dump}\t{key}\t{value}");
+        }
+    }
+
+    fn put(&mut self, dump: &str, key: &str, value: f64) {
+        self.text(dump, key, &value.to_string());
+    }
+
+    /// `<what>_s` and `<what>_rss_kb`, or `<what>_error`.
+    fn measured(&mut self, dump: &str, what: &str, m: &Measured) {
+        match m {
+            Ok((secs, rss_kb)) => {
+                self.put(dump, &format!("{what}_s"), *secs);
+                self.put(dump, &format!("{what}_rss_kb"), *rss_kb as f64);
+            }
+            Err(e) => self.text(dump, &format!("{what}_error"), e),
+        }
+    }
 }
 
 fn cores() -> usize {

@@ -1,0 +1,600 @@
+//! `cargo xtask bench`: issue 13's figures on three synthetic dumps, printed with the machine as
+//! one table per dump, each figure beside its target and "met"/"not met". Figures, not
+//! assertions: the command fails only when a step cannot run at all.
+//!
+//! The measuring is done by `crates/host/benches/cache.rs` (native: the release `rollscope
+//! cache`, CPython's C unpickler and slime's own tool, each a child process timed with its
+//! `wait4` peak RSS) and `tests/bench/browser.mjs` (headless Chromium). Both append
+//! `dump<TAB>key<TAB>value` lines to `target/bench/results.tsv`; this module makes the dumps,
+//! runs them and turns that file into the tables.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::{build_dist, cmd, run, setup, step, wasm_sizes, Result};
+
+/// Issue 13's targets.
+const CACHE_SPEEDUP: f64 = 5.0; // rollscope cache vs CPython's unpickle of the same data.pkl
+const CACHE_RSS_X: f64 = 1.5; // peak RSS / file size
+const READY_SPEEDUP: f64 = 3.0; // viewer ready vs that unpickle
+const CHROMIUM_RSS_X: f64 = 2.0;
+const FRAME_P95_MS: f64 = 16.0;
+const DEFAULT_READY_S: f64 = 1.1; // no regression on the default dump
+const STRETCH_READY_S: f64 = 2.0; // --turns 60 stretch targets
+const STRETCH_RSS_X: f64 = 1.3;
+const WASM_EACH_KB: u64 = 600;
+
+/// One dump's figures: key → value, as the measuring steps wrote them.
+type Figures = HashMap<String, String>;
+
+/// A benchmark dump: its file under target/bench/ and the synth_large.py arguments that make it.
+struct Dump {
+    file: &'static str,
+    args: &'static [&'static str],
+    role: Role,
+}
+
+#[derive(PartialEq)]
+enum Role {
+    /// ≈300 MB, 4 096 samples, ≈24 k spans: the no-regression dump.
+    Default,
+    Turns12,
+    /// ≈430 MB, ≈1 M spans: the dump the main targets are about.
+    Turns60,
+}
+
+const DUMPS: &[Dump] = &[
+    Dump {
+        file: "synth_large.pt",
+        args: &[],
+        role: Role::Default,
+    },
+    Dump {
+        file: "synth_turns12.pt",
+        args: &["--turns", "12"],
+        role: Role::Turns12,
+    },
+    Dump {
+        file: "synth_turns60.pt",
+        args: &["--turns", "60"],
+        role: Role::Turns60,
+    },
+];
+
+pub fn bench(root: &Path) -> Result {
+    let load_before = load_average();
+    setup(root, true)?;
+    build_dist(root)?;
+    let dir = root.join("target/bench");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let synth = root.join("../shared/tools/synth_large.py");
+    let mut paths = Vec::new();
+    for d in DUMPS {
+        let path = dir.join(d.file);
+        if !path.exists() {
+            step(&format!(
+                "making {} with synth_large.py {} (reused on later runs)",
+                path.display(),
+                d.args.join(" ")
+            ));
+            // Written aside and renamed, so an interrupted run never leaves a truncated dump
+            // that a later run would reuse.
+            let tmp = path.with_extension("pt.tmp");
+            run(cmd("python3").arg(&synth).arg(&tmp).args(d.args))?;
+            std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        paths.push(path);
+    }
+    let results = dir.join("results.tsv");
+    std::fs::write(&results, "").map_err(|e| format!("{}: {e}", results.display()))?;
+    let joined = std::env::join_paths(&paths).map_err(|e| e.to_string())?;
+
+    // A step that fails is reported and the others still run: the table shows what was measured.
+    let mut failed = Vec::new();
+    step("native: cargo bench -p host --bench cache (rollscope cache, CPython, slime's tool)");
+    if let Err(e) = run(cmd("cargo")
+        .args(["bench", "-p", "host", "--bench", "cache"])
+        .env("ROLLSCOPE_BENCH_DUMP", &joined)
+        .env("ROLLSCOPE_BENCH_RESULTS", &results)
+        .current_dir(root))
+    {
+        failed.push(e);
+    }
+    step("native: cargo bench -p trace --bench shapes (span shapes that were quadratic)");
+    if let Err(e) = run(cmd("cargo")
+        .args(["bench", "-p", "trace", "--bench", "shapes"])
+        .current_dir(root))
+    {
+        failed.push(e);
+    }
+    step("browser: tests/bench/browser.mjs (headless Chromium, one fresh browser per dump)");
+    if let Err(e) = run(cmd("node")
+        .arg(root.join("tests/bench/browser.mjs"))
+        .args(&paths)
+        .env("ROLLSCOPE_BENCH_RESULTS", &results)
+        .current_dir(root))
+    {
+        failed.push(e);
+    }
+
+    let text = std::fs::read_to_string(&results).unwrap_or_default();
+    let figures = parse_results(&text);
+    step("issue 13 figures (measured in this run; targets beside them)");
+    print_machine(&load_before);
+    for (d, path) in DUMPS.iter().zip(&paths) {
+        let empty = HashMap::new();
+        let f = figures.get(d.file).unwrap_or(&empty);
+        print_dump(d, path, f);
+    }
+    print_wasm(root);
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("bench steps failed: {}", failed.join("; ")))
+    }
+}
+
+/// `dump<TAB>key<TAB>value` lines → dump → key → value (the last line for a key wins).
+fn parse_results(text: &str) -> HashMap<String, Figures> {
+    let mut out: HashMap<String, Figures> = HashMap::new();
+    for line in text.lines() {
+        let mut parts = line.splitn(3, '\t');
+        if let (Some(dump), Some(key), Some(value)) = (parts.next(), parts.next(), parts.next()) {
+            out.entry(dump.to_string())
+                .or_default()
+                .insert(key.to_string(), value.to_string());
+        }
+    }
+    out
+}
+
+fn print_machine(load_before: &str) {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map(str::trim)
+        .unwrap_or("unknown CPU");
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let ram_kb: f64 = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    println!(
+        "machine: {cores} cores, {cpu}, {:.1} GB RAM; {}; {}",
+        ram_kb * 1024.0 / 1e9,
+        version_line("chromium", "--version"),
+        version_line("python3", "--version"),
+    );
+    println!(
+        "load average (1/5/15 min) at start {load_before}, now {}: other work on the machine \
+         slows every figure",
+        load_average()
+    );
+}
+
+fn version_line(program: &str, arg: &str) -> String {
+    crate::version_of(program, arg).unwrap_or_else(|| format!("{program}: not found"))
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// One printed row: figure, measured, target, verdict.
+struct Table(Vec<[String; 4]>);
+
+impl Table {
+    fn row(&mut self, figure: &str, measured: String, target: &str, met: Option<bool>) {
+        let verdict = match met {
+            Some(true) => "met",
+            Some(false) => "not met",
+            None => "",
+        };
+        self.0.push([
+            figure.to_string(),
+            measured,
+            target.to_string(),
+            verdict.to_string(),
+        ]);
+    }
+
+    fn print(&self) {
+        let w = |i: usize| {
+            self.0
+                .iter()
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        };
+        let (w0, w1, w2) = (w(0).max(6), w(1).max(8), w(2).max(6));
+        println!(
+            "  {:<w0$}  {:<w1$}  {:<w2$}  ",
+            "figure", "measured", "target"
+        );
+        for r in &self.0 {
+            let line = format!("  {:<w0$}  {:<w1$}  {:<w2$}  {}", r[0], r[1], r[2], r[3]);
+            println!("{}", line.trim_end());
+        }
+    }
+}
+
+fn num(f: &Figures, key: &str) -> Option<f64> {
+    f.get(key)
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|v| v.is_finite())
+}
+
+fn mb(bytes: f64) -> String {
+    format!("{:.0} MB", bytes / 1e6)
+}
+
+/// Why a figure is missing: the step's own error if it wrote one.
+fn missing(f: &Figures, error_key: &str) -> String {
+    match f.get(error_key) {
+        Some(e) => format!("failed: {e}"),
+        None => "not measured".into(),
+    }
+}
+
+fn print_dump(d: &Dump, path: &Path, f: &Figures) {
+    let size = num(f, "file_bytes")
+        .or_else(|| std::fs::metadata(path).ok().map(|m| m.len() as f64))
+        .unwrap_or(0.0);
+    let spans = num(f, "spans").map_or("? spans".to_string(), |s| format!("{s:.0} spans"));
+    let made = if d.args.is_empty() {
+        "synth_large.py".to_string()
+    } else {
+        format!("synth_large.py {}", d.args.join(" "))
+    };
+    let role = match d.role {
+        Role::Default => "the no-regression dump",
+        Role::Turns12 => "many spans",
+        Role::Turns60 => "the dump issue 13's targets are set on",
+    };
+    println!(
+        "\n{}: {:.1} MB, {spans} ({made}; {role})",
+        d.file,
+        size / 1e6
+    );
+    dump_table(d, size, f).print();
+}
+
+/// The rows of one dump's table: each figure, its target and whether it is met.
+fn dump_table(d: &Dump, size: f64, f: &Figures) -> Table {
+    let mut t = Table(Vec::new());
+    let ratio_to_file = |rss: f64| if size > 0.0 { rss / size } else { f64::NAN };
+
+    // Native.
+    let cache_s = num(f, "cache_s");
+    let unpickle_s = num(f, "unpickle_s");
+    match (cache_s, num(f, "cache_rss_kb")) {
+        (Some(s), Some(kb)) => {
+            let rss = kb * 1024.0;
+            t.row(
+                "rollscope cache: wall",
+                format!("{s:.2} s ({:.0} MB/s)", size / 1e6 / s),
+                "",
+                None,
+            );
+            let x = ratio_to_file(rss);
+            t.row(
+                "rollscope cache: peak RSS",
+                format!("{} = {x:.2}x file", mb(rss)),
+                &format!("<= {CACHE_RSS_X}x file"),
+                Some(x <= CACHE_RSS_X),
+            );
+        }
+        _ => t.row(
+            "rollscope cache",
+            missing(f, "cache_error"),
+            &format!("<= {CACHE_RSS_X}x file"),
+            None,
+        ),
+    }
+    match unpickle_s {
+        Some(u) => t.row(
+            "CPython C unpickler, data.pkl",
+            format!(
+                "{u:.2} s best load (process peak RSS {})",
+                num(f, "unpickle_rss_kb").map_or("?".into(), |kb| mb(kb * 1024.0))
+            ),
+            "",
+            None,
+        ),
+        None => t.row(
+            "CPython C unpickler, data.pkl",
+            missing(f, "unpickle_error"),
+            "",
+            None,
+        ),
+    }
+    let speedup = |s: Option<f64>| match (unpickle_s, s) {
+        (Some(u), Some(s)) if s > 0.0 => Some(u / s),
+        _ => None,
+    };
+    let target = format!(">= {CACHE_SPEEDUP}x");
+    match speedup(cache_s) {
+        Some(x) => t.row(
+            "cache vs unpickle: faster by",
+            format!("{x:.2}x"),
+            &target,
+            Some(x >= CACHE_SPEEDUP),
+        ),
+        None => t.row("cache vs unpickle: faster by", "-".into(), &target, None),
+    }
+    match (num(f, "slime_s"), num(f, "slime_rss_kb")) {
+        (Some(s), Some(kb)) => {
+            let by = cache_s.map_or(String::new(), |c| {
+                format!("; rollscope cache {:.1}x faster", s / c)
+            });
+            t.row(
+                "slime trace_timeline_viewer.py",
+                format!(
+                    "{s:.2} s, peak RSS {} = {:.2}x file{by}",
+                    mb(kb * 1024.0),
+                    ratio_to_file(kb * 1024.0)
+                ),
+                "beat by a wide margin",
+                None,
+            );
+        }
+        _ => {
+            let why = match f.get("slime_skipped") {
+                Some(s) => format!("skipped ({s})"),
+                None => missing(f, "slime_error"),
+            };
+            t.row("slime tool", why, "", None);
+        }
+    }
+
+    // Browser.
+    if let Some(e) = f.get("browser_error") {
+        t.row(
+            "viewer (headless Chromium)",
+            format!("failed: {e}"),
+            "",
+            None,
+        );
+    } else if let Some(ready) = num(f, "ready_s") {
+        let (target, met) = match d.role {
+            Role::Default => (
+                format!("<= {DEFAULT_READY_S} s (no regression)"),
+                Some(ready <= DEFAULT_READY_S),
+            ),
+            Role::Turns60 => (
+                format!("<= {STRETCH_READY_S} s (stretch)"),
+                Some(ready <= STRETCH_READY_S),
+            ),
+            Role::Turns12 => (String::new(), None),
+        };
+        t.row(
+            "viewer: ready (rows drawn)",
+            format!("{ready:.2} s"),
+            &target,
+            met,
+        );
+        let target = format!(">= {READY_SPEEDUP}x");
+        match speedup(Some(ready)) {
+            Some(x) => t.row(
+                "viewer ready vs unpickle: faster by",
+                format!("{x:.2}x"),
+                &target,
+                Some(x >= READY_SPEEDUP),
+            ),
+            None => t.row("viewer ready vs unpickle", "-".into(), &target, None),
+        }
+        if let (Some(peak), Some(idle)) =
+            (num(f, "chromium_peak_bytes"), num(f, "chromium_idle_bytes"))
+        {
+            let above = (peak - idle).max(0.0);
+            let x = ratio_to_file(above);
+            t.row(
+                "Chromium peak RSS above idle",
+                format!("{} = {x:.2}x file", mb(above)),
+                &format!("<= {CHROMIUM_RSS_X}x file"),
+                Some(x <= CHROMIUM_RSS_X),
+            );
+            if d.role == Role::Turns60 {
+                t.row(
+                    "",
+                    String::new(),
+                    &format!("<= {STRETCH_RSS_X}x (stretch)"),
+                    Some(x <= STRETCH_RSS_X),
+                );
+            }
+            t.row(
+                "Chromium peak RSS, whole tree",
+                format!(
+                    "{} (idle {}, {} processes)",
+                    mb(peak),
+                    mb(idle),
+                    num(f, "chromium_processes").map_or("?".into(), |n| format!("{n:.0}"))
+                ),
+                "",
+                None,
+            );
+        }
+        let target = format!("p95 <= {FRAME_P95_MS} ms");
+        match (
+            num(f, "frame_p50_ms"),
+            num(f, "frame_p95_ms"),
+            num(f, "frame_max_ms"),
+        ) {
+            (Some(p50), Some(p95), Some(max)) => t.row(
+                "frame, pan+zoom: p50/p95/max",
+                format!(
+                    "{p50:.1} / {p95:.1} / {max:.1} ms ({} frames)",
+                    num(f, "frames").map_or("?".into(), |n| format!("{n:.0}"))
+                ),
+                &target,
+                Some(p95 <= FRAME_P95_MS),
+            ),
+            _ => t.row("frame, pan+zoom", "not measured".into(), &target, None),
+        }
+        let loaf = num(f, "long_frames").map_or("n/a".into(), |n| format!("{n:.0}"));
+        let draw = num(f, "draw_p95_ms").map_or("n/a".into(), |v| format!("{v:.1} ms"));
+        t.row(
+            "  long frames (>= 50 ms); own draw p95",
+            format!("{loaf}; {draw}"),
+            "",
+            None,
+        );
+    } else {
+        t.row(
+            "viewer (headless Chromium)",
+            "not measured".into(),
+            "",
+            None,
+        );
+    }
+    t
+}
+
+fn print_wasm(root: &Path) {
+    println!("\nwasm modules (release, gzip -9):");
+    let mut t = Table(Vec::new());
+    match wasm_sizes(root) {
+        Ok(sizes) if !sizes.is_empty() => {
+            for (name, raw, gz) in &sizes {
+                let kb = gz / 1024;
+                t.row(
+                    &module_label(name),
+                    format!("{kb} KB gzipped ({} KB raw)", raw / 1024),
+                    &format!("<= {WASM_EACH_KB} KB"),
+                    Some(kb <= WASM_EACH_KB),
+                );
+            }
+            let total: u64 = sizes.iter().map(|s| s.2).sum();
+            t.row(
+                "both",
+                format!("{} KB gzipped", total / 1024),
+                &format!(
+                    "<= {} KB (xtask build's budget)",
+                    crate::WASM_BUDGET_GZ / 1024
+                ),
+                Some(total <= crate::WASM_BUDGET_GZ),
+            );
+        }
+        Ok(_) => t.row("wasm", "no .wasm in dist/".into(), "", None),
+        Err(e) => t.row("wasm", format!("failed: {e}"), "", None),
+    }
+    t.print();
+    println!(
+        "\nHow: wall times run from spawn to exit. Native peak RSS is wait4's ru_maxrss of the\n\
+         child (rollscope cache: median time of 3 runs, largest RSS; CPython: its best of 3\n\
+         loads, the ZIP read excluded). Chromium's is the peak of the summed VmRSS of every\n\
+         process in the browser's tree, sampled every 20 ms while loading; pages shared between\n\
+         processes count in each, so the target is judged on the rise above the idle page.\n\
+         Frame = from a frame's rAF timestamp to the end of its rendering, over ~6 s of wheel\n\
+         zoom, drag pan and shift+wheel row scroll. Raw figures: target/bench/results.tsv."
+    );
+}
+
+/// `viewer-<hash>_bg.wasm` is the page, `worker_bg.wasm` the parsing worker.
+fn module_label(file: &str) -> String {
+    let what = if file.starts_with("worker") {
+        "worker"
+    } else {
+        "page"
+    };
+    format!("{what} ({file})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figures(lines: &str) -> Figures {
+        parse_results(lines)
+            .remove("d.pt")
+            .expect("the lines name d.pt")
+    }
+
+    /// The verdict printed on the row whose figure starts with `figure`.
+    fn verdict(t: &Table, figure: &str) -> String {
+        let row = t.0.iter().find(|r| r[0].starts_with(figure));
+        row.map(|r| r[3].clone())
+            .unwrap_or_else(|| format!("no row {figure:?}"))
+    }
+
+    #[test]
+    fn verdicts_follow_the_targets() {
+        // 100 MB file: cache 2 s and 140 MB (1.4x), unpickle 10 s (5x slower), ready 4 s (2.5x:
+        // under the 3x target), Chromium 300 MB above idle (3x file), frame p95 15 ms.
+        let f = figures(
+            "d.pt\tfile_bytes\t100000000\n\
+             d.pt\tcache_s\t2\nd.pt\tcache_rss_kb\t136718.75\n\
+             d.pt\tunpickle_s\t10\nd.pt\tunpickle_rss_kb\t1000\n\
+             d.pt\tslime_skipped\ttorch not importable\n\
+             d.pt\tready_s\t4\nd.pt\tchromium_peak_bytes\t1300000000\n\
+             d.pt\tchromium_idle_bytes\t1000000000\n\
+             d.pt\tframe_p50_ms\t3\nd.pt\tframe_p95_ms\t15\nd.pt\tframe_max_ms\t40\n",
+        );
+        let d = &DUMPS[2];
+        let t = dump_table(d, 100e6, &f);
+        assert_eq!(verdict(&t, "rollscope cache: peak RSS"), "met");
+        assert_eq!(verdict(&t, "cache vs unpickle"), "met");
+        assert_eq!(verdict(&t, "viewer: ready"), "not met"); // 4 s > the 2 s stretch
+        assert_eq!(verdict(&t, "viewer ready vs unpickle"), "not met");
+        assert_eq!(verdict(&t, "Chromium peak RSS above idle"), "not met");
+        assert_eq!(verdict(&t, "frame, pan+zoom"), "met");
+        let slime =
+            t.0.iter()
+                .find(|r| r[0] == "slime tool")
+                .map(|r| r[1].as_str());
+        assert_eq!(slime, Some("skipped (torch not importable)"));
+    }
+
+    #[test]
+    fn slime_figures_are_compared_with_rollscope_cache() {
+        let f = figures(
+            "d.pt\tcache_s\t2\nd.pt\tcache_rss_kb\t1000\n\
+             d.pt\tslime_s\t50\nd.pt\tslime_rss_kb\t4000000\n",
+        );
+        let t = dump_table(&DUMPS[0], 1e9, &f);
+        let slime = t.0.iter().find(|r| r[0].starts_with("slime"));
+        assert_eq!(
+            slime.map(|r| r[1].as_str()),
+            Some("50.00 s, peak RSS 4096 MB = 4.10x file; rollscope cache 25.0x faster")
+        );
+    }
+
+    #[test]
+    fn missing_figures_say_why_and_claim_nothing() {
+        let f = figures(
+            "d.pt\tcache_error\trollscope failed: error: d.pt: not a dump\n\
+             d.pt\tbrowser_error\tstate error: bad file\n",
+        );
+        let t = dump_table(&DUMPS[0], 1e6, &f);
+        let cache = t.0.iter().find(|r| r[0] == "rollscope cache");
+        assert_eq!(
+            cache.map(|r| r[1].as_str()),
+            Some("failed: rollscope failed: error: d.pt: not a dump")
+        );
+        assert_eq!(verdict(&t, "cache vs unpickle"), "");
+        let viewer = t.0.iter().find(|r| r[0].starts_with("viewer"));
+        assert_eq!(
+            viewer.map(|r| r[1].as_str()),
+            Some("failed: state error: bad file")
+        );
+        assert!(
+            t.0.iter().all(|r| r[3].is_empty()),
+            "no verdict without a figure"
+        );
+    }
+
+    #[test]
+    fn a_value_keeps_everything_after_the_second_tab() {
+        let f = figures("d.pt\tbrowser_error\ta\tb\nd.pt\tspans\t7\n");
+        assert_eq!(f.get("browser_error").map(String::as_str), Some("a\tb"));
+        assert_eq!(num(&f, "spans"), Some(7.0));
+    }
+}
