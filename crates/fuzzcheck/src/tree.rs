@@ -65,6 +65,7 @@ pub fn tree_bytes(tree: &Tree) -> usize {
                 }
             }
             Node::Persistent(v) => values(std::slice::from_ref(v), &mut total),
+            Node::Released => {}
         }
     }
     values(std::slice::from_ref(&tree.root), &mut total);
@@ -161,6 +162,7 @@ pub fn canonical(tree: &Tree) -> String {
                 out.push_str("persistent ");
                 value(v, &mut out, &mut queue);
             }
+            Node::Released => out.push_str("released"),
         }
     }
     out

@@ -28,10 +28,12 @@
 //!   numeric elision (`numeric.rs`), text arguments (`text.rs`).
 //! - `value.rs`: the arena value tree ([`Tree`], [`Value`], [`Node`]).
 //! - `walk.rs`: bounded, cycle-safe walks (Python-like text).
+//! - `sink.rs`: [`SampleSink`], samples handed over and freed as they are read.
 
 mod container;
 mod error;
 pub mod pickle;
+mod sink;
 pub mod stream;
 mod value;
 pub mod walk;
@@ -39,7 +41,8 @@ mod zipdir;
 
 pub use container::{read, sniff, Dump, Format};
 pub use error::{Error, PickleError, PickleErrorKind};
-pub use stream::StreamReader;
+pub use sink::SampleSink;
+pub use stream::{read_with_sink, StreamReader};
 pub use value::{Dict, Node, NodeId, Object, Tree, Value};
 
 /// Hard limits on what one read may cost. The defaults suit rollout dumps of a few GB on a

@@ -86,6 +86,8 @@ pub(crate) enum Outcome {
 pub(crate) struct Core<'l> {
     limits: &'l Limits,
     state: State<'l>,
+    /// Given to each pickle's machine in turn (legacy files have several).
+    sink: Option<Box<dyn crate::SampleSink + 'l>>,
     /// File offset of the next byte to be fed.
     offset: u64,
 }
@@ -94,6 +96,7 @@ impl<'l> Core<'l> {
     pub(crate) fn new(limits: &'l Limits) -> Self {
         Core {
             limits,
+            sink: None,
             state: State::Start,
             offset: 0,
         }
@@ -135,7 +138,7 @@ impl<'l> Core<'l> {
                         Some("zip") => self.state = State::ZipHeader,
                         Some(_) => {
                             self.state = State::Pickle(Box::new(PickleRun {
-                                machine: Machine::new(self.limits, 0),
+                                machine: Machine::new(self.limits, 0).with_sink(self.sink.take()),
                                 part: "pickle".into(),
                                 zip_local_at: None,
                                 entry_left: None,
@@ -179,7 +182,7 @@ impl<'l> Core<'l> {
                         let local_at = self.offset;
                         self.advance(&mut at, entry.header_len);
                         self.state = State::Pickle(Box::new(PickleRun {
-                            machine: Machine::new(self.limits, 0),
+                            machine: Machine::new(self.limits, 0).with_sink(self.sink.take()),
                             part: entry.name,
                             zip_local_at: Some(local_at),
                             entry_left: known.then_some(entry.csize),
@@ -284,6 +287,8 @@ impl<'l> Core<'l> {
             ..
         } = *run;
         let used = machine.offset();
+        let mut machine = machine;
+        self.sink = machine.take_sink();
         let Some(tree) = machine.finish() else {
             return Ok(());
         };
@@ -315,7 +320,7 @@ impl<'l> Core<'l> {
                     _ => "legacy torch file (object)",
                 };
                 State::Pickle(Box::new(PickleRun {
-                    machine: Machine::new(self.limits, next),
+                    machine: Machine::new(self.limits, next).with_sink(self.sink.take()),
                     part: part.into(),
                     zip_local_at: None,
                     entry_left: None,
@@ -450,7 +455,26 @@ impl PickleRun<'_> {
 
 /// [`crate::read`]: the core over a whole buffer, in place.
 pub(crate) fn read_whole(bytes: &[u8], limits: &Limits) -> Result<Dump, Error> {
+    read_whole_into(bytes, limits, None)
+}
+
+/// [`crate::read`] handing complete samples to `sink` as [`StreamReader::with_sink`] does
+/// (the same core, so the same hand-overs and the same tree in any chunks).
+pub fn read_with_sink<'l>(
+    bytes: &[u8],
+    limits: &'l Limits,
+    sink: Box<dyn crate::SampleSink + 'l>,
+) -> Result<Dump, Error> {
+    read_whole_into(bytes, limits, Some(sink))
+}
+
+fn read_whole_into<'l>(
+    bytes: &[u8],
+    limits: &'l Limits,
+    sink: Option<Box<dyn crate::SampleSink + 'l>>,
+) -> Result<Dump, Error> {
     let mut core = Core::new(limits);
+    core.sink = sink;
     core.feed(bytes, true)?;
     match core.outcome()? {
         Outcome::Dump(dump) => Ok(dump),
@@ -483,6 +507,15 @@ impl<'l> StreamReader<'l> {
             pending: Vec::new(),
             seen: Some(Vec::new()),
         }
+    }
+
+    /// A reader that hands each batch of complete samples to `sink` and frees them (see
+    /// [`crate::SampleSink`]). A layout that cannot be streamed (read whole by the `zip`
+    /// crate at the end) hands nothing over: the caller then finds every sample in the tree.
+    pub fn with_sink(limits: &'l Limits, sink: Box<dyn crate::SampleSink + 'l>) -> Self {
+        let mut r = StreamReader::new(limits);
+        r.core.sink = Some(sink);
+        r
     }
 
     /// Whether the value is complete and the rest of the file is not needed (legacy files

@@ -47,6 +47,9 @@ pub enum Node {
     /// A persistent id (BINPERSID/PERSID): in torch files, a tensor storage reference such as
     /// `('storage', torch.FloatStorage, '0', 'cpu', 12)`. Never resolved: storages are not read.
     Persistent(Value),
+    /// A container of a sample already handed to a [`crate::SampleSink`] and freed: the
+    /// reader of a long dump keeps only the samples not read yet (see `SampleSink`).
+    Released,
 }
 
 /// An instance of a class the reader does not turn into a builtin value.

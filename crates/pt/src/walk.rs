@@ -126,7 +126,7 @@ pub fn repr(tree: &Tree, v: &Value, max_len: usize) -> String {
                     out.push_str(match node {
                         Node::Dict(_) => "{...}",
                         Node::List(_) => "[...]",
-                        Node::Object(_) | Node::Persistent(_) => "<...>",
+                        Node::Object(_) | Node::Persistent(_) | Node::Released => "<...>",
                         _ => "(...)",
                     });
                     continue;
@@ -165,6 +165,10 @@ pub fn repr(tree: &Tree, v: &Value, max_len: usize) -> String {
                             }
                             None => out.push_str(" object>"),
                         }
+                        continue;
+                    }
+                    Node::Released => {
+                        out.push_str("<released>");
                         continue;
                     }
                     Node::Persistent(pid) => {

@@ -18,6 +18,7 @@
 //! text is `pt::walk::repr`), `cache_json.rs` (reading an untrusted cache JSON), `sniff.rs`
 //! (what kind of file), this file (entry points and the build's limits).
 
+mod build;
 mod cache_json;
 mod compact;
 pub mod interop;
@@ -29,12 +30,16 @@ mod sniff;
 pub mod store;
 pub mod values;
 
+pub use build::PROGRESS_EVERY;
 pub use cache_json::load_cache_json;
 pub use compact::Compact;
 
 pub use model::{
     Cache, Item, PointItem, Row, SpanAttrs, SpanItem, State, CACHE_VERSION, PD_VIRTUAL_ROLE,
 };
+
+use std::cell::RefCell;
+use std::rc::Rc;
 
 use pt::{Limits, Tree, Value};
 use thiserror::Error;
@@ -170,15 +175,32 @@ pub fn load_compact(bytes: &[u8], pt_path: &str, generated_at: f64) -> Result<Co
 /// A file after reading, before rows: split from [`load`] so a caller can free the file's
 /// bytes (the value tree does not borrow them) before rows are built.
 pub enum Parsed {
-    /// A dump's value tree, and the size in bytes of the file it came from (which bounds
-    /// the rows' output, see [`BuildLimits::for_input`]).
-    Dump(pt::Dump, u64),
+    /// A dump, read: its rows are mostly built already (see `build.rs`).
+    Dump(DumpRead),
     Cache(Box<Built>),
     /// OTLP/JSON traces, turned into rows by `build`, and the JSON's size in bytes (which
     /// bounds the rows' output and events, as for a dump).
     Otlp(Box<serde_json::Value>, u64),
     /// Prometheus series (to draw beside a dump): not rows.
     Series(Vec<interop::Series>),
+}
+
+/// A dump after reading. The reader handed each batch of complete samples to the build as it
+/// read them and freed them, so `dump.tree` holds the rest of the file's values and
+/// [`pt::Node::Released`] where those samples were; [`Parsed::build_compact`] finishes the
+/// rows.
+pub struct DumpRead {
+    pub dump: pt::Dump,
+    /// The file's size in bytes, which bounds the rows' output (see
+    /// [`BuildLimits::for_input`]).
+    pub bytes: u64,
+    driver: Rc<RefCell<build::Driver>>,
+}
+
+impl DumpRead {
+    fn new_driver() -> Rc<RefCell<build::Driver>> {
+        Rc::new(RefCell::new(build::Driver::new(BuildLimits::for_input(0))))
+    }
 }
 
 /// Reads a file as its bytes arrive (see `pt::stream`): push chunks, then finish. A cache
@@ -198,7 +220,7 @@ enum StreamState {
     Sniff(Vec<u8>),
     /// JSON or Prometheus text: collected, then read as a whole.
     Whole(Vec<u8>),
-    Dump(Box<pt::StreamReader<'static>>),
+    Dump(Box<pt::StreamReader<'static>>, Rc<RefCell<build::Driver>>),
 }
 
 static TIMELINE_LIMITS: Limits = Limits::TIMELINE;
@@ -221,16 +243,19 @@ impl StreamLoader {
         self.fed = self.fed.saturating_add(chunk.len() as u64);
         match &mut self.state {
             StreamState::Whole(buf) => buf.extend_from_slice(chunk),
-            StreamState::Dump(r) => r.push(chunk)?,
+            StreamState::Dump(r, _) => r.push(chunk)?,
             StreamState::Sniff(buf) => {
                 buf.extend_from_slice(chunk);
                 if buf.len() >= sniff::WINDOW {
                     let buf = std::mem::take(buf);
                     self.state = match sniff::kind(&buf) {
                         sniff::Kind::Dump => {
-                            let mut r = Box::new(pt::StreamReader::new(&TIMELINE_LIMITS));
+                            let driver = DumpRead::new_driver();
+                            let sink = Box::new(build::Sink(driver.clone()));
+                            let mut r =
+                                Box::new(pt::StreamReader::with_sink(&TIMELINE_LIMITS, sink));
                             r.push(&buf)?;
-                            StreamState::Dump(r)
+                            StreamState::Dump(r, driver)
                         }
                         _ => StreamState::Whole(buf),
                     };
@@ -243,13 +268,17 @@ impl StreamLoader {
     /// True once a dump's value is complete: the rest of the file (tensor storages) is not
     /// needed and reading can stop.
     pub fn is_done(&self) -> bool {
-        matches!(&self.state, StreamState::Dump(r) if r.is_done())
+        matches!(&self.state, StreamState::Dump(r, _) if r.is_done())
     }
 
     pub fn finish(self) -> Result<Parsed, Error> {
         match self.state {
             StreamState::Whole(buf) | StreamState::Sniff(buf) => parse(&buf),
-            StreamState::Dump(r) => Ok(Parsed::Dump(r.finish()?, self.fed)),
+            StreamState::Dump(r, driver) => Ok(Parsed::Dump(DumpRead {
+                dump: r.finish()?,
+                bytes: self.fed,
+                driver,
+            })),
         }
     }
 }
@@ -271,10 +300,17 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, Error> {
             }
             cache_json::cache_from_json(value).map(|b| Parsed::Cache(Box::new(b)))
         }
-        sniff::Kind::Dump => Ok(Parsed::Dump(
-            pt::read(bytes, &Limits::for_timeline())?,
-            bytes.len() as u64,
-        )),
+        sniff::Kind::Dump => {
+            let driver = DumpRead::new_driver();
+            let sink = Box::new(build::Sink(driver.clone()));
+            let limits = Limits::for_timeline();
+            let dump = pt::read_with_sink(bytes, &limits, sink)?;
+            Ok(Parsed::Dump(DumpRead {
+                dump,
+                bytes: bytes.len() as u64,
+                driver,
+            }))
+        }
     }
 }
 
@@ -302,13 +338,13 @@ impl Parsed {
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Compact, Error> {
         match self {
-            Parsed::Dump(dump, input_bytes) => build_compact_limited(
-                &dump.tree,
-                pt_path,
-                generated_at,
-                &BuildLimits::for_input(input_bytes),
-                progress,
-            ),
+            Parsed::Dump(d) => {
+                let driver = std::mem::replace(
+                    &mut *d.driver.borrow_mut(),
+                    build::Driver::new(BuildLimits::DEFAULT),
+                );
+                driver.finish(&d.dump.tree, pt_path, generated_at, Some(d.bytes), progress)
+            }
             Parsed::Cache(built) => Ok(Compact::from_built(*built)),
             Parsed::Otlp(value, input_bytes) => interop::import_otlp_limited(
                 &value,
@@ -386,9 +422,6 @@ pub fn build_cache(tree: &Tree, pt_path: &str, generated_at: f64) -> Result<Buil
     build_cache_with(tree, pt_path, generated_at, &mut |_, _| {})
 }
 
-/// How many samples go by between two progress calls.
-pub const PROGRESS_EVERY: usize = 256;
-
 /// [`build_cache`], calling `progress(samples done, samples total)` every
 /// [`PROGRESS_EVERY`] samples and at the end.
 pub fn build_cache_with(
@@ -420,140 +453,5 @@ pub fn build_compact_limited(
     limits: &BuildLimits,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Compact, Error> {
-    let all = samples(tree)?;
-    let mut warnings = Warnings::default();
-    let max_samples = limits.max_samples;
-    let samples = if all.len() > max_samples {
-        warnings.push_always(Warning {
-            sample: Some(max_samples),
-            message: format!(
-                "this and the {} samples after it are not read: the file has {} samples, \
-                 more than the limit of {max_samples}",
-                all.len() - max_samples - 1,
-                all.len()
-            ),
-        });
-        &all[..max_samples]
-    } else {
-        all
-    };
-    let mut store = store::Store::default();
-    let mut analyzer = metrics::Analyzer::default();
-    let mut notes = Vec::new();
-    let mut budget = rows::Budget::new(limits);
-    for (i, sample) in samples.iter().enumerate() {
-        notes.clear();
-        let built = rows::build_row(tree, sample, i, &mut budget, &mut notes);
-        for message in notes.drain(..) {
-            warnings.push(Warning {
-                sample: Some(i),
-                message,
-            });
-        }
-        match built {
-            Ok(Some(row)) => {
-                analyzer.add_row(&row);
-                store.push(row);
-            }
-            Ok(None) => {}
-            Err(stop) => {
-                let limit = match stop {
-                    rows::Stop::Items => format!("{} items", limits.max_file_items),
-                    rows::Stop::Events => {
-                        format!("{} trace events (kept or skipped)", limits.max_file_events)
-                    }
-                    rows::Stop::Bytes => {
-                        format!("{} MiB of output", limits.max_output_bytes >> 20)
-                    }
-                };
-                warnings.push_always(Warning {
-                    sample: Some(i),
-                    message: format!(
-                        "this and the {} samples after it are not shown: the rows would pass \
-                         the file's limit of {limit}",
-                        samples.len() - i - 1
-                    ),
-                });
-                break;
-            }
-        }
-        if (i + 1) % PROGRESS_EVERY == 0 {
-            progress(i + 1, samples.len());
-        }
-    }
-    progress(samples.len(), samples.len());
-    if budget.out.cut > 0 {
-        warnings.push_always(Warning {
-            sample: None,
-            message: format!(
-                "{} values were cut at the limit of {} KiB of JSON each (marked \"…<cut\")",
-                budget.out.cut,
-                json::MAX_VALUE_BYTES >> 10
-            ),
-        });
-    }
-    let global_start = store
-        .heads
-        .iter()
-        .map(|r| r.start)
-        .reduce(f64::min)
-        .map(rows::round6);
-    let global_end = store
-        .heads
-        .iter()
-        .map(|r| r.end)
-        .reduce(f64::max)
-        .map(rows::round6);
-    let ids: Vec<(usize, &serde_json::Value)> = store
-        .heads
-        .iter()
-        .map(|h| (h.row_id, &h.sample_index))
-        .collect();
-    let facts = metrics::sample_facts(tree, samples, &ids);
-    let analysis = analyzer.finish(&facts, &metrics::Thresholds::default());
-    Ok(Compact {
-        analysis,
-        pt_path: pt_path.to_string(),
-        generated_at,
-        global_start,
-        global_end,
-        store,
-        warnings: warnings.finish(),
-    })
-}
-
-/// Warnings, at most [`MAX_WARNINGS`] kept (a million bad samples would otherwise make a
-/// million lines), the rest counted.
-#[derive(Default)]
-struct Warnings {
-    kept: Vec<Warning>,
-    dropped: usize,
-}
-
-impl Warnings {
-    fn push(&mut self, w: Warning) {
-        if self.kept.len() < MAX_WARNINGS {
-            self.kept.push(w);
-        } else {
-            self.dropped += 1;
-        }
-    }
-
-    /// Warnings about the file's limits are kept whatever the count.
-    fn push_always(&mut self, w: Warning) {
-        self.kept.push(w);
-    }
-
-    fn finish(mut self) -> Vec<Warning> {
-        if self.dropped > 0 {
-            self.kept.push(Warning {
-                sample: None,
-                message: format!(
-                    "{} more warnings not shown (the limit is {MAX_WARNINGS})",
-                    self.dropped
-                ),
-            });
-        }
-        self.kept
-    }
+    build::Driver::new(*limits).finish(tree, pt_path, generated_at, None, progress)
 }

@@ -120,11 +120,24 @@ fn a_shared_skipped_event_is_charged_every_time_it_is_visited() {
     assert!(bytes.len() < 64 << 10, "{} bytes", bytes.len());
     let b = load(&bytes);
     assert_eq!(b.cache.rows.len(), 1, "the good sample is shown");
-    let limit = trace::BuildLimits::for_input(bytes.len() as u64).max_file_events;
-    assert!(limit < 4 << 20, "{limit}");
+    let file_limit = trace::BuildLimits::for_input(bytes.len() as u64).max_file_events;
+    assert!(file_limit < 4 << 20, "{file_limit}");
+    // Samples are built as the reader completes them, under the limit of the bytes read so
+    // far (which only grows): the warning names the limit that stopped them, at most the
+    // file's and at least the floor.
+    let w = warnings(&b);
+    let limit: usize = w
+        .last()
+        .and_then(|m| m.split("limit of ").nth(1))
+        .and_then(|m| m.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{w:#?}"));
+    assert!(
+        (trace::EVENTS_FLOOR..=file_limit).contains(&limit),
+        "{limit}"
+    );
     // The good sample's one event, then 4 000 per bad sample while they fit.
     let first_not_read = 1 + (limit - 1) / N;
-    let w = warnings(&b);
     assert_eq!(
         w.last().unwrap(),
         &format!(

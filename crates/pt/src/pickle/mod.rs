@@ -40,6 +40,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use crate::error::{PickleError, PickleErrorKind as K};
+use crate::sink::SampleSink;
 use crate::value::{Dict, Node, NodeId, Tree, Value};
 use crate::Limits;
 
@@ -56,6 +57,17 @@ pub enum Progress {
     Done { consumed: usize },
     /// More input is needed; `consumed` bytes were used (whole opcodes only).
     NeedMore { consumed: usize },
+}
+
+/// What a node was charged when made (as `alloc` counts it), returned when it is released.
+fn charged(node: &Node) -> usize {
+    let items = match node {
+        Node::List(v) | Node::Tuple(v) | Node::Set(v) | Node::FrozenSet(v) => v.len(),
+        Node::Dict(d) => d.len() * 3,
+        Node::Object(o) => o.items.len() * 2 + o.list_items.len(),
+        _ => 0,
+    };
+    NODE_BYTES.saturating_add(items.saturating_mul(VALUE_BYTES))
 }
 
 /// A pickle machine in progress.
@@ -79,6 +91,13 @@ pub struct Machine<'l> {
     /// A text opcode that ran out of bytes: what is already known about it, so the next
     /// call does not scan its text again.
     line_hint: LineHint,
+    /// Where complete samples go (see `sink.rs`), and its state.
+    sink: Option<Box<dyn SampleSink + 'l>>,
+    sample_list: Option<NodeId>,
+    /// First container not released yet (all before it that follow the list are released).
+    release_from: usize,
+    /// A batch appended to the sample list by the last opcode: (first position, count).
+    batch: Option<(usize, usize)>,
 }
 
 type Step<T> = Result<Option<T>, K>;
@@ -118,7 +137,22 @@ impl<'l> Machine<'l> {
             base,
             result: None,
             line_hint: LineHint::default(),
+            sink: None,
+            sample_list: None,
+            release_from: 0,
+            batch: None,
         }
+    }
+
+    /// Hands complete samples to `sink` as they are read (see `sink.rs`).
+    pub fn with_sink(mut self, sink: Option<Box<dyn SampleSink + 'l>>) -> Self {
+        self.sink = sink;
+        self
+    }
+
+    /// The sink, back (to pass it on to the next pickle of a legacy file).
+    pub fn take_sink(&mut self) -> Option<Box<dyn SampleSink + 'l>> {
+        self.sink.take()
     }
 
     /// Whether STOP was executed.
@@ -162,6 +196,9 @@ impl<'l> Machine<'l> {
             match self.op(op, &mut inp) {
                 Ok(Some(())) => {
                     self.offset += (inp.pos - start) as u64;
+                    if let Some((first, n)) = self.batch.take() {
+                        self.hand_over(first, n);
+                    }
                     // Hints belong to the first opcode of a call only.
                     inp.known_newline = None;
                     inp.scan_from = 0;
@@ -185,6 +222,37 @@ impl<'l> Machine<'l> {
                 Err(kind) => return Err(self.error(start, Some(op), kind)),
             }
         }
+    }
+
+    /// Gives the sink the batch just appended to the sample list, then releases every
+    /// container made since the last batch.
+    fn hand_over(&mut self, first: usize, n: usize) {
+        let (Some(list), Some(sink)) = (self.sample_list, self.sink.as_mut()) else {
+            return;
+        };
+        let tree = Tree {
+            nodes: std::mem::take(&mut self.nodes),
+            root: Value::None,
+        };
+        let items = match tree.nodes.get(list.0 as usize) {
+            Some(Node::List(v)) => v.get(first..first + n).unwrap_or(&[]),
+            _ => &[],
+        };
+        sink.take(&tree, list, first, items, self.base + self.offset);
+        self.nodes = tree.nodes;
+        let end = self.nodes.len();
+        let mut freed = 0usize;
+        for node in self
+            .nodes
+            .get_mut(self.release_from..end)
+            .into_iter()
+            .flatten()
+        {
+            freed = freed.saturating_add(charged(node));
+            *node = Node::Released;
+        }
+        self.memory = self.memory.saturating_sub(freed);
+        self.release_from = end;
     }
 
     /// Memory left under the limit.

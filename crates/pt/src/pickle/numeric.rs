@@ -61,6 +61,20 @@ impl Machine<'_> {
             })
     }
 
+    /// Whether the list at stack position `at` is a dump's sample list (see `sink.rs`): at
+    /// the bottom of the stack, or the value of the `"samples"` key of the dict at the
+    /// bottom, with no other container open (marks: none, or the root dict's own).
+    fn is_sample_list_at(&self, at: usize) -> bool {
+        if at == 0 {
+            return self.marks.is_empty();
+        }
+        let root_dict = matches!(self.stack.first(), Some(Value::Node(id))
+            if matches!(self.nodes.get(id.0 as usize), Some(Node::Dict(_))));
+        root_dict
+            && matches!(self.stack.get(at - 1), Some(Value::Str(s)) if &**s == "samples")
+            && self.marks.iter().all(|&m| m == 1)
+    }
+
     /// APPEND / APPENDS: `items` go into the container at stack position `at`.
     pub(super) fn append_items(&mut self, at: usize, items: Vec<Value>) -> Result<(), K> {
         let target = self.stack.get(at).cloned().ok_or(K::StackUnderflow)?;
@@ -69,6 +83,16 @@ impl Machine<'_> {
             Some(max) if self.elidable_at(at) => Some(max),
             _ => None,
         };
+        if self.sink.is_some() && self.sample_list.is_none() {
+            if let Value::Node(id) = target {
+                if matches!(self.nodes.get(id.0 as usize), Some(Node::List(_)))
+                    && self.is_sample_list_at(at)
+                {
+                    self.sample_list = Some(id);
+                    self.release_from = id.0 as usize + 1;
+                }
+            }
+        }
         match self.node_mut(&target) {
             Some(Node::List(list)) => {
                 let before = list.len();
@@ -91,6 +115,9 @@ impl Machine<'_> {
                 self.charge(n.saturating_mul(VALUE_BYTES))?;
                 if let Some(Node::List(list)) = self.node_mut(&target) {
                     list.extend(items);
+                }
+                if matches!(target, Value::Node(id) if Some(id) == self.sample_list) {
+                    self.batch = Some((before, n));
                 }
                 Ok(())
             }

@@ -29,52 +29,64 @@ pub struct SampleFacts {
 /// `rows`: each row's `row_id` (the sample's position) and `sample_index`, in row order.
 pub fn sample_facts(tree: &Tree, samples: &[Value], rows: &[(usize, &J)]) -> Vec<SampleFacts> {
     let row_of: HashMap<usize, usize> = rows.iter().enumerate().map(|(i, r)| (r.0, i)).collect();
+    let mut sums = HashMap::new();
+    samples
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let row = row_of.get(&i).map(|&r| (r, rows[r].1));
+            sample_fact(tree, s, i, row, &mut sums)
+        })
+        .collect()
+}
+
+/// Facts about sample `i`, whose row (if it has one) is `row`: (row position, its
+/// `sample_index`). `sums` remembers the `loss_mask` sums of lists already met.
+pub fn sample_fact(
+    tree: &Tree,
+    s: &Value,
+    i: usize,
+    row: Option<(usize, &J)>,
+    sums: &mut HashMap<pt::NodeId, Option<f64>>,
+) -> SampleFacts {
     let num = |v: &Value| match v {
         Value::Int(x) => Some(*x as f64),
         Value::Float(x) if x.is_finite() => Some(*x),
         Value::Bool(b) => Some(*b as u8 as f64),
         _ => None,
     };
-    let mut sums: HashMap<pt::NodeId, Option<f64>> = HashMap::new();
-    samples
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let Some(d) = dict_of(tree, s) else {
-                return SampleFacts::default();
-            };
-            let loss_sum = match d.get_str("loss_mask") {
-                Some(Value::Node(id)) => *sums.entry(*id).or_insert_with(|| match tree.node(*id) {
-                    pt::Node::ElidedList { sum, .. } => Some(*sum),
-                    pt::Node::List(v) => Some(v.iter().filter_map(num).sum()),
-                    _ => None,
-                }),
-                _ => None,
-            };
-            let row = row_of.get(&i).copied();
-            SampleFacts {
-                row,
-                // The row's own index when there is one; else short text (facts are kept for
-                // every sample, so no sample may bring a large value here).
-                sample_index: match (row, d.get_str("index")) {
-                    (Some(r), _) => rows[r].1.clone(),
-                    (None, None) => J::from(i),
-                    (None, Some(Value::Int(x))) => J::from(*x),
-                    (None, Some(Value::None)) => J::Null,
-                    (None, Some(v)) => J::String(pt::walk::repr(tree, v, 80)),
-                },
-                group: d
-                    .get_str("group_index")
-                    .map(|g| pt::walk::repr(tree, g, 80)),
-                status: d
-                    .get_str("status")
-                    .and_then(|v| v.as_str())
-                    .map(|s| s.chars().take(64).collect()),
-                reward: d.get_str("reward").and_then(num),
-                response_length: loss_sum.or_else(|| d.get_str("response_length").and_then(num)),
-            }
-        })
-        .collect()
+    let Some(d) = dict_of(tree, s) else {
+        return SampleFacts::default();
+    };
+    let loss_sum = match d.get_str("loss_mask") {
+        Some(Value::Node(id)) => *sums.entry(*id).or_insert_with(|| match tree.node(*id) {
+            pt::Node::ElidedList { sum, .. } => Some(*sum),
+            pt::Node::List(v) => Some(v.iter().filter_map(num).sum()),
+            _ => None,
+        }),
+        _ => None,
+    };
+    SampleFacts {
+        row: row.map(|r| r.0),
+        // The row's own index when there is one; else short text (facts are kept for
+        // every sample, so no sample may bring a large value here).
+        sample_index: match (row, d.get_str("index")) {
+            (Some((_, j)), _) => j.clone(),
+            (None, None) => J::from(i),
+            (None, Some(Value::Int(x))) => J::from(*x),
+            (None, Some(Value::None)) => J::Null,
+            (None, Some(v)) => J::String(pt::walk::repr(tree, v, 80)),
+        },
+        group: d
+            .get_str("group_index")
+            .map(|g| pt::walk::repr(tree, g, 80)),
+        status: d
+            .get_str("status")
+            .and_then(|v| v.as_str())
+            .map(|s| s.chars().take(64).collect()),
+        reward: d.get_str("reward").and_then(num),
+        response_length: loss_sum.or_else(|| d.get_str("response_length").and_then(num)),
+    }
 }
 
 /// Facts from rows alone (a cache JSON): no response length.

@@ -36,7 +36,7 @@ mod test_rows;
 
 pub use accum::Analyzer;
 pub use activity::in_flight;
-pub use facts::{facts_from_rows, sample_facts, SampleFacts};
+pub use facts::{facts_from_rows, sample_fact, sample_facts, SampleFacts};
 pub use groups::Group;
 pub use health::{analyze_health, Health, Thresholds};
 pub use requests::request_attrs;

@@ -139,6 +139,9 @@ fn describe(tree: &Tree, v: &Value) -> String {
             Some(pt::Node::Set(_)) | Some(pt::Node::FrozenSet(_)) => "a set".into(),
             Some(pt::Node::Object(o)) => format!("a {} object", class_shown(&o.class)),
             Some(pt::Node::Persistent(_)) => "a persistent reference".into(),
+            Some(pt::Node::Released) => {
+                "a value of an earlier sample, released once that sample was read".into()
+            }
             None => "a value".into(),
         },
     }

@@ -1,0 +1,354 @@
+//! The build, one sample at a time: [`Driver`] turns each sample into a row (`rows/`), hands
+//! the row to the store and the analysis, and keeps the sample's facts and warnings.
+//!
+//! Two ways in, one driver: from a whole value tree (`build_compact_limited`: every sample in
+//! order), and from the reader while it reads (`pt::SampleSink`: each batch of samples the
+//! moment the pickle completes it, after which the reader frees those samples, so a long dump
+//! never holds its whole value tree). [`parse`](crate::parse) and
+//! [`StreamLoader`](crate::StreamLoader) both read dumps the second way, through the same
+//! reading core, so a file gives the same rows however its bytes arrive.
+//!
+//! While reading, the file's size is not known yet: the output and event limits of a batch
+//! are those of the bytes read so far ([`BuildLimits::for_input`] of the reader's offset),
+//! which only grow, and the rest of the samples are built at the end under the limits of the
+//! whole file. A sample the reader freed that the list names again (a crafted pickle sharing
+//! one sample object) gets a copy of its first row, charged to the limits like a new one.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use pt::{NodeId, Tree, Value};
+use rustc_hash::FxHashMap;
+
+use crate::metrics::{self, SampleFacts};
+use crate::store::Store;
+use crate::{json, rows, BuildLimits, Compact, Error, Warning, MAX_WARNINGS};
+
+/// What a freed sample gave, for a later reference to it.
+struct Seen {
+    row: Option<usize>,
+    notes: Vec<String>,
+    fact: SampleFacts,
+    items: usize,
+    events: usize,
+    bytes: u64,
+}
+
+/// The build in progress (see the module doc).
+pub(crate) struct Driver {
+    limits: BuildLimits,
+    budget: rows::Budget,
+    store: Store,
+    analyzer: metrics::Analyzer,
+    warnings: Warnings,
+    facts: Vec<SampleFacts>,
+    loss_sums: HashMap<NodeId, Option<f64>>,
+    notes: Vec<String>,
+    /// The sample at which a file limit stopped the rows, which limit, and its value then
+    /// (while reading, the limit of the bytes read so far).
+    stop: Option<(usize, rows::Stop, u64)>,
+    /// Samples at or past `limits.max_samples` (not read).
+    beyond: usize,
+    /// Samples seen so far (the next sample's position).
+    next: usize,
+    /// The reader's sample list, when samples came from the reader.
+    list: Option<NodeId>,
+    seen: FxHashMap<u32, Seen>,
+}
+
+impl Driver {
+    pub(crate) fn new(limits: BuildLimits) -> Driver {
+        Driver {
+            limits,
+            budget: rows::Budget::new(&limits),
+            store: Store::default(),
+            analyzer: metrics::Analyzer::default(),
+            warnings: Warnings::default(),
+            facts: Vec::new(),
+            loss_sums: HashMap::new(),
+            notes: Vec::new(),
+            stop: None,
+            beyond: 0,
+            next: 0,
+            list: None,
+            seen: FxHashMap::default(),
+        }
+    }
+
+    /// The output and event limits of `limits` for an input of `bytes` (never lowered).
+    fn set_input(&mut self, bytes: u64) {
+        let l = BuildLimits::for_input(bytes);
+        self.budget.max_bytes = self.budget.max_bytes.max(l.max_output_bytes);
+        self.budget.max_events = self.budget.max_events.max(l.max_file_events);
+    }
+
+    /// Sample `i`. `released`: the reader frees it once this returns.
+    fn add(&mut self, tree: &Tree, sample: &Value, i: usize, released: bool) {
+        self.next = i + 1;
+        if i >= self.limits.max_samples {
+            self.beyond += 1;
+            return;
+        }
+        if let Value::Node(id) = sample {
+            if let Some(seen) = self.seen.get(&id.0) {
+                let (row, notes, fact, cost) = (
+                    seen.row,
+                    seen.notes.clone(),
+                    seen.fact.clone(),
+                    (seen.items, seen.events, seen.bytes),
+                );
+                self.add_copy(i, row, notes, fact, cost);
+                return;
+            }
+        }
+        let before = (self.budget.items, self.budget.events, self.budget.out.bytes);
+        let mut row = None;
+        self.notes.clear();
+        if self.stop.is_none() {
+            let built = rows::build_row(tree, sample, i, &mut self.budget, &mut self.notes);
+            for message in &self.notes {
+                self.warnings.push(Warning {
+                    sample: Some(i),
+                    message: message.clone(),
+                });
+            }
+            match built {
+                Ok(Some(r)) => {
+                    self.analyzer.add_row(&r);
+                    self.store.push(r);
+                    row = Some(self.store.len() - 1);
+                }
+                Ok(None) => {}
+                Err(stop) => self.stop = Some((i, stop, self.limit_of(stop))),
+            }
+        }
+        let head = row.map(|r| (r, &self.store.heads[r].sample_index));
+        let fact = metrics::sample_fact(tree, sample, i, head, &mut self.loss_sums);
+        if released {
+            if let Value::Node(id) = sample {
+                self.seen.insert(
+                    id.0,
+                    Seen {
+                        row,
+                        notes: std::mem::take(&mut self.notes),
+                        fact: fact.clone(),
+                        items: self.budget.items - before.0,
+                        events: self.budget.events - before.1,
+                        bytes: self.budget.out.bytes - before.2,
+                    },
+                );
+            }
+        }
+        self.facts.push(fact);
+    }
+
+    /// Sample `i` is a sample already read and freed: its row again, under the limits.
+    fn add_copy(
+        &mut self,
+        i: usize,
+        row: Option<usize>,
+        notes: Vec<String>,
+        mut fact: SampleFacts,
+        (items, events, bytes): (usize, usize, u64),
+    ) {
+        fact.row = None;
+        if self.stop.is_none() {
+            for message in notes {
+                self.warnings.push(Warning {
+                    sample: Some(i),
+                    message,
+                });
+            }
+            let b = &self.budget;
+            let stop = if b.events.saturating_add(events) > b.max_events {
+                Some(rows::Stop::Events)
+            } else if row.is_some() && b.items.saturating_add(items) > b.max_items {
+                Some(rows::Stop::Items)
+            } else if b.out.bytes.saturating_add(bytes) > b.max_bytes {
+                Some(rows::Stop::Bytes)
+            } else {
+                None
+            };
+            match stop {
+                Some(s) => self.stop = Some((i, s, self.limit_of(s))),
+                None => {
+                    self.budget.events += events;
+                    self.budget.items += items;
+                    self.budget.out.bytes += bytes;
+                    if let Some(r) = row {
+                        let mut copy = self.store.row(r);
+                        copy.row_id = i;
+                        self.analyzer.add_row(&copy);
+                        self.store.push(copy);
+                        fact.row = Some(self.store.len() - 1);
+                    }
+                }
+            }
+        }
+        self.facts.push(fact);
+    }
+
+    /// The value of a limit now.
+    fn limit_of(&self, stop: rows::Stop) -> u64 {
+        match stop {
+            rows::Stop::Items => self.budget.max_items as u64,
+            rows::Stop::Events => self.budget.max_events as u64,
+            rows::Stop::Bytes => self.budget.max_bytes,
+        }
+    }
+
+    /// Builds the samples of `tree` not seen yet and puts everything together.
+    pub(crate) fn finish(
+        mut self,
+        tree: &Tree,
+        pt_path: &str,
+        generated_at: f64,
+        input_bytes: Option<u64>,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Compact, Error> {
+        let all = crate::samples(tree)?;
+        if self.list.is_some() && self.list != sample_list_node(tree) {
+            // The list read as samples is not the one the file ends up naming (a dict
+            // that sets `samples` twice): start again from the tree.
+            self = Driver::new(self.limits);
+        }
+        if let Some(bytes) = input_bytes {
+            self.set_input(bytes);
+        }
+        let total = all.len();
+        for i in self.next..total {
+            self.add(tree, &all[i], i, false);
+            if (i + 1) % PROGRESS_EVERY == 0 {
+                progress(i + 1, total);
+            }
+        }
+        progress(total, total);
+        let max_samples = self.limits.max_samples;
+        if self.beyond > 0 {
+            self.warnings.push_always(Warning {
+                sample: Some(max_samples),
+                message: format!(
+                    "this and the {} samples after it are not read: the file has {total} \
+                     samples, more than the limit of {max_samples}",
+                    total - max_samples - 1,
+                ),
+            });
+        }
+        if let Some((i, stop, value)) = self.stop {
+            let limit = match stop {
+                rows::Stop::Items => format!("{value} items"),
+                rows::Stop::Events => format!("{value} trace events (kept or skipped)"),
+                rows::Stop::Bytes => format!("{} MiB of output", value >> 20),
+            };
+            self.warnings.push_always(Warning {
+                sample: Some(i),
+                message: format!(
+                    "this and the {} samples after it are not shown: the rows would pass the \
+                     file's limit of {limit}",
+                    total.min(max_samples) - i - 1
+                ),
+            });
+        }
+        if self.budget.out.cut > 0 {
+            self.warnings.push_always(Warning {
+                sample: None,
+                message: format!(
+                    "{} values were cut at the limit of {} KiB of JSON each (marked \"…<cut\")",
+                    self.budget.out.cut,
+                    json::MAX_VALUE_BYTES >> 10
+                ),
+            });
+        }
+        let heads = &self.store.heads;
+        let global_start = heads
+            .iter()
+            .map(|r| r.start)
+            .reduce(f64::min)
+            .map(rows::round6);
+        let global_end = heads
+            .iter()
+            .map(|r| r.end)
+            .reduce(f64::max)
+            .map(rows::round6);
+        let analysis = self
+            .analyzer
+            .finish(&self.facts, &metrics::Thresholds::default());
+        Ok(Compact {
+            analysis,
+            pt_path: pt_path.to_string(),
+            generated_at,
+            global_start,
+            global_end,
+            store: self.store,
+            warnings: self.warnings.finish(),
+        })
+    }
+}
+
+/// How many samples go by between two progress calls.
+pub const PROGRESS_EVERY: usize = 256;
+
+/// The container [`crate::samples`] reads the samples from, if it is a container.
+fn sample_list_node(tree: &Tree) -> Option<NodeId> {
+    let list = match tree.node_of(&tree.root) {
+        Some(pt::Node::Dict(d)) => d.get_str("samples")?,
+        _ => &tree.root,
+    };
+    match list {
+        Value::Node(id) => Some(*id),
+        _ => None,
+    }
+}
+
+/// The reader's hand-over, into a driver shared with whoever finishes the build.
+pub(crate) struct Sink(pub(crate) Rc<RefCell<Driver>>);
+
+impl pt::SampleSink for Sink {
+    fn take(&mut self, tree: &Tree, list: NodeId, first: usize, items: &[Value], offset: u64) {
+        let mut d = self.0.borrow_mut();
+        if d.list.is_none() {
+            d.list = Some(list);
+        }
+        d.set_input(offset);
+        for (k, v) in items.iter().enumerate() {
+            d.add(tree, v, first + k, true);
+        }
+    }
+}
+
+/// Warnings, at most [`MAX_WARNINGS`] kept (a million bad samples would otherwise make a
+/// million lines), the rest counted.
+#[derive(Default)]
+struct Warnings {
+    kept: Vec<Warning>,
+    dropped: usize,
+}
+
+impl Warnings {
+    fn push(&mut self, w: Warning) {
+        if self.kept.len() < MAX_WARNINGS {
+            self.kept.push(w);
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    /// Warnings about the file's limits are kept whatever the count.
+    fn push_always(&mut self, w: Warning) {
+        self.kept.push(w);
+    }
+
+    fn finish(mut self) -> Vec<Warning> {
+        if self.dropped > 0 {
+            self.kept.push(Warning {
+                sample: None,
+                message: format!(
+                    "{} more warnings not shown (the limit is {MAX_WARNINGS})",
+                    self.dropped
+                ),
+            });
+        }
+        self.kept
+    }
+}
