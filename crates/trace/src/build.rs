@@ -217,8 +217,8 @@ impl Driver {
             self.set_input(bytes);
         }
         let total = all.len();
-        for i in self.next..total {
-            self.add(tree, &all[i], i, false);
+        for (i, sample) in all.iter().enumerate().skip(self.next) {
+            self.add(tree, sample, i, false);
             if (i + 1) % PROGRESS_EVERY == 0 {
                 progress(i + 1, total);
             }

@@ -10,23 +10,6 @@ use crate::model::{Item, Row, State};
 
 use super::requests::finite_number;
 
-/// Seconds per span name over all rows, and each row's share of the rows' total duration.
-#[cfg(test)]
-pub(super) fn time_by_span(rows: &[Row]) -> Vec<(String, f64, f64)> {
-    let total: f64 = rows.iter().map(|r| r.duration).sum();
-    let mut m: BTreeMap<String, f64> = BTreeMap::new();
-    let mut edges = Vec::new();
-    for r in rows {
-        span_seconds(r, &mut m, &mut edges);
-    }
-    let mut v: Vec<(String, f64, f64)> = m
-        .into_iter()
-        .map(|(k, secs)| (k, secs, if total > 0.0 { secs / total } else { 0.0 }))
-        .collect();
-    v.sort_by(|a, b| b.1.total_cmp(&a.1));
-    v
-}
-
 /// Adds one row's span seconds per name (`[P]`/`[D]` virtual spans left out) to `secs`, and
 /// its `sglang_generate` start/end edges (open spans until their display end) to `edges`.
 pub(super) fn span_seconds(r: &Row, secs: &mut BTreeMap<String, f64>, edges: &mut Vec<(f64, i32)>) {
@@ -96,17 +79,8 @@ pub(super) fn token_ends(r: &Row, out: &mut Vec<(f64, f64)>) {
     }
 }
 
-/// Completion tokens per second in 100 equal bins, counted at each request's end.
-#[cfg(test)]
-pub(super) fn tokens_rate(rows: &[Row], start: f64, end: f64) -> (Vec<(f64, f64)>, f64) {
-    let mut ends = Vec::new();
-    for r in rows {
-        token_ends(r, &mut ends);
-    }
-    tokens_rate_of(&ends, start, end)
-}
-
-/// [`tokens_rate`] from the `(end, tokens)` pairs of [`token_ends`].
+/// Completion tokens per second in 100 equal bins, counted at each request's end, from
+/// the `(end, tokens)` pairs of [`token_ends`].
 pub(super) fn tokens_rate_of(ends: &[(f64, f64)], start: f64, end: f64) -> (Vec<(f64, f64)>, f64) {
     if end.partial_cmp(&start) != Some(std::cmp::Ordering::Greater) {
         return (Vec::new(), 0.0);
