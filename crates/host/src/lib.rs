@@ -34,39 +34,3 @@ fn beside(input: &Path, suffix: &str) -> PathBuf {
         .unwrap_or_else(|| "rollout".into());
     input.with_file_name(format!("{stem}.{suffix}"))
 }
-
-/// A file's bytes: memory-mapped when it is a regular file (no copy, no zeroed buffer),
-/// read into memory otherwise (pipes, `/dev/stdin`).
-pub enum Bytes {
-    Mapped(memmap2::Mmap),
-    Owned(Vec<u8>),
-}
-
-impl Bytes {
-    pub fn open(path: &Path) -> std::io::Result<Bytes> {
-        let file = std::fs::File::open(path)?;
-        let meta = file.metadata()?;
-        if meta.is_file() && meta.len() > 0 {
-            // SAFETY: the map is read-only and private to this process. If another process
-            // truncates the file while we read, we may see a SIGBUS, as any mmap reader
-            // (ripgrep, git) accepts; we never write through the map.
-            let map = unsafe { memmap2::MmapOptions::new().populate().map(&file)? };
-            #[cfg(unix)]
-            let _ = map.advise(memmap2::Advice::Sequential);
-            return Ok(Bytes::Mapped(map));
-        }
-        let mut v = Vec::new();
-        std::io::Read::read_to_end(&mut &file, &mut v)?;
-        Ok(Bytes::Owned(v))
-    }
-}
-
-impl std::ops::Deref for Bytes {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            Bytes::Mapped(m) => m,
-            Bytes::Owned(v) => v,
-        }
-    }
-}

@@ -8,6 +8,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use host::term::escape;
 
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Rollout trace viewer for slime dumps. With a DUMP, serves the viewer on 127.0.0.1 and
 /// opens that dump in it; all parsing happens in the browser.
 #[derive(Parser)]
@@ -154,13 +157,29 @@ fn now() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Reads and builds, printing one warning line per bad sample.
+/// Reads and builds, printing one warning line per bad sample. The file is read in 1 MiB
+/// chunks into `trace::StreamLoader` (rows are built as its samples complete, and each chunk
+/// is dropped once read), so neither the file nor its value tree is ever held whole.
 fn build(input: &Path) -> Result<trace::Compact, String> {
     let shown = input.display();
-    let bytes = host::Bytes::open(input).map_err(|e| format!("{shown}: {e}"))?;
-    let parsed = trace::parse(&bytes).map_err(|e| format!("{shown}: {e}"))?;
-    // The tree owns its data: give the file's memory back before rows are built.
-    drop(bytes);
+    let mut file = std::fs::File::open(input).map_err(|e| format!("{shown}: {e}"))?;
+    let mut loader = trace::StreamLoader::new();
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        let n = match std::io::Read::read(&mut file, &mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(format!("{shown}: {e}")),
+        };
+        loader
+            .push(&chunk[..n])
+            .map_err(|e| format!("{shown}: {e}"))?;
+        if loader.is_done() {
+            break;
+        }
+    }
+    let parsed = loader.finish().map_err(|e| format!("{shown}: {e}"))?;
     let built = parsed
         .build_compact(&input.to_string_lossy(), now(), &mut |_, _| {})
         .map_err(|e| format!("{shown}: {e}"))?;
