@@ -1,0 +1,139 @@
+// The one-file report (`rollscope html`) opened from file:// with the network cut: its rows
+// come through the parsing worker, which starts from a data: URL the report makes itself, so
+// Open…, drag-drop and a worker replaced after a crash work there as on the served page.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { launch, waitState, count, shot, reference, FIXTURES, ROOT } from "./helpers.js";
+
+const BIN = process.env.ROLLSCOPE_BIN || path.join(ROOT, "target/debug/rollscope");
+let browser, dir;
+before(async () => {
+  browser = await launch();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "rs-report-"));
+});
+after(async () => {
+  await browser?.close();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Writes the report of a fixture with the real binary; returns its path. */
+function report(name) {
+  const out = path.join(dir, name.replace(/\.pt$/, ".html"));
+  execFileSync(BIN, ["html", path.join(FIXTURES, name), "-o", out], { stdio: "pipe" });
+  return out;
+}
+
+/**
+ * Opens `file` from file:// in a context with the network cut: every request that is not
+ * file:, data: or blob: is recorded and refused. Collects page errors and console errors
+ * (a CSP violation is reported on the console).
+ */
+async function openReport(file) {
+  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+  const requests = [];
+  await context.route("**/*", (route) => {
+    const u = route.request().url();
+    if (u.startsWith("file:") || u.startsWith("data:") || u.startsWith("blob:")) return route.continue();
+    requests.push(u);
+    return route.abort();
+  });
+  await context.setOffline(true);
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  await page.goto("file://" + file);
+  return { context, page, requests, errors };
+}
+
+/** Waits for `name` to be shown, ready, with the reference's row count. */
+async function shows(page, name) {
+  assert.equal(await waitState(page, ["ready", "error"]), "ready",
+    await page.locator("[data-testid=load-error]").innerText().catch(() => ""));
+  await page.waitForFunction((n) => document.querySelector(".file-name")?.innerText === n, name);
+  assert.equal(await count(page, "row-count"), reference(name).sample_count, name);
+}
+
+async function pending(page) {
+  await page.evaluate(() => { document.body.dataset.state = "pending"; });
+}
+
+test("a report opens from file://, its rows come through a worker started from its data: URL", async () => {
+  const { context, page, requests, errors } = await openReport(report("pd_1.pt"));
+  try {
+    await shows(page, "pd_1.pt");
+    // The report made the worker's URL, and the page started its worker from it.
+    const url = await page.evaluate(() => window.__rollscope_worker_url);
+    assert.match(url, /^data:text\/javascript;charset=utf-8,/);
+    assert.ok(page.workers().some((w) => w.url() === url),
+      `a worker runs from the report's URL: ${page.workers().map((w) => w.url().slice(0, 60))}`);
+    // The payload blocks are freed once read.
+    assert.equal(await page.locator("script[type='application/octet-stream']").count(), 0);
+    await page.screenshot({ path: shot("report-opened.png") });
+    assert.deepEqual(requests, []);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("Open… and drag-drop inside a report open other dumps (offline)", async () => {
+  const { context, page, requests, errors } = await openReport(report("pd_1.pt"));
+  try {
+    await shows(page, "pd_1.pt");
+    // Open…: the file input, as a user choosing a file.
+    await pending(page);
+    await page.locator("[data-testid=file-input]").setInputFiles(path.join(FIXTURES, "basic_0.pt"));
+    await shows(page, "basic_0.pt");
+    await page.screenshot({ path: shot("report-open-file.png") });
+    // Drag-drop: a File in a DataTransfer, dropped on the app.
+    await pending(page);
+    const bytes = [...fs.readFileSync(path.join(FIXTURES, "legacy_6.pt"))];
+    const dt = await page.evaluateHandle((b) => {
+      const t = new DataTransfer();
+      t.items.add(new File([new Uint8Array(b)], "legacy_6.pt"));
+      return t;
+    }, bytes);
+    await page.dispatchEvent(".app", "dragover", { dataTransfer: dt });
+    await page.dispatchEvent(".app", "drop", { dataTransfer: dt });
+    await shows(page, "legacy_6.pt");
+    await page.screenshot({ path: shot("report-drop-file.png") });
+    assert.deepEqual(requests, []);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("a report's worker that dies is replaced from the same data: URL and the next file opens", async () => {
+  const { context, page, requests } = await openReport(report("agent_2.pt"));
+  try {
+    await shows(page, "agent_2.pt");
+    await page.evaluate(() => window.__rs_worker_test("panic"));
+    await page.waitForFunction(() => document.body.dataset.state === "error", null, { timeout: 10000 });
+    assert.match(await page.locator("[data-testid=load-error]").innerText(), /the parsing worker stopped/);
+    await pending(page);
+    await page.locator("[data-testid=file-input]").setInputFiles(path.join(FIXTURES, "pdflat_5.pt"));
+    await shows(page, "pdflat_5.pt");
+    assert.deepEqual(requests, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("a report's address cannot make it fetch: ?url= is refused by its CSP, nothing is requested", async () => {
+  const file = report("legacy_6.pt");
+  const { context, page, requests } = await openReport(file);
+  try {
+    await shows(page, "legacy_6.pt");
+    await page.goto("file://" + file + "?url=" + encodeURIComponent("http://127.0.0.1:9/x.pt"));
+    await waitState(page, ["ready", "error"]);
+    assert.deepEqual(requests, [], "the CSP stops the request before the network (which is cut too)");
+  } finally {
+    await context.close();
+  }
+});
