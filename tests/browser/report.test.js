@@ -125,14 +125,21 @@ test("a report's worker that dies is replaced from the same data: URL and the ne
   }
 });
 
-test("a report's address cannot make it fetch: ?url= is refused by its CSP, nothing is requested", async () => {
-  const file = report("legacy_6.pt");
-  const { context, page, requests } = await openReport(file);
+test("neither a report's page nor its worker can fetch anything (its CSP, before the network)", async () => {
+  const { context, page, requests } = await openReport(report("legacy_6.pt"));
   try {
     await shows(page, "legacy_6.pt");
-    await page.goto("file://" + file + "?url=" + encodeURIComponent("http://127.0.0.1:9/x.pt"));
-    await waitState(page, ["ready", "error"]);
-    assert.deepEqual(requests, [], "the CSP stops the request before the network (which is cut too)");
+    const url = await page.evaluate(() => window.__rollscope_worker_url);
+    const worker = page.workers().find((w) => w.url() === url);
+    assert.ok(worker, "the report's worker runs");
+    const tryFetch = (u) => fetch(u).then(() => "fetched", (e) => `refused: ${e}`);
+    for (const target of ["http://127.0.0.1:9/x.pt", "https://example.com/x.pt"]) {
+      assert.match(await page.evaluate(tryFetch, target), /^refused/);
+      assert.match(await worker.evaluate(tryFetch, target), /^refused/);
+    }
+    // The context's route records every request that reaches the network stage (a worker's
+    // too): none did, so the CSP stopped them, not only the cut network.
+    assert.deepEqual(requests, []);
   } finally {
     await context.close();
   }

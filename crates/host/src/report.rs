@@ -53,6 +53,7 @@ pub fn build(built: &trace::Built, name: &str) -> Result<String, String> {
     let worker_init =
         default_export(&worker.js).ok_or("the parsing worker's JS has no default export")?;
     let json = serde_json::to_vec(built).map_err(|e| format!("serialising the rows: {e}"))?;
+    fits_in_a_tab(json.len())?;
     let b64 = base64::engine::general_purpose::STANDARD;
     let title = html_escape(name);
     let boot = BOOT
@@ -95,6 +96,23 @@ pub fn build(built: &trace::Built, name: &str) -> Result<String, String> {
         csp = csp(&hash),
         css = viewer.css,
     ))
+}
+
+/// The most JSON the viewer's worker reads from one file (`MAX_BUFFERED` in
+/// `crates/viewer/src/bin/worker`: JSON is collected whole, unlike a dump, which streams).
+const MAX_JSON: usize = 512 << 20;
+
+/// A report whose rows the page would refuse is refused here, saying what to do instead.
+fn fits_in_a_tab(json_len: usize) -> Result<(), String> {
+    if json_len > MAX_JSON {
+        return Err(format!(
+            "the rows are {:.1} MB of JSON, more than the viewer reads from one file in a browser \
+             tab ({:.0} MB): serve the dump instead (`rollscope DUMP`), which streams it",
+            json_len as f64 / 1e6,
+            MAX_JSON as f64 / 1e6
+        ));
+    }
+    Ok(())
 }
 
 /// The JS glue and gzipped wasm of one wasm-bindgen module, and (for the viewer) the CSS.
@@ -247,6 +265,18 @@ mod tests {
         assert_eq!(quoted_after(glue, "new URL("), Some("worker_bg.wasm"));
         assert_eq!(quoted_after("new URL(x)", "new URL("), None);
         assert_eq!(quoted_after("from './unclosed", "from "), None);
+    }
+
+    #[test]
+    fn rows_the_page_would_refuse_are_refused_here() {
+        assert!(fits_in_a_tab(512 << 20).is_ok());
+        let err = fits_in_a_tab((512 << 20) + 1).unwrap_err();
+        assert!(
+            err.starts_with("the rows are 536.9 MB of JSON")
+                && err.contains("tab (537 MB)")
+                && err.contains("`rollscope DUMP`"),
+            "{err}"
+        );
     }
 
     #[test]
