@@ -155,14 +155,14 @@ fn now() -> f64 {
 }
 
 /// Reads and builds, printing one warning line per bad sample.
-fn build(input: &Path) -> Result<trace::Built, String> {
+fn build(input: &Path) -> Result<trace::Compact, String> {
     let shown = input.display();
     let bytes = host::Bytes::open(input).map_err(|e| format!("{shown}: {e}"))?;
     let parsed = trace::parse(&bytes).map_err(|e| format!("{shown}: {e}"))?;
     // The tree owns its data: give the file's memory back before rows are built.
     drop(bytes);
     let built = parsed
-        .build(&input.to_string_lossy(), now())
+        .build_compact(&input.to_string_lossy(), now(), &mut |_, _| {})
         .map_err(|e| format!("{shown}: {e}"))?;
     for w in &built.warnings {
         eprintln!("warning: {}", escape(&format!("{shown}: {w}")));
@@ -195,10 +195,12 @@ fn cache(input: &Path, output: Option<&Path>) -> Result<(), String> {
     let out = output
         .map(Path::to_path_buf)
         .unwrap_or_else(|| host::cache_path_for(input));
-    // JsonSafe: the same JSON, with no raw control character that could reach a terminal
-    // (`-o -`, or `cat` later).
+    // Straight from the row store; JsonSafe: no raw control character that could reach a
+    // terminal (`-o -`, or `cat` later).
     write_out(&out, |w| {
-        host::term::write_json_safe(w, &built.cache).map_err(std::io::Error::other)
+        let mut safe = host::term::JsonSafeWriter::new(w);
+        built.write_cache(&mut safe)?;
+        safe.flush()
     })?;
     if out != Path::new("-") {
         eprintln!(
@@ -206,7 +208,7 @@ fn cache(input: &Path, output: Option<&Path>) -> Result<(), String> {
             escape(&format!(
                 "{}: {} rows, {} warnings -> {}",
                 input.display(),
-                built.cache.rows.len(),
+                built.store.len(),
                 built.warnings.len(),
                 out.display()
             ))
@@ -226,14 +228,14 @@ fn stats(input: &Path, json: bool, thresholds: &trace::metrics::Thresholds) -> R
     } else {
         // The table escapes each field; this pass is the guarantee for anything it missed.
         let table =
-            host::stats_table::render(&input.display().to_string(), &built.cache, &analysis);
+            host::stats_table::render(&input.display().to_string(), built.store.len(), &analysis);
         print!("{}", host::term::escape_lines(&table));
     }
     Ok(())
 }
 
 fn export(input: &Path, format: ExportFormat, out: &Path) -> Result<(), String> {
-    let built = build(input)?;
+    let built = build(input)?.into_built();
     let value = match format {
         ExportFormat::Chrome => trace::interop::export_chrome(&built.cache),
         ExportFormat::Otlp => trace::interop::export_otlp(&built.cache),
@@ -244,7 +246,7 @@ fn export(input: &Path, format: ExportFormat, out: &Path) -> Result<(), String> 
 }
 
 fn html(input: &Path, output: Option<&Path>) -> Result<(), String> {
-    let built = build(input)?;
+    let built = build(input)?.into_built();
     let name = input
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -5,18 +5,18 @@ use std::fmt::Write;
 
 use trace::json::py_str;
 use trace::metrics::Analysis;
-use trace::Cache;
 
 use crate::term::escape;
 
-pub fn render(name: &str, cache: &Cache, a: &Analysis) -> String {
+/// `traced`: the rows (traced samples) of the build.
+pub fn render(name: &str, traced: usize, a: &Analysis) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
         "{}: {} samples, {} traced, {} requests, wall time {}",
         escape(name),
         a.samples,
-        cache.rows.len(),
+        traced,
         a.requests,
         secs(a.wall_time)
     );

@@ -81,6 +81,48 @@ pub fn write_json_safe<W: io::Write, T: serde::Serialize + ?Sized>(
     value.serialize(&mut ser)
 }
 
+/// A writer that passes JSON text on with [`json_text_safe`] applied: for JSON written in
+/// pieces (the row store's cache writer). A piece that ends inside a UTF-8 character keeps
+/// its tail for the next write.
+pub struct JsonSafeWriter<W: io::Write> {
+    inner: W,
+    tail: Vec<u8>,
+}
+
+impl<W: io::Write> JsonSafeWriter<W> {
+    pub fn new(inner: W) -> Self {
+        JsonSafeWriter {
+            inner,
+            tail: Vec::new(),
+        }
+    }
+}
+
+impl<W: io::Write> io::Write for JsonSafeWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tail.extend_from_slice(buf);
+        let valid = match std::str::from_utf8(&self.tail) {
+            Ok(s) => s.len(),
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e)),
+        };
+        let text = std::str::from_utf8(&self.tail[..valid]).map_err(io::Error::other)?;
+        self.inner.write_all(json_text_safe(text).as_bytes())?;
+        self.tail.drain(..valid);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.tail.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "JSON text ended inside a UTF-8 character",
+            ));
+        }
+        self.inner.flush()
+    }
+}
+
 /// JSON text (as serde_json writes it, pretty or not) with DEL, C1 and bidi controls
 /// written as `\u` escapes. Safe on whole documents because serde_json only ever writes
 /// those characters inside strings.
@@ -134,5 +176,28 @@ mod tests {
         let safe = json_text_safe(&pretty);
         assert!(!safe.chars().any(is_unsafe_in_json), "{safe:?}");
         assert_eq!(serde_json::from_str::<serde_json::Value>(&safe).unwrap(), v);
+    }
+
+    #[test]
+    fn json_safe_writer_escapes_across_split_characters() {
+        use std::io::Write;
+        let text = "{\"a\":\"x\u{202e}y\u{7f}é\"}";
+        let mut out = Vec::new();
+        let mut w = JsonSafeWriter::new(&mut out);
+        // One byte at a time: every multi-byte character is split.
+        for b in text.as_bytes() {
+            w.write_all(std::slice::from_ref(b)).unwrap();
+        }
+        w.flush().unwrap();
+        let got = String::from_utf8(out).unwrap();
+        assert_eq!(got, "{\"a\":\"x\\u202ey\\u007fé\"}");
+        let back: serde_json::Value = serde_json::from_str(&got).unwrap();
+        assert_eq!(back["a"], "x\u{202e}y\u{7f}é");
+        let mut cut = JsonSafeWriter::new(Vec::new());
+        cut.write_all(&"é".as_bytes()[..1]).unwrap();
+        assert!(
+            cut.flush().is_err(),
+            "a dangling half character is an error"
+        );
     }
 }

@@ -323,6 +323,36 @@ fn repair_counts(cache: &mut Cache, warnings: &mut Vec<Warning>) {
     }
 }
 
+/// A serialised [`Built`] (`{"cache": …, "warnings": […], "analysis": {…}}`, what a one-file
+/// report carries): the cache is validated like any cache JSON; the warnings and analysis
+/// are kept when they read as such (the analysis then has the dump's sample facts, which the
+/// rows alone lack), else the ones the rows give.
+pub(crate) fn built_from_json(mut value: J) -> Result<Built, Error> {
+    let Some(obj) = value.as_object_mut() else {
+        return Err(Error::BadCache("not an object".into()));
+    };
+    let cache = obj.remove("cache").unwrap_or(J::Null);
+    let warnings = obj.remove("warnings");
+    let analysis = obj.remove("analysis");
+    let mut built = cache_from_json(cache)?;
+    if let Some(Ok(mut w)) = warnings.map(serde_json::from_value::<Vec<Warning>>) {
+        w.truncate(crate::MAX_WARNINGS);
+        w.append(&mut built.warnings);
+        built.warnings = w;
+    }
+    if let Some(Ok(a)) = analysis.map(serde_json::from_value) {
+        built.analysis = a;
+    }
+    Ok(built)
+}
+
+/// Whether a JSON value is a serialised [`Built`] rather than a cache.
+pub(crate) fn is_built(value: &J) -> bool {
+    value.as_object().is_some_and(|o| {
+        o.contains_key("cache") && o.contains_key("analysis") && !o.contains_key("rows")
+    })
+}
+
 pub(crate) fn cache_from_json(value: J) -> Result<Built, Error> {
     validate(&value)?;
     let mut cache: Cache =

@@ -19,15 +19,18 @@
 //! (what kind of file), this file (entry points and the build's limits).
 
 mod cache_json;
+mod compact;
 pub mod interop;
 pub mod json;
 pub mod metrics;
 pub mod model;
 pub mod rows;
 mod sniff;
+pub mod store;
 pub mod values;
 
 pub use cache_json::load_cache_json;
+pub use compact::Compact;
 
 pub use model::{
     Cache, Item, PointItem, Row, SpanAttrs, SpanItem, State, CACHE_VERSION, PD_VIRTUAL_ROLE,
@@ -159,6 +162,11 @@ pub fn load(bytes: &[u8], pt_path: &str, generated_at: f64) -> Result<Built, Err
     parse(bytes)?.build(pt_path, generated_at)
 }
 
+/// [`load`] into the compact row store (what the CLI and the viewer's worker keep).
+pub fn load_compact(bytes: &[u8], pt_path: &str, generated_at: f64) -> Result<Compact, Error> {
+    parse(bytes)?.build_compact(pt_path, generated_at, &mut |_, _| {})
+}
+
 /// A file after reading, before rows: split from [`load`] so a caller can free the file's
 /// bytes (the value tree does not borrow them) before rows are built.
 pub enum Parsed {
@@ -258,6 +266,9 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, Error> {
             if interop::is_otlp(&value) {
                 return Ok(Parsed::Otlp(Box::new(value), bytes.len() as u64));
             }
+            if cache_json::is_built(&value) {
+                return cache_json::built_from_json(value).map(|b| Parsed::Cache(Box::new(b)));
+            }
             cache_json::cache_from_json(value).map(|b| Parsed::Cache(Box::new(b)))
         }
         sniff::Kind::Dump => Ok(Parsed::Dump(
@@ -279,21 +290,33 @@ impl Parsed {
         generated_at: f64,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Built, Error> {
+        self.build_compact(pt_path, generated_at, progress)
+            .map(Compact::into_built)
+    }
+
+    /// Rows into the compact store, calling `progress(samples done, samples total)`.
+    pub fn build_compact(
+        self,
+        pt_path: &str,
+        generated_at: f64,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Compact, Error> {
         match self {
-            Parsed::Dump(dump, input_bytes) => build_cache_limited(
+            Parsed::Dump(dump, input_bytes) => build_compact_limited(
                 &dump.tree,
                 pt_path,
                 generated_at,
                 &BuildLimits::for_input(input_bytes),
                 progress,
             ),
-            Parsed::Cache(built) => Ok(*built),
+            Parsed::Cache(built) => Ok(Compact::from_built(*built)),
             Parsed::Otlp(value, input_bytes) => interop::import_otlp_limited(
                 &value,
                 pt_path,
                 generated_at,
                 &BuildLimits::for_input(input_bytes),
-            ),
+            )
+            .map(Compact::from_built),
             Parsed::Series(_) => Err(Error::NotADump(
                 "this is Prometheus data: open it on top of a rollout dump to see its series"
                     .into(),
@@ -385,6 +408,18 @@ pub fn build_cache_limited(
     limits: &BuildLimits,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Built, Error> {
+    build_compact_limited(tree, pt_path, generated_at, limits, progress).map(Compact::into_built)
+}
+
+/// [`build_cache_limited`] into the compact row store: each row goes into the store and the
+/// analysis as it is made, so no more than one row of `serde_json` values exists at a time.
+pub fn build_compact_limited(
+    tree: &Tree,
+    pt_path: &str,
+    generated_at: f64,
+    limits: &BuildLimits,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Compact, Error> {
     let all = samples(tree)?;
     let mut warnings = Warnings::default();
     let max_samples = limits.max_samples;
@@ -402,7 +437,8 @@ pub fn build_cache_limited(
     } else {
         all
     };
-    let mut rows = Vec::new();
+    let mut store = store::Store::default();
+    let mut analyzer = metrics::Analyzer::default();
     let mut notes = Vec::new();
     let mut budget = rows::Budget::new(limits);
     for (i, sample) in samples.iter().enumerate() {
@@ -415,7 +451,10 @@ pub fn build_cache_limited(
             });
         }
         match built {
-            Ok(Some(row)) => rows.push(row),
+            Ok(Some(row)) => {
+                analyzer.add_row(&row);
+                store.push(row);
+            }
             Ok(None) => {}
             Err(stop) => {
                 let limit = match stop {
@@ -453,29 +492,32 @@ pub fn build_cache_limited(
             ),
         });
     }
-    let global_start = rows
+    let global_start = store
+        .heads
         .iter()
         .map(|r| r.start)
         .reduce(f64::min)
         .map(rows::round6);
-    let global_end = rows
+    let global_end = store
+        .heads
         .iter()
         .map(|r| r.end)
         .reduce(f64::max)
         .map(rows::round6);
-    let facts = metrics::sample_facts(tree, samples, &rows);
-    let analysis = metrics::analyze(&rows, &facts, &metrics::Thresholds::default());
-    Ok(Built {
+    let ids: Vec<(usize, &serde_json::Value)> = store
+        .heads
+        .iter()
+        .map(|h| (h.row_id, &h.sample_index))
+        .collect();
+    let facts = metrics::sample_facts(tree, samples, &ids);
+    let analysis = analyzer.finish(&facts, &metrics::Thresholds::default());
+    Ok(Compact {
         analysis,
-        cache: Cache {
-            cache_version: CACHE_VERSION,
-            pt_path: pt_path.to_string(),
-            generated_at,
-            sample_count: rows.len(),
-            global_start,
-            global_end,
-            rows,
-        },
+        pt_path: pt_path.to_string(),
+        generated_at,
+        global_start,
+        global_end,
+        store,
         warnings: warnings.finish(),
     })
 }

@@ -3,23 +3,21 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::Value as J;
+
 use crate::json::py_str;
 use crate::model::{Item, Row, State};
 
 use super::requests::finite_number;
 
+/// Seconds per span name over all rows, and each row's share of the rows' total duration.
+#[cfg(test)]
 pub(super) fn time_by_span(rows: &[Row]) -> Vec<(String, f64, f64)> {
     let total: f64 = rows.iter().map(|r| r.duration).sum();
     let mut m: BTreeMap<String, f64> = BTreeMap::new();
+    let mut edges = Vec::new();
     for r in rows {
-        for it in &r.items {
-            if let Item::Span(s) = it {
-                if s.pd_virtual_role().is_none() {
-                    *m.entry(py_str(&s.name)).or_default() +=
-                        (s.display_end_ts - s.start_ts).max(0.0);
-                }
-            }
-        }
+        span_seconds(r, &mut m, &mut edges);
     }
     let mut v: Vec<(String, f64, f64)> = m
         .into_iter()
@@ -29,19 +27,43 @@ pub(super) fn time_by_span(rows: &[Row]) -> Vec<(String, f64, f64)> {
     v
 }
 
-/// Running `sglang_generate` spans over time (open spans until their display end).
-pub fn in_flight(rows: &[Row]) -> Vec<(f64, u32)> {
-    let mut edges: Vec<(f64, i32)> = Vec::new();
-    for r in rows {
-        for it in &r.items {
-            if let Item::Span(s) = it {
-                if s.name.as_str() == Some("sglang_generate") {
-                    edges.push((s.start_ts, 1));
-                    edges.push((s.display_end_ts.max(s.start_ts), -1));
+/// Adds one row's span seconds per name (`[P]`/`[D]` virtual spans left out) to `secs`, and
+/// its `sglang_generate` start/end edges (open spans until their display end) to `edges`.
+pub(super) fn span_seconds(r: &Row, secs: &mut BTreeMap<String, f64>, edges: &mut Vec<(f64, i32)>) {
+    for it in &r.items {
+        if let Item::Span(s) = it {
+            if s.pd_virtual_role().is_none() {
+                let d = (s.display_end_ts - s.start_ts).max(0.0);
+                match &s.name {
+                    J::String(n) => match secs.get_mut(n.as_str()) {
+                        Some(v) => *v += d,
+                        None => {
+                            secs.insert(n.clone(), d);
+                        }
+                    },
+                    other => *secs.entry(py_str(other)).or_default() += d,
                 }
+            }
+            if s.name.as_str() == Some("sglang_generate") {
+                edges.push((s.start_ts, 1));
+                edges.push((s.display_end_ts.max(s.start_ts), -1));
             }
         }
     }
+}
+
+/// Running `sglang_generate` spans over time (open spans until their display end).
+pub fn in_flight(rows: &[Row]) -> Vec<(f64, u32)> {
+    let mut edges: Vec<(f64, i32)> = Vec::new();
+    let mut secs = BTreeMap::new();
+    for r in rows {
+        span_seconds(r, &mut secs, &mut edges);
+    }
+    in_flight_of_edges(edges)
+}
+
+/// The in-flight step series from `sglang_generate` start (+1) and end (−1) edges.
+pub(super) fn in_flight_of_edges(mut edges: Vec<(f64, i32)>) -> Vec<(f64, u32)> {
     // Ends before starts at the same instant: back-to-back requests do not overlap.
     edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let mut out: Vec<(f64, u32)> = Vec::new();
@@ -57,29 +79,44 @@ pub fn in_flight(rows: &[Row]) -> Vec<(f64, u32)> {
     out
 }
 
+/// Adds `(end, completion_tokens)` of each closed `sglang_generate` span of a row.
+pub(super) fn token_ends(r: &Row, out: &mut Vec<(f64, f64)>) {
+    for it in &r.items {
+        if let Item::Span(s) = it {
+            if s.name.as_str() != Some("sglang_generate") || s.state != State::ClosedSpan {
+                continue;
+            }
+            if let (Some(e), Some(tok)) = (
+                s.end_ts,
+                finite_number(s.attrs.end_attrs.get("completion_tokens")),
+            ) {
+                out.push((e, tok));
+            }
+        }
+    }
+}
+
 /// Completion tokens per second in 100 equal bins, counted at each request's end.
+#[cfg(test)]
 pub(super) fn tokens_rate(rows: &[Row], start: f64, end: f64) -> (Vec<(f64, f64)>, f64) {
+    let mut ends = Vec::new();
+    for r in rows {
+        token_ends(r, &mut ends);
+    }
+    tokens_rate_of(&ends, start, end)
+}
+
+/// [`tokens_rate`] from the `(end, tokens)` pairs of [`token_ends`].
+pub(super) fn tokens_rate_of(ends: &[(f64, f64)], start: f64, end: f64) -> (Vec<(f64, f64)>, f64) {
     if end.partial_cmp(&start) != Some(std::cmp::Ordering::Greater) {
         return (Vec::new(), 0.0);
     }
     const BINS: usize = 100;
     let width = (end - start) / BINS as f64;
     let mut bins = vec![0.0f64; BINS];
-    for r in rows {
-        for it in &r.items {
-            if let Item::Span(s) = it {
-                if s.name.as_str() != Some("sglang_generate") || s.state != State::ClosedSpan {
-                    continue;
-                }
-                if let (Some(e), Some(tok)) = (
-                    s.end_ts,
-                    finite_number(s.attrs.end_attrs.get("completion_tokens")),
-                ) {
-                    let i = (((e - start) / width) as usize).min(BINS - 1);
-                    bins[i] += tok;
-                }
-            }
-        }
+    for &(e, tok) in ends {
+        let i = (((e - start) / width) as usize).min(BINS - 1);
+        bins[i] += tok;
     }
     let rate = bins
         .iter()

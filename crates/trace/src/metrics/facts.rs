@@ -25,12 +25,10 @@ pub struct SampleFacts {
 
 /// Facts about every sample of a dump. Work per sample is bounded: a `loss_mask` list shared
 /// by many samples is summed once, and a sample's index and group are read as short text.
-pub fn sample_facts(tree: &Tree, samples: &[Value], rows: &[Row]) -> Vec<SampleFacts> {
-    let row_of: HashMap<usize, usize> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.row_id, i))
-        .collect();
+///
+/// `rows`: each row's `row_id` (the sample's position) and `sample_index`, in row order.
+pub fn sample_facts(tree: &Tree, samples: &[Value], rows: &[(usize, &J)]) -> Vec<SampleFacts> {
+    let row_of: HashMap<usize, usize> = rows.iter().enumerate().map(|(i, r)| (r.0, i)).collect();
     let num = |v: &Value| match v {
         Value::Int(x) => Some(*x as f64),
         Value::Float(x) if x.is_finite() => Some(*x),
@@ -59,7 +57,7 @@ pub fn sample_facts(tree: &Tree, samples: &[Value], rows: &[Row]) -> Vec<SampleF
                 // The row's own index when there is one; else short text (facts are kept for
                 // every sample, so no sample may bring a large value here).
                 sample_index: match (row, d.get_str("index")) {
-                    (Some(r), _) => rows[r].sample_index.clone(),
+                    (Some(r), _) => rows[r].1.clone(),
                     (None, None) => J::from(i),
                     (None, Some(Value::Int(x))) => J::from(*x),
                     (None, Some(Value::None)) => J::Null,

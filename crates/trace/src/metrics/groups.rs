@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{jf64, Row};
+use crate::model::jf64;
 
 use super::SampleFacts;
 
@@ -66,7 +66,7 @@ pub(super) fn zero_std_counts(
 /// and std, longest completion first.
 pub(super) fn group_stats(
     groups: &BTreeMap<String, Vec<&SampleFacts>>,
-    rows: &[Row],
+    rows: &[(f64, f64)],
 ) -> Vec<Group> {
     let mut out: Vec<Group> = groups
         .iter()
@@ -74,11 +74,11 @@ pub(super) fn group_stats(
             let member_rows: Vec<usize> = members.iter().filter_map(|f| f.row).collect();
             let start = member_rows
                 .iter()
-                .map(|&i| rows[i].start)
+                .map(|&i| rows[i].0)
                 .fold(f64::INFINITY, f64::min);
             let end = member_rows
                 .iter()
-                .map(|&i| rows[i].end)
+                .map(|&i| rows[i].1)
                 .fold(f64::NEG_INFINITY, f64::max);
             let rewards: Vec<f64> = members.iter().filter_map(|f| f.reward).collect();
             let mean =
@@ -128,7 +128,7 @@ mod tests {
             ..SampleFacts::default()
         })
         .collect();
-        let rows: Vec<Row> = (0..4)
+        let rows: Vec<crate::model::Row> = (0..4)
             .map(|i| {
                 row(vec![span(
                     "sglang_generate",

@@ -15,17 +15,16 @@
 //! Files: `summary` (numpy-style statistics, histograms, counts), `facts` (what is known about
 //! each sample), `requests` (per-request attrs with PD children attached, slime's metric
 //! names), `activity` (time by span, in-flight requests, token rate), `groups` (GRPO group
-//! stats, zero-std counts), `health` (badges and their thresholds); this file holds the
-//! `Analysis` type and the `analyze` entry that puts them together.
-
-use std::collections::BTreeMap;
+//! stats, zero-std counts), `health` (badges and their thresholds), `accum` (the [`Analyzer`]:
+//! one row at a time, so a build never needs every row in memory at once); this file holds the
+//! `Analysis` type and the `analyze` entry.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as J};
 
-use crate::json::py_str;
 use crate::model::{jf64, Row};
 
+mod accum;
 mod activity;
 mod facts;
 mod groups;
@@ -35,17 +34,13 @@ mod summary;
 #[cfg(test)]
 mod test_rows;
 
+pub use accum::Analyzer;
 pub use activity::in_flight;
 pub use facts::{facts_from_rows, sample_facts, SampleFacts};
 pub use groups::Group;
 pub use health::{analyze_health, Health, Thresholds};
 pub use requests::request_attrs;
 pub use summary::{histogram, percentile, stats, Stats};
-
-use activity::{time_by_span, tokens_rate};
-use groups::{group_facts, group_stats, zero_std_counts};
-use requests::{finite_number, DECODE_FIELDS, PREFILL_FIELDS, REQUEST_FIELDS};
-use summary::count_sorted;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SlowSample {
@@ -155,145 +150,11 @@ impl Analysis {
     }
 }
 
-/// Everything, from rows and sample facts.
+/// Everything, from rows and sample facts: [`Analyzer`] fed every row.
 pub fn analyze(rows: &[Row], facts: &[SampleFacts], thresholds: &Thresholds) -> Analysis {
-    let requests = request_attrs(rows);
-    let mut a = Analysis {
-        requests: requests.len(),
-        ..Analysis::default()
-    };
-    // slime's per-request metrics, in slime's key order.
-    let mut by_metric: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    let mut order: Vec<&str> = Vec::new();
-    for attrs in &requests {
-        for (metric, key) in REQUEST_FIELDS
-            .iter()
-            .chain(&PREFILL_FIELDS)
-            .chain(&DECODE_FIELDS)
-        {
-            if let Some(x) = finite_number(attrs.get(*key)) {
-                if !by_metric.contains_key(metric) {
-                    order.push(metric);
-                }
-                by_metric.entry(metric).or_default().push(x);
-            }
-        }
+    let mut an = Analyzer::default();
+    for r in rows {
+        an.add_row(r);
     }
-    let push_stats = |a: &mut Analysis, name: &str, values: &[f64]| {
-        if let Some(s) = stats(values) {
-            for (suffix, v) in [
-                ("mean", s.mean),
-                ("median", s.median),
-                ("max", s.max),
-                ("min", s.min),
-            ] {
-                a.slime.push((format!("{name}/{suffix}"), v));
-            }
-            a.distributions.push((name.to_string(), s));
-        }
-    };
-    for metric in &order {
-        push_stats(&mut a, metric, &by_metric[metric]);
-    }
-    // rollout/*: from every sample.
-    let lens: Vec<f64> = facts.iter().filter_map(|f| f.response_length).collect();
-    push_stats(&mut a, "rollout/response_len", &lens);
-    if !facts.is_empty() {
-        let truncated = facts
-            .iter()
-            .filter(|f| f.status.as_deref() == Some("truncated"))
-            .count();
-        a.slime.push((
-            "rollout/truncated_ratio".into(),
-            truncated as f64 / facts.len() as f64,
-        ));
-    }
-    let groups = group_facts(facts);
-    for (r, n) in zero_std_counts(&groups) {
-        a.slime
-            .push((format!("rollout/zero_std/count_{r}"), n as f64));
-    }
-
-    // Beyond slime.
-    let global_start = rows.iter().map(|r| r.start).fold(f64::INFINITY, f64::min);
-    let global_end = rows.iter().map(|r| r.end).fold(f64::NEG_INFINITY, f64::max);
-    a.wall_time = if global_end > global_start {
-        global_end - global_start
-    } else {
-        0.0
-    };
-    let tokens: Vec<f64> = requests
-        .iter()
-        .filter_map(|r| finite_number(r.get("completion_tokens")))
-        .collect();
-    let prompts: Vec<f64> = requests
-        .iter()
-        .filter_map(|r| finite_number(r.get("prompt_tokens")))
-        .collect();
-    let cached: f64 = requests
-        .iter()
-        .filter_map(|r| finite_number(r.get("cached_tokens")))
-        .sum();
-    a.completion_tokens = tokens.iter().sum();
-    if a.wall_time > 0.0 && !tokens.is_empty() {
-        a.tokens_per_sec = Some(a.completion_tokens / a.wall_time);
-    }
-    let prompt_total: f64 = prompts.iter().sum();
-    if prompt_total > 0.0 {
-        a.prefix_cache_hit_rate = Some(cached / prompt_total);
-    }
-    a.finish_reasons = count_sorted(requests.iter().filter_map(|r| {
-        r.get("finish_reason").map(|v| match v {
-            J::Object(o) => o.get("type").map(py_str).unwrap_or_else(|| "other".into()),
-            other => py_str(other),
-        })
-    }));
-    a.statuses = count_sorted(
-        facts
-            .iter()
-            .map(|f| f.status.clone().unwrap_or_else(|| "None".into())),
-    );
-    // Request size buckets as dashboards draw them (prompt in 1024s, output in 1000s).
-    a.prompt_tokens_hist = histogram(
-        &prompts,
-        &[1024.0, 4096.0, 8192.0],
-        &["<1K", "1K-4K", "4K-8K", ">8K"],
-    );
-    a.output_tokens_hist = histogram(
-        &tokens,
-        &[100.0, 500.0, 1000.0],
-        &["<100", "100-500", "500-1K", ">1K"],
-    );
-    a.time_by_span = time_by_span(rows);
-    a.in_flight = in_flight(rows);
-    let (rate, bin) = tokens_rate(rows, global_start, global_end);
-    a.tokens_rate = rate;
-    a.tokens_rate_bin = bin;
-    let mut by_duration: Vec<(usize, &Row)> = rows.iter().enumerate().collect();
-    by_duration.sort_by(|x, y| y.1.duration.total_cmp(&x.1.duration));
-    a.slowest = by_duration
-        .iter()
-        .take(10)
-        .map(|(i, r)| SlowSample {
-            row: *i,
-            sample_index: r.sample_index.clone(),
-            duration: r.duration,
-        })
-        .collect();
-    if !rows.is_empty() && a.wall_time > 0.0 {
-        let mut ends: Vec<f64> = rows.iter().map(|r| r.end).collect();
-        ends.sort_by(f64::total_cmp);
-        let k = ((ends.len() as f64 * 0.9).ceil() as usize).clamp(1, ends.len());
-        let tail = global_end - ends[k - 1];
-        a.tail_seconds = Some(tail);
-        a.tail_share = Some(tail / a.wall_time);
-    }
-    a.groups = group_stats(&groups, rows);
-    a.samples = facts.len();
-    a.failed_samples = facts
-        .iter()
-        .filter(|f| matches!(f.status.as_deref(), Some("aborted" | "failed")))
-        .count();
-    a.health = analyze_health(&a, thresholds);
-    a
+    an.finish(facts, thresholds)
 }

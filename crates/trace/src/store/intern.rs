@@ -1,0 +1,111 @@
+//! Interned JSON values: each distinct value's JSON text stored once, referred to by id.
+
+use std::borrow::Cow;
+
+use rustc_hash::FxHashMap;
+use serde_json::Value as J;
+
+/// Distinct JSON values by id (ids are dense, in first-seen order).
+#[derive(Debug, Clone, Default)]
+pub struct Interner {
+    /// All texts, one after another; text `i` is `text[ends[i - 1]..ends[i]]`.
+    text: String,
+    ends: Vec<usize>,
+    index: FxHashMap<Box<str>, u32>,
+    /// Reused buffer for a value's JSON text while looking it up.
+    scratch: String,
+}
+
+impl Interner {
+    /// The id of `v`'s JSON text, adding it if new. A string's text is found without
+    /// allocating when it was seen before (the common case: span names, repeated ids).
+    pub fn intern(&mut self, v: &J) -> u32 {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        // Display writes a `Value`'s compact JSON text; into a String it cannot fail.
+        let _ = std::fmt::Write::write_fmt(&mut scratch, format_args!("{v}"));
+        let id = self.intern_text(&scratch);
+        self.scratch = scratch;
+        id
+    }
+
+    /// The id of a JSON text.
+    pub fn intern_text(&mut self, json: &str) -> u32 {
+        if let Some(&id) = self.index.get(json) {
+            return id;
+        }
+        let id = self.ends.len() as u32;
+        self.text.push_str(json);
+        self.ends.push(self.text.len());
+        self.index.insert(json.into(), id);
+        id
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The JSON text of `id` (`null` for an id never given out).
+    pub fn json(&self, id: u32) -> &str {
+        let i = id as usize;
+        match self.ends.get(i) {
+            Some(&end) => {
+                let start = if i == 0 { 0 } else { self.ends[i - 1] };
+                &self.text[start..end]
+            }
+            None => "null",
+        }
+    }
+
+    /// The value of `id`.
+    pub fn value(&self, id: u32) -> J {
+        serde_json::from_str(self.json(id)).unwrap_or(J::Null)
+    }
+
+    /// `id` as shown: a string's own text, any other value's JSON text.
+    pub fn display(&self, id: u32) -> Cow<'_, str> {
+        let json = self.json(id);
+        if json.starts_with('"') {
+            match serde_json::from_str::<String>(json) {
+                Ok(s) => Cow::Owned(s),
+                Err(_) => Cow::Borrowed(json),
+            }
+        } else {
+            Cow::Borrowed(json)
+        }
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        // Each key is a copy of its text, plus the table's slots.
+        2 * self.text.capacity()
+            + self.ends.capacity() * std::mem::size_of::<usize>()
+            + self.index.capacity() * (std::mem::size_of::<(Box<str>, u32)>() + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_value_same_id_and_text_round_trips() {
+        let mut i = Interner::default();
+        let a = i.intern(&J::from("sglang_generate"));
+        let b = i.intern(&J::from(7));
+        assert_eq!(i.intern(&J::from("sglang_generate")), a);
+        assert_ne!(a, b);
+        assert_eq!(i.json(a), "\"sglang_generate\"");
+        assert_eq!(i.display(a), "sglang_generate");
+        assert_eq!(i.display(b), "7");
+        assert_eq!(i.value(b), J::from(7));
+        let nested = serde_json::json!({"k": ["x", null]});
+        let c = i.intern(&nested);
+        assert_eq!(i.value(c), nested);
+        assert_eq!(i.json(99), "null");
+        assert_eq!(i.len(), 3);
+    }
+}

@@ -1,0 +1,346 @@
+//! The compact row store: every row of a build as columns, built one row at a time.
+//!
+//! A `Row` of `serde_json` values costs ≈ 0.6–1 KB per span (boxed names, ids, attribute
+//! maps); a million-span dump then takes gigabytes. Here a row is its head (the sample's own
+//! fields, a few dozen bytes) and a range of items; items are columns (state, times, attempt,
+//! lane, depth), names and span ids are interned (a million spans of twenty names hold twenty
+//! strings), and attributes are kept as the exact JSON text the cache writes, materialised
+//! only when asked for ([`Store::row`], [`Store::item`]). The cache JSON is written straight
+//! from the columns (`write.rs`), byte for byte what `serde_json` writes for the same
+//! [`Cache`](crate::Cache) (tested on every fixture).
+//!
+//! Files: `intern.rs` (interned JSON texts), `write.rs` (cache JSON out), this file.
+
+mod intern;
+pub mod write;
+
+pub use intern::Interner;
+
+use serde_json::Value as J;
+
+use crate::model::{Item, PointItem, Row, SpanAttrs, SpanItem, State};
+
+/// `kind` of an item: its state …
+pub const CLOSED_SPAN: u8 = 0;
+pub const OPEN_SPAN: u8 = 1;
+pub const POINT_EVENT: u8 = 2;
+pub const ORPHAN_END: u8 = 3;
+/// … (these bits) …
+pub const STATE_MASK: u8 = 0b11;
+/// … and whether a span is a `[P]` (prefill) or `[D]` (decode) virtual span (spec §3.5).
+pub const PD_PREFILL: u8 = 1 << 4;
+pub const PD_DECODE: u8 = 1 << 5;
+
+/// A row without its items: the sample's fields and counts, and where its items are.
+#[derive(Debug, Clone)]
+pub struct RowHead {
+    pub row_id: usize,
+    pub sample_index: J,
+    pub group_index: J,
+    pub source: J,
+    pub status: J,
+    pub label: J,
+    pub reward: J,
+    pub trace_id: J,
+    pub attempt: i64,
+    pub start: f64,
+    pub end: f64,
+    pub duration: f64,
+    pub lane_count: u32,
+    pub closed_span_count: usize,
+    pub open_span_count: usize,
+    pub point_event_count: usize,
+    pub orphan_count: usize,
+    pub total_response_length: i64,
+    pub max_response_length: i64,
+    /// This row's items are `first..first + len` of the store's columns.
+    pub first: usize,
+    pub len: usize,
+}
+
+impl RowHead {
+    pub fn items(&self) -> std::ops::Range<usize> {
+        self.first..self.first + self.len
+    }
+}
+
+/// Item columns, all of one length.
+#[derive(Debug, Clone, Default)]
+pub struct Columns {
+    /// State plus PD flags (the constants above).
+    pub kind: Vec<u8>,
+    /// `start_ts` of a span, `ts` of a point.
+    pub start: Vec<f64>,
+    /// `end_ts` of a closed span; NaN for an open span (`null`) and for points.
+    pub end: Vec<f64>,
+    /// `display_end_ts` of a span, `ts` of a point.
+    pub display_end: Vec<f64>,
+    pub attempt: Vec<i64>,
+    /// Ids in [`Store::names`].
+    pub name: Vec<u32>,
+    pub parent_span_name: Vec<u32>,
+    /// Ids in [`Store::ids`].
+    pub span_id: Vec<u32>,
+    pub parent_span_id: Vec<u32>,
+    pub lane: Vec<u32>,
+    pub depth: Vec<u32>,
+    /// Item `i`'s attributes are `attrs[attr_at[i]..attr_at[i + 1]]` of the JSON arena: a
+    /// point's attrs, or a span's start attrs then end attrs split at `attr_mid[i]`.
+    pub attr_at: Vec<usize>,
+    pub attr_mid: Vec<usize>,
+}
+
+/// Rows as heads plus item columns (see the module doc).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub heads: Vec<RowHead>,
+    pub cols: Columns,
+    /// Item and parent-span names, as JSON text.
+    pub names: Interner,
+    /// Span ids, as JSON text.
+    pub ids: Interner,
+    /// Attribute JSON texts, one after another.
+    pub attrs: Vec<u8>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        let mut cols = Columns::default();
+        cols.attr_at.push(0);
+        Store {
+            heads: Vec::new(),
+            cols,
+            names: Interner::default(),
+            ids: Interner::default(),
+            attrs: Vec::new(),
+        }
+    }
+}
+
+fn push_json(out: &mut Vec<u8>, v: &J) {
+    // Writing a `Value` to a Vec cannot fail (string keys, no I/O).
+    let _ = serde_json::to_writer(&mut *out, v);
+}
+
+impl Store {
+    pub fn len(&self) -> usize {
+        self.heads.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.heads.is_empty()
+    }
+
+    /// Items over all rows.
+    pub fn item_count(&self) -> usize {
+        self.cols.kind.len()
+    }
+
+    /// Adds a row (taking it apart: nothing of it is kept as `serde_json` values but its
+    /// head fields).
+    pub fn push(&mut self, row: Row) {
+        let first = self.item_count();
+        let len = row.items.len();
+        for item in &row.items {
+            self.push_item(item);
+        }
+        self.heads.push(RowHead {
+            row_id: row.row_id,
+            sample_index: row.sample_index,
+            group_index: row.group_index,
+            source: row.source,
+            status: row.status,
+            label: row.label,
+            reward: row.reward,
+            trace_id: row.trace_id,
+            attempt: row.attempt,
+            start: row.start,
+            end: row.end,
+            duration: row.duration,
+            lane_count: row.lane_count,
+            closed_span_count: row.closed_span_count,
+            open_span_count: row.open_span_count,
+            point_event_count: row.point_event_count,
+            orphan_count: row.orphan_count,
+            total_response_length: row.total_response_length,
+            max_response_length: row.max_response_length,
+            first,
+            len,
+        });
+    }
+
+    fn push_item(&mut self, item: &Item) {
+        let c = &mut self.cols;
+        let state = match item.state() {
+            State::ClosedSpan => CLOSED_SPAN,
+            State::OpenSpan => OPEN_SPAN,
+            State::PointEvent => POINT_EVENT,
+            State::OrphanEnd => ORPHAN_END,
+        };
+        match item {
+            Item::Span(s) => {
+                let pd = match s.pd_virtual_role() {
+                    Some("prefill") => PD_PREFILL,
+                    Some(_) => PD_DECODE,
+                    None => 0,
+                };
+                c.kind.push(state | pd);
+                c.start.push(s.start_ts);
+                c.end.push(s.end_ts.unwrap_or(f64::NAN));
+                c.display_end.push(s.display_end_ts);
+                c.attempt.push(s.attempt);
+                c.name.push(self.names.intern(&s.name));
+                c.parent_span_name
+                    .push(self.names.intern(&s.parent_span_name));
+                c.span_id.push(self.ids.intern(&s.span_id));
+                c.parent_span_id.push(self.ids.intern(&s.parent_span_id));
+                c.lane.push(s.lane);
+                c.depth.push(s.depth);
+                push_json(&mut self.attrs, &s.attrs.start_attrs);
+                c.attr_mid.push(self.attrs.len());
+                push_json(&mut self.attrs, &s.attrs.end_attrs);
+            }
+            Item::Event(p) | Item::OrphanEnd(p) => {
+                c.kind.push(state);
+                c.start.push(p.ts);
+                c.end.push(f64::NAN);
+                c.display_end.push(p.ts);
+                c.attempt.push(p.attempt);
+                c.name.push(self.names.intern(&p.name));
+                c.parent_span_name
+                    .push(self.names.intern(&p.parent_span_name));
+                c.span_id.push(self.ids.intern(&p.span_id));
+                c.parent_span_id.push(self.ids.intern(&p.parent_span_id));
+                c.lane.push(p.lane);
+                c.depth.push(p.depth);
+                push_json(&mut self.attrs, &p.attrs);
+                c.attr_mid.push(self.attrs.len());
+            }
+        }
+        c.attr_at.push(self.attrs.len());
+    }
+
+    /// The state bits of item `i` (of all rows).
+    pub fn state(&self, i: usize) -> u8 {
+        self.cols.kind[i] & STATE_MASK
+    }
+
+    /// Item `i`'s attribute texts: (start attrs, end attrs) of a span, (attrs, "") of a point.
+    pub fn attr_text(&self, i: usize) -> (&str, &str) {
+        let (a, m, b) = (
+            self.cols.attr_at[i],
+            self.cols.attr_mid[i],
+            self.cols.attr_at[i + 1],
+        );
+        // The arena holds only what serde_json wrote: UTF-8 by construction.
+        let text =
+            |r: std::ops::Range<usize>| std::str::from_utf8(&self.attrs[r]).unwrap_or("null");
+        (text(a..m), text(m..b))
+    }
+
+    /// Item `i` (of all rows) as the cache's `Item`.
+    pub fn item(&self, i: usize) -> Item {
+        let c = &self.cols;
+        let parse = |t: &str| serde_json::from_str::<J>(t).unwrap_or(J::Null);
+        let (a, b) = self.attr_text(i);
+        let name = self.names.value(c.name[i]);
+        let span_id = self.ids.value(c.span_id[i]);
+        let parent_span_id = self.ids.value(c.parent_span_id[i]);
+        let parent_span_name = self.names.value(c.parent_span_name[i]);
+        match self.state(i) {
+            s @ (CLOSED_SPAN | OPEN_SPAN) => Item::Span(SpanItem {
+                state: if s == CLOSED_SPAN {
+                    State::ClosedSpan
+                } else {
+                    State::OpenSpan
+                },
+                name,
+                start_ts: c.start[i],
+                end_ts: (!c.end[i].is_nan()).then_some(c.end[i]),
+                display_end_ts: c.display_end[i],
+                attempt: c.attempt[i],
+                span_id,
+                parent_span_id,
+                parent_span_name,
+                lane: c.lane[i],
+                depth: c.depth[i],
+                attrs: SpanAttrs {
+                    start_attrs: parse(a),
+                    end_attrs: parse(b),
+                },
+            }),
+            s => {
+                let p = PointItem {
+                    state: if s == POINT_EVENT {
+                        State::PointEvent
+                    } else {
+                        State::OrphanEnd
+                    },
+                    name,
+                    ts: c.start[i],
+                    attempt: c.attempt[i],
+                    span_id,
+                    parent_span_id,
+                    parent_span_name,
+                    lane: c.lane[i],
+                    depth: c.depth[i],
+                    attrs: parse(a),
+                };
+                if s == POINT_EVENT {
+                    Item::Event(p)
+                } else {
+                    Item::OrphanEnd(p)
+                }
+            }
+        }
+    }
+
+    /// Row `r` as the cache's `Row` (items materialised).
+    pub fn row(&self, r: usize) -> Row {
+        let h = &self.heads[r];
+        Row {
+            row_id: h.row_id,
+            sample_index: h.sample_index.clone(),
+            group_index: h.group_index.clone(),
+            source: h.source.clone(),
+            status: h.status.clone(),
+            label: h.label.clone(),
+            reward: h.reward.clone(),
+            trace_id: h.trace_id.clone(),
+            attempt: h.attempt,
+            start: h.start,
+            end: h.end,
+            duration: h.duration,
+            lane_count: h.lane_count,
+            item_count: h.len,
+            closed_span_count: h.closed_span_count,
+            open_span_count: h.open_span_count,
+            point_event_count: h.point_event_count,
+            orphan_count: h.orphan_count,
+            total_response_length: h.total_response_length,
+            max_response_length: h.max_response_length,
+            items: h.items().map(|i| self.item(i)).collect(),
+        }
+    }
+
+    /// Bytes held (columns, texts, heads), for benchmarks and budgets.
+    pub fn heap_bytes(&self) -> usize {
+        let c = &self.cols;
+        let n = c.kind.capacity()
+            + 8 * (c.start.capacity()
+                + c.end.capacity()
+                + c.display_end.capacity()
+                + c.attempt.capacity())
+            + 4 * (c.name.capacity()
+                + c.parent_span_name.capacity()
+                + c.span_id.capacity()
+                + c.parent_span_id.capacity()
+                + c.lane.capacity()
+                + c.depth.capacity())
+            + std::mem::size_of::<usize>() * (c.attr_at.capacity() + c.attr_mid.capacity());
+        n + self.attrs.capacity()
+            + self.names.heap_bytes()
+            + self.ids.heap_bytes()
+            + self.heads.capacity() * std::mem::size_of::<RowHead>()
+    }
+}

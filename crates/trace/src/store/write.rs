@@ -1,0 +1,149 @@
+//! The cache JSON written straight from the store, row by row: the same bytes `serde_json`
+//! writes for the materialised [`Cache`](crate::Cache) (field order of `model.rs`, numbers
+//! through [`jf64`](crate::model::jf64)), without ever holding a row of `serde_json` values.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::{Store, CLOSED_SPAN, OPEN_SPAN, POINT_EVENT};
+use crate::model::jf64::F;
+
+fn json<W: Write, T: Serialize + ?Sized>(w: &mut W, v: &T) -> io::Result<()> {
+    serde_json::to_writer(&mut *w, v).map_err(io::Error::other)
+}
+
+/// The header fields of a cache file.
+pub struct Header<'a> {
+    pub pt_path: &'a str,
+    pub generated_at: f64,
+    pub global_start: Option<f64>,
+    pub global_end: Option<f64>,
+}
+
+impl Store {
+    /// Writes the whole cache JSON (`Cache` with `cache_version` 1).
+    pub fn write_cache<W: Write>(&self, head: &Header<'_>, w: &mut W) -> io::Result<()> {
+        w.write_all(b"{\"cache_version\":")?;
+        json(w, &crate::CACHE_VERSION)?;
+        w.write_all(b",\"pt_path\":")?;
+        json(w, head.pt_path)?;
+        w.write_all(b",\"generated_at\":")?;
+        json(w, &F(head.generated_at))?;
+        w.write_all(b",\"sample_count\":")?;
+        json(w, &self.len())?;
+        w.write_all(b",\"global_start\":")?;
+        json(w, &head.global_start.map(F))?;
+        w.write_all(b",\"global_end\":")?;
+        json(w, &head.global_end.map(F))?;
+        w.write_all(b",\"rows\":[")?;
+        for r in 0..self.len() {
+            if r > 0 {
+                w.write_all(b",")?;
+            }
+            self.write_row(r, w)?;
+        }
+        w.write_all(b"]}")
+    }
+
+    /// Writes row `r` as the cache's `Row` JSON.
+    pub fn write_row<W: Write>(&self, r: usize, w: &mut W) -> io::Result<()> {
+        let h = &self.heads[r];
+        w.write_all(b"{\"row_id\":")?;
+        json(w, &h.row_id)?;
+        for (key, v) in [
+            ("sample_index", &h.sample_index),
+            ("group_index", &h.group_index),
+            ("source", &h.source),
+            ("status", &h.status),
+            ("label", &h.label),
+            ("reward", &h.reward),
+            ("trace_id", &h.trace_id),
+        ] {
+            write!(w, ",\"{key}\":")?;
+            json(w, v)?;
+        }
+        w.write_all(b",\"attempt\":")?;
+        json(w, &h.attempt)?;
+        for (key, x) in [("start", h.start), ("end", h.end), ("duration", h.duration)] {
+            write!(w, ",\"{key}\":")?;
+            json(w, &F(x))?;
+        }
+        w.write_all(b",\"lane_count\":")?;
+        json(w, &h.lane_count)?;
+        for (key, n) in [
+            ("item_count", h.len),
+            ("closed_span_count", h.closed_span_count),
+            ("open_span_count", h.open_span_count),
+            ("point_event_count", h.point_event_count),
+            ("orphan_count", h.orphan_count),
+        ] {
+            write!(w, ",\"{key}\":")?;
+            json(w, &n)?;
+        }
+        w.write_all(b",\"total_response_length\":")?;
+        json(w, &h.total_response_length)?;
+        w.write_all(b",\"max_response_length\":")?;
+        json(w, &h.max_response_length)?;
+        w.write_all(b",\"items\":[")?;
+        for (k, i) in h.items().enumerate() {
+            if k > 0 {
+                w.write_all(b",")?;
+            }
+            self.write_item(i, w)?;
+        }
+        w.write_all(b"]}")
+    }
+
+    /// Writes item `i` (of all rows) as the cache's `Item` JSON.
+    pub fn write_item<W: Write>(&self, i: usize, w: &mut W) -> io::Result<()> {
+        let c = &self.cols;
+        let state = self.state(i);
+        let (kind, state_name) = match state {
+            CLOSED_SPAN => ("span", "closed_span"),
+            OPEN_SPAN => ("span", "open_span"),
+            POINT_EVENT => ("event", "point_event"),
+            _ => ("orphan_end", "orphan_end"),
+        };
+        write!(
+            w,
+            "{{\"type\":\"{kind}\",\"state\":\"{state_name}\",\"name\":"
+        )?;
+        w.write_all(self.names.json(c.name[i]).as_bytes())?;
+        let (a, b) = self.attr_text(i);
+        if state == CLOSED_SPAN || state == OPEN_SPAN {
+            w.write_all(b",\"start_ts\":")?;
+            json(w, &F(c.start[i]))?;
+            w.write_all(b",\"end_ts\":")?;
+            json(w, &(!c.end[i].is_nan()).then_some(F(c.end[i])))?;
+            w.write_all(b",\"display_end_ts\":")?;
+            json(w, &F(c.display_end[i]))?;
+        } else {
+            w.write_all(b",\"ts\":")?;
+            json(w, &F(c.start[i]))?;
+        }
+        w.write_all(b",\"attempt\":")?;
+        json(w, &c.attempt[i])?;
+        w.write_all(b",\"span_id\":")?;
+        w.write_all(self.ids.json(c.span_id[i]).as_bytes())?;
+        w.write_all(b",\"parent_span_id\":")?;
+        w.write_all(self.ids.json(c.parent_span_id[i]).as_bytes())?;
+        w.write_all(b",\"parent_span_name\":")?;
+        w.write_all(self.names.json(c.parent_span_name[i]).as_bytes())?;
+        w.write_all(b",\"lane\":")?;
+        json(w, &c.lane[i])?;
+        w.write_all(b",\"depth\":")?;
+        json(w, &c.depth[i])?;
+        if state == CLOSED_SPAN || state == OPEN_SPAN {
+            w.write_all(b",\"attrs\":{\"start_attrs\":")?;
+            w.write_all(a.as_bytes())?;
+            w.write_all(b",\"end_attrs\":")?;
+            w.write_all(b.as_bytes())?;
+            w.write_all(b"}}")
+        } else {
+            w.write_all(b",\"attrs\":")?;
+            w.write_all(a.as_bytes())?;
+            w.write_all(b"}")
+        }
+    }
+}
