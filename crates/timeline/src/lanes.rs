@@ -14,6 +14,8 @@ use std::collections::BinaryHeap;
 
 use trace::{Item, Row};
 
+use crate::Track;
+
 /// The lanes a row is drawn with: slime's lanes (the cache's `lane`) renumbered to the
 /// distinct lanes used, except that the `[P]`/`[D]` virtual spans, which the cache puts one
 /// per new lane, are packed into as few lanes as their overlaps need (prefill lanes first,
@@ -61,7 +63,7 @@ pub(crate) fn pd_role(item: &Item) -> Option<bool> {
 /// A time as a heap key: total order, NaN last (a lane ending at NaN is never free again,
 /// as `NaN <= t` is never true).
 #[derive(Clone, Copy)]
-struct Time(f64);
+pub(crate) struct Time(pub(crate) f64);
 
 impl PartialEq for Time {
     fn eq(&self, other: &Self) -> bool {
@@ -83,39 +85,65 @@ impl Ord for Time {
     }
 }
 
+/// Display lanes of a `trace` row. See [`RowLanes`]; O(n log n) in items.
 pub fn row_lanes(row: &Row) -> RowLanes {
     let items = &row.items;
     let roles: Vec<Option<bool>> = items.iter().map(pd_role).collect();
+    display_lanes(
+        &roles,
+        |i| items[i].lane(),
+        |i| (items[i].start(), items[i].display_end()),
+    )
+}
+
+/// Display lanes of a [`Track`]: the same lanes [`row_lanes`] gives for the row it was made
+/// from (the `[P]`/`[D]` roles come from its `KIND_PD_*` flags). O(n log n) in items, one
+/// `u32` per item.
+pub fn track_lanes(track: &Track) -> RowLanes {
+    // Columns of unequal length (a malformed buffer) are read up to the shortest.
+    let n = track
+        .start
+        .len()
+        .min(track.end.len())
+        .min(track.kind.len())
+        .min(track.lane.len());
+    let roles: Vec<Option<bool>> = (0..n).map(|i| track.pd_role(i)).collect();
+    display_lanes(
+        &roles,
+        |i| track.lane[i],
+        |i| (track.start[i], track.end[i]),
+    )
+}
+
+/// The one packing behind [`row_lanes`] and [`track_lanes`]: item `i` (of `roles.len()`) has
+/// PD role `roles[i]`, cache lane `lane(i)` and display extent `extent(i)`.
+fn display_lanes(
+    roles: &[Option<bool>],
+    lane: impl Fn(usize) -> u32,
+    extent: impl Fn(usize) -> (f64, f64),
+) -> RowLanes {
+    let n = roles.len();
     // Slime's lanes of the other items, renumbered 0.. in order over the distinct values.
-    let mut used: Vec<u32> = items
-        .iter()
-        .zip(&roles)
-        .filter(|(_, r)| r.is_none())
-        .map(|(it, _)| it.lane())
-        .collect();
+    let mut used: Vec<u32> = (0..n).filter(|&i| roles[i].is_none()).map(&lane).collect();
     used.sort_unstable();
     used.dedup();
-    let mut lanes: Vec<u32> = items
-        .iter()
-        .zip(&roles)
-        .map(|(it, r)| match r {
-            None => used.binary_search(&it.lane()).unwrap_or(0) as u32,
+    let mut lanes: Vec<u32> = (0..n)
+        .map(|i| match roles[i] {
+            None => used.binary_search(&lane(i)).unwrap_or(0) as u32,
             Some(_) => 0,
         })
         .collect();
     let mut next = used.len() as u32;
     for prefill in [true, false] {
-        let mut order: Vec<usize> = (0..items.len())
-            .filter(|&i| roles[i] == Some(prefill))
-            .collect();
-        order.sort_by(|&a, &b| items[a].start().total_cmp(&items[b].start()));
+        let mut order: Vec<usize> = (0..n).filter(|&i| roles[i] == Some(prefill)).collect();
+        order.sort_by(|&a, &b| extent(a).0.total_cmp(&extent(b).0));
         // Greedy interval partitioning: each span goes to the lowest-numbered lane free at
         // its start (free = its last span ended at or before this start).
         let mut busy: BinaryHeap<Reverse<(Time, u32)>> = BinaryHeap::new();
         let mut free: BinaryHeap<Reverse<u32>> = BinaryHeap::new();
         let mut slots: u32 = 0;
         for i in order {
-            let (start, end) = (items[i].start(), items[i].display_end());
+            let (start, end) = extent(i);
             while let Some(&Reverse((Time(e), slot))) = busy.peek() {
                 if e <= start {
                     busy.pop();

@@ -1,6 +1,19 @@
 //! `timeline`: rows → what to draw. Viewport math (time ↔ pixels, zoom around a point),
 //! row layout, axis ticks, stable colours, and exact hit testing.
 //!
+//! **The page's model is [`Track`]s**: per row, columns of start, end, name id, kind, lane and
+//! depth (no JSON; the worker keeps attributes), with [`PdSegments`] for `[P]`/`[D]` phases.
+//! From a track come its display lanes ([`track_lanes`]) and a [`LaneIndex`] built once per
+//! row, so that a frame finds the items of the visible window by binary search
+//! ([`LaneIndex::spans`], [`LaneIndex::points`]) before level of detail
+//! ([`lane_prims_track`]) and hit testing ([`hit_track`]): the work per frame follows pixels
+//! and the items on screen, never a row's item count. At scale, rows collapse to a few pixels
+//! ([`overview_first`], [`overview_row_height`]) drawn from [`overview_cells`] (each pixel
+//! column's dominant name), and the whole rollout fits a grid ([`minimap`]).
+//! The `Row`-based functions ([`row_lanes`], [`lane_prims`], [`hit`], [`pd_segments`],
+//! [`item_x`]) give the same answers on `trace` rows; they are the reference the Track ones
+//! are tested against.
+//!
 //! **Architecture invariant:** `timeline` knows nothing of the DOM or canvas APIs: it answers
 //! "where" and "what is under this pixel" in plain numbers, so all of it is tested natively.
 //! It reads rows from `trace` and never changes them.
@@ -8,15 +21,28 @@
 use trace::{Item, Row};
 
 mod lanes;
+mod lod;
+mod minimap;
+mod overview;
+mod pd;
 #[cfg(test)]
 mod testutil;
 mod track;
+mod window;
 
-pub use lanes::{row_lanes, RowLanes};
+pub use lanes::{row_lanes, track_lanes, RowLanes};
+pub use lod::{lane_prims, lane_prims_track, Prim, LOD_PX};
+pub use minimap::{minimap, Minimap, NO_NAME};
+pub use overview::{
+    overview_bands, overview_cells, overview_first, overview_row_height, Cell, MAX_COLS,
+    MIN_ROW_PX, OVERVIEW_ROWS,
+};
+pub use pd::{pd_color, pd_phase, pd_segments, PdSegments, PD_PHASES};
 pub use track::{
     Names, Track, KIND_CLOSED, KIND_EVENT, KIND_OPEN, KIND_ORPHAN, KIND_PD_DECODE, KIND_PD_PREFILL,
     KIND_STATE_MASK,
 };
+pub use window::{hit_track, LaneIndex};
 
 /// The visible time range mapped onto `width` pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -192,69 +218,6 @@ pub fn item_x(view: &Viewport, item: &Item) -> (f64, f64) {
     (view.x(item.start()), view.x(item.display_end()))
 }
 
-/// What to draw for one lane: wide spans one by one, sub-pixel spans merged into runs.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Prim {
-    /// An item drawn as itself (index into the row's items).
-    Item(usize),
-    /// Several spans too narrow to tell apart, covering `[x0, x1]` pixels; `first` names the
-    /// first of them (for its colour).
-    Run {
-        x0: f64,
-        x1: f64,
-        count: usize,
-        first: usize,
-    },
-}
-
-/// Spans narrower than this many pixels are merged into coverage runs.
-pub const LOD_PX: f64 = 1.5;
-
-/// Level of detail for the spans of one lane of `row` (`lane_items`: indices of its span
-/// items, in start order), clipped to `[0, width]` pixels. The result has at most about two
-/// primitives per pixel column whatever the span count; off-screen spans are skipped.
-pub fn lane_prims(row: &Row, lane_items: &[usize], view: &Viewport, width: f64) -> Vec<Prim> {
-    let mut out = Vec::new();
-    let mut run: Option<(f64, f64, usize, usize)> = None;
-    let flush = |run: &mut Option<(f64, f64, usize, usize)>, out: &mut Vec<Prim>| {
-        if let Some((x0, x1, count, first)) = run.take() {
-            out.push(if count == 1 {
-                Prim::Item(first)
-            } else {
-                Prim::Run {
-                    x0,
-                    x1,
-                    count,
-                    first,
-                }
-            });
-        }
-    };
-    for &i in lane_items {
-        let (x0, x1) = item_x(view, &row.items[i]);
-        if x1 < 0.0 || x0 > width {
-            continue;
-        }
-        if x1 - x0 >= LOD_PX {
-            flush(&mut run, &mut out);
-            out.push(Prim::Item(i));
-            continue;
-        }
-        match &mut run {
-            Some(r) if x0 <= r.1 + 1.0 => {
-                r.1 = r.1.max(x1);
-                r.2 += 1;
-            }
-            _ => {
-                flush(&mut run, &mut out);
-                run = Some((x0, x1.max(x0 + 1.0), 1, i));
-            }
-        }
-    }
-    flush(&mut run, &mut out);
-    out
-}
-
 /// A step series (each value holds until the next point) reduced to one value per pixel
 /// column: the maximum the series reaches in that column, so peaks survive. Returns
 /// `(x, value)` for columns `0..width` that the series covers; cost is one pass over the
@@ -353,73 +316,6 @@ pub fn color_for(name: &str, dark: bool) -> String {
         58 + (h >> 17) % 12
     };
     format!("hsl({hue} {sat}% {light}%)")
-}
-
-/// The PD (prefill/decode disaggregation) phases, in the order they happen, with the
-/// colours used for them everywhere: `[P]`/`[D]` lane segments, `sglang_pd_*` child spans and
-/// the legend. `key` is the `pd_*_duration` attribute without `pd_` and `_duration`.
-pub const PD_PHASES: [(&str, &str, &str); 10] = [
-    ("prefill_bootstrap_queue", "[P] bootstrap queue", "#9c755f"),
-    ("prefill_bootstrap", "[P] bootstrap", "#bab0ac"),
-    ("prefill_alloc_wait", "[P] alloc wait", "#edc948"),
-    ("prefill_forward", "[P] prefill forward", "#4e79a7"),
-    ("prefill_transfer_queue", "[P] transfer queue", "#76b7b2"),
-    ("decode_prealloc", "[D] prealloc", "#ff9da7"),
-    ("decode_bootstrap", "[D] bootstrap", "#b07aa1"),
-    ("decode_alloc_wait", "[D] alloc wait", "#e15759"),
-    ("decode_transfer", "[D] kv transfer", "#59a14f"),
-    ("decode_forward", "[D] decode forward", "#f28e2b"),
-];
-
-/// The PD phase a span name or attribute key stands for, if any: `sglang_pd_prefill_forward`
-/// and `pd_prefill_forward_duration` both give `prefill_forward`.
-pub fn pd_phase(name: &str) -> Option<&'static (&'static str, &'static str, &'static str)> {
-    let key = name
-        .strip_prefix("sglang_pd_")
-        .or_else(|| name.strip_prefix("pd_"))?;
-    let key = key.strip_suffix("_duration").unwrap_or(key);
-    PD_PHASES.iter().find(|(k, _, _)| *k == key)
-}
-
-/// Colour for PD spans: a phase's own colour, or the role's for `sglang_pd_prefill`,
-/// `sglang_pd_decode` and the `[P]`/`[D]` lanes.
-pub fn pd_color(name: &str) -> Option<&'static str> {
-    if let Some((_, _, c)) = pd_phase(name) {
-        return Some(c);
-    }
-    if name.ends_with(" [P]") || name == "sglang_pd_prefill" {
-        Some("#a0b9d6")
-    } else if name.ends_with(" [D]") || name == "sglang_pd_decode" {
-        Some("#f7c08a")
-    } else {
-        None
-    }
-}
-
-/// Segments drawn inside a `[P]`/`[D]` span: its `pd_*_duration` attrs laid end to end
-/// from the span's start, as `(t0, t1, colour)`.
-pub fn pd_segments(item: &Item) -> Vec<(f64, f64, &'static str)> {
-    let Item::Span(span) = item else {
-        return Vec::new();
-    };
-    let Some(attrs) = span.attrs.end_attrs.as_object() else {
-        return Vec::new();
-    };
-    if span.pd_virtual_role().is_none() {
-        return Vec::new();
-    }
-    let mut t = span.start_ts;
-    let mut out = Vec::new();
-    for (key, _, color) in PD_PHASES.iter() {
-        let attr = format!("pd_{key}_duration");
-        if let Some(d) = attrs.get(&attr).and_then(|v| v.as_f64()) {
-            if d > 0.0 && d.is_finite() {
-                out.push((t, t + d, *color));
-                t += d;
-            }
-        }
-    }
-    out
 }
 
 /// Point markers closer than this many pixels are drawn as one cluster.

@@ -168,3 +168,63 @@ pub fn dump(events: &[Ev<'_>]) -> Vec<u8> {
     )]);
     picklegen::torch_zip("rollout_0", &p.stop())
 }
+
+/// A small deterministic generator (xorshift64) for randomised tests.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A random row: nested and overlapping spans over a few lanes, points, and `[P]`/`[D]`
+/// virtual spans, at times offset by `origin` (epoch-like offsets stress rounding).
+pub fn random_row(rng: &mut Rng, n: usize, origin: f64) -> Row {
+    let mut items = Vec::with_capacity(n + 1);
+    // A root span over everything: the long span every window must still find.
+    items.push(span("root", origin, origin + 100.0, 0, None));
+    for k in 0..n {
+        let s = origin + rng.unit() * 100.0;
+        let len = match rng.below(4) {
+            0 => 0.0,
+            1 => rng.unit() * 0.01,
+            2 => rng.unit() * 5.0,
+            _ => rng.unit() * 60.0,
+        };
+        let lane = rng.below(4) as u32;
+        let name = ["gen", "tool", "reward", "x"][rng.below(4) as usize];
+        items.push(match rng.below(10) {
+            0 | 1 => point(name, s, lane),
+            2 => span(
+                &format!("{name} [P]"),
+                s,
+                s + len,
+                5 + k as u32,
+                Some("prefill"),
+            ),
+            3 => span(
+                &format!("{name} [D]"),
+                s,
+                s + len,
+                5 + k as u32,
+                Some("decode"),
+            ),
+            _ => span(name, s, s + len, lane, None),
+        });
+    }
+    row(items)
+}

@@ -31,7 +31,7 @@ pub fn App() -> impl IntoView {
     let url = link.restore();
     let embedded = has_search_param("embed");
     if client.open_embedded_report() {
-        // A one-file report: its rows are already in the page.
+        // A one-file report: its file's bytes are in the page, opened like any file.
     } else if let Some(url) = url {
         client.open_url(url);
     } else if !embedded {
@@ -42,6 +42,7 @@ pub fn App() -> impl IntoView {
     input.listen_keys();
     link.keep_in_link();
     client.install_watchdog();
+    client.follow_selection();
     client.install_test_hook();
 
     let side_tab = st.side_tab;
@@ -50,7 +51,7 @@ pub fn App() -> impl IntoView {
             on:dragover=move |ev: web_sys::DragEvent| { ev.prevent_default(); st.dragging_file.set(true); }
             on:dragleave=move |_| st.dragging_file.set(false)
             on:drop=move |ev| input.drop_file(ev)>
-            {toolbar(st, input)}
+            {toolbar(st, input, client)}
             {status_banners(st, client)}
             <main class="body">
                 {timeline_view(st, input)}
@@ -75,7 +76,7 @@ pub fn App() -> impl IntoView {
             </main>
             <footer class="footer">
                 {move || st.view.get().map(|v| {
-                    let origin = st.data.get().and_then(|d| d.cache.global_start).unwrap_or(0.0);
+                    let origin = st.data.with(|d| d.as_ref().map_or(0.0, |d| d.origin()));
                     format!("visible: {} → {} ({})",
                         timeline::format_duration(v.t0 - origin, v.span() / 100.0),
                         timeline::format_duration(v.t1 - origin, v.span() / 100.0),

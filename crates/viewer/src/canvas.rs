@@ -3,17 +3,18 @@
 
 use leptos::prelude::*;
 use timeline::Viewport;
-use trace::Row;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::dom::{bench_hooks, prefers_dark, window};
-use crate::draw::{draw, rows_top, Scene, LABEL_W};
+use crate::draw::{draw, rows_top, Buffers, Scene, LABEL_W};
 use crate::input::Input;
+use crate::minimap::minimap_view;
 use crate::state::{Phase, State};
 
 /// Paints one frame from the current state (tracked: an effect reruns it on change).
-fn redraw(st: State) {
+/// Reads the derived lists in place (`Arc`s): nothing per row is copied per frame.
+fn redraw(st: State, buf: StoredValue<Buffers, LocalStorage>) {
     let Some(canvas) = st.canvas_ref.get() else {
         return;
     };
@@ -33,17 +34,11 @@ fn redraw(st: State) {
     let idx = st.shown.get();
     let lay = st.row_layout.get();
     let flags = st.row_expanded.get();
-    let sel = st
-        .selected
-        .get()
-        .and_then(|(ri, ii)| idx.iter().position(|&i| i == ri).map(|vi| (vi, ii)));
-    let lanes_all = st.all_lanes.get();
-    let row_lanes: Vec<&timeline::RowLanes> =
-        idx.iter().filter_map(|&i| lanes_all.get(i)).collect();
-    let rows: Vec<&Row> = d
-        .as_ref()
-        .map(|d| idx.iter().map(|&i| &d.cache.rows[i]).collect())
-        .unwrap_or_default();
+    let counters = st.counters.get();
+    let sel = st.selected.get().and_then(|(ri, ii)| {
+        let vi = idx.iter().position(|&i| i == ri)?;
+        Some((vi, ii))
+    });
     let mut v = st.view.get().unwrap_or(Viewport {
         t0: 0.0,
         t1: 1.0,
@@ -51,41 +46,37 @@ fn redraw(st: State) {
     });
     v.width = (w - LABEL_W).max(1.0);
     let attempt_filter = st.attempt_filter.get();
+    // The attempt as an index into the file's attempts (`u32::MAX`: one no item has).
+    let attempt = st.attempt.get().map(|a| {
+        d.as_ref()
+            .and_then(|d| d.tables.attempts.iter().position(|&x| x == a))
+            .map_or(u32::MAX, |p| p as u32)
+    });
     let scene = Scene {
-        rows: &rows,
-        lanes: &row_lanes,
+        data: d.as_deref(),
+        shown: &idx,
         layout: &lay,
         view: v,
         scroll_y: st.scroll_y.get(),
         lane_h: st.lane_h.get(),
         expanded: &flags,
+        overview: st.overview.get().is_some(),
         selected: sel,
         cursor: st.cursor.get(),
-        origin: d.as_ref().and_then(|d| d.cache.global_start).unwrap_or(0.0),
+        origin: d.as_ref().map_or(0.0, |d| d.origin()),
         dark: st.dark.get(),
         show_events: st.show_events.get(),
         show_open: st.show_open.get(),
         show_orphans: st.show_orphans.get(),
-        highlight_attempt: if attempt_filter {
-            None
-        } else {
-            st.attempt.get()
-        },
-        only_attempt: if attempt_filter {
-            st.attempt.get()
-        } else {
-            None
-        },
-        tracks: d
-            .as_ref()
-            .map(|d| &d.tracks[..st.track_count().min(d.tracks.len())])
-            .unwrap_or(&[]),
+        highlight_attempt: if attempt_filter { None } else { attempt },
+        only_attempt: if attempt_filter { attempt } else { None },
+        tracks: &counters[..st.track_count().min(counters.len())],
     };
     let perf = window().performance();
     let t = perf.as_ref().map(|p| p.now()).unwrap_or(0.0);
-    draw(&ctx, w, h, &scene);
+    buf.update_value(|b| draw(&ctx, w, h, &scene, b));
     if let Some(p) = perf {
-        bench_hooks(p.now(), p.now() - t, !rows.is_empty(), st.painted);
+        bench_hooks(p.now(), p.now() - t, !idx.is_empty(), st.painted);
     }
 }
 
@@ -103,7 +94,8 @@ fn measure(st: State) {
 
 /// Starts redrawing, resizing and dark-mode following.
 pub fn install(st: State) {
-    Effect::new(move |_| redraw(st));
+    let buf = StoredValue::new_local(Buffers::default());
+    Effect::new(move |_| redraw(st, buf));
     Effect::new(move |_| {
         if st.wrap_ref.get().is_some() {
             measure(st);
@@ -129,9 +121,24 @@ pub fn timeline_view(st: State, input: Input) -> impl IntoView {
             {move || st.hover.get().map(|(x, y, text)| view! {
                 <div class="tooltip" style=format!("left:{}px;top:{}px", x + 14.0, y + 14.0)>{text}</div>
             })}
-            <Show when=move || st.phase.get() == Phase::Ready && st.data.get().is_some_and(|d| d.cache.rows.is_empty())>
+            {move || st.overview.get().map(|_| {
+                // Rows whose strip lies wholly inside the band: the overview's promise.
+                let visible = st.row_layout.with(|l| {
+                    let (y0, y1) = (st.scroll_y.get(), st.scroll_y.get() + st.band_height());
+                    l.tops.iter().zip(&l.heights).filter(|(t, h)| **t >= y0 - 0.5 && **t + **h <= y1 + 0.5).count()
+                });
+                let rows = st.shown.with(|s| s.len());
+                view! {
+                    <div class="overview-badge" data-testid="overview" data-rows=rows.to_string() data-visible=visible.to_string()>
+                        {format!("overview · {rows} samples · zoom in or click a row to open it")}
+                        <button class="link" on:click=move |_| st.overview.set(None)>"rows"</button>
+                    </div>
+                }
+            })}
+            <Show when=move || st.phase.get() == Phase::Ready && st.data.get().is_some_and(|d| d.rows.is_empty())>
                 <div class="empty">"This file has no traced samples."</div>
             </Show>
         </div>
+        {minimap_view(st)}
     }
 }

@@ -1,12 +1,16 @@
 //! Paints the timeline on a 2D canvas. Geometry comes from `timeline`; this file only turns
-//! it into canvas calls. Only rows inside the visible band are visited.
+//! it into canvas calls. Only rows inside the visible band are visited, and in each row only
+//! the items of the visible time window (found by binary search in the row's lane index):
+//! the work per frame follows pixels, not spans.
 
 use timeline::{
-    clusters, color_for, item_x, lane_prims, pd_color, pd_segments, ticks, Layout, Prim, RowLanes,
-    Viewport,
+    clusters, color_for, lane_prims_track, pd_color, ticks, Layout, Prim, Viewport, KIND_OPEN,
+    PD_PHASES,
 };
-use trace::{Item, Row, State};
 use web_sys::CanvasRenderingContext2d as Ctx;
+
+use crate::rows::{Loaded, PageRow};
+use crate::strips::{strip_runs, Scratch};
 
 /// Width of the row-label column, CSS pixels.
 pub const LABEL_W: f64 = 180.0;
@@ -21,8 +25,8 @@ pub fn rows_top(tracks: usize) -> f64 {
 }
 
 /// A counter drawn above the rows on the same time axis.
-#[derive(Clone, Debug)]
-pub struct Track {
+#[derive(Clone, Debug, PartialEq)]
+pub struct Counter {
     pub name: String,
     /// (time, value), sorted by time; each value holds until the next point.
     pub points: Vec<(f64, f64)>,
@@ -30,15 +34,17 @@ pub struct Track {
 }
 
 pub struct Scene<'a> {
-    pub rows: &'a [&'a Row],
-    /// Display lanes of each shown row (parallel to `rows`).
-    pub lanes: &'a [&'a RowLanes],
+    pub data: Option<&'a Loaded>,
+    /// Data indices of the shown rows, in display order.
+    pub shown: &'a [usize],
     pub layout: &'a Layout,
     pub view: Viewport,
     pub scroll_y: f64,
     pub lane_h: f64,
     /// Per shown row: lanes by depth (true) or everything on one lane (false).
     pub expanded: &'a [bool],
+    /// Closed rows are overview strips (coloured by what runs there), not lanes.
+    pub overview: bool,
     /// (shown row, item) under selection.
     pub selected: Option<(usize, usize)>,
     pub cursor: Option<f64>,
@@ -47,11 +53,11 @@ pub struct Scene<'a> {
     pub show_events: bool,
     pub show_open: bool,
     pub show_orphans: bool,
-    /// Attempt to highlight (others dimmed), if any.
-    pub highlight_attempt: Option<i64>,
+    /// Attempt (index into the file's attempts; `u32::MAX` for none) to highlight.
+    pub highlight_attempt: Option<u32>,
     /// Attempt to show alone (others hidden), if any.
-    pub only_attempt: Option<i64>,
-    pub tracks: &'a [Track],
+    pub only_attempt: Option<u32>,
+    pub tracks: &'a [Counter],
 }
 
 struct Palette {
@@ -83,11 +89,21 @@ const DARK: Palette = Palette {
     select: "#58a6ff",
 };
 
-pub fn name_text(item: &Item) -> String {
-    trace::json::py_str(item.name())
+/// A span's colour: its PD phase colour, else a stable hue of its name.
+pub fn span_color(name: &str, dark: bool) -> String {
+    pd_color(name)
+        .map(str::to_string)
+        .unwrap_or_else(|| color_for(name, dark))
 }
 
-pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>) {
+/// Reused per-frame buffers.
+#[derive(Default)]
+pub struct Buffers {
+    items: Vec<u32>,
+    strips: Scratch,
+}
+
+pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>, buf: &mut Buffers) {
     let p = if s.dark { &DARK } else { &LIGHT };
     ctx.set_fill_style_str(p.bg);
     ctx.fill_rect(0.0, 0.0, css_w, css_h);
@@ -106,84 +122,31 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>) {
         ctx.fill_rect(x.floor(), top0, 1.0, band_h);
     }
 
-    for vi in range {
-        let row = s.rows[vi];
-        let top = top0 + s.layout.tops[vi] - s.scroll_y;
-        let h = s.layout.heights[vi];
-        if vi % 2 == 1 {
-            ctx.set_fill_style_str(p.stripe);
-            ctx.fill_rect(0.0, top, css_w, h);
-        }
-        ctx.save();
-        ctx.begin_path();
-        ctx.rect(LABEL_W, top, css_w - LABEL_W, h);
-        ctx.clip();
-        let expanded = s.expanded.get(vi).copied().unwrap_or(true);
-        let selected = s.selected.filter(|(v, _)| *v == vi).map(|(_, i)| i);
-        // Spans per lane in start order, through level of detail: sub-pixel spans become
-        // coverage runs, so the work per frame follows pixels, not span count.
-        let rl = s.lanes[vi];
-        // Spans grouped by lane. Only lanes that hold a span are visited, and nothing is
-        // sized by a lane number: a row's lanes come from its data (a crafted cache may
-        // claim lane 4 294 967 294), so the work follows the items, never the lane count.
-        let mut by_lane: Vec<(u32, usize)> = row
-            .items
-            .iter()
-            .enumerate()
-            .filter(|(_, item)| {
-                matches!(item, Item::Span(_)) && s.only_attempt.is_none_or(|a| a == item.attempt())
-            })
-            .map(|(ii, _)| (rl.of(ii, expanded), ii))
-            .collect();
-        // Stable: within a lane, items keep row order (start order, as `lane_prims` wants).
-        by_lane.sort_by_key(|&(lane, _)| lane);
-        if !expanded {
-            by_lane
-                .sort_by(|&(_, a), &(_, b)| row.items[a].start().total_cmp(&row.items[b].start()));
-        }
-        let width = css_w - LABEL_W;
-        for group in by_lane.chunk_by(|a, b| a.0 == b.0) {
-            let lane = group[0].0;
-            let idx: Vec<usize> = group.iter().map(|&(_, ii)| ii).collect();
-            let y = top + lane as f64 * s.lane_h;
-            if y > top + h {
-                // Below this row's band (a lane the layout does not make room for).
+    if let Some(d) = s.data {
+        // Overview strips thinner than a pixel share it: the first row of each pixel row is
+        // drawn, so a frame costs what the screen holds, not what the file holds.
+        let mut last_px = f64::NEG_INFINITY;
+        for vi in range {
+            let Some(row) = s
+                .shown
+                .get(vi)
+                .and_then(|&ri| d.rows.get(ri).map(|r| (ri, r)))
+            else {
+                continue;
+            };
+            let top = top0 + s.layout.tops[vi] - s.scroll_y;
+            let h = s.layout.heights[vi];
+            let expanded = s.expanded.get(vi).copied().unwrap_or(true);
+            if s.overview && !expanded {
+                if top.floor() <= last_px {
+                    continue;
+                }
+                last_px = top.floor();
+                draw_strip(ctx, s, d, row.1, top, h.max(1.0), css_w, buf);
                 continue;
             }
-            for prim in lane_prims(row, &idx, &s.view, width) {
-                match prim {
-                    Prim::Item(ii) => {
-                        draw_span(ctx, s, &row.items[ii], y, css_w, selected == Some(ii), p)
-                    }
-                    Prim::Run { x0, x1, first, .. } => {
-                        let name = name_text(&row.items[first]);
-                        let color = pd_color(&name)
-                            .map(str::to_string)
-                            .unwrap_or_else(|| color_for(&name, s.dark));
-                        ctx.set_fill_style_str(&color);
-                        ctx.set_global_alpha(0.8);
-                        ctx.fill_rect(LABEL_W + x0, y + 1.0, (x1 - x0).max(1.0), s.lane_h - 2.0);
-                        ctx.set_global_alpha(1.0);
-                    }
-                }
-            }
+            draw_row(ctx, s, d, row, vi, top, h, css_w, css_h, expanded, buf, p);
         }
-        draw_points(ctx, s, row, rl, top, css_w, expanded, selected, p);
-        ctx.restore();
-        // Row label: sample index, source, status; ▸/▾ shows collapsed/expanded.
-        ctx.set_fill_style_str(p.text);
-        let source = match &row.source {
-            serde_json::Value::Null => String::new(),
-            v => format!(" {}", short(&trace::json::py_str(v), 10)),
-        };
-        let label = format!(
-            "{} #{}{} {}",
-            if expanded { "▾" } else { "▸" },
-            trace::json::py_str(&row.sample_index),
-            source,
-            short(&trace::json::py_str(&row.status), 10)
-        );
-        let _ = ctx.fill_text(&short(&label, 26), 6.0, top + s.lane_h.min(h) / 2.0);
     }
 
     // Axis band and counter tracks on top of the scrolled rows.
@@ -211,6 +174,121 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>) {
     }
 }
 
+/// A closed row of the overview: a strip coloured, per pixel column, by its deepest span.
+#[allow(clippy::too_many_arguments)]
+fn draw_strip(
+    ctx: &Ctx,
+    s: &Scene<'_>,
+    d: &Loaded,
+    row: &PageRow,
+    top: f64,
+    h: f64,
+    css_w: f64,
+    buf: &mut Buffers,
+) {
+    let width = css_w - LABEL_W;
+    let runs = strip_runs(
+        &row.data.track,
+        &row.collapsed,
+        &s.view,
+        width,
+        &mut buf.strips,
+    );
+    for r in runs {
+        ctx.set_fill_style_str(&span_color(d.name_of(r.name), s.dark));
+        ctx.fill_rect(
+            LABEL_W + r.x0 as f64,
+            top,
+            (r.x1 - r.x0) as f64,
+            (h - if h >= 4.0 { 1.0 } else { 0.0 }).max(1.0),
+        );
+    }
+}
+
+/// One row with its lanes (expanded) or on one lane (collapsed), and its label.
+#[allow(clippy::too_many_arguments)]
+fn draw_row(
+    ctx: &Ctx,
+    s: &Scene<'_>,
+    d: &Loaded,
+    (ri, row): (usize, &PageRow),
+    vi: usize,
+    top: f64,
+    h: f64,
+    css_w: f64,
+    css_h: f64,
+    expanded: bool,
+    buf: &mut Buffers,
+    p: &Palette,
+) {
+    if vi % 2 == 1 {
+        ctx.set_fill_style_str(p.stripe);
+        ctx.fill_rect(0.0, top, css_w, h);
+    }
+    ctx.save();
+    ctx.begin_path();
+    ctx.rect(LABEL_W, top, css_w - LABEL_W, h);
+    ctx.clip();
+    let selected = s.selected.filter(|(v, _)| *v == vi).map(|(_, i)| i);
+    let track = &row.data.track;
+    let index = row.lane_index(expanded);
+    let width = css_w - LABEL_W;
+    // Only the lanes inside the canvas and inside this row's band.
+    let lanes = index.lanes();
+    let first = (((rows_top(s.tracks.len()) - top) / s.lane_h)
+        .floor()
+        .max(0.0)) as u32;
+    let last = ((((css_h.min(top + h)) - top) / s.lane_h).ceil().max(0.0) as u32).min(lanes);
+    // A pixel's worth of time either side, so a marker centred just outside still shows.
+    let margin = s.view.span() / s.view.width.max(1.0) * 10.0;
+    for lane in first..last {
+        let y = top + lane as f64 * s.lane_h;
+        index.spans(track, lane, s.view.t0, s.view.t1, &mut buf.items);
+        if let Some(a) = s.only_attempt {
+            buf.items.retain(|&i| row.data.attempt[i as usize] == a);
+        }
+        for prim in lane_prims_track(track, &buf.items, &s.view, width) {
+            match prim {
+                Prim::Item(ii) => draw_span(ctx, s, d, row, ii, y, css_w, selected == Some(ii), p),
+                Prim::Run { x0, x1, first, .. } => {
+                    let name = d.name_of(track.name[first]);
+                    ctx.set_fill_style_str(&span_color(name, s.dark));
+                    ctx.set_global_alpha(0.8);
+                    ctx.fill_rect(LABEL_W + x0, y + 1.0, (x1 - x0).max(1.0), s.lane_h - 2.0);
+                    ctx.set_global_alpha(1.0);
+                }
+            }
+        }
+        index.points(
+            track,
+            lane,
+            s.view.t0 - margin,
+            s.view.t1 + margin,
+            &mut buf.items,
+        );
+        if let Some(a) = s.only_attempt {
+            buf.items.retain(|&i| row.data.attempt[i as usize] == a);
+        }
+        draw_points(ctx, s, d, row, &buf.items, y, selected, p);
+    }
+    ctx.restore();
+    // Row label: sample index, source, status; ▸/▾ shows collapsed/expanded.
+    let head = &d.heads[ri];
+    ctx.set_fill_style_str(p.text);
+    let source = match &head.source {
+        None => String::new(),
+        Some(v) => format!(" {}", short(v, 10)),
+    };
+    let label = format!(
+        "{} #{}{} {}",
+        if expanded { "▾" } else { "▸" },
+        head.sample_index,
+        source,
+        short(&head.status, 10)
+    );
+    let _ = ctx.fill_text(&short(&label, 26), 6.0, top + s.lane_h.min(h) / 2.0);
+}
+
 fn short(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
@@ -220,31 +298,36 @@ fn short(s: &str, n: usize) -> String {
     }
 }
 
-/// One span whose lane starts at `y`.
+/// Span `ii` of `row`, on the lane starting at `y`.
+#[allow(clippy::too_many_arguments)]
 fn draw_span(
     ctx: &Ctx,
     s: &Scene<'_>,
-    item: &Item,
+    d: &Loaded,
+    row: &PageRow,
+    ii: usize,
     y: f64,
     css_w: f64,
     selected: bool,
     p: &Palette,
 ) {
-    let Item::Span(span) = item else { return };
-    let open = span.state == State::OpenSpan;
+    let t = &row.data.track;
+    let open = t.state(ii) == KIND_OPEN;
     if open && !s.show_open {
         return;
     }
-    let (x0, x1) = item_x(&s.view, item);
-    let (x0, x1) = (LABEL_W + x0, LABEL_W + x1);
+    let (x0, x1) = (
+        LABEL_W + s.view.x(t.start[ii]),
+        LABEL_W + s.view.x(t.end[ii]),
+    );
     if x1 < LABEL_W - 10.0 || x0 > css_w + 10.0 {
         return;
     }
-    let dim = s.highlight_attempt.is_some_and(|a| a != item.attempt());
-    let name = name_text(item);
-    let color = pd_color(&name)
-        .map(str::to_string)
-        .unwrap_or_else(|| color_for(&name, s.dark));
+    let dim = s
+        .highlight_attempt
+        .is_some_and(|a| a != row.data.attempt[ii]);
+    let name = d.name_of(t.name[ii]);
+    let color = span_color(name, s.dark);
     let w = (x1 - x0).max(1.0);
     ctx.set_global_alpha(match (dim, open) {
         (true, true) => 0.15,
@@ -255,11 +338,19 @@ fn draw_span(
     ctx.set_fill_style_str(&color);
     ctx.fill_rect(x0, y + 1.0, w, s.lane_h - 2.0);
     // PD phases drawn inside the [P]/[D] lanes, end to end, in their legend colours.
-    for (t0, t1, c) in pd_segments(item) {
-        let (a, b) = (LABEL_W + s.view.x(t0), LABEL_W + s.view.x(t1));
-        if b - a >= 0.5 {
-            ctx.set_fill_style_str(c);
-            ctx.fill_rect(a, y + 3.0, (b - a).max(1.0), s.lane_h - 6.0);
+    if t.pd_role(ii).is_some() {
+        let from = row.data.pd.partition_point(|seg| (seg.item as usize) < ii);
+        for seg in row.data.pd[from..]
+            .iter()
+            .take_while(|seg| seg.item as usize == ii)
+        {
+            let (a, b) = (LABEL_W + s.view.x(seg.t0), LABEL_W + s.view.x(seg.t1));
+            if b - a >= 0.5 {
+                if let Some((_, _, c)) = PD_PHASES.get(seg.phase as usize) {
+                    ctx.set_fill_style_str(c);
+                    ctx.fill_rect(a, y + 3.0, (b - a).max(1.0), s.lane_h - 6.0);
+                }
+            }
         }
     }
     ctx.set_global_alpha(if dim { 0.4 } else { 1.0 });
@@ -277,7 +368,7 @@ fn draw_span(
         let room = (x1.min(css_w) - visible_x0 - 6.0).max(0.0);
         let chars = (room / 6.5) as usize;
         if chars >= 3 {
-            let _ = ctx.fill_text(&short(&name, chars), visible_x0 + 3.0, y + s.lane_h / 2.0);
+            let _ = ctx.fill_text(&short(name, chars), visible_x0 + 3.0, y + s.lane_h / 2.0);
         }
     }
     if selected {
@@ -290,79 +381,72 @@ fn draw_span(
     ctx.set_global_alpha(1.0);
 }
 
-/// Point events and orphan ends, clustered per lane when closer than `CLUSTER_PX`.
+/// The point events and orphan ends `items` (one lane's, in time order), clustered when
+/// closer than `CLUSTER_PX`.
 #[allow(clippy::too_many_arguments)]
 fn draw_points(
     ctx: &Ctx,
     s: &Scene<'_>,
-    row: &Row,
-    rl: &RowLanes,
-    top: f64,
-    css_w: f64,
-    expanded: bool,
+    d: &Loaded,
+    row: &PageRow,
+    items: &[u32],
+    y: f64,
     selected: Option<usize>,
     p: &Palette,
 ) {
+    let t = &row.data.track;
+    let cy = y + s.lane_h / 2.0;
+    let r = (s.lane_h / 2.0 - 1.0).clamp(2.5, 5.0);
     for orphan in [false, true] {
         if (orphan && !s.show_orphans) || (!orphan && !s.show_events) {
             continue;
         }
-        // (lane, x, item), grouped by lane then in x order: one pass over the row's items
-        // however many lanes it claims.
-        let mut pts: Vec<(u32, f64, usize)> = row
-            .items
+        let want = if orphan {
+            timeline::KIND_ORPHAN
+        } else {
+            timeline::KIND_EVENT
+        };
+        let xs: Vec<(f64, usize)> = items
             .iter()
-            .enumerate()
-            .filter(|(_, it)| match it {
-                Item::Event(_) => !orphan,
-                Item::OrphanEnd(_) => orphan,
-                Item::Span(_) => false,
-            })
-            .filter(|(_, it)| s.only_attempt.is_none_or(|a| a == it.attempt()))
-            .map(|(i, it)| (rl.of(i, expanded), LABEL_W + s.view.x(it.start()), i))
-            .filter(|&(_, x, _)| x >= LABEL_W - 10.0 && x <= css_w + 10.0)
+            .map(|&i| i as usize)
+            .filter(|&i| t.state(i) == want)
+            .map(|i| (LABEL_W + s.view.x(t.start[i]), i))
             .collect();
-        pts.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-        for group in pts.chunk_by(|a, b| a.0 == b.0) {
-            let lane = group[0].0;
-            let xs: Vec<(f64, usize)> = group.iter().map(|&(_, x, i)| (x, i)).collect();
-            let cy = top + lane as f64 * s.lane_h + s.lane_h / 2.0;
-            let r = (s.lane_h / 2.0 - 1.0).clamp(2.5, 5.0);
-            for (x, _, n, first) in clusters(&xs) {
-                let item = &row.items[first];
-                let dim = s.highlight_attempt.is_some_and(|a| a != item.attempt());
-                ctx.set_global_alpha(if dim { 0.25 } else { 1.0 });
-                ctx.begin_path();
-                if orphan {
-                    // A red "end without a start" bracket.
-                    ctx.set_fill_style_str("#d1242f");
-                    ctx.move_to(x, cy - r);
-                    ctx.line_to(x, cy + r);
-                    ctx.line_to(x - r * 1.4, cy);
-                } else {
-                    ctx.set_fill_style_str(&color_for(&name_text(item), s.dark));
-                    ctx.move_to(x, cy - r);
-                    ctx.line_to(x + r, cy);
-                    ctx.line_to(x, cy + r);
-                    ctx.line_to(x - r, cy);
-                }
-                ctx.close_path();
-                ctx.fill();
-                if n > 1 {
-                    ctx.set_fill_style_str(p.text);
-                    ctx.set_font("10px system-ui, sans-serif");
-                    let _ = ctx.fill_text(&format!("×{n}"), x + r + 1.0, cy);
-                    ctx.set_font("12px system-ui, sans-serif");
-                }
+        for (x, _, n, first) in clusters(&xs) {
+            let dim = s
+                .highlight_attempt
+                .is_some_and(|a| a != row.data.attempt[first]);
+            ctx.set_global_alpha(if dim { 0.25 } else { 1.0 });
+            ctx.begin_path();
+            if orphan {
+                // A red "end without a start" bracket.
+                ctx.set_fill_style_str("#d1242f");
+                ctx.move_to(x, cy - r);
+                ctx.line_to(x, cy + r);
+                ctx.line_to(x - r * 1.4, cy);
+            } else {
+                ctx.set_fill_style_str(&color_for(d.name_of(t.name[first]), s.dark));
+                ctx.move_to(x, cy - r);
+                ctx.line_to(x + r, cy);
+                ctx.line_to(x, cy + r);
+                ctx.line_to(x - r, cy);
             }
-            ctx.set_global_alpha(1.0);
-            if let Some(sel) = selected {
-                if let Some(&(x, _)) = xs.iter().find(|(_, i)| *i == sel) {
-                    ctx.set_stroke_style_str(p.select);
-                    ctx.set_line_width(2.0);
-                    ctx.stroke_rect(x - r - 2.0, cy - r - 2.0, 2.0 * r + 4.0, 2.0 * r + 4.0);
-                    ctx.set_line_width(1.0);
-                }
+            ctx.close_path();
+            ctx.fill();
+            if n > 1 {
+                ctx.set_fill_style_str(p.text);
+                ctx.set_font("10px system-ui, sans-serif");
+                let _ = ctx.fill_text(&format!("×{n}"), x + r + 1.0, cy);
+                ctx.set_font("12px system-ui, sans-serif");
+            }
+        }
+        ctx.set_global_alpha(1.0);
+        if let Some(sel) = selected {
+            if let Some(&(x, _)) = xs.iter().find(|(_, i)| *i == sel) {
+                ctx.set_stroke_style_str(p.select);
+                ctx.set_line_width(2.0);
+                ctx.stroke_rect(x - r - 2.0, cy - r - 2.0, 2.0 * r + 4.0, 2.0 * r + 4.0);
+                ctx.set_line_width(1.0);
             }
         }
     }
@@ -370,7 +454,7 @@ fn draw_points(
 
 /// A counter as a filled step chart scaled to its own maximum, with its name and the value
 /// range at the left.
-fn draw_track(ctx: &Ctx, s: &Scene<'_>, t: &Track, top: f64, css_w: f64, p: &Palette) {
+fn draw_track(ctx: &Ctx, s: &Scene<'_>, t: &Counter, top: f64, css_w: f64, p: &Palette) {
     let max = t.points.iter().map(|p| p.1).fold(0.0f64, f64::max);
     ctx.set_fill_style_str(p.grid);
     ctx.fill_rect(0.0, top + TRACK_H - 1.0, css_w, 1.0);

@@ -1,7 +1,7 @@
 //! Pointer, wheel, keyboard and file drop: hit tests and gestures turned into state changes.
 
 use leptos::prelude::*;
-use timeline::{hit, Viewport};
+use timeline::{hit_track, Viewport};
 use wasm_bindgen::JsCast;
 
 use crate::dom::window;
@@ -38,41 +38,68 @@ impl Input {
         )
     }
 
-    /// The (row, item) under canvas point (x, y), if any.
+    /// The shown row at canvas y, as (display index, data index, content y).
+    fn row_at(&self, y: f64) -> Option<(usize, usize, f64)> {
+        let st = self.st;
+        let content_y = y - st.rows_top_now() + st.scroll_y.get_untracked();
+        let vi = st.row_layout.with_untracked(|l| l.row_at(content_y))?;
+        let ri = st.shown.with_untracked(|s| s.get(vi).copied())?;
+        Some((vi, ri, content_y))
+    }
+
+    /// The (row, item) under canvas point (x, y), if any (none on an overview strip).
     fn pick(&self, x: f64, y: f64) -> Option<(usize, usize)> {
         let st = self.st;
         let d = st.data.get_untracked()?;
-        let v = st.view.get_untracked()?;
-        let lay = st.row_layout.get_untracked();
-        let content_y = y - st.rows_top_now() + st.scroll_y.get_untracked();
-        let vi = lay.row_at(content_y)?;
-        let ri = *st.shown.get_untracked().get(vi)?;
-        let row = &d.cache.rows[ri];
-        let mut v = v;
+        let mut v = st.view.get_untracked()?;
         v.width = st.plot_width(1.0);
+        let (vi, ri, content_y) = self.row_at(y)?;
+        let row = d.rows.get(ri)?;
         let ex = st
             .row_expanded
-            .get_untracked()
-            .get(vi)
-            .copied()
-            .unwrap_or(true);
-        let lanes = st.all_lanes.get_untracked();
-        let ii = hit(
-            row,
-            lanes.get(ri)?,
+            .with_untracked(|f| f.get(vi).copied().unwrap_or(true));
+        if st.overview.get_untracked().is_some() && !ex {
+            return None;
+        }
+        let top = st.row_layout.with_untracked(|l| l.tops[vi]);
+        let ii = hit_track(
+            &row.data.track,
+            row.lane_index(ex),
             &v,
             x - LABEL_W,
-            content_y - lay.tops[vi],
+            content_y - top,
             st.lane_h.get_untracked(),
-            ex,
         )?;
         // In "filter" mode other attempts are hidden: nothing there to pick.
         let hidden = st.attempt_filter.get_untracked()
             && st
                 .attempt
                 .get_untracked()
-                .is_some_and(|a| a != row.items[ii].attempt());
+                .is_some_and(|a| d.tables.attempts.get(row.data.attempt[ii] as usize) != Some(&a));
         (!hidden).then_some((ri, ii))
+    }
+
+    /// In the overview, zooming grows the strips (about the pointer's row) until they are
+    /// rows of their own: then the overview ends and rows show collapsed.
+    fn grow_overview(&self, y: f64, factor: f64) {
+        let st = self.st;
+        let Some(h) = st.overview.get_untracked() else {
+            return;
+        };
+        let n = st.shown.with_untracked(|s| s.len());
+        let fit = st.overview_fit(n);
+        let grown = (h * factor).max(fit);
+        let band_y = y - st.rows_top_now();
+        let total = st.row_layout.with_untracked(|l| l.total_height).max(1.0);
+        let share = (band_y + st.scroll_y.get_untracked()) / total;
+        if grown >= st.lane_h.get_untracked() {
+            st.overview.set(None);
+        } else {
+            st.overview.set(Some(grown));
+        }
+        let total = st.row_layout.with_untracked(|l| l.total_height);
+        st.scroll_y
+            .set((share * total - band_y).clamp(0.0, st.max_scroll()));
     }
 
     pub fn wheel(&self, ev: web_sys::WheelEvent) {
@@ -93,6 +120,10 @@ impl Input {
                 }
             }
         });
+        if ev.delta_y().abs() >= ev.delta_x().abs() {
+            let (_, y) = self.local_xy(&ev);
+            self.grow_overview(y, (-ev.delta_y() * 0.002).exp());
+        }
     }
 
     pub fn down(&self, ev: web_sys::MouseEvent) {
@@ -121,9 +152,7 @@ impl Input {
         }
         st.hover.set(self.pick(x, y).and_then(|(ri, ii)| {
             let d = st.data.get_untracked()?;
-            let row = &d.cache.rows[ri];
-            let item = row.items.get(ii)?;
-            Some((x, y, tooltip(item, d.cache.global_start.unwrap_or(0.0))))
+            Some((x, y, tooltip(&d, ri, ii)?))
         }));
     }
 
@@ -135,7 +164,13 @@ impl Input {
         if dragged {
             return;
         }
-        if x > LABEL_W {
+        // A click on an overview strip opens that row.
+        let on_strip = st.overview.get_untracked().is_some()
+            && self.row_at(y).is_some_and(|(vi, _, _)| {
+                !st.row_expanded
+                    .with_untracked(|f| f.get(vi).copied().unwrap_or(false))
+            });
+        if x > LABEL_W && !on_strip {
             if let Some(v) = st.view.get_untracked() {
                 let mut v = v;
                 v.width = st.plot_width(1.0);
@@ -143,16 +178,14 @@ impl Input {
             }
             st.selected.set(self.pick(x, y));
         } else {
-            // Clicking a row label toggles that row between collapsed and expanded view.
-            let content_y = y - st.rows_top_now() + st.scroll_y.get_untracked();
-            if let Some(vi) = st.row_layout.get_untracked().row_at(content_y) {
-                if let Some(&ri) = st.shown.get_untracked().get(vi) {
-                    st.toggled.update(|t| {
-                        if !t.remove(&ri) {
-                            t.insert(ri);
-                        }
-                    });
-                }
+            // Clicking a row label (or an overview strip) toggles that row between collapsed
+            // and expanded view.
+            if let Some((_, ri, _)) = self.row_at(y) {
+                st.toggled.update(|t| {
+                    if !t.remove(&ri) {
+                        t.insert(ri);
+                    }
+                });
             }
         }
     }
@@ -161,15 +194,22 @@ impl Input {
     pub fn fit(&self, only_shown: bool) {
         let st = self.st;
         if let Some(d) = st.data.get_untracked() {
-            let idx: Vec<usize> = if only_shown {
-                st.shown.get_untracked()
+            let span = |i: usize| (d.heads[i].start, d.heads[i].end);
+            let (a, b) = if only_shown {
+                st.shown.with_untracked(|s| {
+                    s.iter()
+                        .map(|&i| span(i))
+                        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (s, e)| {
+                            (a.min(s), b.max(e))
+                        })
+                })
             } else {
-                (0..d.cache.rows.len()).collect()
+                (0..d.heads.len())
+                    .map(span)
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (s, e)| {
+                        (a.min(s), b.max(e))
+                    })
             };
-            let rows = idx.iter().map(|&i| &d.cache.rows[i]);
-            let (a, b) = rows.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), r| {
-                (a.min(r.start), b.max(r.end))
-            });
             if a.is_finite() && b.is_finite() {
                 st.view.set(Some(Viewport::fit(a, b, st.plot_width(100.0))));
             }
@@ -179,24 +219,31 @@ impl Input {
     /// Selects a row's first item and scrolls it into view (clearing a filter that hides it).
     pub fn reveal(&self, ri: usize) {
         let st = self.st;
-        if !st.shown.get_untracked().contains(&ri) {
+        if !st.shown.with_untracked(|s| s.contains(&ri)) {
             st.filter.set(String::new());
             st.attempt_filter.set(false);
         }
-        let Some(vi) = st.shown.get_untracked().iter().position(|&i| i == ri) else {
+        let Some(vi) = st.shown.with_untracked(|s| s.iter().position(|&i| i == ri)) else {
             return;
         };
+        // An overview strip has no items to select: open it.
+        if st.overview.get_untracked().is_some() {
+            st.toggled.update(|t| {
+                t.insert(ri);
+            });
+        }
         st.selected.set(Some((ri, 0)));
         st.side_tab.set(SideTab::Details);
-        let lay = st.row_layout.get_untracked();
-        let band = st.size.get_untracked().1 - st.rows_top_now();
+        let top = st.row_layout.with_untracked(|l| l.tops[vi]);
+        let band = st.band_height();
         st.scroll_y
-            .set((lay.tops[vi] - band / 3.0).clamp(0.0, st.max_scroll()));
+            .set((top - band / 3.0).clamp(0.0, st.max_scroll()));
     }
 
     /// W/S/A/D zoom and pan, ↑/↓ move the selection, Enter shows details, Esc clears.
     pub fn listen_keys(&self) {
         let st = self.st;
+        let this = *self;
         let _keys =
             window_event_listener(leptos::ev::keydown, move |ev: web_sys::KeyboardEvent| {
                 let tag = ev
@@ -209,16 +256,19 @@ impl Input {
                 }
                 let w = st.plot_width(1.0);
                 match ev.key().as_str() {
-                    "w" | "W" => st.view.update(|v| {
-                        if let Some(v) = v {
-                            v.zoom_at(w / 2.0, 1.25)
-                        }
-                    }),
-                    "s" | "S" => st.view.update(|v| {
-                        if let Some(v) = v {
-                            v.zoom_at(w / 2.0, 0.8)
-                        }
-                    }),
+                    "w" | "W" | "s" | "S" => {
+                        let factor = if ev.key().eq_ignore_ascii_case("w") {
+                            1.25
+                        } else {
+                            0.8
+                        };
+                        st.view.update(|v| {
+                            if let Some(v) = v {
+                                v.zoom_at(w / 2.0, factor)
+                            }
+                        });
+                        this.grow_overview(st.rows_top_now() + st.band_height() / 2.0, factor);
+                    }
                     "a" | "A" => st.view.update(|v| {
                         if let Some(v) = v {
                             v.pan_px(w * 0.1)
@@ -235,7 +285,7 @@ impl Input {
                     }
                     "Enter" => {
                         if st.selected.get_untracked().is_none() {
-                            if let Some(&ri) = st.shown.get_untracked().first() {
+                            if let Some(ri) = st.shown.with_untracked(|s| s.first().copied()) {
                                 st.selected.set(Some((ri, 0)));
                             }
                         }
@@ -250,6 +300,7 @@ impl Input {
                     "ArrowDown" | "ArrowUp" => {
                         ev.prevent_default();
                         let idx = st.shown.get_untracked();
+                        let idx = idx.as_slice();
                         let n = idx.len();
                         if n > 0 {
                             let cur = st
@@ -264,7 +315,7 @@ impl Input {
                             st.selected.set(Some((idx[next], 0)));
                             let lay = st.row_layout.get_untracked();
                             let top = lay.tops[next];
-                            let band = st.size.get_untracked().1 - st.rows_top_now();
+                            let band = st.band_height();
                             let s = st.scroll_y.get_untracked();
                             if top < s || top + lay.heights[next] > s + band {
                                 st.scroll_y

@@ -3,12 +3,14 @@
 //! **Owns:** everything the user sees and touches: opening files (drop, picker, `?url=`),
 //! the worker round trip, the canvas timeline, panels and controls.
 //!
-//! **Architecture invariant:** no trace semantics here. Rows come from `trace` (run inside the
-//! worker), geometry and hit testing from `timeline`; this crate wires them to the DOM. Text
+//! **Architecture invariant:** no trace semantics here. Rows are built by `trace` inside the
+//! worker (`bin/worker/model.rs` holds them); the page gets columns (`protocol`), geometry and hit testing from `timeline`; this crate wires them to the DOM. Text
 //! from a dump reaches the page only as text nodes or canvas `fillText`, never as HTML.
 
 pub mod origins;
 pub mod protocol;
+pub mod rows;
+pub mod strips;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;
@@ -22,6 +24,8 @@ pub mod draw;
 mod embed;
 #[cfg(target_arch = "wasm32")]
 mod input;
+#[cfg(target_arch = "wasm32")]
+mod minimap;
 #[cfg(target_arch = "wasm32")]
 mod panels;
 #[cfg(target_arch = "wasm32")]

@@ -1,45 +1,48 @@
 //! The app's state: every signal in one `Copy` struct, and what is derived from it (the
 //! shown rows, their order and layout, legends). Parts receive a `State` and read or set it;
-//! nothing here touches the DOM.
+//! nothing here touches the DOM. Derived lists are `Arc`s: a frame reads them without
+//! copying anything per row.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use timeline::{layout, Viewport};
-use trace::json::py_str;
-use trace::{Item, Row};
+use timeline::{Layout, Viewport};
 
-use crate::draw::{name_text, rows_top, Track, LABEL_W};
-
-/// A file whose rows are on screen.
-pub struct Loaded {
-    pub name: String,
-    pub cache: trace::Cache,
-    pub warnings: Vec<trace::Warning>,
-    pub analysis: trace::metrics::Analysis,
-    /// Counter tracks drawn above the rows.
-    pub tracks: Vec<Track>,
-}
+use crate::draw::{rows_top, Counter, LABEL_W};
+use crate::protocol::ItemDetails;
+pub use crate::rows::Loaded;
 
 /// The counters a rollout always has: requests in flight and completed tokens per second.
-pub fn counter_tracks(a: &trace::metrics::Analysis) -> Vec<Track> {
+pub fn counter_tracks(a: &trace::metrics::Analysis) -> Vec<Counter> {
     let mut out = Vec::new();
     if !a.in_flight.is_empty() {
-        out.push(Track {
+        out.push(Counter {
             name: "in-flight requests".into(),
             points: a.in_flight.iter().map(|&(t, n)| (t, n as f64)).collect(),
             color: "#0969da",
         });
     }
     if a.tokens_rate.iter().any(|p| p.1 > 0.0) {
-        out.push(Track {
+        out.push(Counter {
             name: "completed tokens/s".into(),
             points: a.tokens_rate.clone(),
             color: "#1a7f37",
         });
     }
     out
+}
+
+/// Dumps with at least this many rows open on the overview (every row a thin strip).
+pub const OVERVIEW_MIN_ROWS: usize = 200;
+
+/// The selected item's details: asked of the worker, shown when they arrive.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Details {
+    /// (row, item) they are about, and the request's id (a later selection's answer wins).
+    pub at: (usize, usize),
+    pub id: u32,
+    pub answer: Option<Result<Arc<ItemDetails>, String>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -102,18 +105,14 @@ impl SortKey {
     }
 }
 
-pub fn row_matches(r: &Row, needle: &str) -> bool {
-    [&r.sample_index, &r.source, &r.status, &r.label, &r.trace_id]
-        .iter()
-        .any(|v| py_str(v).to_lowercase().contains(needle))
-}
-
 /// Every signal of the app, and the memos derived from them. All fields are handles
 /// (arena ids), so the struct is `Copy` and each closure can hold its own.
 #[derive(Clone, Copy)]
 pub struct State {
     pub phase: RwSignal<Phase>,
     pub data: RwSignal<Option<Arc<Loaded>>>,
+    /// Counter tracks drawn above the rows: the file's own, then imported series.
+    pub counters: RwSignal<Arc<Vec<Counter>>>,
     pub error: RwSignal<Option<String>>,
     pub progress: RwSignal<Option<ProgressLine>>,
     /// The URL the shown file came from (kept in the link), if it came from one.
@@ -131,6 +130,9 @@ pub struct State {
     pub sort: RwSignal<SortKey>,
     pub descending: RwSignal<bool>,
     pub expanded: RwSignal<bool>,
+    /// The overview: `Some(h)` draws every row not toggled open as a strip `h` pixels high
+    /// (coloured by what runs there); zooming in grows the strips until they are rows again.
+    pub overview: RwSignal<Option<f64>>,
     pub lane_h: RwSignal<f64>,
     pub show_events: RwSignal<bool>,
     pub show_open: RwSignal<bool>,
@@ -139,8 +141,9 @@ pub struct State {
     pub attempt_filter: RwSignal<bool>,
     pub view: RwSignal<Option<Viewport>>,
     pub scroll_y: RwSignal<f64>,
-    /// (index into cache.rows, index into that row's items)
+    /// (index into the rows, index into that row's items)
     pub selected: RwSignal<Option<(usize, usize)>>,
+    pub details: RwSignal<Option<Details>>,
     pub cursor: RwSignal<Option<f64>>,
     pub hover: RwSignal<Option<(f64, f64, String)>>,
     pub size: RwSignal<(f64, f64)>,
@@ -150,17 +153,14 @@ pub struct State {
     pub wrap_ref: NodeRef<leptos::html::Div>,
     // ---- derived ----
     /// Data indices of the rows shown, filtered and in display order.
-    pub shown: Memo<Vec<usize>>,
+    pub shown: Memo<Arc<Vec<usize>>>,
     pub span_count: Memo<usize>,
+    /// Attempt numbers that occur, sorted.
     pub attempts: Memo<Vec<i64>>,
-    pub legend: Memo<Vec<(String, usize)>>,
-    /// Per shown row: expanded or not (global mode, flipped for rows toggled by their label).
-    pub row_expanded: Memo<Vec<bool>>,
-    /// The PD phases that occur in this file (as `[P]`/`[D]` attrs or `sglang_pd_*` spans).
-    pub pd_legend: Memo<Vec<(&'static str, &'static str, &'static str)>>,
-    /// Display lanes of every row ([P]/[D] lanes packed), computed once per file.
-    pub all_lanes: Memo<Arc<Vec<timeline::RowLanes>>>,
-    pub row_layout: Memo<timeline::Layout>,
+    /// Per shown row: expanded or not (global mode, flipped for rows toggled by their label;
+    /// in the overview only toggled rows are open).
+    pub row_expanded: Memo<Arc<Vec<bool>>>,
+    pub row_layout: Memo<Arc<Layout>>,
 }
 
 impl State {
@@ -170,137 +170,110 @@ impl State {
         let sort = RwSignal::new(SortKey::Start);
         let descending = RwSignal::new(false);
         let expanded = RwSignal::new(true);
+        let overview: RwSignal<Option<f64>> = RwSignal::new(None);
         let toggled: RwSignal<HashSet<usize>> = RwSignal::new(Default::default());
         let lane_h = RwSignal::new(16.0f64);
         let attempt: RwSignal<Option<i64>> = RwSignal::new(None);
         let attempt_filter = RwSignal::new(false);
         let shown = Memo::new(move |_| {
             let Some(d) = data.get() else {
-                return Vec::<usize>::new();
+                return Arc::new(Vec::<usize>::new());
             };
             let needle = filter.get().to_lowercase();
-            let att = attempt.get();
-            let only_att = attempt_filter.get();
-            let mut idx: Vec<usize> = d
-                .cache
-                .rows
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| needle.is_empty() || row_matches(r, &needle))
-                .filter(|(_, r)| {
-                    !only_att || att.is_none_or(|a| r.items.iter().any(|i| i.attempt() == a))
+            // The attempt as an index into the file's attempt numbers (rows hold indices).
+            let only = if attempt_filter.get() {
+                attempt
+                    .get()
+                    .map(|a| d.tables.attempts.iter().position(|&x| x == a))
+            } else {
+                None
+            };
+            let mut idx: Vec<usize> = (0..d.heads.len())
+                .filter(|&i| needle.is_empty() || d.heads[i].matches(&needle))
+                .filter(|&i| match only {
+                    None => true,
+                    Some(None) => false,
+                    Some(Some(a)) => d.rows[i].data.attempt.contains(&(a as u32)),
                 })
-                .map(|(i, _)| i)
                 .collect();
             let key = sort.get();
-            let rows = &d.cache.rows;
-            let value = |r: &Row| -> f64 {
+            let heads = &d.heads;
+            let value = |i: usize| -> f64 {
+                let h = &heads[i];
                 match key {
-                    SortKey::Start => r.start,
-                    SortKey::Duration => r.duration,
-                    SortKey::Reward => r.reward.as_f64().unwrap_or(f64::NEG_INFINITY),
-                    SortKey::Lanes => r.lane_count as f64,
-                    SortKey::Open => r.open_span_count as f64,
+                    SortKey::Start => h.start,
+                    SortKey::Duration => h.duration,
+                    SortKey::Reward => h.reward.unwrap_or(f64::NEG_INFINITY),
+                    SortKey::Lanes => h.lane_count as f64,
+                    SortKey::Open => h.open_spans as f64,
                 }
             };
-            idx.sort_by(|&a, &b| value(&rows[a]).total_cmp(&value(&rows[b])).then(a.cmp(&b)));
+            idx.sort_by(|&a, &b| value(a).total_cmp(&value(b)).then(a.cmp(&b)));
             if descending.get() {
                 idx.reverse();
             }
-            idx
+            Arc::new(idx)
         });
         let span_count = Memo::new(move |_| {
             let Some(d) = data.get() else { return 0usize };
-            shown
-                .get()
-                .iter()
-                .map(|&i| d.cache.rows[i].closed_span_count + d.cache.rows[i].open_span_count)
-                .sum()
+            shown.with(|idx| {
+                idx.iter()
+                    .map(|&i| d.heads[i].closed_spans + d.heads[i].open_spans)
+                    .sum()
+            })
         });
         let attempts = Memo::new(move |_| {
             let Some(d) = data.get() else {
                 return Vec::<i64>::new();
             };
-            let mut v: Vec<i64> = d
-                .cache
-                .rows
-                .iter()
-                .flat_map(|r| r.items.iter().map(Item::attempt))
-                .collect();
+            let mut v = d.tables.attempts.clone();
             v.sort_unstable();
-            v.dedup();
-            v
-        });
-        let legend = Memo::new(move |_| {
-            let Some(d) = data.get() else {
-                return Vec::<(String, usize)>::new();
-            };
-            let mut counts: std::collections::HashMap<String, usize> = Default::default();
-            for r in &d.cache.rows {
-                for it in &r.items {
-                    if matches!(it, Item::Span(_)) {
-                        *counts.entry(name_text(it)).or_default() += 1;
-                    }
-                }
-            }
-            let mut v: Vec<(String, usize)> = counts.into_iter().collect();
-            v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            v.truncate(14);
             v
         });
         let row_expanded = Memo::new(move |_| {
-            let ex = expanded.get();
-            let t = toggled.get();
-            shown
-                .get()
-                .iter()
-                .map(|i| ex != t.contains(i))
-                .collect::<Vec<bool>>()
-        });
-        let pd_legend = Memo::new(move |_| {
-            let Some(d) = data.get() else {
-                return Vec::new();
-            };
-            pd_phases_seen(&d.cache.rows)
-        });
-        let all_lanes = Memo::new(move |_| {
-            data.get()
-                .map(|d| {
+            let ex = expanded.get() && overview.get().is_none();
+            toggled.with(|t| {
+                shown.with(|idx| {
                     Arc::new(
-                        d.cache
-                            .rows
-                            .iter()
-                            .map(timeline::row_lanes)
-                            .collect::<Vec<_>>(),
+                        idx.iter()
+                            .map(|i| ex != t.contains(i))
+                            .collect::<Vec<bool>>(),
                     )
                 })
-                .unwrap_or_default()
+            })
         });
         let row_layout = Memo::new(move |_| {
             let Some(d) = data.get() else {
-                return timeline::Layout::default();
+                return Arc::new(Layout::default());
+            };
+            let lane_h = lane_h.get();
+            // In the overview a closed row is a strip of `strip` pixels, with no gap.
+            let (strip, gap) = match overview.get() {
+                Some(h) => (h, 0.0),
+                None => (lane_h, 3.0),
             };
             let flags = row_expanded.get();
-            let lanes = all_lanes.get();
-            layout(
-                shown.get().iter().zip(&flags).map(|(&i, &ex)| {
-                    if ex {
-                        // A row needs at most one lane per item: a lane count claimed by
-                        // a crafted cache beyond that only makes an empty, endless row.
-                        let row = &d.cache.rows[i];
-                        let cap = u32::try_from(row.items.len().max(1)).unwrap_or(u32::MAX);
-                        lanes.get(i).map_or(row.lane_count, |l| l.count).min(cap)
+            shown.with(|idx| {
+                let mut l = Layout::default();
+                let mut y = 0.0;
+                for (&i, &ex) in idx.iter().zip(flags.iter()) {
+                    let h = if ex {
+                        d.rows[i].lane_count() as f64 * lane_h
                     } else {
-                        1
-                    }
-                }),
-                lane_h.get(),
-                3.0,
-            )
+                        strip
+                    };
+                    l.tops.push(y);
+                    l.heights.push(h);
+                    y += h + gap;
+                }
+                l.total_height = y;
+                Arc::new(l)
+            })
         });
         State {
             phase: RwSignal::new(Phase::Idle),
             data,
+            counters: RwSignal::new(Arc::new(Vec::new())),
             error: RwSignal::new(None),
             progress: RwSignal::new(None),
             source_url: RwSignal::new(None),
@@ -315,6 +288,7 @@ impl State {
             sort,
             descending,
             expanded,
+            overview,
             lane_h,
             show_events: RwSignal::new(true),
             show_open: RwSignal::new(true),
@@ -324,6 +298,7 @@ impl State {
             view: RwSignal::new(None),
             scroll_y: RwSignal::new(0.0),
             selected: RwSignal::new(None),
+            details: RwSignal::new(None),
             cursor: RwSignal::new(None),
             hover: RwSignal::new(None),
             size: RwSignal::new((800.0, 400.0)),
@@ -334,10 +309,7 @@ impl State {
             shown,
             span_count,
             attempts,
-            legend,
             row_expanded,
-            pd_legend,
-            all_lanes,
             row_layout,
         }
     }
@@ -345,7 +317,7 @@ impl State {
     /// Tracks shown above the rows (none when switched off); tracked.
     pub fn track_count(&self) -> usize {
         if self.show_counters.get() {
-            self.data.get().map(|d| d.tracks.len()).unwrap_or(0)
+            self.counters.with(|c| c.len())
         } else {
             0
         }
@@ -354,58 +326,29 @@ impl State {
     /// Where rows begin on the canvas now (untracked).
     pub fn rows_top_now(&self) -> f64 {
         rows_top(if self.show_counters.get_untracked() {
-            self.data
-                .get_untracked()
-                .map(|d| d.tracks.len())
-                .unwrap_or(0)
+            self.counters.with_untracked(|c| c.len())
         } else {
             0
         })
     }
 
+    /// Height of the rows' band on the canvas now (untracked).
+    pub fn band_height(&self) -> f64 {
+        (self.size.get_untracked().1 - self.rows_top_now()).max(1.0)
+    }
+
     /// How far the rows can scroll (untracked).
     pub fn max_scroll(&self) -> f64 {
-        (self.row_layout.get_untracked().total_height
-            - (self.size.get_untracked().1 - self.rows_top_now())
-            + 20.0)
-            .max(0.0)
+        (self.row_layout.with_untracked(|l| l.total_height) - self.band_height() + 20.0).max(0.0)
     }
 
     /// Width of the time axis in CSS pixels, at least `min` (untracked).
     pub fn plot_width(&self, min: f64) -> f64 {
         (self.size.get_untracked().0 - LABEL_W).max(min)
     }
-}
 
-/// The PD phases named by any span of `rows` (as end-attr keys or span names), in legend order.
-fn pd_phases_seen(rows: &[Row]) -> Vec<(&'static str, &'static str, &'static str)> {
-    let mut seen = [false; timeline::PD_PHASES.len()];
-    for r in rows {
-        for it in &r.items {
-            if let Item::Span(sp) = it {
-                let keys = sp
-                    .attrs
-                    .end_attrs
-                    .as_object()
-                    .into_iter()
-                    .flat_map(|m| m.keys());
-                for k in keys
-                    .map(String::as_str)
-                    .chain(std::iter::once(name_text(it).as_str()))
-                {
-                    if let Some(p) = timeline::pd_phase(k) {
-                        if let Some(i) = timeline::PD_PHASES.iter().position(|x| x.0 == p.0) {
-                            seen[i] = true;
-                        }
-                    }
-                }
-            }
-        }
+    /// The strip height that fits `rows` rows in the band (the overview's starting size).
+    pub fn overview_fit(&self, rows: usize) -> f64 {
+        (self.band_height() - 4.0).max(1.0) / rows.max(1) as f64
     }
-    timeline::PD_PHASES
-        .iter()
-        .zip(seen)
-        .filter(|(_, s)| *s)
-        .map(|(p, _)| *p)
-        .collect()
 }

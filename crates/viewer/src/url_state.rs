@@ -129,8 +129,8 @@ impl Link {
             }
         }
         if let (Some((row_id, item)), Some(d)) = (h.sel, st.data.get_untracked()) {
-            if let Some(ri) = d.cache.rows.iter().position(|r| r.row_id == row_id) {
-                if item < d.cache.rows[ri].items.len() {
+            if let Some(ri) = d.heads.iter().position(|r| r.row_id == row_id) {
+                if item < d.rows[ri].data.track.len() {
                     st.selected.set(Some((ri, item)));
                 }
             }
@@ -153,7 +153,7 @@ impl Link {
                 sel: st
                     .selected
                     .get()
-                    .and_then(|(ri, ii)| Some((d.as_ref()?.cache.rows.get(ri)?.row_id, ii))),
+                    .and_then(|(ri, ii)| Some((d.as_ref()?.heads.get(ri)?.row_id, ii))),
             };
             if st.phase.get_untracked() != Phase::Ready {
                 return;

@@ -1,21 +1,30 @@
-//! The parsing worker seen from the page: starting and stopping it, sending it what to read
-//! (a file, a URL, a buffer), and turning its answers into state.
+//! The parsing workers seen from the page: starting and stopping them, sending them what to
+//! read (a file, a URL, a buffer), turning their answers into state, and asking about the
+//! open file (an item's details, exports).
+//!
+//! Two roles: the *loader* reads the next file; the *model* worker holds the file on screen
+//! (its rows, attributes, exports). When a load finishes the loader becomes the model and
+//! the old model worker is ended (its whole heap freed: a wasm heap never shrinks). So a
+//! cancelled or failed load, or a loader that dies, never takes the shown file's details
+//! with it.
 
 use std::sync::Arc;
 
 use leptos::prelude::*;
 use timeline::Viewport;
-use trace::Row;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::dom::window;
-use crate::draw::Track;
-use crate::protocol::FromWorker;
-use crate::state::{counter_tracks, Loaded, Phase, State};
+use crate::draw::Counter;
+use crate::protocol::{decode_batch, decode_head, Columns, FromWorker, RowHead, Tables};
+use crate::rows::{Loaded, PageRow};
+use crate::state::{counter_tracks, Phase, State, OVERVIEW_MIN_ROWS};
 use crate::url_state::Link;
 
 pub mod health;
+mod model;
+mod receive;
 
 use health::now_ms;
 
@@ -38,27 +47,41 @@ pub struct Request {
     pub source: Source,
 }
 
-/// The worker and what to do with its answers.
+/// Rows received in batches from the loader, until its `Done`.
+#[derive(Default)]
+pub(crate) struct Incoming {
+    heads: Vec<RowHead>,
+    rows: Vec<PageRow>,
+    tables: Tables,
+}
+
+/// The workers and what to do with their answers.
 #[derive(Clone, Copy)]
 pub struct Client {
     st: State,
     link: Link,
+    /// The loader (see the module doc) and whether it said it is ready.
     worker: StoredValue<Option<web_sys::Worker>, LocalStorage>,
     ready: StoredValue<bool>,
-    /// A request waiting for the worker to say it is ready.
+    /// The worker holding the shown file, and its generation.
+    model: StoredValue<Option<(web_sys::Worker, u32)>, LocalStorage>,
+    /// A request waiting for the loader to say it is ready.
     pending: StoredValue<Option<Request>, LocalStorage>,
-    /// Rows received in batches from the worker, until its `Done`.
-    incoming: StoredValue<Vec<Row>>,
-    /// Counts workers started: answers of a replaced worker are ignored.
+    incoming: StoredValue<Incoming, LocalStorage>,
+    /// The loader's generation: counts workers started, so answers of a replaced loader
+    /// are ignored (the model worker keeps the generation it had as a loader).
     generation: StoredValue<u32>,
     /// What the current load is called (for messages about it).
     current: StoredValue<String>,
-    /// `performance.now()` when the worker was last heard from, and when it was pinged
+    /// `performance.now()` when the loader was last heard from, and when it was pinged
     /// since (the watchdog, see [`Client::watch`]).
     heard: StoredValue<f64>,
     pinged: StoredValue<Option<f64>>,
-    /// A test-hook message waiting for the worker to be ready.
+    /// A test-hook message waiting for the loader to be ready.
     pending_test: StoredValue<Option<String>>,
+    /// Ids of requests to the model worker (details, exports); the latest export's id.
+    next_id: StoredValue<u32>,
+    export_id: StoredValue<Option<u32>>,
 }
 
 impl Client {
@@ -68,13 +91,16 @@ impl Client {
             link,
             worker: StoredValue::new_local(None),
             ready: StoredValue::new(false),
+            model: StoredValue::new_local(None),
             pending: StoredValue::new_local(None),
-            incoming: StoredValue::new(Vec::new()),
+            incoming: StoredValue::new_local(Incoming::default()),
             generation: StoredValue::new(0),
             current: StoredValue::new(String::new()),
             heard: StoredValue::new(0.0),
             pinged: StoredValue::new(None),
             pending_test: StoredValue::new(None),
+            next_id: StoredValue::new(0),
+            export_id: StoredValue::new(None),
         }
     }
 
@@ -104,7 +130,7 @@ impl Client {
         };
     }
 
-    /// Acts on one answer of the worker (or an already built file of a one-file report).
+    /// Acts on one answer of the loader.
     pub fn handle(&self, msg: Result<FromWorker, String>) {
         let st = self.st;
         if matches!(
@@ -136,14 +162,7 @@ impl Client {
                     st.progress.set(Some((name, stage, None)));
                 }
             }
-            Ok(FromWorker::Rows { rows }) => {
-                self.incoming.update_value(|v| v.extend(rows));
-                let n = self.incoming.with_value(Vec::len);
-                let name = st.progress.get_untracked().map(|p| p.0).unwrap_or_default();
-                st.progress
-                    .set(Some((name, format!("receiving rows: {n}"), None)));
-            }
-            Ok(FromWorker::Done { built }) => self.done(*built),
+            Ok(FromWorker::Done { summary }) => self.done(*summary),
             Ok(FromWorker::Crashed { message }) => self.died(&message),
             Ok(FromWorker::Pong) => {}
             Ok(FromWorker::Series { series }) => self.series(series),
@@ -153,6 +172,8 @@ impl Client {
                 // The previous view, if any, stays.
                 st.phase.set(Phase::Error);
             }
+            // Answers about a file go to the model worker's handler; a loader has none.
+            Ok(FromWorker::Details { .. } | FromWorker::Failed { .. }) => {}
             Err(e) => {
                 st.error.set(Some(e));
                 st.progress.set(None);
@@ -161,34 +182,47 @@ impl Client {
         }
     }
 
-    fn done(&self, built: trace::Built) {
+    /// Every batch arrived: the file goes on screen and the loader becomes the model worker.
+    fn done(&self, summary: crate::protocol::Summary) {
         let st = self.st;
-        let trace::Built {
-            mut cache,
-            warnings,
-            analysis,
-        } = built;
-        let streamed = self.incoming.with_value(|v| !v.is_empty());
-        if streamed {
-            self.incoming
-                .update_value(|v| cache.rows = std::mem::take(v));
+        let Incoming {
+            heads,
+            rows,
+            tables,
+        } = self
+            .incoming
+            .try_update_value(std::mem::take)
+            .unwrap_or_default();
+        if rows.len() != summary.rows {
+            return self.stop_load(format!(
+                "{} of {} rows arrived from the parsing worker; nothing is shown rather than a timeline with rows missing",
+                rows.len(),
+                summary.rows
+            ));
         }
-        let name = cache.pt_path.clone();
-        let fit = match (cache.global_start, cache.global_end) {
+        self.promote();
+        let d = Loaded::new(summary, heads, rows, tables);
+        let fit = match (d.global_start, d.global_end) {
             (Some(a), Some(b)) => Some(Viewport::fit(a, b, st.plot_width(100.0))),
             _ => None,
         };
-        let tracks = counter_tracks(&analysis);
+        st.counters.set(Arc::new(counter_tracks(&d.analysis)));
+        let n = d.rows.len();
         st.painted.set_value(false);
-        st.data.set(Some(Arc::new(Loaded {
-            name,
-            cache,
-            warnings,
-            analysis,
-            tracks,
-        })));
+        st.data.set(Some(Arc::new(d)));
+        // Many rows open on the overview: every row a strip, the whole rollout on screen.
+        // (Set after the data, so the band height counts this file's counter tracks.)
+        if n >= OVERVIEW_MIN_ROWS
+            || n as f64 * (st.lane_h.get_untracked() + 3.0) > st.band_height() * 4.0
+        {
+            st.overview.set(Some(st.overview_fit(n)));
+            st.expanded.set(false);
+        } else {
+            st.overview.set(None);
+        }
         st.view.set(fit);
         st.selected.set(None);
+        st.details.set(None);
         st.cursor.set(None);
         st.scroll_y.set(0.0);
         st.toggled.set(Default::default());
@@ -202,83 +236,143 @@ impl Client {
     fn series(&self, series: Vec<trace::interop::Series>) {
         let st = self.st;
         st.progress.set(None);
-        match st.data.get_untracked() {
-            Some(d) => {
-                let mut tracks = d.tracks.clone();
-                for (i, s) in series.iter().enumerate() {
-                    tracks.push(Track {
-                        name: s.title(),
-                        points: s.points.clone(),
-                        color: SERIES_COLORS[i % SERIES_COLORS.len()],
-                    });
-                }
-                st.data.set(Some(Arc::new(Loaded {
-                    name: d.name.clone(),
-                    cache: d.cache.clone(),
-                    warnings: d.warnings.clone(),
-                    analysis: d.analysis.clone(),
-                    tracks,
-                })));
-                st.show_counters.set(true);
-                st.notice
-                    .set(Some(format!("added {} Prometheus series", series.len())));
-                st.phase.set(Phase::Ready);
-            }
-            None => {
-                st.error.set(Some(
-                    "Prometheus data: open a rollout dump first; its series are drawn above that timeline".into(),
-                ));
-                st.phase.set(Phase::Error);
-            }
+        if st.data.get_untracked().is_none() {
+            st.error.set(Some(
+                "Prometheus data: open a rollout dump first; its series are drawn above that timeline".into(),
+            ));
+            st.phase.set(Phase::Error);
+            return;
         }
+        let mut tracks: Vec<Counter> = st.counters.get_untracked().as_ref().clone();
+        let base = tracks.len();
+        for (i, s) in series.iter().enumerate() {
+            tracks.push(Counter {
+                name: s.title(),
+                points: s.points.clone(),
+                color: SERIES_COLORS[(base + i) % SERIES_COLORS.len()],
+            });
+        }
+        st.counters.set(Arc::new(tracks));
+        st.show_counters.set(true);
+        st.notice
+            .set(Some(format!("added {} Prometheus series", series.len())));
+        st.phase.set(Phase::Ready);
     }
 
-    fn on_message(&self, text: String) {
+    /// A load that cannot go on (an undecodable message): stop it, say why.
+    fn stop_load(&self, e: String) {
+        self.stop();
+        self.incoming.set_value(Incoming::default());
+        let name = self.current.get_value();
+        self.handle(Err(if name.is_empty() {
+            e
+        } else {
+            format!("{name}: {e}")
+        }));
+    }
+
+    /// One message of the loader: JSON text, or an object (a batch of rows).
+    fn on_message(&self, data: JsValue) {
         self.heard.set_value(now_ms());
         self.pinged.set_value(None);
-        match crate::protocol::decode(&text) {
-            Ok(msg) => self.handle(Ok(msg)),
-            Err(e) => {
-                // Stop this load: later batches and `Done` must not show a timeline with
-                // the undecodable rows missing.
-                self.stop();
-                self.incoming.set_value(Vec::new());
-                let name = self.current.get_value();
-                self.handle(Err(if name.is_empty() {
-                    e
-                } else {
-                    format!("{name}: {e}")
-                }));
+        if let Some(text) = data.as_string() {
+            match crate::protocol::decode(&text) {
+                Ok(msg) => self.handle(Ok(msg)),
+                Err(e) => self.stop_load(e),
             }
+            return;
+        }
+        let kind = js_sys::Reflect::get(&data, &"kind".into())
+            .ok()
+            .and_then(|k| k.as_string());
+        match kind.as_deref() {
+            Some("rows") => {
+                if let Err(e) = self.rows(&data) {
+                    // Later batches and `Done` must not show a timeline with rows missing.
+                    self.stop_load(e);
+                }
+            }
+            _ => self.stop_load("internal: a message from the worker was not understood".into()),
         }
     }
 
+    /// A batch of rows: checked, split into rows, indexed, kept until `Done`.
+    fn rows(&self, data: &JsValue) -> Result<(), String> {
+        let head = js_sys::Reflect::get(data, &"head".into())
+            .ok()
+            .and_then(|h| h.as_string())
+            .ok_or_else(|| crate::protocol::bad_batch("no head"))?;
+        let head = decode_head(&head)?;
+        let cols: Columns = receive::columns(data)?;
+        let expected = self.incoming.with_value(|i| i.rows.len());
+        let mut tables = self
+            .incoming
+            .try_update_value(|i| std::mem::take(&mut i.tables))
+            .unwrap_or_default();
+        let result = decode_batch(head, cols, expected, &mut tables);
+        self.incoming.update_value(|i| i.tables = tables);
+        let (heads, rows) = result?;
+        self.incoming.update_value(|i| {
+            i.heads.extend(heads);
+            i.rows.extend(rows.into_iter().map(PageRow::new));
+        });
+        let n = self.incoming.with_value(|i| i.rows.len());
+        let name = self
+            .st
+            .progress
+            .get_untracked()
+            .map(|p| p.0)
+            .unwrap_or_default();
+        self.st
+            .progress
+            .set(Some((name, format!("receiving rows: {n}"), None)));
+        Ok(())
+    }
+
+    /// The worker's script: a one-file report gives its own (a Blob URL), else the file
+    /// beside the page.
+    fn worker_url() -> String {
+        js_sys::Reflect::get(&window(), &"__rollscope_worker_url".into())
+            .ok()
+            .and_then(|u| u.as_string())
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "./worker_loader.js".into())
+    }
+
+    /// The loader, started if there is none.
     fn start(&self) -> Option<web_sys::Worker> {
         if let Some(w) = self.worker.get_value() {
             return Some(w);
         }
         let opts = web_sys::WorkerOptions::new();
         opts.set_type(web_sys::WorkerType::Module);
-        let w = web_sys::Worker::new_with_options("./worker_loader.js", &opts).ok()?;
+        let w = web_sys::Worker::new_with_options(&Self::worker_url(), &opts).ok()?;
         self.ready.set_value(false);
         self.heard.set_value(now_ms());
         self.pinged.set_value(None);
         let generation = self.generation.get_value().wrapping_add(1);
         self.generation.set_value(generation);
         let this = *self;
-        // Every handler checks it belongs to the current worker: a replaced worker's last
-        // words are ignored.
-        let current = move || this.generation.get_value() == generation;
+        // Which role this worker has now: the loader, the model worker, or none (replaced;
+        // its last words are ignored).
+        let role = move || {
+            if this.generation.get_value() == generation && this.worker.get_value().is_some() {
+                Some(true)
+            } else if this
+                .model
+                .with_value(|m| m.as_ref().is_some_and(|(_, g)| *g == generation))
+            {
+                Some(false)
+            } else {
+                None
+            }
+        };
         let cb =
             Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-                if !current() {
-                    return;
-                }
-                match ev.data().as_string() {
-                    Some(text) => this.on_message(text),
-                    None => this.handle(Err(
-                        "internal: a message from the worker was not text".into()
-                    )),
+                match role() {
+                    Some(true) => this.on_message(ev.data()),
+                    Some(false) => this.on_model_message(ev.data()),
+                    None => {}
                 }
             });
         w.set_onmessage(Some(cb.as_ref().unchecked_ref()));
@@ -286,21 +380,24 @@ impl Client {
         // An uncaught exception or a trap (`panic = "abort"`, out of memory) in the worker.
         let onerr =
             Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |ev: web_sys::ErrorEvent| {
-                if current() {
-                    let m = ev.message();
-                    this.died(if m.is_empty() {
-                        "an uncaught error"
-                    } else {
-                        &m
-                    });
+                let m = ev.message();
+                let why = if m.is_empty() {
+                    "an uncaught error"
+                } else {
+                    &m
+                };
+                match role() {
+                    Some(true) => this.died(why),
+                    Some(false) => this.model_died(why),
+                    None => {}
                 }
             });
         w.set_onerror(Some(onerr.as_ref().unchecked_ref()));
         onerr.forget();
-        let onmsgerr = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
-            if current() {
-                this.died("a message from it could not be received");
-            }
+        let onmsgerr = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| match role() {
+            Some(true) => this.died("a message from it could not be received"),
+            Some(false) => this.model_died("a message from it could not be received"),
+            None => {}
         });
         w.set_onmessageerror(Some(onmsgerr.as_ref().unchecked_ref()));
         onmsgerr.forget();
@@ -308,6 +405,7 @@ impl Client {
         Some(w)
     }
 
+    /// Ends the loader.
     fn stop(&self) {
         if let Some(w) = self.worker.get_value() {
             w.terminate();
@@ -316,6 +414,20 @@ impl Client {
         self.generation.update_value(|g| *g = g.wrapping_add(1));
         self.worker.set_value(None);
         self.pending.set_value(None);
+    }
+
+    /// The loader finished a file: it becomes the model worker, the old one ends.
+    fn promote(&self) {
+        if let Some((old, _)) = self.model.get_value() {
+            old.terminate();
+        }
+        let w = self.worker.get_value();
+        self.model
+            .set_value(w.map(|w| (w, self.generation.get_value())));
+        self.worker.set_value(None);
+        self.ready.set_value(false);
+        // No loader has this generation any more: a new one gets the next.
+        self.generation.update_value(|g| *g = g.wrapping_add(1));
     }
 
     pub fn send(&self, req: Request) {
@@ -336,7 +448,7 @@ impl Client {
         st.progress
             .set(Some((req.name.clone(), "starting".into(), None)));
         st.phase.set(Phase::Loading);
-        self.incoming.set_value(Vec::new());
+        self.incoming.set_value(Incoming::default());
         self.post(req);
     }
 
@@ -382,39 +494,41 @@ impl Client {
         });
     }
 
-    /// A one-file report: the rows are inside the page, already built. Returns false if
+    /// A one-file report: its file's bytes are inside the page (`window.__rollscope_data =
+    /// {name, bytes}`); they go to the worker like a file opened by hand. Returns false if
     /// this page is not one.
     pub fn open_embedded_report(&self) -> bool {
-        let Some((name, bytes)) = take_embedded_data() else {
+        let Some((name, buffer)) = take_embedded_data() else {
             return false;
         };
-        let msg = serde_json::from_slice::<trace::Built>(&bytes)
-            .map(|mut built| {
-                built.cache.pt_path = name;
-                FromWorker::Done {
-                    built: Box::new(built),
-                }
-            })
-            .map_err(|e| format!("this report's data cannot be read: {e}"));
-        self.handle(msg);
+        self.open_buffer(name, buffer);
         true
     }
 }
 
-/// The rows a one-file report carries (`window.__rollscope_data`, set by its loader).
-fn take_embedded_data() -> Option<(String, Vec<u8>)> {
+/// The bytes a one-file report carries (`window.__rollscope_data`, set by its loader), as
+/// an `ArrayBuffer` to transfer to the worker (a copy when the bytes are a view of part of a
+/// larger buffer, so nothing else moves with them).
+fn take_embedded_data() -> Option<(String, js_sys::ArrayBuffer)> {
     let w = window();
     let data = js_sys::Reflect::get(&w, &"__rollscope_data".into()).ok()?;
     if data.is_undefined() || data.is_null() {
         return None;
     }
+    let _ = js_sys::Reflect::set(&w, &"__rollscope_data".into(), &JsValue::UNDEFINED);
     let name = js_sys::Reflect::get(&data, &"name".into())
         .ok()?
         .as_string()?;
-    let bytes: js_sys::Uint8Array = js_sys::Reflect::get(&data, &"bytes".into())
-        .ok()?
-        .dyn_into()
-        .ok()?;
-    let _ = js_sys::Reflect::set(&w, &"__rollscope_data".into(), &JsValue::UNDEFINED);
-    Some((name, bytes.to_vec()))
+    let bytes = js_sys::Reflect::get(&data, &"bytes".into()).ok()?;
+    let buffer = if let Some(b) = bytes.dyn_ref::<js_sys::ArrayBuffer>() {
+        b.clone()
+    } else {
+        let view: js_sys::Uint8Array = bytes.dyn_into().ok()?;
+        if view.byte_offset() == 0 && view.byte_length() == view.buffer().byte_length() {
+            view.buffer()
+        } else {
+            js_sys::Uint8Array::new(&view).buffer()
+        }
+    };
+    Some((name, buffer))
 }

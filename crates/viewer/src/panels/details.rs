@@ -2,16 +2,16 @@
 //! and the hover tooltip. Dump text goes into text nodes only.
 
 use leptos::prelude::*;
-use trace::json::py_str;
-use trace::{Item, Row, State};
+use timeline::{KIND_CLOSED, KIND_EVENT, KIND_OPEN};
 
-use crate::draw::name_text;
+use crate::protocol::ItemDetails;
+use crate::rows::Loaded;
 use crate::state::State as AppState;
 
 /// Attribute values longer than this are cut, with a button to show all.
 const ATTR_SHOW: usize = 300;
 
-fn attrs_table(title: &'static str, attrs: &serde_json::Value) -> AnyView {
+fn attrs_table(title: String, attrs: &serde_json::Value) -> AnyView {
     let Some(map) = attrs.as_object().filter(|m| !m.is_empty()) else {
         return ().into_any();
     };
@@ -37,119 +37,135 @@ fn attrs_table(title: &'static str, attrs: &serde_json::Value) -> AnyView {
     view! { <h4>{title}</h4><table class="attrs">{rows}</table> }.into_any()
 }
 
-pub fn details_view(row: &Row, item: &Item, origin: f64) -> AnyView {
-    let name = name_text(item);
-    let sample = py_str(&row.sample_index);
+/// The details of one item, as the worker sent them.
+pub fn details_view(d: &ItemDetails, origin: f64) -> AnyView {
     let fmt = |t: f64| timeline::format_duration(t - origin, 0.000_001);
-    match item {
-        Item::Span(s) => {
-            let clip = s.attrs.end_attrs.get("clipped_by").map(py_str);
-            view! {
-                <div class="detail">
-                    <div class="detail-name">{name}</div>
-                    <table class="facts">
-                        <tr><th>"sample"</th><td>{sample}</td></tr>
-                        <tr><th>"state"</th><td>{if s.state == State::OpenSpan { "open (never ended)" } else { "closed" }}</td></tr>
-                        <tr><th>"start"</th><td>{fmt(s.start_ts)}</td></tr>
-                        <tr><th>"end"</th><td>{match s.end_ts { Some(e) => fmt(e), None => format!("— (drawn to {})", fmt(s.display_end_ts)) }}</td></tr>
-                        <tr><th>"duration"</th><td>{timeline::format_duration(s.display_end_ts - s.start_ts, 0.000_001)}</td></tr>
-                        <tr><th>"parent"</th><td>{py_str(&s.parent_span_name)}</td></tr>
-                        <tr><th>"span id"</th><td>{py_str(&s.span_id)}</td></tr>
-                        <tr><th>"attempt"</th><td>{s.attempt.to_string()}</td></tr>
-                        {clip.map(|c| view! { <tr><th>"clipped by"</th><td>{c}</td></tr> })}
-                    </table>
-                    {attrs_table("start attrs", &s.attrs.start_attrs)}
-                    {attrs_table("end attrs", &s.attrs.end_attrs)}
-                </div>
-            }
-            .into_any()
+    let span = d.state == "closed_span" || d.state == "open_span";
+    let facts = if span {
+        view! {
+            <tr><th>"state"</th><td>{if d.state == "open_span" { "open (never ended)" } else { "closed" }}</td></tr>
+            <tr><th>"start"</th><td>{fmt(d.start)}</td></tr>
+            <tr><th>"end"</th><td>{match d.end { Some(e) => fmt(e), None => format!("— (drawn to {})", fmt(d.display_end)) }}</td></tr>
+            <tr><th>"duration"</th><td>{timeline::format_duration(d.display_end - d.start, 0.000_001)}</td></tr>
+            <tr><th>"parent"</th><td>{d.parent.clone()}</td></tr>
+            <tr><th>"span id"</th><td>{d.span_id.clone()}</td></tr>
+            <tr><th>"attempt"</th><td>{d.attempt.to_string()}</td></tr>
+            {d.clipped_by.clone().map(|c| view! { <tr><th>"clipped by"</th><td>{c}</td></tr> })}
         }
-        Item::Event(p) | Item::OrphanEnd(p) => view! {
-            <div class="detail">
-                <div class="detail-name">{name}</div>
-                <table class="facts">
-                    <tr><th>"sample"</th><td>{sample}</td></tr>
-                    <tr><th>"kind"</th><td>{if matches!(item, Item::OrphanEnd(_)) { "end without a start" } else { "event" }}</td></tr>
-                    <tr><th>"at"</th><td>{fmt(p.ts)}</td></tr>
-                    <tr><th>"parent"</th><td>{py_str(&p.parent_span_name)}</td></tr>
-                    <tr><th>"attempt"</th><td>{p.attempt.to_string()}</td></tr>
-                </table>
-                {attrs_table("attrs", &p.attrs)}
-            </div>
+        .into_any()
+    } else {
+        view! {
+            <tr><th>"kind"</th><td>{if d.state == "orphan_end" { "end without a start" } else { "event" }}</td></tr>
+            <tr><th>"at"</th><td>{fmt(d.start)}</td></tr>
+            <tr><th>"parent"</th><td>{d.parent.clone()}</td></tr>
+            <tr><th>"attempt"</th><td>{d.attempt.to_string()}</td></tr>
         }
-        .into_any(),
+        .into_any()
+    };
+    let sample_no = d.sample.first().map(|s| s.1.clone()).unwrap_or_default();
+    let attrs = d
+        .attrs
+        .iter()
+        .map(|(title, a)| attrs_table(title.clone(), a))
+        .collect_view();
+    let sample = d
+        .sample
+        .iter()
+        .skip(1)
+        .map(|(k, v)| view! { <tr><th>{k.clone()}</th><td>{v.clone()}</td></tr> })
+        .collect_view();
+    view! {
+        <div class="detail">
+            <div class="detail-name">{d.name.clone()}</div>
+            <table class="facts">
+                <tr><th>"sample"</th><td>{sample_no}</td></tr>
+                {facts}
+            </table>
+            {attrs}
+            <h4>"sample"</h4>
+            <table class="facts">{sample}</table>
+        </div>
     }
+    .into_any()
 }
 
-pub fn tooltip(item: &Item, origin: f64) -> String {
-    let name = name_text(item);
-    match item {
-        Item::Span(s) => format!(
+/// The hover text of item `ii` of row `ri`, from the page's columns.
+pub fn tooltip(d: &Loaded, ri: usize, ii: usize) -> Option<String> {
+    let t = &d.rows.get(ri)?.data.track;
+    let (start, end) = (*t.start.get(ii)?, *t.end.get(ii)?);
+    let name = d.name_of(*t.name.get(ii)?);
+    let origin = d.origin();
+    Some(match t.state(ii) {
+        KIND_CLOSED | KIND_OPEN => format!(
             "{name} · {} · {}{}",
-            timeline::format_duration(s.start_ts - origin, 0.001),
-            timeline::format_duration(s.display_end_ts - s.start_ts, 0.001),
-            if s.state == State::OpenSpan {
+            timeline::format_duration(start - origin, 0.001),
+            timeline::format_duration(end - start, 0.001),
+            if t.state(ii) == KIND_OPEN {
                 " (open)"
             } else {
                 ""
             }
         ),
-        Item::Event(p) => format!(
+        KIND_EVENT => format!(
             "{name} · event at {}",
-            timeline::format_duration(p.ts - origin, 0.001)
+            timeline::format_duration(start - origin, 0.001)
         ),
-        Item::OrphanEnd(p) => format!(
+        _ => format!(
             "{name} · end without start at {}",
-            timeline::format_duration(p.ts - origin, 0.001)
+            timeline::format_duration(start - origin, 0.001)
         ),
-    }
+    })
 }
 
-/// The Details section: the selected item, or a hint.
+/// The Details section: the selected item (once the worker answers), or a hint.
 pub fn details_panel(st: AppState) -> impl IntoView {
-    let details = move || {
-        let (ri, ii) = st.selected.get()?;
-        let d = st.data.get()?;
-        let row = d.cache.rows.get(ri)?;
-        let item = row.items.get(ii)?;
-        Some(details_view(row, item, d.cache.global_start.unwrap_or(0.0)))
-    };
     move || {
-        details()
-            .unwrap_or_else(|| view! { <p class="muted">"Click a span or event."</p> }.into_any())
+        let origin = st.data.with(|d| d.as_ref().map_or(0.0, |d| d.origin()));
+        match st.details.get().map(|d| d.answer) {
+            None => view! { <p class="muted">"Click a span or event."</p> }.into_any(),
+            Some(None) => view! { <p class="muted">"loading details…"</p> }.into_any(),
+            Some(Some(Ok(d))) => details_view(&d, origin),
+            Some(Some(Err(e))) => view! { <p class="muted">{e}</p> }.into_any(),
+        }
     }
 }
 
 /// At the clicked time: how many shown rows had not started, were running or had ended, and
-/// the spans most often open then.
+/// the spans most often open then (from the page's columns: one pass over the shown rows).
 pub fn cursor_stats(st: AppState) -> impl IntoView {
     move || {
         let t = st.cursor.get()?;
         let d = st.data.get()?;
         let (mut not_started, mut running, mut ended) = (0, 0, 0);
-        let mut names: std::collections::HashMap<String, usize> = Default::default();
+        let mut counts = vec![0usize; d.tables.names.len()];
         let idx = st.shown.get();
-        for &i in &idx {
-            let r = &d.cache.rows[i];
-            if t < r.start {
+        for &i in idx.iter() {
+            let h = &d.heads[i];
+            if t < h.start {
                 not_started += 1;
-            } else if t > r.end {
+            } else if t > h.end {
                 ended += 1;
             } else {
                 running += 1;
             }
-            for it in &r.items {
-                if let Item::Span(s) = it {
-                    if s.start_ts <= t && t <= s.display_end_ts && !name_text(it).ends_with(']') {
-                        *names.entry(name_text(it)).or_default() += 1;
+            let tr = &d.rows[i].data.track;
+            for k in 0..tr.len() {
+                if tr.is_span(k) && tr.start[k] <= t && t <= tr.end[k] {
+                    if let Some(c) = counts.get_mut(tr.name[k] as usize) {
+                        *c += 1;
                     }
                 }
             }
         }
-        let mut top: Vec<(String, usize)> = names.into_iter().collect();
+        let mut top: Vec<(String, usize)> = counts
+            .into_iter()
+            .enumerate()
+            .filter(|&(n, c)| c > 0 && !d.name_of(n as u32).ends_with(']'))
+            .map(|(n, c)| (d.name_of(n as u32).to_string(), c))
+            .collect();
         top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         top.truncate(6);
-        let origin = d.cache.global_start.unwrap_or(0.0);
+        let origin = d.origin();
         Some(view! {
             <div class="cursor-stats" data-testid="cursor-stats">
                 <b>{format!("at {}", timeline::format_duration(t - origin, 0.001))}</b>

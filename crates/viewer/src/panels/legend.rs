@@ -2,20 +2,21 @@
 
 use leptos::prelude::*;
 
+use crate::draw::span_color;
 use crate::panels::metrics::fmt_num;
 use crate::state::State;
 
 pub fn counters_legend(st: State) -> impl IntoView {
     view! {
-        <Show when=move || st.data.get().is_some_and(|d| !d.tracks.is_empty())>
+        <Show when=move || st.counters.with(|c| !c.is_empty())>
             <section class="legend">
                 <h3>"Counters"</h3>
                 <ul data-testid="track-list">
-                    {move || st.data.get().map(|d| d.tracks.iter().map(|t| {
+                    {move || st.counters.get().iter().map(|t| {
                         let max = t.points.iter().map(|p| p.1).fold(0.0f64, f64::max);
                         view! { <li title=t.name.clone()><span class="chip" style=format!("background:{}", t.color)></span>
                             <span class="track-name">{t.name.clone()}</span><span class="muted">{format!(" max {}", fmt_num(max))}</span></li> }
-                    }).collect_view())}
+                    }).collect_view()}
                 </ul>
             </section>
         </Show>
@@ -27,13 +28,14 @@ pub fn span_legend(st: State) -> impl IntoView {
         <section class="legend">
             <h3>"Legend"</h3>
             <ul>
-                {move || st.legend.get().into_iter().map(|(n, c)| {
-                    let color = timeline::pd_color(&n).map(str::to_string).unwrap_or_else(|| timeline::color_for(&n, st.dark.get()));
+                {move || st.data.get().map(|d| d.legend.iter().map(|&(id, c)| {
+                    let n = d.name_of(id).to_string();
+                    let color = span_color(&n, st.dark.get());
                     view! { <li><span class="chip" style=format!("background:{color}")></span>{n}<span class="muted">{format!(" {c}")}</span></li> }
-                }).collect_view()}
-                {move || st.pd_legend.get().into_iter().map(|(_, label, color)| view! {
-                    <li><span class="chip" style=format!("background:{color}")></span>{label}</li>
-                }).collect_view()}
+                }).collect_view())}
+                {move || st.data.get().map(|d| d.pd_phases.iter().filter_map(|&i| timeline::PD_PHASES.get(i)).map(|(_, label, color)| view! {
+                    <li><span class="chip" style=format!("background:{color}")></span>{*label}</li>
+                }).collect_view())}
             </ul>
         </section>
     }

@@ -63,7 +63,7 @@ pub fn metrics_view(d: &Loaded, reveal: impl Fn(usize) + Copy + 'static) -> AnyV
     let mut figures: Vec<(String, String)> = Vec::new();
     figures.push((
         "samples / traced / requests".into(),
-        format!("{} / {} / {}", a.samples, d.cache.rows.len(), a.requests),
+        format!("{} / {} / {}", a.samples, d.rows.len(), a.requests),
     ));
     if let Some(t) = a.tokens_per_sec {
         figures.push(("completion tokens/s (step)".into(), fmt_num(t)));

@@ -1,56 +1,15 @@
 //! The toolbar: open, filter, sort, attempts, fit, display switches, link and exports, counts.
 
 use leptos::prelude::*;
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 use crate::dom::window;
 use crate::input::Input;
 use crate::state::{SortKey, State};
+use crate::worker_client::Client;
 
 /// Every format the viewer opens: rollout dumps (`.pt`, `.pth`), JSON (slime's timeline
 /// cache, OTLP/JSON, Prometheus `query_range`) and Prometheus text exposition.
 pub const ACCEPT: &str = ".pt,.pth,.json,application/json,.txt,.prom,text/plain";
-
-/// Exports the shown file's traces as a download (computed here, from the rows).
-fn download(st: State, format: &'static str) {
-    let Some(d) = st.data.get_untracked() else {
-        return;
-    };
-    let (value, suffix) = match format {
-        "chrome" => (trace::interop::export_chrome(&d.cache), "chrome.json"),
-        _ => (trace::interop::export_otlp(&d.cache), "otlp.json"),
-    };
-    let Ok(text) = serde_json::to_string(&value) else {
-        return;
-    };
-    let stem = d
-        .name
-        .rsplit('/')
-        .next()
-        .unwrap_or("rollout")
-        .trim_end_matches(".pt")
-        .to_string();
-    let opts = web_sys::BlobPropertyBag::new();
-    opts.set_type("application/json");
-    let parts = js_sys::Array::of1(&JsValue::from_str(&text));
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) else {
-        return;
-    };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
-        return;
-    };
-    if let Some(a) = window()
-        .document()
-        .and_then(|doc| doc.create_element("a").ok())
-        .and_then(|e| e.dyn_into::<web_sys::HtmlAnchorElement>().ok())
-    {
-        a.set_href(&url);
-        a.set_download(&format!("{stem}.{suffix}"));
-        a.click();
-    }
-    let _ = web_sys::Url::revoke_object_url(&url);
-}
 
 fn copy_link(st: State) {
     let href = window().location().href().unwrap_or_default();
@@ -67,7 +26,7 @@ fn copy_link(st: State) {
     });
 }
 
-pub fn toolbar(st: State, input: Input) -> impl IntoView {
+pub fn toolbar(st: State, input: Input, client: Client) -> impl IntoView {
     let State {
         data,
         filter,
@@ -77,6 +36,7 @@ pub fn toolbar(st: State, input: Input) -> impl IntoView {
         attempt_filter,
         attempts,
         expanded,
+        overview,
         show_events,
         show_open,
         show_orphans,
@@ -95,7 +55,7 @@ pub fn toolbar(st: State, input: Input) -> impl IntoView {
                 "Open…"
                 <input type="file" data-testid="file-input" accept=ACCEPT on:change=move |ev| input.pick_file(ev) />
             </label>
-            <span class="file-name">{move || data.get().map(|d| d.name.clone()).unwrap_or_default()}</span>
+            <span class="file-name">{move || data.with(|d| d.as_ref().map(|d| d.name.clone()).unwrap_or_default())}</span>
             <input type="search" data-testid="filter" placeholder="filter: sample, source, status, label, trace id"
                 prop:value=move || filter.get()
                 on:input=move |ev| filter.set(event_target_value(&ev)) />
@@ -123,7 +83,10 @@ pub fn toolbar(st: State, input: Input) -> impl IntoView {
             </label>
             <button on:click=move |_| input.fit(false) title="Fit every row">"Fit all"</button>
             <button on:click=move |_| input.fit(true) title="Fit the rows the filter shows">"Fit filtered"</button>
-            <button on:click=move |_| expanded.update(|e| *e = !*e)>{move || if expanded.get() { "Collapse" } else { "Expand" }}</button>
+            <button on:click=move |_| { st.overview.set(None); expanded.update(|e| *e = !*e) }>{move || if expanded.get() && overview.get().is_none() { "Collapse" } else { "Expand" }}</button>
+            <button data-testid="overview-toggle" title="Every row as a thin strip: the whole rollout on one screen"
+                on:click=move |_| overview.set(match overview.get_untracked() { Some(_) => None, None => Some(st.overview_fit(shown.with_untracked(|s| s.len()))) })>
+                {move || if overview.get().is_some() { "Rows" } else { "Overview" }}</button>
             <label><input type="checkbox" prop:checked=move || show_events.get() on:change=move |_| show_events.update(|v| *v = !*v) />"events"</label>
             <label><input type="checkbox" prop:checked=move || show_open.get() on:change=move |_| show_open.update(|v| *v = !*v) />"open spans"</label>
             <label><input type="checkbox" prop:checked=move || show_orphans.get() on:change=move |_| show_orphans.update(|v| *v = !*v) />"orphan ends"</label>
@@ -134,8 +97,9 @@ pub fn toolbar(st: State, input: Input) -> impl IntoView {
             <label><input type="checkbox" prop:checked=move || show_counters.get() on:change=move |_| show_counters.update(|c| *c = !*c) />"counters"</label>
             <label><input type="checkbox" prop:checked=move || compact.get() on:change=move |_| compact.update(|c| *c = !*c) />"compact"</label>
             <button on:click=move |_| copy_link(st) title="Copy a link that reopens this view">"Copy link"</button>
-            <button data-testid="export-chrome" on:click=move |_| download(st, "chrome") title="Chrome Trace Event JSON, for Perfetto or chrome://tracing">"Export Chrome"</button>
-            <button data-testid="export-otlp" on:click=move |_| download(st, "otlp") title="OTLP/JSON, for an OpenTelemetry collector, Tempo or Jaeger">"Export OTLP"</button>
+            <button data-testid="export-chrome" on:click=move |_| client.export("chrome") title="Chrome Trace Event JSON, for Perfetto or chrome://tracing">"Export Chrome"</button>
+            <button data-testid="export-otlp" on:click=move |_| client.export("otlp") title="OTLP/JSON, for an OpenTelemetry collector, Tempo or Jaeger">"Export OTLP"</button>
+            <button data-testid="export-cache" on:click=move |_| client.export("cache") title="slime's timeline cache JSON (what `rollscope cache` writes)">"Export cache"</button>
             {move || notice.get().map(|n| view! { <span class="notice">{n}</span> })}
             <span class="counts">
                 <span data-testid="row-count">{move || shown.get().len().to_string()}</span>" rows · "

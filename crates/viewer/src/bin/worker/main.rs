@@ -1,6 +1,13 @@
 //! The parsing worker. Receives `{name, file}`, `{name, url}` or `{name, buffer}`, reads the
 //! bytes itself as a stream (so the page never holds the file), feeds them to
-//! `trace::StreamLoader`, and answers with JSON text (see `protocol`).
+//! `trace::StreamLoader`, keeps what it built (`model`), and sends the page what it draws:
+//! rows in batches of columns (transferable buffers), then a summary. It then answers the
+//! page's requests about that file (an item's details, an export). See `protocol`.
+
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod model;
+#[cfg(target_arch = "wasm32")]
+mod post;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
@@ -12,7 +19,7 @@ fn main() {
     // page first, so it can say what happened and start a new worker.
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
-        post_text(&to_text(&FromWorker::Crashed {
+        post::text(&to_text(&FromWorker::Crashed {
             message: format!("panic: {info}"),
         }));
     }));
@@ -31,12 +38,12 @@ fn main() {
                         .map(|r| js_text(&r))
                 })
                 .unwrap_or_else(|| kind.to_string());
-            post_text(&to_text(&FromWorker::Crashed { message: reason }));
+            post::text(&to_text(&FromWorker::Crashed { message: reason }));
         });
         let _ = scope.add_event_listener_with_callback(kind, cb.as_ref().unchecked_ref());
         cb.forget();
     }
-    let post = move |msg: &FromWorker| post_text(&to_text(msg));
+    let post = move |msg: &FromWorker| post::text(&to_text(msg));
     let onmessage =
         Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
             let data = ev.data();
@@ -49,6 +56,11 @@ fn main() {
             // Test hook (tests/browser/worker.test.js): fail the way a bug would.
             if let Some(kind) = get("test").and_then(|k| k.as_string()) {
                 test_hook(&kind);
+                return;
+            }
+            // A question about the open file: answered now, from the model.
+            if let Some(req) = get("req").and_then(|k| k.as_string()) {
+                post::answer(&req, &data);
                 return;
             }
             wasm_bindgen_futures::spawn_local(async move {
@@ -86,12 +98,13 @@ fn test_hook(kind: &str) {
                 n = std::hint::black_box(n.wrapping_add(1));
             }
         }
-        "bad-rows" => post_text(r#"{"kind":"rows","rows":[{"start":null}]}"#),
+        "bad-rows" => post::bad_batch(),
         _ => wasm_bindgen::throw_str("test hook: asked to throw"),
     }
 }
 
-/// Reads the input named in `data` and builds everything.
+/// Reads the input named in `data`, builds the rows, sends them in batches and keeps them
+/// as the worker's model (replacing the previous file's only once this one is built).
 #[cfg(target_arch = "wasm32")]
 async fn load(
     data: &wasm_bindgen::JsValue,
@@ -160,39 +173,18 @@ async fn load(
             total: total as f64,
         })
     };
-    let mut built = parsed
+    let built = parsed
         .build_with(name, now, &mut progress)
         .map_err(|e| e.to_string())?;
-    // Rows go in batches, each dropped here once sent: the worker's heap shrinks as the
-    // page's grows, and no single message holds everything.
-    let rows = std::mem::take(&mut built.cache.rows);
-    let mut rows = rows.into_iter();
-    loop {
-        let batch: Vec<trace::Row> = rows
-            .by_ref()
-            .take(viewer::protocol::ROWS_PER_MESSAGE)
-            .collect();
-        if batch.is_empty() {
-            break;
-        }
-        let text = viewer::protocol::rows_message(&batch).map_err(|e| {
-            format!(
-                "a batch of {} rows cannot be sent to the page: {e}",
-                batch.len()
-            )
-        })?;
-        post_text(&text);
-    }
+    // The previous file's model goes now (its page view is replaced when `Done` arrives).
+    post::drop_model();
+    let mut model = model::Model::new(built);
+    post::rows(&mut model)?;
+    let summary = model.summary(name);
+    post::keep_model(model);
     Ok(FromWorker::Done {
-        built: Box::new(built),
+        summary: Box::new(summary),
     })
-}
-
-#[cfg(target_arch = "wasm32")]
-fn post_text(text: &str) {
-    use wasm_bindgen::JsCast;
-    let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let _ = scope.post_message(&wasm_bindgen::JsValue::from_str(text));
 }
 
 /// Byte progress, posted at most once per percent (or per 4 MiB when the size is unknown).

@@ -1,0 +1,120 @@
+//! The open file as the page holds it: per row its head and columns (from the worker's
+//! batches), display lanes and time indexes (built here once per row), the file's names and
+//! attempts, and the few facts of the summary. No `trace` rows: attributes, ids and sample
+//! fields stay in the worker and are asked for on selection.
+
+use timeline::{track_lanes, LaneIndex, RowLanes};
+
+use crate::protocol::{RowData, RowHead, Summary, Tables};
+
+/// One row, ready to draw: columns plus the indexes drawing and hit testing search.
+pub struct PageRow {
+    pub data: RowData,
+    pub lanes: RowLanes,
+    /// Items by display lane (expanded) and all in one lane (collapsed), each in start order
+    /// with a max-end tree: a frame finds the visible window by binary search.
+    pub expanded: LaneIndex,
+    pub collapsed: LaneIndex,
+}
+
+impl PageRow {
+    pub fn new(data: RowData) -> PageRow {
+        let lanes = track_lanes(&data.track);
+        let expanded = LaneIndex::new(&data.track, &lanes, true);
+        let collapsed = LaneIndex::new(&data.track, &lanes, false);
+        PageRow {
+            data,
+            lanes,
+            expanded,
+            collapsed,
+        }
+    }
+
+    pub fn lane_index(&self, expanded: bool) -> &LaneIndex {
+        if expanded {
+            &self.expanded
+        } else {
+            &self.collapsed
+        }
+    }
+
+    /// Display lanes when expanded: at least 1, at most one per item.
+    pub fn lane_count(&self) -> u32 {
+        let cap = u32::try_from(self.data.track.len().max(1)).unwrap_or(u32::MAX);
+        self.lanes.count.clamp(1, cap)
+    }
+}
+
+/// A file whose rows are on screen.
+pub struct Loaded {
+    pub name: String,
+    pub heads: Vec<RowHead>,
+    pub rows: Vec<PageRow>,
+    pub tables: Tables,
+    pub sample_count: usize,
+    pub global_start: Option<f64>,
+    pub global_end: Option<f64>,
+    pub warnings: Vec<trace::Warning>,
+    pub analysis: trace::metrics::Analysis,
+    /// Indices into `timeline::PD_PHASES` of the phases the file names.
+    pub pd_phases: Vec<usize>,
+    /// The most frequent span names, with counts (the legend).
+    pub legend: Vec<(u32, usize)>,
+}
+
+impl Loaded {
+    /// The file once every batch and the summary arrived.
+    pub fn new(
+        summary: Summary,
+        heads: Vec<RowHead>,
+        rows: Vec<PageRow>,
+        tables: Tables,
+    ) -> Loaded {
+        let legend = legend(&rows, &tables.names);
+        Loaded {
+            name: summary.name,
+            heads,
+            rows,
+            tables,
+            sample_count: summary.sample_count,
+            global_start: summary.global_start,
+            global_end: summary.global_end,
+            warnings: summary.warnings,
+            analysis: summary.analysis,
+            pd_phases: summary.pd_phases,
+            legend,
+        }
+    }
+
+    pub fn name_of(&self, id: u32) -> &str {
+        self.tables.names.text(id)
+    }
+
+    pub fn origin(&self) -> f64 {
+        self.global_start.unwrap_or(0.0)
+    }
+}
+
+/// Span counts per name, the 14 most frequent (ties by name).
+fn legend(rows: &[PageRow], names: &timeline::Names) -> Vec<(u32, usize)> {
+    let mut counts = vec![0usize; names.len()];
+    for r in rows {
+        let t = &r.data.track;
+        for i in 0..t.len() {
+            if t.is_span(i) {
+                if let Some(c) = counts.get_mut(t.name[i] as usize) {
+                    *c += 1;
+                }
+            }
+        }
+    }
+    let mut v: Vec<(u32, usize)> = counts
+        .into_iter()
+        .enumerate()
+        .filter(|(_, c)| *c > 0)
+        .map(|(i, c)| (i as u32, c))
+        .collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(names.text(a.0).cmp(names.text(b.0))));
+    v.truncate(14);
+    v
+}
