@@ -144,3 +144,30 @@ test("neither a report's page nor its worker can fetch anything (its CSP, before
     await context.close();
   }
 });
+
+test("exports inside a report download what the worker made (offline)", async () => {
+  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, acceptDownloads: true });
+  await context.setOffline(true);
+  try {
+    const page = await context.newPage();
+    await page.goto("file://" + report("pd_1.pt"));
+    await shows(page, "pd_1.pt");
+    const ref = reference("pd_1.pt");
+    const download = async (id) => {
+      const [d] = await Promise.all([page.waitForEvent("download", { timeout: 15000 }), page.locator(`[data-testid=${id}]`).click()]);
+      return { name: d.suggestedFilename(), json: JSON.parse(fs.readFileSync(await d.path(), "utf8")) };
+    };
+    const cache = await download("export-cache");
+    assert.equal(cache.name, "pd_1.trace_timeline_cache.json");
+    assert.equal(cache.json.rows.length, ref.sample_count);
+    assert.deepEqual(cache.json.rows.map((r) => r.trace_id), ref.rows.map((r) => r.trace_id));
+    const chrome = await download("export-chrome");
+    assert.equal(chrome.name, "pd_1.chrome.json");
+    assert.ok(chrome.json.traceEvents.some((e) => e.name === "generate_and_rm_group"));
+    const otlp = await download("export-otlp");
+    assert.equal(otlp.name, "pd_1.otlp.json");
+    assert.ok(otlp.json.resourceSpans.length > 0);
+  } finally {
+    await context.close();
+  }
+});
