@@ -1,18 +1,43 @@
-//! `rollscope html`: one self-contained HTML file (viewer wasm, JS, CSS and the dump's rows,
-//! gzipped) that opens from `file://` with no network and no server.
+//! `rollscope html`: one self-contained HTML file (viewer, parsing worker, CSS and the dump's
+//! rows) that opens from `file://` with no network and no server.
 //!
-//! How it works: the viewer's wasm-bindgen glue is inlined as a module script and started
-//! with the wasm bytes (base64) instead of a URL; the rows travel as gzipped cache JSON in a
+//! How it works: the report is the served viewer with its files carried inline. Its one
+//! script (allowed by its SHA-256) is the viewer's wasm-bindgen glue followed by
+//! `report/boot.js`, which
+//! - builds the parsing worker's source (the worker's glue, then its start with its own wasm
+//!   bytes) and sets `window.__rollscope_worker_url` to it as a `data:` URL: workers cannot
+//!   start from `file://`, and Chromium refuses a module worker from a Blob URL made by a
+//!   `file://` page (opaque origin, CORS), but starts one from a `data:` URL; so Open…,
+//!   drag-drop and worker replacement work as on the served page;
+//! - sets `window.__rollscope_data = { name, bytes }`, the JSON of the `trace::Built` made
+//!   here, which the page opens through that worker like any opened file (one path for
+//!   every file);
+//! - starts the viewer with its wasm bytes.
+//!
+//! Every payload (both wasm modules, the worker's glue, the data) is gzip in base64 in a
 //! `<script type="application/octet-stream">` block, inflated by the browser's
-//! `DecompressionStream` and handed to the app as `window.__rollscope_data` (a serialised
-//! `trace::Built`: rows, warnings, metrics). Everything is built here, natively, so the page
-//! needs no worker (workers cannot start from `file://`).
+//! `DecompressionStream`.
 
 use std::io::Write;
 
 use base64::Engine;
 
 use crate::assets;
+
+/// The report's start, after the viewer's glue (see the module doc).
+const BOOT: &str = include_str!("report/boot.js");
+
+/// What the report's CSP allows: its one script by hash and wasm compilation (which the
+/// worker inherits), workers only from `data:` URLs (the one it makes itself), inline styles, and nothing to fetch (`default-src
+/// 'none'` covers `connect-src`: every byte is in the file, and a `?url=` in a report's
+/// address must not reach the network).
+fn csp(script_hash: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'sha256-{script_hash}' 'wasm-unsafe-eval'; \
+         worker-src data:; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; \
+         form-action 'none'"
+    )
+}
 
 /// Builds the report for a built cache. `name` is shown as the file name.
 pub fn build(built: &trace::Built, name: &str) -> Result<String, String> {
@@ -22,69 +47,148 @@ pub fn build(built: &trace::Built, name: &str) -> Result<String, String> {
                 .into(),
         );
     }
-    let (js, wasm, css) = viewer_files()?;
-    let init = default_export(&js).ok_or("the viewer's JS has no default export")?;
-    let json = serde_json::to_vec(built).map_err(|e| e.to_string())?;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&json).map_err(|e| e.to_string())?;
-    let gz = gz.finish().map_err(|e| e.to_string())?;
+    let viewer = viewer_files()?;
+    let worker = worker_files()?;
+    let viewer_init = default_export(&viewer.js).ok_or("the viewer's JS has no default export")?;
+    let worker_init =
+        default_export(&worker.js).ok_or("the parsing worker's JS has no default export")?;
+    let json = serde_json::to_vec(built).map_err(|e| format!("serialising the rows: {e}"))?;
+    fits_in_a_tab(json.len())?;
     let b64 = base64::engine::general_purpose::STANDARD;
     let title = html_escape(name);
-    // Module scripts may not contain "</script": the glue never does; our data is base64.
-    let glue = js.replace("</script", "<\\/script");
-    let script = format!(
-        r#"
-{glue}
-const unb64 = (id) => Uint8Array.from(atob(document.getElementById(id).textContent.trim()), (c) => c.charCodeAt(0));
-const el = document.getElementById("rollscope-data");
-const stream = new Blob([unb64("rollscope-data")]).stream().pipeThrough(new DecompressionStream("gzip"));
-window.__rollscope_data = {{ name: el.dataset.name, bytes: new Uint8Array(await new Response(stream).arrayBuffer()) }};
-await {init}({{ module_or_path: unb64("rollscope-wasm") }});
-"#
-    );
+    let boot = BOOT
+        .replace("VIEWER_INIT", viewer_init)
+        .replace("WORKER_INIT", worker_init);
+    let script = escape_script(&format!("\n{}\n{{\n{boot}}}\n", viewer.js));
     // The one script allowed to run is this one, by its SHA-256.
     let hash = b64.encode(<sha2::Sha256 as sha2::Digest>::digest(script.as_bytes()));
+    let payload = |id: &str, gz: &[u8], extra: &str| {
+        format!(
+            "<script id=\"{id}\" type=\"application/octet-stream\"{extra}>{}</script>\n",
+            b64.encode(gz)
+        )
+    };
+    let mut blocks = payload(
+        "rollscope-data",
+        &gzip(&json)?,
+        &format!(" data-name=\"{title}\""),
+    );
+    blocks += &payload("rollscope-wasm", &viewer.wasm_gz, "");
+    blocks += &payload("rollscope-worker-js", &gzip(worker.js.as_bytes())?, "");
+    blocks += &payload("rollscope-worker-wasm", &worker.wasm_gz, "");
     Ok(format!(
         r#"<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'sha256-{hash}' 'wasm-unsafe-eval'; style-src 'unsafe-inline'; img-src data:; connect-src data: blob:">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
 <meta name="color-scheme" content="light dark">
 <link rel="icon" href="data:,">
 <title>rollscope — {title}</title>
 <style>{css}</style>
-<script id="rollscope-data" type="application/octet-stream" data-name="{title}">{data}</script>
-<script id="rollscope-wasm" type="application/octet-stream">{wasm}</script>
-</head>
+{blocks}</head>
 <body data-state="idle">
 <script type="module">{script}</script>
 </body>
 </html>
 "#,
-        data = b64.encode(&gz),
-        wasm = b64.encode(wasm),
+        csp = csp(&hash),
+        css = viewer.css,
     ))
 }
 
-/// The viewer's JS glue, wasm and CSS, found through the names Trunk wrote into index.html.
-fn viewer_files() -> Result<(String, &'static [u8], String), String> {
+/// The most JSON the viewer's worker reads from one file (`MAX_BUFFERED` in
+/// `crates/viewer/src/bin/worker`: JSON is collected whole, unlike a dump, which streams).
+const MAX_JSON: usize = 512 << 20;
+
+/// A report whose rows the page would refuse is refused here, saying what to do instead.
+fn fits_in_a_tab(json_len: usize) -> Result<(), String> {
+    if json_len > MAX_JSON {
+        return Err(format!(
+            "the rows are {:.1} MB of JSON, more than the viewer reads from one file in a browser \
+             tab ({:.0} MB): serve the dump instead (`rollscope DUMP`), which streams it",
+            json_len as f64 / 1e6,
+            MAX_JSON as f64 / 1e6
+        ));
+    }
+    Ok(())
+}
+
+/// The JS glue and gzipped wasm of one wasm-bindgen module, and (for the viewer) the CSS.
+struct Module {
+    js: String,
+    wasm_gz: Vec<u8>,
+    css: String,
+}
+
+fn text(name: &str) -> Option<String> {
+    assets::get(name).map(|a| String::from_utf8_lossy(a.bytes).into_owned())
+}
+
+/// An embedded file gzipped: `build.rs` gzipped the text and wasm assets already.
+fn gzipped(name: &str) -> Result<Vec<u8>, String> {
+    let a = assets::get(name).ok_or_else(|| format!("{name} is not embedded"))?;
+    match a.gzip {
+        Some(gz) => Ok(gz.to_vec()),
+        None => gzip(a.bytes),
+    }
+}
+
+fn gzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(bytes).map_err(|e| format!("gzip: {e}"))?;
+    gz.finish().map_err(|e| format!("gzip: {e}"))
+}
+
+/// The viewer's JS glue, wasm and CSS, by the names Trunk gives them (`viewer-<hash>.js`,
+/// `viewer-<hash>_bg.wasm`, `main-<hash>.css`).
+fn viewer_files() -> Result<Module, String> {
     let find = |prefix: &str, ext: &str| {
         assets::names().find(|n| n.starts_with(prefix) && n.ends_with(ext))
     };
-    let js = find("viewer-", ".js").ok_or("no viewer JS embedded")?;
+    let js = find("viewer-", ".js")
+        .filter(|n| !n.ends_with("_bg.js"))
+        .and_then(text)
+        .ok_or("no viewer JS embedded")?;
     let wasm = find("viewer-", "_bg.wasm").ok_or("no viewer wasm embedded")?;
-    let css = find("main-", ".css");
-    let text = |n: &str| {
-        assets::get(n)
-            .map(|a| String::from_utf8_lossy(a.bytes).into_owned())
-            .unwrap_or_default()
-    };
-    let wasm = assets::get(wasm)
-        .map(|a| a.bytes)
-        .ok_or("no viewer wasm embedded")?;
-    Ok((text(js), wasm, css.map(text).unwrap_or_default()))
+    Ok(Module {
+        js,
+        wasm_gz: gzipped(wasm)?,
+        css: find("main-", ".css").and_then(text).unwrap_or_default(),
+    })
+}
+
+/// The parsing worker's glue and wasm, found the way the served page finds them: the loader
+/// Trunk writes (`worker_loader.js`: `import init from './worker.js';await init();`) names
+/// the glue, and the glue names its wasm (`new URL('worker_bg.wasm', import.meta.url)`).
+fn worker_files() -> Result<Module, String> {
+    const REBUILD: &str = "rebuild the viewer with `cargo xtask build`, then rollscope";
+    let loader = text("worker_loader.js").ok_or_else(|| {
+        format!("the embedded viewer has no parsing worker (worker_loader.js): {REBUILD}")
+    })?;
+    let js_name = quoted_after(&loader, "from ")
+        .and_then(|n| n.strip_prefix("./"))
+        .ok_or_else(|| format!("worker_loader.js names no module ({loader:?}): {REBUILD}"))?;
+    let js = text(js_name)
+        .ok_or_else(|| format!("the parsing worker's JS ({js_name}) is not embedded: {REBUILD}"))?;
+    let wasm_name = quoted_after(&js, "new URL(")
+        .filter(|n| n.ends_with(".wasm"))
+        .ok_or_else(|| format!("the parsing worker's JS ({js_name}) names no wasm: {REBUILD}"))?;
+    let wasm_gz = gzipped(wasm_name).map_err(|e| format!("the parsing worker's {e}: {REBUILD}"))?;
+    Ok(Module {
+        js,
+        wasm_gz,
+        css: String::new(),
+    })
+}
+
+/// The first quoted string (single or double quotes) right after `marker` in `text`.
+fn quoted_after<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
+    let rest = text[text.find(marker)? + marker.len()..].trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let rest = &rest[1..];
+    Some(&rest[..rest.find(quote)?])
 }
 
 /// The glue's default export: `export { …, NAME as default };` (what wasm-bindgen writes)
@@ -102,6 +206,35 @@ fn default_export(js: &str) -> Option<&str> {
     Some(&rest[..end]).filter(|s| !s.is_empty())
 }
 
+/// Makes JS safe inside `<script>…</script>`: the HTML parser ends the element at any
+/// `</script` (any case) and treats `<!--` specially. Both can only occur inside JS strings,
+/// regexes or comments (in a module's code they are syntax errors), where `<\/script` and
+/// `<\!--` mean the same text.
+fn escape_script(js: &str) -> String {
+    let mut out = String::with_capacity(js.len());
+    let mut rest = js;
+    while let Some(at) = rest.find('<') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        let starts = |p: &str| {
+            tail.get(..p.len())
+                .is_some_and(|t| t.eq_ignore_ascii_case(p))
+        };
+        if starts("</script") {
+            out.push_str("<\\/");
+            rest = &tail[2..];
+        } else if starts("<!--") {
+            out.push_str("<\\!");
+            rest = &tail[2..];
+        } else {
+            out.push('<');
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -111,16 +244,63 @@ fn html_escape(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn finds_the_default_export() {
         let js =
             "async function __wbg_init(x) {}\nexport { initSync };\nexport default __wbg_init;\n";
-        assert_eq!(super::default_export(js), Some("__wbg_init"));
+        assert_eq!(default_export(js), Some("__wbg_init"));
         let js = "export { initSync, __wbg_init as default };\n";
-        assert_eq!(super::default_export(js), Some("__wbg_init"));
-        assert_eq!(
-            super::html_escape("<a \"b\">&"),
-            "&lt;a &quot;b&quot;&gt;&amp;"
+        assert_eq!(default_export(js), Some("__wbg_init"));
+        assert_eq!(default_export("export { initSync };"), None);
+        assert_eq!(html_escape("<a \"b\">&"), "&lt;a &quot;b&quot;&gt;&amp;");
+    }
+
+    #[test]
+    fn finds_the_worker_files_by_the_names_trunk_writes() {
+        let loader = "import init from './worker.js';await init();";
+        assert_eq!(quoted_after(loader, "from "), Some("./worker.js"));
+        let glue = "if (x) {\n module_or_path = new URL(\"worker_bg.wasm\", import.meta.url);";
+        assert_eq!(quoted_after(glue, "new URL("), Some("worker_bg.wasm"));
+        assert_eq!(quoted_after("new URL(x)", "new URL("), None);
+        assert_eq!(quoted_after("from './unclosed", "from "), None);
+    }
+
+    #[test]
+    fn rows_the_page_would_refuse_are_refused_here() {
+        assert!(fits_in_a_tab(512 << 20).is_ok());
+        let err = fits_in_a_tab((512 << 20) + 1).unwrap_err();
+        assert!(
+            err.starts_with("the rows are 536.9 MB of JSON")
+                && err.contains("tab (537 MB)")
+                && err.contains("`rollscope DUMP`"),
+            "{err}"
         );
+    }
+
+    #[test]
+    fn script_text_cannot_end_the_element() {
+        let js = r#"const a = "</script><!--"; const b = "</SCRIPT>"; x < y; "<"; "#;
+        let safe = escape_script(js);
+        assert_eq!(
+            safe,
+            r#"const a = "<\/script><\!--"; const b = "<\/SCRIPT>"; x < y; "<"; "#
+        );
+        assert!(!safe.to_ascii_lowercase().contains("</script"));
+        assert!(!safe.contains("<!--"));
+        assert_eq!(escape_script("ends with <"), "ends with <");
+    }
+
+    #[test]
+    fn the_start_has_one_place_for_each_init_name() {
+        assert_eq!(BOOT.matches("VIEWER_INIT").count(), 1);
+        assert_eq!(BOOT.matches("WORKER_INIT").count(), 1);
+        // The worker's start goes into the worker as text: it must not use the page's helpers.
+        let start = &BOOT[BOOT.find("async function startWorker").unwrap()..];
+        let body = &start[..start.find("\n}\n").unwrap()];
+        for page_only in ["take(", "unb64(", "gunzip(", "document", "window"] {
+            assert!(!body.contains(page_only), "startWorker uses {page_only}");
+        }
     }
 }

@@ -1,0 +1,173 @@
+// The one-file report (`rollscope html`) opened from file:// with the network cut: its rows
+// come through the parsing worker, which starts from a data: URL the report makes itself, so
+// Open…, drag-drop and a worker replaced after a crash work there as on the served page.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { launch, waitState, count, shot, reference, FIXTURES, ROOT } from "./helpers.js";
+
+const BIN = process.env.ROLLSCOPE_BIN || path.join(ROOT, "target/debug/rollscope");
+let browser, dir;
+before(async () => {
+  browser = await launch();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "rs-report-"));
+});
+after(async () => {
+  await browser?.close();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Writes the report of a fixture with the real binary; returns its path. */
+function report(name) {
+  const out = path.join(dir, name.replace(/\.pt$/, ".html"));
+  execFileSync(BIN, ["html", path.join(FIXTURES, name), "-o", out], { stdio: "pipe" });
+  return out;
+}
+
+/**
+ * Opens `file` from file:// in a context with the network cut: every request that is not
+ * file:, data: or blob: is recorded and refused. Collects page errors and console errors
+ * (a CSP violation is reported on the console).
+ */
+async function openReport(file) {
+  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+  const requests = [];
+  await context.route("**/*", (route) => {
+    const u = route.request().url();
+    if (u.startsWith("file:") || u.startsWith("data:") || u.startsWith("blob:")) return route.continue();
+    requests.push(u);
+    return route.abort();
+  });
+  await context.setOffline(true);
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  await page.goto("file://" + file);
+  return { context, page, requests, errors };
+}
+
+/** Waits for `name` to be shown, ready, with the reference's row count. */
+async function shows(page, name) {
+  assert.equal(await waitState(page, ["ready", "error"]), "ready",
+    await page.locator("[data-testid=load-error]").innerText().catch(() => ""));
+  await page.waitForFunction((n) => document.querySelector(".file-name")?.innerText === n, name);
+  assert.equal(await count(page, "row-count"), reference(name).sample_count, name);
+}
+
+async function pending(page) {
+  await page.evaluate(() => { document.body.dataset.state = "pending"; });
+}
+
+test("a report opens from file://, its rows come through a worker started from its data: URL", async () => {
+  const { context, page, requests, errors } = await openReport(report("pd_1.pt"));
+  try {
+    await shows(page, "pd_1.pt");
+    // The report made the worker's URL, and the page started its worker from it.
+    const url = await page.evaluate(() => window.__rollscope_worker_url);
+    assert.match(url, /^data:text\/javascript;charset=utf-8,/);
+    assert.ok(page.workers().some((w) => w.url() === url),
+      `a worker runs from the report's URL: ${page.workers().map((w) => w.url().slice(0, 60))}`);
+    // The payload blocks are freed once read.
+    assert.equal(await page.locator("script[type='application/octet-stream']").count(), 0);
+    await page.screenshot({ path: shot("report-opened.png") });
+    assert.deepEqual(requests, []);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("Open… and drag-drop inside a report open other dumps (offline)", async () => {
+  const { context, page, requests, errors } = await openReport(report("pd_1.pt"));
+  try {
+    await shows(page, "pd_1.pt");
+    // Open…: the file input, as a user choosing a file.
+    await pending(page);
+    await page.locator("[data-testid=file-input]").setInputFiles(path.join(FIXTURES, "basic_0.pt"));
+    await shows(page, "basic_0.pt");
+    await page.screenshot({ path: shot("report-open-file.png") });
+    // Drag-drop: a File in a DataTransfer, dropped on the app.
+    await pending(page);
+    const bytes = [...fs.readFileSync(path.join(FIXTURES, "legacy_6.pt"))];
+    const dt = await page.evaluateHandle((b) => {
+      const t = new DataTransfer();
+      t.items.add(new File([new Uint8Array(b)], "legacy_6.pt"));
+      return t;
+    }, bytes);
+    await page.dispatchEvent(".app", "dragover", { dataTransfer: dt });
+    await page.dispatchEvent(".app", "drop", { dataTransfer: dt });
+    await shows(page, "legacy_6.pt");
+    await page.screenshot({ path: shot("report-drop-file.png") });
+    assert.deepEqual(requests, []);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("a report's worker that dies is replaced from the same data: URL and the next file opens", async () => {
+  const { context, page, requests } = await openReport(report("agent_2.pt"));
+  try {
+    await shows(page, "agent_2.pt");
+    await page.evaluate(() => window.__rs_worker_test("panic"));
+    await page.waitForFunction(() => document.body.dataset.state === "error", null, { timeout: 10000 });
+    assert.match(await page.locator("[data-testid=load-error]").innerText(), /the parsing worker stopped/);
+    await pending(page);
+    await page.locator("[data-testid=file-input]").setInputFiles(path.join(FIXTURES, "pdflat_5.pt"));
+    await shows(page, "pdflat_5.pt");
+    assert.deepEqual(requests, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("neither a report's page nor its worker can fetch anything (its CSP, before the network)", async () => {
+  const { context, page, requests } = await openReport(report("legacy_6.pt"));
+  try {
+    await shows(page, "legacy_6.pt");
+    const url = await page.evaluate(() => window.__rollscope_worker_url);
+    const worker = page.workers().find((w) => w.url() === url);
+    assert.ok(worker, "the report's worker runs");
+    const tryFetch = (u) => fetch(u).then(() => "fetched", (e) => `refused: ${e}`);
+    for (const target of ["http://127.0.0.1:9/x.pt", "https://example.com/x.pt"]) {
+      assert.match(await page.evaluate(tryFetch, target), /^refused/);
+      assert.match(await worker.evaluate(tryFetch, target), /^refused/);
+    }
+    // The context's route records every request that reaches the network stage (a worker's
+    // too): none did, so the CSP stopped them, not only the cut network.
+    assert.deepEqual(requests, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("exports inside a report download what the worker made (offline)", async () => {
+  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, acceptDownloads: true });
+  await context.setOffline(true);
+  try {
+    const page = await context.newPage();
+    await page.goto("file://" + report("pd_1.pt"));
+    await shows(page, "pd_1.pt");
+    const ref = reference("pd_1.pt");
+    const download = async (id) => {
+      const [d] = await Promise.all([page.waitForEvent("download", { timeout: 15000 }), page.locator(`[data-testid=${id}]`).click()]);
+      return { name: d.suggestedFilename(), json: JSON.parse(fs.readFileSync(await d.path(), "utf8")) };
+    };
+    const cache = await download("export-cache");
+    assert.equal(cache.name, "pd_1.trace_timeline_cache.json");
+    assert.equal(cache.json.rows.length, ref.sample_count);
+    assert.deepEqual(cache.json.rows.map((r) => r.trace_id), ref.rows.map((r) => r.trace_id));
+    const chrome = await download("export-chrome");
+    assert.equal(chrome.name, "pd_1.chrome.json");
+    assert.ok(chrome.json.traceEvents.some((e) => e.name === "generate_and_rm_group"));
+    const otlp = await download("export-otlp");
+    assert.equal(otlp.name, "pd_1.otlp.json");
+    assert.ok(otlp.json.resourceSpans.length > 0);
+  } finally {
+    await context.close();
+  }
+});
