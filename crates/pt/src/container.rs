@@ -1,11 +1,10 @@
 //! Which kind of file this is, and where its pickle lives.
 
-use std::io::{Cursor, Read};
+use std::io::Read;
 
 use crate::error::Error;
 use crate::pickle;
 use crate::value::Tree;
-use crate::zipdir::is_data_pkl;
 use crate::Limits;
 
 /// The container a value tree was read from.
@@ -60,86 +59,70 @@ pub(crate) fn describe_start(bytes: &[u8]) -> String {
 }
 
 /// A ZIP whose `data.pkl` cannot be reached from its first local headers (a data descriptor,
-/// another compression, entries in another order), read whole with the `zip` crate.
+/// another compression, entries in another order), read whole through its central directory.
+/// STORED data is read in place, DEFLATED data inflated under the size cap whatever the
+/// headers declare; no other method is read.
 pub(crate) fn read_zip_archive(bytes: &[u8], limits: &Limits) -> Result<Dump, Error> {
-    let mut archive =
-        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| Error::Zip(e.to_string()))?;
-    let mut candidates: Vec<String> = Vec::new();
-    for i in 0..archive.len() {
-        let f = archive
-            .by_index_raw(i)
-            .map_err(|e| Error::Zip(format!("entry #{i}: {e}")))?;
-        let n = f
-            .name()
-            .map_err(|e| Error::Zip(format!("entry #{i}: {e}")))?
-            .into_owned();
-        if is_data_pkl(&n) {
-            candidates.push(n);
-        }
-    }
-    let entry = match candidates.as_slice() {
-        [one] => one.clone(),
-        [] => {
-            return Err(Error::ZipLayout(
-                "no */data.pkl entry (is this a torch.save file?)".into(),
-            ))
-        }
-        many => {
-            return Err(Error::ZipLayout(format!(
-                "{} entries named */data.pkl: {}",
-                many.len(),
-                many.join(", ")
-            )))
-        }
-    };
-    let mut file = archive
-        .by_name(&entry)
-        .map_err(|e| Error::Zip(format!("{entry}: {e}")))?;
-    let size = file.size();
+    let (entry, start) = crate::zipdir::whole_data_pkl(bytes)?;
+    let name = entry.name.clone();
     let limit = limits.max_pickle_bytes;
-    if size > limit {
+    if let Some(size) = entry.usize.filter(|&s| s > limit) {
         return Err(Error::TooLarge {
-            entry,
+            entry: name,
             limit,
             declared: Some(size),
         });
     }
-    let pickle_bytes: std::borrow::Cow<'_, [u8]> =
-        if file.compression() == zip::CompressionMethod::Stored {
-            let start = file.data_start().ok_or_else(|| {
-                Error::ZipLayout(format!("{entry}: the offset of its data is unknown"))
-            })?;
-            // u64 arithmetic, then a checked conversion: on a 32-bit target `as usize`
-            // would wrap a size past 4 GiB into a wrong, in-bounds slice.
-            let slice = start
-                .checked_add(size)
-                .and_then(|end| Some((usize::try_from(start).ok()?, usize::try_from(end).ok()?)))
-                .and_then(|(s, e)| bytes.get(s..e))
-                .ok_or_else(|| {
-                    Error::ZipLayout(format!(
-                        "{entry}: data runs past the end of the file (bytes {start}..{} of {})",
-                        start.saturating_add(size),
-                        bytes.len()
-                    ))
-                })?;
-            std::borrow::Cow::Borrowed(slice)
-        } else {
-            // The declared size is only a hint: cap what we inflate, whatever the header says.
+    let csize = entry
+        .csize
+        .ok_or_else(|| Error::ZipLayout(format!("{name}: its compressed size is unknown")))?;
+    // u64 arithmetic, then a checked conversion: on a 32-bit target `as usize` would wrap a
+    // size past 4 GiB into a wrong, in-bounds slice.
+    let data = (start as u64)
+        .checked_add(csize)
+        .and_then(|end| usize::try_from(end).ok())
+        .and_then(|end| bytes.get(start..end))
+        .ok_or_else(|| {
+            Error::ZipLayout(format!(
+                "{name}: data runs past the end of the file (bytes {start}..{} of {})",
+                (start as u64).saturating_add(csize),
+                bytes.len()
+            ))
+        })?;
+    let pickle_bytes: std::borrow::Cow<'_, [u8]> = match entry.method {
+        0 => {
+            if data.len() as u64 > limit {
+                return Err(Error::TooLarge {
+                    entry: name,
+                    limit,
+                    declared: Some(data.len() as u64),
+                });
+            }
+            std::borrow::Cow::Borrowed(data)
+        }
+        8 => {
+            // The declared size is only a hint: cap what we inflate, whatever it says.
             let mut out = Vec::new();
-            (&mut file)
+            flate2::read::DeflateDecoder::new(data)
                 .take(limit + 1)
                 .read_to_end(&mut out)
-                .map_err(|e| Error::Zip(format!("{entry}: {e}")))?;
+                .map_err(|e| Error::Zip(format!("{name}: {e}")))?;
             if out.len() as u64 > limit {
                 return Err(Error::TooLarge {
-                    entry,
+                    entry: name,
                     limit,
                     declared: None,
                 });
             }
             std::borrow::Cow::Owned(out)
-        };
-    drop(file);
+        }
+        m => {
+            return Err(Error::Zip(format!(
+                "{name}: compression method {m} is not supported (only stored and deflated)"
+            )))
+        }
+    };
+    let entry = name;
     let (tree, _) = pickle::load(&pickle_bytes, limits, 0).map_err(|source| Error::Pickle {
         part: entry.clone(),
         source,

@@ -115,38 +115,43 @@ fn zip64_field(extra: &[u8]) -> Option<&[u8]> {
     None
 }
 
-/// Checks the central directory, found in `tail` (the last bytes of a file of `file_len`
-/// bytes): it must list exactly one `*/data.pkl`, the one read (`name`, its local header at
-/// `local_at`), and its pickle (`used` bytes of entry data) must not run past the entry.
-pub(crate) fn check_central(
+/// A `*/data.pkl` entry as the central directory lists it (fields `None` when a ZIP64 field
+/// they need is missing).
+pub(crate) struct Central {
+    pub name: String,
+    pub local: Option<u64>,
+    pub csize: Option<u64>,
+    pub usize: Option<u64>,
+    pub method: u16,
+}
+
+/// The `*/data.pkl` entries of the central directory found in `tail` (the last bytes of a
+/// file of `file_len` bytes; the whole file when `tail.len() == file_len`): at most 8 kept,
+/// and the count of all of them.
+fn data_pkl_entries(
     tail: &[u8],
     file_len: u64,
     name: &str,
-    local_at: u64,
-    used: u64,
-) -> Result<(), Error> {
+) -> Result<(Vec<Central>, usize), Error> {
     let tail_start = file_len - tail.len() as u64;
     let eocd = find_end(tail).ok_or_else(|| {
         Error::Zip(format!(
             "no end of central directory record after {name} (is the file truncated?)"
         ))
     })?;
-    let (mut count, mut size, mut offset) = (
-        u16_at(tail, eocd + 10) as u64,
+    let (mut size, mut offset) = (
         u32_at(tail, eocd + 12) as u64,
         u32_at(tail, eocd + 16) as u64,
     );
     let mut end = eocd;
-    if count == 0xFFFF || size == 0xFFFF_FFFF || offset == 0xFFFF_FFFF {
+    if u16_at(tail, eocd + 10) == 0xFFFF || size == 0xFFFF_FFFF || offset == 0xFFFF_FFFF {
         let record = zip64_end(tail, eocd, tail_start).ok_or_else(|| {
             Error::Zip("ZIP64 end of central directory record missing or unreadable".into())
         })?;
-        count = u64_at(tail, record + 32);
         size = u64_at(tail, record + 40);
         offset = u64_at(tail, record + 48);
         end = record;
     }
-    let _ = count;
     if offset < tail_start {
         return Err(Error::ZipLayout(format!(
             "the central directory starts {} bytes before the end of the file; at most {} \
@@ -165,16 +170,17 @@ pub(crate) fn check_central(
         ));
     }
     let dir = &tail[start as usize..stop as usize];
-    // (name, local header offset, compressed size), each if known.
-    let mut found: Vec<(String, Option<u64>, Option<u64>)> = Vec::new();
+    let mut found: Vec<Central> = Vec::new();
+    let mut count = 0usize;
     let mut at = 0usize;
     while at < dir.len() {
-        let Some(h) = dir.get(at..at + 46) else {
-            return Err(Error::Zip(format!(
+        let cut = || {
+            Error::Zip(format!(
                 "central directory entry at byte {} is cut short",
                 offset + at as u64
-            )));
+            ))
         };
+        let h = dir.get(at..at + 46).ok_or_else(cut)?;
         if u32_at(h, 0) != CENTRAL_HEADER {
             return Err(Error::Zip(format!(
                 "bad central directory entry at byte {}",
@@ -190,13 +196,11 @@ pub(crate) fn check_central(
             dir.get(at + 46..at + 46 + name_len),
             dir.get(at + 46 + name_len..at + 46 + name_len + extra_len),
         ) else {
-            return Err(Error::Zip(format!(
-                "central directory entry at byte {} is cut short",
-                offset + at as u64
-            )));
+            return Err(cut());
         };
         let entry = String::from_utf8_lossy(n);
         if is_data_pkl(&entry) {
+            count += 1;
             // ZIP64 fields appear in order (uncompressed, compressed, local offset), each
             // only if its 32-bit field is full.
             let wide = |nth: usize| {
@@ -204,60 +208,109 @@ pub(crate) fn check_central(
                     .and_then(|b| b.get(8 * nth..8 * nth + 8))
                     .map(|b| u64_at(b, 0))
             };
-            let before_csize = (usize == 0xFFFF_FFFF) as usize;
+            let wide_usize = (usize == 0xFFFF_FFFF) as usize;
+            let usize = match usize {
+                0xFFFF_FFFF => wide(0),
+                u => Some(u as u64),
+            };
             let csize = match csize {
-                0xFFFF_FFFF => wide(before_csize),
+                0xFFFF_FFFF => wide(wide_usize),
                 c => Some(c as u64),
             };
             let local = match local {
                 0xFFFF_FFFF => {
-                    wide(before_csize + (csize.is_some() && u32_at(h, 20) == 0xFFFF_FFFF) as usize)
+                    wide(wide_usize + (csize.is_some() && u32_at(h, 20) == 0xFFFF_FFFF) as usize)
                 }
                 l => Some(l as u64),
             };
             if found.len() < 8 {
-                found.push((entry.into_owned(), local, csize));
-            } else {
-                found.push((String::new(), None, None));
+                found.push(Central {
+                    name: entry.into_owned(),
+                    local,
+                    csize,
+                    usize,
+                    method: u16_at(h, 10),
+                });
             }
         }
         at = next;
     }
+    Ok((found, count))
+}
+
+/// "N entries named */data.pkl: a, b, …".
+fn many_error(found: &[Central], count: usize) -> Error {
+    let names: Vec<&str> = found.iter().map(|c| c.name.as_str()).collect();
+    let more = if count > names.len() { ", …" } else { "" };
+    Error::ZipLayout(format!(
+        "{count} entries named */data.pkl: {}{more}",
+        names.join(", ")
+    ))
+}
+
+/// Checks the central directory, found in `tail` (the last bytes of a file of `file_len`
+/// bytes): it must list exactly one `*/data.pkl`, the one read (`name`, its local header at
+/// `local_at`), and its pickle (`used` bytes of entry data) must not run past the entry.
+pub(crate) fn check_central(
+    tail: &[u8],
+    file_len: u64,
+    name: &str,
+    local_at: u64,
+    used: u64,
+) -> Result<(), Error> {
+    let (found, count) = data_pkl_entries(tail, file_len, name)?;
     match found.as_slice() {
-        [(n, local, Some(csize))]
-            if n == name && local.is_none_or(|l| l == local_at) && used > *csize =>
-        {
-            Err(Error::ZipLayout(format!(
-                "{name}: its pickle runs {used} bytes, past the entry's {csize}"
-            )))
+        [c] if count == 1 && c.name == name && c.local.is_none_or(|l| l == local_at) => {
+            match c.csize {
+                Some(csize) if used > csize => Err(Error::ZipLayout(format!(
+                    "{name}: its pickle runs {used} bytes, past the entry's {csize}"
+                ))),
+                _ => Ok(()),
+            }
         }
-        [(n, local, _)] if n == name && local.is_none_or(|l| l == local_at) => Ok(()),
-        [(n, local, _)] => Err(Error::ZipLayout(format!(
-            "the central directory's {n} (local header at byte {}) is not the {name} at \
+        [c] if count == 1 => Err(Error::ZipLayout(format!(
+            "the central directory's {} (local header at byte {}) is not the {name} at \
              byte {local_at} that comes first in the file",
-            local.map_or("?".into(), |l| l.to_string())
+            c.name,
+            c.local.map_or("?".into(), |l| l.to_string())
         ))),
         [] => Err(Error::ZipLayout(format!(
             "the central directory does not list {name}"
         ))),
-        many => {
-            let names: Vec<&str> = many
-                .iter()
-                .map(|(n, _, _)| n.as_str())
-                .filter(|n| !n.is_empty())
-                .collect();
-            let more = if many.len() > names.len() {
-                ", …"
-            } else {
-                ""
-            };
-            Err(Error::ZipLayout(format!(
-                "{} entries named */data.pkl: {}{more}",
-                many.len(),
-                names.join(", ")
-            )))
-        }
+        _ => Err(many_error(&found, count)),
     }
+}
+
+/// The one `*/data.pkl` of a whole archive, by its central directory: (entry, where its data
+/// starts in `bytes`, compressed size, declared size, method). Errors name the layout
+/// problem (none or several such entries, a local header that is not one, data past the end).
+pub(crate) fn whole_data_pkl(bytes: &[u8]) -> Result<(Central, usize), Error> {
+    let (mut found, count) = data_pkl_entries(bytes, bytes.len() as u64, "the last entry")?;
+    if count > 1 {
+        return Err(many_error(&found, count));
+    }
+    let Some(c) = found.pop() else {
+        return Err(Error::ZipLayout(
+            "no */data.pkl entry (is this a torch.save file?)".into(),
+        ));
+    };
+    let name = c.name.clone();
+    let local = c
+        .local
+        .and_then(|l| usize::try_from(l).ok())
+        .filter(|&l| {
+            bytes
+                .get(l..l + 30)
+                .is_some_and(|h| u32_at(h, 0) == LOCAL_HEADER)
+        })
+        .ok_or_else(|| {
+            Error::ZipLayout(format!(
+                "{name}: no local header where the central directory says"
+            ))
+        })?;
+    let h = &bytes[local..local + 30];
+    let start = local + 30 + u16_at(h, 26) as usize + u16_at(h, 28) as usize;
+    Ok((c, start))
 }
 
 /// Index in `tail` of the end of central directory record whose comment runs exactly to
