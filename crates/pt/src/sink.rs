@@ -7,8 +7,10 @@
 //! ([`crate::StreamReader::with_sink`]), each batch appended to *the sample list* is handed to
 //! the sink right after the opcode that appends it, with the tree read so far; then every
 //! container made since the previous batch (the batch's samples and everything inside them)
-//! becomes [`Node::Released`](crate::Node::Released) and its memory is returned. The list keeps
-//! its items (references to released containers).
+//! becomes [`Node::Released`](crate::Node::Released) and the charge for its items is returned
+//! (not for its slot: a released node keeps its place in the arena, so containers made
+//! between batches still count against `max_memory`). The list keeps its items (references to
+//! released containers).
 //!
 //! **Which list.** The first list that receives items while it sits at the bottom of the
 //! stack (the pickle's value is a list), or just above the key `"samples"` of the dict at the
