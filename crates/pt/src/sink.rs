@@ -17,6 +17,11 @@
 //! bottom of the stack with no container open in between (the value of the root dict's
 //! `samples` key). Nothing else is ever released.
 //!
+//! **Which pickle.** A legacy torch file is several pickles; only the one that is the dump's
+//! value hands samples over: the first (unless it ends as the legacy magic number, and then
+//! whatever it handed over is [discarded](SampleSink::discard)) and the object pickle, never
+//! the protocol version or sys info between them.
+//!
 //! **Same answer in any chunks.** Hand-over and release happen inside the opcode loop, at the
 //! opcode that appends, so they do not depend on how the bytes arrive. A pickle that refers
 //! back into a released sample (only a crafted one: the pickler never shares containers
@@ -32,4 +37,9 @@ pub trait SampleSink {
     /// the position in the pickle just after the appending opcode (plus the pickle's start in
     /// the file), which grows with the input, whatever the chunks.
     fn take(&mut self, tree: &Tree, list: NodeId, first: usize, items: &[Value], offset: u64);
+
+    /// Everything handed over so far belongs to a pickle that turned out not to be the
+    /// dump's value (a legacy file's first pickle, which must end as its magic number): forget
+    /// it. The samples of the pickle that is the dump's value are handed over afresh.
+    fn discard(&mut self) {}
 }
