@@ -7,13 +7,20 @@
 //! ([`crate::StreamReader::with_sink`]), each batch appended to *the sample list* is handed to
 //! the sink right after the opcode that appends it, with the tree read so far; then every
 //! container made since the previous batch (the batch's samples and everything inside them)
-//! becomes [`Node::Released`](crate::Node::Released) and its memory is returned. The list keeps
-//! its items (references to released containers).
+//! becomes [`Node::Released`](crate::Node::Released) and the charge for its items is returned
+//! (not for its slot: a released node keeps its place in the arena, so containers made
+//! between batches still count against `max_memory`). The list keeps its items (references to
+//! released containers).
 //!
 //! **Which list.** The first list that receives items while it sits at the bottom of the
 //! stack (the pickle's value is a list), or just above the key `"samples"` of the dict at the
 //! bottom of the stack with no container open in between (the value of the root dict's
 //! `samples` key). Nothing else is ever released.
+//!
+//! **Which pickle.** A legacy torch file is several pickles; only the one that is the dump's
+//! value hands samples over: the first (unless it ends as the legacy magic number, and then
+//! whatever it handed over is [discarded](SampleSink::discard)) and the object pickle, never
+//! the protocol version or sys info between them.
 //!
 //! **Same answer in any chunks.** Hand-over and release happen inside the opcode loop, at the
 //! opcode that appends, so they do not depend on how the bytes arrive. A pickle that refers
@@ -30,4 +37,9 @@ pub trait SampleSink {
     /// the position in the pickle just after the appending opcode (plus the pickle's start in
     /// the file), which grows with the input, whatever the chunks.
     fn take(&mut self, tree: &Tree, list: NodeId, first: usize, items: &[Value], offset: u64);
+
+    /// Everything handed over so far belongs to a pickle that turned out not to be the
+    /// dump's value (a legacy file's first pickle, which must end as its magic number): forget
+    /// it. The samples of the pickle that is the dump's value are handed over afresh.
+    fn discard(&mut self) {}
 }

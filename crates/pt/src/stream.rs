@@ -288,7 +288,9 @@ impl<'l> Core<'l> {
         } = *run;
         let used = machine.offset();
         let mut machine = machine;
-        self.sink = machine.take_sink();
+        if let Some(sink) = machine.take_sink() {
+            self.sink = Some(sink);
+        }
         let Some(tree) = machine.finish() else {
             return Ok(());
         };
@@ -314,13 +316,25 @@ impl<'l> Core<'l> {
             }),
             Some(stage) => {
                 let next = base + used;
+                // The first pickle was the magic number, not the dump: whatever it handed
+                // over is not samples. Only the object pickle (stage 3) hands over again.
+                if stage == 0 {
+                    if let Some(sink) = self.sink.as_mut() {
+                        sink.discard();
+                    }
+                }
+                let sink = if stage + 1 == 3 {
+                    self.sink.take()
+                } else {
+                    None
+                };
                 let part = match stage + 1 {
                     1 => "legacy torch file (protocol version)",
                     2 => "legacy torch file (sys info)",
                     _ => "legacy torch file (object)",
                 };
                 State::Pickle(Box::new(PickleRun {
-                    machine: Machine::new(self.limits, next).with_sink(self.sink.take()),
+                    machine: Machine::new(self.limits, next).with_sink(sink),
                     part: part.into(),
                     zip_local_at: None,
                     entry_left: None,

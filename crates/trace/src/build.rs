@@ -315,6 +315,14 @@ impl pt::SampleSink for Sink {
             d.add(tree, v, first + k, true);
         }
     }
+
+    /// A legacy file's first pickle handed samples over and then turned out to be its magic
+    /// number: those rows are not the file's (and the next pickle's node ids are new).
+    fn discard(&mut self) {
+        let mut d = self.0.borrow_mut();
+        let limits = d.limits;
+        *d = Driver::new(limits);
+    }
 }
 
 /// Warnings, at most [`MAX_WARNINGS`] kept (a million bad samples would otherwise make a

@@ -105,3 +105,96 @@ fn a_freed_sample_named_again_gets_its_row_again() {
     );
     assert_eq!(streamed.analysis.samples, 5);
 }
+
+/// One sample dict (index `k`) whose trace is one closed span named `name`.
+fn one_sample(p: &mut Pickle, k: i64, name: &str) {
+    p.empty_dict().mark().str("index").int(k).str("trace");
+    p.empty_dict().mark().str("events").empty_list().mark();
+    for (kind, ts) in [("span_start", 1.0), ("span_end", 2.5)] {
+        p.empty_dict()
+            .mark()
+            .str("type")
+            .str(kind)
+            .str("name")
+            .str(name);
+        p.str("ts")
+            .float(ts + k as f64)
+            .str("span_id")
+            .str(name)
+            .setitems();
+    }
+    p.appends().setitems().setitems();
+}
+
+/// A list of samples `(index, name)` as a whole pickle.
+fn sample_list(samples: &[(i64, &str)]) -> Vec<u8> {
+    let mut p = Pickle::proto(2);
+    p.empty_list().mark();
+    for &(k, name) in samples {
+        one_sample(&mut p, k, name);
+    }
+    p.appends().stop()
+}
+
+/// Torch's legacy layout: `magic` (the first pickle), `protocol`, an empty sys info dict,
+/// then `object`.
+fn legacy(magic: &[u8], protocol: &[u8], object: &[u8]) -> Vec<u8> {
+    let mut out = magic.to_vec();
+    out.extend_from_slice(protocol);
+    out.extend(Pickle::proto(2).empty_dict().stop());
+    out.extend_from_slice(object);
+    out
+}
+
+/// LONG1 of torch's legacy magic number.
+fn magic(p: &mut Pickle) -> &mut Pickle {
+    let magic = [108, 252, 156, 70, 249, 32, 106, 168, 80, 25];
+    p.op(0x8a).raw(&[magic.len() as u8]).raw(&magic)
+}
+
+fn rows_everywhere(bytes: &[u8]) -> Vec<(usize, String)> {
+    let j = |b: &trace::Built| serde_json::to_string(&(&b.cache, &b.analysis)).unwrap();
+    let whole = trace::load(bytes, "x", 0.0).unwrap();
+    let tree = from_tree(bytes).unwrap();
+    assert_eq!(j(&whole), j(&tree), "read as it streams vs from the tree");
+    let mut l = trace::StreamLoader::new();
+    for c in bytes.chunks(1) {
+        l.push(c).unwrap();
+    }
+    let streamed = l.finish().unwrap().build("x", 0.0).unwrap();
+    assert_eq!(j(&whole), j(&streamed), "whole vs 1-byte chunks");
+    whole
+        .cache
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.sample_index.as_u64().unwrap() as usize,
+                r.items[0].name().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Only a legacy file's object pickle is its samples: a crafted protocol-version pickle
+/// that is a list of samples gave its rows (and, its node ids coinciding with the object
+/// pickle's, the object's first sample was taken for a copy of the header's).
+#[test]
+fn a_legacy_files_header_pickles_give_no_rows() {
+    let object = sample_list(&[(0, "a"), (1, "b")]);
+    let header = sample_list(&[(7, "header")]);
+    let mut m = Pickle::proto(2);
+    let bytes = legacy(&magic(&mut m).stop(), &header, &object);
+    let want = vec![(0, "\"a\"".to_string()), (1, "\"b\"".to_string())];
+    assert_eq!(rows_everywhere(&bytes), want);
+
+    // The first pickle hands a sample over, then ends as the magic number.
+    let mut first = Pickle::proto(2);
+    first.empty_list().mark();
+    one_sample(&mut first, 9, "first");
+    first.appends().pop();
+    let first = magic(&mut first).stop();
+    let protocol = Pickle::proto(2).int(1001).stop();
+    let bytes = legacy(&first, &protocol, &object);
+    assert_eq!(rows_everywhere(&bytes), want);
+}

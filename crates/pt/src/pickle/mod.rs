@@ -59,7 +59,10 @@ pub enum Progress {
     NeedMore { consumed: usize },
 }
 
-/// What a node was charged when made (as `alloc` counts it), returned when it is released.
+/// What a node's items were charged (as `alloc` counts them), returned when it is released.
+/// Its slot (`NODE_BYTES`) stays charged: a released node still occupies its place in
+/// `Tree::nodes` (ids are indices), so a pickle that makes containers between batches would
+/// otherwise grow the arena past `max_memory` with every slot uncharged.
 fn charged(node: &Node) -> usize {
     let items = match node {
         Node::List(v) | Node::Tuple(v) | Node::Set(v) | Node::FrozenSet(v) => v.len(),
@@ -67,7 +70,7 @@ fn charged(node: &Node) -> usize {
         Node::Object(o) => o.items.len() * 2 + o.list_items.len(),
         _ => 0,
     };
-    NODE_BYTES.saturating_add(items.saturating_mul(VALUE_BYTES))
+    items.saturating_mul(VALUE_BYTES)
 }
 
 /// A pickle machine in progress.

@@ -2,10 +2,9 @@
 
 use std::borrow::Cow;
 
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, RandomState};
 
 use hashbrown::HashTable;
-use rustc_hash::FxBuildHasher;
 use serde_json::Value as J;
 
 /// Distinct JSON values by id (ids are dense, in first-seen order).
@@ -13,12 +12,19 @@ use serde_json::Value as J;
 /// The index holds ids only and finds a text by hashing it and comparing in place, so each
 /// text is stored once (a million span ids of 34 bytes cost ≈ 40 MB, not twice that plus a
 /// box each).
+///
+/// **Why a keyed hash.** The texts come from the dump. An unkeyed fast hash (FxHash) lets a
+/// file carry any number of distinct ids with one hash value, and every lookup then compares
+/// against all of them: 20 000 such span ids took 17 s (debug build), a million hours
+/// (`tests/intern_collisions.rs`). std's `RandomState` (SipHash, keyed per process) costs a
+/// few nanoseconds more per text.
 #[derive(Debug, Clone, Default)]
 pub struct Interner {
     /// All texts, one after another; text `i` is `text[ends[i - 1]..ends[i]]`.
     text: String,
     ends: Vec<usize>,
     index: HashTable<u32>,
+    hasher: RandomState,
     /// Reused buffer for a value's JSON text while looking it up.
     scratch: String,
 }
@@ -38,7 +44,7 @@ impl Interner {
 
     /// The id of a JSON text.
     pub fn intern_text(&mut self, json: &str) -> u32 {
-        let hash = FxBuildHasher.hash_one(json);
+        let hash = self.hasher.hash_one(json);
         let (text, ends) = (&self.text, &self.ends);
         let at = |id: u32| {
             let i = id as usize;
@@ -51,11 +57,11 @@ impl Interner {
         let id = self.ends.len() as u32;
         self.text.push_str(json);
         self.ends.push(self.text.len());
-        let (text, ends) = (&self.text, &self.ends);
+        let (text, ends, hasher) = (&self.text, &self.ends, &self.hasher);
         self.index.insert_unique(hash, id, |&id| {
             let i = id as usize;
             let start = if i == 0 { 0 } else { ends[i - 1] };
-            FxBuildHasher.hash_one(&text[start..ends[i]])
+            hasher.hash_one(&text[start..ends[i]])
         });
         id
     }

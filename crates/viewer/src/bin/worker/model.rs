@@ -365,8 +365,12 @@ mod tests {
                 let want = Track::from_row(row, &mut names);
                 let got = &data[i].track;
                 assert_eq!(got.start, want.start, "{name} row {i}");
+                // Bit for bit: an end that is NaN on one side only is a span not drawn.
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got.end), bits(&want.end), "{name} row {i}");
                 assert_eq!(got.kind, want.kind, "{name} row {i}");
                 assert_eq!(got.lane, want.lane, "{name} row {i}");
+                assert_eq!(got.depth, want.depth, "{name} row {i}");
                 for (a, b) in got.name.iter().zip(&want.name) {
                     assert_eq!(page.names.text(*a), names.text(*b), "{name} row {i}");
                 }
