@@ -377,6 +377,11 @@ fn test(root: &Path) -> Result {
     run(cmd("cargo")
         .args(["build", "-p", "host", "--bin", "rollscope"])
         .current_dir(root))?;
+    step("cargo test -p host --test report (again, now with the viewer built in)");
+    run(cmd("cargo")
+        .args(["test", "-p", "host", "--test", "report"])
+        .env("ROLLSCOPE_REQUIRE_VIEWER", "1")
+        .current_dir(root))?;
     step("writing the hostile-file catalog for the browser tests (target/hostile)");
     run(cmd("cargo")
         .args(["run", "-q", "-p", "picklegen", "--example", "hostile", "--"])

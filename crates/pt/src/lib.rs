@@ -20,7 +20,7 @@
 //!
 //! Layout:
 //! - `lib.rs`: [`Limits`] and the re-exports.
-//! - `container.rs`: [`read`], format sniffing, the `zip`-crate fallback for layouts that
+//! - `container.rs`: [`read`], format sniffing, the whole-archive fallback (central directory) for layouts that
 //!   cannot be streamed.
 //! - `stream.rs`: the reading core and [`StreamReader`]; `zipdir.rs`: ZIP local headers and
 //!   the central directory check.

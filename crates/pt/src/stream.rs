@@ -13,7 +13,7 @@
 //! opcodes only, a ZIP entry's pickle is fed exactly the entry's bytes, inflation stops at the
 //! same inflated byte, and a ZIP is read to its end so that the central directory can be
 //! checked (exactly one `*/data.pkl`, the one read). When the layout does not allow streaming
-//! (`data.pkl` not reachable from the local headers), both fall back to the `zip` crate over
+//! (`data.pkl` not reachable from the local headers), both fall back to the central directory over
 //! the whole file, which must then fit `Limits::max_pickle_bytes`.
 
 use crate::container::{describe_start, read_zip_archive, Dump, Format, LEGACY_MAGIC};
@@ -45,7 +45,7 @@ enum State<'l> {
     },
     /// The value is read; further bytes (storages of a legacy file) are ignored.
     Done(Dump),
-    /// Layout we cannot stream: the whole file goes to the `zip` crate.
+    /// Layout we cannot stream: the whole file is read through its central directory.
     Whole,
     /// An error was returned; nothing more is read.
     Failed,
