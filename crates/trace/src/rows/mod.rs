@@ -107,11 +107,40 @@ fn key_of(j: &J) -> String {
 }
 
 /// `round(x, 6)`: correctly rounded, as Python's `round` is.
+///
+/// Every time of every item goes through here, so the exact decimal route (format, parse) is
+/// kept for the rare case it is needed. Fast path: `x = i + f` with `i` its integer part (both
+/// exact), `f × 10^6` is within 2^-30 of exact, so unless it lies within 10^-6 of a half, its
+/// rounding `r` is the correctly rounded one; `n = i × 10^6 + r` is an exact integer below
+/// 2^53, and `n / 10^6` (one correctly rounded division) is the double nearest the decimal
+/// `n × 10^-6`, which is what parsing the 6-digit text gives (`round6_fast_path_is_exact`).
 pub fn round6(x: f64) -> f64 {
     if !x.is_finite() || x.abs() >= 1e15 {
         return x;
     }
+    if let Some(y) = round6_fast(x) {
+        return y;
+    }
     format!("{x:.6}").parse().unwrap_or(x)
+}
+
+fn round6_fast(x: f64) -> Option<f64> {
+    let i = x.trunc();
+    let p = (x - i) * 1e6;
+    let floor = p.floor();
+    let frac = p - floor;
+    if (frac - 0.5).abs() <= 1e-6 {
+        return None;
+    }
+    let n = i * 1e6 + if frac > 0.5 { floor + 1.0 } else { floor };
+    // A zero keeps the sign of `x` (`round(-1e-7, 6)` is `-0.0`, as the text "-0.000000").
+    (n.abs() < 9.0e15).then(|| {
+        if n == 0.0 {
+            0.0f64.copysign(x)
+        } else {
+            n / 1e6
+        }
+    })
 }
 
 /// A class name as shown in a message: long names are cut.
@@ -573,5 +602,51 @@ fn json_len(j: &J) -> usize {
         J::Number(_) => 24,
         J::String(s) => s.len() + 2,
         other => other.to_string().len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round6;
+
+    /// The fast path against the exact decimal route on timestamps, durations, tiny,
+    /// negative and near-half values (a deterministic spread of a few hundred thousand).
+    #[test]
+    fn round6_fast_path_is_exact() {
+        let slow = |x: f64| -> f64 { format!("{x:.6}").parse().unwrap() };
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut fast_hits = 0;
+        for k in 0..300_000 {
+            let u = next();
+            let x = match k % 6 {
+                0 => 1.79e9 + u * 1e6,
+                1 => u * 100.0,
+                2 => -u * 1e4,
+                3 => u * 1e-5,
+                4 => (u * 1e6).round() / 1e6 + 5e-7, // at or near a half
+                _ => (u - 0.5) * 1e14,
+            };
+            assert_eq!(round6(x).to_bits(), slow(x).to_bits(), "{x:e}");
+            fast_hits += super::round6_fast(x).is_some() as usize;
+        }
+        assert!(fast_hits > 200_000, "the fast path is taken: {fast_hits}");
+        for x in [
+            0.0,
+            -0.0,
+            0.5e-6,
+            1.5e-6,
+            2.5e-6,
+            -2.5e-6,
+            1e15 - 1.0,
+            0.1 + 0.2,
+        ] {
+            assert_eq!(round6(x).to_bits(), slow(x).to_bits(), "{x:e}");
+        }
     }
 }

@@ -24,6 +24,8 @@ pub struct Interner {
     text: String,
     ends: Vec<usize>,
     index: HashTable<u32>,
+    /// Each text's hash, so that growing the table never hashes a text again.
+    hashes: Vec<u64>,
     hasher: RandomState,
     /// Reused buffer for a value's JSON text while looking it up.
     scratch: String,
@@ -57,12 +59,11 @@ impl Interner {
         let id = self.ends.len() as u32;
         self.text.push_str(json);
         self.ends.push(self.text.len());
-        let (text, ends, hasher) = (&self.text, &self.ends, &self.hasher);
-        self.index.insert_unique(hash, id, |&id| {
-            let i = id as usize;
-            let start = if i == 0 { 0 } else { ends[i - 1] };
-            hasher.hash_one(&text[start..ends[i]])
-        });
+        self.hashes.push(hash);
+        // Growing the table rehashes every entry: from the kept hashes, not the texts.
+        let hashes = &self.hashes;
+        self.index
+            .insert_unique(hash, id, |&id| hashes[id as usize]);
         id
     }
 
@@ -108,6 +109,7 @@ impl Interner {
         self.text.capacity()
             + self.ends.capacity() * std::mem::size_of::<usize>()
             + self.index.capacity() * (std::mem::size_of::<u32>() + 1)
+            + self.hashes.capacity() * std::mem::size_of::<u64>()
     }
 }
 
