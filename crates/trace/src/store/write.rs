@@ -37,11 +37,16 @@ impl Store {
         w.write_all(b",\"global_end\":")?;
         json(w, &head.global_end.map(F))?;
         w.write_all(b",\"rows\":[")?;
+        // Each row is put together in memory and written in one call: a row is dozens of
+        // small pieces per item, and `w` is often a `dyn Write` (one indirect call each).
+        let mut buf = Vec::new();
         for r in 0..self.len() {
+            buf.clear();
             if r > 0 {
-                w.write_all(b",")?;
+                buf.push(b',');
             }
-            self.write_row(r, w)?;
+            self.write_row(r, &mut buf)?;
+            w.write_all(&buf)?;
         }
         w.write_all(b"]}")
     }
