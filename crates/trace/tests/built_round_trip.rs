@@ -2,27 +2,11 @@
 //! is strict JSON and that `serde_json::from_str::<trace::Built>` reads back equal (the same
 //! JSON when written again), non-finite numbers included (see `trace::model::jf64`).
 
-use std::path::PathBuf;
+#[path = "support/inputs.rs"]
+mod inputs;
 
 fn inputs() -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/slime");
-    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let n = p.to_string_lossy();
-            n.ends_with(".pt") || n.ends_with(".trace_timeline_cache.json")
-        })
-        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
-        .collect();
-    v.sort();
-    assert!(v.len() >= 20);
-    v.extend(
-        picklegen::hostile::catalog()
-            .into_iter()
-            .map(|c| (c.file.to_string(), c.bytes)),
-    );
-    v
+    inputs::fixtures_and_catalog(usize::MAX)
 }
 
 #[test]

@@ -4,28 +4,13 @@
 //! check against slime), a store rebuilt from those rows writes the same bytes again, and a
 //! serialised `Built` (what a one-file report carries) reads back as the same rows and analysis.
 
+#[path = "support/inputs.rs"]
+mod inputs;
+
 use std::path::PathBuf;
 
 fn inputs() -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/slime");
-    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let n = p.to_string_lossy();
-            n.ends_with(".pt") || n.ends_with(".trace_timeline_cache.json")
-        })
-        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
-        .collect();
-    v.sort();
-    assert!(v.len() >= 20);
-    v.extend(
-        picklegen::hostile::catalog()
-            .into_iter()
-            .filter(|c| c.bytes.len() < 1 << 20)
-            .map(|c| (c.file.to_string(), c.bytes)),
-    );
-    v
+    inputs::fixtures_and_catalog(1 << 20)
 }
 
 #[test]

@@ -177,6 +177,34 @@ impl Store {
             State::PointEvent => POINT_EVENT,
             State::OrphanEnd => ORPHAN_END,
         };
+        // The fields every item has, then the times and attributes of its kind.
+        let (name, parent_name, span_id, parent_id, attempt, lane, depth) = match item {
+            Item::Span(s) => (
+                &s.name,
+                &s.parent_span_name,
+                &s.span_id,
+                &s.parent_span_id,
+                s.attempt,
+                s.lane,
+                s.depth,
+            ),
+            Item::Event(p) | Item::OrphanEnd(p) => (
+                &p.name,
+                &p.parent_span_name,
+                &p.span_id,
+                &p.parent_span_id,
+                p.attempt,
+                p.lane,
+                p.depth,
+            ),
+        };
+        c.attempt.push(attempt);
+        c.name.push(self.names.intern(name));
+        c.parent_span_name.push(self.names.intern(parent_name));
+        c.span_id.push(self.ids.intern(span_id));
+        c.parent_span_id.push(self.ids.intern(parent_id));
+        c.lane.push(lane);
+        c.depth.push(depth);
         match item {
             Item::Span(s) => {
                 let pd = match s.pd_virtual_role() {
@@ -188,14 +216,6 @@ impl Store {
                 c.start.push(s.start_ts);
                 c.end.push(s.end_ts.unwrap_or(f64::NAN));
                 c.display_end.push(s.display_end_ts);
-                c.attempt.push(s.attempt);
-                c.name.push(self.names.intern(&s.name));
-                c.parent_span_name
-                    .push(self.names.intern(&s.parent_span_name));
-                c.span_id.push(self.ids.intern(&s.span_id));
-                c.parent_span_id.push(self.ids.intern(&s.parent_span_id));
-                c.lane.push(s.lane);
-                c.depth.push(s.depth);
                 push_json(&mut self.attrs, &s.attrs.start_attrs);
                 c.attr_mid.push(self.attrs.len());
                 push_json(&mut self.attrs, &s.attrs.end_attrs);
@@ -205,14 +225,6 @@ impl Store {
                 c.start.push(p.ts);
                 c.end.push(f64::NAN);
                 c.display_end.push(p.ts);
-                c.attempt.push(p.attempt);
-                c.name.push(self.names.intern(&p.name));
-                c.parent_span_name
-                    .push(self.names.intern(&p.parent_span_name));
-                c.span_id.push(self.ids.intern(&p.span_id));
-                c.parent_span_id.push(self.ids.intern(&p.parent_span_id));
-                c.lane.push(p.lane);
-                c.depth.push(p.depth);
                 push_json(&mut self.attrs, &p.attrs);
                 c.attr_mid.push(self.attrs.len());
             }
