@@ -19,17 +19,9 @@ fn redraw(st: State, buf: StoredValue<Buffers, LocalStorage>) {
         return;
     };
     let (w, h) = st.size.get();
-    let dpr = window().device_pixel_ratio();
-    let (pw, ph) = ((w * dpr) as u32, (h * dpr) as u32);
-    if canvas.width() != pw || canvas.height() != ph {
-        canvas.set_width(pw);
-        canvas.set_height(ph);
-    }
-    let Ok(Some(ctx)) = canvas.get_context("2d") else {
+    let Some(ctx) = crate::dom::hidpi_context(&canvas, w, h) else {
         return;
     };
-    let ctx: web_sys::CanvasRenderingContext2d = ctx.unchecked_into();
-    let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
     let d = st.data.get();
     let idx = st.shown.get();
     let lay = st.row_layout.get();

@@ -16,6 +16,24 @@ pub fn set_body_state(phase: Phase) {
     }
 }
 
+/// A canvas sized for `w × h` CSS pixels at the device's pixel ratio (resized only when that
+/// changes), and its 2D context scaled so that drawing is in CSS pixels.
+pub fn hidpi_context(
+    canvas: &web_sys::HtmlCanvasElement,
+    w: f64,
+    h: f64,
+) -> Option<web_sys::CanvasRenderingContext2d> {
+    let dpr = window().device_pixel_ratio();
+    let (pw, ph) = ((w * dpr) as u32, (h * dpr) as u32);
+    if canvas.width() != pw || canvas.height() != ph {
+        canvas.set_width(pw);
+        canvas.set_height(ph);
+    }
+    let ctx: web_sys::CanvasRenderingContext2d = canvas.get_context("2d").ok()??.unchecked_into();
+    let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
+    Some(ctx)
+}
+
 pub fn prefers_dark() -> bool {
     window()
         .match_media("(prefers-color-scheme: dark)")

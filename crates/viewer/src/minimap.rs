@@ -8,9 +8,7 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
-use crate::dom::window;
 use crate::draw::{rows_top, span_color};
 use crate::state::State;
 
@@ -30,17 +28,9 @@ fn whole(st: State) -> Option<(f64, f64)> {
 /// a band of consecutive shown rows; idle stretches lighter.
 fn paint(st: State, canvas: &web_sys::HtmlCanvasElement) {
     let (_, h) = st.size.get();
-    let dpr = window().device_pixel_ratio();
-    let (pw, ph) = ((MINI_W * dpr) as u32, (h * dpr) as u32);
-    if canvas.width() != pw || canvas.height() != ph {
-        canvas.set_width(pw);
-        canvas.set_height(ph);
-    }
-    let Ok(Some(ctx)) = canvas.get_context("2d") else {
+    let Some(ctx) = crate::dom::hidpi_context(canvas, MINI_W, h) else {
         return;
     };
-    let ctx: web_sys::CanvasRenderingContext2d = ctx.unchecked_into();
-    let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
     let dark = st.dark.get();
     ctx.set_fill_style_str(if dark { "#151b23" } else { "#f5f7fa" });
     ctx.fill_rect(0.0, 0.0, MINI_W, h);
