@@ -25,6 +25,7 @@ mod lod;
 mod minimap;
 mod overview;
 mod pd;
+mod rgb;
 #[cfg(test)]
 mod testutil;
 mod track;
@@ -38,6 +39,7 @@ pub use overview::{
     MIN_ROW_PX, OVERVIEW_ROWS,
 };
 pub use pd::{pd_color, pd_phase, pd_segments, PdSegments, PD_PHASES};
+pub use rgb::{hex_rgb, hsl_rgb, span_rgb};
 pub use track::{
     Names, Track, KIND_CLOSED, KIND_EVENT, KIND_OPEN, KIND_ORPHAN, KIND_PD_DECODE, KIND_PD_PREFILL,
     KIND_STATE_MASK,
@@ -218,6 +220,40 @@ pub fn item_x(view: &Viewport, item: &Item) -> (f64, f64) {
     (view.x(item.start()), view.x(item.display_end()))
 }
 
+/// A step series reduced to at most `buckets` steps over its span, each holding the maximum
+/// the series reaches in its bucket (the value holding at the bucket's start included), and
+/// the bucket width in seconds. Drawn with [`track_columns`] when a pixel column is at least a
+/// bucket wide, it gives each column a value at least the exact one (peaks survive) and at
+/// most the exact value of the column or its neighbour, whatever the point count: a counter
+/// of 500 000 steps then costs `buckets`, not 500 000, per frame. One pass.
+pub fn coarse_steps(points: &[(f64, f64)], buckets: usize) -> (Vec<(f64, f64)>, f64) {
+    let (Some(&(t0, _)), Some(&(t1, _))) = (points.first(), points.last()) else {
+        return (Vec::new(), 0.0);
+    };
+    let buckets = buckets.max(1);
+    let dt = (t1 - t0) / buckets as f64;
+    if dt.is_nan() || dt <= 0.0 || !dt.is_finite() {
+        return (Vec::new(), 0.0);
+    }
+    let mut out: Vec<(f64, f64)> = Vec::with_capacity(buckets + 1);
+    let mut holding = f64::NEG_INFINITY;
+    let mut i = 0;
+    for b in 0..=buckets {
+        let start = t0 + b as f64 * dt;
+        let end = start + dt;
+        let mut top = holding;
+        while i < points.len() && (points[i].0 < end || b == buckets) {
+            top = top.max(points[i].1);
+            holding = points[i].1;
+            i += 1;
+        }
+        if top.is_finite() {
+            out.push((start, top));
+        }
+    }
+    (out, dt)
+}
+
 /// A step series (each value holds until the next point) reduced to one value per pixel
 /// column: the maximum the series reaches in that column, so peaks survive. Returns
 /// `(x, value)` for columns `0..width` that the series covers; cost is one pass over the
@@ -303,19 +339,33 @@ pub fn hit(
 
 /// A stable colour for a span name (FNV-1a hash → hue), as an HSL CSS string.
 pub fn color_for(name: &str, dark: bool) -> String {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in name.bytes() {
-        h ^= b as u32;
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    let hue = h % 360;
-    let sat = 55 + (h >> 9) % 20;
-    let light = if dark {
-        52 + (h >> 17) % 10
-    } else {
-        58 + (h >> 17) % 12
-    };
+    let (hue, sat, light) = NameHue::of(name, dark).hsl();
     format!("hsl({hue} {sat}% {light}%)")
+}
+
+/// The stable hue, saturation and lightness of a name (FNV-1a of its bytes).
+pub(crate) struct NameHue(u32, bool);
+
+impl NameHue {
+    pub(crate) fn of(name: &str, dark: bool) -> NameHue {
+        let mut h: u32 = 0x811c_9dc5;
+        for b in name.bytes() {
+            h ^= b as u32;
+            h = h.wrapping_mul(0x0100_0193);
+        }
+        NameHue(h, dark)
+    }
+
+    /// (hue in degrees, saturation %, lightness %).
+    pub(crate) fn hsl(&self) -> (u32, u32, u32) {
+        let h = self.0;
+        let light = if self.1 {
+            52 + (h >> 17) % 10
+        } else {
+            58 + (h >> 17) % 12
+        };
+        (h % 360, 55 + (h >> 9) % 20, light)
+    }
 }
 
 /// Point markers closer than this many pixels are drawn as one cluster.

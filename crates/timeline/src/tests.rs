@@ -385,3 +385,53 @@ fn hit_testing_on_a_real_row() {
     assert_eq!(hit(row, &rl, &view, 500.0, below, lane_h, true), None);
     assert_eq!(hit(row, &rl, &view, 500.0, -1.0, lane_h, true), None);
 }
+
+/// A 200 000-step counter reduced to 4 096 coarse steps draws, at a zoom where a column is
+/// wider than a bucket, no column lower than the exact one (peaks survive) and none higher
+/// than the exact value of it or a neighbour; the coarse series is bounded by its buckets.
+#[test]
+fn coarse_steps_keep_peaks_within_a_column() {
+    let mut x = 1u64;
+    let mut next = || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 33) as f64 / (1u64 << 31) as f64
+    };
+    let mut t = 1.7e9;
+    let pts: Vec<(f64, f64)> = (0..200_000)
+        .map(|_| {
+            t += next() * 0.01;
+            (t, (next() * 300.0).floor())
+        })
+        .collect();
+    let (coarse, dt) = coarse_steps(&pts, 4096);
+    assert!(coarse.len() <= 4097 && dt > 0.0);
+    let view = Viewport {
+        t0: pts[0].0,
+        t1: pts[pts.len() - 1].0,
+        width: 900.0,
+    };
+    assert!(dt <= view.span() / 900.0);
+    let exact: std::collections::HashMap<i64, f64> = track_columns(&pts, &view, 900.0)
+        .into_iter()
+        .map(|(x, v)| (x as i64, v))
+        .collect();
+    let cols = track_columns(&coarse, &view, 900.0);
+    assert!(cols.len() > 800);
+    for (x, v) in cols {
+        let x = x as i64;
+        let Some(&e) = exact.get(&x) else { continue };
+        assert!(v >= e, "column {x}: {v} < exact {e}");
+        let near = (x - 1..=x + 1)
+            .filter_map(|k| exact.get(&k))
+            .fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+        assert!(v <= near, "column {x}: {v} > neighbours' {near}");
+    }
+    assert_eq!(coarse_steps(&[], 10).0.len(), 0);
+    assert_eq!(
+        coarse_steps(&[(1.0, 2.0)], 10).0.len(),
+        0,
+        "no span: nothing to reduce"
+    );
+}

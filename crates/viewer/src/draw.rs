@@ -4,8 +4,8 @@
 //! the work per frame follows pixels, not spans.
 
 use timeline::{
-    clusters, color_for, lane_prims_track, overview_cells, pd_color, ticks, Layout, Prim, Viewport,
-    KIND_OPEN, PD_PHASES,
+    clusters, color_for, lane_prims_track, pd_color, ticks, Layout, Prim, Viewport, KIND_OPEN,
+    PD_PHASES,
 };
 use web_sys::CanvasRenderingContext2d as Ctx;
 
@@ -30,6 +30,34 @@ pub struct Counter {
     /// (time, value), sorted by time; each value holds until the next point.
     pub points: Vec<(f64, f64)>,
     pub color: &'static str,
+    /// The largest value (computed once, not per frame).
+    pub max: f64,
+    /// `points` in at most `COARSE_STEPS` steps (`timeline::coarse_steps`), drawn instead of
+    /// them while a pixel column is at least `coarse_dt` seconds wide.
+    coarse: Vec<(f64, f64)>,
+    coarse_dt: f64,
+}
+
+/// Steps of a counter's coarse series.
+const COARSE_STEPS: usize = 4096;
+
+impl Counter {
+    pub fn new(name: String, points: Vec<(f64, f64)>, color: &'static str) -> Counter {
+        let max = points.iter().map(|p| p.1).fold(0.0f64, f64::max);
+        let (coarse, coarse_dt) = if points.len() > 2 * COARSE_STEPS {
+            timeline::coarse_steps(&points, COARSE_STEPS)
+        } else {
+            (Vec::new(), 0.0)
+        };
+        Counter {
+            name,
+            points,
+            color,
+            max,
+            coarse,
+            coarse_dt,
+        }
+    }
 }
 
 pub struct Scene<'a> {
@@ -99,6 +127,7 @@ pub fn span_color(name: &str, dark: bool) -> String {
 #[derive(Default)]
 pub struct Buffers {
     items: Vec<u32>,
+    strips: crate::strips::Strips,
 }
 
 pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>, buf: &mut Buffers) {
@@ -122,7 +151,10 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>, buf: &mut Buffers)
 
     if let Some(d) = s.data {
         // Overview strips thinner than a pixel share it: the first row of each pixel row is
-        // drawn, so a frame costs what the screen holds, not what the file holds.
+        // drawn, so a frame costs what the screen holds, not what the file holds. They are
+        // painted into one picture (`strips.rs`) drawn once, over the grid.
+        let mut strips = std::mem::take(&mut buf.strips);
+        strips.begin(css_w - LABEL_W, band_h, s.dark);
         let mut last_px = f64::NEG_INFINITY;
         for vi in range {
             let Some(row) = s
@@ -140,11 +172,14 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>, buf: &mut Buffers)
                     continue;
                 }
                 last_px = top.floor();
-                draw_strip(ctx, s, d, row.1, top, h.max(1.0), css_w);
+                let gap = if h >= 4.0 { 1.0 } else { 0.0 };
+                strips.strip(d, row.1, &s.view, top - top0, (h - gap).max(1.0));
                 continue;
             }
             draw_row(ctx, s, d, row, vi, top, h, css_w, css_h, expanded, buf, p);
         }
+        strips.finish(ctx, LABEL_W, top0);
+        buf.strips = strips;
     }
 
     // Axis band and counter tracks on top of the scrolled rows.
@@ -170,24 +205,6 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>, buf: &mut Buffers)
             ctx.fill_rect(x, 0.0, 1.5, css_h);
         }
     }
-}
-
-/// A closed row of the overview: a strip coloured, per pixel column, by its dominant span
-/// (`timeline::overview_cells`), lighter where the row is idle for part of the column.
-#[allow(clippy::too_many_arguments)]
-fn draw_strip(ctx: &Ctx, s: &Scene<'_>, d: &Loaded, row: &PageRow, top: f64, h: f64, css_w: f64) {
-    let width = css_w - LABEL_W;
-    for r in overview_cells(&row.data.track, &row.collapsed, &s.view, width) {
-        ctx.set_fill_style_str(&span_color(d.name_of(r.name), s.dark));
-        ctx.set_global_alpha((0.35 + 0.65 * r.busy as f64).min(1.0));
-        ctx.fill_rect(
-            LABEL_W + r.x0 as f64,
-            top,
-            (r.x1 - r.x0) as f64,
-            (h - if h >= 4.0 { 1.0 } else { 0.0 }).max(1.0),
-        );
-    }
-    ctx.set_global_alpha(1.0);
 }
 
 /// One row with its lanes (expanded) or on one lane (collapsed), and its label.
@@ -440,7 +457,7 @@ fn draw_points(
 /// A counter as a filled step chart scaled to its own maximum, with its name and the value
 /// range at the left.
 fn draw_track(ctx: &Ctx, s: &Scene<'_>, t: &Counter, top: f64, css_w: f64, p: &Palette) {
-    let max = t.points.iter().map(|p| p.1).fold(0.0f64, f64::max);
+    let max = t.max;
     ctx.set_fill_style_str(p.grid);
     ctx.fill_rect(0.0, top + TRACK_H - 1.0, css_w, 1.0);
     ctx.set_fill_style_str(p.text);
@@ -461,7 +478,10 @@ fn draw_track(ctx: &Ctx, s: &Scene<'_>, t: &Counter, top: f64, css_w: f64, p: &P
     ctx.begin_path();
     // One value per pixel column (the column's max): the path stays as long as the track
     // is wide, however many points the series has.
-    let cols = timeline::track_columns(&t.points, &s.view, css_w - LABEL_W);
+    let width = css_w - LABEL_W;
+    let coarse = !t.coarse.is_empty() && t.coarse_dt <= s.view.span() / width.max(1.0);
+    let points = if coarse { &t.coarse } else { &t.points };
+    let cols = timeline::track_columns(points, &s.view, width);
     let Some(&(first, _)) = cols.first() else {
         ctx.restore();
         return;

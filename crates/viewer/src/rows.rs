@@ -15,6 +15,18 @@ pub struct PageRow {
     /// with a max-end tree: a frame finds the visible window by binary search.
     pub expanded: LaneIndex,
     pub collapsed: LaneIndex,
+    /// The row as an overview strip at a fixed resolution over its own time extent, made
+    /// the first time the row is drawn as a strip (`strips.rs`).
+    pub summary: std::sync::OnceLock<Summary1d>,
+}
+
+/// A strip's dominant names at a fixed resolution: `cells` (in columns of `(t1 - t0) / cols`
+/// seconds) as `timeline::overview_cells` gives them for that viewport.
+pub struct Summary1d {
+    pub t0: f64,
+    pub t1: f64,
+    pub cols: usize,
+    pub cells: Vec<timeline::Cell>,
 }
 
 impl PageRow {
@@ -27,6 +39,7 @@ impl PageRow {
             lanes,
             expanded,
             collapsed,
+            summary: std::sync::OnceLock::new(),
         }
     }
 

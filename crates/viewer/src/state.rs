@@ -17,18 +17,18 @@ pub use crate::rows::Loaded;
 pub fn counter_tracks(a: &trace::metrics::Analysis) -> Vec<Counter> {
     let mut out = Vec::new();
     if !a.in_flight.is_empty() {
-        out.push(Counter {
-            name: "in-flight requests".into(),
-            points: a.in_flight.iter().map(|&(t, n)| (t, n as f64)).collect(),
-            color: "#0969da",
-        });
+        out.push(Counter::new(
+            "in-flight requests".into(),
+            a.in_flight.iter().map(|&(t, n)| (t, n as f64)).collect(),
+            "#0969da",
+        ));
     }
     if a.tokens_rate.iter().any(|p| p.1 > 0.0) {
-        out.push(Counter {
-            name: "completed tokens/s".into(),
-            points: a.tokens_rate.clone(),
-            color: "#1a7f37",
-        });
+        out.push(Counter::new(
+            "completed tokens/s".into(),
+            a.tokens_rate.clone(),
+            "#1a7f37",
+        ));
     }
     out
 }

@@ -244,11 +244,11 @@ impl Client {
         let mut tracks: Vec<Counter> = st.counters.get_untracked().as_ref().clone();
         let base = tracks.len();
         for (i, s) in series.iter().enumerate() {
-            tracks.push(Counter {
-                name: s.title(),
-                points: s.points.clone(),
-                color: SERIES_COLORS[(base + i) % SERIES_COLORS.len()],
-            });
+            tracks.push(Counter::new(
+                s.title(),
+                s.points.clone(),
+                SERIES_COLORS[(base + i) % SERIES_COLORS.len()],
+            ));
         }
         st.counters.set(Arc::new(tracks));
         st.show_counters.set(true);

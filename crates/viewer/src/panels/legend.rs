@@ -13,7 +13,7 @@ pub fn counters_legend(st: State) -> impl IntoView {
                 <h3>"Counters"</h3>
                 <ul data-testid="track-list">
                     {move || st.counters.get().iter().map(|t| {
-                        let max = t.points.iter().map(|p| p.1).fold(0.0f64, f64::max);
+                        let max = t.max;
                         view! { <li title=t.name.clone()><span class="chip" style=format!("background:{}", t.color)></span>
                             <span class="track-name">{t.name.clone()}</span><span class="muted">{format!(" max {}", fmt_num(max))}</span></li> }
                     }).collect_view()}
