@@ -37,7 +37,7 @@ fn time(label: &str, bytes: &[u8]) {
             let json = serde_json::to_vec(&b.cache).map(|v| v.len()).unwrap_or(0);
             let write = t.elapsed();
             println!(
-                "{label:<36} {:>7.1} KB in  read {:>8.3} s  build {:>8.3} s  json {:>8.3} s  \
+                "{label:<36} {:>7.1} KB in  read+rows {:>8.3} s  finish {:>8.3} s  json {:>8.3} s  \
                  {items:>8} items  {lanes:>7} lanes  {:>9.1} MB out  {} warnings",
                 bytes.len() as f64 / 1e3,
                 read.as_secs_f64(),
