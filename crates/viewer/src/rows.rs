@@ -16,8 +16,8 @@ pub struct PageRow {
     pub expanded: LaneIndex,
     pub collapsed: LaneIndex,
     /// The row as an overview strip at a fixed resolution over its own time extent, made
-    /// the first time the row is drawn as a strip (`strips.rs`).
-    pub summary: std::sync::OnceLock<Summary1d>,
+    /// when the row arrives, so scrolling an overview never computes one in a frame.
+    pub summary: Summary1d,
 }
 
 /// A strip's dominant names at a fixed resolution: `cells` (in columns of `(t1 - t0) / cols`
@@ -34,12 +34,13 @@ impl PageRow {
         let lanes = track_lanes(&data.track);
         let expanded = LaneIndex::new(&data.track, &lanes, true);
         let collapsed = LaneIndex::new(&data.track, &lanes, false);
+        let summary = summarize(&data.track, &collapsed);
         PageRow {
             data,
             lanes,
             expanded,
             collapsed,
-            summary: std::sync::OnceLock::new(),
+            summary,
         }
     }
 
@@ -130,4 +131,28 @@ fn legend(rows: &[PageRow], names: &timeline::Names) -> Vec<(u32, usize)> {
     v.sort_by(|a, b| b.1.cmp(&a.1).then(names.text(a.0).cmp(names.text(b.0))));
     v.truncate(14);
     v
+}
+
+/// Columns of a strip's summary.
+const SUMMARY_COLS: usize = 512;
+
+fn summarize(t: &timeline::Track, collapsed: &LaneIndex) -> Summary1d {
+    let t0 = t.start.iter().copied().fold(f64::INFINITY, f64::min);
+    let t1 = t.end.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let cells = if t1 > t0 {
+        let view = timeline::Viewport {
+            t0,
+            t1,
+            width: SUMMARY_COLS as f64,
+        };
+        timeline::overview_cells(t, collapsed, &view, SUMMARY_COLS as f64)
+    } else {
+        Vec::new()
+    };
+    Summary1d {
+        t0,
+        t1,
+        cols: SUMMARY_COLS,
+        cells,
+    }
 }

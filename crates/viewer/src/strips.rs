@@ -4,7 +4,7 @@
 //! colour string the canvas parses) per run cost ≈ 100 ms a frame on a 1 M-span dump. Here
 //! the runs are written as bytes into one RGBA buffer, reused from frame to frame, and the
 //! canvas gets one `drawImage`. Zoomed out, a strip is painted from its summary (its dominant
-//! names at a fixed 512 columns over its own extent, made once per row): a frame then costs
+//! names at a fixed 512 columns over its own extent, made when the row arrives): a frame costs
 //! the summary's runs per strip, not the row's items; zoomed in past that resolution, the
 //! cells are computed exactly for the view.
 
@@ -13,32 +13,7 @@ use wasm_bindgen::{Clamped, JsCast};
 use web_sys::CanvasRenderingContext2d as Ctx;
 
 use crate::dom::window;
-use crate::rows::{Loaded, PageRow, Summary1d};
-
-/// Columns of a strip's summary.
-const SUMMARY_COLS: usize = 512;
-
-fn summarize(row: &PageRow) -> Summary1d {
-    let t = &row.data.track;
-    let t0 = t.start.iter().copied().fold(f64::INFINITY, f64::min);
-    let t1 = t.end.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let cells = if t1 > t0 {
-        let view = Viewport {
-            t0,
-            t1,
-            width: SUMMARY_COLS as f64,
-        };
-        overview_cells(t, &row.collapsed, &view, SUMMARY_COLS as f64)
-    } else {
-        Vec::new()
-    };
-    Summary1d {
-        t0,
-        t1,
-        cols: SUMMARY_COLS,
-        cells,
-    }
-}
+use crate::rows::{Loaded, PageRow};
 
 /// The picture being painted, and what is kept between frames.
 #[derive(Default)]
@@ -87,7 +62,7 @@ impl Strips {
         if y0 >= y1 {
             return;
         }
-        let sum = row.summary.get_or_init(|| summarize(row));
+        let sum = &row.summary;
         let col_s = (sum.t1 - sum.t0) / sum.cols as f64;
         let col_px = col_s * view.width / view.span().max(f64::MIN_POSITIVE);
         if sum.cells.is_empty() || col_px.is_nan() || col_px > 1.0 {
