@@ -14,9 +14,12 @@
 //! [`MAX_WARNINGS`]. Passing a limit is said in a warning that names the sample and the limit.
 //!
 //! Layout: `model.rs` (cache types, and how non-finite floats are written), `rows/` (events →
-//! row), `json.rs` (values → JSON, bounded), `values.rs` (bounded "is it a dict?"; value
-//! text is `pt::walk::repr`), `cache_json.rs` (reading an untrusted cache JSON), `sniff.rs`
-//! (what kind of file), this file (entry points and the build's limits).
+//! row), `build.rs` (the build one sample at a time, fed by the reader as samples complete),
+//! `store/` (the compact row store and the cache JSON written from it), `compact.rs` (what a
+//! build gives), `json.rs` (values → JSON, bounded), `values.rs` (bounded "is it a dict?";
+//! value text is `pt::walk::repr`), `cache_json.rs` (reading an untrusted cache JSON or a
+//! serialised `Built`), `sniff.rs` (what kind of file), `metrics/`, `interop/`, this file
+//! (entry points and the build's limits).
 
 mod build;
 mod cache_json;
