@@ -25,7 +25,8 @@
 //! - `stream.rs`: the reading core and [`StreamReader`]; `zipdir.rs`: ZIP local headers and
 //!   the central directory check.
 //! - `pickle/`: the resumable pickle machine (`mod.rs`), reducers (`reduce.rs`), APPENDS and
-//!   numeric elision (`numeric.rs`), text arguments (`text.rs`).
+//!   numeric elision (`numeric.rs`), text arguments (`text.rs`), samples handed to a sink
+//!   (`handover.rs`).
 //! - `value.rs`: the arena value tree ([`Tree`], [`Value`], [`Node`]).
 //! - `walk.rs`: bounded, cycle-safe walks (Python-like text).
 //! - `sink.rs`: [`SampleSink`], samples handed over and freed as they are read.

@@ -26,6 +26,7 @@
 //! NEWOBJ, BUILD); `numeric.rs` (APPENDS and the elision of long numeric lists, fast path
 //! included); `text.rs` (protocol 0 text arguments, long integers).
 
+mod handover;
 mod input;
 mod numeric;
 mod reduce;
@@ -57,20 +58,6 @@ pub enum Progress {
     Done { consumed: usize },
     /// More input is needed; `consumed` bytes were used (whole opcodes only).
     NeedMore { consumed: usize },
-}
-
-/// What a node's items were charged (as `alloc` counts them), returned when it is released.
-/// Its slot (`NODE_BYTES`) stays charged: a released node still occupies its place in
-/// `Tree::nodes` (ids are indices), so a pickle that makes containers between batches would
-/// otherwise grow the arena past `max_memory` with every slot uncharged.
-fn charged(node: &Node) -> usize {
-    let items = match node {
-        Node::List(v) | Node::Tuple(v) | Node::Set(v) | Node::FrozenSet(v) => v.len(),
-        Node::Dict(d) => d.len() * 3,
-        Node::Object(o) => o.items.len() * 2 + o.list_items.len(),
-        _ => 0,
-    };
-    items.saturating_mul(VALUE_BYTES)
 }
 
 /// A pickle machine in progress.
@@ -147,17 +134,6 @@ impl<'l> Machine<'l> {
         }
     }
 
-    /// Hands complete samples to `sink` as they are read (see `sink.rs`).
-    pub fn with_sink(mut self, sink: Option<Box<dyn SampleSink + 'l>>) -> Self {
-        self.sink = sink;
-        self
-    }
-
-    /// The sink, back (to pass it on to the next pickle of a legacy file).
-    pub fn take_sink(&mut self) -> Option<Box<dyn SampleSink + 'l>> {
-        self.sink.take()
-    }
-
     /// Whether STOP was executed.
     pub fn is_done(&self) -> bool {
         self.result.is_some()
@@ -225,37 +201,6 @@ impl<'l> Machine<'l> {
                 Err(kind) => return Err(self.error(start, Some(op), kind)),
             }
         }
-    }
-
-    /// Gives the sink the batch just appended to the sample list, then releases every
-    /// container made since the last batch.
-    fn hand_over(&mut self, first: usize, n: usize) {
-        let (Some(list), Some(sink)) = (self.sample_list, self.sink.as_mut()) else {
-            return;
-        };
-        let tree = Tree {
-            nodes: std::mem::take(&mut self.nodes),
-            root: Value::None,
-        };
-        let items = match tree.nodes.get(list.0 as usize) {
-            Some(Node::List(v)) => v.get(first..first + n).unwrap_or(&[]),
-            _ => &[],
-        };
-        sink.take(&tree, list, first, items, self.base + self.offset);
-        self.nodes = tree.nodes;
-        let end = self.nodes.len();
-        let mut freed = 0usize;
-        for node in self
-            .nodes
-            .get_mut(self.release_from..end)
-            .into_iter()
-            .flatten()
-        {
-            freed = freed.saturating_add(charged(node));
-            *node = Node::Released;
-        }
-        self.memory = self.memory.saturating_sub(freed);
-        self.release_from = end;
     }
 
     /// Memory left under the limit.
