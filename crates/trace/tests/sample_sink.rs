@@ -63,26 +63,7 @@ fn a_freed_sample_named_again_gets_its_row_again() {
     let mut p = Pickle::proto(4);
     p.empty_dict().mark().str("samples").empty_list().mark();
     for (k, key) in [(0u32, "a"), (1, "b")] {
-        p.empty_dict()
-            .mark()
-            .str("index")
-            .int(k as i64)
-            .str("trace");
-        p.empty_dict().mark().str("events").empty_list().mark();
-        for (kind, ts) in [("span_start", 1.0), ("span_end", 2.5)] {
-            p.empty_dict()
-                .mark()
-                .str("type")
-                .str(kind)
-                .str("name")
-                .str(key);
-            p.str("ts")
-                .float(ts + k as f64)
-                .str("span_id")
-                .str(key)
-                .setitems();
-        }
-        p.appends().setitems().setitems();
+        one_sample(&mut p, k as i64, key);
         p.put(100 + k);
     }
     p.appends().mark().get(100).get(101).get(100).appends();
