@@ -30,12 +30,14 @@
 //! - `value.rs`: the arena value tree ([`Tree`], [`Value`], [`Node`]).
 //! - `walk.rs`: bounded, cycle-safe walks (Python-like text).
 //! - `sink.rs`: [`SampleSink`], samples handed over and freed as they are read.
+//! - `tensor.rs`: [`Archive`], a torch ZIP's tensor storages read on request (train data).
 
 mod container;
 mod error;
 pub mod pickle;
 mod sink;
 pub mod stream;
+mod tensor;
 mod value;
 pub mod walk;
 mod zipdir;
@@ -44,6 +46,7 @@ pub use container::{read, sniff, Dump, Format};
 pub use error::{Error, PickleError, PickleErrorKind};
 pub use sink::SampleSink;
 pub use stream::{read_with_sink, StreamReader};
+pub use tensor::{Archive, TensorRef, MAX_STORAGES};
 pub use value::{Dict, Node, NodeId, Object, Tree, Value};
 
 /// Hard limits on what one read may cost. The defaults suit rollout dumps of a few GB on a

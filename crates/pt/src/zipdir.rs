@@ -115,7 +115,7 @@ fn zip64_field(extra: &[u8]) -> Option<&[u8]> {
     None
 }
 
-/// A `*/data.pkl` entry as the central directory lists it (fields `None` when a ZIP64 field
+/// An entry as the central directory lists it (fields `None` when a ZIP64 field
 /// they need is missing).
 pub(crate) struct Central {
     pub name: String,
@@ -132,6 +132,18 @@ fn data_pkl_entries(
     tail: &[u8],
     file_len: u64,
     name: &str,
+) -> Result<(Vec<Central>, usize), Error> {
+    central_entries(tail, file_len, name, is_data_pkl, 8)
+}
+
+/// The entries of the central directory found in `tail` (as [`data_pkl_entries`]) whose name
+/// passes `keep`: at most `max_keep` kept, and the count of all that pass.
+pub(crate) fn central_entries(
+    tail: &[u8],
+    file_len: u64,
+    name: &str,
+    keep: impl Fn(&str) -> bool,
+    max_keep: usize,
 ) -> Result<(Vec<Central>, usize), Error> {
     let tail_start = file_len - tail.len() as u64;
     let eocd = find_end(tail).ok_or_else(|| {
@@ -199,7 +211,7 @@ fn data_pkl_entries(
             return Err(cut());
         };
         let entry = String::from_utf8_lossy(n);
-        if is_data_pkl(&entry) {
+        if keep(&entry) {
             count += 1;
             // ZIP64 fields appear in order (uncompressed, compressed, local offset), each
             // only if its 32-bit field is full.
@@ -223,7 +235,7 @@ fn data_pkl_entries(
                 }
                 l => Some(l as u64),
             };
-            if found.len() < 8 {
+            if found.len() < max_keep {
                 found.push(Central {
                     name: entry.into_owned(),
                     local,
@@ -294,6 +306,13 @@ pub(crate) fn whole_data_pkl(bytes: &[u8]) -> Result<(Central, usize), Error> {
             "no */data.pkl entry (is this a torch.save file?)".into(),
         ));
     };
+    let start = data_start(bytes, &c)?;
+    Ok((c, start))
+}
+
+/// Where the data of entry `c` starts in `bytes` (after its local header, which must be where
+/// the central directory says).
+pub(crate) fn data_start(bytes: &[u8], c: &Central) -> Result<usize, Error> {
     let name = c.name.clone();
     let local = c
         .local
@@ -309,8 +328,7 @@ pub(crate) fn whole_data_pkl(bytes: &[u8]) -> Result<(Central, usize), Error> {
             ))
         })?;
     let h = &bytes[local..local + 30];
-    let start = local + 30 + u16_at(h, 26) as usize + u16_at(h, 28) as usize;
-    Ok((c, start))
+    Ok(local + 30 + u16_at(h, 26) as usize + u16_at(h, 28) as usize)
 }
 
 /// Index in `tail` of the end of central directory record whose comment runs exactly to

@@ -29,6 +29,7 @@ pub mod json;
 pub mod metrics;
 pub mod model;
 pub mod rows;
+pub mod run;
 mod sniff;
 pub mod store;
 pub mod values;

@@ -37,7 +37,7 @@ pub(super) fn group_facts(facts: &[SampleFacts]) -> BTreeMap<String, Vec<&Sample
 }
 
 /// Python's `str(round(r, 1))` for a float reward.
-pub(super) fn py_round1(r: f64) -> String {
+pub(crate) fn py_round1(r: f64) -> String {
     let rounded: f64 = format!("{r:.1}").parse().unwrap_or(r);
     pt::walk::py_float(rounded)
 }

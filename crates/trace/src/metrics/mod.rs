@@ -38,6 +38,7 @@ pub use accum::Analyzer;
 pub use activity::in_flight;
 pub use facts::{facts_from_rows, sample_fact, sample_facts, SampleFacts};
 pub use groups::Group;
+pub(crate) use groups::py_round1;
 pub use health::{analyze_health, Health, Thresholds};
 pub use requests::request_attrs;
 pub use summary::{histogram, percentile, stats, Stats};

@@ -1,0 +1,160 @@
+//! A whole run: the dumps slime writes with `--dump-details DIR` (`rollout_data/{id}.pt`,
+//! `rollout_data/eval_{id}.pt`, `train_data/{id}.pt`, `tokenizer/`), read one dump at a time.
+//!
+//! **Owns:** which file is which ([`layout`]), what each sample of a rollout dump says in a
+//! table line ([`SampleRow`]), the train-side fields aligned by `rollout_position`
+//! ([`TrainData`]), slime's per-rollout metrics under slime's names
+//! ([`RolloutSummary::metrics`], equal to `run_reference.json`, which slime's own
+//! `compute_metrics_from_samples`, `compute_perf_metrics_from_samples`, `compute_pass_rate`,
+//! `compute_statistics` and `log_eval_rollout_data` wrote), flags (straggler, truncation
+//! burst, untraced, missing train data), and a step's samples in full ([`Step`]).
+//!
+//! **Memory:** a summary is made by streaming a dump through the same reader as the timeline
+//! ([`DumpScan`]: samples handed over and freed as they are read, token lists kept as length
+//! and sum), so a run of hundreds of dumps holds one summary per dump ([`RolloutSummary`]:
+//! metrics, flags and at most [`DIST_POINTS`] points per distribution), never its samples.
+//! Only [`Step`] keeps a dump's samples in full (response ids and per-token values compact).
+//!
+//! Files: `layout.rs` (paths → dumps), `sample.rs` (one sample → [`SampleRow`] and its
+//! [`SampleDetail`]), `scan.rs` ([`DumpScan`], the streamed read), `train.rs` ([`TrainData`]), `metrics.rs` (slime's metrics), `summary.rs`
+//! ([`RolloutSummary`], flags, distributions), `step.rs` ([`Step`]), `record.rs` (the
+//! `run_reference.json` records), this file (types shared by all).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as J;
+
+mod layout;
+mod metrics;
+mod record;
+mod sample;
+mod scan;
+mod step;
+mod summary;
+mod train;
+
+pub use layout::{layout, RunLayout};
+pub use record::{run_json, sample_record};
+pub use sample::{Message, Prompt};
+pub use scan::{scan_bytes, DumpScan, Scanned};
+pub use step::Step;
+pub use summary::{attach_train, summarize, Dist, Dists, Flags, RolloutSummary, DIST_POINTS};
+pub use metrics::{group_size, pass_rate};
+pub use sample::has_repetition;
+pub use train::{TrainData, TrainTokens};
+
+/// A rollout dump (`{id}.pt`) or an eval dump (`eval_{id}.pt`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DumpKind {
+    Train,
+    Eval,
+}
+
+impl DumpKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DumpKind::Train => "train",
+            DumpKind::Eval => "eval",
+        }
+    }
+}
+
+/// One dump of a run, with its train-side file when there is one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DumpRef {
+    pub rollout_id: i64,
+    pub kind: DumpKind,
+    /// Path as given (relative to the run's folder when it is one), e.g. `rollout_data/0.pt`.
+    pub file: String,
+    /// `train_data/{id}.pt` beside it, for a train dump whose run has one.
+    pub train_file: Option<String>,
+}
+
+/// One sample of a dump, as a line of the step table and a record of `rollscope run --json`.
+/// Text is never held here (only its size and hash): a run's rows stay small.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SampleRow {
+    /// Position in the dump's `samples`.
+    pub position: usize,
+    /// `index` and `group_index` as JSON (an int, `null`, or short text).
+    pub index: J,
+    pub group_index: J,
+    pub status: Option<String>,
+    /// The reward as slime's metrics see it: a number, or a dict reward's `reward_key`
+    /// (`score`) value.
+    pub reward: Option<f64>,
+    pub reward_is_dict: bool,
+    /// A dict reward's entries (at most 32, values as short JSON).
+    pub reward_fields: Vec<(String, J)>,
+    pub response_length: Option<f64>,
+    /// `sum(loss_mask)` when the sample has a loss mask, else `response_length`.
+    pub effective_response_length: Option<f64>,
+    /// `label` as JSON (text cut at 4 096 characters, visibly).
+    pub label: J,
+    pub prompt_is_messages: bool,
+    /// Characters of the prompt: the string's, or the sum of the messages' `content`.
+    pub prompt_chars: usize,
+    pub response_chars: usize,
+    pub response_max_line_chars: usize,
+    /// sha256 of the response's UTF-8 bytes, lowercase hex.
+    pub response_sha256: String,
+    /// The sample has trace events.
+    pub traced: bool,
+    /// `metadata["eval_dataset"]` when it is a string.
+    pub eval_dataset: Option<String>,
+    pub non_generation_time: Option<f64>,
+    /// slime's `has_repetition(response)`.
+    pub repetition: bool,
+    /// `prefix_cache_info`: cached and total prompt tokens.
+    pub cached_tokens: Option<f64>,
+    pub total_prompt_tokens: Option<f64>,
+    /// The sample's `sglang_generate` requests (span ends with attrs) and their e2e latency sum.
+    pub requests: usize,
+    pub e2e_latency: Option<f64>,
+    /// Train-side fields from `train_data/{id}.pt` `samples[position]`, when present.
+    pub train: Option<TrainFields>,
+    /// A hash of the prompt (samples of one prompt share it: an eval's groups).
+    #[serde(skip)]
+    pub prompt_hash: u64,
+}
+
+/// The train-side fields of one sample (`train_data/{id}.pt`), means over response tokens.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainFields {
+    /// `local_raw_reward`.
+    pub raw_reward: Option<f64>,
+    /// `rewards`: the group-normalised reward.
+    pub normalized_reward: Option<f64>,
+    pub advantage_mean: Option<f64>,
+    pub return_mean: Option<f64>,
+    pub kl_mean: Option<f64>,
+    /// Mean of `log_probs - rollout_log_probs` over tokens with `loss_masks` 1.
+    pub logprob_gap_mean: Option<f64>,
+    pub response_length: Option<f64>,
+    pub rollout_position: Option<i64>,
+    pub sample_index: Option<i64>,
+    pub data_parallel_rank: Option<i64>,
+}
+
+/// Everything about one sample, for the sample inspector ([`Step::detail`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SampleDetail {
+    pub row: SampleRow,
+    pub prompt: Prompt,
+    /// The whole response (cut only past [`MAX_TEXT_CHARS`], and then visibly).
+    pub response: String,
+    pub label: J,
+    /// The reward as stored (a dict reward keeps its keys).
+    pub reward: J,
+    pub metadata: J,
+    /// The response's token ids: the last `response_length` ids of `tokens`.
+    pub tokens: Vec<u32>,
+    /// One per response token (as stored; may be shorter or longer than `tokens`).
+    pub loss_mask: Vec<u8>,
+    pub rollout_log_probs: Vec<f32>,
+    /// Per-token train-side values, when the run has train data for this sample.
+    pub train: Option<TrainTokens>,
+}
+
+/// Longest text kept for one field of a sample; more is cut with a visible note.
+pub const MAX_TEXT_CHARS: usize = 4 << 20;

@@ -1,0 +1,69 @@
+//! The records of `rollscope run --json`: `{"rollouts": [...], "samples": [...]}` with the keys
+//! of `run_reference.json` (slime's metric names; one record per sample of every dump).
+
+use serde_json::{Map, Value as J};
+
+use super::{DumpRef, RolloutSummary, SampleRow};
+use crate::json::float_json;
+
+/// One sample's record (`run_reference.json` `samples[i]`).
+pub fn sample_record(dump: &DumpRef, r: &SampleRow) -> Map<String, J> {
+    let f = |x: Option<f64>| x.map_or(J::Null, float_json);
+    // Lengths are ints in slime's records; keep whole numbers as ints.
+    let n = |x: Option<f64>| match x {
+        Some(v) if v.fract() == 0.0 && v.abs() < 9e15 => J::from(v as i64),
+        other => f(other),
+    };
+    let t = r.train.as_ref();
+    let mut m = Map::new();
+    m.insert("rollout_id".into(), J::from(dump.rollout_id));
+    m.insert("kind".into(), J::from(dump.kind.as_str()));
+    m.insert("position".into(), J::from(r.position));
+    m.insert("index".into(), r.index.clone());
+    m.insert("group_index".into(), r.group_index.clone());
+    m.insert("status".into(), r.status.clone().map_or(J::Null, J::from));
+    m.insert("reward".into(), f(r.reward));
+    m.insert("reward_is_dict".into(), J::Bool(r.reward_is_dict));
+    m.insert("response_length".into(), n(r.response_length));
+    m.insert("effective_response_length".into(), n(r.effective_response_length));
+    m.insert("label".into(), r.label.clone());
+    m.insert("prompt_is_messages".into(), J::Bool(r.prompt_is_messages));
+    m.insert("prompt_chars".into(), J::from(r.prompt_chars));
+    m.insert("response_chars".into(), J::from(r.response_chars));
+    m.insert("response_token_count".into(), n(r.response_length));
+    m.insert("response_text_sha256".into(), J::from(r.response_sha256.clone()));
+    m.insert("response_max_line_chars".into(), J::from(r.response_max_line_chars));
+    m.insert("traced".into(), J::Bool(r.traced));
+    m.insert("eval_dataset".into(), r.eval_dataset.clone().map_or(J::Null, J::from));
+    m.insert("train/raw_reward".into(), f(t.and_then(|t| t.raw_reward)));
+    m.insert("train/advantage_mean".into(), f(t.and_then(|t| t.advantage_mean)));
+    m.insert("train/response_length".into(), n(t.and_then(|t| t.response_length)));
+    let i = |x: Option<i64>| x.map_or(J::Null, J::from);
+    m.insert("train/rollout_position".into(), i(t.and_then(|t| t.rollout_position)));
+    m.insert("train/sample_index".into(), i(t.and_then(|t| t.sample_index)));
+    m.insert("train/data_parallel_rank".into(), i(t.and_then(|t| t.data_parallel_rank)));
+    m
+}
+
+/// The whole `--json` document.
+pub fn run_json(rollouts: &[RolloutSummary], samples: Vec<Map<String, J>>) -> J {
+    let rollouts: Vec<J> = rollouts
+        .iter()
+        .map(|s| {
+            let mut m = s.metrics.clone();
+            if let Some(e) = &s.error {
+                if let Some(d) = &s.dump {
+                    m.insert("rollout_id".into(), J::from(d.rollout_id));
+                    m.insert("kind".into(), J::from(d.kind.as_str()));
+                    m.insert("file".into(), J::from(d.file.clone()));
+                }
+                m.insert("error".into(), J::from(e.clone()));
+            }
+            J::Object(m)
+        })
+        .collect();
+    let mut doc = Map::new();
+    doc.insert("rollouts".into(), J::Array(rollouts));
+    doc.insert("samples".into(), J::Array(samples.into_iter().map(J::Object).collect()));
+    J::Object(doc)
+}

@@ -1,0 +1,401 @@
+//! One sample of a run's dump → its table line ([`SampleRow`]), what its trace events add to
+//! the rollout's metrics ([`SampleEvents`]), and, for the open step, its [`SampleDetail`].
+//!
+//! Semantics follow slime's `Sample` and metric functions: `effective_response_length` is
+//! `sum(loss_mask)` when there is a loss mask; a dict reward counts as its `score` (slime's
+//! `reward_key`); `has_repetition` is "more than 10 000 characters and the last 10 000
+//! compress (zlib, level 9) more than tenfold"; request metrics read the attrs of every
+//! `span_end` named `sglang_generate` (int or float, not bool, finite).
+
+use std::io::Write;
+
+use pt::{Node, Tree, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as J;
+use sha2::{Digest, Sha256};
+
+use super::{SampleDetail, SampleRow, MAX_TEXT_CHARS};
+use crate::json::to_json;
+use crate::values::dict_of;
+
+/// A prompt: slime's `prompt` is a string or a list of chat messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "lowercase")]
+pub enum Prompt {
+    Text(String),
+    Messages(Vec<Message>),
+    /// Anything else, as JSON.
+    Other(J),
+}
+
+impl Default for Prompt {
+    fn default() -> Self {
+        Prompt::Other(J::Null)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: String,
+    /// The content when it is a string; else its JSON.
+    pub content: J,
+}
+
+/// slime's request perf fields: (metric key, attr name), in slime's order
+/// (`_SGLANG_REQUEST_PERF_FIELDS`, then prefill, then decode).
+pub const REQUEST_FIELDS: &[(&str, &str)] = &[
+    ("request/e2e_latency", "e2e_latency"),
+    ("request/queue_time", "queue_time"),
+    ("decode/throughput", "decode_throughput"),
+    ("prefill/bootstrap_queue_duration", "pd_prefill_bootstrap_queue_duration"),
+    ("prefill/bootstrap_duration", "pd_prefill_bootstrap_duration"),
+    ("prefill/alloc_wait_duration", "pd_prefill_alloc_wait_duration"),
+    ("prefill/forward_duration", "pd_prefill_forward_duration"),
+    ("prefill/transfer_queue_duration", "pd_prefill_transfer_queue_duration"),
+    ("prefill/transfer_speed_gb_s", "pd_transfer_speed_gb_s"),
+    ("prefill/transfer_total_mb", "pd_transfer_total_mb"),
+    ("prefill/retry_count", "pd_prefill_retry_count"),
+    ("decode/prealloc_duration", "pd_decode_prealloc_duration"),
+    ("decode/bootstrap_duration", "pd_decode_bootstrap_duration"),
+    ("decode/alloc_wait_duration", "pd_decode_alloc_wait_duration"),
+    ("decode/transfer_duration", "pd_decode_transfer_duration"),
+    ("decode/forward_duration", "pd_decode_forward_duration"),
+];
+
+/// Trace events one sample may have visited here (as the timeline's per-sample limit).
+const MAX_EVENTS: usize = crate::MAX_SAMPLE_EVENTS;
+
+/// What a sample's trace events add to its rollout.
+#[derive(Debug, Clone, Default)]
+pub struct SampleEvents {
+    /// Earliest `span_start` and latest `span_end` timestamp.
+    pub first_start: Option<f64>,
+    pub last_end: Option<f64>,
+    /// Per [`REQUEST_FIELDS`] entry, the values of this sample's requests.
+    pub request_values: Vec<Vec<f64>>,
+}
+
+/// A number as slime's metrics take it: int or float (bool too, as numpy would), finite.
+pub(crate) fn num(v: &Value) -> Option<f64> {
+    match v {
+        Value::Int(x) => Some(*x as f64),
+        Value::Float(x) if x.is_finite() => Some(*x),
+        Value::Bool(b) => Some(*b as u8 as f64),
+        _ => None,
+    }
+}
+
+/// Short JSON for an index-like value.
+fn small_json(tree: &Tree, v: &Value) -> J {
+    match v {
+        Value::None => J::Null,
+        Value::Int(x) => J::from(*x),
+        Value::Bool(b) => J::Bool(*b),
+        Value::Float(f) => crate::json::float_json(*f),
+        Value::Str(s) => J::String(cut(s, 200)),
+        _ => J::String(pt::walk::repr(tree, v, 200)),
+    }
+}
+
+/// `s` cut to `max` characters, with a visible note saying how many more there were.
+pub(crate) fn cut(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_string(),
+        Some((at, _)) => {
+            let more = s[at..].chars().count();
+            format!("{}…<cut: {more} more characters>", &s[..at])
+        }
+    }
+}
+
+/// The key of a dict reward that slime's metrics use (`args.reward_key`): `score`, else
+/// `reward`, else the first numeric entry.
+fn reward_key(d: &pt::Dict) -> Option<(String, f64)> {
+    for k in ["score", "reward"] {
+        if let Some(x) = d.get_str(k).and_then(num) {
+            return Some((k.to_string(), x));
+        }
+    }
+    d.entries.iter().find_map(|(k, v)| {
+        let k = k.as_str()?;
+        num(v).map(|x| (k.to_string(), x))
+    })
+}
+
+/// slime's `has_repetition`: over 10 000 characters and the last 10 000 compress more than
+/// tenfold with zlib at level 9.
+pub fn has_repetition(text: &str) -> bool {
+    let Some((at, _)) = text.char_indices().rev().nth(9_999) else {
+        return false;
+    };
+    if at == 0 {
+        // Exactly 10 000 characters: Python's `len(text) > 10000` is false.
+        return false;
+    }
+    let tail = &text.as_bytes()[at..];
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(9));
+    if z.write_all(tail).is_err() {
+        return false;
+    }
+    match z.finish() {
+        Ok(c) if !c.is_empty() => tail.len() as f64 / c.len() as f64 > 10.0,
+        _ => false,
+    }
+}
+
+/// Characters in the longest line (`text.split("\n")`).
+fn max_line_chars(text: &str) -> usize {
+    text.split('\n').map(|l| l.chars().count()).max().unwrap_or(0)
+}
+
+/// A numeric list's sum (an elided list keeps its sum), or `None` if `v` is not a list.
+fn list_sum(tree: &Tree, v: &Value) -> Option<f64> {
+    match tree.node_of(v)? {
+        Node::ElidedList { sum, .. } => Some(*sum),
+        Node::List(items) | Node::Tuple(items) => Some(items.iter().filter_map(num).sum()),
+        _ => None,
+    }
+}
+
+/// Sample `position` → its table line and what its events add. `detail`: also build the
+/// whole [`SampleDetail`] (the value tree must then hold the token lists, not elided).
+pub fn read_sample(
+    tree: &Tree,
+    s: &Value,
+    position: usize,
+    detail: bool,
+) -> (SampleRow, SampleEvents, Option<SampleDetail>) {
+    let mut row = SampleRow {
+        position,
+        index: J::Null,
+        group_index: J::Null,
+        label: J::Null,
+        ..SampleRow::default()
+    };
+    let mut ev = SampleEvents {
+        request_values: vec![Vec::new(); REQUEST_FIELDS.len()],
+        ..SampleEvents::default()
+    };
+    let Some(d) = dict_of(tree, s) else {
+        return (row, ev, detail.then(SampleDetail::default));
+    };
+    let get = |k: &str| d.get_str(k);
+    row.index = get("index").map_or(J::Null, |v| small_json(tree, v));
+    row.group_index = get("group_index").map_or(J::Null, |v| small_json(tree, v));
+    row.status = get("status")
+        .and_then(Value::as_str)
+        .map(|s| s.chars().take(64).collect());
+    let reward = get("reward");
+    match reward.and_then(|v| dict_of(tree, v)) {
+        Some(rd) => {
+            row.reward_is_dict = true;
+            row.reward = reward_key(rd).map(|(_, x)| x);
+            row.reward_fields = rd
+                .entries
+                .iter()
+                .take(32)
+                .map(|(k, v)| (pt::walk::repr(tree, k, 64).trim_matches('\'').to_string(), small_json(tree, v)))
+                .collect();
+        }
+        None => row.reward = reward.and_then(num),
+    }
+    row.response_length = get("response_length").and_then(num);
+    let loss = get("loss_mask").and_then(|v| list_sum(tree, v));
+    row.effective_response_length = loss.or(row.response_length);
+    row.label = get("label").map_or(J::Null, |v| match v {
+        Value::Str(s) => J::String(cut(s, 4096)),
+        other => small_json(tree, other),
+    });
+    let prompt = get("prompt");
+    if let Some(p) = prompt {
+        match p {
+            Value::Str(s) => row.prompt_chars = s.chars().count(),
+            _ => {
+                if let Some(items) = tree.as_seq(p) {
+                    row.prompt_is_messages = true;
+                    row.prompt_chars = items
+                        .iter()
+                        .filter_map(|m| dict_of(tree, m)?.get_str("content")?.as_str())
+                        .map(|c| c.chars().count())
+                        .sum();
+                }
+            }
+        }
+    }
+    row.prompt_hash = prompt.map_or(0, |p| fnv(pt::walk::repr(tree, p, 1 << 16).as_bytes()));
+    let response = get("response").and_then(Value::as_str).unwrap_or("");
+    row.response_chars = response.chars().count();
+    row.response_max_line_chars = max_line_chars(response);
+    row.response_sha256 = hex(&Sha256::digest(response.as_bytes()));
+    row.repetition = has_repetition(response);
+    let metadata = get("metadata");
+    row.eval_dataset = metadata
+        .and_then(|m| dict_of(tree, m))
+        .and_then(|m| m.get_str("eval_dataset"))
+        .and_then(Value::as_str)
+        .map(|s| cut(s, 200));
+    row.non_generation_time = get("non_generation_time").and_then(num);
+    if let Some(pc) = get("prefix_cache_info").and_then(|v| dict_of(tree, v)) {
+        row.cached_tokens = pc.get_str("cached_tokens").and_then(num);
+        row.total_prompt_tokens = pc.get_str("total_prompt_tokens").and_then(num);
+    }
+    read_events(tree, get("trace"), &mut row, &mut ev);
+
+    let detail = detail.then(|| SampleDetail {
+        row: SampleRow::default(),
+        prompt: match prompt {
+            None => Prompt::Other(J::Null),
+            Some(Value::Str(s)) => Prompt::Text(cut(s, MAX_TEXT_CHARS)),
+            Some(p) => match tree.as_seq(p) {
+                Some(items) if row.prompt_is_messages => Prompt::Messages(
+                    items
+                        .iter()
+                        .take(10_000)
+                        .map(|m| {
+                            let md = dict_of(tree, m);
+                            let role = md
+                                .and_then(|m| m.get_str("role"))
+                                .and_then(Value::as_str)
+                                .map_or_else(|| "?".into(), |r| cut(r, 64));
+                            let content = match md.and_then(|m| m.get_str("content")) {
+                                Some(Value::Str(c)) => J::String(cut(c, MAX_TEXT_CHARS)),
+                                Some(c) => to_json(tree, c),
+                                None => to_json(tree, m),
+                            };
+                            Message { role, content }
+                        })
+                        .collect(),
+                ),
+                _ => Prompt::Other(to_json(tree, p)),
+            },
+        },
+        response: cut(response, MAX_TEXT_CHARS),
+        label: row.label.clone(),
+        reward: reward.map_or(J::Null, |v| to_json(tree, v)),
+        metadata: metadata.map_or(J::Null, |v| to_json(tree, v)),
+        tokens: response_tokens(tree, get("tokens"), row.response_length),
+        loss_mask: numbers(tree, get("loss_mask"))
+            .into_iter()
+            .map(|x| (x != 0.0) as u8)
+            .collect(),
+        rollout_log_probs: numbers(tree, get("rollout_log_probs"))
+            .into_iter()
+            .map(|x| x as f32)
+            .collect(),
+        train: None,
+    });
+    let detail = detail.map(|mut dt| {
+        dt.row = row.clone();
+        dt
+    });
+    (row, ev, detail)
+}
+
+/// The numbers of a list (non-numbers read as NaN), or nothing.
+fn numbers(tree: &Tree, v: Option<&Value>) -> Vec<f64> {
+    v.and_then(|v| tree.as_seq(v))
+        .map(|items| items.iter().map(|x| num(x).unwrap_or(f64::NAN)).collect())
+        .unwrap_or_default()
+}
+
+/// The last `response_length` ids of `tokens` (ids outside u32 become `u32::MAX`).
+fn response_tokens(tree: &Tree, tokens: Option<&Value>, len: Option<f64>) -> Vec<u32> {
+    let Some(items) = tokens.and_then(|v| tree.as_seq(v)) else {
+        return Vec::new();
+    };
+    let n = len.map_or(0, |l| (l.max(0.0) as usize).min(items.len()));
+    items[items.len() - n..]
+        .iter()
+        .map(|v| match v {
+            Value::Int(x) => u32::try_from(*x).unwrap_or(u32::MAX),
+            _ => u32::MAX,
+        })
+        .collect()
+}
+
+/// Walks the sample's trace events (at most [`MAX_EVENTS`]).
+fn read_events(tree: &Tree, trace: Option<&Value>, row: &mut SampleRow, ev: &mut SampleEvents) {
+    let Some(events) = trace
+        .and_then(|t| dict_of(tree, t))
+        .and_then(|t| t.get_str("events"))
+        .and_then(|e| tree.as_seq(e))
+    else {
+        return;
+    };
+    row.traced = !events.is_empty();
+    let mut e2e = None::<f64>;
+    for e in events.iter().take(MAX_EVENTS) {
+        let Some(e) = dict_of(tree, e) else { continue };
+        let ty = e.get_str("type").and_then(Value::as_str);
+        let ts = e.get_str("ts").and_then(num);
+        match (ty, ts) {
+            (Some("span_start"), Some(t)) => {
+                ev.first_start = Some(ev.first_start.map_or(t, |m| m.min(t)));
+            }
+            (Some("span_end"), Some(t)) => {
+                ev.last_end = Some(ev.last_end.map_or(t, |m| m.max(t)));
+            }
+            _ => {}
+        }
+        if ty != Some("span_end")
+            || e.get_str("name").and_then(Value::as_str) != Some("sglang_generate")
+        {
+            continue;
+        }
+        let Some(attrs) = e.get_str("attrs").and_then(|a| tree.as_dict(a)) else {
+            continue;
+        };
+        row.requests += 1;
+        for (i, (_, key)) in REQUEST_FIELDS.iter().enumerate() {
+            let v = match attrs.get_str(key) {
+                Some(Value::Int(x)) => Some(*x as f64),
+                Some(Value::Float(x)) if x.is_finite() => Some(*x),
+                _ => None,
+            };
+            if let Some(v) = v {
+                ev.request_values[i].push(v);
+                if i == 0 {
+                    e2e = Some(e2e.unwrap_or(0.0) + v);
+                }
+            }
+        }
+    }
+    row.e2e_latency = e2e;
+}
+
+/// FNV-1a: a stable hash for telling prompts apart.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repetition_follows_slime() {
+        assert!(!has_repetition(&"=".repeat(10_000)));
+        assert!(has_repetition(&"=".repeat(10_001)));
+        // Varied text does not compress tenfold.
+        let varied: String = (0..20_000u32)
+            .map(|i| char::from_u32(0x4e00 + (i * 7919) % 20_000).unwrap_or('x'))
+            .collect();
+        assert!(!has_repetition(&varied));
+    }
+
+    #[test]
+    fn cut_says_how_much() {
+        assert_eq!(cut("abcdef", 10), "abcdef");
+        assert_eq!(cut("abcdef", 2), "ab…<cut: 4 more characters>");
+    }
+}

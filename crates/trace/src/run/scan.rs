@@ -1,0 +1,200 @@
+//! [`DumpScan`]: one rollout dump read as its bytes arrive, each sample turned into its
+//! [`SampleRow`] (and, for the open step, its [`SampleDetail`]) the moment the pickle completes
+//! it, then freed by the reader (`pt::SampleSink`), as the timeline's build does.
+//!
+//! A summary scan reads with `pt::Limits::TIMELINE` (token lists kept as length and sum: the
+//! sum of `loss_mask` is all a summary needs); a step scan keeps every list, since the sample
+//! inspector shows per-token values.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use pt::{Limits, NodeId, Tree, Value};
+
+use super::sample::{read_sample, SampleEvents, REQUEST_FIELDS};
+use super::{SampleDetail, SampleRow};
+use crate::MAX_SAMPLES;
+
+static SUMMARY_LIMITS: Limits = Limits::TIMELINE;
+static STEP_LIMITS: Limits = Limits {
+    keep_numeric_list_max: None,
+    ..Limits::DEFAULT
+};
+
+/// What a scan gives.
+#[derive(Debug, Clone, Default)]
+pub struct Scanned {
+    pub rows: Vec<SampleRow>,
+    /// One per row, for a step scan; empty for a summary scan.
+    pub details: Vec<SampleDetail>,
+    /// Earliest `span_start` and latest `span_end` timestamp over all samples.
+    pub first_start: Option<f64>,
+    pub last_end: Option<f64>,
+    /// Per `sample::REQUEST_FIELDS` entry, every request's value, in sample order.
+    pub request_values: Vec<Vec<f64>>,
+    /// The payload's own `rollout_id`, when it has one.
+    pub rollout_id: Option<i64>,
+    /// Problems with single samples or the file, one line each (at most 50).
+    pub notes: Vec<String>,
+}
+
+const MAX_NOTES: usize = 50;
+
+impl Scanned {
+    fn add(&mut self, tree: &Tree, s: &Value, position: usize, detail: bool) {
+        if self.rows.len() >= MAX_SAMPLES {
+            if self.rows.len() == MAX_SAMPLES && self.notes.iter().all(|n| !n.contains("samples past")) {
+                self.note(format!("samples past {MAX_SAMPLES} are not read"));
+            }
+            return;
+        }
+        if matches!(tree.node_of(s), Some(pt::Node::Released)) {
+            self.note(format!(
+                "samples[{position}] names an earlier sample again (not read twice)"
+            ));
+        } else if crate::values::dict_of(tree, s).is_none() {
+            self.note(format!("samples[{position}] is not a sample (no dict)"));
+        }
+        let (row, ev, d) = read_sample(tree, s, position, detail);
+        self.merge(ev);
+        self.rows.push(row);
+        if let Some(d) = d {
+            self.details.push(d);
+        }
+    }
+
+    fn merge(&mut self, ev: SampleEvents) {
+        let min = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+        let max = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(x), Some(y)) => Some(x.max(y)),
+            (x, y) => x.or(y),
+        };
+        self.first_start = min(self.first_start, ev.first_start);
+        self.last_end = max(self.last_end, ev.last_end);
+        for (all, mine) in self.request_values.iter_mut().zip(ev.request_values) {
+            all.extend(mine);
+        }
+    }
+
+    fn note(&mut self, s: String) {
+        if self.notes.len() < MAX_NOTES {
+            self.notes.push(s);
+        }
+    }
+}
+
+struct Inner {
+    out: Scanned,
+    detail: bool,
+    /// Samples handed over so far (the next position).
+    next: usize,
+    list: Option<NodeId>,
+}
+
+struct Sink(Rc<RefCell<Inner>>);
+
+impl pt::SampleSink for Sink {
+    fn take(&mut self, tree: &Tree, list: NodeId, first: usize, items: &[Value], _offset: u64) {
+        let mut me = self.0.borrow_mut();
+        me.list.get_or_insert(list);
+        let detail = me.detail;
+        for (k, v) in items.iter().enumerate() {
+            me.out.add(tree, v, first + k, detail);
+        }
+        me.next = me.next.max(first + items.len());
+    }
+
+    fn discard(&mut self) {
+        let mut me = self.0.borrow_mut();
+        let detail = me.detail;
+        *me = Inner::new(detail);
+    }
+}
+
+impl Inner {
+    fn new(detail: bool) -> Inner {
+        Inner {
+            out: Scanned {
+                request_values: vec![Vec::new(); REQUEST_FIELDS.len()],
+                ..Scanned::default()
+            },
+            detail,
+            next: 0,
+            list: None,
+        }
+    }
+}
+
+/// Reads one dump as its bytes arrive: [`DumpScan::push`] each chunk, then
+/// [`DumpScan::finish`].
+pub struct DumpScan {
+    reader: pt::StreamReader<'static>,
+    inner: Rc<RefCell<Inner>>,
+}
+
+impl DumpScan {
+    /// A summary scan (token lists elided; no details).
+    pub fn summary() -> DumpScan {
+        DumpScan::new(&SUMMARY_LIMITS, false)
+    }
+
+    /// A step scan: every sample's [`SampleDetail`] too.
+    pub fn step() -> DumpScan {
+        DumpScan::new(&STEP_LIMITS, true)
+    }
+
+    fn new(limits: &'static Limits, detail: bool) -> DumpScan {
+        let inner = Rc::new(RefCell::new(Inner::new(detail)));
+        DumpScan {
+            reader: pt::StreamReader::with_sink(limits, Box::new(Sink(inner.clone()))),
+            inner,
+        }
+    }
+
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), String> {
+        self.reader.push(chunk).map_err(|e| e.to_string())
+    }
+
+    /// Whether the rest of the file is not needed.
+    pub fn is_done(&self) -> bool {
+        self.reader.is_done()
+    }
+
+    /// Ends the input. Samples the reader did not hand over (a layout read whole) are read
+    /// from the tree here, in order.
+    pub fn finish(self) -> Result<Scanned, String> {
+        let dump = self.reader.finish().map_err(|e| e.to_string())?;
+        let tree = &dump.tree;
+        let samples = crate::samples(tree).map_err(|e| e.to_string())?;
+        let mut me = self.inner.borrow_mut();
+        let detail = me.detail;
+        let from = me.next;
+        for (i, s) in samples.iter().enumerate().skip(from) {
+            me.out.add(tree, s, i, detail);
+        }
+        me.out.rollout_id = tree.get(&tree.root, "rollout_id").and_then(|v| match v {
+            Value::Int(x) => Some(*x),
+            _ => None,
+        });
+        Ok(std::mem::take(&mut me.out))
+    }
+}
+
+/// Scans a whole buffer (a convenience for tests and the CLI's small files).
+pub fn scan_bytes(bytes: &[u8], step: bool) -> Result<Scanned, String> {
+    let mut s = if step {
+        DumpScan::step()
+    } else {
+        DumpScan::summary()
+    };
+    for chunk in bytes.chunks(1 << 20) {
+        s.push(chunk)?;
+        if s.is_done() {
+            break;
+        }
+    }
+    s.finish()
+}

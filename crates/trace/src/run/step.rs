@@ -1,0 +1,69 @@
+//! [`Step`]: one dump's samples in full, for the step view and the sample inspector. The only
+//! part of a run that holds samples: one step at a time.
+
+use super::summary::attach_train;
+use super::{DumpRef, SampleDetail, SampleRow, Scanned, TrainData, TrainTokens};
+use std::collections::HashMap;
+
+pub struct Step {
+    pub dump: DumpRef,
+    details: Vec<SampleDetail>,
+    train: HashMap<usize, TrainTokens>,
+    /// Problems met reading the dump or its train data.
+    pub notes: Vec<String>,
+}
+
+impl Step {
+    /// From a step scan (`DumpScan::step`) and the dump's train data (read with tokens).
+    pub fn new(dump: DumpRef, mut scan: Scanned, train: Option<Result<TrainData, String>>) -> Step {
+        let mut notes = std::mem::take(&mut scan.notes);
+        let mut tokens = HashMap::new();
+        match train {
+            Some(Ok(t)) => {
+                attach_train(&mut scan, &t);
+                notes.extend(t.notes.iter().take(10).cloned());
+                tokens = t.tokens;
+            }
+            Some(Err(e)) => notes.push(format!(
+                "{}: {e}",
+                dump.train_file.as_deref().unwrap_or("train data")
+            )),
+            None => {}
+        }
+        let mut details = scan.details;
+        for (d, r) in details.iter_mut().zip(scan.rows) {
+            d.row = r;
+        }
+        Step {
+            dump,
+            details,
+            train: tokens,
+            notes,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.details.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.details.is_empty()
+    }
+
+    /// Every sample's table line.
+    pub fn rows(&self) -> Vec<SampleRow> {
+        self.details.iter().map(|d| d.row.clone()).collect()
+    }
+
+    /// Every sample's response (the step table searches them).
+    pub fn responses(&self) -> Vec<&str> {
+        self.details.iter().map(|d| d.response.as_str()).collect()
+    }
+
+    /// Sample `position` in full, with its per-token train values.
+    pub fn detail(&self, position: usize) -> Option<SampleDetail> {
+        let mut d = self.details.get(position)?.clone();
+        d.train = self.train.get(&position).cloned();
+        Some(d)
+    }
+}
