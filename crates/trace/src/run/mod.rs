@@ -154,6 +154,28 @@ pub struct SampleDetail {
     pub rollout_log_probs: Vec<f32>,
     /// Per-token train-side values, when the run has train data for this sample.
     pub train: Option<TrainTokens>,
+    /// The response token by token, when the run has a tokenizer (filled by the caller that
+    /// holds it): concatenated, the pieces' `text` is the decoded response.
+    pub pieces: Option<Vec<TokenPiece>>,
+}
+
+/// One response token as text: `start..end` are char offsets of `text` in the decoded response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TokenPiece {
+    pub id: u32,
+    pub text: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// One step (dump) opened in the step view: every sample's table line and response, no
+/// per-token values (those come with [`SampleDetail`], one sample at a time).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepData {
+    pub dump: Option<DumpRef>,
+    pub rows: Vec<SampleRow>,
+    pub responses: Vec<String>,
+    pub notes: Vec<String>,
 }
 
 /// Longest text kept for one field of a sample; more is cut with a visible note.

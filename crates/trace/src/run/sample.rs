@@ -283,6 +283,7 @@ pub fn read_sample(
             .map(|x| x as f32)
             .collect(),
         train: None,
+        pieces: None,
     });
     let detail = detail.map(|mut dt| {
         dt.row = row.clone();

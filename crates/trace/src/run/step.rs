@@ -2,7 +2,7 @@
 //! part of a run that holds samples: one step at a time.
 
 use super::summary::attach_train;
-use super::{DumpRef, SampleDetail, SampleRow, Scanned, TrainData, TrainTokens};
+use super::{DumpRef, SampleDetail, SampleRow, Scanned, StepData, TrainData, TrainTokens};
 use std::collections::HashMap;
 
 pub struct Step {
@@ -58,6 +58,16 @@ impl Step {
     /// Every sample's response (the step table searches them).
     pub fn responses(&self) -> Vec<&str> {
         self.details.iter().map(|d| d.response.as_str()).collect()
+    }
+
+    /// The step table's data.
+    pub fn data(&self) -> StepData {
+        StepData {
+            dump: Some(self.dump.clone()),
+            rows: self.rows(),
+            responses: self.responses().into_iter().map(str::to_string).collect(),
+            notes: self.notes.clone(),
+        }
     }
 
     /// Sample `position` in full, with its per-token train values.
