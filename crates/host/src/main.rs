@@ -89,6 +89,19 @@ enum Command {
         #[arg(short, long, default_value = "-")]
         output: PathBuf,
     },
+    /// A whole run (slime's --dump-details folder): one line per rollout and eval dump with
+    /// slime's metrics and flags (straggler, truncation burst, untraced, missing train data).
+    Run {
+        /// A --dump-details folder, its rollout_data folder, or dump files.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// {"rollouts": [...], "samples": [...]} with slime's metric names.
+        #[arg(long)]
+        json: bool,
+        /// Dumps read at once (default: one per core).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// Write one self-contained HTML file (viewer and rows) that opens from file://.
     Html {
         /// A rollout dump (.pt) or a slime cache JSON.
@@ -112,6 +125,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Some(Command::Cache { input, output }) => cache(input, output.as_deref()),
         Some(Command::Html { input, output }) => html(input, output.as_deref()),
+        Some(Command::Run { inputs, json, jobs }) => run(inputs, *json, *jobs),
         Some(Command::Export {
             input,
             format,
@@ -262,6 +276,33 @@ fn export(input: &Path, format: ExportFormat, out: &Path) -> Result<(), String> 
     write_out(out, |w| {
         host::term::write_json_safe(w, &value).map_err(std::io::Error::other)
     })
+}
+
+fn run(inputs: &[PathBuf], json: bool, jobs: Option<usize>) -> Result<(), String> {
+    let files = host::run::run_files(inputs, true)?;
+    let threads = jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+    });
+    let results = host::run::read_run(&files, threads);
+    if json {
+        let mut summaries = Vec::with_capacity(results.len());
+        let mut samples = Vec::new();
+        for r in results {
+            summaries.push(r.summary);
+            samples.extend(r.samples);
+        }
+        let doc = trace::run::run_json(&summaries, samples);
+        write_out(Path::new("-"), |w| {
+            host::term::write_json_safe(&mut *w, &doc).map_err(std::io::Error::other)?;
+            writeln!(w)
+        })
+    } else {
+        print!(
+            "{}",
+            host::term::escape_lines(&host::run::render_table(&files, &results))
+        );
+        Ok(())
+    }
 }
 
 fn html(input: &Path, output: Option<&Path>) -> Result<(), String> {

@@ -33,13 +33,13 @@ mod summary;
 mod train;
 
 pub use layout::{layout, RunLayout};
-pub use record::{run_json, sample_record};
+pub use metrics::{group_size, pass_rate};
+pub use record::{json_diff, run_json, sample_record};
+pub use sample::has_repetition;
 pub use sample::{Message, Prompt};
 pub use scan::{scan_bytes, DumpScan, Scanned};
 pub use step::Step;
 pub use summary::{attach_train, summarize, Dist, Dists, Flags, RolloutSummary, DIST_POINTS};
-pub use metrics::{group_size, pass_rate};
-pub use sample::has_repetition;
 pub use train::{TrainData, TrainTokens};
 
 /// A rollout dump (`{id}.pt`) or an eval dump (`eval_{id}.pt`).

@@ -47,17 +47,32 @@ pub const REQUEST_FIELDS: &[(&str, &str)] = &[
     ("request/e2e_latency", "e2e_latency"),
     ("request/queue_time", "queue_time"),
     ("decode/throughput", "decode_throughput"),
-    ("prefill/bootstrap_queue_duration", "pd_prefill_bootstrap_queue_duration"),
-    ("prefill/bootstrap_duration", "pd_prefill_bootstrap_duration"),
-    ("prefill/alloc_wait_duration", "pd_prefill_alloc_wait_duration"),
+    (
+        "prefill/bootstrap_queue_duration",
+        "pd_prefill_bootstrap_queue_duration",
+    ),
+    (
+        "prefill/bootstrap_duration",
+        "pd_prefill_bootstrap_duration",
+    ),
+    (
+        "prefill/alloc_wait_duration",
+        "pd_prefill_alloc_wait_duration",
+    ),
     ("prefill/forward_duration", "pd_prefill_forward_duration"),
-    ("prefill/transfer_queue_duration", "pd_prefill_transfer_queue_duration"),
+    (
+        "prefill/transfer_queue_duration",
+        "pd_prefill_transfer_queue_duration",
+    ),
     ("prefill/transfer_speed_gb_s", "pd_transfer_speed_gb_s"),
     ("prefill/transfer_total_mb", "pd_transfer_total_mb"),
     ("prefill/retry_count", "pd_prefill_retry_count"),
     ("decode/prealloc_duration", "pd_decode_prealloc_duration"),
     ("decode/bootstrap_duration", "pd_decode_bootstrap_duration"),
-    ("decode/alloc_wait_duration", "pd_decode_alloc_wait_duration"),
+    (
+        "decode/alloc_wait_duration",
+        "pd_decode_alloc_wait_duration",
+    ),
     ("decode/transfer_duration", "pd_decode_transfer_duration"),
     ("decode/forward_duration", "pd_decode_forward_duration"),
 ];
@@ -145,7 +160,10 @@ pub fn has_repetition(text: &str) -> bool {
 
 /// Characters in the longest line (`text.split("\n")`).
 fn max_line_chars(text: &str) -> usize {
-    text.split('\n').map(|l| l.chars().count()).max().unwrap_or(0)
+    text.split('\n')
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
 }
 
 /// A numeric list's sum (an elided list keeps its sum), or `None` if `v` is not a list.
@@ -194,7 +212,12 @@ pub fn read_sample(
                 .entries
                 .iter()
                 .take(32)
-                .map(|(k, v)| (pt::walk::repr(tree, k, 64).trim_matches('\'').to_string(), small_json(tree, v)))
+                .map(|(k, v)| {
+                    (
+                        pt::walk::repr(tree, k, 64).trim_matches('\'').to_string(),
+                        small_json(tree, v),
+                    )
+                })
                 .collect();
         }
         None => row.reward = reward.and_then(num),

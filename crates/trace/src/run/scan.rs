@@ -43,7 +43,9 @@ const MAX_NOTES: usize = 50;
 impl Scanned {
     fn add(&mut self, tree: &Tree, s: &Value, position: usize, detail: bool) {
         if self.rows.len() >= MAX_SAMPLES {
-            if self.rows.len() == MAX_SAMPLES && self.notes.iter().all(|n| !n.contains("samples past")) {
+            if self.rows.len() == MAX_SAMPLES
+                && self.notes.iter().all(|n| !n.contains("samples past"))
+            {
                 self.note(format!("samples past {MAX_SAMPLES} are not read"));
             }
             return;
