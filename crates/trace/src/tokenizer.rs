@@ -29,9 +29,11 @@
 //! **Bounded:** the file is at most [`MAX_TOKENIZER_BYTES`] (the caller checks the size before
 //! reading it; [`Tokenizer::from_json`] refuses a larger slice too), at most [`MAX_IDS`]
 //! entries with ids below [`MAX_IDS`], each standing for at most [`MAX_TOKEN_BYTES`] bytes.
-//! The tables take memory proportional to the entries, not to the largest id. Nesting is
-//! bounded by `serde_json`'s recursion limit (128), so a deeply nested file is an error, not a
-//! stack overflow. Decoding `n` ids produces at most `3 ×` [`MAX_TOKEN_BYTES`] `× n` bytes of
+//! The tables take memory proportional to the entries, not to the largest id. Nesting costs
+//! no stack: the fields read sit at a fixed depth (≤ 4) and every value below or beside them
+//! is skipped by `serde_json`'s skipper (`IgnoredAny`), which does not recurse; where an id or
+//! an added token is expected, a list or object of any depth is a one-line error, and
+//! `serde_json`'s recursion limit (128) stands behind both. Decoding `n` ids produces at most `3 ×` [`MAX_TOKEN_BYTES`] `× n` bytes of
 //! text (an invalid byte becomes the 3-byte U+FFFD) and takes time linear in that.
 
 use std::borrow::Cow;
