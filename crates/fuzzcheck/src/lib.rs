@@ -14,7 +14,9 @@
 //! - rows are self-consistent (`lane < lane_count ≤ items + 1`, counts match the items);
 //! - the streaming readers give exactly what the whole-buffer readers give, the same value or
 //!   an error on both, for any chunking ([`stream`]);
-//! - a `pt` value tree stays within the memory limit it was read under ([`tree`]).
+//! - a `pt` value tree stays within the memory limit it was read under ([`tree`]);
+//! - a tokenizer's pieces concatenate to its decoding, with consistent offsets
+//!   ([`check_tokenizer`]).
 //!
 //! Layout: this file (targets and dispatch), `built.rs` (checks on a `Built` and on series),
 //! `tree.rs` (value tree size and canonical form), `stream.rs` (chunked vs whole).
@@ -35,6 +37,7 @@ pub const TARGETS: &[&str] = &[
     "interop",
     "cache_json",
     "structured",
+    "tokenizer",
 ];
 
 /// Runs the check of `target` on `data`. Panics on an invariant violation or an unknown target.
@@ -47,6 +50,7 @@ pub fn check(target: &str, data: &[u8]) {
         "interop" => check_interop(data),
         "cache_json" => check_cache_json(data),
         "structured" => check_structured(data),
+        "tokenizer" => check_tokenizer(data),
         other => panic!("unknown fuzz target {other:?} (known: {TARGETS:?})"),
     }
 }
@@ -118,4 +122,62 @@ pub fn check_structured(data: &[u8]) {
     // Checks the whole read's `Built` too (bounded relative to the generated file).
     stream::check_trace_stream(&generated.bytes, &generated.chunks);
     stream::check_pt_stream(&generated.bytes, &generated.chunks);
+}
+
+/// `trace::tokenizer::Tokenizer::from_json` on any bytes; on success, decoding ids taken from
+/// the same bytes (known ids, ids just past them and any `u32`): one piece per id, the pieces'
+/// texts concatenate to `decode`, each piece's `start..end` is its text's place in chars, and
+/// the text is at most 3 bytes per token byte (U+FFFD per invalid byte).
+pub fn check_tokenizer(data: &[u8]) {
+    use trace::tokenizer::{Tokenizer, MAX_IDS, MAX_TOKEN_BYTES};
+    let Ok(tok) = Tokenizer::from_json(data) else {
+        return;
+    };
+    assert!(tok.len() <= MAX_IDS, "{} ids", tok.len());
+    let span = tok.len() as u32 + 8;
+    let ids: Vec<u32> = data
+        .chunks_exact(4)
+        .take(4096)
+        .map(|c| {
+            let raw = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            // Mostly ids near the known ones (multi-byte characters split over tokens),
+            // sometimes any id at all.
+            if c[0] % 4 == 0 {
+                raw
+            } else {
+                (raw >> 8) % span
+            }
+        })
+        .collect();
+    let mut token_bytes = 0;
+    for &id in &ids {
+        if let Some(b) = tok.token_bytes(id) {
+            assert!(b.len() <= MAX_TOKEN_BYTES, "token {id}: {} bytes", b.len());
+            token_bytes += b.len();
+        } else {
+            token_bytes += 3;
+        }
+    }
+    let text = tok.decode(&ids);
+    assert!(
+        text.len() <= 3 * token_bytes,
+        "{} bytes of text",
+        text.len()
+    );
+    let pieces = tok.pieces(&ids);
+    assert_eq!(pieces.len(), ids.len(), "one piece per id");
+    let chars: Vec<char> = text.chars().collect();
+    let mut joined = String::new();
+    let mut at = 0;
+    for (p, &id) in pieces.iter().zip(&ids) {
+        assert_eq!(p.id, id);
+        assert_eq!(p.start, at, "piece starts where the last ended");
+        assert!(p.end <= chars.len(), "piece past the text");
+        let slice: String = chars[p.start..p.end].iter().collect();
+        assert_eq!(slice, p.text, "offsets point at the piece's text");
+        joined.push_str(&p.text);
+        at = p.end;
+    }
+    assert_eq!(at, chars.len(), "pieces cover the text");
+    assert_eq!(joined, text, "pieces concatenate to decode");
 }
