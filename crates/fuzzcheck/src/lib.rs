@@ -38,6 +38,7 @@ pub const TARGETS: &[&str] = &[
     "cache_json",
     "structured",
     "tokenizer",
+    "run_read",
 ];
 
 /// Runs the check of `target` on `data`. Panics on an invariant violation or an unknown target.
@@ -51,6 +52,7 @@ pub fn check(target: &str, data: &[u8]) {
         "cache_json" => check_cache_json(data),
         "structured" => check_structured(data),
         "tokenizer" => check_tokenizer(data),
+        "run_read" => check_run_read(data),
         other => panic!("unknown fuzz target {other:?} (known: {TARGETS:?})"),
     }
 }
@@ -180,4 +182,49 @@ pub fn check_tokenizer(data: &[u8]) {
     }
     assert_eq!(at, chars.len(), "pieces cover the text");
     assert_eq!(joined, text, "pieces concatenate to decode");
+}
+
+/// The run reader (`trace::run`) on any bytes: a dump scanned for a summary and for a step,
+/// then summarised, and the bytes read as train data. Rows are one per sample either way, a
+/// step has a detail per row, and what the step holds is bounded by the scan's work allowance.
+pub fn check_run_read(data: &[u8]) {
+    use trace::run::{scan_bytes, summarize, DumpKind, DumpRef, TrainData};
+    let dump = DumpRef {
+        rollout_id: 0,
+        kind: DumpKind::Train,
+        file: "fuzz.pt".into(),
+        train_file: None,
+    };
+    let summary = scan_bytes(data, false);
+    let step = scan_bytes(data, true);
+    match (&summary, &step) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(
+                a.rows.len(),
+                b.rows.len(),
+                "summary and step scans differ in rows"
+            );
+            assert_eq!(b.details.len(), b.rows.len(), "a step has a detail per row");
+            let text: u64 = b
+                .details
+                .iter()
+                .map(|d| {
+                    (d.response.len() + 4 * d.tokens.len() + 5 * d.rollout_log_probs.len()) as u64
+                })
+                .sum();
+            assert!(
+                text <= 64 * data.len() as u64 + (64 << 20) + (4 << 20),
+                "a step holds {text} bytes from a {}-byte file",
+                data.len()
+            );
+        }
+        (Err(a), Err(b)) => assert_eq!(a, b, "summary and step scans fail differently"),
+        // The step scan keeps every list, so it may pass a memory limit the summary does not.
+        _ => {}
+    }
+    if let Ok(s) = summary {
+        let (sum, _) = summarize(&dump, s, None, false);
+        serde_json::to_string(&sum).expect("a summary is JSON");
+    }
+    let _ = TrainData::read(data, true);
 }
