@@ -29,7 +29,8 @@ struct Cli {
 
 #[derive(Args)]
 struct ServeArgs {
-    /// A rollout dump (.pt) or slime cache (.json) to open; the only file served from disk.
+    /// A rollout dump (.pt) or slime cache (.json) to open, or a run folder (slime's
+    /// --dump-details DIR) to explore; only that file, or that folder's run files, are served.
     dump: Option<PathBuf>,
     /// Port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 9999)]
@@ -332,9 +333,18 @@ fn html(input: &Path, output: Option<&Path>) -> Result<(), String> {
 }
 
 fn serve(args: &ServeArgs) -> Result<(), String> {
+    let mut run_dir = None;
     if let Some(d) = &args.dump {
         let meta = std::fs::metadata(d).map_err(|e| format!("{}: {e}", d.display()))?;
-        if !meta.is_file() {
+        if meta.is_dir() {
+            if args.no_serve {
+                return Err(format!(
+                    "{}: --no-serve takes a dump, not a run folder",
+                    d.display()
+                ));
+            }
+            run_dir = Some(d.clone());
+        } else if !meta.is_file() {
             return Err(format!("{}: not a file", d.display()));
         }
     }
@@ -352,7 +362,31 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
     if !host::assets::viewer_built() {
         eprintln!("warning: this binary was built without the viewer (run `cargo xtask build`, then rebuild)");
     }
-    let site = host::serve::Site::new(args.dump.clone())?;
+    let site = match &run_dir {
+        Some(dir) => {
+            // Only files under DIR are served (no sibling train_data of a rollout_data DIR).
+            let run = host::run::run_files(std::slice::from_ref(dir), false)?;
+            let name = dir
+                .canonicalize()
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "run".into());
+            eprintln!(
+                "{}",
+                escape(&format!(
+                    "rollscope: run {}: {} dumps, {} files",
+                    dir.display(),
+                    run.layout.dumps.len(),
+                    run.files.len()
+                ))
+            );
+            let token = host::guard::Token::random()?;
+            host::serve::Site::for_run(host::serve::RunSite::new(
+                &name, &run.root, &run.files, &token,
+            ))
+        }
+        None => host::serve::Site::new(args.dump.clone())?,
+    };
     let addr = SocketAddr::new(args.host, args.port);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
