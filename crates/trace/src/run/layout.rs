@@ -31,6 +31,7 @@ pub fn layout<S: AsRef<str>>(paths: &[S]) -> RunLayout {
     let mut train: HashMap<i64, String> = HashMap::new();
     let mut dumps = Vec::new();
     let mut ignored = 0usize;
+    let mut unnamed: Vec<String> = Vec::new();
     for p in paths {
         let p = p.as_ref();
         let (dir, name) = match p.rsplit_once('/') {
@@ -50,10 +51,18 @@ pub fn layout<S: AsRef<str>>(paths: &[S]) -> RunLayout {
             ignored += (dir == "rollout_data" || dir == "train_data") as usize;
             continue;
         };
-        let Some(id) = last_number(stem) else {
-            out.notes
-                .push(format!("{p}: no rollout id in the name; left out"));
-            continue;
+        let id = match last_number(stem) {
+            Some(id) => id,
+            None if dir == "train_data" => {
+                out.notes
+                    .push(format!("{p}: no rollout id in the name; left out"));
+                continue;
+            }
+            None => {
+                // A dump named without an id (`synth.pt`): numbered after the others, in order.
+                unnamed.push(p.to_string());
+                continue;
+            }
         };
         if dir == "train_data" {
             train.insert(id, p.to_string());
@@ -70,6 +79,24 @@ pub fn layout<S: AsRef<str>>(paths: &[S]) -> RunLayout {
             file: p.to_string(),
             train_file: None,
         });
+    }
+    let mut next = dumps
+        .iter()
+        .map(|d| d.rollout_id + 1)
+        .max()
+        .unwrap_or(0)
+        .max(0);
+    for p in unnamed {
+        out.notes.push(format!(
+            "{p}: no rollout id in the name; shown as rollout {next}"
+        ));
+        dumps.push(DumpRef {
+            rollout_id: next,
+            kind: DumpKind::Train,
+            file: p,
+            train_file: None,
+        });
+        next += 1;
     }
     dumps.sort_by(|a, b| (a.rollout_id, a.kind, &a.file).cmp(&(b.rollout_id, b.kind, &b.file)));
     if dumps.len() > MAX_DUMPS {
@@ -174,19 +201,16 @@ mod tests {
     fn a_list_of_dumps() {
         let l = layout(&["rollout_3.pt", "rollout_1.pt", "nothing.pt", "eval_1.pt"]);
         let ids: Vec<_> = l.dumps.iter().map(|d| (d.rollout_id, d.kind)).collect();
-        assert_eq!(
-            ids,
-            vec![
-                (1, DumpKind::Train),
-                (1, DumpKind::Eval),
-                (3, DumpKind::Train)
-            ]
-        );
+        let want = [
+            (1, DumpKind::Train),
+            (1, DumpKind::Eval),
+            (3, DumpKind::Train),
+            (4, DumpKind::Train),
+        ];
+        assert_eq!(ids, want);
+        let note = "nothing.pt: no rollout id in the name; shown as rollout 4";
+        assert!(l.notes.iter().any(|n| n == note), "{:?}", l.notes);
         // No train_data folder at all: nothing is missing.
-        assert!(l
-            .notes
-            .iter()
-            .any(|n| n.contains("nothing.pt: no rollout id")));
         assert!(!l.notes.iter().any(|n| n.contains("no train_data")));
         assert_eq!(last_number("x99999999999999999999"), None);
     }
