@@ -80,23 +80,22 @@ pub fn layout<S: AsRef<str>>(paths: &[S]) -> RunLayout {
             train_file: None,
         });
     }
-    let mut next = dumps
+    let first = dumps
         .iter()
         .map(|d| d.rollout_id + 1)
         .max()
         .unwrap_or(0)
         .max(0);
-    for p in unnamed {
+    for (id, p) in (first..).zip(unnamed) {
         out.notes.push(format!(
-            "{p}: no rollout id in the name; shown as rollout {next}"
+            "{p}: no rollout id in the name; shown as rollout {id}"
         ));
         dumps.push(DumpRef {
-            rollout_id: next,
+            rollout_id: id,
             kind: DumpKind::Train,
             file: p,
             train_file: None,
         });
-        next += 1;
     }
     dumps.sort_by(|a, b| (a.rollout_id, a.kind, &a.file).cmp(&(b.rollout_id, b.kind, &b.file)));
     if dumps.len() > MAX_DUMPS {
