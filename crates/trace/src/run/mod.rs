@@ -159,14 +159,8 @@ pub struct SampleDetail {
     pub pieces: Option<Vec<TokenPiece>>,
 }
 
-/// One response token as text: `start..end` are char offsets of `text` in the decoded response.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct TokenPiece {
-    pub id: u32,
-    pub text: String,
-    pub start: usize,
-    pub end: usize,
-}
+/// One response token as text (the tokenizer's [`crate::tokenizer::Piece`]).
+pub use crate::tokenizer::Piece as TokenPiece;
 
 /// One step (dump) opened in the step view: every sample's table line and response, no
 /// per-token values (those come with [`SampleDetail`], one sample at a time).
