@@ -127,6 +127,19 @@ fn missing_train_data_and_a_broken_dump_are_reported() {
         .cloned()
         .unwrap_or_default();
     assert!(r3["train/raw_reward"].is_null(), "{r3}");
+    let rollout = |f: &str| {
+        doc["rollouts"]
+            .as_array()
+            .and_then(|a| a.iter().find(|r| r["file"] == f))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert!(rollout("rollout_data/3.pt")["notes"][0]
+        .as_str()
+        .is_some_and(|n| n.contains("no train_data/3.pt")));
+    assert!(rollout("rollout_data/2.pt")["error"]
+        .as_str()
+        .is_some_and(|e| !e.is_empty()));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -105,16 +105,10 @@ pub fn layout<S: AsRef<str>>(paths: &[S]) -> RunLayout {
         ));
         dumps.truncate(MAX_DUMPS);
     }
-    let has_train_dir = !train.is_empty();
+    // A rollout without its train data is said by its summary (`Flags::missing_train`).
     for d in &mut dumps {
         if d.kind == DumpKind::Train {
             d.train_file = train.remove(&d.rollout_id);
-            if d.train_file.is_none() && has_train_dir {
-                out.notes.push(format!(
-                    "{}: no train_data/{}.pt (train-side fields left empty)",
-                    d.file, d.rollout_id
-                ));
-            }
         }
     }
     let mut orphans: Vec<_> = train.into_values().collect();
@@ -184,11 +178,6 @@ mod tests {
             ]
         );
         assert_eq!(l.tokenizer.as_deref(), Some("run/tokenizer/tokenizer.json"));
-        assert!(
-            l.notes.iter().any(|n| n.contains("no train_data/10.pt")),
-            "{:?}",
-            l.notes
-        );
         assert!(l
             .notes
             .iter()

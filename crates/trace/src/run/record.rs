@@ -78,6 +78,10 @@ pub fn run_json(rollouts: &[RolloutSummary], samples: Vec<Map<String, J>>) -> J 
         .iter()
         .map(|s| {
             let mut m = s.metrics.clone();
+            // What went wrong is said beside slime's keys, only when something did.
+            if !s.notes.is_empty() {
+                m.insert("notes".into(), J::from(s.notes.clone()));
+            }
             if let Some(e) = &s.error {
                 if let Some(d) = &s.dump {
                     m.insert("rollout_id".into(), J::from(d.rollout_id));
