@@ -113,8 +113,8 @@ pub struct SampleRow {
     pub e2e_latency: Option<f64>,
     /// Train-side fields from `train_data/{id}.pt` `samples[position]`, when present.
     pub train: Option<TrainFields>,
-    /// A hash of the prompt (samples of one prompt share it: an eval's groups).
-    #[serde(skip)]
+    /// A hash of the prompt (samples of one prompt share it: an eval's groups, whose
+    /// `group_index` is `None`).
     pub prompt_hash: u64,
 }
 
