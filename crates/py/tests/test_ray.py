@@ -90,3 +90,26 @@ def test_write_parquet_reads_back_in_pandas(local_ray, local_table, tmp_path):
                 assert _same(v, row[k]), (k, v, row[k])
     assert rollouts["pass_rate/pass@1"].dtype == "float64"
     assert samples["position"].dtype == "int64"
+
+
+def test_the_parquet_files_open_in_duckdb(local_ray, local_table, tmp_path):
+    if os.environ.get("ROLLSCOPE_REQUIRE_RAY"):
+        import duckdb  # installed with Ray by cargo xtask test
+    else:
+        duckdb = pytest.importorskip("duckdb")
+    import rollscope.parquet as rpq
+
+    # The local table written by the same writer (no Ray needed for the schema).
+    paths = rpq.write(local_table, str(tmp_path / "t"))
+    con = duckdb.connect()
+    n, traced = con.execute(
+        f"SELECT count(*), sum(CAST(traced AS INT)) FROM read_parquet('{paths['samples']}')"
+    ).fetchone()
+    assert n == 192
+    assert traced == sum(s["traced"] for s in local_table["samples"])
+    rows = con.execute(
+        f"""SELECT rollout_id, "pass_rate/pass@1" FROM read_parquet('{paths['rollouts']}')
+            WHERE kind = 'train' ORDER BY rollout_id"""
+    ).fetchall()
+    want = [(r["rollout_id"], r["pass_rate"]["pass@1"]) for r in local_table["rollouts"] if r["kind"] == "train"]
+    assert rows == want and len(rows) == 6
