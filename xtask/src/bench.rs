@@ -117,6 +117,11 @@ pub fn bench(root: &Path) -> Result {
         failed.push(e);
     }
 
+    // The Python package's figures (issue 15), on the first (300 MB) dump.
+    if let Err(e) = crate::python::bench(root, &paths[..1]) {
+        failed.push(e);
+    }
+
     let text = std::fs::read_to_string(&results).unwrap_or_default();
     let figures = parse_results(&text);
     step("issue 13 figures (measured in this run; targets beside them)");

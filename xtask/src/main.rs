@@ -12,6 +12,7 @@
 //! registries (crates.io, Debian, npm).
 
 mod bench;
+mod python;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -34,6 +35,8 @@ fn main() -> ExitCode {
         Some("setup") => setup(&root, true),
         Some("build") => setup(&root, false).and_then(|()| build_dist(&root)),
         Some("bench") => bench::bench(&root),
+        // Only the Python package's step of `test` (needs target/debug/rollscope).
+        Some("py-test") => python::test(&root),
         Some("fuzz") => fuzz(&root, &args[1..]),
         _ => {
             eprintln!(
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
                  \n  setup  only install what is missing\
                  \n  build  only build dist/\
                  \n  bench  native and browser benchmarks on large synthetic dumps\
+                 \n  py-test  only the Python package's tests (venv, wheel, pytest)\
                  \n  fuzz   run the fuzz targets in fuzz/ for N minutes in all (default 7)"
             );
             return ExitCode::from(2);
@@ -387,6 +391,8 @@ fn test(root: &Path) -> Result {
         .args(["run", "-q", "-p", "picklegen", "--example", "hostile", "--"])
         .arg(root.join("target/hostile"))
         .current_dir(root))?;
+    // Needs target/debug/rollscope and target/hostile, both made just above.
+    python::test(root)?;
     step(&format!(
         "browser tests (headless Chromium against dist/; {:.0} s so far)",
         started.elapsed().as_secs_f64()

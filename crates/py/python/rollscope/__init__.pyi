@@ -1,0 +1,54 @@
+"""Type stubs for rollscope (see the module docstrings for what each function gives)."""
+
+import os
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+PathOrBytes = Union[str, os.PathLike[str], bytes, bytearray, memoryview]
+Inputs = Union[str, os.PathLike[str], Sequence[Union[str, os.PathLike[str]]]]
+
+__version__: str
+
+class DumpError(ValueError):
+    """A dump, cache or run that cannot be read; the message is the CLI's."""
+
+class DumpWarning(UserWarning):
+    """A problem with part of a dump that did not stop the read."""
+
+def stats(
+    path_or_bytes: PathOrBytes,
+    *,
+    e2e_p99: float = 10.0,
+    queue_p99: float = 0.5,
+    failed_share: float = 0.01,
+    decode_min: float = 30.0,
+    name: str = "<bytes>",
+) -> Dict[str, Any]:
+    """``rollscope stats --json`` as a dict (slime's metric names, then ``rollscope/…``)."""
+
+def cache(path_or_bytes: PathOrBytes, *, name: str = "<bytes>") -> Dict[str, Any]:
+    """slime's timeline cache v1, as ``rollscope cache`` writes it."""
+
+def export(path_or_bytes: PathOrBytes, format: str, *, name: str = "<bytes>") -> str:
+    """``"chrome"`` (Trace Event JSON) or ``"otlp"`` (OTLP/JSON) text."""
+
+def samples(
+    path_or_bytes: PathOrBytes,
+    *,
+    train: Optional[PathOrBytes] = None,
+    name: Optional[str] = None,
+) -> List[Dict[str, Any]]:
+    """The per-sample records of ``rollscope run --json`` for one dump."""
+
+def summary(
+    path_or_bytes: PathOrBytes,
+    *,
+    train: Optional[PathOrBytes] = None,
+    name: Optional[str] = None,
+) -> Dict[str, Any]:
+    """The dump's ``rollouts`` record of ``rollscope run --json``."""
+
+def run_table(dir_or_paths: Inputs, *, jobs: int = 0) -> Dict[str, Any]:
+    """``rollscope run --json`` as a dict: ``{"rollouts": [...], "samples": [...]}``."""
+
+def list_run(dir_or_paths: Inputs, siblings: bool = True) -> Tuple[str, List[Tuple[str, int]]]:
+    """The run's root and its files ``(relative path, size)``: the CLI's listing."""

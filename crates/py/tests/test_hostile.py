@@ -1,0 +1,62 @@
+"""The hostile-file catalog (`picklegen::hostile::catalog()`, written by `cargo run -p picklegen
+--example hostile -- target/hostile`): what `rollscope cache FILE` gives, the package gives —
+an error case raises DumpError with the same text, a rows case gives exactly that many rows
+(and its warning). Never a crash of the interpreter."""
+
+import json
+import os
+import subprocess
+import time
+import warnings
+
+import pytest
+import rollscope
+
+from conftest import ROOT
+
+HOSTILE = ROOT / "target" / "hostile"
+
+
+def _catalog():
+    if not (HOSTILE / "index.json").exists():
+        subprocess.run(
+            ["cargo", "run", "-q", "-p", "picklegen", "--example", "hostile", "--", str(HOSTILE)],
+            cwd=ROOT, check=True, timeout=900,
+        )
+    return json.loads((HOSTILE / "index.json").read_text())
+
+
+CASES = _catalog()
+
+
+def test_the_catalog_is_not_empty():
+    assert len(CASES) >= 20
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c["file"])
+def test_hostile_case(case):
+    path = HOSTILE / case["file"]
+    started = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", rollscope.DumpWarning)
+        if case["expect"] == "error":
+            with pytest.raises(rollscope.DumpError) as e:
+                rollscope.cache(path)
+            assert case["text"] in str(e.value)
+            assert str(e.value).startswith(f"{path}: ")
+        else:
+            got = rollscope.cache(path)
+            assert len(got["rows"]) == case["rows"]
+            if case["text"]:
+                assert any(case["text"] in str(w.message) for w in caught), [
+                    str(w.message) for w in caught
+                ]
+        # The stats of the same file fail or succeed alike.
+        try:
+            rollscope.stats(path)
+            assert case["expect"] != "error"
+        except rollscope.DumpError:
+            assert case["expect"] == "error"
+    # Bound: each case is a small file built to cost a lot; the CLI reads each in well under a
+    # second in release builds (generous for a debug wheel on a shared machine).
+    assert time.perf_counter() - started < 60, case["file"]

@@ -1,0 +1,64 @@
+"""run_table: equal to slime's numbers (run_reference.json) and to `rollscope run --json`."""
+
+import json
+import shutil
+
+import pytest
+import rollscope
+
+from conftest import RUN, cli, cli_error, diff
+
+
+def test_run_table_equals_run_reference():
+    ref = json.loads((RUN / "run_reference.json").read_text())
+    ours = rollscope.run_table(RUN)
+    assert len(ours["rollouts"]) == 8 and len(ours["samples"]) == 192
+    assert diff(ref, ours, 1e-6) == []
+
+
+def test_the_comparison_sees_a_difference():
+    # The tolerance check above is not a no-op: a 1e-5 change is reported.
+    ref = json.loads((RUN / "run_reference.json").read_text())
+    ours = json.loads(json.dumps(ref))
+    ours["rollouts"][3]["reward/mean"] *= 1 + 1e-5
+    ours["samples"][5]["status"] = "aborted"
+    assert len(diff(ref, ours, 1e-6)) == 2
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        [RUN],
+        [RUN / "rollout_data"],
+        [RUN / "rollout_data" / "eval_5.pt", RUN / "rollout_data" / "1.pt"],
+    ],
+    ids=["run", "rollout_data", "files"],
+)
+def test_run_table_equals_the_cli(inputs):
+    ours = rollscope.run_table(inputs if len(inputs) > 1 else inputs[0])
+    assert ours == cli("run", "--json", *inputs)
+    assert ours["rollouts"]
+
+
+def test_a_broken_dump_is_a_record_with_its_error_and_the_run_goes_on(tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(RUN, run)
+    (run / "rollout_data" / "2.pt").write_bytes(b"\x80\x02garbage")
+    (run / "train_data" / "4.pt").write_bytes(b"not a train dump")
+    ours = rollscope.run_table(run, jobs=2)
+    assert ours == cli("run", "--json", run)
+    broken = [r for r in ours["rollouts"] if r.get("error")]
+    assert [r["file"] for r in broken] == ["rollout_data/2.pt"]
+    four = next(r for r in ours["rollouts"] if r.get("file") == "rollout_data/4.pt")
+    assert any("train_data/4.pt" in n for n in four["notes"])
+    assert len(ours["samples"]) == 192 - 24
+
+
+def test_run_errors_are_the_cli_errors(tmp_path):
+    (tmp_path / "notes.txt").write_text("no dumps here")
+    with pytest.raises(rollscope.DumpError) as e:
+        rollscope.run_table(tmp_path)
+    assert str(e.value) == cli_error("run", "--json", tmp_path)
+    with pytest.raises(rollscope.DumpError) as e:
+        rollscope.run_table([RUN / "rollout_data" / "0.pt", RUN])
+    assert str(e.value) == cli_error("run", "--json", RUN / "rollout_data" / "0.pt", RUN)
