@@ -3,13 +3,15 @@
 //! - `cargo xtask serve [--port N]`: install what is missing, build the viewer, serve it on
 //!   http://127.0.0.1:N/ with the demo dump preloaded.
 //! - `cargo xtask test`: install what is missing, then fmt, clippy, native tests, the release
-//!   wasm build and the browser tests, stopping at the first failure.
+//!   wasm build, the Python package's tests (`python.rs`: a venv under `target/py-venv`, the
+//!   wheel built by maturin, pytest) and the browser tests, stopping at the first failure.
+//! - `cargo xtask py-test`: the Python step alone.
 //! - `cargo xtask bench`: issue 13's figures on large synthetic dumps, one table per dump with
 //!   the machine and each target (see `bench.rs`).
 //!
 //! Installs are idempotent: each tool is checked first (exact version) and only installed when
 //! missing, with a line saying so. Nothing is downloaded from anywhere but the package
-//! registries (crates.io, Debian, npm).
+//! registries (crates.io, Debian, npm, PyPI).
 
 mod bench;
 mod python;
