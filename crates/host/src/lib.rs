@@ -36,3 +36,25 @@ fn beside(input: &Path, suffix: &str) -> PathBuf {
         .unwrap_or_else(|| "rollout".into());
     input.with_file_name(format!("{stem}.{suffix}"))
 }
+
+/// Reads `path` in 1 MiB chunks, handing each to `push` until it returns `Ok(true)` (done: the
+/// rest of the file is not needed) or the file ends; so no caller ever holds a whole file.
+/// Errors are `io` errors as text (the caller names the file).
+pub fn read_in_chunks(
+    path: &Path,
+    mut push: impl FnMut(&[u8]) -> Result<bool, String>,
+) -> Result<(), String> {
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        let n = match std::io::Read::read(&mut file, &mut chunk) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.to_string()),
+        };
+        if push(&chunk[..n])? {
+            return Ok(());
+        }
+    }
+}

@@ -177,23 +177,12 @@ fn now() -> f64 {
 /// is dropped once read), so neither the file nor its value tree is ever held whole.
 fn build(input: &Path) -> Result<trace::Compact, String> {
     let shown = input.display();
-    let mut file = std::fs::File::open(input).map_err(|e| format!("{shown}: {e}"))?;
     let mut loader = trace::StreamLoader::new();
-    let mut chunk = vec![0u8; 1 << 20];
-    loop {
-        let n = match std::io::Read::read(&mut file, &mut chunk) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(format!("{shown}: {e}")),
-        };
-        loader
-            .push(&chunk[..n])
-            .map_err(|e| format!("{shown}: {e}"))?;
-        if loader.is_done() {
-            break;
-        }
-    }
+    host::read_in_chunks(input, |chunk| {
+        loader.push(chunk).map_err(|e| e.to_string())?;
+        Ok(loader.is_done())
+    })
+    .map_err(|e| format!("{shown}: {e}"))?;
     let parsed = loader.finish().map_err(|e| format!("{shown}: {e}"))?;
     let built = parsed
         .build_compact(&input.to_string_lossy(), now(), &mut |_, _| {})

@@ -167,21 +167,11 @@ fn read_dump(root: &Path, d: &DumpRef, has_train: bool) -> DumpResult {
 
 /// A dump streamed through `DumpScan` in 1 MiB chunks.
 fn scan_file(path: &Path) -> Result<trace::run::Scanned, String> {
-    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut scan = trace::run::DumpScan::summary();
-    let mut chunk = vec![0u8; 1 << 20];
-    loop {
-        let n = match std::io::Read::read(&mut file, &mut chunk) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.to_string()),
-        };
-        scan.push(&chunk[..n])?;
-        if scan.is_done() {
-            break;
-        }
-    }
+    crate::read_in_chunks(path, |chunk| {
+        scan.push(chunk)?;
+        Ok(scan.is_done())
+    })?;
     scan.finish()
 }
 
