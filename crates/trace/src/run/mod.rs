@@ -35,7 +35,7 @@ mod train;
 pub use layout::{layout, RunLayout};
 pub use metrics::{group_size, pass_rate};
 pub use record::{json_diff, run_json, sample_record};
-pub use sample::has_repetition;
+pub use sample::{has_repetition, Allowance};
 pub use sample::{Message, Prompt};
 pub use scan::{scan_bytes, DumpScan, Scanned};
 pub use step::Step;

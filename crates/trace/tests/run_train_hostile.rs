@@ -1,0 +1,135 @@
+//! Train dumps that cost little to write and much to read: tensors whose shape far exceeds
+//! their storage (stride 0), named again and again through the pickle memo. The work a train
+//! read does is bounded by its input (`Allowance::for_input`), like a rollout scan's.
+
+use std::time::{Duration, Instant};
+
+use picklegen::{zip_entries, Entry, Method, Pickle};
+use trace::run::{Allowance, TrainData};
+
+/// Generous: the bounded read takes well under a second; the unbounded one took minutes.
+const BOUND: Duration = Duration::from_secs(10);
+
+/// Writes a `torch.Tensor` (float32, storage "0") of `shape` and `stride`.
+fn tensor(p: &mut Pickle, shape: &[i64], stride: &[i64]) {
+    p.global("torch._utils", "_rebuild_tensor_v2").mark();
+    p.mark()
+        .str("storage")
+        .global("torch", "FloatStorage")
+        .str("0")
+        .str("cpu")
+        .int(1)
+        .tuple();
+    p.op(b'Q'); // BINPERSID
+    p.int(0).mark();
+    for &d in shape {
+        p.int(d);
+    }
+    p.tuple().mark();
+    for &s in stride {
+        p.int(s);
+    }
+    p.tuple().bool(false);
+    p.global("collections", "OrderedDict")
+        .empty_tuple()
+        .reduce();
+    p.tuple().reduce();
+}
+
+/// `samples` dicts, each naming one memoised tensor under every per-token key.
+fn train_zip(samples: usize, shape: &[i64], stride: &[i64]) -> Vec<u8> {
+    let mut p = Pickle::proto(2);
+    p.empty_dict().str("samples").empty_list().mark();
+    for i in 0..samples {
+        p.empty_dict().mark();
+        p.str("rollout_position").int(i as i64);
+        for (k, key) in [
+            "advantages",
+            "returns",
+            "kl",
+            "log_probs",
+            "rollout_log_probs",
+            "loss_masks",
+        ]
+        .iter()
+        .enumerate()
+        {
+            p.str(key);
+            if i == 0 && k == 0 {
+                tensor(&mut p, shape, stride);
+                p.put(1);
+            } else {
+                p.get(1);
+            }
+        }
+        p.setitems();
+    }
+    p.appends().setitem();
+    let pkl = p.stop();
+    let storage = 1.0f32.to_le_bytes();
+    zip_entries(&[
+        Entry {
+            name: "archive/data.pkl",
+            data: &pkl,
+            method: Method::Stored,
+        },
+        Entry {
+            name: "archive/data/0",
+            data: &storage,
+            method: Method::Stored,
+        },
+    ])
+}
+
+#[test]
+fn a_shared_stride_zero_tensor_costs_what_the_file_allows() {
+    // 4 M elements per reference from a 4-byte storage; 40 samples × 6 keys = 240
+    // references (≈ 1 G elements unbounded) in a file of a few KB.
+    let zip = train_zip(40, &[1 << 22], &[0]);
+    let limit = Allowance::for_input(zip.len() as u64);
+    for tokens in [false, true] {
+        let t = Instant::now();
+        let got = TrainData::read(&zip, tokens).expect("read");
+        assert!(t.elapsed() < BOUND, "{:?}", t.elapsed());
+        // Every sample still has its row.
+        assert_eq!(got.fields.len(), 40);
+        assert!(
+            got.notes.iter().any(|n| n.contains("work limit")),
+            "{:?}",
+            got.notes
+        );
+        // What is kept is within the allowance (elements, each one unit).
+        let kept: u64 = got
+            .tokens
+            .values()
+            .map(|t| {
+                (t.advantages.len()
+                    + t.returns.len()
+                    + t.kl.len()
+                    + t.log_probs.len()
+                    + t.rollout_log_probs.len()
+                    + t.loss_masks.len()) as u64
+            })
+            .sum();
+        assert!(kept <= limit, "{kept} > {limit}");
+        if tokens {
+            // The first sample, within the allowance, is read in full.
+            assert_eq!(got.tokens[&0].advantages.len(), 1 << 22);
+        }
+    }
+}
+
+#[test]
+fn a_tensor_with_many_unit_dimensions_is_read_in_linear_time() {
+    // Shape [1; 200 000] + [1 000 000]: one million elements, each (unbounded) summing
+    // 200 001 index products.
+    let mut shape = vec![1i64; 200_000];
+    shape.push(1_000_000);
+    let stride = vec![0i64; shape.len()];
+    let zip = train_zip(1, &shape, &stride);
+    let t = Instant::now();
+    let got = TrainData::read(&zip, true).expect("read");
+    assert!(t.elapsed() < BOUND, "{:?}", t.elapsed());
+    assert_eq!(got.tokens[&0].advantages.len(), 1_000_000);
+    assert_eq!(got.fields[&0].advantage_mean, Some(1.0));
+}
