@@ -155,7 +155,8 @@ pub struct SampleDetail {
     /// Per-token train-side values, when the run has train data for this sample.
     pub train: Option<TrainTokens>,
     /// The response token by token, when the run has a tokenizer (filled by the caller that
-    /// holds it): concatenated, the pieces' `text` is the decoded response.
+    /// holds it): concatenated, the pieces' `text` is the decoded response. `None` too when
+    /// the ids decode to more than 4 × [`MAX_TEXT_CHARS`] bytes (not a response's ids).
     pub pieces: Option<Vec<TokenPiece>>,
 }
 
