@@ -139,7 +139,12 @@ fn odd_names_are_served_and_symlinks_are_not() {
     );
     assert_eq!(r.status, 200);
     assert_eq!(r.body, b"odd");
-    let r = raw(&srv.addr, "GET", &format!("{prefix}f/rollout_data/1.pt"), &[]);
+    let r = raw(
+        &srv.addr,
+        "GET",
+        &format!("{prefix}f/rollout_data/1.pt"),
+        &[],
+    );
     assert_eq!(r.status, 404);
     drop(srv);
     let _ = std::fs::remove_dir_all(&tmp);
