@@ -133,3 +133,60 @@ fn a_tensor_with_many_unit_dimensions_is_read_in_linear_time() {
     assert_eq!(got.tokens[&0].advantages.len(), 1_000_000);
     assert_eq!(got.fields[&0].advantage_mean, Some(1.0));
 }
+
+/// `zip` with the central entry named `name` given a ZIP64 local-header offset of `local`
+/// (its 32-bit field set to 0xFFFFFFFF and a ZIP64 extra field appended).
+fn with_zip64_local(zip: &[u8], name: &str, local: u64) -> Vec<u8> {
+    let u16_at = |b: &[u8], i: usize| u16::from_le_bytes([b[i], b[i + 1]]) as usize;
+    let u32_at = |b: &[u8], i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    let eocd = zip.len() - 22;
+    assert_eq!(
+        u32_at(zip, eocd),
+        0x0605_4b50,
+        "no comment after the end record"
+    );
+    let (size, offset) = (
+        u32_at(zip, eocd + 12) as usize,
+        u32_at(zip, eocd + 16) as usize,
+    );
+    let mut dir = Vec::new();
+    let mut at = offset;
+    while at < offset + size {
+        let (n, x, c) = (
+            u16_at(zip, at + 28),
+            u16_at(zip, at + 30),
+            u16_at(zip, at + 32),
+        );
+        let mut e = zip[at..at + 46 + n + x + c].to_vec();
+        if &zip[at + 46..at + 46 + n] == name.as_bytes() {
+            assert_eq!((x, c), (0, 0));
+            e[42..46].copy_from_slice(&u32::MAX.to_le_bytes());
+            e[30..32].copy_from_slice(&12u16.to_le_bytes());
+            e.extend_from_slice(&[1, 0, 8, 0]);
+            e.extend_from_slice(&local.to_le_bytes());
+        }
+        dir.extend_from_slice(&e);
+        at += 46 + n + x + c;
+    }
+    let mut out = zip[..offset].to_vec();
+    out.extend_from_slice(&dir);
+    let mut end = zip[eocd..].to_vec();
+    end[12..16].copy_from_slice(&(dir.len() as u32).to_le_bytes());
+    out.extend_from_slice(&end);
+    out
+}
+
+#[test]
+fn a_storage_whose_local_header_is_past_usize_is_a_note() {
+    let zip = with_zip64_local(&train_zip(1, &[1], &[1]), "archive/data/0", u64::MAX - 10);
+    let got = TrainData::read(&zip, true).expect("read");
+    assert!(
+        got.notes.iter().any(|n| n.contains("no local header")),
+        "{:?}",
+        got.notes
+    );
+    assert_eq!(got.fields[&0].advantage_mean, None);
+    // The same file unpatched reads the value: the patch is what the note is about.
+    let got = TrainData::read(&train_zip(1, &[1], &[1]), true).expect("read");
+    assert_eq!(got.fields[&0].advantage_mean, Some(1.0));
+}
