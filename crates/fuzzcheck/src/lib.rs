@@ -226,5 +226,24 @@ pub fn check_run_read(data: &[u8]) {
         let (sum, _) = summarize(&dump, s, None, false);
         serde_json::to_string(&sum).expect("a summary is JSON");
     }
-    let _ = TrainData::read(data, true);
+    if let Ok(t) = TrainData::read(data, true) {
+        // Every value kept was charged to the read's allowance.
+        let kept: u64 = t
+            .tokens
+            .values()
+            .map(|t| {
+                (t.log_probs.len()
+                    + t.rollout_log_probs.len()
+                    + t.advantages.len()
+                    + t.returns.len()
+                    + t.kl.len()
+                    + t.loss_masks.len()) as u64
+            })
+            .sum();
+        let limit = trace::run::Allowance::for_input(data.len() as u64);
+        assert!(
+            kept <= limit,
+            "a train read kept {kept} values; {limit} allowed"
+        );
+    }
 }

@@ -193,7 +193,10 @@ fn build(input: &Path) -> Result<trace::Compact, String> {
     Ok(built)
 }
 
-/// Writes `write` to `out`, or to stdout for "-".
+/// Writes `write` to `out`, or to stdout for "-". A closed stdout (`rollscope run DIR |
+/// head`) ends the output quietly, as `cat` does: the reader chose to stop (`print!` would
+/// panic there, since Rust ignores SIGPIPE). JSON writers map their errors with
+/// `io::Error::from`, which keeps an I/O error's kind (`io::Error::other` would hide it).
 fn write_out(
     out: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
@@ -201,9 +204,14 @@ fn write_out(
     if out == Path::new("-") {
         let stdout = std::io::stdout();
         let mut w = std::io::BufWriter::new(stdout.lock());
-        write(&mut w)
-            .and_then(|()| w.flush())
-            .map_err(|e| format!("writing to standard output: {e}"))
+        match write(&mut w).and_then(|()| w.flush()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                // Drop the unwritten rest, so dropping the writer does not try again.
+                let _ = w.into_parts();
+                Ok(())
+            }
+            r => r.map_err(|e| format!("writing to standard output: {e}")),
+        }
     } else {
         let file = std::fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
         let mut w = std::io::BufWriter::new(file);
@@ -247,14 +255,17 @@ fn stats(input: &Path, json: bool, thresholds: &trace::metrics::Thresholds) -> R
     analysis.health = trace::metrics::analyze_health(&analysis, thresholds);
     if json {
         let text = serde_json::to_string_pretty(&analysis.flat()).map_err(|e| e.to_string())?;
-        println!("{}", host::term::json_text_safe(&text));
+        write_out(Path::new("-"), |w| {
+            writeln!(w, "{}", host::term::json_text_safe(&text))
+        })
     } else {
         // The table escapes each field; this pass is the guarantee for anything it missed.
         let table =
             host::stats_table::render(&input.display().to_string(), built.store.len(), &analysis);
-        print!("{}", host::term::escape_lines(&table));
+        write_out(Path::new("-"), |w| {
+            write!(w, "{}", host::term::escape_lines(&table))
+        })
     }
-    Ok(())
 }
 
 fn export(input: &Path, format: ExportFormat, out: &Path) -> Result<(), String> {
@@ -264,7 +275,7 @@ fn export(input: &Path, format: ExportFormat, out: &Path) -> Result<(), String> 
         ExportFormat::Otlp => trace::interop::export_otlp(&built.cache),
     };
     write_out(out, |w| {
-        host::term::write_json_safe(w, &value).map_err(std::io::Error::other)
+        host::term::write_json_safe(w, &value).map_err(std::io::Error::from)
     })
 }
 
@@ -283,15 +294,12 @@ fn run(inputs: &[PathBuf], json: bool, jobs: Option<usize>) -> Result<(), String
         }
         let doc = trace::run::run_json(&summaries, samples);
         write_out(Path::new("-"), |w| {
-            host::term::write_json_safe(&mut *w, &doc).map_err(std::io::Error::other)?;
+            host::term::write_json_safe(&mut *w, &doc).map_err(std::io::Error::from)?;
             writeln!(w)
         })
     } else {
-        print!(
-            "{}",
-            host::term::escape_lines(&host::run::render_table(&files, &results))
-        );
-        Ok(())
+        let table = host::term::escape_lines(&host::run::render_table(&files, &results));
+        write_out(Path::new("-"), |w| write!(w, "{table}"))
     }
 }
 

@@ -169,3 +169,31 @@ fn a_rollout_data_folder_and_a_list_of_dumps() {
     assert!(o.status.success(), "{err}");
     assert_eq!(out.lines().count(), 3, "{out}");
 }
+
+/// `rollscope run DIR [--json] | head -c 10`: a reader that stops reading ends the output
+/// quietly (as `cat` or `grep` do), never a panic or an error line.
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    let dir = run_dir();
+    for json in [false, true] {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_rollscope"));
+        c.arg("run").arg(&dir);
+        if json {
+            c.arg("--json");
+        }
+        let mut child = c
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("runs");
+        // Close the read end before the dumps are read: every write meets a closed pipe.
+        drop(child.stdout.take());
+        let o = child.wait_with_output().expect("waits");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "json={json}: {:?} {err}", o.status);
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe") && !err.contains("error"),
+            "json={json}: {err}"
+        );
+    }
+}

@@ -97,3 +97,56 @@ fn a_run_folder_is_served_by_its_index_and_nothing_else() {
     let r = raw(&srv.addr, "POST", &index_path, &[]);
     assert_eq!(r.status, 405);
 }
+
+/// Odd names (space, `%`, `#`, `?`) are listed and served when percent-encoded; a symlink
+/// (here to a file outside the folder) is neither listed nor served.
+#[test]
+fn odd_names_are_served_and_symlinks_are_not() {
+    let tmp = std::env::temp_dir().join(format!("rollscope-serve-odd-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let data = tmp.join("rollout_data");
+    std::fs::create_dir_all(&data).expect("mkdir");
+    std::fs::copy(run_dir().join("rollout_data/0.pt"), data.join("0.pt")).expect("copy");
+    let odd = "a b%25#1?.txt";
+    std::fs::write(data.join(odd), b"odd").expect("write");
+    let outside = tmp.with_extension("secret");
+    std::fs::write(&outside, b"secret").expect("write");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&outside, data.join("1.pt")).expect("symlink");
+
+    let srv = start(&[tmp.to_str().expect("utf-8 path")]);
+    let index_path = srv
+        .url
+        .split("?run=")
+        .nth(1)
+        .map(|p| format!("/{p}"))
+        .unwrap_or_else(|| panic!("no ?run= in {}", srv.url));
+    let prefix = index_path.trim_end_matches("index.json").to_string();
+    let r = raw(&srv.addr, "GET", &index_path, &[]);
+    assert_eq!(r.status, 200);
+    let index: serde_json::Value = serde_json::from_slice(&r.body).expect("index JSON");
+    let files: Vec<&str> = index["files"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|f| f["path"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(files.contains(&"rollout_data/a b%25#1?.txt"), "{files:?}");
+    assert!(!files.iter().any(|f| f.contains("1.pt")), "{files:?}");
+    let r = raw(
+        &srv.addr,
+        "GET",
+        &format!("{prefix}f/rollout_data/a%20b%2525%231%3F.txt"),
+        &[],
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"odd");
+    let r = raw(
+        &srv.addr,
+        "GET",
+        &format!("{prefix}f/rollout_data/1.pt"),
+        &[],
+    );
+    assert_eq!(r.status, 404);
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&tmp);
+    let _ = std::fs::remove_file(&outside);
+}

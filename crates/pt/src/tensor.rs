@@ -127,6 +127,21 @@ impl<'a> Archive<'a> {
         Ok(Archive { bytes, storages })
     }
 
+    /// What reading `t` costs, in units of one element produced or one byte inflated: its
+    /// element count, plus the bytes inflated for it when its storage is DEFLATED (a STORED
+    /// storage is read in place). A caller that bounds its work charges this before
+    /// [`Archive::values`]. `None` when the tensor cannot be read (the error is
+    /// [`Archive::values`]'s).
+    pub fn cost(&self, t: &TensorRef) -> Option<u64> {
+        let size = dtype_size(&t.dtype)?;
+        let n = t.numel()?;
+        let inflated = match self.storages.get(&t.key)?.method {
+            0 => 0,
+            _ => needed_bytes(t, size).ok()?,
+        };
+        Some(n.saturating_add(inflated))
+    }
+
     /// The bytes of storage `key` (at most `max_bytes`).
     pub fn storage(&self, key: &str, max_bytes: u64) -> Result<Cow<'a, [u8]>, Error> {
         let c = self
@@ -155,7 +170,7 @@ impl<'a> Archive<'a> {
             8 => {
                 let mut out = Vec::new();
                 flate2::read::DeflateDecoder::new(data)
-                    .take(max_bytes + 1)
+                    .take(max_bytes.saturating_add(1))
                     .read_to_end(&mut out)
                     .map_err(|e| Error::Zip(format!("{}: {e}", c.name)))?;
                 if out.len() as u64 > max_bytes {
@@ -179,20 +194,7 @@ impl<'a> Archive<'a> {
         if n > max_elems {
             return Err(what(format!("{n} elements; at most {max_elems} are read")));
         }
-        if t.stride.len() != t.shape.len() {
-            return Err(what("shape and stride differ in length".into()));
-        }
-        // The last element's index must lie inside the storage.
-        let mut last = t.offset;
-        if n > 0 {
-            for (&d, &s) in t.shape.iter().zip(&t.stride) {
-                last = (d - 1)
-                    .checked_mul(s)
-                    .and_then(|x| last.checked_add(x))
-                    .ok_or_else(|| what("index overflows".into()))?;
-            }
-        }
-        let need = last.saturating_add(1).saturating_mul(size as u64);
+        let need = needed_bytes(t, size).map_err(what)?;
         let data = self.storage(&t.key, need.max(size as u64))?;
         if n > 0 && (data.len() as u64) < need {
             return Err(what(format!(
@@ -221,22 +223,52 @@ impl<'a> Archive<'a> {
         if n == 0 {
             return Ok(out);
         }
-        // Row-major walk over the shape with a running index (no recursion).
-        let dims = t.shape.len();
-        let mut idx = vec![0u64; dims];
+        // Row-major walk over the shape with a running index and a running flat offset (no
+        // recursion). Dimensions of size 1 never move the index, so they are dropped first: a
+        // shape of a million 1s costs nothing per element. Each step then does amortised
+        // constant work (a carry past dimension d happens once per shape[d] steps), and every
+        // index stays within `last` (checked above), so nothing overflows.
+        let dims: Vec<(u64, u64)> = t
+            .shape
+            .iter()
+            .zip(&t.stride)
+            .filter(|(&d, _)| d != 1)
+            .map(|(&d, &s)| (d, s))
+            .collect();
+        let mut idx = vec![0u64; dims.len()];
+        let mut flat = t.offset;
         for _ in 0..n {
-            let flat = t.offset + idx.iter().zip(&t.stride).map(|(&i, &s)| i * s).sum::<u64>();
             out.push(read(flat));
-            for d in (0..dims).rev() {
-                idx[d] += 1;
-                if idx[d] < t.shape[d] {
+            for (k, &(d, s)) in dims.iter().enumerate().rev() {
+                idx[k] += 1;
+                if idx[k] < d {
+                    flat += s;
                     break;
                 }
-                idx[d] = 0;
+                idx[k] = 0;
+                flat -= (d - 1) * s;
             }
         }
         Ok(out)
     }
+}
+
+/// The storage bytes `t` reads: up to its last element's (the one at the largest index).
+fn needed_bytes(t: &TensorRef, size: usize) -> Result<u64, String> {
+    if t.stride.len() != t.shape.len() {
+        return Err("shape and stride differ in length".into());
+    }
+    let mut last = t.offset;
+    if t.shape.iter().all(|&d| d > 0) {
+        for (&d, &s) in t.shape.iter().zip(&t.stride) {
+            // d ≥ 1 here, so d - 1 does not wrap.
+            last = (d - 1)
+                .checked_mul(s)
+                .and_then(|x| last.checked_add(x))
+                .ok_or("index overflows")?;
+        }
+    }
+    Ok(last.saturating_add(1).saturating_mul(size as u64))
 }
 
 fn half_to_f64(h: u16) -> f64 {

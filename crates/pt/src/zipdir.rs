@@ -317,9 +317,10 @@ pub(crate) fn data_start(bytes: &[u8], c: &Central) -> Result<usize, Error> {
     let local = c
         .local
         .and_then(|l| usize::try_from(l).ok())
+        // A ZIP64 offset can be any u64: `l + 30` must not overflow.
         .filter(|&l| {
-            bytes
-                .get(l..l + 30)
+            l.checked_add(30)
+                .and_then(|end| bytes.get(l..end))
                 .is_some_and(|h| u32_at(h, 0) == LOCAL_HEADER)
         })
         .ok_or_else(|| {

@@ -99,6 +99,24 @@ def test_errors_are_dump_errors_with_the_cli_message(tmp_path):
         rollscope.stats(12)
 
 
+def test_a_named_train_file_that_cannot_be_read_is_a_dump_error(tmp_path):
+    dump = RUN / "rollout_data" / "0.pt"
+    garbage = tmp_path / "0.pt"
+    garbage.write_bytes(b"not a train dump")
+    for train in (tmp_path / "missing.pt", tmp_path, garbage):
+        for f in (rollscope.samples, rollscope.summary):
+            with pytest.raises(rollscope.DumpError, match="^" + str(train)):
+                f(dump, train=str(train))
+    # A readable train dump still gives the train fields.
+    rows = rollscope.samples(dump, train=str(RUN / "train_data" / "0.pt"))
+    assert rows[0]["train/rollout_position"] == 0
+
+
+def test_run_table_of_bytes_is_a_dump_error():
+    with pytest.raises(rollscope.DumpError, match="not bytes"):
+        rollscope.run_table(str(RUN).encode())
+
+
 def test_truncated_dumps_raise_never_crash():
     data = (RUN / "rollout_data" / "0.pt").read_bytes()
     started = time.perf_counter()

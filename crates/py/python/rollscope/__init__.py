@@ -114,9 +114,23 @@ def _one(
     if train is not None:
         dump["train_file"] = train if isinstance(train, str) else "train_data"
     has_train = train is not None
-    return _rollscope.summarize_dump(
+    record, rows = _rollscope.summarize_dump(
         src, dump, has_train, None if train is None else _src(train)
     )
+    if train is not None and record.get("error") is None:
+        # A train file the caller named but that could not be read at all (missing, a
+        # folder, not a train dump) is the caller's error, not a run's missing data: the
+        # library notes it as "<train_file>: <why>" and leaves every sample without train
+        # fields. (A partial train dump's note ends "samples have no train data".)
+        prefix = f"{dump['train_file']}: "
+        failed = [
+            n
+            for n in record.get("notes") or []
+            if n.startswith(prefix) and not n.endswith("samples have no train data")
+        ]
+        if failed and all(r.get("train/rollout_position") is None for r in rows):
+            raise DumpError(failed[0])
+    return record, rows
 
 
 def samples(

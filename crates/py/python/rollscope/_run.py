@@ -26,6 +26,12 @@ Inputs = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]
 
 def inputs_of(dir_or_paths: Inputs) -> List[str]:
     """One path, or a list of them, as strings."""
+    if isinstance(dir_or_paths, (bytes, bytearray, memoryview)):
+        # Elsewhere bytes are a dump's content; iterating them would give ints and a
+        # TypeError that names neither.
+        raise DumpError(
+            "a run is a folder or a list of dump paths (str or os.PathLike), not bytes"
+        )
     if isinstance(dir_or_paths, (str, os.PathLike)):
         return [os.fspath(dir_or_paths)]
     return [os.fspath(p) for p in dir_or_paths]

@@ -82,11 +82,14 @@ pub fn layout<S: AsRef<str>>(paths: &[S]) -> RunLayout {
     }
     let first = dumps
         .iter()
-        .map(|d| d.rollout_id + 1)
+        .map(|d| d.rollout_id.saturating_add(1))
         .max()
         .unwrap_or(0)
         .max(0);
-    for (id, p) in (first..).zip(unnamed) {
+    // Ids come from names: one of i64::MAX leaves no room after it, so the unnamed count
+    // on saturating (they share the last id, and their files tell them apart).
+    for (k, p) in unnamed.into_iter().enumerate() {
+        let id = first.saturating_add(i64::try_from(k).unwrap_or(i64::MAX));
         out.notes.push(format!(
             "{p}: no rollout id in the name; shown as rollout {id}"
         ));
@@ -183,6 +186,18 @@ mod tests {
             .iter()
             .any(|n| n.contains("train_data/7.pt: train data without")));
         assert!(l.notes.iter().any(|n| n.contains("1 other files ignored")));
+    }
+
+    #[test]
+    fn an_id_of_i64_max_leaves_the_unnamed_at_the_end() {
+        let l = layout(&[
+            "rollout_data/9223372036854775807.pt",
+            "rollout_data/x.pt",
+            "rollout_data/y.pt",
+        ]);
+        let ids: Vec<_> = l.dumps.iter().map(|d| d.rollout_id).collect();
+        assert_eq!(ids, vec![i64::MAX; 3]);
+        assert_eq!(l.notes.len(), 2, "{:?}", l.notes);
     }
 
     #[test]

@@ -35,7 +35,7 @@ mod train;
 pub use layout::{layout, RunLayout};
 pub use metrics::{group_size, pass_rate};
 pub use record::{json_diff, run_json, sample_record};
-pub use sample::has_repetition;
+pub use sample::{has_repetition, Allowance};
 pub use sample::{Message, Prompt};
 pub use scan::{scan_bytes, DumpScan, Scanned};
 pub use step::Step;
@@ -155,7 +155,8 @@ pub struct SampleDetail {
     /// Per-token train-side values, when the run has train data for this sample.
     pub train: Option<TrainTokens>,
     /// The response token by token, when the run has a tokenizer (filled by the caller that
-    /// holds it): concatenated, the pieces' `text` is the decoded response.
+    /// holds it): concatenated, the pieces' `text` is the decoded response. `None` too when
+    /// the ids decode to more than 4 × [`MAX_TEXT_CHARS`] bytes (not a response's ids).
     pub pieces: Option<Vec<TokenPiece>>,
 }
 

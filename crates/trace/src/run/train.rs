@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use pt::{Archive, Limits, TensorRef, Tree, Value};
 use serde::{Deserialize, Serialize};
 
-use super::sample::num;
+use super::sample::{num, Allowance};
 use super::TrainFields;
 use crate::values::dict_of;
 
@@ -67,6 +67,14 @@ impl TrainData {
             .and_then(|s| tree.as_seq(s))
             .ok_or("not a train dump: no 'samples' list")?;
         let mut out = TrainData::default();
+        // Every element produced (and every byte inflated) is charged: a file can name one
+        // tensor from every sample, or a stride-0 tensor of 16 M elements over 4 bytes, so
+        // what a read costs is bounded by the file's size, as a rollout scan's is.
+        let mut allow = Allowance {
+            spent: 0,
+            limit: Allowance::for_input(bytes.len() as u64),
+        };
+        let mut over = false;
         for (i, s) in samples.iter().enumerate() {
             let Some(d) = dict_of(tree, s) else {
                 out.note(format!("samples[{i}] is not a dict"));
@@ -82,10 +90,21 @@ impl TrainData {
             };
             let mut series = |k: &str| -> Option<Vec<f64>> {
                 let v = d.get_str(k)?;
-                match values(tree, v, archive.as_ref()) {
+                match values(tree, v, archive.as_ref(), &mut allow) {
                     Ok(x) => x,
-                    Err(e) => {
-                        out.notes.push(format!("samples[{i}].{k}: {e}"));
+                    Err(Spent(limit)) => {
+                        if !over {
+                            over = true;
+                            out.note(format!(
+                                "samples[{i}].{k} and later: per-token values left out: the \
+                                 read's work limit ({limit} units for this file's size) is \
+                                 spent (a file that names large tensors from many samples)"
+                            ));
+                        }
+                        None
+                    }
+                    Err(Failed(e)) => {
+                        out.note(format!("samples[{i}].{k}: {e}"));
                         None
                     }
                 }
@@ -117,7 +136,10 @@ impl TrainData {
                 }
                 _ => None,
             };
-            let scalar = |k: &str| d.get_str(k).and_then(|v| scalar(tree, v, archive.as_ref()));
+            let mut scalar = |k: &str| {
+                d.get_str(k)
+                    .and_then(|v| scalar(tree, v, archive.as_ref(), &mut allow))
+            };
             out.fields.insert(
                 pos,
                 TrainFields {
@@ -168,23 +190,53 @@ impl TrainData {
     }
 }
 
-/// A tensor's or a list's numbers.
-fn values(tree: &Tree, v: &Value, archive: Option<&Archive>) -> Result<Option<Vec<f64>>, String> {
+/// Why a tensor's or a list's numbers were not read.
+enum Skip {
+    /// The work allowance (its limit) is spent.
+    Spent(u64),
+    Failed(String),
+}
+use Skip::{Failed, Spent};
+
+/// A tensor's or a list's numbers, charged to `allow` before they are produced.
+fn values(
+    tree: &Tree,
+    v: &Value,
+    archive: Option<&Archive>,
+    allow: &mut Allowance,
+) -> Result<Option<Vec<f64>>, Skip> {
+    let mut charge = |c: u64| {
+        let spent = allow.spent.saturating_add(c);
+        if spent > allow.limit {
+            return Err(Spent(allow.limit));
+        }
+        allow.spent = spent;
+        Ok(())
+    };
     if let Some(t) = TensorRef::of(tree, v) {
-        let a = archive.ok_or("a tensor outside a torch ZIP")?;
+        let a = archive.ok_or(Failed("a tensor outside a torch ZIP".into()))?;
+        // A tensor that cannot be read, or has too many elements, costs nothing: `values`
+        // says why before doing any work.
+        if t.numel().is_some_and(|n| n <= MAX_TENSOR_ELEMS) {
+            charge(a.cost(&t).unwrap_or(0))?;
+        }
         return a
             .values(&t, MAX_TENSOR_ELEMS)
             .map(Some)
-            .map_err(|e| e.to_string());
+            .map_err(|e| Failed(e.to_string()));
     }
-    Ok(tree
-        .as_seq(v)
-        .map(|items| items.iter().map(|x| num(x).unwrap_or(f64::NAN)).collect()))
+    let Some(items) = tree.as_seq(v) else {
+        return Ok(None);
+    };
+    charge(items.len() as u64)?;
+    Ok(Some(
+        items.iter().map(|x| num(x).unwrap_or(f64::NAN)).collect(),
+    ))
 }
 
 /// A number, or a one-element tensor's value.
-fn scalar(tree: &Tree, v: &Value, archive: Option<&Archive>) -> Option<f64> {
-    num(v).or_else(|| match values(tree, v, archive) {
+fn scalar(tree: &Tree, v: &Value, archive: Option<&Archive>, allow: &mut Allowance) -> Option<f64> {
+    num(v).or_else(|| match values(tree, v, archive, allow) {
         Ok(Some(x)) if x.len() == 1 => Some(x[0]),
         _ => None,
     })
