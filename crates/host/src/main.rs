@@ -99,7 +99,7 @@ enum Command {
         /// {"rollouts": [...], "samples": [...]} with slime's metric names.
         #[arg(long)]
         json: bool,
-        /// Dumps read at once (default: one per core).
+        /// Dumps read at once (default, or 0: one per core).
         #[arg(long)]
         jobs: Option<usize>,
     },
@@ -281,9 +281,11 @@ fn export(input: &Path, format: ExportFormat, out: &Path) -> Result<(), String> 
 
 fn run(inputs: &[PathBuf], json: bool, jobs: Option<usize>) -> Result<(), String> {
     let files = host::run::run_files(inputs, true)?;
-    let threads = jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
-    });
+    // None or 0: one job per core (as `rollscope.run_table(jobs=0)`).
+    let threads = match jobs {
+        Some(n) if n > 0 => n,
+        _ => std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+    };
     let results = host::run::read_run(&files, threads);
     if json {
         let mut summaries = Vec::with_capacity(results.len());

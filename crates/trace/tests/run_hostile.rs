@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 use picklegen::{zip_entries, Entry, Method, Pickle};
 use trace::run::{scan_bytes, TrainData};
 
-/// Generous: each case takes milliseconds; this catches hangs and quadratic blowups.
-const BOUND: Duration = Duration::from_secs(10);
+/// Generous (a scan up to its work allowance takes ≈7 s in a debug build on a busy 2-core
+/// machine): this catches hangs and quadratic blowups, not slowness.
+const BOUND: Duration = Duration::from_secs(60);
 
 #[test]
 fn every_catalog_case_scans_within_bounds() {
