@@ -10,6 +10,9 @@
 pub mod origins;
 pub mod protocol;
 pub mod rows;
+// TEMPORARY (branch `step`): the run explorer's step view; its components are wasm-only
+// inside, `run::step_table` (pure logic) is compiled and tested natively like `protocol`.
+pub mod run;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;
