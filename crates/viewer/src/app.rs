@@ -13,8 +13,10 @@ use crate::panels::legend::{counters_legend, span_legend};
 use crate::panels::metrics::metrics_view;
 use crate::panels::status::status_banners;
 use crate::panels::toolbar::toolbar;
+use crate::run::client::RunClient;
+use crate::run::state::{RunState, RunView};
 use crate::state::{SideTab, State};
-use crate::url_state::{has_search_param, Link};
+use crate::url_state::{has_search_param, search_param, Link};
 use crate::worker_client::Client;
 
 #[component]
@@ -23,6 +25,11 @@ pub fn App() -> impl IntoView {
     let link = Link::new(st);
     let client = Client::new(st, link);
     let input = Input::new(st, client);
+    let run = RunClient::new(RunState::new());
+    let rs = run.state();
+    // The run explorer replaces the timeline while a run is open (until a dump is opened
+    // from it in the timeline: "Back to run" returns).
+    let run_shown = move || rs.name.get().is_some() && rs.view.get() == RunView::Run;
 
     Effect::new(move |_| set_body_state(st.phase.get()));
 
@@ -30,7 +37,13 @@ pub fn App() -> impl IntoView {
     // nothing given, the bundled demo dump.
     let url = link.restore();
     let embedded = has_search_param("embed");
-    if client.open_embedded_report() {
+    let run_url = search_param("run").filter(|r| !r.is_empty());
+    crate::run::link::install(st, run, run_url.is_some());
+    crate::run::follow_trace(st, run, input);
+    if let Some(r) = run_url {
+        // `?run=<index URL>` (from `rollscope DIR`): the run, not a dump.
+        crate::run::open::open_index(run, r);
+    } else if client.open_embedded_report() {
         // A one-file report: its file's bytes are in the page, opened like any file.
     } else if let Some(url) = url {
         client.open_url(url);
@@ -50,10 +63,14 @@ pub fn App() -> impl IntoView {
         <div class="app" class:dragging=move || st.dragging_file.get() class:compact=move || st.compact.get()
             on:dragover=move |ev: web_sys::DragEvent| { ev.prevent_default(); st.dragging_file.set(true); }
             on:dragleave=move |_| st.dragging_file.set(false)
-            on:drop=move |ev| input.drop_file(ev)>
-            {toolbar(st, input, client)}
+            on:drop=move |ev: web_sys::DragEvent| {
+                // A folder (or several dumps) is a run; one file opens in the timeline.
+                if crate::run::open::drop(run, &ev) { st.dragging_file.set(false) } else { input.drop_file(ev) }
+            }>
+            {toolbar(st, input, client, run)}
             {status_banners(st, client)}
-            <main class="body">
+            <div class="run-wrap" class:hidden=move || !run_shown()>{crate::run::run_explorer(run, client)}</div>
+            <main class="body" class:hidden=run_shown>
                 {timeline_view(st, input)}
                 <aside class="side">
                     <nav class="tabs">

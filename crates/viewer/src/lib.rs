@@ -10,8 +10,8 @@
 pub mod origins;
 pub mod protocol;
 pub mod rows;
-// TEMPORARY (branch `step`): the run explorer's step view; its components are wasm-only
-// inside, `run::step_table` (pure logic) is compiled and tested natively like `protocol`.
+// The run explorer: its components are wasm-only inside; its pure logic (`run::math`,
+// `run::step_table`) is compiled and tested natively like `protocol`.
 pub mod run;
 
 #[cfg(target_arch = "wasm32")]
