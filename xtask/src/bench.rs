@@ -126,6 +126,7 @@ pub fn bench(root: &Path) -> Result {
         let f = figures.get(d.file).unwrap_or(&empty);
         print_dump(d, path, f);
     }
+    print_run(figures.get("run4").unwrap_or(&HashMap::new()));
     print_wasm(root);
     if failed.is_empty() {
         Ok(())
@@ -242,6 +243,48 @@ fn missing(f: &Figures, error_key: &str) -> String {
         Some(e) => format!("failed: {e}"),
         None => "not measured".into(),
     }
+}
+
+/// `rollscope run` over four copies of the default dump (issue 14: dumps read in parallel, each
+/// streamed, memory about one dump per job).
+fn print_run(f: &Figures) {
+    println!(
+        "\nrollscope run: a run folder of 4 x {} (--jobs 2)",
+        DUMPS[0].file
+    );
+    let size = num(f, "file_bytes").unwrap_or(0.0);
+    let mut t = Table(Vec::new());
+    match (
+        num(f, "run1_s"),
+        num(f, "run1_rss_kb"),
+        num(f, "run_s"),
+        num(f, "run_rss_kb"),
+    ) {
+        (Some(s1), Some(kb1), Some(s4), Some(kb4)) => {
+            t.row(
+                "one dump: wall, peak RSS",
+                format!("{s1:.2} s, {}", mb(kb1 * 1024.0)),
+                "",
+                None,
+            );
+            t.row(
+                "4 dumps: wall",
+                format!("{s4:.2} s ({:.0} MB/s)", 4.0 * size / 1e6 / s4),
+                "",
+                None,
+            );
+            // Two jobs: at most about two dumps' worth of memory at once.
+            let x = kb4 / kb1;
+            t.row(
+                "4 dumps: peak RSS",
+                format!("{} = {x:.2}x one dump", mb(kb4 * 1024.0)),
+                "<= 2.5x one dump (2 jobs)",
+                Some(x <= 2.5),
+            );
+        }
+        _ => t.row("rollscope run", missing(f, "run_error"), "", None),
+    }
+    t.print();
 }
 
 fn print_dump(d: &Dump, path: &Path, f: &Figures) {

@@ -419,6 +419,8 @@ fn fuzz(root: &Path, args: &[String]) -> Result {
         ("interop", 64 << 10, "json"),
         ("cache_json", 256 << 10, "json"),
         ("structured", 8 << 10, ""),
+        ("tokenizer", 256 << 10, "json"),
+        ("run_read", 256 << 10, "pt"),
     ];
     let mut minutes = 7.0f64;
     let mut only: Option<String> = None;

@@ -14,7 +14,9 @@
 //! - rows are self-consistent (`lane < lane_count ≤ items + 1`, counts match the items);
 //! - the streaming readers give exactly what the whole-buffer readers give, the same value or
 //!   an error on both, for any chunking ([`stream`]);
-//! - a `pt` value tree stays within the memory limit it was read under ([`tree`]).
+//! - a `pt` value tree stays within the memory limit it was read under ([`tree`]);
+//! - a tokenizer's pieces concatenate to its decoding, with consistent offsets
+//!   ([`check_tokenizer`]).
 //!
 //! Layout: this file (targets and dispatch), `built.rs` (checks on a `Built` and on series),
 //! `tree.rs` (value tree size and canonical form), `stream.rs` (chunked vs whole).
@@ -35,6 +37,8 @@ pub const TARGETS: &[&str] = &[
     "interop",
     "cache_json",
     "structured",
+    "tokenizer",
+    "run_read",
 ];
 
 /// Runs the check of `target` on `data`. Panics on an invariant violation or an unknown target.
@@ -47,6 +51,8 @@ pub fn check(target: &str, data: &[u8]) {
         "interop" => check_interop(data),
         "cache_json" => check_cache_json(data),
         "structured" => check_structured(data),
+        "tokenizer" => check_tokenizer(data),
+        "run_read" => check_run_read(data),
         other => panic!("unknown fuzz target {other:?} (known: {TARGETS:?})"),
     }
 }
@@ -118,4 +124,107 @@ pub fn check_structured(data: &[u8]) {
     // Checks the whole read's `Built` too (bounded relative to the generated file).
     stream::check_trace_stream(&generated.bytes, &generated.chunks);
     stream::check_pt_stream(&generated.bytes, &generated.chunks);
+}
+
+/// `trace::tokenizer::Tokenizer::from_json` on any bytes; on success, decoding ids taken from
+/// the same bytes (known ids, ids just past them and any `u32`): one piece per id, the pieces'
+/// texts concatenate to `decode`, each piece's `start..end` is its text's place in chars, and
+/// the text is at most 3 bytes per token byte (U+FFFD per invalid byte).
+pub fn check_tokenizer(data: &[u8]) {
+    use trace::tokenizer::{Tokenizer, MAX_IDS, MAX_TOKEN_BYTES};
+    let Ok(tok) = Tokenizer::from_json(data) else {
+        return;
+    };
+    assert!(tok.len() <= MAX_IDS, "{} ids", tok.len());
+    let span = tok.len() as u32 + 8;
+    let ids: Vec<u32> = data
+        .chunks_exact(4)
+        .take(4096)
+        .map(|c| {
+            let raw = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            // Mostly ids near the known ones (multi-byte characters split over tokens),
+            // sometimes any id at all.
+            if c[0] % 4 == 0 {
+                raw
+            } else {
+                (raw >> 8) % span
+            }
+        })
+        .collect();
+    let mut token_bytes = 0;
+    for &id in &ids {
+        if let Some(b) = tok.token_bytes(id) {
+            assert!(b.len() <= MAX_TOKEN_BYTES, "token {id}: {} bytes", b.len());
+            token_bytes += b.len();
+        } else {
+            token_bytes += 3;
+        }
+    }
+    let text = tok.decode(&ids);
+    assert!(
+        text.len() <= 3 * token_bytes,
+        "{} bytes of text",
+        text.len()
+    );
+    let pieces = tok.pieces(&ids);
+    assert_eq!(pieces.len(), ids.len(), "one piece per id");
+    let chars: Vec<char> = text.chars().collect();
+    let mut joined = String::new();
+    let mut at = 0;
+    for (p, &id) in pieces.iter().zip(&ids) {
+        assert_eq!(p.id, id);
+        assert_eq!(p.start, at, "piece starts where the last ended");
+        assert!(p.end <= chars.len(), "piece past the text");
+        let slice: String = chars[p.start..p.end].iter().collect();
+        assert_eq!(slice, p.text, "offsets point at the piece's text");
+        joined.push_str(&p.text);
+        at = p.end;
+    }
+    assert_eq!(at, chars.len(), "pieces cover the text");
+    assert_eq!(joined, text, "pieces concatenate to decode");
+}
+
+/// The run reader (`trace::run`) on any bytes: a dump scanned for a summary and for a step,
+/// then summarised, and the bytes read as train data. Rows are one per sample either way, a
+/// step has a detail per row, and what the step holds is bounded by the scan's work allowance.
+pub fn check_run_read(data: &[u8]) {
+    use trace::run::{scan_bytes, summarize, DumpKind, DumpRef, TrainData};
+    let dump = DumpRef {
+        rollout_id: 0,
+        kind: DumpKind::Train,
+        file: "fuzz.pt".into(),
+        train_file: None,
+    };
+    let summary = scan_bytes(data, false);
+    let step = scan_bytes(data, true);
+    match (&summary, &step) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(
+                a.rows.len(),
+                b.rows.len(),
+                "summary and step scans differ in rows"
+            );
+            assert_eq!(b.details.len(), b.rows.len(), "a step has a detail per row");
+            let text: u64 = b
+                .details
+                .iter()
+                .map(|d| {
+                    (d.response.len() + 4 * d.tokens.len() + 5 * d.rollout_log_probs.len()) as u64
+                })
+                .sum();
+            assert!(
+                text <= 64 * data.len() as u64 + (64 << 20) + (4 << 20),
+                "a step holds {text} bytes from a {}-byte file",
+                data.len()
+            );
+        }
+        (Err(a), Err(b)) => assert_eq!(a, b, "summary and step scans fail differently"),
+        // The step scan keeps every list, so it may pass a memory limit the summary does not.
+        _ => {}
+    }
+    if let Ok(s) = summary {
+        let (sum, _) = summarize(&dump, s, None, false);
+        serde_json::to_string(&sum).expect("a summary is JSON");
+    }
+    let _ = TrainData::read(data, true);
 }

@@ -157,6 +157,52 @@ fn main() {
             results.measured(&tag, "slime", &slime);
         }
     }
+    if let Some(first) = dumps.iter().find(|d| d.exists()) {
+        run_bench(&root, &bin, first, runs, &mut results);
+    }
+}
+
+/// `rollscope run` over a run folder of four hard links to (or copies of) `dump`, with two jobs:
+/// wall time and peak RSS, beside one `rollscope run` of the dump alone. Recorded as `run4`.
+fn run_bench(root: &Path, bin: &Path, dump: &Path, runs: usize, results: &mut Results) {
+    let work = root.join("target/bench/run4");
+    let data = work.join("rollout_data");
+    let _ = std::fs::remove_dir_all(&work);
+    if let Err(e) = std::fs::create_dir_all(&data) {
+        results.text("run4", "run_error", &format!("{}: {e}", data.display()));
+        return;
+    }
+    for i in 0..4 {
+        let linked = data.join(format!("{i}.pt"));
+        if let Err(e) =
+            std::fs::hard_link(dump, &linked).or_else(|_| std::fs::copy(dump, &linked).map(|_| ()))
+        {
+            results.text("run4", "run_error", &format!("{}: {e}", linked.display()));
+            return;
+        }
+    }
+    let size = std::fs::metadata(dump).map_or(0.0, |m| m.len() as f64);
+    println!(
+        "
+rollscope run: a folder of 4 x {} ({:.1} MB each)",
+        dump.display(),
+        size / 1e6
+    );
+    let one = median_of(runs, || timed(Command::new(bin).arg("run").arg(dump)));
+    report("rollscope run (the dump alone)", &one, size);
+    results.measured("run4", "run1", &one);
+    let four = median_of(runs, || {
+        timed(
+            Command::new(bin)
+                .arg("run")
+                .arg(&work)
+                .args(["--jobs", "2"]),
+        )
+    });
+    report("rollscope run (4 dumps, --jobs 2)", &four, 4.0 * size);
+    results.measured("run4", "run", &four);
+    results.put("run4", "file_bytes", size);
+    let _ = std::fs::remove_dir_all(&work);
 }
 
 /// Runs `f` on a hard link to (or copy of) `dump` in the fresh directory `work`, which is

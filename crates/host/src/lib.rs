@@ -1,6 +1,7 @@
 //! `host`: the native `rollscope` binary.
 //!
-//! **Owns:** the command line (`cache`, `html`, serving a dump), file I/O, and a tiny static
+//! **Owns:** the command line (`cache`, `stats`, `export`, `html`, `run`, serving a dump or a
+//! run folder), file I/O, and a tiny static
 //! host for the viewer, which is embedded in the binary at build time (`build.rs`: run Trunk
 //! first so `dist/` exists, then build this crate).
 //!
@@ -11,6 +12,7 @@
 pub mod assets;
 pub mod guard;
 pub mod report;
+pub mod run;
 pub mod serve;
 pub mod stats_table;
 pub mod term;

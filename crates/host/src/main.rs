@@ -29,7 +29,8 @@ struct Cli {
 
 #[derive(Args)]
 struct ServeArgs {
-    /// A rollout dump (.pt) or slime cache (.json) to open; the only file served from disk.
+    /// A rollout dump (.pt) or slime cache (.json) to open, or a run folder (slime's
+    /// --dump-details DIR) to explore; only that file, or that folder's run files, are served.
     dump: Option<PathBuf>,
     /// Port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 9999)]
@@ -89,6 +90,19 @@ enum Command {
         #[arg(short, long, default_value = "-")]
         output: PathBuf,
     },
+    /// A whole run (slime's --dump-details folder): one line per rollout and eval dump with
+    /// slime's metrics and flags (straggler, truncation burst, untraced, missing train data).
+    Run {
+        /// A --dump-details folder, its rollout_data folder, or dump files.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// {"rollouts": [...], "samples": [...]} with slime's metric names.
+        #[arg(long)]
+        json: bool,
+        /// Dumps read at once (default: one per core).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// Write one self-contained HTML file (viewer and rows) that opens from file://.
     Html {
         /// A rollout dump (.pt) or a slime cache JSON.
@@ -112,6 +126,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Some(Command::Cache { input, output }) => cache(input, output.as_deref()),
         Some(Command::Html { input, output }) => html(input, output.as_deref()),
+        Some(Command::Run { inputs, json, jobs }) => run(inputs, *json, *jobs),
         Some(Command::Export {
             input,
             format,
@@ -264,6 +279,33 @@ fn export(input: &Path, format: ExportFormat, out: &Path) -> Result<(), String> 
     })
 }
 
+fn run(inputs: &[PathBuf], json: bool, jobs: Option<usize>) -> Result<(), String> {
+    let files = host::run::run_files(inputs, true)?;
+    let threads = jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+    });
+    let results = host::run::read_run(&files, threads);
+    if json {
+        let mut summaries = Vec::with_capacity(results.len());
+        let mut samples = Vec::new();
+        for r in results {
+            summaries.push(r.summary);
+            samples.extend(r.samples);
+        }
+        let doc = trace::run::run_json(&summaries, samples);
+        write_out(Path::new("-"), |w| {
+            host::term::write_json_safe(&mut *w, &doc).map_err(std::io::Error::other)?;
+            writeln!(w)
+        })
+    } else {
+        print!(
+            "{}",
+            host::term::escape_lines(&host::run::render_table(&files, &results))
+        );
+        Ok(())
+    }
+}
+
 fn html(input: &Path, output: Option<&Path>) -> Result<(), String> {
     let built = build(input)?.into_built();
     let name = input
@@ -291,9 +333,18 @@ fn html(input: &Path, output: Option<&Path>) -> Result<(), String> {
 }
 
 fn serve(args: &ServeArgs) -> Result<(), String> {
+    let mut run_dir = None;
     if let Some(d) = &args.dump {
         let meta = std::fs::metadata(d).map_err(|e| format!("{}: {e}", d.display()))?;
-        if !meta.is_file() {
+        if meta.is_dir() {
+            if args.no_serve {
+                return Err(format!(
+                    "{}: --no-serve takes a dump, not a run folder",
+                    d.display()
+                ));
+            }
+            run_dir = Some(d.clone());
+        } else if !meta.is_file() {
             return Err(format!("{}: not a file", d.display()));
         }
     }
@@ -311,7 +362,31 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
     if !host::assets::viewer_built() {
         eprintln!("warning: this binary was built without the viewer (run `cargo xtask build`, then rebuild)");
     }
-    let site = host::serve::Site::new(args.dump.clone())?;
+    let site = match &run_dir {
+        Some(dir) => {
+            // Only files under DIR are served (no sibling train_data of a rollout_data DIR).
+            let run = host::run::run_files(std::slice::from_ref(dir), false)?;
+            let name = dir
+                .canonicalize()
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "run".into());
+            eprintln!(
+                "{}",
+                escape(&format!(
+                    "rollscope: run {}: {} dumps, {} files",
+                    dir.display(),
+                    run.layout.dumps.len(),
+                    run.files.len()
+                ))
+            );
+            let token = host::guard::Token::random()?;
+            host::serve::Site::for_run(host::serve::RunSite::new(
+                &name, &run.root, &run.files, &token,
+            ))
+        }
+        None => host::serve::Site::new(args.dump.clone())?,
+    };
     let addr = SocketAddr::new(args.host, args.port);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -1,11 +1,14 @@
-//! The static host: the embedded viewer and, optionally, one named dump. Nothing else.
+//! The static host: the embedded viewer and, optionally, one named dump or one run folder.
+//! Nothing else.
 //!
 //! Why it is this strict: slime's tool serves its whole directory on 0.0.0.0. Here a request
 //! is answered only if its `Host` is this server ([`guard::Authorities`], against DNS
-//! rebinding) and its raw path is exactly `/`, an embedded file name, or the dump's URL
-//! `/d/<token>/<name>` (the token is random per run, see [`guard::Token`]); there is no
-//! directory listing and no path is ever joined to a file-system path, so `..`, `%2e%2e`,
-//! encoded slashes, backslashes and absolute paths all fall through to 404. Every response,
+//! rebinding) and its raw path is exactly `/`, an embedded file name, the dump's URL
+//! `/d/<token>/<name>` (the token is random per run, see [`guard::Token`]), or, for a run,
+//! `/r/<token>/index.json` and `/r/<token>/f/<path>` where `<path>` (percent-decoded) is one
+//! of the files listed when the server started (regular files under the run folder, no
+//! symlinks); a path is looked up in that list, never joined to a file-system path, so `..`,
+//! `%2e%2e`, encoded slashes, backslashes and absolute paths all fall through to 404. Every response,
 //! refusals included, carries [`guard::SECURITY_HEADERS`] (no framing, no referrer).
 
 use std::net::SocketAddr;
@@ -29,12 +32,61 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
 /// In the `?url=` value a `/` may stay as it is.
 const QUERY: &percent_encoding::AsciiSet = &SEGMENT.remove(b'/');
 
+/// A run folder being served: its index and its files by relative path.
+#[derive(Clone)]
+pub struct RunSite {
+    /// `/r/<token>/`.
+    pub prefix: String,
+    /// `{"name": …, "files": [{"path", "size"}, …]}`.
+    pub index: std::sync::Arc<Vec<u8>>,
+    pub files: std::sync::Arc<std::collections::HashMap<String, PathBuf>>,
+}
+
+impl RunSite {
+    /// The run in `files` (relative paths under `root`), served under a fresh token.
+    pub fn new(
+        name: &str,
+        root: &std::path::Path,
+        files: &[(String, u64)],
+        token: &Token,
+    ) -> RunSite {
+        let index = serde_json::json!({
+            "name": name,
+            "files": files
+                .iter()
+                .map(|(p, size)| serde_json::json!({"path": p, "size": size}))
+                .collect::<Vec<_>>(),
+        });
+        RunSite {
+            prefix: format!("/r/{}/", token.as_str()),
+            index: std::sync::Arc::new(index.to_string().into_bytes()),
+            files: std::sync::Arc::new(
+                files
+                    .iter()
+                    .map(|(p, _)| (p.clone(), root.join(p)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The file a request path names, if it is one of the run's.
+    fn file(&self, path: &str) -> Option<&PathBuf> {
+        let rest = path.strip_prefix(&self.prefix)?.strip_prefix("f/")?;
+        let rel = percent_encoding::percent_decode_str(rest)
+            .decode_utf8()
+            .ok()?;
+        self.files.get(rel.as_ref())
+    }
+}
+
 /// What to serve, and to whom.
 #[derive(Clone)]
 pub struct Site {
     /// The dump (path on disk) and the URL path it is served at, e.g.
     /// `/d/<token>/rollout_0.pt`.
     pub dump: Option<(PathBuf, String)>,
+    /// A run folder, instead of a dump.
+    pub run: Option<RunSite>,
     /// Who is answered; set from the bound address by [`run`] (until then, only port 0).
     pub authorities: Authorities,
 }
@@ -56,12 +108,25 @@ impl Site {
         });
         Site {
             dump,
+            run: None,
+            authorities: Authorities::new(std::net::Ipv4Addr::LOCALHOST.into(), 0),
+        }
+    }
+
+    /// A site serving the run folder `run`.
+    pub fn for_run(run: RunSite) -> Site {
+        Site {
+            dump: None,
+            run: Some(run),
             authorities: Authorities::new(std::net::Ipv4Addr::LOCALHOST.into(), 0),
         }
     }
 
     /// The page to open: the viewer, with `?url=` naming the dump when there is one.
     pub fn start_url(&self, addr: SocketAddr) -> String {
+        if let Some(run) = &self.run {
+            return format!("http://{addr}/?run={}index.json", &run.prefix[1..]);
+        }
         match &self.dump {
             Some((_, url_path)) => {
                 let rel = url_path.trim_start_matches('/');
@@ -90,18 +155,26 @@ impl Site {
         let path = req.uri().path().to_string();
         if let Some((file, url_path)) = &self.dump {
             if guard::same(path.as_bytes(), url_path.as_bytes()) {
-                return match tower_http::services::ServeFile::new(file)
-                    .oneshot(req)
-                    .await
-                {
-                    Ok(r) => {
-                        let mut r = r.map(Body::new);
-                        r.headers_mut()
-                            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-                        r
-                    }
-                    Err(_) => status(StatusCode::INTERNAL_SERVER_ERROR),
-                };
+                return serve_file(file, req).await;
+            }
+        }
+        if let Some(run) = &self.run {
+            if guard::same(
+                path.as_bytes(),
+                format!("{}index.json", run.prefix).as_bytes(),
+            ) {
+                return Response::builder()
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .header(header::CACHE_CONTROL, "no-cache")
+                    .body(if req.method() == Method::HEAD {
+                        Body::empty()
+                    } else {
+                        Body::from(run.index.as_ref().clone())
+                    })
+                    .unwrap_or_else(|_| status(StatusCode::INTERNAL_SERVER_ERROR));
+            }
+            if let Some(file) = run.file(&path) {
+                return serve_file(&file.clone(), req).await;
             }
         }
         let name = if path == "/" {
@@ -151,6 +224,22 @@ impl Site {
                 Body::from(body)
             })
             .unwrap_or_else(|_| status(StatusCode::INTERNAL_SERVER_ERROR))
+    }
+}
+
+/// A file from disk (a dump, or a run's file), never cached.
+async fn serve_file(file: &std::path::Path, req: Request) -> Response {
+    match tower_http::services::ServeFile::new(file)
+        .oneshot(req)
+        .await
+    {
+        Ok(r) => {
+            let mut r = r.map(Body::new);
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            r
+        }
+        Err(_) => status(StatusCode::INTERNAL_SERVER_ERROR),
     }
 }
 

@@ -173,8 +173,8 @@ impl<'a> Archive<'a> {
     /// The elements of tensor `t` in row-major order, as f64 (at most `max_elems`).
     pub fn values(&self, t: &TensorRef, max_elems: u64) -> Result<Vec<f64>, Error> {
         let what = |m: String| Error::ZipLayout(format!("tensor data/{}: {m}", t.key));
-        let size = dtype_size(&t.dtype)
-            .ok_or_else(|| what(format!("dtype {} is not read", t.dtype)))?;
+        let size =
+            dtype_size(&t.dtype).ok_or_else(|| what(format!("dtype {} is not read", t.dtype)))?;
         let n = t.numel().ok_or_else(|| what("shape overflows".into()))?;
         if n > max_elems {
             return Err(what(format!("{n} elements; at most {max_elems} are read")));
@@ -210,10 +210,9 @@ impl<'a> Archive<'a> {
                 "int32" => i32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as f64,
                 "int16" => i16::from_le_bytes(b.try_into().unwrap_or([0; 2])) as f64,
                 "float16" => half_to_f64(u16::from_le_bytes(b.try_into().unwrap_or([0; 2]))),
-                "bfloat16" => {
-                    f32::from_bits((u16::from_le_bytes(b.try_into().unwrap_or([0; 2])) as u32) << 16)
-                        as f64
-                }
+                "bfloat16" => f32::from_bits(
+                    (u16::from_le_bytes(b.try_into().unwrap_or([0; 2])) as u32) << 16,
+                ) as f64,
                 "int8" => b[0] as i8 as f64,
                 _ => b[0] as f64,
             }
@@ -226,12 +225,7 @@ impl<'a> Archive<'a> {
         let dims = t.shape.len();
         let mut idx = vec![0u64; dims];
         for _ in 0..n {
-            let flat = t.offset
-                + idx
-                    .iter()
-                    .zip(&t.stride)
-                    .map(|(&i, &s)| i * s)
-                    .sum::<u64>();
+            let flat = t.offset + idx.iter().zip(&t.stride).map(|(&i, &s)| i * s).sum::<u64>();
             out.push(read(flat));
             for d in (0..dims).rev() {
                 idx[d] += 1;

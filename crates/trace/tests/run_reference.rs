@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as J;
-use trace::run::{layout, run_json, sample_record, scan_bytes, summarize, TrainData};
+use trace::run::{json_diff, layout, run_json, sample_record, scan_bytes, summarize, TrainData};
 
 fn run_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/run")
@@ -20,37 +20,6 @@ fn files(dir: &Path) -> Vec<String> {
         }
     }
     out
-}
-
-/// `a` equals `b`: same keys, same strings, numbers within 1e-6 relative. Returns the paths
-/// that differ.
-fn diff(path: &str, a: &J, b: &J, out: &mut Vec<String>) {
-    match (a, b) {
-        (J::Object(x), J::Object(y)) => {
-            for (k, v) in x {
-                match y.get(k) {
-                    Some(w) => diff(&format!("{path}.{k}"), v, w, out),
-                    None => out.push(format!("{path}.{k}: missing from ours")),
-                }
-            }
-            for k in y.keys().filter(|k| !x.contains_key(*k)) {
-                out.push(format!("{path}.{k}: ours only ({})", y[k]));
-            }
-        }
-        (J::Array(x), J::Array(y)) if x.len() == y.len() => {
-            for (i, (v, w)) in x.iter().zip(y).enumerate() {
-                diff(&format!("{path}[{i}]"), v, w, out);
-            }
-        }
-        (J::Number(x), J::Number(y)) => {
-            let (x, y) = (x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN));
-            if (x - y).abs() > 1e-6 * x.abs().max(y.abs()).max(1e-12) {
-                out.push(format!("{path}: reference {x}, ours {y}"));
-            }
-        }
-        _ if a == b => {}
-        _ => out.push(format!("{path}: reference {a}, ours {b}")),
-    }
 }
 
 #[test]
@@ -77,28 +46,47 @@ fn run_equals_slimes_reference() {
         summaries.push(s);
     }
     let ours = run_json(&summaries, samples);
-    let mut out = Vec::new();
-    diff("", &reference, &ours, &mut out);
-    assert!(out.is_empty(), "{} differences:\n{}", out.len(), out.join("\n"));
+    let out = json_diff(&reference, &ours, 1e-6);
+    assert!(
+        out.is_empty(),
+        "{} differences:\n{}",
+        out.len(),
+        out.join("\n")
+    );
     // The story the fixture tells shows in the flags.
     let flag = |i: usize| &summaries[i].flags;
-    let by_file = |f: &str| summaries.iter().position(|s| s.dump.as_ref().is_some_and(|d| d.file == f)).expect(f);
+    let by_file = |f: &str| {
+        summaries
+            .iter()
+            .position(|s| s.dump.as_ref().is_some_and(|d| d.file == f))
+            .expect(f)
+    };
     assert!(flag(by_file("rollout_data/1.pt")).untraced);
     assert!(flag(by_file("rollout_data/3.pt")).straggler);
     assert!(flag(by_file("rollout_data/4.pt")).truncation_burst);
     let stragglers = summaries.iter().filter(|s| s.flags.straggler).count();
-    let bursts = summaries.iter().filter(|s| s.flags.truncation_burst).count();
+    let bursts = summaries
+        .iter()
+        .filter(|s| s.flags.truncation_burst)
+        .count();
     assert_eq!((stragglers, bursts), (1, 1));
-    assert!(summaries.iter().all(|s| !s.flags.missing_train && !s.flags.partial_train));
+    assert!(summaries
+        .iter()
+        .all(|s| !s.flags.missing_train && !s.flags.partial_train));
 }
 
 #[test]
 fn the_comparison_can_fail() {
-    let mut out = Vec::new();
     let a = serde_json::json!({"x": 1.0, "y": [1, 2], "z": "s"});
-    diff("", &a, &serde_json::json!({"x": 1.00001, "y": [1, 2], "z": "s"}), &mut out);
-    diff("", &a, &serde_json::json!({"x": 1.0, "y": [1], "z": "s"}), &mut out);
-    diff("", &a, &serde_json::json!({"x": 1.0, "y": [1, 2], "z": "t", "w": 0}), &mut out);
-    diff("", &a, &serde_json::json!({"x": 1.0000000001, "y": [1, 2], "z": "s"}), &mut out);
+    let mut out = Vec::new();
+    for b in [
+        serde_json::json!({"x": 1.00001, "y": [1, 2], "z": "s"}),
+        serde_json::json!({"x": 1.0, "y": [1], "z": "s"}),
+        serde_json::json!({"x": 1.0, "y": [1, 2], "z": "t", "w": 0}),
+        serde_json::json!({"x": 1.0000000001, "y": [1, 2], "z": "s"}),
+    ] {
+        out.extend(json_diff(&a, &b, 1e-6));
+    }
+    // 1e-5 off; an array short; a string changed and a key of ours only; 1e-10 is equal.
     assert_eq!(out.len(), 4, "{out:?}");
 }

@@ -31,6 +31,7 @@ pub fn layout<S: AsRef<str>>(paths: &[S]) -> RunLayout {
     let mut train: HashMap<i64, String> = HashMap::new();
     let mut dumps = Vec::new();
     let mut ignored = 0usize;
+    let mut unnamed: Vec<String> = Vec::new();
     for p in paths {
         let p = p.as_ref();
         let (dir, name) = match p.rsplit_once('/') {
@@ -45,12 +46,23 @@ pub fn layout<S: AsRef<str>>(paths: &[S]) -> RunLayout {
             continue;
         }
         let Some(stem) = name.strip_suffix(".pt") else {
-            ignored += 1;
+            // Only a stray file among the dumps is worth a note (not a README or the
+            // tokenizer's other files).
+            ignored += (dir == "rollout_data" || dir == "train_data") as usize;
             continue;
         };
-        let Some(id) = last_number(stem) else {
-            out.notes.push(format!("{p}: no rollout id in the name; left out"));
-            continue;
+        let id = match last_number(stem) {
+            Some(id) => id,
+            None if dir == "train_data" => {
+                out.notes
+                    .push(format!("{p}: no rollout id in the name; left out"));
+                continue;
+            }
+            None => {
+                // A dump named without an id (`synth.pt`): numbered after the others, in order.
+                unnamed.push(p.to_string());
+                continue;
+            }
         };
         if dir == "train_data" {
             train.insert(id, p.to_string());
@@ -68,9 +80,24 @@ pub fn layout<S: AsRef<str>>(paths: &[S]) -> RunLayout {
             train_file: None,
         });
     }
-    dumps.sort_by(|a, b| {
-        (a.rollout_id, a.kind, &a.file).cmp(&(b.rollout_id, b.kind, &b.file))
-    });
+    let first = dumps
+        .iter()
+        .map(|d| d.rollout_id + 1)
+        .max()
+        .unwrap_or(0)
+        .max(0);
+    for (id, p) in (first..).zip(unnamed) {
+        out.notes.push(format!(
+            "{p}: no rollout id in the name; shown as rollout {id}"
+        ));
+        dumps.push(DumpRef {
+            rollout_id: id,
+            kind: DumpKind::Train,
+            file: p,
+            train_file: None,
+        });
+    }
+    dumps.sort_by(|a, b| (a.rollout_id, a.kind, &a.file).cmp(&(b.rollout_id, b.kind, &b.file)));
     if dumps.len() > MAX_DUMPS {
         out.notes.push(format!(
             "{} dumps; only the first {MAX_DUMPS} are read",
@@ -78,22 +105,18 @@ pub fn layout<S: AsRef<str>>(paths: &[S]) -> RunLayout {
         ));
         dumps.truncate(MAX_DUMPS);
     }
-    let has_train_dir = !train.is_empty();
+    // A rollout without its train data is said by its summary (`Flags::missing_train`).
     for d in &mut dumps {
         if d.kind == DumpKind::Train {
             d.train_file = train.remove(&d.rollout_id);
-            if d.train_file.is_none() && has_train_dir {
-                out.notes.push(format!(
-                    "{}: no train_data/{}.pt (train-side fields left empty)",
-                    d.file, d.rollout_id
-                ));
-            }
         }
     }
     let mut orphans: Vec<_> = train.into_values().collect();
     orphans.sort();
     for t in orphans {
-        out.notes.push(format!("{t}: train data without its rollout dump; left out"));
+        out.notes.push(format!(
+            "{t}: train data without its rollout dump; left out"
+        ));
     }
     if ignored > 0 {
         out.notes.push(format!("{ignored} other files ignored"));
@@ -132,29 +155,50 @@ mod tests {
         let got: Vec<_> = l
             .dumps
             .iter()
-            .map(|d| (d.rollout_id, d.kind, d.file.as_str(), d.train_file.as_deref()))
+            .map(|d| {
+                (
+                    d.rollout_id,
+                    d.kind,
+                    d.file.as_str(),
+                    d.train_file.as_deref(),
+                )
+            })
             .collect();
         assert_eq!(
             got,
             vec![
-                (2, DumpKind::Train, "run/rollout_data/2.pt", Some("run/train_data/2.pt")),
+                (
+                    2,
+                    DumpKind::Train,
+                    "run/rollout_data/2.pt",
+                    Some("run/train_data/2.pt")
+                ),
                 (2, DumpKind::Eval, "run/rollout_data/eval_2.pt", None),
                 (10, DumpKind::Train, "run/rollout_data/10.pt", None),
             ]
         );
         assert_eq!(l.tokenizer.as_deref(), Some("run/tokenizer/tokenizer.json"));
-        assert!(l.notes.iter().any(|n| n.contains("no train_data/10.pt")), "{:?}", l.notes);
-        assert!(l.notes.iter().any(|n| n.contains("train_data/7.pt: train data without")));
-        assert!(l.notes.iter().any(|n| n.contains("2 other files ignored")));
+        assert!(l
+            .notes
+            .iter()
+            .any(|n| n.contains("train_data/7.pt: train data without")));
+        assert!(l.notes.iter().any(|n| n.contains("1 other files ignored")));
     }
 
     #[test]
     fn a_list_of_dumps() {
         let l = layout(&["rollout_3.pt", "rollout_1.pt", "nothing.pt", "eval_1.pt"]);
         let ids: Vec<_> = l.dumps.iter().map(|d| (d.rollout_id, d.kind)).collect();
-        assert_eq!(ids, vec![(1, DumpKind::Train), (1, DumpKind::Eval), (3, DumpKind::Train)]);
+        let want = [
+            (1, DumpKind::Train),
+            (1, DumpKind::Eval),
+            (3, DumpKind::Train),
+            (4, DumpKind::Train),
+        ];
+        assert_eq!(ids, want);
+        let note = "nothing.pt: no rollout id in the name; shown as rollout 4";
+        assert!(l.notes.iter().any(|n| n == note), "{:?}", l.notes);
         // No train_data folder at all: nothing is missing.
-        assert!(l.notes.iter().any(|n| n.contains("nothing.pt: no rollout id")));
         assert!(!l.notes.iter().any(|n| n.contains("no train_data")));
         assert_eq!(last_number("x99999999999999999999"), None);
     }

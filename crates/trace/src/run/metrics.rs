@@ -19,7 +19,12 @@ use crate::metrics::{py_round1, stats};
 /// slime's `compute_statistics` (`mean`, `median`, `max`, `min`) under `prefix`.
 fn statistics(out: &mut Map<String, J>, prefix: &str, values: &[f64]) {
     if let Some(s) = stats(values) {
-        for (k, v) in [("mean", s.mean), ("median", s.median), ("max", s.max), ("min", s.min)] {
+        for (k, v) in [
+            ("mean", s.mean),
+            ("median", s.median),
+            ("max", s.max),
+            ("min", s.min),
+        ] {
             out.insert(format!("{prefix}{k}"), float_json(v));
         }
     }
@@ -33,7 +38,7 @@ pub fn pass_rate(rewards: &[f64], group_size: usize) -> Option<Map<String, J>> {
     if group_size == 1 {
         return Some(out);
     }
-    if group_size == 0 || rewards.is_empty() || rewards.len() % group_size != 0 {
+    if group_size == 0 || rewards.is_empty() || !rewards.len().is_multiple_of(group_size) {
         return None;
     }
     let correct: Vec<usize> = rewards
@@ -105,7 +110,10 @@ pub fn group_size(rows: &[SampleRow]) -> usize {
 
 /// slime's `compute_metrics_from_samples` over `rows`, under `prefix`.
 fn sample_metrics(out: &mut Map<String, J>, prefix: &str, rows: &[&SampleRow]) {
-    let lens: Vec<f64> = rows.iter().filter_map(|r| r.effective_response_length).collect();
+    let lens: Vec<f64> = rows
+        .iter()
+        .filter_map(|r| r.effective_response_length)
+        .collect();
     statistics(out, &format!("{prefix}response_len/"), &lens);
     // _compute_zero_std_metrics: groups (by group_index, None being one group) whose rewards
     // are all equal, counted by str(round(reward, 1)).
@@ -119,7 +127,9 @@ fn sample_metrics(out: &mut Map<String, J>, prefix: &str, rows: &[&SampleRow]) {
     }
     let mut counts: Vec<(String, usize)> = Vec::new();
     for (_, rewards) in &groups {
-        let Some(Some(first)) = rewards.first() else { continue };
+        let Some(Some(first)) = rewards.first() else {
+            continue;
+        };
         if rewards.iter().all(|r| *r == Some(*first)) {
             let key = py_round1(*first);
             match counts.iter_mut().find(|(k, _)| *k == key) {
@@ -139,11 +149,17 @@ fn sample_metrics(out: &mut Map<String, J>, prefix: &str, rows: &[&SampleRow]) {
             format!("{prefix}prefix_cache_hit_rate"),
             float_json(if total > 0.0 { cached / total } else { 0.0 }),
         );
-        out.insert(format!("{prefix}avg_cached_tokens_per_sample"), float_json(cached / n));
+        out.insert(
+            format!("{prefix}avg_cached_tokens_per_sample"),
+            float_json(cached / n),
+        );
     }
     let rep = rows.iter().filter(|r| r.repetition).count() as f64 / n;
     out.insert(format!("{prefix}repetition_frac"), float_json(rep));
-    out.insert(format!("{prefix}truncated_ratio"), float_json(truncated(rows) / n));
+    out.insert(
+        format!("{prefix}truncated_ratio"),
+        float_json(truncated(rows) / n),
+    );
 }
 
 fn truncated(rows: &[&SampleRow]) -> f64 {
@@ -156,13 +172,19 @@ fn truncated(rows: &[&SampleRow]) -> f64 {
 fn perf_metrics(out: &mut Map<String, J>, scan: &Scanned, rollout_time: f64) {
     let p = "perf/";
     out.insert(format!("{p}rollout_time"), float_json(rollout_time));
-    let ngt: Vec<f64> = scan.rows.iter().map(|r| r.non_generation_time.unwrap_or(0.0)).collect();
+    let ngt: Vec<f64> = scan
+        .rows
+        .iter()
+        .map(|r| r.non_generation_time.unwrap_or(0.0))
+        .collect();
     let max_ngt = ngt.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     if max_ngt > 0.0 {
         statistics(out, &format!("{p}non_generation_time/"), &ngt);
     }
     let mut token_perf = |lens: Vec<f64>, key: &str| {
-        let Some(max_len) = lens.iter().copied().reduce(f64::max) else { return };
+        let Some(max_len) = lens.iter().copied().reduce(f64::max) else {
+            return;
+        };
         out.insert(
             format!("{p}longest_{key}sample_tokens_per_sec"),
             float_json(max_len / rollout_time),
@@ -177,15 +199,27 @@ fn perf_metrics(out: &mut Map<String, J>, scan: &Scanned, rollout_time: f64) {
             .map(|(&t, _)| t)
             .collect();
         let mean = at_max.iter().sum::<f64>() / at_max.len() as f64;
-        out.insert(format!("{p}longest_{key}sample_non_generation_time"), float_json(mean));
+        out.insert(
+            format!("{p}longest_{key}sample_non_generation_time"),
+            float_json(mean),
+        );
         out.insert(
             format!("{p}longest_{key}sample_tokens_per_sec_without_non_generation"),
             float_json(max_len / (rollout_time - mean)),
         );
     };
-    token_perf(scan.rows.iter().map(|r| r.response_length.unwrap_or(0.0)).collect(), "");
     token_perf(
-        scan.rows.iter().map(|r| r.effective_response_length.unwrap_or(0.0)).collect(),
+        scan.rows
+            .iter()
+            .map(|r| r.response_length.unwrap_or(0.0))
+            .collect(),
+        "",
+    );
+    token_perf(
+        scan.rows
+            .iter()
+            .map(|r| r.effective_response_length.unwrap_or(0.0))
+            .collect(),
         "effective_",
     );
     for ((key, _), values) in REQUEST_FIELDS.iter().zip(&scan.request_values) {
@@ -246,7 +280,10 @@ pub fn rollout_metrics(dump: &DumpRef, scan: &Scanned) -> Map<String, J> {
                     .collect();
                 let rw: Vec<f64> = mine.iter().map(|r| r.reward.unwrap_or(0.0)).collect();
                 let n = mine.len().max(1) as f64;
-                m.insert(format!("eval/{name}"), float_json(rw.iter().sum::<f64>() / n));
+                m.insert(
+                    format!("eval/{name}"),
+                    float_json(rw.iter().sum::<f64>() / n),
+                );
                 sample_metrics(&mut m, &format!("eval/{name}/"), &mine);
                 m.insert(
                     format!("eval/{name}-truncated_ratio"),

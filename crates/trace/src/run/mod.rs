@@ -33,13 +33,13 @@ mod summary;
 mod train;
 
 pub use layout::{layout, RunLayout};
-pub use record::{run_json, sample_record};
+pub use metrics::{group_size, pass_rate};
+pub use record::{json_diff, run_json, sample_record};
+pub use sample::has_repetition;
 pub use sample::{Message, Prompt};
 pub use scan::{scan_bytes, DumpScan, Scanned};
 pub use step::Step;
 pub use summary::{attach_train, summarize, Dist, Dists, Flags, RolloutSummary, DIST_POINTS};
-pub use metrics::{group_size, pass_rate};
-pub use sample::has_repetition;
 pub use train::{TrainData, TrainTokens};
 
 /// A rollout dump (`{id}.pt`) or an eval dump (`eval_{id}.pt`).
@@ -113,8 +113,8 @@ pub struct SampleRow {
     pub e2e_latency: Option<f64>,
     /// Train-side fields from `train_data/{id}.pt` `samples[position]`, when present.
     pub train: Option<TrainFields>,
-    /// A hash of the prompt (samples of one prompt share it: an eval's groups).
-    #[serde(skip)]
+    /// A hash of the prompt (samples of one prompt share it: an eval's groups, whose
+    /// `group_index` is `None`).
     pub prompt_hash: u64,
 }
 
@@ -159,14 +159,8 @@ pub struct SampleDetail {
     pub pieces: Option<Vec<TokenPiece>>,
 }
 
-/// One response token as text: `start..end` are char offsets of `text` in the decoded response.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct TokenPiece {
-    pub id: u32,
-    pub text: String,
-    pub start: usize,
-    pub end: usize,
-}
+/// One response token as text (the tokenizer's [`crate::tokenizer::Piece`]).
+pub use crate::tokenizer::Piece as TokenPiece;
 
 /// One step (dump) opened in the step view: every sample's table line and response, no
 /// per-token values (those come with [`SampleDetail`], one sample at a time).

@@ -25,23 +25,50 @@ pub fn sample_record(dump: &DumpRef, r: &SampleRow) -> Map<String, J> {
     m.insert("reward".into(), f(r.reward));
     m.insert("reward_is_dict".into(), J::Bool(r.reward_is_dict));
     m.insert("response_length".into(), n(r.response_length));
-    m.insert("effective_response_length".into(), n(r.effective_response_length));
+    m.insert(
+        "effective_response_length".into(),
+        n(r.effective_response_length),
+    );
     m.insert("label".into(), r.label.clone());
     m.insert("prompt_is_messages".into(), J::Bool(r.prompt_is_messages));
     m.insert("prompt_chars".into(), J::from(r.prompt_chars));
     m.insert("response_chars".into(), J::from(r.response_chars));
     m.insert("response_token_count".into(), n(r.response_length));
-    m.insert("response_text_sha256".into(), J::from(r.response_sha256.clone()));
-    m.insert("response_max_line_chars".into(), J::from(r.response_max_line_chars));
+    m.insert(
+        "response_text_sha256".into(),
+        J::from(r.response_sha256.clone()),
+    );
+    m.insert(
+        "response_max_line_chars".into(),
+        J::from(r.response_max_line_chars),
+    );
     m.insert("traced".into(), J::Bool(r.traced));
-    m.insert("eval_dataset".into(), r.eval_dataset.clone().map_or(J::Null, J::from));
+    m.insert(
+        "eval_dataset".into(),
+        r.eval_dataset.clone().map_or(J::Null, J::from),
+    );
     m.insert("train/raw_reward".into(), f(t.and_then(|t| t.raw_reward)));
-    m.insert("train/advantage_mean".into(), f(t.and_then(|t| t.advantage_mean)));
-    m.insert("train/response_length".into(), n(t.and_then(|t| t.response_length)));
+    m.insert(
+        "train/advantage_mean".into(),
+        f(t.and_then(|t| t.advantage_mean)),
+    );
+    m.insert(
+        "train/response_length".into(),
+        n(t.and_then(|t| t.response_length)),
+    );
     let i = |x: Option<i64>| x.map_or(J::Null, J::from);
-    m.insert("train/rollout_position".into(), i(t.and_then(|t| t.rollout_position)));
-    m.insert("train/sample_index".into(), i(t.and_then(|t| t.sample_index)));
-    m.insert("train/data_parallel_rank".into(), i(t.and_then(|t| t.data_parallel_rank)));
+    m.insert(
+        "train/rollout_position".into(),
+        i(t.and_then(|t| t.rollout_position)),
+    );
+    m.insert(
+        "train/sample_index".into(),
+        i(t.and_then(|t| t.sample_index)),
+    );
+    m.insert(
+        "train/data_parallel_rank".into(),
+        i(t.and_then(|t| t.data_parallel_rank)),
+    );
     m
 }
 
@@ -51,6 +78,10 @@ pub fn run_json(rollouts: &[RolloutSummary], samples: Vec<Map<String, J>>) -> J 
         .iter()
         .map(|s| {
             let mut m = s.metrics.clone();
+            // What went wrong is said beside slime's keys, only when something did.
+            if !s.notes.is_empty() {
+                m.insert("notes".into(), J::from(s.notes.clone()));
+            }
             if let Some(e) = &s.error {
                 if let Some(d) = &s.dump {
                     m.insert("rollout_id".into(), J::from(d.rollout_id));
@@ -64,6 +95,50 @@ pub fn run_json(rollouts: &[RolloutSummary], samples: Vec<Map<String, J>>) -> J 
         .collect();
     let mut doc = Map::new();
     doc.insert("rollouts".into(), J::Array(rollouts));
-    doc.insert("samples".into(), J::Array(samples.into_iter().map(J::Object).collect()));
+    doc.insert(
+        "samples".into(),
+        J::Array(samples.into_iter().map(J::Object).collect()),
+    );
     J::Object(doc)
+}
+
+/// Where `ours` differs from `reference`: the same keys, equal strings, bools and nulls, and
+/// numbers within `rel` relative (what "equal to `run_reference.json`" means). One line per
+/// difference, naming its path.
+pub fn json_diff(reference: &J, ours: &J, rel: f64) -> Vec<String> {
+    let mut out = Vec::new();
+    diff("", reference, ours, rel, &mut out);
+    out
+}
+
+fn diff(path: &str, a: &J, b: &J, rel: f64, out: &mut Vec<String>) {
+    match (a, b) {
+        (J::Object(x), J::Object(y)) => {
+            for (k, v) in x {
+                match y.get(k) {
+                    Some(w) => diff(&format!("{path}.{k}"), v, w, rel, out),
+                    None => out.push(format!("{path}.{k}: missing from ours")),
+                }
+            }
+            for k in y.keys().filter(|k| !x.contains_key(*k)) {
+                out.push(format!("{path}.{k}: ours only ({})", y[k]));
+            }
+        }
+        (J::Array(x), J::Array(y)) if x.len() == y.len() => {
+            for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                diff(&format!("{path}[{i}]"), v, w, rel, out);
+            }
+        }
+        (J::Number(x), J::Number(y)) => {
+            let (x, y) = (
+                x.as_f64().unwrap_or(f64::NAN),
+                y.as_f64().unwrap_or(f64::NAN),
+            );
+            if (x - y).abs() > rel * x.abs().max(y.abs()).max(1e-12) {
+                out.push(format!("{path}: reference {x}, ours {y}"));
+            }
+        }
+        _ if a == b => {}
+        _ => out.push(format!("{path}: reference {a}, ours {b}")),
+    }
 }

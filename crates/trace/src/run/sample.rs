@@ -47,20 +47,38 @@ pub const REQUEST_FIELDS: &[(&str, &str)] = &[
     ("request/e2e_latency", "e2e_latency"),
     ("request/queue_time", "queue_time"),
     ("decode/throughput", "decode_throughput"),
-    ("prefill/bootstrap_queue_duration", "pd_prefill_bootstrap_queue_duration"),
-    ("prefill/bootstrap_duration", "pd_prefill_bootstrap_duration"),
-    ("prefill/alloc_wait_duration", "pd_prefill_alloc_wait_duration"),
+    (
+        "prefill/bootstrap_queue_duration",
+        "pd_prefill_bootstrap_queue_duration",
+    ),
+    (
+        "prefill/bootstrap_duration",
+        "pd_prefill_bootstrap_duration",
+    ),
+    (
+        "prefill/alloc_wait_duration",
+        "pd_prefill_alloc_wait_duration",
+    ),
     ("prefill/forward_duration", "pd_prefill_forward_duration"),
-    ("prefill/transfer_queue_duration", "pd_prefill_transfer_queue_duration"),
+    (
+        "prefill/transfer_queue_duration",
+        "pd_prefill_transfer_queue_duration",
+    ),
     ("prefill/transfer_speed_gb_s", "pd_transfer_speed_gb_s"),
     ("prefill/transfer_total_mb", "pd_transfer_total_mb"),
     ("prefill/retry_count", "pd_prefill_retry_count"),
     ("decode/prealloc_duration", "pd_decode_prealloc_duration"),
     ("decode/bootstrap_duration", "pd_decode_bootstrap_duration"),
-    ("decode/alloc_wait_duration", "pd_decode_alloc_wait_duration"),
+    (
+        "decode/alloc_wait_duration",
+        "pd_decode_alloc_wait_duration",
+    ),
     ("decode/transfer_duration", "pd_decode_transfer_duration"),
     ("decode/forward_duration", "pd_decode_forward_duration"),
 ];
+
+/// Chat messages of one prompt read (a real conversation has far fewer).
+const MAX_MESSAGES: usize = 10_000;
 
 /// Trace events one sample may have visited here (as the timeline's per-sample limit).
 const MAX_EVENTS: usize = crate::MAX_SAMPLE_EVENTS;
@@ -145,7 +163,10 @@ pub fn has_repetition(text: &str) -> bool {
 
 /// Characters in the longest line (`text.split("\n")`).
 fn max_line_chars(text: &str) -> usize {
-    text.split('\n').map(|l| l.chars().count()).max().unwrap_or(0)
+    text.split('\n')
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
 }
 
 /// A numeric list's sum (an elided list keeps its sum), or `None` if `v` is not a list.
@@ -157,14 +178,75 @@ fn list_sum(tree: &Tree, v: &Value) -> Option<f64> {
     }
 }
 
+/// The work a scan may still do, in bytes of text read (events count 64, list items 8).
+///
+/// A sample's cost follows its values, and a crafted pickle can name one large response, one
+/// event list or one token list from every sample (each reference costs it a few bytes), so
+/// a scan's work is bounded by its input: [`Allowance::for_input`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Allowance {
+    pub spent: u64,
+    pub limit: u64,
+}
+
+impl Allowance {
+    /// 64 units of work per byte of input plus 64 MiB: an honest dump reads each value once
+    /// (≈ 1 unit per byte).
+    pub fn for_input(bytes: u64) -> u64 {
+        bytes.saturating_mul(64).saturating_add(64 << 20)
+    }
+}
+
+/// What reading sample `s` in full costs (see [`Allowance`]).
+fn cost(tree: &Tree, d: &pt::Dict, detail: bool) -> u64 {
+    let len = |k: &str| -> u64 {
+        match d.get_str(k) {
+            Some(Value::Str(s)) => s.len() as u64,
+            Some(v) => match tree.node_of(v) {
+                Some(Node::List(x) | Node::Tuple(x)) => 8 * x.len() as u64,
+                _ => 0,
+            },
+            None => 0,
+        }
+    };
+    let prompt = match d.get_str("prompt").and_then(|p| tree.as_seq(p)) {
+        Some(items) => items
+            .iter()
+            .take(MAX_MESSAGES)
+            .map(|m| {
+                16 + dict_of(tree, m)
+                    .and_then(|m| m.get_str("content"))
+                    .and_then(Value::as_str)
+                    .map_or(0, |c| c.len() as u64)
+            })
+            .sum(),
+        None => len("prompt"),
+    };
+    let events = d
+        .get_str("trace")
+        .and_then(|t| dict_of(tree, t))
+        .and_then(|t| t.get_str("events"))
+        .and_then(|e| tree.as_seq(e))
+        .map_or(0, |e| 64 * e.len().min(MAX_EVENTS) as u64);
+    let mut c = 1024 + len("response") + prompt + events;
+    if detail {
+        // The JSON of label, reward and metadata is at most 64 KiB each.
+        c += len("tokens") + len("loss_mask") + len("rollout_log_probs") + (3 << 16);
+    }
+    c
+}
+
 /// Sample `position` → its table line and what its events add. `detail`: also build the
-/// whole [`SampleDetail`] (the value tree must then hold the token lists, not elided).
+/// whole [`SampleDetail`] (the value tree must then hold the token lists, not elided). A
+/// sample that would pass `allow` gives only its cheap fields (index, status, reward,
+/// lengths) and `false`.
 pub fn read_sample(
     tree: &Tree,
     s: &Value,
     position: usize,
     detail: bool,
-) -> (SampleRow, SampleEvents, Option<SampleDetail>) {
+    allow: &mut Allowance,
+) -> (SampleRow, SampleEvents, Option<SampleDetail>, bool) {
     let mut row = SampleRow {
         position,
         index: J::Null,
@@ -177,9 +259,14 @@ pub fn read_sample(
         ..SampleEvents::default()
     };
     let Some(d) = dict_of(tree, s) else {
-        return (row, ev, detail.then(SampleDetail::default));
+        return (row, ev, detail.then(SampleDetail::default), true);
     };
     let get = |k: &str| d.get_str(k);
+    let c = cost(tree, d, detail);
+    let within = allow.spent.saturating_add(c) <= allow.limit;
+    if within {
+        allow.spent += c;
+    }
     row.index = get("index").map_or(J::Null, |v| small_json(tree, v));
     row.group_index = get("group_index").map_or(J::Null, |v| small_json(tree, v));
     row.status = get("status")
@@ -194,7 +281,12 @@ pub fn read_sample(
                 .entries
                 .iter()
                 .take(32)
-                .map(|(k, v)| (pt::walk::repr(tree, k, 64).trim_matches('\'').to_string(), small_json(tree, v)))
+                .map(|(k, v)| {
+                    (
+                        pt::walk::repr(tree, k, 64).trim_matches('\'').to_string(),
+                        small_json(tree, v),
+                    )
+                })
                 .collect();
         }
         None => row.reward = reward.and_then(num),
@@ -202,6 +294,9 @@ pub fn read_sample(
     row.response_length = get("response_length").and_then(num);
     let loss = get("loss_mask").and_then(|v| list_sum(tree, v));
     row.effective_response_length = loss.or(row.response_length);
+    if !within {
+        return (row, ev, detail.then(SampleDetail::default), false);
+    }
     row.label = get("label").map_or(J::Null, |v| match v {
         Value::Str(s) => J::String(cut(s, 4096)),
         other => small_json(tree, other),
@@ -215,6 +310,7 @@ pub fn read_sample(
                     row.prompt_is_messages = true;
                     row.prompt_chars = items
                         .iter()
+                        .take(MAX_MESSAGES)
                         .filter_map(|m| dict_of(tree, m)?.get_str("content")?.as_str())
                         .map(|c| c.chars().count())
                         .sum();
@@ -250,7 +346,7 @@ pub fn read_sample(
                 Some(items) if row.prompt_is_messages => Prompt::Messages(
                     items
                         .iter()
-                        .take(10_000)
+                        .take(MAX_MESSAGES)
                         .map(|m| {
                             let md = dict_of(tree, m);
                             let role = md
@@ -289,7 +385,7 @@ pub fn read_sample(
         dt.row = row.clone();
         dt
     });
-    (row, ev, detail)
+    (row, ev, detail, true)
 }
 
 /// The numbers of a list (non-numbers read as NaN), or nothing.

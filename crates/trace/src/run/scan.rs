@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use pt::{Limits, NodeId, Tree, Value};
 
-use super::sample::{read_sample, SampleEvents, REQUEST_FIELDS};
+use super::sample::{read_sample, Allowance, SampleEvents, REQUEST_FIELDS};
 use super::{SampleDetail, SampleRow};
 use crate::MAX_SAMPLES;
 
@@ -36,14 +36,25 @@ pub struct Scanned {
     pub rollout_id: Option<i64>,
     /// Problems with single samples or the file, one line each (at most 50).
     pub notes: Vec<String>,
+    /// Work done so far, and allowed for the bytes read so far.
+    allow: Allowance,
+    /// Samples read only in part because the work allowance was spent.
+    pub over_budget: usize,
 }
 
 const MAX_NOTES: usize = 50;
 
 impl Scanned {
+    /// The input read so far is `bytes` long: the allowance grows with it.
+    fn set_input(&mut self, bytes: u64) {
+        self.allow.limit = self.allow.limit.max(Allowance::for_input(bytes));
+    }
+
     fn add(&mut self, tree: &Tree, s: &Value, position: usize, detail: bool) {
         if self.rows.len() >= MAX_SAMPLES {
-            if self.rows.len() == MAX_SAMPLES && self.notes.iter().all(|n| !n.contains("samples past")) {
+            if self.rows.len() == MAX_SAMPLES
+                && self.notes.iter().all(|n| !n.contains("samples past"))
+            {
                 self.note(format!("samples past {MAX_SAMPLES} are not read"));
             }
             return;
@@ -55,7 +66,18 @@ impl Scanned {
         } else if crate::values::dict_of(tree, s).is_none() {
             self.note(format!("samples[{position}] is not a sample (no dict)"));
         }
-        let (row, ev, d) = read_sample(tree, s, position, detail);
+        let (row, ev, d, whole) = read_sample(tree, s, position, detail, &mut self.allow);
+        if !whole {
+            if self.over_budget == 0 {
+                self.note(format!(
+                    "samples[{position}] and later: text, events and tokens left out: the \
+                     scan's work limit ({} units for this file's size) is spent (a file that \
+                     names the same large values from many samples)",
+                    self.allow.limit
+                ));
+            }
+            self.over_budget += 1;
+        }
         self.merge(ev);
         self.rows.push(row);
         if let Some(d) = d {
@@ -97,8 +119,9 @@ struct Inner {
 struct Sink(Rc<RefCell<Inner>>);
 
 impl pt::SampleSink for Sink {
-    fn take(&mut self, tree: &Tree, list: NodeId, first: usize, items: &[Value], _offset: u64) {
+    fn take(&mut self, tree: &Tree, list: NodeId, first: usize, items: &[Value], offset: u64) {
         let mut me = self.0.borrow_mut();
+        me.out.set_input(offset);
         me.list.get_or_insert(list);
         let detail = me.detail;
         for (k, v) in items.iter().enumerate() {
@@ -133,6 +156,8 @@ impl Inner {
 pub struct DumpScan {
     reader: pt::StreamReader<'static>,
     inner: Rc<RefCell<Inner>>,
+    /// Bytes pushed so far.
+    fed: u64,
 }
 
 impl DumpScan {
@@ -151,10 +176,12 @@ impl DumpScan {
         DumpScan {
             reader: pt::StreamReader::with_sink(limits, Box::new(Sink(inner.clone()))),
             inner,
+            fed: 0,
         }
     }
 
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), String> {
+        self.fed += chunk.len() as u64;
         self.reader.push(chunk).map_err(|e| e.to_string())
     }
 
@@ -170,6 +197,7 @@ impl DumpScan {
         let tree = &dump.tree;
         let samples = crate::samples(tree).map_err(|e| e.to_string())?;
         let mut me = self.inner.borrow_mut();
+        me.out.set_input(self.fed);
         let detail = me.detail;
         let from = me.next;
         for (i, s) in samples.iter().enumerate().skip(from) {

@@ -5,6 +5,8 @@ use super::summary::attach_train;
 use super::{DumpRef, SampleDetail, SampleRow, Scanned, StepData, TrainData, TrainTokens};
 use std::collections::HashMap;
 
+use crate::tokenizer::Tokenizer;
+
 pub struct Step {
     pub dump: DumpRef,
     details: Vec<SampleDetail>,
@@ -70,10 +72,12 @@ impl Step {
         }
     }
 
-    /// Sample `position` in full, with its per-token train values.
-    pub fn detail(&self, position: usize) -> Option<SampleDetail> {
+    /// Sample `position` in full, with its per-token train values, and its response token by
+    /// token when the run has a tokenizer.
+    pub fn detail(&self, position: usize, tokenizer: Option<&Tokenizer>) -> Option<SampleDetail> {
         let mut d = self.details.get(position)?.clone();
         d.train = self.train.get(&position).cloned();
+        d.pieces = tokenizer.map(|t| t.pieces(&d.tokens));
         Some(d)
     }
 }

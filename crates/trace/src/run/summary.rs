@@ -127,7 +127,14 @@ pub fn summarize(
                 dump.train_file.as_deref().unwrap_or("train data")
             ));
         }
-        None => flags.missing_train = run_has_train && dump.kind == DumpKind::Train,
+        None if run_has_train && dump.kind == DumpKind::Train => {
+            flags.missing_train = true;
+            notes.push(format!(
+                "no train_data/{}.pt (train-side fields left empty)",
+                dump.rollout_id
+            ));
+        }
+        None => {}
     }
     let metrics = rollout_metrics(dump, &scan);
     let num = |k: &str| metrics.get(k).and_then(J::as_f64);

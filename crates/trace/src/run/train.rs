@@ -59,8 +59,9 @@ impl TrainData {
             pt::Format::Zip { .. } => Some(Archive::open(bytes).map_err(|e| e.to_string())?),
             _ => None,
         };
-        let root = dict_of(tree, &tree.root)
-            .ok_or("not a train dump: the file holds no dict (expected slime's _build_dump_payload)")?;
+        let root = dict_of(tree, &tree.root).ok_or(
+            "not a train dump: the file holds no dict (expected slime's _build_dump_payload)",
+        )?;
         let samples = root
             .get_str("samples")
             .and_then(|s| tree.as_seq(s))
@@ -75,8 +76,7 @@ impl TrainData {
                 Some(Value::Int(x)) => Some(*x),
                 _ => None,
             };
-            let Some(pos) = int("rollout_position").and_then(|p| usize::try_from(p).ok())
-            else {
+            let Some(pos) = int("rollout_position").and_then(|p| usize::try_from(p).ok()) else {
                 out.note(format!("samples[{i}] has no rollout_position"));
                 continue;
             };
@@ -103,7 +103,10 @@ impl TrainData {
             };
             let gap = match (&lp, &rlp) {
                 (Some(a), Some(b)) if !a.is_empty() && a.len() == b.len() => {
-                    let on = |j: usize| mask.as_ref().is_none_or(|m| m.get(j).is_none_or(|&x| x != 0.0));
+                    let on = |j: usize| {
+                        mask.as_ref()
+                            .is_none_or(|m| m.get(j).is_none_or(|&x| x != 0.0))
+                    };
                     let (sum, n) = a
                         .iter()
                         .zip(b)
@@ -132,7 +135,10 @@ impl TrainData {
             );
             if tokens {
                 let f32s = |v: Option<Vec<f64>>| -> Vec<f32> {
-                    v.unwrap_or_default().into_iter().map(|x| x as f32).collect()
+                    v.unwrap_or_default()
+                        .into_iter()
+                        .map(|x| x as f32)
+                        .collect()
                 };
                 out.tokens.insert(
                     pos,
@@ -166,7 +172,10 @@ impl TrainData {
 fn values(tree: &Tree, v: &Value, archive: Option<&Archive>) -> Result<Option<Vec<f64>>, String> {
     if let Some(t) = TensorRef::of(tree, v) {
         let a = archive.ok_or("a tensor outside a torch ZIP")?;
-        return a.values(&t, MAX_TENSOR_ELEMS).map(Some).map_err(|e| e.to_string());
+        return a
+            .values(&t, MAX_TENSOR_ELEMS)
+            .map(Some)
+            .map_err(|e| e.to_string());
     }
     Ok(tree
         .as_seq(v)
