@@ -161,6 +161,9 @@ test("a step opens with its samples; the sample's text is text; the link reopens
   await resp.waitFor();
   assert.match(await resp.innerText(), /<script>alert\(1\)<\/script>/);
   assert.equal(await page.locator("[data-testid=sample-response] script").count(), 0, "dump text never becomes HTML");
+  // The run has a tokenizer: the worker sends the response token by token.
+  const rec = samples.find((s) => s.position === 19);
+  await page.waitForFunction((n) => document.querySelector("[data-testid=sample-tokens]")?.dataset.tokenCount === String(n), rec.response_token_count);
   // The default comparison (first and last train rollout) is in the link too.
   await page.waitForFunction(() => location.hash === "#step=2&sample=19&cmp=0%2C5");
   await page.screenshot({ path: shot("run-step.png"), fullPage: false });

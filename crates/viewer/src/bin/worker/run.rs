@@ -16,6 +16,7 @@ use js_sys::{Array, Object, Reflect};
 use trace::run::{
     summarize, DumpRef, DumpScan, RolloutSummary, RunLayout, SampleDetail, Step, TrainData,
 };
+use trace::tokenizer::{Tokenizer, MAX_TOKENIZER_BYTES};
 use viewer::protocol::run::{run_to_text, split_detail, RunFromWorker, TRAIN_COLUMNS};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -26,6 +27,8 @@ struct Run {
     /// Path → `File` or absolute URL.
     sources: HashMap<String, JsValue>,
     step: Option<Step>,
+    /// The run's tokenizer, read once when the first step is opened (`None`: not yet).
+    tokenizer: Option<Result<Tokenizer, String>>,
 }
 
 thread_local! {
@@ -112,6 +115,7 @@ fn receive(data: &JsValue) -> Result<RunLayout, String> {
             layout: layout.clone(),
             sources: map,
             step: None,
+            tokenizer: None,
         })
     });
     Ok(layout)
@@ -163,7 +167,7 @@ async fn summary(dump: &DumpRef, run_has_train: bool) -> RolloutSummary {
 
 async fn read_train(path: &str, tokens: bool) -> Result<TrainData, String> {
     let src = source(path).ok_or("the file was not handed to the worker")?;
-    let bytes = read_whole(&src).await?;
+    let bytes = read_whole(&src, MAX_TRAIN_BYTES, "train data").await?;
     TrainData::read(&bytes, tokens)
 }
 
@@ -197,6 +201,7 @@ async fn open_step(id: u32, index: usize) -> Result<(), String> {
     if superseded() {
         return Err("superseded".into());
     }
+    load_tokenizer().await;
     let step = Step::new(dump, scanned, train);
     post(&RunFromWorker::RunStep {
         id,
@@ -211,15 +216,46 @@ async fn open_step(id: u32, index: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// Reads the run's `tokenizer.json` once (if it has one); a tokenizer that cannot be used is
+/// said once, and the inspector then shows token ids.
+async fn load_tokenizer() {
+    let path = RUN.with(|r| {
+        let r = r.borrow();
+        let run = r.as_ref()?;
+        if run.tokenizer.is_some() {
+            return None;
+        }
+        run.layout.tokenizer.clone()
+    });
+    let Some(path) = path else { return };
+    let result = async {
+        let src = source(&path).ok_or("the file was not handed to the worker")?;
+        let bytes = read_whole(&src, MAX_TOKENIZER_BYTES as f64, "a tokenizer").await?;
+        Tokenizer::from_json(&bytes).map_err(|e| e.to_string())
+    }
+    .await
+    .map_err(|e| format!("{path}: {e}"));
+    if let Err(message) = &result {
+        post(&RunFromWorker::RunTokenizer {
+            message: message.clone(),
+        });
+    }
+    RUN.with(|r| {
+        if let Some(run) = r.borrow_mut().as_mut() {
+            run.tokenizer = Some(result);
+        }
+    });
+}
+
 /// Posts sample `position` of the open step: JSON plus its per-token values as buffers.
 fn detail(id: u32, position: usize) -> Result<(), String> {
     let d: Option<SampleDetail> = RUN.with(|r| {
         let r = r.borrow();
-        let step = r.as_ref()?.step.as_ref()?;
-        step.detail(position)
+        let run = r.as_ref()?;
+        let tok = run.tokenizer.as_ref().and_then(|t| t.as_ref().ok());
+        run.step.as_ref()?.detail(position, tok)
     });
     let mut d = d.ok_or_else(|| format!("the open step has no sample at position {position}"))?;
-    // `pieces` stays None until the tokenizer is wired in (trace::tokenizer).
     let floats = split_detail(&mut d);
     let json = serde_json::to_string(&d)
         .map_err(|e| format!("sample {position} cannot be sent to the page: {e}"))?;
@@ -307,18 +343,18 @@ async fn read_chunks(
     }
 }
 
-/// The whole of `src`, refused past [`MAX_TRAIN_BYTES`] before it is read when the size is
-/// known.
-async fn read_whole(src: &JsValue) -> Result<Vec<u8>, String> {
+/// The whole of `src` (`what` it is, for the error), refused past `max` bytes before it is
+/// read when the size is known.
+async fn read_whole(src: &JsValue, max: f64, what: &str) -> Result<Vec<u8>, String> {
     let too_big = |n: f64| {
         format!(
-            "{:.1} MB is more than the viewer reads for train data (at most {:.0} MB; `rollscope run` has no such limit)",
+            "{:.1} MB is more than the viewer reads for {what} (at most {:.0} MB)",
             n / 1e6,
-            MAX_TRAIN_BYTES / 1e6
+            max / 1e6
         )
     };
     let buffer = if let Some(file) = src.dyn_ref::<web_sys::File>() {
-        if file.size() > MAX_TRAIN_BYTES {
+        if file.size() > max {
             return Err(too_big(file.size()));
         }
         JsFuture::from(file.array_buffer())
@@ -332,14 +368,14 @@ async fn read_whole(src: &JsValue) -> Result<Vec<u8>, String> {
             .ok()
             .flatten()
             .and_then(|v| v.parse().ok());
-        if let Some(n) = claimed.filter(|&n| n > MAX_TRAIN_BYTES) {
+        if let Some(n) = claimed.filter(|&n| n > max) {
             return Err(too_big(n));
         }
         let p = resp.array_buffer().map_err(|e| crate::js_text(&e))?;
         JsFuture::from(p).await.map_err(|e| crate::js_text(&e))?
     };
     let bytes = js_sys::Uint8Array::new(&buffer);
-    if bytes.length() as f64 > MAX_TRAIN_BYTES {
+    if bytes.length() as f64 > max {
         return Err(too_big(bytes.length() as f64));
     }
     Ok(bytes.to_vec())
