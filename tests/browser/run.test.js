@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
+import os from "node:os";
 import { serve, launch, newPage, waitState, shot, RUN, DIST } from "./helpers.js";
 
 const REF = JSON.parse(fs.readFileSync(path.join(RUN, "run_reference.json"), "utf8"));
@@ -225,5 +226,29 @@ test("a sample's trace opens in the timeline, and Back to run returns", async ()
   await page.locator("[data-testid=back-to-run]").click();
   assert.ok(await page.locator("[data-testid=run]").isVisible());
   assert.equal(await page.locator("[data-testid=sample-inspector]").getAttribute("data-position"), "7");
+  assert.deepEqual(page.errors, []);
+});
+
+test("a dump that cannot be read is a row with its error; the rest of the run is read", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rs-run-"));
+  fs.mkdirSync(path.join(dir, "rollout_data"));
+  fs.copyFileSync(path.join(RUN, "rollout_data", "0.pt"), path.join(dir, "rollout_data", "0.pt"));
+  fs.writeFileSync(path.join(dir, "rollout_data", "1.pt"), "this is not a torch file");
+  fs.copyFileSync(path.join(RUN, "rollout_data", "2.pt"), path.join(dir, "rollout_data", "2.pt"));
+  const page = await newPage(browser);
+  await page.goto(srv.url);
+  await waitState(page, ["ready", "error"]);
+  await page.locator("[data-testid=run-input]").setInputFiles(dir);
+  assert.equal(await waitRun(page), "ready");
+  const states = await page.$$eval("tr[data-testid=run-step]", (rows) => rows.map((r) => `${r.dataset.rolloutId}:${r.dataset.state}`));
+  assert.deepEqual(states, ["0:ready", "1:error", "2:ready"]);
+  const err = await page.locator("tr[data-rollout-id='1'] [data-testid=run-step-error]").innerText();
+  assert.ok(err.length > 10 && !err.includes("\n"), `a one-line error: ${err}`);
+  // Its step says the same, and the other rollouts still open.
+  await page.locator("tr[data-testid=run-step][data-rollout-id='1']").click();
+  await page.waitForFunction(() => document.querySelector("[data-testid=run-step-view]")?.dataset.state === "error");
+  assert.match(await page.locator("[data-testid=step-error]").innerText(), /1\.pt: /);
+  await openStep(page, 2);
+  assert.equal(await page.locator("[data-testid=sample-row]").count(), 24);
   assert.deepEqual(page.errors, []);
 });
