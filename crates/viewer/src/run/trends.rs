@@ -456,11 +456,27 @@ fn chart_view(run: RunClient, c: Chart, dumps: Arc<Vec<DumpRef>>) -> impl IntoVi
                 </svg>
                 {move || hover.get().map(|(x, y, t)| view! {
                     <div class="trend-tip" data-testid="trend-tip"
-                        style=format!("left:{:.2}%;top:{:.2}%", x / W * 100.0, y / H * 100.0)>{t}</div>
+                        style=tip_style(x, y)>{t}</div>
                 })}
             </div>
         </figure>
     }
+}
+
+/// Where a tooltip sits: above the point, kept inside the chart near its edges.
+fn tip_style(x: f64, y: f64) -> String {
+    let shift = if x < W * 0.3 {
+        "0%"
+    } else if x > W * 0.7 {
+        "-100%"
+    } else {
+        "-50%"
+    };
+    format!(
+        "left:{:.2}%;top:{:.2}%;transform:translate({shift}, calc(-100% - 10px))",
+        x / W * 100.0,
+        y / H * 100.0
+    )
 }
 
 /// Every chart, redrawn as summaries arrive.
