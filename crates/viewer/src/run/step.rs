@@ -351,10 +351,11 @@ pub fn StepView(
         }
         table.with(|t| {
             format!(
-                "{} of {} responses contain it · {} matches in the shown samples",
+                "{} of {} responses contain it · {} {} in the shown samples",
                 t.text_rows,
                 total(),
-                t.text_hits
+                t.text_hits,
+                if t.text_hits == 1 { "match" } else { "matches" }
             )
         })
     };

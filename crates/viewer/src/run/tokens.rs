@@ -98,7 +98,8 @@ fn legend(value: TokenValue, scale: Option<Scale>) -> AnyView {
             <span class="tok-num">{fmt_num(f64::from(lo))}</span>
             <span class="tok-ramp" style=format!("background:{ramp}")></span>
             <span class="tok-num">{fmt_num(f64::from(hi))}</span>
-            <span class="tok-muted">{format!(" (values {} … {})", fmt_num(f64::from(sc.min)), fmt_num(f64::from(sc.max)))}</span>
+            // A two-sided scale is centred on 0: say where the values really are.
+            {sc.diverging.then(|| view! { <span class="tok-muted">{format!(" (values {} … {})", fmt_num(f64::from(sc.min)), fmt_num(f64::from(sc.max)))}</span> })}
             <span class="tok tok-tool tok-swatch">"  "</span>
             <span class="tok-muted">" tool output"</span>
         </span>
@@ -192,7 +193,9 @@ pub fn TokenView(detail: SampleDetail) -> impl IntoView {
         view! {
             <label>"colour by "
                 <select data-testid="token-value" on:change=move |ev| choice.set(TokenValue::from_key(&event_target_value(&ev)))>
-                    {offered.iter().map(|v| view! { <option value=v.key()>{v.title()}</option> }).collect_view()}
+                    // `prop:selected`: the inspector may patch this select in place for the next sample,
+                    // whose view starts again at the first value.
+                    {offered.iter().map(|&v| view! { <option value=v.key() prop:selected=move || choice.get() == Some(v)>{v.title()}</option> }).collect_view()}
                 </select>
             </label>
         }
