@@ -183,7 +183,19 @@ pub fn TokenView(detail: SampleDetail) -> impl IntoView {
         match i {
             Some(i) => {
                 let text = data.with_value(|d| d.tip(i));
-                tip.set(Some((ev.client_x(), ev.client_y(), text)));
+                // Near the right edge the tip opens to the left of the pointer (it is at most
+                // 340px wide: run-step.css), so that it stays inside the window.
+                let width = web_sys::window()
+                    .and_then(|w| w.inner_width().ok())
+                    .and_then(|w| w.as_f64())
+                    .unwrap_or(f64::MAX);
+                let x = ev.client_x();
+                let left = if f64::from(x) + 360.0 > width {
+                    x - 360
+                } else {
+                    x + 14
+                };
+                tip.set(Some((left.max(0), ev.client_y() + 16, text)));
             }
             None => tip.set(None),
         }
@@ -219,7 +231,7 @@ pub fn TokenView(detail: SampleDetail) -> impl IntoView {
                 {tokens}
             </div>
             {move || tip.get().map(|(x, y, text)| view! {
-                <div class="tok-tip" data-testid="token-tip" style=format!("left:{}px;top:{}px", x + 14, y + 16)>{text}</div>
+                <div class="tok-tip" data-testid="token-tip" style=format!("left:{x}px;top:{y}px")>{text}</div>
             })}
         </div>
     }
