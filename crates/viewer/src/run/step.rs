@@ -190,7 +190,18 @@ pub fn StepView(
             "Enter" => 0,
             _ => return,
         };
+        // Keys typed in the filters are theirs.
+        let tag = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .map(|e| e.tag_name())
+            .unwrap_or_default();
+        if matches!(tag.as_str(), "INPUT" | "SELECT" | "TEXTAREA" | "BUTTON") {
+            return;
+        }
+        // The table's keys, not the timeline's (its listener is on the window).
         ev.prevent_default();
+        ev.stop_propagation();
         let order = display.get_untracked();
         if order.is_empty() {
             return;
@@ -340,8 +351,11 @@ pub fn StepView(
         }
         table.with(|t| {
             format!(
-                "{} responses contain it · {} matches in the shown samples",
-                t.text_rows, t.text_hits
+                "{} of {} responses contain it · {} {} in the shown samples",
+                t.text_rows,
+                total(),
+                t.text_hits,
+                if t.text_hits == 1 { "match" } else { "matches" }
             )
         })
     };

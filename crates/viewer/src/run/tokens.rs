@@ -98,7 +98,8 @@ fn legend(value: TokenValue, scale: Option<Scale>) -> AnyView {
             <span class="tok-num">{fmt_num(f64::from(lo))}</span>
             <span class="tok-ramp" style=format!("background:{ramp}")></span>
             <span class="tok-num">{fmt_num(f64::from(hi))}</span>
-            <span class="tok-muted">{format!(" (values {} … {})", fmt_num(f64::from(sc.min)), fmt_num(f64::from(sc.max)))}</span>
+            // A two-sided scale is centred on 0: say where the values really are.
+            {sc.diverging.then(|| view! { <span class="tok-muted">{format!(" (values {} … {})", fmt_num(f64::from(sc.min)), fmt_num(f64::from(sc.max)))}</span> })}
             <span class="tok tok-tool tok-swatch">"  "</span>
             <span class="tok-muted">" tool output"</span>
         </span>
@@ -182,7 +183,19 @@ pub fn TokenView(detail: SampleDetail) -> impl IntoView {
         match i {
             Some(i) => {
                 let text = data.with_value(|d| d.tip(i));
-                tip.set(Some((ev.client_x(), ev.client_y(), text)));
+                // Near the right edge the tip opens to the left of the pointer (it is at most
+                // 340px wide: run-step.css), so that it stays inside the window.
+                let width = web_sys::window()
+                    .and_then(|w| w.inner_width().ok())
+                    .and_then(|w| w.as_f64())
+                    .unwrap_or(f64::MAX);
+                let x = ev.client_x();
+                let left = if f64::from(x) + 360.0 > width {
+                    x - 360
+                } else {
+                    x + 14
+                };
+                tip.set(Some((left.max(0), ev.client_y() + 16, text)));
             }
             None => tip.set(None),
         }
@@ -192,7 +205,9 @@ pub fn TokenView(detail: SampleDetail) -> impl IntoView {
         view! {
             <label>"colour by "
                 <select data-testid="token-value" on:change=move |ev| choice.set(TokenValue::from_key(&event_target_value(&ev)))>
-                    {offered.iter().map(|v| view! { <option value=v.key()>{v.title()}</option> }).collect_view()}
+                    // `prop:selected`: the inspector may patch this select in place for the next sample,
+                    // whose view starts again at the first value.
+                    {offered.iter().map(|&v| view! { <option value=v.key() prop:selected=move || choice.get() == Some(v)>{v.title()}</option> }).collect_view()}
                 </select>
             </label>
         }
@@ -216,7 +231,7 @@ pub fn TokenView(detail: SampleDetail) -> impl IntoView {
                 {tokens}
             </div>
             {move || tip.get().map(|(x, y, text)| view! {
-                <div class="tok-tip" data-testid="token-tip" style=format!("left:{}px;top:{}px", x + 14, y + 16)>{text}</div>
+                <div class="tok-tip" data-testid="token-tip" style=format!("left:{x}px;top:{y}px")>{text}</div>
             })}
         </div>
     }
