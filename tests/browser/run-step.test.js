@@ -63,7 +63,7 @@ test("step view: 24 rows, sort by reward both ways, filter by text, <script> sta
 
   // Sort: ties keep the dump's order in both directions.
   const byReward = (desc) => [...ref].sort((a, b) => (desc ? b.reward - a.reward : a.reward - b.reward) || a.position - b.position).map((s) => s.position);
-  const th = page.locator("th[data-col=reward]");
+  const th = page.locator("[data-testid=step-view] th[data-col=reward]");
   await th.click();
   assert.equal(await th.getAttribute("aria-sort"), "ascending");
   assert.deepEqual(await positions(page), byReward(false));

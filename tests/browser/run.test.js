@@ -77,6 +77,29 @@ async function openStep(page, id, kind = "train") {
   await page.waitForFunction(() => document.querySelector("[data-testid=run-step-view]")?.dataset.state === "ready");
 }
 
+test("the run explorer is its own app: a plain page load fetches none of it, opening a run does", async () => {
+  const page = await newPage(browser);
+  const fetched = [];
+  page.on("request", (r) => fetched.push(new URL(r.url()).pathname));
+  await page.goto(srv.url);
+  assert.equal(await waitState(page, ["ready", "error"]), "ready", "demo loads");
+  // The timeline's worker has started (it parsed the demo) by now.
+  assert.ok(fetched.some((p) => p.endsWith("/worker_bg.wasm")), `the timeline's worker: ${fetched}`);
+  assert.deepEqual(fetched.filter((p) => /\/run(app|worker)/.test(p)), [], "no run explorer file on a plain load");
+  assert.equal(await page.locator("[data-testid=back-to-run]").count(), 0);
+  await openRun(page);
+  for (const f of ["runapp_loader.js", "runapp.js", "runapp_bg.wasm", "runworker_loader.js", "runworker_bg.wasm"]) {
+    assert.ok(fetched.some((p) => p.endsWith(`/${f}`)), `${f} fetched once a run opens: ${fetched.filter((p) => p.includes("run"))}`);
+  }
+  // The timeline is hidden while the run is shown; a second run reuses the started app.
+  assert.ok(!(await page.locator("canvas[data-testid=timeline]").isVisible()));
+  const before = fetched.filter((p) => p.endsWith("/runapp_bg.wasm")).length;
+  await openRun(page);
+  assert.equal(fetched.filter((p) => p.endsWith("/runapp_bg.wasm")).length, before, "the run app loads once");
+  assert.equal(await page.locator("[data-testid=run]").count(), 1);
+  assert.deepEqual(page.errors, []);
+});
+
 test("the run folder opens: every dump in the table, kinds and flags right, nothing else flagged", async () => {
   const page = await fresh();
   assert.equal(await page.locator("[data-testid=run-progress]").innerText(), "8 / 8 dumps");

@@ -13,8 +13,7 @@ use crate::panels::legend::{counters_legend, span_legend};
 use crate::panels::metrics::metrics_view;
 use crate::panels::status::status_banners;
 use crate::panels::toolbar::toolbar;
-use crate::run::client::RunClient;
-use crate::run::state::{RunState, RunView};
+use crate::run::handoff;
 use crate::state::{SideTab, State};
 use crate::url_state::{has_search_param, search_param, Link};
 use crate::worker_client::Client;
@@ -25,11 +24,9 @@ pub fn App() -> impl IntoView {
     let link = Link::new(st);
     let client = Client::new(st, link);
     let input = Input::new(st, client);
-    let run = RunClient::new(RunState::new());
-    let rs = run.state();
-    // The run explorer replaces the timeline while a run is open (until a dump is opened
-    // from it in the timeline: "Back to run" returns).
-    let run_shown = move || rs.name.get().is_some() && rs.view.get() == RunView::Run;
+    // The run explorer (its own lazily loaded app, in `#run-root`) replaces the timeline
+    // while a run is open, until a dump is opened from it here ("Back to run" returns).
+    let run_shown = move || st.run_shown.get() == Some(true);
 
     Effect::new(move |_| set_body_state(st.phase.get()));
 
@@ -38,11 +35,13 @@ pub fn App() -> impl IntoView {
     let url = link.restore();
     let embedded = has_search_param("embed");
     let run_url = search_param("run").filter(|r| !r.is_empty());
-    crate::run::link::install(st, run, run_url.is_some());
-    crate::run::follow_trace(st, run, input);
+    handoff::listen(st, client, input);
+    if run_url.is_none() {
+        handoff::folder_link_notice(st);
+    }
     if let Some(r) = run_url {
-        // `?run=<index URL>` (from `rollscope DIR`): the run, not a dump.
-        crate::run::open::open_index(run, r);
+        // `?run=<index URL>` (from `rollscope DIR`): the run (the run app), not a dump.
+        handoff::open_url(st, r);
     } else if client.open_embedded_report() {
         // A one-file report: its file's bytes are in the page, opened like any file.
     } else if let Some(url) = url {
@@ -65,11 +64,11 @@ pub fn App() -> impl IntoView {
             on:dragleave=move |_| st.dragging_file.set(false)
             on:drop=move |ev: web_sys::DragEvent| {
                 // A folder (or several dumps) is a run; one file opens in the timeline.
-                if crate::run::open::drop(run, &ev) { st.dragging_file.set(false) } else { input.drop_file(ev) }
+                if handoff::drop(st, &ev) { st.dragging_file.set(false) } else { input.drop_file(ev) }
             }>
-            {toolbar(st, input, client, run)}
+            {toolbar(st, input, client)}
             {status_banners(st, client)}
-            <div class="run-wrap" class:hidden=move || !run_shown()>{crate::run::run_explorer(run, client)}</div>
+            <div id="run-root" class="run-wrap" class:hidden=move || !run_shown()></div>
             <main class="body" class:hidden=run_shown>
                 {timeline_view(st, input)}
                 <aside class="side">
@@ -91,7 +90,7 @@ pub fn App() -> impl IntoView {
                     {span_legend(st)}
                 </aside>
             </main>
-            <footer class="footer">
+            <footer class="footer" class:hidden=run_shown>
                 {move || st.view.get().map(|v| {
                     let origin = st.data.with(|d| d.as_ref().map_or(0.0, |d| d.origin()));
                     format!("visible: {} → {} ({})",

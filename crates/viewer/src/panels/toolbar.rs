@@ -4,8 +4,7 @@ use leptos::prelude::*;
 
 use crate::dom::window;
 use crate::input::Input;
-use crate::run::client::RunClient;
-use crate::run::state::RunView;
+use crate::run::handoff;
 use crate::state::{SortKey, State};
 use crate::worker_client::Client;
 
@@ -28,15 +27,7 @@ fn copy_link(st: State) {
     });
 }
 
-pub fn toolbar(st: State, input: Input, client: Client, run: RunClient) -> impl IntoView {
-    let rs = run.state();
-    // `webkitdirectory` (choose a folder) has no typed attribute in the view macro.
-    let folder = NodeRef::<leptos::html::Input>::new();
-    Effect::new(move |_| {
-        if let Some(el) = folder.get() {
-            let _ = el.set_attribute("webkitdirectory", "");
-        }
-    });
+pub fn toolbar(st: State, input: Input, client: Client) -> impl IntoView {
     let State {
         data,
         filter,
@@ -65,12 +56,9 @@ pub fn toolbar(st: State, input: Input, client: Client, run: RunClient) -> impl 
                 "Open…"
                 <input type="file" data-testid="file-input" accept=ACCEPT on:change=move |ev| input.pick_file(ev) />
             </label>
-            <label class="button" title="A slime --dump-details folder (rollout_data/, train_data/, tokenizer/) or a folder of dumps">
-                "Open run folder…"
-                <input type="file" data-testid="run-input" node_ref=folder multiple on:change=move |ev| crate::run::open::pick_folder(run, ev) />
-            </label>
-            <Show when=move || rs.name.get().is_some() && rs.view.get() == RunView::Timeline>
-                <button data-testid="back-to-run" on:click=move |_| crate::run::show(rs, RunView::Run)>"Back to run"</button>
+            {handoff::run_button(st)}
+            <Show when=move || st.run_shown.get() == Some(false)>
+                <button data-testid="back-to-run" on:click=move |_| handoff::show_run(st)>"Back to run"</button>
             </Show>
             <span class="file-name">{move || data.with(|d| d.as_ref().map(|d| d.name.clone()).unwrap_or_default())}</span>
             <input type="search" data-testid="filter" placeholder="filter: sample, source, status, label, trace id"

@@ -1,5 +1,4 @@
-//! The run worker seen from the page: one worker per opened run (the parsing worker's script,
-//! in its run role: `bin/worker/run.rs`), started when a run is opened and ended when the next
+//! The run worker seen from the run app: one worker per opened run (`bin/runworker`), started when a run is opened and ended when the next
 //! one is (its whole heap freed). Its answers become `RunState`; see `protocol::run`.
 
 use std::collections::HashMap;
@@ -11,7 +10,6 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::state::RunState;
-use crate::dom::window;
 use crate::protocol::run::{
     decode_run, join_detail, DetailFloats, RunFromWorker, RunMessage, TRAIN_COLUMNS,
 };
@@ -326,11 +324,8 @@ fn detail_of(data: &JsValue) -> Result<SampleDetail, String> {
     Ok(d)
 }
 
-/// The worker's script (as `worker_client` finds it: a one-file report gives its own).
+/// The run worker's script (Trunk's loader shim for the `runworker` bin; a one-file report
+/// has no run app, so no override is needed).
 fn worker_url() -> String {
-    js_sys::Reflect::get(&window(), &"__rollscope_worker_url".into())
-        .ok()
-        .and_then(|u| u.as_string())
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "./worker_loader.js".into())
+    "./runworker_loader.js".into()
 }

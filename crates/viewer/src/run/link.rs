@@ -2,7 +2,7 @@
 //! dump is `2` (rollout 2) or `eval_5` (its eval), or a dump's path. Read once at start and
 //! applied when the run's dumps are known (for `?run=` at once; for a folder, when it is opened
 //! again), written back as the user navigates. While a run is open (or a run link waits), the
-//! timeline does not write the link (`State::run_link`).
+//! timeline page does not write the link (its `State::run_link`, set by `handoff`).
 
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -10,7 +10,6 @@ use wasm_bindgen::prelude::*;
 use super::client::RunClient;
 use super::math::dump_key;
 use crate::dom::window;
-use crate::state::State;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunHash {
@@ -52,20 +51,12 @@ impl RunHash {
     }
 }
 
-/// Reads the link at start; applies it once the run's dumps are known; keeps it current.
-pub fn install(st: State, run: RunClient, has_run_url: bool) {
+/// Reads the link at start (the run app starts when a run is opened, so a link's step
+/// waits for that run's dumps); applies it once they are known; keeps it current.
+pub fn install(run: RunClient) {
     let rs = run.state();
     let read = RunHash::read();
     let waiting = read.step.is_some() || read.cmp.is_some();
-    if waiting || has_run_url {
-        st.run_link.set(true);
-    }
-    if waiting && !has_run_url {
-        st.notice.set(Some(format!(
-            "this link names {} of a run opened from a folder: open that folder again (Open run folder…)",
-            read.step.as_deref().map(|s| format!("step {s}")).unwrap_or_else(|| "a comparison".into())
-        )));
-    }
     let pending = StoredValue::new(waiting.then_some(read));
     // Apply when a run's dumps arrive.
     Effect::new(move |_| {
@@ -91,7 +82,6 @@ pub fn install(st: State, run: RunClient, has_run_url: bool) {
         if rs.name.get().is_none() {
             return;
         }
-        st.run_link.set(true);
         let dumps = rs.dumps.get();
         let key = |i: Option<usize>| i.and_then(|i| dumps.get(i)).map(dump_key);
         let (a, b) = rs.compare.get();

@@ -1,15 +1,23 @@
 //! The run explorer (issue #14): a whole `--dump-details` run opened as a folder, a drop, or
-//! `?run=<index URL>`. The page keeps one summary per dump and the open step only; the run
-//! worker (`bin/worker/run.rs`) reads the dumps one at a time.
+//! `?run=<index URL>`. It is its own lazily loaded wasm app (`bin/runapp`, with its worker
+//! `bin/runworker`): the timeline page links only `handoff.rs` (takes the run, starts the app,
+//! window events), so a plain page load fetches none of it. The run app keeps one summary per
+//! dump and the open step only; the run worker reads the dumps one at a time.
 //!
-//! Files: `open.rs` (folder input, drop, `?run=`), `client.rs` (the run worker's messages),
+//! Files: `handoff.rs` (the page's side), `app.rs` (the run app's root), `open.rs` (opening
+//! what the page handed over: files, or a `?run=` index), `client.rs` (the run worker's messages),
 //! `state.rs` (signals), `math.rs` (numbers, names, bins; tested natively), `trends.rs`
 //! (charts over rollout id), `dists.rs` (histograms per rollout), `rollouts.rs` (the table),
 //! `compare.rs` (two rollouts), `link.rs` (`#step=…&sample=…`), this file (the layout and
 //! opening a step); the step view and the sample inspector are `step.rs`, `step_table.rs`,
 //! `inspector.rs` and `tokens.rs`.
 
-// ---- modules: the run shell (this branch) ----
+// ---- the page's hand-off (linked into the timeline page) ----
+#[cfg(target_arch = "wasm32")]
+pub mod handoff;
+// ---- the run app (`bin/runapp`): the shell ----
+#[cfg(target_arch = "wasm32")]
+pub mod app;
 #[cfg(target_arch = "wasm32")]
 pub mod client;
 #[cfg(target_arch = "wasm32")]
@@ -48,12 +56,8 @@ mod shell {
     use super::client::RunClient;
     use super::inspector::SampleInspector;
     use super::math::dump_label;
-    use super::state::RunView;
     use super::step::StepView;
     use crate::dom::window;
-    use crate::input::Input;
-    use crate::state::State;
-    use crate::worker_client::Client;
 
     /// Opens dump `index` as the step and brings the step view into sight.
     pub fn open_step(run: RunClient, index: usize) {
@@ -70,8 +74,9 @@ mod shell {
             window().set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), 30);
     }
 
-    /// Opens the open step's dump in the timeline, to select sample `position` there.
-    fn open_trace(run: RunClient, client: Client, position: usize) {
+    /// Hands the open step's dump to the timeline page (`rollscope-open-timeline`), which
+    /// opens it and selects sample `position`'s row; this view is hidden meanwhile.
+    fn open_trace(run: RunClient, position: usize) {
         let rs = run.state();
         let Some(file) = rs.open_step.get_untracked().and_then(|i| {
             rs.dumps
@@ -84,50 +89,24 @@ mod shell {
                 .set(Some(format!("{file}: the file is no longer available")));
             return;
         };
-        rs.trace_row.set(Some(position));
-        if let Some(f) = src.dyn_ref::<web_sys::File>() {
-            client.open_file(f.clone());
-        } else if let Some(url) = src.as_string() {
-            client.open_url(url);
+        let name = file.rsplit('/').next().unwrap_or(&file).to_string();
+        let (f, url) = match src.as_string() {
+            Some(u) => (JsValue::NULL, JsValue::from(u)),
+            None => (src, JsValue::NULL),
+        };
+        show_timeline(f, url, name.into(), JsValue::from(position as u32));
+    }
+
+    /// `rollscope-open-timeline`: `{file, url, name, rowId}` (all null: just show it).
+    fn show_timeline(file: JsValue, url: JsValue, name: JsValue, row: JsValue) {
+        let detail = js_sys::Object::new();
+        for (k, v) in [("file", file), ("url", url), ("name", name), ("rowId", row)] {
+            let _ = js_sys::Reflect::set(&detail, &k.into(), &v);
         }
-        show(rs, RunView::Timeline);
+        super::handoff::dispatch(super::handoff::EV_OPEN_TIMELINE, &detail);
     }
 
-    /// Switches between the run explorer and the timeline.
-    pub fn show(rs: super::state::RunState, view: RunView) {
-        rs.view.set(view);
-        if view == RunView::Timeline {
-            // The timeline measured its box while hidden: measure again once shown.
-            let cb = Closure::once_into_js(|| {
-                if let Ok(ev) = web_sys::Event::new("resize") {
-                    let _ = window().dispatch_event(&ev);
-                }
-            });
-            let _ = window()
-                .set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), 0);
-        }
-    }
-
-    /// Once the dump opened from the run is on screen, selects the sample's row (its
-    /// `row_id` is the sample's position in the dump).
-    pub fn follow_trace(st: State, run: RunClient, input: Input) {
-        let rs = run.state();
-        Effect::new(move |_| {
-            let Some(d) = st.data.get() else { return };
-            let Some(pos) = rs.trace_row.get_untracked() else {
-                return;
-            };
-            rs.trace_row.set(None);
-            match d.heads.iter().position(|h| h.row_id == pos) {
-                Some(ri) => input.reveal(ri),
-                None => st.notice.set(Some(format!(
-                    "sample {pos} has no trace events in this dump"
-                ))),
-            }
-        });
-    }
-
-    fn step_section(run: RunClient, client: Client) -> impl IntoView {
+    fn step_section(run: RunClient) -> impl IntoView {
         let rs = run.state();
         let title = move || {
             rs.open_step.get().and_then(|i| {
@@ -142,7 +121,7 @@ mod shell {
         let detail = Signal::derive(move || rs.detail.get());
         let has_tok = Signal::derive(move || rs.has_tokenizer.get());
         let on_select = Callback::new(move |p: usize| run.select_sample(Some(p)));
-        let on_open_trace = Callback::new(move |p: usize| open_trace(run, client, p));
+        let on_open_trace = Callback::new(move |p: usize| open_trace(run, p));
         let on_close = Callback::new(move |_: ()| run.select_sample(None));
         view! {
             <section class="run-step-section" id="run-step-view" data-testid="run-step-view"
@@ -163,7 +142,7 @@ mod shell {
 
     /// The explorer: head (name, progress, notes, errors), trends, distributions, the rollout
     /// table, compare, the open step.
-    pub fn run_explorer(run: RunClient, client: Client) -> impl IntoView {
+    pub fn run_explorer(run: RunClient) -> impl IntoView {
         let rs = run.state();
         let total = move || rs.dumps.with(|d| d.len());
         let state = move || {
@@ -185,7 +164,7 @@ mod shell {
                         {move || (!rs.done.get() && total() > 0).then(|| view! { <progress max=total().to_string() value=rs.received().to_string()></progress> })}
                     </span>
                     <span class="muted">{move || if rs.has_tokenizer.get() { "tokenizer: yes" } else { "tokenizer: none" }}</span>
-                    <button data-testid="show-timeline" on:click=move |_| show(rs, RunView::Timeline)
+                    <button data-testid="show-timeline" on:click=move |_| show_timeline(JsValue::NULL, JsValue::NULL, JsValue::NULL, JsValue::NULL)
                         title="The timeline of the last dump opened there">"Timeline"</button>
                 </header>
                 {move || rs.error.get().map(|e| view! { <div class="run-error" data-testid="run-error" role="alert">{e}</div> })}
@@ -202,7 +181,7 @@ mod shell {
                     {super::rollouts::table(run)}
                     {super::compare::panel(run)}
                 </div>
-                {step_section(run, client)}
+                {step_section(run)}
             </div>
         }
     }

@@ -7,20 +7,10 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use trace::run::{DumpRef, RolloutSummary, SampleDetail, StepData};
 
-/// What the page shows while a run is open.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum RunView {
-    /// The run explorer (trends, table, step).
-    Run,
-    /// A dump opened in the timeline from the run ("Back to run" returns).
-    Timeline,
-}
-
 #[derive(Clone, Copy)]
 pub struct RunState {
     /// The run's name (its folder, or the index URL); `None`: no run open.
     pub name: RwSignal<Option<String>>,
-    pub view: RwSignal<RunView>,
     pub dumps: RwSignal<Arc<Vec<DumpRef>>>,
     /// Per dump (same index), its summary once the worker sent it.
     pub summaries: RwSignal<Arc<Vec<Option<Arc<RolloutSummary>>>>>,
@@ -40,8 +30,6 @@ pub struct RunState {
     pub detail_error: RwSignal<Option<String>>,
     /// The two dumps compared (indices).
     pub compare: RwSignal<(Option<usize>, Option<usize>)>,
-    /// A sample to select in the timeline once the dump opened from the run is shown.
-    pub trace_row: RwSignal<Option<usize>>,
 }
 
 impl Default for RunState {
@@ -54,7 +42,6 @@ impl RunState {
     pub fn new() -> RunState {
         RunState {
             name: RwSignal::new(None),
-            view: RwSignal::new(RunView::Run),
             dumps: RwSignal::new(Arc::new(Vec::new())),
             summaries: RwSignal::new(Arc::new(Vec::new())),
             notes: RwSignal::new(Vec::new()),
@@ -68,7 +55,6 @@ impl RunState {
             detail: RwSignal::new(None),
             detail_error: RwSignal::new(None),
             compare: RwSignal::new((None, None)),
-            trace_row: RwSignal::new(None),
         }
     }
 
@@ -76,7 +62,6 @@ impl RunState {
     pub fn reset(&self, name: String, dumps: Vec<DumpRef>, notes: Vec<String>, tok: bool) {
         let n = dumps.len();
         self.name.set(Some(name));
-        self.view.set(RunView::Run);
         self.summaries.set(Arc::new(vec![None; n]));
         self.dumps.set(Arc::new(dumps));
         self.notes.set(notes);
@@ -90,7 +75,6 @@ impl RunState {
         self.detail.set(None);
         self.detail_error.set(None);
         self.compare.set((None, None));
-        self.trace_row.set(None);
     }
 
     /// Summaries received so far (tracked).

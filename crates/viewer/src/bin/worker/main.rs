@@ -8,8 +8,6 @@
 mod model;
 #[cfg(target_arch = "wasm32")]
 mod post;
-#[cfg(target_arch = "wasm32")]
-mod run;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
@@ -58,11 +56,6 @@ fn main() {
             // Test hook (tests/browser/worker.test.js): fail the way a bug would.
             if let Some(kind) = get("test").and_then(|k| k.as_string()) {
                 test_hook(&kind);
-                return;
-            }
-            // A run (issue #14): this worker is the page's run worker (`run.rs`).
-            if let Some(kind) = get("run").and_then(|k| k.as_string()) {
-                run::handle(&kind, data);
                 return;
             }
             // A question about the open file: answered now, from the model.

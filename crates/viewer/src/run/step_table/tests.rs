@@ -408,7 +408,7 @@ mod fixture {
     #[test]
     fn rollout_4_long_line_has_every_token_and_value() {
         let step = open(4);
-        let d = step.detail(21).unwrap();
+        let d = step.detail(21, None).unwrap();
         assert!(d.response.contains(&"=".repeat(20_000)));
         assert_eq!(Some(token_count(&d) as f64), d.row.response_length);
         assert_eq!(token_count(&d), 640);
