@@ -252,6 +252,21 @@ test("a sample's trace opens in the timeline, and Back to run returns", async ()
   assert.deepEqual(page.errors, []);
 });
 
+test("while a run is shown the toolbar keeps its openers; Open… shows the file in the timeline, Back to run returns", async () => {
+  const page = await fresh();
+  assert.ok(!(await page.locator("[data-testid=filter]").isVisible()), "the timeline's filter is hidden under a run");
+  assert.ok(!(await page.locator("canvas[data-testid=timeline]").isVisible()));
+  await page.locator("[data-testid=file-input]").setInputFiles(path.join(DIST, "demo.pt"));
+  await page.waitForFunction(() => document.querySelector(".file-name")?.innerText === "demo.pt" && document.body.dataset.state === "ready");
+  assert.ok(await page.locator("canvas[data-testid=timeline]").isVisible());
+  assert.ok(await page.locator("[data-testid=filter]").isVisible());
+  assert.ok(!(await page.locator("[data-testid=run]").isVisible()));
+  await page.locator("[data-testid=back-to-run]").click();
+  assert.ok(await page.locator("[data-testid=run]").isVisible());
+  assert.equal(await page.locator("[data-testid=back-to-run]").count(), 0);
+  assert.deepEqual(page.errors, []);
+});
+
 test("a dump that cannot be read is a row with its error; the rest of the run is read", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rs-run-"));
   fs.mkdirSync(path.join(dir, "rollout_data"));

@@ -59,7 +59,7 @@ pub fn App() -> impl IntoView {
 
     let side_tab = st.side_tab;
     view! {
-        <div class="app" class:dragging=move || st.dragging_file.get() class:compact=move || st.compact.get()
+        <div class="app" class:dragging=move || st.dragging_file.get() class:compact=move || st.compact.get() class:run-shown=run_shown
             on:dragover=move |ev: web_sys::DragEvent| { ev.prevent_default(); st.dragging_file.set(true); }
             on:dragleave=move |_| st.dragging_file.set(false)
             on:drop=move |ev: web_sys::DragEvent| {

@@ -9,6 +9,7 @@
 //! show the timeline) and `rollscope-show-run` (page → run app, "Back to run").
 
 use js_sys::{Array, Function, Promise, Reflect};
+use leptos::either::Either;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -61,19 +62,17 @@ pub fn run_button(st: State) -> impl IntoView {
         }
     });
     if in_report() {
-        return view! {
+        return Either::Left(view! {
             <button data-testid="run-input-report" title=REPORT_NO_RUN
                 on:click=move |_| st.notice.set(Some(REPORT_NO_RUN.into()))>"Open run folder…"</button>
-        }
-        .into_any();
+        });
     }
-    view! {
+    Either::Right(view! {
         <label class="button" title="A slime --dump-details folder (rollout_data/, train_data/, tokenizer/) or a folder of dumps">
             "Open run folder…"
             <input type="file" data-testid="run-input" node_ref=folder multiple on:change=move |ev| pick_folder(st, ev) />
         </label>
-    }
-    .into_any()
+    })
 }
 
 /// Hands the run over: on `window`, then to the run app (started now, or told by event).
@@ -140,6 +139,23 @@ pub fn show_run(st: State) {
     dispatch(EV_SHOW_RUN, &JsValue::NULL);
 }
 
+/// Shows the timeline instead of the run view (a dump opened from the run, or a file opened
+/// with Open… or dropped while the run was shown); "Back to run" returns.
+pub fn show_timeline(st: State) {
+    if st.run_shown.get_untracked() != Some(true) {
+        return;
+    }
+    st.run_shown.set(Some(false));
+    // The timeline measured its box while hidden: measure again once shown.
+    let resize = Closure::once_into_js(|| {
+        if let Ok(ev) = web_sys::Event::new("resize") {
+            let _ = window().dispatch_event(&ev);
+        }
+    });
+    let _ =
+        window().set_timeout_with_callback_and_timeout_and_arguments_0(resize.unchecked_ref(), 0);
+}
+
 /// Listens for the run app's `rollscope-open-timeline`: opens that dump as any file, then
 /// selects the sample's row (its `row_id` is the sample's position in the dump).
 pub fn listen(st: State, client: Client, input: Input) {
@@ -156,15 +172,7 @@ pub fn listen(st: State, client: Client, input: Input) {
             pending.set_value(row);
             client.open_url(u);
         }
-        st.run_shown.set(Some(false));
-        // The timeline measured its box while hidden: measure again once shown.
-        let resize = Closure::once_into_js(|| {
-            if let Ok(ev) = web_sys::Event::new("resize") {
-                let _ = window().dispatch_event(&ev);
-            }
-        });
-        let _ = window()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(resize.unchecked_ref(), 0);
+        show_timeline(st);
     });
     let _ =
         window().add_event_listener_with_callback(EV_OPEN_TIMELINE, cb.as_ref().unchecked_ref());
