@@ -1,20 +1,20 @@
-//! Messages between the page and the run worker (a run opened as a folder, dropped, or
-//! `?run=<index URL>`; issue #14). The run worker is a worker of its own (the same script as
-//! the parsing worker), started per run; the timeline's loader and model workers are not
-//! involved.
+//! Messages between the run app and the run worker (a run opened as a folder, dropped, or
+//! `?run=<index URL>`; issue #14). The run worker is a script of its own (`bin/runworker`,
+//! loaded only with the run app), started per run; the timeline's parsing worker is not
+//! involved and does not link the run's reading or the tokenizer.
 //!
-//! **Page → worker**, JS objects: `{run: "open", layout, paths, sources}`: `layout` is the JSON
+//! **Run app → worker**, JS objects: `{run: "open", layout, paths, sources}`: `layout` is the JSON
 //! text of the page's `trace::run::RunLayout`, `paths[i]` a relative path and `sources[i]` its
 //! `File` or absolute URL (only the files the layout names); `{run: "step", id, index}` reads
 //! dump `layout.dumps[index]` in full; `{run: "detail", id, position}` asks for one sample of
 //! the open step.
 //!
-//! **Worker → page**: JSON text of [`RunFromWorker`] (summaries and a step's table are small
+//! **Worker → run app**: JSON text of [`RunFromWorker`] (summaries and a step's table are small
 //! enough), and one JS object: a sample's detail `{kind: "run_detail", id, json, <float
 //! column>: ArrayBuffer…}`. Per-token values travel as `Float32Array` buffers ([`split_detail`],
 //! [`join_detail`]) because JSON cannot say NaN or −∞ (a log prob of −∞ is a real value), and a
 //! long response's values are most of the detail. The worker's `ready` and `crashed` messages
-//! are the parsing worker's ([`super::FromWorker`]).
+//! are the same as the parsing worker's ([`super::FromWorker`]).
 
 use serde::{Deserialize, Serialize};
 use trace::run::{RolloutSummary, SampleDetail, StepData, TrainTokens};

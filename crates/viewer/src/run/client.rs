@@ -1,5 +1,6 @@
-//! The run worker seen from the run app: one worker per opened run (`bin/runworker`), started when a run is opened and ended when the next
-//! one is (its whole heap freed). Its answers become `RunState`; see `protocol::run`.
+//! The run worker seen from the run app: one worker per opened run (`bin/runworker`),
+//! started when a run is opened and ended when the next one is (its whole heap freed). Its
+//! answers become `RunState`; see `protocol::run`.
 
 use std::collections::HashMap;
 use std::sync::Arc;

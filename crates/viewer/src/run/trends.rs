@@ -21,6 +21,8 @@ const ML: f64 = 46.0;
 const MR: f64 = 10.0;
 const MT: f64 = 10.0;
 const MB: f64 = 22.0;
+/// Inner horizontal padding: the first and last points clear the y tick labels and the edge.
+const PX: f64 = 10.0;
 
 const TRAIN_COLORS: [&str; 3] = ["#0969da", "#8250df", "#1a7f37"];
 const EVAL_COLORS: [&str; 4] = ["#bf3989", "#bc4c00", "#1b7c83", "#6e7781"];
@@ -335,7 +337,7 @@ fn chart_view(run: RunClient, c: Chart, dumps: Arc<Vec<DumpRef>>) -> impl IntoVi
     } else {
         hi + (hi - lo) * 0.05
     };
-    let sx = move |x: f64| ML + (x - x0) / (x1 - x0) * (W - ML - MR);
+    let sx = move |x: f64| ML + PX + (x - x0) / (x1 - x0) * (W - ML - MR - 2.0 * PX);
     let sy = move |y: f64| MT + (1.0 - (y - lo) / (hi - lo)) * (H - MT - MB);
     let hover: RwSignal<Option<(f64, f64, String)>> = RwSignal::new(None);
 

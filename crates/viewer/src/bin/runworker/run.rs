@@ -1,6 +1,6 @@
-//! The worker's run role (issue #14; messages in `viewer::protocol::run`).
+//! The run worker's reading (issue #14; messages in `viewer::protocol::run`).
 //!
-//! `open`: the page hands over the run's layout and each file's `File` or URL. Dumps are read
+//! `open`: the run app hands over the run's layout and each file's `File` or URL. Dumps are read
 //! ONE AT A TIME, each streamed in chunks through `trace::run::DumpScan::summary` (the same
 //! reader as the timeline: samples freed as they are read), its train file read whole, then
 //! summarised; each summary is posted as soon as it is ready and the scan dropped, so the
