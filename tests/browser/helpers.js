@@ -93,3 +93,6 @@ export function reference(name) {
   const stem = name.replace(/\.pt$/, "");
   return JSON.parse(fs.readFileSync(path.join(FIXTURES, `${stem}.trace_timeline_cache.json`), "utf8"));
 }
+
+/** The shared run fixture (a slime `--dump-details` folder; its README tells the story). */
+export const RUN = path.resolve(ROOT, "../shared/fixtures/run");

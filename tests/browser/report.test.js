@@ -81,6 +81,21 @@ test("a report opens from file://, its rows come through a worker started from i
   }
 });
 
+test("a report carries the timeline only: its Open run folder… says where runs open", async () => {
+  const { context, page, requests, errors } = await openReport(report("pd_1.pt"));
+  try {
+    await shows(page, "pd_1.pt");
+    assert.equal(await page.locator("[data-testid=run-input]").count(), 0, "no folder input in a report");
+    await page.locator("[data-testid=run-input-report]").click();
+    assert.match(await page.locator(".toolbar .notice").innerText(), /served viewer .* not in a one-file report/);
+    assert.equal(await page.locator("#run-root *").count(), 0, "no run app started");
+    assert.deepEqual(requests, []);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
 test("Open… and drag-drop inside a report open other dumps (offline)", async () => {
   const { context, page, requests, errors } = await openReport(report("pd_1.pt"));
   try {

@@ -13,8 +13,9 @@ use crate::panels::legend::{counters_legend, span_legend};
 use crate::panels::metrics::metrics_view;
 use crate::panels::status::status_banners;
 use crate::panels::toolbar::toolbar;
+use crate::run::handoff;
 use crate::state::{SideTab, State};
-use crate::url_state::{has_search_param, Link};
+use crate::url_state::{has_search_param, search_param, Link};
 use crate::worker_client::Client;
 
 #[component]
@@ -23,6 +24,9 @@ pub fn App() -> impl IntoView {
     let link = Link::new(st);
     let client = Client::new(st, link);
     let input = Input::new(st, client);
+    // The run explorer (its own lazily loaded app, in `#run-root`) replaces the timeline
+    // while a run is open, until a dump is opened from it here ("Back to run" returns).
+    let run_shown = move || st.run_shown.get() == Some(true);
 
     Effect::new(move |_| set_body_state(st.phase.get()));
 
@@ -30,7 +34,15 @@ pub fn App() -> impl IntoView {
     // nothing given, the bundled demo dump.
     let url = link.restore();
     let embedded = has_search_param("embed");
-    if client.open_embedded_report() {
+    let run_url = search_param("run").filter(|r| !r.is_empty());
+    handoff::listen(st, client, input);
+    if run_url.is_none() {
+        handoff::folder_link_notice(st);
+    }
+    if let Some(r) = run_url {
+        // `?run=<index URL>` (from `rollscope DIR`): the run (the run app), not a dump.
+        handoff::open_url(st, r);
+    } else if client.open_embedded_report() {
         // A one-file report: its file's bytes are in the page, opened like any file.
     } else if let Some(url) = url {
         client.open_url(url);
@@ -47,13 +59,17 @@ pub fn App() -> impl IntoView {
 
     let side_tab = st.side_tab;
     view! {
-        <div class="app" class:dragging=move || st.dragging_file.get() class:compact=move || st.compact.get()
+        <div class="app" class:dragging=move || st.dragging_file.get() class:compact=move || st.compact.get() class:run-shown=run_shown
             on:dragover=move |ev: web_sys::DragEvent| { ev.prevent_default(); st.dragging_file.set(true); }
             on:dragleave=move |_| st.dragging_file.set(false)
-            on:drop=move |ev| input.drop_file(ev)>
+            on:drop=move |ev: web_sys::DragEvent| {
+                // A folder (or several dumps) is a run; one file opens in the timeline.
+                if handoff::drop(st, &ev) { st.dragging_file.set(false) } else { input.drop_file(ev) }
+            }>
             {toolbar(st, input, client)}
             {status_banners(st, client)}
-            <main class="body">
+            <div id="run-root" class="run-wrap" class:hidden=move || !run_shown()></div>
+            <main class="body" class:hidden=run_shown>
                 {timeline_view(st, input)}
                 <aside class="side">
                     <nav class="tabs">
@@ -74,7 +90,7 @@ pub fn App() -> impl IntoView {
                     {span_legend(st)}
                 </aside>
             </main>
-            <footer class="footer">
+            <footer class="footer" class:hidden=run_shown>
                 {move || st.view.get().map(|v| {
                     let origin = st.data.with(|d| d.as_ref().map_or(0.0, |d| d.origin()));
                     format!("visible: {} → {} ({})",

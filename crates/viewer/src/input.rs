@@ -337,6 +337,7 @@ impl Input {
             .and_then(|dt| dt.files())
             .and_then(|f| f.get(0))
         {
+            crate::run::handoff::show_timeline(self.st);
             self.client.open_file(file);
         }
     }
@@ -345,6 +346,7 @@ impl Input {
     pub fn pick_file(&self, ev: leptos::ev::Event) {
         let input: web_sys::HtmlInputElement = event_target(&ev);
         if let Some(file) = input.files().and_then(|f| f.get(0)) {
+            crate::run::handoff::show_timeline(self.st);
             self.client.open_file(file);
         }
         input.set_value("");

@@ -10,6 +10,9 @@
 pub mod origins;
 pub mod protocol;
 pub mod rows;
+// The run explorer: its components are wasm-only inside; its pure logic (`run::math`,
+// `run::step_table`) is compiled and tested natively like `protocol`.
+pub mod run;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;

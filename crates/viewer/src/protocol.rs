@@ -416,5 +416,7 @@ pub fn decode_head(text: &str) -> Result<BatchHead, String> {
     serde_json::from_str(text).map_err(|e| bad_batch(&e.to_string()))
 }
 
+pub mod run;
+
 #[cfg(test)]
 mod tests;

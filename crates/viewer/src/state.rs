@@ -146,6 +146,14 @@ pub struct State {
     pub size: RwSignal<(f64, f64)>,
     pub dark: RwSignal<bool>,
     pub dragging_file: RwSignal<bool>,
+    /// The link belongs to the run explorer (a run is open, or a run link waits for its
+    /// folder): the timeline's view state is not written to it (`run::link`).
+    pub run_link: RwSignal<bool>,
+    /// A run handed to the run app (`run::handoff`): `Some(true)` its view is shown (the
+    /// timeline hidden), `Some(false)` the timeline is ("Back to run" returns), `None`: no run.
+    pub run_shown: RwSignal<Option<bool>>,
+    /// The run app was started (its module loads once; later runs go by event).
+    pub run_app: RwSignal<bool>,
     pub canvas_ref: NodeRef<leptos::html::Canvas>,
     pub wrap_ref: NodeRef<leptos::html::Div>,
     // ---- derived ----
@@ -301,6 +309,9 @@ impl State {
             size: RwSignal::new((800.0, 400.0)),
             dark: RwSignal::new(dark),
             dragging_file: RwSignal::new(false),
+            run_link: RwSignal::new(false),
+            run_shown: RwSignal::new(None),
+            run_app: RwSignal::new(false),
             canvas_ref: NodeRef::new(),
             wrap_ref: NodeRef::new(),
             shown,

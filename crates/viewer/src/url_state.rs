@@ -155,7 +155,7 @@ impl Link {
                     .get()
                     .and_then(|(ri, ii)| Some((d.as_ref()?.heads.get(ri)?.row_id, ii))),
             };
-            if st.phase.get_untracked() != Phase::Ready {
+            if st.phase.get_untracked() != Phase::Ready || st.run_link.get_untracked() {
                 return;
             }
             if let Some(t) = hash_timer.get_value() {

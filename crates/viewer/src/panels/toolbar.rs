@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::dom::window;
 use crate::input::Input;
+use crate::run::handoff;
 use crate::state::{SortKey, State};
 use crate::worker_client::Client;
 
@@ -55,6 +56,10 @@ pub fn toolbar(st: State, input: Input, client: Client) -> impl IntoView {
                 "Open…"
                 <input type="file" data-testid="file-input" accept=ACCEPT on:change=move |ev| input.pick_file(ev) />
             </label>
+            {handoff::run_button(st)}
+            <Show when=move || st.run_shown.get() == Some(false)>
+                <button data-testid="back-to-run" on:click=move |_| handoff::show_run(st)>"Back to run"</button>
+            </Show>
             <span class="file-name">{move || data.with(|d| d.as_ref().map(|d| d.name.clone()).unwrap_or_default())}</span>
             <input type="search" data-testid="filter" placeholder="filter: sample, source, status, label, trace id"
                 prop:value=move || filter.get()

@@ -1,0 +1,270 @@
+//! The sample inspector: one sample in full — prompt (text, or chat messages as a
+//! conversation), the whole response (tool output marked where the tokenizer's pieces and the
+//! loss mask say which characters it is), label, reward (a dict as a table), status,
+//! metadata, the train-side fields, the token view, and a link to its row in the timeline.
+//!
+//! Dump text is text: everything here is a text node (`<script>` in a response shows as
+//! characters). The response is one `<pre>` that wraps anywhere, so a 20 000-character line
+//! is whole and visible, never cut.
+
+use leptos::prelude::*;
+use serde_json::Value as J;
+use trace::run::{Prompt, SampleDetail, SampleRow};
+
+use super::step_table::{self as st, tool_segments};
+use super::tokens::TokenView;
+
+/// JSON as readable text: strings as they are, the rest pretty-printed.
+fn json_block(v: &J) -> String {
+    match v {
+        J::String(s) => s.clone(),
+        other => serde_json::to_string_pretty(other).unwrap_or_else(|_| other.to_string()),
+    }
+}
+
+fn prompt_view(p: &Prompt) -> AnyView {
+    match p {
+        Prompt::Text(s) => {
+            view! { <pre class="insp-text" data-testid="sample-prompt">{s.clone()}</pre> }
+                .into_any()
+        }
+        Prompt::Messages(ms) => {
+            let items = ms
+                .iter()
+                .map(|m| {
+                    let role = m.role.clone();
+                    let class = format!(
+                        "insp-msg insp-role-{}",
+                        role.chars()
+                            .filter(|c| c.is_ascii_alphanumeric())
+                            .take(16)
+                            .collect::<String>()
+                            .to_ascii_lowercase()
+                    );
+                    let body = content_view(&m.content);
+                    let shown = role.clone();
+                    view! {
+                        <div class=class data-role=role>
+                            <div class="insp-role">{shown}</div>
+                            {body}
+                        </div>
+                    }
+                })
+                .collect_view();
+            view! { <div class="insp-chat" data-testid="sample-prompt">{items}</div> }.into_any()
+        }
+        Prompt::Other(v) => {
+            view! { <pre class="insp-text" data-testid="sample-prompt">{json_block(v)}</pre> }
+                .into_any()
+        }
+    }
+}
+
+/// A message's content: a string, or a list of content blocks (`{"type": "text", "text": …}`
+/// and others, shown as their JSON).
+fn content_view(c: &J) -> AnyView {
+    match c {
+        J::String(s) => view! { <pre class="insp-text">{s.clone()}</pre> }.into_any(),
+        J::Array(blocks) => blocks
+            .iter()
+            .map(|b| {
+                let text = b
+                    .get("text")
+                    .and_then(J::as_str)
+                    .filter(|_| b.get("type").and_then(J::as_str) == Some("text"));
+                match text {
+                    Some(t) => view! { <pre class="insp-text">{t.to_string()}</pre> }.into_any(),
+                    None => {
+                        let kind = b
+                            .get("type")
+                            .and_then(J::as_str)
+                            .unwrap_or("block")
+                            .to_string();
+                        view! { <div class="insp-block"><span class="insp-muted">{kind}</span><pre class="insp-text">{json_block(b)}</pre></div> }
+                            .into_any()
+                    }
+                }
+            })
+            .collect_view()
+            .into_any(),
+        other => view! { <pre class="insp-text">{json_block(other)}</pre> }.into_any(),
+    }
+}
+
+/// The response: with pieces and a loss mask, runs of tool output in `tok-tool` spans;
+/// otherwise the plain text. Either way the `<pre>`'s text is exactly the response.
+fn response_view(d: &SampleDetail) -> AnyView {
+    let parts = tool_segments(d).filter(|s| s.iter().any(|&(_, _, tool)| tool));
+    let body = match parts {
+        Some(parts) => parts
+            .into_iter()
+            .map(|(a, b, tool)| {
+                let text = d.response.get(a..b).unwrap_or_default().to_string();
+                if tool {
+                    view! { <span class="tok-tool" title="tool output (loss_mask 0: not trained on)">{text}</span> }.into_any()
+                } else {
+                    view! { <span>{text}</span> }.into_any()
+                }
+            })
+            .collect_view()
+            .into_any(),
+        None => d.response.clone().into_any(),
+    };
+    view! { <pre class="insp-response" data-testid="sample-response">{body}</pre> }.into_any()
+}
+
+fn fact(k: &'static str, v: String) -> AnyView {
+    view! { <tr><th>{k}</th><td>{v}</td></tr> }.into_any()
+}
+
+fn facts(r: &SampleRow) -> AnyView {
+    let opt = st::fmt_opt;
+    let mut rows = vec![
+        fact("position", r.position.to_string()),
+        fact("index", st::json_text(&r.index)),
+        fact("group", st::json_text(&r.group_index)),
+        fact("status", r.status.clone().unwrap_or_else(|| "—".into())),
+        fact(
+            "response length",
+            format!(
+                "{} tokens ({} trained) · {} chars · longest line {}",
+                opt(r.response_length),
+                opt(r.effective_response_length),
+                r.response_chars,
+                r.response_max_line_chars
+            ),
+        ),
+        fact(
+            "prompt",
+            format!(
+                "{} chars{}",
+                r.prompt_chars,
+                if r.prompt_is_messages {
+                    " (messages)"
+                } else {
+                    ""
+                }
+            ),
+        ),
+    ];
+    if r.requests > 0 || r.e2e_latency.is_some() {
+        rows.push(fact(
+            "requests",
+            format!("{} · e2e latency {} s", r.requests, opt(r.e2e_latency)),
+        ));
+    }
+    if r.cached_tokens.is_some() || r.total_prompt_tokens.is_some() {
+        rows.push(fact(
+            "prefix cache",
+            format!(
+                "{} of {} prompt tokens",
+                opt(r.cached_tokens),
+                opt(r.total_prompt_tokens)
+            ),
+        ));
+    }
+    if let Some(t) = r.non_generation_time {
+        rows.push(fact("non-generation time", format!("{} s", st::fmt_num(t))));
+    }
+    if let Some(ds) = &r.eval_dataset {
+        rows.push(fact("eval dataset", ds.clone()));
+    }
+    let flags = st::flags(r);
+    if !flags.is_empty() {
+        rows.push(fact("flags", flags.join(", ")));
+    }
+    view! { <table class="insp-facts" data-testid="sample-facts">{rows}</table> }.into_any()
+}
+
+fn train_facts(r: &SampleRow) -> AnyView {
+    let Some(t) = &r.train else {
+        return view! { <p class="insp-muted">"no train-side data for this sample"</p> }.into_any();
+    };
+    let opt = st::fmt_opt;
+    let int = |x: Option<i64>| x.map_or_else(|| "—".to_string(), |x| x.to_string());
+    view! {
+        <table class="insp-facts" data-testid="sample-train">
+            {fact("raw reward", opt(t.raw_reward))}
+            {fact("normalised reward", opt(t.normalized_reward))}
+            {fact("advantage (mean)", opt(t.advantage_mean))}
+            {fact("return (mean)", opt(t.return_mean))}
+            {fact("KL (mean)", opt(t.kl_mean))}
+            {fact("train − rollout log prob (mean)", opt(t.logprob_gap_mean))}
+            {fact("response length", opt(t.response_length))}
+            {fact("rollout position", int(t.rollout_position))}
+            {fact("sample index", int(t.sample_index))}
+            {fact("data-parallel rank", int(t.data_parallel_rank))}
+        </table>
+    }
+    .into_any()
+}
+
+fn reward_view(v: &J) -> AnyView {
+    match v {
+        J::Object(m) => {
+            let rows = m
+                .iter()
+                .map(|(k, v)| view! { <tr><th>{k.clone()}</th><td>{st::json_text(v)}</td></tr> })
+                .collect_view();
+            view! { <table class="insp-facts" data-testid="sample-reward">{rows}</table> }.into_any()
+        }
+        other => view! { <div class="insp-value" data-testid="sample-reward">{st::json_text(other)}</div> }.into_any(),
+    }
+}
+
+#[component]
+pub fn SampleInspector(
+    detail: Signal<Option<SampleDetail>>,
+    has_tokenizer: Signal<bool>,
+    on_open_trace: Callback<usize>,
+    on_close: Callback<()>,
+) -> impl IntoView {
+    move || {
+        detail.with(|d| {
+            let Some(d) = d else {
+                return view! { <aside class="insp" data-testid="sample-inspector"><p class="insp-muted">"Select a sample."</p></aside> }.into_any();
+            };
+            let pos = d.row.position;
+            let traced = d.row.traced;
+            let has_tokens = st::token_count(d) > 0;
+            let tok_note = (!has_tokenizer.get() && has_tokens).then_some(
+                "no tokenizer/tokenizer.json in this run: per-token values shown as a strip, one cell per token",
+            );
+            let tok_mismatch = (has_tokenizer.get() && has_tokens && d.pieces.is_some() && tool_segments(d).is_none())
+                .then_some("the decoded tokens do not spell the response: tool output is not marked in the response");
+            view! {
+                <aside class="insp" data-testid="sample-inspector" data-position=pos.to_string()>
+                    <header class="insp-head">
+                        <b>{format!("sample {pos}")}</b>
+                        <span class="insp-muted">{format!(" index {} · group {}", st::json_text(&d.row.index), st::json_text(&d.row.group_index))}</span>
+                        {traced.then(|| view! {
+                            <button class="insp-trace" data-testid="open-trace" on:click=move |_| on_open_trace.run(pos)>"Open in timeline"</button>
+                        })}
+                        {(!traced).then(|| view! { <span class="insp-muted">" (no trace events)"</span> })}
+                        <button class="insp-close" data-testid="inspector-close" title="close" on:click=move |_| on_close.run(())>"✕"</button>
+                    </header>
+                    {facts(&d.row)}
+                    <h4>"reward"</h4>
+                    {reward_view(&d.reward)}
+                    <h4>"label"</h4>
+                    <pre class="insp-text" data-testid="sample-label">{json_block(&d.label)}</pre>
+                    <h4>"prompt"</h4>
+                    {prompt_view(&d.prompt)}
+                    <h4>"response"</h4>
+                    {tok_mismatch.map(|m| view! { <p class="insp-muted">{m}</p> })}
+                    {response_view(d)}
+                    {has_tokens.then(|| view! {
+                        <h4>"tokens"</h4>
+                        {tok_note.map(|m| view! { <p class="insp-muted">{m}</p> })}
+                        <TokenView detail=d.clone() />
+                    })}
+                    <h4>"train side"</h4>
+                    {train_facts(&d.row)}
+                    <h4>"metadata"</h4>
+                    <pre class="insp-text" data-testid="sample-metadata">{json_block(&d.metadata)}</pre>
+                </aside>
+            }
+            .into_any()
+        })
+    }
+}

@@ -1,0 +1,143 @@
+//! Opening a run in the run app: what the page handed over (`handoff`): the files of a folder
+//! chosen or dropped there, or `?run=<index URL>` from `rollscope DIR`. Each gives the run's
+//! relative paths and, per path, a `File` or an absolute URL; `RunClient::open` does the rest.
+
+use js_sys::{Array, Reflect};
+use leptos::prelude::*;
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use super::client::RunClient;
+use crate::dom::window;
+
+/// Most files taken from one folder (a run has one dump per rollout: thousands at most).
+const MAX_FILES: usize = 200_000;
+/// Largest run index read (`{"files": [...]}`: about 60 bytes per file).
+const MAX_INDEX_BYTES: f64 = 64.0 * 1048576.0;
+
+fn prop(v: &JsValue, k: &str) -> Option<JsValue> {
+    Reflect::get(v, &k.into())
+        .ok()
+        .filter(|x| !x.is_undefined() && !x.is_null())
+}
+
+/// The run's name: the first path's top folder (`run/rollout_data/0.pt` → `run`).
+fn run_name(files: &[(String, JsValue)]) -> String {
+    files
+        .first()
+        .and_then(|(p, _)| p.split_once('/').map(|(top, _)| top.to_string()))
+        .unwrap_or_else(|| "run".into())
+}
+
+/// Opens what the page left on `window.__rollscope_run_source` (see `handoff`):
+/// `{files: [[path, File], …]}` or `{url}` (a run index). Nothing there: nothing opens.
+pub fn open_from_window(run: RunClient) {
+    let Some(src) = prop(&window(), super::handoff::SOURCE_KEY) else {
+        return;
+    };
+    if let Some(url) = prop(&src, "url").and_then(|u| u.as_string()) {
+        open_index(run, url);
+        return;
+    }
+    let Some(list) = prop(&src, "files").and_then(|l| l.dyn_into::<Array>().ok()) else {
+        return;
+    };
+    let files: Vec<(String, JsValue)> = list
+        .iter()
+        .take(MAX_FILES)
+        .filter_map(|pair| {
+            let path = Reflect::get_u32(&pair, 0).ok()?.as_string()?;
+            Some((path, Reflect::get_u32(&pair, 1).ok()?))
+        })
+        .collect();
+    if files.is_empty() {
+        run.state()
+            .error
+            .set(Some("the chosen folder has no files".into()));
+        return;
+    }
+    run.open(run_name(&files), files);
+}
+
+#[derive(Deserialize)]
+struct Index {
+    files: Vec<IndexFile>,
+}
+
+#[derive(Deserialize)]
+struct IndexFile {
+    path: String,
+}
+
+/// `?run=<index URL>`: reads `{"files": [{"path", "size"}…]}` and opens the run with each
+/// file at `f/<path, each segment encoded>` beside the index.
+pub fn open_index(run: RunClient, url: String) {
+    let base = window().location().href().unwrap_or_default();
+    let index = match web_sys::Url::new_with_base(&url, &base) {
+        Ok(u) => u.href(),
+        Err(_) => {
+            run.state()
+                .error
+                .set(Some(format!("?run={url}: not a URL")));
+            return;
+        }
+    };
+    run.state().name.set(Some(url.clone()));
+    leptos::task::spawn_local(async move {
+        match read_index(&index).await {
+            Ok(files) => run.open(url, files),
+            Err(e) => run.state().error.set(Some(format!("run index {url}: {e}"))),
+        }
+    });
+}
+
+async fn read_index(index: &str) -> Result<Vec<(String, JsValue)>, String> {
+    let resp = JsFuture::from(window().fetch_with_str(index))
+        .await
+        .map_err(|_| "download failed (network error or refused)".to_string())?;
+    let resp: web_sys::Response = resp.unchecked_into();
+    if !resp.ok() {
+        return Err(format!("download failed: HTTP {}", resp.status()));
+    }
+    let claimed: Option<f64> = resp
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse().ok());
+    if claimed.is_some_and(|n| n > MAX_INDEX_BYTES) {
+        return Err(format!("larger than {:.0} MB", MAX_INDEX_BYTES / 1e6));
+    }
+    let text = JsFuture::from(resp.text().map_err(|_| "no body")?)
+        .await
+        .map_err(|_| "download failed while reading".to_string())?
+        .as_string()
+        .unwrap_or_default();
+    if text.len() as f64 > MAX_INDEX_BYTES {
+        return Err(format!("larger than {:.0} MB", MAX_INDEX_BYTES / 1e6));
+    }
+    let parsed: Index = serde_json::from_str(&text)
+        .map_err(|e| format!("not a run index ({{\"files\": [{{\"path\": …}}]}}): {e}"))?;
+    let mut out = Vec::new();
+    for f in parsed.files.into_iter().take(MAX_FILES) {
+        // A path is a file under the run: no `..`, `.` or empty segment may lead elsewhere.
+        if f.path
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
+        {
+            return Err(format!("{:?}: not a relative path inside the run", f.path));
+        }
+        let rel: Vec<String> = f
+            .path
+            .split('/')
+            .map(|s| String::from(js_sys::encode_uri_component(s)))
+            .collect();
+        let href = web_sys::Url::new_with_base(&format!("f/{}", rel.join("/")), index)
+            .map(|u| u.href())
+            .map_err(|_| format!("{}: no URL can be made for this path", f.path))?;
+        out.push((f.path, JsValue::from(href)));
+    }
+    Ok(out)
+}
