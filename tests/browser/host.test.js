@@ -6,7 +6,7 @@ import http from "node:http";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { serve, launch, newPage, waitState, count, shot, reference, FIXTURES, ROOT } from "./helpers.js";
+import { serve, launch, newPage, waitState, count, shot, reference, FIXTURES, ROOT, RUN } from "./helpers.js";
 
 const BIN = process.env.ROLLSCOPE_BIN || path.join(ROOT, "target/debug/rollscope");
 let browser;
@@ -91,6 +91,33 @@ test("`rollscope <dump>` serves the viewer, which shows the dump's rows", async 
     await page.goto(url);
     assert.equal(await waitState(page, ["ready", "error"]), "ready");
     assert.equal(await count(page, "row-count"), reference("agent_2.pt").sample_count);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    child.kill();
+  }
+});
+
+test("`rollscope DIR` serves a run folder: the viewer opens the run explorer on it", async () => {
+  const { child, url } = await rollscope([RUN]);
+  try {
+    const runRel = new URL(url).searchParams.get("run");
+    assert.match(runRel, /^r\/[0-9a-f]{32}\/index\.json$/);
+    const origin = new URL(url).origin;
+    const index = await (await fetch(`${origin}/${runRel}`)).json();
+    assert.ok(index.files.some((f) => f.path === "rollout_data/3.pt"), JSON.stringify(index.files));
+    const page = await newPage(browser);
+    await page.goto(url);
+    await page.waitForFunction(() => ["ready", "error"].includes(document.querySelector("[data-testid=run]")?.dataset.state),
+      null, { timeout: 60000 });
+    assert.equal(await page.evaluate(() => document.querySelector("[data-testid=run]").dataset.state), "ready");
+    const ref = JSON.parse(fs.readFileSync(path.join(RUN, "run_reference.json"), "utf8"));
+    const rows = await page.locator("[data-testid=run-step]").evaluateAll(
+      (els) => els.map((e) => `${e.dataset.kind}:${e.dataset.rolloutId}`));
+    assert.deepEqual(rows.sort(), ref.rollouts.map((r) => `${r.kind}:${r.rollout_id}`).sort());
+    // A step's samples come through the host too (dump and train data by their listed URLs).
+    await page.locator('[data-testid=run-step][data-rollout-id="2"][data-kind="train"]').click();
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=sample-row]").length === 24, null, { timeout: 60000 });
+    await page.screenshot({ path: shot("host-run.png") });
     assert.deepEqual(page.errors, []);
   } finally {
     child.kill();
