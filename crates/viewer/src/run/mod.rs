@@ -35,7 +35,7 @@ pub mod rollouts;
 pub mod state;
 #[cfg(target_arch = "wasm32")]
 pub mod trends;
-// ---- modules: the step view and the sample inspector (branch `step`) ----
+// ---- the run app: the step view and the sample inspector ----
 #[cfg(target_arch = "wasm32")]
 pub mod inspector;
 #[cfg(target_arch = "wasm32")]
