@@ -10,6 +10,8 @@
 pub mod origins;
 pub mod protocol;
 pub mod rows;
+#[cfg(target_arch = "wasm32")]
+pub mod worker_boot;
 // The run explorer: its components are wasm-only inside; its pure logic (`run::math`,
 // `run::step_table`) is compiled and tested natively like `protocol`.
 pub mod run;

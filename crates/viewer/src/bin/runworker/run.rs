@@ -42,7 +42,7 @@ thread_local! {
 const MAX_TRAIN_BYTES: f64 = 512.0 * 1048576.0;
 
 fn post(msg: &RunFromWorker) {
-    crate::post::text(&run_to_text(msg));
+    viewer::worker_boot::post_text(&run_to_text(msg));
 }
 
 /// A `{run: …}` message from the page.

@@ -15,34 +15,8 @@ fn main() {
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
 
-    // `panic = "abort"` (the wasm-release profile) ends the worker after a panic: tell the
-    // page first, so it can say what happened and start a new worker.
-    std::panic::set_hook(Box::new(|info| {
-        console_error_panic_hook::hook(info);
-        post::text(&to_text(&FromWorker::Crashed {
-            message: format!("panic: {info}"),
-        }));
-    }));
+    viewer::worker_boot::report_crashes();
     let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    // An abort (allocation failure, `unreachable`) is not a panic: the trap surfaces as an
-    // uncaught exception or rejection in this scope. Report those too (the page also
-    // listens for the worker's `error` event and runs a watchdog, in case this never runs).
-    for kind in ["error", "unhandledrejection"] {
-        let cb = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
-            let reason = js_sys::Reflect::get(&ev, &"message".into())
-                .ok()
-                .and_then(|m| m.as_string())
-                .or_else(|| {
-                    js_sys::Reflect::get(&ev, &"reason".into())
-                        .ok()
-                        .map(|r| js_text(&r))
-                })
-                .unwrap_or_else(|| kind.to_string());
-            post::text(&to_text(&FromWorker::Crashed { message: reason }));
-        });
-        let _ = scope.add_event_listener_with_callback(kind, cb.as_ref().unchecked_ref());
-        cb.forget();
-    }
     let post = move |msg: &FromWorker| post::text(&to_text(msg));
     let onmessage =
         Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
@@ -304,15 +278,7 @@ async fn read_stream(
 }
 
 #[cfg(target_arch = "wasm32")]
-fn js_text(v: &wasm_bindgen::JsValue) -> String {
-    v.as_string()
-        .or_else(|| {
-            js_sys::Reflect::get(v, &"message".into())
-                .ok()
-                .and_then(|m| m.as_string())
-        })
-        .unwrap_or_else(|| format!("{v:?}"))
-}
+use viewer::worker_boot::js_text;
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {

@@ -28,7 +28,7 @@ fn scope() -> web_sys::DedicatedWorkerGlobalScope {
 }
 
 pub fn text(text: &str) {
-    let _ = scope().post_message(&JsValue::from_str(text));
+    viewer::worker_boot::post_text(text);
 }
 
 fn set(obj: &Object, key: &str, value: &JsValue) {
