@@ -8,7 +8,7 @@ import { chromium } from "playwright-core";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const DIST = path.join(ROOT, "dist");
-export const FIXTURES = path.resolve(ROOT, "../shared/fixtures/slime");
+export const FIXTURES = path.resolve(ROOT, "tests/fixtures/slime");
 export const SHOTS = path.join(ROOT, "target", "screenshots");
 
 const TYPES = {
@@ -95,4 +95,4 @@ export function reference(name) {
 }
 
 /** The shared run fixture (a slime `--dump-details` folder; its README tells the story). */
-export const RUN = path.resolve(ROOT, "../shared/fixtures/run");
+export const RUN = path.resolve(ROOT, "tests/fixtures/run");

@@ -19,7 +19,7 @@ before(async () => {
   fs.mkdirSync(dir, { recursive: true });
   file = path.join(dir, "large_512.pt");
   if (!fs.existsSync(file)) {
-    execFileSync("python3", [path.resolve(ROOT, "../shared/tools/synth_large.py"), file,
+    execFileSync("python3", [path.resolve(ROOT, "tools/synth_large.py"), file,
       "--groups", "64", "--group-size", "8", "--turns", "4", "--tokens", "64:256"], { stdio: "inherit" });
   }
   srv = await serve();

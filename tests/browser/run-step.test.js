@@ -1,5 +1,5 @@
 // The run explorer's step view, sample inspector and token view on the shared run
-// (../shared/fixtures/run): sort, text filter, `<script>` as text, the token count, the
+// (tests/fixtures/run): sort, text filter, `<script>` as text, the token count, the
 // 20 000-character line whole and wrapped, the token tooltip, the group view, ↑/↓.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { serve, launch, newPage, shot, ROOT } from "./helpers.js";
 
-const RUN = path.resolve(ROOT, "../shared/fixtures/run");
+const RUN = path.resolve(ROOT, "tests/fixtures/run");
 const REF = JSON.parse(fs.readFileSync(path.join(RUN, "run_reference.json"), "utf8"));
 const samples = (id) => REF.samples.filter((s) => s.rollout_id === id && s.kind === "train");
 const sample = (id, pos) => samples(id).find((s) => s.position === pos);

@@ -1,4 +1,4 @@
-// The run explorer on the shared run fixture (../shared/fixtures/run): opening the folder,
+// The run explorer on the shared run fixture (tests/fixtures/run): opening the folder,
 // trends, the rollout table (flags, sorting), a step and its sample, compare, the link round
 // trip, `?run=<index URL>`, and a sample's trace in the timeline.
 import { test, before, after } from "node:test";

@@ -61,13 +61,20 @@ const DUMPS: &[Dump] = &[
     },
 ];
 
-pub fn bench(root: &Path) -> Result {
+/// `args`: `--slime DIR` names a slime checkout whose `tools/trace_timeline_viewer.py` is
+/// measured too (or `$ROLLSCOPE_SLIME_DIR`); without one that row says how to enable it.
+pub fn bench(root: &Path, args: &[String]) -> Result {
+    let slime = match args {
+        [] => std::env::var_os("ROLLSCOPE_SLIME_DIR").map(std::path::PathBuf::from),
+        [flag, dir] if flag == "--slime" => Some(std::path::PathBuf::from(dir)),
+        _ => return Err("usage: cargo xtask bench [--slime DIR]".into()),
+    };
     let load_before = load_average();
     setup(root, true)?;
     build_dist(root)?;
     let dir = root.join("target/bench");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let synth = root.join("../shared/tools/synth_large.py");
+    let synth = root.join("tools/synth_large.py");
     let mut paths = Vec::new();
     for d in DUMPS {
         let path = dir.join(d.file);
@@ -94,6 +101,7 @@ pub fn bench(root: &Path) -> Result {
     step("native: cargo bench -p host --bench cache (rollscope cache, CPython, slime's tool)");
     if let Err(e) = run(cmd("cargo")
         .args(["bench", "-p", "host", "--bench", "cache"])
+        .envs(slime.iter().map(|d| ("ROLLSCOPE_SLIME_DIR", d)))
         .env("ROLLSCOPE_BENCH_DUMP", &joined)
         .env("ROLLSCOPE_BENCH_RESULTS", &results)
         .current_dir(root))

@@ -52,7 +52,7 @@ fn main() -> ExitCode {
         Some("test") => test(&root),
         Some("setup") => setup(&root, true),
         Some("build") => setup(&root, false).and_then(|()| build_dist(&root)),
-        Some("bench") => bench::bench(&root),
+        Some("bench") => bench::bench(&root, &args[1..]),
         // Only the Python package's step of `test` (needs target/debug/rollscope).
         Some("py-test") => python::test(&root),
         Some("fuzz") => fuzz(&root, &args[1..]),
@@ -65,6 +65,7 @@ fn main() -> ExitCode {
                  \n  setup  only install what is missing\
                  \n  build  only build dist/\
                  \n  bench  native and browser benchmarks on large synthetic dumps\
+                 \n         (--slime DIR: also slime's own tool from that checkout)\
                  \n  py-test  only the Python package's tests (venv, wheel, pytest)\
                  \n  fuzz   run the fuzz targets in fuzz/ for N minutes in all (default 7)"
             );
@@ -80,9 +81,18 @@ fn main() -> ExitCode {
     }
 }
 
+/// The workspace root, found at run time (a checkout moved after building still works):
+/// the nearest folder at or above the current directory whose `Cargo.toml` has `[workspace]`.
+/// `cargo xtask` runs from inside the workspace, so one is always found there.
 fn project_root() -> PathBuf {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    here.parent().map(Path::to_path_buf).unwrap_or(here)
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    cwd.ancestors()
+        .find(|d| {
+            std::fs::read_to_string(d.join("Cargo.toml"))
+                .is_ok_and(|t| t.lines().any(|l| l.trim() == "[workspace]"))
+        })
+        .map(Path::to_path_buf)
+        .unwrap_or(cwd)
 }
 
 fn cargo_bin() -> PathBuf {
@@ -435,7 +445,7 @@ fn test(root: &Path) -> Result {
 }
 
 /// `cargo xtask fuzz [--minutes N] [--target T]`: seeds each target's (git-ignored) corpus in
-/// `fuzz/corpus/<target>/` from `../shared/fixtures`, the hostile catalog and the committed
+/// `fuzz/corpus/<target>/` from `tests/fixtures`, the hostile catalog and the committed
 /// regressions, then runs each target for its share of the time under libFuzzer's fork mode
 /// (so one crash does not end the run), and prints executions and findings per target.
 /// Findings land in `fuzz/artifacts/<target>/`: minimise one with `cargo fuzz tmin`, commit it
@@ -499,7 +509,7 @@ fn fuzz(root: &Path, args: &[String]) -> Result {
         .arg(&hostile)
         .current_dir(root))?;
     let mut seeds = Vec::new();
-    let mut pending = vec![root.join("../shared/fixtures"), hostile];
+    let mut pending = vec![root.join("tests/fixtures"), hostile];
     while let Some(d) = pending.pop() {
         for entry in std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))? {
             let path = entry.map_err(|e| e.to_string())?.path();

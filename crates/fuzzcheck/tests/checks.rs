@@ -10,7 +10,7 @@ use pt::{Limits, Node, NodeId, Tree, Value};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!(
-        "{}/../../../shared/fixtures/slime/{name}",
+        "{}/../../tests/fixtures/slime/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))

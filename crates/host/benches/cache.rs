@@ -1,9 +1,10 @@
 //! `cargo bench -p host --bench cache`: how fast and how lean the release `rollscope cache` is on
-//! large dumps, beside CPython's C unpickler and (when torch imports) slime's own tool, all
-//! measured in the same run on the same machine.
+//! large dumps, beside CPython's C unpickler and (when torch imports and
+//! `$ROLLSCOPE_SLIME_DIR` names a slime checkout) slime's own `tools/trace_timeline_viewer.py`,
+//! all measured in the same run on the same machine.
 //!
 //! - `$ROLLSCOPE_BENCH_DUMP`: the dumps, separated like `PATH` (`a.pt:b.pt`). Without it,
-//!   `target/bench/synth_large.pt` (made with `python3 ../shared/tools/synth_large.py` if missing).
+//!   `target/bench/synth_large.pt` (made with `python3 tools/synth_large.py` if missing).
 //! - `$ROLLSCOPE_BENCH_RUNS`: runs of each timed command (default 3; median time, largest RSS).
 //! - `$ROLLSCOPE_BENCH_RESULTS`: a file to append `dump<TAB>key<TAB>value` lines to, which
 //!   `cargo xtask bench` turns into one table per dump with the targets of issue 13.
@@ -67,7 +68,9 @@ fn main() {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    let slime_tool = root.join("tests/bench/vendor/trace_timeline_viewer.py");
+    // slime's own tool runs only from a slime checkout the user names (no copy in this tree).
+    let slime_tool = std::env::var_os("ROLLSCOPE_SLIME_DIR")
+        .map(|d| PathBuf::from(d).join("tools/trace_timeline_viewer.py"));
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_rollscope"));
     println!("machine: {} cores, {}", cores(), cpu_name());
     println!("rollscope: {}", bin.display());
@@ -133,14 +136,16 @@ fn main() {
             }
         }
 
-        if !torch {
-            println!("slime tool: skipped (torch not importable)");
-            results.text(&tag, "slime_skipped", "torch not importable");
-        } else if !slime_tool.exists() {
-            let e = format!("{} is missing", slime_tool.display());
+        let slime_tool = match &slime_tool {
+            None => Err("no slime checkout named: cargo xtask bench --slime DIR".to_string()),
+            Some(_) if !torch => Err("torch not importable".to_string()),
+            Some(t) if !t.exists() => Err(format!("{} is missing", t.display())),
+            Some(t) => Ok(t),
+        };
+        if let Err(e) = &slime_tool {
             println!("slime tool: skipped ({e})");
-            results.text(&tag, "slime_skipped", &e);
-        } else {
+            results.text(&tag, "slime_skipped", e);
+        } else if let Ok(slime_tool) = slime_tool {
             // One run: it takes tens of seconds at these sizes. It writes its cache and HTML
             // beside the dump it is given (and resolves symlinks first), so it gets a hard link
             // (or a copy) in a directory of its own: a fixture's reference cache beside the
@@ -148,7 +153,7 @@ fn main() {
             let slime = slime_run(&root.join("target/bench/slime-run"), dump, |linked| {
                 timed(
                     Command::new("python3")
-                        .arg(&slime_tool)
+                        .arg(slime_tool)
                         .arg(linked)
                         .args(["--rebuild", "--no-serve"]),
                 )
@@ -230,7 +235,7 @@ fn default_dump(root: &Path) -> PathBuf {
         }
         println!("making {} with synth_large.py …", p.display());
         let ok = Command::new("python3")
-            .arg(root.join("../shared/tools/synth_large.py"))
+            .arg(root.join("tools/synth_large.py"))
             .arg(&tmp)
             .status()
             .is_ok_and(|s| s.success());

@@ -9,7 +9,7 @@ fn bin() -> Command {
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/slime")
+        .join("../../tests/fixtures/slime")
         .join(name)
 }
 

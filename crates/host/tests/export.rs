@@ -9,7 +9,7 @@ fn root() -> PathBuf {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    root().join("../shared/fixtures/slime").join(name)
+    root().join("tests/fixtures/slime").join(name)
 }
 
 fn export(input: &PathBuf, format: &str, out: &PathBuf) {

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use serde_json::Value as J;
 
 fn run_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/run")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/run")
 }
 
 fn rollscope(args: &[&Path]) -> Output {

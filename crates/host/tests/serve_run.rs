@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use common::{raw, raw_host, start};
 
 fn run_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/run")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/run")
 }
 
 #[test]

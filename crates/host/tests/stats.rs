@@ -9,7 +9,7 @@ use std::process::Command;
 use serde_json::Value as J;
 
 fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/slime")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/slime")
 }
 
 fn stats_json(pt: &PathBuf) -> serde_json::Map<String, J> {

@@ -610,7 +610,7 @@ mod tests {
     #[test]
     fn torch_files_stream_without_holding_the_file() {
         let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/fixtures/slime/basic_0.pt");
+            .join("../../tests/fixtures/slime/basic_0.pt");
         let bytes = std::fs::read(path).unwrap();
         let limits = Limits::for_timeline();
         let mut r = StreamReader::new(&limits);

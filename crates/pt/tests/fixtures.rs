@@ -1,11 +1,11 @@
-//! Every real dump in ../shared/fixtures/slime reads, with the structure slime wrote.
+//! Every real dump in tests/fixtures/slime reads, with the structure slime wrote.
 
 use std::path::PathBuf;
 
 use pt::{Format, Limits, Node, Value};
 
 fn fixtures() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/slime");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/slime");
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())

@@ -243,7 +243,7 @@ fn protocol_zero_text_opcodes() {
 #[test]
 fn resumable_in_any_chunking() {
     let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/slime/agent_2.pt");
+        .join("../../tests/fixtures/slime/agent_2.pt");
     let bytes = std::fs::read(path).unwrap();
     let mut a = zip::ZipArchive::new(std::io::Cursor::new(&bytes[..])).unwrap();
     let mut data = Vec::new();

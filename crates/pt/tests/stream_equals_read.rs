@@ -18,7 +18,7 @@ use picklegen::{zip_entries, Entry, Method, Pickle};
 use pt::Limits;
 
 fn fixtures() -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/slime");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/slime");
     let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -65,12 +65,12 @@ fn small_dump() -> Vec<u8> {
 fn edge_cases() -> Vec<(String, Vec<u8>)> {
     let mut v: Vec<(String, Vec<u8>)> = Vec::new();
     let fixture = std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/slime/basic_0.pt"),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/slime/basic_0.pt"),
     )
     .unwrap();
     let legacy = std::fs::read(
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/fixtures/slime/legacy_6.pt"),
+            .join("../../tests/fixtures/slime/legacy_6.pt"),
     )
     .unwrap();
     for cut in [
@@ -116,7 +116,7 @@ fn edge_cases() -> Vec<(String, Vec<u8>)> {
         name: "r/data.pkl",
         data: &std::fs::read(
             PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../shared/fixtures/slime/edge_9.pt"),
+                .join("../../tests/fixtures/slime/edge_9.pt"),
         )
         .unwrap(),
         method: Method::Deflated,

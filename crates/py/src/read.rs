@@ -200,7 +200,7 @@ mod tests {
 
     fn fixture(rel: &str) -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/fixtures")
+            .join("../../tests/fixtures")
             .join(rel)
     }
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-FIXTURES = Path(os.environ.get("ROLLSCOPE_FIXTURES", ROOT.parent / "shared" / "fixtures"))
+FIXTURES = Path(os.environ.get("ROLLSCOPE_FIXTURES", ROOT / "tests" / "fixtures"))
 RUN = FIXTURES / "run"
 SLIME = sorted((FIXTURES / "slime").glob("*.pt"))
 CLI = Path(os.environ.get("ROLLSCOPE_BIN", ROOT / "target" / "debug" / "rollscope"))

@@ -137,7 +137,7 @@ mod tests {
         let mut with = 0;
         for name in ["pdflat_5.pt", "pd_1.pt", "basic_0.pt"] {
             let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../shared/fixtures/slime")
+                .join("../../tests/fixtures/slime")
                 .join(name);
             let built = trace::load(&std::fs::read(path).unwrap(), name, 0.0).unwrap();
             for row in &built.cache.rows {

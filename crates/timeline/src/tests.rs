@@ -217,7 +217,7 @@ fn max_overlap(spans: &[(f64, f64)]) -> u32 {
 fn pd_lanes_are_packed_for_display_only() {
     use crate::lanes::pd_role;
     let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/slime/pdflat_5.pt");
+        .join("../../tests/fixtures/slime/pdflat_5.pt");
     let built = trace::load(&std::fs::read(path).unwrap(), "pdflat_5.pt", 0.0).unwrap();
     let mut saved = 0;
     for row in &built.cache.rows {
@@ -319,7 +319,7 @@ fn pd_lanes_of_a_multi_turn_sample_are_packed() {
 #[test]
 fn pd_segments_of_the_flat_shape() {
     let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/slime/pdflat_5.pt");
+        .join("../../tests/fixtures/slime/pdflat_5.pt");
     let built = trace::load(&std::fs::read(path).unwrap(), "pdflat_5.pt", 0.0).unwrap();
     let virt = built.cache.rows[0]
         .items
@@ -340,7 +340,7 @@ fn pd_segments_of_the_flat_shape() {
 #[test]
 fn hit_testing_on_a_real_row() {
     let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/slime/pd_1.pt");
+        .join("../../tests/fixtures/slime/pd_1.pt");
     let built = trace::load(&std::fs::read(path).unwrap(), "pd_1.pt", 0.0).unwrap();
     let row = &built.cache.rows[0];
     let view = Viewport::fit(row.start, row.end, 1000.0);

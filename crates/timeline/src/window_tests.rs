@@ -5,10 +5,10 @@ use crate::testutil::{random_row, span, Rng};
 use crate::{hit, lane_prims, lane_prims_track, row_lanes, track_lanes, Names};
 use trace::Row;
 
-/// Every row of every fixture dump (`../shared/fixtures/slime/*.pt`), through `trace::load`.
+/// Every row of every fixture dump (`tests/fixtures/slime/*.pt`), through `trace::load`.
 fn fixture_rows() -> Vec<(String, Row)> {
     let dir =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/slime");
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/slime");
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -2,7 +2,7 @@
 //! Prints; asserts nothing (tests bound the same shapes generously in debug builds).
 //!
 //! Also times the many-span benchmark dump if there is one: `$ROLLSCOPE_BENCH_DUMP`, else
-//! `target/bench/synth_turns60.pt` (`python3 ../shared/tools/synth_large.py OUT --turns 60`),
+//! `target/bench/synth_turns60.pt` (`python3 tools/synth_large.py OUT --turns 60`),
 //! and prints its items and cache JSON size against the build's limits.
 
 use std::time::Instant;

@@ -1,13 +1,13 @@
 //! Our cache equals slime's reference cache for every fixture dump (spec §3).
 //!
-//! New `*.pt` files in ../shared/fixtures/slime are picked up without code changes.
+//! New `*.pt` files in tests/fixtures/slime are picked up without code changes.
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as J;
 
 fn fixture_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/slime")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/slime")
 }
 
 fn dumps() -> Vec<PathBuf> {

@@ -1,4 +1,4 @@
-//! The run explorer's numbers equal slime's: every dump of `../shared/fixtures/run` summarised
+//! The run explorer's numbers equal slime's: every dump of `tests/fixtures/run` summarised
 //! and every sample recorded, compared with `run_reference.json` (written by slime's own
 //! metric functions) key by key, numbers within 1e-6 relative.
 
@@ -8,7 +8,7 @@ use serde_json::Value as J;
 use trace::run::{json_diff, layout, run_json, sample_record, scan_bytes, summarize, TrainData};
 
 fn run_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/run")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/run")
 }
 
 fn files(dir: &Path) -> Vec<String> {

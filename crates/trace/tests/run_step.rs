@@ -8,7 +8,7 @@ use trace::run::{scan_bytes, Prompt, Step, TrainData};
 use trace::tokenizer::Tokenizer;
 
 fn run_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/run")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/run")
 }
 
 fn step(file: &str, train: Option<&str>) -> Step {

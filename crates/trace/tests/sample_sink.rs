@@ -16,7 +16,7 @@ fn from_tree(bytes: &[u8]) -> Result<trace::Built, String> {
 
 #[test]
 fn fixtures_give_the_same_rows_read_as_they_stream() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/slime");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/slime");
     let mut n = 0;
     let mut released_somewhere = false;
     for e in std::fs::read_dir(dir).unwrap() {

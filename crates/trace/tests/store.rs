@@ -50,7 +50,7 @@ fn store_writes_the_cache_serde_writes() {
 #[test]
 fn a_serialised_built_reads_back_as_itself() {
     let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/slime/basic_0.pt");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/slime/basic_0.pt");
     let built = trace::load(&std::fs::read(path).unwrap(), "basic_0.pt", 2.0).unwrap();
     assert!(built.analysis.requests > 0 && built.analysis.samples > 0);
     let json = serde_json::to_vec(&built).unwrap();

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use trace::tokenizer::{Piece, Tokenizer, TokenizerError, MAX_TOKENIZER_BYTES, MAX_TOKEN_BYTES};
 
 fn run_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/run")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/run")
 }
 
 fn fixture_tokenizer() -> Tokenizer {

@@ -23,7 +23,7 @@ impl Drop for Server {
 
 pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/slime")
+        .join("../../tests/fixtures/slime")
         .join(name)
 }
 

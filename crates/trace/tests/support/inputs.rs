@@ -6,7 +6,7 @@ use std::path::PathBuf;
 /// (name, bytes) of every fixture `.pt` and `.trace_timeline_cache.json`, sorted, then every
 /// hostile catalog case whose bytes are under `max_case_bytes`.
 pub fn fixtures_and_catalog(max_case_bytes: usize) -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/slime");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/slime");
     let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -314,7 +314,7 @@ mod tests {
 
     fn fixture(name: &str) -> Compact {
         let path = format!(
-            "{}/../../../shared/fixtures/slime/{name}",
+            "{}/../../tests/fixtures/slime/{name}",
             env!("CARGO_MANIFEST_DIR")
         );
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));

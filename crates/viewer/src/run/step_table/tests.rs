@@ -311,14 +311,14 @@ fn numbers_are_short() {
 }
 
 mod fixture {
-    //! The step view's logic on the shared run (`../shared/fixtures/run`), read by `trace`
+    //! The step view's logic on the shared run (`tests/fixtures/run`), read by `trace`
     //! exactly as the worker reads a step.
     use super::super::*;
     use std::path::{Path, PathBuf};
     use trace::run::{DumpKind, DumpRef, DumpScan, Step, TrainData};
 
     fn dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/run")
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/run")
     }
 
     fn open(id: i64) -> Step {
