@@ -11,6 +11,7 @@
 
 pub mod assets;
 pub mod guard;
+pub mod output;
 pub mod report;
 pub mod run;
 pub mod serve;

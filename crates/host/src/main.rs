@@ -213,11 +213,7 @@ fn write_out(
             r => r.map_err(|e| format!("writing to standard output: {e}")),
         }
     } else {
-        let file = std::fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
-        let mut w = std::io::BufWriter::new(file);
-        write(&mut w)
-            .and_then(|()| w.flush())
-            .map_err(|e| format!("{}: {e}", out.display()))
+        host::output::write_file(out, write)
     }
 }
 
