@@ -11,10 +11,12 @@
 
 pub mod assets;
 pub mod guard;
+pub mod listen;
 pub mod output;
 pub mod report;
 pub mod run;
 pub mod serve;
+pub mod served_file;
 pub mod stats_table;
 pub mod term;
 

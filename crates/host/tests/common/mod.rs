@@ -30,8 +30,15 @@ pub fn fixture(name: &str) -> PathBuf {
 /// Starts the binary and waits (at most 30 s) for the address it prints; if it exits or
 /// stays silent, fails with what it wrote to stderr instead of hanging.
 pub fn start(args: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rollscope"))
-        .args(args)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rollscope"));
+    cmd.args(args);
+    start_command(cmd)
+}
+
+/// [`start`] for a prepared command (a wrapper, an environment), which gets `--port 0
+/// --no-open` appended.
+pub fn start_command(mut cmd: Command) -> Server {
+    let mut child = cmd
         .args(["--port", "0", "--no-open"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
