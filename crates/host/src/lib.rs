@@ -10,6 +10,7 @@
 //! sockets and those functions.
 
 pub mod assets;
+pub mod browser;
 pub mod guard;
 pub mod listen;
 pub mod output;

@@ -181,7 +181,8 @@ fn eleven_hundred_idle_connections_do_not_stop_a_real_request() {
     let mut cmd = Command::new("sh");
     cmd.args(["-c", "ulimit -n 1024 && exec \"$0\" \"$@\""])
         .arg(env!("CARGO_BIN_EXE_rollscope"))
-        .arg(&dump);
+        .arg(&dump)
+        .arg("--no-open");
     let srv = start_command(cmd);
     let started = Instant::now();
     let mut idle = Vec::new();

@@ -31,15 +31,15 @@ pub fn fixture(name: &str) -> PathBuf {
 /// stays silent, fails with what it wrote to stderr instead of hanging.
 pub fn start(args: &[&str]) -> Server {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rollscope"));
-    cmd.args(args);
+    cmd.args(args).arg("--no-open");
     start_command(cmd)
 }
 
-/// [`start`] for a prepared command (a wrapper, an environment), which gets `--port 0
-/// --no-open` appended.
+/// [`start`] for a prepared command (a wrapper, an environment), which gets `--port 0`
+/// appended (and so may open a browser unless it says `--no-open`).
 pub fn start_command(mut cmd: Command) -> Server {
     let mut child = cmd
-        .args(["--port", "0", "--no-open"])
+        .args(["--port", "0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
