@@ -99,6 +99,24 @@ def test_errors_are_dump_errors_with_the_cli_message(tmp_path):
         rollscope.stats(12)
 
 
+def test_a_name_that_is_not_unicode_is_a_dump_error():
+    """A lone surrogate in ``name=`` (what ``os.fsdecode`` makes of a file name that is not
+    UTF-8) raises DumpError naming it, never UnicodeEncodeError."""
+    dump = SLIME[0].read_bytes()
+    name = "rollout\udc80_0.pt"
+    for call in (
+        lambda: rollscope.stats(dump, name=name),
+        lambda: rollscope.cache(dump, name=name),
+        lambda: rollscope.export(dump, "chrome", name=name),
+        lambda: rollscope.samples(dump, name=name),
+        lambda: rollscope.summary(dump, name=name),
+    ):
+        with pytest.raises(rollscope.DumpError, match=r"'rollout\\udc80_0\.pt': not valid Unicode"):
+            call()
+    with pytest.raises(TypeError):
+        rollscope.cache(dump, name=b"bytes.pt")
+
+
 def test_a_named_train_file_that_cannot_be_read_is_a_dump_error(tmp_path):
     dump = RUN / "rollout_data" / "0.pt"
     garbage = tmp_path / "0.pt"
