@@ -115,28 +115,13 @@ fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// The redirect page: a meta refresh, and a link in case refreshes are off.
 fn page(url: &str) -> String {
-    let u = html_attr(url);
+    let u = crate::report::html_escape(url);
     format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\">\
          <meta http-equiv=\"refresh\" content=\"0;url={u}\"><title>rollscope</title></head>\n\
          <body><p>Opening rollscope… If nothing happens, <a href=\"{u}\">follow this link</a>.\
          </p></body></html>\n"
     )
-}
-
-fn html_attr(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

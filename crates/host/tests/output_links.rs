@@ -7,15 +7,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn tmpdir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rs-links-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::{entries, tmpdir};
 
 fn rollscope(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rollscope"))
@@ -24,21 +18,12 @@ fn rollscope(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn entries(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 /// Runs `args` (with `{dump}` and `{link}` filled in) against a fresh folder holding a dump
 /// and a link at `link_name` pointing outside; checks the refusal and that nothing moved.
 /// `needs_viewer`: the command fails earlier, without naming the link, in a binary built
 /// without the viewer (the outside file must still be untouched).
 fn refused_through_link(tag: &str, link_name: &str, args: &[&str], needs_viewer: bool) {
-    let dir = tmpdir(tag);
+    let dir = tmpdir(&format!("links-{tag}"));
     let dump = dir.join("basic_0.pt");
     std::fs::copy(common::fixture("basic_0.pt"), &dump).unwrap();
     let outside = dir.with_extension("bashrc");
@@ -131,7 +116,7 @@ fn html_default_name_and_dash_o_refuse_a_link() {
 /// is replaced as before.
 #[test]
 fn a_fifo_is_refused_and_a_regular_file_replaced() {
-    let dir = tmpdir("fifo");
+    let dir = tmpdir("links-fifo");
     let dump = dir.join("basic_0.pt");
     std::fs::copy(common::fixture("basic_0.pt"), &dump).unwrap();
     let out_path = dir.join("basic_0.trace_timeline_cache.json");
