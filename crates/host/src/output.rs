@@ -54,7 +54,8 @@ fn writable_target(out: &Path) -> Result<Option<std::fs::Metadata>, String> {
     match std::fs::symlink_metadata(out) {
         Ok(m) if m.file_type().is_file() => Ok(Some(m)),
         Ok(m) => Err(format!(
-            "{}: refusing to write: it is {}, not a regular file (remove it or choose another -o)",
+            "{}: refusing to write: it is {}, not a regular file (remove it, or choose another \
+             path; `-o -` writes to standard output)",
             out.display(),
             describe(&m.file_type())
         )),
