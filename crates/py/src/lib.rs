@@ -54,7 +54,39 @@ fn source<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Src<'a>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(Src::Bytes(b.as_bytes()));
     }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return path_of(s).map(Src::Path);
+    }
     obj.extract::<PathBuf>().map(Src::Path)
+}
+
+/// A path given as `str`, as `os.fsencode` makes it bytes (a file name that is not UTF-8
+/// comes as surrogates U+DC80–U+DCFF). One it cannot encode (another surrogate) is a
+/// `DumpError`: PyO3's own `PathBuf` conversion panics there (`PanicException`, which
+/// `except Exception` does not catch).
+fn path_of(s: &Bound<'_, PyString>) -> PyResult<PathBuf> {
+    if let Ok(text) = s.to_cow() {
+        return Ok(PathBuf::from(text.into_owned()));
+    }
+    let encoded = s.py().import("os")?.call_method1("fsencode", (s,));
+    #[cfg(unix)]
+    if let Ok(b) = &encoded {
+        use std::os::unix::ffi::OsStringExt;
+        let bytes = b.cast::<PyBytes>()?.as_bytes().to_vec();
+        return Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)));
+    }
+    let _ = encoded;
+    Err(DumpError::new_err(format!(
+        "path {}: not a file name this system can encode",
+        shown(s)
+    )))
+}
+
+/// `repr(s)`: quoted, with surrogates and controls escaped.
+fn shown(s: &Bound<'_, PyAny>) -> String {
+    s.repr()
+        .map(|r| r.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// A `str` argument as Rust text. One that has no UTF-8 form (a lone surrogate, as
@@ -64,12 +96,9 @@ fn source<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Src<'a>> {
 fn text(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
     let s = obj.cast::<PyString>()?;
     s.to_cow().map(std::borrow::Cow::into_owned).map_err(|_| {
-        let shown = s
-            .repr()
-            .map(|r| r.to_string_lossy().into_owned())
-            .unwrap_or_default();
         DumpError::new_err(format!(
-            "{what} {shown}: not valid Unicode text (it holds a lone surrogate)"
+            "{what} {}: not valid Unicode text (it holds a lone surrogate)",
+            shown(s)
         ))
     })
 }
