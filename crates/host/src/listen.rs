@@ -52,7 +52,10 @@ where
                 }
             },
         };
-        let Some(id) = lock(&open).admit() else {
+        // Held until the connection is in the table, so that its task (which removes it
+        // when done) cannot finish first and leave a stale entry behind.
+        let mut table = lock(&open);
+        let Some(id) = table.admit() else {
             continue; // every connection busy: this one is dropped (closed)
         };
         let busy = Arc::new(AtomicUsize::new(0));
@@ -79,7 +82,7 @@ where
                 .await;
             lock(&task_open).conns.remove(&id);
         });
-        lock(&open).conns.insert(
+        table.conns.insert(
             id,
             Conn {
                 abort: task.abort_handle(),
