@@ -10,10 +10,14 @@
 //! sockets and those functions.
 
 pub mod assets;
+pub mod browser;
 pub mod guard;
+pub mod listen;
+pub mod output;
 pub mod report;
 pub mod run;
 pub mod serve;
+pub mod served_file;
 pub mod stats_table;
 pub mod term;
 

@@ -213,11 +213,7 @@ fn write_out(
             r => r.map_err(|e| format!("writing to standard output: {e}")),
         }
     } else {
-        let file = std::fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
-        let mut w = std::io::BufWriter::new(file);
-        write(&mut w)
-            .and_then(|()| w.flush())
-            .map_err(|e| format!("{}: {e}", out.display()))
+        host::output::write_file(out, write)
     }
 }
 
@@ -392,14 +388,17 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let no_open = args.no_open;
+    // The browser's redirect file: kept (and then removed) for as long as the server runs.
+    let mut redirect = None;
     runtime
-        .block_on(host::serve::run(site, addr, move |site, bound| {
-            // The URL carries the dump's secret token: printed for the user only.
+        .block_on(host::serve::run(site, addr, |site, bound| {
+            // The URL carries the dump's secret token: printed for the user only, and never
+            // put on a command line (see `host::browser`).
             let url = site.start_url(bound);
             println!("rollscope: serving on {url}  (Ctrl-C stops)");
             let _ = std::io::stdout().flush();
             if !no_open {
-                open_browser(&url);
+                redirect = host::browser::open(&url);
             }
         }))
         .map_err(|e| match e.kind() {
@@ -408,20 +407,4 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
             }
             _ => format!("{addr}: {e}"),
         })
-}
-
-/// Best effort: a missing opener only means the user clicks the printed URL.
-fn open_browser(url: &str) {
-    let program = if cfg!(target_os = "macos") {
-        "open"
-    } else if cfg!(windows) {
-        "explorer"
-    } else {
-        "xdg-open"
-    };
-    let _ = std::process::Command::new(program)
-        .arg(url)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn();
 }

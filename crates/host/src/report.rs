@@ -235,7 +235,8 @@ fn escape_script(js: &str) -> String {
     out
 }
 
-fn html_escape(s: &str) -> String {
+/// Text safe in HTML content and in double-quoted attributes.
+pub(crate) fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -54,7 +54,53 @@ fn source<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Src<'a>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(Src::Bytes(b.as_bytes()));
     }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return path_of(s).map(Src::Path);
+    }
     obj.extract::<PathBuf>().map(Src::Path)
+}
+
+/// A path given as `str`, as `os.fsencode` makes it bytes (a file name that is not UTF-8
+/// comes as surrogates U+DC80–U+DCFF). One it cannot encode (another surrogate) is a
+/// `DumpError`: PyO3's own `PathBuf` conversion panics there (`PanicException`, which
+/// `except Exception` does not catch).
+fn path_of(s: &Bound<'_, PyString>) -> PyResult<PathBuf> {
+    if let Ok(text) = s.to_cow() {
+        return Ok(PathBuf::from(text.into_owned()));
+    }
+    let encoded = s.py().import("os")?.call_method1("fsencode", (s,));
+    #[cfg(unix)]
+    if let Ok(b) = &encoded {
+        use std::os::unix::ffi::OsStringExt;
+        let bytes = b.cast::<PyBytes>()?.as_bytes().to_vec();
+        return Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)));
+    }
+    let _ = encoded;
+    Err(DumpError::new_err(format!(
+        "path {}: not a file name this system can encode",
+        shown(s)
+    )))
+}
+
+/// `repr(s)`: quoted, with surrogates and controls escaped.
+fn shown(s: &Bound<'_, PyAny>) -> String {
+    s.repr()
+        .map(|r| r.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// A `str` argument as Rust text. One that has no UTF-8 form (a lone surrogate, as
+/// `os.fsdecode` makes of a file name that is not UTF-8) is a `DumpError` naming it by its
+/// `repr`, not the `UnicodeEncodeError` of a plain `&str` argument; not a `str` is a
+/// `TypeError`.
+fn text(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
+    let s = obj.cast::<PyString>()?;
+    s.to_cow().map(std::borrow::Cow::into_owned).map_err(|_| {
+        DumpError::new_err(format!(
+            "{what} {}: not valid Unicode text (it holds a lone surrogate)",
+            shown(s)
+        ))
+    })
 }
 
 /// `(flat stats dict, warnings)` as `rollscope stats --json` prints them.
@@ -67,8 +113,9 @@ fn stats<'py>(
     queue_p99: f64,
     failed_share: f64,
     decode_min: f64,
-    name: &str,
+    name: &Bound<'py, PyAny>,
 ) -> PyResult<(Bound<'py, PyAny>, Vec<String>)> {
+    let name = text(name, "name")?;
     let src = source(src)?;
     let t = trace::metrics::Thresholds {
         e2e_p99_s: e2e_p99,
@@ -76,7 +123,7 @@ fn stats<'py>(
         failed_share,
         decode_tok_s: decode_min,
     };
-    let (flat, warnings) = unlocked(py, || read::stats(&src, name, &t))?;
+    let (flat, warnings) = unlocked(py, || read::stats(&src, &name, &t))?;
     Ok((convert::map(py, &flat)?, warnings))
 }
 
@@ -85,10 +132,11 @@ fn stats<'py>(
 fn cache<'py>(
     py: Python<'py>,
     src: &Bound<'py, PyAny>,
-    name: &str,
+    name: &Bound<'py, PyAny>,
 ) -> PyResult<(Bound<'py, PyBytes>, Vec<String>)> {
+    let name = text(name, "name")?;
     let src = source(src)?;
-    let (json, warnings) = unlocked(py, || read::cache(&src, name))?;
+    let (json, warnings) = unlocked(py, || read::cache(&src, &name))?;
     Ok((PyBytes::new(py, &json), warnings))
 }
 
@@ -98,20 +146,25 @@ fn export<'py>(
     py: Python<'py>,
     src: &Bound<'py, PyAny>,
     format: &str,
-    name: &str,
+    name: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyString>> {
+    let name = text(name, "name")?;
     let src = source(src)?;
-    let text = unlocked(py, || {
-        read::export(&src, name, format)
+    let json = unlocked(py, || {
+        read::export(&src, &name, format)
             .and_then(|v| serde_json::to_string(&v).map_err(|e| e.to_string()))
     })?;
-    Ok(PyString::new(py, &text))
+    Ok(PyString::new(py, &json))
 }
 
 /// `trace::run::layout(paths)`: `{"dumps": [{rollout_id, kind, file, train_file}], "tokenizer",
 /// "notes"}`.
 #[pyfunction]
-fn layout<'py>(py: Python<'py>, paths: Vec<String>) -> PyResult<Bound<'py, PyAny>> {
+fn layout<'py>(py: Python<'py>, paths: Vec<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    let paths = paths
+        .iter()
+        .map(|p| text(p, "file name"))
+        .collect::<PyResult<Vec<String>>>()?;
     let l = unlocked(py, || {
         serde_json::to_value(trace::run::layout(&paths)).map_err(|e| e.to_string())
     })?;
