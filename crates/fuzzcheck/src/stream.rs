@@ -98,7 +98,7 @@ pub fn check_trace_stream(file: &[u8], sizes: &[usize]) {
         trace::sniff::Kind::Prometheus => {
             trace::interop::parse_prometheus(file).map(trace::Content::Series)
         }
-        _ => trace::load(file, &options).map(trace::Content::Rows),
+        _ => trace::load(file, &options).map(|l| trace::Content::Rows(Box::new(l))),
     });
     let mut loader = trace::Loader::new(options);
     let mut failed = None;

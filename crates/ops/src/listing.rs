@@ -39,6 +39,9 @@ pub struct Listing {
     pub layout: RunLayout,
 }
 
+/// The entries of the folder `sub` under a run's root, or `None` when it is not a folder.
+pub type Lister<'a> = dyn FnMut(&str) -> Result<Option<Vec<Entry>>, String> + 'a;
+
 /// Lists the run folder named `folder_name` (its last path component; `shown` names it in
 /// messages) through `dir(sub)`: the entries of the folder `sub` relative to the run's root
 /// ("" is the root itself), or `None` when that is not a folder (a link to one included).
@@ -46,7 +49,7 @@ pub fn list_folder(
     folder_name: &str,
     shown: &str,
     siblings: bool,
-    dir: &mut dyn FnMut(&str) -> Result<Option<Vec<Entry>>, String>,
+    dir: &mut Lister,
 ) -> Result<Listing, String> {
     let root_is_parent = root_is_parent(folder_name, siblings);
     let (first, rest): (&str, &[&str]) = if root_is_parent {

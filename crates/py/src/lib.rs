@@ -190,6 +190,9 @@ fn list_run(
     Ok((run.root.to_string_lossy().into_owned(), run.listing.files))
 }
 
+/// A run's files: `(relative path, size)`.
+type Files = Vec<(String, u64)>;
+
 /// The run listing of a folder on another file system (Ray's): `lister(sub)` gives the entries
 /// of the folder `sub` under the run's root as `[(name, "file" | "dir" | other, size)]`, or
 /// None when it is not a folder. Gives `(root_is_parent, [(path, size)], layout)`.
@@ -200,7 +203,7 @@ fn list_folder<'py>(
     shown: &str,
     siblings: bool,
     lister: &Bound<'py, PyAny>,
-) -> PyResult<(bool, Vec<(String, u64)>, Bound<'py, PyAny>)> {
+) -> PyResult<(bool, Files, Bound<'py, PyAny>)> {
     let mut raised = None;
     let listed = ops::listing::list_folder(folder_name, shown, siblings, &mut |sub| {
         let got = lister
@@ -235,7 +238,7 @@ fn root_is_parent(folder_name: &str, siblings: bool) -> bool {
 fn list_given<'py>(
     py: Python<'py>,
     given: Vec<(String, String, u64)>,
-) -> PyResult<(Vec<(String, u64)>, Bound<'py, PyAny>)> {
+) -> PyResult<(Files, Bound<'py, PyAny>)> {
     let given = given
         .into_iter()
         .map(|(p, k, n)| (p, read::kind(&k), n))

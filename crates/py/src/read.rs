@@ -53,11 +53,11 @@ pub fn failed(dump: &DumpRef, error: String) -> Map<String, J> {
     rollout_record(&RolloutSummary::failed(dump, error))
 }
 
+/// JSON records (`rollouts` or `samples`).
+pub type Records = Vec<Map<String, J>>;
+
 /// `rollscope run --json`'s records: the run in `inputs`, `jobs` dumps at a time.
-pub fn run_table(
-    inputs: &[PathBuf],
-    jobs: usize,
-) -> Result<(Vec<Map<String, J>>, Vec<Map<String, J>>), String> {
+pub fn run_table(inputs: &[PathBuf], jobs: usize) -> Result<(Records, Records), String> {
     let run = ops::listing::list_local(inputs, true)?;
     let results: Vec<DumpResult> = ops::table::read_run(&run, jobs);
     let mut rollouts = Vec::with_capacity(results.len());

@@ -44,7 +44,7 @@ impl<'a> LoadOptions<'a> {
 
 /// What a file holds: rows, or Prometheus series (drawn beside a dump's rows).
 pub enum Content {
-    Rows(Loaded),
+    Rows(Box<Loaded>),
     Series(Vec<interop::Series>),
 }
 
@@ -69,7 +69,7 @@ pub fn build_rows(tree: &Tree, options: &LoadOptions) -> Result<Loaded, Error> {
 
 fn rows_of(content: Content) -> Result<Loaded, Error> {
     match content {
-        Content::Rows(l) => Ok(l),
+        Content::Rows(l) => Ok(*l),
         Content::Series(_) => Err(Error::NotADump(
             "this is Prometheus data: open it on top of a rollout dump to see its series".into(),
         )),
@@ -262,7 +262,7 @@ impl Parsed {
             }
             Parsed::Series(series) => return Ok(Content::Series(series)),
         };
-        Ok(Content::Rows(loaded))
+        Ok(Content::Rows(Box::new(loaded)))
     }
 }
 

@@ -148,7 +148,7 @@ async fn load(
     }
     let built = match loader.finish_content().map_err(|e| e.to_string())? {
         trace::Content::Series(series) => return Ok(FromWorker::Series { series }),
-        trace::Content::Rows(loaded) => loaded,
+        trace::Content::Rows(loaded) => *loaded,
     };
     // The previous file's model goes now (its page view is replaced when `Done` arrives).
     post::drop_model();
