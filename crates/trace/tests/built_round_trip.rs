@@ -1,4 +1,4 @@
-//! What the page decodes: every fixture and every hostile catalog case gives `Built` JSON that
+//! What the page decodes: every fixture and every hostile catalog case gives `Materialized` JSON that
 //! is strict JSON and that `serde_json::from_str::<trace::Materialized>` reads back equal (the same
 //! JSON when written again), non-finite numbers included (see `trace::model::jf64`).
 

@@ -1,6 +1,6 @@
 //! A cache JSON is untrusted input (class 8 of issue #12): crafted lanes, counts, non-finite
 //! or wrongly typed fields give an error naming the row, item and field, or are replaced by
-//! what the row's items say, with a warning. Every `Built` we write reads back equal.
+//! what the row's items say, with a warning. Every `Materialized` we write reads back equal.
 
 #![recursion_limit = "256"]
 use serde_json::{json, Value as J};

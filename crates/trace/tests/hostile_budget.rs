@@ -168,15 +168,7 @@ fn the_event_limit_is_exact() {
             max_file_events: limit,
             ..trace::BuildLimits::DEFAULT
         };
-        let b = trace::build_rows(
-            &tree,
-            &trace::LoadOptions {
-                limits: Some(limits),
-                ..trace::LoadOptions::new("x", 0.0)
-            },
-        )
-        .map(trace::Loaded::materialize)
-        .unwrap();
+        let b = shapes::rows_limited(&tree, limits);
         assert_eq!(b.cache.rows.len(), rows, "limit {limit}");
         let w = warnings(&b);
         if rows == 3 {

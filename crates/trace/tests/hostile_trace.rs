@@ -248,15 +248,7 @@ fn shared_attrs_stop_at_the_output_limit() {
     };
     let tree = pt::read(&bytes, &pt::Limits::for_timeline()).unwrap().tree;
     let t = Instant::now();
-    let b = trace::build_rows(
-        &tree,
-        &trace::LoadOptions {
-            limits: Some(limits),
-            ..trace::LoadOptions::new("x", 0.0)
-        },
-    )
-    .map(trace::Loaded::materialize)
-    .unwrap();
+    let b = shapes::rows_limited(&tree, limits);
     assert!(t.elapsed() < BOUND, "{:?}", t.elapsed());
     let shown = b.cache.rows.len();
     assert!(
@@ -313,15 +305,7 @@ fn one_sample_named_50_000_times_stops_at_the_item_limit() {
             ..trace::BuildLimits::DEFAULT
         };
         let t = Instant::now();
-        let b = trace::build_rows(
-            &tree,
-            &trace::LoadOptions {
-                limits: Some(limits),
-                ..trace::LoadOptions::new("x", 0.0)
-            },
-        )
-        .map(trace::Loaded::materialize)
-        .unwrap();
+        let b = shapes::rows_limited(&tree, limits);
         assert!(t.elapsed() < BOUND, "{:?}", t.elapsed());
         assert_eq!(b.cache.rows.len(), rows, "2 items per row");
         assert_eq!(
@@ -347,15 +331,7 @@ fn a_sample_over_the_event_limit_is_skipped() {
         max_sample_events: 100,
         ..trace::BuildLimits::DEFAULT
     };
-    let b = trace::build_rows(
-        &tree,
-        &trace::LoadOptions {
-            limits: Some(limits),
-            ..trace::LoadOptions::new("x", 0.0)
-        },
-    )
-    .map(trace::Loaded::materialize)
-    .unwrap();
+    let b = shapes::rows_limited(&tree, limits);
     let rows: Vec<usize> = b.cache.rows.iter().map(|r| r.row_id).collect();
     assert_eq!(rows, vec![0, 2]);
     assert!(warnings(&b).contains(
@@ -398,7 +374,7 @@ fn quadratic_shapes_finish_and_keep_slimes_answers() {
 }
 
 /// Times of ±1e308 give infinite durations; metrics overflow. Output stays strict JSON, the
-/// non-finite values are the strings "Infinity"/"NaN", and `Built` reads back equal.
+/// non-finite values are the strings "Infinity"/"NaN", and `Materialized` reads back equal.
 #[test]
 fn float_edges_stay_strict_json_and_read_back() {
     let mut far = vec![

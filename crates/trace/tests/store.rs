@@ -2,7 +2,7 @@
 //! hostile catalog case, the cache JSON written straight from the store is byte for byte what
 //! `serde_json` writes for the materialised `Cache` (whose semantics the reference-cache tests
 //! check against slime), a store rebuilt from those rows writes the same bytes again, and a
-//! serialised `Built` (what a one-file report carries) reads back as the same rows and analysis.
+//! serialised `Materialized` (what a one-file report carries) reads back as the same rows and analysis.
 
 #[path = "support/inputs.rs"]
 mod inputs;

@@ -1,7 +1,7 @@
 //! The same result (rows, warnings, metrics, or the same error) whether a file arrives in one
 //! chunk, in 1-byte chunks or in random sizes, and whatever the ZIP entries' compression:
-//! `trace::StreamLoader` (the browser) and `trace::load` (the CLI) agree on every fixture,
-//! every hostile catalog case and the sniffing edge cases.
+//! `trace::Loader` fed in chunks (the browser, the CLI) and `trace::load` on the whole file
+//! agree on every fixture, every hostile catalog case and the sniffing edge cases.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
