@@ -1,6 +1,6 @@
 //! `rollscope html`, run as users run it: the one-file report carries the parsing worker's
 //! start (its glue and wasm, as a `data:` URL the page starts its worker from) and the
-//! dump's rows (the gzipped JSON of a `trace::Built`), under a CSP that allows exactly that;
+//! dump's rows (the gzipped JSON of a `trace::Materialized`), under a CSP that allows exactly that;
 //! and bad input or a bad output path is a clear one-line error that writes nothing.
 //! (That the page actually opens it, and Open…/drag-drop work inside it, is
 //! `tests/browser/report.test.js`.)
@@ -147,7 +147,8 @@ fn the_report_carries_the_worker_start_and_the_rows_under_a_csp_that_allows_only
         payload(&html, "rollscope-wasm"),
         host::assets::get(viewer_wasm).unwrap().bytes
     );
-    let built: trace::Built = serde_json::from_slice(&payload(&html, "rollscope-data")).unwrap();
+    let built: trace::Materialized =
+        serde_json::from_slice(&payload(&html, "rollscope-data")).unwrap();
     let reference: serde_json::Value = serde_json::from_slice(
         &std::fs::read(common::fixture("pd_1.trace_timeline_cache.json")).unwrap(),
     )

@@ -1,8 +1,9 @@
 //! `rollscope._rollscope`: the native half of the Python package `rollscope` (the Python
-//! half, `python/rollscope/`, adds path handling, the run folder's listing and Ray).
+//! half, `python/rollscope/`, adds path handling, warnings and Ray, whose file systems hand
+//! the run listing their directory entries).
 //!
-//! Each function is a thin call into the same library code as the `rollscope` CLI
-//! (`read.rs`), run with the GIL released (`Python::detach`) and with panics caught: a bug in
+//! Each function is a thin call into the same operations as the `rollscope` CLI (`ops`,
+//! through `read.rs`), run with the GIL released (`Python::detach`) and with panics caught: a bug in
 //! the reader raises `DumpError`, it never unwinds into the interpreter. Results cross as
 //! Python objects built from `serde_json` values (`convert.rs`).
 
@@ -18,7 +19,8 @@ use trace::run::{DumpKind, DumpRef};
 mod convert;
 mod read;
 
-use read::{Src, Train};
+use ops::table::Train;
+use ops::Src;
 
 create_exception!(
     rollscope,
@@ -150,11 +152,8 @@ fn export<'py>(
 ) -> PyResult<Bound<'py, PyString>> {
     let name = text(name, "name")?;
     let src = source(src)?;
-    let json = unlocked(py, || {
-        read::export(&src, &name, format)
-            .and_then(|v| serde_json::to_string(&v).map_err(|e| e.to_string()))
-    })?;
-    Ok(PyString::new(py, &json))
+    let text = unlocked(py, || read::export(&src, &name, format))?;
+    Ok(PyString::new(py, &text))
 }
 
 /// `trace::run::layout(paths)`: `{"dumps": [{rollout_id, kind, file, train_file}], "tokenizer",
@@ -189,8 +188,8 @@ fn summarize_dump<'py>(
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyList>)> {
     let dump = dump_ref(dump)?;
     if let Some(e) = src_error {
-        let (record, _) = read::failed(&dump, e);
-        return Ok((convert::value(py, &record)?, PyList::empty(py)));
+        let record = read::failed(&dump, e);
+        return Ok((convert::map(py, &record)?, PyList::empty(py)));
     }
     let src = source(src)?;
     let train = match (train_error, train) {
@@ -205,7 +204,101 @@ fn summarize_dump<'py>(
     for s in &samples {
         list.append(convert::map(py, s)?)?;
     }
-    Ok((convert::value(py, &record)?, list))
+    Ok((convert::map(py, &record)?, list))
+}
+
+/// `rollscope run --json` as a dict: the run in `inputs` (one folder, or dump files), `jobs`
+/// dumps at a time (0: one per core) under the CLI's memory budget.
+#[pyfunction]
+fn run_table<'py>(
+    py: Python<'py>,
+    inputs: Vec<PathBuf>,
+    jobs: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (rollouts, samples) = unlocked(py, || {
+        read::run_table(&inputs, ops::table::jobs(Some(jobs)))
+    })?;
+    let doc = PyDict::new(py);
+    let list = PyList::empty(py);
+    for r in &rollouts {
+        list.append(convert::map(py, r)?)?;
+    }
+    doc.set_item("rollouts", list)?;
+    let list = PyList::empty(py);
+    for s in &samples {
+        list.append(convert::map(py, s)?)?;
+    }
+    doc.set_item("samples", list)?;
+    Ok(doc)
+}
+
+/// The CLI's run listing of `inputs` on this machine: `(root, [(path, size)])`.
+#[pyfunction]
+fn list_run(
+    py: Python<'_>,
+    inputs: Vec<PathBuf>,
+    siblings: bool,
+) -> PyResult<(String, Vec<(String, u64)>)> {
+    let run = unlocked(py, || read::list_local(&inputs, siblings))?;
+    Ok((run.root.to_string_lossy().into_owned(), run.listing.files))
+}
+
+/// A run's files: `(relative path, size)`.
+type Files = Vec<(String, u64)>;
+
+/// The run listing of a folder on another file system (Ray's): `lister(sub)` gives the entries
+/// of the folder `sub` under the run's root as `[(name, "file" | "dir" | other, size)]`, or
+/// None when it is not a folder. Gives `(root_is_parent, [(path, size)], layout)`.
+#[pyfunction]
+fn list_folder<'py>(
+    py: Python<'py>,
+    folder_name: &str,
+    shown: &str,
+    siblings: bool,
+    lister: &Bound<'py, PyAny>,
+) -> PyResult<(bool, Files, Bound<'py, PyAny>)> {
+    let mut raised = None;
+    let listed = ops::listing::list_folder(folder_name, shown, siblings, &mut |sub| {
+        let got = lister
+            .call1((sub,))
+            .and_then(|v| v.extract::<Option<Vec<(String, String, u64)>>>());
+        match got {
+            Ok(entries) => Ok(entries.map(|e| e.into_iter().map(read::entry).collect())),
+            Err(e) => {
+                raised = Some(e);
+                Err(String::new())
+            }
+        }
+    });
+    if let Some(e) = raised {
+        return Err(e);
+    }
+    let l = listed.map_err(DumpError::new_err)?;
+    let layout = serde_json::to_value(&l.layout).map_err(|e| DumpError::new_err(e.to_string()))?;
+    Ok((l.root_is_parent, l.files, convert::value(py, &layout)?))
+}
+
+/// Whether a run folder named `folder_name` has its root in its parent (a `rollout_data/`
+/// whose siblings are used too).
+#[pyfunction]
+fn root_is_parent(folder_name: &str, siblings: bool) -> bool {
+    ops::listing::root_is_parent(folder_name, siblings)
+}
+
+/// Dump files given one by one as `[(path, "file" | other, size)]`: `([(path, size)],
+/// layout)`, or the CLI's error for one that is not a file.
+#[pyfunction]
+fn list_given<'py>(
+    py: Python<'py>,
+    given: Vec<(String, String, u64)>,
+) -> PyResult<(Files, Bound<'py, PyAny>)> {
+    let given = given
+        .into_iter()
+        .map(|(p, k, n)| (p, read::kind(&k), n))
+        .collect();
+    let l = ops::listing::list_given(given).map_err(DumpError::new_err)?;
+    let layout = serde_json::to_value(&l.layout).map_err(|e| DumpError::new_err(e.to_string()))?;
+    Ok((l.files, convert::value(py, &layout)?))
 }
 
 /// A `layout()` dump dict back into a `DumpRef`.
@@ -248,6 +341,11 @@ fn _rollscope(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(export, m)?)?;
     m.add_function(wrap_pyfunction!(layout, m)?)?;
     m.add_function(wrap_pyfunction!(summarize_dump, m)?)?;
+    m.add_function(wrap_pyfunction!(run_table, m)?)?;
+    m.add_function(wrap_pyfunction!(list_run, m)?)?;
+    m.add_function(wrap_pyfunction!(list_folder, m)?)?;
+    m.add_function(wrap_pyfunction!(list_given, m)?)?;
+    m.add_function(wrap_pyfunction!(root_is_parent, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -34,13 +34,21 @@ mod train;
 
 pub use layout::{layout, RunLayout};
 pub use metrics::{group_size, pass_rate};
-pub use record::{json_diff, run_json, sample_record};
+pub use record::{json_diff, rollout_record, run_json, sample_record};
 pub use sample::{has_repetition, Allowance};
 pub use sample::{Message, Prompt};
 pub use scan::{scan_bytes, DumpScan, Scanned};
 pub use step::Step;
 pub use summary::{attach_train, summarize, Dist, Dists, Flags, RolloutSummary, DIST_POINTS};
 pub use train::{TrainData, TrainTokens};
+
+/// Most files listed in a run folder (slime writes three per rollout step): the CLI, Python
+/// and the browser stop listing past it, with an error.
+pub const MAX_RUN_FILES: usize = 300_000;
+
+/// The largest train file read (train files are read whole: their tensor storages sit after
+/// the pickle). Past it a rollout is summarised without its train side, and says so.
+pub const MAX_TRAIN_BYTES: u64 = 512 << 20;
 
 /// A rollout dump (`{id}.pt`) or an eval dump (`eval_{id}.pt`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
