@@ -269,13 +269,18 @@ fn stats(input: &Path, json: bool, thresholds: &trace::metrics::Thresholds) -> R
 }
 
 fn export(input: &Path, format: ExportFormat, out: &Path) -> Result<(), String> {
-    let built = build(input)?.into_built();
-    let value = match format {
-        ExportFormat::Chrome => trace::interop::export_chrome(&built.cache),
-        ExportFormat::Otlp => trace::interop::export_otlp(&built.cache),
+    let built = build(input)?;
+    let format = match format {
+        ExportFormat::Chrome => trace::interop::Format::Chrome,
+        ExportFormat::Otlp => trace::interop::Format::Otlp,
     };
+    // Streamed from the row store, bounded by the input's size as the rows are.
+    let limit = trace::interop::export_limit(std::fs::metadata(input).map_or(0, |m| m.len()));
     write_out(out, |w| {
-        host::term::write_json_safe(w, &value).map_err(std::io::Error::from)
+        let safe = host::term::JsonSafeWriter::new(w);
+        trace::interop::write_export(&built, format, limit, safe)
+            .map(drop)
+            .map_err(std::io::Error::other)
     })
 }
 
@@ -306,25 +311,26 @@ fn run(inputs: &[PathBuf], json: bool, jobs: Option<usize>) -> Result<(), String
 }
 
 fn html(input: &Path, output: Option<&Path>) -> Result<(), String> {
-    let built = build(input)?.into_built();
+    let built = build(input)?;
     let name = input
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let page = host::report::build(&built, &name)?;
+    let report = host::report::prepare(&built, &name)?;
     let out = output
         .map(Path::to_path_buf)
         .unwrap_or_else(|| host::report_path_for(input));
-    write_out(&out, |w| w.write_all(page.as_bytes()))?;
+    let mut size = 0;
+    write_out(&out, |w| report.write(w).map(|n| size = n))?;
     if out != Path::new("-") {
         eprintln!(
             "{}",
             escape(&format!(
                 "{}: {} rows -> {} ({:.1} MB, opens from file://)",
                 input.display(),
-                built.cache.rows.len(),
+                built.store.len(),
                 out.display(),
-                page.len() as f64 / 1e6
+                size as f64 / 1e6
             ))
         );
     }

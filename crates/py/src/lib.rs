@@ -103,7 +103,7 @@ fn export<'py>(
     let src = source(src)?;
     let text = unlocked(py, || {
         read::export(&src, name, format)
-            .and_then(|v| serde_json::to_string(&v).map_err(|e| e.to_string()))
+            .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()))
     })?;
     Ok(PyString::new(py, &text))
 }

@@ -23,6 +23,15 @@ impl Src<'_> {
         }
     }
 
+    /// The input's size in bytes (0 for a path that is not a regular file): what bounds
+    /// what it may produce.
+    pub fn size(&self) -> u64 {
+        match self {
+            Src::Path(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+            Src::Bytes(b) => b.len() as u64,
+        }
+    }
+
     /// Calls `each` on the input in 1 MiB chunks until it returns `Ok(true)` (done) or the
     /// input ends. The file is never held whole; I/O errors are the error text alone (the
     /// caller adds the name, as the CLI does).
@@ -120,11 +129,12 @@ pub fn cache(src: &Src, name: &str) -> Result<(Vec<u8>, Vec<String>), String> {
     Ok((out, warnings))
 }
 
-/// `rollscope export --format chrome|otlp`.
-pub fn export(src: &Src, name: &str, format: &str) -> Result<J, String> {
-    let export = match format {
-        "chrome" => trace::interop::export_chrome,
-        "otlp" => trace::interop::export_otlp,
+/// `rollscope export --format chrome|otlp`: the JSON text, streamed from the row store and
+/// bounded as the CLI bounds it (`trace::interop::export_limit` of the input's size).
+pub fn export(src: &Src, name: &str, format: &str) -> Result<Vec<u8>, String> {
+    let format = match format {
+        "chrome" => trace::interop::Format::Chrome,
+        "otlp" => trace::interop::Format::Otlp,
         other => {
             return Err(format!(
                 "unknown export format {other:?} (expected \"chrome\" or \"otlp\")"
@@ -132,7 +142,9 @@ pub fn export(src: &Src, name: &str, format: &str) -> Result<J, String> {
         }
     };
     let (built, _) = build(src, name)?;
-    Ok(export(&built.into_built().cache))
+    let limit = trace::interop::export_limit(src.size());
+    trace::interop::export_bytes(&built, format, limit)
+        .map_err(|e| format!("{}: {e}", src.shown(name)))
 }
 
 /// The train data given for a dump: its bytes or path, or why it could not be read.

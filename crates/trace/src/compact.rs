@@ -32,6 +32,18 @@ impl Compact {
         self.store.write_cache(&head, w)
     }
 
+    /// Writes the serialised [`Built`] (what a one-file report embeds): the same bytes as
+    /// `serde_json` on [`Compact::into_built`], with the rows written straight from the store.
+    pub fn write_built<W: Write + ?Sized>(&self, w: &mut W) -> io::Result<()> {
+        w.write_all(b"{\"cache\":")?;
+        self.write_cache(w)?;
+        w.write_all(b",\"warnings\":")?;
+        serde_json::to_writer(&mut *w, &self.warnings).map_err(io::Error::from)?;
+        w.write_all(b",\"analysis\":")?;
+        serde_json::to_writer(&mut *w, &self.analysis).map_err(io::Error::from)?;
+        w.write_all(b"}")
+    }
+
     /// Every row materialised.
     pub fn into_built(self) -> Built {
         let rows = (0..self.store.len()).map(|r| self.store.row(r)).collect();
