@@ -6,11 +6,15 @@
 //! example writes the files, the page opens each) and the fuzzers' seed corpora.
 //!
 //! Layout: `vm.rs` (pickle machine: cycles, sharing, charging, streaming edges),
-//! `trace.rs` (trace shapes, budgets, floats, elision), `cache.rs` (untrusted cache JSON).
+//! `trace.rs` (trace shapes, budgets, floats, elision), `cache.rs` (untrusted cache JSON),
+//! `output.rs` (small dumps whose exports and reports would be huge).
 
 mod cache;
+mod output;
 mod trace;
 mod vm;
+
+pub use output::{export_cases, ExportCase};
 
 /// What reading a case must give. Every case must also finish within the bounds the test
 /// that runs it states (seconds, peak memory), whatever it gives.
@@ -42,5 +46,6 @@ pub fn catalog() -> Vec<Case> {
     let mut all = vm::cases();
     all.extend(trace::cases());
     all.extend(cache::cases());
+    all.extend(output::cases());
     all
 }
