@@ -60,3 +60,33 @@ def test_hostile_case(case):
     # Bound: each case is a small file built to cost a lot; the CLI reads each in well under a
     # second in release builds (generous for a debug wheel on a shared machine).
     assert time.perf_counter() - started < 60, case["file"]
+
+
+EXPORTS = [(c, f) for c in CASES for f in ("chrome", "otlp") if "export" in c]
+
+
+def test_the_export_cases_are_listed():
+    assert EXPORTS
+
+
+@pytest.mark.parametrize("case,fmt", EXPORTS, ids=lambda x: x if isinstance(x, str) else x["file"])
+def test_hostile_export(case, fmt):
+    """`rollscope.export` streams from the rows as the CLI does, bounded by the same output
+    limit: an error names the limit, rows give one thread (Chrome) or resource (OTLP) each."""
+    path = HOSTILE / case["file"]
+    want = case["export"][fmt]
+    started = time.perf_counter()
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always", rollscope.DumpWarning)
+        if want["expect"] == "error":
+            with pytest.raises(rollscope.DumpError) as e:
+                rollscope.export(path, fmt)
+            assert want["text"] in str(e.value)
+        else:
+            doc = json.loads(rollscope.export(path, fmt))
+            if fmt == "otlp":
+                rows = len(doc["resourceSpans"])
+            else:
+                rows = sum(1 for e in doc["traceEvents"] if e["ph"] == "M" and e["name"] == "thread_name")
+            assert rows == want["rows"]
+    assert time.perf_counter() - started < 60, case["file"]

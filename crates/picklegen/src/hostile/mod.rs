@@ -6,9 +6,11 @@
 //! example writes the files, the page opens each) and the fuzzers' seed corpora.
 //!
 //! Layout: `vm.rs` (pickle machine: cycles, sharing, charging, streaming edges),
+//! `amplify.rs` (the three VM amplifiers of issue 24),
 //! `trace.rs` (trace shapes, budgets, floats, elision), `cache.rs` (untrusted cache JSON),
 //! `output.rs` (small dumps whose exports and reports would be huge).
 
+pub mod amplify;
 mod cache;
 mod output;
 mod trace;
@@ -44,6 +46,7 @@ pub struct Case {
 /// Every case, in a stable order.
 pub fn catalog() -> Vec<Case> {
     let mut all = vm::cases();
+    all.extend(amplify::cases());
     all.extend(trace::cases());
     all.extend(cache::cases());
     all.extend(output::cases());
