@@ -52,6 +52,9 @@ const NODE_BYTES: usize = std::mem::size_of::<Node>();
 /// 0xffffffff` cannot make us allocate four billion slots.
 const MEMO_DENSE_GAP: u64 = 1 << 16;
 
+/// A name made from two strings, kept with them (their addresses are its key).
+type SharedName = (Rc<str>, Rc<str>, Value);
+
 /// What a call to [`Machine::run`] achieved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Progress {
@@ -75,7 +78,7 @@ pub struct Machine<'l> {
     nested_globals: HashSet<Rc<str>>,
     /// Names made from two strings (STACK_GLOBAL, `getattr`), by the strings' addresses,
     /// with the strings themselves (see `reduce.rs`).
-    shared_names: HashMap<(usize, usize), (Rc<str>, Rc<str>, Value)>,
+    shared_names: HashMap<(usize, usize), SharedName>,
     memory: usize,
     /// Offset of the next unread byte, from the start of this pickle.
     offset: u64,
@@ -288,6 +291,13 @@ impl<'l> Machine<'l> {
     fn pop_mark(&mut self) -> Result<Vec<Value>, K> {
         let at = self.marks.pop().ok_or(K::NoMark)?;
         Ok(self.stack.split_off(at))
+    }
+
+    /// [`Machine::pop_mark`] for a set: repeats left out as the run is drained off the stack
+    /// (a 16 M-item run is never copied).
+    fn pop_mark_distinct(&mut self) -> Result<Vec<Value>, K> {
+        let at = self.marks.pop().ok_or(K::NoMark)?;
+        Ok(set::distinct(self.stack.drain(at..)))
     }
 
     fn alloc(&mut self, node: Node) -> Result<Value, K> {
@@ -544,13 +554,13 @@ impl<'l> Machine<'l> {
                 self.push(v)?
             }
             0x91 => {
-                let items = set::distinct(self.pop_mark()?);
+                let items = self.pop_mark_distinct()?;
                 let v = self.alloc(Node::FrozenSet(items))?;
                 self.push(v)?
             }
             0x90 => {
                 // ADDITEMS
-                let items = set::distinct(self.pop_mark()?);
+                let items = self.pop_mark_distinct()?;
                 let target = self.target_index(self.stack.len())?;
                 self.charge(items.len().saturating_mul(VALUE_BYTES))?;
                 match self.node_mut(&target) {

@@ -36,9 +36,9 @@ fn same(v: &Value) -> Same {
 }
 
 /// `items` with every repeat of an item of the same run left out, in first-seen order.
-pub(super) fn distinct(items: Vec<Value>) -> Vec<Value> {
-    // Short runs (pickle writes sets in batches of 1000) rarely repeat: check cheaply first.
-    let mut seen: HashSet<Same> = HashSet::with_capacity(items.len().min(1024));
+/// Takes an iterator so a run can be drained off the stack without copying it first.
+pub(super) fn distinct(items: impl IntoIterator<Item = Value>) -> Vec<Value> {
+    let mut seen: HashSet<Same> = HashSet::new();
     let mut last = None;
     let mut out = Vec::new();
     for v in items {

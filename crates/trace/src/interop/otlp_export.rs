@@ -253,9 +253,11 @@ fn point_span_json(trace_id: &str, i: usize, p: &PointItem) -> J {
     if p.state == State::OrphanEnd && truthy(&p.span_id) {
         attrs.insert("slime.span_id".into(), p.span_id.clone());
     }
-    let parent = truthy(&p.parent_span_id)
-        .then(|| otlp_span_id(trace_id, &py_str(&p.parent_span_id)))
-        .unwrap_or_default();
+    let parent = if truthy(&p.parent_span_id) {
+        otlp_span_id(trace_id, &py_str(&p.parent_span_id))
+    } else {
+        String::new()
+    };
     json!({"traceId": trace_id, "spanId": otlp_span_id(trace_id, &format!("item-{i}")),
         "parentSpanId": parent,
         "name": py_str(&p.name), "kind": 1,
