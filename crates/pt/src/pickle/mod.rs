@@ -52,7 +52,7 @@ const NODE_BYTES: usize = std::mem::size_of::<Node>();
 /// 0xffffffff` cannot make us allocate four billion slots.
 const MEMO_DENSE_GAP: u64 = 1 << 16;
 
-/// A name made from two strings, kept with them (their addresses are its key).
+/// A name made from two strings, kept with them (their addresses may be its key).
 type SharedName = (Rc<str>, Rc<str>, Value);
 
 /// What a call to [`Machine::run`] achieved.
@@ -76,9 +76,9 @@ pub struct Machine<'l> {
     /// Globals that name a nested class (`Outer.Inner`, or built with `getattr`): the way
     /// enum members such as `Sample.Status` arrive.
     nested_globals: HashSet<Rc<str>>,
-    /// Names made from two strings (STACK_GLOBAL, `getattr`), by the strings' addresses,
-    /// with the strings themselves (see `reduce.rs`).
-    shared_names: HashMap<(usize, usize), SharedName>,
+    /// Names made from two strings (STACK_GLOBAL, `getattr`), by the strings' text or
+    /// address, with the strings themselves (see `reduce.rs`).
+    shared_names: HashMap<(reduce::NameKey, reduce::NameKey), SharedName>,
     memory: usize,
     /// Offset of the next unread byte, from the start of this pickle.
     offset: u64,

@@ -24,6 +24,27 @@ pub(super) const MAX_NAME: usize = 64 << 10;
 /// What one entry of the shared-name table costs, beyond the name (see [`Machine::shared`]).
 const SHARED_ENTRY: usize = 64;
 
+/// Names up to this long are known by their text in the shared-name table, longer ones by
+/// their address.
+const NAME_KEY_TEXT_MAX: usize = 256;
+
+/// How the shared-name table knows a string (see [`Machine::shared`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) enum NameKey {
+    Text(Rc<str>),
+    At(usize),
+}
+
+impl NameKey {
+    fn of(s: &Rc<str>) -> NameKey {
+        if s.len() <= NAME_KEY_TEXT_MAX {
+            NameKey::Text(s.clone())
+        } else {
+            NameKey::At(s.as_ptr() as usize)
+        }
+    }
+}
+
 pub(super) fn name_too_long() -> K {
     K::Malformed(format!(
         "a module or class name longer than {} KiB (real ones are far shorter)",
@@ -55,17 +76,20 @@ impl Machine<'_> {
         self.shared(module, name, |m, a, b| m.global(a, b))
     }
 
-    /// The name made from `a` and `b` by `make`, made once per pair of strings (by identity):
-    /// `getattr(G, "x")` called 10 000 times on one memoised global whose module name is
-    /// 1 MiB once made (and held) 10 000 copies. Later calls give the same name, sharing its
-    /// text. The table holds its keys, so an address is never reused while it is there.
+    /// The name made from `a` and `b` by `make`, made once per pair of strings:
+    /// `getattr(G, "x")` called 10 000 times on one global whose module name is long once
+    /// made (and held) 10 000 copies. Later calls give the same name, sharing its text. A
+    /// string is known by its text when short (a class named afresh by each call's GLOBAL)
+    /// and by its address when long (a memo reference: hashing it per call would cost its
+    /// length each time); the table holds the strings, so an address is never reused while
+    /// it is there.
     fn shared(
         &mut self,
         a: Rc<str>,
         b: Rc<str>,
         make: impl FnOnce(&mut Self, &str, &str) -> Result<Value, K>,
     ) -> Result<Value, K> {
-        let key = (a.as_ptr() as usize, b.as_ptr() as usize);
+        let key = (NameKey::of(&a), NameKey::of(&b));
         if let Some((_, _, v)) = self.shared_names.get(&key) {
             return Ok(v.clone());
         }
