@@ -465,6 +465,7 @@ fn fuzz(root: &Path, args: &[String]) -> Result {
         ("structured", 8 << 10, ""),
         ("tokenizer", 256 << 10, "json"),
         ("run_read", 256 << 10, "pt"),
+        ("export_stream", 64 << 10, "pt json"),
     ];
     let mut minutes = 7.0f64;
     let mut only: Option<String> = None;

@@ -18,10 +18,15 @@
 //! - a tokenizer's pieces concatenate to its decoding, with consistent offsets
 //!   ([`check_tokenizer`]).
 //!
+//! - the exports and the report's rows written from the row store equal the value-tree
+//!   path's bytes and stay within their output limit ([`export`]).
+//!
 //! Layout: this file (targets and dispatch), `built.rs` (checks on a `Materialized` and on series),
+//! `export.rs` (the streamed writers),
 //! `tree.rs` (value tree size and canonical form), `stream.rs` (chunked vs whole).
 
 pub mod built;
+pub mod export;
 pub mod stream;
 pub mod tree;
 
@@ -39,6 +44,7 @@ pub const TARGETS: &[&str] = &[
     "structured",
     "tokenizer",
     "run_read",
+    "export_stream",
 ];
 
 /// Runs the check of `target` on `data`. Panics on an invariant violation or an unknown target.
@@ -53,6 +59,7 @@ pub fn check(target: &str, data: &[u8]) {
         "structured" => check_structured(data),
         "tokenizer" => check_tokenizer(data),
         "run_read" => check_run_read(data),
+        "export_stream" => export::check_export_stream(data),
         other => panic!("unknown fuzz target {other:?} (known: {TARGETS:?})"),
     }
 }

@@ -246,13 +246,17 @@ fn stats(input: &Path, json: bool, thresholds: &trace::metrics::Thresholds) -> R
 }
 
 fn export(input: &Path, format: ExportFormat, out: &Path) -> Result<(), String> {
+    let loaded = build(input)?;
     let format = match format {
         ExportFormat::Chrome => ops::file::Format::Chrome,
         ExportFormat::Otlp => ops::file::Format::Otlp,
     };
-    let value = ops::file::export(build(input)?, format);
+    let size = ops::Src::Path(input.to_path_buf()).size();
     write_out(out, |w| {
-        host::term::write_json_safe(w, &value).map_err(std::io::Error::from)
+        let mut safe = host::term::JsonSafeWriter::new(w);
+        ops::file::write_export(&loaded, format, size, &mut safe)
+            .map(drop)
+            .map_err(std::io::Error::other)
     })
 }
 
@@ -279,25 +283,26 @@ fn run(inputs: &[PathBuf], json: bool, jobs: Option<usize>) -> Result<(), String
 }
 
 fn html(input: &Path, output: Option<&Path>) -> Result<(), String> {
-    let built = build(input)?.materialize();
+    let built = build(input)?;
     let name = input
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let page = host::report::build(&built, &name)?;
+    let report = host::report::prepare(&built, &name)?;
     let out = output
         .map(Path::to_path_buf)
         .unwrap_or_else(|| host::report_path_for(input));
-    write_out(&out, |w| w.write_all(page.as_bytes()))?;
+    let mut size = 0;
+    write_out(&out, |w| report.write(w).map(|n| size = n))?;
     if out != Path::new("-") {
         eprintln!(
             "{}",
             escape(&format!(
                 "{}: {} rows -> {} ({:.1} MB, opens from file://)",
                 input.display(),
-                built.cache.rows.len(),
+                built.store.len(),
                 out.display(),
-                page.len() as f64 / 1e6
+                size as f64 / 1e6
             ))
         );
     }

@@ -11,7 +11,10 @@
 //!   drag-drop and worker replacement work as on the served page;
 //! - sets `window.__rollscope_data = { name, bytes }`, the JSON of the `trace::Materialized` made
 //!   here, which the page opens through that worker like any opened file (one path for
-//!   every file);
+//!   every file). That JSON is written from the compact row store straight into the gzip
+//!   and base64 encoders and the output (`Loaded::write_materialized`): the rows are never held
+//!   as one value or one text (a dump whose samples share one long trace once took
+//!   gigabytes here);
 //! - starts the viewer with its wasm bytes.
 //!
 //! Every payload (both wasm modules, the worker's glue, the data) is gzip in base64 in a
@@ -39,8 +42,19 @@ fn csp(script_hash: &str) -> String {
     )
 }
 
-/// Builds the report for a built cache. `name` is shown as the file name.
-pub fn build(built: &trace::Materialized, name: &str) -> Result<String, String> {
+/// A report ready to write: everything but the rows, which are streamed from the row store
+/// when it is written ([`Report::write`]), so the page never holds them whole.
+pub struct Report<'a> {
+    compact: &'a trace::Loaded,
+    /// The page up to the rows' block, and after it.
+    head: String,
+    tail: String,
+    title: String,
+}
+
+/// Prepares the report of a build. `name` is shown as the file name. Refuses (before
+/// anything is written) rows the page would refuse, by sizing their JSON first.
+pub fn prepare<'a>(compact: &'a trace::Loaded, name: &str) -> Result<Report<'a>, String> {
     if !assets::viewer_built() {
         return Err(
             "this rollscope was built without the viewer: run `cargo xtask build`, then rebuild"
@@ -52,8 +66,7 @@ pub fn build(built: &trace::Materialized, name: &str) -> Result<String, String> 
     let viewer_init = default_export(&viewer.js).ok_or("the viewer's JS has no default export")?;
     let worker_init =
         default_export(&worker.js).ok_or("the parsing worker's JS has no default export")?;
-    let json = serde_json::to_vec(built).map_err(|e| format!("serialising the rows: {e}"))?;
-    fits_in_a_tab(json.len())?;
+    fits_in_a_tab(built_json_len(compact)?)?;
     let b64 = base64::engine::general_purpose::STANDARD;
     let title = html_escape(name);
     let boot = BOOT
@@ -62,21 +75,13 @@ pub fn build(built: &trace::Materialized, name: &str) -> Result<String, String> 
     let script = escape_script(&format!("\n{}\n{{\n{boot}}}\n", viewer.js));
     // The one script allowed to run is this one, by its SHA-256.
     let hash = b64.encode(<sha2::Sha256 as sha2::Digest>::digest(script.as_bytes()));
-    let payload = |id: &str, gz: &[u8], extra: &str| {
+    let payload = |id: &str, gz: &[u8]| {
         format!(
-            "<script id=\"{id}\" type=\"application/octet-stream\"{extra}>{}</script>\n",
+            "<script id=\"{id}\" type=\"application/octet-stream\">{}</script>\n",
             b64.encode(gz)
         )
     };
-    let mut blocks = payload(
-        "rollscope-data",
-        &gzip(&json)?,
-        &format!(" data-name=\"{title}\""),
-    );
-    blocks += &payload("rollscope-wasm", &viewer.wasm_gz, "");
-    blocks += &payload("rollscope-worker-js", &gzip(worker.js.as_bytes())?, "");
-    blocks += &payload("rollscope-worker-wasm", &worker.wasm_gz, "");
-    Ok(format!(
+    let head = format!(
         r#"<!doctype html>
 <html lang="en">
 <head>
@@ -87,15 +92,89 @@ pub fn build(built: &trace::Materialized, name: &str) -> Result<String, String> 
 <link rel="icon" href="data:,">
 <title>rollscope — {title}</title>
 <style>{css}</style>
-{blocks}</head>
+"#,
+        csp = csp(&hash),
+        css = viewer.css,
+    );
+    let mut tail = payload("rollscope-wasm", &viewer.wasm_gz);
+    tail += &payload("rollscope-worker-js", &gzip(worker.js.as_bytes())?);
+    tail += &payload("rollscope-worker-wasm", &worker.wasm_gz);
+    tail += &format!(
+        r#"</head>
 <body data-state="idle">
 <script type="module">{script}</script>
 </body>
 </html>
-"#,
-        csp = csp(&hash),
-        css = viewer.css,
-    ))
+"#
+    );
+    Ok(Report {
+        compact,
+        head,
+        tail,
+        title,
+    })
+}
+
+impl Report<'_> {
+    /// Writes the page; gives its size in bytes.
+    pub fn write(&self, w: &mut dyn Write) -> std::io::Result<u64> {
+        let mut w = Counted { inner: w, n: 0 };
+        w.write_all(self.head.as_bytes())?;
+        write_data_block(self.compact, &self.title, &mut w)?;
+        w.write_all(self.tail.as_bytes())?;
+        Ok(w.n)
+    }
+}
+
+/// The rows' block: the serialised `Materialized` (written from the store), gzipped, in base64,
+/// each stage streaming into the next.
+fn write_data_block(
+    compact: &trace::Loaded,
+    title: &str,
+    w: &mut dyn Write,
+) -> std::io::Result<()> {
+    write!(
+        w,
+        "<script id=\"rollscope-data\" type=\"application/octet-stream\" data-name=\"{title}\">"
+    )?;
+    {
+        let b64 =
+            base64::write::EncoderWriter::new(&mut *w, &base64::engine::general_purpose::STANDARD);
+        let mut gz = flate2::write::GzEncoder::new(b64, flate2::Compression::default());
+        compact.write_materialized(&mut gz)?;
+        gz.finish()?.finish()?;
+    }
+    w.write_all(b"</script>\n")
+}
+
+/// The serialised `Materialized`'s size, counted without keeping it.
+fn built_json_len(compact: &trace::Loaded) -> Result<usize, String> {
+    let mut n = Counted {
+        inner: std::io::sink(),
+        n: 0,
+    };
+    compact
+        .write_materialized(&mut n)
+        .map_err(|e| format!("serialising the rows: {e}"))?;
+    Ok(usize::try_from(n.n).unwrap_or(usize::MAX))
+}
+
+/// A writer counting what passes through it.
+struct Counted<W> {
+    inner: W,
+    n: u64,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let k = self.inner.write(buf)?;
+        self.n += k as u64;
+        Ok(k)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// The most JSON the viewer's worker reads from one file (`MAX_BUFFERED` in
@@ -266,6 +345,27 @@ mod tests {
         assert_eq!(quoted_after(glue, "new URL("), Some("worker_bg.wasm"));
         assert_eq!(quoted_after("new URL(x)", "new URL("), None);
         assert_eq!(quoted_after("from './unclosed", "from "), None);
+    }
+
+    #[test]
+    fn the_rows_block_streams_the_same_bytes_as_the_whole_value() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/slime");
+        for file in ["agent_2.pt", "pd_1.pt", "edge_9.pt"] {
+            let bytes = std::fs::read(dir.join(file)).unwrap();
+            let c = trace::load(&bytes, &trace::LoadOptions::new(file, 1.0)).unwrap();
+            // The old path: the serialised `Materialized` whole, gzipped whole, then base64.
+            let json = serde_json::to_vec(&c.clone().materialize()).unwrap();
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let old = format!(
+                "<script id=\"rollscope-data\" type=\"application/octet-stream\" data-name=\"a&amp;b\">{}</script>\n",
+                b64.encode(gzip(&json).unwrap())
+            );
+            let mut new = Vec::new();
+            write_data_block(&c, "a&amp;b", &mut new).unwrap();
+            assert!(new == old.as_bytes(), "{file}");
+            assert_eq!(built_json_len(&c).unwrap(), json.len());
+        }
     }
 
     #[test]

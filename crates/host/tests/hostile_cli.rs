@@ -22,6 +22,8 @@ use picklegen::hostile::{catalog, Case, Expect};
 
 /// Wall time per case.
 const WALL: Duration = Duration::from_secs(10);
+/// Wall time per export of an output case (issue 24: ≤ 20 s): it writes tens of MB.
+const EXPORT_WALL: Duration = Duration::from_secs(20);
 /// Peak resident memory per case, in KiB (1 GiB).
 const RSS: u64 = 1024 * 1024;
 /// Address space per child, in bytes (4 GiB): past this, allocations fail in the child
@@ -51,18 +53,20 @@ fn tmpdir(tag: &str) -> PathBuf {
 /// Runs `rollscope cache FILE -o -`, polling wait4 so the child can be killed at [`WALL`]
 /// and its peak RSS read from the same call that reaps it.
 fn run_cache(file: &Path, out: &Path) -> Run {
+    run_rollscope(&["cache"], file, out, WALL)
+}
+
+/// Runs `rollscope ARGS… -o OUT FILE` within the bounds (see [`run_cache`]).
+fn run_rollscope(args: &[&str], file: &Path, out: &Path, wall: Duration) -> Run {
     let _ = std::fs::remove_file(out);
-    run_rollscope(&[
-        "cache".as_ref(),
-        "-o".as_ref(),
-        out.as_os_str(),
-        file.as_os_str(),
-    ])
+    let mut all: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+    all.extend(["-o".as_ref(), out.as_os_str(), file.as_os_str()]);
+    run_args(&all, wall)
 }
 
 #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its rusage
-/// [`run_cache`] with any arguments.
-fn run_rollscope(args: &[&std::ffi::OsStr]) -> Run {
+/// `rollscope` with any arguments, killed at `wall` (see [`run_cache`]).
+fn run_args(args: &[&std::ffi::OsStr], wall: Duration) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rollscope"));
     cmd.args(args)
         .stdin(Stdio::null())
@@ -104,7 +108,7 @@ fn run_rollscope(args: &[&std::ffi::OsStr]) -> Run {
             break;
         }
         assert!(r == 0, "wait4 failed: {}", std::io::Error::last_os_error());
-        if start.elapsed() > WALL && !timed_out {
+        if start.elapsed() > wall && !timed_out {
             timed_out = true;
             let _ = child.kill();
         }
@@ -125,9 +129,14 @@ fn run_rollscope(args: &[&std::ffi::OsStr]) -> Run {
 
 /// What is wrong with one case's run, if anything.
 fn check(case: &Case, run: &Run, out: &Path) -> Vec<String> {
+    check_as(&case.expect, "rows", run, out)
+}
+
+/// [`check`] against `expect`, the rows being the JSON array under `rows_key`.
+fn check_as(expect: &Expect, rows_key: &str, run: &Run, out: &Path) -> Vec<String> {
     let mut bad = Vec::new();
     if run.timed_out {
-        bad.push(format!("still running after {} s (killed)", WALL.as_secs()));
+        bad.push(format!("still running after {:.0} s (killed)", run.secs));
         return bad;
     }
     if let Some(sig) = run.signal {
@@ -148,7 +157,7 @@ fn check(case: &Case, run: &Run, out: &Path) -> Vec<String> {
         .lines()
         .filter(|l| l.starts_with("error:"))
         .collect();
-    match &case.expect {
+    match expect {
         Expect::Error(s) => {
             if run.code != Some(1) {
                 bad.push(format!("exit code {:?}, expected 1", run.code));
@@ -172,19 +181,12 @@ fn check(case: &Case, run: &Run, out: &Path) -> Vec<String> {
             // serde_json is strict (no NaN, Infinity, trailing commas or raw control bytes)
             // and checks the syntax of what it ignores, so this validates the whole file
             // while holding only the row count.
-            #[derive(serde::Deserialize)]
-            struct Counted {
-                rows: Vec<serde::de::IgnoredAny>,
-            }
             let parsed = std::fs::File::open(out)
                 .map_err(|e| e.to_string())
-                .and_then(|f| {
-                    serde_json::from_reader::<_, Counted>(std::io::BufReader::new(f))
-                        .map_err(|e| e.to_string())
-                });
+                .and_then(|f| count_rows(std::io::BufReader::new(f), rows_key));
             match parsed {
-                Ok(c) if c.rows.len() == *rows => {}
-                Ok(c) => bad.push(format!("{} rows, expected {rows}", c.rows.len())),
+                Ok(n) if n == *rows => {}
+                Ok(n) => bad.push(format!("{n} rows, expected {rows}")),
                 Err(e) => bad.push(format!("the cache file is not strict JSON with rows: {e}")),
             }
             if !warning.is_empty()
@@ -198,6 +200,102 @@ fn check(case: &Case, run: &Run, out: &Path) -> Vec<String> {
         }
     }
     bad
+}
+
+/// The rows of a JSON file, read strictly: `rows` (a cache), `resourceSpans` (OTLP) or the
+/// `thread_name` events of `traceEvents` (Chrome: one per row). serde_json is strict (no
+/// NaN, Infinity, trailing commas or raw control bytes) and checks the syntax of what it
+/// ignores, so this validates the whole file while holding only what it counts.
+fn count_rows(r: impl Read, key: &str) -> Result<usize, String> {
+    #[derive(serde::Deserialize)]
+    struct Cache {
+        rows: Vec<serde::de::IgnoredAny>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Otlp {
+        resource_spans: Vec<serde::de::IgnoredAny>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Event {
+        name: serde_json::Value,
+        ph: serde_json::Value,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Chrome {
+        trace_events: Vec<Event>,
+    }
+    let e = |e: serde_json::Error| e.to_string();
+    match key {
+        "rows" => serde_json::from_reader::<_, Cache>(r)
+            .map(|c| c.rows.len())
+            .map_err(e),
+        "resourceSpans" => serde_json::from_reader::<_, Otlp>(r)
+            .map(|c| c.resource_spans.len())
+            .map_err(e),
+        _ => serde_json::from_reader::<_, Chrome>(r)
+            .map(|c| {
+                let thread = |v: &Event| v.ph == "M" && v.name == "thread_name";
+                c.trace_events.iter().filter(|v| thread(v)).count()
+            })
+            .map_err(e),
+    }
+}
+
+/// The exports of the output cases (`picklegen::hostile::export_cases`), through the real
+/// `rollscope export`, within the same bounds: written as they are produced, never more
+/// than the file's output limit.
+#[test]
+fn every_export_case_is_bounded_and_gives_what_it_should() {
+    let cases = catalog();
+    let dir = tmpdir("export");
+    let mut failures = Vec::new();
+    let exports = picklegen::hostile::export_cases();
+    assert!(!exports.is_empty());
+    for ex in &exports {
+        let case = cases
+            .iter()
+            .find(|c| c.file == ex.file)
+            .expect("in the catalog");
+        let file = dir.join(case.file);
+        std::fs::write(&file, &case.bytes).unwrap();
+        let limit = 1024 * case.bytes.len() as u64 + (1 << 20);
+        for (format, expect, key) in [
+            ("chrome", &ex.chrome, "traceEvents"),
+            ("otlp", &ex.otlp, "resourceSpans"),
+        ] {
+            let out = dir.join(format!("{}.{format}.json", case.file));
+            let run = run_rollscope(&["export", "--format", format], &file, &out, EXPORT_WALL);
+            let mut bad = if let Expect::Error(_) = expect {
+                // Writing stopped at the limit: what was written is a cut document, at most
+                // the limit (checked here; `check_as` then sees no file).
+                let size = std::fs::metadata(&out).map_or(0, |m| m.len());
+                let _ = std::fs::remove_file(&out);
+                let mut bad = check_as(expect, key, &run, &out);
+                if size > limit {
+                    bad.push(format!("{size} bytes written, past the limit of {limit}"));
+                }
+                bad
+            } else {
+                check_as(expect, key, &run, &out)
+            };
+            let _ = std::fs::remove_file(&out);
+            eprintln!(
+                "{:<40} {format:<6} {:>6.2} s {:>6} MiB  {}",
+                case.file,
+                run.secs,
+                run.max_rss / 1024,
+                if bad.is_empty() { "ok" } else { "FAILED" }
+            );
+            if !bad.is_empty() {
+                bad.insert(0, format!("{} --format {format}:", case.file));
+                failures.push(bad.join(" "));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
@@ -265,12 +363,15 @@ fn the_bounds_are_enforced_on_a_real_child() {
     let dump =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/slime/basic_0.pt");
     let out = dir.join("out.json");
-    let run = run_rollscope(&[
-        "--no-open".as_ref(),
-        "--port".as_ref(),
-        "0".as_ref(),
-        dump.as_os_str(),
-    ]);
+    let run = run_args(
+        &[
+            "--no-open".as_ref(),
+            "--port".as_ref(),
+            "0".as_ref(),
+            dump.as_os_str(),
+        ],
+        WALL,
+    );
     assert!(run.timed_out, "exit {:?} after {} s", run.code, run.secs);
     assert!(run.secs < WALL.as_secs_f64() + 5.0, "{} s", run.secs);
     let case = Case {

@@ -3,7 +3,6 @@
 
 use std::io::Write;
 
-use serde_json::Value as J;
 use trace::metrics::{Analysis, Thresholds};
 use trace::{LoadOptions, Loaded, Loader};
 
@@ -46,35 +45,28 @@ pub fn write_cache(loaded: &Loaded, w: &mut dyn Write) -> std::io::Result<()> {
     loaded.write_cache(w)
 }
 
-/// An export format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Chrome Trace Event Format JSON.
-    Chrome,
-    /// OTLP/JSON (ExportTraceServiceRequest).
-    Otlp,
+pub use trace::interop::Format;
+
+/// The export of a loaded file, streamed from the row store into `w` and bounded by the
+/// input's size as its rows are (`trace::interop::export_limit`): past the limit, writing
+/// stops with an error naming it. Gives the bytes written.
+pub fn write_export(
+    loaded: &Loaded,
+    format: Format,
+    input_bytes: u64,
+    w: &mut dyn Write,
+) -> Result<u64, trace::Error> {
+    trace::interop::write_export(loaded, format, trace::interop::export_limit(input_bytes), w)
 }
 
-impl Format {
-    /// `"chrome"` or `"otlp"`.
-    pub fn parse(name: &str) -> Result<Format, String> {
-        match name {
-            "chrome" => Ok(Format::Chrome),
-            "otlp" => Ok(Format::Otlp),
-            other => Err(format!(
-                "unknown export format {other:?} (expected \"chrome\" or \"otlp\")"
-            )),
-        }
-    }
-}
-
-/// The export of a loaded file as a JSON value.
-pub fn export(loaded: Loaded, format: Format) -> J {
-    let cache = loaded.materialize().cache;
-    match format {
-        Format::Chrome => trace::interop::export_chrome(&cache),
-        Format::Otlp => trace::interop::export_otlp(&cache),
-    }
+/// [`write_export`] into memory (a buffer that refuses to grow past what the allocator
+/// gives, instead of aborting).
+pub fn export_bytes(
+    loaded: &Loaded,
+    format: Format,
+    input_bytes: u64,
+) -> Result<Vec<u8>, trace::Error> {
+    trace::interop::export_bytes(loaded, format, trace::interop::export_limit(input_bytes))
 }
 
 #[cfg(test)]
@@ -120,7 +112,8 @@ mod tests {
         write_cache(&loaded, &mut out).unwrap();
         let want = serde_json::to_vec(&loaded.clone().materialize().cache).unwrap();
         assert_eq!(out, want);
-        let chrome = export(loaded, Format::parse("chrome").unwrap());
+        let chrome = export_bytes(&loaded, Format::parse("chrome").unwrap(), 1 << 20).unwrap();
+        let chrome: serde_json::Value = serde_json::from_slice(&chrome).unwrap();
         assert!(chrome.is_object() || chrome.is_array(), "{chrome}");
         assert!(Format::parse("svg").unwrap_err().contains("\"svg\""));
     }

@@ -27,6 +27,15 @@ impl Src<'_> {
         }
     }
 
+    /// The input's size in bytes (0 for a path that cannot be read): what bounds what it may
+    /// produce.
+    pub fn size(&self) -> u64 {
+        match self {
+            Src::Path(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+            Src::Bytes(b) => b.len() as u64,
+        }
+    }
+
     /// The name recorded in a cache: the path, or `name` for bytes.
     pub fn recorded(&self, name: &str) -> String {
         match self {

@@ -209,18 +209,45 @@ fn copies_names_and_set_items_are_charged() {
             .pop();
     });
     hits_memory_limit(&mut p, "list(t)");
-    // getattr(cls, <1 MiB name>) 1 000 times: each a new 1 MiB name.
+    // getattr(cls, <60 KiB name>) 1 000 times on one memoised class: each call once made a
+    // new 60 KiB name (60 MB); the same two strings now give the same name, shared.
     let mut p = Pickle::proto(2);
-    p.str(&"a".repeat(1 << 20)).put(1).pop();
+    p.str(&"a".repeat(60 << 10)).put(1).pop();
+    p.global("x", "C").put(2).pop();
+    p.empty_list().mark();
     p.repeat(1_000, |p| {
         p.global("builtins", "getattr")
-            .global("x", "C")
+            .get(2)
             .get(1)
             .tuple_n(2)
-            .reduce()
-            .pop();
+            .reduce();
     });
-    hits_memory_limit(&mut p, "getattr");
+    p.appends();
+    let limits = Limits {
+        max_memory: 16 << 20,
+        ..Limits::default()
+    };
+    let t = load(&p.stop(), &limits).unwrap();
+    let names = t.as_seq(&t.root).unwrap();
+    assert_eq!(names.len(), 1_000);
+    match (&names[0], &names[999]) {
+        (Value::Global(a), Value::Global(b)) => {
+            assert!(std::rc::Rc::ptr_eq(a, b));
+            assert_eq!(a.len(), "x.C.".len() + (60 << 10));
+        }
+        other => panic!("{other:?}"),
+    }
+    // A 1 MiB name is refused at once, whichever way it arrives.
+    for stack_global in [false, true] {
+        let mut p = Pickle::proto(4);
+        if stack_global {
+            p.stack_global(&"m".repeat(1 << 20), "C");
+        } else {
+            p.global(&"m".repeat(1 << 20), "C");
+        }
+        let e = load(&p.stop(), &Limits::default()).unwrap_err();
+        assert!(e.to_string().contains("longer than 64 KiB"), "{e}");
+    }
     // ADDITEMS: 2 M items (one DUP byte each) into a set.
     let mut p = Pickle::proto(4);
     p.empty_set().mark().int(1);
@@ -249,7 +276,8 @@ fn long_dict_keys_are_compared_in_constant_time() {
     // times into one dict: each insert compared (or formatted) all 16 keys before.
     for global in [false, true] {
         let mut p = Pickle::proto(2);
-        let long = "k".repeat(256 << 10);
+        // A class name may have at most 64 KiB.
+        let long = "k".repeat(if global { 60 << 10 } else { 256 << 10 });
         for k in 0..16u32 {
             if global {
                 p.global(&long, &format!("K{k}"));
@@ -296,11 +324,12 @@ fn a_text_line_arriving_byte_by_byte_is_scanned_once() {
     // A 2 MB `V` line fed one byte at a time: rescanning it per byte is 2·10^12 steps.
     let mut p = Pickle::proto(2);
     p.op(b'V').raw("x".repeat(2_000_000).as_bytes()).raw(b"\n");
-    // Two lines too (GLOBAL: module, then name), the first complete early.
+    // Two lines too (GLOBAL: module, then name, each under the 64 KiB a name may have),
+    // the first complete early.
     p.op(b'c')
-        .raw("m".repeat(500_000).as_bytes())
+        .raw("m".repeat(60_000).as_bytes())
         .raw(b"\n")
-        .raw("n".repeat(500_000).as_bytes())
+        .raw("n".repeat(60_000).as_bytes())
         .raw(b"\n")
         .tuple_n(2);
     let bytes = p.stop();
@@ -328,7 +357,7 @@ fn a_text_line_arriving_byte_by_byte_is_scanned_once() {
         panic!("not a tuple")
     };
     assert!(matches!(&items[0], Value::Str(s) if s.len() == 2_000_000));
-    assert!(matches!(&items[1], Value::Global(g) if g.len() == 1_000_001));
+    assert!(matches!(&items[1], Value::Global(g) if g.len() == 120_001));
 }
 
 #[test]

@@ -222,7 +222,7 @@ fn memory_limits_fire_at_the_same_opcode_however_the_bytes_arrive() {
     let pkl = p.stop();
     let zip = picklegen::torch_zip("r", &pkl);
     let mut outcomes = std::collections::BTreeSet::new();
-    for max_memory in (500..6000).step_by(97) {
+    for max_memory in (500..9000).step_by(151) {
         let limits = Limits {
             max_memory,
             ..Limits::for_timeline()

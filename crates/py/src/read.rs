@@ -29,11 +29,14 @@ pub fn cache(src: &Src, name: &str) -> Result<(Vec<u8>, Vec<String>), String> {
     Ok((out, warnings))
 }
 
-/// `rollscope export --format chrome|otlp` as JSON text.
+/// `rollscope export --format chrome|otlp`: the JSON text, streamed from the row store and
+/// bounded as the CLI bounds it (by the input's size).
 pub fn export(src: &Src, name: &str, format: &str) -> Result<String, String> {
     let format = ops::file::Format::parse(format)?;
-    let value = ops::file::export(ops::file::load(src, name)?, format);
-    serde_json::to_string(&value).map_err(|e| e.to_string())
+    let loaded = ops::file::load(src, name)?;
+    let bytes = ops::file::export_bytes(&loaded, format, src.size())
+        .map_err(|e| format!("{}: {e}", src.shown(name)))?;
+    String::from_utf8(bytes).map_err(|e| e.to_string())
 }
 
 /// One dump of a run as `rollscope run --json` reads it: its `rollouts` record and its

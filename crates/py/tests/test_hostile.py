@@ -97,3 +97,33 @@ def test_the_run_listing_follows_no_link_and_lists_no_fifo(tmp_path):
     assert [p for p, _ in files] == ["rollout_data/0.pt"]
     table = rollscope.run_table(run)
     assert [r.get("file") for r in table["rollouts"]] == ["rollout_data/0.pt"]
+
+
+EXPORTS = [(c, f) for c in CASES for f in ("chrome", "otlp") if "export" in c]
+
+
+def test_the_export_cases_are_listed():
+    assert EXPORTS
+
+
+@pytest.mark.parametrize("case,fmt", EXPORTS, ids=lambda x: x if isinstance(x, str) else x["file"])
+def test_hostile_export(case, fmt):
+    """`rollscope.export` streams from the rows as the CLI does, bounded by the same output
+    limit: an error names the limit, rows give one thread (Chrome) or resource (OTLP) each."""
+    path = HOSTILE / case["file"]
+    want = case["export"][fmt]
+    started = time.perf_counter()
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always", rollscope.DumpWarning)
+        if want["expect"] == "error":
+            with pytest.raises(rollscope.DumpError) as e:
+                rollscope.export(path, fmt)
+            assert want["text"] in str(e.value)
+        else:
+            doc = json.loads(rollscope.export(path, fmt))
+            if fmt == "otlp":
+                rows = len(doc["resourceSpans"])
+            else:
+                rows = sum(1 for e in doc["traceEvents"] if e["ph"] == "M" and e["name"] == "thread_name")
+            assert rows == want["rows"]
+    assert time.perf_counter() - started < 60, case["file"]

@@ -155,6 +155,20 @@ pub enum Error {
     NotADump(String),
     #[error("not a valid timeline cache: {0}")]
     BadCache(String),
+    /// An export or report passed the most output its input may produce
+    /// ([`interop::export_limit`]); writing stopped there.
+    #[error(
+        "the {what} would be larger than {limit} bytes, the most this file may produce \
+         ({OUTPUT_PER_INPUT_BYTE} bytes per byte of input plus {} MiB, at most {} MiB): \
+         writing stopped there",
+        OUTPUT_FLOOR >> 20,
+        MAX_OUTPUT_BYTES >> 20
+    )]
+    OutputLimit { what: &'static str, limit: u64 },
+    #[error("writing the {what}: {message}")]
+    Write { what: &'static str, message: String },
+    #[error("out of memory while writing the {what}")]
+    OutOfMemory { what: &'static str },
 }
 
 /// The sample list of a dump: `data["samples"]`, or `data` itself when it is a list.

@@ -46,6 +46,19 @@ impl Loaded {
         self.store.write_cache(&self.head, w)
     }
 
+    /// Writes the serialised [`Materialized`] (what a one-file report embeds): the same bytes
+    /// as `serde_json` on [`Loaded::materialize`], with the rows written straight from the
+    /// store.
+    pub fn write_materialized<W: Write + ?Sized>(&self, w: &mut W) -> io::Result<()> {
+        w.write_all(b"{\"cache\":")?;
+        self.write_cache(w)?;
+        w.write_all(b",\"warnings\":")?;
+        serde_json::to_writer(&mut *w, &self.warnings).map_err(io::Error::from)?;
+        w.write_all(b",\"analysis\":")?;
+        serde_json::to_writer(&mut *w, &self.analysis).map_err(io::Error::from)?;
+        w.write_all(b"}")
+    }
+
     /// Every row materialised.
     pub fn materialize(self) -> Materialized {
         let rows: Vec<Row> = (0..self.store.len()).map(|r| self.store.row(r)).collect();

@@ -48,7 +48,7 @@ const workerSource = workerGlue +
   "\nawait (" + String(startWorker) + ")(WORKER_INIT, \"" + take("rollscope-worker-wasm") + "\");\n";
 window.__rollscope_worker_url = "data:text/javascript;charset=utf-8," + encodeURIComponent(workerSource);
 
-// The dump's rows, as the gzipped JSON of a `trace::Built`: the page opens these bytes
+// The dump's rows, as the gzipped JSON of a `trace::Materialized`: the page opens these bytes
 // through the worker like any opened file.
 const data = document.getElementById("rollscope-data");
 const name = data.dataset.name;

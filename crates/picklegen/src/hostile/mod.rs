@@ -6,11 +6,17 @@
 //! example writes the files, the page opens each) and the fuzzers' seed corpora.
 //!
 //! Layout: `vm.rs` (pickle machine: cycles, sharing, charging, streaming edges),
-//! `trace.rs` (trace shapes, budgets, floats, elision), `cache.rs` (untrusted cache JSON).
+//! `amplify.rs` (the three VM amplifiers of issue 24),
+//! `trace.rs` (trace shapes, budgets, floats, elision), `cache.rs` (untrusted cache JSON),
+//! `output.rs` (small dumps whose exports and reports would be huge).
 
+pub mod amplify;
 mod cache;
+mod output;
 mod trace;
 mod vm;
+
+pub use output::{export_cases, ExportCase};
 
 /// What reading a case must give. Every case must also finish within the bounds the test
 /// that runs it states (seconds, peak memory), whatever it gives.
@@ -40,7 +46,9 @@ pub struct Case {
 /// Every case, in a stable order.
 pub fn catalog() -> Vec<Case> {
     let mut all = vm::cases();
+    all.extend(amplify::cases());
     all.extend(trace::cases());
     all.extend(cache::cases());
+    all.extend(output::cases());
     all
 }

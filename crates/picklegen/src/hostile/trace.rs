@@ -10,7 +10,7 @@ use crate::Pickle;
 
 /// A dump around `samples`, which must leave the sample list on the stack. Memo keys from
 /// 200 on are used here for repeated strings (BINGET/BINPUT: two bytes a reference).
-fn dump(samples: impl FnOnce(&mut W)) -> Vec<u8> {
+pub(super) fn dump(samples: impl FnOnce(&mut W)) -> Vec<u8> {
     let mut w = W {
         p: Pickle::proto(2),
         memo: Vec::new(),
@@ -26,13 +26,13 @@ fn dump(samples: impl FnOnce(&mut W)) -> Vec<u8> {
 }
 
 /// A pickle writer that memoises short strings in memo slots 200..=255 (two-byte references).
-struct W {
-    p: Pickle,
+pub(super) struct W {
+    pub(super) p: Pickle,
     memo: Vec<&'static str>,
 }
 
 impl W {
-    fn s(&mut self, s: &'static str) -> &mut Self {
+    pub(super) fn s(&mut self, s: &'static str) -> &mut Self {
         if let Some(i) = self.memo.iter().position(|m| *m == s) {
             self.p.op(b'h').raw(&[200 + i as u8]);
         } else if self.memo.len() < 56 {
@@ -46,7 +46,7 @@ impl W {
 
     /// `{"type": kind, "name": name, "ts": ts, "span_id": id?, "parent_span_id": parent?}`
     /// plus whatever `more` adds (key, value pairs) before SETITEMS.
-    fn event(
+    pub(super) fn event(
         &mut self,
         kind: &'static str,
         name: &'static str,
@@ -86,7 +86,7 @@ impl W {
     }
 
     /// MARK … APPENDS in batches of 1000, `f(i)` writing item i.
-    fn items(&mut self, n: usize, mut f: impl FnMut(&mut W, usize)) {
+    pub(super) fn items(&mut self, n: usize, mut f: impl FnMut(&mut W, usize)) {
         let mut i = 0;
         while i < n {
             self.p.mark();
@@ -100,7 +100,7 @@ impl W {
     }
 }
 
-const T0: f64 = 1_790_000_000.0;
+pub(super) const T0: f64 = 1_790_000_000.0;
 
 /// Memo key (LONG_BINPUT/LONG_BINGET) of the value the shared-work cases name many times.
 const SHARED: u32 = 1;

@@ -149,12 +149,13 @@ pub(super) fn cases() -> Vec<Case> {
         case(
             "amp_getattr.pt",
             3,
-            "getattr(cls, <1 MiB name>) 4 000 times, each a new 1 MiB class name",
+            "getattr(cls, <60 KiB name>) 40 000 times, cls named afresh by each call's GLOBAL \
+             (2.4 GB if each call made its own name): one name, shared",
             dump(|p| {
                 good_sample(p, |_| {});
-                p.str(&"a".repeat(1 << 20)).put(M_BIG).pop();
+                p.str(&"a".repeat(60 << 10)).put(M_BIG).pop();
                 p.global("builtins", "getattr").put(M_OBJ).pop();
-                p.repeat(4_000, |p| {
+                p.repeat(40_000, |p| {
                     p.get(M_OBJ)
                         .global("x", "Cls")
                         .get(M_BIG)
@@ -163,7 +164,10 @@ pub(super) fn cases() -> Vec<Case> {
                         .pop();
                 });
             }),
-            Expect::Error("memory limit"),
+            Expect::Rows {
+                rows: 1,
+                warning: "",
+            },
         ),
         case(
             "amp_additems.pt",
@@ -185,12 +189,14 @@ pub(super) fn cases() -> Vec<Case> {
         case(
             "amp_dict_keys.pt",
             3,
-            "16 class names of 1 MiB (built by getattr from one string) as dict keys, re-inserted 40 000 times",
+            "16 class names of 60 KiB (built by getattr from one string) as dict keys, \
+             re-inserted 40 000 times",
             dump(|p| {
                 good_sample(p, |_| {});
-                p.str(&"a".repeat(1 << 20)).put(M_BIG).pop();
+                p.str(&"a".repeat(60 << 10)).put(M_BIG).pop();
                 for k in 0..16u32 {
-                    p.global("builtins", "getattr").global("x", &format!("C{k}"));
+                    p.global("builtins", "getattr")
+                        .global("x", &format!("C{k}"));
                     p.get(M_BIG).tuple_n(2).reduce().put(M_KEY + 1 + k).pop();
                 }
                 p.empty_dict().mark();
@@ -352,7 +358,7 @@ fn dump(f: impl FnOnce(&mut Pickle)) -> Vec<u8> {
 
 /// One sample dict with a trace of one closed span; `attrs` writes extra key/value pairs
 /// into the span end's attributes.
-fn good_sample(p: &mut Pickle, attrs: impl FnOnce(&mut Pickle)) {
+pub(super) fn good_sample(p: &mut Pickle, attrs: impl FnOnce(&mut Pickle)) {
     sample(p, |_| {}, attrs);
 }
 
@@ -401,14 +407,6 @@ fn big_tuple(p: &mut Pickle, n: usize) {
 /// Built without inflating anything: one megabyte of batches is compressed once with a full
 /// flush (byte-aligned, no back references out of it) and the block repeated.
 fn deflate_bomb() -> Vec<u8> {
-    use flate2::{Compress, Compression, FlushCompress};
-    fn block(data: &[u8], flush: FlushCompress) -> Vec<u8> {
-        let mut c = Compress::new(Compression::best(), false);
-        let mut out = Vec::with_capacity(data.len() / 100 + 1024);
-        // Compressing into a Vec with room to spare cannot fail; an error leaves it short.
-        let _ = c.compress_vec(data, &mut out, flush);
-        out
-    }
     let mut prefix = Pickle::proto(2);
     prefix
         .empty_dict()
@@ -424,19 +422,34 @@ fn deflate_bomb() -> Vec<u8> {
         p.int(0);
     });
     unit.appends();
-    let unit = unit.bytes;
-    let mut body = block(&prefix.bytes, FlushCompress::Full);
-    let one = block(&unit, FlushCompress::Full);
-    for _ in 0..1100 {
+    let body = deflated_repeat(&prefix.bytes, &unit.bytes, 1100, b"u.");
+    zip64_single("rollout_0/data.pkl", &body, 5 << 30)
+}
+
+/// A raw DEFLATE stream of `prefix`, `unit` `times` times, then `suffix`, built without
+/// compressing more than one unit: each part is compressed once with a full flush
+/// (byte-aligned, no back references out of it) and the unit's block repeated.
+pub(super) fn deflated_repeat(prefix: &[u8], unit: &[u8], times: usize, suffix: &[u8]) -> Vec<u8> {
+    use flate2::{Compress, Compression, FlushCompress};
+    fn block(data: &[u8], flush: FlushCompress) -> Vec<u8> {
+        let mut c = Compress::new(Compression::best(), false);
+        let mut out = Vec::with_capacity(data.len() / 100 + 1024);
+        // Compressing into a Vec with room to spare cannot fail; an error leaves it short.
+        let _ = c.compress_vec(data, &mut out, flush);
+        out
+    }
+    let mut body = block(prefix, FlushCompress::Full);
+    let one = block(unit, FlushCompress::Full);
+    for _ in 0..times {
         body.extend_from_slice(&one);
     }
-    body.extend_from_slice(&block(b"u.", FlushCompress::Finish));
-    zip64_single("rollout_0/data.pkl", &body, 5 << 30)
+    body.extend_from_slice(&block(suffix, FlushCompress::Finish));
+    body
 }
 
 /// A one-entry ZIP (DEFLATED) whose sizes are in ZIP64 extra fields, the uncompressed size
 /// being `declared`. The CRC is left 0: the declared size is a lie anyway.
-fn zip64_single(name: &str, body: &[u8], declared: u64) -> Vec<u8> {
+pub(super) fn zip64_single(name: &str, body: &[u8], declared: u64) -> Vec<u8> {
     let mut extra = Vec::new();
     extra.extend_from_slice(&1u16.to_le_bytes());
     extra.extend_from_slice(&16u16.to_le_bytes());

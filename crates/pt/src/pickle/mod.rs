@@ -30,6 +30,7 @@ mod handover;
 mod input;
 mod numeric;
 mod reduce;
+mod set;
 mod text;
 
 use input::{Input, LineHint};
@@ -50,6 +51,9 @@ const NODE_BYTES: usize = std::mem::size_of::<Node>();
 /// Memo keys further than this past the end are stored in a map, so a hostile `LONG_BINPUT
 /// 0xffffffff` cannot make us allocate four billion slots.
 const MEMO_DENSE_GAP: u64 = 1 << 16;
+
+/// A name made from two strings, kept with them (their addresses may be its key).
+type SharedName = (Rc<str>, Rc<str>, Value);
 
 /// What a call to [`Machine::run`] achieved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +76,9 @@ pub struct Machine<'l> {
     /// Globals that name a nested class (`Outer.Inner`, or built with `getattr`): the way
     /// enum members such as `Sample.Status` arrive.
     nested_globals: HashSet<Rc<str>>,
+    /// Names made from two strings (STACK_GLOBAL, `getattr`), by the strings' text or
+    /// address, with the strings themselves (see `reduce.rs`).
+    shared_names: HashMap<(reduce::NameKey, reduce::NameKey), SharedName>,
     memory: usize,
     /// Offset of the next unread byte, from the start of this pickle.
     offset: u64,
@@ -122,6 +129,7 @@ impl<'l> Machine<'l> {
             memo_sparse: HashMap::new(),
             memo_count: 0,
             nested_globals: HashSet::new(),
+            shared_names: HashMap::new(),
             memory: 0,
             offset: 0,
             base,
@@ -203,9 +211,12 @@ impl<'l> Machine<'l> {
         }
     }
 
-    /// Memory left under the limit.
+    /// Memory left under the limit (the stack counts, see [`Machine::push`]).
     fn room(&self) -> usize {
-        self.limits.max_memory.saturating_sub(self.memory)
+        self.limits
+            .max_memory
+            .saturating_sub(self.memory)
+            .saturating_sub(self.stack.len() * VALUE_BYTES)
     }
 
     /// Refuses a declared length the memory left cannot hold, before waiting for its bytes.
@@ -238,16 +249,22 @@ impl<'l> Machine<'l> {
 
     fn charge(&mut self, bytes: usize) -> Result<(), K> {
         self.memory = self.memory.saturating_add(bytes);
-        if self.memory > self.limits.max_memory {
+        if self.memory.saturating_add(self.stack.len() * VALUE_BYTES) > self.limits.max_memory {
             return Err(K::MemoryLimit(self.limits.max_memory));
         }
         Ok(())
     }
 
+    /// Pushes a value. The stack counts against the memory limit at its length as values are
+    /// pushed (a MARK run of 16 M items is 256 MB before any opcode takes it), and is capped
+    /// by `max_stack`.
     #[inline]
     fn push(&mut self, v: Value) -> Result<(), K> {
         if self.stack.len() >= self.limits.max_stack {
             return Err(K::StackLimit(self.limits.max_stack));
+        }
+        if self.memory + (self.stack.len() + 1) * VALUE_BYTES > self.limits.max_memory {
+            return Err(K::MemoryLimit(self.limits.max_memory));
         }
         self.stack.push(v);
         Ok(())
@@ -274,6 +291,13 @@ impl<'l> Machine<'l> {
     fn pop_mark(&mut self) -> Result<Vec<Value>, K> {
         let at = self.marks.pop().ok_or(K::NoMark)?;
         Ok(self.stack.split_off(at))
+    }
+
+    /// [`Machine::pop_mark`] for a set: repeats left out as the run is drained off the stack
+    /// (a 16 M-item run is never copied).
+    fn pop_mark_distinct(&mut self) -> Result<Vec<Value>, K> {
+        let at = self.marks.pop().ok_or(K::NoMark)?;
+        Ok(set::distinct(self.stack.drain(at..)))
     }
 
     fn alloc(&mut self, node: Node) -> Result<Value, K> {
@@ -530,13 +554,13 @@ impl<'l> Machine<'l> {
                 self.push(v)?
             }
             0x91 => {
-                let items = self.pop_mark()?;
+                let items = self.pop_mark_distinct()?;
                 let v = self.alloc(Node::FrozenSet(items))?;
                 self.push(v)?
             }
             0x90 => {
                 // ADDITEMS
-                let items = self.pop_mark()?;
+                let items = self.pop_mark_distinct()?;
                 let target = self.target_index(self.stack.len())?;
                 self.charge(items.len().saturating_mul(VALUE_BYTES))?;
                 match self.node_mut(&target) {
@@ -577,8 +601,8 @@ impl<'l> Machine<'l> {
                 self.result = Some(v);
             }
             b'c' => {
-                let module = line!(inp);
-                let name = line!(inp);
+                let module = need!(name_line(inp)?);
+                let name = need!(name_line(inp)?);
                 let v = self.global(&latin1(module), &latin1(name))?;
                 self.push(v)?
             }
@@ -588,7 +612,7 @@ impl<'l> Machine<'l> {
                 let module = self.pop()?;
                 match (module, name) {
                     (Value::Str(m), Value::Str(n)) => {
-                        let v = self.global(&m, &n)?;
+                        let v = self.stack_global(m, n)?;
                         self.push(v)?
                     }
                     _ => return Err(K::Malformed("STACK_GLOBAL needs two strings".into())),
@@ -619,8 +643,8 @@ impl<'l> Machine<'l> {
                 self.build(&target, state)?
             }
             b'i' => {
-                let module = line!(inp);
-                let name = line!(inp);
+                let module = need!(name_line(inp)?);
+                let name = need!(name_line(inp)?);
                 let cls = self.global(&latin1(module), &latin1(name))?;
                 let items = self.pop_mark()?;
                 let args = self.tuple(items)?;
@@ -755,6 +779,22 @@ impl<'l> Machine<'l> {
         }
         Ok(Some(()))
     }
+}
+
+/// A GLOBAL or INST module or name line: at most [`reduce::MAX_NAME`] bytes, refused as soon
+/// as more have arrived without a newline (a 512 MiB line was once held whole first).
+fn name_line<'a>(inp: &mut Input<'a>) -> Result<Option<&'a [u8]>, K> {
+    let room = inp.line_max;
+    inp.line_max = room.min(reduce::MAX_NAME);
+    let r = inp.line();
+    inp.line_max = room;
+    r.map_err(|e| {
+        if room > reduce::MAX_NAME {
+            reduce::name_too_long()
+        } else {
+            e
+        }
+    })
 }
 
 /// Runs a whole pickle held in memory.

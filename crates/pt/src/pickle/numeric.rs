@@ -130,7 +130,7 @@ impl Machine<'_> {
                 self.charge(n.saturating_mul(VALUE_BYTES))?;
                 match self.node_mut(&target) {
                     Some(Node::Object(o)) => o.list_items.extend(items),
-                    Some(Node::Set(s)) => s.extend(items),
+                    Some(Node::Set(s)) => s.extend(super::set::distinct(items)),
                     _ => {}
                 }
                 Ok(())
@@ -165,7 +165,11 @@ impl Machine<'_> {
         if self.marks.len() >= self.limits.max_stack {
             return false;
         }
-        let room = (self.limits.max_stack - self.stack.len().min(self.limits.max_stack)) as u64;
+        // Values the normal path could push: under `max_stack`, and under the memory limit
+        // (the stack counts against it as values are pushed).
+        let by_stack = self.limits.max_stack - self.stack.len().min(self.limits.max_stack);
+        let by_memory = self.room() / VALUE_BYTES;
+        let room = by_stack.min(by_memory) as u64;
         let buf = inp.buf;
         let mut p = inp.pos;
         let mut count = 0u64;

@@ -18,9 +18,45 @@ use crate::value::{Dict, Node, Object, Value};
 const ENUM_NAME_MAX: usize = 1024;
 /// What one entry of the set of nested class names costs, beyond its text.
 const NAME_SET_ENTRY: usize = 32;
+/// The longest module or class name (a GLOBAL line, a STACK_GLOBAL or `getattr` string):
+/// real ones are under a few hundred bytes. A longer one is refused before more is read.
+pub(super) const MAX_NAME: usize = 64 << 10;
+/// What one entry of the shared-name table costs, beyond the name (see [`Machine::shared`]).
+const SHARED_ENTRY: usize = 64;
+
+/// Names up to this long are known by their text in the shared-name table, longer ones by
+/// their address.
+const NAME_KEY_TEXT_MAX: usize = 256;
+
+/// How the shared-name table knows a string (see [`Machine::shared`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) enum NameKey {
+    Text(Rc<str>),
+    At(usize),
+}
+
+impl NameKey {
+    fn of(s: &Rc<str>) -> NameKey {
+        if s.len() <= NAME_KEY_TEXT_MAX {
+            NameKey::Text(s.clone())
+        } else {
+            NameKey::At(s.as_ptr() as usize)
+        }
+    }
+}
+
+pub(super) fn name_too_long() -> K {
+    K::Malformed(format!(
+        "a module or class name longer than {} KiB (real ones are far shorter)",
+        MAX_NAME >> 10
+    ))
+}
 
 impl Machine<'_> {
     pub(super) fn global(&mut self, module: &str, name: &str) -> Result<Value, K> {
+        if module.len() > MAX_NAME || name.len() > MAX_NAME {
+            return Err(name_too_long());
+        }
         let module = match module {
             "__builtin__" => "builtins",
             "copy_reg" => "copyreg",
@@ -32,6 +68,35 @@ impl Machine<'_> {
             self.remember_nested(&full)?;
         }
         Ok(Value::Global(full))
+    }
+
+    /// STACK_GLOBAL: [`Machine::global`] of two strings, shared when the same two strings
+    /// (by identity: memo references) were named before.
+    pub(super) fn stack_global(&mut self, module: Rc<str>, name: Rc<str>) -> Result<Value, K> {
+        self.shared(module, name, |m, a, b| m.global(a, b))
+    }
+
+    /// The name made from `a` and `b` by `make`, made once per pair of strings:
+    /// `getattr(G, "x")` called 10 000 times on one global whose module name is long once
+    /// made (and held) 10 000 copies. Later calls give the same name, sharing its text. A
+    /// string is known by its text when short (a class named afresh by each call's GLOBAL)
+    /// and by its address when long (a memo reference: hashing it per call would cost its
+    /// length each time); the table holds the strings, so an address is never reused while
+    /// it is there.
+    fn shared(
+        &mut self,
+        a: Rc<str>,
+        b: Rc<str>,
+        make: impl FnOnce(&mut Self, &str, &str) -> Result<Value, K>,
+    ) -> Result<Value, K> {
+        let key = (NameKey::of(&a), NameKey::of(&b));
+        if let Some((_, _, v)) = self.shared_names.get(&key) {
+            return Ok(v.clone());
+        }
+        let v = make(self, &a, &b)?;
+        self.charge(SHARED_ENTRY)?;
+        self.shared_names.insert(key, (a, b, v.clone()));
+        Ok(v)
     }
 
     /// Notes a class name that can be an enum (`Outer.Inner`), charging the set's entry.
@@ -91,13 +156,18 @@ impl Machine<'_> {
         match &*name {
             "builtins.getattr" if argc == 2 => {
                 if let (Some(Value::Global(cls)), Some(Value::Str(attr))) =
-                    (&first, self.arg(&args, 1))
+                    (first, self.arg(&args, 1))
                 {
-                    // A new name: charged like any text the machine makes.
-                    self.charge(cls.len() + attr.len() + 1)?;
-                    let full: Rc<str> = Rc::from(format!("{cls}.{attr}"));
-                    self.remember_nested(&full)?;
-                    return Ok(Value::Global(full));
+                    return self.shared(cls, attr, |m, cls, attr| {
+                        if cls.len() > 2 * MAX_NAME + 1 || attr.len() > MAX_NAME {
+                            return Err(name_too_long());
+                        }
+                        // A new name: charged like any text the machine makes.
+                        m.charge(cls.len() + attr.len() + 1)?;
+                        let full: Rc<str> = Rc::from(format!("{cls}.{attr}"));
+                        m.remember_nested(&full)?;
+                        Ok(Value::Global(full))
+                    });
                 }
             }
             "collections.OrderedDict"

@@ -5,8 +5,12 @@
 //! trace events (`span_start`/`span_end`/`event` dicts) inside a synthetic dump, so imported
 //! traces get exactly the same lanes, clipping and warnings as dumped ones.
 //!
+//! Exports stream from the row store into a writer, charged to an output limit as they are
+//! written ([`write_export`]).
+//!
 //! Files: `chrome` (Chrome Trace Event export), `otlp` (OTLP/JSON encoding shared by export and
-//! import: ids, times, typed attributes), `otlp_export`, `otlp_import`, `json_tree` (JSON →
+//! import: ids, times, typed attributes), `otlp_export`, `otlp_import`, `out` (the limited
+//! writer and the streaming entry point), `json_tree` (JSON →
 //! pickle value tree, for the synthetic dump) and `prometheus` (series parsing). This file holds
 //! what both exporters share: microsecond times and a span's error and attrs.
 
@@ -19,6 +23,7 @@ mod json_tree;
 mod otlp;
 mod otlp_export;
 mod otlp_import;
+mod out;
 mod prometheus;
 
 pub use chrome::export_chrome;
@@ -26,6 +31,7 @@ pub use json_tree::json_to_tree;
 pub use otlp::{otlp_span_id, otlp_trace_id};
 pub use otlp_export::export_otlp;
 pub use otlp_import::{import_otlp, is_otlp};
+pub use out::{export_bytes, export_limit, write_export, Format};
 pub use prometheus::{is_prometheus, parse_prometheus, Series};
 
 /// Seconds to whole microseconds: Chrome's unit, and the base of OTLP's nanosecond text.

@@ -26,12 +26,17 @@ fn is_hex(s: &str, len: usize) -> bool {
 
 /// A 32-hex trace id: slime's own when it already is one, else derived from it (or the row).
 pub fn otlp_trace_id(row: &Row) -> String {
-    let given = py_str(&row.trace_id);
+    trace_id_of(row.row_id, &row.trace_id)
+}
+
+/// [`otlp_trace_id`] of a row's id and slime trace id.
+pub(super) fn trace_id_of(row_id: usize, trace_id: &J) -> String {
+    let given = py_str(trace_id);
     if is_hex(&given, 32) {
         return given.to_ascii_lowercase();
     }
-    let key = if row.trace_id.is_null() {
-        format!("row-{}", row.row_id)
+    let key = if trace_id.is_null() {
+        format!("row-{row_id}")
     } else {
         given
     };
