@@ -18,8 +18,7 @@
 //! `store/` (the compact row store and the cache JSON written from it), `compact.rs` (what a
 //! build gives), `json.rs` (values → JSON, bounded), `values.rs` (bounded "is it a dict?";
 //! value text is `pt::walk::repr`), `cache_json.rs` (reading an untrusted cache JSON or a
-//! serialised `Built`), `sniff.rs` (what kind of file), `tokenizer.rs` (token ids → text with
-//! a run's `tokenizer.json`), `metrics/`, `interop/`, this file
+//! serialised `Built`), `sniff.rs` (what kind of file), `metrics/`, `interop/`, this file
 //! (entry points and the build's limits).
 
 mod build;
@@ -33,7 +32,6 @@ pub mod rows;
 pub mod run;
 mod sniff;
 pub mod store;
-pub mod tokenizer;
 pub mod values;
 
 pub use build::PROGRESS_EVERY;

@@ -160,8 +160,8 @@ pub struct SampleDetail {
     pub pieces: Option<Vec<TokenPiece>>,
 }
 
-/// One response token as text (the tokenizer's [`crate::tokenizer::Piece`]).
-pub use crate::tokenizer::Piece as TokenPiece;
+/// One response token as text (the tokenizer's [`tokenizer::Piece`]).
+pub use tokenizer::Piece as TokenPiece;
 
 /// One step (dump) opened in the step view: every sample's table line and response, no
 /// per-token values (those come with [`SampleDetail`], one sample at a time).

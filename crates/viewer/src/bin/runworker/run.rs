@@ -13,10 +13,10 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use js_sys::{Array, Object, Reflect};
+use tokenizer::{Tokenizer, MAX_TOKENIZER_BYTES};
 use trace::run::{
     summarize, DumpRef, DumpScan, RolloutSummary, RunLayout, SampleDetail, Step, TrainData,
 };
-use trace::tokenizer::{Tokenizer, MAX_TOKENIZER_BYTES};
 use viewer::protocol::run::{run_to_text, split_detail, RunFromWorker, TRAIN_COLUMNS};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;

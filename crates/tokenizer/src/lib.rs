@@ -1,4 +1,4 @@
-//! Token ids → text, with a run's `tokenizer/tokenizer.json` (the HF `tokenizers` format that
+//! `tokenizer`: token ids → text, with a run's `tokenizer/tokenizer.json` (the HF `tokenizers` format that
 //! slime saves next to a `--dump-details` run).
 //!
 //! **Supports** byte-level BPE: `model.type` `"BPE"` (or no `type`, as older files write it)
