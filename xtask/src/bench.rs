@@ -11,7 +11,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::{build_dist, cmd, run, setup, step, wasm_sizes, Result};
+use crate::dist::wasm_sizes;
+use crate::{build_dist, cmd, run, setup, step, Result};
 
 /// Issue 13's targets.
 const CACHE_SPEEDUP: f64 = 5.0; // rollscope cache vs CPython's unpickle of the same data.pkl
@@ -529,10 +530,10 @@ fn print_wasm(root: &Path) {
                     Some(kb <= WASM_EACH_KB),
                 );
             }
-            for (i, (app, budget)) in crate::APPS.iter().enumerate() {
+            for (i, (app, budget)) in crate::dist::APPS.iter().enumerate() {
                 let total: u64 = sizes
                     .iter()
-                    .filter(|s| crate::app_of(&s.0) == i)
+                    .filter(|s| crate::dist::app_of(&s.0) == i)
                     .map(|s| s.2)
                     .sum();
                 t.row(
