@@ -11,7 +11,8 @@ use leptos::prelude::*;
 use serde_json::Value as J;
 use trace::run::{Prompt, SampleDetail, SampleRow};
 
-use super::step_table::{self as st, tool_segments};
+use super::step_table as st;
+use super::token_view::{token_count, tool_segments};
 use super::tokens::TokenView;
 
 /// JSON as readable text: strings as they are, the rest pretty-printed.
@@ -226,7 +227,7 @@ pub fn SampleInspector(
             };
             let pos = d.row.position;
             let traced = d.row.traced;
-            let has_tokens = st::token_count(d) > 0;
+            let has_tokens = token_count(d) > 0;
             let tok_note = (!has_tokenizer.get() && has_tokens).then_some(
                 "no tokenizer/tokenizer.json in this run: per-token values shown as a strip, one cell per token",
             );

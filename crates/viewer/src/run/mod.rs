@@ -10,7 +10,7 @@
 //! (charts over rollout id), `dists.rs` (histograms per rollout), `rollouts.rs` (the table),
 //! `compare.rs` (two rollouts), `link.rs` (`#step=…&sample=…`), this file (the layout and
 //! opening a step); the step view and the sample inspector are `step.rs`, `step_table.rs`,
-//! `inspector.rs` and `tokens.rs`.
+//! `inspector.rs`, `tokens.rs` and `token_view.rs`.
 
 // ---- the page's hand-off (linked into the timeline page) ----
 #[cfg(target_arch = "wasm32")]
@@ -41,6 +41,7 @@ pub mod inspector;
 #[cfg(target_arch = "wasm32")]
 pub mod step;
 pub mod step_table;
+pub mod token_view;
 #[cfg(target_arch = "wasm32")]
 pub mod tokens;
 

@@ -10,9 +10,8 @@ use leptos::prelude::*;
 use trace::run::SampleDetail;
 use wasm_bindgen::JsCast;
 
-use super::step_table::{
-    available_values, fmt_num, is_tool, token_count, visible_ws, Scale, TokenValue,
-};
+use super::step_table::fmt_num;
+use super::token_view::{available_values, is_tool, token_count, visible_ws, Scale, TokenValue};
 
 struct Series {
     detail: SampleDetail,
