@@ -7,6 +7,7 @@
 //! worker (`bin/worker/model.rs` holds them); the page gets columns (`protocol`), geometry and hit testing from `timeline`; this crate wires them to the DOM. Text
 //! from a dump reaches the page only as text nodes or canvas `fillText`, never as HTML.
 
+pub mod numbers;
 pub mod origins;
 pub mod protocol;
 pub mod rows;

@@ -5,8 +5,9 @@ use leptos::prelude::*;
 use trace::run::{Dist, DumpKind, RolloutSummary};
 
 use super::client::RunClient;
-use super::math::{dump_label, fmt_num, fmt_opt, metric, outline, pass_at, range, shares};
+use super::math::{dump_label, metric, outline, pass_at, range, shares};
 use super::state::RunState;
+use crate::numbers::{compact as fmt_num, compact_opt as fmt_opt};
 
 /// The first and the last train rollout that were read, once the run is read (unless the
 /// user or the link chose already).

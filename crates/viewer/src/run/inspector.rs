@@ -14,6 +14,7 @@ use trace::run::{Prompt, SampleDetail, SampleRow};
 use super::step_table as st;
 use super::token_view::{token_count, tool_segments};
 use super::tokens::TokenView;
+use crate::numbers;
 
 /// JSON as readable text: strings as they are, the rest pretty-printed.
 fn json_block(v: &J) -> String {
@@ -119,7 +120,7 @@ fn fact(k: &'static str, v: String) -> AnyView {
 }
 
 fn facts(r: &SampleRow) -> AnyView {
-    let opt = st::fmt_opt;
+    let opt = numbers::precise_opt;
     let mut rows = vec![
         fact("position", r.position.to_string()),
         fact("index", st::json_text(&r.index)),
@@ -165,7 +166,10 @@ fn facts(r: &SampleRow) -> AnyView {
         ));
     }
     if let Some(t) = r.non_generation_time {
-        rows.push(fact("non-generation time", format!("{} s", st::fmt_num(t))));
+        rows.push(fact(
+            "non-generation time",
+            format!("{} s", numbers::precise(t)),
+        ));
     }
     if let Some(ds) = &r.eval_dataset {
         rows.push(fact("eval dataset", ds.clone()));
@@ -181,7 +185,7 @@ fn train_facts(r: &SampleRow) -> AnyView {
     let Some(t) = &r.train else {
         return view! { <p class="insp-muted">"no train-side data for this sample"</p> }.into_any();
     };
-    let opt = st::fmt_opt;
+    let opt = numbers::precise_opt;
     let int = |x: Option<i64>| x.map_or_else(|| "—".to_string(), |x| x.to_string());
     view! {
         <table class="insp-facts" data-testid="sample-train">

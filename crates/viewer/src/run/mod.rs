@@ -6,7 +6,7 @@
 //!
 //! Files: `handoff.rs` (the page's side), `app.rs` (the run app's root), `open.rs` (opening
 //! what the page handed over: files, or a `?run=` index), `client.rs` (the run worker's messages),
-//! `state.rs` (signals), `math.rs` (numbers, names, bins; tested natively), `trends.rs`
+//! `state.rs` (signals), `math.rs` (names, bins, ticks; tested natively), `trends.rs`
 //! (charts over rollout id), `dists.rs` (histograms per rollout), `rollouts.rs` (the table),
 //! `compare.rs` (two rollouts), `link.rs` (`#step=…&sample=…`), this file (the layout and
 //! opening a step); the step view and the sample inspector are `step.rs`, `step_table.rs`,

@@ -8,7 +8,8 @@ use leptos::prelude::*;
 use trace::run::{DumpKind, DumpRef, RolloutSummary};
 
 use super::client::RunClient;
-use super::math::{dump_label, fmt_opt, metric, pass_at};
+use super::math::{dump_label, metric, pass_at};
+use crate::numbers::compact_opt as fmt_opt;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Col {

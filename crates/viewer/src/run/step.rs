@@ -13,6 +13,7 @@ use trace::run::{SampleRow, StepData};
 use wasm_bindgen::JsCast;
 
 use super::step_table::{self as st, Column, Filter, RewardFilter, SearchIndex};
+use crate::numbers;
 
 /// Rows added to the DOM at a time.
 const PAGE: usize = 500;
@@ -45,7 +46,7 @@ fn cell(r: &SampleRow, c: &Column) -> AnyView {
         Column::Position => text(r.position.to_string()),
         Column::Index => text(st::json_text(&r.index)),
         Column::Status => view! { <td>{status_badge(r.status.as_deref())}</td> }.into_any(),
-        Column::Reward => text(st::fmt_opt(r.reward)),
+        Column::Reward => text(numbers::precise_opt(r.reward)),
         Column::RewardField(k) => {
             let v = r
                 .reward_fields
@@ -54,14 +55,14 @@ fn cell(r: &SampleRow, c: &Column) -> AnyView {
                 .map_or_else(
                     || "—".to_string(),
                     |(_, v)| match v.as_f64() {
-                        Some(x) => st::fmt_num(x),
+                        Some(x) => numbers::precise(x),
                         None => st::json_text(v),
                     },
                 );
             text(v)
         }
-        Column::ResponseLength => text(st::fmt_opt(r.response_length)),
-        Column::EffectiveLength => text(st::fmt_opt(r.effective_response_length)),
+        Column::ResponseLength => text(numbers::precise_opt(r.response_length)),
+        Column::EffectiveLength => text(numbers::precise_opt(r.effective_response_length)),
         Column::Label => {
             let full = st::json_text(&r.label);
             let short: String = if full.chars().count() > LABEL_CHARS {
@@ -74,11 +75,11 @@ fn cell(r: &SampleRow, c: &Column) -> AnyView {
         Column::Group => {
             view! { <td class="step-num">{st::json_text(&r.group_index)}</td> }.into_any()
         }
-        Column::AdvantageMean => text(st::fmt_opt(t.and_then(|t| t.advantage_mean))),
-        Column::KlMean => text(st::fmt_opt(t.and_then(|t| t.kl_mean))),
-        Column::LogprobGap => text(st::fmt_opt(t.and_then(|t| t.logprob_gap_mean))),
-        Column::NormalizedReward => text(st::fmt_opt(t.and_then(|t| t.normalized_reward))),
-        Column::E2eLatency => text(st::fmt_opt(r.e2e_latency)),
+        Column::AdvantageMean => text(numbers::precise_opt(t.and_then(|t| t.advantage_mean))),
+        Column::KlMean => text(numbers::precise_opt(t.and_then(|t| t.kl_mean))),
+        Column::LogprobGap => text(numbers::precise_opt(t.and_then(|t| t.logprob_gap_mean))),
+        Column::NormalizedReward => text(numbers::precise_opt(t.and_then(|t| t.normalized_reward))),
+        Column::E2eLatency => text(numbers::precise_opt(r.e2e_latency)),
         Column::Flags => {
             let f = st::flags(r);
             view! { <td>{f.into_iter().map(|f| view! { <span class=format!("step-badge step-flag-{f}")>{f}</span> }).collect_view()}</td> }
@@ -292,8 +293,8 @@ pub fn StepView(
                         "group {} · {} samples · reward mean {} · std {}{}",
                         g.key,
                         g.size,
-                        st::fmt_opt(g.mean),
-                        st::fmt_opt(g.std),
+                        numbers::precise_opt(g.mean),
+                        numbers::precise_opt(g.std),
                         if g.members.len() < g.size {
                             format!(" · {} shown by the filter", g.members.len())
                         } else {

@@ -458,26 +458,5 @@ fn mean_std(xs: &[f64]) -> (Option<f64>, Option<f64>) {
     (Some(mean), Some(var.sqrt()))
 }
 
-/// A number in a cell: integers as integers, else 4 significant digits.
-pub fn fmt_num(x: f64) -> String {
-    if !x.is_finite() {
-        return x.to_string();
-    }
-    if x.fract() == 0.0 && x.abs() < 1e15 {
-        return format!("{}", x as i64);
-    }
-    let a = x.abs();
-    if a != 0.0 && !(1e-3..1e6).contains(&a) {
-        format!("{x:.3e}")
-    } else {
-        let digits = (4 - (a.log10().floor() as i32) - 1).clamp(0, 6) as usize;
-        format!("{x:.digits$}")
-    }
-}
-
-pub fn fmt_opt(x: Option<f64>) -> String {
-    x.map_or_else(|| "—".into(), fmt_num)
-}
-
 #[cfg(test)]
 mod tests;

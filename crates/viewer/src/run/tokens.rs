@@ -10,8 +10,8 @@ use leptos::prelude::*;
 use trace::run::SampleDetail;
 use wasm_bindgen::JsCast;
 
-use super::step_table::fmt_num;
 use super::token_view::{available_values, is_tool, token_count, visible_ws, Scale, TokenValue};
+use crate::numbers::precise as fmt_num;
 
 struct Series {
     detail: SampleDetail,

@@ -10,7 +10,8 @@ use leptos::prelude::*;
 use trace::run::{DumpKind, DumpRef, RolloutSummary};
 
 use super::client::RunClient;
-use super::math::{dump_label, fmt_num, max_k, median, metric, pass_at, ticks};
+use super::math::{dump_label, max_k, median, metric, pass_at, ticks};
+use crate::numbers::compact as fmt_num;
 
 /// How far above the run's median a rollout time is an outlier.
 pub const OUTLIER_FACTOR: f64 = 3.0;

@@ -214,15 +214,6 @@ fn ten_thousand_rows_filter_and_sort_quickly() {
     assert!(t.elapsed().as_secs_f64() < 5.0, "{:?}", t.elapsed());
 }
 
-#[test]
-fn numbers_are_short() {
-    assert_eq!(fmt_num(3.0), "3");
-    assert_eq!(fmt_num(-0.8660239577293396), "-0.8660");
-    assert_eq!(fmt_num(227.71), "227.7");
-    assert_eq!(fmt_num(1.5e-7), "1.500e-7");
-    assert_eq!(fmt_opt(None), "—");
-}
-
 mod fixture {
     //! The step view's logic on the shared run (`tests/fixtures/run`), read by `trace`
     //! exactly as the worker reads a step.
