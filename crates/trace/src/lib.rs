@@ -18,7 +18,7 @@
 //! `store/` (the compact row store and the cache JSON written from it), `compact.rs` (what a
 //! build gives), `json.rs` (values → JSON, bounded), `values.rs` (bounded "is it a dict?";
 //! value text is `pt::walk::repr`), `cache_json.rs` (reading an untrusted cache JSON or a
-//! serialised `Built`), `sniff.rs` (what kind of file), `metrics/`, `interop/`, this file
+//! serialised `Built`), `sniff.rs` (what kind of file), `sglang.rs` (PD phases and request perf fields), `metrics/`, `interop/`, this file
 //! (entry points and the build's limits).
 
 mod build;
@@ -30,6 +30,7 @@ pub mod metrics;
 pub mod model;
 pub mod rows;
 pub mod run;
+pub mod sglang;
 mod sniff;
 pub mod store;
 pub mod values;
