@@ -23,6 +23,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value as J;
 
+mod flags;
 mod layout;
 mod metrics;
 mod record;
@@ -32,6 +33,7 @@ mod step;
 mod summary;
 mod train;
 
+pub use flags::FlagInfo;
 pub use layout::{layout, RunLayout};
 pub use metrics::{group_size, pass_rate};
 pub use record::{json_diff, run_json, sample_record};

@@ -31,24 +31,6 @@ pub fn metric(s: &RolloutSummary, key: &str) -> Option<f64> {
         .filter(|x| x.is_finite())
 }
 
-/// `pass@k` of a summary's `pass_rate` (train dumps).
-pub fn pass_at(s: &RolloutSummary, k: usize) -> Option<f64> {
-    s.metrics
-        .get("pass_rate")?
-        .get(format!("pass@{k}"))?
-        .as_f64()
-}
-
-/// The largest k in a summary's `pass_rate`.
-pub fn max_k(s: &RolloutSummary) -> Option<usize> {
-    s.metrics
-        .get("pass_rate")?
-        .as_object()?
-        .keys()
-        .filter_map(|k| k.strip_prefix("pass@")?.parse().ok())
-        .max()
-}
-
 /// The range `[lo, hi]` covering every distribution given (`None` when all are empty).
 pub fn range<'a>(dists: impl IntoIterator<Item = &'a Dist>) -> Option<(f64, f64)> {
     let mut r: Option<(f64, f64)> = None;
@@ -165,13 +147,6 @@ mod tests {
         assert_eq!(dump_label(&d), "eval 5");
         assert_eq!(dump_key(&d), "eval_5");
         assert_eq!(median([3.0, 1.0, f64::NAN, 2.0]), Some(2.0));
-        let mut s = RolloutSummary::default();
-        s.metrics.insert(
-            "pass_rate".into(),
-            serde_json::json!({"pass@1": 0.25, "pass@4": 0.5, "pass@2": 0.4}),
-        );
-        assert_eq!(max_k(&s), Some(4));
-        assert_eq!(pass_at(&s, 4), Some(0.5));
     }
 
     #[test]

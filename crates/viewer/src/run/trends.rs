@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use trace::run::{DumpKind, DumpRef, RolloutSummary};
 
 use super::client::RunClient;
-use super::math::{dump_label, max_k, median, metric, pass_at, ticks};
+use super::math::{dump_label, median, metric, ticks};
 use crate::numbers::compact as fmt_num;
 
 /// How far above the run's median a rollout time is an outlier.
@@ -154,14 +154,16 @@ fn charts(dumps: &[DumpRef], sums: &Sums) -> Vec<Chart> {
         outliers: vec![],
     });
 
-    let k = sums
+    // The train series' largest k (evals have their own series below).
+    let k = dumps
         .iter()
-        .flatten()
-        .filter_map(|s| max_k(s))
+        .zip(sums.iter())
+        .filter(|(d, _)| d.kind == Train)
+        .filter_map(|(_, s)| s.as_ref()?.max_pass_k())
         .max()
         .unwrap_or(1);
     let mut ps = vec![series("pass@1", TRAIN_COLORS[0], Train, dumps, sums, |s| {
-        pass_at(s, 1)
+        s.pass_at(1)
     })];
     if k > 1 {
         ps.push(series(
@@ -170,7 +172,7 @@ fn charts(dumps: &[DumpRef], sums: &Sums) -> Vec<Chart> {
             Train,
             dumps,
             sums,
-            move |s| pass_at(s, k),
+            move |s| s.pass_at(k),
         ));
     }
     ps.extend(eval_series(
