@@ -52,29 +52,57 @@ impl TokenValue {
         !matches!(self, TokenValue::RolloutLogProb | TokenValue::TrainLogProb)
     }
 
-    /// This value for every token the sample has it for (may be shorter or longer than the
-    /// token list; the caller shows the mismatch), or `None` when the sample has none.
-    pub fn series(self, d: &SampleDetail) -> Option<Vec<f32>> {
+    /// The series as stored in the detail (every value but the gap, which is computed).
+    fn stored(self, d: &SampleDetail) -> Option<&[f32]> {
+        fn nonempty(v: &[f32]) -> Option<&[f32]> {
+            (!v.is_empty()).then_some(v)
+        }
         let t = d.train.as_ref();
-        let nonempty = |v: &Vec<f32>| (!v.is_empty()).then(|| v.clone());
         match self {
             TokenValue::RolloutLogProb => nonempty(&d.rollout_log_probs)
                 .or_else(|| t.and_then(|t| nonempty(&t.rollout_log_probs))),
             TokenValue::TrainLogProb => t.and_then(|t| nonempty(&t.log_probs)),
             TokenValue::Advantage => t.and_then(|t| nonempty(&t.advantages)),
             TokenValue::Kl => t.and_then(|t| nonempty(&t.kl)),
+            TokenValue::LogProbGap => None,
+        }
+    }
+
+    /// The two sides of the gap: the train log probs and the rollout log probs slime
+    /// subtracts (the train side's own copy; the rollout dump's is the fallback).
+    fn gap_sides(d: &SampleDetail) -> Option<(&[f32], &[f32])> {
+        let t = d.train.as_ref()?;
+        let rollout = if t.rollout_log_probs.is_empty() {
+            &d.rollout_log_probs
+        } else {
+            &t.rollout_log_probs
+        };
+        Some((&t.log_probs, rollout))
+    }
+
+    /// How many values [`TokenValue::series`] would give, without making them (`None` when
+    /// the sample has none).
+    pub fn len(self, d: &SampleDetail) -> Option<usize> {
+        match self {
             TokenValue::LogProbGap => {
-                let t = t?;
-                // The train side's own copy of the rollout log probs is what slime subtracts;
-                // the rollout dump's is the fallback.
-                let rollout = if t.rollout_log_probs.is_empty() {
-                    &d.rollout_log_probs
-                } else {
-                    &t.rollout_log_probs
-                };
-                let n = t.log_probs.len().min(rollout.len());
-                (n > 0).then(|| (0..n).map(|i| t.log_probs[i] - rollout[i]).collect())
+                let (train, rollout) = Self::gap_sides(d)?;
+                let n = train.len().min(rollout.len());
+                (n > 0).then_some(n)
             }
+            _ => self.stored(d).map(<[f32]>::len),
+        }
+    }
+
+    /// This value for every token the sample has it for (may be shorter or longer than the
+    /// token list; the caller shows the mismatch), or `None` when the sample has none.
+    pub fn series(self, d: &SampleDetail) -> Option<Vec<f32>> {
+        match self {
+            TokenValue::LogProbGap => {
+                let (train, rollout) = Self::gap_sides(d)?;
+                let n = train.len().min(rollout.len());
+                (n > 0).then(|| train.iter().zip(rollout).map(|(t, r)| t - r).collect())
+            }
+            _ => self.stored(d).map(<[f32]>::to_vec),
         }
     }
 }
@@ -83,7 +111,7 @@ impl TokenValue {
 pub fn available_values(d: &SampleDetail) -> Vec<TokenValue> {
     TokenValue::ALL
         .into_iter()
-        .filter(|v| v.series(d).is_some())
+        .filter(|v| v.len(d).is_some())
         .collect()
 }
 
@@ -98,7 +126,7 @@ pub fn token_count(d: &SampleDetail) -> usize {
     }
     TokenValue::ALL
         .into_iter()
-        .filter_map(|v| v.series(d).map(|s| s.len()))
+        .filter_map(|v| v.len(d))
         .max()
         .unwrap_or(0)
 }
@@ -209,6 +237,93 @@ pub fn tool_segments(d: &SampleDetail) -> Option<Vec<(usize, usize, bool)>> {
         }
     }
     (at + 1 == bounds.len()).then_some(out)
+}
+
+/// Most tokens the strip (no tokenizer) draws one cell each; a longer series is drawn as a
+/// summary of [`SUMMARY_COLUMNS`] columns instead, so any length costs the same to draw.
+pub const MAX_STRIP_CELLS: usize = 4096;
+/// Columns of a summarised strip: about one per pixel of a wide window.
+pub const SUMMARY_COLUMNS: usize = 1024;
+/// Tokens of text (with a tokenizer) rendered at first, and added by each "show more": a
+/// 450 000-token response renders its first page at once, not all of it.
+pub const TEXT_PAGE: usize = 4000;
+
+/// One column of a summarised strip: tokens `start..end` and their values' finite min,
+/// mean and max (`None` when none is finite), and how many are tool output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bucket {
+    pub start: usize,
+    pub end: usize,
+    pub stats: Option<(f32, f32, f32)>,
+    pub tool: usize,
+}
+
+/// `n` tokens in at most `columns` contiguous, non-empty buckets of near-equal size, with
+/// the min/mean/max of `values` (which may be shorter than `n`) and the tool-output count
+/// (`is_tool(i)`) of each. O(n) time, O(columns) memory.
+pub fn summarize(
+    values: &[f32],
+    n: usize,
+    columns: usize,
+    is_tool: impl Fn(usize) -> bool,
+) -> Vec<Bucket> {
+    let columns = columns.min(n).max(1);
+    if n == 0 {
+        return Vec::new();
+    }
+    // u64: `n × columns` passes u32 for long series on wasm32.
+    let edge = |c: usize| ((c as u64 * n as u64) / columns as u64) as usize;
+    (0..columns)
+        .map(|c| {
+            let (start, end) = (edge(c), edge(c + 1));
+            let mut sum = 0.0f64;
+            let mut count = 0usize;
+            let mut lo = f32::INFINITY;
+            let mut hi = f32::NEG_INFINITY;
+            for &x in values.get(start..end.min(values.len())).unwrap_or(&[]) {
+                if x.is_finite() {
+                    sum += f64::from(x);
+                    count += 1;
+                    lo = lo.min(x);
+                    hi = hi.max(x);
+                }
+            }
+            let stats = (count > 0).then(|| (lo, (sum / count as f64) as f32, hi));
+            let tool = (start..end).filter(|&i| is_tool(i)).count();
+            Bucket {
+                start,
+                end,
+                stats,
+                tool,
+            }
+        })
+        .collect()
+}
+
+/// How the token view draws `n` tokens: every token as text (a tokenizer decoded them), one
+/// cell per token, or a summary when there are more than [`MAX_STRIP_CELLS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    Text,
+    Cells,
+    Summary,
+}
+
+impl Layout {
+    pub fn of(n: usize, with_pieces: bool) -> Layout {
+        if with_pieces {
+            Layout::Text
+        } else if n > MAX_STRIP_CELLS {
+            Layout::Summary
+        } else {
+            Layout::Cells
+        }
+    }
+}
+
+/// How many of `n` tokens of text to show after `pages` pages (at least one page).
+pub fn text_shown(n: usize, pages: usize) -> usize {
+    n.min(pages.max(1).saturating_mul(TEXT_PAGE))
 }
 
 #[cfg(test)]

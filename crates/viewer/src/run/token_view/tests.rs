@@ -89,3 +89,59 @@ fn colour_scales() {
     assert_eq!(Scale::of(&[f32::NAN], true), None);
     assert_eq!(visible_ws(" a\n\t\u{1}"), "␣a↵⇥\\u{1}");
 }
+
+#[test]
+fn a_series_of_sixteen_million_values_is_summarised_in_bounded_columns() {
+    let n = 16_777_216;
+    let values: Vec<f32> = (0..n).map(|i| (i % 7) as f32 - 3.0).collect();
+    assert_eq!(Layout::of(n, false), Layout::Summary);
+    let t = std::time::Instant::now();
+    let b = summarize(&values, n, SUMMARY_COLUMNS, |i| i % 2 == 0);
+    assert!(t.elapsed().as_secs_f64() < 10.0, "{:?}", t.elapsed());
+    assert_eq!(b.len(), SUMMARY_COLUMNS);
+    // The buckets tile 0..n in order, each non-empty.
+    assert_eq!(b[0].start, 0);
+    assert_eq!(b.last().map(|b| b.end), Some(n));
+    assert!(b.windows(2).all(|w| w[0].end == w[1].start));
+    assert!(b.iter().all(|b| b.end > b.start));
+    let (lo, mean, hi) = b[0].stats.unwrap();
+    assert_eq!((lo, hi), (-3.0, 3.0));
+    assert!(mean.abs() < 0.01, "{mean}");
+    assert_eq!(b.iter().map(|b| b.tool).sum::<usize>(), n / 2);
+}
+
+#[test]
+fn summary_buckets_say_min_mean_max_and_missing_values() {
+    let values = [1.0, f32::NAN, 3.0, -2.0, f32::NEG_INFINITY, 4.0];
+    // Eight tokens, six values: the last bucket has none.
+    let b = summarize(&values, 8, 4, |i| i == 7);
+    let spans: Vec<(usize, usize)> = b.iter().map(|b| (b.start, b.end)).collect();
+    assert_eq!(spans, vec![(0, 2), (2, 4), (4, 6), (6, 8)]);
+    assert_eq!(b[0].stats, Some((1.0, 1.0, 1.0)));
+    assert_eq!(b[1].stats, Some((-2.0, 0.5, 3.0)));
+    assert_eq!(b[2].stats, Some((4.0, 4.0, 4.0)));
+    assert_eq!(b[3].stats, None);
+    assert_eq!((b[3].tool, b[0].tool), (1, 0));
+    // Fewer tokens than columns: one bucket each; none at all: no buckets.
+    assert_eq!(summarize(&values, 3, 1024, |_| false).len(), 3);
+    assert!(summarize(&[], 0, 1024, |_| false).is_empty());
+}
+
+#[test]
+fn layouts_and_text_pages() {
+    assert_eq!(Layout::of(MAX_STRIP_CELLS, false), Layout::Cells);
+    assert_eq!(Layout::of(MAX_STRIP_CELLS + 1, false), Layout::Summary);
+    assert_eq!(Layout::of(450_000, true), Layout::Text);
+    assert_eq!(text_shown(450_000, 0), TEXT_PAGE);
+    assert_eq!(text_shown(450_000, 2), 2 * TEXT_PAGE);
+    assert_eq!(text_shown(10, 5), 10);
+    assert_eq!(text_shown(450_000, usize::MAX), 450_000);
+}
+
+#[test]
+fn lengths_without_copies_agree_with_the_series() {
+    let d = detail();
+    for v in TokenValue::ALL {
+        assert_eq!(v.len(&d), v.series(&d).map(|s| s.len()), "{}", v.title());
+    }
+}
