@@ -4,13 +4,13 @@
 //! window events), so a plain page load fetches none of it. The run app keeps one summary per
 //! dump and the open step only; the run worker reads the dumps one at a time.
 //!
-//! Files: `handoff.rs` (the page's side), `app.rs` (the run app's root), `open.rs` (opening
-//! what the page handed over: files, or a `?run=` index), `client.rs` (the run worker's messages),
-//! `state.rs` (signals), `math.rs` (names, bins, ticks; tested natively), `trends.rs`
-//! (charts over rollout id), `dists.rs` (histograms per rollout), `rollouts.rs` (the table),
-//! `compare.rs` (two rollouts), `link.rs` (`#step=…&sample=…`), this file (the layout and
-//! opening a step); the step view and the sample inspector are `step.rs`, `step_table.rs`,
-//! `inspector.rs`, `tokens.rs` and `token_view.rs`.
+//! Files: `handoff.rs` (the page's side), `app.rs` (the run app's root), `open.rs` (opening what
+//! the page handed over: files, or a `?run=` index), `client.rs` (the run worker's messages),
+//! `state.rs` (signals), `math.rs` (names, bins, ticks; tested natively), `trends.rs` (charts over
+//! rollout id), `dists.rs` (histograms per rollout), `rollouts.rs` (the table), `compare.rs` (two
+//! rollouts), `crash.rs` (the banner when the run app traps), `link.rs` (`#step=…&sample=…`), this
+//! file (the layout and opening a step); the step view and the sample inspector are `step.rs`,
+//! `step_table.rs`, `inspector.rs`, `tokens.rs` and `token_view.rs`.
 
 // ---- the page's hand-off (linked into the timeline page) ----
 #[cfg(target_arch = "wasm32")]
@@ -22,6 +22,8 @@ pub mod app;
 pub mod client;
 #[cfg(target_arch = "wasm32")]
 pub mod compare;
+#[cfg(target_arch = "wasm32")]
+pub mod crash;
 #[cfg(target_arch = "wasm32")]
 pub mod dists;
 #[cfg(target_arch = "wasm32")]

@@ -3,14 +3,20 @@
 //! value, tool-output tokens (loss_mask 0) hatched, a legend with the value range, and a
 //! tooltip with the token's id, text (whitespace made visible) and values.
 //!
-//! For 8 000 tokens: plain spans with an inline background, no signal per token; one
-//! `mousemove` handler on the container finds the token by its `data-i`.
+//! Drawn in bounded work whatever the length (`token_view.rs` decides): text in pages of
+//! [`TEXT_PAGE`] tokens with "show more", cells up to [`MAX_STRIP_CELLS`], and beyond that a
+//! summary strip of [`SUMMARY_COLUMNS`] columns, each shaded from its tokens' max through
+//! mean to min. Plain spans with an inline background, no signal per token; one `mousemove`
+//! handler on the container finds the token by its `data-i` (a summary column by `data-b`).
 
 use leptos::prelude::*;
 use trace::run::SampleDetail;
 use wasm_bindgen::JsCast;
 
-use super::token_view::{available_values, is_tool, token_count, visible_ws, Scale, TokenValue};
+use super::token_view::{
+    available_values, is_tool, summarize, text_shown, token_count, visible_ws, Bucket, Layout,
+    Scale, TokenValue, MAX_STRIP_CELLS, SUMMARY_COLUMNS, TEXT_PAGE,
+};
 use crate::numbers::precise as fmt_num;
 
 struct Series {
@@ -24,6 +30,32 @@ impl Series {
             .iter()
             .find(|(k, _)| *k == v)
             .map(|(_, s)| s.as_slice())
+    }
+
+    /// The tooltip's text for a summary column.
+    fn bucket_tip(&self, b: &Bucket, value: Option<TokenValue>) -> String {
+        let mut s = format!(
+            "tokens {}–{} ({} tokens)",
+            b.start,
+            b.end - 1,
+            b.end - b.start
+        );
+        if b.tool > 0 {
+            s.push_str(&format!("\n{} tool output (loss_mask 0)", b.tool));
+        }
+        if let Some(v) = value {
+            match b.stats {
+                Some((lo, mean, hi)) => s.push_str(&format!(
+                    "\n{}: min {} · mean {} · max {}",
+                    v.title(),
+                    fmt_num(f64::from(lo)),
+                    fmt_num(f64::from(mean)),
+                    fmt_num(f64::from(hi))
+                )),
+                None => s.push_str(&format!("\n{}: no finite values", v.title())),
+            }
+        }
+        s
     }
 
     /// The tooltip's text for token `i`.
@@ -125,23 +157,72 @@ pub fn TokenView(detail: SampleDetail) -> impl IntoView {
     let choice = RwSignal::new(offered.first().copied());
     let tip = RwSignal::new(None::<(i32, i32, String)>);
 
-    let colours = move || -> Vec<Option<String>> {
+    let layout = Layout::of(n, with_pieces);
+    // Text pages shown so far (text layout only; cells are few, a summary is bounded).
+    let pages = RwSignal::new(1usize);
+    let shown = move || match layout {
+        Layout::Text => text_shown(n, pages.get()),
+        Layout::Cells => n.min(MAX_STRIP_CELLS),
+        Layout::Summary => 0,
+    };
+    // The summary's columns for the chosen value (recomputed only when the choice changes).
+    let buckets = Memo::new(move |_| {
+        if layout != Layout::Summary {
+            return Vec::new();
+        }
+        let v = choice.get();
+        data.with_value(|d| {
+            let vals = v.and_then(|v| d.get(v)).unwrap_or(&[]);
+            summarize(vals, n, SUMMARY_COLUMNS, |i| is_tool(&d.detail, i))
+        })
+    });
+
+    let colours = move |upto: usize| -> Vec<Option<String>> {
         let Some(v) = choice.get() else {
-            return vec![None; n];
+            return vec![None; upto];
         };
         data.with_value(|d| {
             let vals = d.get(v).unwrap_or(&[]);
             let scale = Scale::of(vals, v.diverging());
-            (0..n)
+            (0..upto)
                 .map(|i| scale.and_then(|sc| vals.get(i).and_then(|&x| sc.color(x))))
                 .collect()
         })
     };
 
+    let summary = move || {
+        let v = choice.get();
+        let scale =
+            data.with_value(|d| v.and_then(|v| Scale::of(d.get(v).unwrap_or(&[]), v.diverging())));
+        buckets.with(|bs| {
+            bs.iter()
+                .enumerate()
+                .map(|(k, b)| {
+                    let colour = |x: f32| scale.and_then(|sc| sc.color(x));
+                    let style = match b.stats {
+                        Some((lo, mean, hi)) => {
+                            let [c0, c1, c2] = [hi, mean, lo]
+                                .map(|x| colour(x).unwrap_or_else(|| "transparent".into()));
+                            format!("background:linear-gradient(to bottom,{c0},{c1},{c2})")
+                        }
+                        None => String::new(),
+                    };
+                    let class = if b.tool * 2 > b.end - b.start {
+                        "tok-col tok-tool"
+                    } else {
+                        "tok-col"
+                    };
+                    view! { <span class=class data-b=k.to_string() style=style></span> }
+                })
+                .collect_view()
+        })
+    };
+
     let tokens = move || {
-        let colours = colours();
+        let upto = shown();
+        let colours = colours(upto);
         data.with_value(|d| {
-            (0..n)
+            (0..upto)
                 .map(|i| {
                     let mut class = String::from(if with_pieces { "tok" } else { "tok tok-cell" });
                     if is_tool(&d.detail, i) {
@@ -172,16 +253,38 @@ pub fn TokenView(detail: SampleDetail) -> impl IntoView {
         })
     };
 
+    let more = move || {
+        let upto = shown();
+        (layout == Layout::Text && upto < n).then(|| {
+            let next = (n - upto).min(TEXT_PAGE);
+            view! {
+                <button class="tok-more" data-testid="token-more" on:click=move |_| pages.update(|p| *p += 1)>
+                    {format!("show {next} more tokens ({upto} of {n} shown)")}
+                </button>
+            }
+        })
+    };
+
     let on_move = move |ev: web_sys::MouseEvent| {
-        let i = ev
+        let el = ev
             .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|e| e.closest("[data-i]").ok().flatten())
-            .and_then(|e| e.get_attribute("data-i"))
-            .and_then(|s| s.parse::<usize>().ok());
-        match i {
-            Some(i) => {
-                let text = data.with_value(|d| d.tip(i));
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok());
+        let index = |attr: &str| {
+            el.as_ref()
+                .and_then(|e| e.closest(&format!("[{attr}]")).ok().flatten())
+                .and_then(|e| e.get_attribute(attr))
+                .and_then(|s| s.parse::<usize>().ok())
+        };
+        let text = if let Some(i) = index("data-i") {
+            Some(data.with_value(|d| d.tip(i)))
+        } else if let Some(k) = index("data-b") {
+            let v = choice.get_untracked();
+            buckets.with_untracked(|bs| bs.get(k).map(|b| data.with_value(|d| d.bucket_tip(b, v))))
+        } else {
+            None
+        };
+        match text {
+            Some(text) => {
                 // Near the right edge the tip opens to the left of the pointer (it is at most
                 // 340px wide: run-step.css), so that it stays inside the window.
                 let width = web_sys::window()
@@ -217,7 +320,7 @@ pub fn TokenView(detail: SampleDetail) -> impl IntoView {
 
     view! {
         <div class="tok-view" data-testid="sample-tokens" data-token-count=n.to_string()
-            data-mode=if with_pieces { "text" } else { "strip" }>
+            data-mode=match layout { Layout::Text => "text", Layout::Cells => "strip", Layout::Summary => "summary" }>
             <div class="tok-controls">
                 {select}
                 {single}
@@ -225,10 +328,17 @@ pub fn TokenView(detail: SampleDetail) -> impl IntoView {
                 <span class="tok-muted">{format!(" {n} tokens")}</span>
             </div>
             {(!notes.is_empty()).then(|| view! { <ul class="tok-notes">{notes.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ul> })}
-            <div class=if with_pieces { "tok-text" } else { "tok-strip" }
+            {(layout == Layout::Summary).then(|| view! {
+                <p class="tok-muted" data-testid="token-summary">{format!(
+                    "{n} tokens: too many to draw one by one; each column stands for about {} tokens (shaded from max through mean to min, hover for the numbers)",
+                    n.div_ceil(SUMMARY_COLUMNS)
+                )}</p>
+            })}
+            <div class=match layout { Layout::Text => "tok-text", Layout::Cells => "tok-strip", Layout::Summary => "tok-strip tok-summary" }
                 on:mousemove=on_move on:mouseleave=move |_| tip.set(None)>
-                {tokens}
+                {move || if layout == Layout::Summary { summary().into_any() } else { tokens().into_any() }}
             </div>
+            {more}
             {move || tip.get().map(|(x, y, text)| view! {
                 <div class="tok-tip" data-testid="token-tip" style=format!("left:{x}px;top:{y}px")>{text}</div>
             })}
