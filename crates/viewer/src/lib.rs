@@ -7,6 +7,8 @@
 //! worker (`bin/worker/model.rs` holds them); the page gets columns (`protocol`), geometry and hit testing from `timeline`; this crate wires them to the DOM. Text
 //! from a dump reaches the page only as text nodes or canvas `fillText`, never as HTML.
 
+#[cfg(target_arch = "wasm32")]
+pub mod fetch;
 pub mod numbers;
 pub mod origins;
 pub mod protocol;
