@@ -68,7 +68,7 @@ mod tests {
         assert_eq!(compact(24.0), "24");
         assert_eq!(compact(-0.0), "0");
         assert_eq!(compact(1234.5), "1234");
-        assert_eq!(compact(3.14159), "3.14");
+        assert_eq!(compact(2.5_f64.sqrt()), "1.58");
         assert_eq!(compact(0.000_12), "1.20e-4");
         assert_eq!(compact(f64::NAN), "NaN");
         assert_eq!(compact_opt(None), "—");
