@@ -43,3 +43,5 @@ mod strips;
 mod url_state;
 #[cfg(target_arch = "wasm32")]
 mod worker_client;
+#[cfg(target_arch = "wasm32")]
+pub mod worker_handle;
