@@ -23,18 +23,23 @@ pub fn test(root: &Path) -> Result {
             "warnings",
         ])
         .current_dir(root))?;
-    run(cmd("cargo")
-        .args([
-            "clippy",
-            "-p",
-            "viewer",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--",
-            "-D",
-            "warnings",
-        ])
-        .current_dir(root))?;
+    // Twice: as the timeline page builds the library, and as the run explorer's builds do.
+    for features in ["", "run-app"] {
+        run(cmd("cargo")
+            .args([
+                "clippy",
+                "-p",
+                "viewer",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--features",
+                features,
+                "--",
+                "-D",
+                "warnings",
+            ])
+            .current_dir(root))?;
+    }
     // The OTLP check needs Python's opentelemetry-proto, installed by setup_browser above.
     step("cargo test --workspace");
     run(cmd("cargo").args(["test", "--workspace"]).current_dir(root))?;

@@ -15,8 +15,9 @@ pub mod protocol;
 pub mod rows;
 #[cfg(target_arch = "wasm32")]
 pub mod worker_boot;
-// The run explorer: its components are wasm-only inside; its pure logic (`run::math`,
-// `run::step_table`) is compiled and tested natively like `protocol`.
+// The run explorer: the page links only `run::handoff`; the rest is compiled for wasm only
+// with the `run-app` feature (its own builds), and its plain logic (`run::math`,
+// `run::step_table`, `run::token_view`) natively too, to test it like `protocol`.
 pub mod run;
 
 #[cfg(target_arch = "wasm32")]

@@ -16,41 +16,44 @@
 #[cfg(target_arch = "wasm32")]
 pub mod handoff;
 // ---- the run app (`bin/runapp`): the shell ----
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod app;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod client;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod compare;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod crash;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod dists;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod link;
+#[cfg(any(not(target_arch = "wasm32"), feature = "run-app"))]
 pub mod math;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod open;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod rollouts;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod state;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod trends;
 // ---- the run app: the step view and the sample inspector ----
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod inspector;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod step;
+#[cfg(any(not(target_arch = "wasm32"), feature = "run-app"))]
 pub mod step_table;
+#[cfg(any(not(target_arch = "wasm32"), feature = "run-app"))]
 pub mod token_view;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod tokens;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub use shell::*;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 mod shell {
     use leptos::prelude::*;
     use wasm_bindgen::prelude::*;
