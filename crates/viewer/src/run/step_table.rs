@@ -458,5 +458,56 @@ fn mean_std(xs: &[f64]) -> (Option<f64>, Option<f64>) {
     (Some(mean), Some(var.sqrt()))
 }
 
+/// Where ↑ (`delta` −1), ↓ (+1) or Enter (0) moves the selection among `len` shown rows, from
+/// `current` (its index among them, if shown): the index to select, or `None` to do nothing.
+/// ↑/↓ stop at the ends; with nothing selected they start at the first row.
+pub fn next_selection(len: usize, current: Option<usize>, delta: isize) -> Option<usize> {
+    if len == 0 {
+        return None;
+    }
+    match (current, delta) {
+        (Some(c), 0) => Some(c.min(len - 1)),
+        (None, 0) => None,
+        (None, _) => Some(0),
+        (Some(c), d) => Some(c.saturating_add_signed(d).min(len - 1)),
+    }
+}
+
+/// The count line: "showing 500 of 812 (filtered from 1000) samples".
+pub fn count_line(shown: usize, matched: usize, all: usize) -> String {
+    let mut s = format!("showing {shown} of {matched}");
+    if matched != all {
+        s.push_str(&format!(" (filtered from {all})"));
+    }
+    s.push_str(" samples");
+    s
+}
+
+/// The text search's line: how many responses contain it, and its matches in the shown rows.
+pub fn search_line(v: &View, total: usize) -> String {
+    format!(
+        "{} of {total} responses contain it · {} {} in the shown samples",
+        v.text_rows,
+        v.text_hits,
+        if v.text_hits == 1 { "match" } else { "matches" }
+    )
+}
+
+/// A group's heading in the group view.
+pub fn group_head(g: &Group) -> String {
+    let filtered = if g.members.len() < g.size {
+        format!(" · {} shown by the filter", g.members.len())
+    } else {
+        String::new()
+    };
+    format!(
+        "group {} · {} samples · reward mean {} · std {}{filtered}",
+        g.key,
+        g.size,
+        crate::numbers::precise_opt(g.mean),
+        crate::numbers::precise_opt(g.std),
+    )
+}
+
 #[cfg(test)]
 mod tests;

@@ -214,6 +214,48 @@ fn ten_thousand_rows_filter_and_sort_quickly() {
     assert!(t.elapsed().as_secs_f64() < 5.0, "{:?}", t.elapsed());
 }
 
+#[test]
+fn keys_move_the_selection_and_stop_at_the_ends() {
+    assert_eq!(next_selection(0, None, 1), None);
+    assert_eq!(next_selection(3, None, 0), None);
+    assert_eq!(next_selection(3, None, 1), Some(0));
+    assert_eq!(next_selection(3, None, -1), Some(0));
+    assert_eq!(next_selection(3, Some(0), -1), Some(0));
+    assert_eq!(next_selection(3, Some(1), 1), Some(2));
+    assert_eq!(next_selection(3, Some(2), 1), Some(2));
+    assert_eq!(next_selection(3, Some(2), 0), Some(2));
+}
+
+#[test]
+fn count_search_and_group_lines() {
+    assert_eq!(
+        count_line(500, 812, 1000),
+        "showing 500 of 812 (filtered from 1000) samples"
+    );
+    assert_eq!(count_line(3, 3, 3), "showing 3 of 3 samples");
+    let v = View {
+        order: vec![],
+        text_rows: 2,
+        text_hits: 1,
+    };
+    assert_eq!(
+        search_line(&v, 24),
+        "2 of 24 responses contain it · 1 match in the shown samples"
+    );
+    let g = Group {
+        key: "7".into(),
+        members: vec![1, 2],
+        size: 4,
+        mean: Some(0.5),
+        std: None,
+        zero_std: false,
+    };
+    assert_eq!(
+        group_head(&g),
+        "group 7 · 4 samples · reward mean 0.5000 · std — · 2 shown by the filter"
+    );
+}
+
 mod fixture {
     //! The step view's logic on the shared run (`tests/fixtures/run`), read by `trace`
     //! exactly as the worker reads a step.
