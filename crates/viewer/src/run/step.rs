@@ -114,14 +114,22 @@ fn controls(
     }
 }
 
-#[component]
-pub fn StepView(
+/// What the table shows, derived from the step, the filters and the sort.
+struct Derived {
+    columns: Memo<Vec<Column>>,
+    statuses: Memo<Vec<String>>,
+    reward: Memo<Result<RewardFilter, String>>,
+    table: Memo<st::View>,
+    groups: Memo<Vec<st::Group>>,
+    /// Row indices in display order (grouped: group by group).
+    display: Memo<Vec<usize>>,
+}
+
+fn derive(
     step: Signal<Option<StepData>>,
-    selected: Signal<Option<usize>>,
-    on_select: Callback<usize>,
-) -> impl IntoView {
-    let sort = RwSignal::new(None::<(Column, bool)>);
-    let filters = Filters::new();
+    filters: Filters,
+    sort: RwSignal<Option<(Column, bool)>>,
+) -> Derived {
     let Filters {
         status,
         reward_text,
@@ -129,8 +137,6 @@ pub fn StepView(
         text,
         grouped,
     } = filters;
-    let limit = RwSignal::new(PAGE);
-
     // The lowercased responses, rebuilt only when the step changes (never compared: a new
     // step always counts as changed).
     let index = Memo::new_with_compare(
@@ -175,7 +181,6 @@ pub fn StepView(
             })
         })
     });
-    // Row indices in display order (grouped: group by group).
     let display = Memo::new(move |_| {
         if grouped.get() {
             groups.with(|g| g.iter().flat_map(|g| g.members.iter().copied()).collect())
@@ -183,6 +188,35 @@ pub fn StepView(
             table.with(|t| t.order.clone())
         }
     });
+    Derived {
+        columns,
+        statuses,
+        reward,
+        table,
+        groups,
+        display,
+    }
+}
+
+#[component]
+pub fn StepView(
+    step: Signal<Option<StepData>>,
+    selected: Signal<Option<usize>>,
+    on_select: Callback<usize>,
+) -> impl IntoView {
+    let sort = RwSignal::new(None::<(Column, bool)>);
+    let filters = Filters::new();
+    let Filters { text, grouped, .. } = filters;
+    let limit = RwSignal::new(PAGE);
+
+    let Derived {
+        columns,
+        statuses,
+        reward,
+        table,
+        groups,
+        display,
+    } = derive(step, filters, sort);
     // A new step starts with the first page again.
     Effect::new(move |_| {
         step.track();
