@@ -18,6 +18,8 @@ pub mod handoff;
 // ---- the run app (`bin/runapp`): the shell ----
 #[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod app;
+#[cfg(any(not(target_arch = "wasm32"), feature = "run-app"))]
+pub mod chart_data;
 #[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod client;
 #[cfg(all(target_arch = "wasm32", feature = "run-app"))]
