@@ -138,6 +138,118 @@ fn legend(value: TokenValue, scale: Option<Scale>) -> AnyView {
     .into_any()
 }
 
+/// The colour of each of the first `upto` tokens for value `v`.
+fn colours(d: &Series, v: Option<TokenValue>, upto: usize) -> Vec<Option<String>> {
+    let Some(v) = v else {
+        return vec![None; upto];
+    };
+    let vals = d.get(v).unwrap_or(&[]);
+    let scale = Scale::of(vals, v.diverging());
+    (0..upto)
+        .map(|i| scale.and_then(|sc| vals.get(i).and_then(|&x| sc.color(x))))
+        .collect()
+}
+
+/// The summary strip: one column per bucket, shaded from its max (top) through its mean to
+/// its min (bottom); mostly tool output is hatched.
+fn summary_columns(bs: &[Bucket], scale: Option<Scale>) -> AnyView {
+    let colour = |x: f32| {
+        scale
+            .and_then(|sc| sc.color(x))
+            .unwrap_or_else(|| "transparent".into())
+    };
+    bs.iter()
+        .enumerate()
+        .map(|(k, b)| {
+            let style = b.stats.map_or_else(String::new, |(lo, mean, hi)| {
+                let [c0, c1, c2] = [hi, mean, lo].map(colour);
+                format!("background:linear-gradient(to bottom,{c0},{c1},{c2})")
+            });
+            let class = if b.tool * 2 > b.end - b.start {
+                "tok-col tok-tool"
+            } else {
+                "tok-col"
+            };
+            view! { <span class=class data-b=k.to_string() style=style></span> }
+        })
+        .collect_view()
+        .into_any()
+}
+
+/// The first `upto` tokens as spans: text (with a tokenizer) or cells, coloured by `v`.
+fn token_spans(d: &Series, v: Option<TokenValue>, upto: usize, with_pieces: bool) -> AnyView {
+    let colours = colours(d, v, upto);
+    (0..upto)
+        .map(|i| {
+            let mut class = String::from(if with_pieces { "tok" } else { "tok tok-cell" });
+            if is_tool(&d.detail, i) {
+                class.push_str(" tok-tool");
+            }
+            let text = d
+                .detail
+                .pieces
+                .as_ref()
+                .and_then(|p| p.get(i))
+                .map(|p| p.text.as_str())
+                .unwrap_or("");
+            if with_pieces && text.is_empty() {
+                class.push_str(" tok-empty");
+            }
+            let style = colours[i]
+                .as_ref()
+                .map(|c| format!("background-color:{c}"))
+                .unwrap_or_default();
+            let body = if with_pieces {
+                token_text(text)
+            } else {
+                ().into_any()
+            };
+            view! { <span class=class data-i=i.to_string() style=style>{body}</span> }
+        })
+        .collect_view()
+        .into_any()
+}
+
+/// The tooltip's text for what the pointer is over: a token (`data-i`) or a summary column
+/// (`data-b`).
+fn tip_text(
+    ev: &web_sys::MouseEvent,
+    token: impl Fn(usize) -> String,
+    column: impl Fn(usize) -> Option<String>,
+) -> Option<String> {
+    let el = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())?;
+    let index = |attr: &str| {
+        el.closest(&format!("[{attr}]"))
+            .ok()
+            .flatten()
+            .and_then(|e| e.get_attribute(attr))
+            .and_then(|s| s.parse::<usize>().ok())
+    };
+    if let Some(i) = index("data-i") {
+        Some(token(i))
+    } else {
+        index("data-b").and_then(column)
+    }
+}
+
+/// Where the tooltip goes: near the right edge it opens to the left of the pointer (it is at
+/// most 340px wide: run-step.css), so that it stays inside the window.
+fn tip_place(ev: &web_sys::MouseEvent, text: String) -> (i32, i32, String) {
+    let width = web_sys::window()
+        .and_then(|w| w.inner_width().ok())
+        .and_then(|w| w.as_f64())
+        .unwrap_or(f64::MAX);
+    let x = ev.client_x();
+    let left = if f64::from(x) + 360.0 > width {
+        x - 360
+    } else {
+        x + 14
+    };
+    (left.max(0), ev.client_y() + 16, text)
+}
+
 #[component]
 pub fn TokenView(detail: SampleDetail) -> impl IntoView {
     let offered = available_values(&detail);
@@ -177,80 +289,16 @@ pub fn TokenView(detail: SampleDetail) -> impl IntoView {
         })
     });
 
-    let colours = move |upto: usize| -> Vec<Option<String>> {
-        let Some(v) = choice.get() else {
-            return vec![None; upto];
-        };
-        data.with_value(|d| {
-            let vals = d.get(v).unwrap_or(&[]);
-            let scale = Scale::of(vals, v.diverging());
-            (0..upto)
-                .map(|i| scale.and_then(|sc| vals.get(i).and_then(|&x| sc.color(x))))
-                .collect()
-        })
-    };
-
     let summary = move || {
         let v = choice.get();
         let scale =
             data.with_value(|d| v.and_then(|v| Scale::of(d.get(v).unwrap_or(&[]), v.diverging())));
-        buckets.with(|bs| {
-            bs.iter()
-                .enumerate()
-                .map(|(k, b)| {
-                    let colour = |x: f32| scale.and_then(|sc| sc.color(x));
-                    let style = match b.stats {
-                        Some((lo, mean, hi)) => {
-                            let [c0, c1, c2] = [hi, mean, lo]
-                                .map(|x| colour(x).unwrap_or_else(|| "transparent".into()));
-                            format!("background:linear-gradient(to bottom,{c0},{c1},{c2})")
-                        }
-                        None => String::new(),
-                    };
-                    let class = if b.tool * 2 > b.end - b.start {
-                        "tok-col tok-tool"
-                    } else {
-                        "tok-col"
-                    };
-                    view! { <span class=class data-b=k.to_string() style=style></span> }
-                })
-                .collect_view()
-        })
+        buckets.with(|bs| summary_columns(bs, scale))
     };
-
     let tokens = move || {
         let upto = shown();
-        let colours = colours(upto);
-        data.with_value(|d| {
-            (0..upto)
-                .map(|i| {
-                    let mut class = String::from(if with_pieces { "tok" } else { "tok tok-cell" });
-                    if is_tool(&d.detail, i) {
-                        class.push_str(" tok-tool");
-                    }
-                    let text = d
-                        .detail
-                        .pieces
-                        .as_ref()
-                        .and_then(|p| p.get(i))
-                        .map(|p| p.text.as_str())
-                        .unwrap_or("");
-                    if with_pieces && text.is_empty() {
-                        class.push_str(" tok-empty");
-                    }
-                    let style = colours[i]
-                        .as_ref()
-                        .map(|c| format!("background-color:{c}"))
-                        .unwrap_or_default();
-                    let body = if with_pieces {
-                        token_text(text)
-                    } else {
-                        ().into_any()
-                    };
-                    view! { <span class=class data-i=i.to_string() style=style>{body}</span> }
-                })
-                .collect_view()
-        })
+        let v = choice.get();
+        data.with_value(|d| token_spans(d, v, upto, with_pieces))
     };
 
     let more = move || {
@@ -266,41 +314,16 @@ pub fn TokenView(detail: SampleDetail) -> impl IntoView {
     };
 
     let on_move = move |ev: web_sys::MouseEvent| {
-        let el = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok());
-        let index = |attr: &str| {
-            el.as_ref()
-                .and_then(|e| e.closest(&format!("[{attr}]")).ok().flatten())
-                .and_then(|e| e.get_attribute(attr))
-                .and_then(|s| s.parse::<usize>().ok())
-        };
-        let text = if let Some(i) = index("data-i") {
-            Some(data.with_value(|d| d.tip(i)))
-        } else if let Some(k) = index("data-b") {
-            let v = choice.get_untracked();
-            buckets.with_untracked(|bs| bs.get(k).map(|b| data.with_value(|d| d.bucket_tip(b, v))))
-        } else {
-            None
-        };
-        match text {
-            Some(text) => {
-                // Near the right edge the tip opens to the left of the pointer (it is at most
-                // 340px wide: run-step.css), so that it stays inside the window.
-                let width = web_sys::window()
-                    .and_then(|w| w.inner_width().ok())
-                    .and_then(|w| w.as_f64())
-                    .unwrap_or(f64::MAX);
-                let x = ev.client_x();
-                let left = if f64::from(x) + 360.0 > width {
-                    x - 360
-                } else {
-                    x + 14
-                };
-                tip.set(Some((left.max(0), ev.client_y() + 16, text)));
-            }
-            None => tip.set(None),
-        }
+        let text = tip_text(
+            &ev,
+            |i| data.with_value(|d| d.tip(i)),
+            |k| {
+                let v = choice.get_untracked();
+                buckets
+                    .with_untracked(|bs| bs.get(k).map(|b| data.with_value(|d| d.bucket_tip(b, v))))
+            },
+        );
+        tip.set(text.map(|text| tip_place(&ev, text)));
     };
 
     let select = (offered.len() > 1).then(|| {
