@@ -89,82 +89,9 @@ pub fn fuzz(root: &Path, args: &[String]) -> Result {
     let mut report = Vec::new();
     for &&(target, max_len, kinds) in &chosen {
         let corpus = dir.join("corpus").join(target);
-        std::fs::create_dir_all(&corpus).map_err(|e| e.to_string())?;
-        let mut copied = 0;
-        for (i, seed) in seeds.iter().enumerate() {
-            let ext = seed.extension().and_then(|x| x.to_str()).unwrap_or("");
-            if ext.is_empty() || !kinds.split(' ').any(|k| k == ext) {
-                continue;
-            }
-            let Ok(mut bytes) = std::fs::read(seed) else {
-                continue;
-            };
-            if kinds.contains("chunked") {
-                // stream_vs_whole's first bytes are chunk sizes: vary them over the seeds.
-                let prefix: &[u8] = [&[0][..], &[1, 0], &[2, 6, 63], &[1, 0xF0]][i % 4];
-                bytes.splice(0..0, prefix.iter().copied());
-            }
-            let name = seed.file_name().unwrap_or_default().to_string_lossy();
-            std::fs::write(corpus.join(format!("seed-{name}")), bytes)
-                .map_err(|e| e.to_string())?;
-            copied += 1;
-        }
-        let regressions = dir.join("regressions").join(target);
-        for entry in std::fs::read_dir(&regressions)
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            std::fs::copy(entry.path(), corpus.join(format!("regression-{name}")))
-                .map_err(|e| e.to_string())?;
-            copied += 1;
-        }
-        let artifacts = dir.join("artifacts").join(target);
-        std::fs::create_dir_all(&artifacts).map_err(|e| e.to_string())?;
-        let before: Vec<_> = std::fs::read_dir(&artifacts)
-            .map_err(|e| e.to_string())?
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
-        step(&format!(
-            "fuzzing {target} for {:.0} s ({copied} seeds, -max_len={max_len})",
-            share.as_secs_f64()
-        ));
-        let out = cmd("cargo")
-            .args(["fuzz", "run", "--sanitizer", "none", target])
-            .arg(&corpus)
-            .arg("--")
-            .arg(format!("-max_total_time={}", share.as_secs().max(1)))
-            .args(["-timeout=10", "-rss_limit_mb=2048", "-fork=1"])
-            .args(["-ignore_crashes=1", "-ignore_timeouts=1", "-ignore_ooms=1"])
-            .arg(format!("-max_len={max_len}"))
-            .current_dir(&dir)
-            .output()
-            .map_err(|e| format!("cargo fuzz run {target}: {e}"))?;
-        let log = String::from_utf8_lossy(&out.stderr).into_owned();
-        std::fs::write(artifacts.join("last-run.log"), &log).map_err(|e| e.to_string())?;
-        // Fork mode's status lines: `#EXECS: cov: … oom/timeout/crash: O/T/C time: …`.
-        let execs = log
-            .lines()
-            .rev()
-            .find_map(|l| {
-                let n = l.strip_prefix('#')?.split(':').next()?;
-                n.parse::<u64>().ok()
-            })
-            .unwrap_or(0);
-        let found: Vec<String> = std::fs::read_dir(&artifacts)
-            .map_err(|e| e.to_string())?
-            .flatten()
-            .filter(|e| !before.contains(&e.file_name()))
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n != "last-run.log")
-            .collect();
-        println!("{target}: {execs} executions, {} new findings", found.len());
-        for f in &found {
-            println!("  fuzz/artifacts/{target}/{f}");
-        }
-        report.push((target, execs, found.len()));
+        let copied = seed_corpus(&dir, &corpus, target, kinds, &seeds)?;
+        let (execs, found) = run_target(&dir, &corpus, target, max_len, copied, share)?;
+        report.push((target, execs, found));
     }
     step("fuzzing summary");
     for (target, execs, found) in &report {
@@ -178,4 +105,103 @@ pub fn fuzz(root: &Path, args: &[String]) -> Result {
         );
     }
     Ok(())
+}
+
+/// Fills `corpus` with the seeds of `kinds` (file extensions; `chunked` prefixes chunk sizes)
+/// and the target's committed regressions; how many it copied.
+fn seed_corpus(
+    dir: &Path,
+    corpus: &Path,
+    target: &str,
+    kinds: &str,
+    seeds: &[std::path::PathBuf],
+) -> Result<usize> {
+    std::fs::create_dir_all(corpus).map_err(|e| e.to_string())?;
+    let mut copied = 0;
+    for (i, seed) in seeds.iter().enumerate() {
+        let ext = seed.extension().and_then(|x| x.to_str()).unwrap_or("");
+        if ext.is_empty() || !kinds.split(' ').any(|k| k == ext) {
+            continue;
+        }
+        let Ok(mut bytes) = std::fs::read(seed) else {
+            continue;
+        };
+        if kinds.contains("chunked") {
+            // stream_vs_whole's first bytes are chunk sizes: vary them over the seeds.
+            let prefix: &[u8] = [&[0][..], &[1, 0], &[2, 6, 63], &[1, 0xF0]][i % 4];
+            bytes.splice(0..0, prefix.iter().copied());
+        }
+        let name = seed.file_name().unwrap_or_default().to_string_lossy();
+        std::fs::write(corpus.join(format!("seed-{name}")), bytes).map_err(|e| e.to_string())?;
+        copied += 1;
+    }
+    let regressions = dir.join("regressions").join(target);
+    for entry in std::fs::read_dir(&regressions)
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        std::fs::copy(entry.path(), corpus.join(format!("regression-{name}")))
+            .map_err(|e| e.to_string())?;
+        copied += 1;
+    }
+    Ok(copied)
+}
+
+/// Runs one target for `share` under libFuzzer's fork mode: its executions and how many new
+/// findings landed in `fuzz/artifacts/<target>/`.
+fn run_target(
+    dir: &Path,
+    corpus: &Path,
+    target: &str,
+    max_len: usize,
+    copied: usize,
+    share: std::time::Duration,
+) -> Result<(u64, usize)> {
+    let artifacts = dir.join("artifacts").join(target);
+    std::fs::create_dir_all(&artifacts).map_err(|e| e.to_string())?;
+    let before: Vec<_> = std::fs::read_dir(&artifacts)
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    step(&format!(
+        "fuzzing {target} for {:.0} s ({copied} seeds, -max_len={max_len})",
+        share.as_secs_f64()
+    ));
+    let out = cmd("cargo")
+        .args(["fuzz", "run", "--sanitizer", "none", target])
+        .arg(corpus)
+        .arg("--")
+        .arg(format!("-max_total_time={}", share.as_secs().max(1)))
+        .args(["-timeout=10", "-rss_limit_mb=2048", "-fork=1"])
+        .args(["-ignore_crashes=1", "-ignore_timeouts=1", "-ignore_ooms=1"])
+        .arg(format!("-max_len={max_len}"))
+        .current_dir(dir)
+        .output()
+        .map_err(|e| format!("cargo fuzz run {target}: {e}"))?;
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    std::fs::write(artifacts.join("last-run.log"), &log).map_err(|e| e.to_string())?;
+    // Fork mode's status lines: `#EXECS: cov: … oom/timeout/crash: O/T/C time: …`.
+    let execs = log
+        .lines()
+        .rev()
+        .find_map(|l| {
+            let n = l.strip_prefix('#')?.split(':').next()?;
+            n.parse::<u64>().ok()
+        })
+        .unwrap_or(0);
+    let found: Vec<String> = std::fs::read_dir(&artifacts)
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .filter(|e| !before.contains(&e.file_name()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "last-run.log")
+        .collect();
+    println!("{target}: {execs} executions, {} new findings", found.len());
+    for f in &found {
+        println!("  fuzz/artifacts/{target}/{f}");
+    }
+    Ok((execs, found.len()))
 }
