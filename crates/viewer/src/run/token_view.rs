@@ -52,8 +52,9 @@ impl TokenValue {
         !matches!(self, TokenValue::RolloutLogProb | TokenValue::TrainLogProb)
     }
 
-    /// The series as stored in the detail (every value but the gap, which is computed).
-    fn stored(self, d: &SampleDetail) -> Option<&[f32]> {
+    /// The series as stored in the detail, without a copy (`None` for the gap, which is
+    /// computed: [`TokenValue::series`]).
+    pub fn slice(self, d: &SampleDetail) -> Option<&[f32]> {
         fn nonempty(v: &[f32]) -> Option<&[f32]> {
             (!v.is_empty()).then_some(v)
         }
@@ -89,7 +90,7 @@ impl TokenValue {
                 let n = train.len().min(rollout.len());
                 (n > 0).then_some(n)
             }
-            _ => self.stored(d).map(<[f32]>::len),
+            _ => self.slice(d).map(<[f32]>::len),
         }
     }
 
@@ -102,7 +103,7 @@ impl TokenValue {
                 let n = train.len().min(rollout.len());
                 (n > 0).then(|| train.iter().zip(rollout).map(|(t, r)| t - r).collect())
             }
-            _ => self.stored(d).map(<[f32]>::to_vec),
+            _ => self.slice(d).map(<[f32]>::to_vec),
         }
     }
 }

@@ -19,17 +19,20 @@ use super::token_view::{
 };
 use crate::numbers::precise as fmt_num;
 
+/// The sample and its per-token values: read in place from the detail (a long series is
+/// never copied), only the log-prob gap computed.
 struct Series {
     detail: SampleDetail,
-    values: Vec<(TokenValue, Vec<f32>)>,
+    offered: Vec<TokenValue>,
+    gap: Option<Vec<f32>>,
 }
 
 impl Series {
     fn get(&self, v: TokenValue) -> Option<&[f32]> {
-        self.values
-            .iter()
-            .find(|(k, _)| *k == v)
-            .map(|(_, s)| s.as_slice())
+        match v {
+            TokenValue::LogProbGap => self.gap.as_deref(),
+            _ => v.slice(&self.detail),
+        }
     }
 
     /// The tooltip's text for a summary column.
@@ -77,8 +80,8 @@ impl Series {
         if is_tool(d, i) {
             s.push_str("\ntool output (loss_mask 0)");
         }
-        for (k, vals) in &self.values {
-            if let Some(v) = vals.get(i) {
+        for &k in &self.offered {
+            if let Some(v) = self.get(k).and_then(|vals| vals.get(i)) {
                 s.push_str(&format!("\n{}: {}", k.title(), fmt_num(f64::from(*v))));
             }
         }
@@ -254,18 +257,23 @@ fn tip_place(ev: &web_sys::MouseEvent, text: String) -> (i32, i32, String) {
 pub fn TokenView(detail: SampleDetail) -> impl IntoView {
     let offered = available_values(&detail);
     let n = token_count(&detail);
-    let values: Vec<(TokenValue, Vec<f32>)> = offered
-        .iter()
-        .filter_map(|&v| v.series(&detail).map(|s| (v, s)))
-        .collect();
     // Series that do not have one value per token are shown, and said to be off.
-    let notes: Vec<String> = values
+    let notes: Vec<String> = offered
         .iter()
-        .filter(|(_, s)| s.len() != n)
-        .map(|(k, s)| format!("{}: {} values for {} tokens", k.title(), s.len(), n))
+        .filter_map(|&k| Some((k, k.len(&detail)?)))
+        .filter(|&(_, len)| len != n)
+        .map(|(k, len)| format!("{}: {len} values for {n} tokens", k.title()))
         .collect();
     let with_pieces = detail.pieces.is_some();
-    let data = StoredValue::new(Series { detail, values });
+    let gap = offered
+        .contains(&TokenValue::LogProbGap)
+        .then(|| TokenValue::LogProbGap.series(&detail))
+        .flatten();
+    let data = StoredValue::new(Series {
+        detail,
+        offered: offered.clone(),
+        gap,
+    });
     let choice = RwSignal::new(offered.first().copied());
     let tip = RwSignal::new(None::<(i32, i32, String)>);
 
