@@ -293,5 +293,91 @@ pub fn hover_text(c: &Chart, dump: usize, dumps: &[DumpRef]) -> String {
     parts.join(" · ")
 }
 
+/// A chart's value ranges: rollout ids `x0..x1` and values `lo..hi` (0 included; a ratio
+/// chart 0..1 at least; 5% headroom above otherwise), and whether it has no value at all.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Extent {
+    pub x0: f64,
+    pub x1: f64,
+    pub lo: f64,
+    pub hi: f64,
+    pub empty: bool,
+}
+
+pub fn extent(c: &Chart) -> Extent {
+    let all = || c.series.iter().flat_map(|s| s.points.iter());
+    let (x0, x1) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+        (a.min(p.1), b.max(p.1))
+    });
+    let (x0, x1) = if x1 > x0 {
+        (x0, x1)
+    } else {
+        (x0 - 1.0, x0 + 1.0)
+    };
+    let mut hi = all().filter_map(|p| p.2).fold(f64::NEG_INFINITY, f64::max);
+    let mut lo = all()
+        .filter_map(|p| p.2)
+        .fold(f64::INFINITY, f64::min)
+        .min(0.0);
+    for s in &c.series {
+        for b in s.band.iter().flatten().flatten() {
+            hi = hi.max(b.1);
+            lo = lo.min(b.0);
+        }
+    }
+    if c.unit_range {
+        lo = lo.min(0.0);
+        hi = hi.max(1.0);
+    }
+    let empty = !hi.is_finite();
+    if empty || hi <= lo {
+        hi = lo + 1.0;
+    }
+    let hi = if c.unit_range {
+        hi
+    } else {
+        hi + (hi - lo) * 0.05
+    };
+    Extent {
+        x0,
+        x1,
+        lo,
+        hi,
+        empty,
+    }
+}
+
+/// The x axis's ticks: every rollout id when there are at most 16, else round ticks.
+pub fn x_ticks(c: &Chart, x0: f64, x1: f64) -> Vec<f64> {
+    let mut ids: Vec<f64> = c
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .collect();
+    ids.sort_by(f64::total_cmp);
+    ids.dedup();
+    if ids.len() <= 16 {
+        ids
+    } else {
+        super::math::ticks(x0, x1, 8)
+    }
+}
+
+/// Runs of consecutive points with values (indices into `s.points`): a missing value breaks
+/// the line and the band there.
+pub fn value_runs(s: &Series) -> Vec<Vec<usize>> {
+    let mut runs: Vec<Vec<usize>> = vec![vec![]];
+    for (j, p) in s.points.iter().enumerate() {
+        if p.2.is_some() {
+            if let Some(r) = runs.last_mut() {
+                r.push(j);
+            }
+        } else {
+            runs.push(vec![]);
+        }
+    }
+    runs
+}
+
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use trace::run::DumpRef;
 
-use super::chart_data::{charts, hover_text, Chart};
+use super::chart_data::{charts, extent, hover_text, value_runs, x_ticks, Chart, Extent};
 use super::client::RunClient;
 use super::math::ticks;
 use crate::numbers::compact as fmt_num;
@@ -24,39 +24,13 @@ const MB: f64 = 22.0;
 const PX: f64 = 10.0;
 
 fn chart_view(run: RunClient, c: Chart, dumps: Arc<Vec<DumpRef>>) -> impl IntoView {
-    let all = || c.series.iter().flat_map(|s| s.points.iter());
-    let (x0, x1) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
-        (a.min(p.1), b.max(p.1))
-    });
-    let (x0, x1) = if x1 > x0 {
-        (x0, x1)
-    } else {
-        (x0 - 1.0, x0 + 1.0)
-    };
-    let mut hi = all().filter_map(|p| p.2).fold(f64::NEG_INFINITY, f64::max);
-    let mut lo = all()
-        .filter_map(|p| p.2)
-        .fold(f64::INFINITY, f64::min)
-        .min(0.0);
-    for s in &c.series {
-        for b in s.band.iter().flatten().flatten() {
-            hi = hi.max(b.1);
-            lo = lo.min(b.0);
-        }
-    }
-    if c.unit_range {
-        lo = lo.min(0.0);
-        hi = hi.max(1.0);
-    }
-    let empty = !hi.is_finite();
-    if empty || hi <= lo {
-        hi = lo + 1.0;
-    }
-    let hi = if c.unit_range {
-        hi
-    } else {
-        hi + (hi - lo) * 0.05
-    };
+    let Extent {
+        x0,
+        x1,
+        lo,
+        hi,
+        empty,
+    } = extent(&c);
     let sx = move |x: f64| ML + PX + (x - x0) / (x1 - x0) * (W - ML - MR - 2.0 * PX);
     let sy = move |y: f64| MT + (1.0 - (y - lo) / (hi - lo)) * (H - MT - MB);
     let hover: RwSignal<Option<(f64, f64, String)>> = RwSignal::new(None);
@@ -71,17 +45,7 @@ fn chart_view(run: RunClient, c: Chart, dumps: Arc<Vec<DumpRef>>) -> impl IntoVi
             }
         })
         .collect_view();
-    let ids: Vec<f64> = {
-        let mut v: Vec<f64> = all().map(|p| p.1).collect();
-        v.sort_by(f64::total_cmp);
-        v.dedup();
-        v
-    };
-    let xt: Vec<f64> = if ids.len() <= 16 {
-        ids
-    } else {
-        ticks(x0, x1, 8)
-    };
+    let xt = x_ticks(&c, x0, x1);
     let xticks = xt
         .into_iter()
         .map(|t| view! { <text x=sx(t) y=H - 6.0 class="tick" text-anchor="middle">{fmt_num(t)}</text> })
@@ -90,17 +54,7 @@ fn chart_view(run: RunClient, c: Chart, dumps: Arc<Vec<DumpRef>>) -> impl IntoVi
     let mut bands = Vec::new();
     let mut lines = Vec::new();
     for s in &c.series {
-        // Runs of consecutive points with values: a missing value breaks line and band.
-        let mut runs: Vec<Vec<usize>> = vec![vec![]];
-        for (j, p) in s.points.iter().enumerate() {
-            if p.2.is_some() {
-                if let Some(r) = runs.last_mut() {
-                    r.push(j);
-                }
-            } else {
-                runs.push(vec![]);
-            }
-        }
+        let runs = value_runs(s);
         let mut d = String::new();
         for r in &runs {
             for (n, &j) in r.iter().enumerate() {

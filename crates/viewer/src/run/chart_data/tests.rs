@@ -99,3 +99,45 @@ fn a_slow_rollout_is_an_outlier_and_hover_says_so() {
     );
     assert!(!hover_text(time, 0, &dumps).contains("outlier"));
 }
+
+#[test]
+fn extents_runs_and_ticks() {
+    let (dumps, sums) = run();
+    let charts = charts(&dumps, &sums);
+    let pass = &charts[1];
+    let e = extent(pass);
+    // A ratio chart: 0..1 whatever its values; ids 0..2 (the eval's id is 2 too).
+    assert_eq!(
+        (e.x0, e.x1, e.lo, e.hi, e.empty),
+        (0.0, 2.0, 0.0, 1.0, false)
+    );
+    let time = charts.iter().find(|c| c.id == "time").expect("time");
+    let e = extent(time);
+    assert_eq!(e.lo, 0.0);
+    assert!((e.hi - 105.0).abs() < 1e-9, "{}", e.hi);
+    assert_eq!(x_ticks(time, e.x0, e.x1), [0.0, 1.0, 2.0]);
+    // No values at all: an empty chart on 0..1.
+    let none = Chart {
+        id: "x",
+        title: "x",
+        unit_range: false,
+        series: vec![],
+        outliers: vec![],
+    };
+    let e = extent(&none);
+    assert!(e.empty && e.hi > e.lo);
+    // A gap splits a line into runs.
+    let s = Series {
+        name: "s".into(),
+        color: "#000",
+        eval: false,
+        points: vec![
+            (0, 0.0, Some(1.0)),
+            (1, 1.0, None),
+            (2, 2.0, Some(2.0)),
+            (3, 3.0, Some(3.0)),
+        ],
+        band: None,
+    };
+    assert_eq!(value_runs(&s), vec![vec![0], vec![2, 3]]);
+}
