@@ -3,7 +3,7 @@
 //! disk), with no tokenizer: the run explorer must summarise it, not draw every cell
 //! (issue 24, item 6). `cargo run -p picklegen --example long_series_run -- OUT_DIR`.
 
-use picklegen::{torch_zip, zip_entries, Entry, Method, Pickle};
+use picklegen::{tensor, torch_zip, zip_entries, Entry, Method, Pickle};
 
 /// Values in the train series.
 const LEN: i64 = 1 << 24;
@@ -29,27 +29,7 @@ fn train_dump() -> Vec<u8> {
     p.empty_dict().mark();
     p.str("rollout_position").int(0);
     p.str("advantages");
-    p.global("torch._utils", "_rebuild_tensor_v2").mark();
-    p.mark()
-        .str("storage")
-        .global("torch", "FloatStorage")
-        .str("0")
-        .str("cpu")
-        .int(1)
-        .tuple();
-    p.op(b'Q'); // BINPERSID
-    p.int(0)
-        .mark()
-        .int(LEN)
-        .tuple()
-        .mark()
-        .int(0)
-        .tuple()
-        .bool(false);
-    p.global("collections", "OrderedDict")
-        .empty_tuple()
-        .reduce();
-    p.tuple().reduce();
+    tensor(&mut p, &[LEN], &[0]);
     p.setitems();
     p.appends().setitem();
     let pkl = p.stop();

@@ -9,12 +9,14 @@
 //! opcodes, the ZIP layout torch uses and, in `hostile/`, just enough of a rollout dump's shape
 //! to build each case.
 //!
-//! Layout: this file ([`Pickle`], the opcode writer); `zip.rs` ([`torch_zip`], [`zip_entries`]);
+//! Layout: this file ([`Pickle`], the opcode writer); `zip.rs` ([`torch_zip`], [`zip_entries`]); `tensor.rs` ([`tensor`]);
 //! `hostile/` (the catalog of hostile files, [`hostile::catalog`]).
 
 pub mod hostile;
+mod tensor;
 mod zip;
 
+pub use tensor::tensor;
 pub use zip::{torch_zip, zip_entries, Entry, Method};
 
 /// A pickle program under construction. Every method appends exactly the opcode it names

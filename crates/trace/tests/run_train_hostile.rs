@@ -4,38 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use picklegen::{zip_entries, Entry, Method, Pickle};
+use picklegen::{tensor, zip_entries, Entry, Method, Pickle};
 use trace::run::{Allowance, TrainData};
 
 /// Generous (a read up to its allowance takes seconds in a debug build on a busy 2-core
 /// machine); the unbounded one took minutes.
 const BOUND: Duration = Duration::from_secs(60);
-
-/// Writes a `torch.Tensor` (float32, storage "0") of `shape` and `stride`.
-fn tensor(p: &mut Pickle, shape: &[i64], stride: &[i64]) {
-    p.global("torch._utils", "_rebuild_tensor_v2").mark();
-    p.mark()
-        .str("storage")
-        .global("torch", "FloatStorage")
-        .str("0")
-        .str("cpu")
-        .int(1)
-        .tuple();
-    p.op(b'Q'); // BINPERSID
-    p.int(0).mark();
-    for &d in shape {
-        p.int(d);
-    }
-    p.tuple().mark();
-    for &s in stride {
-        p.int(s);
-    }
-    p.tuple().bool(false);
-    p.global("collections", "OrderedDict")
-        .empty_tuple()
-        .reduce();
-    p.tuple().reduce();
-}
 
 /// `samples` dicts, each naming one memoised tensor under every per-token key.
 fn train_zip(samples: usize, shape: &[i64], stride: &[i64]) -> Vec<u8> {
