@@ -11,7 +11,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::{build_dist, cmd, run, setup, step, wasm_sizes, Result};
+use crate::dist::wasm_sizes;
+use crate::{build_dist, cmd, run, setup, step, Result};
 
 /// Issue 13's targets.
 const CACHE_SPEEDUP: f64 = 5.0; // rollscope cache vs CPython's unpickle of the same data.pkl
@@ -411,8 +412,18 @@ fn dump_table(d: &Dump, size: f64, f: &Figures) -> Table {
             t.row("slime tool", why, "", None);
         }
     }
+    browser_rows(&mut t, d, size, f);
+    t
+}
 
-    // Browser.
+/// The browser's rows of a dump's table: ready time, memory and frames (or why not measured).
+fn browser_rows(t: &mut Table, d: &Dump, size: f64, f: &Figures) {
+    let ratio_to_file = |rss: f64| if size > 0.0 { rss / size } else { f64::NAN };
+    let unpickle_s = num(f, "unpickle_s");
+    let speedup = |s: Option<f64>| match (unpickle_s, s) {
+        (Some(u), Some(s)) if s > 0.0 => Some(u / s),
+        _ => None,
+    };
     if let Some(e) = f.get("browser_error") {
         t.row(
             "viewer (headless Chromium)",
@@ -512,7 +523,6 @@ fn dump_table(d: &Dump, size: f64, f: &Figures) -> Table {
             None,
         );
     }
-    t
 }
 
 fn print_wasm(root: &Path) {
@@ -529,10 +539,10 @@ fn print_wasm(root: &Path) {
                     Some(kb <= WASM_EACH_KB),
                 );
             }
-            for (i, (app, budget)) in crate::APPS.iter().enumerate() {
+            for (i, (app, budget)) in crate::dist::APPS.iter().enumerate() {
                 let total: u64 = sizes
                     .iter()
-                    .filter(|s| crate::app_of(&s.0) == i)
+                    .filter(|s| crate::dist::app_of(&s.0) == i)
                     .map(|s| s.2)
                     .sum();
                 t.row(
@@ -574,92 +584,4 @@ fn module_label(file: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn figures(lines: &str) -> Figures {
-        parse_results(lines)
-            .remove("d.pt")
-            .expect("the lines name d.pt")
-    }
-
-    /// The verdict printed on the row whose figure starts with `figure`.
-    fn verdict(t: &Table, figure: &str) -> String {
-        let row = t.0.iter().find(|r| r[0].starts_with(figure));
-        row.map(|r| r[3].clone())
-            .unwrap_or_else(|| format!("no row {figure:?}"))
-    }
-
-    #[test]
-    fn verdicts_follow_the_targets() {
-        // 100 MB file: cache 2 s and 140 MB (1.4x), unpickle 10 s (5x slower), ready 4 s (2.5x:
-        // under the 3x target), Chromium 300 MB above idle (3x file), frame p95 15 ms.
-        let f = figures(
-            "d.pt\tfile_bytes\t100000000\n\
-             d.pt\tcache_s\t2\nd.pt\tcache_rss_kb\t136718.75\n\
-             d.pt\tunpickle_s\t10\nd.pt\tunpickle_rss_kb\t1000\n\
-             d.pt\tslime_skipped\ttorch not importable\n\
-             d.pt\tready_s\t4\nd.pt\tchromium_peak_bytes\t1300000000\n\
-             d.pt\tchromium_idle_bytes\t1000000000\n\
-             d.pt\tframe_p50_ms\t3\nd.pt\tframe_p95_ms\t15\nd.pt\tframe_max_ms\t40\n",
-        );
-        let d = &DUMPS[2];
-        let t = dump_table(d, 100e6, &f);
-        assert_eq!(verdict(&t, "rollscope cache: peak RSS"), "met");
-        assert_eq!(verdict(&t, "cache vs unpickle"), "met");
-        assert_eq!(verdict(&t, "viewer: ready"), "not met"); // 4 s > the 2 s stretch
-        assert_eq!(verdict(&t, "viewer ready vs unpickle"), "not met");
-        assert_eq!(verdict(&t, "Chromium peak RSS above idle"), "not met");
-        assert_eq!(verdict(&t, "frame, pan+zoom"), "met");
-        let slime =
-            t.0.iter()
-                .find(|r| r[0] == "slime tool")
-                .map(|r| r[1].as_str());
-        assert_eq!(slime, Some("skipped (torch not importable)"));
-    }
-
-    #[test]
-    fn slime_figures_are_compared_with_rollscope_cache() {
-        let f = figures(
-            "d.pt\tcache_s\t2\nd.pt\tcache_rss_kb\t1000\n\
-             d.pt\tslime_s\t50\nd.pt\tslime_rss_kb\t4000000\n",
-        );
-        let t = dump_table(&DUMPS[0], 1e9, &f);
-        let slime = t.0.iter().find(|r| r[0].starts_with("slime"));
-        assert_eq!(
-            slime.map(|r| r[1].as_str()),
-            Some("50.00 s, peak RSS 4096 MB = 4.10x file; rollscope cache 25.0x faster")
-        );
-    }
-
-    #[test]
-    fn missing_figures_say_why_and_claim_nothing() {
-        let f = figures(
-            "d.pt\tcache_error\trollscope failed: error: d.pt: not a dump\n\
-             d.pt\tbrowser_error\tstate error: bad file\n",
-        );
-        let t = dump_table(&DUMPS[0], 1e6, &f);
-        let cache = t.0.iter().find(|r| r[0] == "rollscope cache");
-        assert_eq!(
-            cache.map(|r| r[1].as_str()),
-            Some("failed: rollscope failed: error: d.pt: not a dump")
-        );
-        assert_eq!(verdict(&t, "cache vs unpickle"), "");
-        let viewer = t.0.iter().find(|r| r[0].starts_with("viewer"));
-        assert_eq!(
-            viewer.map(|r| r[1].as_str()),
-            Some("failed: state error: bad file")
-        );
-        assert!(
-            t.0.iter().all(|r| r[3].is_empty()),
-            "no verdict without a figure"
-        );
-    }
-
-    #[test]
-    fn a_value_keeps_everything_after_the_second_tab() {
-        let f = figures("d.pt\tbrowser_error\ta\tb\nd.pt\tspans\t7\n");
-        assert_eq!(f.get("browser_error").map(String::as_str), Some("a\tb"));
-        assert_eq!(num(&f, "spans"), Some(7.0));
-    }
-}
+mod tests;

@@ -141,12 +141,12 @@ pub fn check_structured(data: &[u8]) {
     stream::check_pt_stream(&generated.bytes, &generated.chunks);
 }
 
-/// `trace::tokenizer::Tokenizer::from_json` on any bytes; on success, decoding ids taken from
+/// `tokenizer::Tokenizer::from_json` on any bytes; on success, decoding ids taken from
 /// the same bytes (known ids, ids just past them and any `u32`): one piece per id, the pieces'
 /// texts concatenate to `decode`, each piece's `start..end` is its text's place in chars, and
 /// the text is at most 3 bytes per token byte (U+FFFD per invalid byte).
 pub fn check_tokenizer(data: &[u8]) {
-    use trace::tokenizer::{Tokenizer, MAX_IDS, MAX_TOKEN_BYTES};
+    use tokenizer::{Tokenizer, MAX_IDS, MAX_TOKEN_BYTES};
     let Ok(tok) = Tokenizer::from_json(data) else {
         return;
     };

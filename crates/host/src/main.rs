@@ -67,16 +67,16 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// Health threshold: E2E latency p99, seconds.
-        #[arg(long, default_value_t = 10.0)]
+        #[arg(long, default_value_t = trace::metrics::Thresholds::default().e2e_p99_s)]
         e2e_p99: f64,
         /// Health threshold: queue time p99, seconds.
-        #[arg(long, default_value_t = 0.5)]
+        #[arg(long, default_value_t = trace::metrics::Thresholds::default().queue_p99_s)]
         queue_p99: f64,
         /// Health threshold: share of aborted or failed samples.
-        #[arg(long, default_value_t = 0.01)]
+        #[arg(long, default_value_t = trace::metrics::Thresholds::default().failed_share)]
         failed_share: f64,
         /// Health threshold: minimum decode throughput p50, tokens/s.
-        #[arg(long, default_value_t = 30.0)]
+        #[arg(long, default_value_t = trace::metrics::Thresholds::default().decode_tok_s)]
         decode_min: f64,
     },
     /// Export the traces for other tools: Chrome Trace Event JSON (Perfetto, chrome://tracing)

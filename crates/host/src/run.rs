@@ -32,40 +32,14 @@ pub fn render_table(run: &LocalRun, results: &[DumpResult]) -> String {
         let m = &s.metrics;
         let g = |k: &str| m.get(k).and_then(J::as_f64);
         let f = |x: Option<f64>, p: usize| x.map_or("-".to_string(), |v| format!("{v:.p$}"));
-        let pass1 = m
-            .get("pass_rate")
-            .and_then(|p| p.get("pass@1"))
-            .and_then(J::as_f64)
-            .or_else(|| {
-                // An eval: the mean of its datasets' pass@1.
-                let v: Vec<f64> = m
-                    .iter()
-                    .filter(|(k, _)| k.starts_with("eval/") && k.ends_with("-pass@1"))
-                    .filter_map(|(_, v)| v.as_f64())
-                    .collect();
-                (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-            });
+        let pass1 = s.pass_at(1);
         let resp = g("rollout/response_len/mean");
         let trunc = g("rollout/truncated_ratio");
         let mut flags = Vec::new();
         if let Some(e) = &s.error {
             flags.push(format!("ERROR: {e}"));
         }
-        let fl = &s.flags;
-        for (on, name) in [
-            (fl.straggler, "straggler"),
-            (fl.truncation_burst, "truncation burst"),
-            (fl.untraced, "untraced"),
-            (fl.missing_train, "missing train data"),
-            (fl.partial_train, "partial train data"),
-        ] {
-            if on {
-                flags.push(name.to_string());
-            }
-        }
-        if fl.zero_std_groups > 0 {
-            flags.push(format!("{} zero-std groups", fl.zero_std_groups));
-        }
+        flags.extend(s.flags.labels());
         let _ = writeln!(
             o,
             "{:>5} {:<5} {:>7} {:>6} {:>8} {:>7} {:>9} {:>8} {:>9} {:>8}  {}",

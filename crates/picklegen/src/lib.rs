@@ -10,13 +10,15 @@
 //! to build each case.
 //!
 //! Layout: this file ([`Pickle`], the opcode writer); `zip.rs` ([`torch_zip`], [`zip_entries`]);
-//! `hostile/` (the catalog of hostile files, [`hostile::catalog`]); `train.rs` (hostile train
-//! dumps).
+//! `tensor.rs` ([`tensor`]); `hostile/` (the catalog of hostile files, [`hostile::catalog`]);
+//! `train.rs` (hostile train dumps).
 
 pub mod hostile;
+mod tensor;
 pub mod train;
 mod zip;
 
+pub use tensor::tensor;
 pub use zip::{torch_zip, zip_entries, Entry, Method};
 
 /// A pickle program under construction. Every method appends exactly the opcode it names

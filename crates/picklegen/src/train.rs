@@ -2,33 +2,7 @@
 //! tensors whose shape far exceeds their storage (stride 0), named again and again through
 //! the pickle memo.
 
-use crate::{zip_entries, Entry, Method, Pickle};
-
-/// Writes a `torch.Tensor` (float32, storage "0") of `shape` and `stride`.
-pub fn tensor(p: &mut Pickle, shape: &[i64], stride: &[i64]) {
-    p.global("torch._utils", "_rebuild_tensor_v2").mark();
-    p.mark()
-        .str("storage")
-        .global("torch", "FloatStorage")
-        .str("0")
-        .str("cpu")
-        .int(1)
-        .tuple();
-    p.op(b'Q'); // BINPERSID
-    p.int(0).mark();
-    for &d in shape {
-        p.int(d);
-    }
-    p.tuple().mark();
-    for &s in stride {
-        p.int(s);
-    }
-    p.tuple().bool(false);
-    p.global("collections", "OrderedDict")
-        .empty_tuple()
-        .reduce();
-    p.tuple().reduce();
-}
+use crate::{tensor, zip_entries, Entry, Method, Pickle};
 
 /// `samples` dicts, each naming one memoised tensor under every per-token key.
 pub fn train_zip(samples: usize, shape: &[i64], stride: &[i64]) -> Vec<u8> {

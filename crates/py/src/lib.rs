@@ -348,5 +348,14 @@ fn _rollscope(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(root_is_parent, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // The health thresholds' defaults, for `rollscope.stats`'s signature: `Default` is their
+    // one home.
+    let t = trace::metrics::Thresholds::default();
+    let defaults = pyo3::types::PyDict::new(m.py());
+    defaults.set_item("e2e_p99", t.e2e_p99_s)?;
+    defaults.set_item("queue_p99", t.queue_p99_s)?;
+    defaults.set_item("failed_share", t.failed_share)?;
+    defaults.set_item("decode_min", t.decode_tok_s)?;
+    m.add("DEFAULT_THRESHOLDS", defaults)?;
     Ok(())
 }

@@ -39,6 +39,18 @@ def test_stats_thresholds_are_the_cli_flags():
     assert ours != rollscope.stats(path)
 
 
+def test_threshold_defaults_are_the_cores():
+    # One home: the signature's defaults are read from the Rust core's `Thresholds::default()`
+    # (the CLI's flags take theirs from there too, and test_stats_equal_the_cli compares).
+    import inspect
+
+    params = inspect.signature(rollscope.stats).parameters
+    core = rollscope._rollscope.DEFAULT_THRESHOLDS
+    assert sorted(core) == ["decode_min", "e2e_p99", "failed_share", "queue_p99"]
+    assert {k: params[k].default for k in core} == core
+    assert all(isinstance(v, float) and v > 0 for v in core.values())
+
+
 @pytest.mark.parametrize("path", SLIME, ids=lambda p: p.name)
 def test_cache_equals_the_cli(path):
     with warnings.catch_warnings():

@@ -55,7 +55,9 @@ impl RowLanes {
 /// `Some(true)` for a `[P]` virtual span, `Some(false)` for `[D]`, `None` otherwise.
 pub(crate) fn pd_role(item: &Item) -> Option<bool> {
     match item {
-        Item::Span(s) => s.pd_virtual_role().map(|r| r == "prefill"),
+        Item::Span(s) => s
+            .pd_virtual_role()
+            .map(|r| trace::sglang::PdRole::of_attr(r) == trace::sglang::PdRole::Prefill),
         _ => None,
     }
 }

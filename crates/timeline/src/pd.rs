@@ -3,21 +3,25 @@
 
 use trace::{Item, Row};
 
-/// The PD (prefill/decode disaggregation) phases, in the order they happen, with the
-/// colours used for them everywhere: `[P]`/`[D]` lane segments, `sglang_pd_*` child spans and
-/// the legend. `key` is the `pd_*_duration` attribute without `pd_` and `_duration`.
-pub const PD_PHASES: [(&str, &str, &str); 10] = [
-    ("prefill_bootstrap_queue", "[P] bootstrap queue", "#9c755f"),
-    ("prefill_bootstrap", "[P] bootstrap", "#bab0ac"),
-    ("prefill_alloc_wait", "[P] alloc wait", "#edc948"),
-    ("prefill_forward", "[P] prefill forward", "#4e79a7"),
-    ("prefill_transfer_queue", "[P] transfer queue", "#76b7b2"),
-    ("decode_prealloc", "[D] prealloc", "#ff9da7"),
-    ("decode_bootstrap", "[D] bootstrap", "#b07aa1"),
-    ("decode_alloc_wait", "[D] alloc wait", "#e15759"),
-    ("decode_transfer", "[D] kv transfer", "#59a14f"),
-    ("decode_forward", "[D] decode forward", "#f28e2b"),
+/// The colour of each of `trace`'s [`trace::sglang::PD_PHASES`], by index, used everywhere:
+/// `[P]`/`[D]` lane segments, `sglang_pd_*` child spans and the legend.
+const PD_COLORS: [&str; trace::sglang::PD_PHASES.len()] = [
+    "#9c755f", "#bab0ac", "#edc948", "#4e79a7", "#76b7b2", "#ff9da7", "#b07aa1", "#e15759",
+    "#59a14f", "#f28e2b",
 ];
+
+/// The PD phases as `(key, label, colour)`: key and label from [`trace::sglang::PD_PHASES`]
+/// (their one home), the colour from here.
+pub const PD_PHASES: [(&str, &str, &str); trace::sglang::PD_PHASES.len()] = {
+    let mut out = [("", "", ""); trace::sglang::PD_PHASES.len()];
+    let mut i = 0;
+    while i < out.len() {
+        let p = &trace::sglang::PD_PHASES[i];
+        out[i] = (p.key, p.label, PD_COLORS[i]);
+        i += 1;
+    }
+    out
+};
 
 /// The PD phase a span name or attribute key stands for, if any: `sglang_pd_prefill_forward`
 /// and `pd_prefill_forward_duration` both give `prefill_forward`.
@@ -66,9 +70,8 @@ fn phases_of(item: &Item) -> Vec<(f64, f64, u8)> {
     }
     let mut t = span.start_ts;
     let mut out = Vec::new();
-    for (p, (key, _, _)) in PD_PHASES.iter().enumerate() {
-        let attr = format!("pd_{key}_duration");
-        if let Some(d) = attrs.get(&attr).and_then(|v| v.as_f64()) {
+    for (p, phase) in trace::sglang::PD_PHASES.iter().enumerate() {
+        if let Some(d) = attrs.get(phase.attr).and_then(|v| v.as_f64()) {
             if d > 0.0 && d.is_finite() {
                 out.push((t, t + d, p as u8));
                 t += d;

@@ -8,18 +8,15 @@
 use std::collections::HashMap;
 
 use serde_json::Value as J;
-use trace::{Item, Row, State};
+use trace::{Item, Row};
 
-/// `Track::kind`: the item's state in the low bits …
-pub const KIND_CLOSED: u8 = 0;
-pub const KIND_OPEN: u8 = 1;
-pub const KIND_EVENT: u8 = 2;
-pub const KIND_ORPHAN: u8 = 3;
-/// … which of these the low bits are.
-pub const KIND_STATE_MASK: u8 = 0b11;
-/// … and flags: a `[P]` (prefill) or `[D]` (decode) virtual span (spec §3.5).
-pub const KIND_PD_PREFILL: u8 = 1 << 4;
-pub const KIND_PD_DECODE: u8 = 1 << 5;
+/// `Track::kind`: the item's state in the low bits, and the `[P]`/`[D]` flags: `trace`'s store
+/// kinds (their one home), under the names the page uses.
+pub use trace::store::{
+    CLOSED_SPAN as KIND_CLOSED, OPEN_SPAN as KIND_OPEN, ORPHAN_END as KIND_ORPHAN,
+    PD_DECODE as KIND_PD_DECODE, PD_PREFILL as KIND_PD_PREFILL, POINT_EVENT as KIND_EVENT,
+    STATE_MASK as KIND_STATE_MASK,
+};
 
 /// One row's items as columns (all the same length, in the row's item order).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -81,19 +78,7 @@ impl Track {
             Item::Span(s) => (s.lane, s.depth),
             Item::Event(p) | Item::OrphanEnd(p) => (p.lane, p.depth),
         };
-        let mut kind = match item.state() {
-            State::ClosedSpan => KIND_CLOSED,
-            State::OpenSpan => KIND_OPEN,
-            State::PointEvent => KIND_EVENT,
-            State::OrphanEnd => KIND_ORPHAN,
-        };
-        if let Item::Span(s) = item {
-            match s.pd_virtual_role() {
-                Some("prefill") => kind |= KIND_PD_PREFILL,
-                Some(_) => kind |= KIND_PD_DECODE,
-                None => {}
-            }
-        }
+        let kind = trace::sglang::item_kind(item);
         self.start.push(item.start());
         self.end.push(item.display_end());
         self.name.push(names.intern(item.name()));

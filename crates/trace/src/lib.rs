@@ -22,8 +22,8 @@
 //! store and the cache JSON written from it), `json.rs` (values → JSON, bounded), `values.rs`
 //! (bounded "is it a dict?"; value text is `pt::walk::repr`), `cache_json.rs` (reading an
 //! untrusted cache JSON or a serialised [`Materialized`]), `sniff.rs` (what kind of file),
-//! `tokenizer.rs` (token ids → text with a run's `tokenizer.json`), `metrics/`, `interop/`,
-//! `run/`, this file (the build's limits and errors).
+//! `sglang.rs` (PD phases and request perf fields), `metrics/`, `interop/`, `run/`, this file
+//! (the build's limits and errors).
 
 mod build;
 mod cache_json;
@@ -35,9 +35,9 @@ pub mod metrics;
 pub mod model;
 pub mod rows;
 pub mod run;
+pub mod sglang;
 pub mod sniff;
 pub mod store;
-pub mod tokenizer;
 pub mod values;
 
 pub use build::PROGRESS_EVERY;

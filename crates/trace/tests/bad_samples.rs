@@ -208,6 +208,20 @@ fn text_from_a_dump_stays_data() {
     let b = load(vec![sample(0, vec![x])]);
     let item = &b.cache.rows[0].items[0];
     assert_eq!(item.name().as_str(), Some("<script>alert(1)</script>"));
+    // The attribute is kept as the same text (not escaped, dropped or parsed) …
+    let trace::Item::Event(p) = item else {
+        panic!("a point event: {item:?}")
+    };
+    assert_eq!(
+        p.attrs["html"].as_str(),
+        Some("<img src=x onerror=alert(1)>")
+    );
+    // … and the cache JSON carries both texts as JSON strings that read back unchanged.
+    let text = serde_json::to_string(&b.cache).expect("cache JSON");
+    let back: serde_json::Value = serde_json::from_str(&text).expect("reads back");
+    let row = &back["rows"][0]["items"][0];
+    assert_eq!(row["name"], "<script>alert(1)</script>");
+    assert_eq!(row["attrs"]["html"], "<img src=x onerror=alert(1)>");
 }
 
 /// 200 000 nested lists in an attr: read, converted to JSON, written and dropped without

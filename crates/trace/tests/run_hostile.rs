@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use picklegen::{zip_entries, Entry, Method, Pickle};
+use picklegen::{tensor, zip_entries, Entry, Method, Pickle};
 use trace::run::{scan_bytes, TrainData};
 
 /// Generous (a scan up to its work allowance takes ≈7 s in a debug build on a busy 2-core
@@ -113,7 +113,7 @@ fn a_tensor_that_lies_about_its_storage_is_a_note_not_a_crash() {
     p.str("rollout_position").int(0);
     p.str("local_raw_reward").float(1.0);
     p.str("advantages");
-    picklegen::train::tensor(&mut p, &[1_000_000], &[1]);
+    tensor(&mut p, &[1_000_000], &[1]);
     p.setitems().appends().setitem();
     let pkl = p.stop();
     let storage = 1.0f32.to_le_bytes();

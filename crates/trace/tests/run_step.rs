@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use tokenizer::Tokenizer;
 use trace::run::{scan_bytes, Prompt, Step, TrainData};
-use trace::tokenizer::Tokenizer;
 
 fn run_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/run")

@@ -5,8 +5,8 @@
 use std::time::{Duration, Instant};
 
 use picklegen::Pickle;
+use tokenizer::Tokenizer;
 use trace::run::{scan_bytes, Step, MAX_TEXT_CHARS};
-use trace::tokenizer::Tokenizer;
 
 const BOUND: Duration = Duration::from_secs(60);
 

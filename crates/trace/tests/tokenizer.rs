@@ -1,11 +1,11 @@
-//! `trace::tokenizer`: the run fixture's tokenizer decodes every sample's tokens to its text,
+//! `tokenizer` (with `trace`'s run reader): the run fixture's tokenizer decodes every sample's tokens to its text,
 //! pieces split that text by token exactly, and hostile `tokenizer.json` files are clear,
 //! bounded errors.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use trace::tokenizer::{Piece, Tokenizer, TokenizerError, MAX_TOKENIZER_BYTES, MAX_TOKEN_BYTES};
+use tokenizer::{Piece, Tokenizer, TokenizerError, MAX_TOKENIZER_BYTES, MAX_TOKEN_BYTES};
 
 fn run_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/run")

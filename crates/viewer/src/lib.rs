@@ -7,13 +7,17 @@
 //! worker (`bin/worker/model.rs` holds them); the page gets columns (`protocol`), geometry and hit testing from `timeline`; this crate wires them to the DOM. Text
 //! from a dump reaches the page only as text nodes or canvas `fillText`, never as HTML.
 
+#[cfg(target_arch = "wasm32")]
+pub mod fetch;
+pub mod numbers;
 pub mod origins;
 pub mod protocol;
 pub mod rows;
 #[cfg(target_arch = "wasm32")]
 pub mod worker_boot;
-// The run explorer: its components are wasm-only inside; its pure logic (`run::math`,
-// `run::step_table`) is compiled and tested natively like `protocol`.
+// The run explorer: the page links only `run::handoff`; the rest is compiled for wasm only
+// with the `run-app` feature (its own builds), and its plain logic (`run::math`,
+// `run::step_table`, `run::token_view`) natively too, to test it like `protocol`.
 pub mod run;
 
 #[cfg(target_arch = "wasm32")]
@@ -40,3 +44,5 @@ mod strips;
 mod url_state;
 #[cfg(target_arch = "wasm32")]
 mod worker_client;
+#[cfg(target_arch = "wasm32")]
+pub mod worker_handle;

@@ -416,6 +416,8 @@ pub fn decode_head(text: &str) -> Result<BatchHead, String> {
     serde_json::from_str(text).map_err(|e| bad_batch(&e.to_string()))
 }
 
+// The run explorer's messages: only its builds (feature `run-app`) and native tests see them.
+#[cfg(any(not(target_arch = "wasm32"), feature = "run-app"))]
 pub mod run;
 
 #[cfg(test)]

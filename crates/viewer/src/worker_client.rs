@@ -8,6 +8,7 @@
 //! cancelled or failed load, or a loader that dies, never takes the shown file's details
 //! with it.
 
+use std::rc::Rc;
 use std::sync::Arc;
 
 use leptos::prelude::*;
@@ -21,6 +22,7 @@ use crate::protocol::{decode_batch, decode_head, Columns, FromWorker, RowHead, T
 use crate::rows::{Loaded, PageRow};
 use crate::state::{counter_tracks, Phase, State};
 use crate::url_state::Link;
+use crate::worker_handle::WorkerHandle;
 
 pub mod health;
 mod model;
@@ -61,10 +63,10 @@ pub struct Client {
     st: State,
     link: Link,
     /// The loader (see the module doc) and whether it said it is ready.
-    worker: StoredValue<Option<web_sys::Worker>, LocalStorage>,
+    worker: StoredValue<Option<Rc<WorkerHandle>>, LocalStorage>,
     ready: StoredValue<bool>,
     /// The worker holding the shown file, and its generation.
-    model: StoredValue<Option<(web_sys::Worker, u32)>, LocalStorage>,
+    model: StoredValue<Option<(Rc<WorkerHandle>, u32)>, LocalStorage>,
     /// A request waiting for the loader to say it is ready.
     pending: StoredValue<Option<Request>, LocalStorage>,
     incoming: StoredValue<Incoming, LocalStorage>,
@@ -338,18 +340,11 @@ impl Client {
     }
 
     /// The loader, started if there is none.
-    fn start(&self) -> Option<web_sys::Worker> {
+    fn start(&self) -> Option<Rc<WorkerHandle>> {
         if let Some(w) = self.worker.get_value() {
             return Some(w);
         }
-        let opts = web_sys::WorkerOptions::new();
-        opts.set_type(web_sys::WorkerType::Module);
-        let w = web_sys::Worker::new_with_options(&Self::worker_url(), &opts).ok()?;
-        self.ready.set_value(false);
-        self.heard.set_value(now_ms());
-        self.pinged.set_value(None);
         let generation = self.generation.get_value().wrapping_add(1);
-        self.generation.set_value(generation);
         let this = *self;
         // Which role this worker has now: the loader, the model worker, or none (replaced;
         // its last words are ignored).
@@ -365,40 +360,25 @@ impl Client {
                 None
             }
         };
-        let cb =
-            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-                match role() {
-                    Some(true) => this.on_message(ev.data()),
-                    Some(false) => this.on_model_message(ev.data()),
-                    None => {}
-                }
-            });
-        w.set_onmessage(Some(cb.as_ref().unchecked_ref()));
-        cb.forget();
-        // An uncaught exception or a trap (`panic = "abort"`, out of memory) in the worker.
-        let onerr =
-            Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |ev: web_sys::ErrorEvent| {
-                let m = ev.message();
-                let why = if m.is_empty() {
-                    "an uncaught error"
-                } else {
-                    &m
-                };
-                match role() {
-                    Some(true) => this.died(why),
-                    Some(false) => this.model_died(why),
-                    None => {}
-                }
-            });
-        w.set_onerror(Some(onerr.as_ref().unchecked_ref()));
-        onerr.forget();
-        let onmsgerr = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| match role() {
-            Some(true) => this.died("a message from it could not be received"),
-            Some(false) => this.model_died("a message from it could not be received"),
-            None => {}
-        });
-        w.set_onmessageerror(Some(onmsgerr.as_ref().unchecked_ref()));
-        onmsgerr.forget();
+        let w = WorkerHandle::start(
+            &Self::worker_url(),
+            move |data| match role() {
+                Some(true) => this.on_message(data),
+                Some(false) => this.on_model_message(data),
+                None => {}
+            },
+            // An uncaught exception or a trap (`panic = "abort"`, out of memory) in the worker.
+            move |why| match role() {
+                Some(true) => this.died(why),
+                Some(false) => this.model_died(why),
+                None => {}
+            },
+        )?;
+        let w = Rc::new(w);
+        self.ready.set_value(false);
+        self.heard.set_value(now_ms());
+        self.pinged.set_value(None);
+        self.generation.set_value(generation);
         self.worker.set_value(Some(w.clone()));
         Some(w)
     }

@@ -64,16 +64,17 @@ def _warn(lines: List[str]) -> None:
 def stats(
     path_or_bytes: PathOrBytes,
     *,
-    e2e_p99: float = 10.0,
-    queue_p99: float = 0.5,
-    failed_share: float = 0.01,
-    decode_min: float = 30.0,
+    e2e_p99: float = _rollscope.DEFAULT_THRESHOLDS["e2e_p99"],
+    queue_p99: float = _rollscope.DEFAULT_THRESHOLDS["queue_p99"],
+    failed_share: float = _rollscope.DEFAULT_THRESHOLDS["failed_share"],
+    decode_min: float = _rollscope.DEFAULT_THRESHOLDS["decode_min"],
     name: str = "<bytes>",
 ) -> Dict[str, Any]:
     """The rollout's performance picture: ``rollscope stats --json`` as a dict.
 
     slime's metrics under slime's exact names, then rollscope's own under ``rollscope/``.
-    The thresholds are the CLI's health thresholds (``--e2e-p99`` etc.). ``name`` names bytes
+    The thresholds are the CLI's health thresholds (``--e2e-p99`` etc.), with the same
+    defaults (``rollscope._rollscope.DEFAULT_THRESHOLDS``, from the Rust core). ``name`` names bytes
     input in messages.
     """
     flat, warns = _rollscope.stats(

@@ -17,10 +17,10 @@ class DumpWarning(UserWarning):
 def stats(
     path_or_bytes: PathOrBytes,
     *,
-    e2e_p99: float = 10.0,
-    queue_p99: float = 0.5,
-    failed_share: float = 0.01,
-    decode_min: float = 30.0,
+    e2e_p99: float = ...,
+    queue_p99: float = ...,
+    failed_share: float = ...,
+    decode_min: float = ...,
     name: str = "<bytes>",
 ) -> Dict[str, Any]:
     """``rollscope stats --json`` as a dict (slime's metric names, then ``rollscope/…``)."""

@@ -3,6 +3,7 @@
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 __version__: str
+DEFAULT_THRESHOLDS: Dict[str, float]
 
 class DumpError(ValueError): ...
 

@@ -13,13 +13,12 @@ use serde_json::Value as J;
 
 use super::activity::{in_flight_of_edges, span_seconds, token_ends, tokens_rate_of};
 use super::groups::{group_facts, group_stats, zero_std_counts};
-use super::requests::{
-    finite_number, request_attrs, DECODE_FIELDS, PREFILL_FIELDS, REQUEST_FIELDS,
-};
+use super::requests::{finite_number, request_attrs};
 use super::summary::{count_sorted, histogram, stats};
 use super::{analyze_health, Analysis, SampleFacts, SlowSample, Thresholds};
 use crate::json::py_str;
 use crate::model::Row;
+use crate::sglang::REQUEST_PERF_FIELDS;
 
 /// One row's own times, as the analysis keeps them.
 struct RowTimes {
@@ -49,11 +48,7 @@ impl Analyzer {
     pub fn add_row(&mut self, row: &Row) {
         for attrs in request_attrs(std::slice::from_ref(row)) {
             self.requests += 1;
-            for (metric, key) in REQUEST_FIELDS
-                .iter()
-                .chain(&PREFILL_FIELDS)
-                .chain(&DECODE_FIELDS)
-            {
+            for (metric, key) in &REQUEST_PERF_FIELDS {
                 if let Some(x) = finite_number(attrs.get(*key)) {
                     if !self.by_metric.contains_key(metric) {
                         self.order.push(metric);

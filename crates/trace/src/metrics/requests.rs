@@ -8,56 +8,6 @@ use serde_json::{Map, Value as J};
 
 use crate::model::{Item, Row, State};
 
-pub(super) const REQUEST_FIELDS: [(&str, &str); 3] = [
-    ("perf/request/e2e_latency", "e2e_latency"),
-    ("perf/request/queue_time", "queue_time"),
-    ("perf/decode/throughput", "decode_throughput"),
-];
-pub(super) const PREFILL_FIELDS: [(&str, &str); 8] = [
-    (
-        "perf/prefill/bootstrap_queue_duration",
-        "pd_prefill_bootstrap_queue_duration",
-    ),
-    (
-        "perf/prefill/bootstrap_duration",
-        "pd_prefill_bootstrap_duration",
-    ),
-    (
-        "perf/prefill/alloc_wait_duration",
-        "pd_prefill_alloc_wait_duration",
-    ),
-    (
-        "perf/prefill/forward_duration",
-        "pd_prefill_forward_duration",
-    ),
-    (
-        "perf/prefill/transfer_queue_duration",
-        "pd_prefill_transfer_queue_duration",
-    ),
-    ("perf/prefill/transfer_speed_gb_s", "pd_transfer_speed_gb_s"),
-    ("perf/prefill/transfer_total_mb", "pd_transfer_total_mb"),
-    ("perf/prefill/retry_count", "pd_prefill_retry_count"),
-];
-pub(super) const DECODE_FIELDS: [(&str, &str); 5] = [
-    (
-        "perf/decode/prealloc_duration",
-        "pd_decode_prealloc_duration",
-    ),
-    (
-        "perf/decode/bootstrap_duration",
-        "pd_decode_bootstrap_duration",
-    ),
-    (
-        "perf/decode/alloc_wait_duration",
-        "pd_decode_alloc_wait_duration",
-    ),
-    (
-        "perf/decode/transfer_duration",
-        "pd_decode_transfer_duration",
-    ),
-    ("perf/decode/forward_duration", "pd_decode_forward_duration"),
-];
-
 /// Attributes of each request: every `sglang_generate` end (closed span or orphan end), with
 /// `pd_*` values from its `sglang_pd_*` descendants and `sglang_pd_summary` added where the
 /// request's own attrs lack them.

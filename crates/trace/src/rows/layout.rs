@@ -11,6 +11,40 @@ use serde_json::Value as J;
 use super::Span;
 use crate::json::truthy;
 
+/// 3.3 and 3.4 for a row: where each span id leads (the last span with it) and each span's depth.
+pub(super) struct Placed {
+    pub by_id: HashMap<String, usize>,
+    pub depths: Vec<u32>,
+}
+
+/// 3.4 depths, then 3.3's display end of the open spans (`spans[n_closed..]`), with a
+/// warning for a parent cycle.
+pub(super) fn place_spans(
+    spans: &mut [Span],
+    n_closed: usize,
+    row_end_ts: f64,
+    warn: &mut Vec<String>,
+) -> Placed {
+    // span_by_id: the last span with an id wins, as in a dict comprehension.
+    let mut by_id: HashMap<String, usize> = HashMap::with_capacity(spans.len());
+    for (i, s) in spans.iter().enumerate() {
+        by_id.insert(s.key.clone(), i);
+    }
+
+    // 3.4 Depths (memoised, cycle gives 0 where detected), iteratively.
+    let (depths, cyclic) = span_depths(spans, &by_id);
+    if cyclic {
+        warn.push("span parent ids form a cycle; depths are cut where it closes".into());
+    }
+
+    // 3.3 Open-span display end.
+    let ancestor_cycle = clip_open_spans(spans, n_closed, &by_id, row_end_ts);
+    if ancestor_cycle && !cyclic {
+        warn.push("span parent ids form a cycle".into());
+    }
+    Placed { by_id, depths }
+}
+
 /// Depth per span, memoised (read it through `by_id`: the span that holds a key); the
 /// boolean says whether a cycle was met. Walks up until a known depth, a root or a repeat,
 /// then assigns on the way back, exactly as the recursive reference does (including its

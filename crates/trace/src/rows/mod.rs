@@ -16,18 +16,19 @@
 
 mod events;
 mod fields;
+mod items;
 mod layout;
 mod pd;
+mod row;
 
 use std::collections::HashMap;
 
 use pt::{NodeId, Tree, Value};
-use serde_json::{Map, Value as J};
+use serde_json::Value as J;
 
-use crate::json::{cmp_json, py_str, to_json_counted, truthy, Output};
-use crate::model::{Item, PointItem, Row, SpanAttrs, SpanItem, State};
+use crate::json::{py_str, truthy, Output};
+use crate::model::Row;
 use crate::values::dict_of;
-use events::{attempt_of, Kind};
 
 /// JSON text an item writes besides its name, ids and attrs (keys, times, lanes), counted
 /// from above so the output budget is not undercounted.
@@ -178,7 +179,8 @@ fn describe(tree: &Tree, v: &Value) -> String {
 
 /// Builds the row for one sample: `Ok(None)` when it has no usable trace (or is skipped),
 /// `Err(Stop)` when building it would pass one of the file's limits (nothing of it is kept).
-/// Problems go to `warn` as plain sentences (the caller adds the sample index).
+/// Problems go to `warn` as plain sentences (the caller adds the sample index). The steps are
+/// the spec's, one function each.
 pub fn build_row(
     tree: &Tree,
     sample: &Value,
@@ -186,6 +188,56 @@ pub fn build_row(
     budget: &mut Budget,
     warn: &mut Vec<String>,
 ) -> Result<Option<Row>, Stop> {
+    let Some(found) = find_trace(tree, sample, budget, warn)? else {
+        return Ok(None);
+    };
+    let trace_attempt = found.trace.get_str("attempt");
+    // 3.1 Normalising events.
+    let events = events::normalise(tree, found.events, trace_attempt, budget, warn)?;
+    if events.is_empty() {
+        return Ok(None);
+    }
+    let row_end_ts = events
+        .iter()
+        .map(|e| e.ts)
+        .fold(f64::NEG_INFINITY, f64::max);
+    // 3.2 Spans, point events and orphan ends.
+    let paired = items::pair_events(events, warn);
+    // 3.3 and 3.4: depths and the display end of open spans.
+    let mut spans = paired.spans;
+    let placed = layout::place_spans(&mut spans, paired.n_closed, row_end_ts, warn);
+    // 3.5 to 3.6: the items, PD virtual spans last, sorted as slime sorts them.
+    let items = items::make_items(
+        spans,
+        paired.n_closed,
+        paired.points,
+        paired.orphans,
+        &placed,
+        budget,
+    )?;
+    // 3.7 The row.
+    row::make_row(tree, &found, row_id, items, budget, warn).map(Some)
+}
+
+/// The parts of a sample a row is built from.
+struct Found<'a> {
+    /// The sample's fields.
+    fields: &'a pt::Dict,
+    /// Its `trace` dict.
+    trace: &'a pt::Dict,
+    /// `trace["events"]`, charged to the budget.
+    events: &'a [Value],
+}
+
+/// The sample's fields, trace and events, or `None` (with a warning when the shape is wrong)
+/// when it has no trace to show; the events are charged to the file's event limit here,
+/// before any is visited: the sample that would pass it is not read at all.
+fn find_trace<'a>(
+    tree: &'a Tree,
+    sample: &Value,
+    budget: &mut Budget,
+    warn: &mut Vec<String>,
+) -> Result<Option<Found<'a>>, Stop> {
     let Some(fields) = dict_of(tree, sample) else {
         warn.push(format!(
             "is {}, not a dict or a Sample object; skipped",
@@ -207,7 +259,7 @@ pub fn build_row(
             return Ok(None);
         }
     };
-    let raw_events: &[Value] = match trace_dict.get_str("events") {
+    let raw_events: &'a [Value] = match trace_dict.get_str("events") {
         None | Some(Value::None) => return Ok(None),
         Some(v) => match (tree.as_seq(v), tree.node_of(v)) {
             (Some(s), _) => s,
@@ -241,315 +293,10 @@ pub fn build_row(
         return Err(Stop::Events);
     }
     budget.events = events_after;
-    let trace_attempt = trace_dict.get_str("attempt");
-
-    // 3.1 Normalising events.
-    let events = events::normalise(tree, raw_events, trace_attempt, budget, warn)?;
-    if events.is_empty() {
-        return Ok(None);
-    }
-
-    let row_end_ts = events
-        .iter()
-        .map(|e| e.ts)
-        .fold(f64::NEG_INFINITY, f64::max);
-
-    // 3.2 Items. Events are consumed: their values move into spans and items, never copied.
-    let mut slots: Vec<Option<Span>> = Vec::new();
-    let mut open_at: HashMap<String, usize> = HashMap::with_capacity(events.len() / 2);
-    let mut closed: Vec<Span> = Vec::new();
-    let mut point_events: Vec<events::Event> = Vec::new();
-    let mut orphans: Vec<events::Event> = Vec::new();
-    let mut reopened = Shown::default();
-    for ev in events {
-        match ev.kind {
-            Kind::Start if truthy(&ev.span_id) => {
-                let key = ev.span_key;
-                if open_at.contains_key(&key) {
-                    reopened.add(|| py_str(&ev.span_id));
-                }
-                let span = Span {
-                    name: ev.name,
-                    start_ts: ev.ts,
-                    end_ts: None,
-                    display_end_ts: ev.ts,
-                    attempt: ev.attempt,
-                    span_id: ev.span_id,
-                    key: key.clone(),
-                    parent: ev.parent,
-                    parent_key: ev.parent_key,
-                    start_attrs: ev.attrs,
-                    end_attrs: J::Object(Map::new()),
-                };
-                if let Some(&at) = open_at.get(&key) {
-                    // Python dict assignment: the new record takes the old one's place.
-                    slots[at] = Some(span);
-                } else {
-                    open_at.insert(key, slots.len());
-                    slots.push(Some(span));
-                }
-            }
-            Kind::End => {
-                let open = if truthy(&ev.span_id) {
-                    open_at.remove(&ev.span_key).and_then(|at| slots[at].take())
-                } else {
-                    None
-                };
-                match open {
-                    Some(mut span) => {
-                        span.end_ts = Some(ev.ts);
-                        span.display_end_ts = ev.ts;
-                        span.end_attrs = ev.attrs;
-                        closed.push(span);
-                    }
-                    None => orphans.push(ev),
-                }
-            }
-            _ => point_events.push(ev),
-        }
-    }
-    if reopened.count > 0 {
-        warn.push(format!(
-            "span id {} started again while open; the earlier start is dropped",
-            reopened.text()
-        ));
-    }
-    let n_closed = closed.len();
-    let mut spans: Vec<Span> = closed;
-    spans.extend(slots.into_iter().flatten());
-    let mut backwards = Shown::default();
-    for s in &spans {
-        if s.end_ts.is_some_and(|e| e < s.start_ts) {
-            backwards.add(|| py_str(&s.name));
-        }
-    }
-    if backwards.count > 0 {
-        warn.push(format!("span {} ends before it starts", backwards.text()));
-    }
-
-    // span_by_id: the last span with an id wins, as in a dict comprehension.
-    let mut by_id: HashMap<String, usize> = HashMap::with_capacity(spans.len());
-    for (i, s) in spans.iter().enumerate() {
-        by_id.insert(s.key.clone(), i);
-    }
-
-    // 3.4 Depths (memoised, cycle gives 0 where detected), iteratively.
-    let (depths, cyclic) = layout::span_depths(&spans, &by_id);
-    if cyclic {
-        warn.push("span parent ids form a cycle; depths are cut where it closes".into());
-    }
-
-    // 3.3 Open-span display end.
-    let ancestor_cycle = layout::clip_open_spans(&mut spans, n_closed, &by_id, row_end_ts);
-    if ancestor_cycle && !cyclic {
-        warn.push("span parent ids form a cycle".into());
-    }
-
-    // Depth of a span by its key, and of a point by its parent's key: through the span that
-    // holds the key (the last one), as slime's dict lookups do.
-    let depth_by_key = |key: &str| by_id.get(key).map(|&i| depths[i]);
-    let parent_name = |pid: &J, key: &str| -> J {
-        if !truthy(pid) {
-            return J::Null;
-        }
-        by_id
-            .get(key)
-            .map(|&p| spans[p].name.clone())
-            .unwrap_or(J::Null)
-    };
-    // Per span and point: (depth, parent name), computed before the spans are consumed.
-    let span_info: Vec<(u32, J)> = spans
-        .iter()
-        .map(|s| {
-            (
-                depth_by_key(&s.key).unwrap_or(0),
-                parent_name(&s.parent, &s.parent_key),
-            )
-        })
-        .collect();
-    let point_info = |ev: &events::Event| {
-        (
-            depth_by_key(&ev.parent_key).map_or(0, |d| d.saturating_add(1)),
-            parent_name(&ev.parent, &ev.parent_key),
-        )
-    };
-    let point_events: Vec<(events::Event, (u32, J))> = point_events
-        .into_iter()
-        .map(|e| {
-            let info = point_info(&e);
-            (e, info)
-        })
-        .collect();
-    let orphans: Vec<(events::Event, (u32, J))> = orphans
-        .into_iter()
-        .map(|e| {
-            let info = point_info(&e);
-            (e, info)
-        })
-        .collect();
-    let max_lane = span_info
-        .iter()
-        .map(|x| x.0)
-        .chain(point_events.iter().chain(&orphans).map(|(_, x)| x.0))
-        .max();
-    // 3.5 PD virtual spans (listed after the rest).
-    let virtual_items = pd::pd_lanes(&spans[..n_closed], max_lane, &mut budget.out);
-
-    // 3.6 Items: spans, point events, orphan ends, then PD virtual spans. Each charges its
-    // fixed fields and its parent's name (a copy the events did not pay for).
-    let mut charge = |parent_name: &J| {
-        budget.out.bytes += (ITEM_OVERHEAD + json_len(parent_name)) as u64;
-    };
-    let mut items: Vec<Item> =
-        Vec::with_capacity(spans.len() + point_events.len() + orphans.len() + virtual_items.len());
-    for (i, (s, (depth, parent_span_name))) in spans.into_iter().zip(span_info).enumerate() {
-        charge(&parent_span_name);
-        items.push(Item::Span(SpanItem {
-            state: if i < n_closed {
-                State::ClosedSpan
-            } else {
-                State::OpenSpan
-            },
-            name: s.name,
-            start_ts: round6(s.start_ts),
-            end_ts: s.end_ts.map(round6),
-            display_end_ts: round6(s.display_end_ts),
-            attempt: s.attempt,
-            span_id: s.span_id,
-            parent_span_id: s.parent,
-            parent_span_name,
-            lane: depth,
-            depth,
-            attrs: SpanAttrs {
-                start_attrs: s.start_attrs,
-                end_attrs: s.end_attrs,
-            },
-        }));
-    }
-    // Point events first, then orphan ends, each in event order.
-    for (state, list) in [
-        (State::PointEvent, point_events),
-        (State::OrphanEnd, orphans),
-    ] {
-        for (ev, (depth, parent_span_name)) in list {
-            charge(&parent_span_name);
-            let p = PointItem {
-                state,
-                name: ev.name,
-                ts: round6(ev.ts),
-                attempt: ev.attempt,
-                span_id: if state == State::PointEvent {
-                    J::Null
-                } else {
-                    ev.span_id
-                },
-                parent_span_id: ev.parent,
-                parent_span_name,
-                lane: depth,
-                depth,
-                attrs: ev.attrs,
-            };
-            items.push(if state == State::PointEvent {
-                Item::Event(p)
-            } else {
-                Item::OrphanEnd(p)
-            });
-        }
-    }
-    items.extend(virtual_items);
-    if budget.items + items.len() > budget.max_items {
-        return Err(Stop::Items);
-    }
-    budget.check_bytes()?;
-
-    items.sort_by(|a, b| {
-        a.lane()
-            .cmp(&b.lane())
-            .then(a.start().total_cmp(&b.start()))
-            .then(a.display_end().total_cmp(&b.display_end()))
-            .then_with(|| cmp_json(a.name(), b.name()))
-    });
-
-    // 3.7 The row.
-    let start = items.iter().map(Item::start).fold(f64::INFINITY, f64::min);
-    let end = items
-        .iter()
-        .map(Item::display_end)
-        .fold(f64::NEG_INFINITY, f64::max);
-    let mut total_len: i64 = 0;
-    let mut max_len: i64 = 0;
-    for item in &items {
-        for payload in item.attr_payloads() {
-            if let Some(n) = payload
-                .get("response_length")
-                .and_then(fields::response_length)
-            {
-                total_len = total_len.saturating_add(n);
-                max_len = max_len.max(n);
-            }
-        }
-    }
-    let get = |k: &str| fields.get_str(k);
-    let json_of = |k: &str, out: &mut Output| {
-        get(k)
-            .map(|v| to_json_counted(tree, v, out))
-            .unwrap_or(J::Null)
-    };
-    let count = |s: State| items.iter().filter(|i| i.state() == s).count();
-    let lane_count = 1 + items.iter().map(Item::lane).max().unwrap_or(0);
-    let row_attempt = match attempt_of(trace_attempt) {
-        Ok(a) => a,
-        Err(e) => {
-            warn.push(format!("trace {e}; 0 used"));
-            0
-        }
-    };
-    let out = &mut budget.out;
-    let sample_index = match get("index") {
-        Some(v) => to_json_counted(tree, v, out),
-        None => J::from(row_id),
-    };
-    let group_index = json_of("group_index", out);
-    let source = fields::infer_source(
-        tree,
+    Ok(Some(Found {
         fields,
-        get("metadata"),
-        &mut budget.source_memo,
-        &mut budget.out,
-    );
-    let out = &mut budget.out;
-    let status = json_of("status", out);
-    let label = json_of("label", out);
-    let reward = json_of("reward", out);
-    let trace_id = trace_dict
-        .get_str("trace_id")
-        .map(|v| to_json_counted(tree, v, out))
-        .unwrap_or(J::Null);
-    budget.out.bytes += ROW_OVERHEAD as u64;
-    budget.check_bytes()?;
-    budget.items += items.len();
-    Ok(Some(Row {
-        row_id,
-        sample_index,
-        group_index,
-        source: fields::compact_text(source, 64),
-        status: fields::compact_text(status, 64),
-        label: fields::compact_text(label, 256),
-        reward,
-        trace_id,
-        attempt: row_attempt,
-        start,
-        end,
-        duration: round6((end - start).max(0.0)),
-        lane_count,
-        item_count: items.len(),
-        closed_span_count: count(State::ClosedSpan),
-        open_span_count: count(State::OpenSpan),
-        point_event_count: count(State::PointEvent),
-        orphan_count: count(State::OrphanEnd),
-        total_response_length: total_len,
-        max_response_length: max_len,
-        items,
+        trace: trace_dict,
+        events: raw_events,
     }))
 }
 

@@ -6,31 +6,7 @@ use serde_json::{Map, Value as J};
 use super::{name_or, round6, Span, ITEM_OVERHEAD};
 use crate::json::{float_json, py_str, Output};
 use crate::model::{Item, SpanAttrs, SpanItem, State};
-
-const PD_ROLES: [(&str, &str, [&str; 5]); 2] = [
-    (
-        "prefill",
-        "P",
-        [
-            "pd_prefill_bootstrap_queue_duration",
-            "pd_prefill_bootstrap_duration",
-            "pd_prefill_alloc_wait_duration",
-            "pd_prefill_forward_duration",
-            "pd_prefill_transfer_queue_duration",
-        ],
-    ),
-    (
-        "decode",
-        "D",
-        [
-            "pd_decode_prealloc_duration",
-            "pd_decode_bootstrap_duration",
-            "pd_decode_alloc_wait_duration",
-            "pd_decode_transfer_duration",
-            "pd_decode_forward_duration",
-        ],
-    ),
-];
+use crate::sglang::{PdRole, PD_PHASES};
 
 /// 3.5: `[P]`/`[D]` lanes for spans that carry `pd_*` durations flat in their end attrs;
 /// `max_lane` is the highest lane of the other items.
@@ -45,9 +21,9 @@ pub(super) fn pd_lanes(closed: &[Span], max_lane: Option<u32>, out: &mut Output)
         let J::Object(end_attrs) = &s.end_attrs else {
             continue;
         };
-        for (role, suffix, keys) in PD_ROLES {
+        for role in PdRole::ALL {
             let mut kept = Map::new();
-            for k in keys {
+            for k in PD_PHASES.iter().filter(|p| p.role == role).map(|p| p.attr) {
                 if let Some(v) = end_attrs.get(k) {
                     let positive = match v {
                         J::Number(n) => n.as_f64().is_some_and(|f| f > 0.0),
@@ -66,7 +42,10 @@ pub(super) fn pd_lanes(closed: &[Span], max_lane: Option<u32>, out: &mut Output)
             let name = py_str(&s.name);
             // The name is written four times (name, parent name, attrs, id).
             out.bytes += (ITEM_OVERHEAD + 4 * name.len() + 256) as u64;
-            kept.insert(crate::model::PD_VIRTUAL_ROLE.into(), J::String(role.into()));
+            kept.insert(
+                crate::model::PD_VIRTUAL_ROLE.into(),
+                J::String(role.name().into()),
+            );
             kept.insert("timeline_pd_parent_name".into(), s.name.clone());
             kept.insert(
                 "timeline_pd_parent_duration".into(),
@@ -75,12 +54,12 @@ pub(super) fn pd_lanes(closed: &[Span], max_lane: Option<u32>, out: &mut Output)
             let lane = next.max(0) as u32;
             items.push(Item::Span(SpanItem {
                 state: State::ClosedSpan,
-                name: J::String(format!("{name} [{suffix}]")),
+                name: J::String(format!("{name} [{}]", role.suffix())),
                 start_ts: round6(s.start_ts),
                 end_ts: Some(round6(end)),
                 display_end_ts: round6(s.display_end_ts),
                 attempt: s.attempt,
-                span_id: J::String(format!("{}:pd:{role}", py_str(&s.span_id))),
+                span_id: J::String(format!("{}:pd:{}", py_str(&s.span_id), role.name())),
                 parent_span_id: s.span_id.clone(),
                 parent_span_name: s.name.clone(),
                 lane,

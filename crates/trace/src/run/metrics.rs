@@ -11,10 +11,10 @@
 
 use serde_json::{Map, Value as J};
 
-use super::sample::REQUEST_FIELDS;
 use super::{DumpKind, DumpRef, SampleRow, Scanned};
 use crate::json::float_json;
 use crate::metrics::{py_round1, stats};
+use crate::sglang::REQUEST_PERF_FIELDS;
 
 /// slime's `compute_statistics` (`mean`, `median`, `max`, `min`) under `prefix`.
 fn statistics(out: &mut Map<String, J>, prefix: &str, values: &[f64]) {
@@ -222,8 +222,8 @@ fn perf_metrics(out: &mut Map<String, J>, scan: &Scanned, rollout_time: f64) {
             .collect(),
         "effective_",
     );
-    for ((key, _), values) in REQUEST_FIELDS.iter().zip(&scan.request_values) {
-        statistics(out, &format!("{p}{key}/"), values);
+    for ((metric, _), values) in REQUEST_PERF_FIELDS.iter().zip(&scan.request_values) {
+        statistics(out, &format!("{metric}/"), values);
     }
 }
 

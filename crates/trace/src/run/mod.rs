@@ -23,6 +23,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value as J;
 
+mod flags;
 mod layout;
 mod metrics;
 mod record;
@@ -32,6 +33,7 @@ mod step;
 mod summary;
 mod train;
 
+pub use flags::FlagInfo;
 pub use layout::{layout, RunLayout};
 pub use metrics::{group_size, pass_rate};
 pub use record::{json_diff, rollout_record, run_json, sample_record};
@@ -168,8 +170,8 @@ pub struct SampleDetail {
     pub pieces: Option<Vec<TokenPiece>>,
 }
 
-/// One response token as text (the tokenizer's [`crate::tokenizer::Piece`]).
-pub use crate::tokenizer::Piece as TokenPiece;
+/// One response token as text (the tokenizer's [`tokenizer::Piece`]).
+pub use tokenizer::Piece as TokenPiece;
 
 /// One step (dump) opened in the step view: every sample's table line and response, no
 /// per-token values (those come with [`SampleDetail`], one sample at a time).

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::{SampleDetail, SampleRow, MAX_TEXT_CHARS};
 use crate::json::to_json;
+use crate::sglang::REQUEST_PERF_FIELDS;
 use crate::values::dict_of;
 
 /// A prompt: slime's `prompt` is a string or a list of chat messages.
@@ -41,42 +42,6 @@ pub struct Message {
     pub content: J,
 }
 
-/// slime's request perf fields: (metric key, attr name), in slime's order
-/// (`_SGLANG_REQUEST_PERF_FIELDS`, then prefill, then decode).
-pub const REQUEST_FIELDS: &[(&str, &str)] = &[
-    ("request/e2e_latency", "e2e_latency"),
-    ("request/queue_time", "queue_time"),
-    ("decode/throughput", "decode_throughput"),
-    (
-        "prefill/bootstrap_queue_duration",
-        "pd_prefill_bootstrap_queue_duration",
-    ),
-    (
-        "prefill/bootstrap_duration",
-        "pd_prefill_bootstrap_duration",
-    ),
-    (
-        "prefill/alloc_wait_duration",
-        "pd_prefill_alloc_wait_duration",
-    ),
-    ("prefill/forward_duration", "pd_prefill_forward_duration"),
-    (
-        "prefill/transfer_queue_duration",
-        "pd_prefill_transfer_queue_duration",
-    ),
-    ("prefill/transfer_speed_gb_s", "pd_transfer_speed_gb_s"),
-    ("prefill/transfer_total_mb", "pd_transfer_total_mb"),
-    ("prefill/retry_count", "pd_prefill_retry_count"),
-    ("decode/prealloc_duration", "pd_decode_prealloc_duration"),
-    ("decode/bootstrap_duration", "pd_decode_bootstrap_duration"),
-    (
-        "decode/alloc_wait_duration",
-        "pd_decode_alloc_wait_duration",
-    ),
-    ("decode/transfer_duration", "pd_decode_transfer_duration"),
-    ("decode/forward_duration", "pd_decode_forward_duration"),
-];
-
 /// Chat messages of one prompt read (a real conversation has far fewer).
 const MAX_MESSAGES: usize = 10_000;
 
@@ -89,7 +54,7 @@ pub struct SampleEvents {
     /// Earliest `span_start` and latest `span_end` timestamp.
     pub first_start: Option<f64>,
     pub last_end: Option<f64>,
-    /// Per [`REQUEST_FIELDS`] entry, the values of this sample's requests.
+    /// Per [`crate::sglang::REQUEST_PERF_FIELDS`] entry, the values of this sample's requests.
     pub request_values: Vec<Vec<f64>>,
 }
 
@@ -255,7 +220,7 @@ pub fn read_sample(
         ..SampleRow::default()
     };
     let mut ev = SampleEvents {
-        request_values: vec![Vec::new(); REQUEST_FIELDS.len()],
+        request_values: vec![Vec::new(); REQUEST_PERF_FIELDS.len()],
         ..SampleEvents::default()
     };
     let Some(d) = dict_of(tree, s) else {
@@ -443,7 +408,7 @@ fn read_events(tree: &Tree, trace: Option<&Value>, row: &mut SampleRow, ev: &mut
             continue;
         };
         row.requests += 1;
-        for (i, (_, key)) in REQUEST_FIELDS.iter().enumerate() {
+        for (i, (_, key)) in REQUEST_PERF_FIELDS.iter().enumerate() {
             let v = match attrs.get_str(key) {
                 Some(Value::Int(x)) => Some(*x as f64),
                 Some(Value::Float(x)) if x.is_finite() => Some(*x),

@@ -11,8 +11,9 @@ use std::rc::Rc;
 
 use pt::{Limits, NodeId, Tree, Value};
 
-use super::sample::{read_sample, Allowance, SampleEvents, REQUEST_FIELDS};
+use super::sample::{read_sample, Allowance, SampleEvents};
 use super::{SampleDetail, SampleRow};
+use crate::sglang::REQUEST_PERF_FIELDS;
 use crate::MAX_SAMPLES;
 
 static SUMMARY_LIMITS: Limits = Limits::TIMELINE;
@@ -30,7 +31,7 @@ pub struct Scanned {
     /// Earliest `span_start` and latest `span_end` timestamp over all samples.
     pub first_start: Option<f64>,
     pub last_end: Option<f64>,
-    /// Per `sample::REQUEST_FIELDS` entry, every request's value, in sample order.
+    /// Per `sglang::REQUEST_PERF_FIELDS` entry, every request's value, in sample order.
     pub request_values: Vec<Vec<f64>>,
     /// The payload's own `rollout_id`, when it has one.
     pub rollout_id: Option<i64>,
@@ -141,7 +142,7 @@ impl Inner {
     fn new(detail: bool) -> Inner {
         Inner {
             out: Scanned {
-                request_values: vec![Vec::new(); REQUEST_FIELDS.len()],
+                request_values: vec![Vec::new(); REQUEST_PERF_FIELDS.len()],
                 ..Scanned::default()
             },
             detail,

@@ -5,7 +5,7 @@ use super::summary::attach_train;
 use super::{DumpRef, SampleDetail, SampleRow, Scanned, StepData, TrainData, TrainTokens};
 use std::collections::HashMap;
 
-use crate::tokenizer::Tokenizer;
+use tokenizer::Tokenizer;
 
 pub struct Step {
     pub dump: DumpRef,

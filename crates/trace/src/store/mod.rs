@@ -171,12 +171,7 @@ impl Store {
 
     fn push_item(&mut self, item: &Item) {
         let c = &mut self.cols;
-        let state = match item.state() {
-            State::ClosedSpan => CLOSED_SPAN,
-            State::OpenSpan => OPEN_SPAN,
-            State::PointEvent => POINT_EVENT,
-            State::OrphanEnd => ORPHAN_END,
-        };
+        c.kind.push(crate::sglang::item_kind(item));
         // The fields every item has, then the times and attributes of its kind.
         let (name, parent_name, span_id, parent_id, attempt, lane, depth) = match item {
             Item::Span(s) => (
@@ -207,12 +202,6 @@ impl Store {
         c.depth.push(depth);
         match item {
             Item::Span(s) => {
-                let pd = match s.pd_virtual_role() {
-                    Some("prefill") => PD_PREFILL,
-                    Some(_) => PD_DECODE,
-                    None => 0,
-                };
-                c.kind.push(state | pd);
                 c.start.push(s.start_ts);
                 c.end.push(s.end_ts.unwrap_or(f64::NAN));
                 c.display_end.push(s.display_end_ts);
@@ -221,7 +210,6 @@ impl Store {
                 push_json(&mut self.attrs, &s.attrs.end_attrs);
             }
             Item::Event(p) | Item::OrphanEnd(p) => {
-                c.kind.push(state);
                 c.start.push(p.ts);
                 c.end.push(f64::NAN);
                 c.display_end.push(p.ts);

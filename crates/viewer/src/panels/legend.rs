@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::draw::span_color;
-use crate::panels::metrics::fmt_num;
+use crate::numbers::precise as fmt_num;
 use crate::state::State;
 
 pub fn counters_legend(st: State) -> impl IntoView {

@@ -4,19 +4,8 @@
 use leptos::prelude::*;
 use trace::json::py_str;
 
+use crate::numbers::{precise as fmt_num, precise_opt};
 use crate::state::Loaded;
-
-pub fn fmt_num(x: f64) -> String {
-    if x == x.trunc() && x.abs() < 1e9 {
-        format!("{x:.0}")
-    } else if x.abs() >= 100.0 {
-        format!("{x:.1}")
-    } else if x.abs() >= 1.0 {
-        format!("{x:.3}")
-    } else {
-        format!("{x:.4}")
-    }
-}
 
 /// The Metrics panel: health badges, percentile table, key figures, request size buckets,
 /// time in spans, slowest samples and groups (clicking those selects them on the timeline).
@@ -132,8 +121,8 @@ pub fn metrics_view(d: &Loaded, reveal: impl Fn(usize) + Copy + 'static) -> AnyV
                     <th><button class="link" disabled=first.is_none() on:click=move |_| { if let Some(r) = first { reveal(r) } }>{g.group.clone()}</button></th>
                     <td>{g.samples.to_string()}</td>
                     <td>{timeline::format_duration(g.completion, 0.01)}</td>
-                    <td>{g.reward_mean.map(fmt_num).unwrap_or_else(|| "-".into())}</td>
-                    <td>{g.reward_std.map(fmt_num).unwrap_or_else(|| "-".into())}</td>
+                    <td>{precise_opt(g.reward_mean)}</td>
+                    <td>{precise_opt(g.reward_std)}</td>
                     <td>{if g.zero_std { "zero std" } else { "" }}</td>
                 </tr>
             }

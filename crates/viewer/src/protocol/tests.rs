@@ -114,11 +114,28 @@ fn batches_close_at_the_row_or_item_cap() {
 
 #[test]
 fn the_filter_reads_every_head_field() {
-    let h = head(12);
-    for needle in ["12", "complet", "math", "none", "t"] {
+    // Each field gets a value no other field contains, so a hit proves that field was read.
+    let h = RowHead {
+        sample_index: "417".into(),
+        source: Some("Src-Qq".into()),
+        status: "aborted".into(),
+        label: "Geometry".into(),
+        trace_id: "zz9x".into(),
+        ..head(12)
+    };
+    for needle in ["417", "src-qq", "abort", "geometry", "zz9x"] {
         assert!(h.matches(needle), "{needle}");
     }
-    assert!(!h.matches("nothing-like-it"));
+    // Only those fields: the row id, reward and times are not searched.
+    for needle in ["12", "1.0", "nothing-like-it"] {
+        assert!(!h.matches(needle), "{needle}");
+    }
+    // A missing source reads as Python's `None`.
+    let none = RowHead {
+        source: None,
+        ..h.clone()
+    };
+    assert!(none.matches("none") && !h.matches("none"));
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! answers become `RunState`; see `protocol::run`.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use leptos::prelude::*;
@@ -15,11 +16,12 @@ use crate::protocol::run::{
     decode_run, join_detail, DetailFloats, RunFromWorker, RunMessage, TRAIN_COLUMNS,
 };
 use crate::protocol::FromWorker;
+use crate::worker_handle::WorkerHandle;
 
 #[derive(Clone, Copy)]
 pub struct RunClient {
     rs: RunState,
-    worker: StoredValue<Option<web_sys::Worker>, LocalStorage>,
+    worker: StoredValue<Option<Rc<WorkerHandle>>, LocalStorage>,
     ready: StoredValue<bool>,
     /// Messages waiting for the worker's `ready`.
     queue: StoredValue<Vec<js_sys::Object>, LocalStorage>,
@@ -120,33 +122,28 @@ impl RunClient {
         self.queue.set_value(Vec::new());
         let generation = self.generation.get_value().wrapping_add(1);
         self.generation.set_value(generation);
-        let opts = web_sys::WorkerOptions::new();
-        opts.set_type(web_sys::WorkerType::Module);
-        let Ok(w) = web_sys::Worker::new_with_options(&worker_url(), &opts) else {
+        let this = *self;
+        let current = move || this.generation.get_value() == generation;
+        let started = WorkerHandle::start(
+            &worker_url(),
+            move |data| {
+                if current() {
+                    this.on_message(data);
+                }
+            },
+            move |why| {
+                if current() {
+                    this.died(why);
+                }
+            },
+        );
+        let Some(w) = started else {
             self.rs
                 .error
                 .set(Some("could not start the run's worker".into()));
             return;
         };
-        let this = *self;
-        let current = move || this.generation.get_value() == generation;
-        let cb =
-            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-                if current() {
-                    this.on_message(ev.data());
-                }
-            });
-        w.set_onmessage(Some(cb.as_ref().unchecked_ref()));
-        cb.forget();
-        let onerr =
-            Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |ev: web_sys::ErrorEvent| {
-                if current() {
-                    this.died(&ev.message());
-                }
-            });
-        w.set_onerror(Some(onerr.as_ref().unchecked_ref()));
-        onerr.forget();
-        self.worker.set_value(Some(w));
+        self.worker.set_value(Some(Rc::new(w)));
     }
 
     fn died(&self, why: &str) {

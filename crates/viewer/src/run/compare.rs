@@ -5,8 +5,9 @@ use leptos::prelude::*;
 use trace::run::{Dist, DumpKind, RolloutSummary};
 
 use super::client::RunClient;
-use super::math::{dump_label, fmt_num, fmt_opt, metric, outline, pass_at, range, shares};
+use super::math::{dump_label, metric, outline, range, shares};
 use super::state::RunState;
+use crate::numbers::{compact as fmt_num, compact_opt as fmt_opt};
 
 /// The first and the last train rollout that were read, once the run is read (unless the
 /// user or the link chose already).
@@ -37,7 +38,7 @@ type MetricFn = fn(&RolloutSummary) -> Option<f64>;
 const METRICS: [(&str, MetricFn); 9] = [
     ("samples", |s| metric(s, "sample_count")),
     ("reward mean", |s| metric(s, "reward/mean")),
-    ("pass@1", |s| pass_at(s, 1)),
+    ("pass@1", |s| s.pass_at(1)),
     ("response length mean", |s| {
         metric(s, "rollout/response_len/mean")
     }),

@@ -8,7 +8,8 @@ use leptos::prelude::*;
 use trace::run::{Dist, DumpKind, DumpRef, RolloutSummary};
 
 use super::client::RunClient;
-use super::math::{dump_label, fmt_num, outline, range, shares};
+use super::math::{dump_label, outline, range, shares};
+use crate::numbers::compact as fmt_num;
 
 /// Most rollouts drawn as small multiples (evenly chosen past this).
 const MAX_COLUMNS: usize = 40;

@@ -11,8 +11,10 @@ use leptos::prelude::*;
 use serde_json::Value as J;
 use trace::run::{Prompt, SampleDetail, SampleRow};
 
-use super::step_table::{self as st, tool_segments};
+use super::step_table as st;
+use super::token_view::{token_count, tool_segments};
 use super::tokens::TokenView;
+use crate::numbers;
 
 /// JSON as readable text: strings as they are, the rest pretty-printed.
 fn json_block(v: &J) -> String {
@@ -118,7 +120,7 @@ fn fact(k: &'static str, v: String) -> AnyView {
 }
 
 fn facts(r: &SampleRow) -> AnyView {
-    let opt = st::fmt_opt;
+    let opt = numbers::precise_opt;
     let mut rows = vec![
         fact("position", r.position.to_string()),
         fact("index", st::json_text(&r.index)),
@@ -164,7 +166,10 @@ fn facts(r: &SampleRow) -> AnyView {
         ));
     }
     if let Some(t) = r.non_generation_time {
-        rows.push(fact("non-generation time", format!("{} s", st::fmt_num(t))));
+        rows.push(fact(
+            "non-generation time",
+            format!("{} s", numbers::precise(t)),
+        ));
     }
     if let Some(ds) = &r.eval_dataset {
         rows.push(fact("eval dataset", ds.clone()));
@@ -180,7 +185,7 @@ fn train_facts(r: &SampleRow) -> AnyView {
     let Some(t) = &r.train else {
         return view! { <p class="insp-muted">"no train-side data for this sample"</p> }.into_any();
     };
-    let opt = st::fmt_opt;
+    let opt = numbers::precise_opt;
     let int = |x: Option<i64>| x.map_or_else(|| "—".to_string(), |x| x.to_string());
     view! {
         <table class="insp-facts" data-testid="sample-train">
@@ -226,7 +231,7 @@ pub fn SampleInspector(
             };
             let pos = d.row.position;
             let traced = d.row.traced;
-            let has_tokens = st::token_count(d) > 0;
+            let has_tokens = token_count(d) > 0;
             let tok_note = (!has_tokenizer.get() && has_tokens).then_some(
                 "no tokenizer/tokenizer.json in this run: per-token values shown as a strip, one cell per token",
             );

@@ -1,5 +1,5 @@
 //! The run explorer's arithmetic, apart from the DOM (so it is tested natively): names of
-//! dumps, reading slime's metrics out of a summary, number formatting, histogram bins and
+//! dumps, reading slime's metrics out of a summary, histogram bins and
 //! chart scales.
 
 use trace::run::{Dist, DumpKind, DumpRef, RolloutSummary};
@@ -29,52 +29,6 @@ pub fn metric(s: &RolloutSummary, key: &str) -> Option<f64> {
         .get(key)
         .and_then(|v| v.as_f64())
         .filter(|x| x.is_finite())
-}
-
-/// `pass@k` of a summary's `pass_rate` (train dumps).
-pub fn pass_at(s: &RolloutSummary, k: usize) -> Option<f64> {
-    s.metrics
-        .get("pass_rate")?
-        .get(format!("pass@{k}"))?
-        .as_f64()
-}
-
-/// The largest k in a summary's `pass_rate`.
-pub fn max_k(s: &RolloutSummary) -> Option<usize> {
-    s.metrics
-        .get("pass_rate")?
-        .as_object()?
-        .keys()
-        .filter_map(|k| k.strip_prefix("pass@")?.parse().ok())
-        .max()
-}
-
-/// A compact number: 3 significant digits, no exponent for everyday sizes.
-pub fn fmt_num(x: f64) -> String {
-    if !x.is_finite() {
-        return x.to_string();
-    }
-    let a = x.abs();
-    if a == 0.0 {
-        "0".into()
-    } else if x.fract() == 0.0 && a < 1e15 {
-        // Counts, ids and round ticks: no decimals.
-        format!("{x:.0}")
-    } else if a >= 1000.0 {
-        format!("{x:.0}")
-    } else if a >= 100.0 {
-        format!("{x:.1}")
-    } else if a >= 1.0 {
-        format!("{x:.2}")
-    } else if a >= 0.001 {
-        format!("{x:.3}")
-    } else {
-        format!("{x:.2e}")
-    }
-}
-
-pub fn fmt_opt(x: Option<f64>) -> String {
-    x.map(fmt_num).unwrap_or_else(|| "—".into())
 }
 
 /// The range `[lo, hi]` covering every distribution given (`None` when all are empty).
@@ -192,18 +146,7 @@ mod tests {
         };
         assert_eq!(dump_label(&d), "eval 5");
         assert_eq!(dump_key(&d), "eval_5");
-        assert_eq!(fmt_num(227.68039), "227.7");
-        assert_eq!(fmt_num(0.45833), "0.458");
-        assert_eq!(fmt_num(24.0), "24");
-        assert_eq!(fmt_num(-0.0), "0");
         assert_eq!(median([3.0, 1.0, f64::NAN, 2.0]), Some(2.0));
-        let mut s = RolloutSummary::default();
-        s.metrics.insert(
-            "pass_rate".into(),
-            serde_json::json!({"pass@1": 0.25, "pass@4": 0.5, "pass@2": 0.4}),
-        );
-        assert_eq!(max_k(&s), Some(4));
-        assert_eq!(pass_at(&s, 4), Some(0.5));
     }
 
     #[test]

@@ -4,50 +4,60 @@
 //! window events), so a plain page load fetches none of it. The run app keeps one summary per
 //! dump and the open step only; the run worker reads the dumps one at a time.
 //!
-//! Files: `handoff.rs` (the page's side), `app.rs` (the run app's root), `open.rs` (opening
-//! what the page handed over: files, or a `?run=` index), `client.rs` (the run worker's messages),
-//! `state.rs` (signals), `math.rs` (numbers, names, bins; tested natively), `trends.rs`
-//! (charts over rollout id), `dists.rs` (histograms per rollout), `rollouts.rs` (the table),
-//! `compare.rs` (two rollouts), `link.rs` (`#step=…&sample=…`), this file (the layout and
-//! opening a step); the step view and the sample inspector are `step.rs`, `step_table.rs`,
-//! `inspector.rs` and `tokens.rs`.
+//! Files: `handoff.rs` (the page's side), `app.rs` (the run app's root), `open.rs` (opening what
+//! the page handed over: files, or a `?run=` index), `client.rs` (the run worker's messages),
+//! `state.rs` (signals), `math.rs` (names, bins, ticks; tested natively), `trends.rs` (charts over
+//! rollout id), `dists.rs` (histograms per rollout), `rollouts.rs` (the table), `compare.rs` (two
+//! rollouts), `crash.rs` (the banner when the run app traps), `link.rs` (`#step=…&sample=…`), this
+//! file (the layout and opening a step); the step view and the sample inspector are `step.rs`,
+//! `step_rows.rs`, `step_table.rs`, `inspector.rs`, `tokens.rs` and `token_view.rs`.
 
 // ---- the page's hand-off (linked into the timeline page) ----
 #[cfg(target_arch = "wasm32")]
 pub mod handoff;
 // ---- the run app (`bin/runapp`): the shell ----
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod app;
-#[cfg(target_arch = "wasm32")]
+#[cfg(any(not(target_arch = "wasm32"), feature = "run-app"))]
+pub mod chart_data;
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod client;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod compare;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
+pub mod crash;
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod dists;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod link;
+#[cfg(any(not(target_arch = "wasm32"), feature = "run-app"))]
 pub mod math;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod open;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod rollouts;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod state;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod trends;
 // ---- the run app: the step view and the sample inspector ----
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod inspector;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod step;
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
+mod step_rows;
+#[cfg(any(not(target_arch = "wasm32"), feature = "run-app"))]
 pub mod step_table;
-#[cfg(target_arch = "wasm32")]
+#[cfg(any(not(target_arch = "wasm32"), feature = "run-app"))]
+pub mod token_view;
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod tokens;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub use shell::*;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 mod shell {
     use leptos::prelude::*;
     use wasm_bindgen::prelude::*;

@@ -94,22 +94,10 @@ pub fn open_index(run: RunClient, url: String) {
 }
 
 async fn read_index(index: &str) -> Result<Vec<(String, JsValue)>, String> {
-    let resp = JsFuture::from(window().fetch_with_str(index))
-        .await
-        .map_err(|_| "download failed (network error or refused)".to_string())?;
-    let resp: web_sys::Response = resp.unchecked_into();
-    if !resp.ok() {
-        return Err(format!("download failed: HTTP {}", resp.status()));
-    }
-    let claimed: Option<f64> = resp
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.parse().ok());
-    if claimed.is_some_and(|n| n > MAX_INDEX_BYTES) {
-        return Err(format!("larger than {:.0} MB", MAX_INDEX_BYTES / 1e6));
-    }
+    let too_big = |_| format!("larger than {:.0} MB", MAX_INDEX_BYTES / 1e6);
+    let resp = crate::fetch::fetch_capped(index, Some((MAX_INDEX_BYTES, &too_big)))
+        .await?
+        .response;
     let text = JsFuture::from(resp.text().map_err(|_| "no body")?)
         .await
         .map_err(|_| "download failed while reading".to_string())?

@@ -8,7 +8,8 @@ use leptos::prelude::*;
 use trace::run::{DumpKind, DumpRef, RolloutSummary};
 
 use super::client::RunClient;
-use super::math::{dump_label, fmt_opt, metric, pass_at};
+use super::math::{dump_label, metric};
+use crate::numbers::compact_opt as fmt_opt;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Col {
@@ -68,7 +69,7 @@ fn num(c: Col, d: &DumpRef, s: &RolloutSummary) -> Option<f64> {
         Col::Samples => metric(s, "sample_count"),
         Col::Traced => metric(s, "traced_sample_count"),
         Col::Reward => metric(s, "reward/mean"),
-        Col::Pass1 => pass_at(s, 1),
+        Col::Pass1 => s.pass_at(1),
         Col::LenMean => len_of(s, "rollout/response_len/mean", false),
         Col::LenMax => len_of(s, "rollout/response_len/max", true),
         Col::Truncated => metric(s, "rollout/truncated_ratio"),
@@ -78,55 +79,12 @@ fn num(c: Col, d: &DumpRef, s: &RolloutSummary) -> Option<f64> {
     }
 }
 
-/// The badges of a summary: (short name, test id, explanation).
-pub fn badges(s: &RolloutSummary) -> Vec<(&'static str, &'static str, String)> {
-    let f = &s.flags;
-    let mut out = Vec::new();
-    if f.straggler {
-        out.push((
-            "straggler",
-            "flag-straggler",
-            "one request took at least half the rollout time and 10× the median request"
-                .to_string(),
-        ));
-    }
-    if f.truncation_burst {
-        out.push((
-            "truncation burst",
-            "flag-truncation",
-            "at least a fifth of the samples were truncated".to_string(),
-        ));
-    }
-    if f.untraced {
-        out.push((
-            "untraced",
-            "flag-untraced",
-            "no sample has trace events: no perf/ metrics".to_string(),
-        ));
-    }
-    if f.missing_train {
-        out.push((
-            "no train data",
-            "flag-missing-train",
-            "the run has train data, but not for this rollout".to_string(),
-        ));
-    }
-    if f.partial_train {
-        out.push((
-            "partial train data",
-            "flag-partial-train",
-            "train data covers only some samples".to_string(),
-        ));
-    }
-    out
-}
-
 fn sort_key(c: Col, d: &DumpRef, s: Option<&RolloutSummary>) -> (Option<f64>, String) {
     let text = match c {
         Col::Kind => d.kind.as_str().to_string(),
         Col::Flags => s
             .map(|s| {
-                let mut b: Vec<&str> = badges(s).iter().map(|b| b.0).collect();
+                let mut b: Vec<&str> = s.flags.raised().iter().map(|f| f.label).collect();
                 if s.error.is_some() {
                     b.insert(0, "error");
                 }
@@ -203,9 +161,11 @@ fn row_view(run: RunClient, i: usize, d: &DumpRef, s: Option<&RolloutSummary>) -
     let flags = match s {
         None => view! { <span class="muted">"reading…"</span> }.into_any(),
         Some(s) => {
-            let b = badges(s)
+            let b = s
+                .flags
+                .raised()
                 .into_iter()
-                .map(|(name, id, why)| view! { <span class="badge" data-testid=id title=why>{name}</span> })
+                .map(|f| view! { <span class="badge" data-testid=f.id title=f.explanation>{f.label}</span> })
                 .collect_view();
             let err = s
                 .error

@@ -4,89 +4,19 @@
 //!
 //! At most `limit` rows are in the DOM (500 at first, "show more" adds 500): a 10 000-sample
 //! step stays responsive, and the count line always says how many are shown of how many.
-//! Sorting and filtering are `step_table` (plain Rust, tested natively). Dump text (labels,
-//! statuses, reward fields) reaches the page as text nodes and attributes only.
+//! Sorting, filtering, keys and the count lines are `step_table` (plain Rust, tested
+//! natively); the rows are `step_rows.rs`.
 
 use leptos::prelude::*;
 use std::sync::Arc;
-use trace::run::{SampleRow, StepData};
+use trace::run::StepData;
 use wasm_bindgen::JsCast;
 
+use super::step_rows;
 use super::step_table::{self as st, Column, Filter, RewardFilter, SearchIndex};
 
 /// Rows added to the DOM at a time.
 const PAGE: usize = 500;
-/// Longest label shown in a cell (the whole label is in the inspector and the cell's title).
-const LABEL_CHARS: usize = 60;
-
-/// A class name part from dump text: letters, digits, `-` and `_` only.
-fn class_part(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .take(32)
-        .collect::<String>()
-        .to_ascii_lowercase()
-}
-
-fn status_badge(status: Option<&str>) -> AnyView {
-    match status {
-        Some(s) => {
-            let class = format!("step-badge step-status-{}", class_part(s));
-            view! { <span class=class>{s.to_string()}</span> }.into_any()
-        }
-        None => view! { <span class="step-muted">"—"</span> }.into_any(),
-    }
-}
-
-fn cell(r: &SampleRow, c: &Column) -> AnyView {
-    let t = r.train.as_ref();
-    let text = |s: String| view! { <td class="step-num">{s}</td> }.into_any();
-    match c {
-        Column::Position => text(r.position.to_string()),
-        Column::Index => text(st::json_text(&r.index)),
-        Column::Status => view! { <td>{status_badge(r.status.as_deref())}</td> }.into_any(),
-        Column::Reward => text(st::fmt_opt(r.reward)),
-        Column::RewardField(k) => {
-            let v = r
-                .reward_fields
-                .iter()
-                .find(|(key, _)| key == k)
-                .map_or_else(
-                    || "—".to_string(),
-                    |(_, v)| match v.as_f64() {
-                        Some(x) => st::fmt_num(x),
-                        None => st::json_text(v),
-                    },
-                );
-            text(v)
-        }
-        Column::ResponseLength => text(st::fmt_opt(r.response_length)),
-        Column::EffectiveLength => text(st::fmt_opt(r.effective_response_length)),
-        Column::Label => {
-            let full = st::json_text(&r.label);
-            let short: String = if full.chars().count() > LABEL_CHARS {
-                full.chars().take(LABEL_CHARS).chain(['…']).collect()
-            } else {
-                full.clone()
-            };
-            view! { <td class="step-label" title=full>{short}</td> }.into_any()
-        }
-        Column::Group => {
-            view! { <td class="step-num">{st::json_text(&r.group_index)}</td> }.into_any()
-        }
-        Column::AdvantageMean => text(st::fmt_opt(t.and_then(|t| t.advantage_mean))),
-        Column::KlMean => text(st::fmt_opt(t.and_then(|t| t.kl_mean))),
-        Column::LogprobGap => text(st::fmt_opt(t.and_then(|t| t.logprob_gap_mean))),
-        Column::NormalizedReward => text(st::fmt_opt(t.and_then(|t| t.normalized_reward))),
-        Column::E2eLatency => text(st::fmt_opt(r.e2e_latency)),
-        Column::Flags => {
-            let f = st::flags(r);
-            view! { <td>{f.into_iter().map(|f| view! { <span class=format!("step-badge step-flag-{f}")>{f}</span> }).collect_view()}</td> }
-                .into_any()
-        }
-    }
-}
-
 /// Scrolls the row of `position` into view (nearest edge), e.g. after ↑/↓.
 fn reveal(position: usize) {
     let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
@@ -106,20 +36,107 @@ fn reveal(position: usize) {
     }
 }
 
-#[component]
-pub fn StepView(
-    step: Signal<Option<StepData>>,
-    selected: Signal<Option<usize>>,
-    on_select: Callback<usize>,
-) -> impl IntoView {
-    let sort = RwSignal::new(None::<(Column, bool)>);
-    let status = RwSignal::new(None::<String>);
-    let reward_text = RwSignal::new(String::new());
-    let group = RwSignal::new(String::new());
-    let text = RwSignal::new(String::new());
-    let grouped = RwSignal::new(false);
-    let limit = RwSignal::new(PAGE);
+/// What the controls above the table set.
+#[derive(Clone, Copy)]
+struct Filters {
+    status: RwSignal<Option<String>>,
+    reward_text: RwSignal<String>,
+    group: RwSignal<String>,
+    text: RwSignal<String>,
+    grouped: RwSignal<bool>,
+}
 
+impl Filters {
+    fn new() -> Filters {
+        Filters {
+            status: RwSignal::new(None),
+            reward_text: RwSignal::new(String::new()),
+            group: RwSignal::new(String::new()),
+            text: RwSignal::new(String::new()),
+            grouped: RwSignal::new(false),
+        }
+    }
+}
+
+/// The controls: status, reward and group filters, the response search, the group view
+/// switch, and the count lines.
+fn controls(
+    filters: Filters,
+    statuses: Memo<Vec<String>>,
+    reward: Memo<Result<RewardFilter, String>>,
+    text_counts: impl Fn() -> String + Send + Sync + 'static,
+    counts: impl Fn() -> String + Send + Sync + 'static,
+) -> impl IntoView {
+    let Filters {
+        status,
+        reward_text,
+        group,
+        text,
+        grouped,
+    } = filters;
+    view! {
+            <div class="step-controls">
+                <label>"status "
+                    <select data-testid="step-status" on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        status.set(if v == "*" { None } else { Some(v) });
+                    }>
+                        <option value="*">"any"</option>
+                        {move || statuses.get().into_iter().map(|s| {
+                            let label = if s.is_empty() { "(none)".to_string() } else { s.clone() };
+                            view! { <option value=s>{label}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>"reward "
+                    <input type="text" data-testid="step-reward" size="10" placeholder="= 1, 0..0.5, >= 0.5"
+                        class=("step-invalid", move || reward.with(Result::is_err))
+                        prop:value=move || reward_text.get()
+                        on:input=move |ev| reward_text.set(event_target_value(&ev)) />
+                </label>
+                <label>"group "
+                    <input type="text" data-testid="step-group-filter" size="6" placeholder="any"
+                        prop:value=move || group.get()
+                        on:input=move |ev| group.set(event_target_value(&ev)) />
+                </label>
+                <input type="search" data-testid="step-search" placeholder="search responses"
+                    prop:value=move || text.get()
+                    on:input=move |ev| text.set(event_target_value(&ev)) />
+                <span class="step-muted" data-testid="step-search-count">{text_counts}</span>
+                <label>
+                    <input type="checkbox" data-testid="group-view"
+                        prop:checked=move || grouped.get()
+                        on:change=move |_| grouped.update(|g| *g = !*g) />
+                    "group view"
+                </label>
+                <span class="step-count" data-testid="step-count">{counts}</span>
+            </div>
+    }
+}
+
+/// What the table shows, derived from the step, the filters and the sort.
+struct Derived {
+    columns: Memo<Vec<Column>>,
+    statuses: Memo<Vec<String>>,
+    reward: Memo<Result<RewardFilter, String>>,
+    table: Memo<st::View>,
+    groups: Memo<Vec<st::Group>>,
+    /// Row indices in display order (grouped: group by group).
+    display: Memo<Vec<usize>>,
+}
+
+fn derive(
+    step: Signal<Option<StepData>>,
+    filters: Filters,
+    sort: RwSignal<Option<(Column, bool)>>,
+) -> Derived {
+    let Filters {
+        status,
+        reward_text,
+        group,
+        text,
+        grouped,
+    } = filters;
     // The lowercased responses, rebuilt only when the step changes (never compared: a new
     // step always counts as changed).
     let index = Memo::new_with_compare(
@@ -164,7 +181,6 @@ pub fn StepView(
             })
         })
     });
-    // Row indices in display order (grouped: group by group).
     let display = Memo::new(move |_| {
         if grouped.get() {
             groups.with(|g| g.iter().flat_map(|g| g.members.iter().copied()).collect())
@@ -172,6 +188,35 @@ pub fn StepView(
             table.with(|t| t.order.clone())
         }
     });
+    Derived {
+        columns,
+        statuses,
+        reward,
+        table,
+        groups,
+        display,
+    }
+}
+
+#[component]
+pub fn StepView(
+    step: Signal<Option<StepData>>,
+    selected: Signal<Option<usize>>,
+    on_select: Callback<usize>,
+) -> impl IntoView {
+    let sort = RwSignal::new(None::<(Column, bool)>);
+    let filters = Filters::new();
+    let Filters { text, grouped, .. } = filters;
+    let limit = RwSignal::new(PAGE);
+
+    let Derived {
+        columns,
+        statuses,
+        reward,
+        table,
+        groups,
+        display,
+    } = derive(step, filters, sort);
     // A new step starts with the first page again.
     Effect::new(move |_| {
         step.track();
@@ -210,11 +255,8 @@ pub fn StepView(
         let cur = selected
             .get_untracked()
             .and_then(|p| positions.iter().position(|&q| q == p));
-        let next = match (cur, delta) {
-            (Some(c), 0) => c,
-            (None, 0) => return,
-            (None, _) => 0,
-            (Some(c), d) => c.saturating_add_signed(d).min(positions.len() - 1),
+        let Some(next) = st::next_selection(positions.len(), cur, delta) else {
+            return;
         };
         if next >= limit.get_untracked() {
             limit.update(|l| *l += PAGE);
@@ -223,110 +265,24 @@ pub fn StepView(
         request_animation_frame(move || reveal(positions[next]));
     };
 
-    let header = move || {
-        columns
-            .get()
-            .into_iter()
-            .map(|c| {
-                let title = c.title();
-                let key = c.key();
-                let numeric = c.numeric();
-                let c2 = c.clone();
-                let c3 = c.clone();
-                let aria = move || match sort.get() {
-                    Some((s, false)) if s == c2 => "ascending",
-                    Some((s, true)) if s == c2 => "descending",
-                    _ => "none",
-                };
-                let mark = aria.clone();
-                let click = move |_| {
-                    sort.update(|s| {
-                        *s = match s.take() {
-                            Some((cur, desc)) if cur == c3 => Some((cur, !desc)),
-                            _ => Some((c3.clone(), false)),
-                        }
-                    })
-                };
-                view! {
-                    <th data-col=key aria-sort=aria class=("step-num", numeric) on:click=click title="sort">
-                        {title}
-                        <span class="step-sort-mark">{move || match mark() { "ascending" => " ▲", "descending" => " ▼", _ => "" }}</span>
-                    </th>
-                }
-            })
-            .collect_view()
-    };
-
-    let sample_row = move |r: &SampleRow, cols: &[Column]| {
-        let pos = r.position;
-        let cells = cols.iter().map(|c| cell(r, c)).collect_view();
-        let is_sel = move || selected.get() == Some(pos);
-        view! {
-            <tr data-testid="sample-row" data-position=pos.to_string()
-                class=("step-selected", is_sel)
-                aria-selected=move || if is_sel() { "true" } else { "false" }
-                on:click=move |_| on_select.run(pos)>
-                {cells}
-            </tr>
-        }
-    };
+    let header = move || step_rows::header(columns.get(), sort);
 
     let body = move || {
         let cols = columns.get();
-        let n = cols.len();
         let lim = limit.get();
         step.with(|s| {
             let Some(s) = s else {
                 return ().into_any();
             };
             if grouped.get() {
-                let mut budget = lim;
-                let mut out = Vec::new();
-                for g in groups.get() {
-                    if budget == 0 {
-                        break;
-                    }
-                    let take = g.members.len().min(budget);
-                    budget -= take;
-                    let head = format!(
-                        "group {} · {} samples · reward mean {} · std {}{}",
-                        g.key,
-                        g.size,
-                        st::fmt_opt(g.mean),
-                        st::fmt_opt(g.std),
-                        if g.members.len() < g.size {
-                            format!(" · {} shown by the filter", g.members.len())
-                        } else {
-                            String::new()
-                        }
-                    );
-                    let rows = g.members[..take]
-                        .iter()
-                        .filter_map(|&i| s.rows.get(i))
-                        .map(|r| sample_row(r, &cols))
-                        .collect_view();
-                    out.push(view! {
-                        <tr class="step-group" class=("step-zero-std", g.zero_std)
-                            data-testid="step-group" data-group=g.key.clone()
-                            data-zero-std=g.zero_std.to_string()>
-                            <td colspan=n.to_string()>
-                                {head}
-                                {g.zero_std.then(|| view! { <span class="step-badge step-flag-zero-std" title="all rewards of the group are equal: no learning signal">"zero std"</span> })}
-                            </td>
-                        </tr>
-                        {rows}
-                    });
-                }
-                out
-                    .collect_view()
-                    .into_any()
+                step_rows::grouped_rows(s, groups.get(), &cols, lim, selected, on_select)
             } else {
                 table.with(|t| {
                     t.order
                         .iter()
                         .take(lim)
                         .filter_map(|&i| s.rows.get(i))
-                        .map(|r| sample_row(r, &cols))
+                        .map(|r| step_rows::sample_row(r, &cols, selected, on_select))
                         .collect_view()
                         .into_any()
                 })
@@ -335,29 +291,12 @@ pub fn StepView(
     };
 
     let shown_count = move || display.with(Vec::len).min(limit.get());
-    let counts = move || {
-        let matched = display.with(Vec::len);
-        let all = total();
-        let mut s = format!("showing {} of {}", shown_count(), matched);
-        if matched != all {
-            s.push_str(&format!(" (filtered from {all})"));
-        }
-        s.push_str(" samples");
-        s
-    };
+    let counts = move || st::count_line(shown_count(), display.with(Vec::len), total());
     let text_counts = move || {
         if text.with(String::is_empty) {
             return String::new();
         }
-        table.with(|t| {
-            format!(
-                "{} of {} responses contain it · {} {} in the shown samples",
-                t.text_rows,
-                total(),
-                t.text_hits,
-                if t.text_hits == 1 { "match" } else { "matches" }
-            )
-        })
+        table.with(|t| st::search_line(t, total()))
     };
 
     view! {
@@ -367,42 +306,7 @@ pub fn StepView(
                     {s.notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}
                 </ul>
             }))}
-            <div class="step-controls">
-                <label>"status "
-                    <select data-testid="step-status" on:change=move |ev| {
-                        let v = event_target_value(&ev);
-                        status.set(if v == "*" { None } else { Some(v) });
-                    }>
-                        <option value="*">"any"</option>
-                        {move || statuses.get().into_iter().map(|s| {
-                            let label = if s.is_empty() { "(none)".to_string() } else { s.clone() };
-                            view! { <option value=s>{label}</option> }
-                        }).collect_view()}
-                    </select>
-                </label>
-                <label>"reward "
-                    <input type="text" data-testid="step-reward" size="10" placeholder="= 1, 0..0.5, >= 0.5"
-                        class=("step-invalid", move || reward.with(Result::is_err))
-                        prop:value=move || reward_text.get()
-                        on:input=move |ev| reward_text.set(event_target_value(&ev)) />
-                </label>
-                <label>"group "
-                    <input type="text" data-testid="step-group-filter" size="6" placeholder="any"
-                        prop:value=move || group.get()
-                        on:input=move |ev| group.set(event_target_value(&ev)) />
-                </label>
-                <input type="search" data-testid="step-search" placeholder="search responses"
-                    prop:value=move || text.get()
-                    on:input=move |ev| text.set(event_target_value(&ev)) />
-                <span class="step-muted" data-testid="step-search-count">{text_counts}</span>
-                <label>
-                    <input type="checkbox" data-testid="group-view"
-                        prop:checked=move || grouped.get()
-                        on:change=move |_| grouped.update(|g| *g = !*g) />
-                    "group view"
-                </label>
-                <span class="step-count" data-testid="step-count">{counts}</span>
-            </div>
+            {controls(filters, statuses, reward, text_counts, counts)}
             {move || reward.get().err().map(|e| view! { <div class="step-error">{e}" (not applied)"</div> })}
             <div class="step-scroll">
                 <table class="step-table">

@@ -3,28 +3,62 @@
 //! value, tool-output tokens (loss_mask 0) hatched, a legend with the value range, and a
 //! tooltip with the token's id, text (whitespace made visible) and values.
 //!
-//! For 8 000 tokens: plain spans with an inline background, no signal per token; one
-//! `mousemove` handler on the container finds the token by its `data-i`.
+//! Drawn in bounded work whatever the length (`token_view.rs` decides): text in pages of
+//! [`TEXT_PAGE`] tokens with "show more", cells up to [`MAX_STRIP_CELLS`], and beyond that a
+//! summary strip of [`SUMMARY_COLUMNS`] columns, each shaded from its tokens' max through
+//! mean to min. Plain spans with an inline background, no signal per token; one `mousemove`
+//! handler on the container finds the token by its `data-i` (a summary column by `data-b`).
 
 use leptos::prelude::*;
 use trace::run::SampleDetail;
 use wasm_bindgen::JsCast;
 
-use super::step_table::{
-    available_values, fmt_num, is_tool, token_count, visible_ws, Scale, TokenValue,
+use super::token_view::{
+    available_values, is_tool, summarize, text_shown, token_count, visible_ws, Bucket, Layout,
+    Scale, TokenValue, MAX_STRIP_CELLS, SUMMARY_COLUMNS, TEXT_PAGE,
 };
+use crate::numbers::precise as fmt_num;
 
+/// The sample and its per-token values: read in place from the detail (a long series is
+/// never copied), only the log-prob gap computed.
 struct Series {
     detail: SampleDetail,
-    values: Vec<(TokenValue, Vec<f32>)>,
+    offered: Vec<TokenValue>,
+    gap: Option<Vec<f32>>,
 }
 
 impl Series {
     fn get(&self, v: TokenValue) -> Option<&[f32]> {
-        self.values
-            .iter()
-            .find(|(k, _)| *k == v)
-            .map(|(_, s)| s.as_slice())
+        match v {
+            TokenValue::LogProbGap => self.gap.as_deref(),
+            _ => v.slice(&self.detail),
+        }
+    }
+
+    /// The tooltip's text for a summary column.
+    fn bucket_tip(&self, b: &Bucket, value: Option<TokenValue>) -> String {
+        let mut s = format!(
+            "tokens {}–{} ({} tokens)",
+            b.start,
+            b.end - 1,
+            b.end - b.start
+        );
+        if b.tool > 0 {
+            s.push_str(&format!("\n{} tool output (loss_mask 0)", b.tool));
+        }
+        if let Some(v) = value {
+            match b.stats {
+                Some((lo, mean, hi)) => s.push_str(&format!(
+                    "\n{}: min {} · mean {} · max {}",
+                    v.title(),
+                    fmt_num(f64::from(lo)),
+                    fmt_num(f64::from(mean)),
+                    fmt_num(f64::from(hi))
+                )),
+                None => s.push_str(&format!("\n{}: no finite values", v.title())),
+            }
+        }
+        s
     }
 
     /// The tooltip's text for token `i`.
@@ -46,8 +80,8 @@ impl Series {
         if is_tool(d, i) {
             s.push_str("\ntool output (loss_mask 0)");
         }
-        for (k, vals) in &self.values {
-            if let Some(v) = vals.get(i) {
+        for &k in &self.offered {
+            if let Some(v) = self.get(k).and_then(|vals| vals.get(i)) {
                 s.push_str(&format!("\n{}: {}", k.title(), fmt_num(f64::from(*v))));
             }
         }
@@ -107,98 +141,197 @@ fn legend(value: TokenValue, scale: Option<Scale>) -> AnyView {
     .into_any()
 }
 
+/// The colour of each of the first `upto` tokens for value `v`.
+fn colours(d: &Series, v: Option<TokenValue>, upto: usize) -> Vec<Option<String>> {
+    let Some(v) = v else {
+        return vec![None; upto];
+    };
+    let vals = d.get(v).unwrap_or(&[]);
+    let scale = Scale::of(vals, v.diverging());
+    (0..upto)
+        .map(|i| scale.and_then(|sc| vals.get(i).and_then(|&x| sc.color(x))))
+        .collect()
+}
+
+/// The summary strip: one column per bucket, shaded from its max (top) through its mean to
+/// its min (bottom); mostly tool output is hatched.
+fn summary_columns(bs: &[Bucket], scale: Option<Scale>) -> AnyView {
+    let colour = |x: f32| {
+        scale
+            .and_then(|sc| sc.color(x))
+            .unwrap_or_else(|| "transparent".into())
+    };
+    bs.iter()
+        .enumerate()
+        .map(|(k, b)| {
+            let style = b.stats.map_or_else(String::new, |(lo, mean, hi)| {
+                let [c0, c1, c2] = [hi, mean, lo].map(colour);
+                format!("background:linear-gradient(to bottom,{c0},{c1},{c2})")
+            });
+            let class = if b.tool * 2 > b.end - b.start {
+                "tok-col tok-tool"
+            } else {
+                "tok-col"
+            };
+            view! { <span class=class data-b=k.to_string() style=style></span> }
+        })
+        .collect_view()
+        .into_any()
+}
+
+/// The first `upto` tokens as spans: text (with a tokenizer) or cells, coloured by `v`.
+fn token_spans(d: &Series, v: Option<TokenValue>, upto: usize, with_pieces: bool) -> AnyView {
+    let colours = colours(d, v, upto);
+    (0..upto)
+        .map(|i| {
+            let mut class = String::from(if with_pieces { "tok" } else { "tok tok-cell" });
+            if is_tool(&d.detail, i) {
+                class.push_str(" tok-tool");
+            }
+            let text = d
+                .detail
+                .pieces
+                .as_ref()
+                .and_then(|p| p.get(i))
+                .map(|p| p.text.as_str())
+                .unwrap_or("");
+            if with_pieces && text.is_empty() {
+                class.push_str(" tok-empty");
+            }
+            let style = colours[i]
+                .as_ref()
+                .map(|c| format!("background-color:{c}"))
+                .unwrap_or_default();
+            let body = if with_pieces {
+                token_text(text)
+            } else {
+                ().into_any()
+            };
+            view! { <span class=class data-i=i.to_string() style=style>{body}</span> }
+        })
+        .collect_view()
+        .into_any()
+}
+
+/// The tooltip's text for what the pointer is over: a token (`data-i`) or a summary column
+/// (`data-b`).
+fn tip_text(
+    ev: &web_sys::MouseEvent,
+    token: impl Fn(usize) -> String,
+    column: impl Fn(usize) -> Option<String>,
+) -> Option<String> {
+    let el = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())?;
+    let index = |attr: &str| {
+        el.closest(&format!("[{attr}]"))
+            .ok()
+            .flatten()
+            .and_then(|e| e.get_attribute(attr))
+            .and_then(|s| s.parse::<usize>().ok())
+    };
+    if let Some(i) = index("data-i") {
+        Some(token(i))
+    } else {
+        index("data-b").and_then(column)
+    }
+}
+
+/// Where the tooltip goes: near the right edge it opens to the left of the pointer (it is at
+/// most 340px wide: run-step.css), so that it stays inside the window.
+fn tip_place(ev: &web_sys::MouseEvent, text: String) -> (i32, i32, String) {
+    let width = web_sys::window()
+        .and_then(|w| w.inner_width().ok())
+        .and_then(|w| w.as_f64())
+        .unwrap_or(f64::MAX);
+    let x = ev.client_x();
+    let left = if f64::from(x) + 360.0 > width {
+        x - 360
+    } else {
+        x + 14
+    };
+    (left.max(0), ev.client_y() + 16, text)
+}
+
 #[component]
 pub fn TokenView(detail: SampleDetail) -> impl IntoView {
     let offered = available_values(&detail);
     let n = token_count(&detail);
-    let values: Vec<(TokenValue, Vec<f32>)> = offered
-        .iter()
-        .filter_map(|&v| v.series(&detail).map(|s| (v, s)))
-        .collect();
     // Series that do not have one value per token are shown, and said to be off.
-    let notes: Vec<String> = values
+    let notes: Vec<String> = offered
         .iter()
-        .filter(|(_, s)| s.len() != n)
-        .map(|(k, s)| format!("{}: {} values for {} tokens", k.title(), s.len(), n))
+        .filter_map(|&k| Some((k, k.len(&detail)?)))
+        .filter(|&(_, len)| len != n)
+        .map(|(k, len)| format!("{}: {len} values for {n} tokens", k.title()))
         .collect();
     let with_pieces = detail.pieces.is_some();
-    let data = StoredValue::new(Series { detail, values });
+    let gap = offered
+        .contains(&TokenValue::LogProbGap)
+        .then(|| TokenValue::LogProbGap.series(&detail))
+        .flatten();
+    let data = StoredValue::new(Series {
+        detail,
+        offered: offered.clone(),
+        gap,
+    });
     let choice = RwSignal::new(offered.first().copied());
     let tip = RwSignal::new(None::<(i32, i32, String)>);
 
-    let colours = move || -> Vec<Option<String>> {
-        let Some(v) = choice.get() else {
-            return vec![None; n];
-        };
+    let layout = Layout::of(n, with_pieces);
+    // Text pages shown so far (text layout only; cells are few, a summary is bounded).
+    let pages = RwSignal::new(1usize);
+    let shown = move || match layout {
+        Layout::Text => text_shown(n, pages.get()),
+        Layout::Cells => n.min(MAX_STRIP_CELLS),
+        Layout::Summary => 0,
+    };
+    // The summary's columns for the chosen value (recomputed only when the choice changes).
+    let buckets = Memo::new(move |_| {
+        if layout != Layout::Summary {
+            return Vec::new();
+        }
+        let v = choice.get();
         data.with_value(|d| {
-            let vals = d.get(v).unwrap_or(&[]);
-            let scale = Scale::of(vals, v.diverging());
-            (0..n)
-                .map(|i| scale.and_then(|sc| vals.get(i).and_then(|&x| sc.color(x))))
-                .collect()
+            let vals = v.and_then(|v| d.get(v)).unwrap_or(&[]);
+            summarize(vals, n, SUMMARY_COLUMNS, |i| is_tool(&d.detail, i))
         })
+    });
+
+    let summary = move || {
+        let v = choice.get();
+        let scale =
+            data.with_value(|d| v.and_then(|v| Scale::of(d.get(v).unwrap_or(&[]), v.diverging())));
+        buckets.with(|bs| summary_columns(bs, scale))
+    };
+    let tokens = move || {
+        let upto = shown();
+        let v = choice.get();
+        data.with_value(|d| token_spans(d, v, upto, with_pieces))
     };
 
-    let tokens = move || {
-        let colours = colours();
-        data.with_value(|d| {
-            (0..n)
-                .map(|i| {
-                    let mut class = String::from(if with_pieces { "tok" } else { "tok tok-cell" });
-                    if is_tool(&d.detail, i) {
-                        class.push_str(" tok-tool");
-                    }
-                    let text = d
-                        .detail
-                        .pieces
-                        .as_ref()
-                        .and_then(|p| p.get(i))
-                        .map(|p| p.text.as_str())
-                        .unwrap_or("");
-                    if with_pieces && text.is_empty() {
-                        class.push_str(" tok-empty");
-                    }
-                    let style = colours[i]
-                        .as_ref()
-                        .map(|c| format!("background-color:{c}"))
-                        .unwrap_or_default();
-                    let body = if with_pieces {
-                        token_text(text)
-                    } else {
-                        ().into_any()
-                    };
-                    view! { <span class=class data-i=i.to_string() style=style>{body}</span> }
-                })
-                .collect_view()
+    let more = move || {
+        let upto = shown();
+        (layout == Layout::Text && upto < n).then(|| {
+            let next = (n - upto).min(TEXT_PAGE);
+            view! {
+                <button class="tok-more" data-testid="token-more" on:click=move |_| pages.update(|p| *p += 1)>
+                    {format!("show {next} more tokens ({upto} of {n} shown)")}
+                </button>
+            }
         })
     };
 
     let on_move = move |ev: web_sys::MouseEvent| {
-        let i = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|e| e.closest("[data-i]").ok().flatten())
-            .and_then(|e| e.get_attribute("data-i"))
-            .and_then(|s| s.parse::<usize>().ok());
-        match i {
-            Some(i) => {
-                let text = data.with_value(|d| d.tip(i));
-                // Near the right edge the tip opens to the left of the pointer (it is at most
-                // 340px wide: run-step.css), so that it stays inside the window.
-                let width = web_sys::window()
-                    .and_then(|w| w.inner_width().ok())
-                    .and_then(|w| w.as_f64())
-                    .unwrap_or(f64::MAX);
-                let x = ev.client_x();
-                let left = if f64::from(x) + 360.0 > width {
-                    x - 360
-                } else {
-                    x + 14
-                };
-                tip.set(Some((left.max(0), ev.client_y() + 16, text)));
-            }
-            None => tip.set(None),
-        }
+        let text = tip_text(
+            &ev,
+            |i| data.with_value(|d| d.tip(i)),
+            |k| {
+                let v = choice.get_untracked();
+                buckets
+                    .with_untracked(|bs| bs.get(k).map(|b| data.with_value(|d| d.bucket_tip(b, v))))
+            },
+        );
+        tip.set(text.map(|text| tip_place(&ev, text)));
     };
 
     let select = (offered.len() > 1).then(|| {
@@ -218,7 +351,7 @@ pub fn TokenView(detail: SampleDetail) -> impl IntoView {
 
     view! {
         <div class="tok-view" data-testid="sample-tokens" data-token-count=n.to_string()
-            data-mode=if with_pieces { "text" } else { "strip" }>
+            data-mode=match layout { Layout::Text => "text", Layout::Cells => "strip", Layout::Summary => "summary" }>
             <div class="tok-controls">
                 {select}
                 {single}
@@ -226,10 +359,17 @@ pub fn TokenView(detail: SampleDetail) -> impl IntoView {
                 <span class="tok-muted">{format!(" {n} tokens")}</span>
             </div>
             {(!notes.is_empty()).then(|| view! { <ul class="tok-notes">{notes.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ul> })}
-            <div class=if with_pieces { "tok-text" } else { "tok-strip" }
+            {(layout == Layout::Summary).then(|| view! {
+                <p class="tok-muted" data-testid="token-summary">{format!(
+                    "{n} tokens: too many to draw one by one; each column stands for about {} tokens (shaded from max through mean to min, hover for the numbers)",
+                    n.div_ceil(SUMMARY_COLUMNS)
+                )}</p>
+            })}
+            <div class=match layout { Layout::Text => "tok-text", Layout::Cells => "tok-strip", Layout::Summary => "tok-strip tok-summary" }
                 on:mousemove=on_move on:mouseleave=move |_| tip.set(None)>
-                {tokens}
+                {move || if layout == Layout::Summary { summary().into_any() } else { tokens().into_any() }}
             </div>
+            {more}
             {move || tip.get().map(|(x, y, text)| view! {
                 <div class="tok-tip" data-testid="token-tip" style=format!("left:{x}px;top:{y}px")>{text}</div>
             })}

@@ -6,7 +6,8 @@
 fn main() {
     use wasm_bindgen::JsCast;
 
-    console_error_panic_hook::set_once();
+    // A trap or panic in the run app gets a banner with a way on (reload).
+    viewer::run::crash::report_crashes();
     let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };

@@ -13,10 +13,10 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use js_sys::{Array, Object, Reflect};
+use tokenizer::{Tokenizer, MAX_TOKENIZER_BYTES};
 use trace::run::{
     summarize, DumpRef, DumpScan, RolloutSummary, RunLayout, SampleDetail, Step, TrainData,
 };
-use trace::tokenizer::{Tokenizer, MAX_TOKENIZER_BYTES};
 use viewer::protocol::run::{run_to_text, split_detail, RunFromWorker, TRAIN_COLUMNS};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -284,21 +284,16 @@ async fn open_stream(src: &JsValue) -> Result<web_sys::ReadableStream, String> {
     if let Some(file) = src.dyn_ref::<web_sys::File>() {
         return Ok(file.stream());
     }
-    let resp = fetch(src).await?;
+    let resp = fetch(src, None).await?;
     resp.body().ok_or_else(|| "download failed: no body".into())
 }
 
-async fn fetch(src: &JsValue) -> Result<web_sys::Response, String> {
+async fn fetch(
+    src: &JsValue,
+    cap: Option<(f64, &dyn Fn(f64) -> String)>,
+) -> Result<web_sys::Response, String> {
     let url = src.as_string().ok_or("neither a file nor a URL")?;
-    let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    let resp = JsFuture::from(scope.fetch_with_str(&url))
-        .await
-        .map_err(|e| format!("download failed: {}", crate::js_text(&e)))?;
-    let resp: web_sys::Response = resp.unchecked_into();
-    if !resp.ok() {
-        return Err(format!("download failed: HTTP {}", resp.status()));
-    }
-    Ok(resp)
+    Ok(viewer::fetch::fetch_capped(&url, cap).await?.response)
 }
 
 /// Feeds `src` to `f` chunk by chunk until the end or until `f` says it needs no more.
@@ -357,16 +352,7 @@ async fn read_whole(src: &JsValue, max: f64, what: &str) -> Result<Vec<u8>, Stri
             .await
             .map_err(|e| crate::js_text(&e))?
     } else {
-        let resp = fetch(src).await?;
-        let claimed: Option<f64> = resp
-            .headers()
-            .get("content-length")
-            .ok()
-            .flatten()
-            .and_then(|v| v.parse().ok());
-        if let Some(n) = claimed.filter(|&n| n > max) {
-            return Err(too_big(n));
-        }
+        let resp = fetch(src, Some((max, &too_big))).await?;
         let p = resp.array_buffer().map_err(|e| crate::js_text(&e))?;
         JsFuture::from(p).await.map_err(|e| crate::js_text(&e))?
     };

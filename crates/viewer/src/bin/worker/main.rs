@@ -109,20 +109,9 @@ async fn load(
         report.total = Some(file.size());
         read_stream(file.stream(), &mut loader, &mut report).await?;
     } else if let Some(url) = get("url").and_then(|u| u.as_string()) {
-        let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-        let resp = wasm_bindgen_futures::JsFuture::from(scope.fetch_with_str(&url))
-            .await
-            .map_err(|e| format!("download failed: {}", js_text(&e)))?;
-        let resp: web_sys::Response = resp.unchecked_into();
-        if !resp.ok() {
-            return Err(format!("download failed: HTTP {}", resp.status()));
-        }
-        report.total = resp
-            .headers()
-            .get("content-length")
-            .ok()
-            .flatten()
-            .and_then(|v| v.parse().ok());
+        let fetched = viewer::fetch::fetch_capped(&url, None).await?;
+        report.total = fetched.claimed;
+        let resp = fetched.response;
         let body = resp.body().ok_or("download failed: no body")?;
         read_stream(body, &mut loader, &mut report).await?;
     } else if let Some(buffer) =

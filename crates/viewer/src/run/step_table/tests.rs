@@ -2,7 +2,7 @@
 
 use super::*;
 use serde_json::json;
-use trace::run::{TokenPiece, TrainFields, TrainTokens};
+use trace::run::TrainFields;
 
 fn row(pos: usize, group: J, status: &str, reward: Option<f64>) -> SampleRow {
     SampleRow {
@@ -214,106 +214,53 @@ fn ten_thousand_rows_filter_and_sort_quickly() {
     assert!(t.elapsed().as_secs_f64() < 5.0, "{:?}", t.elapsed());
 }
 
-fn detail() -> SampleDetail {
-    let response = "ab\n<out>é</out>".to_string();
-    let cuts = [(0, 2), (2, 3), (3, 8), (8, 9), (9, 15)];
-    let chars: Vec<char> = response.chars().collect();
-    let pieces = cuts
-        .iter()
-        .enumerate()
-        .map(|(i, &(s, e))| TokenPiece {
-            id: i as u32,
-            text: chars[s..e].iter().collect(),
-            start: s,
-            end: e,
-        })
-        .collect();
-    SampleDetail {
-        response,
-        tokens: vec![0, 1, 2, 3, 4],
-        loss_mask: vec![1, 1, 0, 0, 0],
-        rollout_log_probs: vec![-0.1, -2.0, 0.0, 0.0, 0.0],
-        pieces: Some(pieces),
-        train: Some(TrainTokens {
-            log_probs: vec![-0.2, -1.5, 0.0, 0.0, 0.0],
-            rollout_log_probs: vec![-0.1, -2.0, 0.0, 0.0, 0.0],
-            advantages: vec![0.5; 5],
-            kl: vec![],
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+#[test]
+fn keys_move_the_selection_and_stop_at_the_ends() {
+    assert_eq!(next_selection(0, None, 1), None);
+    assert_eq!(next_selection(3, None, 0), None);
+    assert_eq!(next_selection(3, None, 1), Some(0));
+    assert_eq!(next_selection(3, None, -1), Some(0));
+    assert_eq!(next_selection(3, Some(0), -1), Some(0));
+    assert_eq!(next_selection(3, Some(1), 1), Some(2));
+    assert_eq!(next_selection(3, Some(2), 1), Some(2));
+    assert_eq!(next_selection(3, Some(2), 0), Some(2));
 }
 
 #[test]
-fn tool_segments_follow_the_loss_mask_in_bytes() {
-    let d = detail();
-    let seg = tool_segments(&d).unwrap();
-    assert_eq!(seg, vec![(0, 3, false), (3, d.response.len(), true)]);
-    assert_eq!(&d.response[3..], "<out>é</out>");
-    // Pieces that do not spell the response: no split at all.
-    let mut bad = d.clone();
-    bad.pieces.as_mut().unwrap()[1].text = "X".into();
-    assert_eq!(tool_segments(&bad), None);
-    let mut short = d.clone();
-    short.pieces.as_mut().unwrap().pop();
-    assert_eq!(tool_segments(&short), None);
-    let mut none = d;
-    none.pieces = None;
-    assert_eq!(tool_segments(&none), None);
-}
-
-#[test]
-fn token_values_offered_only_when_present() {
-    let d = detail();
+fn count_search_and_group_lines() {
     assert_eq!(
-        available_values(&d),
-        vec![
-            TokenValue::RolloutLogProb,
-            TokenValue::TrainLogProb,
-            TokenValue::Advantage,
-            TokenValue::LogProbGap
-        ]
+        count_line(500, 812, 1000),
+        "showing 500 of 812 (filtered from 1000) samples"
     );
-    let gap = TokenValue::LogProbGap.series(&d).unwrap();
-    assert!((gap[0] + 0.1).abs() < 1e-6 && (gap[1] - 0.5).abs() < 1e-6);
-    assert_eq!(token_count(&d), 5);
-    let mut bare = d.clone();
-    bare.pieces = None;
-    bare.tokens.clear();
-    bare.train = None;
-    assert_eq!(available_values(&bare), vec![TokenValue::RolloutLogProb]);
-    assert_eq!(token_count(&bare), 5, "one cell per rollout log prob");
-    assert!(is_tool(&d, 2) && !is_tool(&d, 1) && !is_tool(&d, 99));
-}
-
-#[test]
-fn colour_scales() {
-    let lp = Scale::of(&[-3.0, f32::NAN, -0.5, 0.0], false).unwrap();
-    assert_eq!((lp.min, lp.max), (-3.0, 0.0));
-    assert_eq!(lp.color(-3.0).unwrap(), "hsla(0,85%,50%,0.750)");
-    assert_eq!(lp.color(0.0).unwrap(), "hsla(0,85%,50%,0.000)");
-    assert_eq!(lp.color(f32::NAN), None);
-    let adv = Scale::of(&[-1.0, 2.0], true).unwrap();
-    assert_eq!(adv.color(2.0).unwrap(), "hsla(215,85%,50%,0.750)");
-    assert_eq!(adv.color(-1.0).unwrap(), "hsla(0,85%,50%,0.375)");
-    assert_eq!(Scale::of(&[f32::NAN], true), None);
-    assert_eq!(visible_ws(" a\n\t\u{1}"), "␣a↵⇥\\u{1}");
-}
-
-#[test]
-fn numbers_are_short() {
-    assert_eq!(fmt_num(3.0), "3");
-    assert_eq!(fmt_num(-0.8660239577293396), "-0.8660");
-    assert_eq!(fmt_num(227.71), "227.7");
-    assert_eq!(fmt_num(1.5e-7), "1.500e-7");
-    assert_eq!(fmt_opt(None), "—");
+    assert_eq!(count_line(3, 3, 3), "showing 3 of 3 samples");
+    let v = View {
+        order: vec![],
+        text_rows: 2,
+        text_hits: 1,
+    };
+    assert_eq!(
+        search_line(&v, 24),
+        "2 of 24 responses contain it · 1 match in the shown samples"
+    );
+    let g = Group {
+        key: "7".into(),
+        members: vec![1, 2],
+        size: 4,
+        mean: Some(0.5),
+        std: None,
+        zero_std: false,
+    };
+    assert_eq!(
+        group_head(&g),
+        "group 7 · 4 samples · reward mean 0.5000 · std — · 2 shown by the filter"
+    );
 }
 
 mod fixture {
     //! The step view's logic on the shared run (`tests/fixtures/run`), read by `trace`
     //! exactly as the worker reads a step.
     use super::super::*;
+    use crate::run::token_view::{available_values, token_count, tool_segments, TokenValue};
     use std::path::{Path, PathBuf};
     use trace::run::{DumpKind, DumpRef, DumpScan, Step, TrainData};
 
