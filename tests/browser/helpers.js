@@ -10,6 +10,8 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 export const DIST = path.join(ROOT, "dist");
 export const FIXTURES = path.resolve(ROOT, "tests/fixtures/slime");
 export const SHOTS = path.join(ROOT, "target", "screenshots");
+/** The README's screenshots, remade by every browser run so they show the current viewer. */
+export const DOC_IMG = path.join(ROOT, "docs", "img");
 
 const TYPES = {
   ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".wasm": "application/wasm",
@@ -83,6 +85,12 @@ export async function count(page, id) {
 export function shot(name) {
   fs.mkdirSync(SHOTS, { recursive: true });
   return path.join(SHOTS, name);
+}
+
+/** A path for one of the README's screenshots (`docs/img/<name>`). */
+export function docShot(name) {
+  fs.mkdirSync(DOC_IMG, { recursive: true });
+  return path.join(DOC_IMG, name);
 }
 
 export function fixtures() {

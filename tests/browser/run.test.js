@@ -7,7 +7,7 @@ import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
 import os from "node:os";
-import { serve, launch, newPage, waitState, shot, RUN, DIST } from "./helpers.js";
+import { serve, launch, newPage, waitState, shot, docShot, RUN, DIST } from "./helpers.js";
 
 const REF = JSON.parse(fs.readFileSync(path.join(RUN, "run_reference.json"), "utf8"));
 const TRAIN = REF.rollouts.filter((r) => r.kind === "train");
@@ -115,6 +115,15 @@ test("the run folder opens: every dump in the table, kinds and flags right, noth
   REF.rollouts.forEach((r, i) => assert.ok(Math.abs(rewards[i] - r["reward/mean"]) < 0.005, `${r.file}: ${rewards[i]} vs ${r["reward/mean"]}`));
   assert.equal(await page.locator("[data-testid=run-step-error]").count(), 0);
   await page.screenshot({ path: shot("run-overview.png"), fullPage: true });
+  assert.deepEqual(page.errors, []);
+});
+
+test("the README's run explorer screenshot: trends and the rollout table in view", async () => {
+  const page = await fresh();
+  await page.locator("[data-testid=run-chart]").first().waitFor({ state: "visible" });
+  await page.locator("tr[data-testid=run-step]").first().scrollIntoViewIfNeeded();
+  assert.ok(await page.locator("[data-testid=run-trends]").isVisible());
+  await page.screenshot({ path: docShot("run-explorer.png") });
   assert.deepEqual(page.errors, []);
 });
 

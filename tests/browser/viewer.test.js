@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { serve, launch, newPage, waitState, count, shot, fixtures, reference, FIXTURES } from "./helpers.js";
+import { serve, launch, newPage, waitState, count, shot, docShot, fixtures, reference, FIXTURES } from "./helpers.js";
 
 let srv, browser;
 before(async () => { srv = await serve(); browser = await launch(); });
@@ -48,10 +48,10 @@ test("the filter narrows rows", async () => {
   await page.waitForFunction(() => document.querySelector("[data-testid=row-count]").innerText === "0");
 });
 
-test("clicking a span shows its name in details", async () => {
-  const page = await fresh();
-  await openFile(page, path.join(FIXTURES, "pd_1.pt"));
-  const ref = reference("pd_1.pt");
+/** Clicks the middle of the first row's first lane-0 span (the row that starts first) and
+ * waits for its name in the details panel; returns that span's reference item. */
+async function selectFirstSpan(page, name) {
+  const ref = reference(name);
   const box = await page.locator("canvas[data-testid=timeline]").boundingBox();
   // Same arithmetic as timeline::Viewport::fit and the default sort (start, then row order).
   const LABEL_W = 180, AXIS_H = 26, LANE_H = 16;
@@ -64,10 +64,24 @@ test("clicking a span shows its name in details", async () => {
   const top = Number(await page.locator("canvas[data-testid=timeline]").getAttribute("data-rows-top"));
   assert.ok(top >= AXIS_H, "rows start below the axis (and any counter tracks)");
   await page.mouse.click(box.x + x, box.y + top + LANE_H / 2);
-  const details = page.locator("[data-testid=details]");
   await page.waitForFunction((n) => document.querySelector("[data-testid=details]").innerText.includes(n), item.name);
-  assert.match(await details.innerText(), /start attrs|end attrs|duration/);
+  return item;
+}
+
+test("clicking a span shows its name in details", async () => {
+  const page = await fresh();
+  await openFile(page, path.join(FIXTURES, "pd_1.pt"));
+  await selectFirstSpan(page, "pd_1.pt");
+  assert.match(await page.locator("[data-testid=details]").innerText(), /start attrs|end attrs|duration/);
   await page.screenshot({ path: shot("pd_1-selected.png") });
+});
+
+test("the README's timeline screenshot: agent_2 with a span selected", async () => {
+  const page = await fresh();
+  await openFile(page, path.join(FIXTURES, "agent_2.pt"));
+  await selectFirstSpan(page, "agent_2.pt");
+  await page.screenshot({ path: docShot("timeline.png") });
+  assert.deepEqual(page.errors, []);
 });
 
 test("a broken file shows load-error and the previous view survives", async () => {
