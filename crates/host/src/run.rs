@@ -11,7 +11,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use serde_json::{Map, Value as J};
-use trace::run::{layout, sample_record, summarize, DumpRef, RolloutSummary, RunLayout};
+use trace::run::{
+    layout_with, pair_train, sample_record, summarize_with, DumpRef, RolloutSummary, RunLayout,
+    RunOptions, Templates, TrainData,
+};
 
 use crate::term::escape;
 
@@ -29,9 +32,54 @@ pub struct RunFiles {
 /// The run in `inputs`: one folder (a dump-details folder, or its `rollout_data/`, whose
 /// sibling `train_data/` is then used too when `siblings`), or dump files.
 pub fn run_files(inputs: &[PathBuf], siblings: bool) -> Result<RunFiles, String> {
+    run_files_with(inputs, siblings, &Templates::default())
+}
+
+/// [`run_files`], or with no `inputs` the files slime's templates name
+/// (`--save-debug-rollout-data DIR/rollout_{rollout_id}.pt --save-debug-train-data …`): the
+/// templates' folders, read from the nearest folder holding both.
+pub fn run_files_with(
+    inputs: &[PathBuf],
+    siblings: bool,
+    templates: &Templates,
+) -> Result<RunFiles, String> {
     let mut files = Vec::new();
     let root;
+    let folders: Vec<PathBuf> = [&templates.rollout, &templates.train]
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            Path::new(t)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default()
+        })
+        .collect();
     match inputs {
+        [] if !folders.is_empty() => {
+            root = common_folder(&folders);
+            for f in &folders {
+                let sub = f
+                    .strip_prefix(&root)
+                    .unwrap_or(f)
+                    .to_string_lossy()
+                    .into_owned();
+                if !files
+                    .iter()
+                    .any(|(p, _): &(String, u64)| sub.is_empty() || p.starts_with(&sub))
+                {
+                    list(&root, &sub, &mut files)?;
+                }
+            }
+            if root.join("tokenizer").is_dir() {
+                list(&root, "tokenizer", &mut files)?;
+            }
+        }
+        [] => {
+            return Err(
+                "no run: give a run folder, dump files, or --save-debug-rollout-data".into(),
+            )
+        }
         [dir] if dir.is_dir() => {
             let is_rollout_data = dir.file_name().is_some_and(|n| n == "rollout_data");
             if is_rollout_data && siblings {
@@ -67,7 +115,9 @@ pub fn run_files(inputs: &[PathBuf], siblings: bool) -> Result<RunFiles, String>
         }
     }
     files.sort();
-    let layout = layout(&files.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>());
+    files.dedup();
+    let paths: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+    let layout = layout_with(&paths, templates);
     if layout.dumps.is_empty() {
         return Err(format!(
             "{}: no rollout dumps (expected rollout_data/{{id}}.pt as slime's --dump-details writes)",
@@ -81,6 +131,19 @@ pub fn run_files(inputs: &[PathBuf], siblings: bool) -> Result<RunFiles, String>
         layout,
         files,
     })
+}
+
+/// The deepest folder that holds every one of `dirs`.
+fn common_folder(dirs: &[PathBuf]) -> PathBuf {
+    let mut out = dirs.first().cloned().unwrap_or_default();
+    for d in dirs {
+        while !d.starts_with(&out) {
+            if !out.pop() {
+                return PathBuf::new();
+            }
+        }
+    }
+    out
 }
 
 /// The regular files directly in `root/sub` (no symlinks followed: a run's files are its own).
@@ -116,19 +179,16 @@ pub struct DumpResult {
     pub samples: Vec<Map<String, J>>,
 }
 
-/// Reads every dump of `run`, `threads` at a time, in the layout's order.
-pub fn read_run(run: &RunFiles, threads: usize) -> Vec<DumpResult> {
-    let dumps = &run.layout.dumps;
-    let has_train = dumps.iter().any(|d| d.train_file.is_some());
+/// `f` over `items`, `threads` at a time, results in order.
+fn par_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<DumpResult>>> =
-        Mutex::new((0..dumps.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
     std::thread::scope(|s| {
-        for _ in 0..threads.clamp(1, dumps.len().max(1)) {
+        for _ in 0..threads.clamp(1, items.len().max(1)) {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(d) = dumps.get(i) else { break };
-                let r = read_dump(&run.root, d, has_train);
+                let Some(item) = items.get(i) else { break };
+                let r = f(item);
                 if let Ok(mut all) = results.lock() {
                     all[i] = Some(r);
                 }
@@ -143,7 +203,53 @@ pub fn read_run(run: &RunFiles, threads: usize) -> Vec<DumpResult> {
         .collect()
 }
 
-fn read_dump(root: &Path, d: &DumpRef, has_train: bool) -> DumpResult {
+/// Reads every dump of `run`, `threads` at a time, in the layout's order. The train data is
+/// read first and paired with the rollouts by its payload's `rollout_id` (the layout's pairing
+/// by name is replaced: a `train_3_4.pt` holds rollout 3 because its payload says so).
+pub fn read_run(run: &mut RunFiles, threads: usize, opts: &RunOptions) -> Vec<DumpResult> {
+    let train_files: Vec<String> = run.layout.train.iter().map(|(_, f)| f.clone()).collect();
+    let root = run.root.clone();
+    let read = par_map(&train_files, threads, |t| {
+        std::fs::read(root.join(t))
+            .map_err(|e| e.to_string())
+            .and_then(|b| TrainData::read(&b, false))
+    });
+    let ids: Vec<(String, Option<i64>)> = run
+        .layout
+        .train
+        .iter()
+        .zip(&read)
+        .map(|((name_id, f), r)| {
+            let payload = r.as_ref().ok().and_then(|t| t.rollout_id);
+            (f.clone(), payload.or(*name_id))
+        })
+        .collect();
+    pair_train(&mut run.layout, &ids);
+    let mut train: std::collections::HashMap<String, Result<TrainData, String>> =
+        train_files.into_iter().zip(read).collect();
+    let dumps = &run.layout.dumps;
+    let has_train = !run.layout.train.is_empty();
+    let jobs: Vec<(&DumpRef, Option<Result<TrainData, String>>)> = dumps
+        .iter()
+        .map(|d| (d, d.train_file.as_ref().and_then(|t| train.remove(t))))
+        .collect();
+    let jobs: Vec<Mutex<Option<_>>> = jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
+    par_map(&jobs, threads, |j| {
+        let (d, t) = j.lock().ok().and_then(|mut j| j.take())?;
+        Some(read_dump(&run.root, d, t, has_train, opts))
+    })
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+fn read_dump(
+    root: &Path,
+    d: &DumpRef,
+    train: Option<Result<TrainData, String>>,
+    has_train: bool,
+    opts: &RunOptions,
+) -> DumpResult {
     let path = root.join(&d.file);
     let scan = match scan_file(&path) {
         Ok(s) => s,
@@ -154,13 +260,7 @@ fn read_dump(root: &Path, d: &DumpRef, has_train: bool) -> DumpResult {
             }
         }
     };
-    let train = d.train_file.as_ref().map(|t| {
-        let p = root.join(t);
-        std::fs::read(&p)
-            .map_err(|e| e.to_string())
-            .and_then(|b| trace::run::TrainData::read(&b, false))
-    });
-    let (summary, scan) = summarize(d, scan, train, has_train);
+    let (summary, scan) = summarize_with(d, scan, train, has_train, opts);
     let samples = scan.rows.iter().map(|r| sample_record(d, r)).collect();
     DumpResult { summary, samples }
 }

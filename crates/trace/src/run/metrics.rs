@@ -72,6 +72,11 @@ pub fn pass_rate(rewards: &[f64], group_size: usize) -> Option<Map<String, J>> {
 /// all groups are the same size; else runs of samples with the same prompt (evals, whose
 /// `group_index` is `None`); else 1.
 pub fn group_size(rows: &[SampleRow]) -> usize {
+    group_size_of(&rows.iter().collect::<Vec<_>>())
+}
+
+/// [`group_size`] over some rows of a dump (one eval set).
+fn group_size_of(rows: &[&SampleRow]) -> usize {
     let prompts: Vec<u64> = rows.iter().map(|r| r.prompt_hash).collect();
     let uniform = |sizes: Vec<usize>| -> Option<usize> {
         let first = *sizes.first()?;
@@ -266,37 +271,41 @@ pub fn rollout_metrics(dump: &DumpRef, scan: &Scanned) -> Map<String, J> {
             );
         }
         DumpKind::Eval => {
-            let mut names: Vec<String> = Vec::new();
+            // The sets as `eval_sets` marked them (rows without a set: one set, `default`).
+            let mut sets: Vec<(Option<usize>, String, Vec<&SampleRow>)> = Vec::new();
             for r in rows {
-                let n = r.eval_dataset.clone().unwrap_or_else(|| "default".into());
-                if !names.contains(&n) {
-                    names.push(n);
+                match sets.iter_mut().find(|(k, _, _)| *k == r.eval_set) {
+                    Some((_, _, v)) => v.push(r),
+                    None => {
+                        let name = r.eval_dataset.clone().unwrap_or_else(|| "default".into());
+                        sets.push((r.eval_set, name, vec![r]));
+                    }
                 }
             }
-            for name in &names {
-                let mine: Vec<&SampleRow> = rows
-                    .iter()
-                    .filter(|r| r.eval_dataset.as_deref().unwrap_or("default") == name)
-                    .collect();
+            for (_, name, mine) in &sets {
                 let rw: Vec<f64> = mine.iter().map(|r| r.reward.unwrap_or(0.0)).collect();
                 let n = mine.len().max(1) as f64;
                 m.insert(
                     format!("eval/{name}"),
                     float_json(rw.iter().sum::<f64>() / n),
                 );
-                sample_metrics(&mut m, &format!("eval/{name}/"), &mine);
+                sample_metrics(&mut m, &format!("eval/{name}/"), mine);
                 m.insert(
                     format!("eval/{name}-truncated_ratio"),
-                    float_json(truncated(&mine) / n),
+                    float_json(truncated(mine) / n),
                 );
-                if let Some(pr) = pass_rate(&rw, gs) {
+                if let Some(pr) = pass_rate(&rw, group_size_of(mine)) {
                     for (k, v) in pr {
                         m.insert(format!("eval/{name}-{k}"), v);
                     }
                 }
             }
+            let list: Vec<J> = sets
+                .iter()
+                .map(|(_, name, v)| serde_json::json!({"name": name, "sample_count": v.len()}))
+                .collect();
             m.insert("eval/step".into(), J::from(dump.rollout_id));
-            m.insert("eval_datasets".into(), J::from(names));
+            m.insert("eval_datasets".into(), J::Array(list));
         }
     }
     m

@@ -94,6 +94,9 @@ pub struct SampleEvents {
 }
 
 /// A number as slime's metrics take it: int or float (bool too, as numpy would), finite.
+/// `metadata` keys that name a sample's eval dataset, first found wins.
+pub const DATASET_KEYS: [&str; 3] = ["eval_dataset", "dataset", "dataset_name"];
+
 pub(crate) fn num(v: &Value) -> Option<f64> {
     match v {
         Value::Int(x) => Some(*x as f64),
@@ -325,11 +328,13 @@ pub fn read_sample(
     row.response_sha256 = hex(&Sha256::digest(response.as_bytes()));
     row.repetition = has_repetition(response);
     let metadata = get("metadata");
-    row.eval_dataset = metadata
-        .and_then(|m| dict_of(tree, m))
-        .and_then(|m| m.get_str("eval_dataset"))
-        .and_then(Value::as_str)
-        .map(|s| cut(s, 200));
+    // A dataset name, where a config put one into the metadata (`metadata_overrides`).
+    row.eval_dataset = metadata.and_then(|m| dict_of(tree, m)).and_then(|m| {
+        DATASET_KEYS
+            .iter()
+            .find_map(|k| m.get_str(k).and_then(Value::as_str))
+            .map(|s| cut(s, 200))
+    });
     row.non_generation_time = get("non_generation_time").and_then(num);
     if let Some(pc) = get("prefix_cache_info").and_then(|v| dict_of(tree, v)) {
         row.cached_tokens = pc.get_str("cached_tokens").and_then(num);

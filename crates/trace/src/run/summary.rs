@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as J};
 
-use super::metrics::rollout_metrics;
-use super::{DumpKind, DumpRef, Scanned, TrainData};
+use super::metrics::{group_size, rollout_metrics};
+use super::{eval_sets, train_rollout_metrics, DumpKind, DumpRef, RunOptions, Scanned, TrainData};
 use crate::metrics::percentile;
 
 /// Most points kept per distribution: every value up to this many, else this many evenly
@@ -87,6 +87,24 @@ impl RolloutSummary {
     }
 }
 
+/// A dict reward's `key` entry as each sample's reward (slime's `--reward-key`).
+fn pick_reward(scan: &mut Scanned, key: &str, notes: &mut Vec<String>) {
+    let mut missing = 0;
+    for r in scan.rows.iter_mut().filter(|r| r.reward_is_dict) {
+        r.reward = r
+            .reward_fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.as_f64());
+        missing += r.reward.is_none() as usize;
+    }
+    if missing > 0 {
+        notes.push(format!(
+            "{missing} dict rewards have no number under the reward key {key:?}"
+        ));
+    }
+}
+
 /// Aligns train-side fields to `scan`'s rows by rollout position: (matched, rows without).
 pub fn attach_train(scan: &mut Scanned, train: &TrainData) -> (usize, usize) {
     let mut matched = 0;
@@ -101,14 +119,49 @@ pub fn attach_train(scan: &mut Scanned, train: &TrainData) -> (usize, usize) {
 /// `None` when the run has none for it.
 pub fn summarize(
     dump: &DumpRef,
-    mut scan: Scanned,
+    scan: Scanned,
     train: Option<Result<TrainData, String>>,
     run_has_train: bool,
 ) -> (RolloutSummary, Scanned) {
+    summarize_with(dump, scan, train, run_has_train, &RunOptions::default())
+}
+
+/// [`summarize`] with the user's [`RunOptions`] (reward keys, eval names, …).
+pub fn summarize_with(
+    dump: &DumpRef,
+    mut scan: Scanned,
+    train: Option<Result<TrainData, String>>,
+    run_has_train: bool,
+    opts: &RunOptions,
+) -> (RolloutSummary, Scanned) {
     let mut flags = Flags::default();
     let mut notes = scan.notes.clone();
+    let key = match dump.kind {
+        DumpKind::Train => opts.reward_key.as_ref(),
+        DumpKind::Eval => opts.eval_reward_key.as_ref().or(opts.reward_key.as_ref()),
+    };
+    if let Some(key) = key {
+        pick_reward(&mut scan, key, &mut notes);
+    }
+    if dump.kind == DumpKind::Eval {
+        eval_sets(&mut scan.rows, &opts.eval_names);
+    }
+    let mut train_metrics = None;
     match train {
         Some(Ok(t)) => {
+            if let Some(id) = t.rollout_id.filter(|&id| id != dump.rollout_id) {
+                notes.push(format!(
+                    "{}: holds rollout {id} by its payload, not {}",
+                    dump.train_file.as_deref().unwrap_or("train data"),
+                    dump.rollout_id
+                ));
+            }
+            train_metrics = Some(train_rollout_metrics(
+                &t.rollout,
+                dump.rollout_id,
+                group_size(&scan.rows),
+                opts.rollout_max_response_len,
+            ));
             let (_, missing) = attach_train(&mut scan, &t);
             flags.partial_train = missing > 0;
             if missing > 0 {
@@ -136,7 +189,8 @@ pub fn summarize(
         }
         None => {}
     }
-    let metrics = rollout_metrics(dump, &scan);
+    let mut metrics = rollout_metrics(dump, &scan);
+    metrics.extend(train_metrics.unwrap_or_default());
     let num = |k: &str| metrics.get(k).and_then(J::as_f64);
     let e2e = &scan.request_values[0];
     let mut sorted = e2e.clone();

@@ -85,10 +85,10 @@ fn series(
 fn datasets(sums: &Sums) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for s in sums.iter().flatten() {
-        if let Some(list) = s.metrics.get("eval_datasets").and_then(|v| v.as_array()) {
-            for d in list.iter().filter_map(|d| d.as_str()) {
-                if !out.iter().any(|x| x == d) {
-                    out.push(d.to_string());
+        if let Some(list) = s.metrics.get("eval_datasets") {
+            for d in trace::run::eval_set_names(list) {
+                if !out.contains(&d) {
+                    out.push(d);
                 }
             }
         }

@@ -1,0 +1,97 @@
+//! `rollscope run` on the flat layout slime's documented flags write (`rollout_{id}.pt`,
+//! `rollout_eval_{id}.pt`, `train_{id}_{rank}.pt`): the folder, and the same files named by
+//! slime's own flags, equal `run_reference.json` on every key; unnamed eval sets come out in
+//! order.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value as J;
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/run_flat")
+}
+
+fn rollscope(args: &[String]) -> J {
+    let o = Command::new(env!("CARGO_BIN_EXE_rollscope"))
+        .arg("run")
+        .args(args)
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("assumed: --reward-key"), "{err}");
+    serde_json::from_slice(&o.stdout).expect("one JSON document")
+}
+
+fn reference() -> J {
+    serde_json::from_slice(&std::fs::read(dir().join("run_reference.json")).expect("reference"))
+        .expect("reference JSON")
+}
+
+fn assert_equal(ours: &J) {
+    // 1e-7 absolute: slime sums train-side values in float32 (see trace's run_reference.rs).
+    let diff = trace::run::json_diff(&reference(), ours, 1e-6, 1e-7);
+    assert!(
+        diff.is_empty(),
+        "{} differences:\n{}",
+        diff.len(),
+        diff.join("\n")
+    );
+}
+
+const NAMES: &str = "--eval-names=math500,aime24";
+
+#[test]
+fn the_folder_equals_slimes_reference() {
+    let ours = rollscope(&[dir().display().to_string(), "--json".into(), NAMES.into()]);
+    assert_equal(&ours);
+    assert_eq!(ours["samples"].as_array().map(Vec::len), Some(192));
+}
+
+#[test]
+fn slimes_flags_name_the_same_run() {
+    let d = dir().display().to_string();
+    let ours = rollscope(&[
+        "--json".into(),
+        NAMES.into(),
+        "--save-debug-rollout-data".into(),
+        format!("{d}/rollout_{{rollout_id}}.pt"),
+        "--save-debug-train-data".into(),
+        format!("{d}/train_{{rollout_id}}_{{rank}}.pt"),
+    ]);
+    assert_equal(&ours);
+}
+
+#[test]
+fn unnamed_eval_sets_come_in_order_with_their_pass_at_k() {
+    let ours = rollscope(&[dir().display().to_string(), "--json".into()]);
+    let rollouts = ours["rollouts"].as_array().cloned().unwrap_or_default();
+    let evals: Vec<&J> = rollouts.iter().filter(|r| r["kind"] == "eval").collect();
+    let trains = rollouts.iter().filter(|r| r["kind"] == "train").count();
+    assert_eq!(
+        (evals.len(), trains),
+        (2, 6),
+        "no eval dump read as a rollout"
+    );
+    let reference = reference();
+    for e in evals {
+        let names = trace::run::eval_set_names(&e["eval_datasets"]);
+        assert_eq!(names, ["eval set 1", "eval set 2"]);
+        let r = reference["rollouts"]
+            .as_array()
+            .and_then(|a| a.iter().find(|r| r["file"] == e["file"]))
+            .cloned()
+            .unwrap_or_default();
+        for (ours, theirs) in [("eval set 1", "math500"), ("eval set 2", "aime24")] {
+            for k in ["", "-pass@1", "-pass@2", "-pass@4"] {
+                assert_eq!(
+                    e[format!("eval/{ours}{k}")],
+                    r[format!("eval/{theirs}{k}")],
+                    "{} {ours}{k}",
+                    e["file"]
+                );
+            }
+        }
+    }
+}
