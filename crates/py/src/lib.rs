@@ -123,8 +123,11 @@ fn layout<'py>(py: Python<'py>, paths: Vec<String>) -> PyResult<Bound<'py, PyAny
 /// pyarrow filesystem's read failed), giving the record with `error` that the CLI gives for an
 /// unreadable file. `train`: the train data (path or bytes) or None; `train_error`: why it
 /// could not be read (then `train` is ignored).
+/// `options`: `trace::run::RunOptions` as JSON (`eval_names`, `reward_key`,
+/// `eval_reward_key`, `rollout_max_response_len`), the CLI's slime flags.
 #[pyfunction]
-#[pyo3(signature = (src, dump, run_has_train, train=None, train_error=None, src_error=None))]
+#[pyo3(signature = (src, dump, run_has_train, train=None, train_error=None, src_error=None, options=None))]
+#[allow(clippy::too_many_arguments)]
 fn summarize_dump<'py>(
     py: Python<'py>,
     src: &Bound<'py, PyAny>,
@@ -133,8 +136,15 @@ fn summarize_dump<'py>(
     train: Option<&Bound<'py, PyAny>>,
     train_error: Option<String>,
     src_error: Option<String>,
+    options: Option<String>,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyList>)> {
     let dump = dump_ref(dump)?;
+    let opts: trace::run::RunOptions = match options {
+        Some(o) => {
+            serde_json::from_str(&o).map_err(|e| PyValueError::new_err(format!("options: {e}")))?
+        }
+        None => trace::run::RunOptions::default(),
+    };
     if let Some(e) = src_error {
         let (record, _) = read::failed(&dump, e);
         return Ok((convert::value(py, &record)?, PyList::empty(py)));
@@ -146,7 +156,13 @@ fn summarize_dump<'py>(
         (None, None) => Train::None,
     };
     let (record, samples) = unlocked(py, || {
-        Ok(read::summarize_dump(&src, train, &dump, run_has_train))
+        Ok(read::summarize_dump(
+            &src,
+            train,
+            &dump,
+            run_has_train,
+            &opts,
+        ))
     })?;
     let list = PyList::empty(py);
     for s in &samples {

@@ -6,7 +6,9 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use serde_json::{Map, Value as J};
-use trace::run::{run_json, sample_record, summarize, DumpRef, RolloutSummary, TrainData};
+use trace::run::{
+    run_json, sample_record, summarize_with, DumpRef, RolloutSummary, RunOptions, TrainData,
+};
 
 /// Where a dump's bytes come from.
 pub enum Src<'a> {
@@ -150,6 +152,7 @@ pub fn summarize_dump(
     train: Train,
     dump: &DumpRef,
     run_has_train: bool,
+    opts: &RunOptions,
 ) -> (J, Vec<Map<String, J>>) {
     let mut scan = trace::run::DumpScan::summary();
     let scanned = src
@@ -166,7 +169,7 @@ pub fn summarize_dump(
                 Train::Error(e) => Some(Err(e)),
                 Train::Src(t) => Some(t.with_all(|b| TrainData::read(b, false))),
             };
-            let (summary, scanned) = summarize(dump, scanned, train, run_has_train);
+            let (summary, scanned) = summarize_with(dump, scanned, train, run_has_train, opts);
             let samples = scanned
                 .rows
                 .iter()
@@ -245,8 +248,13 @@ mod tests {
             file: "rollout_data/3.pt".into(),
             train_file: None,
         };
-        let (rec, samples) =
-            summarize_dump(&Src::Bytes(b"\x80\x02garbage"), Train::None, &d, false);
+        let (rec, samples) = summarize_dump(
+            &Src::Bytes(b"\x80\x02garbage"),
+            Train::None,
+            &d,
+            false,
+            &RunOptions::default(),
+        );
         assert!(samples.is_empty());
         assert_eq!(rec["rollout_id"], 3);
         assert_eq!(rec["file"], "rollout_data/3.pt");

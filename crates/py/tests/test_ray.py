@@ -8,7 +8,7 @@ import os
 import pytest
 import rollscope
 
-from conftest import RUN
+from conftest import RUN, RUN_FLAT
 
 if os.environ.get("ROLLSCOPE_REQUIRE_RAY"):
     import ray  # noqa: F401
@@ -39,6 +39,16 @@ def test_ray_run_table_equals_the_local_one(local_ray, local_table):
     ours = rray.run_table(str(RUN))
     assert ours == local_table
     assert len(ours["rollouts"]) == 8 and len(ours["samples"]) == 192
+
+
+def test_ray_run_flat_with_eval_names_equals_the_local_one(local_ray):
+    import rollscope.ray as rray
+
+    names = ["math500", "aime24"]
+    ours = rray.run_table(str(RUN_FLAT), eval_names=names)
+    assert ours == rollscope.run_table(RUN_FLAT, eval_names=names)
+    evals = [r for r in ours["rollouts"] if r["kind"] == "eval"]
+    assert [[d["name"] for d in r["eval_datasets"]] for r in evals] == [names, names]
 
 
 def test_ray_reads_through_the_given_filesystem(local_ray, local_table, monkeypatch):

@@ -47,7 +47,15 @@ def summary(
 ) -> Dict[str, Any]:
     """The dump's ``rollouts`` record of ``rollscope run --json``."""
 
-def run_table(dir_or_paths: Inputs, *, jobs: int = 0) -> Dict[str, Any]:
+def run_table(
+    dir_or_paths: Inputs,
+    *,
+    jobs: int = 0,
+    eval_names: Optional[Sequence[str]] = None,
+    reward_key: Optional[str] = None,
+    eval_reward_key: Optional[str] = None,
+    rollout_max_response_len: Optional[float] = None,
+) -> Dict[str, Any]:
     """``rollscope run --json`` as a dict: ``{"rollouts": [...], "samples": [...]}``."""
 
 def list_run(dir_or_paths: Inputs, siblings: bool = True) -> Tuple[str, List[Tuple[str, int]]]:

@@ -21,5 +21,6 @@ def summarize_dump(
     train: Optional[Src] = None,
     train_error: Optional[str] = None,
     src_error: Optional[str] = None,
+    options: Optional[str] = None,
 ) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]: ...
 def _panic_for_test() -> None: ...

@@ -10,10 +10,11 @@ is read by the library on a thread of its own with the GIL released.
 
 from __future__ import annotations
 
+import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import PurePath
-from typing import Any, Dict, List, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _rollscope
 from ._rollscope import DumpError
@@ -119,15 +120,44 @@ def merge(results: List[Tuple[Dict[str, Any], List[Dict[str, Any]]]]) -> Dict[st
     }
 
 
-def run_table(dir_or_paths: Inputs, *, jobs: int = 0) -> Dict[str, Any]:
+def options_json(
+    eval_names: Optional[Sequence[str]] = None,
+    reward_key: Optional[str] = None,
+    eval_reward_key: Optional[str] = None,
+    rollout_max_response_len: Optional[float] = None,
+) -> str:
+    """slime's arguments a dump cannot tell (the CLI's ``--eval-names``, ``--reward-key``,
+    ``--eval-reward-key``, ``--rollout-max-response-len``) as the library takes them."""
+    return json.dumps(
+        {
+            "eval_names": list(eval_names or []),
+            "reward_key": reward_key,
+            "eval_reward_key": eval_reward_key,
+            "rollout_max_response_len": rollout_max_response_len,
+        }
+    )
+
+
+def run_table(
+    dir_or_paths: Inputs,
+    *,
+    jobs: int = 0,
+    eval_names: Optional[Sequence[str]] = None,
+    reward_key: Optional[str] = None,
+    eval_reward_key: Optional[str] = None,
+    rollout_max_response_len: Optional[float] = None,
+) -> Dict[str, Any]:
     """A whole run, ``rollscope run --json`` as a dict: ``{"rollouts": [...], "samples":
     [...]}`` with slime's metric names (one record per dump, one per sample of every dump).
 
     ``dir_or_paths``: a ``--dump-details`` folder, its ``rollout_data/`` folder, or dump
     files. Dumps are read ``jobs`` at a time (default: one per core), each streamed, so memory
     is about one dump's reader per thread. A dump that cannot be read is a record with
-    ``error``; the run goes on.
+    ``error``; the run goes on. ``eval_names`` (slime's eval datasets in config order) names
+    eval sets a dump does not name; ``reward_key``, ``eval_reward_key`` and
+    ``rollout_max_response_len`` are slime's arguments of those names.
     """
+    options = options_json(eval_names, reward_key, eval_reward_key, rollout_max_response_len)
     inputs = inputs_of(dir_or_paths)
     root, files = list_run(inputs)
     lay = layout_of([p for p, _ in files], inputs[0] if inputs else "")
@@ -141,6 +171,7 @@ def run_table(dir_or_paths: Inputs, *, jobs: int = 0) -> Dict[str, Any]:
             d,
             has_train,
             os.path.join(root, train) if train else None,
+            options=options,
         )
 
     threads = max(1, min(jobs or os.cpu_count() or 2, len(dumps)))

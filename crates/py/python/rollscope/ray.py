@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from . import _rollscope
 from ._rollscope import DumpError
-from ._run import MAX_FILES, Inputs, inputs_of, layout_of, merge
+from ._run import MAX_FILES, Inputs, inputs_of, layout_of, merge, options_json
 from .parquet import _fs_for
 from . import parquet as _parquet
 
@@ -127,16 +127,27 @@ def _summarize(item: Dict[str, Any], filesystems: List[Any]) -> Dict[str, Any]:
         train,
         train_error,
         src_error,
+        options=item["options"],
     )
     return {"i": item["i"], "rollout": json.dumps(record), "samples": json.dumps(samples)}
 
 
-def run_table(dir_or_paths: Inputs, *, filesystem: Any = None) -> Dict[str, Any]:
+def run_table(
+    dir_or_paths: Inputs,
+    *,
+    filesystem: Any = None,
+    eval_names: Optional[Sequence[str]] = None,
+    reward_key: Optional[str] = None,
+    eval_reward_key: Optional[str] = None,
+    rollout_max_response_len: Optional[float] = None,
+) -> Dict[str, Any]:
     """:func:`rollscope.run_table` on Ray Data: one task per dump, files read through
     ``filesystem`` (default: ``pyarrow.fs.FileSystem.from_uri`` of each path; plain paths are
-    local). Starts Ray with its defaults when it is not running yet."""
+    local). Starts Ray with its defaults when it is not running yet. The slime keywords are
+    :func:`rollscope.run_table`'s."""
     import ray
 
+    options = options_json(eval_names, reward_key, eval_reward_key, rollout_max_response_len)
     inputs = inputs_of(dir_or_paths)
     files, where = list_run(inputs, filesystem=filesystem)
     lay = layout_of([p for p, _ in files], inputs[0] if inputs else "")
@@ -165,6 +176,7 @@ def run_table(dir_or_paths: Inputs, *, filesystem: Any = None) -> Dict[str, Any]
                 "train_fs": fs_index(tfs),
                 "train": tpath,
                 "has_train": has_train,
+                "options": options,
             }
         )
     if not ray.is_initialized():

@@ -125,6 +125,9 @@ pub fn join_detail(d: &mut SampleDetail, f: DetailFloats) -> Result<(), String> 
                 returns: ret,
                 kl,
                 loss_masks: std::mem::take(&mut t.loss_masks),
+                // The other series and the ids travel in the JSON part.
+                other: std::mem::take(&mut t.other),
+                tokens: std::mem::take(&mut t.tokens),
             };
             Ok(())
         }
