@@ -95,3 +95,58 @@ fn unnamed_eval_sets_come_in_order_with_their_pass_at_k() {
         }
     }
 }
+
+/// A copy of the flat run whose `train_3_4.pt` holds rollout 99 by its payload.
+#[test]
+fn a_train_dump_that_lies_about_its_rollout_is_left_out_and_the_rest_stays() {
+    let src = dir();
+    let dst = std::env::temp_dir().join(format!("rollscope-run-flat-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dst);
+    std::fs::create_dir_all(&dst).expect("mkdir");
+    for e in std::fs::read_dir(&src).expect("fixture") {
+        let e = e.expect("entry");
+        if e.path().is_file() {
+            std::fs::copy(e.path(), dst.join(e.file_name())).expect("copy");
+        }
+    }
+    let lie = picklegen::hostile::catalog()
+        .into_iter()
+        .find(|c| c.file == "train_lying_rollout_id.pt")
+        .map(|c| c.bytes)
+        .unwrap_or_default();
+    std::fs::write(dst.join("train_3_4.pt"), lie).expect("write");
+    let ours = rollscope(&[dst.display().to_string(), "--json".into(), NAMES.into()]);
+    let rollout = |f: &str| {
+        ours["rollouts"]
+            .as_array()
+            .and_then(|a| a.iter().find(|r| r["file"] == f))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert!(rollout("rollout_3.pt")["train_file"].is_null());
+    assert!(rollout("rollout_3.pt")["rollout/log_probs"].is_null());
+    let reference = reference();
+    let theirs = reference["rollouts"]
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["file"] == "rollout_5.pt"))
+        .cloned()
+        .unwrap_or_default();
+    let diff = trace::run::json_diff(&theirs, &rollout("rollout_5.pt"), 1e-6, 1e-7);
+    assert!(diff.is_empty(), "{diff:?}");
+    let table = Command::new(env!("CARGO_BIN_EXE_rollscope"))
+        .arg("run")
+        .arg(&dst)
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("train_3_4.pt: train data without its rollout dump"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("3 train") && l.contains("missing train data")),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dst);
+}

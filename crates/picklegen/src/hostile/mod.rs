@@ -6,10 +6,12 @@
 //! example writes the files, the page opens each) and the fuzzers' seed corpora.
 //!
 //! Layout: `vm.rs` (pickle machine: cycles, sharing, charging, streaming edges),
-//! `trace.rs` (trace shapes, budgets, floats, elision), `cache.rs` (untrusted cache JSON).
+//! `trace.rs` (trace shapes, budgets, floats, elision), `cache.rs` (untrusted cache JSON),
+//! `train.rs` (train payloads that lie, a huge image).
 
 mod cache;
 mod trace;
+pub mod train;
 mod vm;
 
 /// What reading a case must give. Every case must also finish within the bounds the test
@@ -27,7 +29,8 @@ pub enum Expect {
 pub struct Case {
     /// File name to write it under (`.pt` for dumps, `.json` for cache JSON).
     pub file: &'static str,
-    /// Which class of issue #12 it covers (1–10), for reports.
+    /// Which class of issue #12 it covers (1–10), for reports; 0: a train payload that lies
+    /// (issue #20).
     pub class: u8,
     /// One line: what the file does to a reader.
     pub what: &'static str,
@@ -42,5 +45,6 @@ pub fn catalog() -> Vec<Case> {
     let mut all = vm::cases();
     all.extend(trace::cases());
     all.extend(cache::cases());
+    all.extend(train::cases());
     all
 }
