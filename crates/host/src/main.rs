@@ -137,6 +137,9 @@ struct SlimeArgs {
     /// slime's --rollout-max-response-len (multi_turn clip ratio).
     #[arg(long)]
     rollout_max_response_len: Option<f64>,
+    /// slime's --advantage-estimator (grpo by default; ppo counts no zero-std groups).
+    #[arg(long)]
+    advantage_estimator: Option<String>,
 }
 
 impl SlimeArgs {
@@ -146,6 +149,7 @@ impl SlimeArgs {
             reward_key: self.reward_key.clone(),
             eval_reward_key: self.eval_reward_key.clone(),
             rollout_max_response_len: self.rollout_max_response_len,
+            advantage_estimator: self.advantage_estimator.clone(),
         }
     }
 

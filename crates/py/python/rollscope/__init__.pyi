@@ -55,6 +55,7 @@ def run_table(
     reward_key: Optional[str] = None,
     eval_reward_key: Optional[str] = None,
     rollout_max_response_len: Optional[float] = None,
+    advantage_estimator: Optional[str] = None,
 ) -> Dict[str, Any]:
     """``rollscope run --json`` as a dict: ``{"rollouts": [...], "samples": [...]}``."""
 

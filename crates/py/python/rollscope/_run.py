@@ -125,15 +125,18 @@ def options_json(
     reward_key: Optional[str] = None,
     eval_reward_key: Optional[str] = None,
     rollout_max_response_len: Optional[float] = None,
+    advantage_estimator: Optional[str] = None,
 ) -> str:
     """slime's arguments a dump cannot tell (the CLI's ``--eval-names``, ``--reward-key``,
-    ``--eval-reward-key``, ``--rollout-max-response-len``) as the library takes them."""
+    ``--eval-reward-key``, ``--rollout-max-response-len``, ``--advantage-estimator``) as the
+    library takes them."""
     return json.dumps(
         {
             "eval_names": list(eval_names or []),
             "reward_key": reward_key,
             "eval_reward_key": eval_reward_key,
             "rollout_max_response_len": rollout_max_response_len,
+            "advantage_estimator": advantage_estimator,
         }
     )
 
@@ -146,6 +149,7 @@ def run_table(
     reward_key: Optional[str] = None,
     eval_reward_key: Optional[str] = None,
     rollout_max_response_len: Optional[float] = None,
+    advantage_estimator: Optional[str] = None,
 ) -> Dict[str, Any]:
     """A whole run, ``rollscope run --json`` as a dict: ``{"rollouts": [...], "samples":
     [...]}`` with slime's metric names (one record per dump, one per sample of every dump).
@@ -155,9 +159,12 @@ def run_table(
     is about one dump's reader per thread. A dump that cannot be read is a record with
     ``error``; the run goes on. ``eval_names`` (slime's eval datasets in config order) names
     eval sets a dump does not name; ``reward_key``, ``eval_reward_key`` and
-    ``rollout_max_response_len`` are slime's arguments of those names.
+    ``rollout_max_response_len`` and ``advantage_estimator`` are slime's arguments of those
+    names.
     """
-    options = options_json(eval_names, reward_key, eval_reward_key, rollout_max_response_len)
+    options = options_json(
+        eval_names, reward_key, eval_reward_key, rollout_max_response_len, advantage_estimator
+    )
     inputs = inputs_of(dir_or_paths)
     root, files = list_run(inputs)
     lay = layout_of([p for p, _ in files], inputs[0] if inputs else "")

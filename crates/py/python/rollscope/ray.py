@@ -140,6 +140,7 @@ def run_table(
     reward_key: Optional[str] = None,
     eval_reward_key: Optional[str] = None,
     rollout_max_response_len: Optional[float] = None,
+    advantage_estimator: Optional[str] = None,
 ) -> Dict[str, Any]:
     """:func:`rollscope.run_table` on Ray Data: one task per dump, files read through
     ``filesystem`` (default: ``pyarrow.fs.FileSystem.from_uri`` of each path; plain paths are
@@ -147,7 +148,9 @@ def run_table(
     :func:`rollscope.run_table`'s."""
     import ray
 
-    options = options_json(eval_names, reward_key, eval_reward_key, rollout_max_response_len)
+    options = options_json(
+        eval_names, reward_key, eval_reward_key, rollout_max_response_len, advantage_estimator
+    )
     inputs = inputs_of(dir_or_paths)
     files, where = list_run(inputs, filesystem=filesystem)
     lay = layout_of([p for p, _ in files], inputs[0] if inputs else "")

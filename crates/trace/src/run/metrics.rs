@@ -12,7 +12,7 @@
 use serde_json::{Map, Value as J};
 
 use super::sample::REQUEST_FIELDS;
-use super::{DumpKind, DumpRef, SampleRow, Scanned};
+use super::{DumpKind, DumpRef, RunOptions, SampleRow, Scanned};
 use crate::json::float_json;
 use crate::metrics::{py_round1, stats};
 
@@ -113,8 +113,9 @@ fn group_size_of(rows: &[&SampleRow]) -> usize {
     1
 }
 
-/// slime's `compute_metrics_from_samples` over `rows`, under `prefix`.
-fn sample_metrics(out: &mut Map<String, J>, prefix: &str, rows: &[&SampleRow]) {
+/// slime's `compute_metrics_from_samples` over `rows`, under `prefix`. `zero_std`: whether
+/// slime counts zero-std groups (not under `--advantage-estimator ppo`).
+fn sample_metrics(out: &mut Map<String, J>, prefix: &str, rows: &[&SampleRow], zero_std: bool) {
     let lens: Vec<f64> = rows
         .iter()
         .filter_map(|r| r.effective_response_length)
@@ -131,7 +132,7 @@ fn sample_metrics(out: &mut Map<String, J>, prefix: &str, rows: &[&SampleRow]) {
         }
     }
     let mut counts: Vec<(String, usize)> = Vec::new();
-    for (_, rewards) in &groups {
+    for (_, rewards) in groups.iter().filter(|_| zero_std) {
         let Some(Some(first)) = rewards.first() else {
             continue;
         };
@@ -157,6 +158,24 @@ fn sample_metrics(out: &mut Map<String, J>, prefix: &str, rows: &[&SampleRow]) {
         out.insert(
             format!("{prefix}avg_cached_tokens_per_sample"),
             float_json(cached / n),
+        );
+    }
+    // `_compute_spec_metrics`: slime logs these when speculative decoding is configured; a
+    // dump says so by a sample with verify steps.
+    if rows
+        .iter()
+        .any(|r| r.state.spec_verify_ct.is_some_and(|c| c > 0.0))
+    {
+        let mean = |f: fn(&SampleRow) -> Option<f64>| {
+            rows.iter().map(|r| f(r).unwrap_or(0.0)).sum::<f64>() / n
+        };
+        out.insert(
+            format!("{prefix}spec_accept_rate"),
+            float_json(mean(|r| r.state.spec_accept_rate)),
+        );
+        out.insert(
+            format!("{prefix}spec_accept_length"),
+            float_json(mean(|r| r.state.spec_accept_length)),
         );
     }
     let rep = rows.iter().filter(|r| r.repetition).count() as f64 / n;
@@ -233,7 +252,8 @@ fn perf_metrics(out: &mut Map<String, J>, scan: &Scanned, rollout_time: f64) {
 }
 
 /// The `run_reference.json` entry of one dump.
-pub fn rollout_metrics(dump: &DumpRef, scan: &Scanned) -> Map<String, J> {
+pub fn rollout_metrics(dump: &DumpRef, scan: &Scanned, opts: &RunOptions) -> Map<String, J> {
+    let zero_std = opts.advantage_estimator.as_deref() != Some("ppo");
     let mut m = Map::new();
     let rows = &scan.rows;
     m.insert("rollout_id".into(), J::from(dump.rollout_id));
@@ -251,7 +271,7 @@ pub fn rollout_metrics(dump: &DumpRef, scan: &Scanned) -> Map<String, J> {
     let all: Vec<&SampleRow> = rows.iter().collect();
     match dump.kind {
         DumpKind::Train => {
-            sample_metrics(&mut m, "rollout/", &all);
+            sample_metrics(&mut m, "rollout/", &all, zero_std);
             if let (Some(a), Some(b)) = (scan.first_start, scan.last_end) {
                 perf_metrics(&mut m, scan, b - a);
             }
@@ -289,7 +309,7 @@ pub fn rollout_metrics(dump: &DumpRef, scan: &Scanned) -> Map<String, J> {
                     format!("eval/{name}"),
                     float_json(rw.iter().sum::<f64>() / n),
                 );
-                sample_metrics(&mut m, &format!("eval/{name}/"), mine);
+                sample_metrics(&mut m, &format!("eval/{name}/"), mine, zero_std);
                 m.insert(
                     format!("eval/{name}-truncated_ratio"),
                     float_json(truncated(mine) / n),

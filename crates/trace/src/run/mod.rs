@@ -26,8 +26,10 @@ use serde_json::Value as J;
 mod eval_sets;
 mod layout;
 mod metrics;
+mod pd;
 mod record;
 mod sample;
+mod sample_state;
 mod scan;
 mod step;
 mod summary;
@@ -40,6 +42,7 @@ pub use metrics::{group_size, pass_rate};
 pub use record::{as_older_reference, json_diff, run_json, sample_record};
 pub use sample::{has_repetition, Allowance};
 pub use sample::{Message, Prompt};
+pub use sample_state::SampleState;
 pub use scan::{scan_bytes, DumpScan, Scanned};
 pub use step::Step;
 pub use summary::summarize_with;
@@ -51,6 +54,7 @@ pub use train_metrics::{train_rollout_metrics, TokenAgg, TrainRollout, TrainSamp
 /// otherwise (`rollscope run --reward-key …`, the Python keywords). [`RunOptions::assumed`]
 /// says which values were used.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RunOptions {
     /// `--eval-names a,b`: the eval datasets' names in slime's config order, for dumps whose
     /// samples do not name them.
@@ -63,6 +67,9 @@ pub struct RunOptions {
     /// `--rollout-max-response-len`, for `multi_turn/…clip_ratio` (unset: the shortest
     /// response of a `truncated` sample of the rollout; no truncated sample, no clip).
     pub rollout_max_response_len: Option<f64>,
+    /// `--advantage-estimator` (unset: slime's default, `grpo`): under `ppo` slime counts no
+    /// zero-std groups.
+    pub advantage_estimator: Option<String>,
 }
 
 impl RunOptions {
@@ -71,7 +78,7 @@ impl RunOptions {
         let key = |k: &Option<String>| k.clone().unwrap_or_else(|| "score (or reward)".into());
         format!(
             "assumed: --reward-key {} --eval-reward-key {} --rollout-max-response-len {} \
-             --eval-names {}",
+             --eval-names {} --advantage-estimator {}",
             key(&self.reward_key),
             self.eval_reward_key
                 .clone()
@@ -82,7 +89,8 @@ impl RunOptions {
                 "(from metadata, else \"eval set N\")".into()
             } else {
                 self.eval_names.join(",")
-            }
+            },
+            self.advantage_estimator.as_deref().unwrap_or("grpo")
         )
     }
 }
@@ -150,6 +158,10 @@ pub struct SampleRow {
     pub eval_dataset: Option<String>,
     /// Which eval set of its dump the sample belongs to (0, 1, …), for an eval dump.
     pub eval_set: Option<usize>,
+    /// `remove_sample`, weight versions, `spec_info` ([`SampleState`]).
+    pub state: SampleState,
+    /// [`SampleState::staleness`] against the dump's rollout id (set by the summary).
+    pub staleness: Option<i64>,
     pub non_generation_time: Option<f64>,
     /// slime's `has_repetition(response)`.
     pub repetition: bool,

@@ -336,6 +336,7 @@ pub fn read_sample(
             .map(|s| cut(s, 200))
     });
     row.non_generation_time = get("non_generation_time").and_then(num);
+    row.state = super::sample_state::read_state(tree, d);
     if let Some(pc) = get("prefix_cache_info").and_then(|v| dict_of(tree, v)) {
         row.cached_tokens = pc.get_str("cached_tokens").and_then(num);
         row.total_prompt_tokens = pc.get_str("total_prompt_tokens").and_then(num);
@@ -430,7 +431,7 @@ fn read_events(tree: &Tree, trace: Option<&Value>, row: &mut SampleRow, ev: &mut
         .take(MAX_EVENTS)
         .filter_map(|e| dict_of(tree, e))
         .collect();
-    let pd = pd_values(tree, &events);
+    let pd = super::pd::pd_values(tree, &events);
     let mut e2e = None::<f64>;
     for e in &events {
         let ty = e.get_str("type").and_then(Value::as_str);
@@ -460,7 +461,7 @@ fn read_events(tree: &Tree, trace: Option<&Value>, row: &mut SampleRow, ev: &mut
         for (i, (_, key)) in REQUEST_FIELDS.iter().enumerate() {
             // The request's own value, else one its `sglang_pd_*` children carry.
             let v = match attrs.get_str(key) {
-                Some(v) => finite(v),
+                Some(v) => super::pd::finite(v),
                 None => extra
                     .and_then(|x| x.iter().find(|(k, _)| k == key))
                     .and_then(|(_, v)| *v),
@@ -474,96 +475,6 @@ fn read_events(tree: &Tree, trace: Option<&Value>, row: &mut SampleRow, ev: &mut
         }
     }
     row.e2e_latency = e2e;
-}
-
-/// An int or finite float attribute (bools are not durations).
-fn finite(v: &Value) -> Option<f64> {
-    match v {
-        Value::Int(x) => Some(*x as f64),
-        Value::Float(x) if x.is_finite() => Some(*x),
-        _ => None,
-    }
-}
-
-/// The `pd_*` values of each `sglang_generate` request (by span id) found on its
-/// `sglang_pd_*` descendants (span ends and events), the first of each key winning: current
-/// producers put PD timings there rather than on the request's own end
-/// (`trace::metrics::requests` reads the built rows the same way, for `stats`). A parent is
-/// the event's `parent_span_id`, else the innermost span open when it came.
-type PdValues = std::collections::HashMap<String, Vec<(String, Option<f64>)>>;
-
-fn pd_values(tree: &Tree, events: &[&pt::Dict]) -> PdValues {
-    use std::collections::HashMap;
-    let text = |e: &pt::Dict, k: &str| {
-        e.get_str(k)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
-    let is_pd = |e: &pt::Dict| text(e, "name").is_some_and(|n| n.starts_with("sglang_pd_"));
-    let mut out = PdValues::new();
-    if !events.iter().any(|e| is_pd(e)) {
-        return out;
-    }
-    // span id → (is a request, parent id).
-    let mut spans: HashMap<String, (bool, Option<String>)> = HashMap::new();
-    let mut stack: Vec<String> = Vec::new();
-    let mut pending: Vec<(Option<String>, &pt::Dict)> = Vec::new();
-    for e in events {
-        if e.get_str("ts").and_then(num).is_none() {
-            continue;
-        }
-        let ty = text(e, "type");
-        let id = text(e, "span_id");
-        let parent = text(e, "parent_span_id").or_else(|| stack.last().cloned());
-        match (ty.as_deref(), &id) {
-            (Some("span_start"), Some(id)) => {
-                let request = text(e, "name").as_deref() == Some("sglang_generate");
-                spans.insert(id.clone(), (request, parent.clone()));
-                stack.push(id.clone());
-            }
-            (Some("span_end"), Some(id)) => {
-                if let Some(at) = stack.iter().rposition(|s| s == id) {
-                    stack.remove(at);
-                }
-            }
-            _ => {}
-        }
-        match ty.as_deref() {
-            Some("span_end") if is_pd(e) => pending.push((id, e)),
-            Some("event") if is_pd(e) => pending.push((parent, e)),
-            _ => {}
-        }
-    }
-    for (anchor, e) in pending {
-        let mut cur = anchor;
-        let mut request = None;
-        for _ in 0..64 {
-            let Some(id) = cur else { break };
-            let Some((is_request, parent)) = spans.get(&id) else {
-                break;
-            };
-            if *is_request {
-                request = Some(id);
-                break;
-            }
-            cur = parent.clone();
-        }
-        let (Some(req), Some(attrs)) = (request, e.get_str("attrs").and_then(|a| tree.as_dict(a)))
-        else {
-            continue;
-        };
-        let slot = out.entry(req).or_default();
-        for (k, v) in attrs.entries.iter().take(64) {
-            let Some(k) = k.as_str().filter(|k| k.starts_with("pd_")) else {
-                continue;
-            };
-            if !slot.iter().any(|(x, _)| x == k) {
-                slot.push((k.to_string(), finite(v)));
-            }
-        }
-    }
-    out
 }
 
 /// FNV-1a: a stable hash for telling prompts apart.

@@ -95,7 +95,11 @@ fn pick_reward(scan: &mut Scanned, key: &str, notes: &mut Vec<String>) {
             .reward_fields
             .iter()
             .find(|(k, _)| k == key)
-            .and_then(|(_, v)| v.as_f64());
+            .and_then(|(_, v)| match v {
+                // Python adds a bool as 0 or 1.
+                J::Bool(b) => Some(f64::from(u8::from(*b))),
+                v => v.as_f64(),
+            });
         missing += r.reward.is_none() as usize;
     }
     if missing > 0 {
@@ -189,7 +193,10 @@ pub fn summarize_with(
         }
         None => {}
     }
-    let mut metrics = rollout_metrics(dump, &scan);
+    for r in &mut scan.rows {
+        r.staleness = r.state.staleness(dump.rollout_id);
+    }
+    let mut metrics = rollout_metrics(dump, &scan, opts);
     metrics.extend(train_metrics.unwrap_or_default());
     let num = |k: &str| metrics.get(k).and_then(J::as_f64);
     let e2e = &scan.request_values[0];
