@@ -489,16 +489,42 @@ pub enum TokenValue {
     Advantage,
     Kl,
     LogProbGap,
+    /// The train dump's other per-token series, by their key (slime's names).
+    RefLogProb,
+    Entropy,
+    Value,
+    TeacherLogProb,
+    OpdReverseKl,
+    /// train − reference log prob.
+    RefGap,
 }
 
 impl TokenValue {
-    pub const ALL: [TokenValue; 5] = [
+    pub const ALL: [TokenValue; 11] = [
         TokenValue::RolloutLogProb,
         TokenValue::TrainLogProb,
         TokenValue::Advantage,
         TokenValue::Kl,
         TokenValue::LogProbGap,
+        TokenValue::RefLogProb,
+        TokenValue::Entropy,
+        TokenValue::Value,
+        TokenValue::TeacherLogProb,
+        TokenValue::OpdReverseKl,
+        TokenValue::RefGap,
     ];
+
+    /// The train dump's key for a series held in `TrainTokens::other`.
+    fn other_key(self) -> Option<&'static str> {
+        Some(match self {
+            TokenValue::RefLogProb => "ref_log_probs",
+            TokenValue::Entropy => "entropy",
+            TokenValue::Value => "values",
+            TokenValue::TeacherLogProb => "teacher_log_probs",
+            TokenValue::OpdReverseKl => "opd_reverse_kl",
+            _ => return None,
+        })
+    }
 
     pub fn key(self) -> &'static str {
         match self {
@@ -507,6 +533,12 @@ impl TokenValue {
             TokenValue::Advantage => "advantage",
             TokenValue::Kl => "kl",
             TokenValue::LogProbGap => "logprob_gap",
+            TokenValue::RefLogProb => "ref_log_prob",
+            TokenValue::Entropy => "entropy",
+            TokenValue::Value => "value",
+            TokenValue::TeacherLogProb => "teacher_log_prob",
+            TokenValue::OpdReverseKl => "opd_reverse_kl",
+            TokenValue::RefGap => "ref_gap",
         }
     }
 
@@ -517,6 +549,12 @@ impl TokenValue {
             TokenValue::Advantage => "advantage",
             TokenValue::Kl => "KL",
             TokenValue::LogProbGap => "train − rollout log prob",
+            TokenValue::RefLogProb => "reference log prob",
+            TokenValue::Entropy => "entropy",
+            TokenValue::Value => "value",
+            TokenValue::TeacherLogProb => "teacher log prob",
+            TokenValue::OpdReverseKl => "OPD reverse KL",
+            TokenValue::RefGap => "train − reference log prob",
         }
     }
 
@@ -526,7 +564,14 @@ impl TokenValue {
 
     /// Signed values (0 is neutral) get a two-sided scale; log probs a one-sided one.
     pub fn diverging(self) -> bool {
-        !matches!(self, TokenValue::RolloutLogProb | TokenValue::TrainLogProb)
+        !matches!(
+            self,
+            TokenValue::RolloutLogProb
+                | TokenValue::TrainLogProb
+                | TokenValue::RefLogProb
+                | TokenValue::TeacherLogProb
+                | TokenValue::Entropy
+        )
     }
 
     /// This value for every token the sample has it for (may be shorter or longer than the
@@ -552,8 +597,23 @@ impl TokenValue {
                 let n = t.log_probs.len().min(rollout.len());
                 (n > 0).then(|| (0..n).map(|i| t.log_probs[i] - rollout[i]).collect())
             }
+            TokenValue::RefGap => {
+                let t = t?;
+                let r = other(t, "ref_log_probs")?;
+                let n = t.log_probs.len().min(r.len());
+                (n > 0).then(|| (0..n).map(|i| t.log_probs[i] - r[i]).collect())
+            }
+            v => other(t?, v.other_key()?).map(<[f32]>::to_vec),
         }
     }
+}
+
+/// A non-empty series of the train dump's other per-token values, by key.
+fn other<'a>(t: &'a trace::run::TrainTokens, key: &str) -> Option<&'a [f32]> {
+    t.other
+        .iter()
+        .find(|(k, v)| k == key && !v.is_empty())
+        .map(|(_, v)| v.as_slice())
 }
 
 /// The values a sample offers, in menu order.
