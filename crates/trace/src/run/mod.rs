@@ -46,7 +46,9 @@ pub use sample_state::SampleState;
 pub use scan::{scan_bytes, DumpScan, Scanned};
 pub use step::Step;
 pub use summary::summarize_with;
-pub use summary::{attach_train, summarize, Dist, Dists, Flags, RolloutSummary, DIST_POINTS};
+pub use summary::{
+    attach_train, summarize, Dist, Dists, Flags, RolloutSummary, SummaryExtra, DIST_POINTS,
+};
 pub use train::{TrainData, TrainTokens};
 pub use train_metrics::{train_rollout_metrics, TokenAgg, TrainRollout, TrainSample};
 

@@ -74,6 +74,38 @@ pub struct RolloutSummary {
     pub notes: Vec<String>,
     /// Set instead of everything else when the dump could not be read at all.
     pub error: Option<String>,
+    /// What the run explorer charts beside slime's keys (not in `run --json`).
+    pub extra: SummaryExtra,
+}
+
+/// Per-dump numbers the run explorer shows that slime does not log per rollout.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SummaryExtra {
+    /// Mean over samples of slime's per-sample `train_rollout_logprob_abs_diff`.
+    pub logprob_abs_diff: Option<f64>,
+    /// Mean and largest staleness (rollouts between the weights that began a sample and
+    /// this rollout).
+    pub staleness_mean: Option<f64>,
+    pub staleness_max: Option<i64>,
+    /// Samples with `remove_sample` set.
+    pub removed: usize,
+}
+
+impl SummaryExtra {
+    fn of(rows: &[super::SampleRow]) -> SummaryExtra {
+        let mean = |v: Vec<f64>| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+        let stale: Vec<i64> = rows.iter().filter_map(|r| r.staleness).collect();
+        SummaryExtra {
+            logprob_abs_diff: mean(
+                rows.iter()
+                    .filter_map(|r| r.train.as_ref()?.logprob_abs_diff)
+                    .collect(),
+            ),
+            staleness_mean: mean(stale.iter().map(|&x| x as f64).collect()),
+            staleness_max: stale.iter().copied().max(),
+            removed: rows.iter().filter(|r| r.state.remove_sample).count(),
+        }
+    }
 }
 
 impl RolloutSummary {
@@ -235,6 +267,7 @@ pub fn summarize_with(
         e2e_p99,
         notes,
         error: None,
+        extra: SummaryExtra::of(&scan.rows),
     };
     (summary, scan)
 }

@@ -35,6 +35,8 @@ pub mod rollouts;
 pub mod state;
 #[cfg(target_arch = "wasm32")]
 pub mod trends;
+#[cfg(target_arch = "wasm32")]
+pub mod trends_train;
 // ---- the run app: the step view and the sample inspector ----
 #[cfg(target_arch = "wasm32")]
 pub mod inspector;

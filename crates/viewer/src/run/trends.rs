@@ -1,6 +1,7 @@
 //! Trends over rollout id, one SVG chart per quantity: reward (mean with its min–max band),
 //! pass@k, response length, truncated ratio, rollout time and e2e p99, zero-std groups. Evals
-//! are their own series (per dataset, dashed, hollow points), never mixed into train lines. A
+//! are their own series (per dataset, dashed, hollow points), never mixed into train lines;
+//! the train side's charts follow (`trends_train`). A
 //! point shows its values on hover and opens its rollout on click; a rollout time more than
 //! [`OUTLIER_FACTOR`]× the run's median is ringed.
 
@@ -24,34 +25,34 @@ const MB: f64 = 22.0;
 /// Inner horizontal padding: the first and last points clear the y tick labels and the edge.
 const PX: f64 = 10.0;
 
-const TRAIN_COLORS: [&str; 3] = ["#0969da", "#8250df", "#1a7f37"];
+pub(super) const TRAIN_COLORS: [&str; 3] = ["#0969da", "#8250df", "#1a7f37"];
 const EVAL_COLORS: [&str; 4] = ["#bf3989", "#bc4c00", "#1b7c83", "#6e7781"];
 
 /// One line of a chart: a value per dump of its kind (`None`: the dump has none, the line
 /// breaks there), and an optional band (min, max) per point.
-struct Series {
+pub(super) struct Series {
     name: String,
     color: &'static str,
     eval: bool,
     /// (dump index, rollout id, value)
-    points: Vec<(usize, f64, Option<f64>)>,
+    pub(super) points: Vec<(usize, f64, Option<f64>)>,
     band: Option<Vec<Option<(f64, f64)>>>,
 }
 
-struct Chart {
-    id: &'static str,
-    title: &'static str,
+pub(super) struct Chart {
+    pub(super) id: &'static str,
+    pub(super) title: &'static str,
     /// A ratio chart is drawn on 0..1 whatever its values.
-    unit_range: bool,
-    series: Vec<Series>,
+    pub(super) unit_range: bool,
+    pub(super) series: Vec<Series>,
     /// (series index, point index) ringed as outliers, with why.
-    outliers: Vec<(usize, usize, String)>,
+    pub(super) outliers: Vec<(usize, usize, String)>,
 }
 
-type Sums = [Option<Arc<RolloutSummary>>];
+pub(super) type Sums = [Option<Arc<RolloutSummary>>];
 
 /// A series over every readable dump of `kind`, with `value` of each.
-fn series(
+pub(super) fn series(
     name: impl Into<String>,
     color: &'static str,
     kind: DumpKind,
@@ -267,6 +268,7 @@ fn charts(dumps: &[DumpRef], sums: &Sums) -> Vec<Chart> {
         series: vec![zs],
         outliers: vec![],
     });
+    out.extend(super::trends_train::charts(dumps, sums));
     out
 }
 
