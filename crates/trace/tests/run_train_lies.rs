@@ -80,3 +80,10 @@ fn a_huge_image_is_not_read() {
     let t = TrainData::read(&train_payload(4, 0, &[good_sample(0, 0, 3)]), false).expect("reads");
     assert_eq!(t.rollout_id, Some(4));
 }
+
+#[test]
+fn a_train_payload_named_like_a_rollout_is_said_to_be_one() {
+    let err = scan_bytes(&case("train_nan.pt"), false).expect_err("not a rollout dump");
+    assert!(err.contains("a train dump"), "{err}");
+    assert!(scan_bytes(&case("huge_image.pt"), false).is_ok());
+}

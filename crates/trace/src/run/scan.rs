@@ -195,6 +195,18 @@ impl DumpScan {
     pub fn finish(self) -> Result<Scanned, String> {
         let dump = self.reader.finish().map_err(|e| e.to_string())?;
         let tree = &dump.tree;
+        // Told apart by what it holds, not its name: slime's train payload has samples too.
+        let is_train = ["format_version", "dp_shards"]
+            .iter()
+            .all(|k| tree.get(&tree.root, k).is_some());
+        if is_train {
+            return Err(
+                "a train dump (slime's save_debug_train_data payload: format_version, \
+                        dp_shards), not a rollout dump: name it train_… or put it in \
+                        train_data/"
+                    .into(),
+            );
+        }
         let samples = crate::samples(tree).map_err(|e| e.to_string())?;
         let mut me = self.inner.borrow_mut();
         me.out.set_input(self.fed);
