@@ -455,4 +455,15 @@ mod fixture {
         assert!(gap.iter().zip(&kl).all(|(g, k)| (g - k).abs() < 1e-5));
         assert!((gap[0] - (lp[0] - r[0])).abs() < 1e-7);
     }
+
+    #[test]
+    fn removed_and_stale_samples_are_marked() {
+        let mut r = SampleRow::default();
+        assert!(flags(&r).is_empty());
+        r.state.remove_sample = true;
+        r.staleness = Some(2);
+        assert_eq!(flags(&r), vec!["removed", "stale"]);
+        r.staleness = Some(0);
+        assert_eq!(flags(&r), vec!["removed"]);
+    }
 }
