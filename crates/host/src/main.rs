@@ -90,8 +90,9 @@ enum Command {
         #[arg(short, long, default_value = "-")]
         output: PathBuf,
     },
-    /// A whole run (slime's --dump-details folder): one line per rollout and eval dump with
-    /// slime's metrics and flags (straggler, truncation burst, untraced, missing train data).
+    /// A whole run (slime's --dump-details folder, or the files its --save-debug-* flags
+    /// write): one line per rollout and eval dump with slime's metrics and flags (straggler,
+    /// truncation burst, untraced, missing train data).
     Run {
         /// A run folder (--dump-details, or the flat rollout_{id}.pt / rollout_eval_{id}.pt /
         /// train_{id}_{rank}.pt), its rollout_data folder, or dump files.
