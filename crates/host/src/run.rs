@@ -206,7 +206,35 @@ fn par_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + 
 /// Reads every dump of `run`, `threads` at a time, in the layout's order. The train data is
 /// read first and paired with the rollouts by its payload's `rollout_id` (the layout's pairing
 /// by name is replaced: a `train_3_4.pt` holds rollout 3 because its payload says so).
+///
+/// A file taken for a rollout dump by its name that is slime's train payload by its keys
+/// (`t2.pt`) is then read as train data, paired by its payload, and the run read again.
 pub fn read_run(run: &mut RunFiles, threads: usize, opts: &RunOptions) -> Vec<DumpResult> {
+    let results = read_all(run, threads, opts);
+    let misnamed: Vec<String> = results
+        .iter()
+        .filter(|r| {
+            r.summary
+                .error
+                .as_deref()
+                .is_some_and(|e| e.starts_with(trace::run::NOT_A_ROLLOUT_DUMP))
+        })
+        .filter_map(|r| r.summary.dump.as_ref().map(|d| d.file.clone()))
+        .collect();
+    if misnamed.is_empty() {
+        return results;
+    }
+    run.layout.dumps.retain(|d| !misnamed.contains(&d.file));
+    for f in misnamed {
+        run.layout.notes.push(format!(
+            "{f}: slime's train payload by its keys; read as train data"
+        ));
+        run.layout.train.push((None, f));
+    }
+    read_all(run, threads, opts)
+}
+
+fn read_all(run: &mut RunFiles, threads: usize, opts: &RunOptions) -> Vec<DumpResult> {
     let train_files: Vec<String> = run.layout.train.iter().map(|(_, f)| f.clone()).collect();
     let root = run.root.clone();
     let read = par_map(&train_files, threads, |t| {

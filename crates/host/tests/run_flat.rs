@@ -150,3 +150,39 @@ fn a_train_dump_that_lies_about_its_rollout_is_left_out_and_the_rest_stays() {
     );
     let _ = std::fs::remove_dir_all(&dst);
 }
+
+/// The flat run with `train_2_4.pt` saved as `t2.pt`: by its name a rollout dump, by its keys
+/// slime's train payload for rollout 2. Read as such, the run equals the reference.
+#[test]
+fn a_train_payload_is_known_by_its_keys_not_its_name() {
+    let dst = std::env::temp_dir().join(format!("rollscope-run-flat-t2-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dst);
+    std::fs::create_dir_all(&dst).expect("mkdir");
+    for e in std::fs::read_dir(dir()).expect("fixture") {
+        let e = e.expect("entry");
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.path().is_file() {
+            let to = if name == "train_2_4.pt" {
+                "t2.pt".into()
+            } else {
+                name
+            };
+            std::fs::copy(e.path(), dst.join(to)).expect("copy");
+        }
+    }
+    let mut ours = rollscope(&[dst.display().to_string(), "--json".into(), NAMES.into()]);
+    let r2 = ours["rollouts"]
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["file"] == "rollout_2.pt"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(r2["train_file"], "t2.pt");
+    // Only the file name differs from the reference.
+    for r in ours["rollouts"].as_array_mut().into_iter().flatten() {
+        if r["train_file"] == "t2.pt" {
+            r["train_file"] = "train_2_4.pt".into();
+        }
+    }
+    assert_equal(&ours);
+    let _ = std::fs::remove_dir_all(&dst);
+}

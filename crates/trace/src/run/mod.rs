@@ -43,7 +43,7 @@ pub use record::{as_older_reference, json_diff, run_json, sample_record};
 pub use sample::{has_repetition, Allowance};
 pub use sample::{Message, Prompt};
 pub use sample_state::SampleState;
-pub use scan::{scan_bytes, DumpScan, Scanned};
+pub use scan::{scan_bytes, DumpScan, Scanned, NOT_A_ROLLOUT_DUMP};
 pub use step::Step;
 pub use summary::summarize_with;
 pub use summary::{

@@ -151,6 +151,10 @@ impl Inner {
     }
 }
 
+/// How a scan's error begins when the file is slime's train payload, not a rollout dump (a
+/// run reader then reads it as train data).
+pub const NOT_A_ROLLOUT_DUMP: &str = "a train dump";
+
 /// Reads one dump as its bytes arrive: [`DumpScan::push`] each chunk, then
 /// [`DumpScan::finish`].
 pub struct DumpScan {
@@ -200,12 +204,10 @@ impl DumpScan {
             .iter()
             .all(|k| tree.get(&tree.root, k).is_some());
         if is_train {
-            return Err(
-                "a train dump (slime's save_debug_train_data payload: format_version, \
-                        dp_shards), not a rollout dump: name it train_… or put it in \
-                        train_data/"
-                    .into(),
-            );
+            return Err(format!(
+                "{NOT_A_ROLLOUT_DUMP} (slime's save_debug_train_data payload: format_version, \
+                 dp_shards), not a rollout dump"
+            ));
         }
         let samples = crate::samples(tree).map_err(|e| e.to_string())?;
         let mut me = self.inner.borrow_mut();
