@@ -1,9 +1,9 @@
 //! Checks on what a successful load produced: strict JSON, bounded size, consistent rows.
 
 use trace::interop::Series;
-use trace::{Built, Item, State};
+use trace::{Item, Materialized, State};
 
-/// Output bound: the JSON of a `Built` may be at most this many bytes per input byte, plus
+/// Output bound: the JSON of a `Materialized` may be at most this many bytes per input byte, plus
 /// [`OUT_FLOOR`].
 ///
 /// Why this figure: an honest dump costs more input than it yields (a fixture's cache is about
@@ -21,37 +21,33 @@ pub const OUT_FLOOR: usize = 1 << 20;
 /// [`OUT_FLOOR`]: both write about one record per item, with a constant overhead per record.
 pub const EXPORT_PER_CACHE_BYTE: usize = 8;
 
-/// Where a `Built` came from: rows built by us, or a cache JSON taken as it is.
+/// Where a `Materialized` came from: rows built by us, or a cache JSON taken as it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
-    /// Built from a dump by `trace`'s row builder.
+    /// Materialized from a dump by `trace`'s row builder.
     Dump,
-    /// Built from OTLP spans by the same row builder.
+    /// Materialized from OTLP spans by the same row builder.
     Otlp,
     /// A cache JSON, validated but not rebuilt.
     Cache,
 }
 
-/// Which path `trace::load` takes for these bytes (the same sniffing as `trace::parse`).
+/// Which path `trace::load` takes for these bytes (`trace::sniff::kind`, then OTLP or not).
 pub fn origin_of(data: &[u8]) -> Origin {
-    let start = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
-    let json = start
-        .iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|&b| b == b'{');
-    if !json {
+    if trace::sniff::kind(data) != trace::sniff::Kind::Json {
         return Origin::Dump;
     }
-    match serde_json::from_slice::<serde_json::Value>(data) {
+    let text = data.strip_prefix(trace::sniff::BOM).unwrap_or(data);
+    match serde_json::from_slice::<serde_json::Value>(text) {
         Ok(v) if trace::interop::is_otlp(&v) => Origin::Otlp,
         _ => Origin::Cache,
     }
 }
 
 /// Every check on a successful load of `input_len` bytes. Panics naming the broken invariant.
-pub fn check_built(built: &Built, input_len: usize, origin: Origin) {
+pub fn check_built(built: &Materialized, input_len: usize, origin: Origin) {
     let text = serde_json::to_string(built)
-        .unwrap_or_else(|e| panic!("a loaded Built does not serialise to JSON: {e}"));
+        .unwrap_or_else(|e| panic!("a loaded Materialized does not serialise to JSON: {e}"));
     let limit = OUT_PER_INPUT_BYTE
         .saturating_mul(input_len)
         .saturating_add(OUT_FLOOR);
@@ -62,9 +58,9 @@ pub fn check_built(built: &Built, input_len: usize, origin: Origin) {
         text.len(),
         built.cache.rows.len(),
     );
-    let back: Built = serde_json::from_str(&text).unwrap_or_else(|e| {
+    let back: Materialized = serde_json::from_str(&text).unwrap_or_else(|e| {
         panic!(
-            "the JSON of a loaded Built does not read back as a Built (the page could not \
+            "the JSON of a loaded Materialized does not read back as a Materialized (the page could not \
              decode it): {e}; near: {}",
             around(&text, e.column().saturating_sub(1))
         )
@@ -72,7 +68,7 @@ pub fn check_built(built: &Built, input_len: usize, origin: Origin) {
     same_text(
         &format!("{built:?}"),
         &format!("{back:?}"),
-        "a loaded Built and its JSON read back differ (a value did not survive strict JSON)",
+        "a loaded Materialized and its JSON read back differ (a value did not survive strict JSON)",
     );
     check_rows(built, origin);
 }
@@ -80,7 +76,7 @@ pub fn check_built(built: &Built, input_len: usize, origin: Origin) {
 /// Row invariants the page relies on: lanes within `lane_count`, and `lane_count` at most one
 /// more than the items (the page allocates per lane). Rows built by us must also have counts that
 /// match their items.
-pub fn check_rows(built: &Built, origin: Origin) {
+pub fn check_rows(built: &Materialized, origin: Origin) {
     let cache = &built.cache;
     if origin != Origin::Cache {
         assert_eq!(
@@ -191,7 +187,7 @@ pub fn check_series(series: &[Series], input_len: usize) {
 }
 
 /// The Chrome and OTLP exports of a loaded cache: bounded by the cache's own size.
-pub fn check_exports(built: &Built) {
+pub fn check_exports(built: &Materialized) {
     let cache_len = serde_json::to_string(&built.cache)
         .map(|t| t.len())
         .unwrap_or(0);

@@ -8,7 +8,7 @@
 //!
 //! **Invariants checked** (on top of "no panic, no hang, no abort", which the fuzzer sees):
 //! - a successful load serialises to strict JSON that `serde_json` reads back into a
-//!   [`trace::Built`] equal to the original (compared by `Debug`, so a NaN that became `null`
+//!   [`trace::Materialized`] equal to the original (compared by `Debug`, so a NaN that became `null`
 //!   or an infinity that cannot be read back is caught), see [`built::check_built`];
 //! - its JSON is at most [`OUT_PER_INPUT_BYTE`] bytes per input byte plus [`OUT_FLOOR`];
 //! - rows are self-consistent (`lane < lane_count ≤ items + 1`, counts match the items);
@@ -18,7 +18,7 @@
 //! - a tokenizer's pieces concatenate to its decoding, with consistent offsets
 //!   ([`check_tokenizer`]).
 //!
-//! Layout: this file (targets and dispatch), `built.rs` (checks on a `Built` and on series),
+//! Layout: this file (targets and dispatch), `built.rs` (checks on a `Materialized` and on series),
 //! `tree.rs` (value tree size and canonical form), `stream.rs` (chunked vs whole).
 
 pub mod built;
@@ -70,7 +70,9 @@ pub fn check_pt_read(data: &[u8]) {
 
 /// `trace::load` on any bytes (dumps, legacy files, bare pickles, JSON, text).
 pub fn check_trace_load(data: &[u8]) {
-    if let Ok(built) = trace::load(data, "fuzz.pt", 0.0) {
+    if let Ok(built) =
+        trace::load(data, &trace::LoadOptions::new("fuzz.pt", 0.0)).map(trace::Loaded::materialize)
+    {
         built::check_built(&built, data.len(), built::origin_of(data));
     }
 }
@@ -79,14 +81,16 @@ pub fn check_trace_load(data: &[u8]) {
 /// exports of what loaded: each must be JSON no larger than [`built::EXPORT_PER_CACHE_BYTE`]
 /// times the cache.
 pub fn check_trace_json(data: &[u8]) {
-    if let Ok(built) = trace::load(data, "fuzz.json", 0.0) {
+    if let Ok(built) = trace::load(data, &trace::LoadOptions::new("fuzz.json", 0.0))
+        .map(trace::Loaded::materialize)
+    {
         built::check_built(&built, data.len(), built::origin_of(data));
         built::check_exports(&built);
     }
 }
 
-/// The differential: `trace::StreamLoader` fed in chunks vs `trace::parse` + build on the whole
-/// buffer (whose `Built` gets the `trace_load` checks), and `pt::StreamReader` vs `pt::read`. The first bytes choose the chunk sizes (see
+/// The differential: `trace::Loader` fed in chunks vs `trace::load` on the whole
+/// buffer (whose `Materialized` gets the `trace_load` checks), and `pt::StreamReader` vs `pt::read`. The first bytes choose the chunk sizes (see
 /// [`stream::split_input`]).
 pub fn check_stream_vs_whole(data: &[u8]) {
     let (sizes, file) = stream::split_input(data);
@@ -101,18 +105,22 @@ pub fn check_interop(data: &[u8]) {
         built::check_series(&series, data.len());
     }
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
-        // Under the limits a user's file gets (`trace::parse` passes the file's size).
+        // Under the limits a user's file gets (`trace::load` passes the file's size).
         let limits = trace::BuildLimits::for_input(data.len() as u64);
-        if let Ok(built) = trace::interop::import_otlp_limited(&value, "fuzz.json", 0.0, &limits) {
-            built::check_built(&built, data.len(), built::Origin::Otlp);
+        if let Ok(loaded) = trace::interop::import_otlp(&value, "fuzz.json", 0.0, &limits) {
+            built::check_built(&loaded.materialize(), data.len(), built::Origin::Otlp);
         }
     }
 }
 
-/// Cache JSON validation (`trace::load_cache_json`): what it accepts must be safe for the page.
+/// Cache JSON validation (`trace::load` on a cache JSON): what it accepts must be safe for
+/// the page.
 pub fn check_cache_json(data: &[u8]) {
-    if let Ok(built) = trace::load_cache_json(data) {
-        built::check_built(&built, data.len(), built::Origin::Cache);
+    if built::origin_of(data) != built::Origin::Cache {
+        return;
+    }
+    if let Ok(loaded) = trace::load(data, &trace::LoadOptions::new("fuzz.json", 0.0)) {
+        built::check_built(&loaded.materialize(), data.len(), built::Origin::Cache);
     }
 }
 
@@ -121,7 +129,7 @@ pub fn check_cache_json(data: &[u8]) {
 /// `stream_vs_whole`.
 pub fn check_structured(data: &[u8]) {
     let generated = picklegen::arb::dump_from_bytes(data);
-    // Checks the whole read's `Built` too (bounded relative to the generated file).
+    // Checks the whole read's `Materialized` too (bounded relative to the generated file).
     stream::check_trace_stream(&generated.bytes, &generated.chunks);
     stream::check_pt_stream(&generated.bytes, &generated.chunks);
 }

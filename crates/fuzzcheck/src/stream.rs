@@ -3,7 +3,7 @@
 //! messages may differ, as where each reader notices a broken file may).
 
 use trace::interop::Series;
-use trace::Built;
+use trace::Materialized;
 
 use crate::built::{self, same_text};
 use crate::tree;
@@ -63,38 +63,44 @@ pub fn chunks<'a>(file: &'a [u8], sizes: &[usize]) -> Vec<&'a [u8]> {
 
 /// What reading a file gave, in a form two readers' results can be compared by.
 enum Outcome {
-    Built(Box<Built>),
+    Materialized(Box<Materialized>),
     Series(Vec<Series>),
     Error(String),
 }
 
 impl Outcome {
-    fn of(parsed: Result<trace::Parsed, trace::Error>) -> Outcome {
-        match parsed {
-            Ok(trace::Parsed::Series(series)) => Outcome::Series(series),
-            Ok(parsed) => match parsed.build("fuzz.pt", 0.0) {
-                Ok(built) => Outcome::Built(Box::new(built)),
-                Err(e) => Outcome::Error(e.to_string()),
-            },
+    fn of(content: Result<trace::Content, trace::Error>) -> Outcome {
+        match content {
+            Ok(trace::Content::Series(series)) => Outcome::Series(series),
+            Ok(trace::Content::Rows(loaded)) => {
+                Outcome::Materialized(Box::new(loaded.materialize()))
+            }
             Err(e) => Outcome::Error(e.to_string()),
         }
     }
 
     fn describe(&self) -> String {
         match self {
-            Outcome::Built(b) => format!("{b:?}"),
+            Outcome::Materialized(b) => format!("{b:?}"),
             Outcome::Series(s) => format!("series {s:?}"),
             Outcome::Error(e) => format!("error: {e}"),
         }
     }
 }
 
-/// `trace::StreamLoader` fed `chunks(file, sizes)` (stopping once it says it is done, as the
-/// worker does) vs `trace::parse` + build on the whole file. The whole read's result also gets
-/// the checks of a load.
+/// `trace::Loader` fed `chunks(file, sizes)` (stopping once it says it is done, as the
+/// worker does) vs `trace::load` on the whole file (which reads a dump with `pt`'s
+/// whole-buffer reader; Prometheus data, which `load` refuses, read as the loader reads it).
+/// The whole read's result also gets the checks of a load.
 pub fn check_trace_stream(file: &[u8], sizes: &[usize]) {
-    let whole = Outcome::of(trace::parse(file));
-    let mut loader = trace::StreamLoader::new();
+    let options = trace::LoadOptions::new("fuzz.pt", 0.0);
+    let whole = Outcome::of(match trace::sniff::kind(file) {
+        trace::sniff::Kind::Prometheus => {
+            trace::interop::parse_prometheus(file).map(trace::Content::Series)
+        }
+        _ => trace::load(file, &options).map(|l| trace::Content::Rows(Box::new(l))),
+    });
+    let mut loader = trace::Loader::new(options);
     let mut failed = None;
     for chunk in chunks(file, sizes) {
         if loader.is_done() {
@@ -107,16 +113,16 @@ pub fn check_trace_stream(file: &[u8], sizes: &[usize]) {
     }
     let streamed = match failed {
         Some(e) => Outcome::Error(e.to_string()),
-        None => Outcome::of(loader.finish()),
+        None => Outcome::of(loader.finish_content()),
     };
     // The whole read's own checks first: while a known stream/whole difference is unfixed, a
     // broken invariant of the output (the more serious finding) still shows.
     match &whole {
-        Outcome::Built(b) => built::check_built(b, file.len(), built::origin_of(file)),
+        Outcome::Materialized(b) => built::check_built(b, file.len(), built::origin_of(file)),
         Outcome::Series(s) => built::check_series(s, file.len()),
         Outcome::Error(_) => {}
     }
-    compare("trace::StreamLoader", &whole, &streamed, sizes);
+    compare("trace::Loader", &whole, &streamed, sizes);
 }
 
 /// `pt::StreamReader` vs `pt::read`, under [`tree::FUZZ_LIMITS`]: the same format and value

@@ -16,8 +16,13 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-fn edge_9() -> trace::Built {
-    trace::load(&fixture("edge_9.pt"), "edge_9.pt", 0.0).unwrap()
+fn edge_9() -> trace::Materialized {
+    trace::load(
+        &fixture("edge_9.pt"),
+        &trace::LoadOptions::new("edge_9.pt", 0.0),
+    )
+    .map(trace::Loaded::materialize)
+    .unwrap()
 }
 
 fn panic_message(f: impl FnOnce() + std::panic::UnwindSafe) -> Option<String> {
@@ -232,7 +237,10 @@ fn the_generator_writes_dumps_with_rows_sharing_and_cycles() {
                 shared += 1;
             }
         }
-        if trace::load(&g.bytes, "g.pt", 0.0).is_ok_and(|b| !b.cache.rows.is_empty()) {
+        if trace::load(&g.bytes, &trace::LoadOptions::new("g.pt", 0.0))
+            .map(trace::Loaded::materialize)
+            .is_ok_and(|b| !b.cache.rows.is_empty())
+        {
             with_rows += 1;
         }
     }

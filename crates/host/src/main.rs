@@ -219,32 +219,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
-/// Reads and builds, printing one warning line per bad sample. The file is read in 1 MiB
-/// chunks into `trace::StreamLoader` (rows are built as its samples complete, and each chunk
-/// is dropped once read), so neither the file nor its value tree is ever held whole.
-fn build(input: &Path) -> Result<trace::Compact, String> {
-    let shown = input.display();
-    let mut loader = trace::StreamLoader::new();
-    host::read_in_chunks(input, |chunk| {
-        loader.push(chunk).map_err(|e| e.to_string())?;
-        Ok(loader.is_done())
-    })
-    .map_err(|e| format!("{shown}: {e}"))?;
-    let parsed = loader.finish().map_err(|e| format!("{shown}: {e}"))?;
-    let built = parsed
-        .build_compact(&input.to_string_lossy(), now(), &mut |_, _| {})
-        .map_err(|e| format!("{shown}: {e}"))?;
-    for w in &built.warnings {
-        eprintln!("warning: {}", escape(&format!("{shown}: {w}")));
+/// Loads `input` (`ops::file::load`: streamed, never held whole), printing one warning line
+/// per bad sample.
+fn build(input: &Path) -> Result<trace::Loaded, String> {
+    let src = ops::Src::Path(input.to_path_buf());
+    let loaded = ops::file::load(&src, "")?;
+    for w in ops::file::warning_lines(&loaded, &src, "") {
+        eprintln!("warning: {}", escape(&w));
     }
-    Ok(built)
+    Ok(loaded)
 }
 
 /// Writes `write` to `out`, or to stdout for "-". A closed stdout (`rollscope run DIR |
@@ -267,11 +250,7 @@ fn write_out(
             r => r.map_err(|e| format!("writing to standard output: {e}")),
         }
     } else {
-        let file = std::fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
-        let mut w = std::io::BufWriter::new(file);
-        write(&mut w)
-            .and_then(|()| w.flush())
-            .map_err(|e| format!("{}: {e}", out.display()))
+        host::output::write_file(out, write)
     }
 }
 
@@ -284,7 +263,7 @@ fn cache(input: &Path, output: Option<&Path>) -> Result<(), String> {
     // terminal (`-o -`, or `cat` later).
     write_out(&out, |w| {
         let mut safe = host::term::JsonSafeWriter::new(w);
-        built.write_cache(&mut safe)?;
+        ops::file::write_cache(&built, &mut safe)?;
         safe.flush()
     })?;
     if out != Path::new("-") {
@@ -304,9 +283,7 @@ fn cache(input: &Path, output: Option<&Path>) -> Result<(), String> {
 
 fn stats(input: &Path, json: bool, thresholds: &trace::metrics::Thresholds) -> Result<(), String> {
     let built = build(input)?;
-    // Recompute with the caller's thresholds (the defaults were used while building).
-    let mut analysis = built.analysis.clone();
-    analysis.health = trace::metrics::analyze_health(&analysis, thresholds);
+    let analysis = ops::file::stats(&built, thresholds);
     if json {
         let text = serde_json::to_string_pretty(&analysis.flat()).map_err(|e| e.to_string())?;
         write_out(Path::new("-"), |w| {
@@ -323,11 +300,11 @@ fn stats(input: &Path, json: bool, thresholds: &trace::metrics::Thresholds) -> R
 }
 
 fn export(input: &Path, format: ExportFormat, out: &Path) -> Result<(), String> {
-    let built = build(input)?.into_built();
-    let value = match format {
-        ExportFormat::Chrome => trace::interop::export_chrome(&built.cache),
-        ExportFormat::Otlp => trace::interop::export_otlp(&built.cache),
+    let format = match format {
+        ExportFormat::Chrome => ops::file::Format::Chrome,
+        ExportFormat::Otlp => ops::file::Format::Otlp,
     };
+    let value = ops::file::export(build(input)?, format);
     write_out(out, |w| {
         host::term::write_json_safe(w, &value).map_err(std::io::Error::from)
     })
@@ -339,15 +316,11 @@ fn run(
     jobs: Option<usize>,
     slime: &SlimeArgs,
 ) -> Result<(), String> {
-    let mut files = host::run::run_files_with(inputs, true, &slime.templates())?;
+    let mut files = ops::listing::list_local_with(inputs, true, &slime.templates())?;
     let opts = slime.options();
     eprintln!("rollscope: {}", escape(&opts.assumed()));
     // None or 0: one job per core (as `rollscope.run_table(jobs=0)`).
-    let threads = match jobs {
-        Some(n) if n > 0 => n,
-        _ => std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
-    };
-    let results = host::run::read_run(&mut files, threads, &opts);
+    let results = ops::table::read_run(&mut files, ops::table::jobs(jobs), &opts);
     if json {
         let mut summaries = Vec::with_capacity(results.len());
         let mut samples = Vec::new();
@@ -367,7 +340,7 @@ fn run(
 }
 
 fn html(input: &Path, output: Option<&Path>) -> Result<(), String> {
-    let built = build(input)?.into_built();
+    let built = build(input)?.materialize();
     let name = input
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -425,7 +398,7 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
     let site = match &run_dir {
         Some(dir) => {
             // Only files under DIR are served (no sibling train_data of a rollout_data DIR).
-            let run = host::run::run_files(std::slice::from_ref(dir), false)?;
+            let run = ops::listing::list_local(std::slice::from_ref(dir), false)?;
             let name = dir
                 .canonicalize()
                 .ok()
@@ -436,13 +409,16 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
                 escape(&format!(
                     "rollscope: run {}: {} dumps, {} files",
                     dir.display(),
-                    run.layout.dumps.len(),
-                    run.files.len()
+                    run.listing.layout.dumps.len(),
+                    run.listing.files.len()
                 ))
             );
             let token = host::guard::Token::random()?;
             host::serve::Site::for_run(host::serve::RunSite::new(
-                &name, &run.root, &run.files, &token,
+                &name,
+                &run.root,
+                &run.listing.files,
+                &token,
             ))
         }
         None => host::serve::Site::new(args.dump.clone())?,
@@ -453,14 +429,17 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let no_open = args.no_open;
+    // The browser's redirect file: kept (and then removed) for as long as the server runs.
+    let mut redirect = None;
     runtime
-        .block_on(host::serve::run(site, addr, move |site, bound| {
-            // The URL carries the dump's secret token: printed for the user only.
+        .block_on(host::serve::run(site, addr, |site, bound| {
+            // The URL carries the dump's secret token: printed for the user only, and never
+            // put on a command line (see `host::browser`).
             let url = site.start_url(bound);
             println!("rollscope: serving on {url}  (Ctrl-C stops)");
             let _ = std::io::stdout().flush();
             if !no_open {
-                open_browser(&url);
+                redirect = host::browser::open(&url);
             }
         }))
         .map_err(|e| match e.kind() {
@@ -469,20 +448,4 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
             }
             _ => format!("{addr}: {e}"),
         })
-}
-
-/// Best effort: a missing opener only means the user clicks the printed URL.
-fn open_browser(url: &str) {
-    let program = if cfg!(target_os = "macos") {
-        "open"
-    } else if cfg!(windows) {
-        "explorer"
-    } else {
-        "xdg-open"
-    };
-    let _ = std::process::Command::new(program)
-        .arg(url)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn();
 }

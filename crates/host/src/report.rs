@@ -9,7 +9,7 @@
 //!   start from `file://`, and Chromium refuses a module worker from a Blob URL made by a
 //!   `file://` page (opaque origin, CORS), but starts one from a `data:` URL; so Open…,
 //!   drag-drop and worker replacement work as on the served page;
-//! - sets `window.__rollscope_data = { name, bytes }`, the JSON of the `trace::Built` made
+//! - sets `window.__rollscope_data = { name, bytes }`, the JSON of the `trace::Materialized` made
 //!   here, which the page opens through that worker like any opened file (one path for
 //!   every file);
 //! - starts the viewer with its wasm bytes.
@@ -40,7 +40,7 @@ fn csp(script_hash: &str) -> String {
 }
 
 /// Builds the report for a built cache. `name` is shown as the file name.
-pub fn build(built: &trace::Built, name: &str) -> Result<String, String> {
+pub fn build(built: &trace::Materialized, name: &str) -> Result<String, String> {
     if !assets::viewer_built() {
         return Err(
             "this rollscope was built without the viewer: run `cargo xtask build`, then rebuild"
@@ -235,7 +235,8 @@ fn escape_script(js: &str) -> String {
     out
 }
 
-fn html_escape(s: &str) -> String {
+/// Text safe in HTML content and in double-quoted attributes.
+pub(crate) fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -8,20 +8,24 @@
 //! `/r/<token>/index.json` and `/r/<token>/f/<path>` where `<path>` (percent-decoded) is one
 //! of the files listed when the server started (regular files under the run folder, no
 //! symlinks); a path is looked up in that list, never joined to a file-system path, so `..`,
-//! `%2e%2e`, encoded slashes, backslashes and absolute paths all fall through to 404. Every response,
-//! refusals included, carries [`guard::SECURITY_HEADERS`] (no framing, no referrer).
+//! `%2e%2e`, encoded slashes, backslashes and absolute paths all fall through to 404. A file
+//! is served only while it is the regular file listed ([`ServedFile`]: no link followed, no
+//! FIFO opened). Every response, refusals included, carries [`guard::SECURITY_HEADERS`] (no
+//! framing, no referrer). Connections are capped and slow headers time out ([`listen`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::Response;
-use tower::ServiceExt;
 
 use crate::assets;
 use crate::guard::{self, Authorities, Token};
+use crate::listen;
+use crate::served_file::{self, ServedFile};
 
 /// Everything but RFC 3986's unreserved characters is escaped in the dump's URL segment.
 const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -38,40 +42,46 @@ pub struct RunSite {
     /// `/r/<token>/`.
     pub prefix: String,
     /// `{"name": …, "files": [{"path", "size"}, …]}`.
-    pub index: std::sync::Arc<Vec<u8>>,
-    pub files: std::sync::Arc<std::collections::HashMap<String, PathBuf>>,
+    pub index: Arc<Vec<u8>>,
+    pub files: Arc<std::collections::HashMap<String, ServedFile>>,
 }
 
 impl RunSite {
-    /// The run in `files` (relative paths under `root`), served under a fresh token.
+    /// The run in `files` (relative paths under `root`), served under a fresh token. Each
+    /// file's identity (device, inode) is taken now; one that is no longer a regular file
+    /// is left out of the index.
     pub fn new(
         name: &str,
         root: &std::path::Path,
         files: &[(String, u64)],
         token: &Token,
     ) -> RunSite {
+        let kept: Vec<(&String, u64, ServedFile)> = files
+            .iter()
+            .filter_map(|(p, size)| Some((p, *size, ServedFile::listed(&root.join(p)).ok()?)))
+            .collect();
         let index = serde_json::json!({
             "name": name,
-            "files": files
+            "files": kept
                 .iter()
-                .map(|(p, size)| serde_json::json!({"path": p, "size": size}))
+                .map(|(p, size, _)| serde_json::json!({"path": p, "size": size}))
                 .collect::<Vec<_>>(),
         });
         RunSite {
             prefix: format!("/r/{}/", token.as_str()),
-            index: std::sync::Arc::new(index.to_string().into_bytes()),
-            files: std::sync::Arc::new(
-                files
-                    .iter()
-                    .map(|(p, _)| (p.clone(), root.join(p)))
-                    .collect(),
-            ),
+            index: Arc::new(index.to_string().into_bytes()),
+            files: Arc::new(kept.into_iter().map(|(p, _, f)| (p.clone(), f)).collect()),
         }
     }
 
-    /// The file a request path names, if it is one of the run's.
-    fn file(&self, path: &str) -> Option<&PathBuf> {
-        let rest = path.strip_prefix(&self.prefix)?.strip_prefix("f/")?;
+    /// The file a request path names, if it is one of the run's. The token part is compared
+    /// in constant time, as on every route.
+    fn file(&self, path: &str) -> Option<&ServedFile> {
+        let head = path.as_bytes().get(..self.prefix.len())?;
+        if !guard::same(head, self.prefix.as_bytes()) {
+            return None;
+        }
+        let rest = path.get(self.prefix.len()..)?.strip_prefix("f/")?;
         let rel = percent_encoding::percent_decode_str(rest)
             .decode_utf8()
             .ok()?;
@@ -82,9 +92,9 @@ impl RunSite {
 /// What to serve, and to whom.
 #[derive(Clone)]
 pub struct Site {
-    /// The dump (path on disk) and the URL path it is served at, e.g.
+    /// The dump (as on disk at start) and the URL path it is served at, e.g.
     /// `/d/<token>/rollout_0.pt`.
-    pub dump: Option<(PathBuf, String)>,
+    pub dump: Option<(ServedFile, String)>,
     /// A run folder, instead of a dump.
     pub run: Option<RunSite>,
     /// Who is answered; set from the bound address by [`run`] (until then, only port 0).
@@ -94,23 +104,32 @@ pub struct Site {
 impl Site {
     /// A site with a fresh random token in the dump's URL.
     pub fn new(dump: Option<PathBuf>) -> Result<Site, String> {
-        Ok(Site::with_token(dump, &Token::random()?))
+        Site::with_token(dump, &Token::random()?)
     }
 
-    pub fn with_token(dump: Option<PathBuf>, token: &Token) -> Site {
-        let dump = dump.map(|p| {
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "dump.pt".into());
-            let encoded = percent_encoding::utf8_percent_encode(&name, SEGMENT).to_string();
-            (p, format!("/d/{}/{encoded}", token.as_str()))
-        });
-        Site {
+    /// The dump is resolved now (the user named it, links and all) and then held to the
+    /// regular file it resolved to.
+    pub fn with_token(dump: Option<PathBuf>, token: &Token) -> Result<Site, String> {
+        let dump = match dump {
+            None => None,
+            Some(p) => {
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "dump.pt".into());
+                let file = p
+                    .canonicalize()
+                    .and_then(|real| ServedFile::listed(&real))
+                    .map_err(|e| format!("{}: {e}", p.display()))?;
+                let encoded = percent_encoding::utf8_percent_encode(&name, SEGMENT).to_string();
+                Some((file, format!("/d/{}/{encoded}", token.as_str())))
+            }
+        };
+        Ok(Site {
             dump,
             run: None,
             authorities: Authorities::new(std::net::Ipv4Addr::LOCALHOST.into(), 0),
-        }
+        })
     }
 
     /// A site serving the run folder `run`.
@@ -155,7 +174,7 @@ impl Site {
         let path = req.uri().path().to_string();
         if let Some((file, url_path)) = &self.dump {
             if guard::same(path.as_bytes(), url_path.as_bytes()) {
-                return serve_file(file, req).await;
+                return served_file::respond(file, req).await;
             }
         }
         if let Some(run) = &self.run {
@@ -174,7 +193,7 @@ impl Site {
                     .unwrap_or_else(|_| status(StatusCode::INTERNAL_SERVER_ERROR));
             }
             if let Some(file) = run.file(&path) {
-                return serve_file(&file.clone(), req).await;
+                return served_file::respond(file, req).await;
             }
         }
         let name = if path == "/" {
@@ -227,22 +246,6 @@ impl Site {
     }
 }
 
-/// A file from disk (a dump, or a run's file), never cached.
-async fn serve_file(file: &std::path::Path, req: Request) -> Response {
-    match tower_http::services::ServeFile::new(file)
-        .oneshot(req)
-        .await
-    {
-        Ok(r) => {
-            let mut r = r.map(Body::new);
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-            r
-        }
-        Err(_) => status(StatusCode::INTERNAL_SERVER_ERROR),
-    }
-}
-
 fn status(code: StatusCode) -> Response {
     let mut r = Response::new(Body::from(
         code.canonical_reason().unwrap_or("").to_string(),
@@ -288,10 +291,5 @@ pub async fn run(
     let local = listener.local_addr()?;
     site.authorities = Authorities::new(local.ip(), local.port());
     bound(&site, local);
-    let app = axum::Router::new().fallback(move |req: Request| site.clone().handle(req));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    listen::serve(listener, move |req| site.clone().handle(req)).await
 }

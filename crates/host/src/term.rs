@@ -2,7 +2,9 @@
 //!
 //! Sample statuses, span names, class names and file names are data: an ESC sequence in
 //! one could recolour, retitle or rewrite the user's terminal, a CR could overwrite the line
-//! it is on, and a bidi override could make a warning read backwards. Everything `rollscope`
+//! it is on, a bidi override could make a warning read backwards, and a line or paragraph
+//! separator (U+2028, U+2029) or an invisible format character (U+FEFF, zero-width joiners,
+//! tags) could break or disguise a line. Everything `rollscope`
 //! prints that may contain such text goes through [`escape`] (one line) or [`escape_lines`]
 //! (a table whose line breaks are ours); JSON written to standard output goes through
 //! [`JsonSafe`], which writes the same characters as JSON `\u` escapes (same value, no raw
@@ -11,17 +13,45 @@
 use std::borrow::Cow;
 use std::io;
 
-/// Characters a terminal may act on rather than show: C0 (including ESC, CR, LF, BEL, TAB),
-/// DEL, C1 (U+0080–U+009F; U+009B is a one-character CSI), and the bidi controls that
-/// reorder what follows (U+061C, U+200E–U+200F, U+202A–U+202E, U+2066–U+2069).
+/// Characters a terminal may act on, or that do not show as themselves: C0 (including ESC,
+/// CR, LF, BEL, TAB), DEL, C1 (U+0080–U+009F; U+009B is a one-character CSI), the line and
+/// paragraph separators (U+2028, U+2029), and every format character of Unicode (category
+/// Cf: the bidi controls that reorder what follows, zero-width spaces and joiners, U+FEFF,
+/// the soft hyphen, interlinear annotations, tags).
 pub fn is_unsafe(c: char) -> bool {
     matches!(c,
         '\u{0}'..='\u{1f}'
         | '\u{7f}'..='\u{9f}'
+        | '\u{ad}'
+        | '\u{600}'..='\u{605}'
         | '\u{61c}'
-        | '\u{200e}'..='\u{200f}'
-        | '\u{202a}'..='\u{202e}'
-        | '\u{2066}'..='\u{2069}')
+        | '\u{6dd}'
+        | '\u{70f}'
+        | '\u{890}'..='\u{891}'
+        | '\u{8e2}'
+        | '\u{180e}'
+        | '\u{200b}'..='\u{200f}'
+        | '\u{2028}'..='\u{202e}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206f}'
+        | '\u{feff}'
+        | '\u{fff9}'..='\u{fffb}'
+        | '\u{110bd}'
+        | '\u{110cd}'
+        | '\u{13430}'..='\u{1343f}'
+        | '\u{1bca0}'..='\u{1bca3}'
+        | '\u{1d173}'..='\u{1d17a}'
+        | '\u{e0001}'
+        | '\u{e0020}'..='\u{e007f}')
+}
+
+/// `c` as a JSON escape: `\uXXXX`, or a UTF-16 surrogate pair beyond the BMP (one `\u`
+/// of five digits would read as another character followed by a digit).
+fn push_json_escape(out: &mut String, c: char) {
+    let mut units = [0u16; 2];
+    for u in c.encode_utf16(&mut units) {
+        out.push_str(&format!("\\u{u:04x}"));
+    }
 }
 
 /// `s` with every [`is_unsafe`] character written as Rust writes it escaped: `\u{1b}`.
@@ -65,7 +95,9 @@ impl serde_json::ser::Formatter for JsonSafe {
         let mut rest = fragment;
         while let Some((at, c)) = rest.char_indices().find(|&(_, c)| is_unsafe(c)) {
             writer.write_all(&rest.as_bytes()[..at])?;
-            write!(writer, "\\u{:04x}", c as u32)?;
+            let mut escaped = String::new();
+            push_json_escape(&mut escaped, c);
+            writer.write_all(escaped.as_bytes())?;
             rest = &rest[at + c.len_utf8()..];
         }
         writer.write_all(rest.as_bytes())
@@ -138,7 +170,7 @@ pub fn json_text_safe(json: &str) -> Cow<'_, str> {
     let mut out = String::with_capacity(json.len() + 16);
     for c in json.chars() {
         if is_unsafe_in_json(c) {
-            out.push_str(&format!("\\u{:04x}", c as u32));
+            push_json_escape(&mut out, c);
         } else {
             out.push(c);
         }
@@ -164,14 +196,54 @@ mod tests {
         assert_eq!(escape("x\u{202e}y\u{2066}z"), "x\\u{202e}y\\u{2066}z");
         assert_eq!(escape("line\nbreak\t"), "line\\u{a}break\\u{9}");
         assert_eq!(escape_lines("a\u{1b}\nb\r"), "a\\u{1b}\nb\\u{d}");
+        assert_eq!(
+            escape("a\u{2028}b\u{2029}c\u{feff}d\u{200b}\u{ad}\u{e0041}"),
+            "a\\u{2028}b\\u{2029}c\\u{feff}d\\u{200b}\\u{ad}\\u{e0041}"
+        );
         // Escaped text is itself safe, whatever it started as.
         let all: String = (0u32..0x2100).filter_map(char::from_u32).collect();
         assert!(!escape(&all).chars().any(is_unsafe));
     }
 
+    /// Every format (Cf) character of Unicode 15, and the two separators, by code point.
+    #[test]
+    fn every_format_and_separator_character_is_unsafe() {
+        let cf: &[(u32, u32)] = &[
+            (0xad, 0xad),
+            (0x600, 0x605),
+            (0x61c, 0x61c),
+            (0x6dd, 0x6dd),
+            (0x70f, 0x70f),
+            (0x890, 0x891),
+            (0x8e2, 0x8e2),
+            (0x180e, 0x180e),
+            (0x200b, 0x200f),
+            (0x2028, 0x202e),
+            (0x2060, 0x2064),
+            (0x2066, 0x206f),
+            (0xfeff, 0xfeff),
+            (0xfff9, 0xfffb),
+            (0x110bd, 0x110bd),
+            (0x110cd, 0x110cd),
+            (0x13430, 0x1343f),
+            (0x1bca0, 0x1bca3),
+            (0x1d173, 0x1d17a),
+            (0xe0001, 0xe0001),
+            (0xe0020, 0xe007f),
+        ];
+        for &(lo, hi) in cf {
+            for c in (lo..=hi).filter_map(char::from_u32) {
+                assert!(is_unsafe(c), "U+{:04X}", c as u32);
+            }
+        }
+        for ok in ['a', 'é', '·', '\u{2027}', '\u{2070}', '\u{fffc}', '😀'] {
+            assert!(!is_unsafe(ok), "{ok:?}");
+        }
+    }
+
     #[test]
     fn json_stays_the_same_value_without_raw_controls() {
-        let v = serde_json::json!({"k\u{9b}": ["\u{1b}[2J", "\u{7f}\u{202e}x\r"]});
+        let v = serde_json::json!({"k\u{9b}": ["\u{1b}[2J", "\u{7f}\u{202e}x\r", "\u{2028}\u{feff}\u{e0041}"]});
         let mut out = Vec::new();
         write_json_safe(&mut out, &v).unwrap();
         let text = String::from_utf8(out).unwrap();

@@ -48,16 +48,23 @@ fn tmpdir(tag: &str) -> PathBuf {
     d
 }
 
-#[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its rusage
 /// Runs `rollscope cache FILE -o -`, polling wait4 so the child can be killed at [`WALL`]
 /// and its peak RSS read from the same call that reaps it.
 fn run_cache(file: &Path, out: &Path) -> Run {
     let _ = std::fs::remove_file(out);
+    run_rollscope(&[
+        "cache".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        file.as_os_str(),
+    ])
+}
+
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its rusage
+/// [`run_cache`] with any arguments.
+fn run_rollscope(args: &[&std::ffi::OsStr]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rollscope"));
-    cmd.arg("cache")
-        .arg("-o")
-        .arg(out)
-        .arg(file)
+    cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -253,13 +260,17 @@ fn every_hostile_case_is_bounded_and_gives_what_it_should() {
 fn the_bounds_are_enforced_on_a_real_child() {
     let start = Instant::now();
     let dir = tmpdir("runner");
-    // A FIFO with no writer: `rollscope cache` blocks opening it, like a reader that hangs.
-    let fifo = dir.join("hang.pt");
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    // SAFETY: mkfifo on a fresh path with a valid C string.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    // Serving a dump never returns, like a reader that hangs (a FIFO no longer does: it is
+    // refused before it is opened for reading).
+    let dump =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/slime/basic_0.pt");
     let out = dir.join("out.json");
-    let run = run_cache(&fifo, &out);
+    let run = run_rollscope(&[
+        "--no-open".as_ref(),
+        "--port".as_ref(),
+        "0".as_ref(),
+        dump.as_os_str(),
+    ]);
     assert!(run.timed_out, "exit {:?} after {} s", run.code, run.secs);
     assert!(run.secs < WALL.as_secs_f64() + 5.0, "{} s", run.secs);
     let case = Case {

@@ -1,6 +1,6 @@
 //! `rollscope html`, run as users run it: the one-file report carries the parsing worker's
 //! start (its glue and wasm, as a `data:` URL the page starts its worker from) and the
-//! dump's rows (the gzipped JSON of a `trace::Built`), under a CSP that allows exactly that;
+//! dump's rows (the gzipped JSON of a `trace::Materialized`), under a CSP that allows exactly that;
 //! and bad input or a bad output path is a clear one-line error that writes nothing.
 //! (That the page actually opens it, and Open…/drag-drop work inside it, is
 //! `tests/browser/report.test.js`.)
@@ -8,17 +8,10 @@
 mod common;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use base64::Engine;
-
-fn tmpdir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rs-report-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn rollscope(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rollscope"))
@@ -91,7 +84,7 @@ fn csp(html: &str) -> &str {
 
 #[test]
 fn the_report_carries_the_worker_start_and_the_rows_under_a_csp_that_allows_only_that() {
-    let dir = tmpdir("content");
+    let dir = common::tmpdir("report-content");
     let out = dir.join("pd_1.html");
     let Some(html) = write_report(&common::fixture("pd_1.pt"), &out) else {
         return;
@@ -154,7 +147,8 @@ fn the_report_carries_the_worker_start_and_the_rows_under_a_csp_that_allows_only
         payload(&html, "rollscope-wasm"),
         host::assets::get(viewer_wasm).unwrap().bytes
     );
-    let built: trace::Built = serde_json::from_slice(&payload(&html, "rollscope-data")).unwrap();
+    let built: trace::Materialized =
+        serde_json::from_slice(&payload(&html, "rollscope-data")).unwrap();
     let reference: serde_json::Value = serde_json::from_slice(
         &std::fs::read(common::fixture("pd_1.trace_timeline_cache.json")).unwrap(),
     )
@@ -169,7 +163,7 @@ fn the_report_carries_the_worker_start_and_the_rows_under_a_csp_that_allows_only
 
 #[test]
 fn a_dump_name_is_text_in_the_report() {
-    let dir = tmpdir("name");
+    let dir = common::tmpdir("report-name");
     let input = dir.join("<img src=x onerror=alert(1)>&\".pt");
     std::fs::copy(common::fixture("legacy_6.pt"), &input).unwrap();
     let Some(html) = write_report(&input, &dir.join("r.html")) else {
@@ -184,7 +178,7 @@ fn a_dump_name_is_text_in_the_report() {
 
 #[test]
 fn bad_input_or_output_is_one_clear_line_and_writes_nothing() {
-    let dir = tmpdir("errors");
+    let dir = common::tmpdir("report-errors");
     let out = dir.join("r.html");
     let out_s = out.to_str().unwrap();
 

@@ -1,19 +1,20 @@
 //! Text from a dump never reaches the terminal raw: the real binary on a dump whose status,
 //! sample index, span names, attribute values, class names and even file name carry ESC
-//! sequences, CR, BEL, C1 and bidi controls. Every byte it writes must be printable (or a
-//! line break), and the hostile text must still be there, escaped.
+//! sequences, CR, BEL, C1, bidi controls, U+2028/U+2029, U+FEFF and a tag character. Every
+//! byte it writes must be printable (or a line break), and the hostile text must still be
+//! there, escaped.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use picklegen::Pickle;
 
-const ESC_STATUS: &str = "\u{1b}[31mFAILED\r";
+const ESC_STATUS: &str = "\u{1b}[31mFAILED\r\u{e0041}";
 const ESC_INDEX: &str = "\u{1b}]0;pwned\u{7}";
-const ESC_SPAN: &str = "\u{1b}[2Jspan\u{202e}kcab";
-const ESC_REASON: &str = "stop\u{9b}2J\u{7f}";
+const ESC_SPAN: &str = "\u{1b}[2Jspan\u{202e}kcab\u{2028}";
+const ESC_REASON: &str = "stop\u{9b}2J\u{7f}\u{feff}";
 const ESC_MODULE: &str = "evil\u{1b}[5m";
-const ESC_CLASS: &str = "Thing\r\u{2066}";
+const ESC_CLASS: &str = "Thing\r\u{2066}\u{2029}";
 
 fn tmpdir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("rollscope-term-{tag}-{}", std::process::id()));
@@ -228,16 +229,19 @@ fn nothing_from_a_dump_reaches_the_terminal_raw() {
         warning.contains("evil\\u{1b}[5m"),
         "the class is named, escaped: {warning}"
     );
-    assert!(warning.contains("Thing\\u{d}\\u{2066}"), "{warning}");
+    assert!(
+        warning.contains("Thing\\u{d}\\u{2066}\\u{2029}"),
+        "{warning}"
+    );
 
     let stats = run(&["stats"], &file);
     assert_clean("stats", &stats);
     assert!(stats.status.success());
     let table = String::from_utf8_lossy(&stats.stdout);
     for escaped in [
-        "\\u{1b}[31mFAILED\\u{d}",
-        "\\u{1b}[2Jspan\\u{202e}kcab",
-        "stop\\u{9b}2J\\u{7f}",
+        "\\u{1b}[31mFAILED\\u{d}\\u{e0041}",
+        "\\u{1b}[2Jspan\\u{202e}kcab\\u{2028}",
+        "stop\\u{9b}2J\\u{7f}\\u{feff}",
         "rollout\\u{1b}[8m_0.pt",
     ] {
         assert!(

@@ -10,9 +10,11 @@
 //! to build each case.
 //!
 //! Layout: this file ([`Pickle`], the opcode writer); `zip.rs` ([`torch_zip`], [`zip_entries`]);
-//! `hostile/` (the catalog of hostile files, [`hostile::catalog`]).
+//! `hostile/` (the catalog of hostile files, [`hostile::catalog`]); `train.rs` (hostile train
+//! dumps).
 
 pub mod hostile;
+pub mod train;
 mod zip;
 
 pub use zip::{torch_zip, zip_entries, Entry, Method};

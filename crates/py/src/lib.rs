@@ -1,8 +1,9 @@
 //! `rollscope._rollscope`: the native half of the Python package `rollscope` (the Python
-//! half, `python/rollscope/`, adds path handling, the run folder's listing and Ray).
+//! half, `python/rollscope/`, adds path handling, warnings and Ray, whose file systems hand
+//! the run listing their directory entries).
 //!
-//! Each function is a thin call into the same library code as the `rollscope` CLI
-//! (`read.rs`), run with the GIL released (`Python::detach`) and with panics caught: a bug in
+//! Each function is a thin call into the same operations as the `rollscope` CLI (`ops`,
+//! through `read.rs`), run with the GIL released (`Python::detach`) and with panics caught: a bug in
 //! the reader raises `DumpError`, it never unwinds into the interpreter. Results cross as
 //! Python objects built from `serde_json` values (`convert.rs`).
 
@@ -13,12 +14,13 @@ use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
-use trace::run::{DumpKind, DumpRef};
+use trace::run::{DumpKind, DumpRef, RunOptions, Templates};
 
 mod convert;
 mod read;
 
-use read::{Src, Train};
+use ops::table::Train;
+use ops::Src;
 
 create_exception!(
     rollscope,
@@ -54,7 +56,53 @@ fn source<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Src<'a>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(Src::Bytes(b.as_bytes()));
     }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return path_of(s).map(Src::Path);
+    }
     obj.extract::<PathBuf>().map(Src::Path)
+}
+
+/// A path given as `str`, as `os.fsencode` makes it bytes (a file name that is not UTF-8
+/// comes as surrogates U+DC80–U+DCFF). One it cannot encode (another surrogate) is a
+/// `DumpError`: PyO3's own `PathBuf` conversion panics there (`PanicException`, which
+/// `except Exception` does not catch).
+fn path_of(s: &Bound<'_, PyString>) -> PyResult<PathBuf> {
+    if let Ok(text) = s.to_cow() {
+        return Ok(PathBuf::from(text.into_owned()));
+    }
+    let encoded = s.py().import("os")?.call_method1("fsencode", (s,));
+    #[cfg(unix)]
+    if let Ok(b) = &encoded {
+        use std::os::unix::ffi::OsStringExt;
+        let bytes = b.cast::<PyBytes>()?.as_bytes().to_vec();
+        return Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)));
+    }
+    let _ = encoded;
+    Err(DumpError::new_err(format!(
+        "path {}: not a file name this system can encode",
+        shown(s)
+    )))
+}
+
+/// `repr(s)`: quoted, with surrogates and controls escaped.
+fn shown(s: &Bound<'_, PyAny>) -> String {
+    s.repr()
+        .map(|r| r.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// A `str` argument as Rust text. One that has no UTF-8 form (a lone surrogate, as
+/// `os.fsdecode` makes of a file name that is not UTF-8) is a `DumpError` naming it by its
+/// `repr`, not the `UnicodeEncodeError` of a plain `&str` argument; not a `str` is a
+/// `TypeError`.
+fn text(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
+    let s = obj.cast::<PyString>()?;
+    s.to_cow().map(std::borrow::Cow::into_owned).map_err(|_| {
+        DumpError::new_err(format!(
+            "{what} {}: not valid Unicode text (it holds a lone surrogate)",
+            shown(s)
+        ))
+    })
 }
 
 /// `(flat stats dict, warnings)` as `rollscope stats --json` prints them.
@@ -67,8 +115,9 @@ fn stats<'py>(
     queue_p99: f64,
     failed_share: f64,
     decode_min: f64,
-    name: &str,
+    name: &Bound<'py, PyAny>,
 ) -> PyResult<(Bound<'py, PyAny>, Vec<String>)> {
+    let name = text(name, "name")?;
     let src = source(src)?;
     let t = trace::metrics::Thresholds {
         e2e_p99_s: e2e_p99,
@@ -76,7 +125,7 @@ fn stats<'py>(
         failed_share,
         decode_tok_s: decode_min,
     };
-    let (flat, warnings) = unlocked(py, || read::stats(&src, name, &t))?;
+    let (flat, warnings) = unlocked(py, || read::stats(&src, &name, &t))?;
     Ok((convert::map(py, &flat)?, warnings))
 }
 
@@ -85,10 +134,11 @@ fn stats<'py>(
 fn cache<'py>(
     py: Python<'py>,
     src: &Bound<'py, PyAny>,
-    name: &str,
+    name: &Bound<'py, PyAny>,
 ) -> PyResult<(Bound<'py, PyBytes>, Vec<String>)> {
+    let name = text(name, "name")?;
     let src = source(src)?;
-    let (json, warnings) = unlocked(py, || read::cache(&src, name))?;
+    let (json, warnings) = unlocked(py, || read::cache(&src, &name))?;
     Ok((PyBytes::new(py, &json), warnings))
 }
 
@@ -98,20 +148,22 @@ fn export<'py>(
     py: Python<'py>,
     src: &Bound<'py, PyAny>,
     format: &str,
-    name: &str,
+    name: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyString>> {
+    let name = text(name, "name")?;
     let src = source(src)?;
-    let text = unlocked(py, || {
-        read::export(&src, name, format)
-            .and_then(|v| serde_json::to_string(&v).map_err(|e| e.to_string()))
-    })?;
+    let text = unlocked(py, || read::export(&src, &name, format))?;
     Ok(PyString::new(py, &text))
 }
 
 /// `trace::run::layout(paths)`: `{"dumps": [{rollout_id, kind, file, train_file}], "tokenizer",
 /// "notes"}`.
 #[pyfunction]
-fn layout<'py>(py: Python<'py>, paths: Vec<String>) -> PyResult<Bound<'py, PyAny>> {
+fn layout<'py>(py: Python<'py>, paths: Vec<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    let paths = paths
+        .iter()
+        .map(|p| text(p, "file name"))
+        .collect::<PyResult<Vec<String>>>()?;
     let l = unlocked(py, || {
         serde_json::to_value(trace::run::layout(&paths)).map_err(|e| e.to_string())
     })?;
@@ -139,15 +191,10 @@ fn summarize_dump<'py>(
     options: Option<String>,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyList>)> {
     let dump = dump_ref(dump)?;
-    let opts: trace::run::RunOptions = match options {
-        Some(o) => {
-            serde_json::from_str(&o).map_err(|e| PyValueError::new_err(format!("options: {e}")))?
-        }
-        None => trace::run::RunOptions::default(),
-    };
+    let opts: RunOptions = json_arg(options, "options")?;
     if let Some(e) = src_error {
-        let (record, _) = read::failed(&dump, e);
-        return Ok((convert::value(py, &record)?, PyList::empty(py)));
+        let record = read::failed(&dump, e);
+        return Ok((convert::map(py, &record)?, PyList::empty(py)));
     }
     let src = source(src)?;
     let train = match (train_error, train) {
@@ -168,7 +215,154 @@ fn summarize_dump<'py>(
     for s in &samples {
         list.append(convert::map(py, s)?)?;
     }
-    Ok((convert::value(py, &record)?, list))
+    Ok((convert::map(py, &record)?, list))
+}
+
+/// `options` (`trace::run::RunOptions`) or `templates` (`trace::run::Templates`) given as
+/// JSON, or their defaults.
+fn json_arg<T: Default + for<'de> serde::Deserialize<'de>>(
+    given: Option<String>,
+    what: &str,
+) -> PyResult<T> {
+    match given {
+        Some(o) => {
+            serde_json::from_str(&o).map_err(|e| PyValueError::new_err(format!("{what}: {e}")))
+        }
+        None => Ok(T::default()),
+    }
+}
+
+/// `rollscope run --json` as a dict: the run in `inputs` (one folder, or dump files; none:
+/// the `templates`' folders), `jobs` dumps at a time (0: one per core) under the CLI's memory
+/// budget. `options`, `templates`: slime's arguments as JSON (`RunOptions`, `Templates`).
+#[pyfunction]
+#[pyo3(signature = (inputs, jobs, options=None, templates=None))]
+fn run_table<'py>(
+    py: Python<'py>,
+    inputs: Vec<PathBuf>,
+    jobs: usize,
+    options: Option<String>,
+    templates: Option<String>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let opts: RunOptions = json_arg(options, "options")?;
+    let templates: Templates = json_arg(templates, "templates")?;
+    let (rollouts, samples) = unlocked(py, || {
+        read::run_table(&inputs, ops::table::jobs(Some(jobs)), &opts, &templates)
+    })?;
+    let doc = PyDict::new(py);
+    let list = PyList::empty(py);
+    for r in &rollouts {
+        list.append(convert::map(py, r)?)?;
+    }
+    doc.set_item("rollouts", list)?;
+    let list = PyList::empty(py);
+    for s in &samples {
+        list.append(convert::map(py, s)?)?;
+    }
+    doc.set_item("samples", list)?;
+    Ok(doc)
+}
+
+/// The CLI's run listing of `inputs` on this machine: `(root, [(path, size)])`.
+#[pyfunction]
+fn list_run(
+    py: Python<'_>,
+    inputs: Vec<PathBuf>,
+    siblings: bool,
+) -> PyResult<(String, Vec<(String, u64)>)> {
+    let run = unlocked(py, || read::list_local(&inputs, siblings))?;
+    Ok((run.root.to_string_lossy().into_owned(), run.listing.files))
+}
+
+/// A run's files: `(relative path, size)`.
+type Files = Vec<(String, u64)>;
+
+/// The run listing of a folder on another file system (Ray's): `lister(sub)` gives the entries
+/// of the folder `sub` under the run's root as `[(name, "file" | "dir" | other, size)]`, or
+/// None when it is not a folder. Gives `(root_is_parent, [(path, size)], layout)`.
+#[pyfunction]
+#[pyo3(signature = (folder_name, shown, siblings, lister, templates=None))]
+fn list_folder<'py>(
+    py: Python<'py>,
+    folder_name: &str,
+    shown: &str,
+    siblings: bool,
+    lister: &Bound<'py, PyAny>,
+    templates: Option<String>,
+) -> PyResult<(bool, Files, Bound<'py, PyAny>)> {
+    let templates: Templates = json_arg(templates, "templates")?;
+    let mut raised = None;
+    let listed = ops::listing::list_folder(folder_name, shown, siblings, &templates, &mut |sub| {
+        let got = lister
+            .call1((sub,))
+            .and_then(|v| v.extract::<Option<Vec<(String, String, u64)>>>());
+        match got {
+            Ok(entries) => Ok(entries.map(|e| e.into_iter().map(read::entry).collect())),
+            Err(e) => {
+                raised = Some(e);
+                Err(String::new())
+            }
+        }
+    });
+    if let Some(e) = raised {
+        return Err(e);
+    }
+    let l = listed.map_err(DumpError::new_err)?;
+    let layout = serde_json::to_value(&l.layout).map_err(|e| DumpError::new_err(e.to_string()))?;
+    Ok((l.root_is_parent, l.files, convert::value(py, &layout)?))
+}
+
+/// Whether a run folder named `folder_name` has its root in its parent (a `rollout_data/`
+/// whose siblings are used too).
+#[pyfunction]
+fn root_is_parent(folder_name: &str, siblings: bool) -> bool {
+    ops::listing::root_is_parent(folder_name, siblings)
+}
+
+/// Dump files given one by one as `[(path, "file" | other, size)]`: `([(path, size)],
+/// layout)`, or the CLI's error for one that is not a file.
+#[pyfunction]
+#[pyo3(signature = (given, templates=None))]
+fn list_given<'py>(
+    py: Python<'py>,
+    given: Vec<(String, String, u64)>,
+    templates: Option<String>,
+) -> PyResult<(Files, Bound<'py, PyAny>)> {
+    let templates: Templates = json_arg(templates, "templates")?;
+    let given = given
+        .into_iter()
+        .map(|(p, k, n)| (p, read::kind(&k), n))
+        .collect();
+    let l = ops::listing::list_given(given, &templates).map_err(DumpError::new_err)?;
+    let layout = serde_json::to_value(&l.layout).map_err(|e| DumpError::new_err(e.to_string()))?;
+    Ok((l.files, convert::value(py, &layout)?))
+}
+
+/// The `rollout_id` a train file's payload names (path or bytes), or None: what the run
+/// table pairs train data by (`ops::table::train_rollout_id`).
+#[pyfunction]
+fn train_rollout_id(py: Python<'_>, src: &Bound<'_, PyAny>) -> PyResult<Option<i64>> {
+    let src = source(src)?;
+    unlocked(py, || Ok(ops::table::train_rollout_id(&src)))
+}
+
+/// A layout (`list_folder`'s or `list_given`'s) with its train data paired by `ids`
+/// (`[(train file, rollout id or None)]`, the payloads' ids): `trace::run::pair_train`.
+#[pyfunction]
+fn pair_train<'py>(
+    py: Python<'py>,
+    layout: &Bound<'py, PyAny>,
+    ids: Vec<(String, Option<i64>)>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let text: String = py
+        .import("json")?
+        .call_method1("dumps", (layout,))?
+        .extract()?;
+    let mut l: trace::run::RunLayout =
+        serde_json::from_str(&text).map_err(|e| PyValueError::new_err(format!("layout: {e}")))?;
+    trace::run::pair_train(&mut l, &ids);
+    let v = serde_json::to_value(&l).map_err(|e| DumpError::new_err(e.to_string()))?;
+    convert::value(py, &v)
 }
 
 /// A `layout()` dump dict back into a `DumpRef`.
@@ -211,6 +405,13 @@ fn _rollscope(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(export, m)?)?;
     m.add_function(wrap_pyfunction!(layout, m)?)?;
     m.add_function(wrap_pyfunction!(summarize_dump, m)?)?;
+    m.add_function(wrap_pyfunction!(run_table, m)?)?;
+    m.add_function(wrap_pyfunction!(list_run, m)?)?;
+    m.add_function(wrap_pyfunction!(list_folder, m)?)?;
+    m.add_function(wrap_pyfunction!(list_given, m)?)?;
+    m.add_function(wrap_pyfunction!(train_rollout_id, m)?)?;
+    m.add_function(wrap_pyfunction!(pair_train, m)?)?;
+    m.add_function(wrap_pyfunction!(root_is_parent, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -1,6 +1,7 @@
 """stats / cache / export / samples equal to the CLI; errors are DumpError; the GIL is free
 while a dump is read."""
 
+import os
 import pickle
 import threading
 import time
@@ -97,6 +98,39 @@ def test_errors_are_dump_errors_with_the_cli_message(tmp_path):
         rollscope.samples(bad)
     with pytest.raises(TypeError):
         rollscope.stats(12)
+
+
+def test_a_name_that_is_not_unicode_is_a_dump_error():
+    """A lone surrogate in ``name=`` (what ``os.fsdecode`` makes of a file name that is not
+    UTF-8) raises DumpError naming it, never UnicodeEncodeError."""
+    dump = SLIME[0].read_bytes()
+    name = "rollout\udc80_0.pt"
+    for call in (
+        lambda: rollscope.stats(dump, name=name),
+        lambda: rollscope.cache(dump, name=name),
+        lambda: rollscope.export(dump, "chrome", name=name),
+        lambda: rollscope.samples(dump, name=name),
+        lambda: rollscope.summary(dump, name=name),
+    ):
+        with pytest.raises(rollscope.DumpError, match=r"'rollout\\udc80_0\.pt': not valid Unicode"):
+            call()
+    with pytest.raises(TypeError):
+        rollscope.cache(dump, name=b"bytes.pt")
+    # A path no file system name can have (os.fsencode refuses U+D800) is a DumpError too
+    # (PyO3's own conversion raised PanicException, which `except Exception` misses).
+    with pytest.raises(rollscope.DumpError, match=r"'x\\ud800\.pt': not a file name"):
+        rollscope.stats("x\ud800.pt")
+
+
+def test_a_file_name_that_is_not_utf8_is_read(tmp_path):
+    """A path as os.fsdecode gives it (bytes that are not UTF-8 as U+DC80-U+DCFF) opens the
+    file it names."""
+    raw = os.fsencode(tmp_path) + b"/rollout_\xff_0.pt"
+    with open(raw, "wb") as f:
+        f.write(SLIME[0].read_bytes())
+    path = os.fsdecode(raw)
+    assert "\udcff" in path
+    assert rollscope.stats(path) == rollscope.stats(SLIME[0])
 
 
 def test_a_named_train_file_that_cannot_be_read_is_a_dump_error(tmp_path):

@@ -60,3 +60,40 @@ def test_hostile_case(case):
     # Bound: each case is a small file built to cost a lot; the CLI reads each in well under a
     # second in release builds (generous for a debug wheel on a shared machine).
     assert time.perf_counter() - started < 60, case["file"]
+
+
+def test_inputs_that_are_not_regular_files_are_refused_at_once(tmp_path):
+    fifo = tmp_path / "rollout_0.pt"
+    os.mkfifo(fifo)
+    dump = str(ROOT / "tests" / "fixtures" / "run" / "rollout_data" / "0.pt")
+    for call, what in [
+        (lambda: rollscope.samples(dump, train="/dev/zero"), "character device"),
+        (lambda: rollscope.samples(dump, train=str(fifo)), "FIFO"),
+        (lambda: rollscope.stats(str(fifo)), "FIFO"),
+        (lambda: rollscope.stats(str(tmp_path)), "folder"),
+    ]:
+        start = time.monotonic()
+        with pytest.raises(rollscope.DumpError) as e:
+            call()
+        assert time.monotonic() - start < 10
+        assert what in str(e.value) and "not a regular file" in str(e.value), str(e.value)
+
+
+def test_the_run_listing_follows_no_link_and_lists_no_fifo(tmp_path):
+    run = tmp_path / "run"
+    secret = tmp_path / "secret"
+    (run / "rollout_data").mkdir(parents=True)
+    secret.mkdir()
+    (secret / "id_rsa").write_text("key")
+    (secret / "7.pt").write_bytes(b"x")
+    src = ROOT / "tests" / "fixtures" / "run" / "rollout_data" / "0.pt"
+    (run / "rollout_data" / "0.pt").write_bytes(src.read_bytes())
+    os.symlink(secret, run / "tokenizer")
+    os.symlink(secret, run / "train_data")
+    os.symlink(secret / "7.pt", run / "rollout_data" / "7.pt")
+    os.mkfifo(run / "rollout_data" / "8.pt")
+    root, files = rollscope.list_run(run)
+    assert root == str(run)
+    assert [p for p, _ in files] == ["rollout_data/0.pt"]
+    table = rollscope.run_table(run)
+    assert [r.get("file") for r in table["rollouts"]] == ["rollout_data/0.pt"]

@@ -139,7 +139,12 @@ mod tests {
             let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
                 .join("../../tests/fixtures/slime")
                 .join(name);
-            let built = trace::load(&std::fs::read(path).unwrap(), name, 0.0).unwrap();
+            let built = trace::load(
+                &std::fs::read(path).unwrap(),
+                &trace::LoadOptions::new(name, 0.0),
+            )
+            .map(trace::Loaded::materialize)
+            .unwrap();
             for row in &built.cache.rows {
                 let cols = PdSegments::from_row(row);
                 for (i, item) in row.items.iter().enumerate() {

@@ -218,7 +218,12 @@ fn pd_lanes_are_packed_for_display_only() {
     use crate::lanes::pd_role;
     let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/slime/pdflat_5.pt");
-    let built = trace::load(&std::fs::read(path).unwrap(), "pdflat_5.pt", 0.0).unwrap();
+    let built = trace::load(
+        &std::fs::read(path).unwrap(),
+        &trace::LoadOptions::new("pdflat_5.pt", 0.0),
+    )
+    .map(trace::Loaded::materialize)
+    .unwrap();
     let mut saved = 0;
     for row in &built.cache.rows {
         let rl = row_lanes(row);
@@ -286,7 +291,12 @@ fn pd_lanes_of_a_multi_turn_sample_are_packed() {
         ("span_end", "sglang_generate", 25.0, "g3", "r", pd),
         ("span_end", "rollout", 100.0, "r", "", &[]),
     ];
-    let built = trace::load(&testutil::dump(&events), "multi.pt", 0.0).unwrap();
+    let built = trace::load(
+        &testutil::dump(&events),
+        &trace::LoadOptions::new("multi.pt", 0.0),
+    )
+    .map(trace::Loaded::materialize)
+    .unwrap();
     let row = &built.cache.rows[0];
     assert_eq!(row.lane_count, 8, "two real lanes and six virtual ones");
     let rl = row_lanes(row);
@@ -311,7 +321,12 @@ fn pd_lanes_of_a_multi_turn_sample_are_packed() {
         ]
     );
     // The rows themselves are unchanged: packing is display only.
-    let again = trace::load(&testutil::dump(&events), "multi.pt", 0.0).unwrap();
+    let again = trace::load(
+        &testutil::dump(&events),
+        &trace::LoadOptions::new("multi.pt", 0.0),
+    )
+    .map(trace::Loaded::materialize)
+    .unwrap();
     let lanes = |r: &Row| r.items.iter().map(Item::lane).collect::<Vec<_>>();
     assert_eq!(lanes(row), lanes(&again.cache.rows[0]));
 }
@@ -320,7 +335,12 @@ fn pd_lanes_of_a_multi_turn_sample_are_packed() {
 fn pd_segments_of_the_flat_shape() {
     let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/slime/pdflat_5.pt");
-    let built = trace::load(&std::fs::read(path).unwrap(), "pdflat_5.pt", 0.0).unwrap();
+    let built = trace::load(
+        &std::fs::read(path).unwrap(),
+        &trace::LoadOptions::new("pdflat_5.pt", 0.0),
+    )
+    .map(trace::Loaded::materialize)
+    .unwrap();
     let virt = built.cache.rows[0]
         .items
         .iter()
@@ -341,7 +361,12 @@ fn pd_segments_of_the_flat_shape() {
 fn hit_testing_on_a_real_row() {
     let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/slime/pd_1.pt");
-    let built = trace::load(&std::fs::read(path).unwrap(), "pd_1.pt", 0.0).unwrap();
+    let built = trace::load(
+        &std::fs::read(path).unwrap(),
+        &trace::LoadOptions::new("pd_1.pt", 0.0),
+    )
+    .map(trace::Loaded::materialize)
+    .unwrap();
     let row = &built.cache.rows[0];
     let view = Viewport::fit(row.start, row.end, 1000.0);
     let rl = row_lanes(row);

@@ -18,7 +18,11 @@ fn fixture_rows() -> Vec<(String, Row)> {
     let mut out = Vec::new();
     for p in paths {
         let name = p.file_name().unwrap().to_string_lossy().to_string();
-        let Ok(built) = trace::load(&std::fs::read(&p).unwrap(), &name, 0.0) else {
+        let Ok(built) = trace::load(
+            &std::fs::read(&p).unwrap(),
+            &trace::LoadOptions::new(&name, 0.0),
+        )
+        .map(trace::Loaded::materialize) else {
             continue; // a fixture that is an error case has no rows to compare
         };
         for row in built.cache.rows {

@@ -18,16 +18,14 @@ fn time(label: &str, bytes: &[u8]) {
         }
     }
     let t = Instant::now();
-    let parsed = match trace::parse(bytes) {
-        Ok(p) => p,
-        Err(e) => {
-            println!("{label:<36} error: {e}");
-            return;
-        }
-    };
+    let mut loader = trace::Loader::new(trace::LoadOptions::new("bench", 0.0));
+    if let Err(e) = loader.push(bytes) {
+        println!("{label:<36} error: {e}");
+        return;
+    }
     let read = t.elapsed();
     let t = Instant::now();
-    let built = trace::Parsed::build(parsed, "bench", 0.0);
+    let built = loader.finish().map(trace::Loaded::materialize);
     let build = t.elapsed();
     match built {
         Ok(b) => {

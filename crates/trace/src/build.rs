@@ -1,12 +1,12 @@
 //! The build, one sample at a time: [`Driver`] turns each sample into a row (`rows/`), hands
 //! the row to the store and the analysis, and keeps the sample's facts and warnings.
 //!
-//! Two ways in, one driver: from a whole value tree (`build_compact_limited`: every sample in
+//! Two ways in, one driver: from a whole value tree ([`crate::build_rows`]: every sample in
 //! order), and from the reader while it reads (`pt::SampleSink`: each batch of samples the
 //! moment the pickle completes it, after which the reader frees those samples, so a long dump
-//! never holds its whole value tree). [`parse`](crate::parse) and
-//! [`StreamLoader`](crate::StreamLoader) both read dumps the second way, through the same
-//! reading core, so a file gives the same rows however its bytes arrive.
+//! never holds its whole value tree). [`crate::load`] and [`crate::Loader`] both read dumps
+//! the second way, through the same reading core, so a file gives the same rows however its
+//! bytes arrive.
 //!
 //! While reading, the file's size is not known yet: the output and event limits of a batch
 //! are those of the bytes read so far ([`BuildLimits::for_input`] of the reader's offset),
@@ -23,7 +23,7 @@ use rustc_hash::FxHashMap;
 
 use crate::metrics::{self, SampleFacts};
 use crate::store::Store;
-use crate::{json, rows, BuildLimits, Compact, Error, Warning, MAX_WARNINGS};
+use crate::{json, rows, BuildLimits, CacheHead, Error, Loaded, Warning, MAX_WARNINGS};
 
 /// What a freed sample gave, for a later reference to it.
 struct Seen {
@@ -38,6 +38,8 @@ struct Seen {
 /// The build in progress (see the module doc).
 pub(crate) struct Driver {
     limits: BuildLimits,
+    /// The limits are exactly `limits`: not grown with the bytes read.
+    fixed: bool,
     budget: rows::Budget,
     store: Store,
     analyzer: metrics::Analyzer,
@@ -58,9 +60,10 @@ pub(crate) struct Driver {
 }
 
 impl Driver {
-    pub(crate) fn new(limits: BuildLimits) -> Driver {
+    pub(crate) fn new(limits: BuildLimits, fixed: bool) -> Driver {
         Driver {
             limits,
+            fixed,
             budget: rows::Budget::new(&limits),
             store: Store::default(),
             analyzer: metrics::Analyzer::default(),
@@ -78,6 +81,9 @@ impl Driver {
 
     /// The output and event limits of `limits` for an input of `bytes` (never lowered).
     fn set_input(&mut self, bytes: u64) {
+        if self.fixed {
+            return;
+        }
         let l = BuildLimits::for_input(bytes);
         self.budget.max_bytes = self.budget.max_bytes.max(l.max_output_bytes);
         self.budget.max_events = self.budget.max_events.max(l.max_file_events);
@@ -206,12 +212,12 @@ impl Driver {
         generated_at: f64,
         input_bytes: Option<u64>,
         progress: &mut dyn FnMut(usize, usize),
-    ) -> Result<Compact, Error> {
+    ) -> Result<Loaded, Error> {
         let all = crate::samples(tree)?;
         if self.list.is_some() && self.list != sample_list_node(tree) {
             // The list read as samples is not the one the file ends up naming (a dict
             // that sets `samples` twice): start again from the tree.
-            self = Driver::new(self.limits);
+            self = Driver::new(self.limits, self.fixed);
         }
         if let Some(bytes) = input_bytes {
             self.set_input(bytes);
@@ -274,12 +280,14 @@ impl Driver {
         let analysis = self
             .analyzer
             .finish(&self.facts, &metrics::Thresholds::default());
-        Ok(Compact {
+        Ok(Loaded {
             analysis,
-            pt_path: pt_path.to_string(),
-            generated_at,
-            global_start,
-            global_end,
+            head: CacheHead {
+                pt_path: pt_path.to_string(),
+                generated_at,
+                global_start,
+                global_end,
+            },
             store: self.store,
             warnings: self.warnings.finish(),
         })
@@ -320,8 +328,8 @@ impl pt::SampleSink for Sink {
     /// number: those rows are not the file's (and the next pickle's node ids are new).
     fn discard(&mut self) {
         let mut d = self.0.borrow_mut();
-        let limits = d.limits;
-        *d = Driver::new(limits);
+        let (limits, fixed) = (d.limits, d.fixed);
+        *d = Driver::new(limits, fixed);
     }
 }
 

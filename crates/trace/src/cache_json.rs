@@ -13,14 +13,7 @@
 use serde_json::{Map, Value as J};
 
 use crate::model::{Cache, Item, State, CACHE_VERSION};
-use crate::{metrics, Built, Error, Warning};
-
-/// Validates a cache JSON written by slime's tool (or by us) and uses it as it is.
-pub fn load_cache_json(bytes: &[u8]) -> Result<Built, Error> {
-    let bytes = bytes.strip_prefix(crate::sniff::BOM).unwrap_or(bytes);
-    let value: J = serde_json::from_slice(bytes).map_err(|e| Error::BadCache(e.to_string()))?;
-    cache_from_json(value)
-}
+use crate::{metrics, Error, Materialized, Warning};
 
 fn bad(at: &str, what: String) -> Error {
     Error::BadCache(if at.is_empty() {
@@ -323,11 +316,11 @@ fn repair_counts(cache: &mut Cache, warnings: &mut Vec<Warning>) {
     }
 }
 
-/// A serialised [`Built`] (`{"cache": …, "warnings": […], "analysis": {…}}`, what a one-file
+/// A serialised [`Materialized`] (`{"cache": …, "warnings": […], "analysis": {…}}`, what a one-file
 /// report carries): the cache is validated like any cache JSON; the warnings and analysis
 /// are kept when they read as such (the analysis then has the dump's sample facts, which the
 /// rows alone lack), else the ones the rows give.
-pub(crate) fn built_from_json(mut value: J) -> Result<Built, Error> {
+pub(crate) fn materialized_from_json(mut value: J) -> Result<Materialized, Error> {
     let Some(obj) = value.as_object_mut() else {
         return Err(Error::BadCache("not an object".into()));
     };
@@ -346,14 +339,14 @@ pub(crate) fn built_from_json(mut value: J) -> Result<Built, Error> {
     Ok(built)
 }
 
-/// Whether a JSON value is a serialised [`Built`] rather than a cache.
-pub(crate) fn is_built(value: &J) -> bool {
+/// Whether a JSON value is a serialised [`Materialized`] rather than a cache.
+pub(crate) fn is_materialized(value: &J) -> bool {
     value.as_object().is_some_and(|o| {
         o.contains_key("cache") && o.contains_key("analysis") && !o.contains_key("rows")
     })
 }
 
-pub(crate) fn cache_from_json(value: J) -> Result<Built, Error> {
+pub(crate) fn cache_from_json(value: J) -> Result<Materialized, Error> {
     validate(&value)?;
     let mut cache: Cache =
         serde_json::from_value(value).map_err(|e| Error::BadCache(e.to_string()))?;
@@ -375,7 +368,7 @@ pub(crate) fn cache_from_json(value: J) -> Result<Built, Error> {
         &metrics::facts_from_rows(&cache.rows),
         &metrics::Thresholds::default(),
     );
-    Ok(Built {
+    Ok(Materialized {
         cache,
         warnings,
         analysis,

@@ -7,7 +7,7 @@
 //! become non-finite is therefore written with [`jf64`]: finite values as JSON numbers, the
 //! others as the strings `"NaN"`, `"Infinity"`, `"-Infinity"` (the spelling `json.rs` uses
 //! for attribute values), and read back from either. Output stays strict JSON and
-//! `serde_json::from_str::<Built>` gives back what was written. Times themselves are always
+//! `serde_json::from_str::<Materialized>` gives back what was written. Times themselves are always
 //! finite (events with non-finite `ts` are skipped, and a cache JSON with one is refused).
 
 use serde::{Deserialize, Serialize};

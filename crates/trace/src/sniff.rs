@@ -2,14 +2,14 @@
 //! the streaming reader (which sees the start first) and the whole-file reader decide alike.
 
 /// The UTF-8 byte order mark some editors write first.
-pub(crate) const BOM: &[u8] = b"\xef\xbb\xbf";
+pub const BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// How many first bytes decide the kind of file. A JSON file with more leading whitespace
 /// than this is read as a dump (and refused as one), whichever reader reads it.
-pub(crate) const WINDOW: usize = 4096;
+pub const WINDOW: usize = 4096;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub enum Kind {
     /// Prometheus `query_range` JSON or text exposition.
     Prometheus,
     /// A cache JSON or OTLP/JSON.
@@ -19,7 +19,7 @@ pub(crate) enum Kind {
 }
 
 /// The kind of a file from its first [`WINDOW`] bytes (`bytes` may be longer or shorter).
-pub(crate) fn kind(bytes: &[u8]) -> Kind {
+pub fn kind(bytes: &[u8]) -> Kind {
     let window = &bytes[..bytes.len().min(WINDOW)];
     if crate::interop::is_prometheus(window) {
         return Kind::Prometheus;

@@ -52,11 +52,13 @@ fn dump(samples: Vec<P>) -> Vec<u8> {
     serde_pickle::value_to_vec(&root, serde_pickle::SerOptions::new().proto_v2().clone()).unwrap()
 }
 
-fn load(samples: Vec<P>) -> trace::Built {
-    trace::load(&dump(samples), "x.pt", 0.0).unwrap()
+fn load(samples: Vec<P>) -> trace::Materialized {
+    trace::load(&dump(samples), &trace::LoadOptions::new("x.pt", 0.0))
+        .map(trace::Loaded::materialize)
+        .unwrap()
 }
 
-fn warnings(b: &trace::Built) -> Vec<String> {
+fn warnings(b: &trace::Materialized) -> Vec<String> {
     b.warnings.iter().map(|w| w.to_string()).collect()
 }
 
@@ -154,7 +156,8 @@ fn files_that_are_not_rollout_dumps() {
     let pickle = |v: &P| {
         serde_pickle::value_to_vec(v, serde_pickle::SerOptions::new().proto_v2().clone()).unwrap()
     };
-    let e = trace::load(&pickle(&P::I64(42)), "x", 0.0)
+    let e = trace::load(&pickle(&P::I64(42)), &trace::LoadOptions::new("x", 0.0))
+        .map(trace::Loaded::materialize)
         .unwrap_err()
         .to_string();
     assert_eq!(e, "not a rollout dump: the file holds an int (42); expected a dict with 'samples' or a list of samples");
@@ -162,22 +165,34 @@ fn files_that_are_not_rollout_dumps() {
         ("layer.weight", P::F64(1.0)),
         ("layer.bias", P::F64(0.0)),
     ]);
-    let e = trace::load(&pickle(&state_dict), "x", 0.0)
+    let e = trace::load(&pickle(&state_dict), &trace::LoadOptions::new("x", 0.0))
+        .map(trace::Loaded::materialize)
         .unwrap_err()
         .to_string();
     assert!(
         e.contains("a dict without a 'samples' key (keys: 'layer."),
         "{e}"
     );
-    let e = trace::load(&pickle(&dict(vec![("samples", P::I64(1))])), "x", 0.0)
-        .unwrap_err()
-        .to_string();
+    let e = trace::load(
+        &pickle(&dict(vec![("samples", P::I64(1))])),
+        &trace::LoadOptions::new("x", 0.0),
+    )
+    .map(trace::Loaded::materialize)
+    .unwrap_err()
+    .to_string();
     assert_eq!(e, "not a rollout dump: 'samples' is an int (1), not a list");
-    let e = trace::load(b"{\"cache_version\": 2}", "x", 0.0)
+    let e = trace::load(
+        b"{\"cache_version\": 2}",
+        &trace::LoadOptions::new("x", 0.0),
+    )
+    .map(trace::Loaded::materialize)
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("not a valid timeline cache"), "{e}");
+    let e = trace::load(b"GIF89a", &trace::LoadOptions::new("x", 0.0))
+        .map(trace::Loaded::materialize)
         .unwrap_err()
         .to_string();
-    assert!(e.starts_with("not a valid timeline cache"), "{e}");
-    let e = trace::load(b"GIF89a", "x", 0.0).unwrap_err().to_string();
     assert!(e.starts_with("not a torch file or pickle"), "{e}");
 }
 
@@ -227,7 +242,9 @@ fn deep_and_self_referencing_attrs() {
     text(&mut p, "me");
     p.extend_from_slice(b"]q\x00h\x00a"); // l = []; l.append(l)
     p.extend_from_slice(b"uueuueu.");
-    let b = trace::load(&p, "deep.pt", 0.0).unwrap();
+    let b = trace::load(&p, &trace::LoadOptions::new("deep.pt", 0.0))
+        .map(trace::Loaded::materialize)
+        .unwrap();
     let text = serde_json::to_string(&b.cache).unwrap();
     assert!(
         text.contains("\"me\":[\"[[...]]\"]"),

@@ -1,5 +1,5 @@
-//! What the page decodes: every fixture and every hostile catalog case gives `Built` JSON that
-//! is strict JSON and that `serde_json::from_str::<trace::Built>` reads back equal (the same
+//! What the page decodes: every fixture and every hostile catalog case gives `Materialized` JSON that
+//! is strict JSON and that `serde_json::from_str::<trace::Materialized>` reads back equal (the same
 //! JSON when written again), non-finite numbers included (see `trace::model::jf64`).
 
 #[path = "support/inputs.rs"]
@@ -13,13 +13,15 @@ fn inputs() -> Vec<(String, Vec<u8>)> {
 fn every_built_reads_back_equal() {
     let mut read_back = 0;
     for (name, bytes) in inputs() {
-        let Ok(built) = trace::load(&bytes, "x", 0.0) else {
+        let Ok(built) =
+            trace::load(&bytes, &trace::LoadOptions::new("x", 0.0)).map(trace::Loaded::materialize)
+        else {
             continue; // refused files have nothing to decode
         };
         let text = serde_json::to_string(&built).unwrap();
         let strict: Result<serde_json::Value, _> = serde_json::from_str(&text);
         assert!(strict.is_ok(), "{name}: not strict JSON");
-        let back: trace::Built = serde_json::from_str(&text)
+        let back: trace::Materialized = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("{name}: the page could not decode it: {e}"));
         assert_eq!(serde_json::to_string(&back).unwrap(), text, "{name}");
         read_back += 1;
@@ -48,7 +50,8 @@ fn trace_catalog_cases_give_what_they_expect() {
             case.bytes.len()
         );
         let t = std::time::Instant::now();
-        let got = trace::load(&case.bytes, case.file, 0.0);
+        let got = trace::load(&case.bytes, &trace::LoadOptions::new(case.file, 0.0))
+            .map(trace::Loaded::materialize);
         assert!(
             t.elapsed().as_secs() < 20,
             "{}: {:?}",

@@ -1,6 +1,6 @@
 //! A cache JSON is untrusted input (class 8 of issue #12): crafted lanes, counts, non-finite
 //! or wrongly typed fields give an error naming the row, item and field, or are replaced by
-//! what the row's items say, with a warning. Every `Built` we write reads back equal.
+//! what the row's items say, with a warning. Every `Materialized` we write reads back equal.
 
 #![recursion_limit = "256"]
 use serde_json::{json, Value as J};
@@ -28,8 +28,13 @@ fn base() -> J {
     })
 }
 
-fn load(v: &J) -> Result<trace::Built, String> {
-    trace::load(&serde_json::to_vec(v).unwrap(), "c.json", 0.0).map_err(|e| e.to_string())
+fn load(v: &J) -> Result<trace::Materialized, String> {
+    trace::load(
+        &serde_json::to_vec(v).unwrap(),
+        &trace::LoadOptions::new("c.json", 0.0),
+    )
+    .map(trace::Loaded::materialize)
+    .map_err(|e| e.to_string())
 }
 
 fn with(f: impl FnOnce(&mut J)) -> J {
@@ -151,7 +156,8 @@ fn non_finite_and_wrongly_typed_fields_name_row_item_and_field() {
     let text = serde_json::to_string(&base())
         .unwrap()
         .replace("\"duration\":1.0", "\"duration\":NaN");
-    let e = trace::load(text.as_bytes(), "c.json", 0.0)
+    let e = trace::load(text.as_bytes(), &trace::LoadOptions::new("c.json", 0.0))
+        .map(trace::Loaded::materialize)
         .unwrap_err()
         .to_string();
     assert!(

@@ -97,7 +97,7 @@ fn dump() -> Vec<u8> {
     picklegen::torch_zip("rollout_3", &p.stop())
 }
 
-fn metric(b: &trace::Built, name: &str) -> f64 {
+fn metric(b: &trace::Materialized, name: &str) -> f64 {
     b.analysis
         .slime
         .iter()
@@ -106,21 +106,23 @@ fn metric(b: &trace::Built, name: &str) -> f64 {
         .unwrap_or_else(|| panic!("no metric {name}"))
 }
 
-fn streamed(bytes: &[u8], mut size: impl FnMut() -> usize) -> trace::Built {
-    let mut loader = trace::StreamLoader::new();
+fn streamed(bytes: &[u8], mut size: impl FnMut() -> usize) -> trace::Materialized {
+    let mut loader = trace::Loader::new(trace::LoadOptions::new("x", 0.0));
     let mut at = 0;
     while at < bytes.len() {
         let n = size().clamp(1, bytes.len() - at);
         loader.push(&bytes[at..at + n]).unwrap();
         at += n;
     }
-    loader.finish().unwrap().build("x", 0.0).unwrap()
+    loader.finish().unwrap().materialize()
 }
 
 #[test]
 fn span_attribute_lists_are_kept_as_slime_writes_them() {
     let bytes = dump();
-    let whole = trace::load(&bytes, "x", 0.0).unwrap();
+    let whole = trace::load(&bytes, &trace::LoadOptions::new("x", 0.0))
+        .map(trace::Loaded::materialize)
+        .unwrap();
     assert_eq!(whole.cache.rows.len(), 3);
     for row in &whole.cache.rows {
         let j = serde_json::to_value(&row.items).unwrap();
@@ -183,7 +185,9 @@ fn token_lists_are_still_elided_and_metrics_still_match() {
         .sum();
     assert!(values < 3 * 600, "{values} values");
     // rollout/response_len/* from sum(loss_mask), not from response_length (7).
-    let b = trace::load(&bytes, "x", 0.0).unwrap();
+    let b = trace::load(&bytes, &trace::LoadOptions::new("x", 0.0))
+        .map(trace::Loaded::materialize)
+        .unwrap();
     assert_eq!(metric(&b, "rollout/response_len/mean"), 250.0);
     assert_eq!(metric(&b, "rollout/response_len/max"), 400.0);
     assert_eq!(metric(&b, "rollout/response_len/min"), 100.0);
@@ -197,7 +201,9 @@ fn the_catalog_elision_case_keeps_attribute_lists() {
         .into_iter()
         .find(|c| c.file == "elision_attr_lists.pt")
         .expect("the class-6 catalog case");
-    let built = trace::load(&case.bytes, case.file, 0.0).unwrap();
+    let built = trace::load(&case.bytes, &trace::LoadOptions::new(case.file, 0.0))
+        .map(trace::Loaded::materialize)
+        .unwrap();
     let json = serde_json::to_value(&built.cache).unwrap();
     let end = &json["rows"][0]["items"][0]["attrs"]["end_attrs"];
     let logprobs: Vec<f64> = (0..100).map(|i| -(i as f64) / 100.0).collect();

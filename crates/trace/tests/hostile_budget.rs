@@ -79,15 +79,17 @@ fn shared_items(p: &mut Pickle, n: usize, first: impl FnOnce(&mut Pickle)) {
     p.appends();
 }
 
-fn load(bytes: &[u8]) -> trace::Built {
+fn load(bytes: &[u8]) -> trace::Materialized {
     let t = Instant::now();
-    let b = trace::load(bytes, "x.pt", 0.0).unwrap_or_else(|e| panic!("{e}"));
+    let b = trace::load(bytes, &trace::LoadOptions::new("x.pt", 0.0))
+        .map(trace::Loaded::materialize)
+        .unwrap_or_else(|e| panic!("{e}"));
     let took = t.elapsed();
     assert!(took < BOUND, "took {took:?}");
     b
 }
 
-fn warnings(b: &trace::Built) -> Vec<String> {
+fn warnings(b: &trace::Materialized) -> Vec<String> {
     b.warnings.iter().map(|w| w.to_string()).collect()
 }
 
@@ -166,7 +168,7 @@ fn the_event_limit_is_exact() {
             max_file_events: limit,
             ..trace::BuildLimits::DEFAULT
         };
-        let b = trace::build_cache_limited(&tree, "x", 0.0, &limits, &mut |_, _| {}).unwrap();
+        let b = shapes::rows_limited(&tree, limits);
         assert_eq!(b.cache.rows.len(), rows, "limit {limit}");
         let w = warnings(&b);
         if rows == 3 {
@@ -318,7 +320,9 @@ fn a_start_key_listed_many_times_is_copied_once() {
     .unwrap();
     assert!(bytes.len() < 9 << 20, "{} bytes", bytes.len());
     let t = Instant::now();
-    let b = trace::load(&bytes, "x.json", 0.0).unwrap_or_else(|e| panic!("{e}"));
+    let b = trace::load(&bytes, &trace::LoadOptions::new("x.json", 0.0))
+        .map(trace::Loaded::materialize)
+        .unwrap_or_else(|e| panic!("{e}"));
     let took = t.elapsed();
     assert!(took < Duration::from_secs(5), "took {took:?}");
     match &b.cache.rows[0].items[..] {

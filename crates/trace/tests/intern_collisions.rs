@@ -89,7 +89,7 @@ fn ids_crafted_to_collide_build_in_linear_time() {
     let ids = colliding_ids(20_000);
     let bytes = dump(&ids);
     let t = Instant::now();
-    let compact = trace::load_compact(&bytes, "x", 0.0).unwrap();
+    let compact = trace::load(&bytes, &trace::LoadOptions::new("x", 0.0)).unwrap();
     let took = t.elapsed();
     assert_eq!(compact.store.len(), 1);
     let row = compact.store.row(0);

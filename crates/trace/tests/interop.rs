@@ -58,10 +58,16 @@ fn facts(row: &trace::Row) -> Vec<(String, String, i64, i64, String, J, J)> {
 fn otlp_round_trip_keeps_every_span() {
     let mut compared = 0;
     for path in fixtures() {
-        let built = trace::load(&std::fs::read(&path).unwrap(), "x", 0.0).unwrap();
+        let built = trace::load(
+            &std::fs::read(&path).unwrap(),
+            &trace::LoadOptions::new("x", 0.0),
+        )
+        .map(trace::Loaded::materialize)
+        .unwrap();
         let text = serde_json::to_string(&trace::interop::export_otlp(&built.cache)).unwrap();
-        let back =
-            trace::interop::import_otlp(&serde_json::from_str(&text).unwrap(), "x", 0.0).unwrap();
+        let back = trace::load(text.as_bytes(), &trace::LoadOptions::new("x", 0.0))
+            .map(trace::Loaded::materialize)
+            .unwrap();
         let name = path.display();
         assert_eq!(
             back.cache.rows.len(),
@@ -106,9 +112,9 @@ fn otlp_ids_are_hex_unique_and_pinned() {
                 .unwrap(),
         )
         .unwrap(),
-        "x",
-        0.0,
+        &trace::LoadOptions::new("x", 0.0),
     )
+    .map(trace::Loaded::materialize)
     .unwrap()
     .cache
     .rows
@@ -129,7 +135,12 @@ fn otlp_ids_are_hex_unique_and_pinned() {
         .into_iter()
         .find(|p| p.ends_with("agent_2.pt"))
         .unwrap();
-    let built = trace::load(&std::fs::read(path).unwrap(), "x", 0.0).unwrap();
+    let built = trace::load(
+        &std::fs::read(path).unwrap(),
+        &trace::LoadOptions::new("x", 0.0),
+    )
+    .map(trace::Loaded::materialize)
+    .unwrap();
     let a = trace::interop::export_otlp(&built.cache);
     let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
     let mut checked = 0;
@@ -172,7 +183,12 @@ fn error_spans_get_an_error_status() {
         .into_iter()
         .find(|p| p.ends_with("agent_2.pt"))
         .unwrap();
-    let built = trace::load(&std::fs::read(path).unwrap(), "x", 0.0).unwrap();
+    let built = trace::load(
+        &std::fs::read(path).unwrap(),
+        &trace::LoadOptions::new("x", 0.0),
+    )
+    .map(trace::Loaded::materialize)
+    .unwrap();
     let failed: usize = built
         .cache
         .rows
@@ -224,7 +240,12 @@ fn error_spans_get_an_error_status() {
 #[test]
 fn chrome_trace_has_the_required_fields() {
     for path in fixtures() {
-        let built = trace::load(&std::fs::read(&path).unwrap(), "x", 0.0).unwrap();
+        let built = trace::load(
+            &std::fs::read(&path).unwrap(),
+            &trace::LoadOptions::new("x", 0.0),
+        )
+        .map(trace::Loaded::materialize)
+        .unwrap();
         let v = trace::interop::export_chrome(&built.cache);
         let events = v["traceEvents"].as_array().unwrap();
         let spans: usize = built

@@ -74,7 +74,9 @@ fn every_fixture_matches_slimes_cache() {
     for pt in dumps() {
         let bytes = std::fs::read(&pt).unwrap();
         let name = pt.file_name().unwrap().to_str().unwrap();
-        let built = trace::load(&bytes, name, 0.0).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let built = trace::load(&bytes, &trace::LoadOptions::new(name, 0.0))
+            .map(trace::Loaded::materialize)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         let ours = serde_json::to_value(&built.cache).unwrap();
         let mut out = Vec::new();
         diff("", &ours, &reference_for(&pt), &mut out);
@@ -90,7 +92,12 @@ fn reference_cache_json_loads_as_input() {
     for pt in dumps() {
         let stem = pt.file_stem().unwrap().to_str().unwrap();
         let path = pt.with_file_name(format!("{stem}.trace_timeline_cache.json"));
-        let built = trace::load(&std::fs::read(&path).unwrap(), "x", 0.0).unwrap();
+        let built = trace::load(
+            &std::fs::read(&path).unwrap(),
+            &trace::LoadOptions::new("x", 0.0),
+        )
+        .map(trace::Loaded::materialize)
+        .unwrap();
         let reference = reference_for(&pt);
         assert_eq!(
             built.cache.rows.len(),
@@ -110,7 +117,9 @@ fn reference_cache_json_loads_as_input() {
 #[test]
 fn edge_fixture_warns_about_each_bad_sample() {
     let bytes = std::fs::read(fixture_dir().join("edge_9.pt")).unwrap();
-    let built = trace::load(&bytes, "edge_9.pt", 0.0).unwrap();
+    let built = trace::load(&bytes, &trace::LoadOptions::new("edge_9.pt", 0.0))
+        .map(trace::Loaded::materialize)
+        .unwrap();
     let text: Vec<String> = built.warnings.iter().map(|w| w.to_string()).collect();
     let has = |needle: &str| text.iter().any(|w| w.contains(needle));
     assert!(

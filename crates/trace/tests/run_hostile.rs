@@ -113,27 +113,7 @@ fn a_tensor_that_lies_about_its_storage_is_a_note_not_a_crash() {
     p.str("rollout_position").int(0);
     p.str("local_raw_reward").float(1.0);
     p.str("advantages");
-    p.global("torch._utils", "_rebuild_tensor_v2").mark();
-    p.mark()
-        .str("storage")
-        .global("torch", "FloatStorage")
-        .str("0")
-        .str("cpu")
-        .int(1)
-        .tuple();
-    p.op(b'Q'); // BINPERSID
-    p.int(0)
-        .mark()
-        .int(1_000_000)
-        .tuple()
-        .mark()
-        .int(1)
-        .tuple()
-        .bool(false);
-    p.global("collections", "OrderedDict")
-        .empty_tuple()
-        .reduce();
-    p.tuple().reduce();
+    picklegen::train::tensor(&mut p, &[1_000_000], &[1]);
     p.setitems().appends().setitem();
     let pkl = p.stop();
     let storage = 1.0f32.to_le_bytes();

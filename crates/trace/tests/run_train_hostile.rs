@@ -4,83 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use picklegen::{zip_entries, Entry, Method, Pickle};
+use picklegen::train::train_zip;
 use trace::run::{Allowance, TrainData};
 
 /// Generous (a read up to its allowance takes seconds in a debug build on a busy 2-core
 /// machine); the unbounded one took minutes.
 const BOUND: Duration = Duration::from_secs(60);
-
-/// Writes a `torch.Tensor` (float32, storage "0") of `shape` and `stride`.
-fn tensor(p: &mut Pickle, shape: &[i64], stride: &[i64]) {
-    p.global("torch._utils", "_rebuild_tensor_v2").mark();
-    p.mark()
-        .str("storage")
-        .global("torch", "FloatStorage")
-        .str("0")
-        .str("cpu")
-        .int(1)
-        .tuple();
-    p.op(b'Q'); // BINPERSID
-    p.int(0).mark();
-    for &d in shape {
-        p.int(d);
-    }
-    p.tuple().mark();
-    for &s in stride {
-        p.int(s);
-    }
-    p.tuple().bool(false);
-    p.global("collections", "OrderedDict")
-        .empty_tuple()
-        .reduce();
-    p.tuple().reduce();
-}
-
-/// `samples` dicts, each naming one memoised tensor under every per-token key.
-fn train_zip(samples: usize, shape: &[i64], stride: &[i64]) -> Vec<u8> {
-    let mut p = Pickle::proto(2);
-    p.empty_dict().str("samples").empty_list().mark();
-    for i in 0..samples {
-        p.empty_dict().mark();
-        p.str("rollout_position").int(i as i64);
-        for (k, key) in [
-            "advantages",
-            "returns",
-            "kl",
-            "log_probs",
-            "rollout_log_probs",
-            "loss_masks",
-        ]
-        .iter()
-        .enumerate()
-        {
-            p.str(key);
-            if i == 0 && k == 0 {
-                tensor(&mut p, shape, stride);
-                p.put(1);
-            } else {
-                p.get(1);
-            }
-        }
-        p.setitems();
-    }
-    p.appends().setitem();
-    let pkl = p.stop();
-    let storage = 1.0f32.to_le_bytes();
-    zip_entries(&[
-        Entry {
-            name: "archive/data.pkl",
-            data: &pkl,
-            method: Method::Stored,
-        },
-        Entry {
-            name: "archive/data/0",
-            data: &storage,
-            method: Method::Stored,
-        },
-    ])
-}
 
 #[test]
 fn a_shared_stride_zero_tensor_costs_what_the_file_allows() {

@@ -6,12 +6,27 @@ use std::path::PathBuf;
 
 use picklegen::Pickle;
 
-fn from_tree(bytes: &[u8]) -> Result<trace::Built, String> {
+fn from_tree(bytes: &[u8]) -> Result<trace::Materialized, String> {
     let tree = pt::read(bytes, &pt::Limits::for_timeline())
         .map_err(|e| e.to_string())?
         .tree;
     let limits = trace::BuildLimits::for_input(bytes.len() as u64);
-    trace::build_cache_limited(&tree, "x", 0.0, &limits, &mut |_, _| {}).map_err(|e| e.to_string())
+    trace::build_rows(
+        &tree,
+        &trace::LoadOptions {
+            limits: Some(limits),
+            ..trace::LoadOptions::new("x", 0.0)
+        },
+    )
+    .map(trace::Loaded::materialize)
+    .map_err(|e| e.to_string())
+}
+
+/// Takes samples as the row build does (the reader frees what it handed over).
+struct Taker;
+
+impl pt::SampleSink for Taker {
+    fn take(&mut self, _: &pt::Tree, _: pt::NodeId, _: usize, _: &[pt::Value], _: u64) {}
 }
 
 #[test]
@@ -26,22 +41,23 @@ fn fixtures_give_the_same_rows_read_as_they_stream() {
         }
         let bytes = std::fs::read(&p).unwrap();
         // slime's dumps are read the freeing way: their samples are released.
-        if let Ok(trace::Parsed::Dump(d)) = trace::parse(&bytes) {
-            let released = d
-                .dump
+        if let Ok(dump) = pt::read_with_sink(&bytes, &pt::Limits::for_timeline(), Box::new(Taker)) {
+            let released = dump
                 .tree
                 .nodes
                 .iter()
                 .filter(|n| matches!(n, pt::Node::Released))
                 .count();
-            let kept = d.dump.tree.nodes.len() - released;
+            let kept = dump.tree.nodes.len() - released;
             released_somewhere |= released > 0 && kept < released;
         }
-        let streamed = trace::load(&bytes, "x", 0.0).map_err(|e| e.to_string());
+        let streamed = trace::load(&bytes, &trace::LoadOptions::new("x", 0.0))
+            .map(trace::Loaded::materialize)
+            .map_err(|e| e.to_string());
         let whole = from_tree(&bytes);
         match (streamed, whole) {
             (Ok(a), Ok(b)) => {
-                let j = |b: &trace::Built| {
+                let j = |b: &trace::Materialized| {
                     serde_json::to_string(&(&b.cache, &b.analysis, &b.warnings)).unwrap()
                 };
                 assert_eq!(j(&a), j(&b), "{}", p.display());
@@ -69,7 +85,9 @@ fn a_freed_sample_named_again_gets_its_row_again() {
     p.appends().mark().get(100).get(101).get(100).appends();
     p.setitems();
     let bytes = p.stop();
-    let streamed = trace::load(&bytes, "x", 0.0).unwrap();
+    let streamed = trace::load(&bytes, &trace::LoadOptions::new("x", 0.0))
+        .map(trace::Loaded::materialize)
+        .unwrap();
     let whole = from_tree(&bytes).unwrap();
     let ids: Vec<usize> = streamed.cache.rows.iter().map(|r| r.row_id).collect();
     assert_eq!(ids, vec![0, 1, 2, 3, 4]);
@@ -134,15 +152,17 @@ fn magic(p: &mut Pickle) -> &mut Pickle {
 }
 
 fn rows_everywhere(bytes: &[u8]) -> Vec<(usize, String)> {
-    let j = |b: &trace::Built| serde_json::to_string(&(&b.cache, &b.analysis)).unwrap();
-    let whole = trace::load(bytes, "x", 0.0).unwrap();
+    let j = |b: &trace::Materialized| serde_json::to_string(&(&b.cache, &b.analysis)).unwrap();
+    let whole = trace::load(bytes, &trace::LoadOptions::new("x", 0.0))
+        .map(trace::Loaded::materialize)
+        .unwrap();
     let tree = from_tree(bytes).unwrap();
     assert_eq!(j(&whole), j(&tree), "read as it streams vs from the tree");
-    let mut l = trace::StreamLoader::new();
+    let mut l = trace::Loader::new(trace::LoadOptions::new("x", 0.0));
     for c in bytes.chunks(1) {
         l.push(c).unwrap();
     }
-    let streamed = l.finish().unwrap().build("x", 0.0).unwrap();
+    let streamed = l.finish().unwrap().materialize();
     assert_eq!(j(&whole), j(&streamed), "whole vs 1-byte chunks");
     whole
         .cache

@@ -1,7 +1,7 @@
 //! The same result (rows, warnings, metrics, or the same error) whether a file arrives in one
 //! chunk, in 1-byte chunks or in random sizes, and whatever the ZIP entries' compression:
-//! `trace::StreamLoader` (the browser) and `trace::load` (the CLI) agree on every fixture,
-//! every hostile catalog case and the sniffing edge cases.
+//! `trace::Loader` fed in chunks (the browser, the CLI) and `trace::load` on the whole file
+//! agree on every fixture, every hostile catalog case and the sniffing edge cases.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -23,14 +23,14 @@ fn fixtures() -> Vec<PathBuf> {
 }
 
 fn whole(bytes: &[u8]) -> String {
-    match trace::load(bytes, "x", 0.0) {
+    match trace::load(bytes, &trace::LoadOptions::new("x", 0.0)).map(trace::Loaded::materialize) {
         Ok(b) => serde_json::to_string(&b).unwrap(),
         Err(e) => format!("error: {e}"),
     }
 }
 
 fn streamed(bytes: &[u8], sizes: &mut dyn FnMut() -> usize) -> String {
-    let mut loader = trace::StreamLoader::new();
+    let mut loader = trace::Loader::new(trace::LoadOptions::new("x", 0.0));
     let mut at = 0;
     while at < bytes.len() {
         let n = sizes().clamp(1, bytes.len() - at);
@@ -39,7 +39,7 @@ fn streamed(bytes: &[u8], sizes: &mut dyn FnMut() -> usize) -> String {
         }
         at += n;
     }
-    match loader.finish().and_then(|p| p.build("x", 0.0)) {
+    match loader.finish().map(trace::Loaded::materialize) {
         Ok(b) => serde_json::to_string(&b).unwrap(),
         Err(e) => format!("error: {e}"),
     }

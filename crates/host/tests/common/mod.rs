@@ -21,6 +21,24 @@ impl Drop for Server {
     }
 }
 
+/// A fresh, empty folder for one test: `rs-<tag>-<pid>` under the temporary folder.
+pub fn tmpdir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rs-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The names in `dir`, sorted.
+pub fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
 pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/slime")
@@ -30,9 +48,16 @@ pub fn fixture(name: &str) -> PathBuf {
 /// Starts the binary and waits (at most 30 s) for the address it prints; if it exits or
 /// stays silent, fails with what it wrote to stderr instead of hanging.
 pub fn start(args: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rollscope"))
-        .args(args)
-        .args(["--port", "0", "--no-open"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rollscope"));
+    cmd.args(args).arg("--no-open");
+    start_command(cmd)
+}
+
+/// [`start`] for a prepared command (a wrapper, an environment), which gets `--port 0`
+/// appended (and so may open a browser unless it says `--no-open`).
+pub fn start_command(mut cmd: Command) -> Server {
+    let mut child = cmd
+        .args(["--port", "0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -5,9 +5,11 @@
     >>> run = rollscope.ray.run_table("s3://bucket/run")  # == rollscope.run_table on a copy
     >>> rollscope.ray.write_parquet("s3://bucket/run", "s3://bucket/run_table")
 
-The run folder is listed by the driver with the same rules as :func:`rollscope.run_table`
-(``rollscope run``): a ``--dump-details`` folder, its ``rollout_data/`` (with the sibling
-``train_data/``), or a list of dump files; which file is which is the library's ``layout``.
+The run folder is listed by the driver with the library's rule, the one of
+:func:`rollscope.run_table` (``rollscope run``): the driver hands over the directory entries
+its pyarrow filesystem gives, and the library keeps the run's files (a ``--dump-details``
+folder, its ``rollout_data/`` with the sibling ``train_data/``, or a list of dump files) and
+says which file is which.
 Each dump (with its train data) then becomes one row of a Ray Dataset, mapped by one task that
 reads the bytes through the pyarrow filesystem (``s3://``, ``hdfs://``, ``gs://``, local
 paths; or the ``filesystem=`` given) and summarises them with the same library call as the
@@ -15,8 +17,8 @@ local ``run_table``; the driver merges the records in the layout's order. So the
 equals ``rollscope.run_table`` on the same files. Memory per task: one dump's bytes and its
 reader.
 
-One difference from the local listing: pyarrow's local filesystem follows symbolic links,
-where the CLI skips them.
+One difference from the local listing: pyarrow's local filesystem reports what a symbolic
+link points to, so a link is listed as its target; remote stores have no links.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from . import _rollscope
 from ._rollscope import DumpError
-from ._run import MAX_FILES, Inputs, inputs_of, layout_of, merge, options_json
+from ._run import Inputs, inputs_of, merge, options_json, templates_json
 from .parquet import _fs_for
 from . import parquet as _parquet
 
@@ -40,61 +42,66 @@ def _resolve(path: str, filesystem: Any) -> Tuple[Any, str]:
     return _fs_for(path)
 
 
-def _list(fs: Any, root: str, sub: str, out: List[Tuple[str, int]]) -> None:
+def _entries(fs: Any, d: str) -> Optional[List[Tuple[str, str, int]]]:
+    """The entries of the folder ``d`` as the library's listing takes them, or None when it
+    is not a folder."""
     import pyarrow.fs as pafs
 
-    d = f"{root.rstrip('/')}/{sub}" if sub else root
+    if fs.get_file_info(d).type != pafs.FileType.Directory:
+        return None
     try:
         infos = fs.get_file_info(pafs.FileSelector(d, recursive=False))
     except OSError as e:
         raise DumpError(f"{d}: {e}") from None
-    for info in infos:
-        name = info.base_name
-        if info.type != pafs.FileType.File or name.startswith("."):
-            continue
-        if len(out) >= MAX_FILES:
-            raise DumpError(f"{root}: more than {MAX_FILES} files")
-        out.append((f"{sub}/{name}" if sub else name, info.size or 0))
+    kinds = {pafs.FileType.File: "file", pafs.FileType.Directory: "dir"}
+    return [(i.base_name, kinds.get(i.type, "other"), i.size or 0) for i in infos]
 
 
 def list_run(dir_or_paths: Inputs, *, filesystem: Any = None):
     """The run's files through pyarrow: ``(files, where)`` with ``files`` the sorted
-    ``(path, size)`` the layout sees and ``where[path] = (filesystem, path on it)``."""
+    ``(path, size)`` the library's listing keeps and ``where[path] = (filesystem, path on
+    it)``. Which entries make the run is the library's rule (the CLI's)."""
+    files, where, _ = _list_run(dir_or_paths, filesystem, None)
+    return files, where
+
+
+def _list_run(dir_or_paths: Inputs, filesystem: Any, templates: Optional[str]):
+    """:func:`list_run` and the library's layout of the files."""
     import pyarrow.fs as pafs
 
     inputs = inputs_of(dir_or_paths)
-    files: List[Tuple[str, int]] = []
     where: Dict[str, Tuple[Any, str]] = {}
     first = _resolve(inputs[0], filesystem) if inputs else None
     if len(inputs) == 1 and first[0].get_file_info(first[1]).type == pafs.FileType.Directory:
         fs, d = first
-        is_dir = lambda p: fs.get_file_info(p).type == pafs.FileType.Directory
         d = d.rstrip("/") or "/"
-        if d.rsplit("/", 1)[-1] == "rollout_data":
+        name = d.rsplit("/", 1)[-1]
+        # The library says whether the run's root is the folder or its parent (the folder
+        # being a rollout_data/ whose siblings are used too).
+        if _rollscope.root_is_parent(name, True):
             root = d.rsplit("/", 1)[0] if "/" in d else "."
-            _list(fs, root, "rollout_data", files)
-            subs = ("train_data", "tokenizer")
         else:
             root = d
-            _list(fs, root, "", files)
-            subs = ("rollout_data", "train_data", "tokenizer")
-        for sub in subs:
-            if is_dir(f"{root}/{sub}"):
-                _list(fs, root, sub, files)
+        _, files, lay = _rollscope.list_folder(
+            name,
+            inputs[0],
+            True,
+            lambda sub: _entries(fs, f"{root}/{sub}" if sub else root),
+            templates,
+        )
         for rel, _ in files:
             where[rel] = (fs, f"{root}/{rel}")
-    else:
-        for f in inputs:
-            fs, p = _resolve(f, filesystem)
-            info = fs.get_file_info(p)
-            if info.type == pafs.FileType.NotFound:
-                raise DumpError(f"{f}: not found")
-            if info.type != pafs.FileType.File:
-                raise DumpError(f"{f}: not a file (give one run folder, or dump files)")
-            files.append((f, info.size or 0))
-            where[f] = (fs, p)
-    files.sort()
-    return files, where
+        return files, where, lay
+    given = []
+    for f in inputs:
+        fs, p = _resolve(f, filesystem)
+        info = fs.get_file_info(p)
+        if info.type == pafs.FileType.NotFound:
+            raise DumpError(f"{f}: not found")
+        given.append((f, "file" if info.type == pafs.FileType.File else "other", info.size or 0))
+        where[f] = (fs, p)
+    files, lay = _rollscope.list_given(given, templates)
+    return files, where, lay
 
 
 def _read(fs: Any, path: str) -> bytes:
@@ -132,8 +139,40 @@ def _summarize(item: Dict[str, Any], filesystems: List[Any]) -> Dict[str, Any]:
     return {"i": item["i"], "rollout": json.dumps(record), "samples": json.dumps(samples)}
 
 
+def _train_id(item: Dict[str, Any], filesystems: List[Any]) -> Dict[str, Any]:
+    """One Ray task: the rollout id a train file's payload names (None: none, or unreadable)."""
+    try:
+        data = _read(filesystems[item["fs"]], item["path"])
+    except OSError:
+        return {"i": item["i"], "id": None}
+    return {"i": item["i"], "id": _rollscope.train_rollout_id(data)}
+
+
+def _paired(
+    lay: Dict[str, Any],
+    where: Dict[str, Tuple[Any, str]],
+    fs_index: Any,
+    filesystems: List[Any],
+) -> Any:
+    """The layout with its train data paired by the payloads' ``rollout_id`` (one Ray task per
+    train file; the library pairs, as for :func:`rollscope.run_table`)."""
+    import ray
+
+    train = lay.get("train") or []
+    if not train:
+        return lay
+    items = []
+    for i, (_, t) in enumerate(train):
+        fs, path = where[t]
+        items.append({"i": i, "fs": fs_index(fs), "path": path})
+    ds = ray.data.from_items(items, override_num_blocks=len(items))
+    got = {r["i"]: r["id"] for r in ds.map(lambda it: _train_id(it, filesystems)).take_all()}
+    ids = [(t, got.get(i) if got.get(i) is not None else n) for i, (n, t) in enumerate(train)]
+    return _rollscope.pair_train(lay, ids)
+
+
 def run_table(
-    dir_or_paths: Inputs,
+    dir_or_paths: Optional[Inputs] = None,
     *,
     filesystem: Any = None,
     eval_names: Optional[Sequence[str]] = None,
@@ -141,21 +180,22 @@ def run_table(
     eval_reward_key: Optional[str] = None,
     rollout_max_response_len: Optional[float] = None,
     advantage_estimator: Optional[str] = None,
+    save_debug_rollout_data: Optional[str] = None,
+    save_debug_train_data: Optional[str] = None,
 ) -> Dict[str, Any]:
     """:func:`rollscope.run_table` on Ray Data: one task per dump, files read through
     ``filesystem`` (default: ``pyarrow.fs.FileSystem.from_uri`` of each path; plain paths are
     local). Starts Ray with its defaults when it is not running yet. The slime keywords are
-    :func:`rollscope.run_table`'s."""
+    :func:`rollscope.run_table`'s (with templates, give the run folder or files too)."""
     import ray
 
     options = options_json(
         eval_names, reward_key, eval_reward_key, rollout_max_response_len, advantage_estimator
     )
-    inputs = inputs_of(dir_or_paths)
-    files, where = list_run(inputs, filesystem=filesystem)
-    lay = layout_of([p for p, _ in files], inputs[0] if inputs else "")
-    dumps = lay["dumps"]
-    has_train = any(d.get("train_file") for d in dumps)
+    templates = templates_json(save_debug_rollout_data, save_debug_train_data)
+    if not ray.is_initialized():
+        ray.init()
+    files, where, lay = _list_run(dir_or_paths or [], filesystem, templates)
     filesystems: List[Any] = []
 
     def fs_index(fs: Any) -> int:
@@ -164,6 +204,10 @@ def run_table(
                 return i
         filesystems.append(fs)
         return len(filesystems) - 1
+
+    lay = _paired(lay, where, fs_index, filesystems)
+    dumps = lay["dumps"]
+    has_train = bool(lay.get("train"))
 
     items = []
     for i, d in enumerate(dumps):
@@ -182,8 +226,6 @@ def run_table(
                 "options": options,
             }
         )
-    if not ray.is_initialized():
-        ray.init()
     ds = ray.data.from_items(items, override_num_blocks=len(items))
     rows = ds.map(lambda item: _summarize(item, filesystems)).take_all()
     rows.sort(key=lambda r: r["i"])

@@ -25,7 +25,7 @@ pub use chrome::export_chrome;
 pub use json_tree::json_to_tree;
 pub use otlp::{otlp_span_id, otlp_trace_id};
 pub use otlp_export::export_otlp;
-pub use otlp_import::{import_otlp, import_otlp_limited, is_otlp};
+pub use otlp_import::{import_otlp, is_otlp};
 pub use prometheus::{is_prometheus, parse_prometheus, Series};
 
 /// Seconds to whole microseconds: Chrome's unit, and the base of OTLP's nanosecond text.

@@ -8,7 +8,7 @@ use pt::Value;
 use serde_json::{json, Map, Value as J};
 
 use crate::json::truthy;
-use crate::{BuildLimits, Built, Error};
+use crate::{BuildLimits, Error, LoadOptions, Loaded};
 
 use super::json_tree::TreeBuilder;
 use super::otlp::{from_any_value, from_key_values, nanos_to_secs, KIND, START_KEYS};
@@ -83,20 +83,13 @@ impl ResourceFields {
 }
 
 /// OTLP/JSON traces (from collectors, Tempo, Jaeger or our export) → rows: one row per trace,
-/// under the default limits ([`import_otlp_limited`] with the file's size bounds the output
-/// by it, as [`crate::load`] does).
-pub fn import_otlp(v: &J, name: &str, generated_at: f64) -> Result<Built, Error> {
-    import_otlp_limited(v, name, generated_at, &BuildLimits::DEFAULT)
-}
-
-/// [`import_otlp`] under the given limits (usually [`BuildLimits::for_input`] of the JSON's
-/// size).
-pub fn import_otlp_limited(
+/// under `limits` ([`crate::load`] gives [`BuildLimits::for_input`] of the JSON's size).
+pub fn import_otlp(
     v: &J,
     name: &str,
     generated_at: f64,
     limits: &BuildLimits,
-) -> Result<Built, Error> {
+) -> Result<Loaded, Error> {
     let bad = |what: &str| Error::BadCache(format!("OTLP: {what}"));
     let resources = v
         .get("resourceSpans")
@@ -261,7 +254,11 @@ pub fn import_otlp_limited(
     let samples = b.list(samples);
     let root = b.dict(vec![("samples", samples)]);
     let tree = b.finish(root);
-    crate::build_cache_limited(&tree, name, generated_at, limits, &mut |_, _| {})
+    let options = LoadOptions {
+        limits: Some(*limits),
+        ..LoadOptions::new(name, generated_at)
+    };
+    crate::build_rows(&tree, &options)
 }
 
 fn next(seq: &mut usize) -> usize {

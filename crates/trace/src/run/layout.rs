@@ -41,7 +41,8 @@ pub enum FileRole {
 
 /// slime's two path templates (`--save-debug-rollout-data`, `--save-debug-train-data`), as the
 /// user pastes them; each names files exactly.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Templates {
     pub rollout: Option<String>,
     pub train: Option<String>,

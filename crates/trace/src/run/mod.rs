@@ -39,7 +39,7 @@ mod train_metrics;
 pub use eval_sets::{eval_set_names, eval_sets, eval_sets_json, EvalSet, MAX_EVAL_SETS};
 pub use layout::{layout, layout_with, match_template, pair_train, FileRole, RunLayout, Templates};
 pub use metrics::{group_size, pass_rate};
-pub use record::{as_older_reference, json_diff, run_json, sample_record};
+pub use record::{as_older_reference, json_diff, rollout_record, run_json, sample_record};
 pub use sample::{has_repetition, Allowance};
 pub use sample::{Message, Prompt};
 pub use sample_state::SampleState;
@@ -96,6 +96,14 @@ impl RunOptions {
         )
     }
 }
+
+/// Most files listed in a run folder (slime writes three per rollout step): the CLI, Python
+/// and the browser stop listing past it, with an error.
+pub const MAX_RUN_FILES: usize = 300_000;
+
+/// The largest train file read (train files are read whole: their tensor storages sit after
+/// the pickle). Past it a rollout is summarised without its train side, and says so.
+pub const MAX_TRAIN_BYTES: u64 = 512 << 20;
 
 /// A rollout dump (`{id}.pt`) or an eval dump (`eval_{id}.pt`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

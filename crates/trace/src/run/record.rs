@@ -88,26 +88,29 @@ pub fn sample_record(dump: &DumpRef, r: &SampleRow) -> Map<String, J> {
     m
 }
 
+/// One dump's record (`run_reference.json` `rollouts[i]`): slime's metrics, and what went
+/// wrong beside them, only when something did.
+pub fn rollout_record(s: &RolloutSummary) -> Map<String, J> {
+    let mut m = s.metrics.clone();
+    if !s.notes.is_empty() {
+        m.insert("notes".into(), J::from(s.notes.clone()));
+    }
+    if let Some(e) = &s.error {
+        if let Some(d) = &s.dump {
+            m.insert("rollout_id".into(), J::from(d.rollout_id));
+            m.insert("kind".into(), J::from(d.kind.as_str()));
+            m.insert("file".into(), J::from(d.file.clone()));
+        }
+        m.insert("error".into(), J::from(e.clone()));
+    }
+    m
+}
+
 /// The whole `--json` document.
 pub fn run_json(rollouts: &[RolloutSummary], samples: Vec<Map<String, J>>) -> J {
     let rollouts: Vec<J> = rollouts
         .iter()
-        .map(|s| {
-            let mut m = s.metrics.clone();
-            // What went wrong is said beside slime's keys, only when something did.
-            if !s.notes.is_empty() {
-                m.insert("notes".into(), J::from(s.notes.clone()));
-            }
-            if let Some(e) = &s.error {
-                if let Some(d) = &s.dump {
-                    m.insert("rollout_id".into(), J::from(d.rollout_id));
-                    m.insert("kind".into(), J::from(d.kind.as_str()));
-                    m.insert("file".into(), J::from(d.file.clone()));
-                }
-                m.insert("error".into(), J::from(e.clone()));
-            }
-            J::Object(m)
-        })
+        .map(|s| J::Object(rollout_record(s)))
         .collect();
     let mut doc = Map::new();
     doc.insert("rollouts".into(), J::Array(rollouts));

@@ -8,26 +8,19 @@ use serde::Serialize;
 
 use super::{Store, CLOSED_SPAN, OPEN_SPAN, POINT_EVENT};
 use crate::model::jf64::F;
+use crate::CacheHead;
 
 fn json<W: Write + ?Sized, T: Serialize + ?Sized>(w: &mut W, v: &T) -> io::Result<()> {
     serde_json::to_writer(&mut *w, v).map_err(io::Error::other)
 }
 
-/// The header fields of a cache file.
-pub struct Header<'a> {
-    pub pt_path: &'a str,
-    pub generated_at: f64,
-    pub global_start: Option<f64>,
-    pub global_end: Option<f64>,
-}
-
 impl Store {
     /// Writes the whole cache JSON (`Cache` with `cache_version` 1).
-    pub fn write_cache<W: Write + ?Sized>(&self, head: &Header<'_>, w: &mut W) -> io::Result<()> {
+    pub fn write_cache<W: Write + ?Sized>(&self, head: &CacheHead, w: &mut W) -> io::Result<()> {
         w.write_all(b"{\"cache_version\":")?;
         json(w, &crate::CACHE_VERSION)?;
         w.write_all(b",\"pt_path\":")?;
-        json(w, head.pt_path)?;
+        json(w, &head.pt_path)?;
         w.write_all(b",\"generated_at\":")?;
         json(w, &F(head.generated_at))?;
         w.write_all(b",\"sample_count\":")?;

@@ -164,3 +164,15 @@ pub fn pd_lanes(n: usize) -> Vec<Ev> {
     }
     v
 }
+
+/// The rows of a value tree already read, under exactly `limits`.
+pub fn rows_limited(tree: &pt::Tree, limits: trace::BuildLimits) -> trace::Materialized {
+    let options = trace::LoadOptions {
+        limits: Some(limits),
+        ..trace::LoadOptions::new("x", 0.0)
+    };
+    match trace::build_rows(tree, &options) {
+        Ok(loaded) => loaded.materialize(),
+        Err(e) => panic!("{e}"),
+    }
+}

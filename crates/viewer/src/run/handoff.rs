@@ -31,8 +31,8 @@ pub const EV_SHOW_RUN: &str = "rollscope-show-run";
 /// The run app's start (Trunk's loader shim for the `runapp` bin).
 const RUN_APP_LOADER: &str = "./runapp_loader.js";
 
-/// Most files taken from one folder (a run has one dump per rollout: thousands at most).
-const MAX_FILES: usize = 200_000;
+/// Most files taken from one folder: the run listing's cap, as in the CLI and Python.
+const MAX_FILES: usize = trace::run::MAX_RUN_FILES;
 /// Deepest folder walked under a dropped folder.
 const MAX_DEPTH: usize = 16;
 

@@ -12,8 +12,8 @@ use wasm_bindgen_futures::JsFuture;
 use super::client::RunClient;
 use crate::dom::window;
 
-/// Most files taken from one folder (a run has one dump per rollout: thousands at most).
-const MAX_FILES: usize = 200_000;
+/// Most files taken from one folder: the run listing's cap, as in the CLI and Python.
+const MAX_FILES: usize = trace::run::MAX_RUN_FILES;
 /// Largest run index read (`{"files": [...]}`: about 60 bytes per file).
 const MAX_INDEX_BYTES: f64 = 64.0 * 1048576.0;
 

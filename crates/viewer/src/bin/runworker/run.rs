@@ -39,10 +39,6 @@ thread_local! {
     static LATEST_STEP: Cell<u32> = const { Cell::new(0) };
 }
 
-/// The largest train file read whole (they are read whole: tensor storages sit after the
-/// pickle). Past it the rollout is summarised without its train side, and says so.
-const MAX_TRAIN_BYTES: f64 = 512.0 * 1048576.0;
-
 fn post(msg: &RunFromWorker) {
     viewer::worker_boot::post_text(&run_to_text(msg));
 }
@@ -169,7 +165,7 @@ async fn summary(dump: &DumpRef, run_has_train: bool) -> RolloutSummary {
 
 async fn read_train(path: &str, tokens: bool) -> Result<TrainData, String> {
     let src = source(path).ok_or("the file was not handed to the worker")?;
-    let bytes = read_whole(&src, MAX_TRAIN_BYTES, "train data").await?;
+    let bytes = read_whole(&src, trace::run::MAX_TRAIN_BYTES as f64, "train data").await?;
     TrainData::read(&bytes, tokens)
 }
 

@@ -1,6 +1,6 @@
 //! The parsing worker. Receives `{name, file}`, `{name, url}` or `{name, buffer}`, reads the
 //! bytes itself as a stream (so the page never holds the file), feeds them to
-//! `trace::StreamLoader`, keeps what it built (`model`), and sends the page what it draws:
+//! `trace::Loader`, keeps what it built (`model`), and sends the page what it draws:
 //! rows in batches of columns (transferable buffers), then a summary. It then answers the
 //! page's requests about that file (an item's details, an export). See `protocol`.
 
@@ -92,7 +92,18 @@ async fn load(
             .ok()
             .filter(|v| !v.is_undefined())
     };
-    let mut loader = trace::StreamLoader::new();
+    let now = js_sys::Date::now() / 1000.0;
+    let progress = |done: usize, total: usize| {
+        post(&FromWorker::Progress {
+            stage: "building rows (samples)".into(),
+            done: done as f64,
+            total: total as f64,
+        })
+    };
+    let mut loader = trace::Loader::new(trace::LoadOptions {
+        progress: Some(&progress),
+        ..trace::LoadOptions::new(name, now)
+    });
     let mut report = Reporter::new(post);
     if let Some(file) = get("file").and_then(|f| f.dyn_into::<web_sys::File>().ok()) {
         report.total = Some(file.size());
@@ -125,31 +136,20 @@ async fn load(
         while at < all.length() && !loader.is_done() {
             let n = (all.length() - at).min(chunk.len() as u32);
             all.subarray(at, at + n).copy_to(&mut chunk[..n as usize]);
-            report.budget(&chunk[..n as usize])?;
             loader
                 .push(&chunk[..n as usize])
                 .map_err(|e| e.to_string())?;
+            report.budget(n as f64, &loader)?;
             at += n;
             report.bytes(at as f64);
         }
     } else {
         return Err("nothing to read in the message".into());
     }
-    let parsed = loader.finish().map_err(|e| e.to_string())?;
-    if let trace::Parsed::Series(series) = parsed {
-        return Ok(FromWorker::Series { series });
-    }
-    let now = js_sys::Date::now() / 1000.0;
-    let mut progress = |done: usize, total: usize| {
-        post(&FromWorker::Progress {
-            stage: "building rows (samples)".into(),
-            done: done as f64,
-            total: total as f64,
-        })
+    let built = match loader.finish_content().map_err(|e| e.to_string())? {
+        trace::Content::Series(series) => return Ok(FromWorker::Series { series }),
+        trace::Content::Rows(loaded) => *loaded,
     };
-    let built = parsed
-        .build_compact(name, now, &mut progress)
-        .map_err(|e| e.to_string())?;
     // The previous file's model goes now (its page view is replaced when `Done` arrives).
     post::drop_model();
     let mut model = model::Model::new(built);
@@ -167,13 +167,11 @@ struct Reporter<'a> {
     post: &'a dyn Fn(&viewer::protocol::FromWorker),
     total: Option<f64>,
     last: f64,
-    /// Whether the input is JSON or text (held whole until parsed), once the first bytes
-    /// said so; and how many bytes were pushed.
-    buffered: Option<bool>,
+    /// How many bytes were pushed.
     pushed: f64,
 }
 
-/// The most JSON or text the worker holds: `StreamLoader` keeps such input whole, and
+/// The most JSON or text the worker holds: `trace::Loader` keeps such input whole, and
 /// parsing makes a `serde_json::Value` several times its size, all in a 4 GB wasm heap.
 /// A dump streams (its chunks are dropped as they are read) and has no such limit.
 #[cfg(target_arch = "wasm32")]
@@ -186,28 +184,17 @@ impl<'a> Reporter<'a> {
             post,
             total: None,
             last: -1.0,
-            buffered: None,
             pushed: 0.0,
         }
     }
 
     /// Refuses JSON or text larger than this tab can parse, with its size, before reading
-    /// it all (at the first chunk when the size is known): an error, never an abort.
-    fn budget(&mut self, chunk: &[u8]) -> Result<(), String> {
-        self.pushed += chunk.len() as f64;
-        if self.buffered.is_none() {
-            // The same sniff as `trace::StreamLoader`: `{` is JSON, `#` or a Prometheus
-            // sample line is text; anything else is a dump.
-            let start = chunk.strip_prefix(b"\xef\xbb\xbf").unwrap_or(chunk);
-            self.buffered = match start.iter().find(|b| !b.is_ascii_whitespace()) {
-                None => None,
-                Some(b'{') | Some(b'#') => Some(true),
-                Some(c) if c.is_ascii_alphabetic() => Some(trace::interop::is_prometheus(chunk)),
-                Some(_) => Some(false),
-            };
-        }
+    /// it all (as soon as the loader has decided what the file is, when the size is known):
+    /// an error, never an abort. `pushed`: the bytes just given to `loader`.
+    fn budget(&mut self, pushed: f64, loader: &trace::Loader) -> Result<(), String> {
+        self.pushed += pushed;
         let size = self.total.unwrap_or(0.0).max(self.pushed);
-        if self.buffered == Some(true) && size > MAX_BUFFERED {
+        if loader.holds_whole() == Some(true) && size > MAX_BUFFERED {
             return Err(format!(
                 "{:.1} MB of JSON or text is more than a browser tab can parse (at most {:.0} MB here; \
                  dumps stream and have no such limit): use the rollscope CLI (`rollscope cache FILE`)",
@@ -241,7 +228,7 @@ impl<'a> Reporter<'a> {
 #[cfg(target_arch = "wasm32")]
 async fn read_stream(
     stream: web_sys::ReadableStream,
-    loader: &mut trace::StreamLoader,
+    loader: &mut trace::Loader<'_>,
     report: &mut Reporter<'_>,
 ) -> Result<(), String> {
     use wasm_bindgen::JsCast;
@@ -264,8 +251,8 @@ async fn read_stream(
             .unchecked_into();
         buf.resize(chunk.length() as usize, 0);
         chunk.copy_to(&mut buf);
-        report.budget(&buf)?;
         loader.push(&buf).map_err(|e| e.to_string())?;
+        report.budget(buf.len() as f64, loader)?;
         got += buf.len() as f64;
         report.bytes(got);
         if loader.is_done() {

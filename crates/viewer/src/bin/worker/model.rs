@@ -1,12 +1,12 @@
 //! The open file, as the worker holds it: the only place on the browser side that knows
 //! `trace`'s rows. The page asks through this narrow interface (row and item indices in,
 //! columns, JSON-ready structs or bytes out); behind it is `trace`'s compact row store
-//! (`trace::Compact`), and the page and the protocol know nothing of it.
+//! (`trace::Loaded`), and the page and the protocol know nothing of it.
 
 use serde_json::Value as J;
 use timeline::{Names, PdSegments, Track, PD_PHASES};
 use trace::json::py_str;
-use trace::{Compact, Item};
+use trace::{Item, Loaded};
 use viewer::protocol::{ItemDetails, PdSegment, RowData, RowHead, Summary, HEAD_TEXT_MAX};
 
 /// What `export` can write.
@@ -51,7 +51,7 @@ const _: () = assert!(
 );
 
 pub struct Model {
-    built: Compact,
+    built: Loaded,
     /// Names and attempt numbers interned as rows are turned into columns (ids stay fixed
     /// for the file, so the page's tables only grow).
     names: Names,
@@ -62,7 +62,7 @@ pub struct Model {
 }
 
 impl Model {
-    pub fn new(built: Compact) -> Model {
+    pub fn new(built: Loaded) -> Model {
         Model {
             built,
             names: Names::default(),
@@ -234,8 +234,8 @@ impl Model {
             name: name.to_string(),
             sample_count: c.store.len(),
             rows: c.store.len(),
-            global_start: c.global_start,
-            global_end: c.global_end,
+            global_start: c.head.global_start,
+            global_end: c.head.global_end,
             warnings: c.warnings.clone(),
             analysis: c.analysis.clone(),
             pd_phases: pd_phases_seen(&c.store),
@@ -249,7 +249,7 @@ impl Model {
         let r = match format {
             Format::Cache => self.built.write_cache(out).map_err(|e| e.to_string()),
             Format::Chrome | Format::Otlp => {
-                let built = self.built.clone().into_built();
+                let built = self.built.clone().materialize();
                 let value = if format == Format::Chrome {
                     trace::interop::export_chrome(&built.cache)
                 } else {
@@ -312,13 +312,13 @@ mod tests {
     use super::*;
     use viewer::protocol::{decode_batch, BatchWriter, Tables};
 
-    fn fixture(name: &str) -> Compact {
+    fn fixture(name: &str) -> Loaded {
         let path = format!(
             "{}/../../tests/fixtures/slime/{name}",
             env!("CARGO_MANIFEST_DIR")
         );
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        trace::load_compact(&bytes, name, 0.0).expect("fixture loads")
+        trace::load(&bytes, &trace::LoadOptions::new(name, 0.0)).expect("fixture loads")
     }
 
     /// Every fixture's rows go through batches (several per file: a small batch size is
@@ -334,7 +334,7 @@ mod tests {
             "edge_9.pt",
         ] {
             let built = fixture(name);
-            let rows = built.clone().into_built().cache.rows;
+            let rows = built.clone().materialize().cache.rows;
             let mut model = Model::new(built);
             let mut writer = BatchWriter::default();
             let mut page = Tables::default();
@@ -402,7 +402,7 @@ mod tests {
     #[test]
     fn details_name_the_item_and_bad_indices_are_errors() {
         let model = Model::new(fixture("agent_2.pt"));
-        let row = &model.built.clone().into_built().cache.rows[0];
+        let row = &model.built.clone().materialize().cache.rows[0];
         let (i, span) = row
             .items
             .iter()

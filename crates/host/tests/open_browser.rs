@@ -1,0 +1,81 @@
+//! The token never reaches a command line (issue 24, item 4): the real binary, with its
+//! opener replaced (`ROLLSCOPE_OPENER`) by a script that records its argv, is given a private
+//! redirect file's path, never the tokened URL; the file (0600, in a 0700 folder) sends the
+//! browser to that URL, and is removed when the server stops.
+#![cfg(unix)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{fixture, start_command};
+
+#[test]
+fn the_opener_gets_a_private_redirect_file_not_the_token() {
+    let dir = std::env::temp_dir().join(format!("rs-opener-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("argv");
+    let copy = dir.join("page");
+    let script = dir.join("opener.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$0\" \"$@\" > '{log}.tmp'\n\
+             cp \"$1\" '{copy}'\nstat -c '%a' \"$1\" \"$(dirname \"$1\")\" >> '{log}.tmp'\n\
+             mv '{log}.tmp' '{log}'\n",
+            log = log.display(),
+            copy = copy.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
+
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rollscope"));
+    cmd.arg(fixture("pd_1.pt")).env("ROLLSCOPE_OPENER", &script);
+    let mut srv = start_command(cmd);
+    let token = srv
+        .url
+        .split("d%2F")
+        .nth(1)
+        .or_else(|| srv.url.split("d/").nth(1))
+        .and_then(|rest| rest.split(['/', '%']).next())
+        .unwrap_or_else(|| panic!("no token in {}", srv.url))
+        .to_string();
+    assert_eq!(token.len(), 32, "{}", srv.url);
+
+    let started = Instant::now();
+    while !log.exists() && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let argv = std::fs::read_to_string(&log).expect("the opener ran");
+    let lines: Vec<&str> = argv.lines().collect();
+    // $0, the one argument, then the modes of the file and of its folder.
+    assert_eq!(lines.len(), 4, "{argv}");
+    assert!(
+        !argv.contains(&token),
+        "the token is on the opener's command line: {argv}"
+    );
+    let page_path = PathBuf::from(lines[1]);
+    assert!(page_path.is_absolute(), "{argv}");
+    assert_eq!(&lines[2..], ["600", "700"], "{argv}");
+    let page = std::fs::read_to_string(&copy).unwrap();
+    assert!(
+        page.contains(&format!("url={}", srv.url)),
+        "the page redirects to the URL: {page}"
+    );
+
+    // Ctrl-C: the server stops and takes the redirect file with it.
+    let pid = srv.child.id() as i32;
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let started = Instant::now();
+    while srv.child.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!page_path.exists(), "the redirect file outlived the server");
+    assert!(!page_path.parent().unwrap().exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
