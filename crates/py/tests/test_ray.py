@@ -4,6 +4,7 @@ ROLLSCOPE_REQUIRE_RAY=1 (a missing Ray fails there instead of skipping)."""
 
 import math
 import os
+import shutil
 
 import pytest
 import rollscope
@@ -123,3 +124,17 @@ def test_the_parquet_files_open_in_duckdb(local_ray, local_table, tmp_path):
     ).fetchall()
     want = [(r["rollout_id"], r["pass_rate"]["pass@1"]) for r in local_table["rollouts"] if r["kind"] == "train"]
     assert rows == want and len(rows) == 6
+
+
+def test_ray_pairs_train_data_by_its_payload(local_ray, tmp_path):
+    import rollscope.ray as rray
+
+    # Named for rollout 9, the payload says rollout 2 (as the local run table pairs it).
+    for f in RUN_FLAT.iterdir():
+        if f.is_file():
+            name = "train_9_4.pt" if f.name == "train_2_4.pt" else f.name
+            shutil.copy(f, tmp_path / name)
+    ours = rray.run_table(str(tmp_path))
+    assert ours == rollscope.run_table(tmp_path)
+    r2 = next(r for r in ours["rollouts"] if r["file"] == "rollout_2.pt")
+    assert r2["train_file"] == "train_9_4.pt"
