@@ -90,11 +90,13 @@ enum Command {
         #[arg(short, long, default_value = "-")]
         output: PathBuf,
     },
-    /// A whole run (slime's --dump-details folder): one line per rollout and eval dump with
-    /// slime's metrics and flags (straggler, truncation burst, untraced, missing train data).
+    /// A whole run (slime's --dump-details folder, or the files its --save-debug-* flags
+    /// write): one line per rollout and eval dump with slime's metrics and flags (straggler,
+    /// truncation burst, untraced, missing train data).
     Run {
-        /// A --dump-details folder, its rollout_data folder, or dump files.
-        #[arg(required = true)]
+        /// A run folder (--dump-details, or the flat rollout_{id}.pt / rollout_eval_{id}.pt /
+        /// train_{id}_{rank}.pt), its rollout_data folder, or dump files.
+        #[arg(required_unless_present = "save_debug_rollout_data")]
         inputs: Vec<PathBuf>,
         /// {"rollouts": [...], "samples": [...]} with slime's metric names.
         #[arg(long)]
@@ -102,6 +104,8 @@ enum Command {
         /// Dumps read at once (default, or 0: one per core).
         #[arg(long)]
         jobs: Option<usize>,
+        #[command(flatten)]
+        slime: SlimeArgs,
     },
     /// Write one self-contained HTML file (viewer and rows) that opens from file://.
     Html {
@@ -111,6 +115,51 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+}
+
+/// slime's own arguments, for what a dump cannot tell (pasted from the run's command line).
+#[derive(clap::Args, Clone, Default)]
+struct SlimeArgs {
+    /// slime's --save-debug-rollout-data template, e.g. 'DIR/rollout_{rollout_id}.pt'.
+    #[arg(long)]
+    save_debug_rollout_data: Option<String>,
+    /// slime's --save-debug-train-data template, e.g. 'DIR/train_{rollout_id}_{rank}.pt'.
+    #[arg(long)]
+    save_debug_train_data: Option<String>,
+    /// The eval datasets' names in slime's config order (for dumps that do not name them).
+    #[arg(long, value_delimiter = ',')]
+    eval_names: Vec<String>,
+    /// slime's --reward-key: the entry of a dict reward the metrics read.
+    #[arg(long)]
+    reward_key: Option<String>,
+    /// slime's --eval-reward-key (default: the reward key).
+    #[arg(long)]
+    eval_reward_key: Option<String>,
+    /// slime's --rollout-max-response-len (multi_turn clip ratio).
+    #[arg(long)]
+    rollout_max_response_len: Option<f64>,
+    /// slime's --advantage-estimator (grpo by default; ppo counts no zero-std groups).
+    #[arg(long)]
+    advantage_estimator: Option<String>,
+}
+
+impl SlimeArgs {
+    fn options(&self) -> trace::run::RunOptions {
+        trace::run::RunOptions {
+            eval_names: self.eval_names.clone(),
+            reward_key: self.reward_key.clone(),
+            eval_reward_key: self.eval_reward_key.clone(),
+            rollout_max_response_len: self.rollout_max_response_len,
+            advantage_estimator: self.advantage_estimator.clone(),
+        }
+    }
+
+    fn templates(&self) -> trace::run::Templates {
+        trace::run::Templates {
+            rollout: self.save_debug_rollout_data.clone(),
+            train: self.save_debug_train_data.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -126,7 +175,12 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Some(Command::Cache { input, output }) => cache(input, output.as_deref()),
         Some(Command::Html { input, output }) => html(input, output.as_deref()),
-        Some(Command::Run { inputs, json, jobs }) => run(inputs, *json, *jobs),
+        Some(Command::Run {
+            inputs,
+            json,
+            jobs,
+            slime,
+        }) => run(inputs, *json, *jobs, slime),
         Some(Command::Export {
             input,
             format,
@@ -260,10 +314,17 @@ fn export(input: &Path, format: ExportFormat, out: &Path) -> Result<(), String> 
     })
 }
 
-fn run(inputs: &[PathBuf], json: bool, jobs: Option<usize>) -> Result<(), String> {
-    let files = ops::listing::list_local(inputs, true)?;
+fn run(
+    inputs: &[PathBuf],
+    json: bool,
+    jobs: Option<usize>,
+    slime: &SlimeArgs,
+) -> Result<(), String> {
+    let mut files = ops::listing::list_local_with(inputs, true, &slime.templates())?;
+    let opts = slime.options();
+    eprintln!("rollscope: {}", escape(&opts.assumed()));
     // None or 0: one job per core (as `rollscope.run_table(jobs=0)`).
-    let results = ops::table::read_run(&files, ops::table::jobs(jobs));
+    let results = ops::table::read_run(&mut files, ops::table::jobs(jobs), &opts);
     if json {
         let mut summaries = Vec::with_capacity(results.len());
         let mut samples = Vec::new();

@@ -7,11 +7,13 @@
 //! and `tokenizer/`, with UTF-8 names not starting with `.`, at most
 //! [`MAX_RUN_FILES`](trace::run::MAX_RUN_FILES). Nothing is followed or listed through a
 //! link: a symlinked file or subfolder (`tokenizer/ -> ~/.ssh`) is skipped, and so are FIFOs,
-//! sockets and devices. Which listed file is which is `trace::run::layout`.
+//! sockets and devices. Which listed file is which is `trace::run::layout_with`, under slime's
+//! `--save-debug-*` templates when given; with templates and no input, the run is the
+//! templates' folders, listed from the nearest folder holding both ([`list_templated`]).
 
 use std::path::{Path, PathBuf};
 
-use trace::run::{layout, RunLayout, MAX_RUN_FILES};
+use trace::run::{layout_with, RunLayout, Templates, MAX_RUN_FILES};
 
 /// What a directory entry is, as its file system says without following links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +51,7 @@ pub fn list_folder(
     folder_name: &str,
     shown: &str,
     siblings: bool,
+    templates: &Templates,
     dir: &mut Lister,
 ) -> Result<Listing, String> {
     let root_is_parent = root_is_parent(folder_name, siblings);
@@ -67,7 +70,7 @@ pub fn list_folder(
             keep(shown, sub, entries, &mut files)?;
         }
     }
-    finish(files, shown).map(|(files, layout)| Listing {
+    finish(files, shown, templates).map(|(files, layout)| Listing {
         root_is_parent,
         files,
         layout,
@@ -82,7 +85,10 @@ pub fn root_is_parent(folder_name: &str, siblings: bool) -> bool {
 
 /// Dump files given one by one, each with what its file system says it is (following links:
 /// the user named them). Anything but a regular file is refused.
-pub fn list_given(given: Vec<(String, Kind, u64)>) -> Result<Listing, String> {
+pub fn list_given(
+    given: Vec<(String, Kind, u64)>,
+    templates: &Templates,
+) -> Result<Listing, String> {
     let shown = given.first().map(|(p, _, _)| p.clone()).unwrap_or_default();
     let mut files = Vec::with_capacity(given.len());
     for (path, kind, size) in given {
@@ -93,7 +99,7 @@ pub fn list_given(given: Vec<(String, Kind, u64)>) -> Result<Listing, String> {
         }
         files.push((path, size));
     }
-    finish(files, &shown).map(|(files, layout)| Listing {
+    finish(files, &shown, templates).map(|(files, layout)| Listing {
         root_is_parent: false,
         files,
         layout,
@@ -127,9 +133,12 @@ fn keep(
 fn finish(
     mut files: Vec<(String, u64)>,
     shown: &str,
+    templates: &Templates,
 ) -> Result<(Vec<(String, u64)>, RunLayout), String> {
     files.sort();
-    let layout = layout(&files.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>());
+    files.dedup();
+    let paths = files.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>();
+    let layout = layout_with(&paths, templates);
     if layout.dumps.is_empty() {
         return Err(format!(
             "{shown}: no rollout dumps (expected rollout_data/{{id}}.pt as slime's --dump-details writes)"
@@ -148,6 +157,19 @@ pub struct LocalRun {
 
 /// The run in `inputs` on this machine: one folder, or dump files (see the module doc).
 pub fn list_local(inputs: &[PathBuf], siblings: bool) -> Result<LocalRun, String> {
+    list_local_with(inputs, siblings, &Templates::default())
+}
+
+/// [`list_local`] under slime's templates; with no `inputs`, the templates' folders
+/// ([`list_templated`]).
+pub fn list_local_with(
+    inputs: &[PathBuf],
+    siblings: bool,
+    templates: &Templates,
+) -> Result<LocalRun, String> {
+    if inputs.is_empty() {
+        return list_templated(templates);
+    }
     if let [folder] = inputs {
         if folder.is_dir() {
             let name = folder
@@ -162,7 +184,7 @@ pub fn list_local(inputs: &[PathBuf], siblings: bool) -> Result<LocalRun, String
                 folder.clone()
             };
             let given = if up { "rollout_data" } else { "" };
-            let listing = list_folder(&name, &shown, siblings, &mut |sub| {
+            let listing = list_folder(&name, &shown, siblings, templates, &mut |sub| {
                 if sub == given {
                     // The folder the user named (a link to it is theirs to give).
                     return entries_of(folder).map(Some);
@@ -188,8 +210,81 @@ pub fn list_local(inputs: &[PathBuf], siblings: bool) -> Result<LocalRun, String
     }
     Ok(LocalRun {
         root: PathBuf::new(),
-        listing: list_given(given)?,
+        listing: list_given(given, templates)?,
     })
+}
+
+/// The files slime's templates name (`--save-debug-rollout-data DIR/rollout_{rollout_id}.pt
+/// --save-debug-train-data …`): the regular files of the templates' folders (and of a
+/// `tokenizer/` beside them), relative to the nearest folder holding both.
+pub fn list_templated(templates: &Templates) -> Result<LocalRun, String> {
+    let folders: Vec<PathBuf> = [&templates.rollout, &templates.train]
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            Path::new(t)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default()
+        })
+        .collect();
+    if folders.is_empty() {
+        return Err("no run: give a run folder, dump files, or --save-debug-rollout-data".into());
+    }
+    let root = common_folder(&folders);
+    let shown = root.display().to_string();
+    let mut subs: Vec<String> = folders
+        .iter()
+        .map(|f| {
+            f.strip_prefix(&root)
+                .unwrap_or(f)
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    subs.push("tokenizer".into());
+    subs.dedup();
+    let mut files = Vec::new();
+    for (i, sub) in subs.iter().enumerate() {
+        let d = match (sub.is_empty(), root.as_os_str().is_empty()) {
+            (true, true) => PathBuf::from("."),
+            (true, false) => root.clone(),
+            _ => root.join(sub),
+        };
+        let named = i < folders.len();
+        // The templates' folders are the user's to give (a link to one included); the
+        // tokenizer beside them is used only when it is a folder itself.
+        let listed = match std::fs::symlink_metadata(&d) {
+            Ok(m) if m.file_type().is_dir() => Some(entries_of(&d)?),
+            _ if named => Some(entries_of(&d)?),
+            _ => None,
+        };
+        if let Some(entries) = listed {
+            keep(&shown, sub, entries, &mut files)?;
+        }
+    }
+    let (files, layout) = finish(files, &shown, templates)?;
+    Ok(LocalRun {
+        root,
+        listing: Listing {
+            root_is_parent: false,
+            files,
+            layout,
+        },
+    })
+}
+
+/// The deepest folder that holds every one of `dirs`.
+fn common_folder(dirs: &[PathBuf]) -> PathBuf {
+    let mut out = dirs.first().cloned().unwrap_or_default();
+    for d in dirs {
+        while !d.starts_with(&out) {
+            if !out.pop() {
+                return PathBuf::new();
+            }
+        }
+    }
+    out
 }
 
 /// The entries of the folder `d`, each as its own metadata says (links not followed).
@@ -280,7 +375,7 @@ mod tests {
             })
             .collect::<Vec<_>>();
         let mut entries = Some(entries);
-        let e = list_folder("run", "run", true, &mut |sub| {
+        let e = list_folder("run", "run", true, &Templates::default(), &mut |sub| {
             Ok(if sub.is_empty() { entries.take() } else { None })
         })
         .unwrap_err();

@@ -1,5 +1,6 @@
 //! The run table: every dump of a run read (its summary and its samples' records), `jobs` at
-//! a time, each dump streamed in chunks through `trace::run::DumpScan`.
+//! a time, each dump streamed in chunks through `trace::run::DumpScan`, under slime's
+//! arguments (`trace::run::RunOptions`), its train data paired with the rollouts by payload.
 //!
 //! **Memory is bounded per run, not per job.** A train file is read whole (its tensor
 //! storages sit after the pickle), at most [`MAX_TRAIN_BYTES`] of it, and what reading it may
@@ -11,9 +12,12 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value as J};
 use trace::run::{
-    sample_record, summarize, Allowance, DumpRef, RolloutSummary, TrainData, MAX_TRAIN_BYTES,
+    pair_train, sample_record, summarize_with, Allowance, DumpRef, RolloutSummary, RunOptions,
+    TrainData, MAX_TRAIN_BYTES,
 };
 
 use crate::listing::LocalRun;
@@ -40,6 +44,8 @@ pub enum Train<'a> {
     Src(Src<'a>),
     /// Why its bytes could not be had (a pyarrow filesystem's read failed).
     Error(String),
+    /// Already read (the run table reads train data first, to pair it by its payload).
+    Read(Box<TrainData>),
 }
 
 /// Jobs for `requested` (`None` or 0: one per core).
@@ -50,23 +56,16 @@ pub fn jobs(requested: Option<usize>) -> usize {
     }
 }
 
-/// Reads every dump of `run`, `jobs` at a time, in the layout's order.
-pub fn read_run(run: &LocalRun, jobs: usize) -> Vec<DumpResult> {
-    let dumps = &run.listing.layout.dumps;
-    let has_train = dumps.iter().any(|d| d.train_file.is_some());
+/// `f` over `items`, `jobs` at a time, results in order.
+fn par_map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<DumpResult>>> =
-        Mutex::new((0..dumps.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
     std::thread::scope(|s| {
-        for _ in 0..jobs.clamp(1, dumps.len().max(1)) {
+        for _ in 0..jobs.clamp(1, items.len().max(1)) {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(d) = dumps.get(i) else { break };
-                let train = match &d.train_file {
-                    Some(t) => Train::Src(Src::Path(run.root.join(t))),
-                    None => Train::None,
-                };
-                let r = read_dump(&Src::Path(run.root.join(&d.file)), train, d, has_train);
+                let Some(item) = items.get(i) else { break };
+                let r = f(item);
                 lock(&results)[i] = Some(r);
             });
         }
@@ -79,9 +78,92 @@ pub fn read_run(run: &LocalRun, jobs: usize) -> Vec<DumpResult> {
         .collect()
 }
 
+/// Reads every dump of `run`, `jobs` at a time, in the layout's order, under slime's `opts`.
+/// The train data is read first and paired with the rollouts by its payload's `rollout_id`
+/// (`trace::run::pair_train`: a `train_3_4.pt` holds rollout 3 because its payload says so).
+///
+/// A file taken for a rollout dump by its name that is slime's train payload by its keys
+/// (`t2.pt`) is then read as train data, paired by its payload, and the run read again.
+pub fn read_run(run: &mut LocalRun, jobs: usize, opts: &RunOptions) -> Vec<DumpResult> {
+    let results = read_all(run, jobs, opts);
+    let misnamed: Vec<String> = results
+        .iter()
+        .filter(|r| {
+            r.summary
+                .error
+                .as_deref()
+                .is_some_and(|e| e.starts_with(trace::run::NOT_A_ROLLOUT_DUMP))
+        })
+        .filter_map(|r| r.summary.dump.as_ref().map(|d| d.file.clone()))
+        .collect();
+    if misnamed.is_empty() {
+        return results;
+    }
+    let layout = &mut run.listing.layout;
+    layout.dumps.retain(|d| !misnamed.contains(&d.file));
+    for f in misnamed {
+        layout.notes.push(format!(
+            "{f}: slime's train payload by its keys; read as train data"
+        ));
+        layout.train.push((None, f));
+    }
+    read_all(run, jobs, opts)
+}
+
+fn read_all(run: &mut LocalRun, jobs: usize, opts: &RunOptions) -> Vec<DumpResult> {
+    let root = run.root.clone();
+    let layout = &mut run.listing.layout;
+    let train_files: Vec<String> = layout.train.iter().map(|(_, f)| f.clone()).collect();
+    let read = par_map(&train_files, jobs, |t| read_train(&Src::Path(root.join(t))));
+    let ids: Vec<(String, Option<i64>)> = layout
+        .train
+        .iter()
+        .zip(&read)
+        .map(|((name_id, f), r)| {
+            let payload = r.as_ref().ok().and_then(|t| t.rollout_id);
+            (f.clone(), payload.or(*name_id))
+        })
+        .collect();
+    pair_train(layout, &ids);
+    let mut train: HashMap<String, Result<TrainData, String>> =
+        train_files.into_iter().zip(read).collect();
+    let has_train = !layout.train.is_empty();
+    let work: Vec<Mutex<Option<(&DumpRef, Train)>>> = layout
+        .dumps
+        .iter()
+        .map(|d| {
+            let t = match d.train_file.as_ref().and_then(|t| train.remove(t)) {
+                Some(Ok(t)) => Train::Read(Box::new(t)),
+                Some(Err(e)) => Train::Error(e),
+                None => Train::None,
+            };
+            Mutex::new(Some((d, t)))
+        })
+        .collect();
+    par_map(&work, jobs, |w| {
+        let (d, t) = lock(w).take()?;
+        Some(read_dump(
+            &Src::Path(root.join(&d.file)),
+            t,
+            d,
+            has_train,
+            opts,
+        ))
+    })
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 /// One dump of a run: its summary and its samples' records. A dump that cannot be read is a
 /// summary with `error` (the run goes on); train data that cannot be read is said in it.
-pub fn read_dump(src: &Src, train: Train, dump: &DumpRef, run_has_train: bool) -> DumpResult {
+pub fn read_dump(
+    src: &Src,
+    train: Train,
+    dump: &DumpRef,
+    run_has_train: bool,
+    opts: &RunOptions,
+) -> DumpResult {
     let mut scan = trace::run::DumpScan::summary();
     let scanned = src
         .chunks(&mut |c| {
@@ -102,14 +184,21 @@ pub fn read_dump(src: &Src, train: Train, dump: &DumpRef, run_has_train: bool) -
         Train::None => None,
         Train::Error(e) => Some(Err(e)),
         Train::Src(t) => Some(read_train(&t)),
+        Train::Read(t) => Some(Ok(*t)),
     };
-    let (summary, scanned) = summarize(dump, scanned, train, run_has_train);
+    let (summary, scanned) = summarize_with(dump, scanned, train, run_has_train, opts);
     let samples = scanned
         .rows
         .iter()
         .map(|r| sample_record(dump, r))
         .collect();
     DumpResult { summary, samples }
+}
+
+/// The `rollout_id` a train file's payload names (slime's `train_{rollout_id}_{rank}.pt`),
+/// read under the shared budget: `None` when it names none or cannot be read.
+pub fn train_rollout_id(src: &Src) -> Option<i64> {
+    read_train(src).ok().and_then(|t| t.rollout_id)
 }
 
 /// A train file read whole (its means only), under the shared budget.
@@ -177,7 +266,13 @@ mod tests {
             file: "rollout_data/3.pt".into(),
             train_file: None,
         };
-        let r = read_dump(&Src::Bytes(b"\x80\x02garbage"), Train::None, &d, false);
+        let r = read_dump(
+            &Src::Bytes(b"\x80\x02garbage"),
+            Train::None,
+            &d,
+            false,
+            &RunOptions::default(),
+        );
         assert!(r.samples.is_empty());
         let rec = trace::run::rollout_record(&r.summary);
         assert_eq!(rec["rollout_id"], 3);

@@ -144,6 +144,18 @@ impl<'a> Archive<'a> {
 
     /// The bytes of storage `key` (at most `max_bytes`).
     pub fn storage(&self, key: &str, max_bytes: u64) -> Result<Cow<'a, [u8]>, Error> {
+        self.storage_bytes(key, max_bytes, false)
+    }
+
+    /// The storage's bytes: all of them (an error past `max_bytes`), or with `prefix` only
+    /// the first `max_bytes` (a tensor that views the start of a larger shared storage, as
+    /// torch writes a list of 0-d tensors cut from one tensor).
+    fn storage_bytes(
+        &self,
+        key: &str,
+        max_bytes: u64,
+        prefix: bool,
+    ) -> Result<Cow<'a, [u8]>, Error> {
         let c = self
             .storages
             .get(key)
@@ -166,6 +178,7 @@ impl<'a> Archive<'a> {
         };
         match c.method {
             0 if data.len() as u64 <= max_bytes => Ok(Cow::Borrowed(data)),
+            0 if prefix => Ok(Cow::Borrowed(&data[..max_bytes as usize])),
             0 => Err(too_large()),
             8 => {
                 let mut out = Vec::new();
@@ -174,7 +187,10 @@ impl<'a> Archive<'a> {
                     .read_to_end(&mut out)
                     .map_err(|e| Error::Zip(format!("{}: {e}", c.name)))?;
                 if out.len() as u64 > max_bytes {
-                    return Err(too_large());
+                    if !prefix {
+                        return Err(too_large());
+                    }
+                    out.truncate(max_bytes as usize);
                 }
                 Ok(Cow::Owned(out))
             }
@@ -195,7 +211,7 @@ impl<'a> Archive<'a> {
             return Err(what(format!("{n} elements; at most {max_elems} are read")));
         }
         let need = needed_bytes(t, size).map_err(what)?;
-        let data = self.storage(&t.key, need.max(size as u64))?;
+        let data = self.storage_bytes(&t.key, need.max(size as u64), true)?;
         if n > 0 && (data.len() as u64) < need {
             return Err(what(format!(
                 "needs {need} bytes, the storage has {}",

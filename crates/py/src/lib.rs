@@ -14,7 +14,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
-use trace::run::{DumpKind, DumpRef};
+use trace::run::{DumpKind, DumpRef, RunOptions, Templates};
 
 mod convert;
 mod read;
@@ -175,8 +175,11 @@ fn layout<'py>(py: Python<'py>, paths: Vec<Bound<'py, PyAny>>) -> PyResult<Bound
 /// pyarrow filesystem's read failed), giving the record with `error` that the CLI gives for an
 /// unreadable file. `train`: the train data (path or bytes) or None; `train_error`: why it
 /// could not be read (then `train` is ignored).
+/// `options`: `trace::run::RunOptions` as JSON (`eval_names`, `reward_key`,
+/// `eval_reward_key`, `rollout_max_response_len`), the CLI's slime flags.
 #[pyfunction]
-#[pyo3(signature = (src, dump, run_has_train, train=None, train_error=None, src_error=None))]
+#[pyo3(signature = (src, dump, run_has_train, train=None, train_error=None, src_error=None, options=None))]
+#[allow(clippy::too_many_arguments)]
 fn summarize_dump<'py>(
     py: Python<'py>,
     src: &Bound<'py, PyAny>,
@@ -185,8 +188,10 @@ fn summarize_dump<'py>(
     train: Option<&Bound<'py, PyAny>>,
     train_error: Option<String>,
     src_error: Option<String>,
+    options: Option<String>,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyList>)> {
     let dump = dump_ref(dump)?;
+    let opts: RunOptions = json_arg(options, "options")?;
     if let Some(e) = src_error {
         let record = read::failed(&dump, e);
         return Ok((convert::map(py, &record)?, PyList::empty(py)));
@@ -198,7 +203,13 @@ fn summarize_dump<'py>(
         (None, None) => Train::None,
     };
     let (record, samples) = unlocked(py, || {
-        Ok(read::summarize_dump(&src, train, &dump, run_has_train))
+        Ok(read::summarize_dump(
+            &src,
+            train,
+            &dump,
+            run_has_train,
+            &opts,
+        ))
     })?;
     let list = PyList::empty(py);
     for s in &samples {
@@ -207,16 +218,36 @@ fn summarize_dump<'py>(
     Ok((convert::map(py, &record)?, list))
 }
 
-/// `rollscope run --json` as a dict: the run in `inputs` (one folder, or dump files), `jobs`
-/// dumps at a time (0: one per core) under the CLI's memory budget.
+/// `options` (`trace::run::RunOptions`) or `templates` (`trace::run::Templates`) given as
+/// JSON, or their defaults.
+fn json_arg<T: Default + for<'de> serde::Deserialize<'de>>(
+    given: Option<String>,
+    what: &str,
+) -> PyResult<T> {
+    match given {
+        Some(o) => {
+            serde_json::from_str(&o).map_err(|e| PyValueError::new_err(format!("{what}: {e}")))
+        }
+        None => Ok(T::default()),
+    }
+}
+
+/// `rollscope run --json` as a dict: the run in `inputs` (one folder, or dump files; none:
+/// the `templates`' folders), `jobs` dumps at a time (0: one per core) under the CLI's memory
+/// budget. `options`, `templates`: slime's arguments as JSON (`RunOptions`, `Templates`).
 #[pyfunction]
+#[pyo3(signature = (inputs, jobs, options=None, templates=None))]
 fn run_table<'py>(
     py: Python<'py>,
     inputs: Vec<PathBuf>,
     jobs: usize,
+    options: Option<String>,
+    templates: Option<String>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let opts: RunOptions = json_arg(options, "options")?;
+    let templates: Templates = json_arg(templates, "templates")?;
     let (rollouts, samples) = unlocked(py, || {
-        read::run_table(&inputs, ops::table::jobs(Some(jobs)))
+        read::run_table(&inputs, ops::table::jobs(Some(jobs)), &opts, &templates)
     })?;
     let doc = PyDict::new(py);
     let list = PyList::empty(py);
@@ -250,15 +281,18 @@ type Files = Vec<(String, u64)>;
 /// of the folder `sub` under the run's root as `[(name, "file" | "dir" | other, size)]`, or
 /// None when it is not a folder. Gives `(root_is_parent, [(path, size)], layout)`.
 #[pyfunction]
+#[pyo3(signature = (folder_name, shown, siblings, lister, templates=None))]
 fn list_folder<'py>(
     py: Python<'py>,
     folder_name: &str,
     shown: &str,
     siblings: bool,
     lister: &Bound<'py, PyAny>,
+    templates: Option<String>,
 ) -> PyResult<(bool, Files, Bound<'py, PyAny>)> {
+    let templates: Templates = json_arg(templates, "templates")?;
     let mut raised = None;
-    let listed = ops::listing::list_folder(folder_name, shown, siblings, &mut |sub| {
+    let listed = ops::listing::list_folder(folder_name, shown, siblings, &templates, &mut |sub| {
         let got = lister
             .call1((sub,))
             .and_then(|v| v.extract::<Option<Vec<(String, String, u64)>>>());
@@ -288,17 +322,47 @@ fn root_is_parent(folder_name: &str, siblings: bool) -> bool {
 /// Dump files given one by one as `[(path, "file" | other, size)]`: `([(path, size)],
 /// layout)`, or the CLI's error for one that is not a file.
 #[pyfunction]
+#[pyo3(signature = (given, templates=None))]
 fn list_given<'py>(
     py: Python<'py>,
     given: Vec<(String, String, u64)>,
+    templates: Option<String>,
 ) -> PyResult<(Files, Bound<'py, PyAny>)> {
+    let templates: Templates = json_arg(templates, "templates")?;
     let given = given
         .into_iter()
         .map(|(p, k, n)| (p, read::kind(&k), n))
         .collect();
-    let l = ops::listing::list_given(given).map_err(DumpError::new_err)?;
+    let l = ops::listing::list_given(given, &templates).map_err(DumpError::new_err)?;
     let layout = serde_json::to_value(&l.layout).map_err(|e| DumpError::new_err(e.to_string()))?;
     Ok((l.files, convert::value(py, &layout)?))
+}
+
+/// The `rollout_id` a train file's payload names (path or bytes), or None: what the run
+/// table pairs train data by (`ops::table::train_rollout_id`).
+#[pyfunction]
+fn train_rollout_id(py: Python<'_>, src: &Bound<'_, PyAny>) -> PyResult<Option<i64>> {
+    let src = source(src)?;
+    unlocked(py, || Ok(ops::table::train_rollout_id(&src)))
+}
+
+/// A layout (`list_folder`'s or `list_given`'s) with its train data paired by `ids`
+/// (`[(train file, rollout id or None)]`, the payloads' ids): `trace::run::pair_train`.
+#[pyfunction]
+fn pair_train<'py>(
+    py: Python<'py>,
+    layout: &Bound<'py, PyAny>,
+    ids: Vec<(String, Option<i64>)>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let text: String = py
+        .import("json")?
+        .call_method1("dumps", (layout,))?
+        .extract()?;
+    let mut l: trace::run::RunLayout =
+        serde_json::from_str(&text).map_err(|e| PyValueError::new_err(format!("layout: {e}")))?;
+    trace::run::pair_train(&mut l, &ids);
+    let v = serde_json::to_value(&l).map_err(|e| DumpError::new_err(e.to_string()))?;
+    convert::value(py, &v)
 }
 
 /// A `layout()` dump dict back into a `DumpRef`.
@@ -345,6 +409,8 @@ fn _rollscope(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(list_run, m)?)?;
     m.add_function(wrap_pyfunction!(list_folder, m)?)?;
     m.add_function(wrap_pyfunction!(list_given, m)?)?;
+    m.add_function(wrap_pyfunction!(train_rollout_id, m)?)?;
+    m.add_function(wrap_pyfunction!(pair_train, m)?)?;
     m.add_function(wrap_pyfunction!(root_is_parent, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

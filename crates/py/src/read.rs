@@ -7,7 +7,7 @@ use ops::listing::{Entry, Kind, LocalRun};
 use ops::table::{read_dump, DumpResult, Train};
 use ops::Src;
 use serde_json::{Map, Value as J};
-use trace::run::{rollout_record, DumpRef, RolloutSummary};
+use trace::run::{rollout_record, DumpRef, RolloutSummary, RunOptions, Templates};
 
 /// `rollscope stats --json`: the flat object under the given thresholds, and the warnings.
 pub fn stats(
@@ -46,8 +46,9 @@ pub fn summarize_dump(
     train: Train,
     dump: &DumpRef,
     run_has_train: bool,
+    opts: &RunOptions,
 ) -> (Map<String, J>, Vec<Map<String, J>>) {
-    let r = read_dump(src, train, dump, run_has_train);
+    let r = read_dump(src, train, dump, run_has_train, opts);
     (rollout_record(&r.summary), r.samples)
 }
 
@@ -59,10 +60,16 @@ pub fn failed(dump: &DumpRef, error: String) -> Map<String, J> {
 /// JSON records (`rollouts` or `samples`).
 pub type Records = Vec<Map<String, J>>;
 
-/// `rollscope run --json`'s records: the run in `inputs`, `jobs` dumps at a time.
-pub fn run_table(inputs: &[PathBuf], jobs: usize) -> Result<(Records, Records), String> {
-    let run = ops::listing::list_local(inputs, true)?;
-    let results: Vec<DumpResult> = ops::table::read_run(&run, jobs);
+/// `rollscope run --json`'s records: the run in `inputs` (none: the `templates`' folders),
+/// `jobs` dumps at a time, under slime's `opts`.
+pub fn run_table(
+    inputs: &[PathBuf],
+    jobs: usize,
+    opts: &RunOptions,
+    templates: &Templates,
+) -> Result<(Records, Records), String> {
+    let mut run = ops::listing::list_local_with(inputs, true, templates)?;
+    let results: Vec<DumpResult> = ops::table::read_run(&mut run, jobs, opts);
     let mut rollouts = Vec::with_capacity(results.len());
     let mut samples = Vec::new();
     for r in results {

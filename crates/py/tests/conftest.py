@@ -13,6 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = Path(os.environ.get("ROLLSCOPE_FIXTURES", ROOT / "tests" / "fixtures"))
 RUN = FIXTURES / "run"
+RUN_FLAT = FIXTURES / "run_flat"
 SLIME = sorted((FIXTURES / "slime").glob("*.pt"))
 CLI = Path(os.environ.get("ROLLSCOPE_BIN", ROOT / "target" / "debug" / "rollscope"))
 
@@ -37,7 +38,7 @@ def cli_error(*args):
     return out.stderr.decode(errors="replace").strip().splitlines()[-1].removeprefix("error: ")
 
 
-def diff(ref, ours, rel, path=""):
+def diff(ref, ours, rel, path="", abs_tol=1e-12):
     """Where `ours` differs from `ref`: same keys, equal non-numbers, numbers within `rel`
     relative. One line per difference (written here, independently of the package)."""
     out = []
@@ -46,22 +47,62 @@ def diff(ref, ours, rel, path=""):
             if k not in ours:
                 out.append(f"{path}.{k}: missing")
             else:
-                out += diff(ref[k], ours[k], rel, f"{path}.{k}")
+                out += diff(ref[k], ours[k], rel, f"{path}.{k}", abs_tol)
         out += [f"{path}.{k}: extra" for k in ours if k not in ref]
     elif isinstance(ref, list) and isinstance(ours, list):
         if len(ref) != len(ours):
             out.append(f"{path}: {len(ref)} items, ours {len(ours)}")
         else:
             for i, (a, b) in enumerate(zip(ref, ours)):
-                out += diff(a, b, rel, f"{path}[{i}]")
+                out += diff(a, b, rel, f"{path}[{i}]", abs_tol)
     elif (
         isinstance(ref, (int, float))
         and isinstance(ours, (int, float))
         and not isinstance(ref, bool)
         and not isinstance(ours, bool)
     ):
-        if not math.isclose(ref, ours, rel_tol=rel, abs_tol=1e-12):
+        if not math.isclose(ref, ours, rel_tol=rel, abs_tol=abs_tol):
             out.append(f"{path}: reference {ref}, ours {ours}")
     elif ref != ours or type(ref) is not type(ours):
         out.append(f"{path}: reference {ref!r}, ours {ours!r}")
+    return out
+
+
+# Keys the `run` fixture's reference predates (slime's train-side metrics, the per-sample
+# masked means, the eval set's index); its `eval_datasets` is a plain list of names.
+NEWER_SAMPLE_KEYS = {
+    "eval_dataset_index",
+    "train/advantage_masked_mean",
+    "train/kl_masked_mean",
+    "train/train_rollout_logprob_abs_diff",
+}
+ROLLOUT_SIDE = ("rollout/response_len/", "rollout/zero_std/")
+ROLLOUT_SIDE_KEYS = {
+    "rollout/truncated_ratio",
+    "rollout/repetition_frac",
+    "rollout/prefix_cache_hit_rate",
+    "rollout/avg_cached_tokens_per_sample",
+}
+
+
+def older(doc):
+    """`doc` as a reference written before the train-side keys (see NEWER_SAMPLE_KEYS)."""
+
+    def newer(k):
+        if k in NEWER_SAMPLE_KEYS or k.startswith(("multi_turn/", "passrate/")):
+            return True
+        return (
+            k.startswith("rollout/")
+            and not k.startswith(ROLLOUT_SIDE)
+            and k not in ROLLOUT_SIDE_KEYS
+        )
+
+    out = {}
+    for part in ("rollouts", "samples"):
+        out[part] = []
+        for r in doc[part]:
+            r = {k: v for k, v in r.items() if not newer(k)}
+            if "eval_datasets" in r:
+                r["eval_datasets"] = [d["name"] for d in r["eval_datasets"]]
+            out[part].append(r)
     return out

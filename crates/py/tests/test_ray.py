@@ -4,11 +4,12 @@ ROLLSCOPE_REQUIRE_RAY=1 (a missing Ray fails there instead of skipping)."""
 
 import math
 import os
+import shutil
 
 import pytest
 import rollscope
 
-from conftest import RUN
+from conftest import RUN, RUN_FLAT
 
 if os.environ.get("ROLLSCOPE_REQUIRE_RAY"):
     import ray  # noqa: F401
@@ -39,6 +40,16 @@ def test_ray_run_table_equals_the_local_one(local_ray, local_table):
     ours = rray.run_table(str(RUN))
     assert ours == local_table
     assert len(ours["rollouts"]) == 8 and len(ours["samples"]) == 192
+
+
+def test_ray_run_flat_with_eval_names_equals_the_local_one(local_ray):
+    import rollscope.ray as rray
+
+    names = ["math500", "aime24"]
+    ours = rray.run_table(str(RUN_FLAT), eval_names=names)
+    assert ours == rollscope.run_table(RUN_FLAT, eval_names=names)
+    evals = [r for r in ours["rollouts"] if r["kind"] == "eval"]
+    assert [[d["name"] for d in r["eval_datasets"]] for r in evals] == [names, names]
 
 
 def test_ray_reads_through_the_given_filesystem(local_ray, local_table, monkeypatch):
@@ -113,3 +124,17 @@ def test_the_parquet_files_open_in_duckdb(local_ray, local_table, tmp_path):
     ).fetchall()
     want = [(r["rollout_id"], r["pass_rate"]["pass@1"]) for r in local_table["rollouts"] if r["kind"] == "train"]
     assert rows == want and len(rows) == 6
+
+
+def test_ray_pairs_train_data_by_its_payload(local_ray, tmp_path):
+    import rollscope.ray as rray
+
+    # Named for rollout 9, the payload says rollout 2 (as the local run table pairs it).
+    for f in RUN_FLAT.iterdir():
+        if f.is_file():
+            name = "train_9_4.pt" if f.name == "train_2_4.pt" else f.name
+            shutil.copy(f, tmp_path / name)
+    ours = rray.run_table(str(tmp_path))
+    assert ours == rollscope.run_table(tmp_path)
+    r2 = next(r for r in ours["rollouts"] if r["file"] == "rollout_2.pt")
+    assert r2["train_file"] == "train_9_4.pt"

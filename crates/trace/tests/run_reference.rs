@@ -5,31 +5,46 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as J;
-use trace::run::{json_diff, layout, run_json, sample_record, scan_bytes, summarize, TrainData};
+use trace::run::{
+    as_older_reference, eval_set_names, json_diff, layout, run_json, sample_record, scan_bytes,
+    summarize_with, RolloutSummary, RunOptions, TrainData,
+};
 
-fn run_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/run")
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
 }
+
+/// Numbers equal within 1e-6 relative, or 1e-7 absolute: slime sums train-side values in
+/// float32, so a mean that cancels to ≈ 0 (a GRPO rollout's advantages: −1.2e-8) is float32
+/// rounding, not a value to match digit by digit.
+const REL: f64 = 1e-6;
+const ABS: f64 = 1e-7;
 
 fn files(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
-    for sub in ["rollout_data", "train_data", "tokenizer"] {
-        for e in std::fs::read_dir(dir.join(sub)).expect("fixture folder") {
-            let name = e.expect("entry").file_name().to_string_lossy().into_owned();
-            out.push(format!("{sub}/{name}"));
+    for sub in ["", "rollout_data", "train_data", "tokenizer"] {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for e in entries {
+            let e = e.expect("entry");
+            if e.path().is_dir() {
+                continue;
+            }
+            let name = e.file_name().to_string_lossy().into_owned();
+            out.push(if sub.is_empty() {
+                name
+            } else {
+                format!("{sub}/{name}")
+            });
         }
     }
     out
 }
 
-#[test]
-fn run_equals_slimes_reference() {
-    let dir = run_dir();
-    let reference: J = serde_json::from_slice(
-        &std::fs::read(dir.join("run_reference.json")).expect("run_reference.json"),
-    )
-    .expect("reference JSON");
-    let l = layout(&files(&dir));
+/// Every dump of the run at `dir` summarised and recorded: (summaries, `--json` document).
+fn read_run(dir: &Path, opts: &RunOptions) -> (Vec<RolloutSummary>, J) {
+    let l = layout(&files(dir));
     assert_eq!(l.tokenizer.as_deref(), Some("tokenizer/tokenizer.json"));
     let mut summaries = Vec::new();
     let mut samples = Vec::new();
@@ -40,13 +55,63 @@ fn run_equals_slimes_reference() {
             .train_file
             .as_ref()
             .map(|t| TrainData::read(&std::fs::read(dir.join(t)).expect("train"), false));
-        let (s, scan) = summarize(d, scan, train, true);
+        let (s, scan) = summarize_with(d, scan, train, true, opts);
         assert!(s.notes.is_empty(), "{}: {:?}", d.file, s.notes);
         samples.extend(scan.rows.iter().map(|r| sample_record(d, r)));
         summaries.push(s);
     }
-    let ours = run_json(&summaries, samples);
-    let out = json_diff(&reference, &ours, 1e-6);
+    (summaries.clone(), run_json(&summaries, samples))
+}
+
+fn reference(dir: &Path) -> J {
+    serde_json::from_slice(&std::fs::read(dir.join("run_reference.json")).expect("reference"))
+        .expect("reference JSON")
+}
+
+#[test]
+fn run_flat_equals_slimes_reference_on_every_key() {
+    let dir = fixtures().join("run_flat");
+    let opts = RunOptions {
+        eval_names: vec!["math500".into(), "aime24".into()],
+        ..RunOptions::default()
+    };
+    let (summaries, ours) = read_run(&dir, &opts);
+    let out = json_diff(&reference(&dir), &ours, REL, ABS);
+    assert!(
+        out.is_empty(),
+        "{} differences:\n{}",
+        out.len(),
+        out.join("\n")
+    );
+    // Without names, the sets come by order: `eval set 1` (12 samples), then `eval set 2`.
+    let (summaries2, _) = read_run(&dir, &RunOptions::default());
+    let evals: Vec<_> = summaries2
+        .iter()
+        .filter(|s| s.metrics.contains_key("eval/step"))
+        .collect();
+    assert_eq!(evals.len(), 2);
+    for e in evals {
+        assert_eq!(
+            eval_set_names(&e.metrics["eval_datasets"]),
+            ["eval set 1", "eval set 2"]
+        );
+    }
+    let kinds: Vec<_> = summaries
+        .iter()
+        .filter_map(|s| s.dump.as_ref().map(|d| (d.rollout_id, d.kind.as_str())))
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|(_, k)| *k == "train").count(),
+        6,
+        "{kinds:?}"
+    );
+}
+
+#[test]
+fn run_equals_slimes_reference() {
+    let dir = fixtures().join("run");
+    let (summaries, ours) = read_run(&dir, &RunOptions::default());
+    let out = json_diff(&reference(&dir), &as_older_reference(&ours), REL, ABS);
     assert!(
         out.is_empty(),
         "{} differences:\n{}",
@@ -85,7 +150,7 @@ fn the_comparison_can_fail() {
         serde_json::json!({"x": 1.0, "y": [1, 2], "z": "t", "w": 0}),
         serde_json::json!({"x": 1.0000000001, "y": [1, 2], "z": "s"}),
     ] {
-        out.extend(json_diff(&a, &b, 1e-6));
+        out.extend(json_diff(&a, &b, 1e-6, 0.0));
     }
     // 1e-5 off; an array short; a string changed and a key of ours only; 1e-10 is equal.
     assert_eq!(out.len(), 4, "{out:?}");

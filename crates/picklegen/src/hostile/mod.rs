@@ -8,12 +8,14 @@
 //! Layout: `vm.rs` (pickle machine: cycles, sharing, charging, streaming edges),
 //! `amplify.rs` (the three VM amplifiers of issue 24),
 //! `trace.rs` (trace shapes, budgets, floats, elision), `cache.rs` (untrusted cache JSON),
-//! `output.rs` (small dumps whose exports and reports would be huge).
+//! `output.rs` (small dumps whose exports and reports would be huge), `train.rs` (train
+//! payloads that lie, a huge image).
 
 pub mod amplify;
 mod cache;
 mod output;
 mod trace;
+pub mod train;
 mod vm;
 
 pub use output::{export_cases, ExportCase};
@@ -33,7 +35,8 @@ pub enum Expect {
 pub struct Case {
     /// File name to write it under (`.pt` for dumps, `.json` for cache JSON).
     pub file: &'static str,
-    /// Which class of issue #12 it covers (1–10), for reports.
+    /// Which class of issue #12 it covers (1–10), for reports; 0: a train payload that lies
+    /// (issue #20).
     pub class: u8,
     /// One line: what the file does to a reader.
     pub what: &'static str,
@@ -50,5 +53,6 @@ pub fn catalog() -> Vec<Case> {
     all.extend(trace::cases());
     all.extend(cache::cases());
     all.extend(output::cases());
+    all.extend(train::cases());
     all
 }

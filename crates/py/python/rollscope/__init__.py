@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 from . import _rollscope
 from ._rollscope import DumpError
-from ._run import list_run, run_table
+from ._run import list_run, options_json, run_table
 
 __all__ = [
     "DumpError",
@@ -103,7 +103,10 @@ def export(path_or_bytes: PathOrBytes, format: str, *, name: str = "<bytes>") ->
 
 
 def _one(
-    path_or_bytes: PathOrBytes, train: Optional[PathOrBytes], name: Optional[str]
+    path_or_bytes: PathOrBytes,
+    train: Optional[PathOrBytes],
+    name: Optional[str],
+    options: Optional[str] = None,
 ) -> Any:
     src = _src(path_or_bytes)
     if name is None:
@@ -116,7 +119,7 @@ def _one(
         dump["train_file"] = train if isinstance(train, str) else "train_data"
     has_train = train is not None
     record, rows = _rollscope.summarize_dump(
-        src, dump, has_train, None if train is None else _src(train)
+        src, dump, has_train, None if train is None else _src(train), options=options
     )
     if train is not None and record.get("error") is None:
         # A train file the caller named but that could not be read at all (missing, a
@@ -139,12 +142,20 @@ def samples(
     *,
     train: Optional[PathOrBytes] = None,
     name: Optional[str] = None,
+    eval_names: Optional[Sequence[str]] = None,
+    reward_key: Optional[str] = None,
+    eval_reward_key: Optional[str] = None,
+    rollout_max_response_len: Optional[float] = None,
+    advantage_estimator: Optional[str] = None,
 ) -> List[Dict[str, Any]]:
     """One record per sample of a dump: the ``samples`` records of ``rollscope run --json``
     (reward, lengths, status, text sizes and hash, and with ``train`` (its
     ``train_data/{id}.pt``) the train-side fields). The rollout id comes from the file name
-    (``name`` for bytes; the last number in it)."""
-    record, rows = _one(path_or_bytes, train, name)
+    (``name`` for bytes; the last number in it). The slime keywords are :func:`run_table`'s."""
+    options = options_json(
+        eval_names, reward_key, eval_reward_key, rollout_max_response_len, advantage_estimator
+    )
+    record, rows = _one(path_or_bytes, train, name, options)
     if record.get("error") is not None:
         raise DumpError(f"{record.get('file')}: {record['error']}")
     return rows
@@ -155,10 +166,19 @@ def summary(
     *,
     train: Optional[PathOrBytes] = None,
     name: Optional[str] = None,
+    eval_names: Optional[Sequence[str]] = None,
+    reward_key: Optional[str] = None,
+    eval_reward_key: Optional[str] = None,
+    rollout_max_response_len: Optional[float] = None,
+    advantage_estimator: Optional[str] = None,
 ) -> Dict[str, Any]:
     """A dump's ``rollouts`` record of ``rollscope run --json``: slime's per-rollout metrics
-    (``reward/mean``, ``rollout/…``, ``perf/…``, ``pass_rate``, or an eval's ``eval/…``)."""
-    record, _ = _one(path_or_bytes, train, name)
+    (``reward/mean``, ``rollout/…``, ``perf/…``, ``pass_rate``, or an eval's ``eval/…``). The
+    slime keywords are :func:`run_table`'s."""
+    options = options_json(
+        eval_names, reward_key, eval_reward_key, rollout_max_response_len, advantage_estimator
+    )
+    record, _ = _one(path_or_bytes, train, name, options)
     if record.get("error") is not None:
         raise DumpError(f"{record.get('file')}: {record['error']}")
     return record

@@ -36,6 +36,11 @@ def samples(
     *,
     train: Optional[PathOrBytes] = None,
     name: Optional[str] = None,
+    eval_names: Optional[Sequence[str]] = None,
+    reward_key: Optional[str] = None,
+    eval_reward_key: Optional[str] = None,
+    rollout_max_response_len: Optional[float] = None,
+    advantage_estimator: Optional[str] = None,
 ) -> List[Dict[str, Any]]:
     """The per-sample records of ``rollscope run --json`` for one dump."""
 
@@ -44,10 +49,26 @@ def summary(
     *,
     train: Optional[PathOrBytes] = None,
     name: Optional[str] = None,
+    eval_names: Optional[Sequence[str]] = None,
+    reward_key: Optional[str] = None,
+    eval_reward_key: Optional[str] = None,
+    rollout_max_response_len: Optional[float] = None,
+    advantage_estimator: Optional[str] = None,
 ) -> Dict[str, Any]:
     """The dump's ``rollouts`` record of ``rollscope run --json``."""
 
-def run_table(dir_or_paths: Inputs, *, jobs: int = 0) -> Dict[str, Any]:
+def run_table(
+    dir_or_paths: Optional[Inputs] = None,
+    *,
+    jobs: int = 0,
+    eval_names: Optional[Sequence[str]] = None,
+    reward_key: Optional[str] = None,
+    eval_reward_key: Optional[str] = None,
+    rollout_max_response_len: Optional[float] = None,
+    advantage_estimator: Optional[str] = None,
+    save_debug_rollout_data: Optional[str] = None,
+    save_debug_train_data: Optional[str] = None,
+) -> Dict[str, Any]:
     """``rollscope run --json`` as a dict: ``{"rollouts": [...], "samples": [...]}``."""
 
 def list_run(dir_or_paths: Inputs, siblings: bool = True) -> Tuple[str, List[Tuple[str, int]]]:

@@ -10,8 +10,9 @@ its own, with the GIL released, under the CLI's memory budget.
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Any, Dict, List, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _rollscope
 from ._rollscope import DumpError
@@ -45,13 +46,63 @@ def merge(results: List[Tuple[Dict[str, Any], List[Dict[str, Any]]]]) -> Dict[st
     }
 
 
-def run_table(dir_or_paths: Inputs, *, jobs: int = 0) -> Dict[str, Any]:
+def options_json(
+    eval_names: Optional[Sequence[str]] = None,
+    reward_key: Optional[str] = None,
+    eval_reward_key: Optional[str] = None,
+    rollout_max_response_len: Optional[float] = None,
+    advantage_estimator: Optional[str] = None,
+) -> str:
+    """slime's arguments a dump cannot tell (the CLI's ``--eval-names``, ``--reward-key``,
+    ``--eval-reward-key``, ``--rollout-max-response-len``, ``--advantage-estimator``) as the
+    library takes them."""
+    return json.dumps(
+        {
+            "eval_names": list(eval_names or []),
+            "reward_key": reward_key,
+            "eval_reward_key": eval_reward_key,
+            "rollout_max_response_len": rollout_max_response_len,
+            "advantage_estimator": advantage_estimator,
+        }
+    )
+
+
+def templates_json(
+    save_debug_rollout_data: Optional[str] = None, save_debug_train_data: Optional[str] = None
+) -> str:
+    """slime's ``--save-debug-rollout-data`` / ``--save-debug-train-data`` templates as the
+    library takes them."""
+    return json.dumps({"rollout": save_debug_rollout_data, "train": save_debug_train_data})
+
+
+def run_table(
+    dir_or_paths: Optional[Inputs] = None,
+    *,
+    jobs: int = 0,
+    eval_names: Optional[Sequence[str]] = None,
+    reward_key: Optional[str] = None,
+    eval_reward_key: Optional[str] = None,
+    rollout_max_response_len: Optional[float] = None,
+    advantage_estimator: Optional[str] = None,
+    save_debug_rollout_data: Optional[str] = None,
+    save_debug_train_data: Optional[str] = None,
+) -> Dict[str, Any]:
     """A whole run, ``rollscope run --json`` as a dict: ``{"rollouts": [...], "samples":
     [...]}`` with slime's metric names (one record per dump, one per sample of every dump).
 
     ``dir_or_paths``: a ``--dump-details`` folder, its ``rollout_data/`` folder, or dump
-    files. Dumps are read ``jobs`` at a time (default: one per core), each streamed, with the
-    train reads of all jobs under one memory budget. A dump that cannot be read is a record
-    with ``error``; the run goes on.
+    files (None: the folders of the ``save_debug_*`` templates). Dumps are read ``jobs`` at a
+    time (default: one per core), each streamed, with the train reads of all jobs under one
+    memory budget; train data is paired with its rollout by its payload's ``rollout_id``. A
+    dump that cannot be read is a record with ``error``; the run goes on. The keywords are
+    slime's arguments of those names (``rollscope run --eval-names …``).
     """
-    return _rollscope.run_table(inputs_of(dir_or_paths), max(0, int(jobs)))
+    inputs = [] if dir_or_paths is None else inputs_of(dir_or_paths)
+    return _rollscope.run_table(
+        inputs,
+        max(0, int(jobs)),
+        options_json(
+            eval_names, reward_key, eval_reward_key, rollout_max_response_len, advantage_estimator
+        ),
+        templates_json(save_debug_rollout_data, save_debug_train_data),
+    )

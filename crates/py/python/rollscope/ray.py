@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from . import _rollscope
 from ._rollscope import DumpError
-from ._run import Inputs, inputs_of, merge
+from ._run import Inputs, inputs_of, merge, options_json, templates_json
 from .parquet import _fs_for
 from . import parquet as _parquet
 
@@ -61,11 +61,11 @@ def list_run(dir_or_paths: Inputs, *, filesystem: Any = None):
     """The run's files through pyarrow: ``(files, where)`` with ``files`` the sorted
     ``(path, size)`` the library's listing keeps and ``where[path] = (filesystem, path on
     it)``. Which entries make the run is the library's rule (the CLI's)."""
-    files, where, _ = _list_run(dir_or_paths, filesystem)
+    files, where, _ = _list_run(dir_or_paths, filesystem, None)
     return files, where
 
 
-def _list_run(dir_or_paths: Inputs, filesystem: Any):
+def _list_run(dir_or_paths: Inputs, filesystem: Any, templates: Optional[str]):
     """:func:`list_run` and the library's layout of the files."""
     import pyarrow.fs as pafs
 
@@ -83,7 +83,11 @@ def _list_run(dir_or_paths: Inputs, filesystem: Any):
         else:
             root = d
         _, files, lay = _rollscope.list_folder(
-            name, inputs[0], True, lambda sub: _entries(fs, f"{root}/{sub}" if sub else root)
+            name,
+            inputs[0],
+            True,
+            lambda sub: _entries(fs, f"{root}/{sub}" if sub else root),
+            templates,
         )
         for rel, _ in files:
             where[rel] = (fs, f"{root}/{rel}")
@@ -96,7 +100,7 @@ def _list_run(dir_or_paths: Inputs, filesystem: Any):
             raise DumpError(f"{f}: not found")
         given.append((f, "file" if info.type == pafs.FileType.File else "other", info.size or 0))
         where[f] = (fs, p)
-    files, lay = _rollscope.list_given(given)
+    files, lay = _rollscope.list_given(given, templates)
     return files, where, lay
 
 
@@ -130,19 +134,68 @@ def _summarize(item: Dict[str, Any], filesystems: List[Any]) -> Dict[str, Any]:
         train,
         train_error,
         src_error,
+        options=item["options"],
     )
     return {"i": item["i"], "rollout": json.dumps(record), "samples": json.dumps(samples)}
 
 
-def run_table(dir_or_paths: Inputs, *, filesystem: Any = None) -> Dict[str, Any]:
-    """:func:`rollscope.run_table` on Ray Data: one task per dump, files read through
-    ``filesystem`` (default: ``pyarrow.fs.FileSystem.from_uri`` of each path; plain paths are
-    local). Starts Ray with its defaults when it is not running yet."""
+def _train_id(item: Dict[str, Any], filesystems: List[Any]) -> Dict[str, Any]:
+    """One Ray task: the rollout id a train file's payload names (None: none, or unreadable)."""
+    try:
+        data = _read(filesystems[item["fs"]], item["path"])
+    except OSError:
+        return {"i": item["i"], "id": None}
+    return {"i": item["i"], "id": _rollscope.train_rollout_id(data)}
+
+
+def _paired(
+    lay: Dict[str, Any],
+    where: Dict[str, Tuple[Any, str]],
+    fs_index: Any,
+    filesystems: List[Any],
+) -> Any:
+    """The layout with its train data paired by the payloads' ``rollout_id`` (one Ray task per
+    train file; the library pairs, as for :func:`rollscope.run_table`)."""
     import ray
 
-    files, where, lay = _list_run(dir_or_paths, filesystem)
-    dumps = lay["dumps"]
-    has_train = any(d.get("train_file") for d in dumps)
+    train = lay.get("train") or []
+    if not train:
+        return lay
+    items = []
+    for i, (_, t) in enumerate(train):
+        fs, path = where[t]
+        items.append({"i": i, "fs": fs_index(fs), "path": path})
+    ds = ray.data.from_items(items, override_num_blocks=len(items))
+    got = {r["i"]: r["id"] for r in ds.map(lambda it: _train_id(it, filesystems)).take_all()}
+    ids = [(t, got.get(i) if got.get(i) is not None else n) for i, (n, t) in enumerate(train)]
+    return _rollscope.pair_train(lay, ids)
+
+
+def run_table(
+    dir_or_paths: Optional[Inputs] = None,
+    *,
+    filesystem: Any = None,
+    eval_names: Optional[Sequence[str]] = None,
+    reward_key: Optional[str] = None,
+    eval_reward_key: Optional[str] = None,
+    rollout_max_response_len: Optional[float] = None,
+    advantage_estimator: Optional[str] = None,
+    save_debug_rollout_data: Optional[str] = None,
+    save_debug_train_data: Optional[str] = None,
+) -> Dict[str, Any]:
+    """:func:`rollscope.run_table` on Ray Data: one task per dump, files read through
+    ``filesystem`` (default: ``pyarrow.fs.FileSystem.from_uri`` of each path; plain paths are
+    local). Starts Ray with its defaults when it is not running yet. The slime keywords are
+    :func:`rollscope.run_table`'s (with templates, give the run folder or files too)."""
+    import ray
+
+    options = options_json(
+        eval_names, reward_key, eval_reward_key, rollout_max_response_len, advantage_estimator
+    )
+    templates = templates_json(save_debug_rollout_data, save_debug_train_data)
+    if not ray.is_initialized():
+        ray.init()
+    files, where, lay = _list_run(dir_or_paths or [], filesystem, templates)
     filesystems: List[Any] = []
 
     def fs_index(fs: Any) -> int:
@@ -151,6 +204,10 @@ def run_table(dir_or_paths: Inputs, *, filesystem: Any = None) -> Dict[str, Any]
                 return i
         filesystems.append(fs)
         return len(filesystems) - 1
+
+    lay = _paired(lay, where, fs_index, filesystems)
+    dumps = lay["dumps"]
+    has_train = bool(lay.get("train"))
 
     items = []
     for i, d in enumerate(dumps):
@@ -166,10 +223,9 @@ def run_table(dir_or_paths: Inputs, *, filesystem: Any = None) -> Dict[str, Any]
                 "train_fs": fs_index(tfs),
                 "train": tpath,
                 "has_train": has_train,
+                "options": options,
             }
         )
-    if not ray.is_initialized():
-        ray.init()
     ds = ray.data.from_items(items, override_num_blocks=len(items))
     rows = ds.map(lambda item: _summarize(item, filesystems)).take_all()
     rows.sort(key=lambda r: r["i"])

@@ -1,10 +1,18 @@
-//! Which file of a run is which, from paths alone.
+//! Which file of a run is which, from paths (the payload then confirms: [`pair_train`]).
 //!
-//! slime's `--dump-details DIR` writes `DIR/rollout_data/{id}.pt`, `DIR/rollout_data/eval_{id}.pt`,
-//! `DIR/train_data/{id}.pt` and `DIR/tokenizer/tokenizer.json`. The paths may carry any prefix
-//! (a browser's folder picker gives `run/rollout_data/0.pt`), or be a plain list of dumps
-//! (`rollout_3.pt`, `eval_5.pt`): a dump's id is the last run of digits in its name, and a
-//! name starting `eval_` is an eval. A `.pt` file whose folder is `train_data` is train data.
+//! slime writes dumps through two templates, `--save-debug-rollout-data` (an eval's id is
+//! `eval_{id}`, put into the `{rollout_id}` slot) and `--save-debug-train-data` (`{rollout_id}`
+//! and the writer's `{rank}`). `--dump-details DIR` sets them to `DIR/rollout_data/{rollout_id}.pt`
+//! and `DIR/train_data/{rollout_id}.pt`; the documented flat layout is `DIR/rollout_{rollout_id}.pt`
+//! and `DIR/train_{rollout_id}_{rank}.pt`. So, for any prefix (a browser's folder picker gives
+//! `run/rollout_data/0.pt`) and any names:
+//! - a `.pt` file in a `train_data` folder, or whose name starts with `train`, is train data;
+//!   its id is the first run of digits in its name (the rank comes after it), and the payload's
+//!   own `rollout_id` wins once read ([`pair_train`]);
+//! - a name with the word `eval` in it (`eval_5.pt`, `rollout_eval_5.pt`) is an eval dump;
+//! - any other `.pt` is a rollout dump; a dump's id is the last run of digits in its name.
+//!
+//! [`Templates`] reads slime's own flags instead, exactly.
 
 use std::collections::HashMap;
 
@@ -20,6 +28,106 @@ pub struct RunLayout {
     pub tokenizer: Option<String>,
     /// What was left out or is missing, one line each (e.g. a train dump without train data).
     pub notes: Vec<String>,
+    /// Every train-data file, with the id its name gives (its payload may say otherwise).
+    pub train: Vec<(Option<i64>, String)>,
+}
+
+/// What a file is, by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileRole {
+    Dump(DumpKind),
+    TrainData,
+}
+
+/// slime's two path templates (`--save-debug-rollout-data`, `--save-debug-train-data`), as the
+/// user pastes them; each names files exactly.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Templates {
+    pub rollout: Option<String>,
+    pub train: Option<String>,
+}
+
+impl Templates {
+    /// What `name` (a file name, no folder) is under these templates, with its id.
+    pub fn role(&self, name: &str) -> Option<(FileRole, Option<i64>)> {
+        let file = |t: &String| t.rsplit('/').next().unwrap_or(t).to_string();
+        if let Some(f) = self.rollout.as_ref().map(file) {
+            if let Some(slots) = match_template(&f, name) {
+                let id = slots
+                    .iter()
+                    .find(|(k, _)| k == "rollout_id")
+                    .map(|(_, v)| v);
+                return match id.map(|v| (v.strip_prefix("eval_"), v)) {
+                    Some((Some(e), _)) => Some((FileRole::Dump(DumpKind::Eval), e.parse().ok())),
+                    Some((None, v)) => Some((FileRole::Dump(DumpKind::Train), v.parse().ok())),
+                    None => Some((FileRole::Dump(DumpKind::Train), None)),
+                };
+            }
+        }
+        let f = self.train.as_ref().map(file)?;
+        let slots = match_template(&f, name)?;
+        let id = slots.iter().find(|(k, _)| k == "rollout_id");
+        Some((FileRole::TrainData, id.and_then(|(_, v)| v.parse().ok())))
+    }
+}
+
+/// Matches `name` against a template of literal text and `{field}` slots (each slot takes at
+/// least one character, as little as it can while the rest matches): the slots' values.
+pub fn match_template(template: &str, name: &str) -> Option<Vec<(String, String)>> {
+    // Literal pieces and slot names, alternating: lit, slot, lit, slot, …, lit.
+    let mut lits = Vec::new();
+    let mut slots = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}')? + open;
+        lits.push(&rest[..open]);
+        slots.push(&rest[open + 1..close]);
+        rest = &rest[close + 1..];
+    }
+    lits.push(rest);
+    if slots.len() > 8 {
+        return None;
+    }
+    let mut s = name.strip_prefix(lits[0])?;
+    let mut out = Vec::new();
+    for (k, slot) in slots.iter().enumerate() {
+        let next = lits[k + 1];
+        let last = k + 1 == slots.len();
+        let at = if last {
+            // The last literal ends the name.
+            s.strip_suffix(next).map(str::len)?
+        } else if next.is_empty() {
+            // Two slots side by side: the first takes one run of digits.
+            s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len())
+        } else {
+            s.get(1..)?.find(next)? + 1
+        };
+        if at == 0 {
+            return None;
+        }
+        out.push((slot.to_string(), s[..at].to_string()));
+        s = &s[at + next.len()..];
+    }
+    (slots.is_empty() && s.is_empty() || !slots.is_empty()).then_some(out)
+}
+
+/// What a file is by its name alone (see the module doc), with the id its name gives.
+fn role_by_name(dir: &str, stem: &str) -> (FileRole, Option<i64>) {
+    let lower = stem.to_ascii_lowercase();
+    if dir == "train_data" || lower.starts_with("train") {
+        return (FileRole::TrainData, first_number(stem));
+    }
+    let words = lower.split(|c: char| !c.is_ascii_alphanumeric());
+    let eval = words.clone().any(|w| {
+        w == "eval" || w.starts_with("eval") && w[4..].bytes().all(|b| b.is_ascii_digit())
+    });
+    let kind = if eval {
+        DumpKind::Eval
+    } else {
+        DumpKind::Train
+    };
+    (FileRole::Dump(kind), last_number(stem))
 }
 
 /// Most dumps one run may name: a run writes one per rollout step (thousands at most).
@@ -27,8 +135,12 @@ pub const MAX_DUMPS: usize = 100_000;
 
 /// Sorts `paths` into a run (see the module doc). Paths use `/` as separator.
 pub fn layout<S: AsRef<str>>(paths: &[S]) -> RunLayout {
+    layout_with(paths, &Templates::default())
+}
+
+/// [`layout`], with slime's templates deciding for the names they match.
+pub fn layout_with<S: AsRef<str>>(paths: &[S], templates: &Templates) -> RunLayout {
     let mut out = RunLayout::default();
-    let mut train: HashMap<i64, String> = HashMap::new();
     let mut dumps = Vec::new();
     let mut ignored = 0usize;
     let mut unnamed: Vec<String> = Vec::new();
@@ -51,27 +163,20 @@ pub fn layout<S: AsRef<str>>(paths: &[S]) -> RunLayout {
             ignored += (dir == "rollout_data" || dir == "train_data") as usize;
             continue;
         };
-        let id = match last_number(stem) {
-            Some(id) => id,
-            None if dir == "train_data" => {
-                out.notes
-                    .push(format!("{p}: no rollout id in the name; left out"));
+        let (role, id) = templates
+            .role(name)
+            .unwrap_or_else(|| role_by_name(dir, stem));
+        let kind = match role {
+            FileRole::TrainData => {
+                out.train.push((id, p.to_string()));
                 continue;
             }
-            None => {
-                // A dump named without an id (`synth.pt`): numbered after the others, in order.
-                unnamed.push(p.to_string());
-                continue;
-            }
+            FileRole::Dump(kind) => kind,
         };
-        if dir == "train_data" {
-            train.insert(id, p.to_string());
+        let Some(id) = id else {
+            // A dump named without an id (`synth.pt`): numbered after the others, in order.
+            unnamed.push(p.to_string());
             continue;
-        }
-        let kind = if stem.starts_with("eval_") {
-            DumpKind::Eval
-        } else {
-            DumpKind::Train
         };
         dumps.push(DumpRef {
             rollout_id: id,
@@ -108,24 +213,67 @@ pub fn layout<S: AsRef<str>>(paths: &[S]) -> RunLayout {
         ));
         dumps.truncate(MAX_DUMPS);
     }
-    // A rollout without its train data is said by its summary (`Flags::missing_train`).
-    for d in &mut dumps {
-        if d.kind == DumpKind::Train {
-            d.train_file = train.remove(&d.rollout_id);
+    out.dumps = dumps;
+    let by_name: Vec<(String, Option<i64>)> =
+        out.train.iter().map(|(id, p)| (p.clone(), *id)).collect();
+    pair_train(&mut out, &by_name);
+    if ignored > 0 {
+        out.notes.push(format!("{ignored} other files ignored"));
+    }
+    out
+}
+
+/// Pairs each rollout dump with its train data by rollout id: `ids` gives each train file's
+/// id (the payload's `rollout_id` once read, else the name's). A rollout without train data
+/// is said by its summary (`Flags::missing_train`); train data for no rollout, or a second
+/// file for one rollout, is a note.
+pub fn pair_train(l: &mut RunLayout, ids: &[(String, Option<i64>)]) {
+    l.notes.retain(|n| !n.contains(TRAIN_NOTE_MARK));
+    let mut train: HashMap<i64, String> = HashMap::new();
+    let mut notes = Vec::new();
+    for (file, id) in ids {
+        let Some(id) = id else {
+            notes.push(format!(
+                "{file}: no rollout id in its name or payload{TRAIN_NOTE_MARK}"
+            ));
+            continue;
+        };
+        if let Some(first) = train.get(id) {
+            notes.push(format!(
+                "{file}: a second train dump for rollout {id} (after {first}){TRAIN_NOTE_MARK}"
+            ));
+            continue;
         }
+        train.insert(*id, file.clone());
+    }
+    for d in &mut l.dumps {
+        d.train_file = match d.kind {
+            DumpKind::Train => train.remove(&d.rollout_id),
+            DumpKind::Eval => None,
+        };
     }
     let mut orphans: Vec<_> = train.into_values().collect();
     orphans.sort();
     for t in orphans {
-        out.notes.push(format!(
-            "{t}: train data without its rollout dump; left out"
+        notes.push(format!(
+            "{t}: train data without its rollout dump{TRAIN_NOTE_MARK}"
         ));
     }
-    if ignored > 0 {
-        out.notes.push(format!("{ignored} other files ignored"));
-    }
-    out.dumps = dumps;
-    out
+    l.notes.extend(notes);
+}
+
+/// Ends every note [`pair_train`] writes (so a second pairing replaces them).
+const TRAIN_NOTE_MARK: &str = "; left out";
+
+/// The first run of ASCII digits in `s`, if it fits an i64.
+fn first_number(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let start = b.iter().position(u8::is_ascii_digit)?;
+    let end = b[start..]
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .map_or(b.len(), |i| start + i);
+    s[start..end].parse().ok()
 }
 
 /// The last run of ASCII digits in `s`, if it fits an i64.

@@ -11,7 +11,7 @@
 
 use serde_json::{Map, Value as J};
 
-use super::{DumpKind, DumpRef, SampleRow, Scanned};
+use super::{DumpKind, DumpRef, RunOptions, SampleRow, Scanned};
 use crate::json::float_json;
 use crate::metrics::{py_round1, stats};
 use crate::sglang::REQUEST_PERF_FIELDS;
@@ -72,6 +72,11 @@ pub fn pass_rate(rewards: &[f64], group_size: usize) -> Option<Map<String, J>> {
 /// all groups are the same size; else runs of samples with the same prompt (evals, whose
 /// `group_index` is `None`); else 1.
 pub fn group_size(rows: &[SampleRow]) -> usize {
+    group_size_of(&rows.iter().collect::<Vec<_>>())
+}
+
+/// [`group_size`] over some rows of a dump (one eval set).
+fn group_size_of(rows: &[&SampleRow]) -> usize {
     let prompts: Vec<u64> = rows.iter().map(|r| r.prompt_hash).collect();
     let uniform = |sizes: Vec<usize>| -> Option<usize> {
         let first = *sizes.first()?;
@@ -108,8 +113,9 @@ pub fn group_size(rows: &[SampleRow]) -> usize {
     1
 }
 
-/// slime's `compute_metrics_from_samples` over `rows`, under `prefix`.
-fn sample_metrics(out: &mut Map<String, J>, prefix: &str, rows: &[&SampleRow]) {
+/// slime's `compute_metrics_from_samples` over `rows`, under `prefix`. `zero_std`: whether
+/// slime counts zero-std groups (not under `--advantage-estimator ppo`).
+fn sample_metrics(out: &mut Map<String, J>, prefix: &str, rows: &[&SampleRow], zero_std: bool) {
     let lens: Vec<f64> = rows
         .iter()
         .filter_map(|r| r.effective_response_length)
@@ -126,7 +132,7 @@ fn sample_metrics(out: &mut Map<String, J>, prefix: &str, rows: &[&SampleRow]) {
         }
     }
     let mut counts: Vec<(String, usize)> = Vec::new();
-    for (_, rewards) in &groups {
+    for (_, rewards) in groups.iter().filter(|_| zero_std) {
         let Some(Some(first)) = rewards.first() else {
             continue;
         };
@@ -152,6 +158,24 @@ fn sample_metrics(out: &mut Map<String, J>, prefix: &str, rows: &[&SampleRow]) {
         out.insert(
             format!("{prefix}avg_cached_tokens_per_sample"),
             float_json(cached / n),
+        );
+    }
+    // `_compute_spec_metrics`: slime logs these when speculative decoding is configured; a
+    // dump says so by a sample with verify steps.
+    if rows
+        .iter()
+        .any(|r| r.state.spec_verify_ct.is_some_and(|c| c > 0.0))
+    {
+        let mean = |f: fn(&SampleRow) -> Option<f64>| {
+            rows.iter().map(|r| f(r).unwrap_or(0.0)).sum::<f64>() / n
+        };
+        out.insert(
+            format!("{prefix}spec_accept_rate"),
+            float_json(mean(|r| r.state.spec_accept_rate)),
+        );
+        out.insert(
+            format!("{prefix}spec_accept_length"),
+            float_json(mean(|r| r.state.spec_accept_length)),
         );
     }
     let rep = rows.iter().filter(|r| r.repetition).count() as f64 / n;
@@ -228,7 +252,8 @@ fn perf_metrics(out: &mut Map<String, J>, scan: &Scanned, rollout_time: f64) {
 }
 
 /// The `run_reference.json` entry of one dump.
-pub fn rollout_metrics(dump: &DumpRef, scan: &Scanned) -> Map<String, J> {
+pub fn rollout_metrics(dump: &DumpRef, scan: &Scanned, opts: &RunOptions) -> Map<String, J> {
+    let zero_std = opts.advantage_estimator.as_deref() != Some("ppo");
     let mut m = Map::new();
     let rows = &scan.rows;
     m.insert("rollout_id".into(), J::from(dump.rollout_id));
@@ -246,7 +271,7 @@ pub fn rollout_metrics(dump: &DumpRef, scan: &Scanned) -> Map<String, J> {
     let all: Vec<&SampleRow> = rows.iter().collect();
     match dump.kind {
         DumpKind::Train => {
-            sample_metrics(&mut m, "rollout/", &all);
+            sample_metrics(&mut m, "rollout/", &all, zero_std);
             if let (Some(a), Some(b)) = (scan.first_start, scan.last_end) {
                 perf_metrics(&mut m, scan, b - a);
             }
@@ -266,37 +291,41 @@ pub fn rollout_metrics(dump: &DumpRef, scan: &Scanned) -> Map<String, J> {
             );
         }
         DumpKind::Eval => {
-            let mut names: Vec<String> = Vec::new();
+            // The sets as `eval_sets` marked them (rows without a set: one set, `default`).
+            let mut sets: Vec<(Option<usize>, String, Vec<&SampleRow>)> = Vec::new();
             for r in rows {
-                let n = r.eval_dataset.clone().unwrap_or_else(|| "default".into());
-                if !names.contains(&n) {
-                    names.push(n);
+                match sets.iter_mut().find(|(k, _, _)| *k == r.eval_set) {
+                    Some((_, _, v)) => v.push(r),
+                    None => {
+                        let name = r.eval_dataset.clone().unwrap_or_else(|| "default".into());
+                        sets.push((r.eval_set, name, vec![r]));
+                    }
                 }
             }
-            for name in &names {
-                let mine: Vec<&SampleRow> = rows
-                    .iter()
-                    .filter(|r| r.eval_dataset.as_deref().unwrap_or("default") == name)
-                    .collect();
+            for (_, name, mine) in &sets {
                 let rw: Vec<f64> = mine.iter().map(|r| r.reward.unwrap_or(0.0)).collect();
                 let n = mine.len().max(1) as f64;
                 m.insert(
                     format!("eval/{name}"),
                     float_json(rw.iter().sum::<f64>() / n),
                 );
-                sample_metrics(&mut m, &format!("eval/{name}/"), &mine);
+                sample_metrics(&mut m, &format!("eval/{name}/"), mine, zero_std);
                 m.insert(
                     format!("eval/{name}-truncated_ratio"),
-                    float_json(truncated(&mine) / n),
+                    float_json(truncated(mine) / n),
                 );
-                if let Some(pr) = pass_rate(&rw, gs) {
+                if let Some(pr) = pass_rate(&rw, group_size_of(mine)) {
                     for (k, v) in pr {
                         m.insert(format!("eval/{name}-{k}"), v);
                     }
                 }
             }
+            let list: Vec<J> = sets
+                .iter()
+                .map(|(_, name, v)| serde_json::json!({"name": name, "sample_count": v.len()}))
+                .collect();
             m.insert("eval/step".into(), J::from(dump.rollout_id));
-            m.insert("eval_datasets".into(), J::from(names));
+            m.insert("eval_datasets".into(), J::Array(list));
         }
     }
     m

@@ -23,26 +23,81 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value as J;
 
+mod eval_sets;
 mod flags;
 mod layout;
 mod metrics;
+mod pd;
 mod record;
 mod sample;
+mod sample_state;
 mod scan;
 mod step;
 mod summary;
 mod train;
+mod train_metrics;
 
+pub use eval_sets::{eval_set_names, eval_sets, eval_sets_json, EvalSet, MAX_EVAL_SETS};
 pub use flags::FlagInfo;
-pub use layout::{layout, RunLayout};
+pub use layout::{layout, layout_with, match_template, pair_train, FileRole, RunLayout, Templates};
 pub use metrics::{group_size, pass_rate};
-pub use record::{json_diff, rollout_record, run_json, sample_record};
+pub use record::{as_older_reference, json_diff, rollout_record, run_json, sample_record};
 pub use sample::{has_repetition, Allowance};
 pub use sample::{Message, Prompt};
-pub use scan::{scan_bytes, DumpScan, Scanned};
+pub use sample_state::SampleState;
+pub use scan::{scan_bytes, DumpScan, Scanned, NOT_A_ROLLOUT_DUMP};
 pub use step::Step;
-pub use summary::{attach_train, summarize, Dist, Dists, Flags, RolloutSummary, DIST_POINTS};
+pub use summary::summarize_with;
+pub use summary::{
+    attach_train, summarize, Dist, Dists, Flags, RolloutSummary, SummaryExtra, DIST_POINTS,
+};
 pub use train::{TrainData, TrainTokens};
+pub use train_metrics::{train_rollout_metrics, TokenAgg, TrainRollout, TrainSample};
+
+/// What a dump cannot tell and slime's arguments do, at slime's defaults unless the user says
+/// otherwise (`rollscope run --reward-key …`, the Python keywords). [`RunOptions::assumed`]
+/// says which values were used.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunOptions {
+    /// `--eval-names a,b`: the eval datasets' names in slime's config order, for dumps whose
+    /// samples do not name them.
+    pub eval_names: Vec<String>,
+    /// `--reward-key`: the entry of a dict reward that slime's metrics read (unset: `score`,
+    /// else `reward`, else the first number).
+    pub reward_key: Option<String>,
+    /// `--eval-reward-key` (unset: the reward key).
+    pub eval_reward_key: Option<String>,
+    /// `--rollout-max-response-len`, for `multi_turn/…clip_ratio` (unset: the shortest
+    /// response of a `truncated` sample of the rollout; no truncated sample, no clip).
+    pub rollout_max_response_len: Option<f64>,
+    /// `--advantage-estimator` (unset: slime's default, `grpo`): under `ppo` slime counts no
+    /// zero-std groups.
+    pub advantage_estimator: Option<String>,
+}
+
+impl RunOptions {
+    /// One line naming the values a run's numbers assume.
+    pub fn assumed(&self) -> String {
+        let key = |k: &Option<String>| k.clone().unwrap_or_else(|| "score (or reward)".into());
+        format!(
+            "assumed: --reward-key {} --eval-reward-key {} --rollout-max-response-len {} \
+             --eval-names {} --advantage-estimator {}",
+            key(&self.reward_key),
+            self.eval_reward_key
+                .clone()
+                .unwrap_or_else(|| key(&self.reward_key)),
+            self.rollout_max_response_len
+                .map_or("(the truncated samples' length)".into(), |x| x.to_string()),
+            if self.eval_names.is_empty() {
+                "(from metadata, else \"eval set N\")".into()
+            } else {
+                self.eval_names.join(",")
+            },
+            self.advantage_estimator.as_deref().unwrap_or("grpo")
+        )
+    }
+}
 
 /// Most files listed in a run folder (slime writes three per rollout step): the CLI, Python
 /// and the browser stop listing past it, with an error.
@@ -110,8 +165,15 @@ pub struct SampleRow {
     pub response_sha256: String,
     /// The sample has trace events.
     pub traced: bool,
-    /// `metadata["eval_dataset"]` when it is a string.
+    /// The eval dataset: `metadata["eval_dataset"]` (or `dataset`, `dataset_name`) when it is
+    /// a string; else, once the dump's eval sets are told apart ([`eval_sets`]), the set's name.
     pub eval_dataset: Option<String>,
+    /// Which eval set of its dump the sample belongs to (0, 1, …), for an eval dump.
+    pub eval_set: Option<usize>,
+    /// `remove_sample`, weight versions, `spec_info` ([`SampleState`]).
+    pub state: SampleState,
+    /// [`SampleState::staleness`] against the dump's rollout id (set by the summary).
+    pub staleness: Option<i64>,
     pub non_generation_time: Option<f64>,
     /// slime's `has_repetition(response)`.
     pub repetition: bool,
@@ -136,10 +198,17 @@ pub struct TrainFields {
     /// `rewards`: the group-normalised reward.
     pub normalized_reward: Option<f64>,
     pub advantage_mean: Option<f64>,
+    /// slime's per-sample loss-masked mean (see `train_metrics`) of `advantages`.
+    pub advantage_masked_mean: Option<f64>,
     pub return_mean: Option<f64>,
     pub kl_mean: Option<f64>,
+    /// slime's per-sample loss-masked mean of `kl`.
+    pub kl_masked_mean: Option<f64>,
     /// Mean of `log_probs - rollout_log_probs` over tokens with `loss_masks` 1.
     pub logprob_gap_mean: Option<f64>,
+    /// The sample's `train/train_rollout_logprob_abs_diff`: loss-masked mean of
+    /// |`log_probs` − `rollout_log_probs`|.
+    pub logprob_abs_diff: Option<f64>,
     pub response_length: Option<f64>,
     pub rollout_position: Option<i64>,
     pub sample_index: Option<i64>,

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value as J};
 
-use super::{DumpRef, RolloutSummary, SampleRow};
+use super::{eval_set_names, DumpRef, RolloutSummary, SampleRow};
 use crate::json::float_json;
 
 /// One sample's record (`run_reference.json` `samples[i]`).
@@ -51,6 +51,22 @@ pub fn sample_record(dump: &DumpRef, r: &SampleRow) -> Map<String, J> {
     m.insert(
         "train/advantage_mean".into(),
         f(t.and_then(|t| t.advantage_mean)),
+    );
+    m.insert(
+        "eval_dataset_index".into(),
+        r.eval_set.map_or(J::Null, J::from),
+    );
+    m.insert(
+        "train/advantage_masked_mean".into(),
+        f(t.and_then(|t| t.advantage_masked_mean)),
+    );
+    m.insert(
+        "train/kl_masked_mean".into(),
+        f(t.and_then(|t| t.kl_masked_mean)),
+    );
+    m.insert(
+        "train/train_rollout_logprob_abs_diff".into(),
+        f(t.and_then(|t| t.logprob_abs_diff)),
     );
     m.insert(
         "train/response_length".into(),
@@ -105,21 +121,62 @@ pub fn run_json(rollouts: &[RolloutSummary], samples: Vec<Map<String, J>>) -> J 
     J::Object(doc)
 }
 
+/// `ours` as a `run_reference.json` written before the train-side keys (`rollout/log_probs`,
+/// `multi_turn/…`, `passrate/…`, the per-sample masked means, `eval_dataset_index`) and with
+/// eval sets as a plain list of names: what a test compares with such an older reference.
+pub fn as_older_reference(ours: &J) -> J {
+    let mut ours = ours.clone();
+    let newer = |k: &str| {
+        k == "eval_dataset_index"
+            || k.starts_with("multi_turn/")
+            || k.starts_with("passrate/")
+            || [
+                "train/advantage_masked_mean",
+                "train/kl_masked_mean",
+                "train/train_rollout_logprob_abs_diff",
+            ]
+            .contains(&k)
+            || k.starts_with("rollout/")
+                && !k.starts_with("rollout/response_len/")
+                && !k.starts_with("rollout/zero_std/")
+                && ![
+                    "rollout/truncated_ratio",
+                    "rollout/repetition_frac",
+                    "rollout/prefix_cache_hit_rate",
+                    "rollout/avg_cached_tokens_per_sample",
+                ]
+                .contains(&k)
+    };
+    for list in ["rollouts", "samples"] {
+        for r in ours[list].as_array_mut().into_iter().flatten() {
+            if let Some(m) = r.as_object_mut() {
+                m.retain(|k, _| !newer(k));
+                if let Some(v) = m.get("eval_datasets") {
+                    let names = eval_set_names(v);
+                    m.insert("eval_datasets".into(), J::from(names));
+                }
+            }
+        }
+    }
+    ours
+}
+
 /// Where `ours` differs from `reference`: the same keys, equal strings, bools and nulls, and
-/// numbers within `rel` relative (what "equal to `run_reference.json`" means). One line per
-/// difference, naming its path.
-pub fn json_diff(reference: &J, ours: &J, rel: f64) -> Vec<String> {
+/// numbers within `rel` relative or `abs` absolute (what "equal to `run_reference.json`"
+/// means). One line per difference, naming its path.
+pub fn json_diff(reference: &J, ours: &J, rel: f64, abs: f64) -> Vec<String> {
     let mut out = Vec::new();
-    diff("", reference, ours, rel, &mut out);
+    diff("", reference, ours, (rel, abs), &mut out);
     out
 }
 
-fn diff(path: &str, a: &J, b: &J, rel: f64, out: &mut Vec<String>) {
+fn diff(path: &str, a: &J, b: &J, tol: (f64, f64), out: &mut Vec<String>) {
+    let (rel, abs) = tol;
     match (a, b) {
         (J::Object(x), J::Object(y)) => {
             for (k, v) in x {
                 match y.get(k) {
-                    Some(w) => diff(&format!("{path}.{k}"), v, w, rel, out),
+                    Some(w) => diff(&format!("{path}.{k}"), v, w, tol, out),
                     None => out.push(format!("{path}.{k}: missing from ours")),
                 }
             }
@@ -129,7 +186,7 @@ fn diff(path: &str, a: &J, b: &J, rel: f64, out: &mut Vec<String>) {
         }
         (J::Array(x), J::Array(y)) if x.len() == y.len() => {
             for (i, (v, w)) in x.iter().zip(y).enumerate() {
-                diff(&format!("{path}[{i}]"), v, w, rel, out);
+                diff(&format!("{path}[{i}]"), v, w, tol, out);
             }
         }
         (J::Number(x), J::Number(y)) => {
@@ -137,7 +194,7 @@ fn diff(path: &str, a: &J, b: &J, rel: f64, out: &mut Vec<String>) {
                 x.as_f64().unwrap_or(f64::NAN),
                 y.as_f64().unwrap_or(f64::NAN),
             );
-            if (x - y).abs() > rel * x.abs().max(y.abs()).max(1e-12) {
+            if (x - y).abs() > abs && (x - y).abs() > rel * x.abs().max(y.abs()).max(1e-12) {
                 out.push(format!("{path}: reference {x}, ours {y}"));
             }
         }

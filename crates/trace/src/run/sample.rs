@@ -58,6 +58,9 @@ pub struct SampleEvents {
     pub request_values: Vec<Vec<f64>>,
 }
 
+/// `metadata` keys that name a sample's eval dataset, first found wins.
+pub const DATASET_KEYS: [&str; 3] = ["eval_dataset", "dataset", "dataset_name"];
+
 /// A number as slime's metrics take it: int or float (bool too, as numpy would), finite.
 pub(crate) fn num(v: &Value) -> Option<f64> {
     match v {
@@ -290,12 +293,15 @@ pub fn read_sample(
     row.response_sha256 = hex(&Sha256::digest(response.as_bytes()));
     row.repetition = has_repetition(response);
     let metadata = get("metadata");
-    row.eval_dataset = metadata
-        .and_then(|m| dict_of(tree, m))
-        .and_then(|m| m.get_str("eval_dataset"))
-        .and_then(Value::as_str)
-        .map(|s| cut(s, 200));
+    // A dataset name, where a config put one into the metadata (`metadata_overrides`).
+    row.eval_dataset = metadata.and_then(|m| dict_of(tree, m)).and_then(|m| {
+        DATASET_KEYS
+            .iter()
+            .find_map(|k| m.get_str(k).and_then(Value::as_str))
+            .map(|s| cut(s, 200))
+    });
     row.non_generation_time = get("non_generation_time").and_then(num);
+    row.state = super::sample_state::read_state(tree, d);
     if let Some(pc) = get("prefix_cache_info").and_then(|v| dict_of(tree, v)) {
         row.cached_tokens = pc.get_str("cached_tokens").and_then(num);
         row.total_prompt_tokens = pc.get_str("total_prompt_tokens").and_then(num);
@@ -385,9 +391,14 @@ fn read_events(tree: &Tree, trace: Option<&Value>, row: &mut SampleRow, ev: &mut
         return;
     };
     row.traced = !events.is_empty();
+    let events: Vec<&pt::Dict> = events
+        .iter()
+        .take(MAX_EVENTS)
+        .filter_map(|e| dict_of(tree, e))
+        .collect();
+    let pd = super::pd::pd_values(tree, &events);
     let mut e2e = None::<f64>;
-    for e in events.iter().take(MAX_EVENTS) {
-        let Some(e) = dict_of(tree, e) else { continue };
+    for e in &events {
         let ty = e.get_str("type").and_then(Value::as_str);
         let ts = e.get_str("ts").and_then(num);
         match (ty, ts) {
@@ -407,12 +418,18 @@ fn read_events(tree: &Tree, trace: Option<&Value>, row: &mut SampleRow, ev: &mut
         let Some(attrs) = e.get_str("attrs").and_then(|a| tree.as_dict(a)) else {
             continue;
         };
+        let extra = e
+            .get_str("span_id")
+            .and_then(Value::as_str)
+            .and_then(|id| pd.get(id));
         row.requests += 1;
         for (i, (_, key)) in REQUEST_PERF_FIELDS.iter().enumerate() {
+            // The request's own value, else one its `sglang_pd_*` children carry.
             let v = match attrs.get_str(key) {
-                Some(Value::Int(x)) => Some(*x as f64),
-                Some(Value::Float(x)) if x.is_finite() => Some(*x),
-                _ => None,
+                Some(v) => super::pd::finite(v),
+                None => extra
+                    .and_then(|x| x.iter().find(|(k, _)| k == key))
+                    .and_then(|(_, v)| *v),
             };
             if let Some(v) = v {
                 ev.request_values[i].push(v);

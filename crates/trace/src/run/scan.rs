@@ -152,6 +152,10 @@ impl Inner {
     }
 }
 
+/// How a scan's error begins when the file is slime's train payload, not a rollout dump (a
+/// run reader then reads it as train data).
+pub const NOT_A_ROLLOUT_DUMP: &str = "a train dump";
+
 /// Reads one dump as its bytes arrive: [`DumpScan::push`] each chunk, then
 /// [`DumpScan::finish`].
 pub struct DumpScan {
@@ -196,6 +200,16 @@ impl DumpScan {
     pub fn finish(self) -> Result<Scanned, String> {
         let dump = self.reader.finish().map_err(|e| e.to_string())?;
         let tree = &dump.tree;
+        // Told apart by what it holds, not its name: slime's train payload has samples too.
+        let is_train = ["format_version", "dp_shards"]
+            .iter()
+            .all(|k| tree.get(&tree.root, k).is_some());
+        if is_train {
+            return Err(format!(
+                "{NOT_A_ROLLOUT_DUMP} (slime's save_debug_train_data payload: format_version, \
+                 dp_shards), not a rollout dump"
+            ));
+        }
         let samples = crate::samples(tree).map_err(|e| e.to_string())?;
         let mut me = self.inner.borrow_mut();
         me.out.set_input(self.fed);

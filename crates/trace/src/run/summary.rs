@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as J};
 
-use super::metrics::rollout_metrics;
-use super::{DumpKind, DumpRef, Scanned, TrainData};
+use super::metrics::{group_size, rollout_metrics};
+use super::{eval_sets, train_rollout_metrics, DumpKind, DumpRef, RunOptions, Scanned, TrainData};
 use crate::metrics::percentile;
 
 /// Most points kept per distribution: every value up to this many, else this many evenly
@@ -74,6 +74,38 @@ pub struct RolloutSummary {
     pub notes: Vec<String>,
     /// Set instead of everything else when the dump could not be read at all.
     pub error: Option<String>,
+    /// What the run explorer charts beside slime's keys (not in `run --json`).
+    pub extra: SummaryExtra,
+}
+
+/// Per-dump numbers the run explorer shows that slime does not log per rollout.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SummaryExtra {
+    /// Mean over samples of slime's per-sample `train_rollout_logprob_abs_diff`.
+    pub logprob_abs_diff: Option<f64>,
+    /// Mean and largest staleness (rollouts between the weights that began a sample and
+    /// this rollout).
+    pub staleness_mean: Option<f64>,
+    pub staleness_max: Option<i64>,
+    /// Samples with `remove_sample` set.
+    pub removed: usize,
+}
+
+impl SummaryExtra {
+    fn of(rows: &[super::SampleRow]) -> SummaryExtra {
+        let mean = |v: Vec<f64>| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+        let stale: Vec<i64> = rows.iter().filter_map(|r| r.staleness).collect();
+        SummaryExtra {
+            logprob_abs_diff: mean(
+                rows.iter()
+                    .filter_map(|r| r.train.as_ref()?.logprob_abs_diff)
+                    .collect(),
+            ),
+            staleness_mean: mean(stale.iter().map(|&x| x as f64).collect()),
+            staleness_max: stale.iter().copied().max(),
+            removed: rows.iter().filter(|r| r.state.remove_sample).count(),
+        }
+    }
 }
 
 impl RolloutSummary {
@@ -84,6 +116,28 @@ impl RolloutSummary {
             error: Some(error),
             ..RolloutSummary::default()
         }
+    }
+}
+
+/// A dict reward's `key` entry as each sample's reward (slime's `--reward-key`).
+fn pick_reward(scan: &mut Scanned, key: &str, notes: &mut Vec<String>) {
+    let mut missing = 0;
+    for r in scan.rows.iter_mut().filter(|r| r.reward_is_dict) {
+        r.reward = r
+            .reward_fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| match v {
+                // Python adds a bool as 0 or 1.
+                J::Bool(b) => Some(f64::from(u8::from(*b))),
+                v => v.as_f64(),
+            });
+        missing += r.reward.is_none() as usize;
+    }
+    if missing > 0 {
+        notes.push(format!(
+            "{missing} dict rewards have no number under the reward key {key:?}"
+        ));
     }
 }
 
@@ -101,14 +155,49 @@ pub fn attach_train(scan: &mut Scanned, train: &TrainData) -> (usize, usize) {
 /// `None` when the run has none for it.
 pub fn summarize(
     dump: &DumpRef,
-    mut scan: Scanned,
+    scan: Scanned,
     train: Option<Result<TrainData, String>>,
     run_has_train: bool,
 ) -> (RolloutSummary, Scanned) {
+    summarize_with(dump, scan, train, run_has_train, &RunOptions::default())
+}
+
+/// [`summarize`] with the user's [`RunOptions`] (reward keys, eval names, …).
+pub fn summarize_with(
+    dump: &DumpRef,
+    mut scan: Scanned,
+    train: Option<Result<TrainData, String>>,
+    run_has_train: bool,
+    opts: &RunOptions,
+) -> (RolloutSummary, Scanned) {
     let mut flags = Flags::default();
     let mut notes = scan.notes.clone();
+    let key = match dump.kind {
+        DumpKind::Train => opts.reward_key.as_ref(),
+        DumpKind::Eval => opts.eval_reward_key.as_ref().or(opts.reward_key.as_ref()),
+    };
+    if let Some(key) = key {
+        pick_reward(&mut scan, key, &mut notes);
+    }
+    if dump.kind == DumpKind::Eval {
+        eval_sets(&mut scan.rows, &opts.eval_names);
+    }
+    let mut train_metrics = None;
     match train {
         Some(Ok(t)) => {
+            if let Some(id) = t.rollout_id.filter(|&id| id != dump.rollout_id) {
+                notes.push(format!(
+                    "{}: holds rollout {id} by its payload, not {}",
+                    dump.train_file.as_deref().unwrap_or("train data"),
+                    dump.rollout_id
+                ));
+            }
+            train_metrics = Some(train_rollout_metrics(
+                &t.rollout,
+                dump.rollout_id,
+                group_size(&scan.rows),
+                opts.rollout_max_response_len,
+            ));
             let (_, missing) = attach_train(&mut scan, &t);
             flags.partial_train = missing > 0;
             if missing > 0 {
@@ -136,7 +225,11 @@ pub fn summarize(
         }
         None => {}
     }
-    let metrics = rollout_metrics(dump, &scan);
+    for r in &mut scan.rows {
+        r.staleness = r.state.staleness(dump.rollout_id);
+    }
+    let mut metrics = rollout_metrics(dump, &scan, opts);
+    metrics.extend(train_metrics.unwrap_or_default());
     let num = |k: &str| metrics.get(k).and_then(J::as_f64);
     let e2e = &scan.request_values[0];
     let mut sorted = e2e.clone();
@@ -174,6 +267,7 @@ pub fn summarize(
         e2e_p99,
         notes,
         error: None,
+        extra: SummaryExtra::of(&scan.rows),
     };
     (summary, scan)
 }

@@ -15,6 +15,7 @@ use pt::{Archive, Limits, TensorRef, Tree, Value};
 use serde::{Deserialize, Serialize};
 
 use super::sample::{num, Allowance};
+use super::train_metrics::{TrainRollout, TrainSample};
 use super::TrainFields;
 use crate::values::dict_of;
 
@@ -27,6 +28,11 @@ pub struct TrainTokens {
     pub returns: Vec<f32>,
     pub kl: Vec<f32>,
     pub loss_masks: Vec<u8>,
+    /// Every other per-token series of the sample, by its key in the dump (`ref_log_probs`,
+    /// `entropy`, `values`, `teacher_log_probs`, `opd_reverse_kl`, …), in the dump's order.
+    pub other: Vec<(String, Vec<f32>)>,
+    /// `tokens`: the prompt's ids then the response's (slime's `tokens`).
+    pub tokens: Vec<u32>,
 }
 
 /// A train dump, by rollout position.
@@ -38,7 +44,17 @@ pub struct TrainData {
     /// What could not be read, one line each (a tensor with a bad storage, a sample without
     /// `rollout_position`).
     pub notes: Vec<String>,
+    /// The payload's `rollout_id` and writer `rank` (`writer_rank`), when it has them.
+    pub rollout_id: Option<i64>,
+    pub writer_rank: Option<i64>,
+    /// What slime's `log_rollout_data` reads ([`super::train_rollout_metrics`]).
+    pub rollout: TrainRollout,
 }
+
+/// A sample's keys that say where it sits, not what was trained.
+const BOOKKEEPING: [&str; 3] = ["rollout_position", "sample_index", "data_parallel_rank"];
+/// Keys read per sample at most.
+const MAX_KEYS: usize = 64;
 
 /// Per-token values read per tensor at most (a sample of 16 M tokens is far past any model).
 const MAX_TENSOR_ELEMS: u64 = 1 << 24;
@@ -88,8 +104,7 @@ impl TrainData {
                 out.note(format!("samples[{i}] has no rollout_position"));
                 continue;
             };
-            let mut series = |k: &str| -> Option<Vec<f64>> {
-                let v = d.get_str(k)?;
+            let mut series = |k: &str, v: &Value| -> Option<Vec<f64>> {
                 match values(tree, v, archive.as_ref(), &mut allow) {
                     Ok(x) => x,
                     Err(Spent(limit)) => {
@@ -109,18 +124,49 @@ impl TrainData {
                     }
                 }
             };
-            let adv = series("advantages");
-            let ret = series("returns");
-            let kl = series("kl");
-            let lp = series("log_probs");
-            let rlp = series("rollout_log_probs");
-            let mask = series("loss_masks");
-            let mean = |v: &Option<Vec<f64>>| {
-                v.as_ref()
-                    .filter(|v| !v.is_empty())
+            // Every per-token series and every number of the sample, in the dump's order.
+            let mut per_token: Vec<(String, Vec<f64>)> = Vec::new();
+            let mut scalars: Vec<(String, f64)> = Vec::new();
+            let mut mask: Option<Vec<f64>> = None;
+            let mut token_ids: Option<Vec<f64>> = None;
+            for (k, v) in d.entries.iter().take(MAX_KEYS) {
+                let Some(k) = k.as_str() else { continue };
+                if BOOKKEEPING.contains(&k) || (k == "tokens" && !tokens) {
+                    continue;
+                }
+                if let Some(x) = num(v) {
+                    scalars.push((k.to_string(), x));
+                    continue;
+                }
+                let zero_d = TensorRef::of(tree, v).is_some_and(|t| t.shape.is_empty());
+                let Some(x) = series(k, v) else { continue };
+                match k {
+                    _ if zero_d => {
+                        if let Some(&x) = x.first() {
+                            scalars.push((k.to_string(), x));
+                        }
+                    }
+                    "loss_masks" => mask = Some(x),
+                    "tokens" => token_ids = Some(x),
+                    _ => per_token.push((k.to_string(), x)),
+                }
+            }
+            let sample = TrainSample::new(
+                pos,
+                int("data_parallel_rank"),
+                &per_token,
+                scalars,
+                mask.as_deref(),
+            );
+            for e in &sample.problems {
+                out.note(format!("samples[{i}]: {e}"));
+            }
+            let get = |k: &str| per_token.iter().find(|(n, _)| n == k).map(|(_, v)| v);
+            let mean = |v: Option<&Vec<f64>>| {
+                v.filter(|v| !v.is_empty())
                     .map(|v| v.iter().sum::<f64>() / v.len() as f64)
             };
-            let gap = match (&lp, &rlp) {
+            let gap = match (get("log_probs"), get("rollout_log_probs")) {
                 (Some(a), Some(b)) if !a.is_empty() && a.len() == b.len() => {
                     let on = |j: usize| {
                         mask.as_ref()
@@ -136,51 +182,96 @@ impl TrainData {
                 }
                 _ => None,
             };
-            let mut scalar = |k: &str| {
-                d.get_str(k)
-                    .and_then(|v| scalar(tree, v, archive.as_ref(), &mut allow))
-            };
+            let scalar = |k: &str| sample.scalar(k);
             out.fields.insert(
                 pos,
                 TrainFields {
                     raw_reward: scalar("local_raw_reward"),
                     normalized_reward: scalar("rewards"),
-                    advantage_mean: mean(&adv),
-                    return_mean: mean(&ret),
-                    kl_mean: mean(&kl),
+                    advantage_mean: mean(get("advantages")),
+                    advantage_masked_mean: sample.masked_mean("advantages"),
+                    return_mean: mean(get("returns")),
+                    kl_mean: mean(get("kl")),
+                    kl_masked_mean: sample.masked_mean("kl"),
                     logprob_gap_mean: gap,
+                    logprob_abs_diff: sample.abs_diff,
                     response_length: scalar("response_lengths"),
                     rollout_position: Some(pos as i64),
                     sample_index: int("sample_index"),
                     data_parallel_rank: int("data_parallel_rank"),
                 },
             );
+            out.rollout.samples.push(sample);
             if tokens {
-                let f32s = |v: Option<Vec<f64>>| -> Vec<f32> {
-                    v.unwrap_or_default()
-                        .into_iter()
-                        .map(|x| x as f32)
-                        .collect()
+                let f32s = |v: Option<&Vec<f64>>| -> Vec<f32> {
+                    v.map(|v| v.iter().map(|&x| x as f32).collect())
+                        .unwrap_or_default()
                 };
+                let known = [
+                    "log_probs",
+                    "rollout_log_probs",
+                    "advantages",
+                    "returns",
+                    "kl",
+                ];
                 out.tokens.insert(
                     pos,
                     TrainTokens {
                         loss_masks: mask
-                            .clone()
-                            .unwrap_or_default()
-                            .into_iter()
-                            .map(|x| (x != 0.0) as u8)
+                            .as_ref()
+                            .map(|m| m.iter().map(|&x| (x != 0.0) as u8).collect())
+                            .unwrap_or_default(),
+                        log_probs: f32s(get("log_probs")),
+                        rollout_log_probs: f32s(get("rollout_log_probs")),
+                        advantages: f32s(get("advantages")),
+                        returns: f32s(get("returns")),
+                        kl: f32s(get("kl")),
+                        other: per_token
+                            .iter()
+                            .filter(|(k, _)| !known.contains(&k.as_str()))
+                            .map(|(k, v)| (k.clone(), f32s(Some(v))))
                             .collect(),
-                        log_probs: f32s(lp),
-                        rollout_log_probs: f32s(rlp),
-                        advantages: f32s(adv),
-                        returns: f32s(ret),
-                        kl: f32s(kl),
+                        tokens: token_ids
+                            .map(|t| {
+                                t.iter()
+                                    .map(|&x| x.clamp(0.0, u32::MAX as f64) as u32)
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
                     },
                 );
             }
         }
+        out.read_rollout(tree, root);
         Ok(out)
+    }
+
+    /// The payload's own fields: `rollout_id`, the writer's rank, `raw_reward`, and the DP
+    /// shards' `partition` and `global_batch_sizes`.
+    fn read_rollout(&mut self, tree: &Tree, root: &pt::Dict) {
+        let int = |v: Option<&Value>| match v {
+            Some(Value::Int(x)) => Some(*x),
+            _ => None,
+        };
+        let nums = |v: Option<&Value>| -> Option<Vec<f64>> {
+            let items = tree.as_seq(v?)?;
+            Some(items.iter().take(1 << 22).filter_map(num).collect())
+        };
+        self.rollout_id = int(root.get_str("rollout_id"));
+        self.writer_rank = int(root.get_str("writer_rank")).or(int(root.get_str("rank")));
+        self.rollout.raw_reward = nums(root.get_str("raw_reward"));
+        let shards = root.get_str("dp_shards").and_then(|s| tree.as_seq(s));
+        for s in shards.unwrap_or_default().iter().take(1 << 16) {
+            let Some(d) = dict_of(tree, s) else { continue };
+            let rank = int(d.get_str("data_parallel_rank"));
+            if let Some(p) = nums(d.get_str("partition")) {
+                self.rollout.partitions.push((rank, p));
+            }
+            if self.rollout.global_batch_size.is_none() {
+                self.rollout.global_batch_size =
+                    nums(d.get_str("global_batch_sizes")).map(|g| g.iter().sum());
+            }
+        }
     }
 
     fn note(&mut self, s: String) {
@@ -232,12 +323,4 @@ fn values(
     Ok(Some(
         items.iter().map(|x| num(x).unwrap_or(f64::NAN)).collect(),
     ))
-}
-
-/// A number, or a one-element tensor's value.
-fn scalar(tree: &Tree, v: &Value, archive: Option<&Archive>, allow: &mut Allowance) -> Option<f64> {
-    num(v).or_else(|| match values(tree, v, archive, allow) {
-        Ok(Some(x)) if x.len() == 1 => Some(x[0]),
-        _ => None,
-    })
 }

@@ -83,6 +83,14 @@ pub struct DetailFloats {
     pub rollout_log_probs: Vec<f32>,
     /// The train side, when present: log_probs, rollout_log_probs, advantages, returns, kl.
     pub train: Option<[Vec<f32>; 5]>,
+    /// The train side's other series (`TrainTokens::other`), in order; their keys stay in
+    /// the JSON. Column `other_{i}` of the message.
+    pub other: Vec<Vec<f32>>,
+}
+
+/// The message column of [`DetailFloats::other`]`[i]`.
+pub fn other_column(i: usize) -> String {
+    format!("other_{i}")
 }
 
 /// Names of the float columns of a `run_detail` message, in [`DetailFloats::train`] order
@@ -108,6 +116,11 @@ pub fn split_detail(d: &mut SampleDetail) -> DetailFloats {
                 std::mem::take(&mut t.kl),
             ]
         }),
+        other: d
+            .train
+            .as_mut()
+            .map(|t| t.other.iter_mut().map(|(_, v)| std::mem::take(v)).collect())
+            .unwrap_or_default(),
     }
 }
 
@@ -125,6 +138,23 @@ pub fn join_detail(d: &mut SampleDetail, f: DetailFloats) -> Result<(), String> 
                 returns: ret,
                 kl,
                 loss_masks: std::mem::take(&mut t.loss_masks),
+                // The other series' keys travel in the JSON part, their values as columns.
+                other: {
+                    let mut o = std::mem::take(&mut t.other);
+                    if o.len() != f.other.len() {
+                        return Err(format!(
+                            "internal: a sample's detail names {} other train series and \
+                             carries {}",
+                            o.len(),
+                            f.other.len()
+                        ));
+                    }
+                    for ((_, v), col) in o.iter_mut().zip(f.other) {
+                        *v = col;
+                    }
+                    o
+                },
+                tokens: std::mem::take(&mut t.tokens),
             };
             Ok(())
         }
@@ -148,6 +178,7 @@ mod tests {
                 log_probs: vec![-1.0, f32::NEG_INFINITY],
                 advantages: vec![0.25],
                 loss_masks: vec![1, 0],
+                other: vec![("ref_log_probs".into(), vec![f32::NAN, -2.0])],
                 ..TrainTokens::default()
             }),
             ..SampleDetail::default()
@@ -163,6 +194,8 @@ mod tests {
         assert!(back.rollout_log_probs[2].is_nan());
         let t = back.train.unwrap();
         assert_eq!(t.log_probs, vec![-1.0, f32::NEG_INFINITY]);
+        assert_eq!(t.other[0].0, "ref_log_probs");
+        assert!(t.other[0].1[0].is_nan() && t.other[0].1[1] == -2.0);
         assert_eq!(t.advantages, vec![0.25]);
         assert_eq!(t.loss_masks, vec![1, 0]);
         assert_eq!(back.response, "<script>alert(1)</script>");

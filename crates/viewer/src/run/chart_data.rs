@@ -1,6 +1,7 @@
 //! The trend charts' data, apart from the DOM (plain Rust, tested natively): which charts a
 //! run has, their series over rollout id (train lines, one dashed line per eval dataset),
-//! min–max bands, outliers, and a point's hover text. `trends.rs` draws them.
+//! min–max bands, outliers, and a point's hover text; the train side's charts follow
+//! (`trends_train.rs`). `trends.rs` draws them.
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use crate::numbers::compact as fmt_num;
 /// How far above the run's median a rollout time is an outlier.
 pub const OUTLIER_FACTOR: f64 = 3.0;
 
-const TRAIN_COLORS: [&str; 3] = ["#0969da", "#8250df", "#1a7f37"];
+pub(super) const TRAIN_COLORS: [&str; 3] = ["#0969da", "#8250df", "#1a7f37"];
 const EVAL_COLORS: [&str; 4] = ["#bf3989", "#bc4c00", "#1b7c83", "#6e7781"];
 
 /// One line of a chart: a value per dump of its kind (`None`: the dump has none, the line
@@ -39,7 +40,7 @@ pub struct Chart {
 pub type Sums = [Option<Arc<RolloutSummary>>];
 
 /// A series over every readable dump of `kind`, with `value` of each.
-fn series(
+pub(super) fn series(
     name: impl Into<String>,
     color: &'static str,
     kind: DumpKind,
@@ -73,10 +74,10 @@ fn series(
 fn datasets(sums: &Sums) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for s in sums.iter().flatten() {
-        if let Some(list) = s.metrics.get("eval_datasets").and_then(|v| v.as_array()) {
-            for d in list.iter().filter_map(|d| d.as_str()) {
-                if !out.iter().any(|x| x == d) {
-                    out.push(d.to_string());
+        if let Some(list) = s.metrics.get("eval_datasets") {
+            for d in trace::run::eval_set_names(list) {
+                if !out.contains(&d) {
+                    out.push(d);
                 }
             }
         }
@@ -257,6 +258,7 @@ pub fn charts(dumps: &[DumpRef], sums: &Sums) -> Vec<Chart> {
         series: vec![zs],
         outliers: vec![],
     });
+    out.extend(super::trends_train::charts(dumps, sums));
     out
 }
 

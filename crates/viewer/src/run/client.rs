@@ -13,7 +13,7 @@ use wasm_bindgen::JsCast;
 
 use super::state::RunState;
 use crate::protocol::run::{
-    decode_run, join_detail, DetailFloats, RunFromWorker, RunMessage, TRAIN_COLUMNS,
+    decode_run, join_detail, other_column, DetailFloats, RunFromWorker, RunMessage, TRAIN_COLUMNS,
 };
 use crate::protocol::FromWorker;
 use crate::worker_handle::WorkerHandle;
@@ -314,9 +314,13 @@ fn detail_of(data: &JsValue) -> Result<SampleDetail, String> {
         .iter()
         .map(|k| floats(k))
         .collect::<Option<Vec<_>>>();
+    let others = d.train.as_ref().map_or(0, |t| t.other.len());
     let f = DetailFloats {
         rollout_log_probs: floats("rollout_log_probs").unwrap_or_default(),
         train: train.and_then(|v| <[Vec<f32>; 5]>::try_from(v).ok()),
+        other: (0..others)
+            .map(|i| floats(&other_column(i)).unwrap_or_default())
+            .collect(),
     };
     join_detail(&mut d, f)?;
     Ok(d)

@@ -174,11 +174,43 @@ fn facts(r: &SampleRow) -> AnyView {
     if let Some(ds) = &r.eval_dataset {
         rows.push(fact("eval dataset", ds.clone()));
     }
+    rows.extend(state_facts(r));
     let flags = st::flags(r);
     if !flags.is_empty() {
         rows.push(fact("flags", flags.join(", ")));
     }
     view! { <table class="insp-facts" data-testid="sample-facts">{rows}</table> }.into_any()
+}
+
+/// What slime's `Sample` says about its state: removed from training, how stale, the weight
+/// versions that generated it, speculative decoding.
+fn state_facts(r: &SampleRow) -> Vec<AnyView> {
+    let s = &r.state;
+    let mut rows = Vec::new();
+    if s.remove_sample {
+        rows.push(fact(
+            "remove_sample",
+            "yes: left out of training".to_string(),
+        ));
+    }
+    if let Some(x) = r.staleness {
+        rows.push(fact("staleness", format!("{x} rollouts")));
+    }
+    if !s.weight_versions.is_empty() {
+        rows.push(fact("weight versions", s.weight_versions.join(", ")));
+    }
+    if let Some(v) = s.spec_verify_ct.filter(|v| *v > 0.0) {
+        rows.push(fact(
+            "speculative decoding",
+            format!(
+                "accept rate {} · accept length {} · {} verify steps",
+                crate::numbers::precise_opt(s.spec_accept_rate),
+                crate::numbers::precise_opt(s.spec_accept_length),
+                crate::numbers::precise(v)
+            ),
+        ));
+    }
+    rows
 }
 
 fn train_facts(r: &SampleRow) -> AnyView {
@@ -192,9 +224,12 @@ fn train_facts(r: &SampleRow) -> AnyView {
             {fact("raw reward", opt(t.raw_reward))}
             {fact("normalised reward", opt(t.normalized_reward))}
             {fact("advantage (mean)", opt(t.advantage_mean))}
+            {fact("advantage (loss-masked, slime)", opt(t.advantage_masked_mean))}
             {fact("return (mean)", opt(t.return_mean))}
             {fact("KL (mean)", opt(t.kl_mean))}
+            {fact("KL (loss-masked, slime)", opt(t.kl_masked_mean))}
             {fact("train − rollout log prob (mean)", opt(t.logprob_gap_mean))}
+            {fact("|train − rollout log prob| (slime)", opt(t.logprob_abs_diff))}
             {fact("response length", opt(t.response_length))}
             {fact("rollout position", int(t.rollout_position))}
             {fact("sample index", int(t.sample_index))}

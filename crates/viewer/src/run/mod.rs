@@ -1,4 +1,4 @@
-//! The run explorer (issue #14): a whole `--dump-details` run opened as a folder, a drop, or
+//! The run explorer: a whole `--dump-details` run opened as a folder, a drop, or
 //! `?run=<index URL>`. It is its own lazily loaded wasm app (`bin/runapp`, with its worker
 //! `bin/runworker`): the timeline page links only `handoff.rs` (takes the run, starts the app,
 //! window events), so a plain page load fetches none of it. The run app keeps one summary per
@@ -7,7 +7,7 @@
 //! Files: `handoff.rs` (the page's side), `app.rs` (the run app's root), `open.rs` (opening what
 //! the page handed over: files, or a `?run=` index), `client.rs` (the run worker's messages),
 //! `state.rs` (signals), `math.rs` (names, bins, ticks; tested natively), `trends.rs` (charts over
-//! rollout id), `dists.rs` (histograms per rollout), `rollouts.rs` (the table), `compare.rs` (two
+//! rollout id; their data in `chart_data.rs` and `trends_train.rs`, tested natively), `dists.rs` (histograms per rollout), `rollouts.rs` (the table), `compare.rs` (two
 //! rollouts), `crash.rs` (the banner when the run app traps), `link.rs` (`#step=…&sample=…`), this
 //! file (the layout and opening a step); the step view and the sample inspector are `step.rs`,
 //! `step_rows.rs`, `step_table.rs`, `inspector.rs`, `tokens.rs` and `token_view.rs`.
@@ -40,6 +40,8 @@ pub mod rollouts;
 pub mod state;
 #[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod trends;
+#[cfg(any(not(target_arch = "wasm32"), feature = "run-app"))]
+pub mod trends_train;
 // ---- the run app: the step view and the sample inspector ----
 #[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod inspector;

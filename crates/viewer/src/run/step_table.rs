@@ -165,6 +165,14 @@ pub fn flags(r: &SampleRow) -> Vec<&'static str> {
     if r.repetition {
         f.push("repetition");
     }
+    // slime's `remove_sample`: generated, then left out of training.
+    if r.state.remove_sample {
+        f.push("removed");
+    }
+    // Begun with older weights (async or partial rollouts).
+    if r.staleness.is_some_and(|x| x > 0) {
+        f.push("stale");
+    }
     f
 }
 

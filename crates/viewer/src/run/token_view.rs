@@ -12,16 +12,42 @@ pub enum TokenValue {
     Advantage,
     Kl,
     LogProbGap,
+    /// The train dump's other per-token series, by their key (slime's names).
+    RefLogProb,
+    Entropy,
+    Value,
+    TeacherLogProb,
+    OpdReverseKl,
+    /// train − reference log prob.
+    RefGap,
 }
 
 impl TokenValue {
-    pub const ALL: [TokenValue; 5] = [
+    pub const ALL: [TokenValue; 11] = [
         TokenValue::RolloutLogProb,
         TokenValue::TrainLogProb,
         TokenValue::Advantage,
         TokenValue::Kl,
         TokenValue::LogProbGap,
+        TokenValue::RefLogProb,
+        TokenValue::Entropy,
+        TokenValue::Value,
+        TokenValue::TeacherLogProb,
+        TokenValue::OpdReverseKl,
+        TokenValue::RefGap,
     ];
+
+    /// The train dump's key for a series held in `TrainTokens::other`.
+    fn other_key(self) -> Option<&'static str> {
+        Some(match self {
+            TokenValue::RefLogProb => "ref_log_probs",
+            TokenValue::Entropy => "entropy",
+            TokenValue::Value => "values",
+            TokenValue::TeacherLogProb => "teacher_log_probs",
+            TokenValue::OpdReverseKl => "opd_reverse_kl",
+            _ => return None,
+        })
+    }
 
     pub fn key(self) -> &'static str {
         match self {
@@ -30,6 +56,12 @@ impl TokenValue {
             TokenValue::Advantage => "advantage",
             TokenValue::Kl => "kl",
             TokenValue::LogProbGap => "logprob_gap",
+            TokenValue::RefLogProb => "ref_log_prob",
+            TokenValue::Entropy => "entropy",
+            TokenValue::Value => "value",
+            TokenValue::TeacherLogProb => "teacher_log_prob",
+            TokenValue::OpdReverseKl => "opd_reverse_kl",
+            TokenValue::RefGap => "ref_gap",
         }
     }
 
@@ -40,6 +72,12 @@ impl TokenValue {
             TokenValue::Advantage => "advantage",
             TokenValue::Kl => "KL",
             TokenValue::LogProbGap => "train − rollout log prob",
+            TokenValue::RefLogProb => "reference log prob",
+            TokenValue::Entropy => "entropy",
+            TokenValue::Value => "value",
+            TokenValue::TeacherLogProb => "teacher log prob",
+            TokenValue::OpdReverseKl => "OPD reverse KL",
+            TokenValue::RefGap => "train − reference log prob",
         }
     }
 
@@ -49,10 +87,17 @@ impl TokenValue {
 
     /// Signed values (0 is neutral) get a two-sided scale; log probs a one-sided one.
     pub fn diverging(self) -> bool {
-        !matches!(self, TokenValue::RolloutLogProb | TokenValue::TrainLogProb)
+        !matches!(
+            self,
+            TokenValue::RolloutLogProb
+                | TokenValue::TrainLogProb
+                | TokenValue::RefLogProb
+                | TokenValue::TeacherLogProb
+                | TokenValue::Entropy
+        )
     }
 
-    /// The series as stored in the detail, without a copy (`None` for the gap, which is
+    /// The series as stored in the detail, without a copy (`None` for the gaps, which are
     /// computed: [`TokenValue::series`]).
     pub fn slice(self, d: &SampleDetail) -> Option<&[f32]> {
         fn nonempty(v: &[f32]) -> Option<&[f32]> {
@@ -65,28 +110,30 @@ impl TokenValue {
             TokenValue::TrainLogProb => t.and_then(|t| nonempty(&t.log_probs)),
             TokenValue::Advantage => t.and_then(|t| nonempty(&t.advantages)),
             TokenValue::Kl => t.and_then(|t| nonempty(&t.kl)),
-            TokenValue::LogProbGap => None,
+            TokenValue::LogProbGap | TokenValue::RefGap => None,
+            v => other(t?, v.other_key()?),
         }
     }
 
-    /// The two sides of the gap: the train log probs and the rollout log probs slime
-    /// subtracts (the train side's own copy; the rollout dump's is the fallback).
-    fn gap_sides(d: &SampleDetail) -> Option<(&[f32], &[f32])> {
+    /// The two sides of a gap: the train log probs and what slime subtracts from them (for
+    /// the rollout gap the train side's own copy of the rollout log probs, the rollout
+    /// dump's as the fallback; for the reference gap the reference log probs).
+    fn gap_sides(self, d: &SampleDetail) -> Option<(&[f32], &[f32])> {
         let t = d.train.as_ref()?;
-        let rollout = if t.rollout_log_probs.is_empty() {
-            &d.rollout_log_probs
-        } else {
-            &t.rollout_log_probs
+        let other_side = match self {
+            TokenValue::RefGap => other(t, "ref_log_probs")?,
+            _ if t.rollout_log_probs.is_empty() => &d.rollout_log_probs,
+            _ => &t.rollout_log_probs,
         };
-        Some((&t.log_probs, rollout))
+        Some((&t.log_probs, other_side))
     }
 
     /// How many values [`TokenValue::series`] would give, without making them (`None` when
     /// the sample has none).
     pub fn len(self, d: &SampleDetail) -> Option<usize> {
         match self {
-            TokenValue::LogProbGap => {
-                let (train, rollout) = Self::gap_sides(d)?;
+            TokenValue::LogProbGap | TokenValue::RefGap => {
+                let (train, rollout) = self.gap_sides(d)?;
                 let n = train.len().min(rollout.len());
                 (n > 0).then_some(n)
             }
@@ -98,14 +145,22 @@ impl TokenValue {
     /// token list; the caller shows the mismatch), or `None` when the sample has none.
     pub fn series(self, d: &SampleDetail) -> Option<Vec<f32>> {
         match self {
-            TokenValue::LogProbGap => {
-                let (train, rollout) = Self::gap_sides(d)?;
+            TokenValue::LogProbGap | TokenValue::RefGap => {
+                let (train, rollout) = self.gap_sides(d)?;
                 let n = train.len().min(rollout.len());
                 (n > 0).then(|| train.iter().zip(rollout).map(|(t, r)| t - r).collect())
             }
             _ => self.slice(d).map(<[f32]>::to_vec),
         }
     }
+}
+
+/// A non-empty series of the train dump's other per-token values, by key.
+fn other<'a>(t: &'a trace::run::TrainTokens, key: &str) -> Option<&'a [f32]> {
+    t.other
+        .iter()
+        .find(|(k, v)| k == key && !v.is_empty())
+        .map(|(_, v)| v.as_slice())
 }
 
 /// The values a sample offers, in menu order.

@@ -1,6 +1,7 @@
 //! Trends over rollout id, one SVG chart per quantity: reward (mean with its min–max band),
 //! pass@k, response length, truncated ratio, rollout time and e2e p99, zero-std groups. Evals
-//! are their own series (per dataset, dashed, hollow points), never mixed into train lines. A
+//! are their own series (per dataset, dashed, hollow points), never mixed into train lines;
+//! the train side's charts follow (`trends_train`). A
 //! point shows its values on hover and opens its rollout on click; a rollout time more than
 //! [`super::chart_data::OUTLIER_FACTOR`]× the run's median is ringed.
 

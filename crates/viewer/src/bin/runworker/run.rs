@@ -17,7 +17,9 @@ use tokenizer::{Tokenizer, MAX_TOKENIZER_BYTES};
 use trace::run::{
     summarize, DumpRef, DumpScan, RolloutSummary, RunLayout, SampleDetail, Step, TrainData,
 };
-use viewer::protocol::run::{run_to_text, split_detail, RunFromWorker, TRAIN_COLUMNS};
+use viewer::protocol::run::{
+    other_column, run_to_text, split_detail, RunFromWorker, TRAIN_COLUMNS,
+};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -273,6 +275,9 @@ fn detail(id: u32, position: usize) -> Result<(), String> {
         for (k, v) in TRAIN_COLUMNS.iter().zip(cols) {
             put(k, v);
         }
+    }
+    for (i, v) in floats.other.iter().enumerate() {
+        put(&other_column(i), v);
     }
     let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let _ = scope.post_message_with_transfer(&msg, &transfer);

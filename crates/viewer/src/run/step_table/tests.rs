@@ -359,11 +359,58 @@ mod fixture {
         assert!(d.response.contains(&"=".repeat(20_000)));
         assert_eq!(Some(token_count(&d) as f64), d.row.response_length);
         assert_eq!(token_count(&d), 640);
-        assert_eq!(available_values(&d), TokenValue::ALL.to_vec());
-        for v in TokenValue::ALL {
+        // This run has no reference model: every value but the reference's (and the
+        // series slime keeps only when configured).
+        let present = &TokenValue::ALL[..5];
+        assert_eq!(available_values(&d), present.to_vec());
+        for &v in present {
             assert_eq!(v.series(&d).unwrap().len(), 640, "{}", v.title());
         }
         // Without pieces (no tokenizer here) the response is shown whole and plain.
         assert_eq!(tool_segments(&d), None);
+    }
+
+    #[test]
+    fn a_reference_model_adds_its_log_probs_and_the_gap() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/run_flat");
+        let bytes = std::fs::read(dir.join("rollout_3.pt")).unwrap();
+        let mut scan = DumpScan::step();
+        scan.push(&bytes).unwrap();
+        let train = TrainData::read(&std::fs::read(dir.join("train_3_4.pt")).unwrap(), true);
+        let dump = DumpRef {
+            rollout_id: 3,
+            kind: DumpKind::Train,
+            file: "rollout_3.pt".into(),
+            train_file: Some("train_3_4.pt".into()),
+        };
+        let step = Step::new(dump, scan.finish().unwrap(), Some(train));
+        let d = step.detail(0, None).unwrap();
+        let values = available_values(&d);
+        assert!(values.contains(&TokenValue::RefLogProb) && values.contains(&TokenValue::RefGap));
+        assert!(
+            !values.contains(&TokenValue::Entropy),
+            "no --use-rollout-entropy in this run"
+        );
+        let (lp, r) = (
+            TokenValue::TrainLogProb.series(&d).unwrap(),
+            TokenValue::RefLogProb.series(&d).unwrap(),
+        );
+        let gap = TokenValue::RefGap.series(&d).unwrap();
+        assert_eq!(r.len(), lp.len());
+        // slime's k1 KL is exactly this difference.
+        let kl = TokenValue::Kl.series(&d).unwrap();
+        assert!(gap.iter().zip(&kl).all(|(g, k)| (g - k).abs() < 1e-5));
+        assert!((gap[0] - (lp[0] - r[0])).abs() < 1e-7);
+    }
+
+    #[test]
+    fn removed_and_stale_samples_are_marked() {
+        let mut r = SampleRow::default();
+        assert!(flags(&r).is_empty());
+        r.state.remove_sample = true;
+        r.staleness = Some(2);
+        assert_eq!(flags(&r), vec!["removed", "stale"]);
+        r.staleness = Some(0);
+        assert_eq!(flags(&r), vec!["removed"]);
     }
 }
