@@ -69,8 +69,7 @@ fn edge_cases() -> Vec<(String, Vec<u8>)> {
     )
     .unwrap();
     let legacy = std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/fixtures/slime/legacy_6.pt"),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/slime/legacy_6.pt"),
     )
     .unwrap();
     for cut in [
@@ -115,8 +114,7 @@ fn edge_cases() -> Vec<(String, Vec<u8>)> {
     let good = zip_entries(&[Entry {
         name: "r/data.pkl",
         data: &std::fs::read(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../tests/fixtures/slime/edge_9.pt"),
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/slime/edge_9.pt"),
         )
         .unwrap(),
         method: Method::Deflated,

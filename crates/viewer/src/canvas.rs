@@ -72,25 +72,55 @@ fn redraw(st: State, buf: StoredValue<Buffers, LocalStorage>) {
     }
 }
 
-/// Keeps the canvas the size of its box.
+/// Keeps the canvas the size of its box: the drawing size follows the box exactly (the
+/// bitmap is that × `devicePixelRatio`, `dom::hidpi_context`), so a click lands on what is
+/// drawn under it.
 fn measure(st: State) {
     if let Some(el) = st.wrap_ref.get_untracked() {
         let r = el.get_bounding_client_rect();
-        st.size.set((r.width().max(200.0), r.height().max(120.0)));
+        let size = (r.width().max(1.0), r.height().max(1.0));
+        if st.size.get_untracked() == size {
+            return;
+        }
+        st.size.set(size);
         if let Some(mut v) = st.view.get_untracked() {
-            v.width = (r.width() - LABEL_W).max(1.0);
+            v.width = (size.0 - LABEL_W).max(1.0);
             st.view.set(Some(v));
         }
     }
+}
+
+/// The observer of the timeline's box, and its callback (kept alive with it).
+type Observer = (
+    web_sys::ResizeObserver,
+    Closure<dyn FnMut(js_sys::Array, web_sys::ResizeObserver)>,
+);
+
+/// Measures whenever the box changes size: a window resize, but also a panel, banner or
+/// progress bar appearing above or beside it (which no window event reports).
+fn observe(st: State, el: &web_sys::Element) -> Option<Observer> {
+    let cb = Closure::<dyn FnMut(js_sys::Array, web_sys::ResizeObserver)>::new(
+        move |_: js_sys::Array, _: web_sys::ResizeObserver| measure(st),
+    );
+    let obs = web_sys::ResizeObserver::new(cb.as_ref().unchecked_ref()).ok()?;
+    obs.observe(el);
+    Some((obs, cb))
 }
 
 /// Starts redrawing, resizing and dark-mode following.
 pub fn install(st: State) {
     let buf = StoredValue::new_local(Buffers::default());
     Effect::new(move |_| redraw(st, buf));
+    let observer = StoredValue::new_local(None::<Observer>);
     Effect::new(move |_| {
-        if st.wrap_ref.get().is_some() {
+        if let Some(el) = st.wrap_ref.get() {
             measure(st);
+            observer.update_value(|o| {
+                if let Some((old, _)) = o.take() {
+                    old.disconnect();
+                }
+                *o = observe(st, &el);
+            });
         }
     });
     let _resize = window_event_listener(leptos::ev::resize, move |_| measure(st));
