@@ -11,6 +11,7 @@ use crate::draw::{draw, rows_top, Buffers, Scene, LABEL_W};
 use crate::input::Input;
 use crate::minimap::minimap_view;
 use crate::state::{Phase, State};
+use crate::strips::StripsKey;
 
 /// Paints one frame from the current state (tracked: an effect reruns it on change).
 /// Reads the derived lists in place (`Arc`s): nothing per row is copied per frame.
@@ -44,6 +45,15 @@ fn redraw(st: State, buf: StoredValue<Buffers, LocalStorage>) {
             .and_then(|d| d.tables.attempts.iter().position(|&x| x == a))
             .map_or(u32::MAX, |p| p as u32)
     });
+    let strips = d.as_ref().map(|d| StripsKey {
+        data: d.clone(),
+        shown: idx.clone(),
+        layout: lay.clone(),
+        expanded: flags.clone(),
+        overview: st.overview.get().is_some(),
+        scroll_y: st.scroll_y.get(),
+        dark: st.dark.get(),
+    });
     let scene = Scene {
         data: d.as_deref(),
         shown: &idx,
@@ -63,6 +73,7 @@ fn redraw(st: State, buf: StoredValue<Buffers, LocalStorage>) {
         highlight_attempt: if attempt_filter { None } else { attempt },
         only_attempt: if attempt_filter { attempt } else { None },
         tracks: &counters[..st.track_count().min(counters.len())],
+        strips,
     };
     let perf = window().performance();
     let t = perf.as_ref().map(|p| p.now()).unwrap_or(0.0);

@@ -85,6 +85,8 @@ pub struct Scene<'a> {
     /// Attempt to show alone (others hidden), if any.
     pub only_attempt: Option<u32>,
     pub tracks: &'a [Counter],
+    /// What the overview picture shows (`strips.rs` keeps it between frames), with a file.
+    pub strips: Option<crate::strips::StripsKey>,
 }
 
 struct Palette {
@@ -154,7 +156,10 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>, buf: &mut Buffers)
         // drawn, so a frame costs what the screen holds, not what the file holds. They are
         // painted into one picture (`strips.rs`) drawn once, over the grid.
         let mut strips = std::mem::take(&mut buf.strips);
-        strips.begin(css_w - LABEL_W, band_h, s.dark);
+        match &s.strips {
+            Some(key) if s.overview => strips.begin(key.clone(), &s.view, css_w - LABEL_W, band_h),
+            _ => strips.clear(),
+        }
         let mut last_px = f64::NEG_INFINITY;
         for vi in range {
             let Some(row) = s
@@ -173,7 +178,7 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>, buf: &mut Buffers)
                 }
                 last_px = top.floor();
                 let gap = if h >= 4.0 { 1.0 } else { 0.0 };
-                strips.strip(d, row.1, &s.view, top - top0, (h - gap).max(1.0));
+                strips.strip(d, row.1, top - top0, (h - gap).max(1.0));
                 continue;
             }
             draw_row(ctx, s, d, row, vi, top, h, css_w, css_h, expanded, buf, p);
