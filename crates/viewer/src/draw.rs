@@ -130,6 +130,49 @@ pub fn span_color(name: &str, dark: bool) -> String {
 pub struct Buffers {
     items: Vec<u32>,
     strips: crate::strips::Strips,
+    colors: Colors,
+}
+
+/// CSS colours of names, made once per name (for a file and a theme) instead of a string
+/// formatted per span per frame.
+#[derive(Default)]
+struct Colors {
+    /// The file (its address and name count) and theme the colours are for.
+    of: (usize, usize, bool),
+    /// By name id: the span colour (`span_color`) and the point colour (`color_for`).
+    css: Vec<Option<(String, String)>>,
+}
+
+impl Colors {
+    fn begin(&mut self, d: &Loaded, dark: bool) {
+        let of = (d as *const Loaded as usize, d.tables.names.len(), dark);
+        if of != self.of {
+            self.of = of;
+            self.css.clear();
+        }
+    }
+
+    fn pair(&mut self, d: &Loaded, name: u32) -> &(String, String) {
+        let i = name as usize;
+        if self.css.len() <= i {
+            self.css.resize(i + 1, None);
+        }
+        let dark = self.of.2;
+        self.css[i].get_or_insert_with(|| {
+            let text = d.name_of(name);
+            (span_color(text, dark), color_for(text, dark))
+        })
+    }
+
+    /// A span of name `name`.
+    fn span(&mut self, d: &Loaded, name: u32) -> &str {
+        &self.pair(d, name).0
+    }
+
+    /// A point event of name `name`.
+    fn point(&mut self, d: &Loaded, name: u32) -> &str {
+        &self.pair(d, name).1
+    }
 }
 
 pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>, buf: &mut Buffers) {
@@ -152,6 +195,7 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>, buf: &mut Buffers)
     }
 
     if let Some(d) = s.data {
+        buf.colors.begin(d, s.dark);
         // Overview strips thinner than a pixel share it: the first row of each pixel row is
         // drawn, so a frame costs what the screen holds, not what the file holds. They are
         // painted into one picture (`strips.rs`) drawn once, over the grid.
@@ -256,10 +300,12 @@ fn draw_row(
         }
         for prim in lane_prims_track(track, &buf.items, &s.view, width) {
             match prim {
-                Prim::Item(ii) => draw_span(ctx, s, d, row, ii, y, css_w, selected == Some(ii), p),
+                Prim::Item(ii) => {
+                    let color = buf.colors.span(d, track.name[ii]);
+                    draw_span(ctx, s, d, row, ii, y, css_w, selected == Some(ii), color, p)
+                }
                 Prim::Run { x0, x1, first, .. } => {
-                    let name = d.name_of(track.name[first]);
-                    ctx.set_fill_style_str(&span_color(name, s.dark));
+                    ctx.set_fill_style_str(buf.colors.span(d, track.name[first]));
                     ctx.set_global_alpha(0.8);
                     ctx.fill_rect(LABEL_W + x0, y + 1.0, (x1 - x0).max(1.0), s.lane_h - 2.0);
                     ctx.set_global_alpha(1.0);
@@ -276,7 +322,7 @@ fn draw_row(
         if let Some(a) = s.only_attempt {
             buf.items.retain(|&i| row.data.attempt[i as usize] == a);
         }
-        draw_points(ctx, s, d, row, &buf.items, y, selected, p);
+        draw_points(ctx, s, d, row, &buf.items, y, selected, &mut buf.colors, p);
     }
     ctx.restore();
     // Row label: sample index, source, status; ▸/▾ shows collapsed/expanded.
@@ -296,12 +342,13 @@ fn draw_row(
     let _ = ctx.fill_text(&short(&label, 26), 6.0, top + s.lane_h.min(h) / 2.0);
 }
 
-fn short(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let head: String = s.chars().take(n - 1).collect();
-        format!("{head}…")
+fn short(s: &str, n: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(n) {
+        None => s.into(),
+        Some(_) => {
+            let head: String = s.chars().take(n.saturating_sub(1)).collect();
+            format!("{head}…").into()
+        }
     }
 }
 
@@ -316,6 +363,7 @@ fn draw_span(
     y: f64,
     css_w: f64,
     selected: bool,
+    color: &str,
     p: &Palette,
 ) {
     let t = &row.data.track;
@@ -334,7 +382,6 @@ fn draw_span(
         .highlight_attempt
         .is_some_and(|a| a != row.data.attempt[ii]);
     let name = d.name_of(t.name[ii]);
-    let color = span_color(name, s.dark);
     let w = (x1 - x0).max(1.0);
     ctx.set_global_alpha(match (dim, open) {
         (true, true) => 0.15,
@@ -342,7 +389,7 @@ fn draw_span(
         (false, true) => 0.45,
         (false, false) => 1.0,
     });
-    ctx.set_fill_style_str(&color);
+    ctx.set_fill_style_str(color);
     ctx.fill_rect(x0, y + 1.0, w, s.lane_h - 2.0);
     // PD phases drawn inside the [P]/[D] lanes, end to end, in their legend colours.
     if t.pd_role(ii).is_some() {
@@ -363,7 +410,7 @@ fn draw_span(
     ctx.set_global_alpha(if dim { 0.4 } else { 1.0 });
     if open {
         // Open spans: dashed outline, faded fill; the clip reason is in the details.
-        ctx.set_stroke_style_str(&color);
+        ctx.set_stroke_style_str(color);
         ctx.set_line_dash(&js_sys::Array::of2(&4.0.into(), &3.0.into()))
             .ok();
         ctx.stroke_rect(x0 + 0.5, y + 1.5, w - 1.0, s.lane_h - 3.0);
@@ -399,6 +446,7 @@ fn draw_points(
     items: &[u32],
     y: f64,
     selected: Option<usize>,
+    colors: &mut Colors,
     p: &Palette,
 ) {
     let t = &row.data.track;
@@ -432,7 +480,7 @@ fn draw_points(
                 ctx.line_to(x, cy + r);
                 ctx.line_to(x - r * 1.4, cy);
             } else {
-                ctx.set_fill_style_str(&color_for(d.name_of(t.name[first]), s.dark));
+                ctx.set_fill_style_str(colors.point(d, t.name[first]));
                 ctx.move_to(x, cy - r);
                 ctx.line_to(x + r, cy);
                 ctx.line_to(x, cy + r);
