@@ -9,7 +9,7 @@
 //! so a pan shifts the picture (a canvas-to-canvas copy) and paints only the newly exposed
 //! columns; a frame that changes nothing the strips show (cursor, hover, selection, the
 //! counter tracks) paints nothing. Zooming, scrolling, another file or order repaint it whole.
-//! Zoomed out, a strip is painted from its summary (its dominant names at a fixed 512
+//! Zoomed out, a strip is painted from its summary (its dominant names at a fixed 4096
 //! columns over its own extent, made when the row arrives: a binary search finds the cells of
 //! the columns being painted); zoomed in past that resolution, the cells are computed exactly
 //! for those columns only.
