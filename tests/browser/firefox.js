@@ -69,6 +69,26 @@ function visible(e) {
   return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== "hidden";
 }
 
+/** Until `fn(arg)` (or the expression `fn`) is truthy in the page: its value. Polled from here
+ * rather than with puppeteer's waitForFunction, whose in-page poller is built with `Function()`,
+ * which the viewer's Content-Security-Policy forbids. */
+async function poll(raw, fn, arg, { timeout = TIMEOUT, polling = 50 } = {}) {
+  const end = Date.now() + timeout;
+  const interval = typeof polling === "number" ? polling : 50;
+  for (;;) {
+    let v;
+    try {
+      v = await (typeof fn === "string" ? raw.evaluate(fn) : raw.evaluate(fn, arg));
+    } catch (e) {
+      // A navigation between two polls: try again in the new document.
+      if (!/context|navigat|destroyed|discarded/i.test(String(e.message))) throw e;
+    }
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${String(fn).slice(0, 200)}`);
+    await new Promise((ok) => setTimeout(ok, interval));
+  }
+}
+
 class Locator {
   constructor(page, steps) { this.page = page; this.steps = steps; }
   locator(css) { return new Locator(this.page, [...this.steps, { css }]); }
@@ -79,9 +99,8 @@ class Locator {
   /** The one element selected, once it exists (a strictness error when several are). */
   async handle(timeout = TIMEOUT) {
     const steps = this.steps;
-    await this.page.raw.waitForFunction(
-      `(${resolve})(${JSON.stringify(steps)}).length > 0`, { timeout, polling: 50 },
-    ).catch((e) => { throw new Error(`locator ${JSON.stringify(steps)}: no element (${e.message})`); });
+    await poll(this.page.raw, `(${resolve})(${JSON.stringify(steps)}).length > 0`, undefined, { timeout })
+      .catch((e) => { throw new Error(`locator ${JSON.stringify(steps)}: no element (${e.message})`); });
     const n = await this.count();
     if (n > 1) throw new Error(`locator ${JSON.stringify(steps)} selects ${n} elements`);
     const h = await this.page.raw.evaluateHandle(`(${resolve})(${JSON.stringify(steps)})[0]`);
@@ -98,7 +117,7 @@ class Locator {
       hidden: `!(${resolve})(${steps}).some(${visible})`,
       detached: `(${resolve})(${steps}).length === 0`,
     }[state];
-    await this.page.raw.waitForFunction(test, { timeout, polling: 50 });
+    await poll(this.page.raw, test, undefined, { timeout });
   }
   async innerText() { return (await this.handle()).evaluate((e) => e.innerText); }
   async inputValue() { return (await this.handle()).evaluate((e) => e.value); }
@@ -143,12 +162,17 @@ export async function firefoxPage(browser) {
     kind: "firefox",
     raw,
     errors,
-    mouse: raw.mouse,
+    mouse: {
+      move: (x, y, opts) => raw.mouse.move(x, y, opts),
+      down: (opts) => raw.mouse.down(opts),
+      up: (opts) => raw.mouse.up(opts),
+      click: (x, y, opts) => raw.mouse.click(x, y, opts),
+      wheel: (deltaX = 0, deltaY = 0) => raw.mouse.wheel({ deltaX, deltaY }),
+    },
     keyboard: raw.keyboard,
     goto: (url) => raw.goto(url),
     evaluate: (fn, arg) => raw.evaluate(fn, arg),
-    waitForFunction: (fn, arg, { timeout = TIMEOUT, polling = 50 } = {}) =>
-      raw.waitForFunction(fn, { timeout, polling: polling === "raf" ? "raf" : Number(polling) }, arg),
+    waitForFunction: (fn, arg, opts) => poll(raw, fn, arg, opts),
     waitForTimeout: (ms) => new Promise((ok) => setTimeout(ok, ms)),
     screenshot: (opts) => raw.screenshot(opts),
     close: () => raw.close(),
