@@ -131,6 +131,48 @@ pub struct Buffers {
     items: Vec<u32>,
     strips: crate::strips::Strips,
     colors: Colors,
+    pen: Pen,
+}
+
+/// The fill colour and alpha last set on the context while drawing a lane's spans: a canvas
+/// call is made only on a change (a zoomed-out row draws hundreds of spans, mostly at full
+/// alpha and in a few colours, and each call crosses into the browser).
+struct Pen {
+    fill: String,
+    /// NaN: not known.
+    alpha: f64,
+}
+
+impl Default for Pen {
+    fn default() -> Pen {
+        Pen {
+            fill: String::new(),
+            alpha: f64::NAN,
+        }
+    }
+}
+
+impl Pen {
+    /// Forgets the state (something else drew meanwhile).
+    fn reset(&mut self) {
+        self.fill.clear();
+        self.alpha = f64::NAN;
+    }
+
+    fn fill(&mut self, ctx: &Ctx, color: &str) {
+        if self.fill != color {
+            ctx.set_fill_style_str(color);
+            self.fill.clear();
+            self.fill.push_str(color);
+        }
+    }
+
+    fn alpha(&mut self, ctx: &Ctx, a: f64) {
+        if self.alpha != a {
+            ctx.set_global_alpha(a);
+            self.alpha = a;
+        }
+    }
 }
 
 /// CSS colours of names, made once per name (for a file and a theme) instead of a string
@@ -298,20 +340,23 @@ fn draw_row(
         if let Some(a) = s.only_attempt {
             buf.items.retain(|&i| row.data.attempt[i as usize] == a);
         }
+        let pen = &mut buf.pen;
+        pen.reset();
         for prim in lane_prims_track(track, &buf.items, &s.view, width) {
             match prim {
                 Prim::Item(ii) => {
                     let color = buf.colors.span(d, track.name[ii]);
-                    draw_span(ctx, s, d, row, ii, y, css_w, selected == Some(ii), color, p)
+                    let sel = selected == Some(ii);
+                    draw_span(ctx, s, d, row, ii, y, css_w, sel, color, pen, p)
                 }
                 Prim::Run { x0, x1, first, .. } => {
-                    ctx.set_fill_style_str(buf.colors.span(d, track.name[first]));
-                    ctx.set_global_alpha(0.8);
+                    pen.fill(ctx, buf.colors.span(d, track.name[first]));
+                    pen.alpha(ctx, 0.8);
                     ctx.fill_rect(LABEL_W + x0, y + 1.0, (x1 - x0).max(1.0), s.lane_h - 2.0);
-                    ctx.set_global_alpha(1.0);
                 }
             }
         }
+        pen.alpha(ctx, 1.0);
         index.points(
             track,
             lane,
@@ -364,6 +409,7 @@ fn draw_span(
     css_w: f64,
     selected: bool,
     color: &str,
+    pen: &mut Pen,
     p: &Palette,
 ) {
     let t = &row.data.track;
@@ -383,13 +429,16 @@ fn draw_span(
         .is_some_and(|a| a != row.data.attempt[ii]);
     let name = d.name_of(t.name[ii]);
     let w = (x1 - x0).max(1.0);
-    ctx.set_global_alpha(match (dim, open) {
-        (true, true) => 0.15,
-        (true, false) => 0.25,
-        (false, true) => 0.45,
-        (false, false) => 1.0,
-    });
-    ctx.set_fill_style_str(color);
+    pen.alpha(
+        ctx,
+        match (dim, open) {
+            (true, true) => 0.15,
+            (true, false) => 0.25,
+            (false, true) => 0.45,
+            (false, false) => 1.0,
+        },
+    );
+    pen.fill(ctx, color);
     ctx.fill_rect(x0, y + 1.0, w, s.lane_h - 2.0);
     // PD phases drawn inside the [P]/[D] lanes, end to end, in their legend colours.
     if t.pd_role(ii).is_some() {
@@ -401,13 +450,13 @@ fn draw_span(
             let (a, b) = (LABEL_W + s.view.x(seg.t0), LABEL_W + s.view.x(seg.t1));
             if b - a >= 0.5 {
                 if let Some((_, _, c)) = PD_PHASES.get(seg.phase as usize) {
-                    ctx.set_fill_style_str(c);
+                    pen.fill(ctx, c);
                     ctx.fill_rect(a, y + 3.0, (b - a).max(1.0), s.lane_h - 6.0);
                 }
             }
         }
     }
-    ctx.set_global_alpha(if dim { 0.4 } else { 1.0 });
+    pen.alpha(ctx, if dim { 0.4 } else { 1.0 });
     if open {
         // Open spans: dashed outline, faded fill; the clip reason is in the details.
         ctx.set_stroke_style_str(color);
@@ -417,7 +466,7 @@ fn draw_span(
         ctx.set_line_dash(&js_sys::Array::new()).ok();
     }
     if w > 30.0 && s.lane_h >= 12.0 {
-        ctx.set_fill_style_str(if s.dark { "#0d1117" } else { "#101418" });
+        pen.fill(ctx, if s.dark { "#0d1117" } else { "#101418" });
         let visible_x0 = x0.max(LABEL_W);
         let room = (x1.min(css_w) - visible_x0 - 6.0).max(0.0);
         let chars = (room / 6.5) as usize;
@@ -426,13 +475,13 @@ fn draw_span(
         }
     }
     if selected {
-        ctx.set_global_alpha(1.0);
+        pen.alpha(ctx, 1.0);
         ctx.set_stroke_style_str(p.select);
         ctx.set_line_width(2.0);
         ctx.stroke_rect(x0 - 1.0, y, w + 2.0, s.lane_h);
         ctx.set_line_width(1.0);
     }
-    ctx.set_global_alpha(1.0);
+    pen.alpha(ctx, 1.0);
 }
 
 /// The point events and orphan ends `items` (one lane's, in time order), clustered when
