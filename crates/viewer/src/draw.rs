@@ -516,33 +516,56 @@ fn draw_points(
             .filter(|&i| t.state(i) == want)
             .map(|i| (LABEL_W + s.view.x(t.start[i]), i))
             .collect();
+        // Markers of one colour and alpha are one path, filled once.
+        let mut pen = Pen::default();
+        let (mut pending, mut small) = (false, false);
         for (x, _, n, first) in clusters(&xs) {
             let dim = s
                 .highlight_attempt
                 .is_some_and(|a| a != row.data.attempt[first]);
-            ctx.set_global_alpha(if dim { 0.25 } else { 1.0 });
-            ctx.begin_path();
+            let alpha = if dim { 0.25 } else { 1.0 };
+            // A red "end without a start" bracket, or a diamond in the event's colour.
+            let color = if orphan {
+                "#d1242f"
+            } else {
+                colors.point(d, t.name[first])
+            };
+            if pending && (pen.alpha != alpha || pen.fill != color) {
+                ctx.fill();
+                pending = false;
+            }
+            if !pending {
+                pen.alpha(ctx, alpha);
+                pen.fill(ctx, color);
+                ctx.begin_path();
+                pending = true;
+            }
+            ctx.move_to(x, cy - r);
             if orphan {
-                // A red "end without a start" bracket.
-                ctx.set_fill_style_str("#d1242f");
-                ctx.move_to(x, cy - r);
                 ctx.line_to(x, cy + r);
                 ctx.line_to(x - r * 1.4, cy);
             } else {
-                ctx.set_fill_style_str(colors.point(d, t.name[first]));
-                ctx.move_to(x, cy - r);
                 ctx.line_to(x + r, cy);
                 ctx.line_to(x, cy + r);
                 ctx.line_to(x - r, cy);
             }
             ctx.close_path();
-            ctx.fill();
             if n > 1 {
-                ctx.set_fill_style_str(p.text);
-                ctx.set_font("10px system-ui, sans-serif");
+                ctx.fill();
+                pending = false;
+                pen.fill(ctx, p.text);
+                if !small {
+                    ctx.set_font("10px system-ui, sans-serif");
+                    small = true;
+                }
                 let _ = ctx.fill_text(&format!("×{n}"), x + r + 1.0, cy);
-                ctx.set_font("12px system-ui, sans-serif");
             }
+        }
+        if pending {
+            ctx.fill();
+        }
+        if small {
+            ctx.set_font("12px system-ui, sans-serif");
         }
         ctx.set_global_alpha(1.0);
         if let Some(sel) = selected {
