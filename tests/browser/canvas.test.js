@@ -1,10 +1,10 @@
 // The timeline canvas always matches its box: after a load (the box changes size without a
 // window resize) the bitmap is the box × devicePixelRatio, and a click at the centre of a lane
 // near the bottom selects that lane's item, not a neighbour's. In Chromium and in Firefox.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { serve, launch, newPage, waitState, reference, shot, eachBrowser, FIXTURES } from "./helpers.js";
+import { newPage, waitState, reference, shot, eachBrowser, FIXTURES } from "./helpers.js";
 
 // As drawn (draw.rs, state.rs): the label column, the lane height, the gap between rows.
 const LABEL_W = 180, LANE_H = 16, ROW_GAP = 3;
@@ -41,14 +41,10 @@ function lowLane(ref, box) {
   return null;
 }
 
-eachBrowser((kind) => {
-  let srv, browser;
-  before(async () => { srv = await serve(); browser = await launch(kind); });
-  after(async () => { await browser?.close(); srv?.server.close(); });
-
+eachBrowser((env) => {
   test("after a load the canvas bitmap is its box × DPR, and a click on a lane near the bottom selects that lane's item", async () => {
-    const page = await newPage(browser);
-    await page.goto(srv.url);
+    const page = await newPage(env.browser);
+    await page.goto(env.srv.url);
     assert.equal(await waitState(page, ["ready", "error"]), "ready", "demo loads");
     await page.locator("[data-testid=file-input]").setInputFiles(path.join(FIXTURES, "agent_2.pt"));
     assert.equal(await waitState(page, ["ready", "error"]), "ready");

@@ -5,7 +5,7 @@ import http from "node:http";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { describe } from "node:test";
+import { describe, before, after } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { launchFirefox, firefoxPage } from "./firefox.js";
@@ -57,9 +57,17 @@ export async function serve(dir = DIST) {
 /** The browsers the cross-browser tests run in (`$ROLLSCOPE_BROWSERS`, comma-separated). */
 export const BROWSERS = (process.env.ROLLSCOPE_BROWSERS || "chromium,firefox").split(",").filter(Boolean);
 
-/** Runs `body(kind)` once per browser of `BROWSERS`, each in a `describe` named after it. */
+/** Runs `body(env)` once per browser of `BROWSERS`, each in a `describe` named after it: while
+ * its tests run, `env.srv` serves dist/ and `env.browser` is that browser (`env.kind`). */
 export function eachBrowser(body) {
-  for (const kind of BROWSERS) describe(kind, () => body(kind));
+  for (const kind of BROWSERS) {
+    describe(kind, () => {
+      const env = { kind };
+      before(async () => { env.srv = await serve(); env.browser = await launch(kind); });
+      after(async () => { await env.browser?.close(); env.srv?.server.close(); });
+      body(env);
+    });
+  }
 }
 
 /** `kind` ("chromium", the default, or "firefox") started headless. */

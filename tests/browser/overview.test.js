@@ -1,12 +1,12 @@
 // Overview first at scale: a 512-sample dump opens with every sample on screen as a strip,
 // beside a minimap of the whole rollout; a click on the minimap moves the view; zooming in
 // grows the strips back into rows. Details of a selected item come from the worker.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { serve, launch, newPage, waitState, count, shot, eachBrowser, ROOT } from "./helpers.js";
+import { newPage, waitState, count, shot, eachBrowser, ROOT } from "./helpers.js";
 
 // Bounds: the ≈3 MB dump is ready within LOAD_MS (it takes well under a second here; the
 // bound catches hangs and quadratic blowups).
@@ -24,14 +24,10 @@ const footer = (page) => page.evaluate(() => document.querySelector(".footer").i
 // The view's start time as the link keeps it (written 250 ms after a change).
 const t0 = (page) => page.evaluate(() => Number(new URLSearchParams(location.hash.slice(1)).get("t0")));
 
-eachBrowser((kind) => {
-  let srv, browser;
-  before(async () => { srv = await serve(); browser = await launch(kind); });
-  after(async () => { await browser?.close(); srv?.server.close(); });
-
+eachBrowser((env) => {
   test("a 512-sample dump opens on the overview with every sample on screen, and the minimap moves the view", async () => {
-    const page = await newPage(browser);
-    await page.goto(`${srv.url}?embed=1`);
+    const page = await newPage(env.browser);
+    await page.goto(`${env.srv.url}?embed=1`);
     await page.locator("[data-testid=file-input]").setInputFiles(file);
     assert.equal(await waitState(page, ["ready", "error"], LOAD_MS), "ready");
     assert.equal(await count(page, "row-count"), SAMPLES);
@@ -62,8 +58,8 @@ eachBrowser((kind) => {
   });
 
   test("zooming in on the overview grows strips into rows, and a selected span's details arrive from the worker", async () => {
-    const page = await newPage(browser);
-    await page.goto(`${srv.url}?embed=1`);
+    const page = await newPage(env.browser);
+    await page.goto(`${env.srv.url}?embed=1`);
     await page.locator("[data-testid=file-input]").setInputFiles(file);
     assert.equal(await waitState(page, ["ready", "error"], LOAD_MS), "ready");
     await page.locator("[data-testid=overview]").waitFor({ state: "visible" });

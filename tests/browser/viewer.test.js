@@ -1,25 +1,21 @@
 // The viewer on real dumps: file input, filter, selection, errors, ?url=, exports, screenshots;
 // in Chromium and in Firefox.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { serve, launch, newPage, waitState, count, shot, fixtures, reference, download, eachBrowser, FIXTURES } from "./helpers.js";
+import { newPage, waitState, count, shot, fixtures, reference, download, eachBrowser, FIXTURES } from "./helpers.js";
 
-eachBrowser((kind) => {
-  let srv, browser;
-  before(async () => { srv = await serve(); browser = await launch(kind); });
-  after(async () => { await browser?.close(); srv?.server.close(); });
-
+eachBrowser((env) => {
   async function openFile(page, file) {
     await page.locator("[data-testid=file-input]").setInputFiles(file);
     return waitState(page, ["ready", "error"]);
   }
 
   async function fresh() {
-    const page = await newPage(browser);
-    await page.goto(srv.url);
+    const page = await newPage(env.browser);
+    await page.goto(env.srv.url);
     assert.equal(await waitState(page, ["ready", "error"]), "ready", "demo loads");
     return page;
   }
@@ -86,19 +82,19 @@ eachBrowser((kind) => {
   });
 
   test("?url= opens a dump by URL", async () => {
-    const page = await newPage(browser);
-    await page.goto(`${srv.url}?url=fixtures/pd_1.pt`);
+    const page = await newPage(env.browser);
+    await page.goto(`${env.srv.url}?url=fixtures/pd_1.pt`);
     assert.equal(await waitState(page, ["ready", "error"]), "ready");
     assert.equal(await count(page, "row-count"), reference("pd_1.pt").sample_count);
-    await page.goto(`${srv.url}?url=fixtures/missing.pt`);
+    await page.goto(`${env.srv.url}?url=fixtures/missing.pt`);
     assert.equal(await waitState(page, ["error"]), "error");
     assert.match(await page.locator("[data-testid=load-error]").innerText(), /HTTP 404/);
   });
 
   test("screenshots of the PD and agent dumps", async () => {
     for (const name of ["pd_1.pt", "agent_2.pt"]) {
-      const page = await newPage(browser);
-      await page.goto(`${srv.url}?url=fixtures/${name}`);
+      const page = await newPage(env.browser);
+      await page.goto(`${env.srv.url}?url=fixtures/${name}`);
       assert.equal(await waitState(page, ["ready"]), "ready");
       await page.screenshot({ path: shot(`${name.replace(".pt", "")}.png`, page) });
       assert.deepEqual(page.errors, []);
@@ -135,8 +131,8 @@ eachBrowser((kind) => {
   });
 
   test("the link keeps the view: file, filter, time range and selection", async () => {
-    const page = await newPage(browser);
-    await page.goto(`${srv.url}?url=fixtures/pd_1.pt`);
+    const page = await newPage(env.browser);
+    await page.goto(`${env.srv.url}?url=fixtures/pd_1.pt`);
     assert.equal(await waitState(page, ["ready"]), "ready");
     await page.locator("[data-testid=filter]").fill("math");
     const rows = await count(page, "row-count");
@@ -148,7 +144,7 @@ eachBrowser((kind) => {
     await page.keyboard.press("w"); // zoom in, so the range differs from "fit all"
     await page.waitForFunction(() => /sel=\d+%3A\d+/.test(location.hash) && /t0=/.test(location.hash) && /q=math/.test(location.hash));
     const link = await page.evaluate(() => location.href);
-    const again = await newPage(browser);
+    const again = await newPage(env.browser);
     await again.goto(link);
     assert.equal(await waitState(again, ["ready"]), "ready");
     assert.equal(await again.locator("[data-testid=filter]").inputValue(), "math");
@@ -160,8 +156,8 @@ eachBrowser((kind) => {
   });
 
   test("a slow download shows byte progress and can be cancelled", async () => {
-    const page = await newPage(browser);
-    await page.goto(`${srv.url}?url=slow/agent_2.pt`);
+    const page = await newPage(env.browser);
+    await page.goto(`${env.srv.url}?url=slow/agent_2.pt`);
     const bar = page.locator("[data-testid=progress]");
     await bar.waitFor({ state: "visible" });
     await page.waitForFunction(() => /reading [\d.]+ of 0\.2 MB/.test(document.querySelector("[data-testid=progress]")?.innerText ?? ""));
@@ -176,8 +172,8 @@ eachBrowser((kind) => {
   });
 
   test("the Metrics panel shows the e2e p99, and a slow sample click selects it", async () => {
-    const page = await newPage(browser);
-    await page.goto(`${srv.url}?url=fixtures/pd_1.pt`);
+    const page = await newPage(env.browser);
+    await page.goto(`${env.srv.url}?url=fixtures/pd_1.pt`);
     assert.equal(await waitState(page, ["ready"]), "ready");
     await page.locator("[data-testid=metrics-tab]").click();
     const panel = page.locator("[data-testid=metrics]");
@@ -199,8 +195,8 @@ eachBrowser((kind) => {
   });
 
   test("the export buttons download what the worker wrote: OTLP, Chrome trace and slime's cache", async () => {
-    const page = await newPage(browser);
-    await page.goto(`${srv.url}?url=fixtures/agent_2.pt`);
+    const page = await newPage(env.browser);
+    await page.goto(`${env.srv.url}?url=fixtures/agent_2.pt`);
     assert.equal(await waitState(page, ["ready"]), "ready");
     const ref = reference("agent_2.pt");
     const saved = {};
