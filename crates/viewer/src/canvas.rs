@@ -89,8 +89,9 @@ fn redraw(st: State, buf: StoredValue<Buffers, LocalStorage>) {
 fn measure(st: State) {
     if let Some(el) = st.wrap_ref.get_untracked() {
         let r = el.get_bounding_client_rect();
-        let size = (r.width().max(1.0), r.height().max(1.0));
-        if st.size.get_untracked() == size {
+        let size = (r.width(), r.height());
+        // A hidden box (the run explorer shown instead) keeps the last size it had.
+        if size.0 < 1.0 || size.1 < 1.0 || st.size.get_untracked() == size {
             return;
         }
         st.size.set(size);
