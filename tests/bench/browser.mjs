@@ -222,11 +222,11 @@ const MB = (b) => (b / 1e6).toFixed(0);
 const f2 = (v) => (v === undefined || Number.isNaN(v) ? "-" : v.toFixed(2));
 // Memory: the tree's summed VmRSS at its peak, its rise over the idle page (which the targets
 // judge: shared pages count once per process) and that rise over the file size.
-console.log(["dump", "MB", "spans", "ready s", "peak MB", "rise MB", "rise/file", "HWM-sum MB", "frames", "p50 ms", "p95 ms", "max ms", "LoAF"].join("\t"));
+console.log(["dump", "MB", "spans", "ready s", "peak MB", "rise MB", "rise/file", "HWM-sum MB", "frames", "p50 ms", "p95 ms", "max ms", "LoAF", "draw p95 ms"].join("\t"));
 for (const r of rows) {
   if (r.error) { console.log(`${r.dump}\t${MB(r.size)}\tfailed: ${r.error}`); continue; }
   console.log([r.dump, MB(r.size), r.spans ?? "-", f2(r.ready), MB(r.peak), MB(r.peak - r.idle), f2((r.peak - r.idle) / r.size), MB(r.hwm),
-    r.frames, f2(r.p50), f2(r.p95), f2(r.max), r.loaf ?? "-"].join("\t"));
+    r.frames, f2(r.p50), f2(r.p95), f2(r.max), r.loaf ?? "-", f2(r.drawP95)].join("\t"));
 }
 
 if (process.env.ROLLSCOPE_BENCH_RESULTS) {

@@ -1,10 +1,14 @@
 // Shared set-up for the browser tests: a static file server over dist/ on 127.0.0.1 (Node's
-// own http module) and Debian's Chromium driven by playwright-core.
+// own http module), Debian's Chromium driven by playwright-core and Debian's Firefox ESR driven
+// by puppeteer-core over WebDriver BiDi (`firefox.js` makes its pages answer like Playwright's).
 import http from "node:http";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import { describe, before, after } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { launchFirefox, firefoxPage } from "./firefox.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const DIST = path.join(ROOT, "dist");
@@ -52,7 +56,26 @@ export async function serve(dir = DIST) {
   return { server, url: `http://127.0.0.1:${server.address().port}/` };
 }
 
-export async function launch() {
+/** The browsers the cross-browser tests run in (`$ROLLSCOPE_BROWSERS`, comma-separated). */
+export const BROWSERS = (process.env.ROLLSCOPE_BROWSERS || "chromium,firefox").split(",").filter(Boolean);
+
+/** Runs `body(env)` once per browser of `BROWSERS`, each in a `describe` named after it: while
+ * its tests run, `env.srv` serves dist/ and `env.browser` is that browser (`env.kind`). */
+export function eachBrowser(body) {
+  for (const kind of BROWSERS) {
+    describe(kind, () => {
+      const env = { kind };
+      before(async () => { env.srv = await serve(); env.browser = await launch(kind); });
+      after(async () => { await env.browser?.close(); env.srv?.server.close(); });
+      body(env);
+    });
+  }
+}
+
+/** `kind` ("chromium", the default, or "firefox") started headless. */
+export async function launch(kind = "chromium") {
+  if (kind === "firefox") return launchFirefox(process.env.FIREFOX || "/usr/bin/firefox-esr");
+  if (kind !== "chromium") throw new Error(`unknown browser ${kind} (chromium or firefox)`);
   // playwright-core gives every launch a fresh, empty profile directory of its own.
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -66,7 +89,9 @@ export async function launch() {
 
 /** A page with console errors collected, 1600×1000 like the reference screenshots. */
 export async function newPage(browser) {
+  if (browser.kind === "firefox") return firefoxPage(browser);
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  page.kind = "chromium";
   page.errors = [];
   page.on("pageerror", (e) => page.errors.push(String(e)));
   page.on("console", (m) => { if (m.type() === "error") page.errors.push(m.text()); });
@@ -82,9 +107,20 @@ export async function count(page, id) {
   return Number(await page.locator(`[data-testid=${id}]`).innerText());
 }
 
-export function shot(name) {
+/** Where screenshot `name` goes (`firefox-name` for a Firefox page: both browsers keep theirs). */
+export function shot(name, page) {
   fs.mkdirSync(SHOTS, { recursive: true });
-  return path.join(SHOTS, name);
+  return path.join(SHOTS, page?.kind === "firefox" ? `firefox-${name}` : name);
+}
+
+/** Clicks with `click()` and waits for the download it starts: `{ name, file }` (a local copy). */
+export async function download(page, click, timeout = 15000) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rs-download-"));
+  if (page.kind === "firefox") return page.download(click, dir, timeout);
+  const [dl] = await Promise.all([page.waitForEvent("download", { timeout }), click()]);
+  const file = path.join(dir, dl.suggestedFilename());
+  await dl.saveAs(file);
+  return { name: dl.suggestedFilename(), file };
 }
 
 /** A path for one of the README's screenshots (`docs/img/<name>`). */

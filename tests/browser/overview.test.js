@@ -1,87 +1,82 @@
 // Overview first at scale: a 512-sample dump opens with every sample on screen as a strip,
 // beside a minimap of the whole rollout; a click on the minimap moves the view; zooming in
 // grows the strips back into rows. Details of a selected item come from the worker.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { serve, launch, newPage, waitState, count, shot, ROOT } from "./helpers.js";
+import { newPage, waitState, count, shot, eachBrowser, ROOT } from "./helpers.js";
 
 // Bounds: the ≈3 MB dump is ready within LOAD_MS (it takes well under a second here; the
 // bound catches hangs and quadratic blowups).
 const LOAD_MS = 30000;
 const SAMPLES = 64 * 8;
 
-let srv, browser, file;
-before(async () => {
-  const dir = path.join(ROOT, "target", "browser-large");
-  fs.mkdirSync(dir, { recursive: true });
-  file = path.join(dir, "large_512.pt");
-  if (!fs.existsSync(file)) {
-    execFileSync("python3", [path.resolve(ROOT, "tools/synth_large.py"), file,
-      "--groups", "64", "--group-size", "8", "--turns", "4", "--tokens", "64:256"], { stdio: "inherit" });
-  }
-  srv = await serve();
-  browser = await launch();
-});
-after(async () => { await browser?.close(); srv?.server.close(); });
+const file = path.join(ROOT, "target", "browser-large", "large_512.pt");
+if (!fs.existsSync(file)) {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  execFileSync("python3", [path.resolve(ROOT, "tools/synth_large.py"), file,
+    "--groups", "64", "--group-size", "8", "--turns", "4", "--tokens", "64:256"], { stdio: "inherit" });
+}
 
 const footer = (page) => page.evaluate(() => document.querySelector(".footer").innerText.split(" · ")[0]);
 // The view's start time as the link keeps it (written 250 ms after a change).
 const t0 = (page) => page.evaluate(() => Number(new URLSearchParams(location.hash.slice(1)).get("t0")));
 
-test("a 512-sample dump opens on the overview with every sample on screen, and the minimap moves the view", async () => {
-  const page = await newPage(browser);
-  await page.goto(`${srv.url}?embed=1`);
-  await page.locator("[data-testid=file-input]").setInputFiles(file);
-  assert.equal(await waitState(page, ["ready", "error"], LOAD_MS), "ready");
-  assert.equal(await count(page, "row-count"), SAMPLES);
-  const ov = page.locator("[data-testid=overview]");
-  await ov.waitFor({ state: "visible" });
-  assert.equal(Number(await ov.getAttribute("data-rows")), SAMPLES);
-  assert.equal(Number(await ov.getAttribute("data-visible")), SAMPLES, "every sample's strip is inside the band");
-  const map = page.locator("[data-testid=minimap]");
-  const box = await map.boundingBox();
-  assert.ok(box && box.width > 20 && box.height > 200, `minimap box ${JSON.stringify(box)}`);
-  await page.waitForFunction(() => window.__rs_first_paint);
-  await page.screenshot({ path: shot("overview-512.png") });
+eachBrowser((env) => {
+  test("a 512-sample dump opens on the overview with every sample on screen, and the minimap moves the view", async () => {
+    const page = await newPage(env.browser);
+    await page.goto(`${env.srv.url}?embed=1`);
+    await page.locator("[data-testid=file-input]").setInputFiles(file);
+    assert.equal(await waitState(page, ["ready", "error"], LOAD_MS), "ready");
+    assert.equal(await count(page, "row-count"), SAMPLES);
+    const ov = page.locator("[data-testid=overview]");
+    await ov.waitFor({ state: "visible" });
+    assert.equal(Number(await ov.getAttribute("data-rows")), SAMPLES);
+    assert.equal(Number(await ov.getAttribute("data-visible")), SAMPLES, "every sample's strip is inside the band");
+    const map = page.locator("[data-testid=minimap]");
+    const box = await map.boundingBox();
+    assert.ok(box && box.width > 20 && box.height > 200, `minimap box ${JSON.stringify(box)}`);
+    await page.waitForFunction(() => window.__rs_first_paint);
+    await page.screenshot({ path: shot("overview-512.png", page) });
 
-  // Zoom in (keyboard), then click the minimap's left edge: the visible range moves there.
-  await page.locator("canvas[data-testid=timeline]").click({ position: { x: 5, y: 5 } });
-  for (let i = 0; i < 4; i++) await page.keyboard.press("w");
-  await page.waitForFunction(() => /t0=/.test(location.hash));
-  await page.waitForTimeout(400);
-  const before = await t0(page);
-  const shownBefore = await footer(page);
-  await page.mouse.click(box.x + 3, box.y + box.height / 2);
-  await page.waitForFunction((b) => document.querySelector(".footer").innerText.split(" · ")[0] !== b, shownBefore);
-  await page.waitForFunction((b) => Number(new URLSearchParams(location.hash.slice(1)).get("t0")) !== b, before);
-  const after = await t0(page);
-  assert.ok(after < before, `a click near the map's left edge moves the view earlier: t0 ${before} → ${after}`);
-  await page.screenshot({ path: shot("overview-512-minimap-click.png") });
-  assert.deepEqual(page.errors, []);
-});
+    // Zoom in (keyboard), then click the minimap's left edge: the visible range moves there.
+    await page.locator("canvas[data-testid=timeline]").click({ position: { x: 5, y: 5 } });
+    for (let i = 0; i < 4; i++) await page.keyboard.press("w");
+    await page.waitForFunction(() => /t0=/.test(location.hash));
+    await page.waitForTimeout(400);
+    const before = await t0(page);
+    const shownBefore = await footer(page);
+    await page.mouse.click(box.x + 3, box.y + box.height / 2);
+    await page.waitForFunction((b) => document.querySelector(".footer").innerText.split(" · ")[0] !== b, shownBefore);
+    await page.waitForFunction((b) => Number(new URLSearchParams(location.hash.slice(1)).get("t0")) !== b, before);
+    const after = await t0(page);
+    assert.ok(after < before, `a click near the map's left edge moves the view earlier: t0 ${before} → ${after}`);
+    await page.screenshot({ path: shot("overview-512-minimap-click.png", page) });
+    assert.deepEqual(page.errors, []);
+  });
 
-test("zooming in on the overview grows strips into rows, and a selected span's details arrive from the worker", async () => {
-  const page = await newPage(browser);
-  await page.goto(`${srv.url}?embed=1`);
-  await page.locator("[data-testid=file-input]").setInputFiles(file);
-  assert.equal(await waitState(page, ["ready", "error"], LOAD_MS), "ready");
-  await page.locator("[data-testid=overview]").waitFor({ state: "visible" });
-  const canvas = page.locator("canvas[data-testid=timeline]");
-  await canvas.click({ position: { x: 5, y: 5 } });
-  // Each W zooms 1.25×: strips of ≈1.7 px reach a 16 px lane within ten presses.
-  for (let i = 0; i < 12 && (await page.locator("[data-testid=overview]").count()) > 0; i++) await page.keyboard.press("w");
-  assert.equal(await page.locator("[data-testid=overview]").count(), 0, "the overview ended");
-  // Back to the whole range, rows expanded, and the first row's first item selected by keyboard.
-  await page.getByRole("button", { name: "Fit all" }).click();
-  await page.getByRole("button", { name: "Expand" }).click();
-  await page.keyboard.press("ArrowDown");
-  await page.waitForFunction(() => document.querySelector(".detail-name")?.innerText.length > 0);
-  const details = await page.locator("[data-testid=details]").innerText();
-  assert.match(details, /generate_and_rm_group|buffer_enqueue/);
-  assert.match(details, /trace id/);
-  await page.screenshot({ path: shot("overview-512-rows.png") });
-  assert.deepEqual(page.errors, []);
+  test("zooming in on the overview grows strips into rows, and a selected span's details arrive from the worker", async () => {
+    const page = await newPage(env.browser);
+    await page.goto(`${env.srv.url}?embed=1`);
+    await page.locator("[data-testid=file-input]").setInputFiles(file);
+    assert.equal(await waitState(page, ["ready", "error"], LOAD_MS), "ready");
+    await page.locator("[data-testid=overview]").waitFor({ state: "visible" });
+    const canvas = page.locator("canvas[data-testid=timeline]");
+    await canvas.click({ position: { x: 5, y: 5 } });
+    // Each W zooms 1.25×: strips of ≈1.7 px reach a 16 px lane within ten presses.
+    for (let i = 0; i < 12 && (await page.locator("[data-testid=overview]").count()) > 0; i++) await page.keyboard.press("w");
+    assert.equal(await page.locator("[data-testid=overview]").count(), 0, "the overview ended");
+    // Back to the whole range, rows expanded, and the first row's first item selected by keyboard.
+    await page.getByRole("button", { name: "Fit all" }).click();
+    await page.getByRole("button", { name: "Expand" }).click();
+    await page.keyboard.press("ArrowDown");
+    await page.waitForFunction(() => document.querySelector(".detail-name")?.innerText.length > 0);
+    const details = await page.locator("[data-testid=details]").innerText();
+    assert.match(details, /generate_and_rm_group|buffer_enqueue/);
+    assert.match(details, /trace id/);
+    await page.screenshot({ path: shot("overview-512-rows.png", page) });
+    assert.deepEqual(page.errors, []);
+  });
 });

@@ -74,16 +74,27 @@ pub fn setup(root: &Path, browser: bool) -> Result {
 }
 
 fn setup_browser(root: &Path) -> Result {
+    // Chromium (playwright-core) runs every browser test; Firefox ESR (puppeteer-core over
+    // WebDriver BiDi) runs the cross-browser ones.
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    if !Path::new(&chromium).exists() {
-        println!("installing: chromium (Debian package, for the browser tests)");
+    let firefox = std::env::var("FIREFOX").unwrap_or_else(|_| "/usr/bin/firefox-esr".into());
+    let missing: Vec<&str> = [(&chromium, "chromium"), (&firefox, "firefox-esr")]
+        .into_iter()
+        .filter(|(path, _)| !Path::new(path).exists())
+        .map(|(_, package)| package)
+        .collect();
+    if !missing.is_empty() {
+        println!(
+            "installing: {} (Debian packages, for the browser tests)",
+            missing.join(", ")
+        );
         let apt = |args: &[&str]| {
             run(cmd("apt-get")
                 .args(args)
                 .env("DEBIAN_FRONTEND", "noninteractive"))
         };
         apt(&["update", "-q"])?;
-        apt(&["install", "-y", "-q", "chromium"])?;
+        apt(&[&["install", "-y", "-q"][..], &missing].concat())?;
     }
     let have_otel = cmd("python3")
         .args(["-c", "import opentelemetry.proto, google.protobuf"])
@@ -117,15 +128,20 @@ fn setup_browser(root: &Path) -> Result {
         pip(&[]).or_else(|_| pip(&["--break-system-packages"]))?;
     }
     let dir = root.join("tests/browser");
-    if !dir
-        .join("node_modules/playwright-core/package.json")
-        .exists()
-    {
+    let modules = ["playwright-core", "puppeteer-core"];
+    if !modules.iter().all(|m| {
+        dir.join("node_modules")
+            .join(m)
+            .join("package.json")
+            .exists()
+    }) {
         println!(
-            "installing: npm packages for the browser tests (playwright-core, no browser download)"
+            "installing: npm packages for the browser tests ({}, no browser download)",
+            modules.join(", ")
         );
         run(cmd("npm")
             .args(["ci", "--no-audit", "--no-fund"])
+            .env("PUPPETEER_SKIP_DOWNLOAD", "1")
             .current_dir(&dir))?;
     }
     Ok(())

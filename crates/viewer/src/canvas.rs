@@ -11,6 +11,7 @@ use crate::draw::{draw, rows_top, Buffers, Scene, LABEL_W};
 use crate::input::Input;
 use crate::minimap::minimap_view;
 use crate::state::{Phase, State};
+use crate::strips::StripsKey;
 
 /// Paints one frame from the current state (tracked: an effect reruns it on change).
 /// Reads the derived lists in place (`Arc`s): nothing per row is copied per frame.
@@ -44,6 +45,15 @@ fn redraw(st: State, buf: StoredValue<Buffers, LocalStorage>) {
             .and_then(|d| d.tables.attempts.iter().position(|&x| x == a))
             .map_or(u32::MAX, |p| p as u32)
     });
+    let strips = d.as_ref().map(|d| StripsKey {
+        data: d.clone(),
+        shown: idx.clone(),
+        layout: lay.clone(),
+        expanded: flags.clone(),
+        overview: st.overview.get().is_some(),
+        scroll_y: st.scroll_y.get(),
+        dark: st.dark.get(),
+    });
     let scene = Scene {
         data: d.as_deref(),
         shown: &idx,
@@ -63,6 +73,7 @@ fn redraw(st: State, buf: StoredValue<Buffers, LocalStorage>) {
         highlight_attempt: if attempt_filter { None } else { attempt },
         only_attempt: if attempt_filter { attempt } else { None },
         tracks: &counters[..st.track_count().min(counters.len())],
+        strips,
     };
     let perf = window().performance();
     let t = perf.as_ref().map(|p| p.now()).unwrap_or(0.0);
@@ -72,25 +83,56 @@ fn redraw(st: State, buf: StoredValue<Buffers, LocalStorage>) {
     }
 }
 
-/// Keeps the canvas the size of its box.
+/// Keeps the canvas the size of its box: the drawing size follows the box exactly (the
+/// bitmap is that × `devicePixelRatio`, `dom::hidpi_context`), so a click lands on what is
+/// drawn under it.
 fn measure(st: State) {
     if let Some(el) = st.wrap_ref.get_untracked() {
         let r = el.get_bounding_client_rect();
-        st.size.set((r.width().max(200.0), r.height().max(120.0)));
+        let size = (r.width(), r.height());
+        // A hidden box (the run explorer shown instead) keeps the last size it had.
+        if size.0 < 1.0 || size.1 < 1.0 || st.size.get_untracked() == size {
+            return;
+        }
+        st.size.set(size);
         if let Some(mut v) = st.view.get_untracked() {
-            v.width = (r.width() - LABEL_W).max(1.0);
+            v.width = (size.0 - LABEL_W).max(1.0);
             st.view.set(Some(v));
         }
     }
+}
+
+/// The observer of the timeline's box, and its callback (kept alive with it).
+type Observer = (
+    web_sys::ResizeObserver,
+    Closure<dyn FnMut(js_sys::Array, web_sys::ResizeObserver)>,
+);
+
+/// Measures whenever the box changes size: a window resize, but also a panel, banner or
+/// progress bar appearing above or beside it (which no window event reports).
+fn observe(st: State, el: &web_sys::Element) -> Option<Observer> {
+    let cb = Closure::<dyn FnMut(js_sys::Array, web_sys::ResizeObserver)>::new(
+        move |_: js_sys::Array, _: web_sys::ResizeObserver| measure(st),
+    );
+    let obs = web_sys::ResizeObserver::new(cb.as_ref().unchecked_ref()).ok()?;
+    obs.observe(el);
+    Some((obs, cb))
 }
 
 /// Starts redrawing, resizing and dark-mode following.
 pub fn install(st: State) {
     let buf = StoredValue::new_local(Buffers::default());
     Effect::new(move |_| redraw(st, buf));
+    let observer = StoredValue::new_local(None::<Observer>);
     Effect::new(move |_| {
-        if st.wrap_ref.get().is_some() {
+        if let Some(el) = st.wrap_ref.get() {
             measure(st);
+            observer.update_value(|o| {
+                if let Some((old, _)) = o.take() {
+                    old.disconnect();
+                }
+                *o = observe(st, &el);
+            });
         }
     });
     let _resize = window_event_listener(leptos::ev::resize, move |_| measure(st));

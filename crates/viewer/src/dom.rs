@@ -24,7 +24,7 @@ pub fn hidpi_context(
     h: f64,
 ) -> Option<web_sys::CanvasRenderingContext2d> {
     let dpr = window().device_pixel_ratio();
-    let (pw, ph) = ((w * dpr) as u32, (h * dpr) as u32);
+    let (pw, ph) = ((w * dpr).round() as u32, (h * dpr).round() as u32);
     if canvas.width() != pw || canvas.height() != ph {
         canvas.set_width(pw);
         canvas.set_height(ph);

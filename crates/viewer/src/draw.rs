@@ -85,6 +85,8 @@ pub struct Scene<'a> {
     /// Attempt to show alone (others hidden), if any.
     pub only_attempt: Option<u32>,
     pub tracks: &'a [Counter],
+    /// What the overview picture shows (`strips.rs` keeps it between frames), with a file.
+    pub strips: Option<crate::strips::StripsKey>,
 }
 
 struct Palette {
@@ -128,6 +130,91 @@ pub fn span_color(name: &str, dark: bool) -> String {
 pub struct Buffers {
     items: Vec<u32>,
     strips: crate::strips::Strips,
+    colors: Colors,
+    pen: Pen,
+}
+
+/// The fill colour and alpha last set on the context while drawing a lane's spans: a canvas
+/// call is made only on a change (a zoomed-out row draws hundreds of spans, mostly at full
+/// alpha and in a few colours, and each call crosses into the browser).
+struct Pen {
+    fill: String,
+    /// NaN: not known.
+    alpha: f64,
+}
+
+impl Default for Pen {
+    fn default() -> Pen {
+        Pen {
+            fill: String::new(),
+            alpha: f64::NAN,
+        }
+    }
+}
+
+impl Pen {
+    /// Forgets the state (something else drew meanwhile).
+    fn reset(&mut self) {
+        self.fill.clear();
+        self.alpha = f64::NAN;
+    }
+
+    fn fill(&mut self, ctx: &Ctx, color: &str) {
+        if self.fill != color {
+            ctx.set_fill_style_str(color);
+            self.fill.clear();
+            self.fill.push_str(color);
+        }
+    }
+
+    fn alpha(&mut self, ctx: &Ctx, a: f64) {
+        if self.alpha != a {
+            ctx.set_global_alpha(a);
+            self.alpha = a;
+        }
+    }
+}
+
+/// CSS colours of names, made once per name (for a file and a theme) instead of a string
+/// formatted per span per frame.
+#[derive(Default)]
+struct Colors {
+    /// The file (its address and name count) and theme the colours are for.
+    of: (usize, usize, bool),
+    /// By name id: the span colour (`span_color`) and the point colour (`color_for`).
+    css: Vec<Option<(String, String)>>,
+}
+
+impl Colors {
+    fn begin(&mut self, d: &Loaded, dark: bool) {
+        let of = (d as *const Loaded as usize, d.tables.names.len(), dark);
+        if of != self.of {
+            self.of = of;
+            self.css.clear();
+        }
+    }
+
+    fn pair(&mut self, d: &Loaded, name: u32) -> &(String, String) {
+        let i = name as usize;
+        if self.css.len() <= i {
+            self.css.resize(i + 1, None);
+        }
+        let dark = self.of.2;
+        self.css[i].get_or_insert_with(|| {
+            let text = d.name_of(name);
+            (span_color(text, dark), color_for(text, dark))
+        })
+    }
+
+    /// A span of name `name`.
+    fn span(&mut self, d: &Loaded, name: u32) -> &str {
+        &self.pair(d, name).0
+    }
+
+    /// A point event of name `name`.
+    fn point(&mut self, d: &Loaded, name: u32) -> &str {
+        &self.pair(d, name).1
+    }
 }
 
 pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>, buf: &mut Buffers) {
@@ -150,11 +237,15 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>, buf: &mut Buffers)
     }
 
     if let Some(d) = s.data {
+        buf.colors.begin(d, s.dark);
         // Overview strips thinner than a pixel share it: the first row of each pixel row is
         // drawn, so a frame costs what the screen holds, not what the file holds. They are
         // painted into one picture (`strips.rs`) drawn once, over the grid.
         let mut strips = std::mem::take(&mut buf.strips);
-        strips.begin(css_w - LABEL_W, band_h, s.dark);
+        match &s.strips {
+            Some(key) if s.overview => strips.begin(key.clone(), &s.view, css_w - LABEL_W, band_h),
+            _ => strips.clear(),
+        }
         let mut last_px = f64::NEG_INFINITY;
         for vi in range {
             let Some(row) = s
@@ -173,7 +264,7 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>, buf: &mut Buffers)
                 }
                 last_px = top.floor();
                 let gap = if h >= 4.0 { 1.0 } else { 0.0 };
-                strips.strip(d, row.1, &s.view, top - top0, (h - gap).max(1.0));
+                strips.strip(d, row.1, top - top0, (h - gap).max(1.0));
                 continue;
             }
             draw_row(ctx, s, d, row, vi, top, h, css_w, css_h, expanded, buf, p);
@@ -249,18 +340,23 @@ fn draw_row(
         if let Some(a) = s.only_attempt {
             buf.items.retain(|&i| row.data.attempt[i as usize] == a);
         }
+        let pen = &mut buf.pen;
+        pen.reset();
         for prim in lane_prims_track(track, &buf.items, &s.view, width) {
             match prim {
-                Prim::Item(ii) => draw_span(ctx, s, d, row, ii, y, css_w, selected == Some(ii), p),
+                Prim::Item(ii) => {
+                    let color = buf.colors.span(d, track.name[ii]);
+                    let sel = selected == Some(ii);
+                    draw_span(ctx, s, d, row, ii, y, css_w, sel, color, pen, p)
+                }
                 Prim::Run { x0, x1, first, .. } => {
-                    let name = d.name_of(track.name[first]);
-                    ctx.set_fill_style_str(&span_color(name, s.dark));
-                    ctx.set_global_alpha(0.8);
+                    pen.fill(ctx, buf.colors.span(d, track.name[first]));
+                    pen.alpha(ctx, 0.8);
                     ctx.fill_rect(LABEL_W + x0, y + 1.0, (x1 - x0).max(1.0), s.lane_h - 2.0);
-                    ctx.set_global_alpha(1.0);
                 }
             }
         }
+        pen.alpha(ctx, 1.0);
         index.points(
             track,
             lane,
@@ -271,7 +367,7 @@ fn draw_row(
         if let Some(a) = s.only_attempt {
             buf.items.retain(|&i| row.data.attempt[i as usize] == a);
         }
-        draw_points(ctx, s, d, row, &buf.items, y, selected, p);
+        draw_points(ctx, s, d, row, &buf.items, y, selected, &mut buf.colors, p);
     }
     ctx.restore();
     // Row label: sample index, source, status; ▸/▾ shows collapsed/expanded.
@@ -291,12 +387,13 @@ fn draw_row(
     let _ = ctx.fill_text(&short(&label, 26), 6.0, top + s.lane_h.min(h) / 2.0);
 }
 
-fn short(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let head: String = s.chars().take(n - 1).collect();
-        format!("{head}…")
+fn short(s: &str, n: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(n) {
+        None => s.into(),
+        Some(_) => {
+            let head: String = s.chars().take(n.saturating_sub(1)).collect();
+            format!("{head}…").into()
+        }
     }
 }
 
@@ -311,6 +408,8 @@ fn draw_span(
     y: f64,
     css_w: f64,
     selected: bool,
+    color: &str,
+    pen: &mut Pen,
     p: &Palette,
 ) {
     let t = &row.data.track;
@@ -329,15 +428,17 @@ fn draw_span(
         .highlight_attempt
         .is_some_and(|a| a != row.data.attempt[ii]);
     let name = d.name_of(t.name[ii]);
-    let color = span_color(name, s.dark);
     let w = (x1 - x0).max(1.0);
-    ctx.set_global_alpha(match (dim, open) {
-        (true, true) => 0.15,
-        (true, false) => 0.25,
-        (false, true) => 0.45,
-        (false, false) => 1.0,
-    });
-    ctx.set_fill_style_str(&color);
+    pen.alpha(
+        ctx,
+        match (dim, open) {
+            (true, true) => 0.15,
+            (true, false) => 0.25,
+            (false, true) => 0.45,
+            (false, false) => 1.0,
+        },
+    );
+    pen.fill(ctx, color);
     ctx.fill_rect(x0, y + 1.0, w, s.lane_h - 2.0);
     // PD phases drawn inside the [P]/[D] lanes, end to end, in their legend colours.
     if t.pd_role(ii).is_some() {
@@ -349,23 +450,23 @@ fn draw_span(
             let (a, b) = (LABEL_W + s.view.x(seg.t0), LABEL_W + s.view.x(seg.t1));
             if b - a >= 0.5 {
                 if let Some((_, _, c)) = PD_PHASES.get(seg.phase as usize) {
-                    ctx.set_fill_style_str(c);
+                    pen.fill(ctx, c);
                     ctx.fill_rect(a, y + 3.0, (b - a).max(1.0), s.lane_h - 6.0);
                 }
             }
         }
     }
-    ctx.set_global_alpha(if dim { 0.4 } else { 1.0 });
+    pen.alpha(ctx, if dim { 0.4 } else { 1.0 });
     if open {
         // Open spans: dashed outline, faded fill; the clip reason is in the details.
-        ctx.set_stroke_style_str(&color);
+        ctx.set_stroke_style_str(color);
         ctx.set_line_dash(&js_sys::Array::of2(&4.0.into(), &3.0.into()))
             .ok();
         ctx.stroke_rect(x0 + 0.5, y + 1.5, w - 1.0, s.lane_h - 3.0);
         ctx.set_line_dash(&js_sys::Array::new()).ok();
     }
     if w > 30.0 && s.lane_h >= 12.0 {
-        ctx.set_fill_style_str(if s.dark { "#0d1117" } else { "#101418" });
+        pen.fill(ctx, if s.dark { "#0d1117" } else { "#101418" });
         let visible_x0 = x0.max(LABEL_W);
         let room = (x1.min(css_w) - visible_x0 - 6.0).max(0.0);
         let chars = (room / 6.5) as usize;
@@ -374,13 +475,13 @@ fn draw_span(
         }
     }
     if selected {
-        ctx.set_global_alpha(1.0);
+        pen.alpha(ctx, 1.0);
         ctx.set_stroke_style_str(p.select);
         ctx.set_line_width(2.0);
         ctx.stroke_rect(x0 - 1.0, y, w + 2.0, s.lane_h);
         ctx.set_line_width(1.0);
     }
-    ctx.set_global_alpha(1.0);
+    pen.alpha(ctx, 1.0);
 }
 
 /// The point events and orphan ends `items` (one lane's, in time order), clustered when
@@ -394,6 +495,7 @@ fn draw_points(
     items: &[u32],
     y: f64,
     selected: Option<usize>,
+    colors: &mut Colors,
     p: &Palette,
 ) {
     let t = &row.data.track;
@@ -414,33 +516,56 @@ fn draw_points(
             .filter(|&i| t.state(i) == want)
             .map(|i| (LABEL_W + s.view.x(t.start[i]), i))
             .collect();
+        // Markers of one colour and alpha are one path, filled once.
+        let mut pen = Pen::default();
+        let (mut pending, mut small) = (false, false);
         for (x, _, n, first) in clusters(&xs) {
             let dim = s
                 .highlight_attempt
                 .is_some_and(|a| a != row.data.attempt[first]);
-            ctx.set_global_alpha(if dim { 0.25 } else { 1.0 });
-            ctx.begin_path();
+            let alpha = if dim { 0.25 } else { 1.0 };
+            // A red "end without a start" bracket, or a diamond in the event's colour.
+            let color = if orphan {
+                "#d1242f"
+            } else {
+                colors.point(d, t.name[first])
+            };
+            if pending && (pen.alpha != alpha || pen.fill != color) {
+                ctx.fill();
+                pending = false;
+            }
+            if !pending {
+                pen.alpha(ctx, alpha);
+                pen.fill(ctx, color);
+                ctx.begin_path();
+                pending = true;
+            }
+            ctx.move_to(x, cy - r);
             if orphan {
-                // A red "end without a start" bracket.
-                ctx.set_fill_style_str("#d1242f");
-                ctx.move_to(x, cy - r);
                 ctx.line_to(x, cy + r);
                 ctx.line_to(x - r * 1.4, cy);
             } else {
-                ctx.set_fill_style_str(&color_for(d.name_of(t.name[first]), s.dark));
-                ctx.move_to(x, cy - r);
                 ctx.line_to(x + r, cy);
                 ctx.line_to(x, cy + r);
                 ctx.line_to(x - r, cy);
             }
             ctx.close_path();
-            ctx.fill();
             if n > 1 {
-                ctx.set_fill_style_str(p.text);
-                ctx.set_font("10px system-ui, sans-serif");
+                ctx.fill();
+                pending = false;
+                pen.fill(ctx, p.text);
+                if !small {
+                    ctx.set_font("10px system-ui, sans-serif");
+                    small = true;
+                }
                 let _ = ctx.fill_text(&format!("×{n}"), x + r + 1.0, cy);
-                ctx.set_font("12px system-ui, sans-serif");
             }
+        }
+        if pending {
+            ctx.fill();
+        }
+        if small {
+            ctx.set_font("12px system-ui, sans-serif");
         }
         ctx.set_global_alpha(1.0);
         if let Some(sel) = selected {

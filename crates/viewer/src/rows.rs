@@ -16,7 +16,7 @@ pub struct PageRow {
     pub expanded: LaneIndex,
     pub collapsed: LaneIndex,
     /// The row as an overview strip at a fixed resolution over its own time extent, made
-    /// when the row arrives, so scrolling an overview never computes one in a frame.
+    /// when the row arrives, so an overview frame never computes one (`strips.rs`).
     pub summary: Summary1d,
 }
 
@@ -133,8 +133,11 @@ fn legend(rows: &[PageRow], names: &timeline::Names) -> Vec<(u32, usize)> {
     v
 }
 
-/// Columns of a strip's summary.
-const SUMMARY_COLS: usize = 512;
+/// Columns of a strip's summary: fine enough that a row whose extent is a few screens wide is
+/// still painted from it, i.e. the overview's first ≈ 5× of zoom (where most rows and most of
+/// their items are on screen, so computing exact cells would cost the most). The cells are
+/// runs of equal names, so a row holds about as many as it has spans, whatever this is.
+const SUMMARY_COLS: usize = 4096;
 
 fn summarize(t: &timeline::Track, collapsed: &LaneIndex) -> Summary1d {
     let t0 = t.start.iter().copied().fold(f64::INFINITY, f64::min);
@@ -145,7 +148,9 @@ fn summarize(t: &timeline::Track, collapsed: &LaneIndex) -> Summary1d {
             t1,
             width: SUMMARY_COLS as f64,
         };
-        timeline::overview_cells(t, collapsed, &view, SUMMARY_COLS as f64)
+        let mut cells = timeline::overview_cells(t, collapsed, &view, SUMMARY_COLS as f64);
+        cells.shrink_to_fit();
+        cells
     } else {
         Vec::new()
     };

@@ -1,49 +1,183 @@
 //! The overview's strips painted as one picture. A strip is a row a few pixels high coloured
 //! per pixel column by its dominant span (`timeline::overview_cells`); with thousands of rows
-//! that is tens of thousands of coloured runs a frame, and one canvas `fillRect` (with a
-//! colour string the canvas parses) per run cost ≈ 100 ms a frame on a 1 M-span dump. Here
-//! the runs are written as bytes into one RGBA buffer, reused from frame to frame, and the
-//! canvas gets one `drawImage`. Zoomed out, a strip is painted from its summary (its dominant
-//! names at a fixed 512 columns over its own extent, made when the row arrives): a frame costs
-//! the summary's runs per strip, not the row's items; zoomed in past that resolution, the
-//! cells are computed exactly for the view.
+//! that is tens of thousands of coloured runs, so the runs are written as bytes into an RGBA
+//! buffer (reused from frame to frame) and handed to an offscreen canvas, which the timeline
+//! draws with one `drawImage`.
+//!
+//! The picture is kept between frames and redrawn only where it must be: its columns sit on a
+//! fixed time grid (column `k` covers `[k·s, (k+1)·s)` for the frame's seconds per pixel `s`),
+//! so a pan shifts the picture (a canvas-to-canvas copy) and paints only the newly exposed
+//! columns; a frame that changes nothing the strips show (cursor, hover, selection, the
+//! counter tracks) paints nothing. Zooming, scrolling, another file or order repaint it whole.
+//! Zoomed out, a strip is painted from its summary (its dominant names at a fixed 4096
+//! columns over its own extent, made when the row arrives: a binary search finds the cells of
+//! the columns being painted); zoomed in past that resolution, the cells are computed exactly
+//! for those columns only.
 
-use timeline::{overview_cells, span_rgb, Cell, Viewport};
+use std::ops::Range;
+use std::sync::Arc;
+
+use timeline::{overview_cells, span_rgb, Cell, Layout, Viewport};
 use wasm_bindgen::{Clamped, JsCast};
-use web_sys::CanvasRenderingContext2d as Ctx;
+use web_sys::{CanvasRenderingContext2d as Ctx, HtmlCanvasElement};
 
 use crate::dom::window;
 use crate::rows::{Loaded, PageRow};
 
-/// The picture being painted, and what is kept between frames.
+/// Everything besides the time axis that decides what the picture shows. Holding the `Arc`s
+/// keeps them alive, so pointer equality means "the same list" (no reuse of a freed address).
+#[derive(Clone)]
+pub struct StripsKey {
+    pub data: Arc<Loaded>,
+    pub shown: Arc<Vec<usize>>,
+    pub layout: Arc<Layout>,
+    pub expanded: Arc<Vec<bool>>,
+    pub overview: bool,
+    pub scroll_y: f64,
+    pub dark: bool,
+}
+
+impl StripsKey {
+    fn same(&self, o: &StripsKey) -> bool {
+        Arc::ptr_eq(&self.data, &o.data)
+            && Arc::ptr_eq(&self.shown, &o.shown)
+            && Arc::ptr_eq(&self.layout, &o.layout)
+            && Arc::ptr_eq(&self.expanded, &o.expanded)
+            && self.overview == o.overview
+            && self.scroll_y == o.scroll_y
+            && self.dark == o.dark
+    }
+}
+
+/// What the kept picture shows.
+struct Shown {
+    key: StripsKey,
+    /// Seconds per column.
+    scale: f64,
+    /// The grid index of the picture's column 0.
+    k0: f64,
+    /// Whether any pixel is painted.
+    any: bool,
+}
+
+/// The picture, what it shows, and this frame's columns to paint.
 #[derive(Default)]
 pub struct Strips {
-    px: Vec<u8>,
+    /// The picture (`w × h` pixels), and a canvas to shift it through.
+    pic: Option<HtmlCanvasElement>,
+    spare: Option<HtmlCanvasElement>,
+    shown: Option<Shown>,
     w: usize,
     h: usize,
+    /// Columns of the picture painted this frame, into `px` (`todo.len() × h` RGBA).
+    todo: Range<usize>,
+    px: Vec<u8>,
     any: bool,
-    /// Colours of the names met this frame: (name id, rgb).
+    /// Where to draw the picture relative to the plot's left edge: 0 or -1 (the grid column
+    /// holding the view's start begins at most a pixel before it).
+    offset: f64,
+    /// Colours of the names met: (name id, rgb).
     colors: Vec<(u32, [u8; 3])>,
     dark: bool,
-    canvas: Option<web_sys::HtmlCanvasElement>,
+}
+
+fn new_canvas() -> Option<HtmlCanvasElement> {
+    window()
+        .document()
+        .and_then(|d| d.create_element("canvas").ok())
+        .and_then(|e| e.dyn_into().ok())
+}
+
+fn ctx_of(c: &HtmlCanvasElement) -> Option<Ctx> {
+    c.get_context("2d").ok().flatten()?.dyn_into().ok()
 }
 
 impl Strips {
-    /// Starts a `w × h` picture (CSS pixels), all transparent.
-    pub fn begin(&mut self, w: f64, h: f64, dark: bool) {
-        self.w = w.max(0.0).ceil() as usize;
-        self.h = h.max(0.0).ceil() as usize;
-        self.px.clear();
-        self.px.resize(self.w * self.h * 4, 0);
-        self.any = false;
-        if dark != self.dark {
+    /// Starts a frame of a `w × h` (CSS pixels) plot over `view`: decides what of the kept
+    /// picture stays (shifting it on a pan) and which columns the strips paint.
+    pub fn begin(&mut self, key: StripsKey, view: &Viewport, w: f64, h: f64) {
+        let (cols, rows) = (w.max(0.0).ceil() as usize + 1, h.max(0.0).ceil() as usize);
+        if key.dark != self.dark {
             self.colors.clear();
-            self.dark = dark;
+            self.dark = key.dark;
         }
         // Name ids belong to one file; a handful of names are kept at most.
         if self.colors.len() > 4096 {
             self.colors.clear();
         }
+        self.todo = 0..0;
+        self.any = false;
+        let mut scale = view.span() / view.width.max(1.0);
+        if !(scale.is_finite() && scale > 0.0 && view.t0.is_finite()) || cols * rows == 0 {
+            self.shown = None;
+            return;
+        }
+        let kept = self.shown.as_ref().filter(|s| {
+            s.key.same(&key)
+                && (cols, rows) == (self.w, self.h)
+                && ((s.scale / scale) - 1.0).abs() < 1e-9
+        });
+        if let Some(s) = kept {
+            // The same grid as the kept picture (a pan keeps the scale up to rounding).
+            scale = s.scale;
+        }
+        let k0 = (view.t0 / scale).floor();
+        self.offset = ((k0 * scale - view.t0) / scale).round();
+        let shift = kept.map(|s| k0 - s.k0);
+        if shift == Some(0.0) {
+            return;
+        }
+        let shifted = match shift {
+            Some(d) if d.abs() < cols as f64 => self.shift(d),
+            _ => false,
+        };
+        let d = shift.unwrap_or(0.0) as i64;
+        self.todo = match (shifted, d > 0) {
+            (true, true) => cols - d as usize..cols,
+            (true, false) => 0..(-d) as usize,
+            (false, _) => {
+                self.w = cols;
+                self.h = rows;
+                0..cols
+            }
+        };
+        let any = shifted && self.shown.as_ref().is_some_and(|s| s.any);
+        self.shown = Some(Shown {
+            key,
+            scale,
+            k0,
+            any,
+        });
+        self.px.clear();
+        self.px.resize(self.todo.len() * self.h * 4, 0);
+    }
+
+    /// Forgets the picture (no strips are shown).
+    pub fn clear(&mut self) {
+        self.shown = None;
+        self.todo = 0..0;
+    }
+
+    /// Moves the picture `d` columns left (right when negative); the columns it uncovers
+    /// are left transparent. False if there is no picture to move.
+    fn shift(&mut self, d: f64) -> bool {
+        let (Some(pic), Some(spare)) = (self.pic.take(), self.spare.take().or_else(new_canvas))
+        else {
+            return false;
+        };
+        let (w, h) = (self.w as u32, self.h as u32);
+        if spare.width() != w || spare.height() != h {
+            spare.set_width(w);
+            spare.set_height(h);
+        }
+        let ok = ctx_of(&spare).is_some_and(|c| {
+            c.clear_rect(0.0, 0.0, w as f64, h as f64);
+            c.draw_image_with_html_canvas_element(&pic, -d, 0.0).is_ok()
+        });
+        // The shifted copy becomes the picture; the old one is the next frame's spare.
+        self.pic = Some(spare);
+        self.spare = Some(pic);
+        ok
     }
 
     fn color(&mut self, d: &Loaded, name: u32) -> [u8; 3] {
@@ -55,45 +189,65 @@ impl Strips {
         c
     }
 
-    /// Paints one strip `y..y + h` (rows of the picture) for `view` over `width` pixels.
-    pub fn strip(&mut self, d: &Loaded, row: &PageRow, view: &Viewport, y: f64, h: f64) {
+    /// Paints this frame's columns of one strip, pixel rows `y..y + h` of the picture.
+    pub fn strip(&mut self, d: &Loaded, row: &PageRow, y: f64, h: f64) {
+        let Some((scale, k0)) = self.shown.as_ref().map(|s| (s.scale, s.k0)) else {
+            return;
+        };
+        let (c0, c1) = (self.todo.start, self.todo.end);
         let y0 = y.floor().max(0.0) as usize;
         let y1 = ((y + h).floor() as usize).max(y0 + 1).min(self.h);
-        if y0 >= y1 {
+        if c0 >= c1 || y0 >= y1 {
             return;
         }
+        // Picture column of time `t` (relative to the grid's origin, then scaled).
+        let col = |t: f64| (t - k0 * scale) / scale;
         let sum = &row.summary;
         let col_s = (sum.t1 - sum.t0) / sum.cols as f64;
-        let col_px = col_s * view.width / view.span().max(f64::MIN_POSITIVE);
-        if sum.cells.is_empty() || col_px.is_nan() || col_px > 1.0 {
-            // Zoomed in past the summary (or nothing summarised): the exact cells.
-            for cell in overview_cells(&row.data.track, &row.collapsed, view, self.w as f64) {
-                self.run(d, &cell, cell.x0 as f64, cell.x1 as f64, y0..y1);
+        let summary_px = col_s / scale;
+        if sum.cells.is_empty() || summary_px.is_nan() || summary_px > 1.0 {
+            // Zoomed in past the summary (or nothing summarised): the exact cells of the
+            // columns being painted.
+            let part = Viewport {
+                t0: (k0 + c0 as f64) * scale,
+                t1: (k0 + c1 as f64) * scale,
+                width: (c1 - c0) as f64,
+            };
+            for cell in overview_cells(&row.data.track, &row.collapsed, &part, part.width) {
+                let x0 = (c0 + cell.x0 as usize) as f64;
+                self.run(d, &cell, x0, (c0 + cell.x1 as usize) as f64, y0..y1);
             }
             return;
         }
-        for cell in &sum.cells {
-            let xa = view.x(sum.t0 + cell.x0 as f64 * col_s);
-            let xb = view.x(sum.t0 + cell.x1 as f64 * col_s);
-            if xb < 0.0 || xa >= self.w as f64 {
-                continue;
+        let t_first = k0 * scale + c0 as f64 * scale;
+        let first = sum
+            .cells
+            .partition_point(|c| sum.t0 + c.x1 as f64 * col_s <= t_first);
+        for cell in &sum.cells[first..] {
+            let xa = col(sum.t0 + cell.x0 as f64 * col_s);
+            if xa >= c1 as f64 {
+                break;
             }
+            let xb = col(sum.t0 + cell.x1 as f64 * col_s);
             let x0 = xa.max(0.0).floor();
             self.run(d, cell, x0, xb.floor().max(x0 + 1.0), y0..y1);
         }
     }
 
-    /// Fills columns `x0..x1` of pixel rows `ys` with `cell`'s colour.
-    fn run(&mut self, d: &Loaded, cell: &Cell, x0: f64, x1: f64, ys: std::ops::Range<usize>) {
+    /// Fills picture columns `x0..x1` (clipped to this frame's) of pixel rows `ys` with
+    /// `cell`'s colour.
+    fn run(&mut self, d: &Loaded, cell: &Cell, x0: f64, x1: f64, ys: Range<usize>) {
         let [r, g, b] = self.color(d, cell.name);
         let a = ((0.35 + 0.65 * cell.busy as f64).min(1.0) * 255.0).round() as u8;
-        let x0 = (x0.max(0.0) as usize).min(self.w);
-        let x1 = (x1.max(0.0) as usize).min(self.w);
+        let (c0, c1) = (self.todo.start, self.todo.end);
+        let x0 = (x0.max(c0 as f64) as usize).min(c1) - c0;
+        let x1 = (x1.max(c0 as f64) as usize).min(c1) - c0;
         if x0 >= x1 {
             return;
         }
+        let stride = c1 - c0;
         for yy in ys {
-            let line = &mut self.px[(yy * self.w + x0) * 4..(yy * self.w + x1) * 4];
+            let line = &mut self.px[(yy * stride + x0) * 4..(yy * stride + x1) * 4];
             for p in line.chunks_exact_mut(4) {
                 p.copy_from_slice(&[r, g, b, a]);
             }
@@ -101,39 +255,50 @@ impl Strips {
         self.any = true;
     }
 
-    /// Draws the picture at `(x, y)` (CSS pixels) over what is already there.
+    /// Puts this frame's columns into the picture and draws it at `(x, y)` (CSS pixels, the
+    /// plot's top left) over what is already there.
     pub fn finish(&mut self, ctx: &Ctx, x: f64, y: f64) {
-        if !self.any || self.w == 0 || self.h == 0 {
-            return;
-        }
-        if self.canvas.is_none() {
-            self.canvas = window()
-                .document()
-                .and_then(|d| d.create_element("canvas").ok())
-                .and_then(|e| e.dyn_into().ok());
-        }
-        let Some(canvas) = &self.canvas else {
+        let Some(shown) = self.shown.as_mut() else {
             return;
         };
-        let (w, h) = (self.w as u32, self.h as u32);
-        if canvas.width() != w || canvas.height() != h {
-            canvas.set_width(w);
-            canvas.set_height(h);
+        if !self.todo.is_empty() {
+            if self.pic.is_none() {
+                self.pic = new_canvas();
+            }
+            let Some(pic) = &self.pic else {
+                return;
+            };
+            let (w, h) = (self.w as u32, self.h as u32);
+            if pic.width() != w || pic.height() != h {
+                pic.set_width(w);
+                pic.set_height(h);
+            }
+            let Some(pctx) = ctx_of(pic) else {
+                return;
+            };
+            let whole = self.todo.len() == self.w;
+            if whole && !self.any {
+                pctx.clear_rect(0.0, 0.0, w as f64, h as f64);
+            } else if self.any {
+                // (A shifted picture's uncovered columns are transparent already.)
+                let cols = self.todo.len() as u32;
+                let Ok(img) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+                    Clamped(&self.px),
+                    cols,
+                    h,
+                ) else {
+                    return;
+                };
+                let _ = pctx.put_image_data(&img, self.todo.start as f64, 0.0);
+            }
+            shown.any = if whole {
+                self.any
+            } else {
+                shown.any || self.any
+            };
         }
-        let Ok(img) =
-            web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(&self.px[..]), w, h)
-        else {
-            return;
-        };
-        let Some(off) = canvas
-            .get_context("2d")
-            .ok()
-            .flatten()
-            .and_then(|c| c.dyn_into::<Ctx>().ok())
-        else {
-            return;
-        };
-        let _ = off.put_image_data(&img, 0.0, 0.0);
-        let _ = ctx.draw_image_with_html_canvas_element(canvas, x, y);
+        if let (true, Some(pic)) = (shown.any, &self.pic) {
+            let _ = ctx.draw_image_with_html_canvas_element(pic, x + self.offset, y);
+        }
     }
 }
