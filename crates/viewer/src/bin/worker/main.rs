@@ -141,7 +141,8 @@ async fn load(
     };
     // The previous file's model goes now (its page view is replaced when `Done` arrives).
     post::drop_model();
-    let mut model = model::Model::new(built);
+    let input_bytes = report.total.unwrap_or(0.0).max(report.pushed) as u64;
+    let mut model = model::Model::new(built, input_bytes);
     post::rows(&mut model)?;
     let summary = model.summary(name);
     post::keep_model(model);

@@ -45,6 +45,8 @@ impl Format {
 
 pub struct Model {
     built: Loaded,
+    /// The file's size in bytes: what bounds its exports, as the CLI bounds them.
+    input_bytes: u64,
     /// Names and attempt numbers interned as rows are turned into columns (ids stay fixed
     /// for the file, so the page's tables only grow).
     names: Names,
@@ -55,9 +57,10 @@ pub struct Model {
 }
 
 impl Model {
-    pub fn new(built: Loaded) -> Model {
+    pub fn new(built: Loaded, input_bytes: u64) -> Model {
         Model {
             built,
+            input_bytes,
             names: Names::default(),
             name_ids: Vec::new(),
             attempts: Vec::new(),
@@ -236,20 +239,23 @@ impl Model {
     }
 
     /// Writes the file in `format` as JSON to `out` (the worker's sink turns it into a
-    /// Blob in pieces, so the text never exists whole in wasm memory). The cache is written
-    /// straight from the store; Chrome and OTLP exports materialise the rows first.
+    /// Blob in pieces, so the text never exists whole in wasm memory), streamed from the
+    /// store; Chrome and OTLP exports are bounded by the file's size as the CLI's are
+    /// (`trace::interop::export_limit`).
     pub fn export(&self, format: Format, out: &mut dyn std::io::Write) -> Result<(), String> {
+        use trace::interop::{export_limit, write_export, Format as Export};
         let r = match format {
             Format::Cache => self.built.write_cache(out).map_err(|e| e.to_string()),
             Format::Chrome | Format::Otlp => {
-                let built = self.built.clone().materialize();
-                let value = if format == Format::Chrome {
-                    trace::interop::export_chrome(&built.cache)
+                let f = if format == Format::Chrome {
+                    Export::Chrome
                 } else {
-                    trace::interop::export_otlp(&built.cache)
+                    Export::Otlp
                 };
-                drop(built);
-                serde_json::to_writer(out, &value).map_err(|e| e.to_string())
+                let limit = export_limit(self.input_bytes);
+                write_export(&self.built, f, limit, out)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
             }
         };
         r.map_err(|e| format!("the export could not be written: {e}"))
@@ -328,7 +334,7 @@ mod tests {
         ] {
             let built = fixture(name);
             let rows = built.clone().materialize().cache.rows;
-            let mut model = Model::new(built);
+            let mut model = Model::new(built, 1 << 20);
             let mut writer = BatchWriter::default();
             let mut page = Tables::default();
             let (mut heads, mut data) = (Vec::new(), Vec::new());
@@ -394,7 +400,7 @@ mod tests {
 
     #[test]
     fn details_name_the_item_and_bad_indices_are_errors() {
-        let model = Model::new(fixture("agent_2.pt"));
+        let model = Model::new(fixture("agent_2.pt"), 1 << 20);
         let row = &model.built.clone().materialize().cache.rows[0];
         let (i, span) = row
             .items
@@ -434,7 +440,7 @@ mod tests {
     #[test]
     fn exports_are_the_trace_exports() {
         for name in ["basic_0.pt", "pd_1.pt"] {
-            let model = Model::new(fixture(name));
+            let model = Model::new(fixture(name), 1 << 20);
             // The same file through `trace` alone: what the CLI and Python export.
             let reference = fixture(name).materialize().cache;
             let export = |format| {
