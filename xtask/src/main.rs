@@ -45,7 +45,7 @@ fn main() -> ExitCode {
                 "usage: cargo xtask <serve [--port N] | test | setup | build | bench | \
                  fuzz [--minutes N] [--target T]>\n\
                  \n  serve  build the viewer and serve it on 127.0.0.1 (default port 8080)\
-                 \n  test   fmt, clippy, native tests, release wasm build, browser tests\
+                 \n  test   fmt, clippy, native tests, release wasm build, Python tests, browser tests\
                  \n  setup  only install what is missing\
                  \n  build  only build dist/\
                  \n  bench  native and browser benchmarks on large synthetic dumps\

@@ -61,7 +61,7 @@ pub fn test(root: &Path) -> Result {
     // Needs target/debug/rollscope and target/hostile, both made just above.
     python::test(root)?;
     step(&format!(
-        "browser tests (headless Chromium against dist/; {:.0} s so far)",
+        "browser tests (headless Chromium and Firefox ESR against dist/; {:.0} s so far)",
         started.elapsed().as_secs_f64()
     ));
     run(cmd("node")
