@@ -15,9 +15,13 @@
 //! metrics, flags and at most [`DIST_POINTS`] points per distribution), never its samples.
 //! Only [`Step`] keeps a dump's samples in full (response ids and per-token values compact).
 //!
-//! Files: `layout.rs` (paths → dumps), `sample.rs` (one sample → [`SampleRow`] and its
-//! [`SampleDetail`]), `scan.rs` ([`DumpScan`], the streamed read), `train.rs` ([`TrainData`]), `metrics.rs` (slime's metrics), `summary.rs`
-//! ([`RolloutSummary`], flags, distributions), `step.rs` ([`Step`]), `record.rs` (the
+//! Files: `layout.rs` (paths → dumps, either slime layout or slime's own templates),
+//! `sample.rs` (one sample → [`SampleRow`] and its [`SampleDetail`]), `sample_state.rs` (what a
+//! sample says of its own state: removed, staleness, spec decoding), `pd.rs` (PD timings, read
+//! as `stats` reads them), `scan.rs` ([`DumpScan`], the streamed read), `train.rs`
+//! ([`TrainData`]), `train_metrics.rs` (slime's train-side numbers), `eval_sets.rs` (an eval
+//! dump's datasets), `metrics.rs` (slime's metrics), `summary.rs` ([`RolloutSummary`],
+//! distributions), `flags.rs` (flags and pass@k), `step.rs` ([`Step`]), `record.rs` (the
 //! `run_reference.json` records), this file (types shared by all).
 
 use serde::{Deserialize, Serialize};
