@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{fixture, start_command};
+use common::{fixture, start_command, url_token};
 
 #[test]
 fn the_opener_gets_a_private_redirect_file_not_the_token() {
@@ -37,15 +37,12 @@ fn the_opener_gets_a_private_redirect_file_not_the_token() {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rollscope"));
     cmd.arg(fixture("pd_1.pt")).env("ROLLSCOPE_OPENER", &script);
     let mut srv = start_command(cmd);
-    let token = srv
-        .url
-        .split("d%2F")
-        .nth(1)
-        .or_else(|| srv.url.split("d/").nth(1))
-        .and_then(|rest| rest.split(['/', '%']).next())
-        .unwrap_or_else(|| panic!("no token in {}", srv.url))
-        .to_string();
-    assert_eq!(token.len(), 32, "{}", srv.url);
+    let token = url_token(&srv);
+    assert!(
+        token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{}",
+        srv.url
+    );
 
     let started = Instant::now();
     while !log.exists() && started.elapsed() < Duration::from_secs(20) {

@@ -81,13 +81,14 @@ fn unnamed_eval_sets_come_in_order_with_their_pass_at_k() {
         let r = reference["rollouts"]
             .as_array()
             .and_then(|a| a.iter().find(|r| r["file"] == e["file"]))
-            .cloned()
-            .unwrap_or_default();
+            .unwrap_or_else(|| panic!("{} is not in the reference", e["file"]));
         for (ours, theirs) in [("eval set 1", "math500"), ("eval set 2", "aime24")] {
             for k in ["", "-pass@1", "-pass@2", "-pass@4"] {
+                let want = &r[format!("eval/{theirs}{k}")];
+                assert!(want.is_number(), "the reference has eval/{theirs}{k}");
                 assert_eq!(
                     e[format!("eval/{ours}{k}")],
-                    r[format!("eval/{theirs}{k}")],
+                    *want,
                     "{} {ours}{k}",
                     e["file"]
                 );
@@ -113,7 +114,7 @@ fn a_train_dump_that_lies_about_its_rollout_is_left_out_and_the_rest_stays() {
         .into_iter()
         .find(|c| c.file == "train_lying_rollout_id.pt")
         .map(|c| c.bytes)
-        .unwrap_or_default();
+        .expect("train_lying_rollout_id.pt is in the catalog");
     std::fs::write(dst.join("train_3_4.pt"), lie).expect("write");
     let ours = rollscope(&[dst.display().to_string(), "--json".into(), NAMES.into()]);
     let rollout = |f: &str| {
@@ -121,7 +122,7 @@ fn a_train_dump_that_lies_about_its_rollout_is_left_out_and_the_rest_stays() {
             .as_array()
             .and_then(|a| a.iter().find(|r| r["file"] == f))
             .cloned()
-            .unwrap_or_default()
+            .unwrap_or_else(|| panic!("{f} is not in the output"))
     };
     assert!(rollout("rollout_3.pt")["train_file"].is_null());
     assert!(rollout("rollout_3.pt")["rollout/log_probs"].is_null());
@@ -130,7 +131,7 @@ fn a_train_dump_that_lies_about_its_rollout_is_left_out_and_the_rest_stays() {
         .as_array()
         .and_then(|a| a.iter().find(|r| r["file"] == "rollout_5.pt"))
         .cloned()
-        .unwrap_or_default();
+        .expect("rollout_5.pt is in the reference");
     let diff = trace::run::json_diff(&theirs, &rollout("rollout_5.pt"), 1e-6, 1e-7);
     assert!(diff.is_empty(), "{diff:?}");
     let table = Command::new(env!("CARGO_BIN_EXE_rollscope"))

@@ -173,6 +173,23 @@ pub fn dump_path(srv: &Server) -> String {
     format!("/{rel}")
 }
 
+/// The token in the printed address `http://HOST/?url=d/<token>/<name>`: the `?url=` value,
+/// percent-decoded, split into its path segments, must be `d`, the token, then the name.
+pub fn url_token(srv: &Server) -> String {
+    let value = srv
+        .url
+        .split_once("?url=")
+        .map(|(_, v)| v.split('&').next().unwrap_or(v))
+        .unwrap_or_else(|| panic!("no ?url= in {}", srv.url));
+    let decoded = percent_encoding::percent_decode_str(value)
+        .decode_utf8()
+        .unwrap_or_else(|e| panic!("{}: {e}", srv.url));
+    match decoded.split('/').collect::<Vec<_>>()[..] {
+        ["d", token, name] if !name.is_empty() => token.to_string(),
+        _ => panic!("not d/<token>/<name>: {}", srv.url),
+    }
+}
+
 /// Whether `body` contains any 64-byte window of `secret` taken at a few offsets: a refusal
 /// must not carry even part of the dump.
 pub fn leaks(body: &[u8], secret: &[u8]) -> bool {
