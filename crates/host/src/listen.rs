@@ -31,14 +31,36 @@ pub const MAX_CONNECTIONS: usize = 256;
 /// How long a connection may take to send a request's headers.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `handle` on `listener` until Ctrl-C.
+/// Ctrl-C, or on Unix SIGTERM (`kill`) or SIGHUP (the terminal closed): each stops the
+/// server the same way, so what it leaves to be cleaned up on return (the browser's redirect
+/// file, see `crate::browser`) is removed whichever way it was stopped.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+                _ = hup.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Serves `handle` on `listener` until Ctrl-C (or, on Unix, SIGTERM or SIGHUP).
 pub async fn serve<F, Fut>(listener: TcpListener, handle: F) -> std::io::Result<()>
 where
     F: Fn(Request) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Response> + Send + 'static,
 {
     let open = Arc::new(Mutex::new(Open::default()));
-    let stop = tokio::signal::ctrl_c();
+    let stop = stop_signal();
     tokio::pin!(stop);
     loop {
         let stream = tokio::select! {

@@ -255,10 +255,11 @@ fn write_out(
 }
 
 fn cache(input: &Path, output: Option<&Path>) -> Result<(), String> {
-    let built = build(input)?;
     let out = output
         .map(Path::to_path_buf)
         .unwrap_or_else(|| host::cache_path_for(input));
+    host::output::not_the_input(&out, input)?;
+    let built = build(input)?;
     // Straight from the row store; JsonSafe: no raw control character that could reach a
     // terminal (`-o -`, or `cat` later).
     write_out(&out, |w| {
@@ -300,6 +301,7 @@ fn stats(input: &Path, json: bool, thresholds: &trace::metrics::Thresholds) -> R
 }
 
 fn export(input: &Path, format: ExportFormat, out: &Path) -> Result<(), String> {
+    host::output::not_the_input(out, input)?;
     let loaded = build(input)?;
     let format = match format {
         ExportFormat::Chrome => ops::file::Format::Chrome,
@@ -344,15 +346,16 @@ fn run(
 }
 
 fn html(input: &Path, output: Option<&Path>) -> Result<(), String> {
+    let out = output
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| host::report_path_for(input));
+    host::output::not_the_input(&out, input)?;
     let built = build(input)?;
     let name = input
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let report = host::report::prepare(&built, &name)?;
-    let out = output
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| host::report_path_for(input));
     let mut size = 0;
     write_out(&out, |w| report.write(w).map(|n| size = n))?;
     if out != Path::new("-") {

@@ -48,6 +48,35 @@ pub fn write_file(
     done
 }
 
+/// Refuses an output that is the input itself (the same file, by any name or hard link):
+/// `rollscope cache X.pt -o X.pt` would replace the dump with its cache. `-` is never the
+/// input; an input that cannot be inspected is left to the reader to report.
+pub fn not_the_input(out: &Path, input: &Path) -> Result<(), String> {
+    if out == Path::new("-") {
+        return Ok(());
+    }
+    let (Ok(o), Ok(i)) = (std::fs::symlink_metadata(out), std::fs::metadata(input)) else {
+        return Ok(());
+    };
+    #[cfg(unix)]
+    let same = {
+        use std::os::unix::fs::MetadataExt;
+        (o.dev(), o.ino()) == (i.dev(), i.ino())
+    };
+    #[cfg(not(unix))]
+    let same = o.is_file()
+        && i.is_file()
+        && std::fs::canonicalize(out).ok() == std::fs::canonicalize(input).ok();
+    if same {
+        return Err(format!(
+            "{}: refusing to write over the input {} (choose another path)",
+            out.display(),
+            input.display()
+        ));
+    }
+    Ok(())
+}
+
 /// `Ok(Some(meta))` for a regular file at `out`, `Ok(None)` when nothing is there; a symlink
 /// (dangling or not), folder, FIFO, socket or device is an error naming `out`.
 fn writable_target(out: &Path) -> Result<Option<std::fs::Metadata>, String> {

@@ -76,3 +76,54 @@ fn the_opener_gets_a_private_redirect_file_not_the_token() {
     assert!(!page_path.parent().unwrap().exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `kill` (SIGTERM) and a closed terminal (SIGHUP) stop the server as Ctrl-C does: the
+/// redirect file, which holds the token, is not left behind in the temporary folder.
+#[test]
+fn sigterm_and_sighup_also_remove_the_redirect_file() {
+    let dir = std::env::temp_dir().join(format!("rs-opener-sig-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("argv");
+    let script = dir.join("opener.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s' \"$1\" > '{log}.tmp'\nmv '{log}.tmp' '{log}'\n",
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
+    for sig in [libc::SIGTERM, libc::SIGHUP] {
+        let _ = std::fs::remove_file(&log);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rollscope"));
+        cmd.arg(fixture("pd_1.pt")).env("ROLLSCOPE_OPENER", &script);
+        let mut srv = start_command(cmd);
+        let started = Instant::now();
+        while !log.exists() && started.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let page_path = PathBuf::from(std::fs::read_to_string(&log).expect("the opener ran"));
+        assert!(page_path.is_file(), "signal {sig}: {}", page_path.display());
+        let pid = srv.child.id() as i32;
+        assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = srv.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "signal {sig}: still running"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(status.success(), "signal {sig}: {status:?}");
+        assert!(
+            !page_path.parent().unwrap().exists(),
+            "signal {sig}: the redirect file outlived the server"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -141,3 +141,41 @@ fn a_fifo_is_refused_and_a_regular_file_replaced() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The output is never the input: `-o` naming the dump (or a hard link to it) is refused
+/// before anything is read or written, and the dump is unchanged.
+#[test]
+fn the_input_is_never_the_output() {
+    let dir = tmpdir("links-input");
+    let dump = dir.join("basic_0.pt");
+    std::fs::copy(common::fixture("basic_0.pt"), &dump).unwrap();
+    let bytes = std::fs::read(&dump).unwrap();
+    let hard = dir.join("hard.json");
+    std::fs::hard_link(&dump, &hard).unwrap();
+    let d = dump.to_str().unwrap();
+    for out in [d, hard.to_str().unwrap()] {
+        for args in [
+            vec!["cache", d, "-o", out],
+            vec!["export", d, "--format", "otlp", "-o", out],
+            vec!["html", d, "-o", out],
+        ] {
+            let run = rollscope(&args);
+            let err = String::from_utf8_lossy(&run.stderr);
+            assert!(
+                !run.status.success() && err.contains("refusing to write over the input"),
+                "{args:?}: {err}"
+            );
+            assert_eq!(std::fs::read(&dump).unwrap(), bytes, "{args:?}");
+        }
+    }
+    assert_eq!(entries(&dir), ["basic_0.pt", "hard.json"]);
+    // Another file is written as before.
+    let other = dir.join("other.json");
+    let run = rollscope(&["cache", d, "-o", other.to_str().unwrap()]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
