@@ -138,7 +138,8 @@ test("trends: every chart has its series drawn, evals apart, the straggler ringe
     outliers: [...c.querySelectorAll("[data-testid=trend-outlier]")].map((o) => o.dataset.rolloutId),
   })));
   const by = Object.fromEntries(charts.map((c) => [c.id, c]));
-  assert.deepEqual(Object.keys(by), ["reward", "pass", "response-len", "truncated", "time", "zero-std"]);
+  assert.deepEqual(Object.keys(by), ["reward", "pass", "response-len", "truncated", "time", "zero-std",
+    "train-log-probs", "train-kl", "train-abs-diff", "staleness"]);
   // reward: 6 train means with a band, and eval/math500 + eval/aime24 at rollouts 0 and 5.
   assert.deepEqual(by.reward.lines, [["reward mean", 6], ["eval/math500", 2], ["eval/aime24", 2]]);
   assert.equal(by.reward.points, 10);
@@ -150,6 +151,9 @@ test("trends: every chart has its series drawn, evals apart, the straggler ringe
   assert.deepEqual(by.time.lines, [["rollout time", 5], ["e2e p99", 5]]);
   assert.deepEqual(by.time.outliers, ["3"], "rollout 3's time is far above the median");
   assert.deepEqual(by["zero-std"].lines, [["zero-std groups", 6]]);
+  // The train side (slime's log_rollout_data): train and rollout log probs for every train
+  // rollout; this run has no reference model, so no reference line.
+  assert.deepEqual(by["train-log-probs"].lines, [["train", 6], ["rollout", 6]]);
   // Hover shows the values; a click opens that rollout.
   const pt = page.locator("[data-chart=time] [data-testid=trend-point][data-series='rollout time'][data-rollout-id='3']");
   await pt.hover();
