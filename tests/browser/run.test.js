@@ -121,9 +121,9 @@ test("the run folder opens: every dump in the table, kinds and flags right, noth
 test("the README's run explorer screenshot: trends and the rollout table in view", async () => {
   const page = await fresh();
   await page.locator("[data-testid=run-chart]").first().waitFor({ state: "visible" });
-  await page.locator("tr[data-testid=run-step]").first().scrollIntoViewIfNeeded();
   assert.ok(await page.locator("[data-testid=run-trends]").isVisible());
-  await page.screenshot({ path: docShot("run-explorer.png") });
+  // The whole page: every trend chart, the distributions and the rollout table.
+  await page.screenshot({ path: docShot("run-explorer.png"), fullPage: true });
   assert.deepEqual(page.errors, []);
 });
 
