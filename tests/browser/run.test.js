@@ -122,7 +122,7 @@ test("the README's run explorer screenshot: trends and the rollout table in view
   const page = await fresh();
   await page.locator("[data-testid=run-chart]").first().waitFor({ state: "visible" });
   assert.ok(await page.locator("[data-testid=run-trends]").isVisible());
-  // The whole page: every trend chart, the distributions and the rollout table.
+  // From the top: every trend chart and the distributions (the page scrolls inside its root).
   await page.screenshot({ path: docShot("run-explorer.png"), fullPage: true });
   assert.deepEqual(page.errors, []);
 });
