@@ -85,6 +85,16 @@ pub fn check_tree_bounded(tree: &Tree, limits: &Limits) {
     );
 }
 
+/// Texts longer than this appear in [`canonical`] as their length and hash.
+const LONG_TEXT: usize = 64;
+
+/// FNV-1a, 64-bit: a collision between two long texts of the same length is negligible here.
+fn text_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// A text form of the value reachable from the root, independent of node numbering: nodes are
 /// renumbered in breadth-first order from the root, so two trees with the same values, sharing
 /// and cycles give the same text. Iterative: nothing recurses on the input.
@@ -92,6 +102,13 @@ pub fn canonical(tree: &Tree) -> String {
     let mut ids: HashMap<NodeId, usize> = HashMap::new();
     let mut queue: VecDeque<NodeId> = VecDeque::new();
     let mut out = String::new();
+    // Each shared text is hashed once (keyed by where it lives), not once per reference.
+    let mut hashes: HashMap<(usize, usize), u64> = HashMap::new();
+    let mut hash = |b: &[u8]| {
+        *hashes
+            .entry((b.as_ptr() as usize, b.len()))
+            .or_insert_with(|| text_hash(b))
+    };
     let mut value = |v: &Value, out: &mut String, queue: &mut VecDeque<NodeId>| {
         match v {
             Value::Node(id) => {
@@ -105,6 +122,14 @@ pub fn canonical(tree: &Tree) -> String {
             // Bits, not `==`: a NaN must equal itself and -0.0 must differ from 0.0.
             Value::Float(f) => {
                 let _ = write!(out, "F{:x} ", f.to_bits());
+            }
+            // Long texts by length and hash: a tree may name one long string a million times
+            // (memo sharing), and its full text each time took an 8 KB input to 6 GB.
+            Value::Str(t) | Value::BigInt(t) | Value::Global(t) if t.len() > LONG_TEXT => {
+                let _ = write!(out, "T{}:{:x} ", t.len(), hash(t.as_bytes()));
+            }
+            Value::Bytes(b) if b.len() > LONG_TEXT => {
+                let _ = write!(out, "B{}:{:x} ", b.len(), hash(b));
             }
             other => {
                 let _ = write!(out, "{other:?} ");
