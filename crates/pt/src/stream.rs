@@ -203,7 +203,11 @@ impl<'l> Core<'l> {
                     } else {
                         // The entries before data.pkl are held until it is found (the file
                         // may have to be read whole): they must fit the same limit.
-                        let end = self.offset + entry.header_len as u64 + entry.csize;
+                        // Saturating: a ZIP64 size near u64::MAX must not wrap below the limit.
+                        let end = self
+                            .offset
+                            .saturating_add(entry.header_len as u64)
+                            .saturating_add(entry.csize);
                         if end > limit {
                             return Err(Error::TooLargeWhole { limit });
                         }
