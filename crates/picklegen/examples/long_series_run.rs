@@ -3,7 +3,7 @@
 //! disk), with no tokenizer: the run explorer must summarise it, not draw every cell
 //! (issue 24, item 6). `cargo run -p picklegen --example long_series_run -- OUT_DIR`.
 
-use picklegen::{tensor, torch_zip, zip_entries, Entry, Method, Pickle};
+use picklegen::{tensor, torch_zip, Pickle};
 
 /// Values in the train series.
 const LEN: i64 = 1 << 24;
@@ -32,20 +32,7 @@ fn train_dump() -> Vec<u8> {
     tensor(&mut p, &[LEN], &[0]);
     p.setitems();
     p.appends().setitem();
-    let pkl = p.stop();
-    let storage = 0.5f32.to_le_bytes();
-    zip_entries(&[
-        Entry {
-            name: "archive/data.pkl",
-            data: &pkl,
-            method: Method::Stored,
-        },
-        Entry {
-            name: "archive/data/0",
-            data: &storage,
-            method: Method::Stored,
-        },
-    ])
+    picklegen::train::torch_zip_one_storage(&p.stop(), &0.5f32.to_le_bytes())
 }
 
 fn main() {

@@ -33,17 +33,20 @@ pub fn train_zip(samples: usize, shape: &[i64], stride: &[i64]) -> Vec<u8> {
         p.setitems();
     }
     p.appends().setitem();
-    let pkl = p.stop();
-    let storage = 1.0f32.to_le_bytes();
+    torch_zip_one_storage(&p.stop(), &1.0f32.to_le_bytes())
+}
+
+/// A torch ZIP of `pkl` and one storage `"0"` (what [`crate::tensor`] refers to), both stored.
+pub fn torch_zip_one_storage(pkl: &[u8], storage: &[u8]) -> Vec<u8> {
     zip_entries(&[
         Entry {
             name: "archive/data.pkl",
-            data: &pkl,
+            data: pkl,
             method: Method::Stored,
         },
         Entry {
             name: "archive/data/0",
-            data: &storage,
+            data: storage,
             method: Method::Stored,
         },
     ])
