@@ -12,11 +12,13 @@
 
 pub mod assets;
 pub mod browser;
+pub mod follow;
 pub mod guard;
 pub mod listen;
 pub mod output;
 pub mod report;
 pub mod run;
+pub mod run_index;
 pub mod serve;
 pub mod served_file;
 pub mod stats_table;

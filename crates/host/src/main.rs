@@ -104,6 +104,11 @@ enum Command {
         /// Dumps read at once (default, or 0: one per core).
         #[arg(long)]
         jobs: Option<usize>,
+        /// Keep watching a run still being written: print each dump's line as it lands (a
+        /// file being written is waited for); with --json, one rollout object per line
+        /// (JSON Lines). Ctrl-C stops.
+        #[arg(long)]
+        follow: bool,
         #[command(flatten)]
         slime: SlimeArgs,
     },
@@ -179,8 +184,12 @@ fn main() -> ExitCode {
             inputs,
             json,
             jobs,
+            follow,
             slime,
-        }) => run(inputs, *json, *jobs, slime),
+        }) => match follow {
+            true => run_follow(inputs, *json, slime),
+            false => run(inputs, *json, *jobs, slime),
+        },
         Some(Command::Export {
             input,
             format,
@@ -345,6 +354,14 @@ fn run(
     }
 }
 
+fn run_follow(inputs: &[PathBuf], json: bool, slime: &SlimeArgs) -> Result<(), String> {
+    let opts = slime.options();
+    eprintln!("rollscope: {}", escape(&opts.assumed()));
+    let stdout = std::io::stdout();
+    let mut w = stdout.lock();
+    host::follow::follow(inputs, json, &opts, &slime.templates(), &mut w)
+}
+
 fn html(input: &Path, output: Option<&Path>) -> Result<(), String> {
     let out = output
         .map(Path::to_path_buf)
@@ -422,12 +439,15 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
                 ))
             );
             let token = host::guard::Token::random()?;
-            host::serve::Site::for_run(host::serve::RunSite::new(
-                &name,
-                &run.root,
-                &run.listing.files,
-                &token,
-            ))
+            // A run still being written: listed again when its index is asked for.
+            let again = dir.clone();
+            let relist: Box<host::run_index::Relist> = Box::new(move || {
+                ops::listing::list_local(std::slice::from_ref(&again), false)
+                    .map(|r| r.listing.files)
+            });
+            let index =
+                host::run_index::RunIndex::new(&name, &run.root, &run.listing.files, Some(relist));
+            host::serve::Site::for_run(host::serve::RunSite::with_index(index, &token))
         }
         None => host::serve::Site::new(args.dump.clone())?,
     };

@@ -6,8 +6,8 @@
 //! rebinding) and its raw path is exactly `/`, an embedded file name, the dump's URL
 //! `/d/<token>/<name>` (the token is random per run, see [`guard::Token`]), or, for a run,
 //! `/r/<token>/index.json` and `/r/<token>/f/<path>` where `<path>` (percent-decoded) is one
-//! of the files listed when the server started (regular files under the run folder, no
-//! symlinks); a path is looked up in that list, never joined to a file-system path, so `..`,
+//! of the files listed (at start, and again while the run is being written: [`RunIndex`];
+//! regular files under the run folder, no symlinks); a path is looked up in that list, never joined to a file-system path, so `..`,
 //! `%2e%2e`, encoded slashes, backslashes and absolute paths all fall through to 404. A file
 //! is served only while it is the regular file listed ([`ServedFile`]: no link followed, no
 //! FIFO opened). Every response, refusals included, carries [`guard::SECURITY_HEADERS`] (no
@@ -25,6 +25,7 @@ use axum::response::Response;
 use crate::assets;
 use crate::guard::{self, Authorities, Token};
 use crate::listen;
+use crate::run_index::RunIndex;
 use crate::served_file::{self, ServedFile};
 
 /// Everything but RFC 3986's unreserved characters is escaped in the dump's URL segment.
@@ -36,14 +37,13 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
 /// In the `?url=` value a `/` may stay as it is.
 const QUERY: &percent_encoding::AsciiSet = &SEGMENT.remove(b'/');
 
-/// A run folder being served: its index and its files by relative path.
+/// A run folder being served: its index and its files by relative path ([`RunIndex`]).
 #[derive(Clone)]
 pub struct RunSite {
     /// `/r/<token>/`.
     pub prefix: String,
-    /// `{"name": …, "files": [{"path", "size"}, …]}`.
-    pub index: Arc<Vec<u8>>,
-    pub files: Arc<std::collections::HashMap<String, ServedFile>>,
+    /// `{"name": …, "files": [{"path", "size"}, …]}` and the files it lists.
+    pub index: Arc<RunIndex>,
 }
 
 impl RunSite {
@@ -56,27 +56,20 @@ impl RunSite {
         files: &[(String, u64)],
         token: &Token,
     ) -> RunSite {
-        let kept: Vec<(&String, u64, ServedFile)> = files
-            .iter()
-            .filter_map(|(p, size)| Some((p, *size, ServedFile::listed(&root.join(p)).ok()?)))
-            .collect();
-        let index = serde_json::json!({
-            "name": name,
-            "files": kept
-                .iter()
-                .map(|(p, size, _)| serde_json::json!({"path": p, "size": size}))
-                .collect::<Vec<_>>(),
-        });
+        RunSite::with_index(RunIndex::new(name, root, files, None), token)
+    }
+
+    /// A run whose index is kept current by `index` (see [`RunIndex`]).
+    pub fn with_index(index: RunIndex, token: &Token) -> RunSite {
         RunSite {
             prefix: format!("/r/{}/", token.as_str()),
-            index: Arc::new(index.to_string().into_bytes()),
-            files: Arc::new(kept.into_iter().map(|(p, _, f)| (p.clone(), f)).collect()),
+            index: Arc::new(index),
         }
     }
 
     /// The file a request path names, if it is one of the run's. The token part is compared
     /// in constant time, as on every route.
-    fn file(&self, path: &str) -> Option<&ServedFile> {
+    fn file(&self, path: &str) -> Option<ServedFile> {
         let head = path.as_bytes().get(..self.prefix.len())?;
         if !guard::same(head, self.prefix.as_bytes()) {
             return None;
@@ -85,7 +78,7 @@ impl RunSite {
         let rel = percent_encoding::percent_decode_str(rest)
             .decode_utf8()
             .ok()?;
-        self.files.get(rel.as_ref())
+        self.index.file(rel.as_ref())
     }
 }
 
@@ -182,18 +175,10 @@ impl Site {
                 path.as_bytes(),
                 format!("{}index.json", run.prefix).as_bytes(),
             ) {
-                return Response::builder()
-                    .header(header::CONTENT_TYPE, "application/json")
-                    .header(header::CACHE_CONTROL, "no-cache")
-                    .body(if req.method() == Method::HEAD {
-                        Body::empty()
-                    } else {
-                        Body::from(run.index.as_ref().clone())
-                    })
-                    .unwrap_or_else(|_| status(StatusCode::INTERNAL_SERVER_ERROR));
+                return run.index.respond(&req);
             }
             if let Some(file) = run.file(&path) {
-                return served_file::respond(file, req).await;
+                return served_file::respond(&file, req).await;
             }
         }
         let name = if path == "/" {

@@ -12,6 +12,7 @@
 //! messages that name the input (`{path}: {what}`), as the CLI prints them.
 
 pub mod file;
+pub mod follow;
 pub mod input;
 pub mod listing;
 pub mod table;

@@ -22,7 +22,7 @@
 //! ([`TrainData`]), `train_metrics.rs` (slime's train-side numbers), `eval_sets.rs` (an eval
 //! dump's datasets), `metrics.rs` (slime's metrics), `summary.rs` ([`RolloutSummary`],
 //! distributions), `flags.rs` (flags and pass@k), `step.rs` ([`Step`]), `record.rs` (the
-//! `run_reference.json` records), this file (types shared by all).
+//! `run_reference.json` records), `writing.rs` (a file still being written), this file (types shared by all).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as J;
@@ -40,6 +40,7 @@ mod step;
 mod summary;
 mod train;
 mod train_metrics;
+mod writing;
 
 pub use eval_sets::{eval_set_names, eval_sets, eval_sets_json, EvalSet, MAX_EVAL_SETS};
 pub use flags::FlagInfo;
@@ -57,6 +58,7 @@ pub use summary::{
 };
 pub use train::{TrainData, TrainTokens};
 pub use train_metrics::{train_rollout_metrics, TokenAgg, TrainRollout, TrainSample};
+pub use writing::{being_written, HEAD_WINDOW, TAIL_WINDOW};
 
 /// What a dump cannot tell and slime's arguments do, at slime's defaults unless the user says
 /// otherwise (`rollscope run --reward-key …`, the Python keywords). [`RunOptions::assumed`]

@@ -1,0 +1,228 @@
+//! A served run's index (`/r/<token>/index.json`) and the files it lists, kept current while
+//! the run is still being written (issue #21: a live run).
+//!
+//! The folder is listed again when the index is asked for, at most once per
+//! [`RELIST_EVERY`] (a page polling every two seconds, or many tabs, cost one listing a
+//! second at most), by the same rule as at start (`ops::listing`: regular files only, no
+//! link followed). A file newly listed is recorded as it is then ([`ServedFile::listed`]:
+//! device and inode) and served under the same checks as one listed at start; a file that is
+//! gone or no longer a regular file leaves the index and is no longer served. Each answer
+//! carries an `ETag` (a hash of the index), and a request whose `If-None-Match` names it gets
+//! `304 Not Modified` with no body, so an unchanged run costs the page nothing to parse. A
+//! listing that fails (the folder was removed) keeps the last good one.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, Method, StatusCode};
+use axum::response::Response;
+use sha2::Digest;
+
+use crate::served_file::ServedFile;
+
+/// The folder is listed again at most this often.
+pub const RELIST_EVERY: Duration = Duration::from_secs(1);
+
+/// Lists the run again: its files relative to the root, with their sizes.
+pub type Relist = dyn Fn() -> Result<Vec<(String, u64)>, String> + Send + Sync;
+
+/// One listing: the index's bytes, its validator and the files it names.
+struct Listed {
+    body: Arc<Vec<u8>>,
+    etag: String,
+    files: Arc<HashMap<String, ServedFile>>,
+    at: Instant,
+}
+
+/// The index of a served run (see the module doc).
+pub struct RunIndex {
+    name: String,
+    root: PathBuf,
+    relist: Option<Box<Relist>>,
+    now: Mutex<Listed>,
+}
+
+impl RunIndex {
+    /// The run named `name` whose files (relative to `root`) are `files`; with `relist`, it
+    /// is listed again on request (a live run), else it stays as listed now.
+    pub fn new(
+        name: &str,
+        root: &Path,
+        files: &[(String, u64)],
+        relist: Option<Box<Relist>>,
+    ) -> RunIndex {
+        RunIndex {
+            name: name.to_string(),
+            root: root.to_path_buf(),
+            relist,
+            now: Mutex::new(listed(name, root, files)),
+        }
+    }
+
+    /// The listing now, listed again first when it is older than [`RELIST_EVERY`].
+    fn current(&self) -> MutexGuard<'_, Listed> {
+        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(relist) = &self.relist {
+            if now.at.elapsed() >= RELIST_EVERY {
+                match relist() {
+                    Ok(files) => *now = listed(&self.name, &self.root, &files),
+                    // Tried again after the next interval; the last good listing stays.
+                    Err(_) => now.at = Instant::now(),
+                }
+            }
+        }
+        now
+    }
+
+    /// The file a relative path names, if it is listed now.
+    pub fn file(&self, rel: &str) -> Option<ServedFile> {
+        let files = Arc::clone(&self.current().files);
+        files.get(rel).cloned()
+    }
+
+    /// Answers a request for the index: 200 with it, or 304 when `If-None-Match` names it.
+    pub fn respond(&self, req: &Request) -> Response {
+        let (body, etag) = {
+            let now = self.current();
+            (Arc::clone(&now.body), now.etag.clone())
+        };
+        let unchanged = req
+            .headers()
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        let builder = Response::builder()
+            .header(header::CACHE_CONTROL, "no-cache")
+            .header(header::ETAG, &etag);
+        let r = if unchanged {
+            builder.status(StatusCode::NOT_MODIFIED).body(Body::empty())
+        } else {
+            builder
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::CONTENT_LENGTH, body.len())
+                .body(if req.method() == Method::HEAD {
+                    Body::empty()
+                } else {
+                    Body::from(body.as_ref().clone())
+                })
+        };
+        r.unwrap_or_else(|_| {
+            let mut r = Response::new(Body::empty());
+            *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            r
+        })
+    }
+}
+
+/// `files` as an index: each one's identity taken now; one that is no longer a regular file
+/// is left out.
+fn listed(name: &str, root: &Path, files: &[(String, u64)]) -> Listed {
+    let kept: Vec<(&String, u64, ServedFile)> = files
+        .iter()
+        .filter_map(|(p, size)| Some((p, *size, ServedFile::listed(&root.join(p)).ok()?)))
+        .collect();
+    let index = serde_json::json!({
+        "name": name,
+        "files": kept
+            .iter()
+            .map(|(p, size, _)| serde_json::json!({"path": p, "size": size}))
+            .collect::<Vec<_>>(),
+    });
+    let body = index.to_string().into_bytes();
+    let hash = sha2::Sha256::digest(&body);
+    let etag = format!(
+        "\"{}\"",
+        hash.iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    Listed {
+        body: Arc::new(body),
+        etag,
+        files: Arc::new(kept.into_iter().map(|(p, _, f)| (p.clone(), f)).collect()),
+        at: Instant::now(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(index: &RunIndex, etag: Option<&str>) -> Response {
+        let mut b = Request::builder().uri("/r/x/index.json");
+        if let Some(e) = etag {
+            b = b.header(header::IF_NONE_MATCH, e);
+        }
+        index.respond(&b.body(Body::empty()).unwrap())
+    }
+
+    fn etag(r: &Response) -> String {
+        r.headers()[header::ETAG].to_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn a_new_file_is_listed_after_the_interval_and_the_validator_changes() {
+        let dir = std::env::temp_dir().join(format!("rs-run-index-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("0.pt"), b"zero").unwrap();
+        let d = dir.clone();
+        let relist: Box<Relist> = Box::new(move || {
+            let mut v: Vec<(String, u64)> = std::fs::read_dir(&d)
+                .map_err(|e| e.to_string())?
+                .filter_map(|e| {
+                    let e = e.ok()?;
+                    Some((e.file_name().into_string().ok()?, e.metadata().ok()?.len()))
+                })
+                .collect();
+            v.sort();
+            Ok(v)
+        });
+        let index = RunIndex::new("run", &dir, &[("0.pt".into(), 4)], Some(relist));
+        let first = get(&index, None);
+        assert_eq!(first.status(), StatusCode::OK);
+        let tag = etag(&first);
+        // Unchanged: 304 with the same validator, no body.
+        let again = get(&index, Some(&tag));
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(etag(&again), tag);
+        assert!(index.file("1.pt").is_none());
+
+        std::fs::write(dir.join("1.pt"), b"one").unwrap();
+        // Within the interval the listing stands.
+        assert_eq!(get(&index, Some(&tag)).status(), StatusCode::NOT_MODIFIED);
+        std::thread::sleep(RELIST_EVERY + Duration::from_millis(50));
+        let changed = get(&index, Some(&tag));
+        assert_eq!(changed.status(), StatusCode::OK);
+        assert_ne!(etag(&changed), tag);
+        assert!(index.file("1.pt").is_some());
+        // A file that became a link is no longer served.
+        #[cfg(unix)]
+        {
+            std::fs::remove_file(dir.join("0.pt")).unwrap();
+            std::os::unix::fs::symlink("/etc/hostname", dir.join("0.pt")).unwrap();
+            std::thread::sleep(RELIST_EVERY + Duration::from_millis(50));
+            assert!(index.file("0.pt").is_none());
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn without_relisting_the_index_stays_as_listed() {
+        let dir = std::env::temp_dir().join(format!("rs-run-index-s-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("0.pt"), b"zero").unwrap();
+        let index = RunIndex::new("run", &dir, &[("0.pt".into(), 4)], None);
+        std::fs::write(dir.join("1.pt"), b"one").unwrap();
+        std::thread::sleep(RELIST_EVERY + Duration::from_millis(50));
+        assert!(index.file("1.pt").is_none());
+        assert!(index.file("0.pt").is_some());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,69 @@
+//! `rollscope DIR` on a run still being written: the index is listed again on request (with
+//! an `ETag`, `304` when unchanged), and a file that appears is served under the same rules
+//! as one listed at start (a link that appears is neither listed nor served).
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{raw, start};
+
+fn fixture(f: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/run")
+        .join(f)
+}
+
+fn paths(body: &[u8]) -> Vec<String> {
+    let index: serde_json::Value = serde_json::from_slice(body).expect("index JSON");
+    index["files"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f["path"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_live_run_folder_is_listed_again_with_a_validator() {
+    let dir = common::tmpdir("serve-live");
+    std::fs::create_dir_all(dir.join("rollout_data")).unwrap();
+    std::fs::copy(fixture("rollout_data/0.pt"), dir.join("rollout_data/0.pt")).unwrap();
+    let srv = start(&[dir.to_str().unwrap()]);
+    let index_path = format!("/{}", srv.url.split("?run=").nth(1).expect("?run="));
+    let prefix = index_path.trim_end_matches("index.json").to_string();
+
+    let r = raw(&srv.addr, "GET", &index_path, &[]);
+    assert_eq!(r.status, 200);
+    let tag = r.header("etag").expect("an ETag").to_string();
+    assert_eq!(paths(&r.body), ["rollout_data/0.pt"]);
+    let r = raw(&srv.addr, "GET", &index_path, &[("If-None-Match", &tag)]);
+    assert_eq!(r.status, 304);
+    assert!(r.body.is_empty());
+    assert_eq!(r.header("x-frame-options"), Some("DENY"));
+
+    // Not listed yet: not served.
+    let new = format!("{prefix}f/rollout_data/1.pt");
+    std::fs::copy(fixture("rollout_data/1.pt"), dir.join("rollout_data/1.pt")).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("/etc/passwd", dir.join("rollout_data/2.pt")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let r = raw(&srv.addr, "GET", &index_path, &[("If-None-Match", &tag)]);
+    assert_eq!(r.status, 200);
+    assert_ne!(r.header("etag"), Some(tag.as_str()));
+    assert_eq!(paths(&r.body), ["rollout_data/0.pt", "rollout_data/1.pt"]);
+    let r = raw(&srv.addr, "GET", &new, &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, std::fs::read(fixture("rollout_data/1.pt")).unwrap());
+    let r = raw(
+        &srv.addr,
+        "GET",
+        &format!("{prefix}f/rollout_data/2.pt"),
+        &[],
+    );
+    assert_eq!(r.status, 404);
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,189 @@
+//! Following a run that is still being written (`rollscope run DIR --follow`): which of its
+//! dumps can be read now, each once.
+//!
+//! A file is **being written** while `torch.save` has not finished it
+//! (`trace::run::being_written`: empty, or a torch ZIP without its end record) or while its
+//! size differs from the last look; such a dump is waited for, never read and never an
+//! error. A rollout dump whose run has train data waits for its own train file (complete)
+//! or for a later rollout to land, whichever comes first (slime writes `train_data/{id}.pt`
+//! after `rollout_data/{id}.pt`), so its line carries its train-side numbers when slime
+//! wrote them. Each dump is handed out once ([`Follow::ready`]); what the caller reads of it
+//! is its own business.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+use trace::run::{being_written, DumpKind, DumpRef, HEAD_WINDOW, TAIL_WINDOW};
+
+use crate::input::open_regular;
+use crate::listing::LocalRun;
+
+/// Why the file at `path` is still being written (see the module doc), or `None` when it
+/// looks complete. Reads at most its first and last [`TAIL_WINDOW`] bytes.
+pub fn file_being_written(path: &Path) -> Result<Option<&'static str>, String> {
+    let shown = |e: std::io::Error| format!("{}: {e}", path.display());
+    let mut f = open_regular(path)?;
+    let len = f.metadata().map_err(shown)?.len();
+    let mut head = Vec::new();
+    (&mut f)
+        .take(HEAD_WINDOW)
+        .read_to_end(&mut head)
+        .map_err(shown)?;
+    let from = len.saturating_sub(TAIL_WINDOW);
+    f.seek(SeekFrom::Start(from)).map_err(shown)?;
+    let mut tail = Vec::new();
+    f.take(TAIL_WINDOW).read_to_end(&mut tail).map_err(shown)?;
+    // Bytes that arrived between the length and the read: still being written.
+    if from + tail.len() as u64 != len {
+        return Ok(Some("still growing: being written"));
+    }
+    Ok(being_written(&head, &tail, len))
+}
+
+/// What [`Follow`] knows of a run between looks.
+#[derive(Default)]
+pub struct Follow {
+    /// Dumps handed out (by file).
+    done: HashSet<String>,
+    /// Each file's size at the last look.
+    sizes: HashMap<String, u64>,
+}
+
+/// A file of the run at this look: complete (and as large as at the last look), or not.
+fn settled(run: &LocalRun, file: &str, last: Option<u64>, size: u64) -> bool {
+    last == Some(size) && matches!(file_being_written(&run.root.join(file)), Ok(None))
+}
+
+impl Follow {
+    pub fn new() -> Follow {
+        Follow::default()
+    }
+
+    /// The dumps of `run` (listed now) that can be read now and were not handed out before,
+    /// in the run's order; each is handed out once. A file is read only once its size is the
+    /// same at two looks and it is complete.
+    pub fn ready(&mut self, run: &LocalRun) -> Vec<DumpRef> {
+        let sizes: HashMap<String, u64> = run.listing.files.iter().cloned().collect();
+        let complete = |f: &str| {
+            let size = sizes.get(f).copied().unwrap_or(0);
+            settled(run, f, self.sizes.get(f).copied(), size)
+        };
+        let layout = &run.listing.layout;
+        let has_train = !layout.train.is_empty();
+        let todo: Vec<&DumpRef> = layout
+            .dumps
+            .iter()
+            .filter(|d| !self.done.contains(&d.file))
+            .collect();
+        let landed: Vec<(&DumpRef, bool)> = todo.iter().map(|d| (*d, complete(&d.file))).collect();
+        // The latest rollout id whose dump is complete (handed out or landed now).
+        let latest = layout
+            .dumps
+            .iter()
+            .filter(|d| d.kind == DumpKind::Train)
+            .filter(|d| {
+                self.done.contains(&d.file) || landed.iter().any(|(l, ok)| *ok && l.file == d.file)
+            })
+            .map(|d| d.rollout_id)
+            .max();
+        let mut out = Vec::new();
+        for (d, ok) in landed {
+            if !ok {
+                continue;
+            }
+            let train_settled = match (&d.kind, &d.train_file) {
+                (DumpKind::Eval, _) => true,
+                (_, Some(t)) => complete(t),
+                (_, None) => !has_train || latest.is_some_and(|l| l > d.rollout_id),
+            };
+            if train_settled {
+                out.push(d.clone());
+            }
+        }
+        for d in &out {
+            self.done.insert(d.file.clone());
+        }
+        self.sizes = sizes;
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::listing::list_local;
+    use std::path::PathBuf;
+
+    fn fixture(f: &str) -> Vec<u8> {
+        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/run");
+        std::fs::read(p.join(f)).unwrap()
+    }
+
+    fn tmp(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("ops-follow-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("rollout_data")).unwrap();
+        d
+    }
+
+    fn files(ds: &[DumpRef]) -> Vec<&str> {
+        ds.iter().map(|d| d.file.as_str()).collect()
+    }
+
+    #[test]
+    fn a_truncated_dump_is_being_written_until_it_is_whole() {
+        let dir = tmp("detect");
+        let bytes = fixture("rollout_data/1.pt");
+        let p = dir.join("rollout_data/1.pt");
+        for cut in [0, 3, 1000, bytes.len() - 10] {
+            std::fs::write(&p, &bytes[..cut]).unwrap();
+            assert!(
+                file_being_written(&p).unwrap().is_some(),
+                "cut at {cut} of {}",
+                bytes.len()
+            );
+        }
+        std::fs::write(&p, &bytes).unwrap();
+        assert_eq!(file_being_written(&p).unwrap(), None);
+        // Not a file at all: an error, not "being written".
+        assert!(file_being_written(&dir).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn each_dump_is_handed_out_once_after_it_is_complete_and_its_size_stands() {
+        let dir = tmp("ready");
+        std::fs::create_dir_all(dir.join("train_data")).unwrap();
+        let write = |f: &str, cut: Option<usize>| {
+            let b = fixture(f);
+            std::fs::write(dir.join(f), &b[..cut.unwrap_or(b.len())]).unwrap();
+        };
+        let look = |f: &mut Follow| f.ready(&list_local(&[dir.clone()], true).unwrap());
+        let mut follow = Follow::new();
+        write("rollout_data/0.pt", None);
+        write("train_data/0.pt", None);
+        write("rollout_data/1.pt", Some(5000));
+        // First look: sizes not yet seen twice.
+        assert!(look(&mut follow).is_empty());
+        // Rollout 0 and its train data are whole; rollout 1 is cut.
+        assert_eq!(files(&look(&mut follow)), ["rollout_data/0.pt"]);
+        write("rollout_data/1.pt", None);
+        write("rollout_data/eval_0.pt", None);
+        assert!(
+            look(&mut follow).is_empty(),
+            "sizes changed since the last look"
+        );
+        // Eval 0 is read; rollout 1 waits for its train data (the run has some).
+        assert_eq!(files(&look(&mut follow)), ["rollout_data/eval_0.pt"]);
+        write("rollout_data/2.pt", None);
+        look(&mut follow);
+        // Rollout 2 landed: rollout 1 goes without train data; 2 waits for its own.
+        assert_eq!(files(&look(&mut follow)), ["rollout_data/1.pt"]);
+        write("train_data/2.pt", None);
+        look(&mut follow);
+        assert_eq!(files(&look(&mut follow)), ["rollout_data/2.pt"]);
+        assert!(look(&mut follow).is_empty(), "nothing is handed out twice");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
