@@ -159,7 +159,7 @@ mod tests {
             let b = fixture(f);
             std::fs::write(dir.join(f), &b[..cut.unwrap_or(b.len())]).unwrap();
         };
-        let look = |f: &mut Follow| f.ready(&list_local(&[dir.clone()], true).unwrap());
+        let look = |f: &mut Follow| f.ready(&list_local(std::slice::from_ref(&dir), true).unwrap());
         let mut follow = Follow::new();
         write("rollout_data/0.pt", None);
         write("train_data/0.pt", None);

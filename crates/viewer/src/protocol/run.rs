@@ -7,7 +7,10 @@
 //! text of the page's `trace::run::RunLayout`, `paths[i]` a relative path and `sources[i]` its
 //! `File` or absolute URL (only the files the layout names); `{run: "step", id, index}` reads
 //! dump `layout.dumps[index]` in full; `{run: "detail", id, position}` asks for one sample of
-//! the open step.
+//! the open step; `{run: "update", layout, paths, sources}` (a live run: its files listed
+//! again) replaces the layout and sources, and the worker reads the dumps it has not read
+//! (or whose train file is new), skipping files still being written
+//! ([`RunFromWorker::RunWriting`]).
 //!
 //! **Worker → run app**: JSON text of [`RunFromWorker`] (summaries and a step's table are small
 //! enough), and one JS object: a sample's detail `{kind: "run_detail", id, json, <float
@@ -29,8 +32,15 @@ pub enum RunFromWorker {
         index: usize,
         summary: Box<RolloutSummary>,
     },
-    /// Every dump has its summary.
+    /// Every dump has its summary, or is being written.
     RunDone,
+    /// `layout.dumps[index]` (`file`) is still being written (`torch.save` has not finished
+    /// it): not read; read when the run's files are next updated.
+    RunWriting {
+        index: usize,
+        file: String,
+        reason: String,
+    },
     /// The run's `tokenizer.json` could not be used (the inspector then shows ids).
     RunTokenizer { message: String },
     /// Answer to `{run: "step", id, index}`.

@@ -12,11 +12,14 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::state::RunState;
+
+mod follow;
 use crate::protocol::run::{
     decode_run, join_detail, other_column, DetailFloats, RunFromWorker, RunMessage, TRAIN_COLUMNS,
 };
 use crate::protocol::FromWorker;
 use crate::worker_handle::WorkerHandle;
+pub use follow::live_head;
 
 #[derive(Clone, Copy)]
 pub struct RunClient {
@@ -262,6 +265,14 @@ impl RunClient {
         match m {
             RunFromWorker::RunStarted { .. } => {}
             RunFromWorker::RunSummary { index, summary } => {
+                // Placed by its file: a live run's dumps may have moved since it was asked.
+                let file = summary.dump.as_ref().map(|d| d.file.clone());
+                let index = follow::slot_of(rs, file.as_deref()).unwrap_or(index);
+                if let Some(f) = &file {
+                    if rs.writing.with_untracked(|w| w.contains(f)) {
+                        rs.writing.update(|w| w.retain(|x| x != f));
+                    }
+                }
                 rs.summaries.update(|all| {
                     if let Some(slot) = Arc::make_mut(all).get_mut(index) {
                         *slot = Some(Arc::new(*summary));
@@ -271,6 +282,11 @@ impl RunClient {
             RunFromWorker::RunDone => {
                 rs.done.set(true);
                 super::compare::default_pair(rs);
+            }
+            RunFromWorker::RunWriting { file, .. } => {
+                if !rs.writing.with_untracked(|w| w.contains(&file)) {
+                    rs.writing.update(|w| w.push(file));
+                }
             }
             RunFromWorker::RunTokenizer { message } => {
                 rs.has_tokenizer.set(false);

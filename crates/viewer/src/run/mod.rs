@@ -8,7 +8,8 @@
 //! the page handed over: files, or a `?run=` index), `client.rs` (the run worker's messages),
 //! `state.rs` (signals), `math.rs` (names, bins, ticks; tested natively), `trends.rs` (charts over
 //! rollout id; their data in `chart_data.rs` and `trends_train.rs`, tested natively), `dists.rs` (histograms per rollout), `rollouts.rs` (the table), `compare.rs` (two
-//! rollouts), `crash.rs` (the banner when the run app traps), `link.rs` (`#step=…&sample=…`), this
+//! rollouts), `crash.rs` (the banner when the run app traps), `link.rs` (`#step=…&sample=…`), `live.rs` and
+//! `client/follow.rs` (a run still being written: polled, re-read, merged), this
 //! file (the layout and opening a step); the step view and the sample inspector are `step.rs`,
 //! `step_rows.rs`, `step_table.rs`, `inspector.rs`, `tokens.rs` and `token_view.rs`.
 
@@ -30,6 +31,8 @@ pub mod crash;
 pub mod dists;
 #[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod link;
+#[cfg(any(not(target_arch = "wasm32"), feature = "run-app"))]
+pub mod live;
 #[cfg(any(not(target_arch = "wasm32"), feature = "run-app"))]
 pub mod math;
 #[cfg(all(target_arch = "wasm32", feature = "run-app"))]
@@ -176,6 +179,7 @@ mod shell {
                         {move || (!rs.done.get() && total() > 0).then(|| view! { <progress max=total().to_string() value=rs.received().to_string()></progress> })}
                     </span>
                     <span class="muted">{move || if rs.has_tokenizer.get() { "tokenizer: yes" } else { "tokenizer: none" }}</span>
+                    {super::client::live_head(run)}
                     <button data-testid="show-timeline" on:click=move |_| show_timeline(JsValue::NULL, JsValue::NULL, JsValue::NULL, JsValue::NULL)
                         title="The timeline of the last dump opened there">"Timeline"</button>
                 </header>

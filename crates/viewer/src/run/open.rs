@@ -1,6 +1,8 @@
 //! Opening a run in the run app: what the page handed over (`handoff`): the files of a folder
 //! chosen or dropped there, or `?run=<index URL>` from `rollscope DIR`. Each gives the run's
 //! relative paths and, per path, a `File` or an absolute URL; `RunClient::open` does the rest.
+//! A served run is then followed (`RunClient::follow`: its index polled); a chosen folder can
+//! be read again (*Reload*).
 
 use js_sys::{Array, Reflect};
 use leptos::prelude::*;
@@ -10,12 +12,13 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::client::RunClient;
+use super::live::Source;
 use crate::dom::window;
 
 /// Most files taken from one folder: the run listing's cap, as in the CLI and Python.
 const MAX_FILES: usize = trace::run::MAX_RUN_FILES;
 /// Largest run index read (`{"files": [...]}`: about 60 bytes per file).
-const MAX_INDEX_BYTES: f64 = 64.0 * 1048576.0;
+pub const MAX_INDEX_BYTES: f64 = 64.0 * 1048576.0;
 
 fn prop(v: &JsValue, k: &str) -> Option<JsValue> {
     Reflect::get(v, &k.into())
@@ -59,6 +62,7 @@ pub fn open_from_window(run: RunClient) {
         return;
     }
     run.open(run_name(&files), files);
+    run.state().source.set(Source::Picked);
 }
 
 #[derive(Deserialize)]
@@ -87,7 +91,11 @@ pub fn open_index(run: RunClient, url: String) {
     run.state().name.set(Some(url.clone()));
     leptos::task::spawn_local(async move {
         match read_index(&index).await {
-            Ok(files) => run.open(url, files),
+            Ok(files) => {
+                run.open(url, files);
+                run.state().source.set(Source::Served);
+                run.follow(index);
+            }
             Err(e) => run.state().error.set(Some(format!("run index {url}: {e}"))),
         }
     });
@@ -103,10 +111,15 @@ async fn read_index(index: &str) -> Result<Vec<(String, JsValue)>, String> {
         .map_err(|_| "download failed while reading".to_string())?
         .as_string()
         .unwrap_or_default();
+    index_files(&text, index)
+}
+
+/// The files a run index's `text` lists, each with its URL beside the index at `index`.
+pub fn index_files(text: &str, index: &str) -> Result<Vec<(String, JsValue)>, String> {
     if text.len() as f64 > MAX_INDEX_BYTES {
         return Err(format!("larger than {:.0} MB", MAX_INDEX_BYTES / 1e6));
     }
-    let parsed: Index = serde_json::from_str(&text)
+    let parsed: Index = serde_json::from_str(text)
         .map_err(|e| format!("not a run index ({{\"files\": [{{\"path\": …}}]}}): {e}"))?;
     let mut out = Vec::new();
     for f in parsed.files.into_iter().take(MAX_FILES) {

@@ -1,6 +1,7 @@
 //! The rollout table: one row per dump (`data-testid="run-step"`), its key metrics and
 //! flags, sortable by any column (click a header; `aria-sort` says how), a click opens the
-//! dump as the step. A dump still being read says so; one that failed shows its error.
+//! dump as the step. A dump still being read says so, and so does one still being written (a
+//! live run); one that failed shows its error.
 
 use std::sync::Arc;
 
@@ -138,7 +139,9 @@ fn order(
 
 fn row_view(run: RunClient, i: usize, d: &DumpRef, s: Option<&RolloutSummary>) -> impl IntoView {
     let rs = run.state();
+    let writing = s.is_none() && rs.writing.with(|w| w.contains(&d.file));
     let state = match s {
+        None if writing => "writing",
         None => "pending",
         Some(s) if s.error.is_some() => "error",
         Some(_) => "ready",
@@ -159,6 +162,10 @@ fn row_view(run: RunClient, i: usize, d: &DumpRef, s: Option<&RolloutSummary>) -
         })
         .collect_view();
     let flags = match s {
+        None if writing => {
+            view! { <span class="muted" data-testid="run-step-writing">"being written"</span> }
+                .into_any()
+        }
         None => view! { <span class="muted">"reading…"</span> }.into_any(),
         Some(s) => {
             let b = s

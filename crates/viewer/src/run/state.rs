@@ -30,6 +30,9 @@ pub struct RunState {
     pub detail_error: RwSignal<Option<String>>,
     /// The two dumps compared (indices).
     pub compare: RwSignal<(Option<usize>, Option<usize>)>,
+    /// A live run: dumps (by file) still being written, and how the run is kept current.
+    pub writing: RwSignal<Vec<String>>,
+    pub source: RwSignal<super::live::Source>,
 }
 
 impl Default for RunState {
@@ -55,6 +58,8 @@ impl RunState {
             detail: RwSignal::new(None),
             detail_error: RwSignal::new(None),
             compare: RwSignal::new((None, None)),
+            writing: RwSignal::new(Vec::new()),
+            source: RwSignal::new(super::live::Source::Fixed),
         }
     }
 
@@ -75,6 +80,7 @@ impl RunState {
         self.detail.set(None);
         self.detail_error.set(None);
         self.compare.set((None, None));
+        self.writing.set(Vec::new());
     }
 
     /// Summaries received so far (tracked).

@@ -4,6 +4,8 @@
 
 #[cfg(target_arch = "wasm32")]
 mod run;
+#[cfg(target_arch = "wasm32")]
+mod writing;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {

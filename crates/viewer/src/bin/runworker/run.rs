@@ -7,10 +7,12 @@
 //! worker never holds more than one dump. A dump that fails becomes a failed summary and the
 //! run goes on. `step`: one dump in full (`Step`), the only samples kept; a newer step request
 //! stops an older one between chunks. `detail`: one sample of that step, its response token
-//! by token when the run has a tokenizer.
+//! by token when the run has a tokenizer. `update` (a live run, listed again): the new
+//! layout replaces the old and the dumps not read yet are queued; a file still being written
+//! (`writing.rs`) is said (`RunWriting`) and read on a later update, never twice once read.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use js_sys::{Array, Object, Reflect};
 use tokenizer::{Tokenizer, MAX_TOKENIZER_BYTES};
@@ -31,6 +33,13 @@ struct Run {
     step: Option<Step>,
     /// The run's tokenizer, read once when the first step is opened (`None`: not yet).
     tokenizer: Option<Result<Tokenizer, String>>,
+    /// Each dump summarised (by file), with the train file it was summarised with.
+    read: HashMap<String, Option<String>>,
+    /// Dumps (by file) waiting to be summarised, in order; `busy` while they are read.
+    queue: VecDeque<String>,
+    busy: bool,
+    /// The dump being read now (never queued again meanwhile).
+    current: Option<String>,
 }
 
 thread_local! {
@@ -48,12 +57,17 @@ pub fn handle(kind: &str, data: JsValue) {
     let num = |k: &str| Reflect::get(&data, &k.into()).ok().and_then(|v| v.as_f64());
     let id = num("id").unwrap_or(0.0) as u32;
     match kind {
-        "open" => wasm_bindgen_futures::spawn_local(async move {
-            match receive(&data) {
-                Ok(run) => summaries(run).await,
-                Err(message) => post(&RunFromWorker::RunError { message }),
+        "open" => match receive(&data) {
+            Ok(dumps) => {
+                post(&RunFromWorker::RunStarted { dumps });
+                pump();
             }
-        }),
+            Err(message) => post(&RunFromWorker::RunError { message }),
+        },
+        "update" => match update(&data) {
+            Ok(()) => pump(),
+            Err(message) => post(&RunFromWorker::RunError { message }),
+        },
         "step" => {
             let Some(index) = num("index") else {
                 return post(&RunFromWorker::RunFailed {
@@ -86,8 +100,8 @@ pub fn handle(kind: &str, data: JsValue) {
     }
 }
 
-/// The layout and sources of an `open` message, checked.
-fn receive(data: &JsValue) -> Result<RunLayout, String> {
+/// The layout and sources of an `open` or `update` message, checked.
+fn layout_and_sources(data: &JsValue) -> Result<(RunLayout, HashMap<String, JsValue>), String> {
     let get = |k: &str| Reflect::get(data, &k.into()).ok();
     let layout: RunLayout = get("layout")
         .and_then(|l| l.as_string())
@@ -108,35 +122,115 @@ fn receive(data: &JsValue) -> Result<RunLayout, String> {
             map.insert(p, s);
         }
     }
+    Ok((layout, map))
+}
+
+/// An `open` message: the run, every dump queued. Returns how many dumps it has.
+fn receive(data: &JsValue) -> Result<usize, String> {
+    let (layout, sources) = layout_and_sources(data)?;
+    let n = layout.dumps.len();
     RUN.with(|r| {
         *r.borrow_mut() = Some(Run {
-            layout: layout.clone(),
-            sources: map,
+            queue: layout.dumps.iter().map(|d| d.file.clone()).collect(),
+            layout,
+            sources,
             step: None,
             tokenizer: None,
+            read: HashMap::new(),
+            busy: false,
+            current: None,
         })
     });
-    Ok(layout)
+    Ok(n)
+}
+
+/// An `update` message (a live run listed again): the new layout and sources replace the
+/// old; every dump not read yet (or whose train file is new) is queued, once.
+fn update(data: &JsValue) -> Result<(), String> {
+    let (layout, sources) = layout_and_sources(data)?;
+    RUN.with(|r| {
+        let mut r = r.borrow_mut();
+        let run = r.as_mut().ok_or("an update before the run was opened")?;
+        for d in &layout.dumps {
+            let fresh = run.read.get(&d.file) != Some(&d.train_file);
+            let current = run.current.as_ref() == Some(&d.file);
+            if fresh && !current && !run.queue.contains(&d.file) {
+                run.queue.push_back(d.file.clone());
+            }
+        }
+        run.layout = layout;
+        run.sources = sources;
+        Ok(())
+    })
 }
 
 fn source(path: &str) -> Option<JsValue> {
     RUN.with(|r| r.borrow().as_ref()?.sources.get(path).cloned())
 }
 
-/// Summarises every dump in order, posting each summary as it is made.
-async fn summaries(layout: RunLayout) {
-    post(&RunFromWorker::RunStarted {
-        dumps: layout.dumps.len(),
+/// Summarises the queued dumps in order, posting each summary as it is made (a file still
+/// being written is said and skipped), then `RunDone`. One pump at a time: a call while one
+/// runs only leaves the queue longer.
+fn pump() {
+    let start = RUN.with(|r| {
+        let mut r = r.borrow_mut();
+        let run = r.as_mut()?;
+        (!std::mem::replace(&mut run.busy, true)).then_some(())
     });
-    let run_has_train = layout.dumps.iter().any(|d| d.train_file.is_some());
-    for (index, dump) in layout.dumps.iter().enumerate() {
-        let summary = summary(dump, run_has_train).await;
-        post(&RunFromWorker::RunSummary {
-            index,
-            summary: Box::new(summary),
-        });
+    if start.is_none() {
+        return;
     }
-    post(&RunFromWorker::RunDone);
+    wasm_bindgen_futures::spawn_local(async {
+        while let Some((index, dump, has_train)) = next_queued() {
+            let src = source(&dump.file);
+            let writing = match &src {
+                Some(src) => crate::writing::check(src).await,
+                None => None,
+            };
+            if let Some(reason) = writing {
+                post(&RunFromWorker::RunWriting {
+                    index,
+                    file: dump.file.clone(),
+                    reason: format!("{}: {reason}", dump.file),
+                });
+                continue;
+            }
+            let summary = summary(&dump, has_train).await;
+            RUN.with(|r| {
+                if let Some(run) = r.borrow_mut().as_mut() {
+                    run.read.insert(dump.file.clone(), dump.train_file.clone());
+                }
+            });
+            post(&RunFromWorker::RunSummary {
+                index,
+                summary: Box::new(summary),
+            });
+        }
+        RUN.with(|r| {
+            if let Some(run) = r.borrow_mut().as_mut() {
+                run.busy = false;
+            }
+        });
+        post(&RunFromWorker::RunDone);
+    });
+}
+
+/// The next queued dump still in the layout: its index, itself, and whether the run has
+/// train data.
+fn next_queued() -> Option<(usize, DumpRef, bool)> {
+    RUN.with(|r| {
+        let mut r = r.borrow_mut();
+        let run = r.as_mut()?;
+        let has_train = run.layout.dumps.iter().any(|d| d.train_file.is_some());
+        while let Some(file) = run.queue.pop_front() {
+            if let Some(i) = run.layout.dumps.iter().position(|d| d.file == file) {
+                run.current = Some(file);
+                return Some((i, run.layout.dumps[i].clone(), has_train));
+            }
+        }
+        run.current = None;
+        None
+    })
 }
 
 async fn summary(dump: &DumpRef, run_has_train: bool) -> RolloutSummary {
