@@ -83,6 +83,7 @@ test("a served run gains two dumps while open: both appear, the open step and sa
     assert.match(await page.locator(`${row(3)} [data-testid=run-step-writing]`).innerText(), /being written/);
     assert.equal(await page.locator("[data-testid=run-error]").count(), 0);
     assert.match(await page.locator("[data-testid=run-writing]").innerText(), /1 being written/);
+    await page.locator(row(3)).scrollIntoViewIfNeeded();
     await page.screenshot({ path: shot("run-live-writing.png") });
 
     // Completed: read once, within 5 s.
