@@ -106,11 +106,7 @@ pub fn dump_from_bytes(data: &[u8]) -> Generated {
 
 /// Torch's legacy layout: magic number, protocol version, sys info, then the object pickle.
 fn legacy(object: &[u8]) -> Vec<u8> {
-    // LONG1 of 119547037146038801333356, torch's legacy magic number.
-    let magic = [108, 252, 156, 70, 249, 32, 106, 168, 80, 25];
-    let mut out = Pickle::proto(2);
-    out.op(0x8a).raw(&[magic.len() as u8]).raw(&magic);
-    let mut out = out.stop();
+    let mut out = Pickle::proto(2).legacy_magic().stop();
     out.extend(Pickle::proto(2).int(1001).stop());
     let mut info = Pickle::proto(2);
     info.str_dict([(
