@@ -1,6 +1,6 @@
 //! Class 1: cycles through object state inside a trace (attrs, keys, sample fields).
 
-use super::{dump, one_row, T0};
+use super::{dump, one_row, one_sample, T0};
 use crate::hostile::{Case, Expect};
 
 /// A tensor-like attrs value, object keys and sample fields whose state names themselves.
@@ -11,25 +11,16 @@ pub(super) fn cases() -> Vec<Case> {
             class: 1,
             what: "an attrs dict holding a tensor-like object whose BUILD state names the \
                    object itself (dtype) and the attrs dict (shape)",
-            bytes: dump(|w| {
-                w.p.empty_list();
+            bytes: one_sample(|w| {
                 w.items(1, |w, _| {
-                    w.sample(
-                        0,
-                        |w| {
-                            w.items(1, |w, _| {
-                                w.event("event", "e", T0, None, None, |w| {
-                                    w.s("attrs");
-                                    w.p.empty_dict().put(1).str("obj");
-                                    w.p.new_object("torch", "Tensor").put(2);
-                                    w.p.empty_dict().mark().str("dtype").get(2);
-                                    w.p.str("shape").get(1).setitems().build().setitem();
-                                })
-                            })
-                        },
-                        |_| {},
-                    )
-                });
+                    w.event("event", "e", T0, None, None, |w| {
+                        w.s("attrs");
+                        w.p.empty_dict().put(1).str("obj");
+                        w.p.new_object("torch", "Tensor").put(2);
+                        w.p.empty_dict().mark().str("dtype").get(2);
+                        w.p.str("shape").get(1).setitems().build().setitem();
+                    })
+                })
             }),
             expect: one_row(),
             browser: true,
@@ -39,27 +30,18 @@ pub(super) fn cases() -> Vec<Case> {
             class: 1,
             what: "attrs keyed by a tensor-like object whose dtype is itself and by a list \
                    that contains itself",
-            bytes: dump(|w| {
-                w.p.empty_list();
+            bytes: one_sample(|w| {
                 w.items(1, |w, _| {
-                    w.sample(
-                        0,
-                        |w| {
-                            w.items(1, |w, _| {
-                                w.event("event", "e", T0, None, None, |w| {
-                                    w.s("attrs");
-                                    w.p.empty_dict().mark();
-                                    w.p.new_object("torch", "Tensor").put(1);
-                                    w.p.empty_dict().mark().str("dtype").get(1);
-                                    w.p.str("shape").empty_list().setitems().build().int(1);
-                                    w.p.empty_list().put(2).get(2).append().int(2);
-                                    w.p.setitems();
-                                })
-                            })
-                        },
-                        |_| {},
-                    )
-                });
+                    w.event("event", "e", T0, None, None, |w| {
+                        w.s("attrs");
+                        w.p.empty_dict().mark();
+                        w.p.new_object("torch", "Tensor").put(1);
+                        w.p.empty_dict().mark().str("dtype").get(1);
+                        w.p.str("shape").empty_list().setitems().build().int(1);
+                        w.p.empty_list().put(2).get(2).append().int(2);
+                        w.p.setitems();
+                    })
+                })
             }),
             expect: one_row(),
             browser: true,

@@ -49,6 +49,15 @@ pub(super) fn dump(samples: impl FnOnce(&mut W)) -> Vec<u8> {
     crate::torch_zip("rollout_0", &w.p.stop())
 }
 
+/// A dump of one sample (index 0) whose trace's events are what `events` writes.
+fn one_sample(events: impl FnOnce(&mut W)) -> Vec<u8> {
+    dump(|w| {
+        w.p.empty_list().mark();
+        w.sample(0, events, |_| {});
+        w.p.appends();
+    })
+}
+
 /// A pickle writer that memoises short strings in memo slots 200..=255 (two-byte references).
 pub(super) struct W {
     pub(super) p: Pickle,

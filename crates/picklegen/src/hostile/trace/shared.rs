@@ -2,7 +2,7 @@
 //! output (strings, attrs, samples) or into work (skipped events, number texts, an OTLP
 //! resource copied per trace).
 
-use super::{dump, T0, W};
+use super::{dump, one_sample, T0, W};
 use crate::hostile::{Case, Expect};
 
 /// Memo key (LONG_BINPUT/LONG_BINGET) of the value the shared-work cases name many times.
@@ -66,27 +66,18 @@ fn values() -> Vec<Case> {
             class: 2,
             what: "one 1 MiB string named as 4 096 attribute values of one event (4 GiB of \
                    JSON if copied): cut at 64 KiB per value",
-            bytes: dump(|w| {
-                w.p.empty_list();
+            bytes: one_sample(|w| {
                 w.items(1, |w, _| {
-                    w.sample(
-                        0,
-                        |w| {
-                            w.items(1, |w, _| {
-                                w.event("event", "wide", T0, None, None, |w| {
-                                    w.s("attrs");
-                                    w.p.empty_dict().mark();
-                                    w.p.str("k").str(&"x".repeat(1 << 20)).put(1);
-                                    for i in 0..4096 {
-                                        w.p.str(&format!("k{i}")).get(1);
-                                    }
-                                    w.p.setitems();
-                                })
-                            })
-                        },
-                        |_| {},
-                    )
-                });
+                    w.event("event", "wide", T0, None, None, |w| {
+                        w.s("attrs");
+                        w.p.empty_dict().mark();
+                        w.p.str("k").str(&"x".repeat(1 << 20)).put(1);
+                        for i in 0..4096 {
+                            w.p.str(&format!("k{i}")).get(1);
+                        }
+                        w.p.setitems();
+                    })
+                })
             }),
             expect: Expect::Rows {
                 rows: 1,
