@@ -1,7 +1,7 @@
 //! The slime-shaped part of a generated dump: the samples, their traces, events and
 //! attributes.
 
-use super::{Gen, Kind, ATTR_KEYS, MAX_REPEAT, NAMES, STATUSES};
+use super::{Gen, Kind, ATTR_KEYS, NAMES, STATUSES};
 
 impl Gen<'_> {
     pub(super) fn dump(&mut self) {

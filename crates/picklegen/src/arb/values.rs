@@ -1,7 +1,7 @@
 //! Generated values of any shape: scalars, number lists, containers, objects, tensors and
 //! deep chains, with memo references to earlier and to unfinished containers.
 
-use super::{Gen, Kind, ATTR_KEYS, CLASSES, MAX_DEPTH, MAX_REPEAT, STATUSES};
+use super::{Gen, Kind, ATTR_KEYS, CLASSES, MAX_DEPTH, STATUSES};
 
 impl Gen<'_> {
     /// A list of numbers as pickle writes token ids or log probs (batches of 1000), long or
