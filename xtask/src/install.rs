@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::{cargo_bin, cmd, run, step, version_of, Result};
+use crate::{cargo_bin, cmd, pip_install, run, step, version_of, Result};
 
 const TRUNK: &str = "0.21.14";
 const WASM_OPT_CRATE: &str = "0.116.1";
@@ -113,14 +113,7 @@ fn setup_browser(root: &Path) -> Result {
                 .env("DEBIAN_FRONTEND", "noninteractive"))?;
         }
         let pip = |extra: &[&str]| {
-            run(cmd("python3")
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                ])
+            run(pip_install("python3")
                 .args(extra)
                 .arg("opentelemetry-proto"))
         };

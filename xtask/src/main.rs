@@ -100,6 +100,19 @@ fn cmd(program: &str) -> Command {
     c
 }
 
+/// `python -m pip install --quiet` (no version nag), for the caller's packages and flags.
+fn pip_install(python: &str) -> Command {
+    let mut c = cmd(python);
+    c.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]);
+    c
+}
+
 fn step(title: &str) {
     println!("\n==> {title}");
 }

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::{cmd, run, step, Result};
+use crate::{cmd, pip_install, run, step, Result};
 
 const MATURIN: &str = "1.16";
 
@@ -80,15 +80,7 @@ fn setup(root: &Path) -> Result {
             "installing: {} (PyPI, into target/py-venv; ray[data] takes about a minute)",
             missing.join(", ")
         );
-        run(cmd(&python.to_string_lossy())
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .args(&missing))?;
+        run(pip_install(&python.to_string_lossy()).args(&missing))?;
     }
     Ok(())
 }
@@ -113,16 +105,8 @@ fn install_wheel(root: &Path, release: bool) -> Result {
         .find(|p| p.extension().is_some_and(|x| x == "whl"))
         .ok_or_else(|| format!("maturin wrote no wheel into {}", out.display()))?;
     println!("wheel: {}", wheel.display());
-    run(cmd(&venv_python(root).to_string_lossy())
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--force-reinstall",
-            "--no-deps",
-        ])
+    run(pip_install(&venv_python(root).to_string_lossy())
+        .args(["--force-reinstall", "--no-deps"])
         .arg(&wheel))
 }
 

@@ -83,6 +83,13 @@ impl Pickle {
         self.op(if b { 0x88 } else { 0x89 })
     }
 
+    /// Torch's legacy magic number (119547037146038801333356) as LONG1: the first pickle of
+    /// a legacy torch file.
+    pub fn legacy_magic(&mut self) -> &mut Self {
+        const MAGIC: [u8; 10] = [108, 252, 156, 70, 249, 32, 106, 168, 80, 25];
+        self.op(0x8a).raw(&[MAGIC.len() as u8]).raw(&MAGIC)
+    }
+
     /// The shortest of BININT1 / BININT2 / BININT / LONG1.
     pub fn int(&mut self, v: i64) -> &mut Self {
         if (0..256).contains(&v) {

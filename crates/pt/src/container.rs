@@ -41,7 +41,7 @@ pub(crate) const LEGACY_MAGIC: &str = "119547037146038801333356";
 
 /// Reads a torch file (ZIP or legacy) or a bare pickle held whole.
 ///
-/// This is the streaming reader fed the whole buffer (see `stream.rs`), so it gives exactly
+/// This is the streaming reader fed the whole buffer (see `stream/`), so it gives exactly
 /// what [`crate::StreamReader`] gives on the same bytes, in any chunks.
 pub fn read(bytes: &[u8], limits: &Limits) -> Result<Dump, Error> {
     crate::stream::read_whole(bytes, limits)

@@ -16,14 +16,16 @@
 //! decompressed size, lower on 32-bit targets (the browser).
 //!
 //! **Stream = whole read:** [`read`] is [`StreamReader`] fed the whole buffer (one core,
-//! `stream.rs`), so both give the same tree or the same error on every input, in any chunks.
+//! `stream/`), so both give the same tree or the same error on every input, in any chunks.
 //!
 //! Layout:
 //! - `lib.rs`: [`Limits`] and the re-exports.
 //! - `container.rs`: [`read`], format sniffing, the whole-archive fallback (central directory) for layouts that
 //!   cannot be streamed.
-//! - `stream.rs`: the reading core and [`StreamReader`]; `zipdir.rs`: ZIP local headers and
-//!   the central directory check.
+//! - `stream/`: the reading core (`mod.rs`), one pickle fed as it arrives, inflated or in
+//!   place (`run.rs`), and the two entry points over the core, [`StreamReader`] and the
+//!   whole-buffer read (`reader.rs`); `zipdir.rs`: ZIP local headers and the central
+//!   directory check.
 //! - `pickle/`: the resumable pickle machine (`mod.rs`), reducers (`reduce.rs`), APPENDS and
 //!   numeric elision (`numeric.rs`), text arguments (`text.rs`), samples handed to a sink
 //!   (`handover.rs`).

@@ -83,35 +83,8 @@ pub fn repr(tree: &Tree, v: &Value, max_len: usize) -> String {
             Value::Int(i) => out.push_str(&i.to_string()),
             Value::BigInt(s) => push_cut(&mut out, s, max_len),
             Value::Float(f) => out.push_str(&py_float(*f)),
-            Value::Str(s) => {
-                out.push('\'');
-                for c in s.chars() {
-                    match c {
-                        '\'' => out.push_str("\\'"),
-                        '\\' => out.push_str("\\\\"),
-                        '\n' => out.push_str("\\n"),
-                        c => out.push(c),
-                    }
-                    if out.len() > max_len {
-                        break;
-                    }
-                }
-                out.push('\'');
-            }
-            Value::Bytes(b) => {
-                out.push_str("b'");
-                for &c in b.iter().take(max_len) {
-                    if c.is_ascii_graphic() && c != b'\'' && c != b'\\' || c == b' ' {
-                        out.push(c as char);
-                    } else {
-                        out.push_str(&format!("\\x{c:02x}"));
-                    }
-                    if out.len() > max_len {
-                        break;
-                    }
-                }
-                out.push('\'');
-            }
+            Value::Str(s) => push_str_repr(&mut out, s, max_len),
+            Value::Bytes(b) => push_bytes_repr(&mut out, b, max_len),
             Value::Global(g) => {
                 out.push_str("<class '");
                 push_cut(&mut out, g, max_len);
@@ -185,6 +158,39 @@ pub fn repr(tree: &Tree, v: &Value, max_len: usize) -> String {
         }
     }
     out
+}
+
+/// Python's `repr` of a str (single quotes), stopping once `out` passes `max_len`.
+fn push_str_repr(out: &mut String, s: &str, max_len: usize) {
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\'' => out.push_str("\\'"),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+        if out.len() > max_len {
+            break;
+        }
+    }
+    out.push('\'');
+}
+
+/// Python's `repr` of bytes (`b'…'`, `\xNN` escapes), stopping once `out` passes `max_len`.
+fn push_bytes_repr(out: &mut String, b: &[u8], max_len: usize) {
+    out.push_str("b'");
+    for &c in b.iter().take(max_len) {
+        if c.is_ascii_graphic() && c != b'\'' && c != b'\\' || c == b' ' {
+            out.push(c as char);
+        } else {
+            out.push_str(&format!("\\x{c:02x}"));
+        }
+        if out.len() > max_len {
+            break;
+        }
+    }
+    out.push('\'');
 }
 
 /// Appends at most about `max_len` bytes of `s` (the caller's length check cuts the rest).

@@ -423,5 +423,14 @@ fn _rollscope(m: &Bound<'_, PyModule>) -> PyResult<()> {
     defaults.set_item("failed_share", t.failed_share)?;
     defaults.set_item("decode_min", t.decode_tok_s)?;
     m.add("DEFAULT_THRESHOLDS", defaults)?;
+    // The run options' keywords (`trace::run::RunOptions`'s fields): every Python function
+    // that takes them names them all (tests/test_api.py checks it against this list).
+    let options = serde_json::to_value(trace::run::RunOptions::default())
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let names: Vec<&String> = options
+        .as_object()
+        .map(|o| o.keys().collect())
+        .unwrap_or_default();
+    m.add("RUN_OPTIONS", names)?;
     Ok(())
 }

@@ -51,6 +51,35 @@ def test_threshold_defaults_are_the_cores():
     assert all(isinstance(v, float) and v > 0 for v in core.values())
 
 
+def test_run_keywords_are_the_cores():
+    # One list: slime's run options are `RunOptions`'s fields in the Rust core; every function
+    # that takes them (module, Ray, and the type stub a checker reads) names each, default None.
+    import ast
+    import inspect
+    import pathlib
+
+    import rollscope.ray
+    from rollscope import _run
+
+    core = set(rollscope._rollscope.RUN_OPTIONS)
+    assert "reward_key" in core and len(core) >= 5, core
+    assert set(inspect.signature(_run.options_json).parameters) == core
+    for f in [rollscope.samples, rollscope.summary, rollscope.run_table, rollscope.ray.run_table]:
+        params = inspect.signature(f).parameters
+        assert core <= set(params), (f.__module__, f.__name__, core - set(params))
+        for k in core:
+            assert params[k].kind is inspect.Parameter.KEYWORD_ONLY, (f.__name__, k)
+            assert params[k].default is None, (f.__name__, k)
+    stub = pathlib.Path(rollscope.__file__).with_name("__init__.pyi")
+    stubs = {
+        f.name: {a.arg for a in f.args.kwonlyargs}
+        for f in ast.parse(stub.read_text()).body
+        if isinstance(f, ast.FunctionDef)
+    }
+    for name in ["samples", "summary", "run_table"]:
+        assert core <= stubs[name], (name, core - stubs[name])
+
+
 @pytest.mark.parametrize("path", SLIME, ids=lambda p: p.name)
 def test_cache_equals_the_cli(path):
     with warnings.catch_warnings():

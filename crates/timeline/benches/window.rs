@@ -53,6 +53,14 @@ fn time<T>(what: &str, reps: usize, mut f: impl FnMut() -> T) -> f64 {
 }
 
 fn main() {
+    let width = 1600.0;
+    many_rows(width);
+    one_big_row(width);
+}
+
+/// The 4 096-row rollout: lanes, indexes, frames of the expanded view and the overview, the
+/// minimap.
+fn many_rows(width: f64) {
     let clock = Instant::now();
     let tracks: Vec<Track> = (0..4096).map(sample).collect();
     let items: usize = tracks.iter().map(Track::len).sum();
@@ -89,7 +97,6 @@ fn main() {
     });
 
     // A frame of the expanded view: 40 rows on screen, every lane queried and reduced.
-    let width = 1600.0;
     let mut buf = Vec::new();
     for (label, span) in [("whole rollout", hi - lo), ("10 s", 10.0), ("100 ms", 0.1)] {
         let view = Viewport {
@@ -151,8 +158,11 @@ fn main() {
         3,
         || minimap(&tracks, lo, hi, 1600, 900),
     );
+}
 
-    // One row of a million back-to-back spans under a root.
+/// One row of a million back-to-back spans under a root: index, frames, hit test.
+fn one_big_row(width: f64) {
+    let mut buf = Vec::new();
     let mut big = Track::default();
     push(&mut big, 0.0, 1e6, 0, KIND_CLOSED, 0);
     for i in 0..1_000_000 {

@@ -30,6 +30,24 @@ pub struct Cache {
     pub rows: Vec<Row>,
 }
 
+/// The sample's own fields a row carries, `(cache key, value)` in the cache's order: the one
+/// list every writer of them uses (the cache JSON, OTLP resources). [`Row`] and
+/// [`crate::store::RowHead`] hold them under the same names, so this works on either.
+macro_rules! sample_fields {
+    ($r:expr) => {
+        [
+            ("sample_index", &$r.sample_index),
+            ("group_index", &$r.group_index),
+            ("source", &$r.source),
+            ("status", &$r.status),
+            ("label", &$r.label),
+            ("reward", &$r.reward),
+            ("trace_id", &$r.trace_id),
+        ]
+    };
+}
+pub(crate) use sample_fields;
+
 /// One sample's row.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Row {

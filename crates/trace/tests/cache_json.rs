@@ -178,5 +178,7 @@ fn our_infinite_durations_read_back() {
     assert!(b.cache.rows[0].duration.is_infinite());
     let text = serde_json::to_string(&b.cache).unwrap();
     assert!(text.contains("\"duration\":\"Infinity\""));
-    assert!(load(&serde_json::from_str(&text).unwrap()).is_ok());
+    let again = load(&serde_json::from_str(&text).unwrap()).unwrap();
+    assert!(again.cache.rows[0].duration.is_infinite());
+    assert_eq!(serde_json::to_string(&again.cache).unwrap(), text);
 }

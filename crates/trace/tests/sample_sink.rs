@@ -145,12 +145,6 @@ fn legacy(magic: &[u8], protocol: &[u8], object: &[u8]) -> Vec<u8> {
     out
 }
 
-/// LONG1 of torch's legacy magic number.
-fn magic(p: &mut Pickle) -> &mut Pickle {
-    let magic = [108, 252, 156, 70, 249, 32, 106, 168, 80, 25];
-    p.op(0x8a).raw(&[magic.len() as u8]).raw(&magic)
-}
-
 fn rows_everywhere(bytes: &[u8]) -> Vec<(usize, String)> {
     let j = |b: &trace::Materialized| serde_json::to_string(&(&b.cache, &b.analysis)).unwrap();
     let whole = trace::load(bytes, &trace::LoadOptions::new("x", 0.0))
@@ -185,7 +179,7 @@ fn a_legacy_files_header_pickles_give_no_rows() {
     let object = sample_list(&[(0, "a"), (1, "b")]);
     let header = sample_list(&[(7, "header")]);
     let mut m = Pickle::proto(2);
-    let bytes = legacy(&magic(&mut m).stop(), &header, &object);
+    let bytes = legacy(&m.legacy_magic().stop(), &header, &object);
     let want = vec![(0, "\"a\"".to_string()), (1, "\"b\"".to_string())];
     assert_eq!(rows_everywhere(&bytes), want);
 
@@ -194,7 +188,7 @@ fn a_legacy_files_header_pickles_give_no_rows() {
     first.empty_list().mark();
     one_sample(&mut first, 9, "first");
     first.appends().pop();
-    let first = magic(&mut first).stop();
+    let first = first.legacy_magic().stop();
     let protocol = Pickle::proto(2).int(1001).stop();
     let bytes = legacy(&first, &protocol, &object);
     assert_eq!(rows_everywhere(&bytes), want);

@@ -1,5 +1,5 @@
 //! The canvas element: redraw whenever what it shows changes, keep it the size of its box,
-//! follow dark mode. `draw.rs` does the painting.
+//! follow dark mode. `draw/` does the painting.
 
 use leptos::prelude::*;
 use timeline::Viewport;

@@ -184,40 +184,13 @@ impl State {
             let Some(d) = data.get() else {
                 return Arc::new(Vec::<usize>::new());
             };
-            let needle = filter.get().to_lowercase();
-            // The attempt as an index into the file's attempt numbers (rows hold indices).
             let only = if attempt_filter.get() {
-                attempt
-                    .get()
-                    .map(|a| d.tables.attempts.iter().position(|&x| x == a))
+                attempt.get()
             } else {
                 None
             };
-            let mut idx: Vec<usize> = (0..d.heads.len())
-                .filter(|&i| needle.is_empty() || d.heads[i].matches(&needle))
-                .filter(|&i| match only {
-                    None => true,
-                    Some(None) => false,
-                    Some(Some(a)) => d.rows[i].data.attempt.contains(&(a as u32)),
-                })
-                .collect();
-            let key = sort.get();
-            let heads = &d.heads;
-            let value = |i: usize| -> f64 {
-                let h = &heads[i];
-                match key {
-                    SortKey::Start => h.start,
-                    SortKey::Duration => h.duration,
-                    SortKey::Reward => h.reward.unwrap_or(f64::NEG_INFINITY),
-                    SortKey::Lanes => h.lane_count as f64,
-                    SortKey::Open => h.open_spans as f64,
-                }
-            };
-            idx.sort_by(|&a, &b| value(a).total_cmp(&value(b)).then(a.cmp(&b)));
-            if descending.get() {
-                idx.reverse();
-            }
-            Arc::new(idx)
+            let rows = shown_rows(&d, &filter.get(), only, sort.get(), descending.get());
+            Arc::new(rows)
         });
         let span_count = Memo::new(move |_| {
             let Some(d) = data.get() else { return 0usize };
@@ -251,29 +224,10 @@ impl State {
             let Some(d) = data.get() else {
                 return Arc::new(Layout::default());
             };
-            let lane_h = lane_h.get();
-            // In the overview a closed row is a strip of `strip` pixels, with no gap.
-            let (strip, gap) = match overview.get() {
-                Some(h) => (h, 0.0),
-                None => (lane_h, 3.0),
-            };
             let flags = row_expanded.get();
-            shown.with(|idx| {
-                let mut l = Layout::default();
-                let mut y = 0.0;
-                for (&i, &ex) in idx.iter().zip(flags.iter()) {
-                    let h = if ex {
-                        d.rows[i].lane_count() as f64 * lane_h
-                    } else {
-                        strip
-                    };
-                    l.tops.push(y);
-                    l.heights.push(h);
-                    y += h + gap;
-                }
-                l.total_height = y;
-                Arc::new(l)
-            })
+            let layout =
+                shown.with(|idx| rows_layout(&d, idx, &flags, lane_h.get(), overview.get()));
+            Arc::new(layout)
         });
         State {
             phase: RwSignal::new(Phase::Idle),
@@ -359,4 +313,72 @@ impl State {
     pub fn overview_fit(&self, rows: usize) -> f64 {
         (self.band_height() - 4.0).max(1.0) / rows.max(1) as f64
     }
+}
+
+/// Data indices of the rows whose head matches `filter` (case-insensitive) and, with
+/// `only = Some(attempt)`, that hold that attempt (none if the file has no such attempt), sorted by `key`
+/// (ties in data order) and reversed when `descending`.
+fn shown_rows(
+    d: &Loaded,
+    filter: &str,
+    only: Option<i64>,
+    key: SortKey,
+    descending: bool,
+) -> Vec<usize> {
+    let needle = filter.to_lowercase();
+    // The attempt as an index into the file's attempt numbers (rows hold indices).
+    let only = only.map(|a| d.tables.attempts.iter().position(|&x| x == a));
+    let mut idx: Vec<usize> = (0..d.heads.len())
+        .filter(|&i| needle.is_empty() || d.heads[i].matches(&needle))
+        .filter(|&i| match only {
+            None => true,
+            Some(None) => false,
+            Some(Some(a)) => d.rows[i].data.attempt.contains(&(a as u32)),
+        })
+        .collect();
+    let heads = &d.heads;
+    let value = |i: usize| -> f64 {
+        let h = &heads[i];
+        match key {
+            SortKey::Start => h.start,
+            SortKey::Duration => h.duration,
+            SortKey::Reward => h.reward.unwrap_or(f64::NEG_INFINITY),
+            SortKey::Lanes => h.lane_count as f64,
+            SortKey::Open => h.open_spans as f64,
+        }
+    };
+    idx.sort_by(|&a, &b| value(a).total_cmp(&value(b)).then(a.cmp(&b)));
+    if descending {
+        idx.reverse();
+    }
+    idx
+}
+
+/// Where the shown rows `idx` stand: an expanded row is its lanes tall, a closed one a lane
+/// (3 px apart), or in the overview (`Some(strip)`) a strip of `strip` pixels with no gap.
+fn rows_layout(
+    d: &Loaded,
+    idx: &[usize],
+    expanded: &[bool],
+    lane_h: f64,
+    overview: Option<f64>,
+) -> Layout {
+    let (strip, gap) = match overview {
+        Some(h) => (h, 0.0),
+        None => (lane_h, 3.0),
+    };
+    let mut l = Layout::default();
+    let mut y = 0.0;
+    for (&i, &ex) in idx.iter().zip(expanded.iter()) {
+        let h = if ex {
+            d.rows[i].lane_count() as f64 * lane_h
+        } else {
+            strip
+        };
+        l.tops.push(y);
+        l.heights.push(h);
+        y += h + gap;
+    }
+    l.total_height = y;
+    l
 }

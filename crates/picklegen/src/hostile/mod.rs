@@ -7,7 +7,7 @@
 //!
 //! Layout: `vm.rs` (pickle machine: cycles, sharing, charging, streaming edges),
 //! `amplify.rs` (the three VM amplifiers of issue 24),
-//! `trace.rs` (trace shapes, budgets, floats, elision), `cache.rs` (untrusted cache JSON),
+//! `trace/` (trace shapes: cycles, sharing, span shapes, floats), `cache.rs` (untrusted cache JSON),
 //! `output.rs` (small dumps whose exports and reports would be huge), `train.rs` (train
 //! payloads that lie, a huge image).
 

@@ -15,8 +15,15 @@ const M_BIG: u32 = 1001;
 const M_KEY: u32 = 1002;
 
 pub(super) fn cases() -> Vec<Case> {
+    let mut all = cycles();
+    all.extend(work());
+    all.extend(streaming_and_limits());
+    all
+}
+
+/// Class 1: cycles through object state.
+fn cycles() -> Vec<Case> {
     vec![
-        // ---- class 1: cycles through object state --------------------------------------
         case(
             "cycle_build_state_self.pt",
             1,
@@ -107,7 +114,12 @@ pub(super) fn cases() -> Vec<Case> {
                 warning: "",
             },
         ),
-        // ---- class 3: uncharged or amplified work --------------------------------------
+    ]
+}
+
+/// Class 3: uncharged or amplified work.
+fn work() -> Vec<Case> {
+    vec![
         case(
             "amp_reduce_args.pt",
             3,
@@ -210,6 +222,12 @@ pub(super) fn cases() -> Vec<Case> {
                 warning: "",
             },
         ),
+    ]
+}
+
+/// Class 5 (stream = whole read), class 6 (fidelity of elision), class 9 (wasm32 limits).
+fn streaming_and_limits() -> Vec<Case> {
+    vec![
         // ---- class 5: stream = whole read ----------------------------------------------
         Case {
             file: "two_data_pkl.pt",

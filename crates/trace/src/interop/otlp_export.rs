@@ -11,7 +11,7 @@ use std::io::{self, Write};
 use serde_json::{json, Map, Value as J};
 
 use crate::json::{py_str, truthy};
-use crate::model::{Item, PointItem, Row, SpanItem, State};
+use crate::model::{sample_fields, Item, PointItem, Row, SpanItem, State};
 use crate::store::{RowHead, Store, CLOSED_SPAN, OPEN_SPAN, PD_DECODE, PD_PREFILL, POINT_EVENT};
 use crate::{Cache, Loaded};
 
@@ -269,6 +269,7 @@ fn point_span_json(trace_id: &str, i: usize, p: &PointItem) -> J {
 struct Fields<'a> {
     row_id: usize,
     attempt: i64,
+    /// By cache key; a resource names each `slime.<key>`.
     values: [(&'static str, &'a J); 7],
 }
 
@@ -277,15 +278,7 @@ impl<'a> From<&'a Row> for Fields<'a> {
         Fields {
             row_id: r.row_id,
             attempt: r.attempt,
-            values: [
-                ("slime.sample_index", &r.sample_index),
-                ("slime.group_index", &r.group_index),
-                ("slime.source", &r.source),
-                ("slime.status", &r.status),
-                ("slime.label", &r.label),
-                ("slime.reward", &r.reward),
-                ("slime.trace_id", &r.trace_id),
-            ],
+            values: sample_fields!(r),
         }
     }
 }
@@ -295,15 +288,7 @@ impl<'a> From<&'a RowHead> for Fields<'a> {
         Fields {
             row_id: r.row_id,
             attempt: r.attempt,
-            values: [
-                ("slime.sample_index", &r.sample_index),
-                ("slime.group_index", &r.group_index),
-                ("slime.source", &r.source),
-                ("slime.status", &r.status),
-                ("slime.label", &r.label),
-                ("slime.reward", &r.reward),
-                ("slime.trace_id", &r.trace_id),
-            ],
+            values: sample_fields!(r),
         }
     }
 }
@@ -315,7 +300,7 @@ fn resource_json(f: &Fields<'_>) -> J {
     res.insert("slime.row_id".into(), J::from(f.row_id));
     for (k, v) in f.values {
         if !v.is_null() {
-            res.insert(k.into(), v.clone());
+            res.insert(format!("slime.{k}"), v.clone());
         }
     }
     res.insert("slime.attempt".into(), J::from(f.attempt));

@@ -116,107 +116,7 @@ pub fn import_otlp(
                     order.push(trace_id.clone());
                     (Rc::clone(&res), Vec::new())
                 });
-                let mut attrs = span
-                    .get("attributes")
-                    .and_then(J::as_array)
-                    .map(|a| from_key_values(a))
-                    .unwrap_or_default();
-                let Some(start) = nanos_to_secs(span.get("startTimeUnixNano")) else {
-                    continue;
-                };
-                let end = nanos_to_secs(span.get("endTimeUnixNano")).unwrap_or(start);
-                let name = span.get("name").cloned().unwrap_or(J::Null);
-                let span_id = span
-                    .get("spanId")
-                    .and_then(J::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                let parent = span
-                    .get("parentSpanId")
-                    .and_then(J::as_str)
-                    .filter(|p| !p.is_empty())
-                    .map(|p| J::String(p.to_string()))
-                    .unwrap_or(J::Null);
-                let attempt = attrs.remove("slime.attempt").unwrap_or(J::from(0));
-                let kind = attrs.remove(KIND);
-                let open = attrs.remove("rollscope.open").is_some_and(|v| truthy(&v));
-                let start_keys: Vec<String> = match attrs.remove(START_KEYS) {
-                    Some(J::Array(a)) => a
-                        .iter()
-                        .filter_map(|k| k.as_str().map(str::to_string))
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                let mut start_attrs = Map::new();
-                for k in &start_keys {
-                    // A key listed again is not copied again (a big value listed 100 000
-                    // times would be).
-                    if start_attrs.contains_key(k) {
-                        continue;
-                    }
-                    if let Some(v) = attrs.get(k) {
-                        start_attrs.insert(k.clone(), v.clone());
-                    }
-                }
-                // A start key that is not also an end key belongs to the start only.
-                for k in &start_keys {
-                    attrs.remove(k);
-                }
-                let ev = |kind: &str, ts: f64, sid: J, par: J, a: Map<String, J>| {
-                    json!({"type": kind, "name": name, "ts": ts, "span_id": sid,
-                        "parent_span_id": par, "attempt": attempt, "attrs": a})
-                };
-                match kind.as_ref().and_then(J::as_str) {
-                    Some("event") => entry.1.push((
-                        start,
-                        next(&mut seq),
-                        ev("event", start, J::Null, parent, attrs),
-                    )),
-                    Some("orphan_end") => {
-                        let sid = attrs.remove("slime.span_id").unwrap_or(J::Null);
-                        entry.1.push((
-                            start,
-                            next(&mut seq),
-                            ev("span_end", start, sid, parent, attrs),
-                        ));
-                    }
-                    _ => {
-                        let sid = J::String(span_id.clone());
-                        entry.1.push((
-                            start,
-                            next(&mut seq),
-                            ev("span_start", start, sid.clone(), parent, start_attrs),
-                        ));
-                        if !open {
-                            entry.1.push((
-                                end,
-                                next(&mut seq),
-                                ev("span_end", end, sid.clone(), J::Null, attrs),
-                            ));
-                        }
-                        for e in span
-                            .get("events")
-                            .and_then(J::as_array)
-                            .into_iter()
-                            .flatten()
-                        {
-                            let ts = nanos_to_secs(e.get("timeUnixNano")).unwrap_or(start);
-                            let mut a = e
-                                .get("attributes")
-                                .and_then(J::as_array)
-                                .map(|a| from_key_values(a))
-                                .unwrap_or_default();
-                            let att = a.remove("slime.attempt").unwrap_or(J::from(0));
-                            entry.1.push((
-                                ts,
-                                next(&mut seq),
-                                json!({"type": "event",
-                                "name": e.get("name").cloned().unwrap_or(J::Null), "ts": ts,
-                                "parent_span_id": sid, "attempt": att, "attrs": a}),
-                            ));
-                        }
-                    }
-                }
+                span_events(span, &mut seq, &mut entry.1);
             }
         }
     }
@@ -259,6 +159,105 @@ pub fn import_otlp(
         ..LoadOptions::new(name, generated_at)
     };
     crate::build_rows(&tree, &options)
+}
+
+/// The slime events of one OTLP span, appended to `out` as (time, order, event): a span's
+/// start and end (none for an open span) and its own events; or the point event or orphan
+/// end it stands for (`rollscope.kind`). A span without a start time gives nothing.
+fn span_events(span: &J, seq: &mut usize, out: &mut Vec<(f64, usize, J)>) {
+    let mut attrs = span
+        .get("attributes")
+        .and_then(J::as_array)
+        .map(|a| from_key_values(a))
+        .unwrap_or_default();
+    let Some(start) = nanos_to_secs(span.get("startTimeUnixNano")) else {
+        return;
+    };
+    let end = nanos_to_secs(span.get("endTimeUnixNano")).unwrap_or(start);
+    let name = span.get("name").cloned().unwrap_or(J::Null);
+    let span_id = span
+        .get("spanId")
+        .and_then(J::as_str)
+        .unwrap_or("")
+        .to_string();
+    let parent = span
+        .get("parentSpanId")
+        .and_then(J::as_str)
+        .filter(|p| !p.is_empty())
+        .map(|p| J::String(p.to_string()))
+        .unwrap_or(J::Null);
+    let attempt = attrs.remove("slime.attempt").unwrap_or(J::from(0));
+    let kind = attrs.remove(KIND);
+    let open = attrs.remove("rollscope.open").is_some_and(|v| truthy(&v));
+    let start_keys: Vec<String> = match attrs.remove(START_KEYS) {
+        Some(J::Array(a)) => a
+            .iter()
+            .filter_map(|k| k.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut start_attrs = Map::new();
+    for k in &start_keys {
+        // A key listed again is not copied again (a big value listed 100 000
+        // times would be).
+        if start_attrs.contains_key(k) {
+            continue;
+        }
+        if let Some(v) = attrs.get(k) {
+            start_attrs.insert(k.clone(), v.clone());
+        }
+    }
+    // A start key that is not also an end key belongs to the start only.
+    for k in &start_keys {
+        attrs.remove(k);
+    }
+    let ev = |kind: &str, ts: f64, sid: J, par: J, a: Map<String, J>| {
+        json!({"type": kind, "name": name, "ts": ts, "span_id": sid,
+                "parent_span_id": par, "attempt": attempt, "attrs": a})
+    };
+    match kind.as_ref().and_then(J::as_str) {
+        Some("event") => out.push((start, next(seq), ev("event", start, J::Null, parent, attrs))),
+        Some("orphan_end") => {
+            let sid = attrs.remove("slime.span_id").unwrap_or(J::Null);
+            out.push((start, next(seq), ev("span_end", start, sid, parent, attrs)));
+        }
+        _ => {
+            let sid = J::String(span_id.clone());
+            out.push((
+                start,
+                next(seq),
+                ev("span_start", start, sid.clone(), parent, start_attrs),
+            ));
+            if !open {
+                out.push((
+                    end,
+                    next(seq),
+                    ev("span_end", end, sid.clone(), J::Null, attrs),
+                ));
+            }
+            for e in span
+                .get("events")
+                .and_then(J::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let ts = nanos_to_secs(e.get("timeUnixNano")).unwrap_or(start);
+                let mut a = e
+                    .get("attributes")
+                    .and_then(J::as_array)
+                    .map(|a| from_key_values(a))
+                    .unwrap_or_default();
+                let att = a.remove("slime.attempt").unwrap_or(J::from(0));
+                out.push((
+                    ts,
+                    next(seq),
+                    json!({"type": "event",
+                        "name": e.get("name").cloned().unwrap_or(J::Null), "ts": ts,
+                        "parent_span_id": sid, "attempt": att, "attrs": a}),
+                ));
+            }
+        }
+    }
 }
 
 fn next(seq: &mut usize) -> usize {

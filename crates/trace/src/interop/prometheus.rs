@@ -238,7 +238,13 @@ mod tests {
         assert_eq!(s[0].labels["model_name"], "m,1");
         assert_eq!(s[0].points, vec![(1790000000.0, 7.0), (1790000001.0, 9.0)]);
         assert!(is_prometheus(t));
-        assert!(parse_prometheus(b"{\"status\":\"error\",\"error\":\"bad query\"}").is_err());
-        assert!(parse_prometheus(b"not a metric line at all {").is_err());
+        let err = parse_prometheus(b"{\"status\":\"error\",\"error\":\"bad query\"}")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("the query failed: bad query"), "{err}");
+        let err = parse_prometheus(b"not a metric line at all {")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 1: cannot read"), "{err}");
     }
 }

@@ -42,6 +42,53 @@ struct Skipped {
     non_finite: usize,
 }
 
+impl Skipped {
+    /// An event's finite time, or `None` with the reason counted.
+    fn ts_of(&mut self, ts: Option<&Value>) -> Option<f64> {
+        let count = match ts {
+            None | Some(Value::None) => &mut self.no_ts,
+            Some(v) => match timestamp(v) {
+                Ok(t) if t.is_finite() => return Some(t),
+                Ok(_) => &mut self.non_finite,
+                Err(BadTs::NotANumber) => &mut self.bad_ts,
+                Err(BadTs::TooLong) => &mut self.long_ts,
+            },
+        };
+        *count += 1;
+        None
+    }
+
+    /// One warning for the events skipped of `raw` (none if none was), saying that no row
+    /// is made when `none_kept`.
+    fn warning(&self, raw: usize, none_kept: bool) -> Option<String> {
+        let total = self.not_dict + self.no_ts + self.bad_ts + self.long_ts + self.non_finite;
+        if total == 0 {
+            return None;
+        }
+        let long_ts = format!("ts a text over {MAX_NUMBER_TEXT} bytes");
+        let why: Vec<String> = [
+            (self.not_dict, "not a dict"),
+            (self.no_ts, "no ts"),
+            (self.bad_ts, "ts not a number"),
+            (self.long_ts, long_ts.as_str()),
+            (self.non_finite, "ts not finite"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        let tail = if none_kept {
+            "; no usable events, no row"
+        } else {
+            ""
+        };
+        Some(format!(
+            "skipped {total} of {raw} trace events ({}){tail}",
+            why.join(", ")
+        ))
+    }
+}
+
 /// slime's stack of span ids: a start with an id pushes it; an end with an id removes the
 /// innermost equal entry. Removal is O(1): each live entry links to the next-outer live entry
 /// with the same key, the map holds the innermost one, a removed entry becomes a hole, and
@@ -187,26 +234,8 @@ pub(super) fn normalise(
             skipped.not_dict += 1;
             continue;
         };
-        let ts = match ev.get_str("ts") {
-            None | Some(Value::None) => {
-                skipped.no_ts += 1;
-                continue;
-            }
-            Some(v) => match timestamp(v) {
-                Ok(t) if t.is_finite() => t,
-                Ok(_) => {
-                    skipped.non_finite += 1;
-                    continue;
-                }
-                Err(BadTs::NotANumber) => {
-                    skipped.bad_ts += 1;
-                    continue;
-                }
-                Err(BadTs::TooLong) => {
-                    skipped.long_ts += 1;
-                    continue;
-                }
-            },
+        let Some(ts) = skipped.ts_of(ev.get_str("ts")) else {
+            continue;
         };
         let mut get = |k: &str| {
             ev.get_str(k)
@@ -277,32 +306,8 @@ pub(super) fn normalise(
         });
         budget.check_bytes()?;
     }
-    let total_skipped =
-        skipped.not_dict + skipped.no_ts + skipped.bad_ts + skipped.long_ts + skipped.non_finite;
-    if total_skipped > 0 {
-        let mut why = Vec::new();
-        let long_ts = format!("ts a text over {MAX_NUMBER_TEXT} bytes");
-        for (n, what) in [
-            (skipped.not_dict, "not a dict"),
-            (skipped.no_ts, "no ts"),
-            (skipped.bad_ts, "ts not a number"),
-            (skipped.long_ts, long_ts.as_str()),
-            (skipped.non_finite, "ts not finite"),
-        ] {
-            if n > 0 {
-                why.push(format!("{n} {what}"));
-            }
-        }
-        let tail = if events.is_empty() {
-            "; no usable events, no row"
-        } else {
-            ""
-        };
-        warn.push(format!(
-            "skipped {total_skipped} of {} trace events ({}){tail}",
-            raw_events.len(),
-            why.join(", ")
-        ));
+    if let Some(w) = skipped.warning(raw_events.len(), events.is_empty()) {
+        warn.push(w);
     }
     if name_problems > 0 {
         warn.push(format!(

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::{Store, CLOSED_SPAN, OPEN_SPAN, POINT_EVENT};
 use crate::model::jf64::F;
+use crate::model::sample_fields;
 use crate::CacheHead;
 
 fn json<W: Write + ?Sized, T: Serialize + ?Sized>(w: &mut W, v: &T) -> io::Result<()> {
@@ -49,15 +50,7 @@ impl Store {
         let h = &self.heads[r];
         w.write_all(b"{\"row_id\":")?;
         json(w, &h.row_id)?;
-        for (key, v) in [
-            ("sample_index", &h.sample_index),
-            ("group_index", &h.group_index),
-            ("source", &h.source),
-            ("status", &h.status),
-            ("label", &h.label),
-            ("reward", &h.reward),
-            ("trace_id", &h.trace_id),
-        ] {
+        for (key, v) in sample_fields!(h) {
             write!(w, ",\"{key}\":")?;
             json(w, v)?;
         }

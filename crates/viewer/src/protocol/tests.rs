@@ -91,7 +91,8 @@ fn every_inconsistency_of_a_batch_is_an_error_naming_rows() {
     }
     // A batch out of order is refused too.
     let (h, c) = batch();
-    assert!(decode_batch(h, c, 2, &mut Tables::default()).is_err());
+    let err = decode_batch(h, c, 2, &mut Tables::default()).unwrap_err();
+    assert!(err.contains("it starts at row 0, expected 2"), "{err}");
     // A PD segment pointing past its batch.
     let (h, mut c) = batch();
     c.pd[0] = 40.0;

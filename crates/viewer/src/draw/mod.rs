@@ -2,14 +2,21 @@
 //! it into canvas calls. Only rows inside the visible band are visited, and in each row only
 //! the items of the visible time window (found by binary search in the row's lane index):
 //! the work per frame follows pixels, not spans.
+//!
+//! Layout: `mod.rs` (the frame: axis, rows, spans, points), `style.rs` (palettes, colours
+//! per name, the pen), `track.rs` (counter tracks above the rows).
 
-use timeline::{
-    clusters, color_for, lane_prims_track, pd_color, ticks, Layout, Prim, Viewport, KIND_OPEN,
-    PD_PHASES,
-};
+mod style;
+mod track;
+
+use timeline::{clusters, lane_prims_track, ticks, Layout, Prim, Viewport, KIND_OPEN, PD_PHASES};
 use web_sys::CanvasRenderingContext2d as Ctx;
 
 use crate::rows::{Loaded, PageRow};
+pub use style::span_color;
+use style::{Colors, Palette, Pen, DARK, LIGHT};
+use track::draw_track;
+pub use track::Counter;
 
 /// Width of the row-label column, CSS pixels.
 pub const LABEL_W: f64 = 180.0;
@@ -21,43 +28,6 @@ pub const TRACK_H: f64 = 34.0;
 /// Where rows begin: below the axis and the counter tracks.
 pub fn rows_top(tracks: usize) -> f64 {
     AXIS_H + tracks as f64 * TRACK_H
-}
-
-/// A counter drawn above the rows on the same time axis.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Counter {
-    pub name: String,
-    /// (time, value), sorted by time; each value holds until the next point.
-    pub points: Vec<(f64, f64)>,
-    pub color: &'static str,
-    /// The largest value (computed once, not per frame).
-    pub max: f64,
-    /// `points` in at most `COARSE_STEPS` steps (`timeline::coarse_steps`), drawn instead of
-    /// them while a pixel column is at least `coarse_dt` seconds wide.
-    coarse: Vec<(f64, f64)>,
-    coarse_dt: f64,
-}
-
-/// Steps of a counter's coarse series.
-const COARSE_STEPS: usize = 4096;
-
-impl Counter {
-    pub fn new(name: String, points: Vec<(f64, f64)>, color: &'static str) -> Counter {
-        let max = points.iter().map(|p| p.1).fold(0.0f64, f64::max);
-        let (coarse, coarse_dt) = if points.len() > 2 * COARSE_STEPS {
-            timeline::coarse_steps(&points, COARSE_STEPS)
-        } else {
-            (Vec::new(), 0.0)
-        };
-        Counter {
-            name,
-            points,
-            color,
-            max,
-            coarse,
-            coarse_dt,
-        }
-    }
 }
 
 pub struct Scene<'a> {
@@ -89,42 +59,6 @@ pub struct Scene<'a> {
     pub strips: Option<crate::strips::StripsKey>,
 }
 
-struct Palette {
-    bg: &'static str,
-    stripe: &'static str,
-    text: &'static str,
-    muted: &'static str,
-    grid: &'static str,
-    cursor: &'static str,
-    select: &'static str,
-}
-
-const LIGHT: Palette = Palette {
-    bg: "#ffffff",
-    stripe: "#f5f7fa",
-    text: "#1f2328",
-    muted: "#6e7781",
-    grid: "#e4e8ee",
-    cursor: "#d1242f",
-    select: "#0969da",
-};
-const DARK: Palette = Palette {
-    bg: "#0d1117",
-    stripe: "#151b23",
-    text: "#e6edf3",
-    muted: "#8d96a0",
-    grid: "#262c36",
-    cursor: "#ff7b72",
-    select: "#58a6ff",
-};
-
-/// A span's colour: its PD phase colour, else a stable hue of its name.
-pub fn span_color(name: &str, dark: bool) -> String {
-    pd_color(name)
-        .map(str::to_string)
-        .unwrap_or_else(|| color_for(name, dark))
-}
-
 /// Reused per-frame buffers.
 #[derive(Default)]
 pub struct Buffers {
@@ -132,89 +66,6 @@ pub struct Buffers {
     strips: crate::strips::Strips,
     colors: Colors,
     pen: Pen,
-}
-
-/// The fill colour and alpha last set on the context while drawing a lane's spans: a canvas
-/// call is made only on a change (a zoomed-out row draws hundreds of spans, mostly at full
-/// alpha and in a few colours, and each call crosses into the browser).
-struct Pen {
-    fill: String,
-    /// NaN: not known.
-    alpha: f64,
-}
-
-impl Default for Pen {
-    fn default() -> Pen {
-        Pen {
-            fill: String::new(),
-            alpha: f64::NAN,
-        }
-    }
-}
-
-impl Pen {
-    /// Forgets the state (something else drew meanwhile).
-    fn reset(&mut self) {
-        self.fill.clear();
-        self.alpha = f64::NAN;
-    }
-
-    fn fill(&mut self, ctx: &Ctx, color: &str) {
-        if self.fill != color {
-            ctx.set_fill_style_str(color);
-            self.fill.clear();
-            self.fill.push_str(color);
-        }
-    }
-
-    fn alpha(&mut self, ctx: &Ctx, a: f64) {
-        if self.alpha != a {
-            ctx.set_global_alpha(a);
-            self.alpha = a;
-        }
-    }
-}
-
-/// CSS colours of names, made once per name (for a file and a theme) instead of a string
-/// formatted per span per frame.
-#[derive(Default)]
-struct Colors {
-    /// The file (its address and name count) and theme the colours are for.
-    of: (usize, usize, bool),
-    /// By name id: the span colour (`span_color`) and the point colour (`color_for`).
-    css: Vec<Option<(String, String)>>,
-}
-
-impl Colors {
-    fn begin(&mut self, d: &Loaded, dark: bool) {
-        let of = (d as *const Loaded as usize, d.tables.names.len(), dark);
-        if of != self.of {
-            self.of = of;
-            self.css.clear();
-        }
-    }
-
-    fn pair(&mut self, d: &Loaded, name: u32) -> &(String, String) {
-        let i = name as usize;
-        if self.css.len() <= i {
-            self.css.resize(i + 1, None);
-        }
-        let dark = self.of.2;
-        self.css[i].get_or_insert_with(|| {
-            let text = d.name_of(name);
-            (span_color(text, dark), color_for(text, dark))
-        })
-    }
-
-    /// A span of name `name`.
-    fn span(&mut self, d: &Loaded, name: u32) -> &str {
-        &self.pair(d, name).0
-    }
-
-    /// A point event of name `name`.
-    fn point(&mut self, d: &Loaded, name: u32) -> &str {
-        &self.pair(d, name).1
-    }
 }
 
 pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>, buf: &mut Buffers) {
@@ -387,7 +238,7 @@ fn draw_row(
     let _ = ctx.fill_text(&short(&label, 26), 6.0, top + s.lane_h.min(h) / 2.0);
 }
 
-fn short(s: &str, n: usize) -> std::borrow::Cow<'_, str> {
+pub(super) fn short(s: &str, n: usize) -> std::borrow::Cow<'_, str> {
     match s.char_indices().nth(n) {
         None => s.into(),
         Some(_) => {
@@ -530,7 +381,7 @@ fn draw_points(
             } else {
                 colors.point(d, t.name[first])
             };
-            if pending && (pen.alpha != alpha || pen.fill != color) {
+            if pending && !pen.holds(color, alpha) {
                 ctx.fill();
                 pending = false;
             }
@@ -576,67 +427,5 @@ fn draw_points(
                 ctx.set_line_width(1.0);
             }
         }
-    }
-}
-
-/// A counter as a filled step chart scaled to its own maximum, with its name and the value
-/// range at the left.
-fn draw_track(ctx: &Ctx, s: &Scene<'_>, t: &Counter, top: f64, css_w: f64, p: &Palette) {
-    let max = t.max;
-    ctx.set_fill_style_str(p.grid);
-    ctx.fill_rect(0.0, top + TRACK_H - 1.0, css_w, 1.0);
-    ctx.set_fill_style_str(p.text);
-    ctx.set_font("11px system-ui, sans-serif");
-    let _ = ctx.fill_text(&short(&t.name, 24), 6.0, top + 11.0);
-    ctx.set_fill_style_str(p.muted);
-    let _ = ctx.fill_text(&format!("max {}", compact_number(max)), 6.0, top + 24.0);
-    ctx.set_font("12px system-ui, sans-serif");
-    if max <= 0.0 || t.points.is_empty() {
-        return;
-    }
-    let h = TRACK_H - 6.0;
-    let base = top + TRACK_H - 2.0;
-    ctx.save();
-    ctx.begin_path();
-    ctx.rect(LABEL_W, top, css_w - LABEL_W, TRACK_H);
-    ctx.clip();
-    ctx.begin_path();
-    // One value per pixel column (the column's max): the path stays as long as the track
-    // is wide, however many points the series has.
-    let width = css_w - LABEL_W;
-    let coarse = !t.coarse.is_empty() && t.coarse_dt <= s.view.span() / width.max(1.0);
-    let points = if coarse { &t.coarse } else { &t.points };
-    let cols = timeline::track_columns(points, &s.view, width);
-    let Some(&(first, _)) = cols.first() else {
-        ctx.restore();
-        return;
-    };
-    ctx.move_to(LABEL_W + first, base);
-    for &(x, v) in &cols {
-        let y = base - v / max * h;
-        ctx.line_to(LABEL_W + x, y);
-        ctx.line_to(LABEL_W + x + 1.0, y);
-    }
-    let last = cols.last().map_or(first, |c| c.0 + 1.0);
-    ctx.line_to(LABEL_W + last, base);
-    ctx.close_path();
-    ctx.set_global_alpha(0.35);
-    ctx.set_fill_style_str(t.color);
-    ctx.fill();
-    ctx.set_global_alpha(1.0);
-    ctx.set_stroke_style_str(t.color);
-    ctx.stroke();
-    ctx.restore();
-}
-
-fn compact_number(x: f64) -> String {
-    if x >= 1e6 {
-        format!("{:.1}M", x / 1e6)
-    } else if x >= 1e4 {
-        format!("{:.0}k", x / 1e3)
-    } else if x == x.trunc() {
-        format!("{x:.0}")
-    } else {
-        format!("{x:.1}")
     }
 }
