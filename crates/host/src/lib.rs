@@ -17,6 +17,7 @@ pub mod listen;
 pub mod output;
 pub mod report;
 pub mod run;
+pub mod run_pair;
 pub mod serve;
 pub mod served_file;
 pub mod stats_table;

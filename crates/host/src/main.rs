@@ -98,9 +98,16 @@ enum Command {
         /// train_{id}_{rank}.pt), its rollout_data folder, or dump files.
         #[arg(required_unless_present = "save_debug_rollout_data")]
         inputs: Vec<PathBuf>,
-        /// {"rollouts": [...], "samples": [...]} with slime's metric names.
+        /// {"rollouts": [...], "samples": [...]} with slime's metric names (two run folders:
+        /// both runs and their comparison, see docs/cli.md).
         #[arg(long)]
         json: bool,
+        /// Two run folders: how their dumps are put side by side.
+        #[arg(long, value_enum, default_value = "rollout-id")]
+        align: AlignArg,
+        /// Two run folders: how samples of one rollout are matched (a replay: index).
+        #[arg(long = "match", value_enum, default_value = "index")]
+        match_by: MatchArg,
         /// Dumps read at once (default, or 0: one per core).
         #[arg(long)]
         jobs: Option<usize>,
@@ -163,6 +170,22 @@ impl SlimeArgs {
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
+enum AlignArg {
+    /// The same rollout id.
+    RolloutId,
+    /// The same number of samples trained on.
+    SamplesSeen,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum MatchArg {
+    /// The same sample index.
+    Index,
+    /// The same prompt token ids.
+    Prompt,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
 enum ExportFormat {
     /// Chrome Trace Event Format JSON.
     Chrome,
@@ -180,7 +203,14 @@ fn main() -> ExitCode {
             json,
             jobs,
             slime,
-        }) => run(inputs, *json, *jobs, slime),
+            align,
+            match_by,
+        }) => match inputs.as_slice() {
+            [a, b] if a.is_dir() && b.is_dir() => {
+                run_pair([a, b], *json, *jobs, slime, (*align, *match_by))
+            }
+            _ => run(inputs, *json, *jobs, slime),
+        },
         Some(Command::Export {
             input,
             format,
@@ -341,6 +371,44 @@ fn run(
         })
     } else {
         let table = host::term::escape_lines(&host::run::render_table(&files, &results));
+        write_out(Path::new("-"), |w| write!(w, "{table}"))
+    }
+}
+
+/// `rollscope run A B`: two run folders side by side.
+fn run_pair(
+    dirs: [&PathBuf; 2],
+    json: bool,
+    jobs: Option<usize>,
+    slime: &SlimeArgs,
+    (align, match_by): (AlignArg, MatchArg),
+) -> Result<(), String> {
+    let opts = slime.options();
+    eprintln!("rollscope: {}", escape(&opts.assumed()));
+    let jobs = ops::table::jobs(jobs);
+    let mut sides = Vec::with_capacity(2);
+    for d in dirs {
+        let mut run =
+            ops::listing::list_local_with(std::slice::from_ref(d), true, &slime.templates())?;
+        let name = d.display().to_string();
+        sides.push(ops::pair::read_side(&mut run, name, jobs, &opts));
+    }
+    let align = match align {
+        AlignArg::RolloutId => trace::run::Align::RolloutId,
+        AlignArg::SamplesSeen => trace::run::Align::SamplesSeen,
+    };
+    let match_by = match match_by {
+        MatchArg::Index => trace::run::SampleMatch::Index,
+        MatchArg::Prompt => trace::run::SampleMatch::Prompt,
+    };
+    let doc = ops::pair::compare(&sides[0], &sides[1], align, match_by, jobs);
+    if json {
+        write_out(Path::new("-"), |w| {
+            host::term::write_json_safe(&mut *w, &doc).map_err(std::io::Error::from)?;
+            writeln!(w)
+        })
+    } else {
+        let table = host::term::escape_lines(&host::run_pair::render_pair(&doc));
         write_out(Path::new("-"), |w| write!(w, "{table}"))
     }
 }
