@@ -385,14 +385,6 @@ fn run_pair(
 ) -> Result<(), String> {
     let opts = slime.options();
     eprintln!("rollscope: {}", escape(&opts.assumed()));
-    let jobs = ops::table::jobs(jobs);
-    let mut sides = Vec::with_capacity(2);
-    for d in dirs {
-        let mut run =
-            ops::listing::list_local_with(std::slice::from_ref(d), true, &slime.templates())?;
-        let name = d.display().to_string();
-        sides.push(ops::pair::read_side(&mut run, name, jobs, &opts));
-    }
     let align = match align {
         AlignArg::RolloutId => trace::run::Align::RolloutId,
         AlignArg::SamplesSeen => trace::run::Align::SamplesSeen,
@@ -401,7 +393,13 @@ fn run_pair(
         MatchArg::Index => trace::run::SampleMatch::Index,
         MatchArg::Prompt => trace::run::SampleMatch::Prompt,
     };
-    let doc = ops::pair::compare(&sides[0], &sides[1], align, match_by, jobs);
+    let doc = ops::pair::compare_dirs(
+        [dirs[0].as_path(), dirs[1].as_path()],
+        ops::table::jobs(jobs),
+        &opts,
+        &slime.templates(),
+        (align, match_by),
+    )?;
     if json {
         write_out(Path::new("-"), |w| {
             host::term::write_json_safe(&mut *w, &doc).map_err(std::io::Error::from)?;

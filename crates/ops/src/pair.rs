@@ -20,6 +20,23 @@ pub struct ReadRun {
     root: std::path::PathBuf,
 }
 
+/// `rollscope run A B --json`: the run folders `dirs` (each listed as `rollscope run DIR`
+/// lists it, named by its path as given) read and compared.
+pub fn compare_dirs(
+    dirs: [&std::path::Path; 2],
+    jobs: usize,
+    opts: &RunOptions,
+    templates: &trace::run::Templates,
+    (by, matched): (Align, SampleMatch),
+) -> Result<J, String> {
+    let mut sides = Vec::with_capacity(2);
+    for d in dirs {
+        let mut run = crate::listing::list_local_with(&[d.to_path_buf()], true, templates)?;
+        sides.push(read_side(&mut run, d.display().to_string(), jobs, opts));
+    }
+    Ok(compare(&sides[0], &sides[1], by, matched, jobs))
+}
+
 /// Reads one run of a comparison (as `rollscope run` reads it).
 pub fn read_side(run: &mut LocalRun, name: String, jobs: usize, opts: &RunOptions) -> ReadRun {
     let results = read_run(run, jobs, opts);
