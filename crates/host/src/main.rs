@@ -32,6 +32,9 @@ struct ServeArgs {
     /// A rollout dump (.pt) or slime cache (.json) to open, or a run folder (slime's
     /// --dump-details DIR) to explore; only that file, or that folder's run files, are served.
     dump: Option<PathBuf>,
+    /// A second run folder, opened beside the first to compare them (B − A).
+    #[arg(requires = "dump")]
+    second: Option<PathBuf>,
     /// Port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 9999)]
     port: u16,
@@ -439,6 +442,33 @@ fn html(input: &Path, output: Option<&Path>) -> Result<(), String> {
     Ok(())
 }
 
+/// A run folder served under a fresh token (only the files of its listing).
+fn run_site(dir: &Path) -> Result<host::serve::RunSite, String> {
+    // Only files under DIR are served (no sibling train_data of a rollout_data DIR).
+    let run = ops::listing::list_local(&[dir.to_path_buf()], false)?;
+    let name = dir
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "run".into());
+    eprintln!(
+        "{}",
+        escape(&format!(
+            "rollscope: run {}: {} dumps, {} files",
+            dir.display(),
+            run.listing.layout.dumps.len(),
+            run.listing.files.len()
+        ))
+    );
+    let token = host::guard::Token::random()?;
+    Ok(host::serve::RunSite::new(
+        &name,
+        &run.root,
+        &run.listing.files,
+        &token,
+    ))
+}
+
 fn serve(args: &ServeArgs) -> Result<(), String> {
     let mut run_dir = None;
     if let Some(d) = &args.dump {
@@ -471,29 +501,20 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
     }
     let site = match &run_dir {
         Some(dir) => {
-            // Only files under DIR are served (no sibling train_data of a rollout_data DIR).
-            let run = ops::listing::list_local(std::slice::from_ref(dir), false)?;
-            let name = dir
-                .canonicalize()
-                .ok()
-                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-                .unwrap_or_else(|| "run".into());
-            eprintln!(
-                "{}",
-                escape(&format!(
-                    "rollscope: run {}: {} dumps, {} files",
-                    dir.display(),
-                    run.listing.layout.dumps.len(),
-                    run.listing.files.len()
-                ))
-            );
-            let token = host::guard::Token::random()?;
-            host::serve::Site::for_run(host::serve::RunSite::new(
-                &name,
-                &run.root,
-                &run.listing.files,
-                &token,
-            ))
+            let mut site = host::serve::Site::for_run(run_site(dir)?);
+            if let Some(b) = &args.second {
+                if !b.is_dir() {
+                    return Err(format!(
+                        "{}: not a run folder (the second input compares two runs)",
+                        b.display()
+                    ));
+                }
+                site.second_run = Some(run_site(b)?);
+            }
+            site
+        }
+        None if args.second.is_some() => {
+            return Err("two inputs compare two run folders; the first is not one".into())
         }
         None => host::serve::Site::new(args.dump.clone())?,
     };

@@ -8,7 +8,7 @@
 //! the page handed over: files, or a `?run=` index), `client.rs` (the run worker's messages),
 //! `state.rs` (signals), `math.rs` (names, bins, ticks; tested natively), `trends.rs` (charts over
 //! rollout id; their data in `chart_data.rs` and `trends_train.rs`, tested natively), `dists.rs` (histograms per rollout), `rollouts.rs` (the table), `compare.rs` (two
-//! rollouts), `crash.rs` (the banner when the run app traps), `link.rs` (`#step=…&sample=…`), this
+//! rollouts), `runs_pair.rs` and `pair_chart.rs` (a second run, B, beside this one), `crash.rs` (the banner when the run app traps), `link.rs` (`#step=…&sample=…`), this
 //! file (the layout and opening a step); the step view and the sample inspector are `step.rs`,
 //! `step_rows.rs`, `step_table.rs`, `inspector.rs`, `tokens.rs` and `token_view.rs`.
 
@@ -34,8 +34,12 @@ pub mod link;
 pub mod math;
 #[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod open;
+#[cfg(any(not(target_arch = "wasm32"), feature = "run-app"))]
+pub mod pair_chart;
 #[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod rollouts;
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
+pub mod runs_pair;
 #[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod state;
 #[cfg(all(target_arch = "wasm32", feature = "run-app"))]
@@ -148,6 +152,7 @@ mod shell {
                     <div class="run-step-table"><StepView step=step selected=selected on_select=on_select /></div>
                     <div class="run-step-inspector"><SampleInspector detail=detail has_tokenizer=has_tok on_open_trace=on_open_trace on_close=on_close /></div>
                 </div>
+                {super::runs_pair::pair().map(|p| super::runs_pair::replay_panel(run, p))}
             </section>
         }
     }
@@ -178,6 +183,7 @@ mod shell {
                     <span class="muted">{move || if rs.has_tokenizer.get() { "tokenizer: yes" } else { "tokenizer: none" }}</span>
                     <button data-testid="show-timeline" on:click=move |_| show_timeline(JsValue::NULL, JsValue::NULL, JsValue::NULL, JsValue::NULL)
                         title="The timeline of the last dump opened there">"Timeline"</button>
+                    {super::runs_pair::pair().map(|p| super::runs_pair::head(run, p))}
                 </header>
                 {move || rs.error.get().map(|e| view! { <div class="run-error" data-testid="run-error" role="alert">{e}</div> })}
                 {move || {
