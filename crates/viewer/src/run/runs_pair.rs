@@ -144,7 +144,7 @@ pub fn head(a: RunClient, p: Pair) -> impl IntoView {
     }
 }
 
-/// B − A of a rollout-table row's reward and mean response length, as text (`—` when B has
+/// B − A of a rollout-table row's reward, mean response length and train log prob, as text (`—` when B has
 /// no such dump or value).
 pub fn delta_cells(p: Pair, ra: RunState, i: usize) -> impl IntoView {
     let rb = p.b.state();
@@ -161,8 +161,9 @@ pub fn delta_cells(p: Pair, ra: RunState, i: usize) -> impl IntoView {
         })
     };
     view! {
-        <td class="num delta" data-testid="run-delta-reward">{move || text("reward/mean")}</td>
-        <td class="num delta" data-testid="run-delta-len">{move || text("rollout/response_len/mean")}</td>
+        <td class="num delta" data-testid="run-delta-reward" data-value=move || delta("reward/mean").map(|v| v.to_string()).unwrap_or_default()>{move || text("reward/mean")}</td>
+        <td class="num delta" data-testid="run-delta-len" data-value=move || delta("rollout/response_len/mean").map(|v| v.to_string()).unwrap_or_default()>{move || text("rollout/response_len/mean")}</td>
+        <td class="num delta" data-testid="run-delta-logprobs" data-value=move || delta("rollout/log_probs").map(|v| v.to_string()).unwrap_or_default()>{move || text("rollout/log_probs")}</td>
     }
 }
 
@@ -172,6 +173,7 @@ pub fn delta_heads() -> impl IntoView {
         pair().filter(|p| b_open(*p)).map(|_| view! {
             <th title="B − A of reward/mean (run B's dump of the same rollout id)" data-col="Δ reward">"Δ reward"</th>
             <th title="B − A of the mean response length" data-col="Δ len">"Δ len"</th>
+            <th title="B − A of the train side's mean log prob (rollout/log_probs)" data-col="Δ log probs">"Δ log probs"</th>
         })
     }
 }
