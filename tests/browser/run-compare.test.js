@@ -53,7 +53,9 @@ eachBrowser((env) => {
     const page = await openBoth(env.browser);
     try {
       console.log(`${env.kind}: two runs side by side in ${page.openMs} ms`);
-      assert.ok(page.openMs <= 2000 * (process.env.CI_SLOW ? 3 : 1), `two runs opened in ${page.openMs} ms (≤ 2 s)`);
+      // The issue's number is chromium's; Firefox (through its remote protocol) gets more.
+      const budget = env.kind === "chromium" ? 2000 : 5000;
+      assert.ok(page.openMs <= budget, `two runs opened in ${page.openMs} ms (≤ ${budget} ms)`);
       assert.match(page.url(), /\?run=[^&]+&run=/, "both runs kept in the link");
       // Both series drawn in the reward chart; B has points for rollouts 0-3 only.
       const series = await page.$$eval("[data-chart=reward] [data-testid=trend-line]", (ls) => ls.map((l) => l.dataset.series));
@@ -96,7 +98,7 @@ eachBrowser((env) => {
       await page.waitForFunction(() => document.querySelector("[data-testid=run-step-view]")?.dataset.state === "ready");
       const pos = 8; // a drifted sample (position mod 5 == 3)
       await page.locator(`[data-testid=sample-row][data-position="${pos}"]`).click();
-      await page.waitForFunction(() => document.querySelector("[data-testid=run-replay-summary]"), null, { timeout: 30000 });
+      await page.waitForFunction(() => !!document.querySelector("[data-testid=run-replay-summary]"), null, { timeout: 30000 });
       const diffs = await page.$$eval("[data-testid=run-replay-token]", (ts) => ts.map((t) => Number(t.dataset.diff)));
       assert.ok(diffs.length > 10, `${diffs.length} tokens`);
       diffs.forEach((d, j) => assert.ok(Math.abs(d + shift(2, pos, j)) < 1e-5, `token ${j}: A − B ${d} vs ${-shift(2, pos, j)}`));
@@ -108,6 +110,28 @@ eachBrowser((env) => {
       const styles = await page.$$eval("[data-testid=run-replay-token]", (ts) => ts.map((t) => t.getAttribute("style")));
       assert.ok(styles.every((st) => /rgba\((209,36,47|9,105,218),/.test(st)), styles[0]);
       await page.locator("[data-testid=run-replay]").screenshot({ path: shot(`run-replay-${env.kind}.png`) });
+      // Per rollout and the samples that differ most: the mean |A − B| over every token of the
+      // rollout, from the shift and each sample's token count (as rollscope run A B counts them).
+      const PAIR = JSON.parse(execFileSync(BIN, ["run", RUN, REPLAY, "--json"], { stdio: ["ignore", "pipe", "ignore"] }).toString());
+      await page.waitForFunction(() => document.querySelectorAll("[data-testid=run-pair-rollout]").length === 4, null, { timeout: 30000 });
+      for (const id of [0, 1, 2, 3]) {
+        const ss = PAIR.samples.filter((x) => x.a_rollout_id === id);
+        const n = ss.reduce((a, x) => a + x.logprob_tokens, 0);
+        let sum = 0;
+        for (const x of ss) for (let j = 0; j < x.logprob_tokens; j++) sum += Math.abs(shift(id, x.a_position, j));
+        const got = Number(await page.locator(`[data-testid=run-pair-rollout][data-rollout-id="${id}"]`).getAttribute("data-mean-abs"));
+        assert.ok(Math.abs(got - sum / n) < 1e-5, `rollout ${id}: ${got} vs ${sum / n}`);
+      }
+      const most = await page.$$eval("[data-testid=run-pair-sample]", (rs) => rs.map((r) => Number(r.dataset.position)));
+      assert.equal(most.length, 20);
+      assert.ok(most.every((p) => p % 5 === 3), most.join(","));
+      // A click opens that sample in both runs.
+      const first = page.locator("[data-testid=run-pair-sample]").first();
+      const [rid, rpos] = [await first.getAttribute("data-rollout-id"), await first.getAttribute("data-position")];
+      await first.click();
+      await page.waitForFunction((p) => document.querySelector("[data-testid=sample-inspector]")?.dataset.position === p, rpos, { timeout: 30000 });
+      await page.waitForFunction(() => !!document.querySelector("[data-testid=run-replay-summary]"), null, { timeout: 30000 });
+      assert.match(await page.locator("[data-testid=run-step-view] h3").innerText(), new RegExp(`rollout ${rid}\\b`));
       assert.deepEqual(page.errors, []);
     } finally {
       page.srv.child.kill();

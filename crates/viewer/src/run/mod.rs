@@ -199,6 +199,7 @@ mod shell {
                     {super::rollouts::table(run)}
                     {super::compare::panel(run)}
                 </div>
+                {super::runs_pair::pair().map(|p| super::runs_pair::logprob_tables(run, p))}
                 {step_section(run)}
             </div>
         }

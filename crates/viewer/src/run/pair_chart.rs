@@ -78,6 +78,8 @@ pub fn overlay(mut a: Vec<Chart>, b: Vec<Chart>, a_len: usize) -> Vec<Chart> {
         for (k, s) in cb.series.iter_mut().enumerate() {
             s.name = format!("{B_PREFIX}{}", s.name);
             s.color = B_COLORS[k % B_COLORS.len()];
+            // A's band stays; two overlapping bands would hide both lines.
+            s.band = None;
             for p in &mut s.points {
                 p.0 += a_len;
             }

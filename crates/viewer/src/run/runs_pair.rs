@@ -9,7 +9,10 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use trace::run::{logprob_diff, per_token_diff, DumpRef, SampleDetail};
+use trace::run::{
+    logprob_diff, most_different, per_token_diff, DumpKind, DumpRef, SampleDetail, TrainPair,
+    MOST_DIFFERENT,
+};
 use wasm_bindgen::prelude::*;
 
 use super::chart_data::{charts, Chart, Sums};
@@ -26,6 +29,9 @@ pub struct Pair {
     pub b: RunClient,
     /// Trends over samples seen instead of rollout id.
     pub by_samples: RwSignal<bool>,
+    /// The train dumps of A compared with B's (`RunState::pair_train`, same order): A's dump
+    /// index and rollout id.
+    asked: StoredValue<Vec<(usize, i64)>>,
 }
 
 /// The pair, when the run app has one (always, once [`install`]ed).
@@ -43,6 +49,7 @@ pub fn install(a: RunClient) -> Pair {
     let p = Pair {
         b: RunClient::new(RunState::new()),
         by_samples: RwSignal::new(false),
+        asked: StoredValue::new(Vec::new()),
     };
     provide_context(p);
     if let Some(url) = second_run_param() {
@@ -58,6 +65,30 @@ pub fn install(a: RunClient) -> Pair {
         };
         if let Some(j) = same_dump(&bd, &d) {
             p.b.open_step(j);
+        }
+    });
+    // Once both runs are read: A's train dumps compared with B's of the same rollout id.
+    Effect::new(move |_| {
+        if !(ra.done.get() && rb.done.get() && b_open(p)) {
+            return;
+        }
+        let (da, db) = (ra.dumps.get(), rb.dumps.get());
+        let (mut asked, mut pa, mut pb) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, d) in da.iter().enumerate() {
+            let Some(j) = same_dump(&db, d).filter(|_| d.kind == DumpKind::Train) else {
+                continue;
+            };
+            let (Some(ta), Some(tb)) = (&d.train_file, &db[j].train_file) else {
+                continue;
+            };
+            let Some(src) = p.b.source(tb) else { continue };
+            asked.push((i, d.rollout_id));
+            pa.push(ta.clone());
+            pb.push(src);
+        }
+        p.asked.set_value(asked);
+        if !pa.is_empty() {
+            a.compare_train(&pa, &pb);
         }
     });
     // A's sample, in B: the same position (a replay's samples are in the same order).
@@ -270,4 +301,76 @@ fn diff_view(a: &SampleDetail, b: &SampleDetail) -> impl IntoView {
         <div class="run-replay-tokens">{tokens}</div>
     }
     .into_any()
+}
+
+/// Per rollout, how far apart A's and B's train log probs are, and the samples that differ
+/// most (a click opens one in A and B), once A's worker has compared them.
+pub fn logprob_tables(a: RunClient, p: Pair) -> impl IntoView {
+    let ra = a.state();
+    move || {
+        let pairs = ra.pair_train.get()?;
+        let asked = p.asked.get_value();
+        let done: Vec<(usize, i64, TrainPair)> = asked
+            .iter()
+            .zip(pairs)
+            .filter_map(|(&(i, id), t)| Some((i, id, t?)))
+            .collect();
+        let f = |x: Option<f64>| x.map_or("—".into(), |v| format!("{v:.5}"));
+        let rollouts = done
+            .iter()
+            .map(|(_, id, t)| {
+                view! {
+                    <tr data-testid="run-pair-rollout" data-rollout-id=id.to_string()
+                        data-mean-abs=t.mean_abs.map(|v| v.to_string()).unwrap_or_default()
+                        data-max-abs=t.max_abs.map(|v| v.to_string()).unwrap_or_default()>
+                        <td class="num">{id.to_string()}</td>
+                        <td class="num">{t.samples.len().to_string()}</td>
+                        <td class="num">{format!("{} / {}", t.only_a, t.only_b)}</td>
+                        <td class="num">{f(t.mean_abs)}</td>
+                        <td class="num">{f(t.max_abs)}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        let refs: Vec<(i64, &TrainPair)> = done.iter().map(|(_, id, t)| (*id, t)).collect();
+        let index_of = |id: i64| done.iter().find(|d| d.1 == id).map(|d| d.0);
+        let samples = most_different(&refs, MOST_DIFFERENT)
+            .into_iter()
+            .map(|(id, x, _, d)| {
+                let i = index_of(id);
+                view! {
+                    <tr data-testid="run-pair-sample" data-rollout-id=id.to_string() data-position=x.to_string()
+                        data-mean-abs=d.mean_abs.to_string()
+                        on:click=move |_| {
+                            if let Some(i) = i {
+                                super::open_step(a, i);
+                                a.select_sample(Some(x));
+                            }
+                        }>
+                        <td class="num">{id.to_string()}</td>
+                        <td class="num">{x.to_string()}</td>
+                        <td class="num">{d.tokens.to_string()}</td>
+                        <td class="num">{format!("{:.5}", d.mean_abs)}</td>
+                        <td class="num">{format!("{:.5}", d.max_abs)}</td>
+                        <td class="num">{d.max_at.to_string()}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        Some(view! {
+            <section class="run-pair-logprobs" data-testid="run-pair-logprobs">
+                <h3>"Train log probs, A vs B"<span class="muted">" — samples matched by index; |A − B| per token"</span></h3>
+                <div class="run-mid">
+                    <div class="table-wrap"><table class="run-table">
+                        <thead><tr><th>"rollout"</th><th>"matched"</th><th>"only A / B"</th><th>"mean |Δ|"</th><th>"max |Δ|"</th></tr></thead>
+                        <tbody>{rollouts}</tbody>
+                    </table></div>
+                    <div class="table-wrap"><table class="run-table" data-testid="run-pair-most">
+                        <thead><tr><th>"rollout"</th><th>"sample"</th><th>"tokens"</th><th>"mean |Δ|"</th><th>"max |Δ|"</th><th>"at token"</th></tr></thead>
+                        <tbody>{samples}</tbody>
+                    </table></div>
+                </div>
+            </section>
+        })
+    }
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use trace::run::{DumpRef, RolloutSummary, SampleDetail, StepData};
+use trace::run::{DumpRef, RolloutSummary, SampleDetail, StepData, TrainPair};
 
 #[derive(Clone, Copy)]
 pub struct RunState {
@@ -30,6 +30,8 @@ pub struct RunState {
     pub detail_error: RwSignal<Option<String>>,
     /// The two dumps compared (indices).
     pub compare: RwSignal<(Option<usize>, Option<usize>)>,
+    /// The train dumps compared with run B's (`runs_pair`), in the order asked.
+    pub pair_train: RwSignal<Option<Vec<Option<TrainPair>>>>,
 }
 
 impl Default for RunState {
@@ -55,6 +57,7 @@ impl RunState {
             detail: RwSignal::new(None),
             detail_error: RwSignal::new(None),
             compare: RwSignal::new((None, None)),
+            pair_train: RwSignal::new(None),
         }
     }
 
@@ -75,6 +78,7 @@ impl RunState {
         self.detail.set(None);
         self.detail_error.set(None);
         self.compare.set((None, None));
+        self.pair_train.set(None);
     }
 
     /// Summaries received so far (tracked).
