@@ -19,6 +19,10 @@ const rollout = (run, id) => run.rollouts.find((r) => r.kind === "train" && r.ro
 /** make_replay.py's B − A on token j of the sample at position p of rollout r. */
 const shift = (r, p, j) => 0.001 * (((j * 7 + p * 3 + r) % 5) - 2) + (p % 5 === 3 ? 0.05 * (1 + (j % 3)) : 0);
 
+/** Attribute `name` of every element matching `sel` (both browsers' pages have `evaluate`). */
+const attrs = (page, sel, name) =>
+  page.evaluate(([s, n]) => [...document.querySelectorAll(s)].map((e) => e.getAttribute(n)), [sel, name]);
+
 /** `rollscope A B --port 0 --no-open`, resolved with its child and the URL it prints. */
 function serveBoth() {
   const child = spawn(BIN, [RUN, REPLAY, "--port", "0", "--no-open"], { stdio: ["ignore", "pipe", "pipe"] });
@@ -56,12 +60,11 @@ eachBrowser((env) => {
       // The issue's number is chromium's; Firefox (through its remote protocol) gets more.
       const budget = env.kind === "chromium" ? 2000 : 5000;
       assert.ok(page.openMs <= budget, `two runs opened in ${page.openMs} ms (≤ ${budget} ms)`);
-      assert.match(page.url(), /\?run=[^&]+&run=/, "both runs kept in the link");
+      assert.match(await page.evaluate(() => location.href), /\?run=[^&]+&run=/, "both runs kept in the link");
       // Both series drawn in the reward chart; B has points for rollouts 0-3 only.
-      const series = await page.$$eval("[data-chart=reward] [data-testid=trend-line]", (ls) => ls.map((l) => l.dataset.series));
+      const series = await attrs(page, "[data-chart=reward] [data-testid=trend-line]", "data-series");
       assert.ok(series.includes("A · reward mean") && series.includes("B · reward mean"), series.join(", "));
-      const bPoints = await page.$$eval("[data-chart=reward] [data-testid=trend-point][data-series='B · reward mean']",
-        (ps) => ps.map((p) => Number(p.dataset.rolloutId)));
+      const bPoints = (await attrs(page, "[data-chart=reward] [data-testid=trend-point][data-series='B · reward mean']", "data-rollout-id")).map(Number);
       assert.deepEqual(bPoints, [0, 1, 2, 3]);
       const legend = await page.locator("[data-chart=reward] figcaption").innerText();
       assert.match(legend, /A · reward mean/);
@@ -69,21 +72,21 @@ eachBrowser((env) => {
       // Deltas: B − A of each run read alone by the CLI.
       for (const id of [0, 1, 2, 3]) {
         const row = page.locator(`tr[data-testid=run-step][data-rollout-id="${id}"][data-kind=train]`);
-        const got = Number(await row.locator("[data-testid=run-delta-logprobs]").getAttribute("data-value"));
+        const got = Number(await row.locator("[data-key='rollout/log_probs']").getAttribute("data-value"));
         const want = rollout(B, id)["rollout/log_probs"] - rollout(A, id)["rollout/log_probs"];
         assert.ok(Math.abs(got - want) < 1e-9, `rollout ${id}: Δ log probs ${got} vs ${want}`);
         assert.notEqual(got, 0);
-        assert.equal(Number(await row.locator("[data-testid=run-delta-reward]").getAttribute("data-value")), 0);
+        assert.equal(Number(await row.locator("[data-key='reward/mean']").getAttribute("data-value")), 0);
       }
-      const r4 = page.locator('tr[data-testid=run-step][data-rollout-id="4"][data-kind=train] [data-testid=run-delta-reward]');
+      const r4 = page.locator('tr[data-testid=run-step][data-rollout-id="4"][data-kind=train] [data-key="reward/mean"]');
       assert.equal(await r4.innerText(), "—", "rollout 4 is in A only");
       // Aligned by samples seen: every dump of both runs has 24 samples, so the same points.
-      await page.locator("[data-testid=run-pair-samples-seen]").check();
+      await page.locator("[data-testid=run-pair-samples-seen]").click();
       await page.waitForFunction(() => [...document.querySelectorAll("[data-chart=reward] [data-testid=trend-point]")]
         .some((p) => Number(p.getAttribute("cx")) > 0));
       assert.deepEqual(page.errors, []);
       if (env.kind === "chromium") {
-        await page.locator("[data-testid=run-pair-samples-seen]").uncheck();
+        await page.locator("[data-testid=run-pair-samples-seen]").click();
         await page.screenshot({ path: docShot("run-compare.png"), fullPage: true });
       }
     } finally {
@@ -99,7 +102,7 @@ eachBrowser((env) => {
       const pos = 8; // a drifted sample (position mod 5 == 3)
       await page.locator(`[data-testid=sample-row][data-position="${pos}"]`).click();
       await page.waitForFunction(() => !!document.querySelector("[data-testid=run-replay-summary]"), null, { timeout: 30000 });
-      const diffs = await page.$$eval("[data-testid=run-replay-token]", (ts) => ts.map((t) => Number(t.dataset.diff)));
+      const diffs = (await attrs(page, "[data-testid=run-replay-token]", "data-diff")).map(Number);
       assert.ok(diffs.length > 10, `${diffs.length} tokens`);
       diffs.forEach((d, j) => assert.ok(Math.abs(d + shift(2, pos, j)) < 1e-5, `token ${j}: A − B ${d} vs ${-shift(2, pos, j)}`));
       const s = page.locator("[data-testid=run-replay-summary]");
@@ -107,9 +110,9 @@ eachBrowser((env) => {
       assert.ok(Math.abs(Number(await s.getAttribute("data-mean-abs")) - mean) < 1e-5);
       assert.ok(Math.abs(Number(await s.getAttribute("data-max-abs")) - 0.152) < 1e-5);
       // Coloured on a diverging scale: the largest difference is the most saturated.
-      const styles = await page.$$eval("[data-testid=run-replay-token]", (ts) => ts.map((t) => t.getAttribute("style")));
+      const styles = await attrs(page, "[data-testid=run-replay-token]", "style");
       assert.ok(styles.every((st) => /rgba\((209,36,47|9,105,218),/.test(st)), styles[0]);
-      await page.locator("[data-testid=run-replay]").screenshot({ path: shot(`run-replay-${env.kind}.png`) });
+      await page.screenshot({ path: shot(`run-replay-${env.kind}.png`) });
       // Per rollout and the samples that differ most: the mean |A − B| over every token of the
       // rollout, from the shift and each sample's token count (as rollscope run A B counts them).
       const PAIR = JSON.parse(execFileSync(BIN, ["run", RUN, REPLAY, "--json"], { stdio: ["ignore", "pipe", "ignore"] }).toString());
@@ -122,7 +125,7 @@ eachBrowser((env) => {
         const got = Number(await page.locator(`[data-testid=run-pair-rollout][data-rollout-id="${id}"]`).getAttribute("data-mean-abs"));
         assert.ok(Math.abs(got - sum / n) < 1e-5, `rollout ${id}: ${got} vs ${sum / n}`);
       }
-      const most = await page.$$eval("[data-testid=run-pair-sample]", (rs) => rs.map((r) => Number(r.dataset.position)));
+      const most = (await attrs(page, "[data-testid=run-pair-sample]", "data-position")).map(Number);
       assert.equal(most.length, 20);
       assert.ok(most.every((p) => p % 5 === 3), most.join(","));
       // A click opens that sample in both runs.

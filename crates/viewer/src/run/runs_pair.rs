@@ -175,27 +175,29 @@ pub fn head(a: RunClient, p: Pair) -> impl IntoView {
     }
 }
 
-/// B − A of a rollout-table row's reward, mean response length and train log prob, as text (`—` when B has
-/// no such dump or value).
+/// B − A of a rollout-table row's reward, mean response length and train log prob (`—` when
+/// B has no such dump or value). Read while the table renders its rows, so a row is redrawn
+/// as B's summaries arrive.
 pub fn delta_cells(p: Pair, ra: RunState, i: usize) -> impl IntoView {
     let rb = p.b.state();
-    let delta = move |key: &'static str| {
-        let d = ra.dumps.with(|d| d.get(i).cloned())?;
-        let j = rb.dumps.with(|b| same_dump(b, &d))?;
-        let x = ra.summaries.with(|s| s.get(i).cloned().flatten())?;
-        let y = rb.summaries.with(|s| s.get(j).cloned().flatten())?;
-        Some(metric(&y, key)? - metric(&x, key)?)
-    };
-    let text = move |key| {
-        delta(key).map_or("—".into(), |v| {
-            format!("{}{}", if v >= 0.0 { "+" } else { "" }, fmt_opt(Some(v)))
+    let (x, y) = (
+        ra.summaries.with(|s| s.get(i).cloned().flatten()),
+        ra.dumps
+            .with(|d| d.get(i).cloned())
+            .and_then(|d| rb.dumps.with(|b| same_dump(b, &d)))
+            .and_then(|j| rb.summaries.with(|s| s.get(j).cloned().flatten())),
+    );
+    ["reward/mean", "rollout/response_len/mean", "rollout/log_probs"]
+        .into_iter()
+        .map(|key| {
+            let v = x
+                .as_ref()
+                .zip(y.as_ref())
+                .and_then(|(x, y)| Some(metric(y, key)? - metric(x, key)?));
+            let text = v.map_or("—".into(), |v| format!("{}{}", if v >= 0.0 { "+" } else { "" }, fmt_opt(Some(v))));
+            view! { <td class="num delta" data-key=key data-value=v.map(|v| v.to_string()).unwrap_or_default()>{text}</td> }
         })
-    };
-    view! {
-        <td class="num delta" data-testid="run-delta-reward" data-value=move || delta("reward/mean").map(|v| v.to_string()).unwrap_or_default()>{move || text("reward/mean")}</td>
-        <td class="num delta" data-testid="run-delta-len" data-value=move || delta("rollout/response_len/mean").map(|v| v.to_string()).unwrap_or_default()>{move || text("rollout/response_len/mean")}</td>
-        <td class="num delta" data-testid="run-delta-logprobs" data-value=move || delta("rollout/log_probs").map(|v| v.to_string()).unwrap_or_default()>{move || text("rollout/log_probs")}</td>
-    }
+        .collect_view()
 }
 
 /// The rollout table's headers of [`delta_cells`], while B is open.
