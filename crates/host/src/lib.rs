@@ -19,6 +19,7 @@ pub mod output;
 pub mod report;
 pub mod run;
 pub mod run_index;
+pub mod run_pair;
 pub mod serve;
 pub mod served_file;
 pub mod stats_table;

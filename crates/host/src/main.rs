@@ -32,6 +32,9 @@ struct ServeArgs {
     /// A rollout dump (.pt) or slime cache (.json) to open, or a run folder (slime's
     /// --dump-details DIR) to explore; only that file, or that folder's run files, are served.
     dump: Option<PathBuf>,
+    /// A second run folder, opened beside the first to compare them (B − A).
+    #[arg(requires = "dump")]
+    second: Option<PathBuf>,
     /// Port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 9999)]
     port: u16,
@@ -98,9 +101,16 @@ enum Command {
         /// train_{id}_{rank}.pt), its rollout_data folder, or dump files.
         #[arg(required_unless_present = "save_debug_rollout_data")]
         inputs: Vec<PathBuf>,
-        /// {"rollouts": [...], "samples": [...]} with slime's metric names.
+        /// {"rollouts": [...], "samples": [...]} with slime's metric names (two run folders:
+        /// both runs and their comparison, see docs/cli.md).
         #[arg(long)]
         json: bool,
+        /// Two run folders: how their dumps are put side by side.
+        #[arg(long, value_enum, default_value = "rollout-id")]
+        align: AlignArg,
+        /// Two run folders: how samples of one rollout are matched (a replay: index).
+        #[arg(long = "match", value_enum, default_value = "index")]
+        match_by: MatchArg,
         /// Dumps read at once (default, or 0: one per core).
         #[arg(long)]
         jobs: Option<usize>,
@@ -168,6 +178,22 @@ impl SlimeArgs {
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
+enum AlignArg {
+    /// The same rollout id.
+    RolloutId,
+    /// The same number of samples trained on.
+    SamplesSeen,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum MatchArg {
+    /// The same sample index.
+    Index,
+    /// The same prompt token ids.
+    Prompt,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
 enum ExportFormat {
     /// Chrome Trace Event Format JSON.
     Chrome,
@@ -186,9 +212,17 @@ fn main() -> ExitCode {
             jobs,
             follow,
             slime,
-        }) => match follow {
-            true => run_follow(inputs, *json, slime),
-            false => run(inputs, *json, *jobs, slime),
+            align,
+            match_by,
+        }) => match inputs.as_slice() {
+            [_, _] if *follow && inputs.iter().all(|p| p.is_dir()) => {
+                Err("--follow takes one run folder, not two".into())
+            }
+            [a, b] if a.is_dir() && b.is_dir() => {
+                run_pair([a, b], *json, *jobs, slime, (*align, *match_by))
+            }
+            _ if *follow => run_follow(inputs, *json, slime),
+            _ => run(inputs, *json, *jobs, slime),
         },
         Some(Command::Export {
             input,
@@ -362,6 +396,42 @@ fn run_follow(inputs: &[PathBuf], json: bool, slime: &SlimeArgs) -> Result<(), S
     host::follow::follow(inputs, json, &opts, &slime.templates(), &mut w)
 }
 
+/// `rollscope run A B`: two run folders side by side.
+fn run_pair(
+    dirs: [&PathBuf; 2],
+    json: bool,
+    jobs: Option<usize>,
+    slime: &SlimeArgs,
+    (align, match_by): (AlignArg, MatchArg),
+) -> Result<(), String> {
+    let opts = slime.options();
+    eprintln!("rollscope: {}", escape(&opts.assumed()));
+    let align = match align {
+        AlignArg::RolloutId => trace::run::Align::RolloutId,
+        AlignArg::SamplesSeen => trace::run::Align::SamplesSeen,
+    };
+    let match_by = match match_by {
+        MatchArg::Index => trace::run::SampleMatch::Index,
+        MatchArg::Prompt => trace::run::SampleMatch::Prompt,
+    };
+    let doc = ops::pair::compare_dirs(
+        [dirs[0].as_path(), dirs[1].as_path()],
+        ops::table::jobs(jobs),
+        &opts,
+        &slime.templates(),
+        (align, match_by),
+    )?;
+    if json {
+        write_out(Path::new("-"), |w| {
+            host::term::write_json_safe(&mut *w, &doc).map_err(std::io::Error::from)?;
+            writeln!(w)
+        })
+    } else {
+        let table = host::term::escape_lines(&host::run_pair::render_pair(&doc));
+        write_out(Path::new("-"), |w| write!(w, "{table}"))
+    }
+}
+
 fn html(input: &Path, output: Option<&Path>) -> Result<(), String> {
     let out = output
         .map(Path::to_path_buf)
@@ -388,6 +458,34 @@ fn html(input: &Path, output: Option<&Path>) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// A run folder served under a fresh token (only the files of its listing).
+fn run_site(dir: &Path) -> Result<host::serve::RunSite, String> {
+    // Only files under DIR are served (no sibling train_data of a rollout_data DIR).
+    let run = ops::listing::list_local(&[dir.to_path_buf()], false)?;
+    let name = dir
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "run".into());
+    eprintln!(
+        "{}",
+        escape(&format!(
+            "rollscope: run {}: {} dumps, {} files",
+            dir.display(),
+            run.listing.layout.dumps.len(),
+            run.listing.files.len()
+        ))
+    );
+    let token = host::guard::Token::random()?;
+    // A run still being written: listed again when its index is asked for.
+    let again = dir.to_path_buf();
+    let relist: Box<host::run_index::Relist> = Box::new(move || {
+        ops::listing::list_local(std::slice::from_ref(&again), false).map(|r| r.listing.files)
+    });
+    let index = host::run_index::RunIndex::new(&name, &run.root, &run.listing.files, Some(relist));
+    Ok(host::serve::RunSite::with_index(index, &token))
 }
 
 fn serve(args: &ServeArgs) -> Result<(), String> {
@@ -422,32 +520,20 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
     }
     let site = match &run_dir {
         Some(dir) => {
-            // Only files under DIR are served (no sibling train_data of a rollout_data DIR).
-            let run = ops::listing::list_local(std::slice::from_ref(dir), false)?;
-            let name = dir
-                .canonicalize()
-                .ok()
-                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-                .unwrap_or_else(|| "run".into());
-            eprintln!(
-                "{}",
-                escape(&format!(
-                    "rollscope: run {}: {} dumps, {} files",
-                    dir.display(),
-                    run.listing.layout.dumps.len(),
-                    run.listing.files.len()
-                ))
-            );
-            let token = host::guard::Token::random()?;
-            // A run still being written: listed again when its index is asked for.
-            let again = dir.clone();
-            let relist: Box<host::run_index::Relist> = Box::new(move || {
-                ops::listing::list_local(std::slice::from_ref(&again), false)
-                    .map(|r| r.listing.files)
-            });
-            let index =
-                host::run_index::RunIndex::new(&name, &run.root, &run.listing.files, Some(relist));
-            host::serve::Site::for_run(host::serve::RunSite::with_index(index, &token))
+            let mut site = host::serve::Site::for_run(run_site(dir)?);
+            if let Some(b) = &args.second {
+                if !b.is_dir() {
+                    return Err(format!(
+                        "{}: not a run folder (the second input compares two runs)",
+                        b.display()
+                    ));
+                }
+                site.second_run = Some(run_site(b)?);
+            }
+            site
+        }
+        None if args.second.is_some() => {
+            return Err("two inputs compare two run folders; the first is not one".into())
         }
         None => host::serve::Site::new(args.dump.clone())?,
     };

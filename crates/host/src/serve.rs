@@ -1,4 +1,5 @@
-//! The static host: the embedded viewer and, optionally, one named dump or one run folder.
+//! The static host: the embedded viewer and, optionally, one named dump or one run folder (or
+//! two, compared).
 //! Nothing else.
 //!
 //! Why it is this strict: slime's tool serves its whole directory on 0.0.0.0. Here a request
@@ -90,6 +91,8 @@ pub struct Site {
     pub dump: Option<(ServedFile, String)>,
     /// A run folder, instead of a dump.
     pub run: Option<RunSite>,
+    /// A second run folder, compared with the first (`rollscope A B`; its own token).
+    pub second_run: Option<RunSite>,
     /// Who is answered; set from the bound address by [`run`] (until then, only port 0).
     pub authorities: Authorities,
 }
@@ -121,6 +124,7 @@ impl Site {
         Ok(Site {
             dump,
             run: None,
+            second_run: None,
             authorities: Authorities::new(std::net::Ipv4Addr::LOCALHOST.into(), 0),
         })
     }
@@ -130,6 +134,7 @@ impl Site {
         Site {
             dump: None,
             run: Some(run),
+            second_run: None,
             authorities: Authorities::new(std::net::Ipv4Addr::LOCALHOST.into(), 0),
         }
     }
@@ -137,7 +142,10 @@ impl Site {
     /// The page to open: the viewer, with `?url=` naming the dump when there is one.
     pub fn start_url(&self, addr: SocketAddr) -> String {
         if let Some(run) = &self.run {
-            return format!("http://{addr}/?run={}index.json", &run.prefix[1..]);
+            let second = self.second_run.as_ref().map_or(String::new(), |b| {
+                format!("&run={}index.json", &b.prefix[1..])
+            });
+            return format!("http://{addr}/?run={}index.json{second}", &run.prefix[1..]);
         }
         match &self.dump {
             Some((_, url_path)) => {
@@ -170,7 +178,7 @@ impl Site {
                 return served_file::respond(file, req).await;
             }
         }
-        if let Some(run) = &self.run {
+        for run in self.run.iter().chain(self.second_run.iter()) {
             if guard::same(
                 path.as_bytes(),
                 format!("{}index.json", run.prefix).as_bytes(),

@@ -5,7 +5,8 @@
 //! [`input`]), loading one file through `trace`'s front door and what is made of it (stats
 //! under thresholds, the cache JSON, the exports: [`file`]), the run listing (which files of a
 //! folder make a run, without following links: [`listing`]) and the run table (every dump of a
-//! run read, jobs at a time, under one memory budget: [`table`]).
+//! run read, jobs at a time, under one memory budget: [`table`]), and two runs side by side
+//! ([`pair`]).
 //!
 //! **Architecture invariant:** no trace semantics here (that is `trace`), and no argument
 //! parsing, terminal output or Python objects (that is `host` and `crates/py`). Errors are
@@ -15,6 +16,7 @@ pub mod file;
 pub mod follow;
 pub mod input;
 pub mod listing;
+pub mod pair;
 pub mod table;
 
 pub use input::Src;

@@ -94,7 +94,7 @@ pub fn list_given(
     for (path, kind, size) in given {
         if kind != Kind::File {
             return Err(format!(
-                "{path}: not a file (give one run folder, or dump files)"
+                "{path}: not a file (give one run folder, two run folders to compare, or dump files)"
             ));
         }
         files.push((path, size));

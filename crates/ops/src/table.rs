@@ -57,7 +57,11 @@ pub fn jobs(requested: Option<usize>) -> usize {
 }
 
 /// `f` over `items`, `jobs` at a time, results in order.
-fn par_map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub(crate) fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
     std::thread::scope(|s| {
@@ -203,6 +207,11 @@ pub fn train_rollout_id(src: &Src) -> Option<i64> {
 
 /// A train file read whole (its means only), under the shared budget.
 fn read_train(src: &Src) -> Result<TrainData, String> {
+    read_train_with(src, false)
+}
+
+/// A train file read whole under the shared budget; `tokens`: with its per-token values.
+pub fn read_train_with(src: &Src, tokens: bool) -> Result<TrainData, String> {
     let size = match src {
         Src::Bytes(b) => b.len() as u64,
         // A FIFO or device says 0 here and is then refused by type.
@@ -210,7 +219,9 @@ fn read_train(src: &Src) -> Result<TrainData, String> {
     };
     let size = size.min(MAX_TRAIN_BYTES);
     let _held = BUDGET.take(train_cost(size));
-    src.with_all(MAX_TRAIN_BYTES, "train data", |b| TrainData::read(b, false))
+    src.with_all(MAX_TRAIN_BYTES, "train data", |b| {
+        TrainData::read(b, tokens)
+    })
 }
 
 /// Bytes free of [`RUN_MEMORY_BUDGET`], and the jobs waiting for some.

@@ -263,6 +263,38 @@ fn run_table<'py>(
     Ok(doc)
 }
 
+/// `rollscope run A B --json` as a dict: two run folders side by side (`ops::pair`).
+/// `align`: "rollout_id" or "samples_seen"; `match_by`: "index" or "prompt".
+#[pyfunction]
+#[pyo3(signature = (a, b, jobs, align, match_by, options=None, templates=None))]
+#[allow(clippy::too_many_arguments)]
+fn compare_runs<'py>(
+    py: Python<'py>,
+    a: PathBuf,
+    b: PathBuf,
+    jobs: usize,
+    align: String,
+    match_by: String,
+    options: Option<String>,
+    templates: Option<String>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let opts: RunOptions = json_arg(options, "options")?;
+    let templates: Templates = json_arg(templates, "templates")?;
+    let by: trace::run::Align = json_arg(serde_json::to_string(&align).ok(), "align")?;
+    let matched: trace::run::SampleMatch =
+        json_arg(serde_json::to_string(&match_by).ok(), "match")?;
+    let doc = unlocked(py, || {
+        ops::pair::compare_dirs(
+            [a.as_path(), b.as_path()],
+            ops::table::jobs(Some(jobs)),
+            &opts,
+            &templates,
+            (by, matched),
+        )
+    })?;
+    convert::value(py, &doc)
+}
+
 /// The CLI's run listing of `inputs` on this machine: `(root, [(path, size)])`.
 #[pyfunction]
 fn list_run(
@@ -406,6 +438,7 @@ fn _rollscope(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(layout, m)?)?;
     m.add_function(wrap_pyfunction!(summarize_dump, m)?)?;
     m.add_function(wrap_pyfunction!(run_table, m)?)?;
+    m.add_function(wrap_pyfunction!(compare_runs, m)?)?;
     m.add_function(wrap_pyfunction!(list_run, m)?)?;
     m.add_function(wrap_pyfunction!(list_folder, m)?)?;
     m.add_function(wrap_pyfunction!(list_given, m)?)?;

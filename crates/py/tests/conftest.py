@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = Path(os.environ.get("ROLLSCOPE_FIXTURES", ROOT / "tests" / "fixtures"))
 RUN = FIXTURES / "run"
 RUN_FLAT = FIXTURES / "run_flat"
+RUN_REPLAY = FIXTURES / "run_replay"
 SLIME = sorted((FIXTURES / "slime").glob("*.pt"))
 CLI = Path(os.environ.get("ROLLSCOPE_BIN", ROOT / "target" / "debug" / "rollscope"))
 

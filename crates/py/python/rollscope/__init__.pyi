@@ -71,5 +71,22 @@ def run_table(
 ) -> Dict[str, Any]:
     """``rollscope run --json`` as a dict: ``{"rollouts": [...], "samples": [...]}``."""
 
+def compare_runs(
+    a: Union[str, "os.PathLike[str]"],
+    b: Union[str, "os.PathLike[str]"],
+    *,
+    align: str = "rollout_id",
+    match: str = "index",
+    jobs: int = 0,
+    eval_names: Optional[Sequence[str]] = None,
+    reward_key: Optional[str] = None,
+    eval_reward_key: Optional[str] = None,
+    rollout_max_response_len: Optional[float] = None,
+    advantage_estimator: Optional[str] = None,
+    save_debug_rollout_data: Optional[str] = None,
+    save_debug_train_data: Optional[str] = None,
+) -> Dict[str, Any]:
+    """``rollscope run A B --json`` as a dict: both runs and B − A per dump and sample."""
+
 def list_run(dir_or_paths: Inputs, siblings: bool = True) -> Tuple[str, List[Tuple[str, int]]]:
     """The run's root and its files ``(relative path, size)``: the CLI's listing."""

@@ -106,3 +106,40 @@ def run_table(
         ),
         templates_json(save_debug_rollout_data, save_debug_train_data),
     )
+
+
+def compare_runs(
+    a: Union[str, "os.PathLike[str]"],
+    b: Union[str, "os.PathLike[str]"],
+    *,
+    align: str = "rollout_id",
+    match: str = "index",
+    jobs: int = 0,
+    eval_names: Optional[Sequence[str]] = None,
+    reward_key: Optional[str] = None,
+    eval_reward_key: Optional[str] = None,
+    rollout_max_response_len: Optional[float] = None,
+    advantage_estimator: Optional[str] = None,
+    save_debug_rollout_data: Optional[str] = None,
+    save_debug_train_data: Optional[str] = None,
+) -> Dict[str, Any]:
+    """Two run folders side by side, ``rollscope run A B --json`` as a dict: ``{"a": {...},
+    "b": {...}, "align", "match", "rollouts": [...], "samples": [...], "most_different":
+    [...]}`` (``a`` and ``b`` are each :func:`run_table`'s document with its ``name``; every
+    ``delta`` is B − A; see docs/cli.md, "Two runs").
+
+    ``align``: ``"rollout_id"`` or ``"samples_seen"`` (dumps that trained on as many samples);
+    ``match``: ``"index"`` (a replay of the same saved rollout) or ``"prompt"`` (the same
+    prompt token ids). The other keywords are :func:`run_table`'s, for both runs.
+    """
+    return _rollscope.compare_runs(
+        os.fspath(a),
+        os.fspath(b),
+        max(0, int(jobs)),
+        align,
+        match,
+        options_json(
+            eval_names, reward_key, eval_reward_key, rollout_max_response_len, advantage_estimator
+        ),
+        templates_json(save_debug_rollout_data, save_debug_train_data),
+    )

@@ -22,7 +22,8 @@
 //! ([`TrainData`]), `train_metrics.rs` (slime's train-side numbers), `eval_sets.rs` (an eval
 //! dump's datasets), `metrics.rs` (slime's metrics), `summary.rs` ([`RolloutSummary`],
 //! distributions), `flags.rs` (flags and pass@k), `step.rs` ([`Step`]), `record.rs` (the
-//! `run_reference.json` records), `writing.rs` (a file still being written), this file (types shared by all).
+//! `run_reference.json` records), `writing.rs` (a file still being written), `pair.rs` and
+//! `pair_json.rs` (two runs side by side), this file (types shared by all).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as J;
@@ -31,6 +32,8 @@ mod eval_sets;
 mod flags;
 mod layout;
 mod metrics;
+mod pair;
+mod pair_json;
 mod pd;
 mod record;
 mod sample;
@@ -46,6 +49,11 @@ pub use eval_sets::{eval_set_names, eval_sets, eval_sets_json, EvalSet, MAX_EVAL
 pub use flags::FlagInfo;
 pub use layout::{layout, layout_with, match_template, pair_train, FileRole, RunLayout, Templates};
 pub use metrics::{group_size, pass_rate};
+pub use pair::{
+    align, compare_train, deltas, logprob_diff, most_different, per_token_diff, samples_seen,
+    Align, LogProbDiff, SampleMatch, TrainPair,
+};
+pub use pair_json::{pair_json, RunSide, TrainPairs, MOST_DIFFERENT};
 pub use record::{as_older_reference, json_diff, rollout_record, run_json, sample_record};
 pub use sample::{has_repetition, Allowance};
 pub use sample::{Message, Prompt};

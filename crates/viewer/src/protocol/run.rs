@@ -10,7 +10,8 @@
 //! the open step; `{run: "update", layout, paths, sources}` (a live run: its files listed
 //! again) replaces the layout and sources, and the worker reads the dumps it has not read
 //! (or whose train file is new), skipping files still being written
-//! ([`RunFromWorker::RunWriting`]).
+//! ([`RunFromWorker::RunWriting`]); `{run: "pair", id, a, b}` compares train dumps with run
+//! B's (two runs).
 //!
 //! **Worker → run app**: JSON text of [`RunFromWorker`] (summaries and a step's table are small
 //! enough), and one JS object: a sample's detail `{kind: "run_detail", id, json, <float
@@ -20,7 +21,7 @@
 //! are the same as the parsing worker's ([`super::FromWorker`]).
 
 use serde::{Deserialize, Serialize};
-use trace::run::{RolloutSummary, SampleDetail, StepData, TrainTokens};
+use trace::run::{RolloutSummary, SampleDetail, StepData, TrainPair, TrainTokens};
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -48,6 +49,13 @@ pub enum RunFromWorker {
         id: u32,
         index: usize,
         step: Box<StepData>,
+    },
+    /// Answer to `{run: "pair", id, a, b}`: each pair of train dumps (`a[i]`, a path of this
+    /// run; `b[i]`, run B's `File` or URL) compared by sample index
+    /// (`trace::run::compare_train`), `None` where either could not be read.
+    RunPair {
+        id: u32,
+        pairs: Vec<Option<TrainPair>>,
     },
     /// A step or detail request that could not be answered, and why.
     RunFailed { id: u32, message: String },

@@ -15,6 +15,7 @@ use crate::dom::window;
 pub fn RunApp() -> impl IntoView {
     let run = RunClient::new(RunState::new());
     super::link::install(run);
+    super::runs_pair::install(run);
     super::open::open_from_window(run);
     let cb = Closure::<dyn FnMut()>::new(move || super::open::open_from_window(run));
     let _ = window().add_event_listener_with_callback(EV_RUN_OPEN, cb.as_ref().unchecked_ref());

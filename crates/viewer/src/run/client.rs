@@ -36,6 +36,7 @@ pub struct RunClient {
     /// The latest step and detail requests (an older answer is dropped).
     step_id: StoredValue<u32>,
     detail_id: StoredValue<u32>,
+    pair_id: StoredValue<u32>,
 }
 
 fn set(obj: &js_sys::Object, k: &str, v: &JsValue) {
@@ -54,6 +55,7 @@ impl RunClient {
             next_id: StoredValue::new(0),
             step_id: StoredValue::new(0),
             detail_id: StoredValue::new(0),
+            pair_id: StoredValue::new(0),
         }
     }
 
@@ -201,6 +203,25 @@ impl RunClient {
         self.post(msg);
     }
 
+    /// Compares this run's train dumps `a` (paths) with run B's `b` (its `File`s or URLs);
+    /// the answer lands in `RunState::pair_train`.
+    pub fn compare_train(&self, a: &[String], b: &[JsValue]) {
+        let id = self.next_id();
+        self.pair_id.set_value(id);
+        self.rs.pair_train.set(None);
+        let msg = js_sys::Object::new();
+        set(&msg, "run", &"pair".into());
+        set(&msg, "id", &id.into());
+        let (pa, pb) = (js_sys::Array::new(), js_sys::Array::new());
+        for (x, y) in a.iter().zip(b) {
+            pa.push(&JsValue::from_str(x));
+            pb.push(y);
+        }
+        set(&msg, "a", &pa);
+        set(&msg, "b", &pb);
+        self.post(msg);
+    }
+
     /// Selects sample `position` of the open step and asks for its detail.
     pub fn select_sample(&self, position: Option<usize>) {
         let rs = self.rs;
@@ -307,6 +328,11 @@ impl RunClient {
                     rs.step_error.set(Some(message));
                 } else if id == self.detail_id.get_value() {
                     rs.detail_error.set(Some(message));
+                }
+            }
+            RunFromWorker::RunPair { id, pairs } => {
+                if id == self.pair_id.get_value() {
+                    rs.pair_train.set(Some(pairs));
                 }
             }
             RunFromWorker::RunError { message } => rs.error.set(Some(message)),

@@ -8,7 +8,8 @@
 //! the page handed over: files, or a `?run=` index), `client.rs` (the run worker's messages),
 //! `state.rs` (signals), `math.rs` (names, bins, ticks; tested natively), `trends.rs` (charts over
 //! rollout id; their data in `chart_data.rs` and `trends_train.rs`, tested natively), `dists.rs` (histograms per rollout), `rollouts.rs` (the table), `compare.rs` (two
-//! rollouts), `crash.rs` (the banner when the run app traps), `link.rs` (`#step=…&sample=…`), `live.rs` and
+//! rollouts), `runs_pair.rs` and `pair_chart.rs` (a second run, B, beside this one), `crash.rs`
+//! (the banner when the run app traps), `link.rs` (`#step=…&sample=…`), `live.rs` and
 //! `client/follow.rs` (a run still being written: polled, re-read, merged), this
 //! file (the layout and opening a step); the step view and the sample inspector are `step.rs`,
 //! `step_rows.rs`, `step_table.rs`, `inspector.rs`, `tokens.rs` and `token_view.rs`.
@@ -37,8 +38,12 @@ pub mod live;
 pub mod math;
 #[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod open;
+#[cfg(any(not(target_arch = "wasm32"), feature = "run-app"))]
+pub mod pair_chart;
 #[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod rollouts;
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
+pub mod runs_pair;
 #[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod state;
 #[cfg(all(target_arch = "wasm32", feature = "run-app"))]
@@ -151,6 +156,7 @@ mod shell {
                     <div class="run-step-table"><StepView step=step selected=selected on_select=on_select /></div>
                     <div class="run-step-inspector"><SampleInspector detail=detail has_tokenizer=has_tok on_open_trace=on_open_trace on_close=on_close /></div>
                 </div>
+                {super::runs_pair::pair().map(|p| super::runs_pair::replay_panel(run, p))}
             </section>
         }
     }
@@ -182,6 +188,7 @@ mod shell {
                     {super::client::live_head(run)}
                     <button data-testid="show-timeline" on:click=move |_| show_timeline(JsValue::NULL, JsValue::NULL, JsValue::NULL, JsValue::NULL)
                         title="The timeline of the last dump opened there">"Timeline"</button>
+                    {super::runs_pair::pair().map(|p| super::runs_pair::head(run, p))}
                 </header>
                 {move || rs.error.get().map(|e| view! { <div class="run-error" data-testid="run-error" role="alert">{e}</div> })}
                 {move || {
@@ -197,6 +204,7 @@ mod shell {
                     {super::rollouts::table(run)}
                     {super::compare::panel(run)}
                 </div>
+                {super::runs_pair::pair().map(|p| super::runs_pair::logprob_tables(run, p))}
                 {step_section(run)}
             </div>
         }

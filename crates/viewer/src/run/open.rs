@@ -67,6 +67,9 @@ pub fn open_from_window(run: RunClient) {
 
 #[derive(Deserialize)]
 struct Index {
+    /// The run folder's name (`rollscope DIR` writes it).
+    #[serde(default)]
+    name: Option<String>,
     files: Vec<IndexFile>,
 }
 
@@ -91,8 +94,8 @@ pub fn open_index(run: RunClient, url: String) {
     run.state().name.set(Some(url.clone()));
     leptos::task::spawn_local(async move {
         match read_index(&index).await {
-            Ok(files) => {
-                run.open(url, files);
+            Ok((name, files)) => {
+                run.open(name.unwrap_or(url), files);
                 run.state().source.set(Source::Served);
                 run.follow(index);
             }
@@ -101,7 +104,8 @@ pub fn open_index(run: RunClient, url: String) {
     });
 }
 
-async fn read_index(index: &str) -> Result<Vec<(String, JsValue)>, String> {
+/// The index's run name, when it has one, and its files.
+async fn read_index(index: &str) -> Result<(Option<String>, Vec<(String, JsValue)>), String> {
     let too_big = |_| format!("larger than {:.0} MB", MAX_INDEX_BYTES / 1e6);
     let resp = crate::fetch::fetch_capped(index, Some((MAX_INDEX_BYTES, &too_big)))
         .await?
@@ -140,5 +144,8 @@ pub fn index_files(text: &str, index: &str) -> Result<Vec<(String, JsValue)>, St
             .map_err(|_| format!("{}: no URL can be made for this path", f.path))?;
         out.push((f.path, JsValue::from(href)));
     }
-    Ok(out)
+    let name = parsed
+        .name
+        .filter(|n| !n.is_empty() && n.chars().count() <= 256);
+    Ok((name, out))
 }

@@ -194,6 +194,7 @@ fn row_view(run: RunClient, i: usize, d: &DumpRef, s: Option<&RolloutSummary>) -
             <td><span class="kind" class:eval=d.kind == DumpKind::Eval>{d.kind.as_str()}</span></td>
             {cells}
             <td class="flags">{flags}</td>
+            {super::runs_pair::pair().filter(|p| super::runs_pair::b_open(*p)).map(|p| super::runs_pair::delta_cells(p, rs, i))}
         </tr>
     }
 }
@@ -223,7 +224,7 @@ pub fn table(run: RunClient) -> impl IntoView {
             <h3>"Rollouts"<span class="muted">" — click a row to open its step"</span></h3>
             <div class="table-wrap">
             <table class="run-table" data-testid="run-table">
-                <thead><tr>{head}</tr></thead>
+                <thead><tr>{head}{super::runs_pair::delta_heads}</tr></thead>
                 <tbody>
                     {move || {
                         let dumps = rs.dumps.get();

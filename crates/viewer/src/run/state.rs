@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use trace::run::{DumpRef, RolloutSummary, SampleDetail, StepData};
+use trace::run::{DumpRef, RolloutSummary, SampleDetail, StepData, TrainPair};
 
 #[derive(Clone, Copy)]
 pub struct RunState {
@@ -33,6 +33,8 @@ pub struct RunState {
     /// A live run: dumps (by file) still being written, and how the run is kept current.
     pub writing: RwSignal<Vec<String>>,
     pub source: RwSignal<super::live::Source>,
+    /// The train dumps compared with run B's (`runs_pair`), in the order asked.
+    pub pair_train: RwSignal<Option<Vec<Option<TrainPair>>>>,
 }
 
 impl Default for RunState {
@@ -60,6 +62,7 @@ impl RunState {
             compare: RwSignal::new((None, None)),
             writing: RwSignal::new(Vec::new()),
             source: RwSignal::new(super::live::Source::Fixed),
+            pair_train: RwSignal::new(None),
         }
     }
 
@@ -81,6 +84,7 @@ impl RunState {
         self.detail_error.set(None);
         self.compare.set((None, None));
         self.writing.set(Vec::new());
+        self.pair_train.set(None);
     }
 
     /// Summaries received so far (tracked).

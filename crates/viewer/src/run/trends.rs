@@ -24,7 +24,8 @@ const MB: f64 = 22.0;
 /// Inner horizontal padding: the first and last points clear the y tick labels and the edge.
 const PX: f64 = 10.0;
 
-fn chart_view(run: RunClient, c: Chart, dumps: Arc<Vec<DumpRef>>) -> impl IntoView {
+/// `a_len`: how many of `dumps` are the run's own (the rest are run B's, see `pair_chart`).
+fn chart_view(run: RunClient, c: Chart, dumps: Arc<Vec<DumpRef>>, a_len: usize) -> impl IntoView {
     let Extent {
         x0,
         x1,
@@ -100,7 +101,10 @@ fn chart_view(run: RunClient, c: Chart, dumps: Arc<Vec<DumpRef>>) -> impl IntoVi
                     data-kind=d.as_ref().map(|d| d.kind.as_str()).unwrap_or_default()
                     on:mouseenter=move |_| hover.set(Some((x, y, text.clone())))
                     on:mouseleave=move |_| hover.set(None)
-                    on:click=move |_| super::open_step(run, i)></circle>
+                    on:click={
+                        let dumps = dumps.clone();
+                        move |_| if let Some(i) = super::pair_chart::a_dump_for(&dumps, a_len, i) { super::open_step(run, i) }
+                    }></circle>
             });
         }
     }
@@ -164,9 +168,13 @@ pub fn trends(run: RunClient) -> impl IntoView {
             {move || {
                 let dumps = rs.dumps.get();
                 let sums = rs.summaries.get();
-                charts(&dumps, &sums)
-                    .into_iter()
-                    .map(|c| chart_view(run, c, dumps.clone()))
+                let (all, dumps) = match super::runs_pair::pair() {
+                    Some(p) => super::runs_pair::trend_charts(p, &dumps, &sums),
+                    None => (charts(&dumps, &sums), dumps.clone()),
+                };
+                let a_len = rs.dumps.with(|d| d.len());
+                all.into_iter()
+                    .map(|c| chart_view(run, c, dumps.clone(), a_len))
                     .collect_view()
             }}
         </section>

@@ -10,6 +10,8 @@
 //! by token when the run has a tokenizer. `update` (a live run, listed again): the new
 //! layout replaces the old and the dumps not read yet are queued; a file still being written
 //! (`writing.rs`) is said (`RunWriting`) and read on a later update, never twice once read.
+//! `pair`: train dumps compared with run B's (two runs
+//! side by side), one pair in memory at a time.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
@@ -17,7 +19,8 @@ use std::collections::{HashMap, VecDeque};
 use js_sys::{Array, Object, Reflect};
 use tokenizer::{Tokenizer, MAX_TOKENIZER_BYTES};
 use trace::run::{
-    summarize, DumpRef, DumpScan, RolloutSummary, RunLayout, SampleDetail, Step, TrainData,
+    compare_train, summarize, DumpRef, DumpScan, RolloutSummary, RunLayout, SampleDetail,
+    SampleMatch, Step, TrainData, TrainPair,
 };
 use viewer::protocol::run::{
     other_column, run_to_text, split_detail, RunFromWorker, TRAIN_COLUMNS,
@@ -92,6 +95,23 @@ pub fn handle(kind: &str, data: JsValue) {
             if let Err(message) = result {
                 post(&RunFromWorker::RunFailed { id, message });
             }
+        }
+        "pair" => {
+            let list = |k: &str| -> Vec<JsValue> {
+                Reflect::get(&data, &k.into())
+                    .ok()
+                    .and_then(|v| v.dyn_into::<Array>().ok())
+                    .map(|a| a.iter().collect())
+                    .unwrap_or_default()
+            };
+            let (a, b) = (list("a"), list("b"));
+            wasm_bindgen_futures::spawn_local(async move {
+                let mut pairs = Vec::with_capacity(a.len());
+                for (x, y) in a.iter().zip(&b) {
+                    pairs.push(pair(x.as_string().unwrap_or_default(), y).await);
+                }
+                post(&RunFromWorker::RunPair { id, pairs });
+            });
         }
         other => post(&RunFromWorker::RunFailed {
             id,
@@ -255,6 +275,17 @@ async fn summary(dump: &DumpRef, run_has_train: bool) -> RolloutSummary {
     };
     // The scan (the dump's rows) is dropped here: only the summary is kept.
     summarize(dump, scanned, train, run_has_train).0
+}
+
+/// This run's train dump `a` and run B's `b` (a `File` or URL), compared by sample index;
+/// one pair held at a time.
+async fn pair(a: String, b: &JsValue) -> Option<TrainPair> {
+    let ta = read_train(&a, true).await.ok()?;
+    let bytes = read_whole(b, trace::run::MAX_TRAIN_BYTES as f64, "train data")
+        .await
+        .ok()?;
+    let tb = TrainData::read(&bytes, true).ok()?;
+    Some(compare_train(&ta, &tb, SampleMatch::Index))
 }
 
 async fn read_train(path: &str, tokens: bool) -> Result<TrainData, String> {

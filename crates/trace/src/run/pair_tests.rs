@@ -1,0 +1,71 @@
+use serde_json::{json, Map, Value as J};
+
+use super::*;
+
+fn rec(id: i64, kind: &str, n: u64, reward: f64) -> Map<String, J> {
+    let v = json!({"rollout_id": id, "kind": kind, "sample_count": n, "reward/mean": reward});
+    v.as_object().cloned().unwrap_or_default()
+}
+
+#[test]
+fn samples_seen_counts_train_dumps_up_to_each() {
+    let run = [
+        rec(1, "train", 8, 0.0),
+        rec(0, "train", 4, 0.0),
+        rec(0, "eval", 100, 0.0),
+        rec(2, "eval", 100, 0.0),
+    ];
+    assert_eq!(samples_seen(&run), [Some(12), Some(4), Some(0), Some(12)]);
+}
+
+#[test]
+fn align_by_rollout_id_keeps_dumps_of_one_run_alone() {
+    let a = [
+        rec(0, "train", 4, 0.5),
+        rec(1, "train", 4, 0.5),
+        rec(0, "eval", 2, 0.5),
+    ];
+    let b = [rec(1, "train", 4, 0.75), rec(2, "train", 4, 0.0)];
+    let pairs = align(&a, &b, Align::RolloutId);
+    assert_eq!(
+        pairs,
+        [
+            (Some(0), None),
+            (Some(1), Some(0)),
+            (None, Some(1)),
+            (Some(2), None)
+        ]
+    );
+    assert_eq!(deltas(&a[1], &b[0])["reward/mean"], json!(0.25));
+    assert!(!deltas(&a[1], &b[0]).contains_key("rollout_id"));
+}
+
+#[test]
+fn align_by_samples_seen_pairs_rollouts_of_other_sizes() {
+    // A trains 4 samples a rollout, B 8: B's rollout 0 has seen what A's 1 has.
+    let a: Vec<_> = (0..4).map(|i| rec(i, "train", 4, 0.0)).collect();
+    let b: Vec<_> = (0..2).map(|i| rec(i, "train", 8, 0.0)).collect();
+    let pairs = align(&a, &b, Align::SamplesSeen);
+    assert_eq!(
+        pairs,
+        [
+            (Some(0), None),
+            (Some(1), Some(0)),
+            (Some(2), None),
+            (Some(3), Some(1))
+        ]
+    );
+}
+
+#[test]
+fn logprob_diff_is_mean_and_max_of_abs_a_minus_b() {
+    let a = [-1.0f32, -2.0, -0.5, f32::NAN];
+    let b = [-1.5f32, -2.0, -0.25, -1.0, -9.0];
+    assert_eq!(per_token_diff(&a, &b)[..3], [0.5, 0.0, -0.25]);
+    let d = logprob_diff(&a, &b).expect("both have log probs");
+    assert_eq!(d.tokens, 4);
+    assert!(d.length_differs);
+    assert!((d.mean_abs - 0.25).abs() < 1e-9, "{d:?}");
+    assert_eq!((d.max_abs, d.max_at), (0.5, 0));
+    assert_eq!(logprob_diff(&[], &b), None);
+}
