@@ -104,8 +104,11 @@ pub fn open_index(run: RunClient, url: String) {
     });
 }
 
+/// A run index read: the run's name, when it has one, and its files with their URLs.
+pub type IndexRun = (Option<String>, Vec<(String, JsValue)>);
+
 /// The index's run name, when it has one, and its files.
-async fn read_index(index: &str) -> Result<(Option<String>, Vec<(String, JsValue)>), String> {
+async fn read_index(index: &str) -> Result<IndexRun, String> {
     let too_big = |_| format!("larger than {:.0} MB", MAX_INDEX_BYTES / 1e6);
     let resp = crate::fetch::fetch_capped(index, Some((MAX_INDEX_BYTES, &too_big)))
         .await?
@@ -118,8 +121,9 @@ async fn read_index(index: &str) -> Result<(Option<String>, Vec<(String, JsValue
     index_files(&text, index)
 }
 
-/// The files a run index's `text` lists, each with its URL beside the index at `index`.
-pub fn index_files(text: &str, index: &str) -> Result<Vec<(String, JsValue)>, String> {
+/// The run's name, when the index has one, and the files its `text` lists, each with its URL
+/// beside the index at `index`.
+pub fn index_files(text: &str, index: &str) -> Result<IndexRun, String> {
     if text.len() as f64 > MAX_INDEX_BYTES {
         return Err(format!("larger than {:.0} MB", MAX_INDEX_BYTES / 1e6));
     }

@@ -63,7 +63,7 @@ impl RunClient {
                     continue;
                 };
                 etag = tag;
-                if let Ok(files) = super::super::open::index_files(&text, &index) {
+                if let Ok((_, files)) = super::super::open::index_files(&text, &index) {
                     if this.still(generation) {
                         this.refresh(files);
                     }
