@@ -15,6 +15,7 @@ pub mod file;
 pub mod input;
 pub mod listing;
 pub mod table;
+mod verl_listing;
 
 pub use input::Src;
 
