@@ -53,6 +53,16 @@ impl Lines {
         let mut rest = &chunk[..take];
         self.fed += take as u64;
         while !rest.is_empty() && self.stopped.is_none() {
+            // A run of empty lines at once (10 million of them cost one pass).
+            if self.partial.is_empty() && self.skipping.is_none() {
+                let empty = rest.iter().take_while(|&&b| b == b'\n').count();
+                if empty > 0 {
+                    self.ended += empty as u64;
+                    self.blank_lines += empty as u64;
+                    rest = &rest[empty..];
+                    continue;
+                }
+            }
             match memchr::memchr(b'\n', rest) {
                 Some(at) => {
                     self.extend(&rest[..at]);
