@@ -18,7 +18,10 @@ fn fixture() -> PathBuf {
 
 /// `rollscope run ARGS…`, killed past `wall`: (exit code, stdout, stderr, seconds).
 fn run(args: &[&str], wall: Duration) -> (Option<i32>, String, String, f64) {
-    let dir = std::env::temp_dir().join(format!("rollscope-verl-out-{}", std::process::id()));
+    // One folder per call: the tests run in parallel.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("rollscope-verl-out-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (out, err) = (dir.join("stdout"), dir.join("stderr"));
     let t = Instant::now();
@@ -41,7 +44,9 @@ fn run(args: &[&str], wall: Duration) -> (Option<i32>, String, String, f64) {
         std::thread::sleep(Duration::from_millis(20));
     };
     let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
-    (code, read(&out), read(&err), t.elapsed().as_secs_f64())
+    let got = (code, read(&out), read(&err), t.elapsed().as_secs_f64());
+    let _ = std::fs::remove_dir_all(&dir);
+    got
 }
 
 fn run_json(dir: &Path) -> J {
@@ -95,6 +100,34 @@ fn the_fixture_run_matches_its_generator() {
         "{s}"
     );
     assert!(s.get("response_length").is_none() && s.get("train/raw_reward").is_none());
+}
+
+#[test]
+fn a_step_folder_opened_alone_is_named_by_its_own_name() {
+    let doc = run_json(&fixture().join("run/validation"));
+    let got: Vec<(String, String)> = doc["rollouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["file"].as_str().unwrap().into(),
+                r["kind"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let want = [
+        "validation/0.jsonl",
+        "validation/2.jsonl",
+        "validation/4.jsonl",
+    ];
+    assert_eq!(got, want.map(|f| (f.to_string(), "eval".to_string())));
+    let doc = run_json(&fixture().join("run/rollout"));
+    assert!(doc["rollouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["kind"] == "train"));
 }
 
 #[test]

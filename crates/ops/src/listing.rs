@@ -144,7 +144,7 @@ fn keep(
     Ok(())
 }
 
-fn finish(
+pub(crate) fn finish(
     mut files: Vec<(String, u64)>,
     shown: &str,
     templates: &Templates,
@@ -210,7 +210,12 @@ pub fn list_local_with(
                     _ => Ok(None),
                 }
             })?;
-            return Ok(LocalRun { root, listing });
+            return Ok(crate::verl_listing::rebase_lone(
+                LocalRun { root, listing },
+                &name,
+                &shown,
+                templates,
+            ));
         }
     }
     let mut given = Vec::with_capacity(inputs.len());
