@@ -2,11 +2,11 @@
 // `validation/{step}.jsonl`, written by verl's own `_dump_generations`): training and
 // validation steps told apart by folder, the reward and pass@k trends of both, a step's table
 // with every reward_extra_infos key as a column, the text search, and a sample in the inspector.
-import { test } from "node:test";
+import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { eachBrowser, newPage, waitState, shot, ROOT } from "./helpers.js";
+import { eachBrowser, newPage, waitState, shot, startRollscope, ROOT } from "./helpers.js";
 
 const VERL = path.resolve(ROOT, "tests/fixtures/verl");
 const RUN = path.join(VERL, "run");
@@ -14,11 +14,17 @@ const WANT = JSON.parse(fs.readFileSync(path.join(VERL, "expected.json"), "utf8"
 const lines = (file) => fs.readFileSync(path.join(RUN, file), "utf8").trim().split("\n").map((l) => JSON.parse(l));
 const rowSel = "[data-testid=sample-row]";
 
+/** The run opened through the folder input (Chromium: Firefox's driver cannot pick a folder),
+ * else through `rollscope DIR`'s `?run=` link. */
 async function openVerlRun(env) {
   const page = await newPage(env.browser);
-  await page.goto(env.srv.url);
-  assert.equal(await waitState(page, ["ready", "error"]), "ready", "demo loads");
-  await page.locator("[data-testid=run-input]").setInputFiles(RUN);
+  if (env.kind === "chromium") {
+    await page.goto(env.srv.url);
+    assert.equal(await waitState(page, ["ready", "error"]), "ready", "demo loads");
+    await page.locator("[data-testid=run-input]").setInputFiles(RUN);
+  } else {
+    await page.goto(env.host.url);
+  }
   await page.waitForFunction(() => ["ready", "error"].includes(document.querySelector("[data-testid=run]")?.dataset.state),
     null, { timeout: 60000 });
   assert.equal(await page.evaluate(() => document.querySelector("[data-testid=run]").dataset.state), "ready");
@@ -26,15 +32,19 @@ async function openVerlRun(env) {
 }
 
 eachBrowser((env) => {
+  before(async () => { env.host = await startRollscope([RUN]); });
+  after(() => { env.host?.child.kill(); });
+
   test("a verl run: training and validation steps, reward and pass@k trends of both", async () => {
     const page = await openVerlRun(env);
-    const rows = await page.$$eval("tr[data-testid=run-step]", (rs) => rs.map((r) => `${r.dataset.kind}:${r.dataset.rolloutId}`));
+    const rows = await page.evaluate(() => [...document.querySelectorAll("tr[data-testid=run-step]")]
+      .map((r) => `${r.dataset.kind}:${r.dataset.rolloutId}`));
     assert.deepEqual(rows.sort(), WANT.map((w) => `${w.kind}:${w.step}`).sort());
     assert.equal(await page.locator("[data-testid=run-step-error]").count(), 0);
     for (const [chart, want] of [["reward", ["reward mean", "eval/validation"]], ["pass", ["pass@1", "pass@4", "eval/validation pass@1"]]]) {
-      const c = page.locator(`[data-testid=run-chart][data-chart=${chart}]`);
-      await c.waitFor();
-      const series = await c.locator("[data-testid=trend-line]").evaluateAll((ls) => ls.map((l) => l.dataset.series));
+      const sel = `[data-testid=run-chart][data-chart=${chart}] [data-testid=trend-line]`;
+      await page.waitForFunction((sel) => !!document.querySelector(sel), sel);
+      const series = await page.evaluate((sel) => [...document.querySelectorAll(sel)].map((l) => l.dataset.series), sel);
       for (const s of want) assert.ok(series.includes(s), `${chart}: ${s} in ${series}`);
     }
     // What verl does not record is not charted as zeros.
@@ -62,7 +72,7 @@ eachBrowser((env) => {
     await page.locator(`${rowSel}[data-position="5"]`).click();
     await page.waitForFunction(() => document.querySelector("[data-testid=sample-inspector]")?.dataset.position === "5"
       && document.querySelector("[data-testid=sample-response]"), null, { timeout: 30000 });
-    const text = await page.locator("[data-testid=sample-response]").textContent();
+    const text = await page.evaluate(() => document.querySelector("[data-testid=sample-response]").textContent);
     assert.equal(text, file[5].output);
     const inspector = await page.locator("[data-testid=sample-inspector]").innerText();
     assert.ok(inspector.includes(file[5].input), "the prompt is shown");

@@ -67,6 +67,11 @@ fn the_fixture_run_matches_what_its_generator_computed() {
         }
         if d.kind == DumpKind::Eval {
             close("eval/validation", &w["score_mean"]);
+        } else {
+            assert_eq!(
+                Some(s.flags.zero_std_groups as u64),
+                w["zero_std_groups"].as_u64()
+            );
         }
     }
 }

@@ -163,12 +163,12 @@ pub struct DumpScan(Format);
 /// A pickle dump (slime) or a verl step log (JSONL), as the run's layout named it.
 enum Format {
     Pickle {
-        reader: Box<pt::StreamReader<'static>>,
+        reader: pt::StreamReader<'static>,
         inner: Rc<RefCell<Inner>>,
         /// Bytes pushed so far.
         fed: u64,
     },
-    Verl(super::verl::VerlScan),
+    Verl(Box<super::verl::VerlScan>),
 }
 
 impl DumpScan {
@@ -186,7 +186,7 @@ impl DumpScan {
     /// JSONL, anything else as a pickle dump).
     pub fn of(dump: &super::DumpRef, step: bool) -> DumpScan {
         match (dump.is_verl(), step) {
-            (true, _) => DumpScan(Format::Verl(super::verl::VerlScan::new(step))),
+            (true, _) => DumpScan(Format::Verl(Box::new(super::verl::VerlScan::new(step)))),
             (false, true) => DumpScan::step(),
             (false, false) => DumpScan::summary(),
         }
@@ -195,10 +195,7 @@ impl DumpScan {
     fn new(limits: &'static Limits, detail: bool) -> DumpScan {
         let inner = Rc::new(RefCell::new(Inner::new(detail)));
         DumpScan(Format::Pickle {
-            reader: Box::new(pt::StreamReader::with_sink(
-                limits,
-                Box::new(Sink(inner.clone())),
-            )),
+            reader: pt::StreamReader::with_sink(limits, Box::new(Sink(inner.clone()))),
             inner,
             fed: 0,
         })

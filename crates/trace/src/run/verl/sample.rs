@@ -140,9 +140,7 @@ pub fn read_line(mut obj: Map<String, J>, position: usize, detail: bool) -> Line
         };
         let reward = obj.remove("score").unwrap_or(J::Null);
         let label = obj.remove("gts").unwrap_or(J::Null);
-        for k in ["step"] {
-            obj.remove(k);
-        }
+        obj.remove("step");
         SampleDetail {
             row: row.clone(),
             prompt,

@@ -8,7 +8,7 @@ use super::super::{
     Dist, Dists, DumpKind, DumpRef, Flags, RolloutSummary, SampleRow, Scanned, SummaryExtra,
 };
 use crate::json::float_json;
-use crate::metrics::stats;
+use crate::metrics::{py_round1, stats};
 
 /// The step's groups: rows of equal `uid` (wherever they sit in the file) when every row has
 /// one, else runs of identical `input`; `Some((size, rows in group order))` when every group has
@@ -96,6 +96,9 @@ fn verl_metrics(dump: &DumpRef, rows: &[SampleRow]) -> Map<String, J> {
             if let Some((_, p)) = pass {
                 m.insert("pass_rate".into(), J::Object(p));
             }
+            for (k, n) in zero_std(rows) {
+                m.insert(format!("rollout/zero_std/count_{k}"), J::from(n));
+            }
         }
         DumpKind::Eval => {
             let name = eval_name(&dump.file);
@@ -115,6 +118,27 @@ fn verl_metrics(dump: &DumpRef, rows: &[SampleRow]) -> Map<String, J> {
     }
     extra_means(&mut m, rows);
     m
+}
+
+/// slime's `_compute_zero_std_metrics` over the step's groups: per reward (as
+/// `str(round(r, 1))`), the groups whose scores are all that reward. Empty when the groups are
+/// not known.
+fn zero_std(rows: &[SampleRow]) -> Vec<(String, usize)> {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    let Some((size, order)) = groups(rows) else {
+        return counts;
+    };
+    for g in order.chunks(size.max(1)) {
+        let first = rows[g[0]].reward;
+        if let Some(r) = first.filter(|_| g.iter().all(|&i| rows[i].reward == first)) {
+            let key = py_round1(r);
+            match counts.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((key, 1)),
+            }
+        }
+    }
+    counts
 }
 
 /// `reward_extra/{key}/mean` for every extra key whose every value is a number or a bool.
@@ -151,10 +175,19 @@ pub fn summarize_verl(dump: &DumpRef, scan: Scanned) -> (RolloutSummary, Scanned
             dump.rollout_id
         ));
     }
+    let metrics = verl_metrics(dump, &scan.rows);
+    let flags = Flags {
+        zero_std_groups: metrics
+            .iter()
+            .filter(|(k, _)| k.starts_with("rollout/zero_std/count_"))
+            .filter_map(|(_, v)| v.as_u64())
+            .sum::<u64>() as usize,
+        ..Flags::default()
+    };
     let summary = RolloutSummary {
         dump: Some(dump.clone()),
-        metrics: verl_metrics(dump, &scan.rows),
-        flags: Flags::default(),
+        metrics,
+        flags,
         dists: Dists {
             reward: Dist::of(scan.rows.iter().filter_map(|r| r.reward)),
             ..Dists::default()
