@@ -71,7 +71,7 @@ eachBrowser((env) => {
 
     await page.locator(`${rowSel}[data-position="5"]`).click();
     await page.waitForFunction(() => document.querySelector("[data-testid=sample-inspector]")?.dataset.position === "5"
-      && document.querySelector("[data-testid=sample-response]"), null, { timeout: 30000 });
+      && !!document.querySelector("[data-testid=sample-response]"), null, { timeout: 30000 });
     const text = await page.evaluate(() => document.querySelector("[data-testid=sample-response]").textContent);
     assert.equal(text, file[5].output);
     const inspector = await page.locator("[data-testid=sample-inspector]").innerText();
