@@ -26,6 +26,7 @@ pub fn fuzz(root: &Path, args: &[String]) -> Result {
         ("tokenizer", 256 << 10, "json"),
         ("run_read", 256 << 10, "pt"),
         ("export_stream", 64 << 10, "pt json"),
+        ("verl_read", 256 << 10, "jsonl"),
     ];
     let mut minutes = 7.0f64;
     let mut only: Option<String> = None;

@@ -20,15 +20,19 @@
 //!
 //! - the exports and the report's rows written from the row store equal the value-tree
 //!   path's bytes and stay within their output limit ([`export`]).
+//! - a verl step log gives the same rows and notes whole and in any chunks, a detail per row
+//!   and no more rows than lines ([`verl`]).
 //!
 //! Layout: this file (targets and dispatch), `built.rs` (checks on a `Materialized` and on series),
 //! `export.rs` (the streamed writers),
-//! `tree.rs` (value tree size and canonical form), `stream.rs` (chunked vs whole).
+//! `tree.rs` (value tree size and canonical form), `stream.rs` (chunked vs whole), `verl.rs`
+//! (verl's JSONL step logs).
 
 pub mod built;
 pub mod export;
 pub mod stream;
 pub mod tree;
+pub mod verl;
 
 pub use built::{OUT_FLOOR, OUT_PER_INPUT_BYTE};
 
@@ -45,6 +49,7 @@ pub const TARGETS: &[&str] = &[
     "tokenizer",
     "run_read",
     "export_stream",
+    "verl_read",
 ];
 
 /// Runs the check of `target` on `data`. Panics on an invariant violation or an unknown target.
@@ -60,6 +65,7 @@ pub fn check(target: &str, data: &[u8]) {
         "tokenizer" => check_tokenizer(data),
         "run_read" => check_run_read(data),
         "export_stream" => export::check_export_stream(data),
+        "verl_read" => verl::check_verl_read(data),
         other => panic!("unknown fuzz target {other:?} (known: {TARGETS:?})"),
     }
 }

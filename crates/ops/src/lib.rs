@@ -18,6 +18,7 @@ pub mod input;
 pub mod listing;
 pub mod pair;
 pub mod table;
+mod verl_listing;
 
 pub use input::Src;
 

@@ -10,6 +10,8 @@
 //! sockets and devices. Which listed file is which is `trace::run::layout_with`, under slime's
 //! `--save-debug-*` templates when given; with templates and no input, the run is the
 //! templates' folders, listed from the nearest folder holding both ([`list_templated`]).
+//! A folder's other subfolders are searched for verl's `{step}.jsonl` step logs only
+//! (`verl_listing`: training and validation folders side by side).
 
 use std::path::{Path, PathBuf};
 
@@ -61,12 +63,24 @@ pub fn list_folder(
         ("", &["rollout_data", "train_data", "tokenizer"])
     };
     let mut files = Vec::new();
+    let mut verl_dirs = Vec::new();
     match dir(first)? {
-        Some(entries) => keep(shown, first, entries, &mut files)?,
+        Some(entries) => {
+            if !root_is_parent {
+                verl_dirs = crate::verl_listing::subfolders(&entries, rest);
+            }
+            keep(shown, first, entries, &mut files)?
+        }
         None => return Err(format!("{shown}: not a folder")),
     }
     for sub in rest {
         if let Some(entries) = dir(sub)? {
+            keep(shown, sub, entries, &mut files)?;
+        }
+    }
+    for sub in &verl_dirs {
+        if let Some(entries) = dir(sub)? {
+            let entries = crate::verl_listing::step_logs(sub, entries);
             keep(shown, sub, entries, &mut files)?;
         }
     }
@@ -130,7 +144,7 @@ fn keep(
     Ok(())
 }
 
-fn finish(
+pub(crate) fn finish(
     mut files: Vec<(String, u64)>,
     shown: &str,
     templates: &Templates,
@@ -141,7 +155,8 @@ fn finish(
     let layout = layout_with(&paths, templates);
     if layout.dumps.is_empty() {
         return Err(format!(
-            "{shown}: no rollout dumps (expected rollout_data/{{id}}.pt as slime's --dump-details writes)"
+            "{shown}: no rollout dumps (expected rollout_data/{{id}}.pt as slime's --dump-details \
+             writes, or verl's {{step}}.jsonl in this folder or its subfolders)"
         ));
     }
     Ok((files, layout))
@@ -195,7 +210,12 @@ pub fn list_local_with(
                     _ => Ok(None),
                 }
             })?;
-            return Ok(LocalRun { root, listing });
+            return Ok(crate::verl_listing::rebase_lone(
+                LocalRun { root, listing },
+                &name,
+                &shown,
+                templates,
+            ));
         }
     }
     let mut given = Vec::with_capacity(inputs.len());

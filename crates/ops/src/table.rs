@@ -168,7 +168,7 @@ pub fn read_dump(
     run_has_train: bool,
     opts: &RunOptions,
 ) -> DumpResult {
-    let mut scan = trace::run::DumpScan::summary();
+    let mut scan = trace::run::DumpScan::of(dump, false);
     let scanned = src
         .chunks(&mut |c| {
             scan.push(c)?;

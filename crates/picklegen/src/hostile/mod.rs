@@ -9,10 +9,12 @@
 //! `amplify.rs` (the three VM amplifiers of issue 24),
 //! `trace/` (trace shapes: cycles, sharing, span shapes, floats), `cache.rs` (untrusted cache JSON),
 //! `output.rs` (small dumps whose exports and reports would be huge), `train.rs` (train
-//! payloads that lie, a huge image).
+//! payloads that lie, a huge image). `jsonl.rs` is its own section: verl step logs for a run
+//! reader (not pickles: [`catalog`] leaves them out), each with what the run must give.
 
 pub mod amplify;
 mod cache;
+pub mod jsonl;
 mod output;
 mod trace;
 pub mod train;

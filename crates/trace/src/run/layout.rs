@@ -11,6 +11,8 @@
 //!   own `rollout_id` wins once read ([`pair_train`]);
 //! - a name with the word `eval` in it (`eval_5.pt`, `rollout_eval_5.pt`) is an eval dump;
 //! - any other `.pt` is a rollout dump; a dump's id is the last run of digits in its name.
+//! - a `{step}.jsonl` is a verl step log (`verl::verl_role`: eval when its folder's name
+//!   starts with `val`, `eval` or `test`).
 //!
 //! [`Templates`] reads slime's own flags instead, exactly.
 
@@ -155,6 +157,15 @@ pub fn layout_with<S: AsRef<str>>(paths: &[S], templates: &Templates) -> RunLayo
             if dir == "tokenizer" || out.tokenizer.is_none() {
                 out.tokenizer = Some(p.to_string());
             }
+            continue;
+        }
+        if let Some((kind, id)) = super::verl::verl_role(dir, name) {
+            dumps.push(DumpRef {
+                rollout_id: id,
+                kind,
+                file: p.to_string(),
+                train_file: None,
+            });
             continue;
         }
         let Some(stem) = name.strip_suffix(".pt") else {

@@ -23,7 +23,8 @@
 //! dump's datasets), `metrics.rs` (slime's metrics), `summary.rs` ([`RolloutSummary`],
 //! distributions), `flags.rs` (flags and pass@k), `step.rs` ([`Step`]), `record.rs` (the
 //! `run_reference.json` records), `writing.rs` (a file still being written), `pair.rs` and
-//! `pair_json.rs` (two runs side by side), this file (types shared by all).
+//! `pair_json.rs` (two runs side by side), `verl/` (verl's `{step}.jsonl` rollout logs read as
+//! dumps), this file (types shared by all).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as J;
@@ -44,6 +45,7 @@ mod summary;
 mod train;
 mod train_metrics;
 mod writing;
+pub mod verl;
 
 pub use eval_sets::{eval_set_names, eval_sets, eval_sets_json, EvalSet, MAX_EVAL_SETS};
 pub use flags::FlagInfo;
@@ -147,6 +149,14 @@ pub struct DumpRef {
     pub file: String,
     /// `train_data/{id}.pt` beside it, for a train dump whose run has one.
     pub train_file: Option<String>,
+}
+
+impl DumpRef {
+    /// Whether the file is a verl step log (`{step}.jsonl`, [`verl::verl_role`]), not a
+    /// pickle dump.
+    pub fn is_verl(&self) -> bool {
+        verl::is_verl_path(&self.file)
+    }
 }
 
 /// One sample of a dump, as a line of the step table and a record of `rollscope run --json`.

@@ -8,6 +8,9 @@ use crate::json::float_json;
 
 /// One sample's record (`run_reference.json` `samples[i]`).
 pub fn sample_record(dump: &DumpRef, r: &SampleRow) -> Map<String, J> {
+    if dump.is_verl() {
+        return super::verl::verl_sample_record(dump, r);
+    }
     let f = |x: Option<f64>| x.map_or(J::Null, float_json);
     // Lengths are ints in slime's records; keep whole numbers as ints.
     let n = |x: Option<f64>| match x {

@@ -130,7 +130,7 @@ pub fn has_repetition(text: &str) -> bool {
 }
 
 /// Characters in the longest line (`text.split("\n")`).
-fn max_line_chars(text: &str) -> usize {
+pub(crate) fn max_line_chars(text: &str) -> usize {
     text.split('\n')
         .map(|l| l.chars().count())
         .max()
@@ -443,13 +443,13 @@ fn read_events(tree: &Tree, trace: Option<&Value>, row: &mut SampleRow, ev: &mut
 }
 
 /// FNV-1a: a stable hash for telling prompts apart.
-fn fnv(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
     })
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
         s.push_str(&format!("{b:02x}"));

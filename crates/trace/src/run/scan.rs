@@ -158,11 +158,17 @@ pub const NOT_A_ROLLOUT_DUMP: &str = "a train dump";
 
 /// Reads one dump as its bytes arrive: [`DumpScan::push`] each chunk, then
 /// [`DumpScan::finish`].
-pub struct DumpScan {
-    reader: pt::StreamReader<'static>,
-    inner: Rc<RefCell<Inner>>,
-    /// Bytes pushed so far.
-    fed: u64,
+pub struct DumpScan(Format);
+
+/// A pickle dump (slime) or a verl step log (JSONL), as the run's layout named it.
+enum Format {
+    Pickle {
+        reader: pt::StreamReader<'static>,
+        inner: Rc<RefCell<Inner>>,
+        /// Bytes pushed so far.
+        fed: u64,
+    },
+    Verl(Box<super::verl::VerlScan>),
 }
 
 impl DumpScan {
@@ -176,29 +182,54 @@ impl DumpScan {
         DumpScan::new(&STEP_LIMITS, true)
     }
 
-    fn new(limits: &'static Limits, detail: bool) -> DumpScan {
-        let inner = Rc::new(RefCell::new(Inner::new(detail)));
-        DumpScan {
-            reader: pt::StreamReader::with_sink(limits, Box::new(Sink(inner.clone()))),
-            inner,
-            fed: 0,
+    /// A summary or step scan of `dump`, read as its name says (a verl `{step}.jsonl` as
+    /// JSONL, anything else as a pickle dump).
+    pub fn of(dump: &super::DumpRef, step: bool) -> DumpScan {
+        match (dump.is_verl(), step) {
+            (true, _) => DumpScan(Format::Verl(Box::new(super::verl::VerlScan::new(step)))),
+            (false, true) => DumpScan::step(),
+            (false, false) => DumpScan::summary(),
         }
     }
 
+    fn new(limits: &'static Limits, detail: bool) -> DumpScan {
+        let inner = Rc::new(RefCell::new(Inner::new(detail)));
+        DumpScan(Format::Pickle {
+            reader: pt::StreamReader::with_sink(limits, Box::new(Sink(inner.clone()))),
+            inner,
+            fed: 0,
+        })
+    }
+
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), String> {
-        self.fed += chunk.len() as u64;
-        self.reader.push(chunk).map_err(|e| e.to_string())
+        match &mut self.0 {
+            Format::Pickle { reader, fed, .. } => {
+                *fed += chunk.len() as u64;
+                reader.push(chunk).map_err(|e| e.to_string())
+            }
+            Format::Verl(v) => {
+                v.push(chunk);
+                Ok(())
+            }
+        }
     }
 
     /// Whether the rest of the file is not needed.
     pub fn is_done(&self) -> bool {
-        self.reader.is_done()
+        match &self.0 {
+            Format::Pickle { reader, .. } => reader.is_done(),
+            Format::Verl(v) => v.is_done(),
+        }
     }
 
     /// Ends the input. Samples the reader did not hand over (a layout read whole) are read
     /// from the tree here, in order.
     pub fn finish(self) -> Result<Scanned, String> {
-        let dump = self.reader.finish().map_err(|e| e.to_string())?;
+        let (reader, inner, fed) = match self.0 {
+            Format::Pickle { reader, inner, fed } => (reader, inner, fed),
+            Format::Verl(v) => return v.finish(),
+        };
+        let dump = reader.finish().map_err(|e| e.to_string())?;
         let tree = &dump.tree;
         // Told apart by what it holds, not its name: slime's train payload has samples too.
         let is_train = ["format_version", "dp_shards"]
@@ -211,8 +242,8 @@ impl DumpScan {
             ));
         }
         let samples = crate::samples(tree).map_err(|e| e.to_string())?;
-        let mut me = self.inner.borrow_mut();
-        me.out.set_input(self.fed);
+        let mut me = inner.borrow_mut();
+        me.out.set_input(fed);
         let detail = me.detail;
         let from = me.next;
         for (i, s) in samples.iter().enumerate().skip(from) {

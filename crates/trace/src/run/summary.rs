@@ -170,6 +170,9 @@ pub fn summarize_with(
     run_has_train: bool,
     opts: &RunOptions,
 ) -> (RolloutSummary, Scanned) {
+    if dump.is_verl() {
+        return super::verl::summarize_verl(dump, scan);
+    }
     let mut flags = Flags::default();
     let mut notes = scan.notes.clone();
     let key = match dump.kind {

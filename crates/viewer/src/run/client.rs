@@ -76,7 +76,8 @@ impl RunClient {
         if layout.dumps.is_empty() {
             rs.reset(name.clone(), Vec::new(), layout.notes.clone(), false);
             rs.error.set(Some(format!(
-                "{name}: no rollout dumps found (expected rollout_data/{{id}}.pt, eval_{{id}}.pt or *.pt files)"
+                "{name}: no rollout dumps found (expected rollout_data/{{id}}.pt, eval_{{id}}.pt, \
+                 *.pt files or verl's {{step}}.jsonl)"
             )));
             return;
         }

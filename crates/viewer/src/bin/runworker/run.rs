@@ -256,7 +256,7 @@ fn next_queued() -> Option<(usize, DumpRef, bool)> {
 async fn summary(dump: &DumpRef, run_has_train: bool) -> RolloutSummary {
     let scanned = async {
         let src = source(&dump.file).ok_or("the file was not handed to the worker")?;
-        let mut scan = DumpScan::summary();
+        let mut scan = DumpScan::of(dump, false);
         read_chunks(&src, &mut |chunk| {
             scan.push(chunk)?;
             Ok(scan.is_done())
@@ -305,7 +305,7 @@ async fn open_step(id: u32, index: usize) -> Result<(), String> {
     });
     let dump = dump.ok_or_else(|| format!("the run has no dump number {index}"))?;
     let src = source(&dump.file).ok_or("the file was not handed to the worker")?;
-    let mut scan = DumpScan::step();
+    let mut scan = DumpScan::of(&dump, true);
     let superseded = || LATEST_STEP.with(|l| l.get()) != id;
     read_chunks(&src, &mut |chunk| {
         if superseded() {

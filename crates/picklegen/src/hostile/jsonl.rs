@@ -1,0 +1,190 @@
+//! Hostile verl step logs (`{step}.jsonl`, read by `trace::run::verl`): each case is one step
+//! file of a run whose other steps are good, and what reading it must give. A case of 2 GB is
+//! described, not held: [`JsonlBody::Long`] writes its run of bytes as it goes (or as a hole
+//! of a sparse file, [`JsonlCase::write_file`]).
+
+use std::io::{Seek, SeekFrom, Write};
+
+/// A good line as verl writes it, for `step`.
+pub fn good_line(step: i64, score: f64) -> String {
+    format!(
+        "{{\"input\": \"Question {step}?\", \"output\": \"#### {score}\", \"gts\": \"1\", \
+         \"score\": {score:?}, \"step\": {step}, \"acc\": {}, \"uid\": \"u{step}\"}}\n",
+        score == 1.0
+    )
+}
+
+/// A case's bytes.
+#[derive(Debug, Clone)]
+pub enum JsonlBody {
+    Bytes(Vec<u8>),
+    /// `head`, then `fill` zero bytes (a sparse file's hole on disk), then `tail`.
+    Long {
+        head: Vec<u8>,
+        fill: u64,
+        tail: Vec<u8>,
+    },
+}
+
+/// What reading the case must give: `Rows` lines read as samples and a note containing
+/// `note`, or an error containing the text (the run's other steps read all the same).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JsonlExpect {
+    Rows { rows: usize, note: &'static str },
+    Error(&'static str),
+}
+
+/// One hostile step file.
+#[derive(Debug, Clone)]
+pub struct JsonlCase {
+    /// A name for reports (the file is written as `{step}.jsonl` in a run folder).
+    pub name: &'static str,
+    pub what: &'static str,
+    pub body: JsonlBody,
+    pub expect: JsonlExpect,
+    /// Whether a browser test can hand it over (not the 2 GB line).
+    pub browser: bool,
+}
+
+impl JsonlCase {
+    /// Its length in bytes.
+    pub fn len(&self) -> u64 {
+        match &self.body {
+            JsonlBody::Bytes(b) => b.len() as u64,
+            JsonlBody::Long { head, fill, tail } => (head.len() + tail.len()) as u64 + fill,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Hands its bytes to `f` in chunks of at most 1 MiB (never the whole case at once).
+    pub fn chunks(&self, f: &mut dyn FnMut(&[u8])) {
+        match &self.body {
+            JsonlBody::Bytes(b) => b.chunks(1 << 20).for_each(f),
+            JsonlBody::Long { head, fill, tail } => {
+                f(head);
+                let zeros = vec![0u8; 1 << 20];
+                let mut left = *fill;
+                while left > 0 {
+                    let n = left.min(zeros.len() as u64) as usize;
+                    f(&zeros[..n]);
+                    left -= n as u64;
+                }
+                f(tail);
+            }
+        }
+    }
+
+    /// Writes it to `path` (a long run of zeros as a hole: a 2 GB case takes no disk).
+    pub fn write_file(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let mut f = std::fs::File::create(path)?;
+        match &self.body {
+            JsonlBody::Bytes(b) => f.write_all(b),
+            JsonlBody::Long { head, fill, tail } => {
+                f.write_all(head)?;
+                f.seek(SeekFrom::Current(i64::try_from(*fill).unwrap_or(i64::MAX)))?;
+                f.write_all(tail)
+            }
+        }
+    }
+}
+
+/// Every case, in a stable order.
+pub fn cases() -> Vec<JsonlCase> {
+    let good = |s: i64| good_line(s, 1.0).into_bytes();
+    let mut bad_utf8 = good(2);
+    bad_utf8.extend(
+        b"{\"input\": \"q\", \"output\": \"\xff\xfe broken \xc3\", \"score\": 1.0, \"step\": 2}\n",
+    );
+    bad_utf8.extend(good(2));
+    let mut long_number = good(2);
+    long_number.extend(b"{\"input\": \"q\", \"output\": \"a\", \"score\": ");
+    long_number.extend(std::iter::repeat_n(b'9', 10_000));
+    long_number.extend(b", \"step\": 2}\n");
+    long_number.extend(good(2));
+    let mut score_text = good(2);
+    score_text.extend(br#"{"input": "q", "output": "a", "gts": "1", "score": "1.0", "step": 2}"#);
+    score_text.push(b'\n');
+    let mut blank = vec![b'\n'; 10_000_000];
+    blank.extend(good(2));
+    let mut not_json = b"this is not JSON\n".to_vec();
+    not_json.extend(b"[1, 2, 3]\n");
+    let mut deep = good(2);
+    deep.extend(std::iter::repeat_n(b'[', 100_000));
+    deep.push(b'\n');
+    vec![
+        JsonlCase {
+            name: "verl_invalid_utf8",
+            what: "a line whose output is not UTF-8, between two good lines",
+            body: JsonlBody::Bytes(bad_utf8),
+            expect: JsonlExpect::Rows {
+                rows: 2,
+                note: "line 2: not a JSON object",
+            },
+            browser: true,
+        },
+        JsonlCase {
+            name: "verl_long_number",
+            what: "a score of 10 000 digits",
+            body: JsonlBody::Bytes(long_number),
+            expect: JsonlExpect::Rows {
+                rows: 2,
+                note: "line 2:",
+            },
+            browser: true,
+        },
+        JsonlCase {
+            name: "verl_score_text",
+            what: "a score that is a string",
+            body: JsonlBody::Bytes(score_text),
+            expect: JsonlExpect::Rows {
+                rows: 2,
+                note: "line 2: score is a string",
+            },
+            browser: true,
+        },
+        JsonlCase {
+            name: "verl_blank_lines",
+            what: "10 million empty lines, then a good line",
+            body: JsonlBody::Bytes(blank),
+            expect: JsonlExpect::Rows {
+                rows: 1,
+                note: "10000000 blank lines skipped",
+            },
+            browser: true,
+        },
+        JsonlCase {
+            name: "verl_deep_nesting",
+            what: "a line of 100 000 open brackets",
+            body: JsonlBody::Bytes(deep),
+            expect: JsonlExpect::Rows {
+                rows: 1,
+                note: "line 2: not a JSON object",
+            },
+            browser: true,
+        },
+        JsonlCase {
+            name: "verl_not_json",
+            what: "no line is a JSON object",
+            body: JsonlBody::Bytes(not_json),
+            expect: JsonlExpect::Error("no verl sample in the file (line 1: not a JSON object"),
+            browser: true,
+        },
+        JsonlCase {
+            name: "verl_2gb_line",
+            what: "a line of 2 GiB between two good lines",
+            body: JsonlBody::Long {
+                head: [good(2), b"{\"input\": \"".to_vec()].concat(),
+                fill: 2 << 30,
+                tail: [b"\"}\n".to_vec(), good(2)].concat(),
+            },
+            expect: JsonlExpect::Rows {
+                rows: 2,
+                note: "line 2: 2147483661 bytes, longer than",
+            },
+            browser: false,
+        },
+    ]
+}

@@ -1,0 +1,160 @@
+//! One line of a verl generation log → its [`SampleRow`] (and, for the open step, its
+//! [`SampleDetail`]).
+//!
+//! verl's `_write_generations` writes `input`, `output`, `gts`, `score`, `step` and every
+//! `reward_extra_infos` list of the batch's length (`acc`, `pred`, `uid`, `request_id`, …),
+//! through `json.dumps(…, default=str)`. In a row: `score` is the reward (a number, or a bool as
+//! 0/1), `gts` the label, `uid` the group, and every other key a reward field (one column of the
+//! step table each). What verl does not record (tokens, status, timings, train-side fields)
+//! stays `None`, never 0.
+
+use serde_json::{Map, Value as J};
+use sha2::{Digest, Sha256};
+
+use super::super::sample::{cut, fnv, has_repetition, hex, max_line_chars};
+use super::super::{Prompt, SampleDetail, SampleRow, MAX_TEXT_CHARS};
+
+/// The keys every line has (the rest are `reward_extra_infos`).
+pub const BASE_KEYS: [&str; 5] = ["input", "output", "gts", "score", "step"];
+
+/// Most extra keys kept per line as reward fields (the row's limit).
+const MAX_FIELDS: usize = 32;
+
+/// Longest text kept in a reward field or a group id.
+const FIELD_CHARS: usize = 200;
+
+/// One line read: its row, its detail when asked for, the `step` it names, and what was wrong
+/// with it (one line each, the line number added by the caller).
+pub struct LineSample {
+    pub row: SampleRow,
+    pub detail: Option<SampleDetail>,
+    pub step: Option<i64>,
+    pub problems: Vec<String>,
+}
+
+/// `score` as a reward: a finite number, or a bool as 0/1.
+fn score_of(v: &J) -> Result<Option<f64>, String> {
+    match v {
+        J::Null => Ok(None),
+        J::Bool(b) => Ok(Some(f64::from(u8::from(*b)))),
+        J::Number(n) => match n.as_f64().filter(|x| x.is_finite()) {
+            Some(x) => Ok(Some(x)),
+            None => Err(format!("score {n} is not a finite number")),
+        },
+        J::String(s) => Err(format!(
+            "score is a string ({:?}), not a number",
+            cut(s, 40)
+        )),
+        other => Err(format!("score is {}, not a number", kind(other))),
+    }
+}
+
+fn kind(v: &J) -> &'static str {
+    match v {
+        J::Null => "null",
+        J::Bool(_) => "a bool",
+        J::Number(_) => "a number",
+        J::String(_) => "a string",
+        J::Array(_) => "a list",
+        J::Object(_) => "an object",
+    }
+}
+
+/// A value as a short table cell: text cut to [`FIELD_CHARS`], containers as their JSON.
+fn small(v: &J) -> J {
+    match v {
+        J::String(s) => J::String(cut(s, FIELD_CHARS)),
+        J::Array(_) | J::Object(_) => J::String(cut(&v.to_string(), FIELD_CHARS)),
+        other => other.clone(),
+    }
+}
+
+fn text(v: Option<&J>) -> &str {
+    v.and_then(J::as_str).unwrap_or("")
+}
+
+/// Reads one parsed line (`position`: its place among the file's samples).
+pub fn read_line(mut obj: Map<String, J>, position: usize, detail: bool) -> LineSample {
+    let mut problems = Vec::new();
+    let mut row = SampleRow {
+        position,
+        index: J::Null,
+        group_index: J::Null,
+        ..SampleRow::default()
+    };
+    row.reward = match obj.get("score").map(score_of) {
+        None => {
+            problems.push("no score".into());
+            None
+        }
+        Some(Ok(x)) => x,
+        Some(Err(e)) => {
+            problems.push(e);
+            None
+        }
+    };
+    let step = obj.get("step").and_then(J::as_i64);
+    let input = obj.get("input");
+    if input.is_some_and(|v| !v.is_string()) {
+        problems.push("input is not text".into());
+    }
+    let prompt_text = text(input);
+    row.prompt_chars = prompt_text.chars().count();
+    row.prompt_hash = fnv(prompt_text.as_bytes());
+    let response = text(obj.get("output"));
+    row.response_chars = response.chars().count();
+    row.response_max_line_chars = max_line_chars(response);
+    row.response_sha256 = hex(&Sha256::digest(response.as_bytes()));
+    row.repetition = has_repetition(response);
+    row.label = obj.get("gts").map_or(J::Null, |v| match v {
+        J::String(s) => J::String(cut(s, 4096)),
+        other => small(other),
+    });
+    if let Some(uid) = obj.get("uid").filter(|v| !v.is_null()) {
+        row.group_index = small(uid);
+    }
+    let mut extra = obj
+        .iter()
+        .filter(|(k, _)| !BASE_KEYS.contains(&k.as_str()))
+        .peekable();
+    while let Some((k, v)) = extra.next() {
+        if row.reward_fields.len() == MAX_FIELDS {
+            problems.push(format!(
+                "{} more extra keys than the {MAX_FIELDS} shown",
+                1 + extra.count()
+            ));
+            break;
+        }
+        row.reward_fields.push((cut(k, FIELD_CHARS), small(v)));
+    }
+    let detail = detail.then(|| {
+        let prompt = match obj.remove("input") {
+            Some(J::String(s)) => Prompt::Text(cut(&s, MAX_TEXT_CHARS)),
+            Some(other) => Prompt::Other(other),
+            None => Prompt::Other(J::Null),
+        };
+        let response = match obj.remove("output") {
+            Some(J::String(s)) if s.chars().nth(MAX_TEXT_CHARS).is_none() => s,
+            Some(J::String(s)) => cut(&s, MAX_TEXT_CHARS),
+            _ => String::new(),
+        };
+        let reward = obj.remove("score").unwrap_or(J::Null);
+        let label = obj.remove("gts").unwrap_or(J::Null);
+        obj.remove("step");
+        SampleDetail {
+            row: row.clone(),
+            prompt,
+            response,
+            label,
+            reward,
+            metadata: J::Object(obj),
+            ..SampleDetail::default()
+        }
+    });
+    LineSample {
+        row,
+        detail,
+        step,
+        problems,
+    }
+}
