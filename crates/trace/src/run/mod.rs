@@ -43,7 +43,10 @@ mod train_metrics;
 
 pub use eval_sets::{eval_set_names, eval_sets, eval_sets_json, EvalSet, MAX_EVAL_SETS};
 pub use flags::FlagInfo;
-pub use layout::{layout, layout_with, match_template, pair_train, FileRole, RunLayout, Templates};
+pub use layout::{
+    layout, layout_with, match_template, pair_train, FileRole, RunLayout, Templates,
+    MAX_NAMED_ROLLOUT_ID,
+};
 pub use metrics::{group_size, pass_rate};
 pub use record::{as_older_reference, json_diff, rollout_record, run_json, sample_record};
 pub use sample::{has_repetition, Allowance};
