@@ -9,39 +9,86 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
-use common::{fixture, start_command, url_token};
+use common::{fixture, start_command, url_token, Server};
 
-#[test]
-fn the_opener_gets_a_private_redirect_file_not_the_token() {
-    let dir = std::env::temp_dir().join(format!("rs-opener-{}", std::process::id()));
+/// A fresh folder for one test.
+fn fresh(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rs-opener-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// An opener script in `dir` that runs `body` (the redirect file is `$1`), writing what it
+/// prints to `dir/argv` at once when done: the log's path.
+fn opener(dir: &Path, body: &str) -> (PathBuf, PathBuf) {
     let log = dir.join("argv");
-    let copy = dir.join("page");
     let script = dir.join("opener.sh");
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$0\" \"$@\" > '{log}.tmp'\n\
-             cp \"$1\" '{copy}'\nstat -c '%a' \"$1\" \"$(dirname \"$1\")\" >> '{log}.tmp'\n\
-             echo $$ >> '{log}.tmp'\nmv '{log}.tmp' '{log}'\n",
-            log = log.display(),
-            copy = copy.display()
+            "#!/bin/sh\n{{\n{body}\n}} > '{log}.tmp'\nmv '{log}.tmp' '{log}'\n",
+            log = log.display()
         ),
     )
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
+    (script, log)
+}
 
-    let data = dir.join("data");
+/// Serves a dump with `script` as the opener and `data` as `$XDG_DATA_HOME`.
+fn serve(script: &Path, data: &Path) -> Server {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rollscope"));
     cmd.arg(fixture("pd_1.pt"))
-        .env("ROLLSCOPE_OPENER", &script)
-        .env("XDG_DATA_HOME", &data);
-    let mut srv = start_command(cmd);
+        .env("ROLLSCOPE_OPENER", script)
+        .env("XDG_DATA_HOME", data);
+    start_command(cmd)
+}
+
+/// What the opener wrote, once it has run (at most 20 s).
+fn opened(log: &Path) -> String {
+    let started = Instant::now();
+    while !log.exists() && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::fs::read_to_string(log).expect("the opener ran")
+}
+
+/// Sends `sig` to the server and waits (at most 20 s) for it to end.
+fn stop(srv: &mut Server, sig: i32) -> ExitStatus {
+    // SAFETY: a signal to our own child.
+    assert_eq!(unsafe { libc::kill(srv.child.id() as i32, sig) }, 0);
+    let started = Instant::now();
+    loop {
+        if let Some(status) = srv.child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "signal {sig}: still running"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_opener_gets_a_private_redirect_file_not_the_token() {
+    let dir = fresh("argv");
+    let copy = dir.join("page");
+    let (script, log) = opener(
+        &dir,
+        &format!(
+            "printf '%s\\n' \"$0\" \"$@\"\ncp \"$1\" '{copy}'\n\
+             stat -c '%a' \"$1\" \"$(dirname \"$1\")\"\necho $$",
+            copy = copy.display()
+        ),
+    );
+    let data = dir.join("data");
+    let mut srv = serve(&script, &data);
     let token = url_token(&srv);
     assert!(
         token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
@@ -49,11 +96,7 @@ fn the_opener_gets_a_private_redirect_file_not_the_token() {
         srv.url
     );
 
-    let started = Instant::now();
-    while !log.exists() && started.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let argv = std::fs::read_to_string(&log).expect("the opener ran");
+    let argv = opened(&log);
     let lines: Vec<&str> = argv.lines().collect();
     // $0, the one argument, the modes of the file and of its folder, the opener's pid.
     assert_eq!(lines.len(), 5, "{argv}");
@@ -76,12 +119,7 @@ fn the_opener_gets_a_private_redirect_file_not_the_token() {
     );
 
     // Ctrl-C: the server stops and takes the redirect file with it.
-    let pid = srv.child.id() as i32;
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
-    let started = Instant::now();
-    while srv.child.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    stop(&mut srv, libc::SIGINT);
     assert!(!page_path.exists(), "the redirect file outlived the server");
     assert!(
         page_path.parent().unwrap().is_dir(),
@@ -112,34 +150,15 @@ fn assert_reaped(pid: &str) {
 /// redirect file goes to a private temporary folder instead, and nothing is written there.
 #[test]
 fn a_runtime_folder_planted_as_a_link_is_not_written_through() {
-    let dir = std::env::temp_dir().join(format!("rs-opener-link-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = fresh("link");
     let data = dir.join("data");
     let elsewhere = dir.join("elsewhere");
     std::fs::create_dir_all(data.join("rollscope")).unwrap();
     std::fs::create_dir_all(&elsewhere).unwrap();
     std::os::unix::fs::symlink(&elsewhere, data.join("rollscope/runtime")).unwrap();
-    let log = dir.join("argv");
-    let script = dir.join("opener.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nprintf '%s' \"$1\" > '{log}.tmp'\nmv '{log}.tmp' '{log}'\n",
-            log = log.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rollscope"));
-    cmd.arg(fixture("pd_1.pt"))
-        .env("ROLLSCOPE_OPENER", &script)
-        .env("XDG_DATA_HOME", &data);
-    let mut srv = start_command(cmd);
-    let started = Instant::now();
-    while !log.exists() && started.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let page_path = PathBuf::from(std::fs::read_to_string(&log).expect("the opener ran"));
+    let (script, log) = opener(&dir, "printf '%s' \"$1\"");
+    let mut srv = serve(&script, &data);
+    let page_path = PathBuf::from(opened(&log));
     assert!(page_path.is_file(), "{}", page_path.display());
     assert!(
         !page_path.starts_with(&data),
@@ -147,14 +166,7 @@ fn a_runtime_folder_planted_as_a_link_is_not_written_through() {
         page_path.display()
     );
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
-    assert_eq!(
-        unsafe { libc::kill(srv.child.id() as i32, libc::SIGINT) },
-        0
-    );
-    let started = Instant::now();
-    while srv.child.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    stop(&mut srv, libc::SIGINT);
     assert!(!page_path.parent().unwrap().exists(), "removed at exit");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -163,46 +175,14 @@ fn a_runtime_folder_planted_as_a_link_is_not_written_through() {
 /// redirect file, which holds the token, is not left behind.
 #[test]
 fn sigterm_and_sighup_also_remove_the_redirect_file() {
-    let dir = std::env::temp_dir().join(format!("rs-opener-sig-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let log = dir.join("argv");
-    let script = dir.join("opener.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nprintf '%s' \"$1\" > '{log}.tmp'\nmv '{log}.tmp' '{log}'\n",
-            log = log.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let dir = fresh("sig");
+    let (script, log) = opener(&dir, "printf '%s' \"$1\"");
     for sig in [libc::SIGTERM, libc::SIGHUP] {
         let _ = std::fs::remove_file(&log);
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rollscope"));
-        cmd.arg(fixture("pd_1.pt"))
-            .env("ROLLSCOPE_OPENER", &script)
-            .env("XDG_DATA_HOME", dir.join("data"));
-        let mut srv = start_command(cmd);
-        let started = Instant::now();
-        while !log.exists() && started.elapsed() < Duration::from_secs(20) {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let page_path = PathBuf::from(std::fs::read_to_string(&log).expect("the opener ran"));
+        let mut srv = serve(&script, &dir.join("data"));
+        let page_path = PathBuf::from(opened(&log));
         assert!(page_path.is_file(), "signal {sig}: {}", page_path.display());
-        let pid = srv.child.id() as i32;
-        assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = srv.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "signal {sig}: still running"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        let status = stop(&mut srv, sig);
         assert!(status.success(), "signal {sig}: {status:?}");
         assert!(
             !page_path.exists(),
