@@ -3,9 +3,10 @@
 //! disk), with no tokenizer: the run explorer must summarise it, not draw every cell
 //! (issue 24, item 6). `cargo run -p picklegen --example long_series_run -- OUT_DIR`.
 //!
-//! With `--long-response`, a run whose one sample has a 904 KB response of 450 000 token
-//! ids, and the fixture run's tokenizer: the run explorer must open it in bounded time,
-//! rendering the text in pages, without blocking the page for seconds.
+//! With `--long-response`, a run whose one sample has a 904 KB response (452 000 short
+//! words) of 450 000 token ids, and the fixture run's tokenizer: the run explorer must open it
+//! in bounded time, rendering its text and tokens in pages, without blocking the page for
+//! seconds.
 
 use picklegen::{tensor, torch_zip, Pickle};
 
@@ -42,8 +43,8 @@ fn train_dump() -> Vec<u8> {
 /// Token ids of the long response.
 const RESPONSE_TOKENS: usize = 450_000;
 
-/// One sample: a 904 000-byte response of [`RESPONSE_TOKENS`] ids (cycling through the
-/// fixture tokenizer's merged tokens) after a 3-token prompt.
+/// One sample: a 904 000-byte response (short words) of [`RESPONSE_TOKENS`] ids (cycling
+/// through the fixture tokenizer's merged tokens) after a 3-token prompt.
 fn long_response_dump() -> Vec<u8> {
     let mut p = Pickle::proto(2);
     p.empty_dict().str("samples").empty_list().mark();
@@ -51,7 +52,7 @@ fn long_response_dump() -> Vec<u8> {
     p.str("index").int(0);
     p.str("group_index").int(0);
     p.str("prompt").str("a long response");
-    p.str("response").str(&"ab".repeat(452_000));
+    p.str("response").str(&"a ".repeat(452_000));
     p.str("response_length").int(RESPONSE_TOKENS as i64);
     p.str("tokens").list_of(3 + RESPONSE_TOKENS, |p, i| {
         p.int(256 + (i % 2048) as i64);
