@@ -250,27 +250,23 @@ pub fn layout_with<S: AsRef<str>>(paths: &[S], templates: &Templates) -> RunLayo
             train_file: None,
         });
     }
-    // One dump per rollout and kind, the one named as slime names it first.
+    // The dump named as slime names it first; a second dump for one rollout and kind is
+    // read too (it may be train data by its keys, `ops::table::read_run`), and said.
     let is_odd = |d: &DumpRef| odd.contains(&d.file);
     dumps.sort_by(|a, b| {
         (a.rollout_id, a.kind, is_odd(a), &a.file).cmp(&(b.rollout_id, b.kind, is_odd(b), &b.file))
     });
-    let mut kept: Vec<DumpRef> = Vec::with_capacity(dumps.len());
-    for d in dumps {
-        match kept.last() {
-            Some(k) if (k.rollout_id, k.kind) == (d.rollout_id, d.kind) => {
-                out.notes.push(format!(
-                    "{}: a second {} dump for rollout {} (after {}); not read",
-                    d.file,
-                    d.kind.as_str(),
-                    d.rollout_id,
-                    k.file
-                ));
-            }
-            _ => kept.push(d),
+    for w in dumps.windows(2) {
+        if (w[0].rollout_id, w[0].kind) == (w[1].rollout_id, w[1].kind) {
+            out.notes.push(format!(
+                "{}: a second {} dump for rollout {} (after {}); both are read",
+                w[1].file,
+                w[1].kind.as_str(),
+                w[1].rollout_id,
+                w[0].file
+            ));
         }
     }
-    let mut dumps = kept;
     if dumps.len() > MAX_DUMPS {
         out.notes.push(format!(
             "{} dumps; only the first {MAX_DUMPS} are read",
@@ -507,9 +503,8 @@ mod tests {
     }
 
     /// What slime writes is the rule (`{rollout_id}` from a Python int): a leading zero still
-    /// names one id, the name slime would write winning when both are there; a negative or
-    /// huge id names none (numbered after the others); each is a note, and every other dump
-    /// is read.
+    /// names one id, the name slime would write first when both are there; a negative or huge
+    /// id names none (numbered after the others); each is a note, and every dump is read.
     #[test]
     fn flat_name_oddities_are_notes_and_hide_no_dump() {
         let huge = "rollout_99999999999999999999999999999999.pt";
@@ -534,6 +529,7 @@ mod tests {
                 (1, "rollout_1.pt"),
                 (2, "run-2.pt"),
                 (4, "rollout_4.pt"),
+                (4, "rollout_04.pt"),
                 (7, "rollout_07.pt"),
                 (8, "rollout_-1.pt"),
                 (9, huge),
@@ -542,7 +538,7 @@ mod tests {
         );
         for note in [
             "rollout_04.pt: rollout id 04 has a leading zero (slime would write 4); read as rollout 4",
-            "rollout_04.pt: a second train dump for rollout 4 (after rollout_4.pt); not read",
+            "rollout_04.pt: a second train dump for rollout 4 (after rollout_4.pt); both are read",
             "rollout_07.pt: rollout id 07 has a leading zero (slime would write 7); read as rollout 7",
             "rollout_-1.pt: rollout id -1 is negative (slime numbers rollouts from 0); shown as rollout 8",
             "rollout_99999999999999999999999999999999.pt: rollout id 999999999999999999999999… \
@@ -559,8 +555,17 @@ mod tests {
             train: None,
         };
         let l = layout_with(&["rollout_eval_05.pt", "rollout_eval_5.pt"], &t);
-        assert_eq!(l.dumps.len(), 1);
-        assert_eq!(l.dumps[0].file, "rollout_eval_5.pt");
-        assert_eq!(l.dumps[0].kind, DumpKind::Eval);
+        let got: Vec<_> = l
+            .dumps
+            .iter()
+            .map(|d| (d.rollout_id, d.kind, d.file.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (5, DumpKind::Eval, "rollout_eval_5.pt"),
+                (5, DumpKind::Eval, "rollout_eval_05.pt")
+            ]
+        );
     }
 }
