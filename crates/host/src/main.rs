@@ -377,7 +377,7 @@ fn run(
             summaries.push(r.summary);
             samples.extend(r.samples);
         }
-        let doc = trace::run::run_json(&summaries, samples);
+        let doc = trace::run::run_json(&summaries, samples, &files.listing.layout.notes);
         write_out(Path::new("-"), |w| {
             host::term::write_json_safe(&mut *w, &doc).map_err(std::io::Error::from)?;
             writeln!(w)

@@ -44,7 +44,7 @@ fn refused_through_link(tag: &str, link_name: &str, args: &[&str], needs_viewer:
         !out.status.success(),
         "{args:?} wrote through the link: {err}"
     );
-    if !needs_viewer || host::assets::viewer_built() {
+    if !needs_viewer || common::viewer_built() {
         assert!(
             err.contains(link.to_str().unwrap()) && err.contains("symbolic link"),
             "{args:?}: {err}"

@@ -178,6 +178,14 @@ fn a_train_payload_is_known_by_its_keys_not_its_name() {
         .cloned()
         .unwrap_or_default();
     assert_eq!(r2["train_file"], "t2.pt");
+    // Said in the run's notes (which the reference has none of).
+    let notes = ours.as_object_mut().and_then(|o| o.remove("notes"));
+    assert_eq!(
+        notes,
+        Some(serde_json::json!([
+            "t2.pt: slime's train payload by its keys; read as train data"
+        ]))
+    );
     // Only the file name differs from the reference.
     for r in ours["rollouts"].as_array_mut().into_iter().flatten() {
         if r["train_file"] == "t2.pt" {

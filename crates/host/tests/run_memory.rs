@@ -15,37 +15,50 @@ fn tmpdir(tag: &str) -> PathBuf {
     d
 }
 
-/// Runs the binary with `args`, giving (exit code, stderr, peak RSS in KiB, seconds).
+/// What one run of the binary gave.
+struct Ran {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    /// Peak resident memory, KiB.
+    rss: u64,
+    secs: f64,
+}
+
+/// Runs the binary with `args`.
 #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its rusage
-fn run(args: &[&std::ffi::OsStr]) -> (Option<i32>, String, u64, f64) {
+fn run(args: &[&std::ffi::OsStr]) -> Ran {
     let start = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_rollscope"))
         .args(args)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn rollscope");
     let pid = child.id() as libc::pid_t;
-    let mut err_pipe = child.stderr.expect("stderr");
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut err_pipe, &mut s);
-        s
-    });
+    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = pipe.read_to_string(&mut s);
+            s
+        })
+    };
+    let out = drain(Box::new(child.stdout.expect("stdout")));
+    let err = drain(Box::new(child.stderr.expect("stderr")));
     let mut status = 0;
     // SAFETY: a zeroed rusage is a valid value to be overwritten by wait4.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: wait4 on our own child with valid out-pointers.
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    (
-        code,
-        err.join().unwrap_or_default(),
-        usage.ru_maxrss as u64,
-        start.elapsed().as_secs_f64(),
-    )
+    Ran {
+        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+        rss: usage.ru_maxrss as u64,
+        secs: start.elapsed().as_secs_f64(),
+    }
 }
 
 #[test]
@@ -68,20 +81,32 @@ fn eight_jobs_on_hostile_train_files_stay_within_one_gigabyte() {
         .unwrap();
         std::fs::write(dir.join(format!("train_data/{i}.pt")), &train).unwrap();
     }
-    let (code, err, rss, secs) = run(&[
+    let ran = run(&[
         "run".as_ref(),
         dir.as_os_str(),
         "--json".as_ref(),
         "--jobs".as_ref(),
         "8".as_ref(),
     ]);
-    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
     assert!(
-        rss <= RSS,
-        "peak RSS {} MiB > {} MiB ({secs:.1} s)",
-        rss / 1024,
-        RSS / 1024
+        ran.rss <= RSS,
+        "peak RSS {} MiB > {} MiB ({:.1} s)",
+        ran.rss / 1024,
+        RSS / 1024,
+        ran.secs
     );
+    // The train files were read (paired, their values in the records), as far as their
+    // work limit allows, and that limit is said: bounded, not skipped.
+    let doc: serde_json::Value = serde_json::from_str(&ran.stdout).expect("one JSON document");
+    let rollouts = doc["rollouts"].as_array().expect("rollouts");
+    assert_eq!(rollouts.len(), 3);
+    for (i, r) in rollouts.iter().enumerate() {
+        assert_eq!(r["train_file"], format!("train_data/{i}.pt"), "{r}");
+        assert!(r["rollout/log_probs"].is_number(), "train values read: {r}");
+        let notes = r["notes"].to_string();
+        assert!(notes.contains("the read's work limit"), "{notes}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -99,11 +124,11 @@ fn a_fifo_a_device_and_a_folder_are_refused_at_once() {
     ] {
         for cmd in ["stats", "cache"] {
             let start = Instant::now();
-            let (code, err, _, _) =
-                run(
-                    &[cmd.as_ref(), path.as_os_str(), "-o".as_ref(), "-".as_ref()]
-                        [..if cmd == "cache" { 4 } else { 2 }],
-                );
+            let ran = run(
+                &[cmd.as_ref(), path.as_os_str(), "-o".as_ref(), "-".as_ref()]
+                    [..if cmd == "cache" { 4 } else { 2 }],
+            );
+            let (code, err) = (ran.code, ran.stderr);
             assert!(
                 start.elapsed() < Duration::from_secs(10),
                 "{cmd} {}",

@@ -122,7 +122,7 @@ fn our_own_names_are_answered_with_the_security_headers() {
     assert_security_headers(&post, "405");
     // The page's own CSP (a <meta> in index.html) is untouched: the header only adds
     // frame-ancestors, which a <meta> cannot carry.
-    if host::assets::viewer_built() {
+    if common::viewer_built() {
         let page = raw(&srv.addr, "GET", "/", &[]);
         let html = String::from_utf8_lossy(&page.body);
         assert!(html.contains("Content-Security-Policy"), "{html}");

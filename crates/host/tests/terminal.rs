@@ -9,6 +9,8 @@ use std::process::{Command, Output};
 
 use picklegen::Pickle;
 
+mod common;
+
 const ESC_STATUS: &str = "\u{1b}[31mFAILED\r\u{e0041}";
 const ESC_INDEX: &str = "\u{1b}]0;pwned\u{7}";
 const ESC_SPAN: &str = "\u{1b}[2Jspan\u{202e}kcab\u{2028}";
@@ -260,10 +262,14 @@ fn nothing_from_a_dump_reaches_the_terminal_raw() {
         assert!(out.status.success());
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap();
     }
-    // `html` writes beside the dump and prints where (or fails when the viewer is not built
-    // in): either way, one clean line on stderr.
-    let html = run(&["html", "-o", dir.join("r.html").to_str().unwrap()], &file);
+    // `html` writes where it is told and prints where (or fails when the viewer is not built
+    // in, which fails the test where the viewer is required): either way, one clean line on
+    // stderr.
+    let report = dir.join("r.html");
+    let html = run(&["html", "-o", report.to_str().unwrap()], &file);
     assert_clean("html", &html);
+    assert_eq!(html.status.success(), common::viewer_built(), "{html:?}");
+    assert_eq!(report.exists(), common::viewer_built());
 }
 
 #[test]
@@ -285,4 +291,49 @@ fn errors_naming_hostile_classes_are_escaped() {
         assert!(err.contains("bad\\u{d}.pt"), "{err}");
         assert!(err.contains("evil\\u{1b}[5m"), "{err}");
     }
+}
+
+/// `rollscope run` on a folder whose names and notes carry escapes: a dump named without an
+/// id (a note naming it), a hostile dump (its flags and errors), an unreadable dump whose
+/// error names a hostile class, and a symlink and a FIFO with escapes in their names (the
+/// note on what was skipped). Table and `--json` alike: nothing raw, the text still there.
+#[cfg(unix)]
+#[test]
+fn a_runs_names_and_notes_are_escaped() {
+    let dir = tmpdir("run");
+    let data = dir.join("rollout_data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("0.pt"), hostile_dump()).unwrap();
+    std::fs::write(data.join("1.pt"), hostile_error_dump()).unwrap();
+    std::fs::write(data.join("evil\u{1b}]x\u{7}.pt"), hostile_dump()).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", data.join("link\u{1b}[2J.pt")).unwrap();
+    let fifo = data.join("fifo\u{9b}1m.pt");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+
+    let table = run(&["run"], &dir);
+    assert_clean("run", &table);
+    assert!(table.status.success(), "{table:?}");
+    let text = String::from_utf8_lossy(&table.stdout);
+    for escaped in [
+        // The unnamed dump's note, with its name escaped.
+        "rollout_data/evil\\u{1b}]x\\u{7}.pt: no rollout id in the name",
+        // The skipped entries, quoted by the listing (so escaped even in JSON).
+        "2 entries skipped",
+        "\"rollout_data/fifo\\u{9b}1m.pt\"",
+        "\"rollout_data/link\\u{1b}[2J.pt\"",
+        // The unreadable dump's error names the class, escaped.
+        "evil\\u{1b}[5m",
+    ] {
+        assert!(text.contains(escaped), "{escaped} not in:\n{text}");
+    }
+
+    let json = run(&["run", "--json"], &dir);
+    assert_clean("run --json", &json);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let notes = doc["notes"].to_string();
+    assert!(notes.contains("2 entries skipped"), "{notes}");
+    assert_eq!(doc["rollouts"].as_array().map(Vec::len), Some(3), "{doc}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

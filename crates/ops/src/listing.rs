@@ -7,7 +7,8 @@
 //! and `tokenizer/`, with UTF-8 names not starting with `.`, at most
 //! [`MAX_RUN_FILES`](trace::run::MAX_RUN_FILES). Nothing is followed or listed through a
 //! link: a symlinked file or subfolder (`tokenizer/ -> ~/.ssh`) is skipped, and so are FIFOs,
-//! sockets and devices. Which listed file is which is `trace::run::layout_with`, under slime's
+//! sockets and devices; the run's notes say how many and name the first few ([`SKIPPED_NAMED`]).
+//! Loose `--save-debug-*` templates are refused first (`Templates::check`). Which listed file is which is `trace::run::layout_with`, under slime's
 //! `--save-debug-*` templates when given; with templates and no input, the run is the
 //! templates' folders, listed from the nearest folder holding both ([`list_templated`]).
 //! A folder's other subfolders are searched for verl's `{step}.jsonl` step logs only
@@ -43,6 +44,48 @@ pub struct Listing {
     pub layout: RunLayout,
 }
 
+/// How many skipped entries a run's note names (the rest are counted).
+pub const SKIPPED_NAMED: usize = 5;
+
+/// Entries of a run's folders that are neither regular files nor folders: never read, but said.
+#[derive(Debug, Default)]
+pub(crate) struct Skipped {
+    count: usize,
+    /// The first names in sorted order (whatever order the folder lists them in).
+    first: Vec<String>,
+}
+
+impl Skipped {
+    fn add(&mut self, rel: String) {
+        self.count += 1;
+        let at = self.first.partition_point(|n| *n < rel);
+        if at < SKIPPED_NAMED {
+            self.first.insert(at, rel);
+            self.first.truncate(SKIPPED_NAMED);
+        }
+    }
+
+    /// The run's note, if anything was skipped. Names are quoted with escapes (`"a\u{1b}b"`):
+    /// they are data, whatever prints them.
+    fn note(self) -> Option<String> {
+        if self.count == 0 {
+            return None;
+        }
+        let names: Vec<String> = self.first.iter().map(|n| format!("{n:?}")).collect();
+        let more = if self.count > self.first.len() {
+            ", …"
+        } else {
+            ""
+        };
+        Some(format!(
+            "{} entries skipped: not regular files (a symbolic link, FIFO, socket or device \
+             is never read): {}{more}",
+            self.count,
+            names.join(", ")
+        ))
+    }
+}
+
 /// The entries of the folder `sub` under a run's root, or `None` when it is not a folder.
 pub type Lister<'a> = dyn FnMut(&str) -> Result<Option<Vec<Entry>>, String> + 'a;
 
@@ -56,6 +99,7 @@ pub fn list_folder(
     templates: &Templates,
     dir: &mut Lister,
 ) -> Result<Listing, String> {
+    templates.check()?;
     let root_is_parent = root_is_parent(folder_name, siblings);
     let (first, rest): (&str, &[&str]) = if root_is_parent {
         ("rollout_data", &["train_data", "tokenizer"])
@@ -63,28 +107,29 @@ pub fn list_folder(
         ("", &["rollout_data", "train_data", "tokenizer"])
     };
     let mut files = Vec::new();
+    let mut skipped = Skipped::default();
     let mut verl_dirs = Vec::new();
     match dir(first)? {
         Some(entries) => {
             if !root_is_parent {
                 verl_dirs = crate::verl_listing::subfolders(&entries, rest);
             }
-            keep(shown, first, entries, &mut files)?
+            keep(shown, first, entries, &mut files, &mut skipped)?
         }
         None => return Err(format!("{shown}: not a folder")),
     }
     for sub in rest {
         if let Some(entries) = dir(sub)? {
-            keep(shown, sub, entries, &mut files)?;
+            keep(shown, sub, entries, &mut files, &mut skipped)?;
         }
     }
     for sub in &verl_dirs {
         if let Some(entries) = dir(sub)? {
             let entries = crate::verl_listing::step_logs(sub, entries);
-            keep(shown, sub, entries, &mut files)?;
+            keep(shown, sub, entries, &mut files, &mut skipped)?;
         }
     }
-    finish(files, shown, templates).map(|(files, layout)| Listing {
+    finish(files, shown, templates, skipped).map(|(files, layout)| Listing {
         root_is_parent,
         files,
         layout,
@@ -103,6 +148,7 @@ pub fn list_given(
     given: Vec<(String, Kind, u64)>,
     templates: &Templates,
 ) -> Result<Listing, String> {
+    templates.check()?;
     let shown = given.first().map(|(p, _, _)| p.clone()).unwrap_or_default();
     let mut files = Vec::with_capacity(given.len());
     for (path, kind, size) in given {
@@ -113,32 +159,38 @@ pub fn list_given(
         }
         files.push((path, size));
     }
-    finish(files, &shown, templates).map(|(files, layout)| Listing {
+    finish(files, &shown, templates, Skipped::default()).map(|(files, layout)| Listing {
         root_is_parent: false,
         files,
         layout,
     })
 }
 
-/// The regular files of `entries` (of the folder `sub`) into `out`.
+/// The regular files of `entries` (of the folder `sub`) into `out`; links and special files
+/// into `skipped`.
 fn keep(
     shown: &str,
     sub: &str,
     entries: Vec<Entry>,
     out: &mut Vec<(String, u64)>,
+    skipped: &mut Skipped,
 ) -> Result<(), String> {
     for e in entries {
-        if e.kind != Kind::File || e.name.starts_with('.') || e.name.contains('/') {
+        if e.kind == Kind::Dir || e.name.starts_with('.') || e.name.contains('/') {
             continue;
-        }
-        if out.len() >= MAX_RUN_FILES {
-            return Err(format!("{shown}: more than {MAX_RUN_FILES} files"));
         }
         let rel = if sub.is_empty() {
             e.name
         } else {
             format!("{sub}/{}", e.name)
         };
+        if e.kind == Kind::Other {
+            skipped.add(rel);
+            continue;
+        }
+        if out.len() >= MAX_RUN_FILES {
+            return Err(format!("{shown}: more than {MAX_RUN_FILES} files"));
+        }
         out.push((rel, e.size));
     }
     Ok(())
@@ -148,11 +200,13 @@ pub(crate) fn finish(
     mut files: Vec<(String, u64)>,
     shown: &str,
     templates: &Templates,
+    skipped: Skipped,
 ) -> Result<(Vec<(String, u64)>, RunLayout), String> {
     files.sort();
     files.dedup();
     let paths = files.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>();
-    let layout = layout_with(&paths, templates);
+    let mut layout = layout_with(&paths, templates);
+    layout.notes.extend(skipped.note());
     if layout.dumps.is_empty() {
         return Err(format!(
             "{shown}: no rollout dumps (expected rollout_data/{{id}}.pt as slime's --dump-details \
@@ -238,6 +292,7 @@ pub fn list_local_with(
 /// --save-debug-train-data …`): the regular files of the templates' folders (and of a
 /// `tokenizer/` beside them), relative to the nearest folder holding both.
 pub fn list_templated(templates: &Templates) -> Result<LocalRun, String> {
+    templates.check()?;
     let folders: Vec<PathBuf> = [&templates.rollout, &templates.train]
         .into_iter()
         .flatten()
@@ -265,6 +320,7 @@ pub fn list_templated(templates: &Templates) -> Result<LocalRun, String> {
     subs.push("tokenizer".into());
     subs.dedup();
     let mut files = Vec::new();
+    let mut skipped = Skipped::default();
     for (i, sub) in subs.iter().enumerate() {
         let d = match (sub.is_empty(), root.as_os_str().is_empty()) {
             (true, true) => PathBuf::from("."),
@@ -280,10 +336,10 @@ pub fn list_templated(templates: &Templates) -> Result<LocalRun, String> {
             _ => None,
         };
         if let Some(entries) = listed {
-            keep(&shown, sub, entries, &mut files)?;
+            keep(&shown, sub, entries, &mut files, &mut skipped)?;
         }
     }
-    let (files, layout) = finish(files, &shown, templates)?;
+    let (files, layout) = finish(files, &shown, templates, skipped)?;
     Ok(LocalRun {
         root,
         listing: Listing {
@@ -371,6 +427,13 @@ mod tests {
         let got = list_local(std::slice::from_ref(&run), true).unwrap();
         assert_eq!(got.listing.files, want);
         assert_eq!(got.root, run);
+        // Said, not silently dropped: how many, and which (quoted).
+        let note = "4 entries skipped: not regular files (a symbolic link, FIFO, socket or \
+                    device is never read): \"rollout_data/1.pt\", \"rollout_data/2.pt\", \
+                    \"rollout_data/more\", \"tokenizer\"";
+        let mut notes = got.listing.layout.notes.clone();
+        notes.sort();
+        assert!(notes.iter().any(|n| n == note), "{notes:?}");
         // Given as its rollout_data/ folder: the same files, from the parent.
         let got = list_local(&[run.join("rollout_data")], true).unwrap();
         assert!(got.listing.root_is_parent);
@@ -383,6 +446,32 @@ mod tests {
         let got = list_local(std::slice::from_ref(&run), true).unwrap();
         assert_eq!(got.listing.files, want[..1]);
         std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn the_skipped_note_counts_all_names_the_first_few_and_escapes_them() {
+        let mut s = Skipped::default();
+        for n in ["f", "e", "d\u{1b}[31m", "c", "b", "a", "g"] {
+            s.add(n.into());
+        }
+        assert_eq!(
+            s.note().unwrap(),
+            "7 entries skipped: not regular files (a symbolic link, FIFO, socket or device is \
+             never read): \"a\", \"b\", \"c\", \"d\\u{1b}[31m\", \"e\", …"
+        );
+        assert_eq!(Skipped::default().note(), None);
+    }
+
+    #[test]
+    fn loose_templates_are_refused_before_listing() {
+        let t = Templates {
+            rollout: Some("d/rollout.pt".into()),
+            train: None,
+        };
+        let e = list_templated(&t).unwrap_err();
+        assert!(e.starts_with("--save-debug-rollout-data"), "{e}");
+        let e = list_given(vec![("x/1.pt".into(), Kind::File, 1)], &t).unwrap_err();
+        assert!(e.starts_with("--save-debug-rollout-data"), "{e}");
     }
 
     #[test]

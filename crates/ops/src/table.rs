@@ -105,6 +105,10 @@ pub fn read_run(run: &mut LocalRun, jobs: usize, opts: &RunOptions) -> Vec<DumpR
     }
     let layout = &mut run.listing.layout;
     layout.dumps.retain(|d| !misnamed.contains(&d.file));
+    // What the listing said of them as dumps (a second dump for a rollout) no longer holds.
+    layout
+        .notes
+        .retain(|n| !misnamed.iter().any(|f| n.starts_with(&format!("{f}: "))));
     for f in misnamed {
         layout.notes.push(format!(
             "{f}: slime's train payload by its keys; read as train data"

@@ -53,15 +53,23 @@ pub fn rebase_lone(run: LocalRun, name: &str, shown: &str, templates: &Templates
         .iter()
         .map(|(p, size)| (format!("{name}/{p}"), *size))
         .collect();
-    match finish(files, shown, templates) {
-        Ok((files, layout)) => LocalRun {
-            root: parent.to_path_buf(),
-            listing: Listing {
-                root_is_parent: true,
-                files,
-                layout,
-            },
-        },
+    // What the first listing skipped (links, FIFOs) is still said.
+    match finish(files, shown, templates, Default::default()) {
+        Ok((files, mut layout)) => {
+            for n in &l.layout.notes {
+                if !layout.notes.contains(n) {
+                    layout.notes.push(n.clone());
+                }
+            }
+            LocalRun {
+                root: parent.to_path_buf(),
+                listing: Listing {
+                    root_is_parent: true,
+                    files,
+                    layout,
+                },
+            }
+        }
         Err(_) => run,
     }
 }

@@ -47,12 +47,19 @@ fn main() {
         eprintln!("index.json: {e}");
         std::process::exit(1);
     }
-    // `--full`: also the full-size ADDITEMS file (too slow for a debug build's tests).
+    // `--full`: also the full-size files (too slow for a debug build's tests): the
+    // ADDITEMS runs at 16 M, and 1 000 samples sharing one trace of 2 000 and 5 000 events.
     if std::env::args().any(|a| a == "--full") {
-        let bytes = picklegen::hostile::amplify::additems_runs(16_000_000);
-        if let Err(e) = std::fs::write(out.join("amp_additems_mark_runs_16m.pt"), bytes) {
-            eprintln!("amp_additems_mark_runs_16m.pt: {e}");
-            std::process::exit(1);
+        use picklegen::hostile::{amplify::additems_runs, shared_trace};
+        for (name, bytes) in [
+            ("amp_additems_mark_runs_16m.pt", additems_runs(16_000_000)),
+            ("output_shared_trace_1000x2000.pt", shared_trace(1000, 1000)),
+            ("output_shared_trace_1000x5000.pt", shared_trace(1000, 2500)),
+        ] {
+            if let Err(e) = std::fs::write(out.join(name), bytes) {
+                eprintln!("{name}: {e}");
+                std::process::exit(1);
+            }
         }
     }
     println!("{} hostile files in {}", cases.len(), out.display());

@@ -246,7 +246,7 @@ fn run_table<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let opts: RunOptions = json_arg(options, "options")?;
     let templates: Templates = json_arg(templates, "templates")?;
-    let (rollouts, samples) = unlocked(py, || {
+    let (rollouts, samples, notes) = unlocked(py, || {
         read::run_table(&inputs, ops::table::jobs(Some(jobs)), &opts, &templates)
     })?;
     let doc = PyDict::new(py);
@@ -260,6 +260,10 @@ fn run_table<'py>(
         list.append(convert::map(py, s)?)?;
     }
     doc.set_item("samples", list)?;
+    // As `rollscope run --json`: only when there are any.
+    if !notes.is_empty() {
+        doc.set_item("notes", notes)?;
+    }
     Ok(doc)
 }
 

@@ -60,14 +60,14 @@ pub fn failed(dump: &DumpRef, error: String) -> Map<String, J> {
 /// JSON records (`rollouts` or `samples`).
 pub type Records = Vec<Map<String, J>>;
 
-/// `rollscope run --json`'s records: the run in `inputs` (none: the `templates`' folders),
-/// `jobs` dumps at a time, under slime's `opts`.
+/// `rollscope run --json`'s records and the run's notes: the run in `inputs` (none: the
+/// `templates`' folders), `jobs` dumps at a time, under slime's `opts`.
 pub fn run_table(
     inputs: &[PathBuf],
     jobs: usize,
     opts: &RunOptions,
     templates: &Templates,
-) -> Result<(Records, Records), String> {
+) -> Result<(Records, Records, Vec<String>), String> {
     let mut run = ops::listing::list_local_with(inputs, true, templates)?;
     let results: Vec<DumpResult> = ops::table::read_run(&mut run, jobs, opts);
     let mut rollouts = Vec::with_capacity(results.len());
@@ -76,7 +76,7 @@ pub fn run_table(
         rollouts.push(rollout_record(&r.summary));
         samples.extend(r.samples);
     }
-    Ok((rollouts, samples))
+    Ok((rollouts, samples, run.listing.layout.notes))
 }
 
 /// The local run listing: its root and its files.

@@ -12,7 +12,7 @@ import warnings
 import pytest
 import rollscope
 
-from conftest import ROOT
+from conftest import ROOT, cli
 
 HOSTILE = ROOT / "target" / "hostile"
 
@@ -97,6 +97,25 @@ def test_the_run_listing_follows_no_link_and_lists_no_fifo(tmp_path):
     assert [p for p, _ in files] == ["rollout_data/0.pt"]
     table = rollscope.run_table(run)
     assert [r.get("file") for r in table["rollouts"]] == ["rollout_data/0.pt"]
+    # Said, as `rollscope run` says it: how many were skipped and which (quoted).
+    assert table["notes"] == [
+        "4 entries skipped: not regular files (a symbolic link, FIFO, socket or device is "
+        'never read): "rollout_data/7.pt", "rollout_data/8.pt", "tokenizer", "train_data"'
+    ]
+    assert table == cli("run", "--json", run)
+
+
+@pytest.mark.parametrize(
+    "template,why",
+    [
+        ("d/rollout.pt", "no {rollout_id} in the file name"),
+        ("d/{rollout_id}/data.pt", "a {…} slot in the folder part"),
+    ],
+)
+def test_a_loose_template_is_refused_naming_the_flag(tmp_path, template, why):
+    with pytest.raises(rollscope.DumpError) as e:
+        rollscope.run_table(save_debug_rollout_data=str(tmp_path / template))
+    assert str(e.value).startswith("--save-debug-rollout-data") and why in str(e.value)
 
 
 EXPORTS = [(c, f) for c in CASES for f in ("chrome", "otlp") if "export" in c]

@@ -60,7 +60,7 @@ fn read_run(dir: &Path, opts: &RunOptions) -> (Vec<RolloutSummary>, J) {
         samples.extend(scan.rows.iter().map(|r| sample_record(d, r)));
         summaries.push(s);
     }
-    (summaries.clone(), run_json(&summaries, samples))
+    (summaries.clone(), run_json(&summaries, samples, &[]))
 }
 
 fn reference(dir: &Path) -> J {

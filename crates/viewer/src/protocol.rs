@@ -419,6 +419,7 @@ pub fn decode_head(text: &str) -> Result<BatchHead, String> {
 // The run explorer's messages: only its builds (feature `run-app`) and native tests see them.
 #[cfg(any(not(target_arch = "wasm32"), feature = "run-app"))]
 pub mod run;
+pub mod run_tokens;
 
 #[cfg(test)]
 mod tests;

@@ -21,6 +21,22 @@ impl Drop for Server {
     }
 }
 
+/// Whether this binary has the viewer built in (`cargo xtask build` before it). Where the
+/// viewer must be there, a binary without it fails the test instead of skipping the checks
+/// that need it: `ROLLSCOPE_REQUIRE_VIEWER` set (as `cargo xtask test` does, after building
+/// the viewer), or `CI=true`.
+pub fn viewer_built() -> bool {
+    let built = host::assets::viewer_built();
+    let required = std::env::var_os("ROLLSCOPE_REQUIRE_VIEWER").is_some()
+        || std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(
+        built || !required,
+        "the viewer is required here (ROLLSCOPE_REQUIRE_VIEWER or CI is set) but this \
+         rollscope was built without it: run `cargo xtask build`, then the tests"
+    );
+    built
+}
+
 /// A fresh, empty folder for one test: `rs-<tag>-<pid>` under the temporary folder.
 pub fn tmpdir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rs-{tag}-{}", std::process::id()));

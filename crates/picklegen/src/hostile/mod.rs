@@ -20,7 +20,7 @@ mod trace;
 pub mod train;
 mod vm;
 
-pub use output::{export_cases, ExportCase};
+pub use output::{export_cases, shared_trace, ExportCase};
 
 /// What reading a case must give. Every case must also finish within the bounds the test
 /// that runs it states (seconds, peak memory), whatever it gives.

@@ -14,7 +14,7 @@ const ATTRS: u32 = 2;
 
 /// `samples` samples whose `trace` is one dict of `spans` spans (2 events each, each start
 /// with one shared 200-byte attrs dict), written once and named by every other sample.
-fn shared_trace(samples: usize, spans: usize) -> Vec<u8> {
+pub fn shared_trace(samples: usize, spans: usize) -> Vec<u8> {
     dump(|w| {
         w.p.empty_list();
         w.items(samples, |w, i| {

@@ -69,7 +69,8 @@ def run_table(
     save_debug_rollout_data: Optional[str] = None,
     save_debug_train_data: Optional[str] = None,
 ) -> Dict[str, Any]:
-    """``rollscope run --json`` as a dict: ``{"rollouts": [...], "samples": [...]}``."""
+    """``rollscope run --json`` as a dict: ``{"rollouts": [...], "samples": [...]}``, and
+    ``"notes"`` when the listing left something out."""
 
 def compare_runs(
     a: Union[str, "os.PathLike[str]"],

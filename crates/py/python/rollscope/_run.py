@@ -94,8 +94,11 @@ def run_table(
     files (None: the folders of the ``save_debug_*`` templates). Dumps are read ``jobs`` at a
     time (default: one per core), each streamed, with the train reads of all jobs under one
     memory budget; train data is paired with its rollout by its payload's ``rollout_id``. A
-    dump that cannot be read is a record with ``error``; the run goes on. The keywords are
-    slime's arguments of those names (``rollscope run --eval-names …``).
+    dump that cannot be read is a record with ``error``; the run goes on. What the listing
+    left out or found odd (links, FIFOs, a second dump for one rollout) is under ``"notes"``
+    when there is any. The keywords are slime's arguments of those names (``rollscope run
+    --eval-names …``); a template without ``{rollout_id}`` in its file name raises
+    ``DumpError`` naming the flag.
     """
     inputs = [] if dir_or_paths is None else inputs_of(dir_or_paths)
     return _rollscope.run_table(

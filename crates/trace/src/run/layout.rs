@@ -16,7 +16,7 @@
 //!
 //! [`Templates`] reads slime's own flags instead, exactly.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -51,8 +51,35 @@ pub struct Templates {
 }
 
 impl Templates {
-    /// What `name` (a file name, no folder) is under these templates, with its id.
-    pub fn role(&self, name: &str) -> Option<(FileRole, Option<i64>)> {
+    /// Whether slime could have written a run through these templates, as far as reading one
+    /// needs: each names its files by `{rollout_id}` in the file name, and its folder is
+    /// literal (a run is read from one folder per template). The error names the flag.
+    pub fn check(&self) -> Result<(), String> {
+        for (flag, t) in [
+            ("--save-debug-rollout-data", &self.rollout),
+            ("--save-debug-train-data", &self.train),
+        ] {
+            let Some(t) = t else { continue };
+            let (folder, file) = t.rsplit_once('/').unwrap_or(("", t));
+            if folder.contains('{') || folder.contains('}') {
+                return Err(format!(
+                    "{flag} {t:?}: a {{…}} slot in the folder part; rollscope reads one folder \
+                     per template, so only the file name may hold {{rollout_id}} \
+                     (e.g. DIR/rollout_{{rollout_id}}.pt)"
+                ));
+            }
+            if !file.contains("{rollout_id}") {
+                return Err(format!(
+                    "{flag} {t:?}: no {{rollout_id}} in the file name, so every rollout \
+                     would write the same file (e.g. DIR/rollout_{{rollout_id}}.pt)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// What `name` (a file name, no folder) is under these templates, with its id's text.
+    pub fn role(&self, name: &str) -> Option<(FileRole, Option<String>)> {
         let file = |t: &String| t.rsplit('/').next().unwrap_or(t).to_string();
         if let Some(f) = self.rollout.as_ref().map(file) {
             if let Some(slots) = match_template(&f, name) {
@@ -61,16 +88,16 @@ impl Templates {
                     .find(|(k, _)| k == "rollout_id")
                     .map(|(_, v)| v);
                 return match id.map(|v| (v.strip_prefix("eval_"), v)) {
-                    Some((Some(e), _)) => Some((FileRole::Dump(DumpKind::Eval), e.parse().ok())),
-                    Some((None, v)) => Some((FileRole::Dump(DumpKind::Train), v.parse().ok())),
+                    Some((Some(e), _)) => Some((FileRole::Dump(DumpKind::Eval), Some(e.into()))),
+                    Some((None, v)) => Some((FileRole::Dump(DumpKind::Train), Some(v.clone()))),
                     None => Some((FileRole::Dump(DumpKind::Train), None)),
                 };
             }
         }
         let f = self.train.as_ref().map(file)?;
         let slots = match_template(&f, name)?;
-        let id = slots.iter().find(|(k, _)| k == "rollout_id");
-        Some((FileRole::TrainData, id.and_then(|(_, v)| v.parse().ok())))
+        let id = slots.into_iter().find(|(k, _)| k == "rollout_id");
+        Some((FileRole::TrainData, id.map(|(_, v)| v)))
     }
 }
 
@@ -114,11 +141,12 @@ pub fn match_template(template: &str, name: &str) -> Option<Vec<(String, String)
     (slots.is_empty() && s.is_empty() || !slots.is_empty()).then_some(out)
 }
 
-/// What a file is by its name alone (see the module doc), with the id its name gives.
-fn role_by_name(dir: &str, stem: &str) -> (FileRole, Option<i64>) {
+/// What a file is by its name alone (see the module doc), with the text of the id its name
+/// gives.
+fn role_by_name(dir: &str, stem: &str) -> (FileRole, Option<String>) {
     let lower = stem.to_ascii_lowercase();
     if dir == "train_data" || lower.starts_with("train") {
-        return (FileRole::TrainData, first_number(stem));
+        return (FileRole::TrainData, first_number(stem).map(str::to_string));
     }
     let words = lower.split(|c: char| !c.is_ascii_alphanumeric());
     let eval = words.clone().any(|w| {
@@ -129,7 +157,7 @@ fn role_by_name(dir: &str, stem: &str) -> (FileRole, Option<i64>) {
     } else {
         DumpKind::Train
     };
-    (FileRole::Dump(kind), last_number(stem))
+    (FileRole::Dump(kind), last_number(stem).map(str::to_string))
 }
 
 /// Most dumps one run may name: a run writes one per rollout step (thousands at most).
@@ -145,7 +173,10 @@ pub fn layout_with<S: AsRef<str>>(paths: &[S], templates: &Templates) -> RunLayo
     let mut out = RunLayout::default();
     let mut dumps = Vec::new();
     let mut ignored = 0usize;
-    let mut unnamed: Vec<String> = Vec::new();
+    // Dumps whose names give no id slime would write, with why.
+    let mut unnamed: Vec<(String, String)> = Vec::new();
+    // Dumps whose names give an id slime would have written otherwise (`rollout_04.pt`).
+    let mut odd: HashSet<String> = HashSet::new();
     for p in paths {
         let p = p.as_ref();
         let (dir, name) = match p.rsplit_once('/') {
@@ -179,15 +210,31 @@ pub fn layout_with<S: AsRef<str>>(paths: &[S], templates: &Templates) -> RunLayo
             .unwrap_or_else(|| role_by_name(dir, stem));
         let kind = match role {
             FileRole::TrainData => {
-                out.train.push((id, p.to_string()));
+                out.train
+                    .push((id.and_then(|t| t.parse().ok()), p.to_string()));
                 continue;
             }
             FileRole::Dump(kind) => kind,
         };
-        let Some(id) = id else {
-            // A dump named without an id (`synth.pt`): numbered after the others, in order.
-            unnamed.push(p.to_string());
-            continue;
+        // A dump named without an id (`synth.pt`), or with one slime never writes
+        // (`rollout_-1.pt`): numbered after the others, in order.
+        let id = match id.as_deref().map(dump_id) {
+            None => Err("no rollout id in the name".to_string()),
+            Some(Err(why)) => Err(why),
+            Some(Ok((id, why))) => {
+                if let Some(why) = why {
+                    out.notes.push(format!("{p}: {why}"));
+                    odd.insert(p.to_string());
+                }
+                Ok(id)
+            }
+        };
+        let id = match id {
+            Ok(id) => id,
+            Err(why) => {
+                unnamed.push((p.to_string(), why));
+                continue;
+            }
         };
         dumps.push(DumpRef {
             rollout_id: id,
@@ -204,11 +251,9 @@ pub fn layout_with<S: AsRef<str>>(paths: &[S], templates: &Templates) -> RunLayo
         .max(0);
     // Ids come from names: one of i64::MAX leaves no room after it, so the unnamed count
     // on saturating (they share the last id, and their files tell them apart).
-    for (k, p) in unnamed.into_iter().enumerate() {
+    for (k, (p, why)) in unnamed.into_iter().enumerate() {
         let id = first.saturating_add(i64::try_from(k).unwrap_or(i64::MAX));
-        out.notes.push(format!(
-            "{p}: no rollout id in the name; shown as rollout {id}"
-        ));
+        out.notes.push(format!("{p}: {why}; shown as rollout {id}"));
         dumps.push(DumpRef {
             rollout_id: id,
             kind: DumpKind::Train,
@@ -216,7 +261,23 @@ pub fn layout_with<S: AsRef<str>>(paths: &[S], templates: &Templates) -> RunLayo
             train_file: None,
         });
     }
-    dumps.sort_by(|a, b| (a.rollout_id, a.kind, &a.file).cmp(&(b.rollout_id, b.kind, &b.file)));
+    // The dump named as slime names it first; a second dump for one rollout and kind is
+    // read too (it may be train data by its keys, `ops::table::read_run`), and said.
+    let is_odd = |d: &DumpRef| odd.contains(&d.file);
+    dumps.sort_by(|a, b| {
+        (a.rollout_id, a.kind, is_odd(a), &a.file).cmp(&(b.rollout_id, b.kind, is_odd(b), &b.file))
+    });
+    for w in dumps.windows(2) {
+        if (w[0].rollout_id, w[0].kind) == (w[1].rollout_id, w[1].kind) {
+            out.notes.push(format!(
+                "{}: a second {} dump for rollout {} (after {}); both are read",
+                w[1].file,
+                w[1].kind.as_str(),
+                w[1].rollout_id,
+                w[0].file
+            ));
+        }
+    }
     if dumps.len() > MAX_DUMPS {
         out.notes.push(format!(
             "{} dumps; only the first {MAX_DUMPS} are read",
@@ -276,31 +337,102 @@ pub fn pair_train(l: &mut RunLayout, ids: &[(String, Option<i64>)]) {
 /// Ends every note [`pair_train`] writes (so a second pairing replaces them).
 const TRAIN_NOTE_MARK: &str = "; left out";
 
-/// The first run of ASCII digits in `s`, if it fits an i64.
-fn first_number(s: &str) -> Option<i64> {
+/// The first run of ASCII digits in `s`.
+fn first_number(s: &str) -> Option<&str> {
     let b = s.as_bytes();
     let start = b.iter().position(u8::is_ascii_digit)?;
     let end = b[start..]
         .iter()
         .position(|c| !c.is_ascii_digit())
         .map_or(b.len(), |i| start + i);
-    s[start..end].parse().ok()
+    Some(&s[start..end])
 }
 
-/// The last run of ASCII digits in `s`, if it fits an i64.
-fn last_number(s: &str) -> Option<i64> {
+/// The last run of ASCII digits in `s`, with the `-` before it when that is a sign (at the
+/// start, or after a separator: `rollout_-1`, not `rollout-1`).
+fn last_number(s: &str) -> Option<&str> {
     let b = s.as_bytes();
     let end = b.iter().rposition(u8::is_ascii_digit)? + 1;
-    let start = b[..end]
+    let mut start = b[..end]
         .iter()
         .rposition(|c| !c.is_ascii_digit())
         .map_or(0, |i| i + 1);
-    s[start..end].parse().ok()
+    let signed =
+        start > 0 && b[start - 1] == b'-' && (start == 1 || !b[start - 2].is_ascii_alphanumeric());
+    start -= usize::from(signed);
+    Some(&s[start..end])
+}
+
+/// Largest rollout id a name may give: slime numbers rollouts from 0 by one per step, and a
+/// larger id would not survive a JavaScript number (the run explorer) exactly.
+pub const MAX_NAMED_ROLLOUT_ID: i64 = (1 << 53) - 1;
+
+/// A dump's id from the text its name gives, as slime writes it (`{rollout_id}` formatted
+/// from a Python int: no sign, no leading zero): `Ok((id, None))`; `Ok((id, Some(why)))` for
+/// one slime would not write but that still names one id (a leading zero); `Err(why)` for
+/// one that names none (negative, too large).
+fn dump_id(text: &str) -> Result<(i64, Option<String>), String> {
+    if text.starts_with('-') {
+        return Err(format!(
+            "rollout id {text} is negative (slime numbers rollouts from 0)"
+        ));
+    }
+    let id = text
+        .parse::<i64>()
+        .ok()
+        .filter(|id| (0..=MAX_NAMED_ROLLOUT_ID).contains(id));
+    let Some(id) = id else {
+        let shown: String = text.chars().take(24).collect();
+        let more = if shown.len() < text.len() { "…" } else { "" };
+        return Err(format!(
+            "rollout id {shown}{more} is not a number up to {MAX_NAMED_ROLLOUT_ID}"
+        ));
+    };
+    let odd = (text.len() > 1 && text.starts_with('0')).then(|| {
+        format!(
+            "rollout id {text} has a leading zero (slime would write {id}); read as rollout {id}"
+        )
+    });
+    Ok((id, odd))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loose_templates_are_refused_naming_the_flag() {
+        let t = |r: &str, tr: Option<&str>| Templates {
+            rollout: Some(r.into()),
+            train: tr.map(Into::into),
+        };
+        assert_eq!(
+            t(
+                "d/rollout_{rollout_id}.pt",
+                Some("d/t_{rollout_id}_{rank}.pt")
+            )
+            .check(),
+            Ok(())
+        );
+        assert_eq!(Templates::default().check(), Ok(()));
+        let e = t("d/rollout.pt", None).check().unwrap_err();
+        assert!(
+            e.starts_with(
+                "--save-debug-rollout-data \"d/rollout.pt\": no {rollout_id} in the file name"
+            ),
+            "{e}"
+        );
+        let e = t("d/{rollout_id}/data.pt", None).check().unwrap_err();
+        assert!(e.starts_with("--save-debug-rollout-data \"d/{rollout_id}/data.pt\": a {…} slot in the folder part"), "{e}");
+        let e = t("d/r_{rollout_id}.pt", Some("t/{rank}/x_{rollout_id}.pt"))
+            .check()
+            .unwrap_err();
+        assert!(e.starts_with("--save-debug-train-data"), "{e}");
+        let e = t("d/r_{rollout_id}.pt", Some("t/train_{rank}.pt"))
+            .check()
+            .unwrap_err();
+        assert!(e.contains("no {rollout_id} in the file name"), "{e}");
+    }
 
     #[test]
     fn dump_details_folder_with_a_prefix() {
@@ -348,15 +480,20 @@ mod tests {
     }
 
     #[test]
-    fn an_id_of_i64_max_leaves_the_unnamed_at_the_end() {
+    fn the_largest_id_leaves_the_unnamed_at_the_end() {
         let l = layout(&[
-            "rollout_data/9223372036854775807.pt",
+            "rollout_data/9007199254740991.pt",
             "rollout_data/x.pt",
             "rollout_data/y.pt",
         ]);
         let ids: Vec<_> = l.dumps.iter().map(|d| d.rollout_id).collect();
-        assert_eq!(ids, vec![i64::MAX; 3]);
+        let m = MAX_NAMED_ROLLOUT_ID;
+        assert_eq!(ids, [m, m + 1, m + 2]);
         assert_eq!(l.notes.len(), 2, "{:?}", l.notes);
+        // i64::MAX names no id: numbered from 0 like the unnamed.
+        let l = layout(&["9223372036854775807.pt", "x.pt"]);
+        let ids: Vec<_> = l.dumps.iter().map(|d| d.rollout_id).collect();
+        assert_eq!(ids, [0, 1]);
     }
 
     #[test]
@@ -374,6 +511,72 @@ mod tests {
         assert!(l.notes.iter().any(|n| n == note), "{:?}", l.notes);
         // No train_data folder at all: nothing is missing.
         assert!(!l.notes.iter().any(|n| n.contains("no train_data")));
-        assert_eq!(last_number("x99999999999999999999"), None);
+    }
+
+    /// What slime writes is the rule (`{rollout_id}` from a Python int): a leading zero still
+    /// names one id, the name slime would write first when both are there; a negative or huge
+    /// id names none (numbered after the others); each is a note, and every dump is read.
+    #[test]
+    fn flat_name_oddities_are_notes_and_hide_no_dump() {
+        let huge = "rollout_99999999999999999999999999999999.pt";
+        let l = layout(&[
+            "rollout_04.pt",
+            "rollout_4.pt",
+            "rollout_-1.pt",
+            "rollout_1.pt",
+            huge,
+            "rollout_9007199254740992.pt",
+            "rollout_07.pt",
+            "run-2.pt",
+        ]);
+        let got: Vec<_> = l
+            .dumps
+            .iter()
+            .map(|d| (d.rollout_id, d.file.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, "rollout_1.pt"),
+                (2, "run-2.pt"),
+                (4, "rollout_4.pt"),
+                (4, "rollout_04.pt"),
+                (7, "rollout_07.pt"),
+                (8, "rollout_-1.pt"),
+                (9, huge),
+                (10, "rollout_9007199254740992.pt"),
+            ]
+        );
+        for note in [
+            "rollout_04.pt: rollout id 04 has a leading zero (slime would write 4); read as rollout 4",
+            "rollout_04.pt: a second train dump for rollout 4 (after rollout_4.pt); both are read",
+            "rollout_07.pt: rollout id 07 has a leading zero (slime would write 7); read as rollout 7",
+            "rollout_-1.pt: rollout id -1 is negative (slime numbers rollouts from 0); shown as rollout 8",
+            "rollout_99999999999999999999999999999999.pt: rollout id 999999999999999999999999… \
+             is not a number up to 9007199254740991; shown as rollout 9",
+            "rollout_9007199254740992.pt: rollout id 9007199254740992 is not a number up to \
+             9007199254740991; shown as rollout 10",
+        ] {
+            assert!(l.notes.iter().any(|n| n == note), "{note}\n{:#?}", l.notes);
+        }
+        assert_eq!(l.notes.len(), 6, "{:#?}", l.notes);
+        // Eval dumps under slime's template: the same rule.
+        let t = Templates {
+            rollout: Some("d/rollout_{rollout_id}.pt".into()),
+            train: None,
+        };
+        let l = layout_with(&["rollout_eval_05.pt", "rollout_eval_5.pt"], &t);
+        let got: Vec<_> = l
+            .dumps
+            .iter()
+            .map(|d| (d.rollout_id, d.kind, d.file.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (5, DumpKind::Eval, "rollout_eval_5.pt"),
+                (5, DumpKind::Eval, "rollout_eval_05.pt")
+            ]
+        );
     }
 }

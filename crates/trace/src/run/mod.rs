@@ -44,12 +44,15 @@ mod step;
 mod summary;
 mod train;
 mod train_metrics;
-mod writing;
 pub mod verl;
+mod writing;
 
 pub use eval_sets::{eval_set_names, eval_sets, eval_sets_json, EvalSet, MAX_EVAL_SETS};
 pub use flags::FlagInfo;
-pub use layout::{layout, layout_with, match_template, pair_train, FileRole, RunLayout, Templates};
+pub use layout::{
+    layout, layout_with, match_template, pair_train, FileRole, RunLayout, Templates,
+    MAX_NAMED_ROLLOUT_ID,
+};
 pub use metrics::{group_size, pass_rate};
 pub use pair::{
     align, compare_train, deltas, logprob_diff, most_different, per_token_diff, samples_seen,

@@ -109,8 +109,9 @@ pub fn rollout_record(s: &RolloutSummary) -> Map<String, J> {
     m
 }
 
-/// The whole `--json` document.
-pub fn run_json(rollouts: &[RolloutSummary], samples: Vec<Map<String, J>>) -> J {
+/// The whole `--json` document; the run's `notes` (`RunLayout::notes`: what was skipped or
+/// is missing) under `"notes"` when there are any.
+pub fn run_json(rollouts: &[RolloutSummary], samples: Vec<Map<String, J>>, notes: &[String]) -> J {
     let rollouts: Vec<J> = rollouts
         .iter()
         .map(|s| J::Object(rollout_record(s)))
@@ -121,6 +122,9 @@ pub fn run_json(rollouts: &[RolloutSummary], samples: Vec<Map<String, J>>) -> J 
         "samples".into(),
         J::Array(samples.into_iter().map(J::Object).collect()),
     );
+    if !notes.is_empty() {
+        doc.insert("notes".into(), J::from(notes.to_vec()));
+    }
     J::Object(doc)
 }
 

@@ -17,7 +17,8 @@
 //! enough), and one JS object: a sample's detail `{kind: "run_detail", id, json, <float
 //! column>: ArrayBuffer…}`. Per-token values travel as `Float32Array` buffers ([`split_detail`],
 //! [`join_detail`]) because JSON cannot say NaN or −∞ (a log prob of −∞ is a real value), and a
-//! long response's values are most of the detail. The worker's `ready` and `crashed` messages
+//! long response's values are most of the detail; its token ids and pieces travel as
+//! `Uint32Array` buffers too (`run_tokens`). The worker's `ready` and `crashed` messages
 //! are the same as the parsing worker's ([`super::FromWorker`]).
 
 use serde::{Deserialize, Serialize};

@@ -17,6 +17,9 @@ mod follow;
 use crate::protocol::run::{
     decode_run, join_detail, other_column, DetailFloats, RunFromWorker, RunMessage, TRAIN_COLUMNS,
 };
+use crate::protocol::run_tokens::{
+    join_tokens, DetailTokens, PieceColumns, PIECE_COLUMNS, PIECE_TEXT, TOKEN_COLUMN,
+};
 use crate::protocol::FromWorker;
 use crate::worker_handle::WorkerHandle;
 pub use follow::live_head;
@@ -366,6 +369,31 @@ fn detail_of(data: &JsValue) -> Result<SampleDetail, String> {
             .collect(),
     };
     join_detail(&mut d, f)?;
+    let u32s = |k: &str| -> Option<Vec<u32>> {
+        let b = get(k)?.dyn_into::<js_sys::ArrayBuffer>().ok()?;
+        Some(js_sys::Uint32Array::new(&b).to_vec())
+    };
+    let pieces = match u32s(PIECE_COLUMNS[0]) {
+        None => None,
+        Some(ids) => {
+            let missing = "internal: a sample's token pieces came incomplete";
+            let col = |k: &str| u32s(k).ok_or(missing);
+            Some(PieceColumns {
+                columns: [
+                    ids,
+                    col(PIECE_COLUMNS[1])?,
+                    col(PIECE_COLUMNS[2])?,
+                    col(PIECE_COLUMNS[3])?,
+                ],
+                text: get(PIECE_TEXT).and_then(|t| t.as_string()).ok_or(missing)?,
+            })
+        }
+    };
+    let tokens = DetailTokens {
+        tokens: u32s(TOKEN_COLUMN).unwrap_or_default(),
+        pieces,
+    };
+    join_tokens(&mut d, tokens)?;
     Ok(d)
 }
 

@@ -12,7 +12,7 @@ use serde_json::Value as J;
 use trace::run::{Prompt, SampleDetail, SampleRow};
 
 use super::step_table as st;
-use super::token_view::{token_count, tool_segments};
+use super::token_view::{response_shown, token_count, tool_segments, RESPONSE_PAGE};
 use super::tokens::TokenView;
 use crate::numbers;
 
@@ -94,25 +94,48 @@ fn content_view(c: &J) -> AnyView {
 }
 
 /// The response: with pieces and a loss mask, runs of tool output in `tok-tool` spans;
-/// otherwise the plain text. Either way the `<pre>`'s text is exactly the response.
+/// otherwise the plain text. Either way the `<pre>`'s text is exactly the response's first
+/// pages ([`RESPONSE_PAGE`] characters each), and a button adds the next.
 fn response_view(d: &SampleDetail) -> AnyView {
     let parts = tool_segments(d).filter(|s| s.iter().any(|&(_, _, tool)| tool));
-    let body = match parts {
-        Some(parts) => parts
-            .into_iter()
-            .map(|(a, b, tool)| {
-                let text = d.response.get(a..b).unwrap_or_default().to_string();
-                if tool {
-                    view! { <span class="tok-tool" title="tool output (loss_mask 0: not trained on)">{text}</span> }.into_any()
-                } else {
-                    view! { <span>{text}</span> }.into_any()
-                }
-            })
-            .collect_view()
-            .into_any(),
-        None => d.response.clone().into_any(),
+    let total = d.response.chars().count();
+    let text = StoredValue::new((d.response.clone(), parts));
+    let pages = RwSignal::new(1usize);
+    let body = move || {
+        text.with_value(|(response, parts)| {
+            let (cut, _) = response_shown(response, pages.get());
+            match parts {
+                Some(parts) => parts
+                    .iter()
+                    .filter(|&&(a, _, _)| a < cut)
+                    .map(|&(a, b, tool)| {
+                        let text = response.get(a..b.min(cut)).unwrap_or_default().to_string();
+                        if tool {
+                            view! { <span class="tok-tool" title="tool output (loss_mask 0: not trained on)">{text}</span> }.into_any()
+                        } else {
+                            view! { <span>{text}</span> }.into_any()
+                        }
+                    })
+                    .collect_view()
+                    .into_any(),
+                None => response.get(..cut).unwrap_or_default().to_string().into_any(),
+            }
+        })
     };
-    view! { <pre class="insp-response" data-testid="sample-response">{body}</pre> }.into_any()
+    let more = move || {
+        let pages_now = pages.get();
+        let all = text.with_value(|(r, _)| response_shown(r, pages_now).1);
+        let shown = (pages_now * RESPONSE_PAGE).min(total);
+        (!all).then(|| {
+            let next = (total - shown).min(RESPONSE_PAGE);
+            view! {
+                <button class="tok-more" data-testid="response-more" on:click=move |_| pages.update(|p| *p += 1)>
+                    {format!("show {next} more characters ({shown} of {total} shown)")}
+                </button>
+            }
+        })
+    };
+    view! { <pre class="insp-response" data-testid="sample-response">{body}</pre>{more} }.into_any()
 }
 
 fn fact(k: &'static str, v: String) -> AnyView {

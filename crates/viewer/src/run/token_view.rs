@@ -377,6 +377,20 @@ impl Layout {
     }
 }
 
+/// Characters of a response rendered at first, and added by each "show more": laid out at
+/// once, a 904 KB response of short words blocks the page for seconds.
+pub const RESPONSE_PAGE: usize = 50_000;
+
+/// The byte length of `text`'s first `pages` pages of [`RESPONSE_PAGE`] characters (at least
+/// one page), and whether that is all of it.
+pub fn response_shown(text: &str, pages: usize) -> (usize, bool) {
+    let chars = pages.max(1).saturating_mul(RESPONSE_PAGE);
+    match text.char_indices().nth(chars) {
+        Some((at, _)) => (at, false),
+        None => (text.len(), true),
+    }
+}
+
 /// How many of `n` tokens of text to show after `pages` pages (at least one page).
 pub fn text_shown(n: usize, pages: usize) -> usize {
     n.min(pages.max(1).saturating_mul(TEXT_PAGE))

@@ -25,6 +25,7 @@ use trace::run::{
 use viewer::protocol::run::{
     other_column, run_to_text, split_detail, RunFromWorker, TRAIN_COLUMNS,
 };
+use viewer::protocol::run_tokens::{split_tokens, PIECE_COLUMNS, PIECE_TEXT, TOKEN_COLUMN};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -370,7 +371,8 @@ async fn load_tokenizer() {
     });
 }
 
-/// Posts sample `position` of the open step: JSON plus its per-token values as buffers.
+/// Posts sample `position` of the open step: JSON plus its per-token values, token ids and
+/// pieces as buffers.
 fn detail(id: u32, position: usize) -> Result<(), String> {
     let d: Option<SampleDetail> = RUN.with(|r| {
         let r = r.borrow();
@@ -380,6 +382,7 @@ fn detail(id: u32, position: usize) -> Result<(), String> {
     });
     let mut d = d.ok_or_else(|| format!("the open step has no sample at position {position}"))?;
     let floats = split_detail(&mut d);
+    let tokens = split_tokens(&mut d);
     let json = serde_json::to_string(&d)
         .map_err(|e| format!("sample {position} cannot be sent to the page: {e}"))?;
     let msg = Object::new();
@@ -403,6 +406,18 @@ fn detail(id: u32, position: usize) -> Result<(), String> {
     }
     for (i, v) in floats.other.iter().enumerate() {
         put(&other_column(i), v);
+    }
+    let put_u32 = |k: &str, v: &[u32]| {
+        let buf = js_sys::Uint32Array::from(v).buffer();
+        set(k, &buf);
+        transfer.push(&buf);
+    };
+    put_u32(TOKEN_COLUMN, &tokens.tokens);
+    if let Some(p) = &tokens.pieces {
+        for (k, v) in PIECE_COLUMNS.iter().zip(&p.columns) {
+            put_u32(k, v);
+        }
+        set(PIECE_TEXT, &p.text.as_str().into());
     }
     let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let _ = scope.post_message_with_transfer(&msg, &transfer);

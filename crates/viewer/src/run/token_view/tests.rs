@@ -1,6 +1,17 @@
 //! Tests of the token view's logic (values offered, series, colours, tool segments).
 
 use super::*;
+
+#[test]
+fn a_response_is_shown_in_pages_cut_at_characters() {
+    assert_eq!(response_shown("abc", 1), (3, true));
+    assert_eq!(response_shown("", 0), (0, true));
+    let long = "é".repeat(RESPONSE_PAGE + 1);
+    assert_eq!(response_shown(&long, 1), (2 * RESPONSE_PAGE, false));
+    assert_eq!(response_shown(&long, 2), (long.len(), true));
+    let exact = "a".repeat(RESPONSE_PAGE);
+    assert_eq!(response_shown(&exact, 1), (RESPONSE_PAGE, true));
+}
 use trace::run::{TokenPiece, TrainTokens};
 
 fn detail() -> SampleDetail {
