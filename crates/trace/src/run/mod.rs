@@ -241,6 +241,14 @@ pub struct SampleDetail {
     /// holds it): concatenated, the pieces' `text` is the decoded response. `None` too when
     /// the ids decode to more than 4 × [`MAX_TEXT_CHARS`] bytes (not a response's ids).
     pub pieces: Option<Vec<TokenPiece>>,
+    /// The prompt's token ids: `tokens` before the response (`tokens[:-response_length]`;
+    /// empty without a `response_length`).
+    #[serde(default)]
+    pub prompt_tokens: Vec<u32>,
+    /// The prompt token by token, as [`SampleDetail::pieces`] (so a chat-template drift
+    /// shows): `None` without a tokenizer or past the same bound.
+    #[serde(default)]
+    pub prompt_pieces: Option<Vec<TokenPiece>>,
 }
 
 /// One response token as text (the tokenizer's [`tokenizer::Piece`]).
