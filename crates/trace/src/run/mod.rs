@@ -41,7 +41,10 @@ mod summary;
 mod train;
 mod train_metrics;
 
-pub use eval_sets::{eval_set_names, eval_sets, eval_sets_json, EvalSet, MAX_EVAL_SETS};
+pub use eval_sets::{
+    eval_set_names, eval_sets, eval_sets_json, parse_eval_names, renamed_set, EvalSet,
+    MAX_EVAL_SETS,
+};
 pub use flags::FlagInfo;
 pub use layout::{layout, layout_with, match_template, pair_train, FileRole, RunLayout, Templates};
 pub use metrics::{group_size, pass_rate};

@@ -30,6 +30,9 @@ pub struct RunState {
     pub detail_error: RwSignal<Option<String>>,
     /// The two dumps compared (indices).
     pub compare: RwSignal<(Option<usize>, Option<usize>)>,
+    /// The user's names for unnamed eval sets, in slime's config order (kept in the link; a
+    /// new run keeps them, as the link does).
+    pub eval_names: RwSignal<Vec<String>>,
 }
 
 impl Default for RunState {
@@ -55,6 +58,7 @@ impl RunState {
             detail: RwSignal::new(None),
             detail_error: RwSignal::new(None),
             compare: RwSignal::new((None, None)),
+            eval_names: RwSignal::new(Vec::new()),
         }
     }
 
