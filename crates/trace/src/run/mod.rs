@@ -29,6 +29,7 @@ use serde_json::Value as J;
 
 mod eval_sets;
 mod flags;
+mod images;
 mod layout;
 mod metrics;
 mod pd;
@@ -46,6 +47,7 @@ pub use eval_sets::{
     MAX_EVAL_SETS,
 };
 pub use flags::FlagInfo;
+pub use images::{SampleImage, MAX_IMAGES, MAX_SIDE};
 pub use layout::{layout, layout_with, match_template, pair_train, FileRole, RunLayout, Templates};
 pub use metrics::{group_size, pass_rate};
 pub use record::{as_older_reference, json_diff, rollout_record, run_json, sample_record};
@@ -252,6 +254,9 @@ pub struct SampleDetail {
     /// shows): `None` without a tokenizer or past the same bound.
     #[serde(default)]
     pub prompt_pieces: Option<Vec<TokenPiece>>,
+    /// The images of `multimodal_inputs` (a VLM run's), drawn small, or why not.
+    #[serde(default)]
+    pub images: Vec<SampleImage>,
 }
 
 /// One response token as text (the tokenizer's [`tokenizer::Piece`]).

@@ -310,6 +310,7 @@ pub fn read_sample(
 
     let detail = detail.then(|| {
         let (prompt_tokens, tokens) = split_tokens(tree, get("tokens"), row.response_length);
+        let images = super::images::read_images(tree, get("multimodal_inputs"), allow);
         SampleDetail {
             row: SampleRow::default(),
             prompt: match prompt {
@@ -355,6 +356,7 @@ pub fn read_sample(
             train: None,
             pieces: None,
             prompt_pieces: None,
+            images,
         }
     });
     let detail = detail.map(|mut dt| {
