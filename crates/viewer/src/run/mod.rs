@@ -10,7 +10,7 @@
 //! rollout id; their data in `chart_data.rs` and `trends_train.rs`, tested natively), `dists.rs` (histograms per rollout), `rollouts.rs` (the table), `compare.rs` (two
 //! rollouts), `crash.rs` (the banner when the run app traps), `link.rs` (`#step=…&sample=…`), this
 //! file (the layout and opening a step); the step view and the sample inspector are `step.rs`,
-//! `step_rows.rs`, `step_table.rs`, `inspector.rs`, `tokens.rs` and `token_view.rs`.
+//! `step_rows.rs`, `step_table.rs`, `inspector.rs`, `images.rs`, `tokens.rs` and `token_view.rs`.
 
 // ---- the page's hand-off (linked into the timeline page) ----
 #[cfg(target_arch = "wasm32")]
@@ -43,6 +43,8 @@ pub mod trends;
 #[cfg(any(not(target_arch = "wasm32"), feature = "run-app"))]
 pub mod trends_train;
 // ---- the run app: the step view and the sample inspector ----
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
+pub mod images;
 #[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod inspector;
 #[cfg(all(target_arch = "wasm32", feature = "run-app"))]
