@@ -2,6 +2,7 @@
 // own http module), Debian's Chromium driven by playwright-core and Debian's Firefox ESR driven
 // by puppeteer-core over WebDriver BiDi (`firefox.js` makes its pages answer like Playwright's).
 import http from "node:http";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -140,3 +141,42 @@ export function reference(name) {
 
 /** The shared run fixture (a slime `--dump-details` folder; its README tells the story). */
 export const RUN = path.resolve(ROOT, "tests/fixtures/run");
+
+/** The `rollscope` binary the host tests drive (`$ROLLSCOPE_BIN`, else the debug build). */
+export const BIN = process.env.ROLLSCOPE_BIN || path.join(ROOT, "target/debug/rollscope");
+
+/**
+ * Starts `rollscope ARGS --port 0 --no-open` and resolves with the address it prints. Fails
+ * (with the binary's stderr) if it exits first or prints nothing within `ms`, instead of
+ * hanging the suite; the child is killed on failure.
+ */
+export async function rollscope(args, ms = 20000) {
+  const child = spawn(BIN, [...args, "--port", "0", "--no-open"], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout.setEncoding("utf8");
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (c) => { err += c; });
+  let timer;
+  try {
+    const url = await new Promise((resolve, reject) => {
+      const fail = (why) => reject(new Error(`rollscope ${args.join(" ")}: ${why}; stdout: ${JSON.stringify(out)}; stderr: ${JSON.stringify(err)}`));
+      timer = setTimeout(() => fail(`printed no address within ${ms} ms`), ms);
+      child.on("error", (e) => fail(`could not start ${BIN}: ${e.message}`));
+      // Let stderr drain before reporting an early exit.
+      child.on("exit", (code, signal) => setTimeout(() => fail(`exited early (code ${code}, signal ${signal})`), 50));
+      child.stdout.on("data", (chunk) => {
+        out += chunk;
+        if (!out.includes("\n")) return;
+        const u = out.split(/\s+/).find((w) => w.startsWith("http://"));
+        if (u) resolve(u); else fail("printed a line without an address");
+      });
+    });
+    return { child, url };
+  } catch (e) {
+    child.kill();
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}

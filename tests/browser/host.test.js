@@ -1,53 +1,15 @@
 // The `rollscope` binary as users meet it: serving a dump, the one-file report, embedding.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import http from "node:http";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { serve, launch, newPage, waitState, count, shot, reference, FIXTURES, ROOT, RUN } from "./helpers.js";
-
-const BIN = process.env.ROLLSCOPE_BIN || path.join(ROOT, "target/debug/rollscope");
+import { serve, launch, newPage, waitState, count, shot, reference, rollscope, BIN, FIXTURES, ROOT, RUN } from "./helpers.js";
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
-
-/**
- * Starts `rollscope ARGS --port 0 --no-open` and resolves with the address it prints. Fails
- * (with the binary's stderr) if it exits first or prints nothing within `ms`, instead of
- * hanging the suite; the child is killed on failure.
- */
-async function rollscope(args, ms = 20000) {
-  const child = spawn(BIN, [...args, "--port", "0", "--no-open"], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  child.stdout.setEncoding("utf8");
-  child.stderr.setEncoding("utf8");
-  child.stderr.on("data", (c) => { err += c; });
-  let timer;
-  try {
-    const url = await new Promise((resolve, reject) => {
-      const fail = (why) => reject(new Error(`rollscope ${args.join(" ")}: ${why}; stdout: ${JSON.stringify(out)}; stderr: ${JSON.stringify(err)}`));
-      timer = setTimeout(() => fail(`printed no address within ${ms} ms`), ms);
-      child.on("error", (e) => fail(`could not start ${BIN}: ${e.message}`));
-      // Let stderr drain before reporting an early exit.
-      child.on("exit", (code, signal) => setTimeout(() => fail(`exited early (code ${code}, signal ${signal})`), 50));
-      child.stdout.on("data", (chunk) => {
-        out += chunk;
-        if (!out.includes("\n")) return;
-        const u = out.split(/\s+/).find((w) => w.startsWith("http://"));
-        if (u) resolve(u); else fail("printed a line without an address");
-      });
-    });
-    return { child, url };
-  } catch (e) {
-    child.kill();
-    throw e;
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A raw GET with a chosen Host header (fetch may not set Host). */
 function getWithHost(url, host) {
