@@ -115,7 +115,7 @@ fn image(tree: &Tree, v: &Value, allow: &mut Allowance) -> SampleImage {
         }
         Value::Bytes(b) => {
             return noted(format!(
-                "{} of encoded bytes ({} bytes): not decoded",
+                "{} ({} bytes): encoded bytes are not decoded here",
                 kind_of(b),
                 b.len()
             ))
@@ -186,7 +186,7 @@ fn kind_of(b: &[u8]) -> &'static str {
     } else if b.len() > 12 && &b[..4] == b"RIFF" && &b[8..12] == b"WEBP" {
         "a WebP file"
     } else {
-        "unknown"
+        "bytes of no known image format"
     }
 }
 
