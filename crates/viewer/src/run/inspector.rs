@@ -119,8 +119,7 @@ fn fact(k: &'static str, v: String) -> AnyView {
     view! { <tr><th>{k}</th><td>{v}</td></tr> }.into_any()
 }
 
-/// The sample's facts; `eval_names`: the user's names for unnamed eval sets.
-fn facts(r: &SampleRow, eval_names: &[String]) -> AnyView {
+fn facts(r: &SampleRow) -> AnyView {
     let opt = numbers::precise_opt;
     let mut rows = vec![
         fact("position", r.position.to_string()),
@@ -173,10 +172,7 @@ fn facts(r: &SampleRow, eval_names: &[String]) -> AnyView {
         ));
     }
     if let Some(ds) = &r.eval_dataset {
-        rows.push(fact(
-            "eval dataset",
-            trace::run::renamed_set(ds, eval_names),
-        ));
+        rows.push(fact("eval dataset", ds.clone()));
     }
     rows.extend(state_facts(r));
     let flags = st::flags(r);
@@ -260,7 +256,6 @@ fn reward_view(v: &J) -> AnyView {
 pub fn SampleInspector(
     detail: Signal<Option<SampleDetail>>,
     has_tokenizer: Signal<bool>,
-    eval_names: Signal<Vec<String>>,
     on_open_trace: Callback<usize>,
     on_close: Callback<()>,
 ) -> impl IntoView {
@@ -288,7 +283,7 @@ pub fn SampleInspector(
                         {(!traced).then(|| view! { <span class="insp-muted">" (no trace events)"</span> })}
                         <button class="insp-close" data-testid="inspector-close" title="close" on:click=move |_| on_close.run(())>"✕"</button>
                     </header>
-                    {eval_names.with(|n| facts(&d.row, n))}
+                    {facts(&d.row)}
                     <h4>"reward"</h4>
                     {reward_view(&d.reward)}
                     <h4>"label"</h4>

@@ -148,7 +148,7 @@ mod shell {
                 {move || rs.detail_error.get().map(|e| view! { <div class="run-error" role="alert">{e}</div> })}
                 <div class="run-step-body">
                     <div class="run-step-table"><StepView step=step selected=selected on_select=on_select /></div>
-                    <div class="run-step-inspector"><SampleInspector detail=detail has_tokenizer=has_tok eval_names=rs.eval_names.into() on_open_trace=on_open_trace on_close=on_close /></div>
+                    <div class="run-step-inspector"><SampleInspector detail=detail has_tokenizer=has_tok on_open_trace=on_open_trace on_close=on_close /></div>
                 </div>
             </section>
         }
