@@ -2,6 +2,7 @@
 // own http module), Debian's Chromium driven by playwright-core and Debian's Firefox ESR driven
 // by puppeteer-core over WebDriver BiDi (`firefox.js` makes its pages answer like Playwright's).
 import http from "node:http";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";

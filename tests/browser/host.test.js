@@ -6,9 +6,8 @@ import http from "node:http";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { serve, launch, newPage, waitState, count, shot, reference, startRollscope as rollscope, FIXTURES, ROOT, RUN } from "./helpers.js";
+import { serve, launch, newPage, waitState, count, shot, reference, startRollscope as rollscope, FIXTURES, ROOT, RUN, ROLLSCOPE_BIN as BIN } from "./helpers.js";
 
-const BIN = process.env.ROLLSCOPE_BIN || path.join(ROOT, "target/debug/rollscope");
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });

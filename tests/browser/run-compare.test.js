@@ -7,9 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import path from "node:path";
-import { eachBrowser, newPage, docShot, shot, ROOT, RUN } from "./helpers.js";
+import { eachBrowser, newPage, docShot, shot, ROOT, RUN, ROLLSCOPE_BIN as BIN } from "./helpers.js";
 
-const BIN = process.env.ROLLSCOPE_BIN || path.join(ROOT, "target/debug/rollscope");
 const REPLAY = path.join(ROOT, "tests/fixtures/run_replay");
 const alone = (dir) => JSON.parse(execFileSync(BIN, ["run", dir, "--json"], { stdio: ["ignore", "pipe", "ignore"] }).toString());
 const A = alone(RUN);

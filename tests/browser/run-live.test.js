@@ -12,9 +12,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
-import { serve, launch, newPage, shot, ROOT, RUN } from "./helpers.js";
+import { serve, launch, newPage, shot, ROOT, RUN, ROLLSCOPE_BIN as BIN } from "./helpers.js";
 
-const BIN = process.env.ROLLSCOPE_BIN || path.join(ROOT, "target/debug/rollscope");
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });

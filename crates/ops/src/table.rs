@@ -16,8 +16,8 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value as J};
 use trace::run::{
-    pair_train, sample_record, summarize_with, Allowance, DumpRef, RolloutSummary, RunOptions,
-    TrainData, MAX_TRAIN_BYTES,
+    pair_train, sample_record, summarize_with, Allowance, DumpRef, RolloutSummary, RunLayout,
+    RunOptions, TrainData, MAX_TRAIN_BYTES,
 };
 
 use crate::listing::LocalRun;
@@ -90,21 +90,40 @@ pub(crate) fn par_map<T: Sync, R: Send>(
 /// (`t2.pt`) is then read as train data, paired by its payload, and the run read again.
 pub fn read_run(run: &mut LocalRun, jobs: usize, opts: &RunOptions) -> Vec<DumpResult> {
     let results = read_all(run, jobs, opts);
-    let misnamed: Vec<String> = results
+    let read: Vec<(String, Option<String>)> = results
         .iter()
-        .filter(|r| {
-            r.summary
-                .error
-                .as_deref()
-                .is_some_and(|e| e.starts_with(trace::run::NOT_A_ROLLOUT_DUMP))
+        .filter_map(|r| {
+            Some((
+                r.summary.dump.as_ref()?.file.clone(),
+                r.summary.error.clone(),
+            ))
         })
-        .filter_map(|r| r.summary.dump.as_ref().map(|d| d.file.clone()))
         .collect();
-    if misnamed.is_empty() {
+    if !retake_train(&mut run.listing.layout, &read) {
         return results;
     }
-    let layout = &mut run.listing.layout;
-    layout.dumps.retain(|d| !misnamed.contains(&d.file));
+    read_all(run, jobs, opts)
+}
+
+/// The one rule for a file taken for a rollout dump by its name that is slime's train payload
+/// by its keys: `read` gives each dump's file and its read's error; a dump whose error says it
+/// is a train payload ([`trace::run::NOT_A_ROLLOUT_DUMP`]) leaves the dumps for the train data,
+/// with a note. True when any did: the caller pairs the train data again and reads the run
+/// again (the CLI and Python here, Ray in `rollscope.ray`).
+pub fn retake_train(layout: &mut RunLayout, read: &[(String, Option<String>)]) -> bool {
+    let misnamed: Vec<&String> = read
+        .iter()
+        .filter(|(_, e)| {
+            e.as_deref()
+                .is_some_and(|e| e.starts_with(trace::run::NOT_A_ROLLOUT_DUMP))
+        })
+        .map(|(f, _)| f)
+        .filter(|f| layout.dumps.iter().any(|d| &d.file == *f))
+        .collect();
+    if misnamed.is_empty() {
+        return false;
+    }
+    layout.dumps.retain(|d| !misnamed.contains(&&d.file));
     // What the listing said of them as dumps (a second dump for a rollout) no longer holds.
     layout
         .notes
@@ -113,9 +132,9 @@ pub fn read_run(run: &mut LocalRun, jobs: usize, opts: &RunOptions) -> Vec<DumpR
         layout.notes.push(format!(
             "{f}: slime's train payload by its keys; read as train data"
         ));
-        layout.train.push((None, f));
+        layout.train.push((None, f.clone()));
     }
-    read_all(run, jobs, opts)
+    true
 }
 
 fn read_all(run: &mut LocalRun, jobs: usize, opts: &RunOptions) -> Vec<DumpResult> {

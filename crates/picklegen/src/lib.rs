@@ -262,6 +262,33 @@ impl Pickle {
     pub fn new_object(&mut self, module: &str, name: &str) -> &mut Self {
         self.global(module, name).empty_tuple().newobj()
     }
+
+    /// A PIL image as Pillow pickles one: `PIL.Image.Image` built from its `__getstate__`,
+    /// `[info, mode, (width, height), palette, pixels]` (`palette`: RGB triples, or None).
+    pub fn pil_image(
+        &mut self,
+        mode: &str,
+        size: (i64, i64),
+        palette: Option<&[u8]>,
+        pixels: &[u8],
+    ) -> &mut Self {
+        self.new_object("PIL.Image", "Image")
+            .mark()
+            .empty_dict()
+            .str(mode);
+        self.int(size.0).int(size.1).tuple_n(2);
+        match palette {
+            Some(pal) => {
+                self.list_of(pal.len(), |p, i| {
+                    p.int(i64::from(pal[i]));
+                });
+            }
+            None => {
+                self.none();
+            }
+        }
+        self.bytes(pixels).list().build()
+    }
 }
 
 /// A rollout dump as `torch.save` writes it: `{"rollout_id": 0, "samples": <what f writes>}`

@@ -382,6 +382,20 @@ fn train_rollout_id(py: Python<'_>, src: &Bound<'_, PyAny>) -> PyResult<Option<i
     unlocked(py, || Ok(ops::table::train_rollout_id(&src)))
 }
 
+/// A layout dict (`list_folder`'s or `list_given`'s) back into a `RunLayout`.
+fn layout_in(py: Python<'_>, layout: &Bound<'_, PyAny>) -> PyResult<trace::run::RunLayout> {
+    let text: String = py
+        .import("json")?
+        .call_method1("dumps", (layout,))?
+        .extract()?;
+    serde_json::from_str(&text).map_err(|e| PyValueError::new_err(format!("layout: {e}")))
+}
+
+fn layout_out<'py>(py: Python<'py>, l: &trace::run::RunLayout) -> PyResult<Bound<'py, PyAny>> {
+    let v = serde_json::to_value(l).map_err(|e| DumpError::new_err(e.to_string()))?;
+    convert::value(py, &v)
+}
+
 /// A layout (`list_folder`'s or `list_given`'s) with its train data paired by `ids`
 /// (`[(train file, rollout id or None)]`, the payloads' ids): `trace::run::pair_train`.
 #[pyfunction]
@@ -390,15 +404,26 @@ fn pair_train<'py>(
     layout: &Bound<'py, PyAny>,
     ids: Vec<(String, Option<i64>)>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let text: String = py
-        .import("json")?
-        .call_method1("dumps", (layout,))?
-        .extract()?;
-    let mut l: trace::run::RunLayout =
-        serde_json::from_str(&text).map_err(|e| PyValueError::new_err(format!("layout: {e}")))?;
+    let mut l = layout_in(py, layout)?;
     trace::run::pair_train(&mut l, &ids);
-    let v = serde_json::to_value(&l).map_err(|e| DumpError::new_err(e.to_string()))?;
-    convert::value(py, &v)
+    layout_out(py, &l)
+}
+
+/// The layout with the dumps whose read found slime's train payload moved to its train data
+/// (`read`: `[(dump file, its record's error or None)]`), or None when there were none:
+/// `ops::table::retake_train`, the rule the local run table follows. The caller pairs and
+/// reads again.
+#[pyfunction]
+fn retake_train<'py>(
+    py: Python<'py>,
+    layout: &Bound<'py, PyAny>,
+    read: Vec<(String, Option<String>)>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let mut l = layout_in(py, layout)?;
+    if !ops::table::retake_train(&mut l, &read) {
+        return Ok(None);
+    }
+    layout_out(py, &l).map(Some)
 }
 
 /// A `layout()` dump dict back into a `DumpRef`.
@@ -448,6 +473,7 @@ fn _rollscope(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(list_given, m)?)?;
     m.add_function(wrap_pyfunction!(train_rollout_id, m)?)?;
     m.add_function(wrap_pyfunction!(pair_train, m)?)?;
+    m.add_function(wrap_pyfunction!(retake_train, m)?)?;
     m.add_function(wrap_pyfunction!(root_is_parent, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -138,3 +138,18 @@ def test_ray_pairs_train_data_by_its_payload(local_ray, tmp_path):
     assert ours == rollscope.run_table(tmp_path)
     r2 = next(r for r in ours["rollouts"] if r["file"] == "rollout_2.pt")
     assert r2["train_file"] == "train_9_4.pt"
+
+
+def test_ray_reads_a_misnamed_train_payload_as_train_data(local_ray, tmp_path):
+    import rollscope.ray as rray
+
+    # `t2.pt`: a rollout dump by its name, slime's train payload for rollout 2 by its keys.
+    for f in RUN_FLAT.iterdir():
+        if f.is_file():
+            shutil.copy(f, tmp_path / ("t2.pt" if f.name == "train_2_4.pt" else f.name))
+    ours = rray.run_table(str(tmp_path))
+    assert ours == rollscope.run_table(tmp_path)
+    r2 = next(r for r in ours["rollouts"] if r["file"] == "rollout_2.pt")
+    assert r2["train_file"] == "t2.pt"
+    assert not any(r["file"] == "t2.pt" for r in ours["rollouts"]), "not a rollout"
+    assert len(ours["rollouts"]) == 8

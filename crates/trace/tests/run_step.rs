@@ -26,6 +26,7 @@ fn every_sample_in_full_with_tokens_and_train_values() {
     )
     .expect("tokenizer");
     let mut tool_tokens = 0;
+    let mut prompt_texts = 0;
     for id in 0..6 {
         let s = step(
             &format!("rollout_data/{id}.pt"),
@@ -48,6 +49,19 @@ fn every_sample_in_full_with_tokens_and_train_values() {
             );
             assert_eq!(d.loss_mask.len(), n);
             assert_eq!(d.rollout_log_probs.len(), n);
+            // The ids before the response decode to the prompt as the chat template wrote it.
+            let prompt = d.prompt_pieces.as_ref().expect("prompt pieces");
+            assert_eq!(prompt.len(), d.prompt_tokens.len());
+            let prompt: String = prompt.iter().map(|x| x.text.as_str()).collect();
+            match &d.prompt {
+                Prompt::Text(text) => assert_eq!(&prompt, text, "rollout {id} sample {p}"),
+                _ => assert!(
+                    prompt.starts_with("<|im_start|>")
+                        && prompt.ends_with("<|im_start|>assistant\n"),
+                    "rollout {id} sample {p}: {prompt:?}"
+                ),
+            }
+            prompt_texts += 1;
             let t = d.train.as_ref().expect("train values");
             for v in [&t.log_probs, &t.advantages, &t.kl, &t.rollout_log_probs] {
                 assert_eq!(
@@ -66,6 +80,7 @@ fn every_sample_in_full_with_tokens_and_train_values() {
         }
     }
     assert!(tool_tokens > 0, "the run has tool output (loss_mask 0)");
+    assert_eq!(prompt_texts, 6 * 24);
 }
 
 #[test]

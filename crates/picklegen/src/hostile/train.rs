@@ -1,6 +1,6 @@
 //! Train dumps (`save_debug_train_data` payloads) that lie: a `rollout_id` that names another
 //! rollout, absurd ranks, per-token series whose length is not the loss mask's, NaN values; and
-//! a rollout sample with a huge `multimodal_inputs` image. A timeline reader finds no traced
+//! rollout samples whose `multimodal_inputs` images are huge or lie about their size. A timeline reader finds no traced
 //! sample in a train payload (no rows); the run reader (`trace::run::TrainData`) reads each
 //! with a clear note for what does not add up and keeps every other sample.
 
@@ -96,8 +96,9 @@ pub fn good_sample(position: i64, rank: i64, n: usize) -> TrainSampleSpec {
     }
 }
 
-/// A rollout dump of one sample whose `multimodal_inputs` holds a 4 MiB "image".
-fn huge_image() -> Vec<u8> {
+/// A rollout dump of one traced sample whose `multimodal_inputs` is `{"images": [...]}`, the
+/// list's items written by `images`.
+pub fn image_sample(images: impl FnOnce(&mut Pickle)) -> Vec<u8> {
     crate::rollout_zip(|p| {
         p.empty_list().mark();
         p.empty_dict().mark();
@@ -123,10 +124,31 @@ fn huge_image() -> Vec<u8> {
             .str("images")
             .empty_list()
             .mark();
-        p.bytes(&vec![0xff; 4 << 20]);
+        images(p);
         p.appends().setitems();
         p.setitems();
         p.appends();
+    })
+}
+
+/// A 4 MiB "image" of raw bytes (no PIL image).
+fn huge_image() -> Vec<u8> {
+    image_sample(|p| {
+        p.bytes(&vec![0xff; 4 << 20]);
+    })
+}
+
+/// PIL images that are huge or lie: 2048 × 2048 grey (4 MiB of pixels, drawn 160 × 160), one
+/// shared by reference (drawn again, charged again), one claiming 2^20 × 2^20 RGB over 3
+/// bytes, one whose size overflows u64 when multiplied, and a fifth past the four shown.
+fn huge_pil_images() -> Vec<u8> {
+    image_sample(|p| {
+        p.pil_image("L", (2048, 2048), None, &vec![128; 2048 * 2048])
+            .put(900);
+        p.get(900);
+        p.pil_image("RGB", (1 << 20, 1 << 20), None, &[1, 2, 3]);
+        p.pil_image("RGBA", (i64::MAX, i64::MAX), None, &[0; 4]);
+        p.pil_image("CMYK", (1, 1), None, &[0; 4]);
     })
 }
 
@@ -178,6 +200,19 @@ pub(super) fn cases() -> Vec<Case> {
             class: 2,
             what: "a sample whose multimodal_inputs holds a 4 MiB image (never decoded)",
             bytes: huge_image(),
+            expect: Expect::Rows {
+                rows: 1,
+                warning: "",
+            },
+            browser: true,
+        },
+        Case {
+            file: "huge_pil_images.pt",
+            class: 2,
+            what:
+                "PIL images of 2048 × 2048 (drawn 160 × 160) shared twice, of 2^20 × 2^20 over 3 \
+                   bytes, of a size whose product overflows, and a fifth past the four shown",
+            bytes: huge_pil_images(),
             expect: Expect::Rows {
                 rows: 1,
                 warning: "",

@@ -57,7 +57,7 @@ pub fn eval_sets(rows: &mut [SampleRow], names: &[String]) -> Vec<EvalSet> {
             .eval_dataset
             .clone()
             .or_else(|| names.get(k).cloned())
-            .unwrap_or_else(|| format!("eval set {}", k + 1));
+            .unwrap_or_else(|| default_name(k));
         for r in &mut rows[start..end] {
             r.eval_set = Some(k);
             r.eval_dataset = Some(name.clone());
@@ -65,6 +65,37 @@ pub fn eval_sets(rows: &mut [SampleRow], names: &[String]) -> Vec<EvalSet> {
         sets.push(EvalSet { name, start, end });
     }
     sets
+}
+
+/// The name of a dump's set `k` (from 0) that neither its metadata nor the user names.
+fn default_name(k: usize) -> String {
+    format!("eval set {}", k + 1)
+}
+
+/// A set's name as shown with names the user gave later (the run explorer's box, kept in its
+/// link): a default `eval set N` takes the N-th of `names` (slime's config order), as
+/// `--eval-names` would have named it; a name from metadata, or a blank entry, keeps it.
+pub fn renamed_set(name: &str, names: &[String]) -> String {
+    name.strip_prefix("eval set ")
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|&n| n >= 1 && default_name(n - 1) == name)
+        .and_then(|n| names.get(n - 1))
+        .filter(|s| !s.is_empty())
+        .map_or_else(|| name.to_string(), Clone::clone)
+}
+
+/// Eval set names as a user types them (`math500, aime24`): comma-separated, trimmed, at most
+/// [`MAX_EVAL_SETS`] of at most 200 characters each; an empty entry leaves its set's name.
+pub fn parse_eval_names(s: &str) -> Vec<String> {
+    let mut names: Vec<String> = s
+        .split(',')
+        .take(MAX_EVAL_SETS)
+        .map(|n| super::sample::cut(n.trim(), 200))
+        .collect();
+    while names.last().is_some_and(String::is_empty) {
+        names.pop();
+    }
+    names
 }
 
 /// `eval_datasets` of a dump's record: `[{"name", "sample_count"}, …]` in file order.
@@ -92,6 +123,36 @@ pub fn eval_set_names(v: &J) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_given_later_rename_only_default_names() {
+        let names = parse_eval_names(" math500 , ,aime24,, ");
+        assert_eq!(names, ["math500", "", "aime24"]);
+        assert_eq!(renamed_set("eval set 1", &names), "math500");
+        assert_eq!(
+            renamed_set("eval set 2", &names),
+            "eval set 2",
+            "blank: kept"
+        );
+        assert_eq!(renamed_set("eval set 3", &names), "aime24");
+        assert_eq!(
+            renamed_set("eval set 4", &names),
+            "eval set 4",
+            "no fourth name"
+        );
+        assert_eq!(renamed_set("eval set 01", &names), "eval set 01");
+        assert_eq!(renamed_set("eval set 0", &names), "eval set 0");
+        assert_eq!(
+            renamed_set("gsm8k", &names),
+            "gsm8k",
+            "a metadata name stays"
+        );
+        assert!(parse_eval_names("").is_empty());
+        let many = parse_eval_names(&"x,".repeat(10_000));
+        assert_eq!(many.len(), MAX_EVAL_SETS);
+        let long = parse_eval_names(&"y".repeat(5000));
+        assert!(long[0].chars().count() < 250, "{}", long[0].len());
+    }
 
     fn rows(indices: &[i64], names: &[Option<&str>]) -> Vec<SampleRow> {
         indices

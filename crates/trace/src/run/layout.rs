@@ -334,6 +334,21 @@ pub fn pair_train(l: &mut RunLayout, ids: &[(String, Option<i64>)]) {
     l.notes.extend(notes);
 }
 
+/// The train file a rollout dump would have beside it, as slime's flags name it: under
+/// `--dump-details`, `train_data/{id}.pt`; in the documented flat layout,
+/// `train_{id}_{rank}.pt` (the writer's rank unknown). For a note on a missing one.
+pub fn expected_train(dump: &DumpRef) -> String {
+    let (dir, _) = dump.file.rsplit_once('/').unwrap_or(("", &dump.file));
+    let id = dump.rollout_id;
+    if dir == "rollout_data" || dir.ends_with("/rollout_data") {
+        format!("train_data/{id}.pt")
+    } else {
+        format!(
+            "train data for rollout {id} (train_{id}_{{rank}}.pt by slime's documented template)"
+        )
+    }
+}
+
 /// Ends every note [`pair_train`] writes (so a second pairing replaces them).
 const TRAIN_NOTE_MARK: &str = "; left out";
 
@@ -432,6 +447,27 @@ mod tests {
             .check()
             .unwrap_err();
         assert!(e.contains("no {rollout_id} in the file name"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_train_file_is_named_as_the_layout_names_it() {
+        let dump = |file: &str| DumpRef {
+            rollout_id: 3,
+            kind: DumpKind::Train,
+            file: file.into(),
+            train_file: None,
+        };
+        assert_eq!(
+            expected_train(&dump("rollout_data/3.pt")),
+            "train_data/3.pt"
+        );
+        assert_eq!(
+            expected_train(&dump("run/rollout_data/3.pt")),
+            "train_data/3.pt"
+        );
+        let flat = expected_train(&dump("rollout_3.pt"));
+        assert!(flat.contains("train_3_{rank}.pt"), "{flat}");
+        assert!(!flat.contains("train_data/"), "{flat}");
     }
 
     #[test]

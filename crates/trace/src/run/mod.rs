@@ -31,6 +31,7 @@ use serde_json::Value as J;
 
 mod eval_sets;
 mod flags;
+mod images;
 mod layout;
 mod metrics;
 mod pair;
@@ -47,8 +48,12 @@ mod train_metrics;
 pub mod verl;
 mod writing;
 
-pub use eval_sets::{eval_set_names, eval_sets, eval_sets_json, EvalSet, MAX_EVAL_SETS};
+pub use eval_sets::{
+    eval_set_names, eval_sets, eval_sets_json, parse_eval_names, renamed_set, EvalSet,
+    MAX_EVAL_SETS,
+};
 pub use flags::FlagInfo;
+pub use images::{SampleImage, MAX_IMAGES, MAX_SIDE};
 pub use layout::{
     layout, layout_with, match_template, pair_train, FileRole, RunLayout, Templates,
     MAX_NAMED_ROLLOUT_ID,
@@ -264,6 +269,17 @@ pub struct SampleDetail {
     /// holds it): concatenated, the pieces' `text` is the decoded response. `None` too when
     /// the ids decode to more than 4 × [`MAX_TEXT_CHARS`] bytes (not a response's ids).
     pub pieces: Option<Vec<TokenPiece>>,
+    /// The prompt's token ids: `tokens` before the response (`tokens[:-response_length]`;
+    /// empty without a `response_length`).
+    #[serde(default)]
+    pub prompt_tokens: Vec<u32>,
+    /// The prompt token by token, as [`SampleDetail::pieces`] (so a chat-template drift
+    /// shows): `None` without a tokenizer or past the same bound.
+    #[serde(default)]
+    pub prompt_pieces: Option<Vec<TokenPiece>>,
+    /// The images of `multimodal_inputs` (a VLM run's), drawn small, or why not.
+    #[serde(default)]
+    pub images: Vec<SampleImage>,
 }
 
 /// One response token as text (the tokenizer's [`tokenizer::Piece`]).

@@ -308,49 +308,56 @@ pub fn read_sample(
     }
     read_events(tree, get("trace"), &mut row, &mut ev);
 
-    let detail = detail.then(|| SampleDetail {
-        row: SampleRow::default(),
-        prompt: match prompt {
-            None => Prompt::Other(J::Null),
-            Some(Value::Str(s)) => Prompt::Text(cut(s, MAX_TEXT_CHARS)),
-            Some(p) => match tree.as_seq(p) {
-                Some(items) if row.prompt_is_messages => Prompt::Messages(
-                    items
-                        .iter()
-                        .take(MAX_MESSAGES)
-                        .map(|m| {
-                            let md = dict_of(tree, m);
-                            let role = md
-                                .and_then(|m| m.get_str("role"))
-                                .and_then(Value::as_str)
-                                .map_or_else(|| "?".into(), |r| cut(r, 64));
-                            let content = match md.and_then(|m| m.get_str("content")) {
-                                Some(Value::Str(c)) => J::String(cut(c, MAX_TEXT_CHARS)),
-                                Some(c) => to_json(tree, c),
-                                None => to_json(tree, m),
-                            };
-                            Message { role, content }
-                        })
-                        .collect(),
-                ),
-                _ => Prompt::Other(to_json(tree, p)),
+    let detail = detail.then(|| {
+        let (prompt_tokens, tokens) = split_tokens(tree, get("tokens"), row.response_length);
+        let images = super::images::read_images(tree, get("multimodal_inputs"), allow);
+        SampleDetail {
+            row: SampleRow::default(),
+            prompt: match prompt {
+                None => Prompt::Other(J::Null),
+                Some(Value::Str(s)) => Prompt::Text(cut(s, MAX_TEXT_CHARS)),
+                Some(p) => match tree.as_seq(p) {
+                    Some(items) if row.prompt_is_messages => Prompt::Messages(
+                        items
+                            .iter()
+                            .take(MAX_MESSAGES)
+                            .map(|m| {
+                                let md = dict_of(tree, m);
+                                let role = md
+                                    .and_then(|m| m.get_str("role"))
+                                    .and_then(Value::as_str)
+                                    .map_or_else(|| "?".into(), |r| cut(r, 64));
+                                let content = match md.and_then(|m| m.get_str("content")) {
+                                    Some(Value::Str(c)) => J::String(cut(c, MAX_TEXT_CHARS)),
+                                    Some(c) => to_json(tree, c),
+                                    None => to_json(tree, m),
+                                };
+                                Message { role, content }
+                            })
+                            .collect(),
+                    ),
+                    _ => Prompt::Other(to_json(tree, p)),
+                },
             },
-        },
-        response: cut(response, MAX_TEXT_CHARS),
-        label: row.label.clone(),
-        reward: reward.map_or(J::Null, |v| to_json(tree, v)),
-        metadata: metadata.map_or(J::Null, |v| to_json(tree, v)),
-        tokens: response_tokens(tree, get("tokens"), row.response_length),
-        loss_mask: numbers(tree, get("loss_mask"))
-            .into_iter()
-            .map(|x| (x != 0.0) as u8)
-            .collect(),
-        rollout_log_probs: numbers(tree, get("rollout_log_probs"))
-            .into_iter()
-            .map(|x| x as f32)
-            .collect(),
-        train: None,
-        pieces: None,
+            response: cut(response, MAX_TEXT_CHARS),
+            label: row.label.clone(),
+            reward: reward.map_or(J::Null, |v| to_json(tree, v)),
+            metadata: metadata.map_or(J::Null, |v| to_json(tree, v)),
+            tokens,
+            prompt_tokens,
+            loss_mask: numbers(tree, get("loss_mask"))
+                .into_iter()
+                .map(|x| (x != 0.0) as u8)
+                .collect(),
+            rollout_log_probs: numbers(tree, get("rollout_log_probs"))
+                .into_iter()
+                .map(|x| x as f32)
+                .collect(),
+            train: None,
+            pieces: None,
+            prompt_pieces: None,
+            images,
+        }
     });
     let detail = detail.map(|mut dt| {
         dt.row = row.clone();
@@ -366,19 +373,24 @@ fn numbers(tree: &Tree, v: Option<&Value>) -> Vec<f64> {
         .unwrap_or_default()
 }
 
-/// The last `response_length` ids of `tokens` (ids outside u32 become `u32::MAX`).
-fn response_tokens(tree: &Tree, tokens: Option<&Value>, len: Option<f64>) -> Vec<u32> {
-    let Some(items) = tokens.and_then(|v| tree.as_seq(v)) else {
-        return Vec::new();
+/// `tokens` cut into the prompt's ids and the response's (the last `response_length`); ids
+/// outside u32 become `u32::MAX`. Without a `response_length` nothing is the response and
+/// the split is unknown: no prompt ids either.
+fn split_tokens(tree: &Tree, tokens: Option<&Value>, len: Option<f64>) -> (Vec<u32>, Vec<u32>) {
+    let (Some(items), Some(len)) = (tokens.and_then(|v| tree.as_seq(v)), len) else {
+        return (Vec::new(), Vec::new());
     };
-    let n = len.map_or(0, |l| (l.max(0.0) as usize).min(items.len()));
-    items[items.len() - n..]
-        .iter()
-        .map(|v| match v {
-            Value::Int(x) => u32::try_from(*x).unwrap_or(u32::MAX),
-            _ => u32::MAX,
-        })
-        .collect()
+    let n = (len.max(0.0) as usize).min(items.len());
+    let ids = |vs: &[Value]| {
+        vs.iter()
+            .map(|v| match v {
+                Value::Int(x) => u32::try_from(*x).unwrap_or(u32::MAX),
+                _ => u32::MAX,
+            })
+            .collect()
+    };
+    let (prompt, response) = items.split_at(items.len() - n);
+    (ids(prompt), ids(response))
 }
 
 /// Walks the sample's trace events (at most [`MAX_EVENTS`]).

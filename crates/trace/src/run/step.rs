@@ -77,19 +77,23 @@ impl Step {
     pub fn detail(&self, position: usize, tokenizer: Option<&Tokenizer>) -> Option<SampleDetail> {
         let mut d = self.details.get(position)?.clone();
         d.train = self.train.get(&position).cloned();
-        // A token may stand for up to 1 KiB, so a sample's ids could decode to 1 000 × the
-        // dump's size. A response is at most MAX_TEXT_CHARS chars (≤ 4 bytes each): ids that
-        // decode to more are not this response's, and get no pieces (the viewer then shows
-        // the per-token values as a strip).
-        d.pieces = tokenizer
-            .filter(|t| {
-                let decoded = d.tokens.iter().try_fold(0usize, |n, &id| {
-                    let b = t.token_bytes(id).map_or(3, <[u8]>::len);
-                    n.checked_add(b).filter(|&n| n <= 4 * super::MAX_TEXT_CHARS)
-                });
-                decoded.is_some()
-            })
-            .map(|t| t.pieces(&d.tokens));
+        if let Some(t) = tokenizer {
+            d.pieces = bounded_pieces(t, &d.tokens);
+            d.prompt_pieces = bounded_pieces(t, &d.prompt_tokens);
+        }
         Some(d)
     }
+}
+
+/// `ids` token by token, unless they decode to more than a text field may hold. A token may
+/// stand for up to 1 KiB, so a sample's ids could decode to 1 000 × the dump's size; a
+/// response or prompt is at most [`super::MAX_TEXT_CHARS`] chars (≤ 4 bytes each): ids that
+/// decode to more are not the sample's text, and get no pieces (the viewer then shows the
+/// per-token values as a strip).
+fn bounded_pieces(t: &Tokenizer, ids: &[u32]) -> Option<Vec<super::TokenPiece>> {
+    let decoded = ids.iter().try_fold(0usize, |n, &id| {
+        let b = t.token_bytes(id).map_or(3, <[u8]>::len);
+        n.checked_add(b).filter(|&n| n <= 4 * super::MAX_TEXT_CHARS)
+    });
+    decoded.map(|_| t.pieces(ids))
 }

@@ -222,8 +222,8 @@ pub fn summarize_with(
         None if run_has_train && dump.kind == DumpKind::Train => {
             flags.missing_train = true;
             notes.push(format!(
-                "no train_data/{}.pt (train-side fields left empty)",
-                dump.rollout_id
+                "no {} (train-side fields left empty)",
+                super::layout::expected_train(dump)
             ));
         }
         None => {}

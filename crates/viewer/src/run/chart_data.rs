@@ -85,10 +85,12 @@ fn datasets(sums: &Sums) -> Vec<String> {
     out
 }
 
-/// One eval series per dataset: `key(dataset)` of each eval dump.
+/// One eval series per dataset: `key(dataset)` of each eval dump, labelled with the set's
+/// name after the user's names (`names`: [`trace::run::renamed_set`]).
 fn eval_series(
     dumps: &[DumpRef],
     sums: &Sums,
+    names: &[String],
     label: impl Fn(&str) -> String,
     key: impl Fn(&str) -> String,
 ) -> Vec<Series> {
@@ -98,7 +100,7 @@ fn eval_series(
         .map(|(i, ds)| {
             let k = key(ds);
             series(
-                label(ds),
+                label(&trace::run::renamed_set(ds, names)),
                 EVAL_COLORS[i % EVAL_COLORS.len()],
                 DumpKind::Eval,
                 dumps,
@@ -110,7 +112,8 @@ fn eval_series(
         .collect()
 }
 
-pub fn charts(dumps: &[DumpRef], sums: &Sums) -> Vec<Chart> {
+/// Every chart of the run; `names`: the user's eval set names, in slime's config order.
+pub fn charts(dumps: &[DumpRef], sums: &Sums, names: &[String]) -> Vec<Chart> {
     use DumpKind::Train;
     let mut out = Vec::new();
 
@@ -131,6 +134,7 @@ pub fn charts(dumps: &[DumpRef], sums: &Sums) -> Vec<Chart> {
     rs.extend(eval_series(
         dumps,
         sums,
+        names,
         |d| format!("eval/{d}"),
         |d| format!("eval/{d}"),
     ));
@@ -166,6 +170,7 @@ pub fn charts(dumps: &[DumpRef], sums: &Sums) -> Vec<Chart> {
     ps.extend(eval_series(
         dumps,
         sums,
+        names,
         |d| format!("eval/{d} pass@1"),
         |d| format!("eval/{d}-pass@1"),
     ));
@@ -188,6 +193,7 @@ pub fn charts(dumps: &[DumpRef], sums: &Sums) -> Vec<Chart> {
     ls.extend(eval_series(
         dumps,
         sums,
+        names,
         |d| format!("eval/{d} mean"),
         |d| format!("eval/{d}/response_len/mean"),
     ));
@@ -210,6 +216,7 @@ pub fn charts(dumps: &[DumpRef], sums: &Sums) -> Vec<Chart> {
     ts.extend(eval_series(
         dumps,
         sums,
+        names,
         |d| format!("eval/{d}"),
         |d| format!("eval/{d}/truncated_ratio"),
     ));

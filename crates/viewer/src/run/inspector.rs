@@ -1,5 +1,5 @@
 //! The sample inspector: one sample in full — prompt (text, or chat messages as a
-//! conversation), the whole response (tool output marked where the tokenizer's pieces and the
+//! conversation), its images (`images.rs`), the whole response (tool output marked where the tokenizer's pieces and the
 //! loss mask say which characters it is), label, reward (a dict as a table), status,
 //! metadata, the train-side fields, the token view, and a link to its row in the timeline.
 //!
@@ -313,6 +313,7 @@ pub fn SampleInspector(
                     <pre class="insp-text" data-testid="sample-label">{json_block(&d.label)}</pre>
                     <h4>"prompt"</h4>
                     {prompt_view(&d.prompt)}
+                    {super::images::images_view(&d.images)}
                     <h4>"response"</h4>
                     {tok_mismatch.map(|m| view! { <p class="insp-muted">{m}</p> })}
                     {response_view(d)}

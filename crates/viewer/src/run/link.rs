@@ -1,5 +1,6 @@
-//! The run's view in the link: `#step=<dump>&sample=<position>&cmp=<dump>,<dump>`, where a
-//! dump is `2` (rollout 2) or `eval_5` (its eval), or a dump's path. Read once at start and
+//! The run's view in the link: `#step=<dump>&sample=<position>&cmp=<dump>,<dump>&evalnames=a,b`,
+//! where a dump is `2` (rollout 2) or `eval_5` (its eval), or a dump's path, and `evalnames`
+//! the user's names for unnamed eval sets. Read once at start and
 //! applied when the run's dumps are known (for `?run=` at once; for a folder, when it is opened
 //! again), written back as the user navigates. While a run is open (or a run link waits), the
 //! timeline page does not write the link (its `State::run_link`, set by `handoff`).
@@ -16,6 +17,7 @@ pub struct RunHash {
     pub step: Option<String>,
     pub sample: Option<usize>,
     pub cmp: Option<(String, String)>,
+    pub eval_names: Vec<String>,
 }
 
 impl RunHash {
@@ -31,6 +33,10 @@ impl RunHash {
                 let (a, b) = c.split_once(',')?;
                 Some((a.to_string(), b.to_string()))
             }),
+            eval_names: p
+                .get("evalnames")
+                .map(|s| trace::run::parse_eval_names(&s))
+                .unwrap_or_default(),
         }
     }
 
@@ -47,6 +53,9 @@ impl RunHash {
         if let Some((a, b)) = &self.cmp {
             p.append("cmp", &format!("{a},{b}"));
         }
+        if !self.eval_names.is_empty() {
+            p.append("evalnames", &self.eval_names.join(","));
+        }
         String::from(p.to_string())
     }
 }
@@ -56,6 +65,10 @@ impl RunHash {
 pub fn install(run: RunClient) {
     let rs = run.state();
     let read = RunHash::read();
+    // Names apply at once: they relabel the charts as summaries arrive.
+    if !read.eval_names.is_empty() {
+        rs.eval_names.set(read.eval_names.clone());
+    }
     let waiting = read.step.is_some() || read.cmp.is_some();
     let pending = StoredValue::new(waiting.then_some(read));
     // Apply when a run's dumps arrive.
@@ -89,6 +102,7 @@ pub fn install(run: RunClient) {
             step: key(rs.open_step.get()),
             sample: rs.sample.get(),
             cmp: key(a).zip(key(b)),
+            eval_names: rs.eval_names.get(),
         };
         let hash = format!("#{}", h.text());
         if window().location().hash().ok().as_deref() != Some(hash.as_str()) {

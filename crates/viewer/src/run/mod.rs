@@ -12,7 +12,7 @@
 //! (the banner when the run app traps), `link.rs` (`#step=…&sample=…`), `live.rs` and
 //! `client/follow.rs` (a run still being written: polled, re-read, merged), this
 //! file (the layout and opening a step); the step view and the sample inspector are `step.rs`,
-//! `step_rows.rs`, `step_table.rs`, `inspector.rs`, `tokens.rs` and `token_view.rs`.
+//! `step_rows.rs`, `step_table.rs`, `inspector.rs`, `images.rs`, `tokens.rs` and `token_view.rs`.
 
 // ---- the page's hand-off (linked into the timeline page) ----
 #[cfg(target_arch = "wasm32")]
@@ -51,6 +51,8 @@ pub mod trends;
 #[cfg(any(not(target_arch = "wasm32"), feature = "run-app"))]
 pub mod trends_train;
 // ---- the run app: the step view and the sample inspector ----
+#[cfg(all(target_arch = "wasm32", feature = "run-app"))]
+pub mod images;
 #[cfg(all(target_arch = "wasm32", feature = "run-app"))]
 pub mod inspector;
 #[cfg(all(target_arch = "wasm32", feature = "run-app"))]

@@ -28,7 +28,7 @@ fn b_is_laid_over_a_with_its_own_names_colours_and_dumps() {
     let sa = vec![sum(4, 0.25), sum(4, 0.5)];
     let b = vec![dump(0, DumpKind::Train)];
     let sb = vec![sum(8, 0.75)];
-    let all = overlay(charts(&a, &sa), charts(&b, &sb), a.len());
+    let all = overlay(charts(&a, &sa, &[]), charts(&b, &sb, &[]), a.len());
     let reward = all
         .iter()
         .find(|c| c.id == "reward")
@@ -60,7 +60,7 @@ fn samples_seen_moves_points_to_the_samples_trained_on() {
     let sa = vec![sum(4, 0.25), sum(8, 0.5), None];
     let x = samples_seen_x(&a, &sa);
     assert_eq!(x, vec![Some(4.0), Some(12.0), Some(4.0)]);
-    let mut c = charts(&a, &sa);
+    let mut c = charts(&a, &sa, &[]);
     remap_x(&mut c, &x);
     let reward = c.iter().find(|c| c.id == "reward").expect("reward");
     let xs: Vec<f64> = reward.series[0].points.iter().map(|p| p.1).collect();

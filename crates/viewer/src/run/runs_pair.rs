@@ -217,14 +217,15 @@ pub fn trend_charts(
     p: Pair,
     dumps: &Arc<Vec<DumpRef>>,
     sums: &Sums,
+    names: &[String],
 ) -> (Vec<Chart>, Arc<Vec<DumpRef>>) {
-    let mut ca = charts(dumps, sums);
+    let mut ca = charts(dumps, sums, names);
     if !b_open(p) {
         return (ca, dumps.clone());
     }
     let rb = p.b.state();
     let (db, sb) = (rb.dumps.get(), rb.summaries.get());
-    let mut cb = charts(&db, &sb);
+    let mut cb = charts(&db, &sb, &rb.eval_names.get());
     if p.by_samples.get() {
         remap_x(&mut ca, &samples_seen_x(dumps, sums));
         remap_x(&mut cb, &samples_seen_x(&db, &sb));

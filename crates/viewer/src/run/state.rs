@@ -35,6 +35,9 @@ pub struct RunState {
     pub source: RwSignal<super::live::Source>,
     /// The train dumps compared with run B's (`runs_pair`), in the order asked.
     pub pair_train: RwSignal<Option<Vec<Option<TrainPair>>>>,
+    /// The user's names for unnamed eval sets, in slime's config order (kept in the link; a
+    /// new run keeps them, as the link does).
+    pub eval_names: RwSignal<Vec<String>>,
 }
 
 impl Default for RunState {
@@ -63,6 +66,7 @@ impl RunState {
             writing: RwSignal::new(Vec::new()),
             source: RwSignal::new(super::live::Source::Fixed),
             pair_train: RwSignal::new(None),
+            eval_names: RwSignal::new(Vec::new()),
         }
     }
 

@@ -1,5 +1,6 @@
 //! The token view's logic without the DOM: which per-token values a sample has, their
-//! series and colour scales, which tokens are tool output, and whitespace made visible.
+//! series and colour scales, which tokens the loss mask leaves out (tool output), which
+//! prompt tokens are drawn, and whitespace made visible.
 //! Plain Rust, compiled and tested natively (`tokens.rs` and `inspector.rs` render it).
 
 use trace::run::SampleDetail;
@@ -187,8 +188,19 @@ pub fn token_count(d: &SampleDetail) -> usize {
         .unwrap_or(0)
 }
 
-/// Whether response token `i` is tool output (not trained on): `loss_mask` 0, from the
-/// rollout dump, else from the train side.
+/// Whether the sample has a loss mask at all (the rollout dump's, else the train side's).
+pub fn has_mask(d: &SampleDetail) -> bool {
+    !d.loss_mask.is_empty() || d.train.as_ref().is_some_and(|t| !t.loss_masks.is_empty())
+}
+
+/// How many of the first `n` response tokens the loss mask leaves out of training (`None`
+/// without a mask): the count the token view's legend states beside the hatched swatch.
+pub fn masked_count(d: &SampleDetail, n: usize) -> Option<usize> {
+    has_mask(d).then(|| (0..n).filter(|&i| is_tool(d, i)).count())
+}
+
+/// Whether response token `i` is masked out of the loss (not trained on; tool output in a
+/// multi-turn sample): `loss_mask` 0, from the rollout dump, else from the train side.
 pub fn is_tool(d: &SampleDetail, i: usize) -> bool {
     if let Some(&m) = d.loss_mask.get(i) {
         return m == 0;
@@ -388,6 +400,27 @@ pub fn response_shown(text: &str, pages: usize) -> (usize, bool) {
     match text.char_indices().nth(chars) {
         Some((at, _)) => (at, false),
         None => (text.len(), true),
+    }
+}
+
+/// Prompt tokens drawn from each end of a longer prompt (a chat template's drift sits at its
+/// start or at its end, where the generation prompt is); the middle is one note.
+pub const PROMPT_EDGE: usize = 2000;
+
+/// How many prompt tokens the sample has: decoded pieces, else ids.
+pub fn prompt_count(d: &SampleDetail) -> usize {
+    d.prompt_pieces
+        .as_ref()
+        .map_or(d.prompt_tokens.len(), Vec::len)
+}
+
+/// Which of `n` prompt tokens are drawn: all of a short prompt; of a longer one the first and
+/// the last [`PROMPT_EDGE`] (the second range is empty when nothing is left out).
+pub fn prompt_shown(n: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+    if n <= 2 * PROMPT_EDGE {
+        (0..n, n..n)
+    } else {
+        (0..PROMPT_EDGE, n - PROMPT_EDGE..n)
     }
 }
 

@@ -1,6 +1,7 @@
-//! The token view: the response token by token (when the run has a tokenizer and the worker
-//! filled `pieces`), or one cell per token (without one), coloured by a chosen per-token
-//! value, tool-output tokens (loss_mask 0) hatched, a legend with the value range, and a
+//! The token view: the prompt's tokens in their own style, then the response token by token
+//! (when the run has a tokenizer and the worker filled `pieces`), or one cell per token
+//! (without one), coloured by a chosen per-token value, tokens the loss mask leaves out
+//! (loss_mask 0: tool output) hatched and counted, a legend with the value range, and a
 //! tooltip with the token's id, text (whitespace made visible) and values.
 //!
 //! Drawn in bounded work whatever the length (`token_view.rs` decides): text in pages of
@@ -14,8 +15,9 @@ use trace::run::SampleDetail;
 use wasm_bindgen::JsCast;
 
 use super::token_view::{
-    available_values, is_tool, summarize, text_shown, token_count, visible_ws, Bucket, Layout,
-    Scale, TokenValue, MAX_STRIP_CELLS, SUMMARY_COLUMNS, TEXT_PAGE,
+    available_values, is_tool, masked_count, prompt_count, prompt_shown, summarize, text_shown,
+    token_count, visible_ws, Bucket, Layout, Scale, TokenValue, MAX_STRIP_CELLS, SUMMARY_COLUMNS,
+    TEXT_PAGE,
 };
 use crate::numbers::precise as fmt_num;
 
@@ -44,7 +46,10 @@ impl Series {
             b.end - b.start
         );
         if b.tool > 0 {
-            s.push_str(&format!("\n{} tool output (loss_mask 0)", b.tool));
+            s.push_str(&format!(
+                "\n{} masked (loss_mask 0: not trained on)",
+                b.tool
+            ));
         }
         if let Some(v) = value {
             match b.stats {
@@ -78,12 +83,25 @@ impl Series {
             s.push_str(&format!("\n\"{}\"", visible_ws(&p.text)));
         }
         if is_tool(d, i) {
-            s.push_str("\ntool output (loss_mask 0)");
+            s.push_str("\nmasked: loss_mask 0, not trained on (tool output)");
         }
         for &k in &self.offered {
             if let Some(v) = self.get(k).and_then(|vals| vals.get(i)) {
                 s.push_str(&format!("\n{}: {}", k.title(), fmt_num(f64::from(*v))));
             }
+        }
+        s
+    }
+
+    /// The tooltip's text for prompt token `i`.
+    fn prompt_tip(&self, i: usize) -> String {
+        let d = &self.detail;
+        let mut s = format!("prompt token {i}");
+        if let Some(id) = d.prompt_tokens.get(i) {
+            s.push_str(&format!(" · id {id}"));
+        }
+        if let Some(p) = d.prompt_pieces.as_ref().and_then(|p| p.get(i)) {
+            s.push_str(&format!("\n\"{}\"", visible_ws(&p.text)));
         }
         s
     }
@@ -134,8 +152,70 @@ fn legend(value: TokenValue, scale: Option<Scale>) -> AnyView {
             <span class="tok-num">{fmt_num(f64::from(hi))}</span>
             // A two-sided scale is centred on 0: say where the values really are.
             {sc.diverging.then(|| view! { <span class="tok-muted">{format!(" (values {} … {})", fmt_num(f64::from(sc.min)), fmt_num(f64::from(sc.max)))}</span> })}
+        </span>
+    }
+    .into_any()
+}
+
+/// The loss mask's key: a hatched swatch and how many tokens it leaves out of training.
+fn mask_legend(masked: Option<usize>, n: usize) -> AnyView {
+    let Some(k) = masked else {
+        return view! { <span class="tok-muted" data-testid="token-mask">"no loss mask"</span> }
+            .into_any();
+    };
+    view! {
+        <span class="tok-legend" data-testid="token-mask" data-masked=k.to_string()>
             <span class="tok tok-tool tok-swatch">"  "</span>
-            <span class="tok-muted">" tool output"</span>
+            <span class="tok-muted">{format!(" loss_mask 0: {k} of {n} tokens not trained on (tool output)")}</span>
+        </span>
+    }
+    .into_any()
+}
+
+/// Prompt tokens `range` as text spans in the prompt's style (`data-p`: the tooltip's index).
+fn prompt_spans(d: &SampleDetail, range: std::ops::Range<usize>) -> AnyView {
+    let Some(pieces) = d.prompt_pieces.as_ref() else {
+        return ().into_any();
+    };
+    pieces
+        .get(range.clone())
+        .unwrap_or(&[])
+        .iter()
+        .zip(range)
+        .map(|(p, i)| {
+            let class = if p.text.is_empty() {
+                "tok tok-prompt tok-empty"
+            } else {
+                "tok tok-prompt"
+            };
+            view! { <span class=class data-p=i.to_string()>{token_text(&p.text)}</span> }
+        })
+        .collect_view()
+        .into_any()
+}
+
+/// The prompt before the response: its decoded tokens (a long prompt's two ends, the middle
+/// said), or, without a tokenizer, how many ids it has.
+fn prompt_part(d: &SampleDetail) -> AnyView {
+    let n = prompt_count(d);
+    if n == 0 {
+        return ().into_any();
+    }
+    if d.prompt_pieces.is_none() {
+        return view! {
+            <p class="tok-muted" data-testid="token-prompt" data-prompt-count=n.to_string()>
+                {format!("prompt: {n} tokens (not decoded: no tokenizer)")}
+            </p>
+        }
+        .into_any();
+    }
+    let (head, tail) = prompt_shown(n);
+    let skipped = tail.start - head.end;
+    view! {
+        <span class="tok-prompt-part" data-testid="token-prompt" data-prompt-count=n.to_string()>
+            {prompt_spans(d, head.clone())}
+            {(skipped > 0).then(|| view! { <span class="tok-muted tok-skip">{format!("\n… {skipped} prompt tokens not shown …\n")}</span> })}
+            {prompt_spans(d, tail)}
         </span>
     }
     .into_any()
@@ -218,6 +298,7 @@ fn token_spans(d: &Series, v: Option<TokenValue>, upto: usize, with_pieces: bool
 fn tip_text(
     ev: &web_sys::MouseEvent,
     token: impl Fn(usize) -> String,
+    prompt: impl Fn(usize) -> String,
     column: impl Fn(usize) -> Option<String>,
 ) -> Option<String> {
     let el = ev
@@ -232,6 +313,8 @@ fn tip_text(
     };
     if let Some(i) = index("data-i") {
         Some(token(i))
+    } else if let Some(i) = index("data-p") {
+        Some(prompt(i))
     } else {
         index("data-b").and_then(column)
     }
@@ -265,6 +348,19 @@ pub fn TokenView(detail: SampleDetail) -> impl IntoView {
         .map(|(k, len)| format!("{}: {len} values for {n} tokens", k.title()))
         .collect();
     let with_pieces = detail.pieces.is_some();
+    let masked = masked_count(&detail, n);
+    let has_prompt = prompt_count(&detail) > 0;
+    let layout = Layout::of(n, with_pieces);
+    // The prompt goes before the response's text in the same box; before a strip, in its own.
+    let prompt = prompt_part(&detail);
+    let (prompt_inline, prompt_above) = match layout {
+        Layout::Text => (Some(prompt), None),
+        _ if detail.prompt_pieces.is_some() => (
+            None,
+            Some(view! { <div class="tok-text tok-prompt-box">{prompt}</div> }.into_any()),
+        ),
+        _ => (None, Some(prompt)),
+    };
     let gap = offered
         .contains(&TokenValue::LogProbGap)
         .then(|| TokenValue::LogProbGap.series(&detail))
@@ -277,7 +373,6 @@ pub fn TokenView(detail: SampleDetail) -> impl IntoView {
     let choice = RwSignal::new(offered.first().copied());
     let tip = RwSignal::new(None::<(i32, i32, String)>);
 
-    let layout = Layout::of(n, with_pieces);
     // Text pages shown so far (text layout only; cells are few, a summary is bounded).
     let pages = RwSignal::new(1usize);
     let shown = move || match layout {
@@ -325,6 +420,7 @@ pub fn TokenView(detail: SampleDetail) -> impl IntoView {
         let text = tip_text(
             &ev,
             |i| data.with_value(|d| d.tip(i)),
+            |i| data.with_value(|d| d.prompt_tip(i)),
             |k| {
                 let v = choice.get_untracked();
                 buckets
@@ -356,7 +452,12 @@ pub fn TokenView(detail: SampleDetail) -> impl IntoView {
                 {select}
                 {single}
                 {move || choice.get().map(|v| legend(v, data.with_value(|d| Scale::of(d.get(v).unwrap_or(&[]), v.diverging()))))}
+                {mask_legend(masked, n)}
                 <span class="tok-muted">{format!(" {n} tokens")}</span>
+                {has_prompt.then(|| view! {
+                    <span class="tok tok-prompt tok-swatch">"  "</span>
+                    <span class="tok-muted">" prompt"</span>
+                })}
             </div>
             {(!notes.is_empty()).then(|| view! { <ul class="tok-notes">{notes.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ul> })}
             {(layout == Layout::Summary).then(|| view! {
@@ -365,8 +466,10 @@ pub fn TokenView(detail: SampleDetail) -> impl IntoView {
                     n.div_ceil(SUMMARY_COLUMNS)
                 )}</p>
             })}
+            {prompt_above.map(|p| view! { <div on:mousemove=on_move on:mouseleave=move |_| tip.set(None)>{p}</div> })}
             <div class=match layout { Layout::Text => "tok-text", Layout::Cells => "tok-strip", Layout::Summary => "tok-strip tok-summary" }
                 on:mousemove=on_move on:mouseleave=move |_| tip.set(None)>
+                {prompt_inline}
                 {move || if layout == Layout::Summary { summary().into_any() } else { tokens().into_any() }}
             </div>
             {more}

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use trace::run::DumpRef;
+use trace::run::{DumpKind, DumpRef};
 
 use super::chart_data::{charts, extent, hover_text, value_runs, x_ticks, Chart, Extent};
 use super::client::RunClient;
@@ -160,17 +160,40 @@ fn tip_style(x: f64, y: f64) -> String {
     )
 }
 
+/// The box where a user names the eval sets a dump does not name (`eval set 1`, …), in
+/// slime's config order, as `rollscope run --eval-names` does; shown when the run has evals.
+fn eval_names_box(run: RunClient) -> impl IntoView {
+    let rs = run.state();
+    move || {
+        let has_evals = rs
+            .dumps
+            .with(|d| d.iter().any(|d| d.kind == DumpKind::Eval));
+        has_evals.then(|| {
+            view! {
+                <label class="run-eval-names" title="names for the eval sets the dumps do not name (eval set 1, eval set 2, …), in your eval config's order; kept in the link">
+                    "eval set names "
+                    <input type="text" data-testid="eval-names" placeholder="e.g. math500,aime24" spellcheck="false"
+                        prop:value=move || rs.eval_names.get().join(",")
+                        on:change=move |ev| rs.eval_names.set(trace::run::parse_eval_names(&event_target_value(&ev))) />
+                </label>
+            }
+        })
+    }
+}
+
 /// Every chart, redrawn as summaries arrive.
 pub fn trends(run: RunClient) -> impl IntoView {
     let rs = run.state();
     view! {
+        {eval_names_box(run)}
         <section class="run-trends" data-testid="run-trends">
             {move || {
                 let dumps = rs.dumps.get();
                 let sums = rs.summaries.get();
+                let names = rs.eval_names.get();
                 let (all, dumps) = match super::runs_pair::pair() {
-                    Some(p) => super::runs_pair::trend_charts(p, &dumps, &sums),
-                    None => (charts(&dumps, &sums), dumps.clone()),
+                    Some(p) => super::runs_pair::trend_charts(p, &dumps, &sums, &names),
+                    None => (charts(&dumps, &sums, &names), dumps.clone()),
                 };
                 let a_len = rs.dumps.with(|d| d.len());
                 all.into_iter()

@@ -48,7 +48,7 @@ fn run() -> (Vec<DumpRef>, Vec<Option<Arc<RolloutSummary>>>) {
 #[test]
 fn train_and_eval_series_stay_apart() {
     let (dumps, sums) = run();
-    let charts = charts(&dumps, &sums);
+    let charts = charts(&dumps, &sums, &[]);
     let ids: Vec<&str> = charts.iter().map(|c| c.id).collect();
     assert_eq!(
         ids,
@@ -82,7 +82,7 @@ fn train_and_eval_series_stay_apart() {
 #[test]
 fn a_slow_rollout_is_an_outlier_and_hover_says_so() {
     let (dumps, sums) = run();
-    let charts = charts(&dumps, &sums);
+    let charts = charts(&dumps, &sums, &[]);
     let time = charts
         .iter()
         .find(|c| c.id == "time")
@@ -103,7 +103,7 @@ fn a_slow_rollout_is_an_outlier_and_hover_says_so() {
 #[test]
 fn extents_runs_and_ticks() {
     let (dumps, sums) = run();
-    let charts = charts(&dumps, &sums);
+    let charts = charts(&dumps, &sums, &[]);
     let pass = &charts[1];
     let e = extent(pass);
     // A ratio chart: 0..1 whatever its values; ids 0..2 (the eval's id is 2 too).
@@ -140,4 +140,40 @@ fn extents_runs_and_ticks() {
         band: None,
     };
     assert_eq!(value_runs(&s), vec![vec![0], vec![2, 3]]);
+}
+
+#[test]
+fn unnamed_eval_sets_take_the_users_names_and_keep_their_values() {
+    let dumps = vec![dump(0, DumpKind::Train), dump(0, DumpKind::Eval)];
+    let sums = vec![
+        summary(json!({"reward/mean": 0.5})),
+        summary(json!({
+            "eval_datasets": [{"name": "eval set 1", "sample_count": 12}, {"name": "eval set 2", "sample_count": 12}],
+            "eval/eval set 1": 0.25, "eval/eval set 2": 0.75,
+        })),
+    ];
+    let reward = |names: &[String]| -> Vec<(String, Option<f64>)> {
+        charts(&dumps, &sums, names)[0]
+            .series
+            .iter()
+            .filter(|s| s.eval)
+            .map(|s| (s.name.clone(), s.points[0].2))
+            .collect()
+    };
+    let unnamed = reward(&[]);
+    assert_eq!(
+        unnamed,
+        [
+            ("eval/eval set 1".to_string(), Some(0.25)),
+            ("eval/eval set 2".to_string(), Some(0.75))
+        ]
+    );
+    let named = reward(&["math500".into(), "aime24".into()]);
+    assert_eq!(
+        named,
+        [
+            ("eval/math500".to_string(), Some(0.25)),
+            ("eval/aime24".to_string(), Some(0.75))
+        ]
+    );
 }

@@ -156,3 +156,52 @@ fn lengths_without_copies_agree_with_the_series() {
         assert_eq!(v.len(&d), v.series(&d).map(|s| s.len()), "{}", v.title());
     }
 }
+
+#[test]
+fn the_loss_mask_is_counted_from_the_dump_else_the_train_side() {
+    let d = detail();
+    assert_eq!(masked_count(&d, 5), Some(3));
+    assert_eq!(masked_count(&d, 2), Some(0), "only the tokens shown count");
+    let mut train_only = d.clone();
+    train_only.loss_mask.clear();
+    if let Some(t) = train_only.train.as_mut() {
+        t.loss_masks = vec![1, 0, 1, 1, 1];
+    }
+    assert_eq!(masked_count(&train_only, 5), Some(1));
+    assert!(is_tool(&train_only, 1) && !is_tool(&train_only, 0));
+    let mut none = train_only;
+    none.train = None;
+    assert_eq!(
+        masked_count(&none, 5),
+        None,
+        "no mask is not an all-trained mask"
+    );
+}
+
+#[test]
+fn the_prompt_is_counted_by_pieces_else_ids_and_a_long_one_shows_both_ends() {
+    let mut d = detail();
+    assert_eq!(prompt_count(&d), 0);
+    d.prompt_tokens = vec![7; 3];
+    assert_eq!(prompt_count(&d), 3, "ids without a tokenizer");
+    d.prompt_pieces = Some(vec![TokenPiece {
+        id: 7,
+        text: "<|im_start|>".into(),
+        start: 0,
+        end: 12,
+    }]);
+    assert_eq!(prompt_count(&d), 1, "the pieces, when decoded");
+    assert_eq!(prompt_shown(10), (0..10, 10..10));
+    assert_eq!(
+        prompt_shown(2 * PROMPT_EDGE),
+        (0..2 * PROMPT_EDGE, 2 * PROMPT_EDGE..2 * PROMPT_EDGE)
+    );
+    let n = 1_000_000;
+    let (head, tail) = prompt_shown(n);
+    assert_eq!((head.len(), tail.len()), (PROMPT_EDGE, PROMPT_EDGE));
+    assert_eq!(
+        (head.start, tail.end),
+        (0, n),
+        "the start and the generation prompt"
+    );
+}
