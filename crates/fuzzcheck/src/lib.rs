@@ -19,7 +19,9 @@
 //!   ([`check_tokenizer`]).
 //!
 //! - the exports and the report's rows written from the row store equal the value-tree
-//!   path's bytes and stay within their output limit ([`export`]).
+//!   path's bytes and stay within their output limit ([`export`]);
+//! - a row store's bytes that read write back the same and pass the load checks
+//!   ([`check_store_read`]).
 //!
 //! Layout: this file (targets and dispatch), `built.rs` (checks on a `Materialized` and on series),
 //! `export.rs` (the streamed writers),
@@ -45,6 +47,7 @@ pub const TARGETS: &[&str] = &[
     "tokenizer",
     "run_read",
     "export_stream",
+    "store_read",
 ];
 
 /// Runs the check of `target` on `data`. Panics on an invariant violation or an unknown target.
@@ -60,6 +63,7 @@ pub fn check(target: &str, data: &[u8]) {
         "tokenizer" => check_tokenizer(data),
         "run_read" => check_run_read(data),
         "export_stream" => export::check_export_stream(data),
+        "store_read" => check_store_read(data),
         other => panic!("unknown fuzz target {other:?} (known: {TARGETS:?})"),
     }
 }
@@ -118,6 +122,32 @@ pub fn check_interop(data: &[u8]) {
             built::check_built(&loaded.materialize(), data.len(), built::Origin::Otlp);
         }
     }
+}
+
+/// The row store's reader (`trace::store::binary`, what a one-file report embeds), on bytes
+/// after its start mark (added when missing, so the fuzzer starts past it): what it accepts
+/// writes back as the same bytes, reads again, and passes the `trace_load` checks (bounded
+/// output, rows the page can draw).
+pub fn check_store_read(data: &[u8]) {
+    use trace::store::binary;
+    let owned;
+    let bytes = if data.starts_with(binary::MAGIC) {
+        data
+    } else {
+        owned = [&binary::MAGIC[..], &binary::VERSION.to_le_bytes(), data].concat();
+        &owned
+    };
+    let Ok(loaded) = binary::read(bytes) else {
+        return;
+    };
+    let mut again = Vec::new();
+    binary::write(&loaded, &mut again).expect("writing a store to a Vec");
+    let back = binary::read(&again)
+        .unwrap_or_else(|e| panic!("a store that was read does not read again once written: {e}"));
+    let mut twice = Vec::new();
+    binary::write(&back, &mut twice).expect("writing a store to a Vec");
+    assert!(again == twice, "a store read back writes different bytes");
+    built::check_built(&loaded.materialize(), bytes.len(), built::Origin::Dump);
 }
 
 /// Cache JSON validation (`trace::load` on a cache JSON): what it accepts must be safe for

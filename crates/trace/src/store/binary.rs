@@ -256,6 +256,7 @@ pub fn read(bytes: &[u8]) -> Result<Loaded, Error> {
         attrs,
     };
     check(&store)?;
+    check_output(&store, bytes.len())?;
     Ok(Loaded {
         head: CacheHead {
             pt_path: meta.pt_path,
@@ -519,7 +520,9 @@ fn check(s: &Store) -> Result<(), Error> {
                 "row {r}: its counts say {claimed:?} but its items give {counts:?}"
             )));
         }
-        if h.lane_count as usize > h.len.max(1) {
+        // As the row builder (and the page) allow: a span that is its own parent sits one
+        // lane below its ancestors, so a lane can equal the item count, never pass it.
+        if h.lane_count as usize > h.len.saturating_add(1) {
             return Err(bad(format!(
                 "row {r}: {} lanes for {} items",
                 h.lane_count, h.len
@@ -532,6 +535,33 @@ fn check(s: &Store) -> Result<(), Error> {
             "the rows hold {held} items, the columns {}",
             s.item_count()
         )));
+    }
+    Ok(())
+}
+
+/// The rows' JSON (cache, exports) is bounded by the store's size as a dump's is by its
+/// (`BuildLimits::for_input`): interned names and ids are written once per item that names
+/// them, so a long name named by every item would otherwise give terabytes. Counted from
+/// below (texts only), so a store a build made always passes.
+fn check_output(s: &Store, input_len: usize) -> Result<(), Error> {
+    let limit = crate::BuildLimits::for_input(input_len as u64).max_output_bytes;
+    let c = &s.cols;
+    let mut n = s.attrs.len() as u64;
+    for i in 0..s.item_count() {
+        for (t, id) in [
+            (&s.names, c.name[i]),
+            (&s.names, c.parent_span_name[i]),
+            (&s.ids, c.span_id[i]),
+            (&s.ids, c.parent_span_id[i]),
+        ] {
+            n = n.saturating_add(t.json(id).len() as u64);
+        }
+        if n > limit {
+            return Err(Error::BadStore(format!(
+                "item {i}: the rows would be more than {limit} bytes of JSON, the most a file \
+                 of {input_len} bytes may give"
+            )));
+        }
     }
     Ok(())
 }
@@ -566,7 +596,7 @@ fn check_item(s: &Store, i: usize, h: &RowHead, counts: &mut [usize; 4]) -> Resu
     }
     // As for a cache JSON: a row of n items uses at most n lanes (see `cache_json.rs`).
     let (lane, depth) = (c.lane[i], c.depth[i]);
-    if lane >= h.lane_count || depth as usize >= h.len {
+    if lane >= h.lane_count || depth as usize > h.len {
         return Err(format!(
             "lane {lane} or depth {depth} beyond the row's {} lanes and {} items",
             h.lane_count, h.len
