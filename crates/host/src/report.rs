@@ -165,20 +165,23 @@ struct Blocks<'a> {
 }
 
 impl Write for Blocks<'_> {
+    /// Takes all of `buf` (base64's encoder returns `Ok(0)` to a writer that takes part of
+    /// its output, which `write_all` then reports as an error).
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
+        let mut rest = buf;
+        while !rest.is_empty() {
+            if self.left == 0 {
+                self.inner.write_all(
+                    b"</script>\n<script class=\"rollscope-data\" type=\"application/octet-stream\">",
+                )?;
+                self.left = self.block_chars;
+            }
+            let n = rest.len().min(self.left);
+            self.inner.write_all(&rest[..n])?;
+            self.left -= n;
+            rest = &rest[n..];
         }
-        if self.left == 0 {
-            self.inner.write_all(
-                b"</script>\n<script class=\"rollscope-data\" type=\"application/octet-stream\">",
-            )?;
-            self.left = self.block_chars;
-        }
-        let n = buf.len().min(self.left);
-        self.inner.write_all(&buf[..n])?;
-        self.left -= n;
-        Ok(n)
+        Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
