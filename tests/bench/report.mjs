@@ -1,7 +1,7 @@
 // One-file report benchmark: for each dump, writes its report with the real binary
 // (`rollscope html`, timed), then opens it from file:// in headless Chromium a few times (a fresh
-// context each time) and measures the time from navigation to the first frame rendered after
-// <body data-state="ready">. Prints a table; with $ROLLSCOPE_BENCH_RESULTS set, appends
+// context each time) and measures the time from navigation to the end of the first frame
+// rendered after <body data-state="ready"> (polled every 20 ms). Prints a table; with $ROLLSCOPE_BENCH_RESULTS set, appends
 // `dump<TAB>key<TAB>value` lines (report_bytes, report_write_s, report_ready_s: the median of
 // the runs, report_ready_runs) for `cargo xtask bench`. Asserts nothing.
 //   ROLLSCOPE_BIN=target/release/rollscope node tests/bench/report.mjs DUMP [DUMP ...]
@@ -19,24 +19,10 @@ const BIN = process.env.ROLLSCOPE_BIN || path.join(ROOT, "target/release/rollsco
 const RUNS = Number(process.env.ROLLSCOPE_REPORT_RUNS || 3);
 const LOAD_TIMEOUT_MS = 600_000;
 
-/** Installed before the page's scripts: the moment the state turns ready, then the next frame. */
-function watchReady() {
-  new MutationObserver(() => {
-    if (document.body?.dataset.state !== "ready" || window.__rs_ready) return;
-    window.__rs_ready = performance.now();
-    requestAnimationFrame(() => {
-      const ch = new MessageChannel();
-      ch.port1.onmessage = () => { window.__rs_ready_frame = performance.now(); };
-      ch.port2.postMessage(0);
-    });
-  }).observe(document.documentElement, { attributes: true, subtree: true, attributeFilter: ["data-state"] });
-}
-
 /** Seconds from navigation to the ready frame, or an error text. */
 async function openOnce(browser, file) {
   const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
   try {
-    await context.addInitScript(watchReady);
     const page = await context.newPage();
     await page.goto("file://" + file, { waitUntil: "commit", timeout: LOAD_TIMEOUT_MS });
     await page.waitForFunction(() => ["ready", "error"].includes(document.body?.dataset.state), null,
@@ -45,8 +31,14 @@ async function openOnce(browser, file) {
       const why = await page.locator("[data-testid=load-error]").innerText({ timeout: 2000 }).catch(() => "");
       return { error: `state error: ${why.replace(/\s+/g, " ").trim() || "no message"}` };
     }
-    await page.waitForFunction(() => window.__rs_ready_frame, null, { timeout: 30000 });
-    return { s: await page.evaluate(() => window.__rs_ready_frame / 1000) };
+    // The end of the next rendered frame (a task posted from rAF runs right after it), in
+    // seconds since the navigation started; the state is polled every 20 ms.
+    const s = await page.evaluate(() => new Promise((ok) => requestAnimationFrame(() => {
+      const ch = new MessageChannel();
+      ch.port1.onmessage = () => ok(performance.now() / 1000);
+      ch.port2.postMessage(0);
+    })));
+    return { s };
   } finally {
     await context.close();
   }
@@ -55,7 +47,7 @@ async function openOnce(browser, file) {
 async function measure(dump) {
   const size = fs.statSync(dump).size;
   const r = { dump: path.basename(dump), size, runs: [] };
-  const out = path.join(path.dirname(dump), path.basename(dump).replace(/\.pt$/, "") + ".report.html");
+  const out = path.resolve(path.dirname(dump), path.basename(dump).replace(/\.pt$/, "") + ".report.html");
   try {
     const t = process.hrtime.bigint();
     execFileSync(BIN, ["html", dump, "-o", out], { stdio: "pipe" });
@@ -65,8 +57,9 @@ async function measure(dump) {
     r.error = `rollscope html: ${String(e.stderr || e.message || e).trim().split("\n")[0]}`;
     return r;
   }
-  const browser = await launch();
+  let browser;
   try {
+    browser = await launch();
     for (let i = 0; i < RUNS; i++) {
       const o = await openOnce(browser, out);
       if (o.error) { r.error = o.error; break; }
@@ -75,7 +68,7 @@ async function measure(dump) {
   } catch (e) {
     r.error = String(e.message || e).split("\n")[0];
   } finally {
-    await browser.close();
+    await browser?.close().catch(() => {});
     fs.rmSync(out, { force: true });
   }
   const sorted = [...r.runs].sort((a, b) => a - b);
