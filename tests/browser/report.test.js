@@ -186,3 +186,33 @@ test("exports inside a report download what the worker made (offline)", async ()
     await context.close();
   }
 });
+
+test("a report whose rows were cut short or changed says so in the page", async () => {
+  const html = fs.readFileSync(report("pd_1.pt"), "utf8");
+  const open = html.indexOf('<script class="rollscope-data"');
+  const start = html.indexOf(">", open) + 1;
+  const end = html.indexOf("</script>", start);
+  assert.ok(open > 0 && end > start + 1000, "one rows block");
+  const mid = start + Math.floor((end - start) / 2);
+  const damaged = {
+    // Cut in the middle of the rows, as a download or a full disk would leave it.
+    "cut.html": html.slice(0, mid),
+    // A run of base64 changed in place: still base64, but the gzip check fails.
+    "changed.html": html.slice(0, mid) + "AAAAAAAA" + html.slice(mid + 8),
+    // Not base64 at all.
+    "garbled.html": html.slice(0, mid) + "*&!" + html.slice(mid + 3),
+  };
+  for (const [name, text] of Object.entries(damaged)) {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, text);
+    const { context, page, requests } = await openReport(file);
+    try {
+      assert.equal(await waitState(page, ["ready", "error"]), "error", name);
+      const message = await page.locator("[data-testid=load-error]").innerText();
+      assert.match(message, /pd_1\.pt: this report's rows could not be unpacked \(.+\): the file was cut short or changed/, `${name}: ${message}`);
+      assert.deepEqual(requests, []);
+    } finally {
+      await context.close();
+    }
+  }
+});

@@ -126,6 +126,22 @@ pub fn bench(root: &Path, args: &[String]) -> Result {
         failed.push(e);
     }
 
+    step("browser: tests/bench/report.mjs (rollscope html, then the report opened from file://)");
+    let report = run(cmd("cargo")
+        .args(["build", "--release", "-p", "host", "--bin", "rollscope"])
+        .current_dir(root))
+    .and_then(|()| {
+        run(cmd("node")
+            .arg(root.join("tests/bench/report.mjs"))
+            .args(&paths)
+            .env("ROLLSCOPE_BIN", root.join("target/release/rollscope"))
+            .env("ROLLSCOPE_BENCH_RESULTS", &results)
+            .current_dir(root))
+    });
+    if let Err(e) = report {
+        failed.push(e);
+    }
+
     // The Python package's figures (issue 15), on the first (300 MB) dump.
     if let Err(e) = crate::python::bench(root, &paths[..1]) {
         failed.push(e);
@@ -413,6 +429,7 @@ fn dump_table(d: &Dump, size: f64, f: &Figures) -> Table {
         }
     }
     browser_rows(&mut t, d, size, f);
+    report::report_rows(&mut t, d, size, f);
     t
 }
 
@@ -583,5 +600,6 @@ fn module_label(file: &str) -> String {
     format!("{what} ({file})")
 }
 
+mod report;
 #[cfg(test)]
 mod tests;

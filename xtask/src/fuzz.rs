@@ -27,6 +27,8 @@ pub fn fuzz(root: &Path, args: &[String]) -> Result {
         ("run_read", 256 << 10, "pt"),
         ("export_stream", 64 << 10, "pt json"),
         ("verl_read", 256 << 10, "jsonl"),
+        // Seeded by its regressions: stores of fixtures (`fuzz/regressions/store_read/`).
+        ("store_read", 256 << 10, ""),
     ];
     let mut minutes = 7.0f64;
     let mut only: Option<String> = None;

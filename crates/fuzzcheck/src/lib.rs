@@ -19,9 +19,11 @@
 //!   ([`check_tokenizer`]).
 //!
 //! - the exports and the report's rows written from the row store equal the value-tree
-//!   path's bytes and stay within their output limit ([`export`]).
+//!   path's bytes and stay within their output limit ([`export`]);
 //! - a verl step log gives the same rows and notes whole and in any chunks, a detail per row
-//!   and no more rows than lines ([`verl`]).
+//!   and no more rows than lines ([`verl`]);
+//! - a row store's bytes that read write back the same and pass the load checks
+//!   ([`check_store_read`]).
 //!
 //! Layout: this file (targets and dispatch), `built.rs` (checks on a `Materialized` and on series),
 //! `export.rs` (the streamed writers),
@@ -50,6 +52,7 @@ pub const TARGETS: &[&str] = &[
     "run_read",
     "export_stream",
     "verl_read",
+    "store_read",
 ];
 
 /// Runs the check of `target` on `data`. Panics on an invariant violation or an unknown target.
@@ -66,6 +69,7 @@ pub fn check(target: &str, data: &[u8]) {
         "run_read" => check_run_read(data),
         "export_stream" => export::check_export_stream(data),
         "verl_read" => verl::check_verl_read(data),
+        "store_read" => check_store_read(data),
         other => panic!("unknown fuzz target {other:?} (known: {TARGETS:?})"),
     }
 }
@@ -124,6 +128,32 @@ pub fn check_interop(data: &[u8]) {
             built::check_built(&loaded.materialize(), data.len(), built::Origin::Otlp);
         }
     }
+}
+
+/// The row store's reader (`trace::store::binary`, what a one-file report embeds), on bytes
+/// after its start mark (added when missing, so the fuzzer starts past it): what it accepts
+/// writes back as the same bytes, reads again, and passes the `trace_load` checks (bounded
+/// output, rows the page can draw).
+pub fn check_store_read(data: &[u8]) {
+    use trace::store::binary;
+    let owned;
+    let bytes = if data.starts_with(binary::MAGIC) {
+        data
+    } else {
+        owned = [&binary::MAGIC[..], &binary::VERSION.to_le_bytes(), data].concat();
+        &owned
+    };
+    let Ok(loaded) = binary::read(bytes) else {
+        return;
+    };
+    let mut again = Vec::new();
+    binary::write(&loaded, &mut again).expect("writing a store to a Vec");
+    let back = binary::read(&again)
+        .unwrap_or_else(|e| panic!("a store that was read does not read again once written: {e}"));
+    let mut twice = Vec::new();
+    binary::write(&back, &mut twice).expect("writing a store to a Vec");
+    assert!(again == twice, "a store read back writes different bytes");
+    built::check_built(&loaded.materialize(), bytes.len(), built::Origin::Dump);
 }
 
 /// Cache JSON validation (`trace::load` on a cache JSON): what it accepts must be safe for

@@ -9,17 +9,20 @@
 //!   start from `file://`, and Chromium refuses a module worker from a Blob URL made by a
 //!   `file://` page (opaque origin, CORS), but starts one from a `data:` URL; so Open…,
 //!   drag-drop and worker replacement work as on the served page;
-//! - sets `window.__rollscope_data = { name, bytes }`, the JSON of the `trace::Materialized` made
-//!   here, which the page opens through that worker like any opened file (one path for
-//!   every file). That JSON is written from the compact row store straight into the gzip
-//!   and base64 encoders and the output (`Loaded::write_materialized`): the rows are never held
-//!   as one value or one text (a dump whose samples share one long trace once took
-//!   gigabytes here);
+//! - sets `window.__rollscope_data = { name, bytes }`, the bytes of the dump's row store
+//!   (`trace::store::binary`: the store's columns as they are, no JSON), which the page opens
+//!   through that worker like any opened file (one path for every file), or `{ name, error }`
+//!   when the blocks cannot be unpacked (a report cut short or changed). The store is written
+//!   straight into the gzip and base64 encoders and the output: the rows are never held as
+//!   one value or one text;
 //! - starts the viewer with its wasm bytes.
 //!
 //! Every payload (both wasm modules, the worker's glue, the data) is gzip in base64 in a
 //! `<script type="application/octet-stream">` block, inflated by the browser's
-//! `DecompressionStream`.
+//! `DecompressionStream`; the data is split over blocks of [`DATA_BLOCK_CHARS`] (a ≈1 M-span
+//! dump's would be one text of ≈0.4 GB, near a browser's longest string). The module script
+//! comes first and the data last: a module script runs once the page is parsed, so a report
+//! cut short still starts and says its rows are damaged.
 
 use std::io::Write;
 
@@ -53,7 +56,7 @@ pub struct Report<'a> {
 }
 
 /// Prepares the report of a build. `name` is shown as the file name. Refuses (before
-/// anything is written) rows the page would refuse, by sizing their JSON first.
+/// anything is written) rows the page would refuse, by sizing their store first.
 pub fn prepare<'a>(compact: &'a trace::Loaded, name: &str) -> Result<Report<'a>, String> {
     if !assets::viewer_built() {
         return Err(
@@ -66,7 +69,7 @@ pub fn prepare<'a>(compact: &'a trace::Loaded, name: &str) -> Result<Report<'a>,
     let viewer_init = default_export(&viewer.js).ok_or("the viewer's JS has no default export")?;
     let worker_init =
         default_export(&worker.js).ok_or("the parsing worker's JS has no default export")?;
-    fits_in_a_tab(built_json_len(compact)?)?;
+    fits_in_a_tab(store_len(compact)?)?;
     let b64 = base64::engine::general_purpose::STANDARD;
     let title = html_escape(name);
     let boot = BOOT
@@ -81,7 +84,7 @@ pub fn prepare<'a>(compact: &'a trace::Loaded, name: &str) -> Result<Report<'a>,
             b64.encode(gz)
         )
     };
-    let head = format!(
+    let mut head = format!(
         r#"<!doctype html>
 <html lang="en">
 <head>
@@ -92,21 +95,17 @@ pub fn prepare<'a>(compact: &'a trace::Loaded, name: &str) -> Result<Report<'a>,
 <link rel="icon" href="data:,">
 <title>rollscope — {title}</title>
 <style>{css}</style>
+<script type="module">{script}</script>
+</head>
+<body data-state="idle">
 "#,
         csp = csp(&hash),
         css = viewer.css,
     );
-    let mut tail = payload("rollscope-wasm", &viewer.wasm_gz);
-    tail += &payload("rollscope-worker-js", &gzip(worker.js.as_bytes())?);
-    tail += &payload("rollscope-worker-wasm", &worker.wasm_gz);
-    tail += &format!(
-        r#"</head>
-<body data-state="idle">
-<script type="module">{script}</script>
-</body>
-</html>
-"#
-    );
+    head += &payload("rollscope-wasm", &viewer.wasm_gz);
+    head += &payload("rollscope-worker-js", &gzip(worker.js.as_bytes())?);
+    head += &payload("rollscope-worker-wasm", &worker.wasm_gz);
+    let tail = "</body>\n</html>\n".to_string();
     Ok(Report {
         compact,
         head,
@@ -120,42 +119,83 @@ impl Report<'_> {
     pub fn write(&self, w: &mut dyn Write) -> std::io::Result<u64> {
         let mut w = Counted { inner: w, n: 0 };
         w.write_all(self.head.as_bytes())?;
-        write_data_block(self.compact, &self.title, &mut w)?;
+        write_data_blocks(self.compact, &self.title, DATA_BLOCK_CHARS, &mut w)?;
         w.write_all(self.tail.as_bytes())?;
         Ok(w.n)
     }
 }
 
-/// The rows' block: the serialised `Materialized` (written from the store), gzipped, in base64,
-/// each stage streaming into the next.
-fn write_data_block(
+/// The base64 characters of one data block: a whole number of quads (3 bytes each), so each
+/// block decodes alone.
+const DATA_BLOCK_CHARS: usize = 32 << 20;
+
+/// The rows' blocks: the row store's bytes gzipped, in base64, each stage streaming into the
+/// next, cut into blocks of `block_chars` characters.
+fn write_data_blocks(
     compact: &trace::Loaded,
     title: &str,
+    block_chars: usize,
     w: &mut dyn Write,
 ) -> std::io::Result<()> {
     write!(
         w,
-        "<script id=\"rollscope-data\" type=\"application/octet-stream\" data-name=\"{title}\">"
+        "<script class=\"rollscope-data\" type=\"application/octet-stream\" data-name=\"{title}\">"
     )?;
     {
+        let blocks = Blocks {
+            inner: &mut *w,
+            left: block_chars,
+            block_chars,
+        };
         let b64 =
-            base64::write::EncoderWriter::new(&mut *w, &base64::engine::general_purpose::STANDARD);
-        let mut gz = flate2::write::GzEncoder::new(b64, flate2::Compression::default());
-        compact.write_materialized(&mut gz)?;
+            base64::write::EncoderWriter::new(blocks, &base64::engine::general_purpose::STANDARD);
+        // Level 1: a few percent larger than the default, written several times faster.
+        let mut gz = flate2::write::GzEncoder::new(b64, flate2::Compression::fast());
+        trace::store::binary::write(compact, &mut gz)?;
         gz.finish()?.finish()?;
     }
     w.write_all(b"</script>\n")
 }
 
-/// The serialised `Materialized`'s size, counted without keeping it.
-fn built_json_len(compact: &trace::Loaded) -> Result<usize, String> {
+/// Base64 text cut into `<script>` blocks of `block_chars` characters.
+struct Blocks<'a> {
+    inner: &'a mut dyn Write,
+    left: usize,
+    block_chars: usize,
+}
+
+impl Write for Blocks<'_> {
+    /// Takes all of `buf` (base64's encoder returns `Ok(0)` to a writer that takes part of
+    /// its output, which `write_all` then reports as an error).
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while !rest.is_empty() {
+            if self.left == 0 {
+                self.inner.write_all(
+                    b"</script>\n<script class=\"rollscope-data\" type=\"application/octet-stream\">",
+                )?;
+                self.left = self.block_chars;
+            }
+            let n = rest.len().min(self.left);
+            self.inner.write_all(&rest[..n])?;
+            self.left -= n;
+            rest = &rest[n..];
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The row store's size in bytes, counted without keeping it.
+fn store_len(compact: &trace::Loaded) -> Result<usize, String> {
     let mut n = Counted {
         inner: std::io::sink(),
         n: 0,
     };
-    compact
-        .write_materialized(&mut n)
-        .map_err(|e| format!("serialising the rows: {e}"))?;
+    trace::store::binary::write(compact, &mut n).map_err(|e| format!("writing the rows: {e}"))?;
     Ok(usize::try_from(n.n).unwrap_or(usize::MAX))
 }
 
@@ -177,18 +217,18 @@ impl<W: Write> Write for Counted<W> {
     }
 }
 
-/// The most JSON the viewer's worker reads from one file (`MAX_BUFFERED` in
-/// `crates/viewer/src/bin/worker`: JSON is collected whole, unlike a dump, which streams).
-const MAX_JSON: usize = 512 << 20;
+/// The most the viewer's worker holds of one file it reads whole (`MAX_BUFFERED` in
+/// `crates/viewer/src/bin/worker`: a store is read whole, unlike a dump, which streams).
+const MAX_STORE: usize = 512 << 20;
 
 /// A report whose rows the page would refuse is refused here, saying what to do instead.
-fn fits_in_a_tab(json_len: usize) -> Result<(), String> {
-    if json_len > MAX_JSON {
+fn fits_in_a_tab(store_len: usize) -> Result<(), String> {
+    if store_len > MAX_STORE {
         return Err(format!(
-            "the rows are {:.1} MB of JSON, more than the viewer reads from one file in a browser \
+            "the rows are {:.1} MB, more than the viewer reads from one file in a browser \
              tab ({:.0} MB): serve the dump instead (`rollscope DUMP`), which streams it",
-            json_len as f64 / 1e6,
-            MAX_JSON as f64 / 1e6
+            store_len as f64 / 1e6,
+            MAX_STORE as f64 / 1e6
         ));
     }
     Ok(())
@@ -347,24 +387,45 @@ mod tests {
         assert_eq!(quoted_after("from './unclosed", "from "), None);
     }
 
+    /// The blocks' texts, each decoded alone, then inflated: the store's bytes, which read
+    /// back as the same rows; every block but the last has exactly `block_chars` characters.
     #[test]
-    fn the_rows_block_streams_the_same_bytes_as_the_whole_value() {
+    fn the_rows_blocks_carry_the_store() {
         let dir =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/slime");
-        for file in ["agent_2.pt", "pd_1.pt", "edge_9.pt"] {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        for (file, block_chars) in [("agent_2.pt", 400), ("pd_1.pt", 4), ("edge_9.pt", 1 << 20)] {
             let bytes = std::fs::read(dir.join(file)).unwrap();
             let c = trace::load(&bytes, &trace::LoadOptions::new(file, 1.0)).unwrap();
-            // The old path: the serialised `Materialized` whole, gzipped whole, then base64.
-            let json = serde_json::to_vec(&c.clone().materialize()).unwrap();
-            let b64 = base64::engine::general_purpose::STANDARD;
-            let old = format!(
-                "<script id=\"rollscope-data\" type=\"application/octet-stream\" data-name=\"a&amp;b\">{}</script>\n",
-                b64.encode(gzip(&json).unwrap())
-            );
-            let mut new = Vec::new();
-            write_data_block(&c, "a&amp;b", &mut new).unwrap();
-            assert!(new == old.as_bytes(), "{file}");
-            assert_eq!(built_json_len(&c).unwrap(), json.len());
+            let mut html = Vec::new();
+            write_data_blocks(&c, "a&amp;b", block_chars, &mut html).unwrap();
+            let html = String::from_utf8(html).unwrap();
+            let first = "<script class=\"rollscope-data\" type=\"application/octet-stream\" data-name=\"a&amp;b\">";
+            let rest = html.strip_prefix(first).unwrap();
+            let texts: Vec<&str> = rest
+                .strip_suffix("</script>\n")
+                .unwrap()
+                .split("</script>\n<script class=\"rollscope-data\" type=\"application/octet-stream\">")
+                .collect();
+            let (last, whole) = texts.split_last().unwrap();
+            assert!(whole.iter().all(|t| t.len() == block_chars), "{file}");
+            assert!(!last.is_empty() && last.len() <= block_chars, "{file}");
+            let mut gz = Vec::new();
+            for t in &texts {
+                gz.extend(b64.decode(t).unwrap());
+            }
+            let mut store = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut store)
+                .unwrap();
+            assert_eq!(store.len(), store_len(&c).unwrap(), "{file}");
+            let back = trace::store::binary::read(&store).unwrap();
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            back.write_materialized(&mut a).unwrap();
+            c.write_materialized(&mut b).unwrap();
+            assert!(a == b, "{file}");
+            if block_chars == 4 {
+                assert!(texts.len() > 100, "{file}: {} blocks", texts.len());
+            }
         }
     }
 
@@ -373,7 +434,7 @@ mod tests {
         assert!(fits_in_a_tab(512 << 20).is_ok());
         let err = fits_in_a_tab((512 << 20) + 1).unwrap_err();
         assert!(
-            err.starts_with("the rows are 536.9 MB of JSON")
+            err.starts_with("the rows are 536.9 MB, more than")
                 && err.contains("tab (537 MB)")
                 && err.contains("`rollscope DUMP`"),
             "{err}"

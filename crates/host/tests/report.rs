@@ -1,6 +1,6 @@
 //! `rollscope html`, run as users run it: the one-file report carries the parsing worker's
 //! start (its glue and wasm, as a `data:` URL the page starts its worker from) and the
-//! dump's rows (the gzipped JSON of a `trace::Materialized`), under a CSP that allows exactly that;
+//! dump's rows (the gzipped row store, `trace::store::binary`), under a CSP that allows exactly that;
 //! and bad input or a bad output path is a clear one-line error that writes nothing.
 //! (That the page actually opens it, and Open…/drag-drop work inside it, is
 //! `tests/browser/report.test.js`.)
@@ -54,17 +54,21 @@ fn element<'a>(html: &'a str, open: &str) -> &'a str {
 
 /// A payload block: base64 of gzip, decoded and inflated.
 fn payload(html: &str, id: &str) -> Vec<u8> {
-    let text = element(
+    payload_at(
         html,
         &format!("<script id=\"{id}\" type=\"application/octet-stream\""),
-    );
+    )
+}
+
+fn payload_at(html: &str, open: &str) -> Vec<u8> {
+    let text = element(html, open);
     let gz = base64::engine::general_purpose::STANDARD
         .decode(text.trim())
-        .unwrap_or_else(|e| panic!("{id}: not base64: {e}"));
+        .unwrap_or_else(|e| panic!("{open}: not base64: {e}"));
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(&gz[..])
         .read_to_end(&mut out)
-        .unwrap_or_else(|e| panic!("{id}: not gzip: {e}"));
+        .unwrap_or_else(|e| panic!("{open}: not gzip: {e}"));
     out
 }
 
@@ -117,7 +121,7 @@ fn the_report_carries_the_worker_start_and_the_rows_under_a_csp_that_allows_only
         "\"\\nawait (\" + String(startWorker) + \")(__wbg_init, \\\"\" + take(\"rollscope-worker-wasm\") + \"\\\");\\n\"",
         "async function startWorker(init, wasmGzB64) {",
         "await init({ module_or_path: wasm });",
-        "window.__rollscope_data = { name, bytes: await gunzip(unb64(take(\"rollscope-data\"))) };",
+        "window.__rollscope_data = { name, bytes: await unpack() };",
         "await __wbg_init({ module_or_path: await gunzip(unb64(take(\"rollscope-wasm\"))) });",
     ] {
         assert!(script.contains(needed), "the module script lacks {needed:?}");
@@ -142,8 +146,11 @@ fn the_report_carries_the_worker_start_and_the_rows_under_a_csp_that_allows_only
         payload(&html, "rollscope-wasm"),
         host::assets::get(viewer_wasm).unwrap().bytes
     );
-    let built: trace::Materialized =
-        serde_json::from_slice(&payload(&html, "rollscope-data")).unwrap();
+    let store = payload_at(
+        &html,
+        "<script class=\"rollscope-data\" type=\"application/octet-stream\"",
+    );
+    let built = trace::store::binary::read(&store).unwrap().materialize();
     let reference: serde_json::Value = serde_json::from_slice(
         &std::fs::read(common::fixture("pd_1.trace_timeline_cache.json")).unwrap(),
     )

@@ -155,6 +155,9 @@ pub enum Error {
     NotADump(String),
     #[error("not a valid timeline cache: {0}")]
     BadCache(String),
+    /// A row store's bytes (`store::binary`, what a one-file report embeds) are damaged.
+    #[error("not a valid row store: {0}")]
+    BadStore(String),
     /// An export or report passed the most output its input may produce
     /// ([`interop::export_limit`]); writing stopped there.
     #[error(

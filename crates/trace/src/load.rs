@@ -48,8 +48,8 @@ pub enum Content {
     Series(Vec<interop::Series>),
 }
 
-/// Loads bytes already in memory: a dump (`.pt`, legacy torch, bare pickle), a cache JSON or
-/// OTLP/JSON, by content. Prometheus data is refused with a message saying what it is.
+/// Loads bytes already in memory: a dump (`.pt`, legacy torch, bare pickle), a cache JSON,
+/// OTLP/JSON or a row store's bytes, by content. Prometheus data is refused with a message saying what it is.
 pub fn load(bytes: &[u8], options: &LoadOptions) -> Result<Loaded, Error> {
     rows_of(parse(bytes, options.limits)?.finish(options)?)
 }
@@ -197,6 +197,8 @@ enum Parsed {
         driver: Rc<RefCell<build::Driver>>,
     },
     Cache(Box<crate::Materialized>),
+    /// A row store's bytes, read back.
+    Store(Box<Loaded>),
     /// OTLP/JSON traces and the JSON's size in bytes (which bounds the rows, as for a dump).
     Otlp(Box<serde_json::Value>, u64),
     Series(Vec<interop::Series>),
@@ -207,6 +209,7 @@ enum Parsed {
 fn parse(bytes: &[u8], limits: Option<BuildLimits>) -> Result<Parsed, Error> {
     match sniff::kind(bytes) {
         Kind::Prometheus => interop::parse_prometheus(bytes).map(Parsed::Series),
+        Kind::Store => crate::store::binary::read(bytes).map(|l| Parsed::Store(Box::new(l))),
         Kind::Json => {
             let text = bytes.strip_prefix(sniff::BOM).unwrap_or(bytes);
             let value: serde_json::Value =
@@ -254,6 +257,7 @@ impl Parsed {
                 )?
             }
             Parsed::Cache(m) => Loaded::from_materialized(*m),
+            Parsed::Store(l) => *l,
             Parsed::Otlp(value, input_bytes) => {
                 let limits = options
                     .limits

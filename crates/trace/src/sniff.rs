@@ -14,6 +14,8 @@ pub enum Kind {
     Prometheus,
     /// A cache JSON or OTLP/JSON.
     Json,
+    /// A row store's bytes (`store::binary`, what a one-file report embeds).
+    Store,
     /// Anything else goes to `pt` (which refuses what is not a torch file or pickle).
     Dump,
 }
@@ -21,6 +23,9 @@ pub enum Kind {
 /// The kind of a file from its first [`WINDOW`] bytes (`bytes` may be longer or shorter).
 pub fn kind(bytes: &[u8]) -> Kind {
     let window = &bytes[..bytes.len().min(WINDOW)];
+    if window.starts_with(crate::store::binary::MAGIC) {
+        return Kind::Store;
+    }
     if crate::interop::is_prometheus(window) {
         return Kind::Prometheus;
     }
@@ -46,6 +51,12 @@ mod tests {
             Kind::Prometheus
         );
         assert_eq!(kind(b"PK\x03\x04"), Kind::Dump);
+        assert_eq!(kind(b"rollscope-store\n\x01\0\0\0"), Kind::Store);
+        assert_eq!(
+            kind(b"rollscope-store"),
+            Kind::Dump,
+            "the whole mark or nothing"
+        );
         assert_eq!(kind(b"\x80\x02}q\x00."), Kind::Dump);
         let mut far = vec![b' '; WINDOW];
         far.push(b'{');

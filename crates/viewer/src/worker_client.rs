@@ -473,21 +473,31 @@ impl Client {
     }
 
     /// A one-file report: its file's bytes are inside the page (`window.__rollscope_data =
-    /// {name, bytes}`); they go to the worker like a file opened by hand. Returns false if
-    /// this page is not one.
+    /// {name, bytes}`); they go to the worker like a file opened by hand. When the report's
+    /// start could not unpack them (`{name, error}`: the file was cut short or changed), the
+    /// page says so. Returns false if this page is not one.
     pub fn open_embedded_report(&self) -> bool {
-        let Some((name, buffer)) = take_embedded_data() else {
-            return false;
-        };
-        self.open_buffer(name, buffer);
-        true
+        match take_embedded_data() {
+            None => false,
+            Some((name, Ok(buffer))) => {
+                self.open_buffer(name, buffer);
+                true
+            }
+            Some((name, Err(message))) => {
+                self.st.error.set(Some(format!("{name}: {message}")));
+                self.st.phase.set(Phase::Error);
+                true
+            }
+        }
     }
 }
 
-/// The bytes a one-file report carries (`window.__rollscope_data`, set by its loader), as
-/// an `ArrayBuffer` to transfer to the worker (a copy when the bytes are a view of part of a
-/// larger buffer, so nothing else moves with them).
-fn take_embedded_data() -> Option<(String, js_sys::ArrayBuffer)> {
+/// What a one-file report carries (`window.__rollscope_data`, set by its start): the bytes
+/// as an `ArrayBuffer` to transfer to the worker (a copy when the bytes are a view of part
+/// of a larger buffer, so nothing else moves with them), or why they could not be unpacked.
+type Embedded = (String, Result<js_sys::ArrayBuffer, String>);
+
+fn take_embedded_data() -> Option<Embedded> {
     let w = window();
     let data = js_sys::Reflect::get(&w, &"__rollscope_data".into()).ok()?;
     if data.is_undefined() || data.is_null() {
@@ -497,6 +507,12 @@ fn take_embedded_data() -> Option<(String, js_sys::ArrayBuffer)> {
     let name = js_sys::Reflect::get(&data, &"name".into())
         .ok()?
         .as_string()?;
+    if let Some(error) = js_sys::Reflect::get(&data, &"error".into())
+        .ok()
+        .and_then(|e| e.as_string())
+    {
+        return Some((name, Err(error)));
+    }
     let bytes = js_sys::Reflect::get(&data, &"bytes".into()).ok()?;
     let buffer = if let Some(b) = bytes.dyn_ref::<js_sys::ArrayBuffer>() {
         b.clone()
@@ -508,5 +524,5 @@ fn take_embedded_data() -> Option<(String, js_sys::ArrayBuffer)> {
             js_sys::Uint8Array::new(&view).buffer()
         }
     };
-    Some((name, buffer))
+    Some((name, Ok(buffer)))
 }

@@ -87,3 +87,27 @@ fn a_value_keeps_everything_after_the_second_tab() {
     assert_eq!(f.get("browser_error").map(String::as_str), Some("a\tb"));
     assert_eq!(num(&f, "spans"), Some(7.0));
 }
+
+#[test]
+fn report_rows_follow_their_targets() {
+    // 100 MB dump: a 110 MB report (1.1x) ready in 6 s (over 5 s).
+    let f = figures(
+        "d.pt\treport_bytes\t110000000\nd.pt\treport_write_s\t3.5\n\
+         d.pt\treport_ready_s\t6\nd.pt\treport_ready_runs\t5.90 6.00 6.20\n",
+    );
+    let t = dump_table(&DUMPS[2], 100e6, &f);
+    assert_eq!(verdict(&t, "report: size"), "met");
+    assert_eq!(verdict(&t, "report: file:// to ready"), "not met");
+    let ready = t.0.iter().find(|r| r[0].starts_with("report: file://"));
+    assert_eq!(
+        ready.map(|r| r[1].as_str()),
+        Some("6.00 s (runs: 5.90 6.00 6.20)")
+    );
+    let t = dump_table(&DUMPS[1], 100e6, &f);
+    assert_eq!(verdict(&t, "report: file:// to ready"), "not met"); // over 2 s
+    assert_eq!(verdict(&t, "report: size"), "");
+    let f = figures("d.pt\treport_error\tno viewer\n");
+    let t = dump_table(&DUMPS[1], 100e6, &f);
+    let row = t.0.iter().find(|r| r[0].starts_with("report"));
+    assert_eq!(row.map(|r| r[1].as_str()), Some("failed: no viewer"));
+}

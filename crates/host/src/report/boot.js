@@ -12,8 +12,12 @@ const take = (id) => {
   return text;
 };
 
-/** base64 → bytes (a loop: `Uint8Array.from` with a mapper is several times slower). */
+/**
+ * base64 → bytes: the browser's own decoder where it has one, else a loop (`Uint8Array.from`
+ * with a mapper is several times slower).
+ */
 const unb64 = (text) => {
+  if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text);
   const bin = atob(text);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
@@ -48,10 +52,36 @@ const workerSource = workerGlue +
   "\nawait (" + String(startWorker) + ")(WORKER_INIT, \"" + take("rollscope-worker-wasm") + "\");\n";
 window.__rollscope_worker_url = "data:text/javascript;charset=utf-8," + encodeURIComponent(workerSource);
 
-// The dump's rows, as the gzipped JSON of a `trace::Materialized`: the page opens these bytes
-// through the worker like any opened file.
-const data = document.getElementById("rollscope-data");
-const name = data.dataset.name;
-window.__rollscope_data = { name, bytes: await gunzip(unb64(take("rollscope-data"))) };
+// The dump's rows: the row store's bytes (`trace::store::binary`), gzipped, in base64 split
+// over blocks of a whole number of base64 quads (each decodes alone, and no one text is
+// huge), inflated block by block; the page opens these bytes through the worker like any
+// opened file. A report cut short or changed fails here (bad base64, a gzip stream cut short
+// or failing its check): the page then says so rather than opening part of it.
+const dataBlocks = [...document.querySelectorAll("script.rollscope-data")];
+const name = dataBlocks[0]?.dataset.name ?? "report";
+const unpack = async () => {
+  if (!dataBlocks.length) throw new Error("the rows are missing");
+  const inflate = new DecompressionStream("gzip");
+  const out = new Response(inflate.readable).arrayBuffer();
+  out.catch(() => {}); // its error is the writer's too, and is thrown below
+  const writer = inflate.writable.getWriter();
+  for (const el of dataBlocks) {
+    const bytes = unb64(el.textContent.trim());
+    el.remove();
+    await writer.write(bytes);
+  }
+  await writer.close();
+  return new Uint8Array(await out);
+};
+try {
+  window.__rollscope_data = { name, bytes: await unpack() };
+} catch (e) {
+  for (const el of dataBlocks) el.remove();
+  window.__rollscope_data = {
+    name,
+    error: `this report's rows could not be unpacked (${e?.message || e}): the file was cut short ` +
+      "or changed since it was written; write it again with `rollscope html`",
+  };
+}
 
 await VIEWER_INIT({ module_or_path: await gunzip(unb64(take("rollscope-wasm"))) });

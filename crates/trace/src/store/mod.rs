@@ -9,8 +9,10 @@
 //! from the columns (`write.rs`), byte for byte what `serde_json` writes for the same
 //! [`Cache`](crate::Cache) (tested on every fixture).
 //!
-//! Files: `intern.rs` (interned JSON texts), `write.rs` (cache JSON out), this file.
+//! Files: `intern.rs` (interned JSON texts), `write.rs` (cache JSON out), `binary.rs` (the
+//! store as bytes and back, what a one-file report embeds), this file.
 
+pub mod binary;
 mod intern;
 pub mod write;
 

@@ -1,0 +1,199 @@
+//! The row store's binary form (`trace::store::binary`, what a one-file report embeds): every
+//! fixture and hostile catalog case reads back as the same store (the same cache, warnings
+//! and analysis, and the same bytes when written again), through `load` and the `Loader`
+//! alike; damaged bytes give an error that says what and where, never a panic.
+
+#[path = "support/inputs.rs"]
+mod inputs;
+
+use trace::store::binary;
+
+fn bytes_of(l: &trace::Loaded) -> Vec<u8> {
+    let mut out = Vec::new();
+    binary::write(l, &mut out).unwrap();
+    out
+}
+
+fn materialized(l: &trace::Loaded) -> Vec<u8> {
+    let mut out = Vec::new();
+    l.write_materialized(&mut out).unwrap();
+    out
+}
+
+fn loaded(file: &str) -> trace::Loaded {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/slime")
+        .join(file);
+    let bytes = std::fs::read(path).unwrap();
+    trace::load(&bytes, &trace::LoadOptions::new(file, 1.5)).unwrap()
+}
+
+#[test]
+fn every_store_reads_back_equal() {
+    let mut read_back = 0;
+    for (name, bytes) in inputs::fixtures_and_catalog(usize::MAX) {
+        let Ok(l) = trace::load(&bytes, &trace::LoadOptions::new(&name, 1.5)) else {
+            continue;
+        };
+        let written = bytes_of(&l);
+        let back = binary::read(&written).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (a, b) = (materialized(&back), materialized(&l));
+        if a != b {
+            let at = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+            let show = |v: &[u8]| {
+                String::from_utf8_lossy(&v[at.saturating_sub(80)..(at + 80).min(v.len())])
+                    .into_owned()
+            };
+            panic!(
+                "{name}: reads back different rows at {at}:\n{}\n{}",
+                show(&a),
+                show(&b)
+            );
+        }
+        assert!(
+            bytes_of(&back) == written,
+            "{name}: writes back different bytes"
+        );
+        assert_eq!(back.head, l.head, "{name}");
+        // A store is a file kind of its own: the front door and the streaming reader take it.
+        let again = trace::load(&written, &trace::LoadOptions::new("other", 9.0)).unwrap();
+        assert!(bytes_of(&again) == written, "{name}: through load");
+        let mut loader = trace::Loader::new(trace::LoadOptions::new("other", 9.0));
+        for chunk in written.chunks(1000) {
+            loader.push(chunk).unwrap();
+        }
+        assert!(
+            bytes_of(&loader.finish().unwrap()) == written,
+            "{name}: through the Loader"
+        );
+        read_back += 1;
+    }
+    assert!(read_back >= 20, "{read_back}");
+}
+
+/// Every prefix of a store is refused as cut short, and so is one more byte: a report cut by
+/// a full disk or a partial download says so.
+#[test]
+fn a_cut_or_extended_store_is_refused() {
+    let written = bytes_of(&loaded("agent_2.pt"));
+    let step = (written.len() / 500).max(1);
+    for n in (0..written.len()).step_by(step) {
+        let e = binary::read(&written[..n]).err().map(|e| e.to_string());
+        let e = e.unwrap_or_else(|| panic!("a store cut at {n} bytes was read"));
+        assert!(e.starts_with("not a valid row store: "), "{e}");
+    }
+    let e = binary::read(&written[..written.len() - 1])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("the end mark") && e.contains("cut short"), "{e}");
+    let mut longer = written.clone();
+    longer.push(0);
+    let e = binary::read(&longer).unwrap_err().to_string();
+    assert!(e.contains("followed by more bytes"), "{e}");
+}
+
+/// Each byte flipped in turn gives a store that reads as a valid one or an error, never a
+/// panic; and flips in the places that matter name them.
+#[test]
+fn flipped_bytes_give_errors_not_panics() {
+    let l = loaded("legacy_6.pt");
+    let written = bytes_of(&l);
+    let mut refused = 0;
+    // Every byte of the start (header, heads), then a spread of the columns and texts.
+    let step = (written.len() / 600).max(1);
+    let at_all: Vec<usize> = (0..600.min(written.len()))
+        .chain((600..written.len()).step_by(step))
+        .collect();
+    for &at in &at_all {
+        for flip in [0x01u8, 0xff] {
+            let mut b = written.clone();
+            b[at] ^= flip;
+            match binary::read(&b) {
+                Ok(back) => {
+                    // Whatever reads is whole: it writes and reads back as itself.
+                    let again = bytes_of(&back);
+                    assert!(binary::read(&again).is_ok(), "byte {at}");
+                    let _ = materialized(&back);
+                }
+                Err(e) => {
+                    assert!(e.to_string().starts_with("not a valid row store: "));
+                    refused += 1;
+                }
+            }
+        }
+    }
+    assert!(refused > at_all.len(), "{refused} of {}", 2 * at_all.len());
+}
+
+#[test]
+fn what_a_store_must_hold_is_checked() {
+    let l = loaded("agent_2.pt");
+    let bad = |f: &dyn Fn(&mut trace::Loaded), want: &str| {
+        let mut m = l.clone();
+        f(&mut m);
+        let e = binary::read(&bytes_of(&m)).unwrap_err().to_string();
+        assert!(e.contains(want), "{want}: {e}");
+    };
+    bad(
+        &|m| m.store.cols.lane[3] = 1 << 30,
+        "row 0, item 3: lane 1073741824",
+    );
+    bad(&|m| m.store.cols.depth[0] = 1 << 20, "depth 1048576 beyond");
+    bad(&|m| m.store.cols.name[1] = 9999, "item 1: a name id past");
+    bad(&|m| m.store.cols.span_id[1] = 99_999, "a span id past");
+    bad(
+        &|m| m.store.cols.start[2] = f64::INFINITY,
+        "item 2: times inf",
+    );
+    bad(&|m| m.store.cols.kind[0] |= 0x40, "kind 0x4");
+    bad(
+        &|m| m.store.heads[0].closed_span_count += 1,
+        "row 0: its counts say",
+    );
+    bad(
+        &|m| m.store.heads[0].lane_count = 1 << 30,
+        "row 0: 1073741824 lanes for 14 items",
+    );
+    bad(&|m| m.store.heads[0].start = f64::NAN, "row 0: start NaN");
+    bad(
+        &|m| {
+            // An attribute text that would end the export's JSON object early.
+            let at = m.store.cols.attr_at[1];
+            m.store.attrs[at] = b']';
+        },
+        "row 0, item 1: its",
+    );
+    let mut b = bytes_of(&l);
+    b[16] = 2;
+    let e = binary::read(&b).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "not a valid row store: layout version 2, this reader knows 1"
+    );
+}
+
+/// A claimed count or length larger than the bytes left allocates nothing and says so.
+#[test]
+fn huge_claims_are_refused_before_allocating() {
+    let written = bytes_of(&loaded("agent_2.pt"));
+    let meta_len = u64::from_le_bytes(written[20..28].try_into().unwrap()) as usize;
+    let counts = 28 + meta_len;
+    let mut b = written.clone();
+    b[counts..counts + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+    let e = binary::read(&b).unwrap_err().to_string();
+    assert!(
+        e.contains("18446744073709551615 rows, more than the limit of 1048576"),
+        "{e}"
+    );
+    let mut b = written.clone();
+    b[counts..counts + 8].copy_from_slice(&(1u64 << 20).to_le_bytes());
+    let e = binary::read(&b).unwrap_err().to_string();
+    assert!(e.contains("cut short"), "{e}");
+    let mut b = written;
+    b[20..28].copy_from_slice(&u64::MAX.to_le_bytes());
+    let e = binary::read(&b).unwrap_err().to_string();
+    assert!(
+        e.contains("the header: a length of 18446744073709551615 runs past"),
+        "{e}"
+    );
+}
