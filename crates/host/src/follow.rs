@@ -11,9 +11,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use ops::follow::Follow;
-use ops::table::{read_dump, Train};
-use ops::Src;
+use ops::follow::Follower;
 use trace::run::{RunOptions, Templates};
 
 use crate::term::escape_lines;
@@ -62,40 +60,17 @@ pub fn follow(
     out: &mut dyn Write,
 ) -> Result<(), String> {
     catch_signals();
-    let waiting_is_fine = matches!(inputs, [d] if d.is_dir());
-    let mut follow = Follow::new();
-    let mut first = true;
+    let mut follower = Follower::new(inputs, templates)?;
     let result = (|| -> std::io::Result<()> {
         if !json {
             out.write_all(escape_lines(&crate::run::header()).as_bytes())?;
             out.flush()?;
         }
         while !STOP.load(Ordering::SeqCst) {
-            let run = match ops::listing::list_local_with(inputs, true, templates) {
-                Ok(run) => run,
-                Err(e) if first && !waiting_is_fine => {
-                    return Err(std::io::Error::other(e));
-                }
-                Err(_) => {
-                    first = false;
-                    nap(POLL);
+            for d in follower.look().map_err(std::io::Error::other)? {
+                let Some(r) = follower.read(&d, opts) else {
                     continue;
-                }
-            };
-            first = false;
-            let has_train = !run.listing.layout.train.is_empty();
-            for d in follow.ready(&run) {
-                let train = match &d.train_file {
-                    Some(t) => Train::Src(Src::Path(run.root.join(t))),
-                    None => Train::None,
                 };
-                let r = read_dump(
-                    &Src::Path(run.root.join(&d.file)),
-                    train,
-                    &d,
-                    has_train,
-                    opts,
-                );
                 if json {
                     let rec = trace::run::rollout_record(&r.summary);
                     crate::term::write_json_safe(&mut *out, &rec).map_err(std::io::Error::from)?;

@@ -12,12 +12,80 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Seek, SeekFrom};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use trace::run::{being_written, DumpKind, DumpRef, HEAD_WINDOW, TAIL_WINDOW};
+use trace::run::{
+    being_written, DumpKind, DumpRef, RunOptions, Templates, HEAD_WINDOW, TAIL_WINDOW,
+};
 
 use crate::input::open_regular;
 use crate::listing::LocalRun;
+use crate::table::{read_dump, DumpResult, Train};
+use crate::Src;
+
+/// A run followed as it is written, for the CLI (`run --follow`) and Python
+/// (`rollscope.follow`) alike: each [`look`](Follower::look) lists the run again by the
+/// listing's rule and gives the dumps that became readable; [`read`](Follower::read) reads one
+/// with its train file.
+pub struct Follower {
+    inputs: Vec<PathBuf>,
+    templates: Templates,
+    follow: Follow,
+    /// The run as listed at the last look that could list it.
+    run: Option<LocalRun>,
+    looked: bool,
+}
+
+impl Follower {
+    /// A follower of the run in `inputs`; loose `--save-debug-*` templates are refused here
+    /// (a run folder is otherwise waited for, and would be forever).
+    pub fn new(inputs: &[PathBuf], templates: &Templates) -> Result<Follower, String> {
+        templates.check()?;
+        Ok(Follower {
+            inputs: inputs.to_vec(),
+            templates: templates.clone(),
+            follow: Follow::new(),
+            run: None,
+            looked: false,
+        })
+    }
+
+    /// The dumps readable now and not handed out before, in the run's order. A run folder
+    /// that cannot be listed yet (no dumps so far) is waited for: no dumps, no error; dump
+    /// files given that cannot be listed at the first look are an error.
+    pub fn look(&mut self) -> Result<Vec<DumpRef>, String> {
+        let first = !self.looked;
+        self.looked = true;
+        let waiting_is_fine = matches!(self.inputs.as_slice(), [d] if d.is_dir());
+        match crate::listing::list_local_with(&self.inputs, true, &self.templates) {
+            Ok(run) => {
+                let ready = self.follow.ready(&run);
+                self.run = Some(run);
+                Ok(ready)
+            }
+            Err(e) if first && !waiting_is_fine => Err(e),
+            Err(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// Reads `d` (from the last [`look`](Follower::look)) with its train file, as
+    /// `rollscope run` reads a dump.
+    pub fn read(&self, d: &DumpRef, opts: &RunOptions) -> Option<DumpResult> {
+        let run = self.run.as_ref()?;
+        let train = match &d.train_file {
+            Some(t) => Train::Src(Src::Path(run.root.join(t))),
+            None => Train::None,
+        };
+        let has_train = !run.listing.layout.train.is_empty();
+        Some(read_dump(
+            &Src::Path(run.root.join(&d.file)),
+            train,
+            d,
+            has_train,
+            opts,
+        ))
+    }
+}
 
 /// Why the file at `path` is still being written (see the module doc), or `None` when it
 /// looks complete. Reads at most its first and last [`TAIL_WINDOW`] bytes.

@@ -17,6 +17,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use trace::run::{DumpKind, DumpRef, RunOptions, Templates};
 
 mod convert;
+mod follow;
 mod read;
 
 use ops::table::Train;
@@ -476,6 +477,7 @@ fn _rollscope(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(retake_train, m)?)?;
     m.add_function(wrap_pyfunction!(root_is_parent, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
+    m.add_class::<follow::RunFollower>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     // The health thresholds' defaults, for `rollscope.stats`'s signature: `Default` is their
     // one home.

@@ -64,7 +64,14 @@ def test_run_keywords_are_the_cores():
     core = set(rollscope._rollscope.RUN_OPTIONS)
     assert "reward_key" in core and len(core) >= 5, core
     assert set(inspect.signature(_run.options_json).parameters) == core
-    for f in [rollscope.samples, rollscope.summary, rollscope.run_table, rollscope.ray.run_table]:
+    for f in [
+        rollscope.samples,
+        rollscope.summary,
+        rollscope.run_table,
+        rollscope.compare_runs,
+        rollscope.follow,
+        rollscope.ray.run_table,
+    ]:
         params = inspect.signature(f).parameters
         assert core <= set(params), (f.__module__, f.__name__, core - set(params))
         for k in core:
@@ -76,7 +83,7 @@ def test_run_keywords_are_the_cores():
         for f in ast.parse(stub.read_text()).body
         if isinstance(f, ast.FunctionDef)
     }
-    for name in ["samples", "summary", "run_table"]:
+    for name in ["samples", "summary", "run_table", "compare_runs", "follow"]:
         assert core <= stubs[name], (name, core - stubs[name])
 
 

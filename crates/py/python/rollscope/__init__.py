@@ -9,6 +9,7 @@ its result equals the CLI's output; the GIL is released while a dump is read.
     >>> rows = rollscope.samples("rollout_0.pt")     # one dict per sample
     >>> run = rollscope.run_table("dump_details/")   # == rollscope run --json
     >>> pair = rollscope.compare_runs("run_a/", "run_b/")  # == rollscope run A B --json
+    >>> for r in rollscope.follow("dump_details/"): ...    # == rollscope run DIR --follow --json
 
 A file that cannot be read raises :class:`DumpError` (a ``ValueError``) with the CLI's message.
 Warnings about single samples (the CLI's ``warning:`` lines) are issued as
@@ -24,7 +25,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 from . import _rollscope
 from ._rollscope import DumpError
-from ._run import compare_runs, list_run, options_json, run_table
+from ._run import compare_runs, follow, list_run, options_json, run_table
 
 __all__ = [
     "DumpError",
@@ -35,6 +36,7 @@ __all__ = [
     "summary",
     "run_table",
     "compare_runs",
+    "follow",
     "export",
     "list_run",
     "__version__",

@@ -1,7 +1,7 @@
 """Type stubs for rollscope (see the module docstrings for what each function gives)."""
 
 import os
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 PathOrBytes = Union[str, os.PathLike[str], bytes, bytearray, memoryview]
 Inputs = Union[str, os.PathLike[str], Sequence[Union[str, os.PathLike[str]]]]
@@ -88,6 +88,22 @@ def compare_runs(
     save_debug_train_data: Optional[str] = None,
 ) -> Dict[str, Any]:
     """``rollscope run A B --json`` as a dict: both runs and B − A per dump and sample."""
+
+def follow(
+    dir_or_paths: Optional[Inputs] = None,
+    *,
+    interval: float = 0.5,
+    timeout: Optional[float] = None,
+    eval_names: Optional[Sequence[str]] = None,
+    reward_key: Optional[str] = None,
+    eval_reward_key: Optional[str] = None,
+    rollout_max_response_len: Optional[float] = None,
+    advantage_estimator: Optional[str] = None,
+    save_debug_rollout_data: Optional[str] = None,
+    save_debug_train_data: Optional[str] = None,
+) -> Iterator[Dict[str, Any]]:
+    """``rollscope run DIR --follow --json`` as a generator: each dump's rollout record once it
+    is complete; ends after ``timeout`` seconds without a new dump (None: never)."""
 
 def list_run(dir_or_paths: Inputs, siblings: bool = True) -> Tuple[str, List[Tuple[str, int]]]:
     """The run's root and its files ``(relative path, size)``: the CLI's listing."""

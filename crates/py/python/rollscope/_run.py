@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+import time
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import _rollscope
 from ._rollscope import DumpError
@@ -146,3 +147,46 @@ def compare_runs(
         ),
         templates_json(save_debug_rollout_data, save_debug_train_data),
     )
+
+
+def follow(
+    dir_or_paths: Optional[Inputs] = None,
+    *,
+    interval: float = 0.5,
+    timeout: Optional[float] = None,
+    eval_names: Optional[Sequence[str]] = None,
+    reward_key: Optional[str] = None,
+    eval_reward_key: Optional[str] = None,
+    rollout_max_response_len: Optional[float] = None,
+    advantage_estimator: Optional[str] = None,
+    save_debug_rollout_data: Optional[str] = None,
+    save_debug_train_data: Optional[str] = None,
+) -> Iterator[Dict[str, Any]]:
+    """A run that is still being written, ``rollscope run DIR --follow --json`` as a generator:
+    yields each dump's rollout record (an entry of :func:`run_table`'s ``"rollouts"``) once
+    the dump is complete, in the run's order, each once. The run is listed again every
+    ``interval`` seconds; a file ``torch.save`` has not finished is waited for, never an error,
+    and a rollout of a run with train data waits for its train file (or a later rollout).
+    Ends after ``timeout`` seconds without a new dump (None: never; break out of the loop to
+    stop). A folder with no dumps yet is waited for. The keywords are :func:`run_table`'s.
+    """
+    inputs = [] if dir_or_paths is None else inputs_of(dir_or_paths)
+    follower = _rollscope.RunFollower(
+        inputs,
+        options_json(
+            eval_names, reward_key, eval_reward_key, rollout_max_response_len, advantage_estimator
+        ),
+        templates_json(save_debug_rollout_data, save_debug_train_data),
+    )
+    pause = max(0.05, float(interval))
+    last = time.monotonic()
+    while True:
+        records = follower.look()
+        for r in records:
+            yield r
+        now = time.monotonic()
+        if records:
+            last = now
+        elif timeout is not None and now - last >= timeout:
+            return
+        time.sleep(pause)
