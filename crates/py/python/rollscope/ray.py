@@ -211,7 +211,13 @@ def run_table(
     again = _rollscope.retake_train(lay, [(r.get("file"), r.get("error")) for r, _ in records])
     if again is not None:
         records = _summaries(_paired(again, where, fs_index, filesystems), where, fs_index, filesystems, options)
-    return merge(records)
+        lay = again
+    doc = merge(records)
+    # As `rollscope run --json`: what the listing left out or found odd, only when any.
+    notes = list(lay.get("notes") or [])
+    if notes:
+        doc["notes"] = notes
+    return doc
 
 
 def _summaries(
