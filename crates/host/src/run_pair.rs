@@ -76,14 +76,14 @@ pub fn render_pair(doc: &J) -> String {
         );
         let _ = writeln!(
             o,
-            "{:>5} {:>6} {:>6} {:>7} {:>10} {:>10} {:>7}",
-            "id", "A pos", "B pos", "tokens", "mean|Δlp|", "max|Δlp|", "at tok"
+            "{:>5} {:>6} {:>6} {:>7} {:>10} {:>10} {:>7} {:>6}",
+            "id", "A pos", "B pos", "tokens", "mean|Δlp|", "max|Δlp|", "at tok", "NaN/∞"
         );
         for s in most.iter().take(MOST_SHOWN) {
             let i = |k: &str| s[k].as_i64().map_or("-".into(), |v| v.to_string());
             let _ = writeln!(
                 o,
-                "{:>5} {:>6} {:>6} {:>7} {:>10} {:>10} {:>7}",
+                "{:>5} {:>6} {:>6} {:>7} {:>10} {:>10} {:>7} {:>6}",
                 i("a_rollout_id"),
                 i("a_position"),
                 i("b_position"),
@@ -91,6 +91,7 @@ pub fn render_pair(doc: &J) -> String {
                 num(s["logprob_mean_abs"].as_f64(), 5, false),
                 num(s["logprob_max_abs"].as_f64(), 5, false),
                 i("logprob_max_at"),
+                i("logprob_non_finite"),
             );
         }
     }

@@ -169,8 +169,12 @@ pub fn deltas(a: &Map<String, J>, b: &Map<String, J>) -> Map<String, J> {
 /// How far apart two samples' train log probs are, over the tokens both have.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LogProbDiff {
-    /// Tokens compared (the shorter sample's count).
+    /// Tokens both samples have (the shorter sample's count).
     pub tokens: usize,
+    /// Of those, tokens whose A − B is not a number (a NaN or an infinite log prob on either
+    /// side): left out of the mean and the max, and counted here, never taken as equal.
+    #[serde(default)]
+    pub non_finite: usize,
     /// The two samples have different token counts (only the first `tokens` are compared).
     pub length_differs: bool,
     /// Mean and largest |A − B|; `max_at` is the token (response position) of the largest.
@@ -185,15 +189,19 @@ pub fn per_token_diff(a: &[f32], b: &[f32]) -> Vec<f32> {
 }
 
 /// [`LogProbDiff`] of two samples' log probs; `None` when either has none. Non-finite
-/// differences (a NaN log prob) are left out of the mean and the max.
+/// differences (a NaN log prob) are left out of the mean and the max and counted
+/// ([`LogProbDiff::non_finite`]); with no finite one, mean and max are 0 and every token
+/// compared is counted there.
 pub fn logprob_diff(a: &[f32], b: &[f32]) -> Option<LogProbDiff> {
     if a.is_empty() || b.is_empty() {
         return None;
     }
     let (mut sum, mut n, mut max_abs, mut max_at) = (0.0f64, 0usize, 0.0f64, 0usize);
+    let mut non_finite = 0;
     for (j, d) in per_token_diff(a, b).into_iter().enumerate() {
         let d = f64::from(d).abs();
         if !d.is_finite() {
+            non_finite += 1;
             continue;
         }
         sum += d;
@@ -202,10 +210,11 @@ pub fn logprob_diff(a: &[f32], b: &[f32]) -> Option<LogProbDiff> {
             (max_abs, max_at) = (d, j);
         }
     }
-    (n > 0).then(|| LogProbDiff {
+    Some(LogProbDiff {
         tokens: a.len().min(b.len()),
+        non_finite,
         length_differs: a.len() != b.len(),
-        mean_abs: sum / n as f64,
+        mean_abs: if n > 0 { sum / n as f64 } else { 0.0 },
         max_abs,
         max_at,
     })
@@ -283,8 +292,9 @@ fn prompt_hash(t: &TrainData, p: usize) -> Option<u64> {
     Some(h.finish())
 }
 
-/// Samples that differ most: `(rollout_id, position in A, position in B, diff)` sorted by
-/// mean |A − B| (then max), largest first, at most `n`.
+/// Samples that differ most: `(rollout_id, position in A, position in B, diff)`: those with
+/// tokens that are not a number on one side first, then by mean |A − B| (then max), largest
+/// first, at most `n`.
 pub fn most_different(
     pairs: &[(i64, &TrainPair)],
     n: usize,
@@ -298,9 +308,13 @@ pub fn most_different(
         })
         .collect();
     all.sort_by(|a, b| {
-        (b.3.mean_abs, b.3.max_abs)
-            .partial_cmp(&(a.3.mean_abs, a.3.max_abs))
-            .unwrap_or(std::cmp::Ordering::Equal)
+        (b.3.non_finite > 0)
+            .cmp(&(a.3.non_finite > 0))
+            .then(
+                (b.3.mean_abs, b.3.max_abs)
+                    .partial_cmp(&(a.3.mean_abs, a.3.max_abs))
+                    .unwrap_or(std::cmp::Ordering::Equal),
+            )
             .then((a.0, a.1).cmp(&(b.0, b.1)))
     });
     all.truncate(n);

@@ -180,6 +180,7 @@ fn sample_json(
 fn diff_into(m: &mut Map<String, J>, d: &LogProbDiff) {
     m.insert("logprob_tokens".into(), J::from(d.tokens));
     m.insert("logprob_length_differs".into(), J::from(d.length_differs));
+    m.insert("logprob_non_finite".into(), J::from(d.non_finite));
     m.insert("logprob_mean_abs".into(), float_json(d.mean_abs));
     m.insert("logprob_max_abs".into(), float_json(d.max_abs));
     m.insert("logprob_max_at".into(), J::from(d.max_at));

@@ -64,8 +64,13 @@ fn logprob_diff_is_mean_and_max_of_abs_a_minus_b() {
     assert_eq!(per_token_diff(&a, &b)[..3], [0.5, 0.0, -0.25]);
     let d = logprob_diff(&a, &b).expect("both have log probs");
     assert_eq!(d.tokens, 4);
+    // The NaN of A's last token is not taken as equal: it is counted.
+    assert_eq!(d.non_finite, 1);
     assert!(d.length_differs);
     assert!((d.mean_abs - 0.25).abs() < 1e-9, "{d:?}");
     assert_eq!((d.max_abs, d.max_at), (0.5, 0));
     assert_eq!(logprob_diff(&[], &b), None);
+    // Only non-finite differences: counted, never a difference of 0 hidden as "no data".
+    let d = logprob_diff(&[f32::NAN, f32::NEG_INFINITY], &[-1.0, f32::NEG_INFINITY]).unwrap();
+    assert_eq!((d.tokens, d.non_finite, d.mean_abs), (2, 2, 0.0));
 }

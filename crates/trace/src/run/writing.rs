@@ -6,8 +6,11 @@
 //! central directory with its end record last, when the file is closed. So a file is being
 //! written when it is empty (opened, nothing written yet), or when it starts as a ZIP
 //! (`PK\x03\x04`) and its last [`TAIL_WINDOW`] bytes hold no end record that ends exactly at
-//! the end of the file (its comment length accounts for every byte after it). A legacy
-//! torch file or a bare pickle has no such end mark; it is taken as it is.
+//! the end of the file (its comment length accounts for every byte after it). A JSON Lines
+//! file (verl's `{step}.jsonl`: starts with `{`, one object per line, each line ended by a
+//! newline) is being written while its last line is not finished: it does not end with a
+//! newline and that line is no whole JSON value. A legacy torch file or a bare pickle has no
+//! such end mark; it is taken as it is.
 
 /// Bytes at the end of a file that hold a ZIP's end record: the record (22 bytes) and the
 /// longest comment it may carry.
@@ -26,6 +29,10 @@ pub fn being_written(head: &[u8], tail: &[u8], len: u64) -> Option<&'static str>
     if len == 0 {
         return Some("empty: being written");
     }
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    if text.first() == Some(&b'{') {
+        return unfinished_line(tail);
+    }
     if head.len() < LOCAL_HEADER.len() && LOCAL_HEADER.starts_with(head) {
         return Some("the start of a torch ZIP: being written");
     }
@@ -37,6 +44,22 @@ pub fn being_written(head: &[u8], tail: &[u8], len: u64) -> Option<&'static str>
     } else {
         Some("a torch ZIP without its central directory yet: being written")
     }
+}
+
+/// Why a JSON Lines file whose last bytes are `tail` is being written: its last line is cut
+/// (no newline after it, and not a whole JSON value). A last line longer than `tail` that
+/// ends with `}` is taken as finished.
+fn unfinished_line(tail: &[u8]) -> Option<&'static str> {
+    if tail.ends_with(b"\n") {
+        return None;
+    }
+    let (last, whole) = match tail.iter().rposition(|&b| b == b'\n') {
+        Some(i) => (&tail[i + 1..], true),
+        None => (tail, false),
+    };
+    let finished = serde_json::from_slice::<serde::de::IgnoredAny>(last).is_ok()
+        || (!whole && last.trim_ascii_end().ends_with(b"}"));
+    (!finished).then_some("a JSON Lines file whose last line is not finished: being written")
 }
 
 /// Whether `tail` (a file's last bytes) ends with a ZIP end record and its comment.
@@ -106,7 +129,22 @@ mod tests {
     #[test]
     fn other_files_are_taken_as_they_are() {
         assert_eq!(check(b"\x80\x02}q\x00."), None);
-        assert_eq!(check(b"{\"not\": \"a zip\"}"), None);
         assert!(check(b"").is_some());
+    }
+
+    #[test]
+    fn a_json_lines_file_is_being_written_until_its_last_line_is_whole() {
+        let lines = b"{\"input\": \"a\", \"score\": 1.0}\n{\"input\": \"b\", \"score\": 0.0}\n";
+        assert_eq!(check(lines), None);
+        for cut in 1..lines.len() {
+            let part = &lines[..cut];
+            let at_line_end = part.ends_with(b"\n") || part.ends_with(b"}");
+            assert_eq!(check(part).is_none(), at_line_end, "{:?}", String::from_utf8_lossy(part));
+        }
+        // A finished last line without its newline, and a BOM before the first.
+        assert_eq!(check(b"{\"not\": \"a zip\"}"), None);
+        assert!(check(b"\xEF\xBB\xBF{\"input\": \"a").is_some());
+        // The last line alone decides, whatever the lines before it hold.
+        assert!(check(b"{\"a\": 1}\n{\"b\": [1, 2").is_some());
     }
 }

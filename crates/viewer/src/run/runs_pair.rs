@@ -295,8 +295,9 @@ fn diff_view(a: &SampleDetail, b: &SampleDetail) -> impl IntoView {
         .collect_view();
     view! {
         <p data-testid="run-replay-summary" data-mean-abs=format!("{:.6}", sum.mean_abs) data-max-abs=format!("{:.6}", sum.max_abs)>
-            {format!("{} tokens{} · mean |A − B| {:.5} · max {:.5} (token {})",
+            {format!("{} tokens{}{} · mean |A − B| {:.5} · max {:.5} (token {})",
                 sum.tokens, if sum.length_differs { " (lengths differ)" } else { "" },
+                if sum.non_finite > 0 { format!(" ({} not a number: NaN or ∞, left out)", sum.non_finite) } else { String::new() },
                 sum.mean_abs, sum.max_abs, sum.max_at)}
             " "<span class="legend-item"><i style="border-color:#0969da"></i>"A < B"</span>
             <span class="legend-item"><i style="border-color:#d1242f"></i>"A > B"</span>
