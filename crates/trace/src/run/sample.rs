@@ -240,7 +240,45 @@ pub fn read_sample(
     row.status = get("status")
         .and_then(Value::as_str)
         .map(|s| s.chars().take(64).collect());
-    let reward = get("reward");
+    read_reward(tree, get("reward"), &mut row);
+    row.response_length = get("response_length").and_then(num);
+    let loss = get("loss_mask").and_then(|v| list_sum(tree, v));
+    row.effective_response_length = loss.or(row.response_length);
+    if !within {
+        return (row, ev, detail.then(SampleDetail::default), false);
+    }
+    row.label = get("label").map_or(J::Null, |v| match v {
+        Value::Str(s) => J::String(cut(s, 4096)),
+        other => small_json(tree, other),
+    });
+    read_prompt_size(tree, get("prompt"), &mut row);
+    let response = get("response").and_then(Value::as_str).unwrap_or("");
+    row.response_chars = response.chars().count();
+    row.response_max_line_chars = max_line_chars(response);
+    row.response_sha256 = hex(&Sha256::digest(response.as_bytes()));
+    row.repetition = has_repetition(response);
+    // A dataset name, where a config put one into the metadata (`metadata_overrides`).
+    row.eval_dataset = get("metadata")
+        .and_then(|m| dict_of(tree, m))
+        .and_then(|m| {
+            DATASET_KEYS
+                .iter()
+                .find_map(|k| m.get_str(k).and_then(Value::as_str))
+                .map(|s| cut(s, 200))
+        });
+    row.non_generation_time = get("non_generation_time").and_then(num);
+    row.state = super::sample_state::read_state(tree, d);
+    if let Some(pc) = get("prefix_cache_info").and_then(|v| dict_of(tree, v)) {
+        row.cached_tokens = pc.get_str("cached_tokens").and_then(num);
+        row.total_prompt_tokens = pc.get_str("total_prompt_tokens").and_then(num);
+    }
+    read_events(tree, get("trace"), &mut row, &mut ev);
+    let detail = detail.then(|| read_detail(tree, d, &row, allow));
+    (row, ev, detail, true)
+}
+
+/// `reward`: a number, or a dict (slime's `reward_key` picks its number; every field kept).
+fn read_reward(tree: &Tree, reward: Option<&Value>, row: &mut SampleRow) {
     match reward.and_then(|v| dict_of(tree, v)) {
         Some(rd) => {
             row.reward_is_dict = true;
@@ -259,17 +297,10 @@ pub fn read_sample(
         }
         None => row.reward = reward.and_then(num),
     }
-    row.response_length = get("response_length").and_then(num);
-    let loss = get("loss_mask").and_then(|v| list_sum(tree, v));
-    row.effective_response_length = loss.or(row.response_length);
-    if !within {
-        return (row, ev, detail.then(SampleDetail::default), false);
-    }
-    row.label = get("label").map_or(J::Null, |v| match v {
-        Value::Str(s) => J::String(cut(s, 4096)),
-        other => small_json(tree, other),
-    });
-    let prompt = get("prompt");
+}
+
+/// The prompt's size in characters (a chat's: its messages' contents) and its hash.
+fn read_prompt_size(tree: &Tree, prompt: Option<&Value>, row: &mut SampleRow) {
     if let Some(p) = prompt {
         match p {
             Value::Str(s) => row.prompt_chars = s.chars().count(),
@@ -287,83 +318,66 @@ pub fn read_sample(
         }
     }
     row.prompt_hash = prompt.map_or(0, |p| fnv(pt::walk::repr(tree, p, 1 << 16).as_bytes()));
-    let response = get("response").and_then(Value::as_str).unwrap_or("");
-    row.response_chars = response.chars().count();
-    row.response_max_line_chars = max_line_chars(response);
-    row.response_sha256 = hex(&Sha256::digest(response.as_bytes()));
-    row.repetition = has_repetition(response);
-    let metadata = get("metadata");
-    // A dataset name, where a config put one into the metadata (`metadata_overrides`).
-    row.eval_dataset = metadata.and_then(|m| dict_of(tree, m)).and_then(|m| {
-        DATASET_KEYS
-            .iter()
-            .find_map(|k| m.get_str(k).and_then(Value::as_str))
-            .map(|s| cut(s, 200))
-    });
-    row.non_generation_time = get("non_generation_time").and_then(num);
-    row.state = super::sample_state::read_state(tree, d);
-    if let Some(pc) = get("prefix_cache_info").and_then(|v| dict_of(tree, v)) {
-        row.cached_tokens = pc.get_str("cached_tokens").and_then(num);
-        row.total_prompt_tokens = pc.get_str("total_prompt_tokens").and_then(num);
-    }
-    read_events(tree, get("trace"), &mut row, &mut ev);
+}
 
-    let detail = detail.then(|| {
-        let (prompt_tokens, tokens) = split_tokens(tree, get("tokens"), row.response_length);
-        let images = super::images::read_images(tree, get("multimodal_inputs"), allow);
-        SampleDetail {
-            row: SampleRow::default(),
-            prompt: match prompt {
-                None => Prompt::Other(J::Null),
-                Some(Value::Str(s)) => Prompt::Text(cut(s, MAX_TEXT_CHARS)),
-                Some(p) => match tree.as_seq(p) {
-                    Some(items) if row.prompt_is_messages => Prompt::Messages(
-                        items
-                            .iter()
-                            .take(MAX_MESSAGES)
-                            .map(|m| {
-                                let md = dict_of(tree, m);
-                                let role = md
-                                    .and_then(|m| m.get_str("role"))
-                                    .and_then(Value::as_str)
-                                    .map_or_else(|| "?".into(), |r| cut(r, 64));
-                                let content = match md.and_then(|m| m.get_str("content")) {
-                                    Some(Value::Str(c)) => J::String(cut(c, MAX_TEXT_CHARS)),
-                                    Some(c) => to_json(tree, c),
-                                    None => to_json(tree, m),
-                                };
-                                Message { role, content }
-                            })
-                            .collect(),
-                    ),
-                    _ => Prompt::Other(to_json(tree, p)),
-                },
-            },
-            response: cut(response, MAX_TEXT_CHARS),
-            label: row.label.clone(),
-            reward: reward.map_or(J::Null, |v| to_json(tree, v)),
-            metadata: metadata.map_or(J::Null, |v| to_json(tree, v)),
-            tokens,
-            prompt_tokens,
-            loss_mask: numbers(tree, get("loss_mask"))
-                .into_iter()
-                .map(|x| (x != 0.0) as u8)
-                .collect(),
-            rollout_log_probs: numbers(tree, get("rollout_log_probs"))
-                .into_iter()
-                .map(|x| x as f32)
-                .collect(),
-            train: None,
-            pieces: None,
-            prompt_pieces: None,
-            images,
-        }
-    });
-    let detail = detail.map(|mut dt| {
-        dt.row = row.clone();
-        dt
-    });
-    (row, ev, detail, true)
+/// Sample `d` in full for the inspector; `row`: its table line, already read.
+fn read_detail(tree: &Tree, d: &pt::Dict, row: &SampleRow, allow: &mut Allowance) -> SampleDetail {
+    let get = |k: &str| d.get_str(k);
+    let (prompt_tokens, tokens) = split_tokens(tree, get("tokens"), row.response_length);
+    let images = super::images::read_images(tree, get("multimodal_inputs"), allow);
+    let response = get("response").and_then(Value::as_str).unwrap_or("");
+    SampleDetail {
+        row: row.clone(),
+        prompt: read_prompt(tree, get("prompt"), row.prompt_is_messages),
+        response: cut(response, MAX_TEXT_CHARS),
+        label: row.label.clone(),
+        reward: get("reward").map_or(J::Null, |v| to_json(tree, v)),
+        metadata: get("metadata").map_or(J::Null, |v| to_json(tree, v)),
+        tokens,
+        prompt_tokens,
+        loss_mask: numbers(tree, get("loss_mask"))
+            .into_iter()
+            .map(|x| (x != 0.0) as u8)
+            .collect(),
+        rollout_log_probs: numbers(tree, get("rollout_log_probs"))
+            .into_iter()
+            .map(|x| x as f32)
+            .collect(),
+        train: None,
+        pieces: None,
+        prompt_pieces: None,
+        images,
+    }
+}
+
+/// The prompt for the inspector: its text, its chat messages, or it as JSON.
+fn read_prompt(tree: &Tree, prompt: Option<&Value>, is_messages: bool) -> Prompt {
+    match prompt {
+        None => Prompt::Other(J::Null),
+        Some(Value::Str(s)) => Prompt::Text(cut(s, MAX_TEXT_CHARS)),
+        Some(p) => match tree.as_seq(p) {
+            Some(items) if is_messages => Prompt::Messages(
+                items
+                    .iter()
+                    .take(MAX_MESSAGES)
+                    .map(|m| {
+                        let md = dict_of(tree, m);
+                        let role = md
+                            .and_then(|m| m.get_str("role"))
+                            .and_then(Value::as_str)
+                            .map_or_else(|| "?".into(), |r| cut(r, 64));
+                        let content = match md.and_then(|m| m.get_str("content")) {
+                            Some(Value::Str(c)) => J::String(cut(c, MAX_TEXT_CHARS)),
+                            Some(c) => to_json(tree, c),
+                            None => to_json(tree, m),
+                        };
+                        Message { role, content }
+                    })
+                    .collect(),
+            ),
+            _ => Prompt::Other(to_json(tree, p)),
+        },
+    }
 }
 
 /// The numbers of a list (non-numbers read as NaN), or nothing.

@@ -86,11 +86,15 @@ impl TrainData {
         // Every element produced (and every byte inflated) is charged: a file can name one
         // tensor from every sample, or a stride-0 tensor of 16 M elements over 4 bytes, so
         // what a read costs is bounded by the file's size, as a rollout scan's is.
-        let mut allow = Allowance {
-            spent: 0,
-            limit: Allowance::for_input(bytes.len() as u64),
+        let mut reader = Reader {
+            tree,
+            archive: archive.as_ref(),
+            allow: Allowance {
+                spent: 0,
+                limit: Allowance::for_input(bytes.len() as u64),
+            },
+            over: false,
         };
-        let mut over = false;
         for (i, s) in samples.iter().enumerate() {
             let Some(d) = dict_of(tree, s) else {
                 out.note(format!("samples[{i}] is not a dict"));
@@ -104,142 +108,25 @@ impl TrainData {
                 out.note(format!("samples[{i}] has no rollout_position"));
                 continue;
             };
-            let mut series = |k: &str, v: &Value| -> Option<Vec<f64>> {
-                match values(tree, v, archive.as_ref(), &mut allow) {
-                    Ok(x) => x,
-                    Err(Spent(limit)) => {
-                        if !over {
-                            over = true;
-                            out.note(format!(
-                                "samples[{i}].{k} and later: per-token values left out: the \
-                                 read's work limit ({limit} units for this file's size) is \
-                                 spent (a file that names large tensors from many samples)"
-                            ));
-                        }
-                        None
-                    }
-                    Err(Failed(e)) => {
-                        out.note(format!("samples[{i}].{k}: {e}"));
-                        None
-                    }
-                }
-            };
-            // Every per-token series and every number of the sample, in the dump's order.
-            let mut per_token: Vec<(String, Vec<f64>)> = Vec::new();
-            let mut scalars: Vec<(String, f64)> = Vec::new();
-            let mut mask: Option<Vec<f64>> = None;
-            let mut token_ids: Option<Vec<f64>> = None;
-            for (k, v) in d.entries.iter().take(MAX_KEYS) {
-                let Some(k) = k.as_str() else { continue };
-                if BOOKKEEPING.contains(&k) || (k == "tokens" && !tokens) {
-                    continue;
-                }
-                if let Some(x) = num(v) {
-                    scalars.push((k.to_string(), x));
-                    continue;
-                }
-                let zero_d = TensorRef::of(tree, v).is_some_and(|t| t.shape.is_empty());
-                let Some(x) = series(k, v) else { continue };
-                match k {
-                    _ if zero_d => {
-                        if let Some(&x) = x.first() {
-                            scalars.push((k.to_string(), x));
-                        }
-                    }
-                    "loss_masks" => mask = Some(x),
-                    "tokens" => token_ids = Some(x),
-                    _ => per_token.push((k.to_string(), x)),
-                }
-            }
+            let mut series = reader.sample(&mut out, i, d, tokens);
             let sample = TrainSample::new(
                 pos,
                 int("data_parallel_rank"),
-                &per_token,
-                scalars,
-                mask.as_deref(),
+                &series.per_token,
+                std::mem::take(&mut series.scalars),
+                series.mask.as_deref(),
             );
             for e in &sample.problems {
                 out.note(format!("samples[{i}]: {e}"));
             }
-            let get = |k: &str| per_token.iter().find(|(n, _)| n == k).map(|(_, v)| v);
-            let mean = |v: Option<&Vec<f64>>| {
-                v.filter(|v| !v.is_empty())
-                    .map(|v| v.iter().sum::<f64>() / v.len() as f64)
-            };
-            let gap = match (get("log_probs"), get("rollout_log_probs")) {
-                (Some(a), Some(b)) if !a.is_empty() && a.len() == b.len() => {
-                    let on = |j: usize| {
-                        mask.as_ref()
-                            .is_none_or(|m| m.get(j).is_none_or(|&x| x != 0.0))
-                    };
-                    let (sum, n) = a
-                        .iter()
-                        .zip(b)
-                        .enumerate()
-                        .filter(|(j, _)| on(*j))
-                        .fold((0.0, 0usize), |(s, n), (_, (x, y))| (s + x - y, n + 1));
-                    (n > 0).then(|| sum / n as f64)
-                }
-                _ => None,
-            };
-            let scalar = |k: &str| sample.scalar(k);
-            out.fields.insert(
-                pos,
-                TrainFields {
-                    raw_reward: scalar("local_raw_reward"),
-                    normalized_reward: scalar("rewards"),
-                    advantage_mean: mean(get("advantages")),
-                    advantage_masked_mean: sample.masked_mean("advantages"),
-                    return_mean: mean(get("returns")),
-                    kl_mean: mean(get("kl")),
-                    kl_masked_mean: sample.masked_mean("kl"),
-                    logprob_gap_mean: gap,
-                    logprob_abs_diff: sample.abs_diff,
-                    response_length: scalar("response_lengths"),
-                    rollout_position: Some(pos as i64),
-                    sample_index: int("sample_index"),
-                    data_parallel_rank: int("data_parallel_rank"),
-                },
-            );
+            let mut fields = series.fields(&sample);
+            fields.rollout_position = Some(pos as i64);
+            fields.sample_index = int("sample_index");
+            fields.data_parallel_rank = int("data_parallel_rank");
+            out.fields.insert(pos, fields);
             out.rollout.samples.push(sample);
             if tokens {
-                let f32s = |v: Option<&Vec<f64>>| -> Vec<f32> {
-                    v.map(|v| v.iter().map(|&x| x as f32).collect())
-                        .unwrap_or_default()
-                };
-                let known = [
-                    "log_probs",
-                    "rollout_log_probs",
-                    "advantages",
-                    "returns",
-                    "kl",
-                ];
-                out.tokens.insert(
-                    pos,
-                    TrainTokens {
-                        loss_masks: mask
-                            .as_ref()
-                            .map(|m| m.iter().map(|&x| (x != 0.0) as u8).collect())
-                            .unwrap_or_default(),
-                        log_probs: f32s(get("log_probs")),
-                        rollout_log_probs: f32s(get("rollout_log_probs")),
-                        advantages: f32s(get("advantages")),
-                        returns: f32s(get("returns")),
-                        kl: f32s(get("kl")),
-                        other: per_token
-                            .iter()
-                            .filter(|(k, _)| !known.contains(&k.as_str()))
-                            .map(|(k, v)| (k.clone(), f32s(Some(v))))
-                            .collect(),
-                        tokens: token_ids
-                            .map(|t| {
-                                t.iter()
-                                    .map(|&x| x.clamp(0.0, u32::MAX as f64) as u32)
-                                    .collect()
-                            })
-                            .unwrap_or_default(),
-                    },
-                );
+                out.tokens.insert(pos, series.into_tokens());
             }
         }
         out.read_rollout(tree, root);
@@ -323,4 +210,179 @@ fn values(
     Ok(Some(
         items.iter().map(|x| num(x).unwrap_or(f64::NAN)).collect(),
     ))
+}
+
+/// What reads a dump's tensors and lists: the archive and the work allowance they are
+/// charged to.
+struct Reader<'a> {
+    tree: &'a Tree,
+    archive: Option<&'a Archive<'a>>,
+    allow: Allowance,
+    /// The allowance ran out (noted once).
+    over: bool,
+}
+
+/// One sample's numbers, in the dump's order.
+struct SampleSeries {
+    /// Every per-token series but `loss_masks` and `tokens`.
+    per_token: Vec<(String, Vec<f64>)>,
+    scalars: Vec<(String, f64)>,
+    mask: Option<Vec<f64>>,
+    token_ids: Option<Vec<f64>>,
+}
+
+impl Reader<'_> {
+    /// Every per-token series and every number of sample `i` (`tokens`: its `tokens` too);
+    /// what cannot be read is noted in `out`.
+    fn sample(
+        &mut self,
+        out: &mut TrainData,
+        i: usize,
+        d: &pt::Dict,
+        tokens: bool,
+    ) -> SampleSeries {
+        let mut s = SampleSeries {
+            per_token: Vec::new(),
+            scalars: Vec::new(),
+            mask: None,
+            token_ids: None,
+        };
+        for (k, v) in d.entries.iter().take(MAX_KEYS) {
+            let Some(k) = k.as_str() else { continue };
+            if BOOKKEEPING.contains(&k) || (k == "tokens" && !tokens) {
+                continue;
+            }
+            if let Some(x) = num(v) {
+                s.scalars.push((k.to_string(), x));
+                continue;
+            }
+            let zero_d = TensorRef::of(self.tree, v).is_some_and(|t| t.shape.is_empty());
+            let Some(x) = self.series(out, i, k, v) else {
+                continue;
+            };
+            match k {
+                _ if zero_d => {
+                    if let Some(&x) = x.first() {
+                        s.scalars.push((k.to_string(), x));
+                    }
+                }
+                "loss_masks" => s.mask = Some(x),
+                "tokens" => s.token_ids = Some(x),
+                _ => s.per_token.push((k.to_string(), x)),
+            }
+        }
+        s
+    }
+
+    /// The numbers of `samples[i].k`, or nothing (why, noted in `out`).
+    fn series(&mut self, out: &mut TrainData, i: usize, k: &str, v: &Value) -> Option<Vec<f64>> {
+        match values(self.tree, v, self.archive, &mut self.allow) {
+            Ok(x) => x,
+            Err(Spent(limit)) => {
+                if !self.over {
+                    self.over = true;
+                    out.note(format!(
+                        "samples[{i}].{k} and later: per-token values left out: the \
+                         read's work limit ({limit} units for this file's size) is \
+                         spent (a file that names large tensors from many samples)"
+                    ));
+                }
+                None
+            }
+            Err(Failed(e)) => {
+                out.note(format!("samples[{i}].{k}: {e}"));
+                None
+            }
+        }
+    }
+}
+
+impl SampleSeries {
+    fn get(&self, k: &str) -> Option<&Vec<f64>> {
+        self.per_token.iter().find(|(n, _)| n == k).map(|(_, v)| v)
+    }
+
+    /// The sample's train fields but where it sits (position, index, rank).
+    fn fields(&self, sample: &TrainSample) -> TrainFields {
+        let mean = |v: Option<&Vec<f64>>| {
+            v.filter(|v| !v.is_empty())
+                .map(|v| v.iter().sum::<f64>() / v.len() as f64)
+        };
+        let scalar = |k: &str| sample.scalar(k);
+        TrainFields {
+            raw_reward: scalar("local_raw_reward"),
+            normalized_reward: scalar("rewards"),
+            advantage_mean: mean(self.get("advantages")),
+            advantage_masked_mean: sample.masked_mean("advantages"),
+            return_mean: mean(self.get("returns")),
+            kl_mean: mean(self.get("kl")),
+            kl_masked_mean: sample.masked_mean("kl"),
+            logprob_gap_mean: self.logprob_gap(),
+            logprob_abs_diff: sample.abs_diff,
+            response_length: scalar("response_lengths"),
+            ..TrainFields::default()
+        }
+    }
+
+    /// Mean of `log_probs - rollout_log_probs` over the tokens `loss_masks` keeps.
+    fn logprob_gap(&self) -> Option<f64> {
+        match (self.get("log_probs"), self.get("rollout_log_probs")) {
+            (Some(a), Some(b)) if !a.is_empty() && a.len() == b.len() => {
+                let on = |j: usize| {
+                    self.mask
+                        .as_ref()
+                        .is_none_or(|m| m.get(j).is_none_or(|&x| x != 0.0))
+                };
+                let (sum, n) = a
+                    .iter()
+                    .zip(b)
+                    .enumerate()
+                    .filter(|(j, _)| on(*j))
+                    .fold((0.0, 0usize), |(s, n), (_, (x, y))| (s + x - y, n + 1));
+                (n > 0).then(|| sum / n as f64)
+            }
+            _ => None,
+        }
+    }
+
+    /// The per-token values kept for the open step.
+    fn into_tokens(self) -> TrainTokens {
+        let f32s = |v: Option<&Vec<f64>>| -> Vec<f32> {
+            v.map(|v| v.iter().map(|&x| x as f32).collect())
+                .unwrap_or_default()
+        };
+        let known = [
+            "log_probs",
+            "rollout_log_probs",
+            "advantages",
+            "returns",
+            "kl",
+        ];
+        TrainTokens {
+            loss_masks: self
+                .mask
+                .as_ref()
+                .map(|m| m.iter().map(|&x| (x != 0.0) as u8).collect())
+                .unwrap_or_default(),
+            log_probs: f32s(self.get("log_probs")),
+            rollout_log_probs: f32s(self.get("rollout_log_probs")),
+            advantages: f32s(self.get("advantages")),
+            returns: f32s(self.get("returns")),
+            kl: f32s(self.get("kl")),
+            other: self
+                .per_token
+                .iter()
+                .filter(|(k, _)| !known.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), f32s(Some(v))))
+                .collect(),
+            tokens: self
+                .token_ids
+                .map(|t| {
+                    t.iter()
+                        .map(|&x| x.clamp(0.0, u32::MAX as f64) as u32)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
 }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use trace::run::{DumpKind, DumpRef, RolloutSummary};
+use trace::run::{DumpKind, DumpKind::Train, DumpRef, RolloutSummary};
 
 use super::math::{dump_label, median, metric};
 use crate::numbers::compact as fmt_num;
@@ -114,9 +114,20 @@ fn eval_series(
 
 /// Every chart of the run; `names`: the user's eval set names, in slime's config order.
 pub fn charts(dumps: &[DumpRef], sums: &Sums, names: &[String]) -> Vec<Chart> {
-    use DumpKind::Train;
-    let mut out = Vec::new();
+    let mut out = vec![
+        reward_chart(dumps, sums, names),
+        pass_chart(dumps, sums, names),
+        length_chart(dumps, sums, names),
+        truncated_chart(dumps, sums, names),
+        time_chart(dumps, sums),
+        zero_std_chart(dumps, sums),
+    ];
+    out.extend(super::trends_train::charts(dumps, sums));
+    out
+}
 
+/// The reward: its mean with the min–max band, and each eval set's.
+fn reward_chart(dumps: &[DumpRef], sums: &Sums, names: &[String]) -> Chart {
     let mut reward = series("reward mean", TRAIN_COLORS[0], Train, dumps, sums, |s| {
         metric(s, "reward/mean")
     });
@@ -138,14 +149,17 @@ pub fn charts(dumps: &[DumpRef], sums: &Sums, names: &[String]) -> Vec<Chart> {
         |d| format!("eval/{d}"),
         |d| format!("eval/{d}"),
     ));
-    out.push(Chart {
+    Chart {
         id: "reward",
         title: "Reward (mean, min–max band)",
         unit_range: false,
         series: rs,
         outliers: vec![],
-    });
+    }
+}
 
+/// Pass rates: pass@1 and the train side's largest pass@k, and each eval set's pass@1.
+fn pass_chart(dumps: &[DumpRef], sums: &Sums, names: &[String]) -> Chart {
     // The train series' largest k (evals have their own series below).
     let k = dumps
         .iter()
@@ -174,14 +188,17 @@ pub fn charts(dumps: &[DumpRef], sums: &Sums, names: &[String]) -> Vec<Chart> {
         |d| format!("eval/{d} pass@1"),
         |d| format!("eval/{d}-pass@1"),
     ));
-    out.push(Chart {
+    Chart {
         id: "pass",
         title: "Pass rate (pass@k)",
         unit_range: true,
         series: ps,
         outliers: vec![],
-    });
+    }
+}
 
+/// Response length: mean and max, and each eval set's mean.
+fn length_chart(dumps: &[DumpRef], sums: &Sums, names: &[String]) -> Chart {
     let mut ls = vec![
         series("mean", TRAIN_COLORS[0], Train, dumps, sums, |s| {
             metric(s, "rollout/response_len/mean")
@@ -197,14 +214,17 @@ pub fn charts(dumps: &[DumpRef], sums: &Sums, names: &[String]) -> Vec<Chart> {
         |d| format!("eval/{d} mean"),
         |d| format!("eval/{d}/response_len/mean"),
     ));
-    out.push(Chart {
+    Chart {
         id: "response-len",
         title: "Response length (tokens)",
         unit_range: false,
         series: ls,
         outliers: vec![],
-    });
+    }
+}
 
+/// The truncated ratio, train and each eval set.
+fn truncated_chart(dumps: &[DumpRef], sums: &Sums, names: &[String]) -> Chart {
     let mut ts = vec![series(
         "truncated",
         TRAIN_COLORS[0],
@@ -220,14 +240,17 @@ pub fn charts(dumps: &[DumpRef], sums: &Sums, names: &[String]) -> Vec<Chart> {
         |d| format!("eval/{d}"),
         |d| format!("eval/{d}/truncated_ratio"),
     ));
-    out.push(Chart {
+    Chart {
         id: "truncated",
         title: "Truncated ratio",
         unit_range: true,
         series: ts,
         outliers: vec![],
-    });
+    }
+}
 
+/// Rollout time and e2e p99; rollouts far above the median time ringed.
+fn time_chart(dumps: &[DumpRef], sums: &Sums) -> Chart {
     let time = series("rollout time", TRAIN_COLORS[0], Train, dumps, sums, |s| {
         metric(s, "perf/rollout_time")
     });
@@ -242,14 +265,17 @@ pub fn charts(dumps: &[DumpRef], sums: &Sums, names: &[String]) -> Vec<Chart> {
             }
         }
     }
-    out.push(Chart {
+    Chart {
         id: "time",
         title: "Rollout time and e2e p99 (s)",
         unit_range: false,
         series: vec![time, p99],
         outliers,
-    });
+    }
+}
 
+/// Groups whose rewards all agree (no signal).
+fn zero_std_chart(dumps: &[DumpRef], sums: &Sums) -> Chart {
     let zs = series(
         "zero-std groups",
         TRAIN_COLORS[0],
@@ -258,15 +284,13 @@ pub fn charts(dumps: &[DumpRef], sums: &Sums, names: &[String]) -> Vec<Chart> {
         sums,
         |s| Some(s.flags.zero_std_groups as f64),
     );
-    out.push(Chart {
+    Chart {
         id: "zero-std",
         title: "Zero-std groups",
         unit_range: false,
         series: vec![zs],
         outliers: vec![],
-    });
-    out.extend(super::trends_train::charts(dumps, sums));
-    out
+    }
 }
 
 /// A point's hover text: its dump and every series' value there.
