@@ -8,7 +8,6 @@ import os from "node:os";
 import path from "node:path";
 import { describe, before, after } from "node:test";
 import { fileURLToPath } from "node:url";
-import { spawn } from "node:child_process";
 import { chromium } from "playwright-core";
 import { launchFirefox, firefoxPage } from "./firefox.js";
 
