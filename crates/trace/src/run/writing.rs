@@ -139,7 +139,12 @@ mod tests {
         for cut in 1..lines.len() {
             let part = &lines[..cut];
             let at_line_end = part.ends_with(b"\n") || part.ends_with(b"}");
-            assert_eq!(check(part).is_none(), at_line_end, "{:?}", String::from_utf8_lossy(part));
+            assert_eq!(
+                check(part).is_none(),
+                at_line_end,
+                "{:?}",
+                String::from_utf8_lossy(part)
+            );
         }
         // A finished last line without its newline, and a BOM before the first.
         assert_eq!(check(b"{\"not\": \"a zip\"}"), None);
