@@ -220,7 +220,11 @@ pub fn read(bytes: &[u8]) -> Result<Loaded, Error> {
         )));
     }
     let meta_len = r.len(1, "the header")?;
-    let meta: Meta = serde_json::from_slice(r.take(meta_len, "the header")?)
+    // Through a `Value`, as a cache JSON is read: the analysis and warnings then deserialise
+    // with the code the JSON path already has (straight from the bytes, the worker's wasm
+    // carries a second copy of every analysis type's deserialiser).
+    let meta: Meta = serde_json::from_slice::<J>(r.take(meta_len, "the header")?)
+        .and_then(serde_json::from_value)
         .map_err(|e| Error::BadStore(format!("the header: {e}")))?;
     if meta.warnings.len() > crate::MAX_WARNINGS + 1 {
         return Err(Error::BadStore(format!(
@@ -469,7 +473,7 @@ impl<'a> Reader<'a> {
             let bytes = self.take(len as usize, what)?;
             let text = std::str::from_utf8(bytes)
                 .ok()
-                .filter(|s| serde_json::from_str::<serde::de::IgnoredAny>(s).is_ok())
+                .filter(|s| is_json(s.as_bytes()))
                 .ok_or_else(|| self.bad(&format!("{what}: text {id} is not JSON")))?;
             if t.intern_text(text) as usize != id {
                 return Err(self.bad(&format!("{what}: text {id} is there twice")));
@@ -603,11 +607,7 @@ fn check_item(s: &Store, i: usize, h: &RowHead, counts: &mut [usize; 4]) -> Resu
         ));
     }
     let (a, m, b) = (c.attr_at[i], c.attr_mid[i], c.attr_at[i + 1]);
-    let json = |r: std::ops::Range<usize>| {
-        s.attrs
-            .get(r)
-            .is_some_and(|t| serde_json::from_slice::<serde::de::IgnoredAny>(t).is_ok())
-    };
+    let json = |r: std::ops::Range<usize>| s.attrs.get(r).is_some_and(is_json);
     let attrs_ok = json(a..m) && if span { json(m..b) } else { m == b };
     if !attrs_ok {
         let which = if state == ORPHAN_END || state == POINT_EVENT {
@@ -618,4 +618,10 @@ fn check_item(s: &Store, i: usize, h: &RowHead, counts: &mut [usize; 4]) -> Resu
         return Err(format!("its {which} are not JSON"));
     }
     Ok(())
+}
+
+/// Whether `text` is one JSON value (checked, not kept). One reader for the attribute and
+/// id texts, so the wasm has one copy of it.
+fn is_json(text: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok()
 }
