@@ -66,6 +66,27 @@ pub fn render_pair(doc: &J) -> String {
             num(lp("max_abs"), 5, false),
         );
     }
+    // Why a line lacks a number: each run's dump errors and notes (a train file that cannot
+    // be read, a missing one), as `rollscope run` prints them under its table.
+    for (side, recs) in [("A", a), ("B", b)] {
+        for r in recs {
+            let what = format!(
+                "{side} {} {}",
+                r["kind"].as_str().unwrap_or("?"),
+                r["rollout_id"]
+                    .as_i64()
+                    .map_or("?".into(), |v| v.to_string())
+            );
+            if let Some(e) = r["error"].as_str() {
+                let _ = writeln!(o, "  error: {}: {}", escape(&what), escape(e));
+            }
+            for n in r["notes"].as_array().map_or(&[][..], Vec::as_slice) {
+                if let Some(n) = n.as_str() {
+                    let _ = writeln!(o, "  note: {}: {}", escape(&what), escape(n));
+                }
+            }
+        }
+    }
     let most = doc["most_different"]
         .as_array()
         .map_or(&[][..], Vec::as_slice);

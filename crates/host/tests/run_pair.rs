@@ -154,3 +154,36 @@ fn a_folder_and_a_file_are_not_two_runs() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a file"));
 }
+
+#[test]
+fn the_table_says_why_a_rollout_has_no_log_prob_difference() {
+    // B's train file of rollout 1 is not a torch file: its line has no |Δ log prob|, and the
+    // table says why under it, as `rollscope run` does.
+    let dir = std::env::temp_dir().join(format!("rollscope-pair-note-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let src = fixture("run_replay");
+    for sub in ["rollout_data", "train_data"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+        for e in std::fs::read_dir(src.join(sub)).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), dir.join(sub).join(e.file_name())).unwrap();
+        }
+    }
+    std::fs::write(dir.join("train_data/1.pt"), b"not a torch file").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_rollscope"))
+        .args(["run".as_ref(), fixture("run").as_os_str(), dir.as_os_str()])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.trim_start().starts_with("note: B train 1:") && l.contains("train")),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

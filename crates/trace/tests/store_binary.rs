@@ -197,3 +197,23 @@ fn huge_claims_are_refused_before_allocating() {
         "{e}"
     );
 }
+
+/// The header is JSON that must have the header's shape: JSON of another shape (or not JSON)
+/// is refused with the header named, not read as an empty analysis.
+#[test]
+fn a_header_of_the_wrong_shape_is_an_error() {
+    let written = bytes_of(&loaded("agent_2.pt"));
+    let meta_len = u64::from_le_bytes(written[20..28].try_into().unwrap()) as usize;
+    for (header, says) in [
+        (&b"{}"[..], "missing field"),
+        (b"[1, 2]", "the header"),
+        (b"{\"pt_path\": 3", "EOF"),
+    ] {
+        let mut b = written[..20].to_vec();
+        b.extend_from_slice(&(header.len() as u64).to_le_bytes());
+        b.extend_from_slice(header);
+        b.extend_from_slice(&written[28 + meta_len..]);
+        let e = binary::read(&b).unwrap_err().to_string();
+        assert!(e.contains("the header") && e.contains(says), "{e}");
+    }
+}
