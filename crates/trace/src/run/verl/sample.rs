@@ -8,6 +8,9 @@
 //! step table each). What verl does not record (tokens, status, timings, train-side fields)
 //! stays `None`, never 0.
 
+use std::collections::BTreeMap;
+
+use serde_json::value::RawValue;
 use serde_json::{Map, Value as J};
 use sha2::{Digest, Sha256};
 
@@ -22,6 +25,47 @@ const MAX_FIELDS: usize = 32;
 
 /// Longest text kept in a reward field or a group id.
 const FIELD_CHARS: usize = 200;
+
+/// A line as its keys and their values' JSON text, borrowed from the line: nothing is built
+/// for a value until it is read ([`value`]). Keys in order, a repeated key's last value (as a
+/// `serde_json` map).
+pub type RawLine<'a> = BTreeMap<String, &'a RawValue>;
+
+/// Longest JSON text of a list or object built as a value; a longer one is a short note
+/// ([`value`]), never a value tree (a 60 MB `[0,0,…]` would be 1 GB of values).
+const MAX_BUILT_BYTES: usize = 64 << 10;
+
+/// A raw value as a value: a list or object longer than [`MAX_BUILT_BYTES`] as a note saying
+/// what it is and its size.
+fn value(raw: &RawValue) -> J {
+    let text = raw.get();
+    let what = match text.as_bytes().first() {
+        Some(b'[') => "a list",
+        Some(b'{') => "an object",
+        _ => "",
+    };
+    if !what.is_empty() && text.len() > MAX_BUILT_BYTES {
+        return J::String(format!("<{what} of {} bytes, not read>", text.len()));
+    }
+    serde_json::from_str(text).unwrap_or(J::Null)
+}
+
+/// A group id as a short text: a longer uid is cut, with a hash of the whole of it so that
+/// two uids alike in their first characters stay two groups.
+fn group_id(v: &J) -> J {
+    let whole = match v {
+        J::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if whole.chars().nth(FIELD_CHARS).is_none() {
+        return small(v);
+    }
+    J::String(format!(
+        "{}…#{:016x}",
+        whole.chars().take(FIELD_CHARS).collect::<String>(),
+        fnv(whole.as_bytes())
+    ))
+}
 
 /// One line read: its row, its detail when asked for, the `step` it names, and what was wrong
 /// with it (one line each, the line number added by the caller).
@@ -74,7 +118,8 @@ fn text(v: Option<&J>) -> &str {
 }
 
 /// Reads one parsed line (`position`: its place among the file's samples).
-pub fn read_line(mut obj: Map<String, J>, position: usize, detail: bool) -> LineSample {
+pub fn read_line(raw: RawLine, position: usize, detail: bool) -> LineSample {
+    let mut obj: Map<String, J> = raw.into_iter().map(|(k, v)| (k, value(v))).collect();
     let mut problems = Vec::new();
     let mut row = SampleRow {
         position,
@@ -111,7 +156,7 @@ pub fn read_line(mut obj: Map<String, J>, position: usize, detail: bool) -> Line
         other => small(other),
     });
     if let Some(uid) = obj.get("uid").filter(|v| !v.is_null()) {
-        row.group_index = small(uid);
+        row.group_index = group_id(uid);
     }
     let mut extra = obj
         .iter()
