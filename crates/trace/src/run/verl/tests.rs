@@ -53,3 +53,8 @@ fn an_empty_file_is_an_error() {
     let e = VerlScan::new(false).finish().err().unwrap_or_default();
     assert_eq!(e, "no verl sample in the file (no lines)");
 }
+
+#[test]
+fn zz_size() {
+    eprintln!("SIZE {}", std::mem::size_of::<crate::run::SampleRow>());
+}
