@@ -161,6 +161,13 @@ impl State {
                 return;
             }
         };
+        let obj = match sample::values(obj) {
+            Ok(o) => o,
+            Err(e) => {
+                self.problem(format!("line {number}: {e}"));
+                return;
+            }
+        };
         if self.out.rows.len() >= MAX_SAMPLES {
             return;
         }

@@ -35,9 +35,27 @@ pub type RawLine<'a> = BTreeMap<String, &'a RawValue>;
 /// ([`value`]), never a value tree (a 60 MB `[0,0,…]` would be 1 GB of values).
 const MAX_BUILT_BYTES: usize = 64 << 10;
 
+/// A line's values ([`value`] each), or the first that cannot be one (a number out of range),
+/// as a problem naming its key.
+pub fn values(raw: RawLine) -> Result<Map<String, J>, String> {
+    raw.into_iter()
+        .map(|(k, v)| match value(v) {
+            Ok(v) => Ok((k, v)),
+            Err(e) => {
+                let msg = e.to_string();
+                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+                Err(format!(
+                    "the value of {:?} cannot be read ({msg})",
+                    cut(&k, 40)
+                ))
+            }
+        })
+        .collect()
+}
+
 /// A raw value as a value: a list or object longer than [`MAX_BUILT_BYTES`] as a note saying
 /// what it is and its size.
-fn value(raw: &RawValue) -> J {
+fn value(raw: &RawValue) -> Result<J, serde_json::Error> {
     let text = raw.get();
     let what = match text.as_bytes().first() {
         Some(b'[') => "a list",
@@ -45,9 +63,12 @@ fn value(raw: &RawValue) -> J {
         _ => "",
     };
     if !what.is_empty() && text.len() > MAX_BUILT_BYTES {
-        return J::String(format!("<{what} of {} bytes, not read>", text.len()));
+        return Ok(J::String(format!(
+            "<{what} of {} bytes, not read>",
+            text.len()
+        )));
     }
-    serde_json::from_str(text).unwrap_or(J::Null)
+    serde_json::from_str(text)
 }
 
 /// A group id as a short text: a longer uid is cut, with a hash of the whole of it so that
@@ -118,8 +139,7 @@ fn text(v: Option<&J>) -> &str {
 }
 
 /// Reads one parsed line (`position`: its place among the file's samples).
-pub fn read_line(raw: RawLine, position: usize, detail: bool) -> LineSample {
-    let mut obj: Map<String, J> = raw.into_iter().map(|(k, v)| (k, value(v))).collect();
+pub fn read_line(mut obj: Map<String, J>, position: usize, detail: bool) -> LineSample {
     let mut problems = Vec::new();
     let mut row = SampleRow {
         position,
