@@ -369,7 +369,7 @@ fn run(
     let opts = slime.options();
     eprintln!("rollscope: {}", escape(&opts.assumed()));
     // None or 0: one job per core (as `rollscope.run_table(jobs=0)`).
-    let results = ops::table::read_run(&mut files, ops::table::jobs(jobs), &opts);
+    let results = ops::table::read_run_with(&mut files, ops::table::jobs(jobs), &opts, json);
     if json {
         let mut summaries = Vec::with_capacity(results.len());
         let mut samples = Vec::new();

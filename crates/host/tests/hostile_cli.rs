@@ -17,36 +17,21 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use picklegen::hostile::{catalog, Case, Expect};
 
+mod bounded;
+use bounded::{run_args, Run, HANG_FACTOR};
+
 /// CPU time per case.
 const WALL: Duration = Duration::from_secs(10);
-/// Wall time per case, as a multiple of its CPU bound: a child waiting for a core on a busy
-/// machine is slow, not hostile; one that blocks (and uses no CPU) is killed here.
-const HANG_FACTOR: u32 = 3;
 /// Wall time per export of an output case (issue 24: ≤ 20 s): it writes tens of MB.
 const EXPORT_WALL: Duration = Duration::from_secs(20);
 /// Peak resident memory per case, in KiB (1 GiB).
 const RSS: u64 = 1024 * 1024;
-/// Address space per child, in bytes (4 GiB): past this, allocations fail in the child
-/// instead of the machine swapping.
-const AS_LIMIT: u64 = 4 << 30;
 /// The classes of issue #12 the CLI must cover (9 is wasm-only, 10 is `tests/terminal.rs`).
 const CLASSES: [u8; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
-
-struct Run {
-    /// `None` when killed for running past [`WALL`] or by a signal.
-    code: Option<i32>,
-    signal: Option<i32>,
-    timed_out: bool,
-    secs: f64,
-    /// KiB.
-    max_rss: u64,
-    stderr: String,
-}
 
 fn tmpdir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("rollscope-hostile-{tag}-{}", std::process::id()));
@@ -67,94 +52,6 @@ fn run_rollscope(args: &[&str], file: &Path, out: &Path, wall: Duration) -> Run 
     let mut all: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
     all.extend(["-o".as_ref(), out.as_os_str(), file.as_os_str()]);
     run_args(&all, wall)
-}
-
-#[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its rusage
-/// `rollscope` with any arguments, killed at `wall` (see [`run_cache`]).
-fn run_args(args: &[&std::ffi::OsStr], wall: Duration) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rollscope"));
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
-            let lim = libc::rlimit {
-                rlim_cur: AS_LIMIT as libc::rlim_t,
-                rlim_max: AS_LIMIT as libc::rlim_t,
-            };
-            libc::setrlimit(libc::RLIMIT_AS, &lim);
-            Ok(())
-        });
-    }
-    let start = Instant::now();
-    let mut child = cmd.spawn().expect("spawn rollscope");
-    // Drain both pipes on their own threads so a chatty child never blocks on a full pipe.
-    let mut out_pipe = child.stdout.take().unwrap();
-    let mut err_pipe = child.stderr.take().unwrap();
-    let out_thread = std::thread::spawn(move || {
-        let _ = std::io::copy(&mut out_pipe, &mut std::io::sink());
-    });
-    let err_thread = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err_pipe.read_to_end(&mut v);
-        v
-    });
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is a valid value to be overwritten by wait4.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let mut timed_out = false;
-    let ticks = clock_ticks();
-    loop {
-        // SAFETY: wait4 on our own child with valid out-pointers; WNOHANG never blocks.
-        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        if r == pid {
-            break;
-        }
-        assert!(r == 0, "wait4 failed: {}", std::io::Error::last_os_error());
-        let cpu = cpu_secs(pid, ticks);
-        if (cpu > wall.as_secs_f64() || start.elapsed() > wall * HANG_FACTOR) && !timed_out {
-            timed_out = true;
-            let _ = child.kill();
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let secs = start.elapsed().as_secs_f64();
-    let _ = out_thread.join();
-    let stderr = String::from_utf8_lossy(&err_thread.join().unwrap_or_default()).into_owned();
-    Run {
-        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
-        signal: libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status)),
-        timed_out,
-        secs,
-        max_rss: usage.ru_maxrss as u64,
-        stderr,
-    }
-}
-
-/// Clock ticks per second of `/proc/<pid>/stat`'s times.
-fn clock_ticks() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 {
-        t as f64
-    } else {
-        100.0
-    }
-}
-
-/// User + system CPU seconds of a running child (0 once it is gone).
-fn cpu_secs(pid: libc::pid_t, ticks: f64) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
-    };
-    // After the command name's closing parenthesis: state is field 3, utime 14, stime 15.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let num = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (num(11) + num(12)) / ticks
 }
 
 /// What is wrong with one case's run, if anything.

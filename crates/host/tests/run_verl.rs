@@ -3,13 +3,14 @@
 //! its generator computed, `rollscope DIR`'s run index, and every hostile JSONL case as one step
 //! of an otherwise good run, within time and without hiding the good step.
 
+mod bounded;
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use picklegen::hostile::jsonl::{cases, good_line, JsonlExpect};
+use picklegen::hostile::jsonl::{big_cases, cases, good_line, JsonlExpect};
 use serde_json::Value as J;
 
 fn fixture() -> PathBuf {
@@ -225,6 +226,52 @@ fn every_hostile_jsonl_case_is_bounded_and_the_good_step_stays() {
         };
         if !ok {
             failures.push(format!("{}: want {:?}, got {text}", case.name, case.expect));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&base);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_wide_line_and_a_million_lines_are_read_in_bounded_memory_and_time() {
+    // Peak RSS of the plain table (1 GiB, in KiB), and CPU seconds (a debug build).
+    const RSS: u64 = 1024 * 1024;
+    const CPU: Duration = Duration::from_secs(60);
+    let base = std::env::temp_dir().join(format!("rollscope-verl-big-{}", std::process::id()));
+    let mut failures = Vec::new();
+    for case in big_cases() {
+        let run_dir = base.join(case.name);
+        let _ = std::fs::remove_dir_all(&run_dir);
+        std::fs::create_dir_all(run_dir.join("rollout")).unwrap();
+        std::fs::write(run_dir.join("rollout/1.jsonl"), good_line(1, 1.0)).unwrap();
+        case.write_file(&run_dir.join("rollout/2.jsonl")).unwrap();
+        let args = [
+            "run".as_ref(),
+            run_dir.as_os_str(),
+            "--jobs".as_ref(),
+            "2".as_ref(),
+        ];
+        let r = bounded::run_args(&args, CPU);
+        let _ = std::fs::remove_dir_all(&run_dir);
+        eprintln!(
+            "{:<18} {:>6.2} s, {} MiB peak",
+            case.name,
+            r.secs,
+            r.max_rss >> 10
+        );
+        let JsonlExpect::Rows { rows, .. } = case.expect else {
+            continue;
+        };
+        if r.code != Some(0) || r.timed_out || r.max_rss > RSS {
+            failures.push(format!(
+                "{}: exit {:?}, timed out {}, {} KiB peak: {}",
+                case.name, r.code, r.timed_out, r.max_rss, r.stderr
+            ));
+        } else if !r.stdout.contains(&format!(" {rows} ")) {
+            failures.push(format!(
+                "{}: no step of {rows} samples: {}",
+                case.name, r.stdout
+            ));
         }
     }
     let _ = std::fs::remove_dir_all(&base);

@@ -108,11 +108,11 @@ pub fn list_folder(
     };
     let mut files = Vec::new();
     let mut skipped = Skipped::default();
-    let mut verl_dirs = Vec::new();
+    let (mut verl_dirs, mut verl_note) = (Vec::new(), None);
     match dir(first)? {
         Some(entries) => {
             if !root_is_parent {
-                verl_dirs = crate::verl_listing::subfolders(&entries, rest);
+                (verl_dirs, verl_note) = crate::verl_listing::subfolders(&entries, rest);
             }
             keep(shown, first, entries, &mut files, &mut skipped)?
         }
@@ -129,7 +129,13 @@ pub fn list_folder(
             keep(shown, sub, entries, &mut files, &mut skipped)?;
         }
     }
-    finish(files, shown, templates, skipped).map(|(files, layout)| Listing {
+    let (files, mut layout) =
+        finish(files, shown, templates, skipped).map_err(|e| match &verl_note {
+            Some(n) => format!("{e} ({n})"),
+            None => e,
+        })?;
+    layout.notes.extend(verl_note);
+    Ok(Listing {
         root_is_parent,
         files,
         layout,

@@ -89,7 +89,19 @@ pub(crate) fn par_map<T: Sync, R: Send>(
 /// A file taken for a rollout dump by its name that is slime's train payload by its keys
 /// (`t2.pt`) is then read as train data, paired by its payload, and the run read again.
 pub fn read_run(run: &mut LocalRun, jobs: usize, opts: &RunOptions) -> Vec<DumpResult> {
-    let results = read_all(run, jobs, opts);
+    read_run_with(run, jobs, opts, true)
+}
+
+/// [`read_run`]; `records`: with the samples' records (`--json`), else `samples` is empty and
+/// no dump's records are held (the plain table: a step of a million lines is then its rows
+/// while it is read, not a million records kept to the end).
+pub fn read_run_with(
+    run: &mut LocalRun,
+    jobs: usize,
+    opts: &RunOptions,
+    records: bool,
+) -> Vec<DumpResult> {
+    let results = read_all(run, jobs, opts, records);
     let read: Vec<(String, Option<String>)> = results
         .iter()
         .filter_map(|r| {
@@ -102,7 +114,7 @@ pub fn read_run(run: &mut LocalRun, jobs: usize, opts: &RunOptions) -> Vec<DumpR
     if !retake_train(&mut run.listing.layout, &read) {
         return results;
     }
-    read_all(run, jobs, opts)
+    read_all(run, jobs, opts, records)
 }
 
 /// The one rule for a file taken for a rollout dump by its name that is slime's train payload
@@ -137,7 +149,7 @@ pub fn retake_train(layout: &mut RunLayout, read: &[(String, Option<String>)]) -
     true
 }
 
-fn read_all(run: &mut LocalRun, jobs: usize, opts: &RunOptions) -> Vec<DumpResult> {
+fn read_all(run: &mut LocalRun, jobs: usize, opts: &RunOptions, records: bool) -> Vec<DumpResult> {
     let root = run.root.clone();
     let layout = &mut run.listing.layout;
     let train_files: Vec<String> = layout.train.iter().map(|(_, f)| f.clone()).collect();
@@ -169,12 +181,12 @@ fn read_all(run: &mut LocalRun, jobs: usize, opts: &RunOptions) -> Vec<DumpResul
         .collect();
     par_map(&work, jobs, |w| {
         let (d, t) = lock(w).take()?;
-        Some(read_dump(
+        Some(read_dump_with(
             &Src::Path(root.join(&d.file)),
-            t,
-            d,
+            (t, d),
             has_train,
             opts,
+            records,
         ))
     })
     .into_iter()
@@ -190,6 +202,17 @@ pub fn read_dump(
     dump: &DumpRef,
     run_has_train: bool,
     opts: &RunOptions,
+) -> DumpResult {
+    read_dump_with(src, (train, dump), run_has_train, opts, true)
+}
+
+/// [`read_dump`]; `records`: with its samples' records (else `samples` is empty).
+fn read_dump_with(
+    src: &Src,
+    (train, dump): (Train, &DumpRef),
+    run_has_train: bool,
+    opts: &RunOptions,
+    records: bool,
 ) -> DumpResult {
     let mut scan = trace::run::DumpScan::of(dump, false);
     let scanned = src
@@ -214,11 +237,15 @@ pub fn read_dump(
         Train::Read(t) => Some(Ok(*t)),
     };
     let (summary, scanned) = summarize_with(dump, scanned, train, run_has_train, opts);
-    let samples = scanned
-        .rows
-        .iter()
-        .map(|r| sample_record(dump, r))
-        .collect();
+    let samples = if records {
+        scanned
+            .rows
+            .iter()
+            .map(|r| sample_record(dump, r))
+            .collect()
+    } else {
+        Vec::new()
+    };
     DumpResult { summary, samples }
 }
 

@@ -13,18 +13,35 @@ use crate::listing::{finish, Entry, Kind, Listing, LocalRun};
 pub const MAX_VERL_FOLDERS: usize = 64;
 
 /// The subfolders of a run folder (its `entries`) that may hold verl step logs: every folder
-/// but the ones slime's layout lists already (`taken`) and dot folders, sorted, at most
-/// [`MAX_VERL_FOLDERS`].
-pub fn subfolders(entries: &[Entry], taken: &[&str]) -> Vec<String> {
+/// but the ones slime's layout lists already (`taken`) and dot folders, at most
+/// [`MAX_VERL_FOLDERS`]: first those named as verl's log folders are (`rollout*`, `val*`,
+/// `eval*`, `test*`, `gen*`), then the rest, each sorted. The second value is a note when the
+/// cap left folders unread (70 `global_step_N/` checkpoints beside `rollout/`: `rollout/` is
+/// read, and the note says how many were not).
+pub fn subfolders(entries: &[Entry], taken: &[&str]) -> (Vec<String>, Option<String>) {
     let mut out: Vec<String> = entries
         .iter()
         .filter(|e| e.kind == Kind::Dir && !e.name.starts_with('.'))
         .filter(|e| !taken.contains(&e.name.as_str()) && !e.name.contains('/'))
         .map(|e| e.name.clone())
         .collect();
-    out.sort();
+    let likely = |n: &str| {
+        let n = n.to_ascii_lowercase();
+        ["rollout", "val", "eval", "test", "gen"]
+            .iter()
+            .any(|p| n.starts_with(p))
+    };
+    out.sort_by(|a, b| likely(b).cmp(&likely(a)).then_with(|| a.cmp(b)));
+    let left = out.len().saturating_sub(MAX_VERL_FOLDERS);
     out.truncate(MAX_VERL_FOLDERS);
-    out
+    let note = (left > 0).then(|| {
+        format!(
+            "{left} more subfolders not searched for verl step logs (the first \
+             {MAX_VERL_FOLDERS} searched: those named rollout*, val*, eval*, test*, gen*, then \
+             the rest by name)"
+        )
+    });
+    (out, note)
 }
 
 /// The entries of subfolder `sub` that are verl step logs.
@@ -71,5 +88,40 @@ pub fn rebase_lone(run: LocalRun, name: &str, shown: &str, templates: &Templates
             }
         }
         Err(_) => run,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(name: &str) -> Entry {
+        Entry {
+            name: name.into(),
+            kind: Kind::Dir,
+            size: 0,
+        }
+    }
+
+    #[test]
+    fn step_log_folders_come_first_and_the_cap_is_said() {
+        let mut entries: Vec<Entry> = (0..70).map(|i| dir(&format!("global_step_{i}"))).collect();
+        entries.extend([
+            dir("validation"),
+            dir("rollout"),
+            dir(".git"),
+            dir("train_data"),
+        ]);
+        let (got, note) = subfolders(&entries, &["train_data"]);
+        assert_eq!(got.len(), MAX_VERL_FOLDERS);
+        assert_eq!(got[..3], ["rollout", "validation", "global_step_0"]);
+        assert!(
+            note.as_deref()
+                .is_some_and(|n| n.starts_with("8 more subfolders not searched")),
+            "{note:?}"
+        );
+        let (got, note) = subfolders(&entries[60..], &[]);
+        assert_eq!(got.len(), 13);
+        assert_eq!(note, None);
     }
 }

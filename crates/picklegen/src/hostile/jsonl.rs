@@ -24,6 +24,13 @@ pub enum JsonlBody {
         fill: u64,
         tail: Vec<u8>,
     },
+    /// `head`, then `unit` `times` over, then `tail` (written as it goes).
+    Repeat {
+        head: Vec<u8>,
+        unit: Vec<u8>,
+        times: u64,
+        tail: Vec<u8>,
+    },
 }
 
 /// What reading the case must give: `Rows` lines read as samples and a note containing
@@ -52,6 +59,12 @@ impl JsonlCase {
         match &self.body {
             JsonlBody::Bytes(b) => b.len() as u64,
             JsonlBody::Long { head, fill, tail } => (head.len() + tail.len()) as u64 + fill,
+            JsonlBody::Repeat {
+                head,
+                unit,
+                times,
+                tail,
+            } => (head.len() + tail.len()) as u64 + unit.len() as u64 * times,
         }
     }
 
@@ -74,7 +87,32 @@ impl JsonlCase {
                 }
                 f(tail);
             }
+            JsonlBody::Repeat { head, tail, .. } => {
+                f(head);
+                self.repeated(&mut |b| {
+                    f(b);
+                    Ok(())
+                })
+                .unwrap_or(());
+                f(tail);
+            }
         }
+    }
+
+    /// A [`JsonlBody::Repeat`]'s repeated part, in chunks of about 1 MiB.
+    fn repeated(&self, f: &mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()> {
+        let JsonlBody::Repeat { unit, times, .. } = &self.body else {
+            return Ok(());
+        };
+        let per = ((1 << 20) / unit.len().max(1)).max(1) as u64;
+        let chunk = unit.repeat(per as usize);
+        let mut left = *times;
+        while left > 0 {
+            let n = left.min(per);
+            f(&chunk[..n as usize * unit.len()])?;
+            left -= n;
+        }
+        Ok(())
     }
 
     /// Writes it to `path` (a long run of zeros as a hole: a 2 GB case takes no disk).
@@ -86,6 +124,13 @@ impl JsonlCase {
                 f.write_all(head)?;
                 f.seek(SeekFrom::Current(i64::try_from(*fill).unwrap_or(i64::MAX)))?;
                 f.write_all(tail)
+            }
+            JsonlBody::Repeat { head, tail, .. } => {
+                let mut w = std::io::BufWriter::new(f);
+                w.write_all(head)?;
+                self.repeated(&mut |b| w.write_all(b))?;
+                w.write_all(tail)?;
+                w.flush()
             }
         }
     }
@@ -183,6 +228,48 @@ pub fn cases() -> Vec<JsonlCase> {
             expect: JsonlExpect::Rows {
                 rows: 2,
                 note: "line 2: 2147483661 bytes, longer than",
+            },
+            browser: false,
+        },
+    ]
+}
+
+/// The cases read for bounded memory and time through the plain run table (not `--json`,
+/// whose million sample records are its output): a file whose size is in one line's big
+/// extra, and one of a million short lines. Each reads in ≤ 1 GiB.
+pub fn big_cases() -> Vec<JsonlCase> {
+    let good = |s: i64| good_line(s, 1.0).into_bytes();
+    let short = br#"{"input": "p", "output": "o", "score": 1, "step": 2, "uid": "u"}"#;
+    vec![
+        JsonlCase {
+            name: "verl_wide_line",
+            what: "a line whose extra is a list of 29 million zeros (58 MB), between good lines",
+            body: JsonlBody::Repeat {
+                head: [
+                    good(2),
+                    br#"{"input": "p", "output": "o", "score": 1, "step": 2, "x": [0"#.to_vec(),
+                ]
+                .concat(),
+                unit: b",0".to_vec(),
+                times: 29_000_000,
+                tail: [b"]}\n".to_vec(), good(2)].concat(),
+            },
+            expect: JsonlExpect::Rows { rows: 3, note: "" },
+            browser: false,
+        },
+        JsonlCase {
+            name: "verl_many_lines",
+            what: "1.1 million short lines (72 MB)",
+            body: JsonlBody::Repeat {
+                head: Vec::new(),
+                unit: [short.as_slice(), b"\n"].concat(),
+                times: 1_100_000,
+                tail: Vec::new(),
+            },
+            expect: JsonlExpect::Rows {
+                // trace's `MAX_LINES`: the most lines read from one file.
+                rows: 1 << 20,
+                note: "reading stopped after line 1048576",
             },
             browser: false,
         },

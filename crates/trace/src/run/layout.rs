@@ -191,6 +191,14 @@ pub fn layout_with<S: AsRef<str>>(paths: &[S], templates: &Templates) -> RunLayo
             continue;
         }
         if let Some((kind, id)) = super::verl::verl_role(dir, name) {
+            // verl names a step log by its int step: a leading zero is slime's rule's case.
+            let stem = name.trim_end_matches(".jsonl");
+            if stem.len() > 1 && stem.starts_with('0') {
+                out.notes.push(format!(
+                    "{p}: step {stem} has a leading zero (verl would write {id}); read as step {id}"
+                ));
+                odd.insert(p.to_string());
+            }
             dumps.push(DumpRef {
                 rollout_id: id,
                 kind,

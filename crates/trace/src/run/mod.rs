@@ -215,8 +215,9 @@ pub struct SampleRow {
     /// The sample's `sglang_generate` requests (span ends with attrs) and their e2e latency sum.
     pub requests: usize,
     pub e2e_latency: Option<f64>,
-    /// Train-side fields from `train_data/{id}.pt` `samples[position]`, when present.
-    pub train: Option<TrainFields>,
+    /// Train-side fields from `train_data/{id}.pt` `samples[position]`, when present (boxed:
+    /// a row without them, as every verl row, stays small).
+    pub train: Option<Box<TrainFields>>,
     /// A hash of the prompt (samples of one prompt share it: an eval's groups, whose
     /// `group_index` is `None`).
     pub prompt_hash: u64,

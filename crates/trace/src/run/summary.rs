@@ -145,7 +145,7 @@ fn pick_reward(scan: &mut Scanned, key: &str, notes: &mut Vec<String>) {
 pub fn attach_train(scan: &mut Scanned, train: &TrainData) -> (usize, usize) {
     let mut matched = 0;
     for r in &mut scan.rows {
-        r.train = train.fields.get(&r.position).cloned();
+        r.train = train.fields.get(&r.position).cloned().map(Box::new);
         matched += r.train.is_some() as usize;
     }
     (matched, scan.rows.len() - matched)

@@ -103,7 +103,8 @@ pub fn columns(rows: &[SampleRow]) -> Vec<Column> {
         Column::Group,
     ]);
     let train = |f: fn(&trace::run::TrainFields) -> Option<f64>| {
-        rows.iter().any(|r| r.train.as_ref().and_then(f).is_some())
+        rows.iter()
+            .any(|r| r.train.as_deref().and_then(f).is_some())
     };
     if train(|t| t.advantage_mean) {
         cols.push(Column::AdvantageMean);

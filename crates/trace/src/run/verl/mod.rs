@@ -21,8 +21,6 @@
 //! Files: `lines.rs` (the bounded line cutter), `sample.rs` (a line → row), `summary.rs`
 //! (metrics, summary, `--json` record), this file (names and the scan).
 
-use serde_json::{Map, Value as J};
-
 mod lines;
 mod sample;
 mod summary;
@@ -146,7 +144,12 @@ impl State {
             }
             Piece::Line(n, b) => (n, b),
         };
-        let obj = match serde_json::from_slice::<Map<String, J>>(line) {
+        // A UTF-8 byte order mark before the first line is no part of it.
+        let line = match line.strip_prefix(b"\xEF\xBB\xBF") {
+            Some(rest) if number == 1 => rest,
+            _ => line,
+        };
+        let obj = match serde_json::from_slice::<sample::RawLine>(line) {
             Ok(o) => o,
             Err(e) => {
                 let msg = e.to_string();
@@ -155,6 +158,13 @@ impl State {
                     "line {number}: not a JSON object ({msg}, column {})",
                     e.column()
                 ));
+                return;
+            }
+        };
+        let obj = match sample::values(obj) {
+            Ok(o) => o,
+            Err(e) => {
+                self.problem(format!("line {number}: {e}"));
                 return;
             }
         };

@@ -8,6 +8,9 @@
 //! step table each). What verl does not record (tokens, status, timings, train-side fields)
 //! stays `None`, never 0.
 
+use std::collections::BTreeMap;
+
+use serde_json::value::RawValue;
 use serde_json::{Map, Value as J};
 use sha2::{Digest, Sha256};
 
@@ -22,6 +25,68 @@ const MAX_FIELDS: usize = 32;
 
 /// Longest text kept in a reward field or a group id.
 const FIELD_CHARS: usize = 200;
+
+/// A line as its keys and their values' JSON text, borrowed from the line: nothing is built
+/// for a value until it is read ([`value`]). Keys in order, a repeated key's last value (as a
+/// `serde_json` map).
+pub type RawLine<'a> = BTreeMap<String, &'a RawValue>;
+
+/// Longest JSON text of a list or object built as a value; a longer one is a short note
+/// ([`value`]), never a value tree (a 60 MB `[0,0,…]` would be 1 GB of values).
+const MAX_BUILT_BYTES: usize = 64 << 10;
+
+/// A line's values ([`value`] each), or the first that cannot be one (a number out of range),
+/// as a problem naming its key.
+pub fn values(raw: RawLine) -> Result<Map<String, J>, String> {
+    raw.into_iter()
+        .map(|(k, v)| match value(v) {
+            Ok(v) => Ok((k, v)),
+            Err(e) => {
+                let msg = e.to_string();
+                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+                Err(format!(
+                    "the value of {:?} cannot be read ({msg})",
+                    cut(&k, 40)
+                ))
+            }
+        })
+        .collect()
+}
+
+/// A raw value as a value: a list or object longer than [`MAX_BUILT_BYTES`] as a note saying
+/// what it is and its size.
+fn value(raw: &RawValue) -> Result<J, serde_json::Error> {
+    let text = raw.get();
+    let what = match text.as_bytes().first() {
+        Some(b'[') => "a list",
+        Some(b'{') => "an object",
+        _ => "",
+    };
+    if !what.is_empty() && text.len() > MAX_BUILT_BYTES {
+        return Ok(J::String(format!(
+            "<{what} of {} bytes, not read>",
+            text.len()
+        )));
+    }
+    serde_json::from_str(text)
+}
+
+/// A group id as a short text: a longer uid is cut, with a hash of the whole of it so that
+/// two uids alike in their first characters stay two groups.
+fn group_id(v: &J) -> J {
+    let whole = match v {
+        J::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if whole.chars().nth(FIELD_CHARS).is_none() {
+        return small(v);
+    }
+    J::String(format!(
+        "{}…#{:016x}",
+        whole.chars().take(FIELD_CHARS).collect::<String>(),
+        fnv(whole.as_bytes())
+    ))
+}
 
 /// One line read: its row, its detail when asked for, the `step` it names, and what was wrong
 /// with it (one line each, the line number added by the caller).
@@ -111,7 +176,7 @@ pub fn read_line(mut obj: Map<String, J>, position: usize, detail: bool) -> Line
         other => small(other),
     });
     if let Some(uid) = obj.get("uid").filter(|v| !v.is_null()) {
-        row.group_index = small(uid);
+        row.group_index = group_id(uid);
     }
     let mut extra = obj
         .iter()

@@ -161,10 +161,10 @@ fn columns_expand_dict_rewards_and_show_train_only_when_present() {
     assert!(!columns(&s.rows).contains(&Column::AdvantageMean));
     s.rows[1].reward_fields = vec![("score".into(), json!(1.0)), ("acc".into(), json!(true))];
     s.rows[2].reward_fields = vec![("pred".into(), json!("4")), ("score".into(), json!(0.0))];
-    s.rows[3].train = Some(TrainFields {
+    s.rows[3].train = Some(Box::new(TrainFields {
         advantage_mean: Some(0.5),
         ..Default::default()
-    });
+    }));
     let cols = columns(&s.rows);
     let fields: Vec<String> = cols
         .iter()
