@@ -105,12 +105,13 @@ enum Command {
         /// both runs and their comparison, see docs/cli.md).
         #[arg(long)]
         json: bool,
-        /// Two run folders: how their dumps are put side by side.
-        #[arg(long, value_enum, default_value = "rollout-id")]
-        align: AlignArg,
-        /// Two run folders: how samples of one rollout are matched (a replay: index).
-        #[arg(long = "match", value_enum, default_value = "index")]
-        match_by: MatchArg,
+        /// Two run folders: how their dumps are put side by side [default: rollout-id].
+        #[arg(long, value_enum)]
+        align: Option<AlignArg>,
+        /// Two run folders: how samples of one rollout are matched (a replay: index)
+        /// [default: index].
+        #[arg(long = "match", value_enum)]
+        match_by: Option<MatchArg>,
         /// Dumps read at once (default, or 0: one per core).
         #[arg(long)]
         jobs: Option<usize>,
@@ -218,8 +219,18 @@ fn main() -> ExitCode {
             [_, _] if *follow && inputs.iter().all(|p| p.is_dir()) => {
                 Err("--follow takes one run folder, not two".into())
             }
-            [a, b] if a.is_dir() && b.is_dir() => {
-                run_pair([a, b], *json, *jobs, slime, (*align, *match_by))
+            [a, b] if a.is_dir() && b.is_dir() => run_pair(
+                [a, b],
+                *json,
+                *jobs,
+                slime,
+                (
+                    align.unwrap_or(AlignArg::RolloutId),
+                    match_by.unwrap_or(MatchArg::Index),
+                ),
+            ),
+            _ if align.is_some() || match_by.is_some() => {
+                Err("--align and --match compare two run folders (rollscope run A B)".into())
             }
             _ if *follow => run_follow(inputs, *json, slime),
             _ => run(inputs, *json, *jobs, slime),
@@ -367,7 +378,10 @@ fn run(
 ) -> Result<(), String> {
     let mut files = ops::listing::list_local_with(inputs, true, &slime.templates())?;
     let opts = slime.options();
-    eprintln!("rollscope: {}", escape(&opts.assumed()));
+    // slime's arguments a dump cannot tell mean nothing to verl's logs.
+    if !files.listing.layout.dumps.iter().all(|d| d.is_verl()) {
+        eprintln!("rollscope: {}", escape(&opts.assumed()));
+    }
     // None or 0: one job per core (as `rollscope.run_table(jobs=0)`).
     let results = ops::table::read_run_with(&mut files, ops::table::jobs(jobs), &opts, json);
     if json {

@@ -187,3 +187,19 @@ fn the_table_says_why_a_rollout_has_no_log_prob_difference() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn align_and_match_are_refused_without_two_runs() {
+    for flag in ["--align=samples-seen", "--match=prompt"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_rollscope"))
+            .args(["run".as_ref(), flag.as_ref(), fixture("run").as_os_str()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{flag}: {err}");
+        assert!(
+            err.contains("--align and --match compare two run folders"),
+            "{flag}: {err}"
+        );
+    }
+}

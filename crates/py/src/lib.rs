@@ -285,9 +285,24 @@ fn compare_runs<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let opts: RunOptions = json_arg(options, "options")?;
     let templates: Templates = json_arg(templates, "templates")?;
-    let by: trace::run::Align = json_arg(serde_json::to_string(&align).ok(), "align")?;
-    let matched: trace::run::SampleMatch =
-        json_arg(serde_json::to_string(&match_by).ok(), "match")?;
+    let by = match align.as_str() {
+        "rollout_id" => trace::run::Align::RolloutId,
+        "samples_seen" => trace::run::Align::SamplesSeen,
+        other => {
+            return Err(DumpError::new_err(format!(
+                "align={other:?}: expected \"rollout_id\" or \"samples_seen\""
+            )))
+        }
+    };
+    let matched = match match_by.as_str() {
+        "index" => trace::run::SampleMatch::Index,
+        "prompt" => trace::run::SampleMatch::Prompt,
+        other => {
+            return Err(DumpError::new_err(format!(
+                "match={other:?}: expected \"index\" or \"prompt\""
+            )))
+        }
+    };
     let doc = unlocked(py, || {
         ops::pair::compare_dirs(
             [a.as_path(), b.as_path()],

@@ -43,7 +43,7 @@ def test_samples_seen_alignment_and_bad_keywords():
     doc = rollscope.compare_runs(RUN, RUN_REPLAY, align="samples_seen")
     assert doc["align"] == "samples_seen"
     assert [r["a_samples_seen"] for r in doc["rollouts"] if r["kind"] == "train"] == [24, 48, 72, 96, 120, 144]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match='align="by_magic": expected "rollout_id" or "samples_seen"'):
         rollscope.compare_runs(RUN, RUN_REPLAY, align="by_magic")
     with pytest.raises(rollscope.DumpError):
         rollscope.compare_runs(RUN, RUN / "missing")
