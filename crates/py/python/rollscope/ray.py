@@ -205,16 +205,18 @@ def run_table(
         filesystems.append(fs)
         return len(filesystems) - 1
 
-    records = _summaries(_paired(lay, where, fs_index, filesystems), where, fs_index, filesystems, options)
+    paired = _paired(lay, where, fs_index, filesystems)
+    records = _summaries(paired, where, fs_index, filesystems, options)
     # A file taken for a rollout dump by its name that is slime's train payload by its keys:
     # the library's rule moves it to the train data; the run is paired and read again.
     again = _rollscope.retake_train(lay, [(r.get("file"), r.get("error")) for r, _ in records])
     if again is not None:
-        records = _summaries(_paired(again, where, fs_index, filesystems), where, fs_index, filesystems, options)
-        lay = again
+        paired = _paired(again, where, fs_index, filesystems)
+        records = _summaries(paired, where, fs_index, filesystems, options)
     doc = merge(records)
-    # As `rollscope run --json`: what the listing left out or found odd, only when any.
-    notes = list(lay.get("notes") or [])
+    # As `rollscope run --json`: what the listing (and the pairing by payload) left out or
+    # found odd, only when any.
+    notes = list(paired.get("notes") or [])
     if notes:
         doc["notes"] = notes
     return doc
