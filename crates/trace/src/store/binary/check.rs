@@ -54,6 +54,14 @@ pub(super) fn check(s: &Store) -> Result<(), Error> {
                 h.lane_count, h.len
             )));
         }
+        // The builder gives a row exactly the lanes its items use (one for an empty row).
+        let top = c.lane[first..end].iter().copied().max().unwrap_or(0);
+        if h.lane_count != top.saturating_add(1) {
+            return Err(bad(format!(
+                "row {r}: {} lanes, but its highest lane is {top}",
+                h.lane_count
+            )));
+        }
     }
     let held = s.heads.last().map_or(0, |h| h.first.saturating_add(h.len));
     if held != s.item_count() {
