@@ -1,7 +1,8 @@
 //! `rollscope run DIR --follow`: the run table as the run is written. The header first, then
 //! each dump's line as it lands (which dump can be read when is `ops::follow`), the folder
 //! looked at every [`POLL`]; with `--json`, one rollout record per line (JSON Lines, the
-//! objects of `run --json`'s `rollouts`). Ctrl-C or SIGTERM stops it after the line being
+//! objects of `run --json`'s `rollouts`). A folder whose listing is slow (100 000 files) is
+//! looked at less often: the pause is at least four times the last look. Ctrl-C or SIGTERM stops it after the line being
 //! written (a second one ends it at once); a closed stdout (`| head`) ends it quietly. The
 //! run's layout notes (files ignored, train data without a rollout) change as it is written
 //! and are not printed; each dump's own notes follow its line.
@@ -67,7 +68,10 @@ pub fn follow(
             out.flush()?;
         }
         while !STOP.load(Ordering::SeqCst) {
-            for d in follower.look().map_err(std::io::Error::other)? {
+            let start = Instant::now();
+            let ready = follower.look().map_err(std::io::Error::other)?;
+            let looked = start.elapsed();
+            for d in ready {
                 let Some(r) = follower.read(&d, opts) else {
                     continue;
                 };
@@ -84,7 +88,7 @@ pub fn follow(
                     break;
                 }
             }
-            nap(POLL);
+            nap(POLL.max(looked * 4));
         }
         Ok(())
     })();

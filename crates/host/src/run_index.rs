@@ -1,9 +1,10 @@
 //! A served run's index (`/r/<token>/index.json`) and the files it lists, kept current while
 //! the run is still being written (issue #21: a live run).
 //!
-//! The folder is listed again when the index is asked for, at most once per
+//! The folder is listed again when the index or a file is asked for, at most once per
 //! [`RELIST_EVERY`] (a page polling every two seconds, or many tabs, cost one listing a
-//! second at most), by the same rule as at start (`ops::listing`: regular files only, no
+//! second at most) and at most one tenth of the time (a folder of 100 000 files whose listing
+//! takes 0.4 s is listed again every 4 s, not every second), by the same rule as at start (`ops::listing`: regular files only, no
 //! link followed). A file newly listed is recorded as it is then ([`ServedFile::listed`]:
 //! device and inode) and served under the same checks as one listed at start; a file that is
 //! gone or no longer a regular file leaves the index and is no longer served. Each answer
@@ -36,6 +37,8 @@ struct Listed {
     etag: String,
     files: Arc<HashMap<String, ServedFile>>,
     at: Instant,
+    /// How long this listing took (the next waits at least ten times as long).
+    took: Duration,
 }
 
 /// The index of a served run (see the module doc).
@@ -67,9 +70,13 @@ impl RunIndex {
     fn current(&self) -> MutexGuard<'_, Listed> {
         let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(relist) = &self.relist {
-            if now.at.elapsed() >= RELIST_EVERY {
+            if now.at.elapsed() >= RELIST_EVERY.max(now.took * 10) {
+                let start = Instant::now();
                 match relist() {
-                    Ok(files) => *now = listed(&self.name, &self.root, &files),
+                    Ok(files) => {
+                        *now = listed(&self.name, &self.root, &files);
+                        now.took = start.elapsed();
+                    }
                     // Tried again after the next interval; the last good listing stays.
                     Err(_) => now.at = Instant::now(),
                 }
@@ -146,6 +153,7 @@ fn listed(name: &str, root: &Path, files: &[(String, u64)]) -> Listed {
         etag,
         files: Arc::new(kept.into_iter().map(|(p, _, f)| (p.clone(), f)).collect()),
         at: Instant::now(),
+        took: Duration::ZERO,
     }
 }
 
@@ -209,6 +217,36 @@ mod tests {
             std::thread::sleep(RELIST_EVERY + Duration::from_millis(50));
             assert!(index.file("0.pt").is_none());
         }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_slow_listing_is_repeated_less_often() {
+        let dir = std::env::temp_dir().join(format!("rs-run-index-slow-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let c = Arc::clone(&calls);
+        // A listing that takes 200 ms (a folder of 100 000 files): the next one waits 2 s.
+        let relist: Box<Relist> = Box::new(move || {
+            c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(200));
+            Ok(Vec::new())
+        });
+        let index = RunIndex::new("run", &dir, &[], Some(relist));
+        std::thread::sleep(RELIST_EVERY + Duration::from_millis(50));
+        get(&index, None);
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+        std::thread::sleep(RELIST_EVERY + Duration::from_millis(50));
+        get(&index, None);
+        assert_eq!(
+            calls.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "listed again too soon"
+        );
+        std::thread::sleep(Duration::from_millis(2500));
+        get(&index, None);
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -238,10 +238,11 @@ fn read_dump_with(
     };
     let (summary, scanned) = summarize_with(dump, scanned, train, run_has_train, opts);
     let samples = if records {
+        // Each row is dropped once its record is made (a million-line step is not held twice).
         scanned
             .rows
-            .iter()
-            .map(|r| sample_record(dump, r))
+            .into_iter()
+            .map(|r| sample_record(dump, &r))
             .collect()
     } else {
         Vec::new()

@@ -165,10 +165,11 @@ def follow(
     """A run that is still being written, ``rollscope run DIR --follow --json`` as a generator:
     yields each dump's rollout record (an entry of :func:`run_table`'s ``"rollouts"``) once
     the dump is complete, in the run's order, each once. The run is listed again every
-    ``interval`` seconds; a file ``torch.save`` has not finished is waited for, never an error,
-    and a rollout of a run with train data waits for its train file (or a later rollout).
-    Ends after ``timeout`` seconds without a new dump (None: never; break out of the loop to
-    stop). A folder with no dumps yet is waited for. The keywords are :func:`run_table`'s.
+    ``interval`` seconds (or four times as long as the last listing took, when that is more);
+    a file ``torch.save`` has not finished is waited for, never an error, and a rollout of a
+    run with train data waits for its train file (or a later rollout). Ends after ``timeout``
+    seconds without a new dump (None: never; break out of the loop to stop). A folder with no
+    dumps yet is waited for. The keywords are :func:`run_table`'s.
     """
     inputs = [] if dir_or_paths is None else inputs_of(dir_or_paths)
     follower = _rollscope.RunFollower(
@@ -181,7 +182,9 @@ def follow(
     pause = max(0.05, float(interval))
     last = time.monotonic()
     while True:
+        start = time.monotonic()
         records = follower.look()
+        looked = time.monotonic() - start
         for r in records:
             yield r
         now = time.monotonic()
@@ -189,4 +192,4 @@ def follow(
             last = now
         elif timeout is not None and now - last >= timeout:
             return
-        time.sleep(pause)
+        time.sleep(max(pause, 4 * looked))
