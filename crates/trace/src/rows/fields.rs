@@ -50,9 +50,11 @@ pub(super) fn infer_source(
     }
     let found = *memo.entry(id).or_insert_with(|| {
         meta.entries.iter().position(|(k, v)| {
+            // ASCII lowering finds "source" where Python's `str.lower` does (no other
+            // character lowers to one of its letters) without Unicode's case tables in the wasm.
             let key = match k {
-                Value::Str(s) => s.to_lowercase(),
-                other => pt::walk::repr(tree, other, 200).to_lowercase(),
+                Value::Str(s) => s.to_ascii_lowercase(),
+                other => pt::walk::repr(tree, other, 200).to_ascii_lowercase(),
             };
             key.contains("source") && !matches!(v, Value::None) && v.as_str() != Some("")
         })
