@@ -178,27 +178,36 @@ export async function firefoxPage(browser) {
     close: () => raw.close(),
     locator: (css) => new Locator(page, [{ css }]),
     getByRole: (role, opts) => new Locator(page, []).getByRole(role, opts),
-    /** Clicks and waits for a new finished file in the browser's download folder. */
+    /** Clicks and waits for a new finished file in the browser's download folder. Firefox may
+     *  write a download under a passing name (or beside a `.part`) and rename it, so a file
+     *  counts only once it is the one new name, its size unchanged over 100 ms, and still there. */
     async download(click, dir, timeout) {
       const before = new Set(fs.readdirSync(browser.downloads));
       await click();
       const end = Date.now() + timeout;
+      const fresh = () => fs.readdirSync(browser.downloads).filter((n) => !before.has(n));
+      const sizeOf = (name) => {
+        try { return fs.statSync(path.join(browser.downloads, name)).size; } catch { return null; }
+      };
       for (;;) {
-        const names = fs.readdirSync(browser.downloads).filter((n) => !before.has(n));
-        const done = names.filter((n) => !n.endsWith(".part"));
-        if (done.length && names.length === done.length) {
-          const name = done[0];
-          // Settled: the size stays the same over 100 ms.
-          const size = fs.statSync(path.join(browser.downloads, name)).size;
+        if (Date.now() > end) throw new Error(`no download within ${timeout} ms (in ${browser.downloads})`);
+        const names = fresh();
+        if (names.length === 1 && !names[0].endsWith(".part")) {
+          const name = names[0];
+          const size = sizeOf(name);
           await new Promise((ok) => setTimeout(ok, 100));
-          if (fs.statSync(path.join(browser.downloads, name)).size === size) {
+          const again = fresh();
+          if (size !== null && sizeOf(name) === size && again.length === 1 && again[0] === name) {
             const file = path.join(dir, name);
-            fs.copyFileSync(path.join(browser.downloads, name), file);
-            return { name, file };
+            try {
+              fs.copyFileSync(path.join(browser.downloads, name), file);
+              return { name, file };
+            } catch {
+              // Renamed between the look and the copy: look again.
+            }
           }
           continue;
         }
-        if (Date.now() > end) throw new Error(`no download within ${timeout} ms (in ${browser.downloads})`);
         await new Promise((ok) => setTimeout(ok, 50));
       }
     },
