@@ -125,6 +125,28 @@ impl RunIndex {
     }
 }
 
+/// `files`, listed from `from`, named from `root` instead: only those on disk under `dir`
+/// (the folder served), so a listing whose root moved (a verl step folder listed from its
+/// parent, then from itself once a dump lands in it) names the same files the same way.
+pub fn rename_from(
+    from: &Path,
+    files: Vec<(String, u64)>,
+    root: &Path,
+    dir: &Path,
+) -> Vec<(String, u64)> {
+    files
+        .into_iter()
+        .filter_map(|(p, size)| {
+            let abs = from.join(&p);
+            if !abs.starts_with(dir) {
+                return None;
+            }
+            let rel = abs.strip_prefix(root).ok()?.to_str()?.to_string();
+            (!rel.is_empty()).then_some((rel, size))
+        })
+        .collect()
+}
+
 /// `files` as an index: each one's identity taken now; one that is no longer a regular file
 /// is left out.
 fn listed(name: &str, root: &Path, files: &[(String, u64)]) -> Listed {
@@ -218,6 +240,28 @@ mod tests {
             assert!(index.file("0.pt").is_none());
         }
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_listing_whose_root_moved_names_the_same_files_and_nothing_outside_the_folder() {
+        let (parent, dir) = (Path::new("out"), Path::new("out/validation"));
+        let files =
+            |v: &[&str]| -> Vec<(String, u64)> { v.iter().map(|p| (p.to_string(), 1)).collect() };
+        // Served from the parent (a lone verl step folder); now listed from the folder itself.
+        assert_eq!(
+            rename_from(dir, files(&["0.jsonl", "1.pt"]), parent, dir),
+            files(&["validation/0.jsonl", "validation/1.pt"])
+        );
+        // Served from the folder; now listed from its parent.
+        assert_eq!(
+            rename_from(parent, files(&["validation/0.jsonl"]), dir, dir),
+            files(&["0.jsonl"])
+        );
+        // A name from the parent that is not under the folder is not served.
+        assert_eq!(
+            rename_from(parent, files(&["secret.txt", "other/0.jsonl"]), parent, dir),
+            files(&[])
+        );
     }
 
     #[test]

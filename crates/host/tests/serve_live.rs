@@ -67,3 +67,44 @@ fn a_live_run_folder_is_listed_again_with_a_validator() {
     drop(srv);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_verl_step_folder_that_gains_a_dump_serves_nothing_from_its_parent() {
+    // `rollscope out/validation`: a lone verl step folder is listed from its parent
+    // (`validation/0.jsonl`). Once a dump lands in it, it is listed from itself, but the
+    // index keeps naming files from the first root, and nothing of the parent is served.
+    let base = common::tmpdir("serve-live-verl");
+    let dir = base.join("validation");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(base.join("secret.txt"), "parent file\n").unwrap();
+    std::fs::write(dir.join("0.jsonl"), "{\"score\": 1}\n").unwrap();
+    let srv = start(&[dir.to_str().unwrap()]);
+    let index_path = format!("/{}", srv.url.split("?run=").nth(1).expect("?run="));
+    let prefix = index_path.trim_end_matches("index.json").to_string();
+    let r = raw(&srv.addr, "GET", &index_path, &[]);
+    assert_eq!(paths(&r.body), ["validation/0.jsonl"]);
+
+    std::fs::write(dir.join("secret.txt"), "x\n").unwrap();
+    std::fs::copy(fixture("rollout_data/1.pt"), dir.join("1.pt")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let r = raw(&srv.addr, "GET", &index_path, &[]);
+    assert_eq!(
+        paths(&r.body),
+        [
+            "validation/0.jsonl",
+            "validation/1.pt",
+            "validation/secret.txt"
+        ]
+    );
+    let r = raw(&srv.addr, "GET", &format!("{prefix}f/secret.txt"), &[]);
+    assert_eq!(r.status, 404, "the parent's file is not served");
+    let r = raw(
+        &srv.addr,
+        "GET",
+        &format!("{prefix}f/validation/secret.txt"),
+        &[],
+    );
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"x\n"[..]));
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&base);
+}

@@ -7,8 +7,10 @@
 //! error. A rollout dump whose run has train data waits for its own train file (complete)
 //! or for a later rollout to land, whichever comes first (slime writes `train_data/{id}.pt`
 //! after `rollout_data/{id}.pt`), so its line carries its train-side numbers when slime
-//! wrote them. Each dump is handed out once ([`Follow::ready`]); what the caller reads of it
-//! is its own business.
+//! wrote them. Each dump is handed out once ([`Follow::ready`]), except a rollout handed out
+//! without train data whose train file lands later (rollout 0: slime's first train file comes
+//! after it): it is handed out once more, and its later line replaces the earlier. What the
+//! caller reads of a dump is its own business.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Seek, SeekFrom};
@@ -109,13 +111,18 @@ pub fn file_being_written(path: &Path) -> Result<Option<&'static str>, String> {
     Ok(being_written(&head, &tail, len))
 }
 
-/// What [`Follow`] knows of a run between looks.
+/// What [`Follow`] knows of a run between looks. Files are known by their path on disk (the
+/// root joined with the listed name), so a folder whose listing root moves between looks (a
+/// verl step folder listed from its parent until a dump lands in it) hands nothing out twice.
 #[derive(Default)]
 pub struct Follow {
-    /// Dumps handed out (by file).
-    done: HashSet<String>,
+    /// Dumps handed out.
+    done: HashSet<PathBuf>,
+    /// Rollouts handed out before any train file was theirs: handed out again, once, when one
+    /// lands (slime writes `train_data/0.pt` after rollout 0 has been printed).
+    without_train: HashSet<PathBuf>,
     /// Each file's size at the last look.
-    sizes: HashMap<String, u64>,
+    sizes: HashMap<PathBuf, u64>,
 }
 
 /// A file of the run at this look: complete (and as large as at the last look), or not.
@@ -129,20 +136,27 @@ impl Follow {
     }
 
     /// The dumps of `run` (listed now) that can be read now and were not handed out before,
-    /// in the run's order; each is handed out once. A file is read only once its size is the
-    /// same at two looks and it is complete.
+    /// in the run's order; each is handed out once, and a rollout handed out without train
+    /// data once more when its train file lands complete. A file is read only once its size
+    /// is the same at two looks and it is complete.
     pub fn ready(&mut self, run: &LocalRun) -> Vec<DumpRef> {
-        let sizes: HashMap<String, u64> = run.listing.files.iter().cloned().collect();
+        let at = |f: &str| run.root.join(f);
+        let sizes: HashMap<PathBuf, u64> = run
+            .listing
+            .files
+            .iter()
+            .map(|(f, size)| (at(f), *size))
+            .collect();
         let complete = |f: &str| {
-            let size = sizes.get(f).copied().unwrap_or(0);
-            settled(run, f, self.sizes.get(f).copied(), size)
+            let size = sizes.get(&at(f)).copied().unwrap_or(0);
+            settled(run, f, self.sizes.get(&at(f)).copied(), size)
         };
         let layout = &run.listing.layout;
         let has_train = !layout.train.is_empty();
         let todo: Vec<&DumpRef> = layout
             .dumps
             .iter()
-            .filter(|d| !self.done.contains(&d.file))
+            .filter(|d| !self.done.contains(&at(&d.file)))
             .collect();
         let landed: Vec<(&DumpRef, bool)> = todo.iter().map(|d| (*d, complete(&d.file))).collect();
         // The latest rollout id whose dump is complete (handed out or landed now).
@@ -151,26 +165,35 @@ impl Follow {
             .iter()
             .filter(|d| d.kind == DumpKind::Train)
             .filter(|d| {
-                self.done.contains(&d.file) || landed.iter().any(|(l, ok)| *ok && l.file == d.file)
+                self.done.contains(&at(&d.file))
+                    || landed.iter().any(|(l, ok)| *ok && l.file == d.file)
             })
             .map(|d| d.rollout_id)
             .max();
         let mut out = Vec::new();
-        for (d, ok) in landed {
-            if !ok {
-                continue;
-            }
-            let train_settled = match (&d.kind, &d.train_file) {
-                (DumpKind::Eval, _) => true,
-                (_, Some(t)) => complete(t),
-                (_, None) => !has_train || latest.is_some_and(|l| l > d.rollout_id),
-            };
-            if train_settled {
+        for d in &layout.dumps {
+            let again = self.without_train.contains(&at(&d.file))
+                && d.train_file.as_deref().is_some_and(complete);
+            let fresh = landed.iter().any(|(l, ok)| *ok && l.file == d.file);
+            let ready = again
+                || fresh
+                    && match (&d.kind, &d.train_file) {
+                        (DumpKind::Eval, _) => true,
+                        (_, Some(t)) => complete(t),
+                        (_, None) => !has_train || latest.is_some_and(|l| l > d.rollout_id),
+                    };
+            if ready {
                 out.push(d.clone());
             }
         }
         for d in &out {
-            self.done.insert(d.file.clone());
+            let file = at(&d.file);
+            if d.kind == DumpKind::Train && d.train_file.is_none() {
+                self.without_train.insert(file.clone());
+            } else {
+                self.without_train.remove(&file);
+            }
+            self.done.insert(file);
         }
         self.sizes = sizes;
         out
@@ -253,5 +276,51 @@ mod tests {
         assert_eq!(files(&look(&mut follow)), ["rollout_data/2.pt"]);
         assert!(look(&mut follow).is_empty(), "nothing is handed out twice");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_rollout_handed_out_before_its_train_file_is_handed_out_again_with_it() {
+        // slime writes rollout_data/0.pt, trains, then writes train_data/0.pt: at the look
+        // where rollout 0 lands, the run has no train data yet.
+        let dir = tmp("again");
+        let write = |f: &str| std::fs::write(dir.join(f), fixture(f)).unwrap();
+        let look = |f: &mut Follow| f.ready(&list_local(std::slice::from_ref(&dir), true).unwrap());
+        let mut follow = Follow::new();
+        write("rollout_data/0.pt");
+        look(&mut follow);
+        let first = look(&mut follow);
+        assert_eq!(files(&first), ["rollout_data/0.pt"]);
+        assert_eq!(first[0].train_file, None);
+        std::fs::create_dir_all(dir.join("train_data")).unwrap();
+        write("train_data/0.pt");
+        look(&mut follow);
+        let again = look(&mut follow);
+        assert_eq!(files(&again), ["rollout_data/0.pt"]);
+        assert_eq!(again[0].train_file.as_deref(), Some("train_data/0.pt"));
+        assert!(look(&mut follow).is_empty(), "handed out again once only");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_folder_whose_listing_root_moves_hands_nothing_out_twice() {
+        // A verl step folder is listed from its parent (`validation/0.jsonl`) until a dump
+        // lands in it; then from itself (`0.jsonl`).
+        let base = tmp("moves");
+        let dir = base.join("validation");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("0.jsonl"), "{\"score\": 1}\n").unwrap();
+        let look = |f: &mut Follow| f.ready(&list_local(std::slice::from_ref(&dir), true).unwrap());
+        let mut follow = Follow::new();
+        look(&mut follow);
+        assert_eq!(files(&look(&mut follow)), ["validation/0.jsonl"]);
+        std::fs::write(dir.join("1.pt"), fixture("rollout_data/1.pt")).unwrap();
+        look(&mut follow);
+        let later = look(&mut follow);
+        assert_eq!(
+            files(&later),
+            ["1.pt"],
+            "the step log is not handed out again"
+        );
+        let _ = std::fs::remove_dir_all(&base);
     }
 }

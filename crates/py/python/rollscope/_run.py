@@ -164,7 +164,9 @@ def follow(
 ) -> Iterator[Dict[str, Any]]:
     """A run that is still being written, ``rollscope run DIR --follow --json`` as a generator:
     yields each dump's rollout record (an entry of :func:`run_table`'s ``"rollouts"``) once
-    the dump is complete, in the run's order, each once. The run is listed again every
+    the dump is complete, in the run's order, each once (a rollout yielded before its train
+    file landed is yielded once more with it; the later record replaces the earlier). The run
+    is listed again every
     ``interval`` seconds (or four times as long as the last listing took, when that is more);
     a file ``torch.save`` has not finished is waited for, never an error, and a rollout of a
     run with train data waits for its train file (or a later rollout). Ends after ``timeout``
