@@ -161,7 +161,8 @@ impl State {
                 return;
             }
         };
-        let obj = match sample::values(obj) {
+        let skipped = obj.skipped;
+        let obj = match sample::values(obj.kept) {
             Ok(o) => o,
             Err(e) => {
                 self.problem(format!("line {number}: {e}"));
@@ -171,7 +172,7 @@ impl State {
         if self.out.rows.len() >= MAX_SAMPLES {
             return;
         }
-        let s = sample::read_line(obj, self.out.rows.len(), self.detail);
+        let s = sample::read_line(obj, skipped, self.out.rows.len(), self.detail);
         for p in s.problems {
             self.problem(format!("line {number}: {p}"));
         }

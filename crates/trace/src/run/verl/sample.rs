@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value as J};
 use sha2::{Digest, Sha256};
@@ -28,16 +29,68 @@ const FIELD_CHARS: usize = 200;
 
 /// A line as its keys and their values' JSON text, borrowed from the line: nothing is built
 /// for a value until it is read ([`value`]). Keys in order, a repeated key's last value (as a
-/// `serde_json` map).
-pub type RawLine<'a> = BTreeMap<String, &'a RawValue>;
+/// `serde_json` map). Only the base keys, `uid` and the first [`MAX_FIELDS`] other keys (by
+/// name, the ones a row shows) are kept; the other keys' values are skipped unread and counted
+/// (a line of a million keys costs its keys one at a time, not a map of them).
+#[derive(Default)]
+pub struct RawLine<'a> {
+    pub kept: BTreeMap<String, &'a RawValue>,
+    /// Extra keys past the [`MAX_FIELDS`] kept.
+    pub skipped: usize,
+}
+
+fn is_base(key: &str) -> bool {
+    BASE_KEYS.contains(&key) || key == "uid"
+}
+
+impl<'de> Deserialize<'de> for RawLine<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RawLine<'de>, D::Error> {
+        struct Keys;
+        impl<'de> Visitor<'de> for Keys {
+            type Value = RawLine<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<RawLine<'de>, M::Error> {
+                let mut line = RawLine::default();
+                let mut extras = 0usize;
+                while let Some(key) = m.next_key::<String>()? {
+                    if is_base(&key) || line.kept.contains_key(&key) {
+                        line.kept.insert(key, m.next_value()?);
+                        continue;
+                    }
+                    if extras < MAX_FIELDS {
+                        extras += 1;
+                        line.kept.insert(key, m.next_value()?);
+                        continue;
+                    }
+                    line.skipped += 1;
+                    // Kept are the first keys by name: a smaller one takes the largest's place.
+                    let largest = line.kept.keys().rev().find(|k| !is_base(k)).cloned();
+                    match largest {
+                        Some(l) if key < l => {
+                            line.kept.remove(&l);
+                            line.kept.insert(key, m.next_value()?);
+                        }
+                        _ => {
+                            m.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(line)
+            }
+        }
+        d.deserialize_map(Keys)
+    }
+}
 
 /// Longest JSON text of a list or object built as a value; a longer one is a short note
 /// ([`value`]), never a value tree (a 60 MB `[0,0,…]` would be 1 GB of values).
 const MAX_BUILT_BYTES: usize = 64 << 10;
 
-/// A line's values ([`value`] each), or the first that cannot be one (a number out of range),
-/// as a problem naming its key.
-pub fn values(raw: RawLine) -> Result<Map<String, J>, String> {
+/// A line's kept values ([`value`] each), or the first that cannot be one (a number out of
+/// range), as a problem naming its key.
+pub fn values(raw: BTreeMap<String, &RawValue>) -> Result<Map<String, J>, String> {
     raw.into_iter()
         .map(|(k, v)| match value(v) {
             Ok(v) => Ok((k, v)),
@@ -138,8 +191,14 @@ fn text(v: Option<&J>) -> &str {
     v.and_then(J::as_str).unwrap_or("")
 }
 
-/// Reads one parsed line (`position`: its place among the file's samples).
-pub fn read_line(mut obj: Map<String, J>, position: usize, detail: bool) -> LineSample {
+/// Reads one parsed line (`position`: its place among the file's samples; `skipped`: its extra
+/// keys past those kept, [`RawLine::skipped`]).
+pub fn read_line(
+    mut obj: Map<String, J>,
+    skipped: usize,
+    position: usize,
+    detail: bool,
+) -> LineSample {
     let mut problems = Vec::new();
     let mut row = SampleRow {
         position,
@@ -178,19 +237,18 @@ pub fn read_line(mut obj: Map<String, J>, position: usize, detail: bool) -> Line
     if let Some(uid) = obj.get("uid").filter(|v| !v.is_null()) {
         row.group_index = group_id(uid);
     }
-    let mut extra = obj
+    let extra: Vec<(&String, &J)> = obj
         .iter()
         .filter(|(k, _)| !BASE_KEYS.contains(&k.as_str()))
-        .peekable();
-    while let Some((k, v)) = extra.next() {
-        if row.reward_fields.len() == MAX_FIELDS {
-            problems.push(format!(
-                "{} more extra keys than the {MAX_FIELDS} shown",
-                1 + extra.count()
-            ));
-            break;
-        }
+        .collect();
+    for (k, v) in extra.iter().take(MAX_FIELDS) {
         row.reward_fields.push((cut(k, FIELD_CHARS), small(v)));
+    }
+    let more = extra.len().saturating_sub(MAX_FIELDS) + skipped;
+    if more > 0 {
+        problems.push(format!(
+            "{more} more extra keys than the {MAX_FIELDS} shown"
+        ));
     }
     let detail = detail.then(|| {
         let prompt = match obj.remove("input") {

@@ -11,8 +11,9 @@ use crate::json::float_json;
 use crate::metrics::{py_round1, stats};
 
 /// The step's groups: rows of equal `uid` (wherever they sit in the file) when every row has
-/// one, else runs of identical `input`; `Some((size, rows in group order))` when every group has
-/// the same size, else `None`.
+/// one, else runs of identical `input` (a row with no input text is a group of its own: lines
+/// that say nothing of their prompt are not taken for one prompt); `Some((size, rows in group
+/// order))` when every group has the same size, else `None`.
 fn groups(rows: &[SampleRow]) -> Option<(usize, Vec<usize>)> {
     let mut keyed: Vec<(String, Vec<usize>)> = Vec::new();
     if !rows.is_empty() && rows.iter().all(|r| !r.group_index.is_null()) {
@@ -28,7 +29,7 @@ fn groups(rows: &[SampleRow]) -> Option<(usize, Vec<usize>)> {
     } else {
         for (i, r) in rows.iter().enumerate() {
             match keyed.last_mut() {
-                Some((k, v)) if *k == r.prompt_hash.to_string() => v.push(i),
+                Some((k, v)) if r.prompt_chars > 0 && *k == r.prompt_hash.to_string() => v.push(i),
                 _ => keyed.push((r.prompt_hash.to_string(), vec![i])),
             }
         }

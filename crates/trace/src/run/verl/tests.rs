@@ -126,3 +126,45 @@ fn a_big_list_extra_is_a_short_note_not_a_value() {
     assert_eq!(got.details[0].metadata["x"], serde_json::json!(want));
     assert_eq!(got.rows[0].reward_fields[0].1, serde_json::json!(true));
 }
+
+#[test]
+fn a_line_of_many_keys_keeps_the_first_by_name_and_counts_the_rest() {
+    // 100 000 extra keys, largest name first: the row shows the 32 smallest names, as when
+    // every key was read, and the note counts the others.
+    let mut line = String::from("{\"score\": 1, \"uid\": \"g\"");
+    for i in (0..100_000).rev() {
+        line.push_str(&format!(", \"k{i:06}\": {i}"));
+    }
+    line.push_str("}\n");
+    let mut s = VerlScan::new(true);
+    s.push(line.as_bytes());
+    let got = s.finish().unwrap_or_default();
+    let names: Vec<&str> = got.rows[0]
+        .reward_fields
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .collect();
+    // (`uid` is an extra too; it sorts after the `k…` names.)
+    let want: Vec<String> = (0..32).map(|i| format!("k{i:06}")).collect();
+    assert_eq!(names, want);
+    assert_eq!(
+        got.notes,
+        ["line 1: 99969 more extra keys than the 32 shown"]
+    );
+}
+
+#[test]
+fn lines_without_input_are_not_one_prompts_group() {
+    let mut s = VerlScan::new(false);
+    s.push(b"{\"score\": 1, \"step\": 1}\n{\"score\": 0, \"step\": 1}\n");
+    let got = s.finish().unwrap_or_default();
+    let l = crate::run::layout(&["rollout/1.jsonl"]);
+    let (sum, _) = summary::summarize_verl(&l.dumps[0], got);
+    assert_eq!(
+        sum.metrics["group_size"],
+        serde_json::json!(1),
+        "{:#?}",
+        sum.metrics
+    );
+    assert_eq!(sum.pass_at(1), Some(0.5));
+}
