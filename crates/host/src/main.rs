@@ -383,18 +383,11 @@ fn run(
         eprintln!("rollscope: {}", escape(&opts.assumed()));
     }
     // None or 0: one job per core (as `rollscope.run_table(jobs=0)`).
-    let results = ops::table::read_run_with(&mut files, ops::table::jobs(jobs), &opts, json);
+    // The table first (no sample records held), then, for --json, the samples dump by dump.
+    let results = ops::table::read_run_with(&mut files, ops::table::jobs(jobs), &opts, false);
     if json {
-        let mut summaries = Vec::with_capacity(results.len());
-        let mut samples = Vec::new();
-        for r in results {
-            summaries.push(r.summary);
-            samples.extend(r.samples);
-        }
-        let doc = trace::run::run_json(&summaries, samples, &files.listing.layout.notes);
         write_out(Path::new("-"), |w| {
-            host::term::write_json_safe(&mut *w, &doc).map_err(std::io::Error::from)?;
-            writeln!(w)
+            host::run::write_run_json(&mut *w, &files, &results, &opts)
         })
     } else {
         let table = host::term::escape_lines(&host::run::render_table(&files, &results));
@@ -493,10 +486,19 @@ fn run_site(dir: &Path) -> Result<host::serve::RunSite, String> {
         ))
     );
     let token = host::guard::Token::random()?;
-    // A run still being written: listed again when its index is asked for.
+    // A run still being written: listed again when its index is asked for, its files named
+    // from the root of this first listing (a verl step folder is listed from its parent until
+    // a dump lands in it) and only those under DIR.
     let again = dir.to_path_buf();
+    let root = run.root.clone();
     let relist: Box<host::run_index::Relist> = Box::new(move || {
-        ops::listing::list_local(std::slice::from_ref(&again), false).map(|r| r.listing.files)
+        let now = ops::listing::list_local(std::slice::from_ref(&again), false)?;
+        Ok(host::run_index::rename_from(
+            &now.root,
+            now.listing.files,
+            &root,
+            &again,
+        ))
     });
     let index = host::run_index::RunIndex::new(&name, &run.root, &run.listing.files, Some(relist));
     Ok(host::serve::RunSite::with_index(index, &token))

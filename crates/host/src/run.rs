@@ -24,6 +24,47 @@ pub fn render_table(run: &LocalRun, results: &[DumpResult]) -> String {
     o
 }
 
+/// `rollscope run --json`: `trace::run::run_json`'s document, written as the samples' records
+/// are made (`ops::table::each_record`: one dump at a time, none held), so a run of millions
+/// of samples costs one dump's rows, not every record. The same bytes as the document whole.
+pub fn write_run_json(
+    w: &mut dyn std::io::Write,
+    run: &LocalRun,
+    results: &[DumpResult],
+    opts: &trace::run::RunOptions,
+) -> std::io::Result<()> {
+    use crate::term::write_json_safe;
+    let notes = &run.listing.layout.notes;
+    w.write_all(b"{")?;
+    if !notes.is_empty() {
+        w.write_all(b"\"notes\":")?;
+        write_json_safe(&mut *w, notes)?;
+        w.write_all(b",")?;
+    }
+    w.write_all(b"\"rollouts\":[")?;
+    for (i, r) in results.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        write_json_safe(&mut *w, &trace::run::rollout_record(&r.summary))?;
+    }
+    w.write_all(b"],\"samples\":[")?;
+    let (mut first, mut failed) = (true, None);
+    ops::table::each_record(run, opts, &mut |rec| {
+        if failed.is_some() {
+            return;
+        }
+        let wrote = (if first { Ok(()) } else { w.write_all(b",") })
+            .and_then(|()| write_json_safe(&mut *w, &rec).map_err(std::io::Error::from));
+        first = false;
+        failed = wrote.err();
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    w.write_all(b"]}\n")
+}
+
 /// The table's header line.
 pub fn header() -> String {
     format!(

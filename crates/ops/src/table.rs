@@ -7,7 +7,8 @@
 //! hold is bounded by its size ([`train_cost`]); every train read first takes that much from
 //! one budget of [`RUN_MEMORY_BUDGET`] bytes shared by all jobs of the process (a read that
 //! alone needs more takes the whole budget), waiting while other jobs hold it. So eight jobs
-//! on a run of hostile train files hold about what one does.
+//! on a run of hostile train files hold about what one does. A verl step log is charged the
+//! same way, by its line count ([`VERL_LINE_COST`]).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -214,6 +215,42 @@ fn read_dump_with(
     opts: &RunOptions,
     records: bool,
 ) -> DumpResult {
+    let mut samples = Vec::new();
+    let mut keep = |r: Map<String, J>| samples.push(r);
+    let sink: Option<&mut dyn FnMut(Map<String, J>)> = records.then_some(&mut keep);
+    let summary = read_dump_into(src, (train, dump), run_has_train, opts, sink);
+    DumpResult { summary, samples }
+}
+
+/// Every sample record of the run's dumps, in the run's order, handed to `sink` one at a time
+/// as each dump is read (one dump at a time, each with its train file as paired in the
+/// listing): `rollscope run --json` writes them as they come, holding no dump's records.
+pub fn each_record(run: &LocalRun, opts: &RunOptions, sink: &mut dyn FnMut(Map<String, J>)) {
+    let layout = &run.listing.layout;
+    let has_train = !layout.train.is_empty();
+    for d in &layout.dumps {
+        let train = match &d.train_file {
+            Some(t) => Train::Src(Src::Path(run.root.join(t))),
+            None => Train::None,
+        };
+        let src = Src::Path(run.root.join(&d.file));
+        read_dump_into(&src, (train, d), has_train, opts, Some(&mut *sink));
+    }
+}
+
+/// One dump read: its summary, and each sample's record handed to `sink` (if any) as it is
+/// made, its row dropped then.
+fn read_dump_into(
+    src: &Src,
+    (train, dump): (Train, &DumpRef),
+    run_has_train: bool,
+    opts: &RunOptions,
+    sink: Option<&mut dyn FnMut(Map<String, J>)>,
+) -> RolloutSummary {
+    // A verl step log's rows are its lines: what reading it holds is charged to the budget
+    // shared by the jobs (a step of a million short lines runs alone). Held to the end: its
+    // rows live until the summary and the records are made.
+    let _held = dump.is_verl().then(|| BUDGET.take(verl_cost(src)));
     let mut scan = trace::run::DumpScan::of(dump, false);
     let scanned = src
         .chunks(&mut |c| {
@@ -223,12 +260,7 @@ fn read_dump_with(
         .and_then(|()| scan.finish());
     let scanned = match scanned {
         Ok(s) => s,
-        Err(e) => {
-            return DumpResult {
-                summary: RolloutSummary::failed(dump, e),
-                samples: Vec::new(),
-            }
-        }
+        Err(e) => return RolloutSummary::failed(dump, e),
     };
     let train = match train {
         Train::None => None,
@@ -237,17 +269,13 @@ fn read_dump_with(
         Train::Read(t) => Some(Ok(*t)),
     };
     let (summary, scanned) = summarize_with(dump, scanned, train, run_has_train, opts);
-    let samples = if records {
+    if let Some(sink) = sink {
         // Each row is dropped once its record is made (a million-line step is not held twice).
-        scanned
-            .rows
-            .into_iter()
-            .map(|r| sample_record(dump, &r))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    DumpResult { summary, samples }
+        for r in scanned.rows {
+            sink(sample_record(dump, &r));
+        }
+    }
+    summary
 }
 
 /// The `rollout_id` a train file's payload names (slime's `train_{rollout_id}_{rank}.pt`),
@@ -273,6 +301,22 @@ pub fn read_train_with(src: &Src, tokens: bool) -> Result<TrainData, String> {
     src.with_all(MAX_TRAIN_BYTES, "train data", |b| {
         TrainData::read(b, tokens)
     })
+}
+
+/// Bytes a row of a verl step log (one line) may hold while the step is read, its record
+/// for `--json` included.
+pub const VERL_LINE_COST: u64 = 2 << 10;
+
+/// What reading the verl step log `src` may hold: its lines (counted by a pass over its
+/// newlines, at most `trace::run::verl::MAX_LINES`) times [`VERL_LINE_COST`]. A file that
+/// cannot be read costs nothing here (its read says why).
+fn verl_cost(src: &Src) -> u64 {
+    let mut lines = 1u64;
+    let _ = src.chunks(&mut |c| {
+        lines += c.iter().filter(|&&b| b == b'\n').count() as u64;
+        Ok(lines > trace::run::verl::MAX_LINES)
+    });
+    lines.min(trace::run::verl::MAX_LINES) * VERL_LINE_COST
 }
 
 /// Bytes free of [`RUN_MEMORY_BUDGET`], and the jobs waiting for some.
