@@ -59,7 +59,7 @@ pub fn render_pair(doc: &J) -> String {
             num(own(a, r, "a_rollout_id", "reward/mean"), 3, false),
             num(own(b, r, "b_rollout_id", "reward/mean"), 3, false),
             num(d("reward/mean"), 3, true),
-            num(d("passrate/pass@1").or(d("pass_rate")), 3, true),
+            num(d("pass@1"), 3, true),
             num(d("rollout/response_len/mean"), 1, true),
             num(d("perf/rollout_time"), 1, true),
             num(lp("mean_abs"), 5, false),

@@ -181,8 +181,9 @@ fn the_table_says_why_a_rollout_has_no_log_prob_difference() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(
-        out.lines()
-            .any(|l| l.trim_start().starts_with("note: B train 1:") && l.contains("train")),
+        out.lines().any(|l| l
+            .trim_start()
+            .starts_with("note: B train 1: train_data/1.pt: not a torch file")),
         "{out}"
     );
     let _ = std::fs::remove_dir_all(&dir);
@@ -202,4 +203,72 @@ fn align_and_match_are_refused_without_two_runs() {
             "{flag}: {err}"
         );
     }
+}
+
+#[test]
+fn pass_at_1_changes_for_train_and_eval_rows_and_verl_steps() {
+    // A verl run against a copy whose step 2 passes everywhere: Δ pass@1 in the JSON and the
+    // table, as `rollscope run` computes each side's pass@1.
+    let dir = std::env::temp_dir().join(format!("rollscope-pair-pass-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let src = fixture("verl/run");
+    for e in walk(&src) {
+        let to = dir.join(e.strip_prefix(&src).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        let text = std::fs::read_to_string(&e).unwrap();
+        let text = if e.ends_with("rollout/2.jsonl") {
+            text.lines()
+                .map(|l| {
+                    let mut v: J = serde_json::from_str(l).unwrap();
+                    v["score"] = J::from(1.0);
+                    v.to_string() + "\n"
+                })
+                .collect()
+        } else {
+            text
+        };
+        std::fs::write(&to, text).unwrap();
+    }
+    let doc = rollscope_json(&[&src, &dir]);
+    let alone = rollscope_json(&[&src]);
+    let row = doc["rollouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "train" && r["a_rollout_id"] == 2)
+        .expect("train step 2");
+    let a = alone["rollouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "train" && r["rollout_id"] == 2)
+        .unwrap()["pass_rate"]["pass@1"]
+        .as_f64()
+        .unwrap();
+    assert!(a < 1.0);
+    let d = row["delta"]["pass@1"].as_f64().expect("Δ pass@1");
+    assert!((d - (1.0 - a)).abs() < 1e-9, "{d} vs 1 − {a}");
+    assert_eq!(row["delta"]["pass_rate/pass@1"], row["delta"]["pass@1"]);
+    // Eval rows have a Δ pass@1 too (the mean over the eval's sets).
+    let eval = doc["rollouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "eval" && r["delta"].is_object())
+        .expect("an eval row in both runs");
+    assert_eq!(eval["delta"]["pass@1"], J::from(0.0), "{eval}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn walk(d: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(d).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }

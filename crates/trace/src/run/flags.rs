@@ -3,7 +3,7 @@
 //! eval's per-dataset `eval/<name>-pass@k`). The CLI's run table and the run explorer's rollout
 //! table both show these.
 
-use serde_json::Value as J;
+use serde_json::{Map, Value as J};
 
 use super::summary::{Flags, RolloutSummary};
 
@@ -87,22 +87,27 @@ impl Flags {
     }
 }
 
+/// pass@k of a dump's metrics (or of its rollout record, which holds them): a train dump's
+/// `pass_rate["pass@k"]`, or for an eval the mean of its datasets' `eval/<name>-pass@k`
+/// (`None` when neither is there).
+pub fn pass_at_of(metrics: &Map<String, J>, k: usize) -> Option<f64> {
+    let key = format!("pass@{k}");
+    if let Some(x) = metrics.get("pass_rate").and_then(|p| p.get(&key)) {
+        return x.as_f64();
+    }
+    let suffix = format!("-{key}");
+    let v: Vec<f64> = metrics
+        .iter()
+        .filter(|(name, _)| name.starts_with("eval/") && name.ends_with(&suffix))
+        .filter_map(|(_, v)| v.as_f64())
+        .collect();
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
 impl RolloutSummary {
-    /// pass@k of this dump: a train dump's `pass_rate["pass@k"]`, or for an eval the mean of
-    /// its datasets' `eval/<name>-pass@k` (`None` when neither is there).
+    /// pass@k of this dump ([`pass_at_of`] its metrics).
     pub fn pass_at(&self, k: usize) -> Option<f64> {
-        let key = format!("pass@{k}");
-        if let Some(x) = self.metrics.get("pass_rate").and_then(|p| p.get(&key)) {
-            return x.as_f64();
-        }
-        let suffix = format!("-{key}");
-        let v: Vec<f64> = self
-            .metrics
-            .iter()
-            .filter(|(name, _)| name.starts_with("eval/") && name.ends_with(&suffix))
-            .filter_map(|(_, v)| v.as_f64())
-            .collect();
-        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+        pass_at_of(&self.metrics, k)
     }
 
     /// The largest k of any pass@k this dump has.

@@ -52,7 +52,7 @@ pub use eval_sets::{
     eval_set_names, eval_sets, eval_sets_json, parse_eval_names, renamed_set, EvalSet,
     MAX_EVAL_SETS,
 };
-pub use flags::FlagInfo;
+pub use flags::{pass_at_of, FlagInfo};
 pub use images::{SampleImage, MAX_IMAGES, MAX_SIDE};
 pub use layout::{
     layout, layout_with, match_template, pair_train, FileRole, RunLayout, Templates,

@@ -147,7 +147,9 @@ fn pair_keys<K: Eq + Hash + Clone>(
 }
 
 /// B − A for every key whose value is a number in both records (`rollout_id`, `position` and
-/// the other keys that say which dump or sample it is are left out).
+/// the other keys that say which dump or sample it is are left out), a number one level down
+/// named `key/inner` (`pass_rate/pass@1`), and `pass@1`, the change of [`pass_at_of`] (a
+/// train dump's pass rate or the mean over an eval's sets).
 pub fn deltas(a: &Map<String, J>, b: &Map<String, J>) -> Map<String, J> {
     const WHICH: [&str; 6] = [
         "rollout_id",
@@ -157,13 +159,23 @@ pub fn deltas(a: &Map<String, J>, b: &Map<String, J>) -> Map<String, J> {
         "train/rollout_position",
         "train/sample_index",
     ];
-    a.iter()
-        .filter(|(k, _)| !WHICH.contains(&k.as_str()))
-        .filter_map(|(k, x)| {
-            let (x, y) = (x.as_f64()?, b.get(k)?.as_f64()?);
-            Some((k.clone(), float_json(y - x)))
-        })
-        .collect()
+    let mut out = Map::new();
+    for (k, x) in a.iter().filter(|(k, _)| !WHICH.contains(&k.as_str())) {
+        let Some(y) = b.get(k) else { continue };
+        if let (Some(x), Some(y)) = (x.as_f64(), y.as_f64()) {
+            out.insert(k.clone(), float_json(y - x));
+        } else if let (Some(x), Some(y)) = (x.as_object(), y.as_object()) {
+            for (inner, u) in x {
+                if let (Some(u), Some(v)) = (u.as_f64(), y.get(inner).and_then(J::as_f64)) {
+                    out.insert(format!("{k}/{inner}"), float_json(v - u));
+                }
+            }
+        }
+    }
+    if let (Some(x), Some(y)) = (super::pass_at_of(a, 1), super::pass_at_of(b, 1)) {
+        out.insert("pass@1".into(), float_json(y - x));
+    }
+    out
 }
 
 /// How far apart two samples' train log probs are, over the tokens both have.

@@ -74,3 +74,21 @@ fn logprob_diff_is_mean_and_max_of_abs_a_minus_b() {
     let d = logprob_diff(&[f32::NAN, f32::NEG_INFINITY], &[-1.0, f32::NEG_INFINITY]).unwrap();
     assert_eq!((d.tokens, d.non_finite, d.mean_abs), (2, 2, 0.0));
 }
+
+#[test]
+fn deltas_reach_pass_rates_one_level_down_and_an_evals_pass_at_1() {
+    let obj = |v: J| v.as_object().cloned().unwrap_or_default();
+    // verl's and slime's train records: pass rates only in a nested object.
+    let a = obj(json!({"pass_rate": {"pass@1": 0.25, "pass@2": 0.5}, "reward/mean": 0.5}));
+    let b = obj(json!({"pass_rate": {"pass@1": 0.75, "pass@2": 0.5}, "reward/mean": 0.5}));
+    let d = deltas(&a, &b);
+    assert_eq!(d["pass_rate/pass@1"], json!(0.5));
+    assert_eq!(d["pass_rate/pass@2"], json!(0.0));
+    assert_eq!(d["pass@1"], json!(0.5));
+    // An eval: pass@1 is the mean over its sets, as `rollscope run` shows it.
+    let a = obj(json!({"eval/x-pass@1": 0.25, "eval/y-pass@1": 0.25}));
+    let b = obj(json!({"eval/x-pass@1": 0.5, "eval/y-pass@1": 1.0}));
+    assert_eq!(deltas(&a, &b)["pass@1"], json!(0.5));
+    // No pass rate on one side: no pass@1 change.
+    assert!(!deltas(&a, &obj(json!({}))).contains_key("pass@1"));
+}
