@@ -118,15 +118,23 @@ pub fn list_folder(
         }
         None => return Err(format!("{shown}: not a folder")),
     }
+    // A subfolder that cannot be read is a note: the rest of the run is still read.
+    let mut unread = Vec::new();
     for sub in rest {
-        if let Some(entries) = dir(sub)? {
-            keep(shown, sub, entries, &mut files, &mut skipped)?;
+        match dir(sub) {
+            Ok(Some(entries)) => keep(shown, sub, entries, &mut files, &mut skipped)?,
+            Ok(None) => {}
+            Err(e) => unread.push(format!("{e} (not read)")),
         }
     }
     for sub in &verl_dirs {
-        if let Some(entries) = dir(sub)? {
-            let entries = crate::verl_listing::step_logs(sub, entries);
-            keep(shown, sub, entries, &mut files, &mut skipped)?;
+        match dir(sub) {
+            Ok(Some(entries)) => {
+                let entries = crate::verl_listing::step_logs(sub, entries);
+                keep(shown, sub, entries, &mut files, &mut skipped)?;
+            }
+            Ok(None) => {}
+            Err(e) => unread.push(format!("{e} (not read)")),
         }
     }
     let (files, mut layout) =
@@ -135,6 +143,7 @@ pub fn list_folder(
             None => e,
         })?;
     layout.notes.extend(verl_note);
+    layout.notes.extend(unread);
     Ok(Listing {
         root_is_parent,
         files,
@@ -378,8 +387,10 @@ fn entries_of(d: &Path) -> Result<Vec<Entry>, String> {
         let Ok(name) = e.file_name().into_string() else {
             continue; // not UTF-8: a run's files are named by slime
         };
-        let meta = std::fs::symlink_metadata(e.path())
-            .map_err(|er| format!("{}: {er}", e.path().display()))?;
+        // Gone since the folder was read (a run being written): not listed.
+        let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
+            continue;
+        };
         let t = meta.file_type();
         let kind = if t.is_file() {
             Kind::File
@@ -478,6 +489,51 @@ mod tests {
         assert!(e.starts_with("--save-debug-rollout-data"), "{e}");
         let e = list_given(vec![("x/1.pt".into(), Kind::File, 1)], &t).unwrap_err();
         assert!(e.starts_with("--save-debug-rollout-data"), "{e}");
+    }
+
+    #[test]
+    fn a_subfolder_that_cannot_be_read_is_a_note_and_the_rest_is_listed() {
+        let file = |name: &str| Entry {
+            name: name.into(),
+            kind: Kind::File,
+            size: 1,
+        };
+        let dir = |name: &str| Entry {
+            name: name.into(),
+            kind: Kind::Dir,
+            size: 0,
+        };
+        let got = list_folder(
+            "run",
+            "run",
+            true,
+            &Templates::default(),
+            &mut |sub| match sub {
+                "" => Ok(Some(vec![
+                    dir("rollout_data"),
+                    dir("train_data"),
+                    dir("val"),
+                ])),
+                "rollout_data" => Ok(Some(vec![file("0.pt"), file("1.pt")])),
+                "val" => Ok(Some(vec![file("0.jsonl")])),
+                "tokenizer" => Ok(None),
+                other => Err(format!("run/{other}: Permission denied (os error 13)")),
+            },
+        )
+        .unwrap();
+        let names: Vec<&str> = got.files.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            names,
+            ["rollout_data/0.pt", "rollout_data/1.pt", "val/0.jsonl"]
+        );
+        assert!(
+            got.layout
+                .notes
+                .iter()
+                .any(|n| n == "run/train_data: Permission denied (os error 13) (not read)"),
+            "{:?}",
+            got.layout.notes
+        );
     }
 
     #[test]
