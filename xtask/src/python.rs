@@ -119,6 +119,10 @@ pub fn test(root: &Path) -> Result {
     // A debug wheel: the tests read small files, and it builds in seconds on top of the
     // workspace's debug build (the benchmark builds a release one).
     install_wheel(root, false)?;
+    // The CLI the tests compare with, as this checkout builds it (never a stale one).
+    run(cmd("cargo")
+        .args(["build", "-q", "-p", "host", "--bin", "rollscope"])
+        .current_dir(root))?;
     let result = run(cmd(&venv_python(root).to_string_lossy())
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"])
         .env("RAY_USAGE_STATS_ENABLED", "0")

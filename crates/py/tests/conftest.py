@@ -19,12 +19,17 @@ SLIME = sorted((FIXTURES / "slime").glob("*.pt"))
 CLI = Path(os.environ.get("ROLLSCOPE_BIN", ROOT / "target" / "debug" / "rollscope"))
 
 
-def cli(*args):
-    """Runs the CLI; stdout parsed as JSON."""
+def need_cli():
+    """Skips when the CLI is missing, or fails under ROLLSCOPE_REQUIRE_CLI."""
     if not CLI.exists():
         if os.environ.get("ROLLSCOPE_REQUIRE_CLI"):
             pytest.fail(f"{CLI} is missing (cargo build -p host)")
         pytest.skip(f"{CLI} is missing (cargo build -p host)")
+
+
+def cli(*args):
+    """Runs the CLI; stdout parsed as JSON."""
+    need_cli()
     out = subprocess.run([str(CLI), *map(str, args)], capture_output=True, timeout=120)
     assert out.returncode == 0, out.stderr.decode(errors="replace")
     return json.loads(out.stdout)
@@ -32,8 +37,7 @@ def cli(*args):
 
 def cli_error(*args):
     """Runs the CLI expecting failure; its one-line message without `error: `."""
-    if not CLI.exists():
-        pytest.skip(f"{CLI} is missing")
+    need_cli()
     out = subprocess.run([str(CLI), *map(str, args)], capture_output=True, timeout=120)
     assert out.returncode != 0
     return out.stderr.decode(errors="replace").strip().splitlines()[-1].removeprefix("error: ")
