@@ -76,6 +76,11 @@ eachBrowser((env) => {
         assert.ok(Math.abs(got - want) < 1e-9, `rollout ${id}: Δ log probs ${got} vs ${want}`);
         assert.notEqual(got, 0);
         assert.equal(Number(await row.locator("[data-key='reward/mean']").getAttribute("data-value")), 0);
+        const passText = await row.locator("[data-key='pass@1']").getAttribute("data-value");
+        assert.notEqual(passText, "", `rollout ${id}: a Δ pass@1`);
+        const pass = Number(passText);
+        const wantPass = rollout(B, id).pass_rate["pass@1"] - rollout(A, id).pass_rate["pass@1"];
+        assert.ok(Math.abs(pass - wantPass) < 1e-9, `rollout ${id}: Δ pass@1 ${pass} vs ${wantPass}`);
       }
       const r4 = page.locator('tr[data-testid=run-step][data-rollout-id="4"][data-kind=train] [data-key="reward/mean"]');
       assert.equal(await r4.innerText(), "—", "rollout 4 is in A only");

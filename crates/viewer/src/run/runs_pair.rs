@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use trace::run::{
-    logprob_diff, most_different, per_token_diff, DumpKind, DumpRef, SampleDetail, TrainPair,
-    MOST_DIFFERENT,
+    logprob_diff, most_different, per_token_diff, DumpKind, DumpRef, RolloutSummary, SampleDetail,
+    TrainPair, MOST_DIFFERENT,
 };
 use wasm_bindgen::prelude::*;
 
@@ -187,13 +187,18 @@ pub fn delta_cells(p: Pair, ra: RunState, i: usize) -> impl IntoView {
             .and_then(|d| rb.dumps.with(|b| same_dump(b, &d)))
             .and_then(|j| rb.summaries.with(|s| s.get(j).cloned().flatten())),
     );
-    ["reward/mean", "rollout/response_len/mean", "rollout/log_probs"]
+    // pass@1 as `rollscope run` shows it (an eval's is the mean over its sets).
+    let get = |s: &RolloutSummary, key: &str| match key {
+        "pass@1" => s.pass_at(1),
+        _ => metric(s, key),
+    };
+    ["reward/mean", "pass@1", "rollout/response_len/mean", "rollout/log_probs"]
         .into_iter()
         .map(|key| {
             let v = x
                 .as_ref()
                 .zip(y.as_ref())
-                .and_then(|(x, y)| Some(metric(y, key)? - metric(x, key)?));
+                .and_then(|(x, y)| Some(get(y, key)? - get(x, key)?));
             let text = v.map_or("—".into(), |v| format!("{}{}", if v >= 0.0 { "+" } else { "" }, fmt_opt(Some(v))));
             view! { <td class="num delta" data-key=key data-value=v.map(|v| v.to_string()).unwrap_or_default()>{text}</td> }
         })
@@ -205,6 +210,7 @@ pub fn delta_heads() -> impl IntoView {
     move || {
         pair().filter(|p| b_open(*p)).map(|_| view! {
             <th title="B − A of reward/mean (run B's dump of the same rollout id)" data-col="Δ reward">"Δ reward"</th>
+            <th title="B − A of pass@1 (an eval's: the mean over its sets)" data-col="Δ pass@1">"Δ pass@1"</th>
             <th title="B − A of the mean response length" data-col="Δ len">"Δ len"</th>
             <th title="B − A of the train side's mean log prob (rollout/log_probs)" data-col="Δ log probs">"Δ log probs"</th>
         })
