@@ -167,15 +167,7 @@ fn validate(value: &J) -> Result<(), Error> {
     for (r, row) in rows.iter().enumerate() {
         let f = object(row, format!("row {r}"))?;
         f.uint("row_id", u64::MAX)?;
-        for key in [
-            "sample_index",
-            "group_index",
-            "source",
-            "status",
-            "label",
-            "reward",
-            "trace_id",
-        ] {
+        for key in crate::model::SAMPLE_FIELD_KEYS {
             f.get(key)?;
         }
         f.int("attempt")?;

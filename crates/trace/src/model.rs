@@ -30,21 +30,34 @@ pub struct Cache {
     pub rows: Vec<Row>,
 }
 
+/// The JSON keys of the sample's own fields a row carries, in the cache's order: what a cache
+/// JSON row and a row store's head both carry ([`sample_fields!`] pairs them with the values).
+pub(crate) const SAMPLE_FIELD_KEYS: [&str; 7] = [
+    "sample_index",
+    "group_index",
+    "source",
+    "status",
+    "label",
+    "reward",
+    "trace_id",
+];
+
 /// The sample's own fields a row carries, `(cache key, value)` in the cache's order: the one
 /// list every writer of them uses (the cache JSON, OTLP resources). [`Row`] and
 /// [`crate::store::RowHead`] hold them under the same names, so this works on either.
 macro_rules! sample_fields {
-    ($r:expr) => {
+    ($r:expr) => {{
+        let k = $crate::model::SAMPLE_FIELD_KEYS;
         [
-            ("sample_index", &$r.sample_index),
-            ("group_index", &$r.group_index),
-            ("source", &$r.source),
-            ("status", &$r.status),
-            ("label", &$r.label),
-            ("reward", &$r.reward),
-            ("trace_id", &$r.trace_id),
+            (k[0], &$r.sample_index),
+            (k[1], &$r.group_index),
+            (k[2], &$r.source),
+            (k[3], &$r.status),
+            (k[4], &$r.label),
+            (k[5], &$r.reward),
+            (k[6], &$r.trace_id),
         ]
-    };
+    }};
 }
 pub(crate) use sample_fields;
 

@@ -167,15 +167,7 @@ impl<'a> Reader<'a> {
             J::Null,
             J::Null,
         ];
-        for (x, name) in v.iter_mut().zip([
-            "sample_index",
-            "group_index",
-            "source",
-            "status",
-            "label",
-            "reward",
-            "trace_id",
-        ]) {
+        for (x, name) in v.iter_mut().zip(crate::model::SAMPLE_FIELD_KEYS) {
             *x = self.json(&format!("{at}, {name}"))?;
         }
         let [sample_index, group_index, source, status, label, reward, trace_id] = v;
