@@ -260,9 +260,11 @@ impl Driver {
             self.warnings.push_always(Warning {
                 sample: None,
                 message: format!(
-                    "{} values were cut at the limit of {} KiB of JSON each (marked \"…<cut\")",
+                    "{} values were cut at the limit of {} KiB of JSON each ({} KiB for names \
+                     and span ids; marked \"…<cut\")",
                     self.budget.out.cut,
-                    json::MAX_VALUE_BYTES >> 10
+                    json::MAX_VALUE_BYTES >> 10,
+                    json::MAX_KEY_BYTES >> 10
                 ),
             });
         }

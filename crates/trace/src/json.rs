@@ -26,14 +26,28 @@ pub const MAX_VALUE_BYTES: usize = 64 << 10;
 const MAX_REPR: usize = 2_000;
 /// What ends a container whose conversion ran out of budget.
 pub const CUT_MARK: &str = "…<cut: value over 64 KiB>";
+/// At most about this much JSON text for an event's name or span id. Each item copies its
+/// parent's name, and each event its open parent's id: a large one shared by reference would
+/// be held once per item. Real names and ids are a few dozen bytes.
+pub const MAX_KEY_BYTES: usize = 4 << 10;
+/// What ends a name or id container cut at [`MAX_KEY_BYTES`].
+pub const KEY_CUT_MARK: &str = "…<cut: value over 4 KiB>";
 
-/// What conversions have produced so far (JSON text bytes, approximately from above) and how
-/// many were cut.
+/// What conversions have produced so far (JSON text bytes, approximately from above), how
+/// many were cut, and what the converted values take in memory.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Output {
     pub bytes: u64,
     pub cut: u64,
+    /// Memory the converted values hold, estimated: their text plus [`HELD_PER_VALUE`] per
+    /// value. A `serde_json` value of many small entries takes up to ≈ 16× its text, so this,
+    /// not `bytes`, bounds what a sample's events hold while its row is built.
+    pub held: u64,
 }
+
+/// Bytes a converted value takes in memory besides its text (the `serde_json::Value`, a map
+/// entry or vector slot, an allocation's rounding).
+pub const HELD_PER_VALUE: u64 = 64;
 
 /// `_json_safe(value)`, bounded and cycle-safe.
 pub fn to_json(tree: &Tree, v: &Value) -> J {
@@ -66,6 +80,8 @@ struct Budget {
     cut: bool,
     /// Cut marks added when closing containers (not charged to `left`).
     marks: usize,
+    /// The mark that says so.
+    mark: &'static str,
 }
 
 impl Budget {
@@ -106,16 +122,27 @@ impl Budget {
 
 /// [`to_json`], adding what it produced to `out`.
 pub fn to_json_counted(tree: &Tree, v: &Value, out: &mut Output) -> J {
+    to_json_within(tree, v, out, MAX_VALUE_BYTES, CUT_MARK)
+}
+
+/// [`to_json_counted`] for an event's name or span id: at most [`MAX_KEY_BYTES`].
+pub fn key_json_counted(tree: &Tree, v: &Value, out: &mut Output) -> J {
+    to_json_within(tree, v, out, MAX_KEY_BYTES, KEY_CUT_MARK)
+}
+
+fn to_json_within(tree: &Tree, v: &Value, out: &mut Output, max: usize, mark: &'static str) -> J {
     let mut b = Budget {
-        left: MAX_VALUE_BYTES,
+        left: max,
         nodes: MAX_NODES,
         exhausted: false,
         cut: false,
         marks: 0,
+        mark,
     };
     let j = convert(tree, v, &mut b);
-    out.bytes += (MAX_VALUE_BYTES - b.left.min(MAX_VALUE_BYTES)) as u64;
-    out.bytes += (b.marks * (CUT_MARK.len() + 8)) as u64;
+    let text = (max - b.left.min(max)) as u64 + (b.marks * (mark.len() + 8)) as u64;
+    out.bytes += text;
+    out.held += text + HELD_PER_VALUE * (MAX_NODES - b.nodes) as u64;
     if b.cut {
         out.cut += 1;
     }
@@ -162,7 +189,7 @@ fn convert(tree: &Tree, v: &Value, b: &mut Budget) -> J {
                             stack.push(Frame::Obj(*id, Map::new(), 0, None));
                         }
                         Some(Node::List(_) | Node::Tuple(_) | Node::Dict(_)) => {
-                            done = Some(J::String(CUT_MARK.into()));
+                            done = Some(J::String(b.mark.into()));
                         }
                         _ => {
                             let text = pt::walk::repr(tree, val, b.repr_room());
@@ -232,7 +259,7 @@ fn convert(tree: &Tree, v: &Value, b: &mut Budget) -> J {
                     _ => 0,
                 };
                 if b.exhausted && at < len {
-                    items.push(J::String(CUT_MARK.into()));
+                    items.push(J::String(b.mark.into()));
                     b.marks += 1;
                 }
                 J::Array(items)
@@ -243,7 +270,7 @@ fn convert(tree: &Tree, v: &Value, b: &mut Budget) -> J {
                     _ => 0,
                 };
                 if b.exhausted && at < len {
-                    map.insert("…".into(), J::String(CUT_MARK.into()));
+                    map.insert("…".into(), J::String(b.mark.into()));
                     b.marks += 1;
                 }
                 J::Object(map)
@@ -285,7 +312,7 @@ fn scalar_json(tree: &Tree, v: &Value, b: &mut Budget) -> J {
     if b.take(cost) {
         j
     } else {
-        J::String(CUT_MARK.into())
+        J::String(b.mark.into())
     }
 }
 

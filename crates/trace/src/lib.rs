@@ -10,8 +10,9 @@
 //!
 //! **Bounded:** work is O(n log n) in events, and what a build produces is bounded whatever
 //! the value tree shares or loops through: [`MAX_SAMPLES`], [`MAX_SAMPLE_EVENTS`],
-//! [`MAX_FILE_EVENTS`] (events visited, kept or skipped), [`MAX_FILE_ITEMS`], [`MAX_OUTPUT_BYTES`], [`json::MAX_VALUE_BYTES`] per converted value,
-//! [`MAX_WARNINGS`]. Passing a limit is said in a warning that names the sample and the limit.
+//! [`MAX_FILE_EVENTS`] (events visited, kept or skipped), [`MAX_FILE_ITEMS`], [`MAX_OUTPUT_BYTES`], [`json::MAX_VALUE_BYTES`] per converted value
+//! ([`json::MAX_KEY_BYTES`] per name or span id), [`MAX_SAMPLE_HELD`] per sample's row in the
+//! making, [`MAX_WARNINGS`]. Passing a limit is said in a warning that names the sample and the limit.
 //!
 //! **Entry point:** [`Loader`] (bytes as they arrive) or [`load`] (bytes in memory), both
 //! configured by one [`LoadOptions`] and giving a [`Loaded`] that carries its warnings.
@@ -57,6 +58,13 @@ pub const MAX_SAMPLES: usize = 1 << 20;
 /// Trace events of one sample; a sample with more is skipped with a warning. A 200 000-span
 /// sample (400 000 events) is within it.
 pub const MAX_SAMPLE_EVENTS: usize = 1 << 20;
+/// Memory one sample's converted trace values may hold while its row is built
+/// ([`json::Output::held`], an estimate); a sample that would pass it is skipped with a
+/// warning. Events sharing one large value by pickle reference each convert it again, so
+/// without this a 535 KB file held ≈ 400 MB in one sample's events. Real samples hold far
+/// less: the `--turns 60` benchmark's ≈ 600 events, ≈ 0.6 MB; 100 000 events of 1 KB
+/// attributes, ≈ 230 MB.
+pub const MAX_SAMPLE_HELD: u64 = 256 << 20;
 /// Trace events visited over all samples of a file, kept or skipped. Skipped events (not a
 /// dict, no usable `ts`) produce nothing, so without this a sample naming one bad event a
 /// million times, named a million times in the sample list, costs 2^40 visits from a 4 MB
@@ -80,10 +88,13 @@ pub const MAX_FILE_ITEMS: usize = 1 << 21;
 pub const MAX_OUTPUT_BYTES: u64 = 1 << 30;
 /// Below [`MAX_OUTPUT_BYTES`], a dump's rows may take at most this many bytes of JSON per byte
 /// of the file, plus [`OUTPUT_FLOOR`] ([`BuildLimits::for_input`]). Real dumps give about one
-/// byte out per byte in (the 430 MB `--turns 60` benchmark dump: 1.4); only shared references
-/// give more, and 1 024 leaves room for honest sharing while a 26 KB file naming one 16 KB
-/// string 5 000 times cannot yield 80 MB.
-pub const OUTPUT_PER_INPUT_BYTE: u64 = 1024;
+/// byte out per byte in (the 430 MB `--turns 60` benchmark dump: 1.4; a dense trace of small
+/// events with memoised keys: ≈ 10); only shared references give more. The rows are held in
+/// memory as the text they write, so this is also what a small file may cost in memory: 256
+/// leaves room for honest sharing while a 535 KB file whose events share one large dict
+/// (`fuzz/regressions/structured/`) stays near 130 MB instead of 313 MB, and a hostile 1 MB
+/// file under ≈ 0.3 GB.
+pub const OUTPUT_PER_INPUT_BYTE: u64 = 256;
 /// Output any dump may have whatever its size.
 pub const OUTPUT_FLOOR: u64 = 1 << 20;
 /// Warnings kept for one file; the rest are counted in a last warning.

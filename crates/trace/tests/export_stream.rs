@@ -114,7 +114,10 @@ fn the_output_limit_is_charged_as_bytes_are_written() {
         matches!(over, Err(trace::Error::OutputLimit { limit, .. }) if limit == n - 1),
         "{over:?}"
     );
-    assert_eq!(trace::interop::export_limit(1000), 1000 * 1024 + (1 << 20));
+    assert_eq!(
+        trace::interop::export_limit(1000),
+        1000 * trace::OUTPUT_PER_INPUT_BYTE + trace::OUTPUT_FLOOR
+    );
     assert_eq!(
         trace::interop::export_limit(1 << 40),
         trace::MAX_OUTPUT_BYTES

@@ -414,13 +414,13 @@ fn float_edges_stay_strict_json_and_read_back() {
     assert!(back.analysis.wall_time.is_infinite());
 }
 
-/// The output limit follows the file's size: a 100 KB dump listing one event (a 16 KiB string
-/// in its attrs) 5 000 times in each of 4 samples may give at most 1 024 bytes of JSON per byte of the
-/// file plus 1 MiB, not the 320 MB its references spell out; the rows stop with a warning
-/// naming the limit.
+/// The output limit follows the file's size: a ≈ 100 KB dump listing one event (a 2 KiB string
+/// in its attrs) 5 000 times in each of 4 samples may give at most `OUTPUT_PER_INPUT_BYTE`
+/// (256) bytes of JSON per byte of the file plus 1 MiB, not the 41 MB its references spell
+/// out; the rows stop with a warning naming the limit.
 #[test]
 fn output_is_bounded_by_the_files_size() {
-    let s = "z".repeat(16 << 10);
+    let s = "z".repeat(2 << 10);
     let bytes = dump(|p| {
         p.empty_list().mark();
         for i in 0..4 {
@@ -446,7 +446,7 @@ fn output_is_bounded_by_the_files_size() {
     });
     let limit = trace::OUTPUT_PER_INPUT_BYTE * bytes.len() as u64 + trace::OUTPUT_FLOOR;
     assert!(
-        limit < 4 * (80 << 20),
+        limit < 4 * 5000 * (2 << 10),
         "the case must exceed the limit: {limit}"
     );
     let b = trace::load(&bytes, &trace::LoadOptions::new("x", 0.0))

@@ -62,9 +62,10 @@ pub(super) fn cases() -> Vec<Case> {
                but the exports' text would be far larger than the file (the same shape at 2 000 \
                events once took 8.5 GB)",
         bytes: shared_trace(1000, 100),
-        // The rows stop at the file's output limit (1 024 bytes per byte of input).
+        // The rows stop at the file's output limit (`OUTPUT_PER_INPUT_BYTE`, 256 bytes per byte
+        // of input).
         expect: Expect::Rows {
-            rows: 443,
+            rows: 126,
             warning: "would pass the file's limit",
         },
         browser: true,
@@ -87,7 +88,7 @@ pub fn export_cases() -> Vec<ExportCase> {
         file: SHARED_TRACE,
         // Chrome's text of the rows kept is smaller than the cache's; OTLP's is larger.
         chrome: Expect::Rows {
-            rows: 443,
+            rows: 126,
             warning: "would pass the file's limit",
         },
         otlp: Expect::Error("the OTLP export would be larger than"),

@@ -7,7 +7,7 @@ use pt::{Tree, Value};
 use serde_json::{Map, Value as J};
 
 use super::{key_of, Budget, Stop};
-use crate::json::{to_json_counted, truthy};
+use crate::json::{key_json_counted, to_json_counted, truthy, Output};
 use crate::values::dict_of;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -97,12 +97,13 @@ impl Skipped {
 #[derive(Default)]
 struct SpanStack {
     /// (id, position of the next-outer live entry with the same key).
-    entries: Vec<Option<(J, Option<usize>)>>,
+    /// (id, what it holds in memory, position of the next-outer live entry with the same key).
+    entries: Vec<Option<(J, u64, Option<usize>)>>,
     innermost: HashMap<String, usize>,
 }
 
 impl SpanStack {
-    fn push(&mut self, key: &str, id: &J) {
+    fn push(&mut self, key: &str, id: &J, held: u64) {
         let at = self.entries.len();
         let outer = match self.innermost.get_mut(key) {
             Some(slot) => Some(std::mem::replace(slot, at)),
@@ -111,7 +112,7 @@ impl SpanStack {
                 None
             }
         };
-        self.entries.push(Some((id.clone(), outer)));
+        self.entries.push(Some((id.clone(), held, outer)));
     }
 
     fn remove(&mut self, key: &str) {
@@ -122,7 +123,7 @@ impl SpanStack {
             .entries
             .get_mut(at)
             .and_then(Option::take)
-            .and_then(|e| e.1);
+            .and_then(|e| e.2);
         match (outer, self.innermost.get_mut(key)) {
             (Some(o), Some(slot)) => *slot = o,
             _ => {
@@ -134,11 +135,11 @@ impl SpanStack {
         }
     }
 
-    /// The innermost live id (holes never stay on top).
-    fn top(&self) -> J {
+    /// The innermost live id (holes never stay on top) and what it holds in memory.
+    fn top(&self) -> (J, u64) {
         match self.entries.last() {
-            Some(Some((id, _))) => id.clone(),
-            _ => J::Null,
+            Some(Some((id, held, _))) => (id.clone(), *held),
+            _ => (J::Null, 0),
         }
     }
 }
@@ -229,6 +230,8 @@ pub(super) fn normalise(
     let mut first_attempt_problem: Option<String> = None;
     // The trace's own attempt stands for every event without one: read it once.
     let trace_attempt = attempt_of(trace_attempt);
+    let before = budget.out;
+    let mut most_name_held = 0u64;
     for raw in raw_events {
         let Some(ev) = dict_of(tree, raw).filter(|_| tree.class_of(raw).is_none()) else {
             skipped.not_dict += 1;
@@ -237,17 +240,28 @@ pub(super) fn normalise(
         let Some(ts) = skipped.ts_of(ev.get_str("ts")) else {
             continue;
         };
-        let mut get = |k: &str| {
-            ev.get_str(k)
-                .map(|v| to_json_counted(tree, v, &mut budget.out))
-                .unwrap_or(J::Null)
+        // Names and ids are copied into other items and events: converted within less.
+        // Gives the value and what it holds in memory (`Output::held`).
+        let get = |k: &str, out: &mut Output| {
+            let convert = if k == "attrs" {
+                to_json_counted
+            } else {
+                key_json_counted
+            };
+            let held = out.held;
+            let j = ev
+                .get_str(k)
+                .map(|v| convert(tree, v, out))
+                .unwrap_or(J::Null);
+            (j, out.held - held)
         };
         let kind = match ev.get_str("type").and_then(Value::as_str) {
             Some("span_start") => Kind::Start,
             Some("span_end") => Kind::End,
             _ => Kind::Other,
         };
-        let name = get("name");
+        let (name, name_held) = get("name", &mut budget.out);
+        most_name_held = most_name_held.max(name_held);
         if !name.is_string() {
             name_problems += 1;
         }
@@ -269,26 +283,31 @@ pub(super) fn normalise(
                 0
             }
         };
-        let span_id = get("span_id");
-        let explicit = get("parent_span_id");
-        let attrs = get("attrs");
+        let (span_id, span_id_held) = get("span_id", &mut budget.out);
+        let (explicit, explicit_held) = get("parent_span_id", &mut budget.out);
+        let (attrs, _) = get("attrs", &mut budget.out);
         let attrs = if truthy(&attrs) {
             attrs
         } else {
             J::Object(Map::new())
         };
-        let parent = if truthy(&explicit) {
-            explicit
+        let (parent, parent_held) = if truthy(&explicit) {
+            (explicit, explicit_held)
         } else {
-            stack.top()
+            // A copy of the open span's id, held by this event: charged again.
+            let (id, held) = stack.top();
+            budget.out.held += held;
+            (id, held)
         };
+        // The keys below copy the id and the parent's text once more.
+        budget.out.held += span_id_held + parent_held;
         let span_key = if truthy(&span_id) {
             key_of(&span_id)
         } else {
             String::new()
         };
         match kind {
-            Kind::Start if !span_key.is_empty() => stack.push(&span_key, &span_id),
+            Kind::Start if !span_key.is_empty() => stack.push(&span_key, &span_id, span_id_held),
             Kind::End if !span_key.is_empty() => stack.remove(&span_key),
             _ => {}
         }
@@ -305,6 +324,22 @@ pub(super) fn normalise(
             attrs,
         });
         budget.check_bytes()?;
+        // Each item copies its parent's name later: charged from above as the largest name
+        // once per event.
+        let held =
+            budget.out.held - before.held + (events.len() as u64).saturating_mul(most_name_held);
+        if held > crate::MAX_SAMPLE_HELD {
+            // Nothing of this sample is kept: what it charged to the file's output goes back.
+            budget.out = before;
+            warn.push(format!(
+                "its trace events' values would take more than {} MiB of memory (the limit \
+                 per sample) after {} of its {} events; skipped",
+                crate::MAX_SAMPLE_HELD >> 20,
+                events.len(),
+                raw_events.len()
+            ));
+            return Ok(Vec::new());
+        }
     }
     if let Some(w) = skipped.warning(raw_events.len(), events.is_empty()) {
         warn.push(w);
@@ -354,17 +389,21 @@ mod tests {
         let mut s = SpanStack::default();
         let j = |x: &str| J::String(x.into());
         for id in ["a", "b", "a", "c"] {
-            s.push(&key_of(&j(id)), &j(id));
+            s.push(&key_of(&j(id)), &j(id), id.len() as u64);
         }
         s.remove(&key_of(&j("a"))); // the inner "a" (third entry) goes
-        assert_eq!(s.top(), j("c"));
+        assert_eq!(s.top(), (j("c"), 1));
         s.remove(&key_of(&j("c")));
-        assert_eq!(s.top(), j("b"), "the hole left by the inner a is skipped");
+        assert_eq!(
+            s.top(),
+            (j("b"), 1),
+            "the hole left by the inner a is skipped"
+        );
         s.remove(&key_of(&j("zzz"))); // not on the stack: nothing happens
-        assert_eq!(s.top(), j("b"));
+        assert_eq!(s.top(), (j("b"), 1));
         s.remove(&key_of(&j("b")));
-        assert_eq!(s.top(), j("a"));
+        assert_eq!(s.top(), (j("a"), 1));
         s.remove(&key_of(&j("a")));
-        assert_eq!(s.top(), J::Null);
+        assert_eq!(s.top(), (J::Null, 0));
     }
 }

@@ -11,6 +11,9 @@ use crate::model::jf64::F;
 use crate::model::sample_fields;
 use crate::CacheHead;
 
+/// Bytes of cache JSON put together before they go to the writer.
+const ROW_BUFFER: usize = 256 << 10;
+
 fn json<W: Write + ?Sized, T: Serialize + ?Sized>(w: &mut W, v: &T) -> io::Result<()> {
     serde_json::to_writer(&mut *w, v).map_err(io::Error::other)
 }
@@ -31,17 +34,18 @@ impl Store {
         w.write_all(b",\"global_end\":")?;
         json(w, &head.global_end.map(F))?;
         w.write_all(b",\"rows\":[")?;
-        // Each row is put together in memory and written in one call: a row is dozens of
-        // small pieces per item, and `w` is often a `dyn Write` (one indirect call each).
-        let mut buf = Vec::new();
+        // Rows go through a buffer of their own: a row is dozens of small pieces per item, and
+        // `w` is often a `dyn Write` (one indirect call each). Not a whole row in memory: one
+        // row may hold most of a file's output (a trace shared by reference, item after item).
+        let mut buf = io::BufWriter::with_capacity(ROW_BUFFER, &mut *w);
         for r in 0..self.len() {
-            buf.clear();
             if r > 0 {
-                buf.push(b',');
+                buf.write_all(b",")?;
             }
             self.write_row(r, &mut buf)?;
-            w.write_all(&buf)?;
         }
+        buf.flush()?;
+        drop(buf);
         w.write_all(b"]}")
     }
 

@@ -55,6 +55,7 @@ fn otlp_wide_resource(traces: usize) -> Vec<u8> {
 pub(super) fn cases() -> Vec<Case> {
     let mut all = values();
     all.extend(work());
+    all.push(shared_name());
     all
 }
 
@@ -151,6 +152,49 @@ fn values() -> Vec<Case> {
             browser: true,
         },
     ]
+}
+
+/// One span named by a 2 000-entry dict (≈ 30 KB of JSON) and 5 000 point events inside it
+/// naming the same dict by reference (the `structured` fuzz target's finding of 2026-12-06):
+/// every point holds its own name and a copy of its parent's, ≈ 1.8 GB as values when each
+/// was converted whole (64 KiB). Names are cut at 4 KiB.
+fn shared_name() -> Case {
+    Case {
+        file: "trace_shared_name.pt",
+        class: 2,
+        what: "one 2 000-entry dict as the name of a span and of its 5 000 children, \
+               each item copying its parent's name: cut at 4 KiB per name",
+        bytes: one_sample(|w| {
+            w.items(5001, |w, i| {
+                if i == 0 {
+                    w.p.empty_dict().mark();
+                    w.s("type").s("span_start").s("name");
+                    w.p.empty_dict().mark();
+                    for k in 0..2000 {
+                        w.p.str(&format!("key{k:05}")).int(k);
+                    }
+                    w.p.setitems().put(2);
+                    w.s("ts");
+                    w.p.float(T0);
+                    w.s("span_id");
+                    w.p.int(1);
+                    w.p.setitems();
+                } else {
+                    w.p.empty_dict().mark();
+                    w.s("type").s("event").s("name");
+                    w.p.get(2);
+                    w.s("ts");
+                    w.p.float(T0 + i as f64);
+                    w.p.setitems();
+                }
+            })
+        }),
+        expect: Expect::Rows {
+            rows: 1,
+            warning: "4 KiB for names and span ids",
+        },
+        browser: true,
+    }
 }
 
 /// Shared work: one value a reader would process once per reference.

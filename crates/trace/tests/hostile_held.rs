@@ -1,0 +1,199 @@
+//! Hostile files whose cost is in what a sample's row holds while it is built: values shared
+//! by pickle reference that every event, or every item, copies (the `structured` fuzz
+//! target's finding of 2026-12-06: a 535 KB dump whose events share one large dict as their
+//! name held ≈ 400 MB, each item copying its parent's name). Names and span ids are
+//! converted within `json::MAX_KEY_BYTES`; a sample whose values would hold more than
+//! `MAX_SAMPLE_HELD` is skipped with a warning, and the samples after it stay.
+
+use std::time::{Duration, Instant};
+
+use picklegen::Pickle;
+
+/// Generous: each finishes in about a second in a debug build.
+const BOUND: Duration = Duration::from_secs(10);
+
+const SHARED: u32 = 1;
+
+fn dump(f: impl FnOnce(&mut Pickle)) -> Vec<u8> {
+    picklegen::rollout_zip(f)
+}
+
+/// `{"index": i, "trace": {"events": [<events>]}, <more>}`.
+fn sample(
+    p: &mut Pickle,
+    i: i64,
+    events: impl FnOnce(&mut Pickle),
+    more: impl FnOnce(&mut Pickle),
+) {
+    p.empty_dict().mark().str("index").int(i).str("trace");
+    p.empty_dict().mark().str("events").empty_list().mark();
+    events(p);
+    p.appends().setitems();
+    more(p);
+    p.setitems();
+}
+
+/// `{"type": kind, "name": <name>, "ts": ts, "span_id": span, "attrs": <attrs>}`.
+fn event(
+    p: &mut Pickle,
+    kind: &str,
+    name: impl FnOnce(&mut Pickle),
+    ts: f64,
+    span: Option<&str>,
+    attrs: impl FnOnce(&mut Pickle),
+) {
+    p.empty_dict().mark().str("type").str(kind).str("name");
+    name(p);
+    p.str("ts").float(ts);
+    if let Some(s) = span {
+        p.str("span_id").str(s);
+    }
+    p.str("attrs");
+    attrs(p);
+    p.setitems();
+}
+
+fn load(bytes: &[u8]) -> trace::Materialized {
+    let t = Instant::now();
+    let b = trace::load(bytes, &trace::LoadOptions::new("x", 0.0))
+        .unwrap()
+        .materialize();
+    assert!(t.elapsed() < BOUND, "{:?}", t.elapsed());
+    b
+}
+
+fn messages(b: &trace::Materialized) -> Vec<String> {
+    b.warnings.iter().map(|w| w.to_string()).collect()
+}
+
+/// One span whose name is a 2 000-entry dict (≈ 30 KB of JSON), and 5 000 point events
+/// inside it naming the same dict by reference: each point copies its own name and its
+/// parent's. Every name is cut at `MAX_KEY_BYTES`, so the row costs ≈ 40 MB of JSON, not
+/// the ≈ 300 MB the full names would (the old code: 64 KiB per copy, held at once).
+#[test]
+fn a_large_shared_name_is_cut_at_the_key_limit() {
+    let bytes = dump(|p| {
+        p.empty_list().mark();
+        sample(
+            p,
+            0,
+            |p| {
+                let big = |p: &mut Pickle| {
+                    p.empty_dict().mark();
+                    for k in 0..2000 {
+                        p.str(&format!("key{k:05}")).int(k);
+                    }
+                    p.setitems().put(SHARED);
+                };
+                event(p, "span_start", big, 1.0, Some("root"), |p| {
+                    p.empty_dict();
+                });
+                for k in 0..5000 {
+                    let named = |p: &mut Pickle| {
+                        p.get(SHARED);
+                    };
+                    event(p, "event", named, 2.0 + k as f64, None, |p| {
+                        p.empty_dict();
+                    });
+                }
+            },
+            |_| {},
+        );
+        p.appends();
+    });
+    assert!(bytes.len() < 400_000, "{} bytes", bytes.len());
+    let b = load(&bytes);
+    let row = &b.cache.rows[0];
+    assert_eq!(row.point_event_count, 5000);
+    let cap = trace::json::MAX_KEY_BYTES + 64;
+    for item in &row.items {
+        let (name, parent) = match item {
+            trace::Item::Span(s) => (&s.name, &s.parent_span_name),
+            trace::Item::Event(p) | trace::Item::OrphanEnd(p) => (&p.name, &p.parent_span_name),
+        };
+        for j in [name, parent] {
+            let text = j.to_string();
+            assert!(text.len() <= cap, "{} bytes", text.len());
+        }
+    }
+    let text = serde_json::to_string(&b.cache).unwrap();
+    assert!(
+        text.contains(trace::json::KEY_CUT_MARK),
+        "the cut name says so"
+    );
+    assert!(text.len() < 50 << 20, "{} bytes of cache", text.len());
+    assert!(
+        messages(&b)
+            .iter()
+            .any(|m| m.contains("4 KiB for names and span ids")),
+        "{:#?}",
+        messages(&b)
+    );
+}
+
+/// A sample whose 300 events share one list of 20 000 empty lists as their attrs: ≈ 60 KB of
+/// JSON each (under the 64 KiB per value) but ≈ 20× that in memory as values, ≈ 400 MB for
+/// the sample. It is skipped with a warning naming the limit once it would pass
+/// `MAX_SAMPLE_HELD`; the next sample keeps its row, and the skipped sample's output is not
+/// charged to the file (the padding keeps the file's own output limit out of the way).
+#[test]
+fn a_sample_holding_too_much_is_skipped_and_the_next_stays() {
+    let bytes = dump(|p| {
+        p.empty_list().mark();
+        sample(
+            p,
+            0,
+            |p| {
+                for k in 0..300 {
+                    let attrs = |p: &mut Pickle| {
+                        if k == 0 {
+                            p.empty_list().mark();
+                            for _ in 0..20_000 {
+                                p.empty_list();
+                            }
+                            p.appends().put(SHARED);
+                        } else {
+                            p.get(SHARED);
+                        }
+                    };
+                    let name = |p: &mut Pickle| {
+                        p.str("e");
+                    };
+                    event(p, "event", name, 1.0 + k as f64, None, attrs);
+                }
+            },
+            |_| {},
+        );
+        sample(
+            p,
+            1,
+            |p| {
+                let name = |p: &mut Pickle| {
+                    p.str("ok");
+                };
+                event(p, "event", name, 1.0, None, |p| {
+                    p.empty_dict();
+                });
+            },
+            |p| {
+                p.str("prompt").str(&"x".repeat(100_000));
+            },
+        );
+        p.appends();
+    });
+    let b = load(&bytes);
+    let ms = messages(&b);
+    let limit = format!("more than {} MiB of memory", trace::MAX_SAMPLE_HELD >> 20);
+    assert!(
+        ms.iter()
+            .any(|m| m.starts_with("sample 0: ") && m.contains(&limit) && m.contains("skipped")),
+        "{ms:#?}"
+    );
+    assert!(
+        !ms.iter().any(|m| m.contains("not shown")),
+        "the file's limits are not what stopped it: {ms:#?}"
+    );
+    assert_eq!(b.cache.rows.len(), 1, "{ms:#?}");
+    assert_eq!(b.cache.rows[0].sample_index, serde_json::json!(1));
+    assert_eq!(b.analysis.samples, 2, "facts still cover both samples");
+}
