@@ -14,7 +14,10 @@ use crate::Src;
 pub fn load(src: &Src, name: &str) -> Result<Loaded, String> {
     let shown = src.shown(name);
     let recorded = src.recorded(name);
-    let mut loader = Loader::new(LoadOptions::new(&recorded, crate::now()));
+    let mut loader = Loader::new(LoadOptions {
+        size_hint: Some(src.size()),
+        ..LoadOptions::new(&recorded, crate::now())
+    });
     src.chunks(&mut |chunk| {
         loader.push(chunk).map_err(|e| e.to_string())?;
         Ok(loader.is_done())

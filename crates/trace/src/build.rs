@@ -80,6 +80,18 @@ impl Driver {
     }
 
     /// The output and event limits of `limits` for an input of `bytes` (never lowered).
+    /// Room for the rows of a file of `bytes` bytes ([`LoadOptions::size_hint`]), sized on
+    /// the densest dumps (the `--turns 60` benchmark: an item per ≈ 345 bytes, attribute text
+    /// 0.4× the file), and never past what the limits let a build hold.
+    ///
+    /// [`LoadOptions::size_hint`]: crate::LoadOptions::size_hint
+    pub(crate) fn reserve_for(&mut self, bytes: u64) {
+        let bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
+        let items = (bytes / 320).min(self.limits.max_file_items);
+        let limit = usize::try_from(crate::MAX_OUTPUT_BYTES).unwrap_or(usize::MAX);
+        self.store.reserve(items, (bytes / 2).min(limit));
+    }
+
     fn set_input(&mut self, bytes: u64) {
         if self.fixed {
             return;
@@ -282,6 +294,7 @@ impl Driver {
         let analysis = self
             .analyzer
             .finish(&self.facts, &metrics::Thresholds::default());
+        self.store.trim();
         Ok(Loaded {
             analysis,
             head: CacheHead {

@@ -28,6 +28,11 @@ pub struct LoadOptions<'a> {
     /// Called with (samples done, samples total) every [`crate::PROGRESS_EVERY`] samples of
     /// the final build and at its end.
     pub progress: Option<&'a dyn Fn(usize, usize)>,
+    /// The file's size when known before it is read (a file on disk): room for the rows of a
+    /// file that large is reserved up front ([`Store::reserve`](crate::store::Store::reserve)),
+    /// so a large build does not copy its columns as they grow. Address space only: pages
+    /// never written are never resident. Leave it `None` in wasm, whose memory is committed.
+    pub size_hint: Option<u64>,
 }
 
 impl<'a> LoadOptions<'a> {
@@ -38,6 +43,7 @@ impl<'a> LoadOptions<'a> {
             generated_at,
             limits: None,
             progress: None,
+            size_hint: None,
         }
     }
 }
@@ -51,7 +57,7 @@ pub enum Content {
 /// Loads bytes already in memory: a dump (`.pt`, legacy torch, bare pickle), a cache JSON,
 /// OTLP/JSON or a row store's bytes, by content. Prometheus data is refused with a message saying what it is.
 pub fn load(bytes: &[u8], options: &LoadOptions) -> Result<Loaded, Error> {
-    rows_of(parse(bytes, options.limits)?.finish(options)?)
+    rows_of(parse(bytes, options)?.finish(options)?)
 }
 
 /// Rows from a dump's value tree already read (every sample in order), under
@@ -124,7 +130,7 @@ impl<'a> Loader<'a> {
                     let buf = std::mem::take(buf);
                     self.state = match sniff::kind(&buf) {
                         Kind::Dump => {
-                            let driver = new_driver(self.options.limits);
+                            let driver = new_driver(&self.options);
                             let sink = Box::new(build::Sink(driver.clone()));
                             let mut r =
                                 Box::new(pt::StreamReader::with_sink(&TIMELINE_LIMITS, sink));
@@ -165,7 +171,7 @@ impl<'a> Loader<'a> {
     pub fn finish_content(self) -> Result<Content, Error> {
         let options = self.options;
         let parsed = match self.state {
-            State::Whole(buf) | State::Sniff(buf) => parse(&buf, options.limits)?,
+            State::Whole(buf) | State::Sniff(buf) => parse(&buf, &options)?,
             State::Dump(r, driver) => Parsed::Dump {
                 dump: r.finish()?,
                 bytes: self.fed,
@@ -176,12 +182,15 @@ impl<'a> Loader<'a> {
     }
 }
 
-fn new_driver(limits: Option<BuildLimits>) -> Rc<RefCell<build::Driver>> {
-    let driver = match limits {
+fn new_driver(options: &LoadOptions) -> Rc<RefCell<build::Driver>> {
+    let mut driver = match options.limits {
         Some(l) => build::Driver::new(l, true),
         // Grows with the bytes read (see `build.rs`).
         None => build::Driver::new(BuildLimits::for_input(0), false),
     };
+    if let Some(bytes) = options.size_hint {
+        driver.reserve_for(bytes);
+    }
     Rc::new(RefCell::new(driver))
 }
 
@@ -206,7 +215,7 @@ enum Parsed {
 
 /// Reads the bytes: a dump into its value tree (long numeric lists elided, samples handed to
 /// the build as they complete), a JSON validated.
-fn parse(bytes: &[u8], limits: Option<BuildLimits>) -> Result<Parsed, Error> {
+fn parse(bytes: &[u8], options: &LoadOptions) -> Result<Parsed, Error> {
     match sniff::kind(bytes) {
         Kind::Prometheus => interop::parse_prometheus(bytes).map(Parsed::Series),
         Kind::Store => crate::store::binary::read(bytes).map(|l| Parsed::Store(Box::new(l))),
@@ -224,7 +233,7 @@ fn parse(bytes: &[u8], limits: Option<BuildLimits>) -> Result<Parsed, Error> {
             cache_json::cache_from_json(value).map(|b| Parsed::Cache(Box::new(b)))
         }
         Kind::Dump => {
-            let driver = new_driver(limits);
+            let driver = new_driver(options);
             let sink = Box::new(build::Sink(driver.clone()));
             let dump = pt::read_with_sink(bytes, &Limits::for_timeline(), sink)?;
             Ok(Parsed::Dump {
@@ -278,7 +287,7 @@ mod tests {
     #[test]
     fn an_otlp_file_carries_its_size_to_the_build() {
         let bytes = br#"{"resourceSpans": [{"scopeSpans": []}]}"#;
-        match parse(bytes, None) {
+        match parse(bytes, &LoadOptions::new("x", 0.0)) {
             Ok(Parsed::Otlp(_, n)) => assert_eq!(n, bytes.len() as u64),
             Ok(_) => panic!("not read as OTLP"),
             Err(e) => panic!("{e}"),

@@ -262,3 +262,58 @@ fn catalog_cases_stream_like_whole_reads() {
         }
     }
 }
+
+/// A size hint (what `ops` gives for a file on disk) reserves room for the rows and changes
+/// nothing they are: the same bytes whole, streamed, with and without it; room a hint as
+/// large as the 427 MB benchmark dump reserved and the rows did not use is given back.
+#[test]
+fn a_size_hint_reserves_room_and_changes_nothing() {
+    let hinted = |bytes: &[u8], hint: u64| {
+        let options = trace::LoadOptions {
+            size_hint: Some(hint),
+            ..trace::LoadOptions::new("x", 0.0)
+        };
+        let mut loader = trace::Loader::new(options);
+        for c in bytes.chunks(4096) {
+            loader.push(c).unwrap();
+        }
+        loader.finish().unwrap()
+    };
+    for path in fixtures() {
+        let bytes = std::fs::read(&path).unwrap();
+        let plain = whole(&bytes);
+        for hint in [bytes.len() as u64, 0, 427 << 20] {
+            let got = serde_json::to_string(&hinted(&bytes, hint).materialize()).unwrap();
+            assert!(
+                got == plain,
+                "{}: hint {hint} changed the rows",
+                path.display()
+            );
+        }
+    }
+    // What the rows did not use is given back once they are built.
+    let bytes = std::fs::read(&fixtures()[0]).unwrap();
+    let big = hinted(&bytes, 427 << 20);
+    let s = &big.store;
+    assert!(s.cols.kind.len() > 0);
+    assert!(
+        s.cols.kind.capacity() <= 2 * s.cols.kind.len() && s.attrs.capacity() <= 2 * s.attrs.len(),
+        "{} items in {}, {} attribute bytes in {}",
+        s.cols.kind.len(),
+        s.cols.kind.capacity(),
+        s.attrs.len(),
+        s.attrs.capacity()
+    );
+}
+
+/// The room a hint reserves, before any row is built.
+#[test]
+fn a_size_hint_reserves_the_columns_up_front() {
+    let mut store = trace::store::Store::default();
+    store.reserve(1_300_000, 200 << 20);
+    assert!(store.cols.kind.capacity() >= 1_300_000);
+    assert!(store.cols.attr_at.capacity() >= 1_300_000);
+    assert!(store.attrs.capacity() >= 200 << 20);
+    store.trim();
+    assert!(store.attrs.capacity() < 1 << 20, "trim gives it back");
+}

@@ -44,6 +44,28 @@ impl Interner {
         id
     }
 
+    /// Room for `texts` more texts of `bytes` bytes in all (see [`super::Store::reserve`]).
+    pub fn reserve(&mut self, texts: usize, bytes: usize) {
+        self.text.reserve(bytes);
+        self.ends.reserve(texts);
+        self.hashes.reserve(texts);
+        let hashes = &self.hashes;
+        self.index.reserve(texts, |&id| hashes[id as usize]);
+    }
+
+    /// Gives back reserved room less than half used (see [`super::Store::trim`]).
+    pub fn trim(&mut self) {
+        if self.text.capacity() / 2 > self.text.len() {
+            self.text.shrink_to_fit();
+        }
+        if self.ends.capacity() / 2 > self.ends.len() {
+            self.ends.shrink_to_fit();
+            self.hashes.shrink_to_fit();
+            let hashes = &self.hashes;
+            self.index.shrink_to_fit(|&id| hashes[id as usize]);
+        }
+    }
+
     /// The id of a JSON text.
     pub fn intern_text(&mut self, json: &str) -> u32 {
         let hash = self.hasher.hash_one(json);
