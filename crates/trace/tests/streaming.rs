@@ -295,7 +295,7 @@ fn a_size_hint_reserves_room_and_changes_nothing() {
     let bytes = std::fs::read(&fixtures()[0]).unwrap();
     let big = hinted(&bytes, 427 << 20);
     let s = &big.store;
-    assert!(s.cols.kind.len() > 0);
+    assert!(!s.cols.kind.is_empty());
     assert!(
         s.cols.kind.capacity() <= 2 * s.cols.kind.len() && s.attrs.capacity() <= 2 * s.attrs.len(),
         "{} items in {}, {} attribute bytes in {}",
