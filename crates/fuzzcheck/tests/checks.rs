@@ -143,7 +143,7 @@ fn nested(outer: u32, inner: u32, value: i64) -> Tree {
     nodes[outer as usize] = Node::List(vec![Value::Node(NodeId(inner))]);
     nodes[inner as usize] = Node::List(vec![Value::Int(value)]);
     Tree {
-        nodes,
+        nodes: nodes.into(),
         root: Value::Node(NodeId(outer)),
     }
 }
@@ -153,13 +153,13 @@ fn canonical_form_ignores_numbering_but_not_values_and_survives_cycles() {
     assert_eq!(canonical(&nested(0, 1, 1)), canonical(&nested(1, 0, 1)));
     assert_ne!(canonical(&nested(0, 1, 1)), canonical(&nested(0, 1, 2)));
     let cyclic = Tree {
-        nodes: vec![Node::List(vec![Value::Node(NodeId(0))])],
+        nodes: vec![Node::List(vec![Value::Node(NodeId(0))])].into(),
         root: Value::Node(NodeId(0)),
     };
     assert_eq!(canonical(&cyclic), "root #0 \nlist #0 ");
     // NaN equals itself, -0.0 differs from 0.0.
     let float = |f: f64| Tree {
-        nodes: Vec::new(),
+        nodes: Default::default(),
         root: Value::Float(f),
     };
     assert_eq!(canonical(&float(f64::NAN)), canonical(&float(f64::NAN)));
@@ -170,7 +170,7 @@ fn canonical_form_ignores_numbering_but_not_values_and_survives_cycles() {
 fn a_shared_string_counts_once_and_a_tree_over_its_limit_is_reported() {
     let s: std::rc::Rc<str> = "x".repeat(1 << 20).into();
     let tree = Tree {
-        nodes: vec![Node::List(vec![Value::Str(s); 1000])],
+        nodes: vec![Node::List(vec![Value::Str(s); 1000])].into(),
         root: Value::Node(NodeId(0)),
     };
     let bytes = tree_bytes(&tree);

@@ -34,6 +34,7 @@
 //! - `sink.rs`: [`SampleSink`], samples handed over and freed as they are read.
 //! - `tensor.rs`: [`Archive`], a torch ZIP's tensor storages read on request (train data).
 
+mod arena;
 mod container;
 mod error;
 pub mod pickle;
@@ -44,6 +45,7 @@ mod value;
 pub mod walk;
 mod zipdir;
 
+pub use arena::Nodes;
 pub use container::{read, sniff, Dump, Format};
 pub use error::{Error, PickleError, PickleErrorKind};
 pub use sink::SampleSink;

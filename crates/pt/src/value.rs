@@ -196,7 +196,7 @@ impl Dict {
 /// A parsed pickle: the arena and the root value.
 #[derive(Debug, Clone)]
 pub struct Tree {
-    pub nodes: Vec<Node>,
+    pub nodes: crate::Nodes,
     pub root: Value,
 }
 

@@ -238,7 +238,8 @@ mod tests {
             nodes: vec![
                 object("m.C", Value::Node(NodeId(1))),
                 Node::Tuple(vec![Value::Node(NodeId(0)), Value::None]),
-            ],
+            ]
+            .into(),
             root: Value::Node(NodeId(0)),
         };
         assert_eq!(repr(&tree, &tree.root, 100), "<m.C object>");
@@ -255,7 +256,8 @@ mod tests {
                 object("torch.Tensor", Value::Node(NodeId(1))),
                 Node::Dict(d),
                 Node::List(vec![Value::Node(NodeId(0))]),
-            ],
+            ]
+            .into(),
             root: Value::Node(NodeId(0)),
         };
         assert_eq!(
@@ -271,7 +273,7 @@ mod tests {
             d.insert(Value::Int(i), Value::Int(i));
         }
         let tree = Tree {
-            nodes: vec![Node::Dict(d)],
+            nodes: vec![Node::Dict(d)].into(),
             root: Value::Node(NodeId(0)),
         };
         let t = std::time::Instant::now();

@@ -63,7 +63,8 @@ mod tests {
             nodes: vec![
                 object("m.C", Value::Node(NodeId(1))),
                 Node::Tuple(vec![Value::Node(NodeId(0)), Value::None]),
-            ],
+            ]
+            .into(),
             root: Value::Node(NodeId(0)),
         };
         assert!(dict_of(&tree, &tree.root).is_none());

@@ -6,9 +6,9 @@ use crate::sink::SampleSink;
 use crate::value::{Node, Tree, Value};
 
 /// What a node's items were charged (as `alloc` counts them), returned when it is released.
-/// Its slot (`NODE_BYTES`) stays charged: a released node still occupies its place in
-/// `Tree::nodes` (ids are indices), so a pickle that makes containers between batches would
-/// otherwise grow the arena past `max_memory` with every slot uncharged.
+/// Its slot (`NODE_BYTES`) stays charged, although the arena drops released runs
+/// (`arena.rs`): the charges then match the whole read's, which releases nothing, so both
+/// reads stop at the same place on the same file.
 fn charged(node: &Node) -> usize {
     let items = match node {
         Node::List(v) | Node::Tuple(v) | Node::Set(v) | Node::FrozenSet(v) => v.len(),
@@ -49,15 +49,9 @@ impl<'l> Machine<'l> {
         self.nodes = tree.nodes;
         let end = self.nodes.len();
         let mut freed = 0usize;
-        for node in self
-            .nodes
-            .get_mut(self.release_from..end)
-            .into_iter()
-            .flatten()
-        {
+        self.nodes.release_from(self.release_from, |node| {
             freed = freed.saturating_add(charged(node));
-            *node = Node::Released;
-        }
+        });
         self.memory = self.memory.saturating_sub(freed);
         self.release_from = end;
     }

@@ -67,7 +67,7 @@ pub enum Progress {
 /// A pickle machine in progress.
 pub struct Machine<'l> {
     limits: &'l Limits,
-    nodes: Vec<Node>,
+    nodes: crate::Nodes,
     stack: Vec<Value>,
     marks: Vec<usize>,
     memo: Vec<Option<Value>>,
@@ -122,7 +122,7 @@ impl<'l> Machine<'l> {
     pub fn new(limits: &'l Limits, base: u64) -> Self {
         Machine {
             limits,
-            nodes: Vec::new(),
+            nodes: crate::Nodes::default(),
             stack: Vec::new(),
             marks: Vec::new(),
             memo: Vec::new(),
@@ -316,7 +316,7 @@ impl<'l> Machine<'l> {
         self.charge(NODE_BYTES)?;
         let id = u32::try_from(self.nodes.len())
             .map_err(|_| K::Malformed("more than 2^32 containers".into()))?;
-        self.nodes.push(node);
+        let _ = self.nodes.push(node);
         Ok(Value::Node(NodeId(id)))
     }
 

@@ -212,10 +212,12 @@ impl Machine<'_> {
         if let Some(Node::List(v)) = self.nodes.get(id) {
             self.memory = self.memory.saturating_sub(v.len() * VALUE_BYTES);
         }
-        self.nodes[id] = Node::ElidedList {
-            len: before + count,
-            sum: before_sum + sum,
-        };
+        if let Some(node) = self.nodes.get_mut(id) {
+            *node = Node::ElidedList {
+                len: before + count,
+                sum: before_sum + sum,
+            };
+        }
         inp.pos = p + 1;
         true
     }

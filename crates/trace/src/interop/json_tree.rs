@@ -61,7 +61,7 @@ impl TreeBuilder {
 
     pub fn finish(self, root: Value) -> Tree {
         Tree {
-            nodes: self.nodes,
+            nodes: self.nodes.into(),
             root,
         }
     }
