@@ -163,7 +163,7 @@ pub struct DumpScan(Format);
 /// A pickle dump (slime) or a verl step log (JSONL), as the run's layout named it.
 enum Format {
     Pickle {
-        reader: pt::StreamReader<'static>,
+        reader: Box<pt::StreamReader<'static>>,
         inner: Rc<RefCell<Inner>>,
         /// Bytes pushed so far.
         fed: u64,
@@ -195,7 +195,10 @@ impl DumpScan {
     fn new(limits: &'static Limits, detail: bool) -> DumpScan {
         let inner = Rc::new(RefCell::new(Inner::new(detail)));
         DumpScan(Format::Pickle {
-            reader: pt::StreamReader::with_sink(limits, Box::new(Sink(inner.clone()))),
+            reader: Box::new(pt::StreamReader::with_sink(
+                limits,
+                Box::new(Sink(inner.clone())),
+            )),
             inner,
             fed: 0,
         })
