@@ -174,37 +174,49 @@ impl Machine<'_> {
         let mut p = inp.pos;
         let mut count = 0u64;
         let mut sum = 0.0f64;
+        // One tight loop per run of the same opcode (a list of token ids is all BININT, of log
+        // probs all BINFLOAT): the bulk of a dump's bytes go through here.
+        macro_rules! run_of {
+            ($op:expr, $n:expr, $value:expr) => {{
+                while let Some(b) = buf.get(p..p + 1 + $n) {
+                    if b[0] != $op {
+                        break;
+                    }
+                    if count >= room {
+                        return false;
+                    }
+                    let arg: [u8; $n] = match b[1..].try_into() {
+                        Ok(a) => a,
+                        Err(_) => return false,
+                    };
+                    sum += $value(arg);
+                    count += 1;
+                    p += 1 + $n;
+                }
+                // An opcode of this run whose argument has not arrived yet.
+                if buf.get(p) == Some(&$op) {
+                    return false;
+                }
+            }};
+        }
         loop {
-            let arg = |n: usize| buf.get(p + 1..p + 1 + n);
-            let (step, value) = match buf.get(p) {
-                Some(b'K') => match arg(1) {
-                    Some(b) => (2, b[0] as f64),
-                    None => return false,
-                },
-                Some(b'M') => match arg(2) {
-                    Some(b) => (3, u16::from_le_bytes([b[0], b[1]]) as f64),
-                    None => return false,
-                },
-                Some(b'J') => match arg(4) {
-                    Some(b) => (5, i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64),
-                    None => return false,
-                },
-                Some(b'G') => match arg(8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
-                    Some(b) => (9, f64::from_be_bytes(b)),
-                    None => return false,
-                },
-                Some(0x88) => (1, 1.0),
-                Some(0x89) => (1, 0.0),
+            match buf.get(p) {
+                Some(b'K') => run_of!(b'K', 1, |a: [u8; 1]| a[0] as f64),
+                Some(b'M') => run_of!(b'M', 2, |a: [u8; 2]| u16::from_le_bytes(a) as f64),
+                Some(b'J') => run_of!(b'J', 4, |a: [u8; 4]| i32::from_le_bytes(a) as f64),
+                Some(b'G') => run_of!(b'G', 8, f64::from_be_bytes),
+                Some(0x88) | Some(0x89) => {
+                    if count >= room {
+                        return false;
+                    }
+                    sum += if buf[p] == 0x88 { 1.0 } else { 0.0 };
+                    count += 1;
+                    p += 1;
+                }
                 Some(b'e') => break,
                 // Anything else (None included: not a number on either path).
                 _ => return false,
-            };
-            p += step;
-            count += 1;
-            if count > room {
-                return false;
             }
-            sum += value;
         }
         if before + count <= max as u64 {
             return false;
