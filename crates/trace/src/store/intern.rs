@@ -46,11 +46,12 @@ impl Interner {
 
     /// Room for `texts` more texts of `bytes` bytes in all (see [`super::Store::reserve`]).
     pub fn reserve(&mut self, texts: usize, bytes: usize) {
-        self.text.reserve(bytes);
-        self.ends.reserve(texts);
-        self.hashes.reserve(texts);
+        // Room refused (an address-space limit) is simply not reserved.
+        let _ = self.text.try_reserve(bytes);
+        let _ = self.ends.try_reserve(texts);
+        let _ = self.hashes.try_reserve(texts);
         let hashes = &self.hashes;
-        self.index.reserve(texts, |&id| hashes[id as usize]);
+        let _ = self.index.try_reserve(texts, |&id| hashes[id as usize]);
     }
 
     /// Gives back reserved room less than half used (see [`super::Store::trim`]).

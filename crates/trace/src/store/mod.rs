@@ -128,14 +128,15 @@ impl Store {
     /// Room for about `items` items (and their span ids) and `attr_bytes` of attribute text, so that a large
     /// build does not copy its columns as they grow (each doubling copies what is there into
     /// memory never touched before: a tenth of a 1 M-span build's time). Room never written
-    /// is only reserved address space.
+    /// is only reserved address space; room the allocator refuses (an address-space limit)
+    /// is simply not reserved.
     pub fn reserve(&mut self, items: usize, attr_bytes: usize) {
         let c = &mut self.cols;
-        c.kind.reserve(items);
+        let _ = c.kind.try_reserve(items);
         for v in [&mut c.start, &mut c.end, &mut c.display_end] {
-            v.reserve(items);
+            let _ = v.try_reserve(items);
         }
-        c.attempt.reserve(items);
+        let _ = c.attempt.try_reserve(items);
         for v in [
             &mut c.name,
             &mut c.parent_span_name,
@@ -144,11 +145,11 @@ impl Store {
             &mut c.lane,
             &mut c.depth,
         ] {
-            v.reserve(items);
+            let _ = v.try_reserve(items);
         }
-        c.attr_at.reserve(items);
-        c.attr_mid.reserve(items);
-        self.attrs.reserve(attr_bytes);
+        let _ = c.attr_at.try_reserve(items);
+        let _ = c.attr_mid.try_reserve(items);
+        let _ = self.attrs.try_reserve(attr_bytes);
         // Span ids: about one new id per item, a uuid's hex text each.
         self.ids.reserve(items, items.saturating_mul(40));
     }
