@@ -6,13 +6,12 @@ use trace::{Item, Materialized, State};
 /// Output bound: the JSON of a `Materialized` may be at most this many bytes per input byte, plus
 /// [`OUT_FLOOR`].
 ///
-/// Why this figure: an honest dump costs more input than it yields (a fixture's cache is about
-/// the size of its `.pt`). The most an honest-looking pickle can yield is one item (≈ 300 bytes
-/// of row JSON) per 1-byte `DUP` of a shared event, with a few shared attrs: a few hundred bytes
-/// per input byte. 1024 leaves room for that and still catches the amplifications of issue #12
-/// class 2 (one 1 MiB string named 4 096 times, one sample listed 50 000 times), which give
-/// 10⁴–10⁶ bytes out per byte in.
-pub const OUT_PER_INPUT_BYTE: usize = 1024;
+/// Why this figure: the rows may be at most `trace::OUTPUT_PER_INPUT_BYTE` (256) bytes per
+/// input byte (an honest dump yields about one; one sample listed 50 000 times, ≈ 280); twice
+/// that leaves room for the warnings and the analysis beside them, and still catches a limit
+/// that is not charged for what it writes (an id copied into every item: ≈ 4 000 bytes out
+/// per byte in) and the amplifications of issue #12 class 2 (10⁴–10⁶).
+pub const OUT_PER_INPUT_BYTE: usize = 2 * trace::OUTPUT_PER_INPUT_BYTE as usize;
 
 /// Output any input may have regardless of its size (a tiny file with a few rows and metrics).
 pub const OUT_FLOOR: usize = 1 << 20;

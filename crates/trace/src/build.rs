@@ -79,7 +79,6 @@ impl Driver {
         }
     }
 
-    /// The output and event limits of `limits` for an input of `bytes` (never lowered).
     /// Room for the rows of a file of `bytes` bytes ([`LoadOptions::size_hint`]), sized on
     /// the densest dumps (the `--turns 60` benchmark: an item per ≈ 345 bytes, attribute text
     /// 0.4× the file), and never past what the limits let a build hold.
@@ -92,6 +91,7 @@ impl Driver {
         self.store.reserve(items, (bytes / 2).min(limit));
     }
 
+    /// The output, event and held limits of `limits` for an input of `bytes` (never lowered).
     fn set_input(&mut self, bytes: u64) {
         if self.fixed {
             return;
@@ -99,6 +99,7 @@ impl Driver {
         let l = BuildLimits::for_input(bytes);
         self.budget.max_bytes = self.budget.max_bytes.max(l.max_output_bytes);
         self.budget.max_events = self.budget.max_events.max(l.max_file_events);
+        self.budget.max_sample_held = self.budget.max_sample_held.max(l.max_sample_held);
     }
 
     /// Sample `i`. `released`: the reader frees it once this returns.

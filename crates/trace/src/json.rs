@@ -40,7 +40,7 @@ pub struct Output {
     pub bytes: u64,
     pub cut: u64,
     /// Memory the converted values hold, estimated: their text plus [`HELD_PER_VALUE`] per
-    /// value. A `serde_json` value of many small entries takes up to ≈ 16× its text, so this,
+    /// value and per dict key. A `serde_json` value of many small entries takes up to ≈ 16× its text, so this,
     /// not `bytes`, bounds what a sample's events hold while its row is built.
     pub held: u64,
 }
@@ -82,6 +82,8 @@ struct Budget {
     marks: usize,
     /// The mark that says so.
     mark: &'static str,
+    /// Dict keys converted (each a map entry and an allocation besides its value).
+    keys: usize,
 }
 
 impl Budget {
@@ -138,11 +140,12 @@ fn to_json_within(tree: &Tree, v: &Value, out: &mut Output, max: usize, mark: &'
         cut: false,
         marks: 0,
         mark,
+        keys: 0,
     };
     let j = convert(tree, v, &mut b);
     let text = (max - b.left.min(max)) as u64 + (b.marks * (mark.len() + 8)) as u64;
     out.bytes += text;
-    out.held += text + HELD_PER_VALUE * (MAX_NODES - b.nodes) as u64;
+    out.held += text + HELD_PER_VALUE * ((MAX_NODES - b.nodes) + b.keys) as u64;
     if b.cut {
         out.cut += 1;
     }
@@ -239,6 +242,7 @@ fn convert(tree: &Tree, v: &Value, b: &mut Budget) -> J {
                             let (cost, covered) = str_cost(&k, b.left);
                             if covered == k.len() && b.take(cost + 2) {
                                 *at += 1;
+                                b.keys += 1;
                                 *key = Some(k);
                                 next = Some(child);
                                 continue;

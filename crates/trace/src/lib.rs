@@ -59,12 +59,18 @@ pub const MAX_SAMPLES: usize = 1 << 20;
 /// sample (400 000 events) is within it.
 pub const MAX_SAMPLE_EVENTS: usize = 1 << 20;
 /// Memory one sample's converted trace values may hold while its row is built
-/// ([`json::Output::held`], an estimate); a sample that would pass it is skipped with a
-/// warning. Events sharing one large value by pickle reference each convert it again, so
-/// without this a 535 KB file held ≈ 400 MB in one sample's events. Real samples hold far
-/// less: the `--turns 60` benchmark's ≈ 600 events, ≈ 0.6 MB; 100 000 events of 1 KB
-/// attributes, ≈ 230 MB.
-pub const MAX_SAMPLE_HELD: u64 = 256 << 20;
+/// ([`json::Output::held`], an estimate), at most: below it, [`SAMPLE_HELD_FLOOR`] plus
+/// [`SAMPLE_HELD_PER_INPUT_BYTE`] per byte of the file ([`BuildLimits::for_input`]); a
+/// sample that would pass it is skipped with a warning. Events sharing one large value by
+/// pickle reference each convert it again, so without this a 535 KB file held ≈ 400 MB in
+/// one sample's events. Real samples hold ≈ 1 KB per event (the `--turns 60` benchmark's
+/// ≈ 600 events, ≈ 0.6 MB; a 200 000-span sample in a 46 MB file, ≈ 360 MB), and every byte
+/// of an event's pickle holds at most a few: 16 per byte leaves them room.
+pub const MAX_SAMPLE_HELD: u64 = 4 << 30;
+/// What any sample may hold whatever the file's size (see [`MAX_SAMPLE_HELD`]).
+pub const SAMPLE_HELD_FLOOR: u64 = 256 << 20;
+/// See [`MAX_SAMPLE_HELD`].
+pub const SAMPLE_HELD_PER_INPUT_BYTE: u64 = 16;
 /// Trace events visited over all samples of a file, kept or skipped. Skipped events (not a
 /// dict, no usable `ts`) produce nothing, so without this a sample naming one bad event a
 /// million times, named a million times in the sample list, costs 2^40 visits from a 4 MB
@@ -91,9 +97,10 @@ pub const MAX_OUTPUT_BYTES: u64 = 1 << 30;
 /// byte out per byte in (the 430 MB `--turns 60` benchmark dump: 1.4; a dense trace of small
 /// events with memoised keys: ≈ 10); only shared references give more. The rows are held in
 /// memory as the text they write, so this is also what a small file may cost in memory: 256
-/// leaves room for honest sharing while a 535 KB file whose events share one large dict
-/// (`fuzz/regressions/structured/`) stays near 130 MB instead of 313 MB, and a hostile 1 MB
-/// file under ≈ 0.3 GB.
+/// leaves room for honest sharing (one sample named 50 000 times, the catalogue's
+/// `trace_shared_sample.pt`, gives ≈ 280 bytes out per byte in) while a hostile 1 MB file of
+/// shared attributes gives at most ≈ 0.25 GB of JSON (measured peak ≈ 0.8 GB: the text, the
+/// sample's values and the store's buffer at once).
 pub const OUTPUT_PER_INPUT_BYTE: u64 = 256;
 /// Output any dump may have whatever its size.
 pub const OUTPUT_FLOOR: u64 = 1 << 20;
@@ -109,6 +116,8 @@ pub struct BuildLimits {
     pub max_file_items: usize,
     pub max_file_events: usize,
     pub max_output_bytes: u64,
+    /// What one sample's row in the making may hold ([`MAX_SAMPLE_HELD`]).
+    pub max_sample_held: u64,
 }
 
 impl BuildLimits {
@@ -118,12 +127,14 @@ impl BuildLimits {
         max_file_items: MAX_FILE_ITEMS,
         max_file_events: MAX_FILE_EVENTS,
         max_output_bytes: MAX_OUTPUT_BYTES,
+        max_sample_held: MAX_SAMPLE_HELD,
     };
 
     /// The limits for a file of `input_bytes` bytes: [`BuildLimits::DEFAULT`] with the output
     /// and the trace events visited also bounded by the file's size
     /// ([`OUTPUT_PER_INPUT_BYTE`], [`OUTPUT_FLOOR`], [`EVENTS_PER_INPUT_BYTE`],
-    /// [`EVENTS_FLOOR`]).
+    /// [`EVENTS_FLOOR`]), and what a sample may hold ([`SAMPLE_HELD_PER_INPUT_BYTE`],
+    /// [`SAMPLE_HELD_FLOOR`]).
     pub fn for_input(input_bytes: u64) -> BuildLimits {
         let by_size = OUTPUT_PER_INPUT_BYTE
             .saturating_mul(input_bytes)
@@ -132,9 +143,13 @@ impl BuildLimits {
             .unwrap_or(usize::MAX)
             .saturating_mul(EVENTS_PER_INPUT_BYTE)
             .saturating_add(EVENTS_FLOOR);
+        let held = SAMPLE_HELD_PER_INPUT_BYTE
+            .saturating_mul(input_bytes)
+            .saturating_add(SAMPLE_HELD_FLOOR);
         BuildLimits {
             max_output_bytes: by_size.min(MAX_OUTPUT_BYTES),
             max_file_events: events.min(MAX_FILE_EVENTS),
+            max_sample_held: held.min(MAX_SAMPLE_HELD),
             ..BuildLimits::DEFAULT
         }
     }

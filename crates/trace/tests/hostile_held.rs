@@ -132,8 +132,8 @@ fn a_large_shared_name_is_cut_at_the_key_limit() {
 }
 
 /// A sample whose 300 events share one list of 20 000 empty lists as their attrs: ≈ 60 KB of
-/// JSON each (under the 64 KiB per value) but ≈ 20× that in memory as values, ≈ 400 MB for
-/// the sample. It is skipped with a warning naming the limit once it would pass
+/// JSON each (under the 64 KiB per value) but ≈ 10× that in memory as values (≈ 20× as
+/// estimated), ≈ 400 MB for the sample. It is skipped with a warning naming the limit once it would pass
 /// `MAX_SAMPLE_HELD`; the next sample keeps its row, and the skipped sample's output is not
 /// charged to the file (the padding keeps the file's own output limit out of the way).
 #[test]
@@ -183,7 +183,8 @@ fn a_sample_holding_too_much_is_skipped_and_the_next_stays() {
     });
     let b = load(&bytes);
     let ms = messages(&b);
-    let limit = format!("more than {} MiB of memory", trace::MAX_SAMPLE_HELD >> 20);
+    let held = trace::BuildLimits::for_input(bytes.len() as u64).max_sample_held;
+    let limit = format!("more than {} MiB of memory", held >> 20);
     assert!(
         ms.iter()
             .any(|m| m.starts_with("sample 0: ") && m.contains(&limit) && m.contains("skipped")),
@@ -196,4 +197,75 @@ fn a_sample_holding_too_much_is_skipped_and_the_next_stays() {
     assert_eq!(b.cache.rows.len(), 1, "{ms:#?}");
     assert_eq!(b.cache.rows[0].sample_index, serde_json::json!(1));
     assert_eq!(b.analysis.samples, 2, "facts still cover both samples");
+}
+
+/// What a sample may hold grows with the file, as its output does: a 46 MB dump of one honest
+/// 200 000-span sample holds ≈ 360 MB while its row is built, and must not be skipped.
+#[test]
+fn what_a_sample_may_hold_grows_with_the_file() {
+    let small = trace::BuildLimits::for_input(1 << 20).max_sample_held;
+    assert_eq!(
+        small,
+        trace::SAMPLE_HELD_FLOOR + trace::SAMPLE_HELD_PER_INPUT_BYTE * (1 << 20)
+    );
+    assert!(trace::BuildLimits::for_input(46 << 20).max_sample_held > 700 << 20);
+    assert_eq!(
+        trace::BuildLimits::for_input(u64::MAX).max_sample_held,
+        trace::MAX_SAMPLE_HELD
+    );
+}
+
+/// A span whose id is a 4 000-character string and 30 000 point events inside it (one event
+/// dict by reference): each point inherits the id as its parent and writes it, ≈ 120 MB of
+/// JSON from a ≈ 100 KB file. The copies are charged to the output as they are made, so the
+/// row stops at the file's limit with a warning (uncharged, the same shape reached 8 GB).
+#[test]
+fn an_inherited_parent_id_is_charged_to_the_output() {
+    let id = "i".repeat(4000);
+    let bytes = dump(|p| {
+        p.empty_list().mark();
+        sample(
+            p,
+            0,
+            |p| {
+                event(
+                    p,
+                    "span_start",
+                    |p| _ = p.str("s"),
+                    1.0,
+                    Some(&id),
+                    |p| {
+                        p.empty_dict();
+                    },
+                );
+                p.empty_dict()
+                    .mark()
+                    .str("type")
+                    .str("event")
+                    .str("name")
+                    .str("e");
+                p.str("ts").float(2.0).setitems().put(SHARED);
+                for _ in 1..30_000 {
+                    p.get(SHARED);
+                }
+            },
+            |_| {},
+        );
+        p.appends();
+    });
+    let limit = trace::OUTPUT_PER_INPUT_BYTE * bytes.len() as u64 + trace::OUTPUT_FLOOR;
+    assert!(
+        limit < 30_000 * 4000,
+        "the case must pass the limit: {limit}"
+    );
+    let b = load(&bytes);
+    let text = serde_json::to_string(&b.cache).unwrap();
+    assert!(text.len() as u64 <= limit, "{} > {limit}", text.len());
+    assert!(
+        messages(&b)
+            .iter()
+            .any(|m| m.contains("not shown") && m.contains("MiB of output")),
+        "{:#?}",
+        messages(&b)
+    );
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use pt::{Tree, Value};
 use serde_json::{Map, Value as J};
 
-use super::{key_of, Budget, Stop};
+use super::{json_len, key_of, Budget, Stop};
 use crate::json::{key_json_counted, to_json_counted, truthy, Output};
 use crate::values::dict_of;
 
@@ -96,7 +96,6 @@ impl Skipped {
 /// in start order (FIFO) quadratic.
 #[derive(Default)]
 struct SpanStack {
-    /// (id, position of the next-outer live entry with the same key).
     /// (id, what it holds in memory, position of the next-outer live entry with the same key).
     entries: Vec<Option<(J, u64, Option<usize>)>>,
     innermost: HashMap<String, usize>,
@@ -294,9 +293,11 @@ pub(super) fn normalise(
         let (parent, parent_held) = if truthy(&explicit) {
             (explicit, explicit_held)
         } else {
-            // A copy of the open span's id, held by this event: charged again.
+            // A copy of the open span's id, held by this event and written in its item's
+            // `parent_span_id`: charged again, to memory and to the output.
             let (id, held) = stack.top();
             budget.out.held += held;
+            budget.out.bytes += json_len(&id) as u64;
             (id, held)
         };
         // The keys below copy the id and the parent's text once more.
@@ -328,13 +329,13 @@ pub(super) fn normalise(
         // once per event.
         let held =
             budget.out.held - before.held + (events.len() as u64).saturating_mul(most_name_held);
-        if held > crate::MAX_SAMPLE_HELD {
+        if held > budget.max_sample_held {
             // Nothing of this sample is kept: what it charged to the file's output goes back.
             budget.out = before;
             warn.push(format!(
                 "its trace events' values would take more than {} MiB of memory (the limit \
                  per sample) after {} of its {} events; skipped",
-                crate::MAX_SAMPLE_HELD >> 20,
+                budget.max_sample_held >> 20,
                 events.len(),
                 raw_events.len()
             ));

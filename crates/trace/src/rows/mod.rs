@@ -46,6 +46,8 @@ pub struct Budget {
     pub items: usize,
     pub max_items: usize,
     pub max_sample_events: usize,
+    /// What one sample's converted values may hold ([`crate::MAX_SAMPLE_HELD`]).
+    pub max_sample_held: u64,
     /// Trace events visited so far, kept or skipped: a skipped event produces nothing, so
     /// only this bounds the work of samples full of them.
     pub events: usize,
@@ -70,6 +72,7 @@ impl Budget {
             items: 0,
             max_items: limits.max_file_items,
             max_sample_events: limits.max_sample_events,
+            max_sample_held: limits.max_sample_held,
             events: 0,
             max_events: limits.max_file_events,
             source_memo: HashMap::new(),

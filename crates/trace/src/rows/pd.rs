@@ -40,8 +40,10 @@ pub(super) fn pd_lanes(closed: &[Span], max_lane: Option<u32>, out: &mut Output)
             }
             next += 1;
             let name = py_str(&s.name);
-            // The name is written four times (name, parent name, attrs, id).
-            out.bytes += (ITEM_OVERHEAD + 4 * name.len() + 256) as u64;
+            let id = py_str(&s.span_id);
+            // The name is written four times (name, parent name, attrs, id), the span's id
+            // twice (in this item's id and as its parent).
+            out.bytes += (ITEM_OVERHEAD + 4 * name.len() + 2 * id.len() + 256) as u64;
             kept.insert(
                 crate::model::PD_VIRTUAL_ROLE.into(),
                 J::String(role.name().into()),
@@ -59,7 +61,7 @@ pub(super) fn pd_lanes(closed: &[Span], max_lane: Option<u32>, out: &mut Output)
                 end_ts: Some(round6(end)),
                 display_end_ts: round6(s.display_end_ts),
                 attempt: s.attempt,
-                span_id: J::String(format!("{}:pd:{}", py_str(&s.span_id), role.name())),
+                span_id: J::String(format!("{id}:pd:{}", role.name())),
                 parent_span_id: s.span_id.clone(),
                 parent_span_name: s.name.clone(),
                 lane,
