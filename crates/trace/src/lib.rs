@@ -104,6 +104,14 @@ pub const MAX_OUTPUT_BYTES: u64 = 1 << 30;
 pub const OUTPUT_PER_INPUT_BYTE: u64 = 256;
 /// Output any dump may have whatever its size.
 pub const OUTPUT_FLOOR: u64 = 1 << 20;
+/// Past [`OUTPUT_LARGE_FLOOR`], a dump's rows may take at most this many bytes of JSON per
+/// byte of the file (real dumps: 1.4–10). The rows are held in memory as their text, so
+/// `OUTPUT_PER_INPUT_BYTE` alone let a hostile 4 MB file of distinct attribute dicts reach the
+/// 1 GiB [`MAX_OUTPUT_BYTES`] and 1.7 GB of memory.
+pub const OUTPUT_PER_INPUT_BYTE_LARGE: u64 = 16;
+/// Output any dump may have under [`OUTPUT_PER_INPUT_BYTE`] before
+/// [`OUTPUT_PER_INPUT_BYTE_LARGE`] applies.
+pub const OUTPUT_LARGE_FLOOR: u64 = 384 << 20;
 /// Warnings kept for one file; the rest are counted in a last warning.
 pub const MAX_WARNINGS: usize = 1000;
 
@@ -132,13 +140,19 @@ impl BuildLimits {
 
     /// The limits for a file of `input_bytes` bytes: [`BuildLimits::DEFAULT`] with the output
     /// and the trace events visited also bounded by the file's size
-    /// ([`OUTPUT_PER_INPUT_BYTE`], [`OUTPUT_FLOOR`], [`EVENTS_PER_INPUT_BYTE`],
+    /// ([`OUTPUT_PER_INPUT_BYTE`], [`OUTPUT_FLOOR`], [`OUTPUT_PER_INPUT_BYTE_LARGE`],
+    /// [`OUTPUT_LARGE_FLOOR`], [`EVENTS_PER_INPUT_BYTE`],
     /// [`EVENTS_FLOOR`]), and what a sample may hold ([`SAMPLE_HELD_PER_INPUT_BYTE`],
     /// [`SAMPLE_HELD_FLOOR`]).
     pub fn for_input(input_bytes: u64) -> BuildLimits {
         let by_size = OUTPUT_PER_INPUT_BYTE
             .saturating_mul(input_bytes)
-            .saturating_add(OUTPUT_FLOOR);
+            .saturating_add(OUTPUT_FLOOR)
+            .min(
+                OUTPUT_PER_INPUT_BYTE_LARGE
+                    .saturating_mul(input_bytes)
+                    .max(OUTPUT_LARGE_FLOOR),
+            );
         let events = usize::try_from(input_bytes)
             .unwrap_or(usize::MAX)
             .saturating_mul(EVENTS_PER_INPUT_BYTE)
@@ -188,9 +202,10 @@ pub enum Error {
     /// ([`interop::export_limit`]); writing stopped there.
     #[error(
         "the {what} would be larger than {limit} bytes, the most this file may produce \
-         ({OUTPUT_PER_INPUT_BYTE} bytes per byte of input plus {} MiB, at most {} MiB): \
-         writing stopped there",
+         ({OUTPUT_PER_INPUT_BYTE} bytes per byte of input plus {} MiB; past {} MiB, \
+         {OUTPUT_PER_INPUT_BYTE_LARGE} per byte; at most {} MiB): writing stopped there",
         OUTPUT_FLOOR >> 20,
+        OUTPUT_LARGE_FLOOR >> 20,
         MAX_OUTPUT_BYTES >> 20
     )]
     OutputLimit { what: &'static str, limit: u64 },

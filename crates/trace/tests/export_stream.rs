@@ -122,6 +122,17 @@ fn the_output_limit_is_charged_as_bytes_are_written() {
         trace::interop::export_limit(1 << 40),
         trace::MAX_OUTPUT_BYTES
     );
+    // Past 384 MiB, 16 bytes per byte of input: a 4 MB file may give 384 MiB, not 1 GiB; a
+    // 40 MB one 640 MB; a real 427 MB dump (≈ 1.4 out per byte in) its 1 GiB.
+    assert_eq!(
+        trace::interop::export_limit(4 << 20),
+        trace::OUTPUT_LARGE_FLOOR
+    );
+    assert_eq!(trace::interop::export_limit(40 << 20), 16 * (40 << 20));
+    assert_eq!(
+        trace::interop::export_limit(427 << 20),
+        trace::MAX_OUTPUT_BYTES
+    );
 }
 
 #[test]
