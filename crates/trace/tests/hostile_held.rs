@@ -269,3 +269,65 @@ fn an_inherited_parent_id_is_charged_to_the_output() {
         messages(&b)
     );
 }
+
+/// The output a skipped sample had charged before it was skipped goes back to the file: here
+/// sample 0 is skipped after ≈ 12 MB of attribute text, and sample 1's ≈ 20 MB of rows fit
+/// the file's limit only without it.
+#[test]
+fn a_skipped_samples_output_is_not_charged_to_the_file() {
+    let big = "z".repeat(16 << 10);
+    let bytes = dump(|p| {
+        p.empty_list().mark();
+        sample(
+            p,
+            0,
+            |p| {
+                for k in 0..400 {
+                    let attrs = |p: &mut Pickle| {
+                        if k == 0 {
+                            p.empty_list().mark();
+                            for _ in 0..20_000 {
+                                p.empty_list();
+                            }
+                            p.appends().put(SHARED);
+                        } else {
+                            p.get(SHARED);
+                        }
+                    };
+                    event(p, "event", |p| _ = p.str("e"), 1.0 + k as f64, None, attrs);
+                }
+            },
+            |_| {},
+        );
+        sample(
+            p,
+            1,
+            |p| {
+                for k in 0..1250 {
+                    let attrs = |p: &mut Pickle| {
+                        if k == 0 {
+                            p.empty_dict().mark().str("s").str(&big).setitems().put(2);
+                        } else {
+                            p.get(2);
+                        }
+                    };
+                    event(p, "event", |p| _ = p.str("f"), 1.0 + k as f64, None, attrs);
+                }
+            },
+            |_| {},
+        );
+        p.appends();
+    });
+    let limit = trace::BuildLimits::for_input(bytes.len() as u64).max_output_bytes;
+    let b = load(&bytes);
+    let ms = messages(&b);
+    assert!(
+        ms.iter()
+            .any(|m| m.starts_with("sample 0: ") && m.contains("skipped")),
+        "{ms:#?}"
+    );
+    assert_eq!(b.cache.rows.len(), 1, "{ms:#?}");
+    let text = serde_json::to_string(&b.cache).unwrap().len() as u64;
+    // Sample 1 alone is over half the limit: with sample 0's text still charged it would not fit.
+    assert!(text > limit / 2 && text <= limit, "{text} of {limit}");
+}
