@@ -53,6 +53,25 @@ fn event(
     p.setitems();
 }
 
+/// `n` events whose attrs are one list of 20 000 empty lists, shared by reference: ≈ 60 KB of
+/// JSON each, ≈ 1.3 MB as estimated values.
+fn events_sharing_empty_lists(p: &mut Pickle, n: usize) {
+    for k in 0..n {
+        let attrs = |p: &mut Pickle| {
+            if k == 0 {
+                p.empty_list().mark();
+                for _ in 0..20_000 {
+                    p.empty_list();
+                }
+                p.appends().put(SHARED);
+            } else {
+                p.get(SHARED);
+            }
+        };
+        event(p, "event", |p| _ = p.str("e"), 1.0 + k as f64, None, attrs);
+    }
+}
+
 fn load(bytes: &[u8]) -> trace::Materialized {
     let t = Instant::now();
     let b = trace::load(bytes, &trace::LoadOptions::new("x", 0.0))
@@ -140,30 +159,7 @@ fn a_large_shared_name_is_cut_at_the_key_limit() {
 fn a_sample_holding_too_much_is_skipped_and_the_next_stays() {
     let bytes = dump(|p| {
         p.empty_list().mark();
-        sample(
-            p,
-            0,
-            |p| {
-                for k in 0..300 {
-                    let attrs = |p: &mut Pickle| {
-                        if k == 0 {
-                            p.empty_list().mark();
-                            for _ in 0..20_000 {
-                                p.empty_list();
-                            }
-                            p.appends().put(SHARED);
-                        } else {
-                            p.get(SHARED);
-                        }
-                    };
-                    let name = |p: &mut Pickle| {
-                        p.str("e");
-                    };
-                    event(p, "event", name, 1.0 + k as f64, None, attrs);
-                }
-            },
-            |_| {},
-        );
+        sample(p, 0, |p| events_sharing_empty_lists(p, 300), |_| {});
         sample(
             p,
             1,
@@ -278,27 +274,7 @@ fn a_skipped_samples_output_is_not_charged_to_the_file() {
     let big = "z".repeat(16 << 10);
     let bytes = dump(|p| {
         p.empty_list().mark();
-        sample(
-            p,
-            0,
-            |p| {
-                for k in 0..400 {
-                    let attrs = |p: &mut Pickle| {
-                        if k == 0 {
-                            p.empty_list().mark();
-                            for _ in 0..20_000 {
-                                p.empty_list();
-                            }
-                            p.appends().put(SHARED);
-                        } else {
-                            p.get(SHARED);
-                        }
-                    };
-                    event(p, "event", |p| _ = p.str("e"), 1.0 + k as f64, None, attrs);
-                }
-            },
-            |_| {},
-        );
+        sample(p, 0, |p| events_sharing_empty_lists(p, 400), |_| {});
         sample(
             p,
             1,

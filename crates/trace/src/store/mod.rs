@@ -119,6 +119,38 @@ impl Default for Store {
     }
 }
 
+/// Runs `$body` with `$v` bound to each column of `$c` in turn (a macro: the columns hold
+/// different types).
+macro_rules! each_column {
+    ($c:expr, $v:ident => $body:expr) => {{
+        let c: &mut Columns = $c;
+        {
+            let $v = &mut c.kind;
+            $body;
+        }
+        for $v in [&mut c.start, &mut c.end, &mut c.display_end] {
+            $body;
+        }
+        {
+            let $v = &mut c.attempt;
+            $body;
+        }
+        for $v in [
+            &mut c.name,
+            &mut c.parent_span_name,
+            &mut c.span_id,
+            &mut c.parent_span_id,
+            &mut c.lane,
+            &mut c.depth,
+        ] {
+            $body;
+        }
+        for $v in [&mut c.attr_at, &mut c.attr_mid] {
+            $body;
+        }
+    }};
+}
+
 fn push_json(out: &mut Vec<u8>, v: &J) {
     // Writing a `Value` to a Vec cannot fail (string keys, no I/O).
     let _ = serde_json::to_writer(&mut *out, v);
@@ -131,24 +163,9 @@ impl Store {
     /// is only reserved address space; room the allocator refuses (an address-space limit)
     /// is simply not reserved.
     pub fn reserve(&mut self, items: usize, attr_bytes: usize) {
-        let c = &mut self.cols;
-        let _ = c.kind.try_reserve(items);
-        for v in [&mut c.start, &mut c.end, &mut c.display_end] {
+        each_column!(&mut self.cols, v => {
             let _ = v.try_reserve(items);
-        }
-        let _ = c.attempt.try_reserve(items);
-        for v in [
-            &mut c.name,
-            &mut c.parent_span_name,
-            &mut c.span_id,
-            &mut c.parent_span_id,
-            &mut c.lane,
-            &mut c.depth,
-        ] {
-            let _ = v.try_reserve(items);
-        }
-        let _ = c.attr_at.try_reserve(items);
-        let _ = c.attr_mid.try_reserve(items);
+        });
         let _ = self.attrs.try_reserve(attr_bytes);
         // Span ids: about one new id per item, a uuid's hex text each.
         self.ids.reserve(items, items.saturating_mul(40));
@@ -163,24 +180,7 @@ impl Store {
                 v.shrink_to_fit();
             }
         }
-        let c = &mut self.cols;
-        trim(&mut c.kind);
-        for v in [&mut c.start, &mut c.end, &mut c.display_end] {
-            trim(v);
-        }
-        trim(&mut c.attempt);
-        for v in [
-            &mut c.name,
-            &mut c.parent_span_name,
-            &mut c.span_id,
-            &mut c.parent_span_id,
-            &mut c.lane,
-            &mut c.depth,
-        ] {
-            trim(v);
-        }
-        trim(&mut c.attr_at);
-        trim(&mut c.attr_mid);
+        each_column!(&mut self.cols, v => trim(v));
         trim(&mut self.attrs);
         self.ids.trim();
     }
