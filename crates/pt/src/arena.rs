@@ -63,26 +63,26 @@ impl Nodes {
         id
     }
 
-    /// Releases every node from id `from` to the end, calling `each` on each before it goes.
-    /// When they follow the gap (or there is none yet), they are dropped and the gap grows
-    /// over them; otherwise (never for a reader's batches) each becomes a `Released` slot.
-    pub fn release_from(&mut self, from: usize, mut each: impl FnMut(&Node)) {
-        let end = self.len();
-        if from >= end {
+    /// Releases the nodes with ids `from..to`, calling `each` on each before it goes. When
+    /// they follow the gap (or there is none yet), they are dropped and the gap grows over
+    /// them (the nodes after them move down); otherwise (never for a reader's batches) each
+    /// becomes a `Released` slot.
+    pub fn release_range(&mut self, from: usize, to: usize, mut each: impl FnMut(&Node)) {
+        let to = to.min(self.len());
+        if from >= to {
             return;
         }
         let no_gap = self.gap_start == self.gap_end;
         if no_gap || from == self.gap_end {
             let at = if no_gap { from } else { self.gap_start };
-            for node in &self.kept[at..] {
-                each(node);
+            for node in self.kept.drain(at..at + (to - from)) {
+                each(&node);
             }
-            self.kept.truncate(at);
             self.gap_start = at;
-            self.gap_end = end;
+            self.gap_end = to;
             return;
         }
-        for id in from..end {
+        for id in from..to {
             if let Some(node) = self.get_mut(id) {
                 each(node);
                 *node = Node::Released;
@@ -172,7 +172,7 @@ mod tests {
             assert_eq!(nodes.push(list(n)), n);
         }
         let mut seen = 0;
-        nodes.release_from(1, |_| seen += 1);
+        nodes.release_range(1, usize::MAX, |_| seen += 1);
         assert_eq!(seen, 2);
         assert_eq!(nodes.len(), 3);
         assert_eq!(lens(&nodes), [Some(0), None, None]);
@@ -180,7 +180,7 @@ mod tests {
         assert_eq!(nodes.push(list(5)), 3);
         assert_eq!(nodes.push(list(6)), 4);
         let cap = nodes.kept.capacity();
-        nodes.release_from(3, |_| {});
+        nodes.release_range(3, usize::MAX, |_| {});
         assert_eq!(nodes.kept.len(), 1, "only the node before the gap is kept");
         assert_eq!(nodes.push(list(7)), 5);
         assert_eq!(nodes.kept.capacity(), cap, "the batch's memory is reused");
@@ -189,11 +189,34 @@ mod tests {
         assert!(nodes.get(6).is_none());
         // A run that does not follow the gap: released in place, ids the same.
         nodes.push(list(8));
-        nodes.release_from(6, |_| {});
+        nodes.release_range(6, usize::MAX, |_| {});
         assert_eq!(
             lens(&nodes),
             [Some(0), None, None, None, None, Some(7), None]
         );
+        assert_eq!(nodes.len(), 7);
+    }
+
+    /// A run released from the middle (a batch handed over sample by sample: the samples
+    /// still on the stack keep their nodes): the nodes after it keep their ids.
+    #[test]
+    fn a_run_in_the_middle_is_dropped_and_the_rest_keep_their_ids() {
+        let mut nodes = Nodes::default();
+        for n in 0..6 {
+            nodes.push(list(n));
+        }
+        nodes.release_range(1, 3, |_| {});
+        assert_eq!(
+            lens(&nodes),
+            [Some(0), None, None, Some(3), Some(4), Some(5)]
+        );
+        nodes.release_range(3, 5, |_| {});
+        assert_eq!(lens(&nodes), [Some(0), None, None, None, None, Some(5)]);
+        assert_eq!(nodes.kept.len(), 2);
+        assert!(matches!(nodes.get_mut(5), Some(Node::List(v)) if v.len() == 5));
+        assert_eq!(nodes.push(list(9)), 6);
+        nodes.release_range(5, usize::MAX, |_| {});
+        assert_eq!(nodes.kept.len(), 1);
         assert_eq!(nodes.len(), 7);
     }
 }

@@ -4,13 +4,24 @@
 //! A rollout dump is `{"samples": [sample, …], …}` (or the list itself), and the pickler
 //! writes the sample list as batches of complete samples (`MARK sample… APPENDS`, 1 000 at a
 //! time, or one `APPEND` each). With a [`SampleSink`] given to the reader
-//! ([`crate::StreamReader::with_sink`]), each batch appended to *the sample list* is handed to
-//! the sink right after the opcode that appends it, with the tree read so far; then every
-//! container made since the previous batch (the batch's samples and everything inside them)
-//! becomes [`Node::Released`](crate::Node::Released) and the charge for its items is returned
-//! (not for its slot: a released node keeps its place in the arena, so containers made
-//! between batches still count against `max_memory`). The list keeps its items (references to
-//! released containers).
+//! ([`crate::StreamReader::with_sink`]), the samples of a batch of *the sample list* are handed
+//! to the sink with the tree read so far, and then every container made for them (the samples
+//! and everything inside them) becomes [`Node::Released`](crate::Node::Released) and the
+//! charge for its items is returned (not for its slot, so that the charges stay the whole
+//! read's). The list keeps its items (references to released containers).
+//!
+//! **When.** In a pickle of protocol 2 or more (what `torch.save` writes), a batch is handed
+//! over as it is read: a sample once three more items follow it on the stack (no opcode but
+//! the batch's APPENDS can reach it then), the rest at the APPENDS; so at most four samples'
+//! containers exist at once, not a batch's thousand. A batch partly handed over must end in
+//! its APPENDS (the pickler's always does); one whose MARK is consumed otherwise, or whose
+//! handed-over item is taken off the stack, is an error. Below protocol 2 (where a MARK right
+//! above a list may start one of its items) a batch is handed over at its APPENDS.
+//!
+//! **Shared containers.** The pickler writes a second reference to one object as a memo
+//! reference. Once a memo reference reaches a container made for the batch being read (a
+//! sample listed twice, samples sharing a trace; slime's samples never share one), the read
+//! hands over whole batches only, from then on, so every sample still sees what it shares.
 //!
 //! **Which list.** The first list that receives items while it sits at the bottom of the
 //! stack (the pickle's value is a list), or just above the key `"samples"` of the dict at the
@@ -22,10 +33,11 @@
 //! whatever it handed over is [discarded](SampleSink::discard)) and the object pickle, never
 //! the protocol version or sys info between them.
 //!
-//! **Same answer in any chunks.** Hand-over and release happen inside the opcode loop, at the
-//! opcode that appends, so they do not depend on how the bytes arrive. A pickle that refers
-//! back into a released sample (only a crafted one: the pickler never shares containers
-//! between samples) reads `Released` there; a pickle that mutates a released container fails
+//! **Same answer in any chunks.** Hand-over and release happen inside the opcode loop, after
+//! the opcode that completes them, so they do not depend on how the bytes arrive. A pickle
+//! that refers back into a sample already handed over (a reference across batches, or one
+//! that reaches four or more samples back as the first shared reference of its batch) reads
+//! `Released` there; a pickle that mutates a released container fails
 //! as if the target were not a container.
 
 use crate::{NodeId, Tree, Value};

@@ -2,9 +2,9 @@
 //! the row to the store and the analysis, and keeps the sample's facts and warnings.
 //!
 //! Two ways in, one driver: from a whole value tree ([`crate::build_rows`]: every sample in
-//! order), and from the reader while it reads (`pt::SampleSink`: each batch of samples the
-//! moment the pickle completes it, after which the reader frees those samples, so a long dump
-//! never holds its whole value tree). [`crate::load`] and [`crate::Loader`] both read dumps
+//! order), and from the reader while it reads (`pt::SampleSink`: samples a few behind the
+//! one the pickle is reading, or each batch as the pickle appends it, after which the reader
+//! frees them, so a long dump never holds its whole value tree). [`crate::load`] and [`crate::Loader`] both read dumps
 //! the second way, through the same reading core, so a file gives the same rows however its
 //! bytes arrive.
 //!

@@ -196,8 +196,8 @@ fn new_driver(options: &LoadOptions) -> Rc<RefCell<build::Driver>> {
 
 /// A file after reading, before its rows are finished.
 enum Parsed {
-    /// A dump, read: the reader handed each batch of complete samples to the driver as it
-    /// read them and freed them, so `dump.tree` holds the rest of the file's values and
+    /// A dump, read: the reader handed the complete samples to the driver as it read
+    /// them and freed them, so `dump.tree` holds the rest of the file's values and
     /// [`pt::Node::Released`] where those samples were. `bytes`: the file's size, which
     /// bounds the rows' output.
     Dump {

@@ -1,9 +1,35 @@
 //! Samples handed to a `SampleSink` as the machine completes them, then released (see
-//! `crate::sink`): which batch, the hand-over, and what a released container gives back.
+//! `crate::sink`): which batch, the hand-over (at the batch's APPENDS, or sample by sample
+//! while a batch is read), and what a released container gives back.
 
-use super::{Machine, VALUE_BYTES};
+use super::{Machine, K, VALUE_BYTES};
 use crate::sink::SampleSink;
-use crate::value::{Node, Tree, Value};
+use crate::value::{Node, NodeId, Tree, Value};
+
+/// Items of a batch left on the stack by a hand-over while the batch is read: the most any
+/// opcode other than a MARK's consumer takes off the stack (SETITEM, NEWOBJ_EX: three), so
+/// nothing but the batch's APPENDS can reach an item handed over.
+const KEEP_ON_TOP: usize = 3;
+
+/// A batch of the sample list (`MARK sample… APPENDS`) being read, handed over sample by
+/// sample: the pickler writes 1 000 samples a batch, and holding a whole batch was a quarter
+/// of a large dump's values at once.
+pub(super) struct Early {
+    /// Stack position of the batch's first item (its MARK's).
+    mark: usize,
+    /// `marks.len()` with the batch's MARK on: fewer, and the MARK is gone.
+    depth: usize,
+    list: NodeId,
+    /// The list's length when the batch began: item k goes to position `first + k`.
+    first: usize,
+    /// The arena's length when the batch began: every node from there on was made for it.
+    nodes_at: usize,
+    /// Items handed over so far.
+    handed: usize,
+    /// For each stack position of the batch in use: the next node id when it was first
+    /// pushed (every node from there on belongs to that item or a later one).
+    starts: Vec<usize>,
+}
 
 /// What a node's items were charged (as `alloc` counts them), returned when it is released.
 /// Its slot (`NODE_BYTES`) stays charged, although the arena drops released runs
@@ -31,9 +57,113 @@ impl<'l> Machine<'l> {
         self.sink.take()
     }
 
-    /// Gives the sink the batch just appended to the sample list, then releases every
-    /// container made since the last batch.
-    pub(super) fn hand_over(&mut self, first: usize, n: usize) {
+    /// A MARK about to be pushed opens a batch of the sample list when it sits right above
+    /// that list (see `sink.rs` for which list), in a pickle of protocol 2 or more (what
+    /// `torch.save` writes; below 2, a MARK above a list may start one of its items).
+    pub(super) fn open_batch(&mut self) {
+        if self.early.is_some() || self.sink.is_none() || self.proto < 2 || self.shares {
+            return;
+        }
+        let at = self.stack.len();
+        let Some(Value::Node(id)) = at.checked_sub(1).and_then(|i| self.stack.get(i)) else {
+            return;
+        };
+        let id = *id;
+        let Some(Node::List(items)) = self.nodes.get(id.0 as usize) else {
+            return;
+        };
+        if self.sample_list.is_some_and(|l| l != id) || !self.is_sample_list_at(at - 1) {
+            return;
+        }
+        self.early = Some(Early {
+            mark: at,
+            depth: self.marks.len() + 1,
+            list: id,
+            first: items.len(),
+            nodes_at: self.nodes.len(),
+            handed: 0,
+            starts: Vec::new(),
+        });
+    }
+
+    /// After each opcode while a batch is open: notes where each item's nodes begin, and
+    /// hands over the items no opcode but the batch's APPENDS can reach any more. A batch
+    /// partly handed over must end in that APPENDS (the pickler's always does).
+    pub(super) fn early_step(&mut self, nodes_before: usize) -> Result<(), K> {
+        let Some(e) = self.early.as_mut() else {
+            return Ok(());
+        };
+        if self.marks.len() < e.depth {
+            let handed = e.handed;
+            self.early = None;
+            if handed > 0 {
+                return Err(K::Malformed(
+                    "a batch of the sample list, partly read as samples, was not appended to it"
+                        .into(),
+                ));
+            }
+            return Ok(());
+        }
+        let in_use = self.stack.len().saturating_sub(e.mark);
+        if in_use < e.handed {
+            return Err(K::Malformed(
+                "an item of the sample list's batch, already read as a sample, was taken off \
+                 the stack"
+                    .into(),
+            ));
+        }
+        e.starts.truncate(in_use);
+        while e.starts.len() < in_use {
+            e.starts.push(nodes_before);
+        }
+        if self.shares || self.marks.len() != e.depth || in_use < e.handed + KEEP_ON_TOP + 1 {
+            return Ok(());
+        }
+        let upto = in_use - KEEP_ON_TOP;
+        let (from, list, first, mark) = (e.handed, e.list, e.first, e.mark);
+        let boundary = e.starts[upto];
+        e.handed = upto;
+        if self.sample_list.is_none() {
+            // As the batch's APPENDS would (`numeric.rs`).
+            self.sample_list = Some(list);
+            self.release_from = list.0 as usize + 1;
+        }
+        let Some(sink) = self.sink.as_mut() else {
+            return Ok(());
+        };
+        let tree = Tree {
+            nodes: std::mem::take(&mut self.nodes),
+            root: Value::None,
+        };
+        let items = &self.stack[mark + from..mark + upto];
+        sink.take(&tree, list, first + from, items, self.base + self.offset);
+        self.nodes = tree.nodes;
+        self.release(boundary);
+        Ok(())
+    }
+
+    /// A memo reference while a batch is handed over sample by sample: one to a container
+    /// made for the batch means samples share containers (the pickler writes a second
+    /// reference to an object as a memo reference; slime's samples never share one), so
+    /// nothing more is handed over before an APPENDS, for the rest of the read. What was
+    /// handed over before reads `Released` (as a reference across batches always does).
+    pub(super) fn note_fetch(&mut self, v: &Value) {
+        if let (Value::Node(id), Some(e)) = (v, &self.early) {
+            if id.0 as usize >= e.nodes_at {
+                self.shares = true;
+            }
+        }
+    }
+
+    /// Gives the sink the batch just appended to the sample list (what it was not given while
+    /// the batch was read), then releases every container made since the last hand-over.
+    pub(super) fn hand_over(&mut self, mut first: usize, mut n: usize) {
+        if let Some(e) = self.early.take() {
+            if Some(e.list) == self.sample_list {
+                first += e.handed.min(n);
+                n -= e.handed.min(n);
+            }
+        }
         let (Some(list), Some(sink)) = (self.sample_list, self.sink.as_mut()) else {
             return;
         };
@@ -47,12 +177,16 @@ impl<'l> Machine<'l> {
         };
         sink.take(&tree, list, first, items, self.base + self.offset);
         self.nodes = tree.nodes;
-        let end = self.nodes.len();
+        self.release(self.nodes.len());
+    }
+
+    /// Releases the containers made from `release_from` up to `end`.
+    fn release(&mut self, end: usize) {
         let mut freed = 0usize;
-        self.nodes.release_from(self.release_from, |node| {
+        self.nodes.release_range(self.release_from, end, |node| {
             freed = freed.saturating_add(charged(node));
         });
         self.memory = self.memory.saturating_sub(freed);
-        self.release_from = end;
+        self.release_from = self.release_from.max(end);
     }
 }

@@ -95,6 +95,13 @@ pub struct Machine<'l> {
     release_from: usize,
     /// A batch appended to the sample list by the last opcode: (first position, count).
     batch: Option<(usize, usize)>,
+    /// The protocol the pickle declared (PROTO), 0 without one.
+    proto: u8,
+    /// A batch of the sample list handed over sample by sample (`handover.rs`).
+    early: Option<handover::Early>,
+    /// A memo reference reached a container made in a batch being handed over sample by
+    /// sample: samples share containers, so batches are handed over whole from then on.
+    shares: bool,
 }
 
 type Step<T> = Result<Option<T>, K>;
@@ -139,6 +146,9 @@ impl<'l> Machine<'l> {
             sample_list: None,
             release_from: 0,
             batch: None,
+            proto: 0,
+            early: None,
+            shares: false,
         }
     }
 
@@ -180,11 +190,17 @@ impl<'l> Machine<'l> {
                 None => return Ok(Progress::NeedMore { consumed: start }),
             };
             inp.line_max = self.room();
+            let nodes_before = self.nodes.len();
             match self.op(op, &mut inp) {
                 Ok(Some(())) => {
                     self.offset += (inp.pos - start) as u64;
                     if let Some((first, n)) = self.batch.take() {
                         self.hand_over(first, n);
+                    }
+                    if self.early.is_some() {
+                        if let Err(kind) = self.early_step(nodes_before) {
+                            return Err(self.error(start, Some(op), kind));
+                        }
                     }
                     // Hints belong to the first opcode of a call only.
                     inp.known_newline = None;
@@ -366,6 +382,9 @@ impl<'l> Machine<'l> {
                 .cloned()
                 .ok_or(K::MemoMissing(key))?,
         };
+        if self.early.is_some() {
+            self.note_fetch(&v);
+        }
         self.push(v)
     }
 
@@ -467,6 +486,7 @@ impl<'l> Machine<'l> {
                 if self.marks.len() >= self.limits.max_stack {
                     return Err(K::StackLimit(self.limits.max_stack));
                 }
+                self.open_batch();
                 self.marks.push(self.stack.len())
             }
             b'e' => {
@@ -591,6 +611,7 @@ impl<'l> Machine<'l> {
                 if p > 5 {
                     return Err(K::Protocol(p));
                 }
+                self.proto = p;
             }
             0x95 => {
                 // FRAME: a length hint only.

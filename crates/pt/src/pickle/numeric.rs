@@ -64,7 +64,7 @@ impl Machine<'_> {
     /// Whether the list at stack position `at` is a dump's sample list (see `sink.rs`): at
     /// the bottom of the stack, or the value of the `"samples"` key of the dict at the
     /// bottom, with no other container open (marks: none, or the root dict's own).
-    fn is_sample_list_at(&self, at: usize) -> bool {
+    pub(super) fn is_sample_list_at(&self, at: usize) -> bool {
         if at == 0 {
             return self.marks.is_empty();
         }

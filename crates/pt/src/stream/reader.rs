@@ -63,7 +63,7 @@ impl<'l> StreamReader<'l> {
         }
     }
 
-    /// A reader that hands each batch of complete samples to `sink` and frees them (see
+    /// A reader that hands complete samples to `sink` as it reads them and frees them (see
     /// [`crate::SampleSink`]). A layout that cannot be streamed (read whole by the `zip`
     /// crate at the end) hands nothing over: the caller then finds every sample in the tree.
     pub fn with_sink(limits: &'l Limits, sink: Box<dyn crate::SampleSink + 'l>) -> Self {
