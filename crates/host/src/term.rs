@@ -132,8 +132,9 @@ impl<W: io::Write> JsonSafeWriter<W> {
 
 impl<W: io::Write> io::Write for JsonSafeWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        // Most pieces are ASCII below DEL: nothing to escape, nothing to check.
-        if self.tail.is_empty() && buf.iter().all(|&b| b < 0x7f) {
+        // Most pieces are ASCII below DEL: nothing to escape, nothing to check. (Two
+        // vectorised scans: a short-circuiting byte loop was 3 % of a large cache's time.)
+        if self.tail.is_empty() && buf.is_ascii() && !buf.contains(&0x7f) {
             self.inner.write_all(buf)?;
             return Ok(buf.len());
         }
