@@ -29,7 +29,8 @@
 //! - `pickle/`: the resumable pickle machine (`mod.rs`), reducers (`reduce.rs`), APPENDS and
 //!   numeric elision (`numeric.rs`), text arguments (`text.rs`), samples handed to a sink
 //!   (`handover.rs`).
-//! - `value.rs`: the arena value tree ([`Tree`], [`Value`], [`Node`]).
+//! - `value.rs`: the arena value tree ([`Tree`], [`Value`], [`Node`]); `arena.rs`: its nodes
+//!   ([`Nodes`]), which drop released runs and remember their ids.
 //! - `walk.rs`: bounded, cycle-safe walks (Python-like text).
 //! - `sink.rs`: [`SampleSink`], samples handed over and freed as they are read.
 //! - `tensor.rs`: [`Archive`], a torch ZIP's tensor storages read on request (train data).

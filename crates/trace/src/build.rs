@@ -213,7 +213,7 @@ impl Driver {
         match stop {
             rows::Stop::Items => self.budget.max_items as u64,
             rows::Stop::Events => self.budget.max_events as u64,
-            rows::Stop::Bytes => self.budget.max_bytes,
+            rows::Stop::Bytes | rows::Stop::Discarded => self.budget.max_bytes,
         }
     }
 
@@ -259,6 +259,10 @@ impl Driver {
                 rows::Stop::Items => format!("{value} items"),
                 rows::Stop::Events => format!("{value} trace events (kept or skipped)"),
                 rows::Stop::Bytes => format!("{} MiB of output", value >> 20),
+                rows::Stop::Discarded => format!(
+                    "{} MiB of values converted for samples skipped for their size",
+                    value >> 20
+                ),
             };
             self.warnings.push_always(Warning {
                 sample: Some(i),

@@ -64,8 +64,10 @@ pub const MAX_SAMPLE_EVENTS: usize = 1 << 20;
 /// sample that would pass it is skipped with a warning. Events sharing one large value by
 /// pickle reference each convert it again, so without this a 535 KB file held ≈ 400 MB in
 /// one sample's events. Real samples hold ≈ 1 KB per event (the `--turns 60` benchmark's
-/// ≈ 600 events, ≈ 0.6 MB; a 200 000-span sample in a 46 MB file, ≈ 360 MB), and every byte
-/// of an event's pickle holds at most a few: 16 per byte leaves them room.
+/// ≈ 600 events, ≈ 0.6 MB; a 200 000-span sample in a 46 MB file, ≈ 360 MB, ≈ 8 per byte of
+/// the file): 16 per byte leaves them twice that. What skipped samples had converted is
+/// bounded by the file's output limit (past it, rows stop with a warning), so many samples
+/// naming one heavy trace stop early.
 pub const MAX_SAMPLE_HELD: u64 = 4 << 30;
 /// What any sample may hold whatever the file's size (see [`MAX_SAMPLE_HELD`]).
 pub const SAMPLE_HELD_FLOOR: u64 = 256 << 20;
@@ -97,8 +99,9 @@ pub const MAX_OUTPUT_BYTES: u64 = 1 << 30;
 /// byte out per byte in (the 430 MB `--turns 60` benchmark dump: 1.4; a dense trace of small
 /// events with memoised keys: ≈ 10); only shared references give more. The rows are held in
 /// memory as the text they write, so this is also what a small file may cost in memory: 256
-/// leaves room for honest sharing (one sample named 50 000 times, the catalogue's
-/// `trace_shared_sample.pt`, gives ≈ 280 bytes out per byte in) while a hostile 1 MB file of
+/// with the 1 MiB floor leaves room for honest sharing in small files (one sample named
+/// 50 000 times, the catalogue's 100 KB `trace_shared_sample.pt`, gives ≈ 280 bytes out per
+/// byte in) while a hostile 1 MB file of
 /// shared attributes gives at most ≈ 0.25 GB of JSON (measured peak ≈ 0.8 GB: the text, the
 /// sample's values and the store's buffer at once).
 pub const OUTPUT_PER_INPUT_BYTE: u64 = 256;
@@ -202,8 +205,9 @@ pub enum Error {
     /// ([`interop::export_limit`]); writing stopped there.
     #[error(
         "the {what} would be larger than {limit} bytes, the most this file may produce \
-         ({OUTPUT_PER_INPUT_BYTE} bytes per byte of input plus {} MiB; past {} MiB, \
-         {OUTPUT_PER_INPUT_BYTE_LARGE} per byte; at most {} MiB): writing stopped there",
+         (the least of {OUTPUT_PER_INPUT_BYTE} bytes per byte of input plus {} MiB, or the \
+         larger of {} MiB and {OUTPUT_PER_INPUT_BYTE_LARGE} bytes per byte of input; at most \
+         {} MiB): writing stopped there",
         OUTPUT_FLOOR >> 20,
         OUTPUT_LARGE_FLOOR >> 20,
         MAX_OUTPUT_BYTES >> 20

@@ -307,3 +307,39 @@ fn a_skipped_samples_output_is_not_charged_to_the_file() {
     // Sample 1 alone is over half the limit: with sample 0's text still charged it would not fit.
     assert!(text > limit / 2 && text <= limit, "{text} of {limit}");
 }
+
+/// Samples that each name one heavy trace (made before the sample list, by reference): each
+/// is skipped for what it would hold, and its output goes back to the file, so only the
+/// discarded work's own limit (the output's) stops them. The review's probe of 2026-12-06:
+/// 400 samples of 13 bytes each, 143 KB, took 53 s with nothing to show; now the build stops
+/// after a few, saying which limit.
+#[test]
+fn samples_naming_one_heavy_trace_stop_at_the_discarded_limit() {
+    const TRACE: u32 = 9;
+    let bytes = dump(|p| {
+        p.empty_dict().mark().str("events").empty_list().mark();
+        events_sharing_empty_lists(p, 250);
+        p.appends().str("pad").str(&"x".repeat(100_000)).setitems();
+        p.put(TRACE).pop();
+        p.empty_list().mark();
+        for i in 0..400 {
+            p.empty_dict().mark().str("index").int(i).str("trace");
+            p.get(TRACE).setitems();
+        }
+        p.appends();
+    });
+    let b = load(&bytes);
+    let ms = messages(&b);
+    let skipped = ms.iter().filter(|m| m.contains("skipped")).count();
+    assert!(
+        (1..20).contains(&skipped),
+        "{skipped} skipped: {:#?}",
+        &ms[..3]
+    );
+    assert!(
+        ms.iter().any(|m| m.contains("not shown")
+            && m.contains("converted for samples skipped for their size")),
+        "{ms:#?}"
+    );
+    assert!(b.cache.rows.is_empty());
+}

@@ -33,8 +33,9 @@ pub(super) struct Early {
 
 /// What a node's items were charged (as `alloc` counts them), returned when it is released.
 /// Its slot (`NODE_BYTES`) stays charged, although the arena drops released runs
-/// (`arena.rs`): the charges then match the whole read's, which releases nothing, so both
-/// reads stop at the same place on the same file.
+/// (`arena.rs`): every container made counts against `max_memory` for the whole read, so
+/// containers made between hand-overs cannot grow without limit (`sample_sink.rs`,
+/// `containers_made_between_batches_still_count_against_the_memory_limit`).
 fn charged(node: &Node) -> usize {
     let items = match node {
         Node::List(v) | Node::Tuple(v) | Node::Set(v) | Node::FrozenSet(v) => v.len(),

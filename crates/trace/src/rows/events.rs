@@ -324,14 +324,20 @@ pub(super) fn normalise(
             parent_key,
             attrs,
         });
-        budget.check_bytes()?;
         // Each item copies its parent's name later: charged from above as the largest name
-        // once per event.
+        // once per event. (Before the output check: a sample past both is skipped, and the
+        // samples after it stay.)
         let held =
             budget.out.held - before.held + (events.len() as u64).saturating_mul(most_name_held);
         if held > budget.max_sample_held {
-            // Nothing of this sample is kept: what it charged to the file's output goes back.
+            // Nothing of this sample is kept: what it charged to the file's output goes back,
+            // and counts as work discarded, under the same limit.
+            let converted = budget.out.bytes - before.bytes;
             budget.out = before;
+            budget.discarded = budget.discarded.saturating_add(converted);
+            if budget.discarded > budget.max_bytes {
+                return Err(Stop::Discarded);
+            }
             warn.push(format!(
                 "its trace events' values would take more than {} MiB of memory (the limit \
                  per sample) after {} of its {} events; skipped",
@@ -341,6 +347,7 @@ pub(super) fn normalise(
             ));
             return Ok(Vec::new());
         }
+        budget.check_bytes()?;
     }
     if let Some(w) = skipped.warning(raw_events.len(), events.is_empty()) {
         warn.push(w);

@@ -48,6 +48,10 @@ pub struct Budget {
     pub max_sample_events: usize,
     /// What one sample's converted values may hold ([`crate::MAX_SAMPLE_HELD`]).
     pub max_sample_held: u64,
+    /// JSON text converted for samples then skipped for what they held: not charged to the
+    /// output (the file's other samples keep their room), but bounded by the same limit, so
+    /// samples that each name one heavy trace cannot make the work unbounded.
+    pub discarded: u64,
     /// Trace events visited so far, kept or skipped: a skipped event produces nothing, so
     /// only this bounds the work of samples full of them.
     pub events: usize,
@@ -62,6 +66,8 @@ pub enum Stop {
     Items,
     Events,
     Bytes,
+    /// What samples skipped for what they held had converted ([`Budget::discarded`]).
+    Discarded,
 }
 
 impl Budget {
@@ -73,6 +79,7 @@ impl Budget {
             max_items: limits.max_file_items,
             max_sample_events: limits.max_sample_events,
             max_sample_held: limits.max_sample_held,
+            discarded: 0,
             events: 0,
             max_events: limits.max_file_events,
             source_memo: HashMap::new(),

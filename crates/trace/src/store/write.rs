@@ -38,13 +38,17 @@ impl Store {
         // `w` is often a `dyn Write` (one indirect call each). Not a whole row in memory: one
         // row may hold most of a file's output (a trace shared by reference, item after item).
         let mut buf = io::BufWriter::with_capacity(ROW_BUFFER, &mut *w);
-        for r in 0..self.len() {
+        let rows = (0..self.len()).try_for_each(|r| {
             if r > 0 {
                 buf.write_all(b",")?;
             }
-            self.write_row(r, &mut buf)?;
+            self.write_row(r, &mut buf)
+        });
+        if let Err(e) = rows.and_then(|()| buf.flush()) {
+            // Nothing more goes to a writer that failed (dropping `buf` would try again).
+            let _ = buf.into_parts();
+            return Err(e);
         }
-        buf.flush()?;
         drop(buf);
         w.write_all(b"]}")
     }
