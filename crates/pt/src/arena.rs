@@ -44,10 +44,10 @@ impl Nodes {
     }
 
     pub fn get(&self, id: usize) -> Option<&Node> {
-        if (self.gap_start..self.gap_end).contains(&id) {
-            return Some(RELEASED);
+        match self.slot(id) {
+            Some(at) => self.kept.get(at),
+            None => Some(RELEASED),
         }
-        self.kept.get(self.slot(id)?)
     }
 
     /// A node to change; `None` for a released one (nothing may change it) or past the end.

@@ -343,3 +343,24 @@ fn samples_naming_one_heavy_trace_stop_at_the_discarded_limit() {
     );
     assert!(b.cache.rows.is_empty());
 }
+
+/// What a converted value holds counts a dict's keys as well as its values (a map entry and
+/// an allocation each, besides the text): a dict of 1 000 one-letter keys holding empty
+/// lists is ≈ 7 KB of text and holds ≈ 2 × 1 000 × `HELD_PER_VALUE` more.
+#[test]
+fn a_dicts_keys_count_in_what_it_holds() {
+    let mut p = Pickle::proto(2);
+    p.empty_dict().mark();
+    for k in 0..1000 {
+        p.str(&format!("k{k}")).empty_list();
+    }
+    p.setitems();
+    let tree = pt::read(&p.stop(), &pt::Limits::for_timeline())
+        .unwrap()
+        .tree;
+    let mut out = trace::json::Output::default();
+    trace::json::to_json_counted(&tree, &tree.root, &mut out);
+    let per = trace::json::HELD_PER_VALUE;
+    assert!(out.held >= out.bytes + 2 * 1000 * per, "{out:?}");
+    assert!(out.held < out.bytes + 2 * 1001 * per + per, "{out:?}");
+}
