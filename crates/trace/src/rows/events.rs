@@ -324,9 +324,11 @@ pub(super) fn normalise(
             parent_key,
             attrs,
         });
-        // Each item copies its parent's name later: charged from above as the largest name
-        // once per event. (Before the output check: a sample past both is skipped, and the
-        // samples after it stay.)
+        // Each item copies its parent's name later: charged as the largest name once per
+        // event. An estimate, not a bound: a span's [P]/[D] items copy its name up to four
+        // times, while `HELD_PER_VALUE` is about twice what a small value really takes.
+        // (Before the output check: a sample past both is skipped, and the samples after it
+        // stay.)
         let held =
             budget.out.held - before.held + (events.len() as u64).saturating_mul(most_name_held);
         if held > budget.max_sample_held {
