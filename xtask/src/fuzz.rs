@@ -29,6 +29,8 @@ pub fn fuzz(root: &Path, args: &[String]) -> Result {
         ("verl_read", 256 << 10, "jsonl"),
         // Seeded by its regressions: stores of fixtures (`fuzz/regressions/store_read/`).
         ("store_read", 256 << 10, ""),
+        // Seeded by its regressions: virtual run folders (`fuzz/regressions/run_listing/`).
+        ("run_listing", 64 << 10, ""),
     ];
     let mut minutes = 7.0f64;
     let mut only: Option<String> = None;

@@ -23,15 +23,18 @@
 //! - a verl step log gives the same rows and notes whole and in any chunks, a detail per row
 //!   and no more rows than lines ([`verl`]);
 //! - a row store's bytes that read write back the same and pass the load checks
-//!   ([`check_store_read`]).
+//!   ([`check_store_read`]);
+//! - the run listing lists only regular files of the folders it may read, each once, and
+//!   every dump of its layout is one of them ([`listing`]).
 //!
 //! Layout: this file (targets and dispatch), `built.rs` (checks on a `Materialized` and on series),
 //! `export.rs` (the streamed writers),
 //! `tree.rs` (value tree size and canonical form), `stream.rs` (chunked vs whole), `verl.rs`
-//! (verl's JSONL step logs).
+//! (verl's JSONL step logs), `listing.rs` (the run listing over a virtual folder tree).
 
 pub mod built;
 pub mod export;
+pub mod listing;
 pub mod stream;
 pub mod tree;
 pub mod verl;
@@ -53,6 +56,7 @@ pub const TARGETS: &[&str] = &[
     "export_stream",
     "verl_read",
     "store_read",
+    "run_listing",
 ];
 
 /// Runs the check of `target` on `data`. Panics on an invariant violation or an unknown target.
@@ -70,6 +74,7 @@ pub fn check(target: &str, data: &[u8]) {
         "export_stream" => export::check_export_stream(data),
         "verl_read" => verl::check_verl_read(data),
         "store_read" => check_store_read(data),
+        "run_listing" => listing::check_run_listing(data),
         other => panic!("unknown fuzz target {other:?} (known: {TARGETS:?})"),
     }
 }
