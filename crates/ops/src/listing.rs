@@ -4,7 +4,7 @@
 //! A run is one folder (slime's `--dump-details` folder, or its `rollout_data/`, whose sibling
 //! `train_data/` and `tokenizer/` are then used too when `siblings`) or a list of dump files.
 //! Listed: the regular files directly in the folder and in its `rollout_data/`, `train_data/`
-//! and `tokenizer/`, with UTF-8 names not starting with `.`, at most
+//! and `tokenizer/`, with non-empty UTF-8 names not starting with `.`, at most
 //! [`MAX_RUN_FILES`](trace::run::MAX_RUN_FILES). Nothing is followed or listed through a
 //! link: a symlinked file or subfolder (`tokenizer/ -> ~/.ssh`) is skipped, and so are FIFOs,
 //! sockets and devices; the run's notes say how many and name the first few ([`SKIPPED_NAMED`]).
@@ -191,7 +191,12 @@ fn keep(
     skipped: &mut Skipped,
 ) -> Result<(), String> {
     for e in entries {
-        if e.kind == Kind::Dir || e.name.starts_with('.') || e.name.contains('/') {
+        // An empty name (a lister handing over a path's last part of `dir/`) names no file.
+        if e.kind == Kind::Dir
+            || e.name.is_empty()
+            || e.name.starts_with('.')
+            || e.name.contains('/')
+        {
             continue;
         }
         let rel = if sub.is_empty() {
