@@ -80,6 +80,17 @@ fn read(bytes: &[u8], chunk: usize) -> (Log, Tree) {
     (log, tree)
 }
 
+/// The root dict's `samples` holds `n` items, every one a released container.
+fn assert_all_released(tree: &Tree, n: usize) {
+    let samples = tree
+        .as_seq(tree.get(&tree.root, "samples").unwrap())
+        .unwrap();
+    assert_eq!(samples.len(), n);
+    assert!(samples
+        .iter()
+        .all(|s| matches!(tree.node_of(s), Some(Node::Released))));
+}
+
 #[test]
 fn batches_are_handed_over_the_same_in_any_chunks_and_then_released() {
     let bytes = dump(10, 4, 3);
@@ -102,13 +113,7 @@ fn batches_are_handed_over_the_same_in_any_chunks_and_then_released() {
     let same = read(&bytes, 1).1;
     assert_eq!(same.nodes.len(), tree.nodes.len());
     // The samples are released; the root dict, the list and "other" are not.
-    let samples = tree
-        .as_seq(tree.get(&tree.root, "samples").unwrap())
-        .unwrap();
-    assert_eq!(samples.len(), 10);
-    assert!(samples
-        .iter()
-        .all(|s| matches!(tree.node_of(s), Some(Node::Released))));
+    assert_all_released(&tree, 10);
     let other = tree.as_seq(tree.get(&tree.root, "other").unwrap()).unwrap();
     assert_eq!(other, &[Value::Int(1), Value::Int(2)]);
     // Per sample: its dict, trace dict, events list and 3 events = 6 containers. At a
@@ -129,13 +134,7 @@ fn a_large_batch_is_handed_over_sample_by_sample() {
     assert!(whole.batches.len() > 900, "{}", whole.batches.len());
     // Per sample: its dict, trace dict, events list and 2 events = 5 containers.
     assert!(whole.most_alive <= 2 + 5 * 5, "{}", whole.most_alive);
-    let samples = tree
-        .as_seq(tree.get(&tree.root, "samples").unwrap())
-        .unwrap();
-    assert_eq!(samples.len(), 1000);
-    assert!(samples
-        .iter()
-        .all(|s| matches!(tree.node_of(s), Some(Node::Released))));
+    assert_all_released(&tree, 1000);
 }
 
 /// A batch above the sample list whose MARK is consumed by anything but its APPENDS (only a
