@@ -146,13 +146,16 @@ impl Client {
         match msg {
             Ok(FromWorker::Ready) => {
                 self.ready.set_value(true);
-                if let Some(req) = self.pending.get_value() {
-                    self.pending.set_value(None);
-                    self.post(req);
-                }
+                // The test hook's message first: a test asks for the failure, then opens a
+                // file that the failing worker must get (a file posted first could load
+                // before a `hang` arrives).
                 if let Some(kind) = self.pending_test.get_value() {
                     self.pending_test.set_value(None);
                     self.post_test(kind);
+                }
+                if let Some(req) = self.pending.get_value() {
+                    self.pending.set_value(None);
+                    self.post(req);
                 }
             }
             Ok(FromWorker::Progress { stage, done, total }) => {
@@ -392,6 +395,7 @@ impl Client {
         self.generation.update_value(|g| *g = g.wrapping_add(1));
         self.worker.set_value(None);
         self.pending.set_value(None);
+        self.pending_test.set_value(None);
     }
 
     /// The loader finished a file: it becomes the model worker, the old one ends.
