@@ -11,12 +11,17 @@
 //! read's). The list keeps its items (references to released containers).
 //!
 //! **When.** In a pickle of protocol 2 or more (what `torch.save` writes), a batch is handed
-//! over as it is read: a sample once three more items follow it on the stack (no opcode but
-//! the batch's APPENDS can reach it then), the rest at the APPENDS; so at most four samples'
-//! containers exist at once, not a batch's thousand. A batch partly handed over must end in
-//! its APPENDS (the pickler's always does); one whose MARK is consumed otherwise, or whose
-//! handed-over item is taken off the stack, is an error. Below protocol 2 (where a MARK right
-//! above a list may start one of its items) a batch is handed over at its APPENDS.
+//! over as it is read: a sample that is a dict with a `trace` once three more dicts follow it
+//! on the stack (it is complete then: see `pickle/handover.rs`), the rest at the APPENDS; so
+//! a few samples' containers exist at once, not a batch's thousand. A batch partly handed
+//! over must end in its APPENDS (the pickler's always does); one whose MARK is consumed
+//! otherwise, whose handed-over item is taken off the stack or reached again, or whose list
+//! is appended to through a memo reference meanwhile, is an error, never a wrong answer.
+//! Below protocol 2 (where a MARK right above a list may start one of its items), for
+//! samples that are objects, and for a batch after containers the pickler would not make
+//! there (between the list, or its last APPENDS, and the batch's MARK), a batch is handed
+//! over at its APPENDS. `tests/fixtures/pickler/` holds Python's pickler's shapes and the
+//! crafted ones; each reads the same with whole batches.
 //!
 //! **Shared containers.** The pickler writes a second reference to one object as a memo
 //! reference. Once a memo reference reaches a container made for the batch being read (a
@@ -37,8 +42,8 @@
 //! the opcode that completes them, so they do not depend on how the bytes arrive. A pickle
 //! that refers back into a sample already handed over (a reference across batches, or one
 //! that reaches four or more samples back as the first shared reference of its batch) reads
-//! `Released` there; a pickle that mutates a released container fails
-//! as if the target were not a container.
+//! `Released` there; a pickle that mutates a released container (SETITEM, APPEND, BUILD)
+//! fails.
 
 use crate::{NodeId, Tree, Value};
 

@@ -146,7 +146,8 @@ fn a_batch_handed_over_must_be_appended() {
         let mut p = Pickle::proto(4);
         p.empty_list().mark();
         for i in 0..n {
-            p.empty_dict().mark().str("index").int(i as i64).setitems();
+            p.empty_dict().mark().str("index").int(i as i64);
+            p.str("trace").empty_dict().setitems();
         }
         p.pop_mark().empty_dict().append();
         p.stop()

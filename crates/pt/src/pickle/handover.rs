@@ -7,8 +7,9 @@ use crate::sink::SampleSink;
 use crate::value::{Node, NodeId, Tree, Value};
 
 /// Items of a batch left on the stack by a hand-over while the batch is read: the most any
-/// opcode other than a MARK's consumer takes off the stack (SETITEM, NEWOBJ_EX: three), so
-/// nothing but the batch's APPENDS can reach an item handed over.
+/// opcode other than a MARK's consumer takes off the stack (SETITEM, TUPLE3, NEWOBJ_EX:
+/// three). A position is handed over only when it and the three above it all hold dicts
+/// ([`Machine::early_step`]).
 const KEEP_ON_TOP: usize = 3;
 
 /// A batch of the sample list (`MARK sample… APPENDS`) being read, handed over sample by
@@ -76,6 +77,15 @@ impl<'l> Machine<'l> {
         if self.sample_list.is_some_and(|l| l != id) || !self.is_sample_list_at(at - 1) {
             return;
         }
+        // Containers made since the last hand-over and before this MARK (the pickler makes
+        // none there) might be named by this batch's samples: the batch is read whole.
+        let releases_from = match self.sample_list {
+            Some(_) => self.release_from,
+            None => id.0 as usize + 1,
+        };
+        if releases_from < self.nodes.len() {
+            return;
+        }
         self.early = Some(Early {
             mark: at,
             depth: self.marks.len() + 1,
@@ -90,7 +100,46 @@ impl<'l> Machine<'l> {
     /// After each opcode while a batch is open: notes where each item's nodes begin, and
     /// hands over the items no opcode but the batch's APPENDS can reach any more. A batch
     /// partly handed over must end in that APPENDS (the pickler's always does).
+    ///
+    /// **Which items.** A position is handed over when it holds a dict with a `trace` key
+    /// and the [`KEEP_ON_TOP`] positions above it hold dicts, with no MARK among them. While
+    /// the pickler builds a dict, what sits right above it is a key (hashable: never a dict)
+    /// or a MARK, so a dict with three dicts above it is complete. What could still reach
+    /// it is TUPLE1–3: a list item that is a tuple of dicts nested in tuples (not a sample;
+    /// `tests/fixtures/pickler/`), which is why the dict must look like a sample too; a
+    /// tuple of four or more dicts with `trace` keys, so nested, is the one shape of
+    /// Python's pickler left, and taking a handed item off the stack, or reaching it as
+    /// the top again, is an error, never a wrong answer. Samples that are objects (a
+    /// `Sample` pickled as an object) or dicts without a trace are handed over at the
+    /// APPENDS.
     pub(super) fn early_step(&mut self, nodes_before: usize) -> Result<(), K> {
+        let Some(e) = self.early.as_ref() else {
+            return Ok(());
+        };
+        // Dicts in a row from the first position not handed over yet (usually four at most:
+        // the scan stops at the first item that is not a dict), and how many of them, from
+        // the first, have a `trace` (a sample's; a dict without one waits for the APPENDS).
+        let (from, to) = (e.mark + e.handed, self.stack.len());
+        let dict = |v: &Value| match v {
+            Value::Node(id) => match self.nodes.get(id.0 as usize) {
+                Some(Node::Dict(d)) => Some(d.get_str("trace").is_some()),
+                _ => None,
+            },
+            _ => None,
+        };
+        let (mut dicts, mut traced) = (0usize, 0usize);
+        for v in self.stack.get(from..to).unwrap_or(&[]) {
+            match dict(v) {
+                Some(has_trace) => {
+                    dicts += 1;
+                    if has_trace && traced + 1 == dicts {
+                        traced += 1;
+                    }
+                }
+                None => break,
+            }
+        }
+        let ready = traced.min(dicts.saturating_sub(KEEP_ON_TOP));
         let Some(e) = self.early.as_mut() else {
             return Ok(());
         };
@@ -106,10 +155,10 @@ impl<'l> Machine<'l> {
             return Ok(());
         }
         let in_use = self.stack.len().saturating_sub(e.mark);
-        if in_use < e.handed {
+        if e.handed > 0 && in_use <= e.handed {
             return Err(K::Malformed(
                 "an item of the sample list's batch, already read as a sample, was taken off \
-                 the stack"
+                 the stack or reached again"
                     .into(),
             ));
         }
@@ -117,10 +166,10 @@ impl<'l> Machine<'l> {
         while e.starts.len() < in_use {
             e.starts.push(nodes_before);
         }
-        if self.shares || self.marks.len() != e.depth || in_use < e.handed + KEEP_ON_TOP + 1 {
+        if self.shares || self.marks.len() != e.depth || ready == 0 {
             return Ok(());
         }
-        let upto = in_use - KEEP_ON_TOP;
+        let upto = e.handed + ready;
         let (from, list, first, mark) = (e.handed, e.list, e.first, e.mark);
         let boundary = e.starts[upto];
         e.handed = upto;
@@ -158,15 +207,28 @@ impl<'l> Machine<'l> {
 
     /// Gives the sink the batch just appended to the sample list (what it was not given while
     /// the batch was read), then releases every container made since the last hand-over.
-    pub(super) fn hand_over(&mut self, mut first: usize, mut n: usize) {
+    /// An append to the list while a batch of it is open (through a memo reference; the
+    /// pickler writes none) ends the batch's hand-over sample by sample, and is an error
+    /// once some of it was handed over (its positions would be wrong).
+    pub(super) fn hand_over(&mut self, mut first: usize, mut n: usize) -> Result<(), K> {
         if let Some(e) = self.early.take() {
-            if Some(e.list) == self.sample_list {
+            if self.marks.len() >= e.depth {
+                // The batch's MARK is still there: not its APPENDS.
+                self.shares = true;
+                if e.handed > 0 {
+                    return Err(K::Malformed(
+                        "the sample list was appended to while a batch of it, partly read as \
+                         samples, was open"
+                            .into(),
+                    ));
+                }
+            } else if Some(e.list) == self.sample_list {
                 first += e.handed.min(n);
                 n -= e.handed.min(n);
             }
         }
         let (Some(list), Some(sink)) = (self.sample_list, self.sink.as_mut()) else {
-            return;
+            return Ok(());
         };
         let tree = Tree {
             nodes: std::mem::take(&mut self.nodes),
@@ -179,6 +241,7 @@ impl<'l> Machine<'l> {
         sink.take(&tree, list, first, items, self.base + self.offset);
         self.nodes = tree.nodes;
         self.release(self.nodes.len());
+        Ok(())
     }
 
     /// Releases the containers made from `release_from` up to `end`.

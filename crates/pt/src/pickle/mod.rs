@@ -195,7 +195,9 @@ impl<'l> Machine<'l> {
                 Ok(Some(())) => {
                     self.offset += (inp.pos - start) as u64;
                     if let Some((first, n)) = self.batch.take() {
-                        self.hand_over(first, n);
+                        if let Err(kind) = self.hand_over(first, n) {
+                            return Err(self.error(start, Some(op), kind));
+                        }
                     }
                     if self.early.is_some() {
                         if let Err(kind) = self.early_step(nodes_before) {

@@ -357,8 +357,14 @@ impl Machine<'_> {
             }
             _ => state,
         };
-        if let Some(Node::Object(o)) = self.node_mut(target) {
-            o.state = state;
+        match self.node_mut(target) {
+            Some(Node::Object(o)) => o.state = state,
+            Some(Node::Released) => {
+                return Err(K::Malformed(
+                    "BUILD on a container already read as a sample and released".into(),
+                ))
+            }
+            _ => {}
         }
         // BUILD on anything else (a dict subclass rebuilt as a dict, a tensor) changes nothing
         // the timeline reads; it is accepted rather than failing the whole file.
