@@ -113,33 +113,6 @@ impl<'l> Machine<'l> {
     /// `Sample` pickled as an object) or dicts without a trace are handed over at the
     /// APPENDS.
     pub(super) fn early_step(&mut self, nodes_before: usize) -> Result<(), K> {
-        let Some(e) = self.early.as_ref() else {
-            return Ok(());
-        };
-        // Dicts in a row from the first position not handed over yet (usually four at most:
-        // the scan stops at the first item that is not a dict), and how many of them, from
-        // the first, have a `trace` (a sample's; a dict without one waits for the APPENDS).
-        let (from, to) = (e.mark + e.handed, self.stack.len());
-        let dict = |v: &Value| match v {
-            Value::Node(id) => match self.nodes.get(id.0 as usize) {
-                Some(Node::Dict(d)) => Some(d.get_str("trace").is_some()),
-                _ => None,
-            },
-            _ => None,
-        };
-        let (mut dicts, mut traced) = (0usize, 0usize);
-        for v in self.stack.get(from..to).unwrap_or(&[]) {
-            match dict(v) {
-                Some(has_trace) => {
-                    dicts += 1;
-                    if has_trace && traced + 1 == dicts {
-                        traced += 1;
-                    }
-                }
-                None => break,
-            }
-        }
-        let ready = traced.min(dicts.saturating_sub(KEEP_ON_TOP));
         let Some(e) = self.early.as_mut() else {
             return Ok(());
         };
@@ -166,7 +139,15 @@ impl<'l> Machine<'l> {
         while e.starts.len() < in_use {
             e.starts.push(nodes_before);
         }
-        if self.shares || self.marks.len() != e.depth || ready == 0 {
+        if self.shares || self.marks.len() != e.depth {
+            return Ok(());
+        }
+        let (from, to) = (e.mark + e.handed, self.stack.len());
+        let ready = self.ready_at(from, to);
+        let Some(e) = self.early.as_mut() else {
+            return Ok(());
+        };
+        if ready == 0 {
             return Ok(());
         }
         let upto = e.handed + ready;
@@ -190,6 +171,29 @@ impl<'l> Machine<'l> {
         self.nodes = tree.nodes;
         self.release(boundary);
         Ok(())
+    }
+
+    /// How many items from stack position `from` may be handed over: dicts with a `trace`
+    /// in a row, each with [`KEEP_ON_TOP`] dicts above it. Scans a few items (it stops once
+    /// the answer cannot grow), not the batch.
+    fn ready_at(&self, from: usize, to: usize) -> usize {
+        let (mut dicts, mut traced) = (0usize, 0usize);
+        for v in self.stack.get(from..to).unwrap_or(&[]) {
+            let has_trace = match v {
+                Value::Node(id) => match self.nodes.get(id.0 as usize) {
+                    Some(Node::Dict(d)) => d.get_str("trace").is_some(),
+                    _ => break,
+                },
+                _ => break,
+            };
+            dicts += 1;
+            if has_trace && traced + 1 == dicts {
+                traced += 1;
+            } else if dicts >= traced + KEEP_ON_TOP {
+                break;
+            }
+        }
+        traced.min(dicts.saturating_sub(KEEP_ON_TOP))
     }
 
     /// A memo reference while a batch is handed over sample by sample: one to a container
