@@ -38,6 +38,7 @@
 mod arena;
 mod container;
 mod error;
+pub mod hashing;
 pub mod pickle;
 mod sink;
 pub mod stream;

@@ -5,8 +5,12 @@
 //! With containers addressed by [`NodeId`], sharing is a copy of an index, cycles are plain
 //! data, and dropping a tree is dropping a few flat `Vec`s — no recursion anywhere.
 
-use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::rc::Rc;
+
+use hashbrown::HashTable;
+
+use crate::hashing;
 
 /// Index of a container in [`Tree::nodes`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -77,8 +81,31 @@ pub struct Dict {
     pub entries: Vec<(Value, Value)>,
     /// Built only past [`DICT_LINEAR_MAX`] keys. Boxed so that a `Dict`, and with it every
     /// [`Node`], stays small: most dicts never get an index.
-    #[allow(clippy::box_collection)]
-    index: Option<Box<HashMap<ScalarKey, usize>>>,
+    index: Option<Box<Index>>,
+}
+
+/// Where each key of a large dict is: entry positions by the key's keyed hash
+/// (`crate::hashing`), found by comparing in place (a lookup by text makes no key).
+#[derive(Debug, Clone)]
+struct Index {
+    table: HashTable<usize>,
+    state: hashing::State,
+}
+
+impl Index {
+    fn of(entries: &[(Value, Value)]) -> Index {
+        let mut ix = Index {
+            table: HashTable::with_capacity(entries.len() * 2),
+            state: hashing::state(),
+        };
+        for (at, (k, _)) in entries.iter().enumerate() {
+            let h = ix.state.hash_one(scalar_key(k));
+            let state = &ix.state;
+            ix.table
+                .insert_unique(h, at, |&i| state.hash_one(scalar_key(&entries[i].0)));
+        }
+        ix
+    }
 }
 
 /// Keys that hash like Python's (`1`, `1.0` and `True` are one key).
@@ -87,7 +114,7 @@ pub struct Dict {
 /// content. Longer ones compare by identity (the same pickled object, e.g. through the memo):
 /// a real dict never holds two equal keys, so only a hostile pickle can tell, and comparing
 /// megabyte keys by content on every insert is what such a pickle would exploit.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum ScalarKey {
     None,
     Int(i64),
@@ -99,6 +126,51 @@ enum ScalarKey {
     /// A key longer than `KEY_TEXT_MAX`: kind, and the address of its text.
     Long(u8, usize),
     Node(u32),
+}
+
+/// The tag a `str` key hashes with (see `Hash for ScalarKey`; [`Dict::get_str`] hashes a
+/// `&str` the same way without making a key).
+const STR_TAG: u8 = 3;
+
+impl Hash for ScalarKey {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        match self {
+            ScalarKey::None => h.write_u8(0),
+            ScalarKey::Int(i) => {
+                h.write_u8(1);
+                h.write_i64(*i);
+            }
+            ScalarKey::Float(f) => {
+                h.write_u8(2);
+                h.write_u64(*f);
+            }
+            ScalarKey::Str(s) => {
+                h.write_u8(STR_TAG);
+                h.write(s.as_bytes());
+            }
+            ScalarKey::Bytes(b) => {
+                h.write_u8(4);
+                h.write(b);
+            }
+            ScalarKey::BigInt(s) => {
+                h.write_u8(5);
+                h.write(s.as_bytes());
+            }
+            ScalarKey::Global(s) => {
+                h.write_u8(6);
+                h.write(s.as_bytes());
+            }
+            ScalarKey::Long(kind, at) => {
+                h.write_u8(7);
+                h.write_u8(*kind);
+                h.write_usize(*at);
+            }
+            ScalarKey::Node(id) => {
+                h.write_u8(8);
+                h.write_u32(*id);
+            }
+        }
+    }
 }
 
 /// Dicts at most this long are searched linearly; longer ones get a hash index.
@@ -154,37 +226,43 @@ impl Dict {
     /// keys compared by identity: see `ScalarKey`).
     pub fn insert(&mut self, key: Value, value: Value) {
         let k = scalar_key(&key);
-        if let Some(index) = &mut self.index {
-            if let Some(&at) = index.get(&k) {
-                self.entries[at].1 = value;
+        let Dict { entries, index } = self;
+        if let Some(ix) = index {
+            let h = ix.state.hash_one(&k);
+            if let Some(&at) = ix.table.find(h, |&i| same_key(&entries[i].0, &k)) {
+                entries[at].1 = value;
             } else {
-                index.insert(k, self.entries.len());
-                self.entries.push((key, value));
+                let state = &ix.state;
+                ix.table.insert_unique(h, entries.len(), |&i| {
+                    state.hash_one(scalar_key(&entries[i].0))
+                });
+                entries.push((key, value));
             }
             return;
         }
-        if let Some(at) = self.entries.iter().position(|(e, _)| same_key(e, &k)) {
-            self.entries[at].1 = value;
+        if let Some(at) = entries.iter().position(|(e, _)| same_key(e, &k)) {
+            entries[at].1 = value;
             return;
         }
-        self.entries.push((key, value));
-        if self.entries.len() > DICT_LINEAR_MAX {
-            let index = self
-                .entries
-                .iter()
-                .enumerate()
-                .map(|(i, (e, _))| (scalar_key(e), i))
-                .collect();
-            self.index = Some(Box::new(index));
+        entries.push((key, value));
+        if entries.len() > DICT_LINEAR_MAX {
+            *index = Some(Box::new(Index::of(entries)));
         }
     }
 
     /// The value for a string key.
     pub fn get_str(&self, key: &str) -> Option<&Value> {
-        if let (Some(index), true) = (&self.index, key.len() <= KEY_TEXT_MAX) {
-            return index
-                .get(&ScalarKey::Str(Rc::from(key)))
-                .map(|&i| &self.entries[i].1);
+        if let (Some(ix), true) = (&self.index, key.len() <= KEY_TEXT_MAX) {
+            let mut h = ix.state.build_hasher();
+            h.write_u8(STR_TAG);
+            h.write(key.as_bytes());
+            let entries = &self.entries;
+            return ix
+                .table
+                .find(h.finish(), |&i| {
+                    matches!(&entries[i].0, Value::Str(s) if s.len() <= KEY_TEXT_MAX && **s == *key)
+                })
+                .map(|&i| &entries[i].1);
         }
         self.entries
             .iter()

@@ -44,6 +44,8 @@ pub mod values;
 pub use build::PROGRESS_EVERY;
 pub use load::{build_rows, load, Content, LoadOptions, Loader};
 pub use loaded::{CacheHead, Loaded, Materialized};
+/// The keyed hashing of dump text (the viewer's worker seeds it: `add_entropy`).
+pub use pt::hashing;
 
 pub use model::{
     Cache, Item, PointItem, Row, SpanAttrs, SpanItem, State, CACHE_VERSION, PD_VIRTUAL_ROLE,

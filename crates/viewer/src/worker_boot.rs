@@ -1,6 +1,6 @@
 //! What both workers (the timeline's `bin/worker` and the run explorer's `bin/runworker`) do
-//! the same way: post a text message to the page, turn a thrown JS value into text, and tell
-//! the page when the worker dies.
+//! the same way: post a text message to the page, turn a thrown JS value into text, tell the
+//! page when the worker dies, and seed the hashing of dump text.
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -25,6 +25,18 @@ pub fn js_text(v: &JsValue) -> String {
                 .and_then(|m| m.as_string())
         })
         .unwrap_or_else(|| format!("{v:?}"))
+}
+
+/// Seeds the hashing of text from a dump with 64 bits of `crypto.getRandomValues` (wasm has
+/// no per-process random keys of its own: see `pt::hashing`). Without `crypto` (never in a
+/// browser that runs this) the hashes stay keyed as wasm's defaults.
+pub fn seed_hashes() {
+    let mut seed = [0u8; 8];
+    if let Ok(c) = scope().crypto() {
+        if c.get_random_values_with_u8_array(&mut seed).is_ok() {
+            trace::hashing::add_entropy(u64::from_le_bytes(seed));
+        }
+    }
 }
 
 /// Reports the worker's death to the page as `FromWorker::Crashed`. `panic = "abort"` (the

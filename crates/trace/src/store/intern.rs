@@ -4,8 +4,6 @@ use std::borrow::Cow;
 
 use std::hash::BuildHasher;
 
-use foldhash::fast::RandomState;
-
 use hashbrown::HashTable;
 use serde_json::Value as J;
 
@@ -18,10 +16,11 @@ use serde_json::Value as J;
 /// **Why a keyed hash.** The texts come from the dump. An unkeyed fast hash (FxHash) lets a
 /// file carry any number of distinct ids with one hash value, and every lookup then compares
 /// against all of them: 20 000 such span ids took 17 s (debug build), a million hours
-/// (`tests/intern_collisions.rs`). foldhash's `RandomState` is seeded per process (address
-/// layout and clock natively): a file cannot know which texts collide, and hashing a
-/// 34-byte id costs a fraction of std's SipHash (≈ 7 % of a million-span cache).
-#[derive(Debug, Clone, Default)]
+/// (`tests/intern_collisions.rs`). The hasher is foldhash seeded as `pt::hashing` says
+/// (per process natively, with the browser's random numbers in the viewer): a file cannot
+/// know which texts collide, and hashing a 34-byte id costs a fraction of std's SipHash
+/// (≈ 7 % of a million-span cache).
+#[derive(Debug, Clone)]
 pub struct Interner {
     /// All texts, one after another; text `i` is `text[ends[i - 1]..ends[i]]`.
     text: String,
@@ -29,9 +28,22 @@ pub struct Interner {
     index: HashTable<u32>,
     /// Each text's hash, so that growing the table never hashes a text again.
     hashes: Vec<u64>,
-    hasher: RandomState,
+    hasher: pt::hashing::State,
     /// Reused buffer for a value's JSON text while looking it up.
     scratch: String,
+}
+
+impl Default for Interner {
+    fn default() -> Self {
+        Interner {
+            text: String::new(),
+            ends: Vec::new(),
+            index: HashTable::new(),
+            hashes: Vec::new(),
+            hasher: pt::hashing::state(),
+            scratch: String::new(),
+        }
+    }
 }
 
 impl Interner {

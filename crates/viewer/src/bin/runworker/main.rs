@@ -14,6 +14,7 @@ fn main() {
     use wasm_bindgen::JsCast;
 
     viewer::worker_boot::report_crashes();
+    viewer::worker_boot::seed_hashes();
     let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let onmessage =
         Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {

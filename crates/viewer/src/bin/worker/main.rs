@@ -16,6 +16,7 @@ fn main() {
     use wasm_bindgen::JsCast;
 
     viewer::worker_boot::report_crashes();
+    viewer::worker_boot::seed_hashes();
     let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let post = move |msg: &FromWorker| post::text(&to_text(msg));
     let onmessage =
