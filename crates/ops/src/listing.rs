@@ -92,6 +92,8 @@ pub type Lister<'a> = dyn FnMut(&str) -> Result<Option<Vec<Entry>>, String> + 'a
 /// Lists the run folder named `folder_name` (its last path component; `shown` names it in
 /// messages) through `dir(sub)`: the entries of the folder `sub` relative to the run's root
 /// ("" is the root itself), or `None` when that is not a folder (a link to one included).
+/// When the root is the folder given, a subfolder is read only if the root's entries list it
+/// as a folder ([`Kind::Dir`]), whatever `dir` says of it.
 pub fn list_folder(
     folder_name: &str,
     shown: &str,
@@ -101,10 +103,10 @@ pub fn list_folder(
 ) -> Result<Listing, String> {
     templates.check()?;
     let root_is_parent = root_is_parent(folder_name, siblings);
-    let (first, rest): (&str, &[&str]) = if root_is_parent {
-        ("rollout_data", &["train_data", "tokenizer"])
+    let (first, mut rest): (&str, Vec<&str>) = if root_is_parent {
+        ("rollout_data", vec!["train_data", "tokenizer"])
     } else {
-        ("", &["rollout_data", "train_data", "tokenizer"])
+        ("", vec!["rollout_data", "train_data", "tokenizer"])
     };
     let mut files = Vec::new();
     let mut skipped = Skipped::default();
@@ -112,7 +114,9 @@ pub fn list_folder(
     match dir(first)? {
         Some(entries) => {
             if !root_is_parent {
-                (verl_dirs, verl_note) = crate::verl_listing::subfolders(&entries, rest);
+                (verl_dirs, verl_note) = crate::verl_listing::subfolders(&entries, &rest);
+                // Listed by the root as a link (or not at all): not read through.
+                rest.retain(|s| entries.iter().any(|e| e.kind == Kind::Dir && e.name == *s));
             }
             keep(shown, first, entries, &mut files, &mut skipped)?
         }
@@ -496,18 +500,46 @@ mod tests {
         assert!(e.starts_with("--save-debug-rollout-data"), "{e}");
     }
 
+    fn entry(name: &str, kind: Kind) -> Entry {
+        let size = if kind == Kind::File { 1 } else { 0 };
+        let name = name.into();
+        Entry { name, kind, size }
+    }
+
+    fn file(name: &str) -> Entry {
+        entry(name, Kind::File)
+    }
+
+    fn dir(name: &str) -> Entry {
+        entry(name, Kind::Dir)
+    }
+
+    /// A lister that says a subfolder is a folder when the root lists it as a link (or not at
+    /// all): it is not read through, and the link is a note.
+    #[test]
+    fn a_subfolder_the_root_does_not_list_as_a_folder_is_not_read() {
+        let got = list_folder("run", "run", true, &Templates::default(), &mut |sub| {
+            Ok(Some(match sub {
+                "" => vec![dir("rollout_data"), entry("tokenizer", Kind::Other)],
+                "rollout_data" => vec![file("0.pt"), file("1.pt")],
+                _ => vec![file("id_rsa"), file("0.pt")],
+            }))
+        })
+        .unwrap();
+        let names: Vec<&str> = got.files.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(names, ["rollout_data/0.pt", "rollout_data/1.pt"]);
+        assert!(
+            got.layout
+                .notes
+                .iter()
+                .any(|n| n.starts_with("1 entries skipped") && n.ends_with("\"tokenizer\"")),
+            "{:?}",
+            got.layout.notes
+        );
+    }
+
     #[test]
     fn a_subfolder_that_cannot_be_read_is_a_note_and_the_rest_is_listed() {
-        let file = |name: &str| Entry {
-            name: name.into(),
-            kind: Kind::File,
-            size: 1,
-        };
-        let dir = |name: &str| Entry {
-            name: name.into(),
-            kind: Kind::Dir,
-            size: 0,
-        };
         let got = list_folder(
             "run",
             "run",

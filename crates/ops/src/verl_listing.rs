@@ -13,15 +13,15 @@ use crate::listing::{finish, Entry, Kind, Listing, LocalRun};
 pub const MAX_VERL_FOLDERS: usize = 64;
 
 /// The subfolders of a run folder (its `entries`) that may hold verl step logs: every folder
-/// but the ones slime's layout lists already (`taken`) and dot folders, at most
-/// [`MAX_VERL_FOLDERS`]: first those named as verl's log folders are (`rollout*`, `val*`,
-/// `eval*`, `test*`, `gen*`), then the rest, each sorted. The second value is a note when the
-/// cap left folders unread (70 `global_step_N/` checkpoints beside `rollout/`: `rollout/` is
-/// read, and the note says how many were not).
+/// but the ones slime's layout lists already (`taken`), dot folders and empty names, each
+/// once, at most [`MAX_VERL_FOLDERS`]: first those named as verl's log folders are
+/// (`rollout*`, `val*`, `eval*`, `test*`, `gen*`), then the rest, each sorted. The second
+/// value is a note when the cap left folders unread (70 `global_step_N/` checkpoints beside
+/// `rollout/`: `rollout/` is read, and the note says how many were not).
 pub fn subfolders(entries: &[Entry], taken: &[&str]) -> (Vec<String>, Option<String>) {
     let mut out: Vec<String> = entries
         .iter()
-        .filter(|e| e.kind == Kind::Dir && !e.name.starts_with('.'))
+        .filter(|e| e.kind == Kind::Dir && !e.name.is_empty() && !e.name.starts_with('.'))
         .filter(|e| !taken.contains(&e.name.as_str()) && !e.name.contains('/'))
         .map(|e| e.name.clone())
         .collect();
@@ -32,6 +32,7 @@ pub fn subfolders(entries: &[Entry], taken: &[&str]) -> (Vec<String>, Option<Str
             .any(|p| n.starts_with(p))
     };
     out.sort_by(|a, b| likely(b).cmp(&likely(a)).then_with(|| a.cmp(b)));
+    out.dedup();
     let left = out.len().saturating_sub(MAX_VERL_FOLDERS);
     out.truncate(MAX_VERL_FOLDERS);
     let note = (left > 0).then(|| {
@@ -123,5 +124,13 @@ mod tests {
         let (got, note) = subfolders(&entries[60..], &[]);
         assert_eq!(got.len(), 13);
         assert_eq!(note, None);
+    }
+
+    /// A lister that names a folder twice, or hands over an empty name (the root itself),
+    /// does not make a folder read twice or the root read as a step-log folder.
+    #[test]
+    fn a_folder_named_twice_or_unnamed_is_searched_at_most_once() {
+        let entries = [dir("val"), dir(""), dir("val"), dir("rollout")];
+        assert_eq!(subfolders(&entries, &[]).0, ["rollout", "val"]);
     }
 }
