@@ -24,8 +24,9 @@
 //!   and no more rows than lines ([`verl`]);
 //! - a row store's bytes that read write back the same and pass the load checks
 //!   ([`check_store_read`]);
-//! - the run listing lists only regular files of the folders it may read, each once, and
-//!   every dump of its layout is one of them ([`listing`]).
+//! - the run listing of a virtual folder tree is exactly the files its rules name (regular
+//!   files with valid names of the folders it may read, none through a link), or the error
+//!   they give, and its note counts what it skipped ([`listing`]).
 //!
 //! Layout: this file (targets and dispatch), `built.rs` (checks on a `Materialized` and on series),
 //! `export.rs` (the streamed writers),

@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 
 use trace::run::{layout_with, RunLayout, Templates, MAX_RUN_FILES};
 
+pub use crate::verl_listing::MAX_VERL_FOLDERS;
+
 /// What a directory entry is, as its file system says without following links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
