@@ -207,8 +207,8 @@ pub enum Error {
     /// ([`interop::export_limit`]); writing stopped there.
     #[error(
         "the {what} would be larger than {limit} bytes, the most this file may produce \
-         (the least of {OUTPUT_PER_INPUT_BYTE} bytes per byte of input plus {} MiB, or the \
-         larger of {} MiB and {OUTPUT_PER_INPUT_BYTE_LARGE} bytes per byte of input; at most \
+         ({OUTPUT_PER_INPUT_BYTE} bytes per byte of input plus {} MiB, but no more than the \
+         larger of {} MiB and {OUTPUT_PER_INPUT_BYTE_LARGE} bytes per byte of input, nor \
          {} MiB): writing stopped there",
         OUTPUT_FLOOR >> 20,
         OUTPUT_LARGE_FLOOR >> 20,

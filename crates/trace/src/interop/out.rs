@@ -5,9 +5,9 @@
 //! samples share one long trace (a pickle memo) yields far more text than it has bytes. Here
 //! nothing is held but the item being written, and the text may be at most what the rows
 //! of the same file may be ([`crate::BuildLimits::for_input`]: [`crate::OUTPUT_PER_INPUT_BYTE`]
-//! per byte of input plus [`crate::OUTPUT_FLOOR`], or the larger tier of
-//! [`crate::OUTPUT_PER_INPUT_BYTE_LARGE`] and [`crate::OUTPUT_LARGE_FLOOR`], at most
-//! [`crate::MAX_OUTPUT_BYTES`]).
+//! per byte of input plus [`crate::OUTPUT_FLOOR`], but no more than the larger of
+//! [`crate::OUTPUT_LARGE_FLOOR`] and [`crate::OUTPUT_PER_INPUT_BYTE_LARGE`] per byte of input,
+//! nor [`crate::MAX_OUTPUT_BYTES`]).
 
 use std::io::{self, Write};
 
