@@ -364,3 +364,89 @@ fn a_dicts_keys_count_in_what_it_holds() {
     assert!(out.held >= out.bytes + 2 * 1000 * per, "{out:?}");
     assert!(out.held < out.bytes + 2 * 1001 * per + per, "{out:?}");
 }
+
+/// A sample past the held limit and the file's output limit at the same event is skipped as
+/// one sample (the held check comes first), not taken for the end of the file's rows: what it
+/// converted goes back to the file, so the small samples after it still give rows. Small
+/// limits: samples 0–2 fill most of the output (≈ 60 KB of attrs each, well under the held
+/// limit); sample 3's one event is a list of 19 000 empty lists, ≈ 57 KB of text (past the
+/// output limit on top of samples 0–2's, but under it alone, so not the discarded-work
+/// limit) and ≈ 1.2 MB held (past the 1 MiB held limit). Checking the output first ends the
+/// rows at sample 3 with "not shown".
+#[test]
+fn a_sample_past_both_the_held_and_the_output_limit_is_skipped_alone() {
+    let limits = trace::BuildLimits {
+        max_output_bytes: 200_000,
+        max_sample_held: 1 << 20,
+        ..trace::BuildLimits::DEFAULT
+    };
+    let text = "t".repeat(60_000);
+    let bytes = dump(|p| {
+        p.empty_list().mark();
+        for i in 0..3 {
+            let attrs = |p: &mut Pickle| _ = p.empty_dict().mark().str("s").str(&text).setitems();
+            sample(
+                p,
+                i,
+                |p| event(p, "event", |p| _ = p.str("fill"), 1.0, None, attrs),
+                |_| {},
+            );
+        }
+        let heavy = |p: &mut Pickle| {
+            p.empty_list().mark();
+            for _ in 0..19_000 {
+                p.empty_list();
+            }
+            p.appends();
+        };
+        sample(
+            p,
+            3,
+            |p| event(p, "event", |p| _ = p.str("heavy"), 1.0, None, heavy),
+            |_| {},
+        );
+        for i in 4..6 {
+            let attrs = |p: &mut Pickle| _ = p.empty_dict();
+            sample(
+                p,
+                i,
+                |p| event(p, "event", |p| _ = p.str("small"), 1.0, None, attrs),
+                |_| {},
+            );
+        }
+        p.appends();
+    });
+    let mut options = trace::LoadOptions::new("x", 0.0);
+    options.limits = Some(limits);
+    let t = Instant::now();
+    let b = trace::load(&bytes, &options).unwrap().materialize();
+    assert!(t.elapsed() < BOUND, "{:?}", t.elapsed());
+    let ms = messages(&b);
+    let indexes: Vec<_> = b
+        .cache
+        .rows
+        .iter()
+        .map(|r| r.sample_index.clone())
+        .collect();
+    assert_eq!(
+        indexes,
+        [0, 1, 2, 4, 5].map(|i| serde_json::json!(i)),
+        "{ms:#?}"
+    );
+    assert!(
+        ms.iter().any(|m| m.starts_with("sample 3: ")
+            && m.contains("more than 1 MiB of memory")
+            && m.contains("skipped")),
+        "{ms:#?}"
+    );
+    assert!(
+        !ms.iter().any(|m| m.contains("not shown")),
+        "the output limit did not end the rows: {ms:#?}"
+    );
+    // The case is what it says: sample 3 alone fits the output limit, and not after 0–2.
+    let text = serde_json::to_string(&b.cache).unwrap().len() as u64;
+    assert!(
+        text > 150_000 && text + 57_000 > limits.max_output_bytes,
+        "{text}"
+    );
+}
