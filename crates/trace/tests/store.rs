@@ -69,3 +69,105 @@ fn a_serialised_built_reads_back_as_itself() {
     assert_eq!(back.analysis, built.analysis, "the dump's analysis is kept");
     assert_eq!(back.warnings, built.warnings);
 }
+
+/// A writer that takes `limit` bytes, then fails every call: counts what it is asked for
+/// after its first failure.
+struct FailAfter {
+    limit: usize,
+    taken: Vec<u8>,
+    failed: bool,
+    calls_after: usize,
+}
+
+impl FailAfter {
+    fn new(limit: usize) -> FailAfter {
+        FailAfter {
+            limit,
+            taken: Vec::new(),
+            failed: false,
+            calls_after: 0,
+        }
+    }
+}
+
+impl std::io::Write for FailAfter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.failed {
+            self.calls_after += 1;
+            return Err(std::io::Error::other("written again after failing"));
+        }
+        let room = self.limit - self.taken.len();
+        if room == 0 && !buf.is_empty() {
+            self.failed = true;
+            return Err(std::io::Error::other("disk full"));
+        }
+        let n = buf.len().min(room);
+        self.taken.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.failed {
+            self.calls_after += 1;
+            return Err(std::io::Error::other("flushed after failing"));
+        }
+        Ok(())
+    }
+}
+
+/// A cache write whose writer fails part way returns that error, and asks nothing more of the
+/// writer: the rows' buffer is not flushed again when it is dropped (it would be, `BufWriter`
+/// flushes on drop), and the closing `]}` is not written. Failing in the header, in the rows
+/// (before and after the rows' 256 KiB buffer first fills) and in the last bytes.
+#[test]
+fn a_cache_write_stops_at_the_writers_first_error() {
+    let attrs = "a".repeat(10_000);
+    let bytes = picklegen::rollout_zip(|p| {
+        p.empty_list().mark();
+        for i in 0..60 {
+            p.empty_dict().mark().str("index").int(i).str("trace");
+            p.empty_dict().mark().str("events").empty_list().mark();
+            p.empty_dict()
+                .mark()
+                .str("type")
+                .str("event")
+                .str("name")
+                .str("e");
+            p.str("ts").float(1.0).str("attrs");
+            p.empty_dict().mark().str("s").str(&attrs).setitems();
+            p.setitems().appends().setitems().setitems();
+        }
+        p.appends();
+    });
+    let loaded = trace::load(&bytes, &trace::LoadOptions::new("x.pt", 1.5)).unwrap();
+    let mut whole = Vec::new();
+    loaded.write_cache(&mut whole).unwrap();
+    let total = whole.len();
+    assert!(total > 500_000, "the rows pass their buffer: {total} bytes");
+    let rows_at = whole.windows(8).position(|w| w == b"\"rows\":[").unwrap() + 8;
+    let mut limits: Vec<usize> = (0..total).step_by(total / 40).collect();
+    limits.extend([
+        rows_at - 1,
+        rows_at,
+        rows_at + 1,
+        300_000,
+        total - 2,
+        total - 1,
+    ]);
+    for limit in limits {
+        let mut w = FailAfter::new(limit);
+        let err = loaded.write_cache(&mut w).unwrap_err();
+        assert_eq!(err.to_string(), "disk full", "failing after {limit} bytes");
+        assert_eq!(
+            w.calls_after, 0,
+            "failing after {limit} of {total} bytes: the writer was called again"
+        );
+        assert!(
+            w.taken == whole[..limit],
+            "failing after {limit} bytes: other bytes taken"
+        );
+    }
+    let mut w = FailAfter::new(total);
+    loaded.write_cache(&mut w).unwrap();
+    assert!(w.taken == whole && w.calls_after == 0);
+}
