@@ -320,7 +320,8 @@ impl SampleSink for Ignore {
 /// whole read's): 200 batches of 1 000 empty lists each (200 000 slots, ≈ 6 MB, from 200 KB of
 /// pickle) pass a 1 MiB memory limit with a sink as they do without one. Freeing whole slots'
 /// charges let the arena grow ≈ 32 bytes per input byte with no limit at all. (Protocol 1: a
-/// MARK right above the list opens no batch, so the marked runs are not handed over.)
+/// MARK right above the list opens no batch, so the marked runs are not handed over; the
+/// sample-by-sample hand-over is `samples_handed_over_one_by_one_…` below.)
 #[test]
 fn containers_made_between_batches_still_count_against_the_memory_limit() {
     let mut p = Pickle::proto(1);
@@ -371,4 +372,94 @@ fn containers_made_between_batches_still_count_against_the_memory_limit() {
         pt::read(&bytes, &limits).is_err(),
         "without a sink it would not fit"
     );
+}
+
+/// `{"samples": [<n samples in batches of 1 000>]}` at protocol 2 (what `torch.save` writes),
+/// each sample `{"trace": {"events": [{} × 30]}}`: 33 containers a sample and few string
+/// bytes (what a string holds stays charged whatever is released).
+fn traced_samples(n: usize) -> Vec<u8> {
+    let mut p = Pickle::proto(2);
+    p.empty_dict().mark().str("samples").empty_list();
+    for start in (0..n).step_by(1000) {
+        p.mark();
+        for _ in start..(start + 1000).min(n) {
+            p.empty_dict().mark().str("trace");
+            p.empty_dict().mark().str("events").empty_list().mark();
+            p.repeat(30, |p| {
+                p.empty_dict();
+            });
+            p.appends().setitems().setitems();
+        }
+        p.appends();
+    }
+    p.setitems();
+    p.stop()
+}
+
+/// How many samples each hand-over gave (no more: [`Recorder`] scans the arena each time).
+struct Sizes(Rc<RefCell<Vec<usize>>>);
+
+impl SampleSink for Sizes {
+    fn take(&mut self, _: &Tree, _: NodeId, _: usize, items: &[Value], _: u64) {
+        self.0.borrow_mut().push(items.len());
+    }
+}
+
+/// Reads `bytes` in chunks under `limits`, keeping the hand-overs' sizes when the read fails.
+fn read_sizes(bytes: &[u8], chunk: usize, limits: &Limits) -> (Vec<usize>, Result<Tree, String>) {
+    let sizes = Rc::new(RefCell::new(Vec::new()));
+    let mut r = StreamReader::with_sink(limits, Box::new(Sizes(sizes.clone())));
+    let got = bytes
+        .chunks(chunk)
+        .try_for_each(|c| r.push(c))
+        .and_then(|()| r.finish())
+        .map(|read| read.tree)
+        .map_err(|e| e.to_string());
+    (Rc::try_unwrap(sizes).unwrap().into_inner(), got)
+}
+
+/// The memory property above on the path real dumps take: protocol 2, samples with a
+/// `trace` handed over one by one as their batch is read, and released. Their containers'
+/// slots stay charged, so 4 000 samples of 33 containers (132 000 slots, ≈ 4 MB) pass a
+/// 1 MiB memory limit with a sink as they do without one. Uncharging released slots lets
+/// the read finish with the arena past the limit.
+#[test]
+fn samples_handed_over_one_by_one_still_count_against_the_memory_limit() {
+    let bytes = traced_samples(4000);
+    let limits = Limits {
+        max_memory: 1 << 20,
+        ..Limits::for_timeline()
+    };
+    let without = pt::read(&bytes, &limits)
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(without.contains("memory limit of 1 MiB"), "{without}");
+    for chunk in [bytes.len(), 4096] {
+        let (sizes, got) = read_sizes(&bytes, chunk, &limits);
+        let Err(err) = got else {
+            panic!("chunks of {chunk}: read whole under the 1 MiB limit");
+        };
+        assert!(
+            err.contains("memory limit of 1 MiB"),
+            "chunks of {chunk}: {err}"
+        );
+        // The samples were handed over one by one before the limit stopped the read, not
+        // as whole batches at their APPENDS.
+        let handed: usize = sizes.iter().sum();
+        let largest = sizes.iter().copied().max().unwrap_or(0);
+        assert!(
+            handed > 500 && largest < 1000,
+            "chunks of {chunk}: {} hand-overs of {handed} samples, the largest {largest}",
+            sizes.len()
+        );
+    }
+    // Under a limit they fit, the same samples read, handed over one by one.
+    let roomy = Limits {
+        max_memory: 64 << 20,
+        ..Limits::for_timeline()
+    };
+    let (sizes, got) = read_sizes(&bytes, bytes.len(), &roomy);
+    assert_all_released(&got.unwrap(), 4000);
+    assert!(sizes.len() > 3900, "{} hand-overs", sizes.len());
 }

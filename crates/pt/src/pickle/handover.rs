@@ -35,8 +35,10 @@ pub(super) struct Early {
 /// What a node's items were charged (as `alloc` counts them), returned when it is released.
 /// Its slot (`NODE_BYTES`) stays charged, although the arena drops released runs
 /// (`arena.rs`): every container made counts against `max_memory` for the whole read, so
-/// containers made between hand-overs cannot grow without limit (`sample_sink.rs`,
-/// `containers_made_between_batches_still_count_against_the_memory_limit`).
+/// containers made between hand-overs cannot grow without limit (`sample_sink.rs`:
+/// `containers_made_between_batches_still_count_against_the_memory_limit` at a batch's
+/// APPENDS, `samples_handed_over_one_by_one_still_count_against_the_memory_limit` sample by
+/// sample).
 fn charged(node: &Node) -> usize {
     let items = match node {
         Node::List(v) | Node::Tuple(v) | Node::Set(v) | Node::FrozenSet(v) => v.len(),
