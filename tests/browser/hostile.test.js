@@ -89,6 +89,11 @@ test("every browser case gives the expected error or rows, in bounded time, and 
       else if (c.text) {
         const warnings = await page.locator("[data-testid=warnings]").textContent().catch(() => "");
         if (!warnings.includes(c.text)) failures.push(`${label}: no warning containing ${JSON.stringify(c.text)}`);
+        // The heading counts samples (once each) and notes about the file, in good English.
+        const heading = await page.locator("[data-testid=warnings] summary").innerText().catch(() => "");
+        if (!/^(1 sample|\d+ samples) had problems|^(1 note|\d+ notes) about the file/.test(heading) || /\b1 (samples|notes)\b/.test(heading)) {
+          failures.push(`${label}: warnings heading ${JSON.stringify(heading)}`);
+        }
       }
     }
     // What a user sees for an error, for a capped file and for a crafted cache.
