@@ -272,8 +272,8 @@ fn cut(mut s: String) -> String {
 }
 
 /// The PD phases named by any span of the store (as end-attr keys or span names), as
-/// indices into `PD_PHASES`, in legend order. Only spans whose name or end attrs mention
-/// `pd_` are materialised.
+/// indices into `PD_PHASES`, in legend order. Each distinct name is looked at once; only
+/// end attrs whose text has `"pd_` are parsed (their top-level keys only).
 fn pd_phases_seen(store: &trace::store::Store) -> Vec<usize> {
     let mut seen = [false; PD_PHASES.len()];
     let mut mark = |k: &str| {
@@ -283,23 +283,29 @@ fn pd_phases_seen(store: &trace::store::Store) -> Vec<usize> {
             }
         }
     };
+    let mut name_seen = vec![false; store.names.len()];
+    let finder = memchr::memmem::Finder::new(b"\"pd_");
     for i in 0..store.item_count() {
         if store.state(i) > trace::store::OPEN_SPAN {
             continue;
         }
-        let name = store.names.display(store.cols.name[i]);
-        mark(&name);
-        if store.attr_text(i).1.contains("\"pd_") {
-            if let Item::Span(sp) = store.item(i) {
-                for k in sp
-                    .attrs
-                    .end_attrs
-                    .as_object()
-                    .into_iter()
-                    .flat_map(|m| m.keys())
-                {
-                    mark(k);
-                }
+        let id = store.cols.name[i];
+        if let Some(done) = name_seen.get_mut(id as usize) {
+            if !*done {
+                *done = true;
+                mark(&store.names.display(id));
+            }
+        }
+        let end = store.cols.attr_mid[i]..store.cols.attr_at[i + 1];
+        let Some(text) = store.attrs.get(end) else {
+            continue;
+        };
+        if finder.find(text).is_some() {
+            let keys = serde_json::from_slice::<
+                std::collections::BTreeMap<String, serde::de::IgnoredAny>,
+            >(text);
+            for k in keys.iter().flat_map(|m| m.keys()) {
+                mark(k);
             }
         }
     }
@@ -386,8 +392,34 @@ mod tests {
                 assert_eq!(heads[i].row_id, row.row_id);
                 assert_eq!(heads[i].start.to_bits(), row.start.to_bits());
             }
+            // The legend's phases: every span's name and end-attr keys, looked at one by one.
+            let mut want = Vec::new();
+            for row in &rows {
+                for item in &row.items {
+                    if let Item::Span(sp) = item {
+                        let keys = sp
+                            .attrs
+                            .end_attrs
+                            .as_object()
+                            .into_iter()
+                            .flat_map(|m| m.keys());
+                        let name = match &sp.name {
+                            J::String(s) => s.clone(),
+                            v => v.to_string(),
+                        };
+                        for k in keys.map(String::as_str).chain([name.as_str()]) {
+                            if let Some(p) = timeline::pd_phase(k) {
+                                want.push(PD_PHASES.iter().position(|x| x.0 == p.0).unwrap());
+                            }
+                        }
+                    }
+                }
+            }
+            want.sort_unstable();
+            want.dedup();
+            assert_eq!(model.summary(name).pd_phases, want, "{name}");
             if name == "pd_1.pt" || name == "pdflat_5.pt" {
-                assert!(!model.summary(name).pd_phases.is_empty(), "{name}");
+                assert!(!want.is_empty(), "{name}");
             }
             if name == "pdflat_5.pt" {
                 assert!(
