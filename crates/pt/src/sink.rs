@@ -39,11 +39,14 @@
 //! the protocol version or sys info between them.
 //!
 //! **Same answer in any chunks.** Hand-over and release happen inside the opcode loop, after
-//! the opcode that completes them, so they do not depend on how the bytes arrive. A pickle
-//! that refers back into a sample already handed over (a reference across batches, or one
-//! that reaches four or more samples back as the first shared reference of its batch) reads
-//! `Released` there; a pickle that mutates a released container (SETITEM, APPEND, BUILD)
-//! fails.
+//! the opcode that completes them, so they do not depend on how the bytes arrive. A sample
+//! handed over early is freed `FREE_LAG` (128) samples later (`pickle/handover.rs`), so a
+//! memo reference from a later sample still finds it whole (and switches the read to whole
+//! batches). A pickle that refers back into a sample already freed (a reference across
+//! batches, or, as the first shared reference of its batch, one reaching more than 128
+//! samples back) reads `Released` there and the sink is told
+//! ([`SampleSink::freed_reference`]: the rows say so); a pickle that mutates a released
+//! container (SETITEM, APPEND, BUILD) fails.
 
 use crate::{NodeId, Tree, Value};
 
@@ -59,4 +62,8 @@ pub trait SampleSink {
     /// dump's value (a legacy file's first pickle, which must end as its magic number): forget
     /// it. The samples of the pickle that is the dump's value are handed over afresh.
     fn discard(&mut self) {}
+
+    /// A memo reference reached a container already handed over and freed (an object shared
+    /// by samples far apart in the pickle): what refers to it reads `Released`.
+    fn freed_reference(&mut self) {}
 }

@@ -57,6 +57,9 @@ pub(crate) struct Driver {
     /// The reader's sample list, when samples came from the reader.
     list: Option<NodeId>,
     seen: FxHashMap<u32, Seen>,
+    /// References to containers the reader had already freed, and the sample being read at
+    /// the first (see `pt::SampleSink::freed_reference`).
+    freed: Option<(usize, usize)>,
 }
 
 impl Driver {
@@ -76,6 +79,7 @@ impl Driver {
             next: 0,
             list: None,
             seen: FxHashMap::default(),
+            freed: None,
         }
     }
 
@@ -273,6 +277,17 @@ impl Driver {
                 ),
             });
         }
+        if let Some((first, n)) = self.freed {
+            self.warnings.push_always(Warning {
+                sample: None,
+                message: format!(
+                    "{n} references, the first while reading sample {first}, are to objects \
+                     this dump shares with samples read and freed long before (more than 128 \
+                     samples back, or an earlier batch of the pickle): those values read as \
+                     missing (\"<released>\")"
+                ),
+            });
+        }
         if self.budget.out.cut > 0 {
             self.warnings.push_always(Warning {
                 sample: None,
@@ -350,6 +365,13 @@ impl pt::SampleSink for Sink {
         let mut d = self.0.borrow_mut();
         let (limits, fixed) = (d.limits, d.fixed);
         *d = Driver::new(limits, fixed);
+    }
+
+    fn freed_reference(&mut self) {
+        let mut d = self.0.borrow_mut();
+        let at = d.next;
+        let f = d.freed.get_or_insert((at, 0));
+        f.1 = f.1.saturating_add(1);
     }
 }
 

@@ -59,12 +59,21 @@ fn what_pythons_pickler_writes_reads_the_same_sample_by_sample_and_whole() {
     for (name, bytes) in &files {
         let early = load(bytes);
         let whole = load(&whole_batches(bytes));
+        assert!(!early.starts_with("error"), "{name}: {early}");
+        rows += early.matches("\"row_id\"").count();
+        if name.starts_with("far_") {
+            // An object shared with a sample read (and freed) long before: the rows say so.
+            assert_ne!(early, whole, "{name}");
+            assert!(
+                early.contains("read and freed long before"),
+                "{name}: {early}"
+            );
+            continue;
+        }
         assert_eq!(
             early, whole,
             "{name}: read sample by sample vs whole batches"
         );
-        assert!(!early.starts_with("error"), "{name}: {early}");
-        rows += early.matches("\"row_id\"").count();
     }
     assert!(rows > 1500, "{rows} rows in all");
 }
@@ -88,7 +97,9 @@ fn pickles_reaching_back_into_a_batch_read_the_same_or_fail_saying_so() {
         let whole = load(&whole_batches(bytes));
         if early != whole {
             assert!(
-                early.contains("sample list") || early.contains("read as a sample"),
+                early.contains("sample list")
+                    || early.contains("read as a sample")
+                    || early.contains("read and freed long before"),
                 "{name}: differs from whole batches without saying why:\n{early}\nvs\n{whole}"
             );
         }

@@ -12,6 +12,12 @@ use crate::value::{Node, NodeId, Tree, Value};
 /// ([`Machine::early_step`]).
 const KEEP_ON_TOP: usize = 3;
 
+/// Samples handed over and not yet freed, at most: a memo reference from a later sample to a
+/// container of one of them (objects shared between samples up to this far apart) still
+/// finds it whole, and switches the read to whole batches (`note_fetch`). A reference from
+/// further on finds it freed, and the sink hears of it (`SampleSink::freed_reference`).
+const FREE_LAG: usize = 128;
+
 /// A batch of the sample list (`MARK sample… APPENDS`) being read, handed over sample by
 /// sample: the pickler writes 1 000 samples a batch, and holding a whole batch was a quarter
 /// of a large dump's values at once.
@@ -30,6 +36,8 @@ pub(super) struct Early {
     /// For each stack position of the batch in use: the next node id when it was first
     /// pushed (every node from there on belongs to that item or a later one).
     starts: Vec<usize>,
+    /// Hand-overs not yet freed: (items handed over after it, the node id its items end at).
+    unfreed: std::collections::VecDeque<(usize, usize)>,
 }
 
 /// What a node's items were charged (as `alloc` counts them), returned when it is released.
@@ -96,6 +104,7 @@ impl<'l> Machine<'l> {
             nodes_at: self.nodes.len(),
             handed: 0,
             starts: Vec::new(),
+            unfreed: Default::default(),
         });
     }
 
@@ -171,7 +180,21 @@ impl<'l> Machine<'l> {
         let items = &self.stack[mark + from..mark + upto];
         sink.take(&tree, list, first + from, items, self.base + self.offset);
         self.nodes = tree.nodes;
-        self.release(boundary);
+        // Freed `FREE_LAG` samples later (all of them at the batch's APPENDS).
+        let mut free_to = None;
+        if let Some(e) = self.early.as_mut() {
+            e.unfreed.push_back((upto, boundary));
+            while e
+                .unfreed
+                .front()
+                .is_some_and(|&(at, _)| upto - at >= FREE_LAG)
+            {
+                free_to = e.unfreed.pop_front().map(|(_, end)| end);
+            }
+        }
+        if let Some(end) = free_to {
+            self.release(end);
+        }
         Ok(())
     }
 
@@ -207,6 +230,19 @@ impl<'l> Machine<'l> {
         if let (Value::Node(id), Some(e)) = (v, &self.early) {
             if id.0 as usize >= e.nodes_at {
                 self.shares = true;
+            }
+        }
+    }
+
+    /// A memo reference to a container already handed over and freed (shared by samples
+    /// further apart than [`FREE_LAG`], or across batches): what refers to it reads
+    /// `Released`, and the sink is told, so the answer is never silently short.
+    pub(super) fn note_freed(&mut self, v: &Value) {
+        if let Value::Node(id) = v {
+            if matches!(self.nodes.get(id.0 as usize), Some(Node::Released)) {
+                if let Some(sink) = self.sink.as_mut() {
+                    sink.freed_reference();
+                }
             }
         }
     }

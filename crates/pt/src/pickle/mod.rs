@@ -387,6 +387,9 @@ impl<'l> Machine<'l> {
         if self.early.is_some() {
             self.note_fetch(&v);
         }
+        if self.sink.is_some() {
+            self.note_freed(&v);
+        }
         self.push(v)
     }
 

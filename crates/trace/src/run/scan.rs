@@ -136,6 +136,17 @@ impl pt::SampleSink for Sink {
         let detail = me.detail;
         *me = Inner::new(detail);
     }
+
+    fn freed_reference(&mut self) {
+        let mut me = self.0.borrow_mut();
+        let at = me.next;
+        if !me.out.notes.iter().any(|n| n.contains("freed long before")) {
+            me.out.note(format!(
+                "near sample {at}: objects shared with samples read and freed long before \
+                 (more than 128 samples back, or an earlier batch) read as missing"
+            ));
+        }
+    }
 }
 
 impl Inner {
