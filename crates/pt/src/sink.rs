@@ -11,7 +11,7 @@
 //! read's). The list keeps its items (references to released containers).
 //!
 //! **When.** In a pickle of protocol 2 or more (what `torch.save` writes), a batch is handed
-//! over as it is read: a sample that is a dict with a `trace` once three more dicts follow it
+//! over as it is read: a sample that is a dict with a `trace` once three more such dicts follow it
 //! on the stack (it is complete then: see `pickle/handover.rs`), the rest at the APPENDS; so
 //! a few samples' containers exist at once, not a batch's thousand. A batch partly handed
 //! over must end in its APPENDS (the pickler's always does); one whose MARK is consumed

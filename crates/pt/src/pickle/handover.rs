@@ -112,15 +112,15 @@ impl<'l> Machine<'l> {
     /// hands over the items no opcode but the batch's APPENDS can reach any more. A batch
     /// partly handed over must end in that APPENDS (the pickler's always does).
     ///
-    /// **Which items.** A position is handed over when it holds a dict with a `trace` key
-    /// and the [`KEEP_ON_TOP`] positions above it hold dicts, with no MARK among them. While
+    /// **Which items.** A position is handed over when it and the [`KEEP_ON_TOP`] positions
+    /// above it hold dicts with a `trace` key, with no MARK among them. While
     /// the pickler builds a dict, what sits right above it is a key (hashable: never a dict)
     /// or a MARK, so a dict with three dicts above it is complete. What could still reach
     /// it is TUPLE1–3: a list item that is a tuple of dicts nested in tuples (not a sample;
-    /// `tests/fixtures/pickler/`), which is why the dict must look like a sample too; a
-    /// tuple of four or more dicts with `trace` keys, so nested, is the one shape of
-    /// Python's pickler left, and taking a handed item off the stack, or reaching it as
-    /// the top again, is an error, never a wrong answer. Samples that are objects (a
+    /// `tests/fixtures/pickler/`), which is why the dicts must look like samples too; a
+    /// list item that is a tuple of four or more dicts with `trace` keys, so nested, is the
+    /// one shape of Python's pickler left, and taking a handed item off the stack, or
+    /// reaching it as the top again, is an error, never a wrong answer. Samples that are objects (a
     /// `Sample` pickled as an object) or dicts without a trace are handed over at the
     /// APPENDS.
     pub(super) fn early_step(&mut self, nodes_before: usize) -> Result<(), K> {
@@ -199,26 +199,21 @@ impl<'l> Machine<'l> {
     }
 
     /// How many items from stack position `from` may be handed over: dicts with a `trace`
-    /// in a row, each with [`KEEP_ON_TOP`] dicts above it. Scans a few items (it stops once
-    /// the answer cannot grow), not the batch.
+    /// in a row, each with [`KEEP_ON_TOP`] such dicts above it. Scans a few items (what
+    /// follows the last hand-over), not the batch.
     fn ready_at(&self, from: usize, to: usize) -> usize {
-        let (mut dicts, mut traced) = (0usize, 0usize);
-        for v in self.stack.get(from..to).unwrap_or(&[]) {
-            let has_trace = match v {
-                Value::Node(id) => match self.nodes.get(id.0 as usize) {
-                    Some(Node::Dict(d)) => d.get_str("trace").is_some(),
-                    _ => break,
-                },
-                _ => break,
-            };
-            dicts += 1;
-            if has_trace && traced + 1 == dicts {
-                traced += 1;
-            } else if dicts >= traced + KEEP_ON_TOP {
-                break;
-            }
-        }
-        traced.min(dicts.saturating_sub(KEEP_ON_TOP))
+        let traced = self
+            .stack
+            .get(from..to)
+            .unwrap_or(&[])
+            .iter()
+            .take_while(|v| match v {
+                Value::Node(id) => matches!(self.nodes.get(id.0 as usize),
+                    Some(Node::Dict(d)) if d.get_str("trace").is_some()),
+                _ => false,
+            })
+            .count();
+        traced.saturating_sub(KEEP_ON_TOP)
     }
 
     /// A memo reference while a batch is handed over sample by sample: one to a container
