@@ -176,19 +176,46 @@ fn run_target(
         "fuzzing {target} for {:.0} s ({copied} seeds, -max_len={max_len})",
         share.as_secs_f64()
     ));
-    let out = cmd("cargo")
-        .args(["fuzz", "run", "--sanitizer", "none", target])
-        .arg(corpus)
-        .arg("--")
-        .arg(format!("-max_total_time={}", share.as_secs().max(1)))
-        .args(["-timeout=10", "-rss_limit_mb=2048", "-fork=1"])
-        .args(["-ignore_crashes=1", "-ignore_timeouts=1", "-ignore_ooms=1"])
-        .arg(format!("-max_len={max_len}"))
-        .current_dir(dir)
-        .output()
-        .map_err(|e| format!("cargo fuzz run {target}: {e}"))?;
-    let log = String::from_utf8_lossy(&out.stderr).into_owned();
-    std::fs::write(artifacts.join("last-run.log"), &log).map_err(|e| e.to_string())?;
+    let log_path = artifacts.join("last-run.log");
+    let log_file = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+    let mut child = {
+        use std::os::unix::process::CommandExt;
+        cmd("cargo")
+            .args(["fuzz", "run", "--sanitizer", "none", target])
+            .arg(corpus)
+            .arg("--")
+            .arg(format!("-max_total_time={}", share.as_secs().max(1)))
+            .args(["-timeout=10", "-rss_limit_mb=2048", "-fork=1"])
+            .args(["-ignore_crashes=1", "-ignore_timeouts=1", "-ignore_ooms=1"])
+            .arg(format!("-max_len={max_len}"))
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(log_file)
+            // Its own process group, so that a hung run is stopped with its jobs.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("cargo fuzz run {target}: {e}"))?
+    };
+    // libFuzzer's timeout handler allocates inside a signal handler and can deadlock in
+    // malloc, leaving its fork-mode parent waiting for ever: past its time and two minutes,
+    // the run is stopped and said so.
+    let deadline = std::time::Instant::now() + share + std::time::Duration::from_secs(120);
+    loop {
+        if child.try_wait().map_err(|e| e.to_string())?.is_some() {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+            let _ = child.wait();
+            println!("{target}: still running two minutes past its time (a hung job): stopped");
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let log =
+        String::from_utf8_lossy(&std::fs::read(&log_path).map_err(|e| e.to_string())?).into_owned();
     // Fork mode's status lines: `#EXECS: cov: … oom/timeout/crash: O/T/C time: …`.
     let execs = log
         .lines()
