@@ -337,15 +337,7 @@ fn containers_made_between_batches_still_count_against_the_memory_limit() {
         p.pop_mark().empty_dict().append();
     }
     let bytes = p.stop();
-    let limits = Limits {
-        max_memory: 1 << 20,
-        ..Limits::for_timeline()
-    };
-    let without = pt::read(&bytes, &limits)
-        .map(|_| ())
-        .unwrap_err()
-        .to_string();
-    assert!(without.contains("memory limit of 1 MiB"), "{without}");
+    let limits = past_one_mib_without_a_sink(&bytes);
     for chunk in [bytes.len(), 4096] {
         let mut r = StreamReader::with_sink(&limits, Box::new(Ignore));
         let got = bytes
@@ -430,15 +422,7 @@ fn read_sizes(bytes: &[u8], chunk: usize, limits: &Limits) -> (Vec<usize>, Resul
 #[test]
 fn samples_handed_over_one_by_one_still_count_against_the_memory_limit() {
     let bytes = traced_samples(4000);
-    let limits = Limits {
-        max_memory: 1 << 20,
-        ..Limits::for_timeline()
-    };
-    let without = pt::read(&bytes, &limits)
-        .map(|_| ())
-        .unwrap_err()
-        .to_string();
-    assert!(without.contains("memory limit of 1 MiB"), "{without}");
+    let limits = past_one_mib_without_a_sink(&bytes);
     for chunk in [bytes.len(), 4096] {
         let (sizes, got) = read_sizes(&bytes, chunk, &limits);
         let Err(err) = got else {
@@ -466,4 +450,18 @@ fn samples_handed_over_one_by_one_still_count_against_the_memory_limit() {
     let (sizes, got) = read_sizes(&bytes, bytes.len(), &roomy);
     assert_all_released(&got.unwrap(), 4000);
     assert!(sizes.len() > 3900, "{} hand-overs", sizes.len());
+}
+
+/// A 1 MiB memory limit, which `bytes` pass when read without a sink (the tree held whole).
+fn past_one_mib_without_a_sink(bytes: &[u8]) -> Limits {
+    let limits = Limits {
+        max_memory: 1 << 20,
+        ..Limits::for_timeline()
+    };
+    let without = pt::read(bytes, &limits)
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(without.contains("memory limit of 1 MiB"), "{without}");
+    limits
 }
