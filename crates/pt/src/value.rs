@@ -88,7 +88,7 @@ pub struct Dict {
 /// (`crate::hashing`), found by comparing in place (a lookup by text makes no key).
 #[derive(Debug, Clone)]
 struct Index {
-    table: HashTable<usize>,
+    table: HashTable<u32>,
     state: hashing::State,
 }
 
@@ -100,11 +100,18 @@ impl Index {
         };
         for (at, (k, _)) in entries.iter().enumerate() {
             let h = ix.state.hash_one(scalar_key(k));
-            let state = &ix.state;
-            ix.table
-                .insert_unique(h, at, |&i| state.hash_one(scalar_key(&entries[i].0)));
+            ix.add(entries, at, h);
         }
         ix
+    }
+
+    /// Notes that entry `at` has a key of hash `h` (`entries` holds those before it).
+    fn add(&mut self, entries: &[(Value, Value)], at: usize, h: u64) {
+        let state = &self.state;
+        // Positions fit in u32: a dict's entries are charged against `Limits::max_memory`.
+        self.table.insert_unique(h, at as u32, |&i| {
+            state.hash_one(scalar_key(&entries[i as usize].0))
+        });
     }
 }
 
@@ -229,13 +236,10 @@ impl Dict {
         let Dict { entries, index } = self;
         if let Some(ix) = index {
             let h = ix.state.hash_one(&k);
-            if let Some(&at) = ix.table.find(h, |&i| same_key(&entries[i].0, &k)) {
-                entries[at].1 = value;
+            if let Some(&at) = ix.table.find(h, |&i| same_key(&entries[i as usize].0, &k)) {
+                entries[at as usize].1 = value;
             } else {
-                let state = &ix.state;
-                ix.table.insert_unique(h, entries.len(), |&i| {
-                    state.hash_one(scalar_key(&entries[i].0))
-                });
+                ix.add(entries, entries.len(), h);
                 entries.push((key, value));
             }
             return;
@@ -260,9 +264,9 @@ impl Dict {
             return ix
                 .table
                 .find(h.finish(), |&i| {
-                    matches!(&entries[i].0, Value::Str(s) if s.len() <= KEY_TEXT_MAX && **s == *key)
+                    matches!(&entries[i as usize].0, Value::Str(s) if s.len() <= KEY_TEXT_MAX && **s == *key)
                 })
-                .map(|&i| &entries[i].1);
+                .map(|&i| &entries[i as usize].1);
         }
         self.entries
             .iter()

@@ -31,7 +31,10 @@ pub fn status_banners(st: State, client: Client) -> impl IntoView {
         </Show>
         <Show when=move || st.warnings_open.get() && st.data.get().is_some_and(|d| !d.warnings.is_empty())>
             <details class="warnings" data-testid="warnings">
-                <summary>{move || st.data.get().map(|d| warnings_heading(&d.warnings)).unwrap_or_default()}
+                <summary>{move || {
+                    let n = st.data.get().map(|d| d.warnings.len()).unwrap_or(0);
+                    format!("{n} warning{} (the rest is shown)", if n == 1 { "" } else { "s" })
+                }}
                     <button on:click=move |_| st.warnings_open.set(false)>"Dismiss"</button></summary>
                 <ul>{move || st.data.get().map(|d| d.warnings.iter().take(500).map(|w| {
                     let text = match w.sample { Some(i) => format!("sample {i}: {}", w.message), None => w.message.clone() };
@@ -40,26 +43,4 @@ pub fn status_banners(st: State, client: Client) -> impl IntoView {
             </details>
         </Show>
     }
-}
-
-/// "2 samples had problems, 1 note about the file (the rest are shown)": samples counted once
-/// however many warnings each has.
-fn warnings_heading(warnings: &[trace::Warning]) -> String {
-    let plural =
-        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    let mut samples: Vec<_> = warnings.iter().filter_map(|w| w.sample).collect();
-    samples.sort_unstable();
-    samples.dedup();
-    let file = warnings.iter().filter(|w| w.sample.is_none()).count();
-    let mut parts = Vec::new();
-    if !samples.is_empty() {
-        parts.push(format!(
-            "{} had problems",
-            plural(samples.len(), "sample", "samples")
-        ));
-    }
-    if file > 0 {
-        parts.push(plural(file, "note about the file", "notes about the file"));
-    }
-    format!("{} (the rest are shown)", parts.join(", "))
 }

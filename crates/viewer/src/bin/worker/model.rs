@@ -273,7 +273,7 @@ fn cut(mut s: String) -> String {
 
 /// The PD phases named by any span of the store (as end-attr keys or span names), as
 /// indices into `PD_PHASES`, in legend order. Each distinct name is looked at once; only
-/// end attrs whose text has `"pd_` are parsed (their top-level keys only).
+/// end attrs whose text has `"pd_` are parsed.
 fn pd_phases_seen(store: &trace::store::Store) -> Vec<usize> {
     let mut seen = [false; PD_PHASES.len()];
     let mut mark = |k: &str| {
@@ -284,7 +284,6 @@ fn pd_phases_seen(store: &trace::store::Store) -> Vec<usize> {
         }
     };
     let mut name_seen = vec![false; store.names.len()];
-    let finder = memchr::memmem::Finder::new(b"\"pd_");
     for i in 0..store.item_count() {
         if store.state(i) > trace::store::OPEN_SPAN {
             continue;
@@ -300,16 +299,27 @@ fn pd_phases_seen(store: &trace::store::Store) -> Vec<usize> {
         let Some(text) = store.attrs.get(end) else {
             continue;
         };
-        if finder.find(text).is_some() {
-            let keys = serde_json::from_slice::<
-                std::collections::BTreeMap<String, serde::de::IgnoredAny>,
-            >(text);
-            for k in keys.iter().flat_map(|m| m.keys()) {
+        if mentions_pd(text) {
+            let end = serde_json::from_slice::<J>(text).unwrap_or_default();
+            for k in end.as_object().into_iter().flat_map(|m| m.keys()) {
                 mark(k);
             }
         }
     }
     (0..PD_PHASES.len()).filter(|&i| seen[i]).collect()
+}
+
+/// Whether JSON text has `"pd_` (a key or value starting `pd_`), found quote by quote.
+fn mentions_pd(text: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(at) = text[from..].iter().position(|&b| b == b'"') {
+        let at = from + at;
+        if text[at + 1..].starts_with(b"pd_") {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
 }
 
 #[cfg(test)]
