@@ -272,8 +272,9 @@ fn cut(mut s: String) -> String {
 }
 
 /// The PD phases named by any span of the store (as end-attr keys or span names), as
-/// indices into `PD_PHASES`, in legend order. Each distinct name is looked at once; only
-/// end attrs whose text has `"pd_` are parsed.
+/// indices into `PD_PHASES`, in legend order. Each distinct name is looked at once; end
+/// attrs are scanned for their top-level keys only when their text has `"pd_` (no value is
+/// made: on a million-span dump most spans have such keys).
 fn pd_phases_seen(store: &trace::store::Store) -> Vec<usize> {
     let mut seen = [false; PD_PHASES.len()];
     let mut mark = |k: &str| {
@@ -300,10 +301,7 @@ fn pd_phases_seen(store: &trace::store::Store) -> Vec<usize> {
             continue;
         };
         if mentions_pd(text) {
-            let end = serde_json::from_slice::<J>(text).unwrap_or_default();
-            for k in end.as_object().into_iter().flat_map(|m| m.keys()) {
-                mark(k);
-            }
+            top_keys(text, &mut mark);
         }
     }
     (0..PD_PHASES.len()).filter(|&i| seen[i]).collect()
@@ -322,9 +320,50 @@ fn mentions_pd(text: &[u8]) -> bool {
     false
 }
 
+/// Calls `f` with each top-level key of a JSON object's text, as written (the store's
+/// attribute text is serde_json's: valid JSON; a key with escapes comes as written).
+fn top_keys(text: &[u8], f: &mut dyn FnMut(&str)) {
+    let (mut depth, mut i) = (0usize, 0);
+    while i < text.len() {
+        match text[i] {
+            b'"' => {
+                let start = i + 1;
+                i = start;
+                while i < text.len() && text[i] != b'"' {
+                    i += if text[i] == b'\\' { 2 } else { 1 };
+                }
+                let end = i.min(text.len());
+                i += 1;
+                let colon = text[i.min(text.len())..]
+                    .iter()
+                    .find(|b| !b.is_ascii_whitespace())
+                    == Some(&b':');
+                if depth == 1 && colon {
+                    if let Ok(k) = std::str::from_utf8(&text[start..end]) {
+                        f(k);
+                    }
+                }
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn top_keys_are_the_objects_own_keys_only() {
+        let text = br#"{"pd_a":1,"n":{"pd_b":2},"s":"pd_c\":x","l":[{"pd_d":3}], "pd_e" : "v","\"q":0}"#;
+        let mut keys = Vec::new();
+        top_keys(text, &mut |k| keys.push(k.to_string()));
+        assert_eq!(keys, ["pd_a", "n", "s", "l", "pd_e", "\\\"q"]);
+    }
     use viewer::protocol::{decode_batch, BatchWriter, Tables};
 
     fn fixture(name: &str) -> Loaded {
