@@ -40,7 +40,7 @@
 //!
 //! **Same answer in any chunks.** Hand-over and release happen inside the opcode loop, after
 //! the opcode that completes them, so they do not depend on how the bytes arrive. A sample
-//! handed over early is freed `FREE_LAG` (128) samples later (`pickle/handover.rs`), so a
+//! handed over early is freed 128 to 256 samples later (`pickle/handover.rs`), so a
 //! memo reference from a later sample still finds it whole (and switches the read to whole
 //! batches). A pickle that refers back into a sample already freed (a reference across
 //! batches, or, as the first shared reference of its batch, one reaching more than 128

@@ -12,7 +12,8 @@ use crate::value::{Node, NodeId, Tree, Value};
 /// ([`Machine::early_step`]).
 const KEEP_ON_TOP: usize = 3;
 
-/// Samples handed over and not yet freed, at most: a memo reference from a later sample to a
+/// Samples handed over and not yet freed, at the least (twice as many at most): a memo
+/// reference from a later sample to a
 /// container of one of them (objects shared between samples up to this far apart) still
 /// finds it whole, and switches the read to whole batches (`note_fetch`). A reference from
 /// further on finds it freed, and the sink hears of it (`SampleSink::freed_reference`).
@@ -180,16 +181,17 @@ impl<'l> Machine<'l> {
         let items = &self.stack[mark + from..mark + upto];
         sink.take(&tree, list, first + from, items, self.base + self.offset);
         self.nodes = tree.nodes;
-        // Freed `FREE_LAG` samples later (all of them at the batch's APPENDS).
+        // Freed `FREE_LAG` samples later at the least (all of them at the batch's APPENDS),
+        // `FREE_LAG` at a time: the arena moves what it keeps after a freed run
+        // (`arena.rs`), so freeing one sample at a time moved the lag's nodes every sample.
         let mut free_to = None;
         if let Some(e) = self.early.as_mut() {
             e.unfreed.push_back((upto, boundary));
-            while e
-                .unfreed
-                .front()
-                .is_some_and(|&(at, _)| upto - at >= FREE_LAG)
-            {
-                free_to = e.unfreed.pop_front().map(|(_, end)| end);
+            let age = |front: Option<&(usize, usize)>| front.map_or(0, |&(at, _)| upto - at);
+            if age(e.unfreed.front()) >= 2 * FREE_LAG {
+                while age(e.unfreed.front()) >= FREE_LAG {
+                    free_to = e.unfreed.pop_front().map(|(_, end)| end);
+                }
             }
         }
         if let Some(end) = free_to {
