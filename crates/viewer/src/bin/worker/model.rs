@@ -359,7 +359,8 @@ mod tests {
 
     #[test]
     fn top_keys_are_the_objects_own_keys_only() {
-        let text = br#"{"pd_a":1,"n":{"pd_b":2},"s":"pd_c\":x","l":[{"pd_d":3}], "pd_e" : "v","\"q":0}"#;
+        let text =
+            br#"{"pd_a":1,"n":{"pd_b":2},"s":"pd_c\":x","l":[{"pd_d":3}], "pd_e" : "v","\"q":0}"#;
         let mut keys = Vec::new();
         top_keys(text, &mut |k| keys.push(k.to_string()));
         assert_eq!(keys, ["pd_a", "n", "s", "l", "pd_e", "\\\"q"]);
