@@ -3,10 +3,10 @@
 //   - time to ready: from handing over the file to the first frame rendered after
 //     <body data-state="ready"> (and, when the page sets it, `window.__rs_first_paint`, the first
 //     frame that drew rows);
-//   - Chromium's memory: the sum of VmRSS over the browser's whole process tree (every process
-//     descending from this node process), sampled every 20 ms while loading; the peak of that
-//     sum is the figure (a lower bound of the true peak, to within one sample), and the sum of
-//     each process's own VmHWM is printed beside it (an upper bound);
+//   - Chromium's memory: the sum of Pss over the browser's whole process tree (every process
+//     descending from this node process; shared pages counted once), sampled every 20 ms while
+//     loading; the peak of that sum is the figure (to within one sample), with the summed VmRSS
+//     and each process's own VmHWM (shared pages once per process) printed beside it;
 //   - frame times while panning and zooming for a few seconds with real (CDP) input: for every
 //     animation frame, the time from its start (the rAF timestamp) to the end of its rendering
 //     (a MessageChannel task posted from rAF runs right after the frame is rendered), so input
@@ -44,18 +44,26 @@ function descendants(root) {
   return out;
 }
 
-/** Sums of VmRSS and VmHWM (bytes) over the browser's process tree. */
+/**
+ * The browser's process tree's memory: the sum of each process's Pss (its private pages plus
+ * its share of every page it shares, so a page shared by several processes counts once in the
+ * sum: /proc/PID/smaps_rollup), and the sums of VmRSS and VmHWM (shared pages once per process)
+ * printed beside it.
+ */
 function treeMemory() {
-  let rss = 0, hwm = 0, procs = 0;
+  let pss = 0, rss = 0, hwm = 0, procs = 0;
   for (const pid of descendants(process.pid)) {
     try {
+      const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
       const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+      const p = rollup.match(/^Pss:\s+(\d+) kB/m);
       const r = status.match(/VmRSS:\s+(\d+) kB/), h = status.match(/VmHWM:\s+(\d+) kB/);
-      if (r) { rss += Number(r[1]) * 1024; procs++; }
+      if (p) { pss += Number(p[1]) * 1024; procs++; }
+      if (r) rss += Number(r[1]) * 1024;
       if (h) hwm += Number(h[1]) * 1024;
     } catch { /* the process ended */ }
   }
-  return { rss, hwm, procs };
+  return { pss, rss, hwm, procs };
 }
 
 const pct = (v, p) => {
@@ -121,10 +129,11 @@ async function measure(srv, dump) {
     });
     await new Promise((ok) => setTimeout(ok, 500));
     const idle = treeMemory();
-    let peak = idle.rss, procs = idle.procs;
+    let peak = idle.pss, peakRss = idle.rss, procs = idle.procs;
     const sampler = setInterval(() => {
       const m = treeMemory();
-      if (m.rss > peak) { peak = m.rss; procs = m.procs; }
+      if (m.pss > peak) { peak = m.pss; procs = m.procs; }
+      peakRss = Math.max(peakRss, m.rss);
     }, 20);
     let state;
     let t0;
@@ -145,8 +154,9 @@ async function measure(srv, dump) {
       clearInterval(sampler);
     }
     const after = treeMemory();
-    peak = Math.max(peak, after.rss);
-    Object.assign(r, { idle: idle.rss, peak, hwm: after.hwm, procs });
+    peak = Math.max(peak, after.pss);
+    peakRss = Math.max(peakRss, after.rss);
+    Object.assign(r, { idle: idle.pss, peak, idleRss: idle.rss, peakRss, hwm: after.hwm, procs });
     if (state !== "ready") {
       const why = await page.locator("[data-testid=load-error]").innerText({ timeout: 2000 }).catch(() => "");
       r.error = `state ${state}: ${why.replace(/\s+/g, " ").trim() || "no message"}`;
@@ -220,19 +230,21 @@ const cpu = (cpuinfo.match(/model name\s*:\s*(.*)/) || [])[1] || "unknown CPU";
 console.log(`machine: ${(cpuinfo.match(/^processor/gm) || []).length} cores, ${cpu}; headless Chromium, software rendering`);
 const MB = (b) => (b / 1e6).toFixed(0);
 const f2 = (v) => (v === undefined || Number.isNaN(v) ? "-" : v.toFixed(2));
-// Memory: the tree's summed VmRSS at its peak, its rise over the idle page (which the targets
-// judge: shared pages count once per process) and that rise over the file size.
-console.log(["dump", "MB", "spans", "ready s", "peak MB", "rise MB", "rise/file", "HWM-sum MB", "frames", "p50 ms", "p95 ms", "max ms", "LoAF", "draw p95 ms"].join("\t"));
+// Memory: the tree's summed Pss at its peak (shared pages counted once), its rise over the idle
+// page (which the targets judge) and that rise over the file size; the summed VmRSS's rise and
+// VmHWM (shared pages once per process) beside them.
+console.log(["dump", "MB", "spans", "ready s", "peak MB", "rise MB", "rise/file", "RSS rise MB", "HWM-sum MB", "frames", "p50 ms", "p95 ms", "max ms", "LoAF", "draw p95 ms"].join("\t"));
 for (const r of rows) {
   if (r.error) { console.log(`${r.dump}\t${MB(r.size)}\tfailed: ${r.error}`); continue; }
-  console.log([r.dump, MB(r.size), r.spans ?? "-", f2(r.ready), MB(r.peak), MB(r.peak - r.idle), f2((r.peak - r.idle) / r.size), MB(r.hwm),
+  console.log([r.dump, MB(r.size), r.spans ?? "-", f2(r.ready), MB(r.peak), MB(r.peak - r.idle), f2((r.peak - r.idle) / r.size), MB(r.peakRss - r.idleRss), MB(r.hwm),
     r.frames, f2(r.p50), f2(r.p95), f2(r.max), r.loaf ?? "-", f2(r.drawP95)].join("\t"));
 }
 
 if (process.env.ROLLSCOPE_BENCH_RESULTS) {
   const keys = {
     spans: "spans", ready: "ready_s", stateReady: "state_ready_s", firstPaint: "first_paint_s",
-    idle: "chromium_idle_bytes", peak: "chromium_peak_bytes", hwm: "chromium_hwm_sum_bytes",
+    idle: "chromium_idle_bytes", peak: "chromium_peak_bytes", idleRss: "chromium_idle_rss_bytes",
+    peakRss: "chromium_peak_rss_bytes", hwm: "chromium_hwm_sum_bytes",
     procs: "chromium_processes", frames: "frames", p50: "frame_p50_ms", p95: "frame_p95_ms",
     max: "frame_max_ms", intervalP95: "frame_interval_p95_ms", loaf: "long_frames",
     draws: "draws", drawP95: "draw_p95_ms", pageErrors: "page_errors", error: "browser_error",

@@ -1,4 +1,4 @@
-//! `cargo xtask bench`: issue 13's figures on three synthetic dumps, printed with the machine as
+//! `cargo xtask bench`: issue 22's figures on three synthetic dumps, printed with the machine as
 //! one table per dump, each figure beside its target and "met"/"not met". Figures, not
 //! assertions: the command fails only when a step cannot run at all.
 //!
@@ -15,7 +15,7 @@ use crate::dist::wasm_sizes;
 use crate::{build_dist, cmd, run, setup, step, Result};
 use rows::dump_table;
 
-/// Issue 13's target for each wasm module, gzipped (KB); the dumps' are in [`rows`].
+/// Issue 22's target for each wasm module, gzipped (KB); the dumps' are in [`rows`].
 const WASM_EACH_KB: u64 = 600;
 
 /// One dump's figures: key → value, as the measuring steps wrote them.
@@ -142,7 +142,7 @@ pub fn bench(root: &Path, args: &[String]) -> Result {
 
     let text = std::fs::read_to_string(&results).unwrap_or_default();
     let figures = parse_results(&text);
-    step("issue 13 figures (measured in this run; targets beside them)");
+    step("issue 22 figures (measured in this run; targets beside them)");
     print_machine(&load_before);
     for (d, path) in DUMPS.iter().zip(&paths) {
         let empty = HashMap::new();
@@ -325,7 +325,7 @@ fn print_dump(d: &Dump, path: &Path, f: &Figures) {
     let role = match d.role {
         Role::Default => "the no-regression dump",
         Role::Turns12 => "many spans",
-        Role::Turns60 => "the dump issue 13's targets are set on",
+        Role::Turns60 => "the dump issue 22's targets are set on",
     };
     println!(
         "\n{}: {:.1} MB, {spans} ({made}; {role})",
@@ -370,9 +370,9 @@ fn print_wasm(root: &Path) {
     println!(
         "\nHow: wall times run from spawn to exit. Native peak RSS is wait4's ru_maxrss of the\n\
          child (rollscope cache: median time of 3 runs, largest RSS; CPython: its best of 3\n\
-         loads, the ZIP read excluded). Chromium's is the peak of the summed VmRSS of every\n\
-         process in the browser's tree, sampled every 20 ms while loading; pages shared between\n\
-         processes count in each, so the target is judged on the rise above the idle page.\n\
+         loads, the ZIP read excluded). Chromium's is the peak of the summed Pss of every\n\
+         process in the browser's tree (shared pages counted once), sampled every 20 ms while\n\
+         loading; the target is judged on its rise above the idle page.\n\
          Frame = from a frame's rAF timestamp to the end of its rendering, over ~6 s of wheel\n\
          zoom, drag pan and shift+wheel row scroll. Raw figures: target/bench/results.tsv."
     );

@@ -6,7 +6,7 @@
 //!   wasm build, the Python package's tests (`python.rs`: a venv under `target/py-venv`, the
 //!   wheel built by maturin, pytest) and the browser tests, stopping at the first failure.
 //! - `cargo xtask py-test`: the Python step alone.
-//! - `cargo xtask bench`: issue 13's figures on large synthetic dumps, one table per dump with
+//! - `cargo xtask bench`: issue 22's figures on large synthetic dumps, one table per dump with
 //!   the machine and each target (see `bench.rs`).
 //!
 //! Installs are idempotent: each tool is checked first (exact version) and only installed when

@@ -1,18 +1,20 @@
-//! The rows of a dump's table beside issue 13's targets: the native figures (`rollscope
+//! The rows of a dump's table beside issue 22's targets: the native figures (`rollscope
 //! cache`, CPython's unpickler, slime's tool) and the browser's (ready, memory, frames); the
 //! one-file report's rows are `report.rs`'s.
 
 use super::{mb, missing, num, Dump, Figures, Role, Table};
 
-/// Issue 13's targets.
+/// Issue 22's targets.
 const CACHE_SPEEDUP: f64 = 5.0; // rollscope cache vs CPython's unpickle of the same data.pkl
 const CACHE_RSS_X: f64 = 1.5; // peak RSS / file size
 const READY_SPEEDUP: f64 = 3.0; // viewer ready vs that unpickle
-const CHROMIUM_RSS_X: f64 = 2.0;
+const CHROMIUM_PSS_X: f64 = 1.5; // the rise of the browser's summed Pss / file size
 const FRAME_P95_MS: f64 = 16.0;
 const DEFAULT_READY_S: f64 = 1.1; // no regression on the default dump
-const STRETCH_READY_S: f64 = 2.0; // --turns 60 stretch targets
-const STRETCH_RSS_X: f64 = 1.3;
+/// `--turns 60`'s stretch targets.
+const STRETCH_CACHE_SPEEDUP: f64 = 10.0;
+const STRETCH_CACHE_RSS_X: f64 = 1.0;
+const STRETCH_READY_S: f64 = 2.0;
 
 /// The rows of one dump's table: each figure, its target and whether it is met.
 pub fn dump_table(d: &Dump, size: f64, f: &Figures) -> Table {
@@ -38,6 +40,14 @@ pub fn dump_table(d: &Dump, size: f64, f: &Figures) -> Table {
                 &format!("<= {CACHE_RSS_X}x file"),
                 Some(x <= CACHE_RSS_X),
             );
+            if d.role == Role::Turns60 {
+                t.row(
+                    "",
+                    String::new(),
+                    &format!("<= {STRETCH_CACHE_RSS_X}x (stretch)"),
+                    Some(x <= STRETCH_CACHE_RSS_X),
+                );
+            }
         }
         _ => t.row(
             "rollscope cache",
@@ -69,12 +79,22 @@ pub fn dump_table(d: &Dump, size: f64, f: &Figures) -> Table {
     };
     let target = format!(">= {CACHE_SPEEDUP}x");
     match speedup(cache_s) {
-        Some(x) => t.row(
-            "cache vs unpickle: faster by",
-            format!("{x:.2}x"),
-            &target,
-            Some(x >= CACHE_SPEEDUP),
-        ),
+        Some(x) => {
+            t.row(
+                "cache vs unpickle: faster by",
+                format!("{x:.2}x"),
+                &target,
+                Some(x >= CACHE_SPEEDUP),
+            );
+            if d.role == Role::Turns60 {
+                t.row(
+                    "",
+                    String::new(),
+                    &format!(">= {STRETCH_CACHE_SPEEDUP}x (stretch)"),
+                    Some(x >= STRETCH_CACHE_SPEEDUP),
+                );
+            }
+        }
         None => t.row("cache vs unpickle: faster by", "-".into(), &target, None),
     }
     match (num(f, "slime_s"), num(f, "slime_rss_kb")) {
@@ -155,23 +175,22 @@ fn browser_rows(t: &mut Table, d: &Dump, size: f64, f: &Figures) {
             let above = (peak - idle).max(0.0);
             let x = ratio_to_file(above);
             t.row(
-                "Chromium peak RSS above idle",
+                "Chromium peak Pss above idle",
                 format!("{} = {x:.2}x file", mb(above)),
-                &format!("<= {CHROMIUM_RSS_X}x file"),
-                Some(x <= CHROMIUM_RSS_X),
+                &format!("<= {CHROMIUM_PSS_X}x file"),
+                Some(x <= CHROMIUM_PSS_X),
             );
-            if d.role == Role::Turns60 {
-                t.row(
-                    "",
-                    String::new(),
-                    &format!("<= {STRETCH_RSS_X}x (stretch)"),
-                    Some(x <= STRETCH_RSS_X),
-                );
-            }
+            let rss_rise = match (
+                num(f, "chromium_peak_rss_bytes"),
+                num(f, "chromium_idle_rss_bytes"),
+            ) {
+                (Some(p), Some(i)) => format!("; summed VmRSS rose {}", mb((p - i).max(0.0))),
+                _ => String::new(),
+            };
             t.row(
-                "Chromium peak RSS, whole tree",
+                "Chromium peak Pss, whole tree",
                 format!(
-                    "{} (idle {}, {} processes)",
+                    "{} (idle {}, {} processes{rss_rise})",
                     mb(peak),
                     mb(idle),
                     num(f, "chromium_processes").map_or("?".into(), |n| format!("{n:.0}"))
