@@ -226,8 +226,9 @@ async fn read_stream(
     let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     let mut buf: Vec<u8> = Vec::new();
     let mut got = 0f64;
+    let mut next = reader.read();
     loop {
-        let step = wasm_bindgen_futures::JsFuture::from(reader.read())
+        let step = wasm_bindgen_futures::JsFuture::from(next)
             .await
             .map_err(|e| js_text(&e))?;
         let done = js_sys::Reflect::get(&step, &"done".into())
@@ -240,10 +241,19 @@ async fn read_stream(
         let chunk: js_sys::Uint8Array = js_sys::Reflect::get(&step, &"value".into())
             .map_err(|e| js_text(&e))?
             .unchecked_into();
+        // The next chunk is asked for before this one is parsed, so the browser reads the
+        // file while the parser works.
+        next = reader.read();
         buf.resize(chunk.length() as usize, 0);
         chunk.copy_to(&mut buf);
-        loader.push(&buf).map_err(|e| e.to_string())?;
-        report.budget(buf.len() as f64, loader)?;
+        let pushed = loader
+            .push(&buf)
+            .map_err(|e| e.to_string())
+            .and_then(|()| report.budget(buf.len() as f64, loader));
+        if let Err(e) = pushed {
+            let _ = reader.cancel();
+            return Err(e);
+        }
         got += buf.len() as f64;
         report.bytes(got);
         if loader.is_done() {
