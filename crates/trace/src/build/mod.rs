@@ -22,7 +22,6 @@ use pt::{NodeId, Tree, Value};
 use rustc_hash::FxHashMap;
 
 use crate::metrics::{self, SampleFacts};
-use crate::store::Store;
 use crate::{json, rows, BuildLimits, CacheHead, Error, Loaded, Warning, MAX_WARNINGS};
 
 /// What a freed sample gave, for a later reference to it.
@@ -41,8 +40,8 @@ pub(crate) struct Driver {
     /// The limits are exactly `limits`: not grown with the bytes read.
     fixed: bool,
     budget: rows::Budget,
-    store: Store,
-    analyzer: metrics::Analyzer,
+    /// The row store and the analysis (natively on a thread of their own: `output.rs`).
+    out: output::Output,
     warnings: Warnings,
     facts: Vec<SampleFacts>,
     loss_sums: HashMap<NodeId, Option<f64>>,
@@ -68,8 +67,7 @@ impl Driver {
             limits,
             fixed,
             budget: rows::Budget::new(&limits),
-            store: Store::default(),
-            analyzer: metrics::Analyzer::default(),
+            out: output::Output::new(),
             warnings: Warnings::default(),
             facts: Vec::new(),
             loss_sums: HashMap::new(),
@@ -92,7 +90,7 @@ impl Driver {
         let bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
         let items = (bytes / 320).min(self.limits.max_file_items);
         let limit = usize::try_from(crate::MAX_OUTPUT_BYTES).unwrap_or(usize::MAX);
-        self.store.reserve(items, (bytes / 2).min(limit));
+        self.out.reserve(items, (bytes / 2).min(limit));
     }
 
     /// The output, event and held limits of `limits` for an input of `bytes` (never lowered).
@@ -138,16 +136,16 @@ impl Driver {
             }
             match built {
                 Ok(Some(r)) => {
-                    self.analyzer.add_row(&r);
-                    self.store.push(r);
-                    row = Some(self.store.len() - 1);
+                    let index = r.sample_index.clone();
+                    row = Some((self.out.push(r), index));
                 }
                 Ok(None) => {}
                 Err(stop) => self.stop = Some((i, stop, self.limit_of(stop))),
             }
         }
-        let head = row.map(|r| (r, &self.store.heads[r].sample_index));
+        let head = row.as_ref().map(|(r, index)| (*r, index));
         let fact = metrics::sample_fact(tree, sample, i, head, &mut self.loss_sums);
+        let row = row.map(|(r, _)| r);
         if released {
             if let Value::Node(id) = sample {
                 self.seen.insert(
@@ -200,11 +198,7 @@ impl Driver {
                     self.budget.items += items;
                     self.budget.out.bytes += bytes;
                     if let Some(r) = row {
-                        let mut copy = self.store.row(r);
-                        copy.row_id = i;
-                        self.analyzer.add_row(&copy);
-                        self.store.push(copy);
-                        fact.row = Some(self.store.len() - 1);
+                        fact.row = Some(self.out.copy(r, i));
                     }
                 }
             }
@@ -300,7 +294,11 @@ impl Driver {
                 ),
             });
         }
-        let heads = &self.store.heads;
+        let output::Parts {
+            mut store,
+            analyzer,
+        } = self.out.finish();
+        let heads = &store.heads;
         let global_start = heads
             .iter()
             .map(|r| r.start)
@@ -311,10 +309,8 @@ impl Driver {
             .map(|r| r.end)
             .reduce(f64::max)
             .map(rows::round6);
-        let analysis = self
-            .analyzer
-            .finish(&self.facts, &metrics::Thresholds::default());
-        self.store.trim();
+        let analysis = analyzer.finish(&self.facts, &metrics::Thresholds::default());
+        store.trim();
         Ok(Loaded {
             analysis,
             head: CacheHead {
@@ -323,11 +319,13 @@ impl Driver {
                 global_start,
                 global_end,
             },
-            store: self.store,
+            store,
             warnings: self.warnings.finish(),
         })
     }
 }
+
+mod output;
 
 /// How many samples go by between two progress calls.
 pub const PROGRESS_EVERY: usize = 256;

@@ -1,0 +1,203 @@
+//! Where the driver's rows go: the row store and the analysis. Natively they take the rows on
+//! a thread of their own, in order, while the reader and the row builder go on with the next
+//! samples (interning, the attribute text and the analysis are about a third of a million-span
+//! build); in a browser's worker, and if no thread can be started, on the caller's thread.
+//! Either way the store and the analysis see the same rows in the same order.
+
+use crate::metrics::Analyzer;
+use crate::model::Row;
+use crate::store::Store;
+
+/// The store and the analysis, built from the rows given so far.
+#[derive(Default)]
+pub(crate) struct Parts {
+    pub store: Store,
+    pub analyzer: Analyzer,
+}
+
+impl Parts {
+    fn apply(&mut self, m: Message) {
+        match m {
+            Message::Row(row) => {
+                self.analyzer.add_row(&row);
+                self.store.push(*row);
+            }
+            Message::Copy { of, row_id } => {
+                let mut copy = self.store.row(of);
+                copy.row_id = row_id;
+                self.analyzer.add_row(&copy);
+                self.store.push(copy);
+            }
+            Message::Reserve { items, bytes } => self.store.reserve(items, bytes),
+        }
+    }
+}
+
+enum Message {
+    Row(Box<Row>),
+    /// Row `of` again, as row `row_id` (a sample the reader freed, named again).
+    Copy {
+        of: usize,
+        row_id: usize,
+    },
+    Reserve {
+        items: usize,
+        bytes: usize,
+    },
+}
+
+/// How many rows may wait for the store thread: the reader stays at most this far ahead, so
+/// rows in flight stay a few megabytes.
+#[cfg(not(target_arch = "wasm32"))]
+const IN_FLIGHT: usize = 64;
+
+pub(crate) struct Output {
+    to: To,
+    /// Rows given so far (the next row's position in the store).
+    len: usize,
+}
+
+enum To {
+    Here(Box<Parts>),
+    #[cfg(not(target_arch = "wasm32"))]
+    Thread {
+        send: std::sync::mpsc::SyncSender<Message>,
+        done: std::thread::JoinHandle<Parts>,
+    },
+}
+
+impl Output {
+    pub(crate) fn new() -> Output {
+        Output {
+            to: To::start(),
+            len: 0,
+        }
+    }
+
+    /// Adds `row`; returns its position.
+    pub(crate) fn push(&mut self, row: Row) -> usize {
+        self.send(Message::Row(Box::new(row)))
+    }
+
+    /// Adds row `of` again as row `row_id`; returns the copy's position.
+    pub(crate) fn copy(&mut self, of: usize, row_id: usize) -> usize {
+        self.send(Message::Copy { of, row_id })
+    }
+
+    /// Room for `items` items and `bytes` of attribute text (see [`Store::reserve`]).
+    pub(crate) fn reserve(&mut self, items: usize, bytes: usize) {
+        self.deliver(Message::Reserve { items, bytes });
+    }
+
+    fn send(&mut self, m: Message) -> usize {
+        self.deliver(m);
+        self.len += 1;
+        self.len - 1
+    }
+
+    fn deliver(&mut self, m: Message) {
+        match &mut self.to {
+            To::Here(parts) => parts.apply(m),
+            #[cfg(not(target_arch = "wasm32"))]
+            To::Thread { send, .. } => {
+                // The thread ends only when this sender is dropped, or when it panicked:
+                // that panic goes on here, as if the rows were stored on this thread.
+                if send.send(m).is_err() {
+                    let failed = std::mem::replace(&mut self.to, To::Here(Box::default()));
+                    failed.finish();
+                }
+            }
+        }
+    }
+
+    /// The store and the analysis of every row given.
+    pub(crate) fn finish(self) -> Parts {
+        self.to.finish()
+    }
+}
+
+impl To {
+    #[cfg(target_arch = "wasm32")]
+    fn start() -> To {
+        To::Here(Box::default())
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn start() -> To {
+        let (send, receive) = std::sync::mpsc::sync_channel::<Message>(IN_FLIGHT);
+        let spawned = std::thread::Builder::new()
+            .name("rollscope-store".into())
+            .spawn(move || {
+                let mut parts = Parts::default();
+                for m in receive {
+                    parts.apply(m);
+                }
+                parts
+            });
+        match spawned {
+            Ok(done) => To::Thread { send, done },
+            // No thread to be had (a process limit): the rows are stored here.
+            Err(_) => To::Here(Box::default()),
+        }
+    }
+
+    fn finish(self) -> Parts {
+        match self {
+            To::Here(parts) => *parts,
+            #[cfg(not(target_arch = "wasm32"))]
+            To::Thread { send, done } => {
+                drop(send);
+                done.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts_of(to: To, rows: &[Row]) -> Parts {
+        let mut out = Output { to, len: 0 };
+        out.reserve(64, 4096);
+        for (i, r) in rows.iter().enumerate() {
+            assert_eq!(out.push(r.clone()), i);
+        }
+        // A sample named again: its first row once more, under its own position.
+        assert_eq!(out.copy(0, 99), rows.len());
+        out.finish()
+    }
+
+    /// The store thread keeps every row, in order, as storing them here does.
+    #[test]
+    fn the_store_thread_stores_what_this_thread_would() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/slime");
+        let path = std::fs::read_dir(&dir)
+            .expect("fixtures")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "pt"))
+            .min()
+            .expect("a .pt fixture");
+        let bytes = std::fs::read(&path).expect("read");
+        let loaded = crate::load(&bytes, &crate::LoadOptions::new("t.pt", 0.0)).expect("load");
+        let rows: Vec<Row> = (0..loaded.store.len())
+            .map(|r| loaded.store.row(r))
+            .collect();
+        assert!(rows.len() > 1 && rows.iter().any(|r| !r.items.is_empty()));
+        let threaded = parts_of(To::start(), &rows);
+        #[cfg(not(target_arch = "wasm32"))]
+        assert!(matches!(To::start(), To::Thread { .. }));
+        let here = parts_of(To::Here(Box::default()), &rows);
+        let text = |p: &Parts| {
+            (0..p.store.len())
+                .map(|r| serde_json::to_string(&p.store.row(r)).expect("json"))
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (text(&threaded), text(&here));
+        assert_eq!(a.len(), rows.len() + 1);
+        assert_eq!(a, b);
+        assert!(a[rows.len()].contains("\"row_id\":99"));
+    }
+}
