@@ -19,6 +19,14 @@ pub use foldhash::fast::SeedableRandomState as State;
 static ENTROPY: AtomicU64 = AtomicU64::new(0);
 static COUNT: AtomicU64 = AtomicU64::new(0);
 
+/// A hash map keyed by text from a dump, each with a fresh [`state`].
+pub type HashMap<K, V> = std::collections::HashMap<K, V, State>;
+
+/// An empty [`HashMap`] with room for `n` entries.
+pub fn map<K, V>(n: usize) -> HashMap<K, V> {
+    HashMap::with_capacity_and_hasher(n, state())
+}
+
 /// Mixes `seed` into the hashing (the viewer's workers: 64 random bits). Call it before the
 /// first table is made: the seed all tables share is fixed then.
 pub fn add_entropy(seed: u64) {

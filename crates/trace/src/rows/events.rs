@@ -1,8 +1,6 @@
 //! 3.1 Normalising events: which trace events are kept, what each one records, and slime's
 //! stack of open span ids that gives an event its inferred parent.
 
-use std::collections::HashMap;
-
 use pt::{Tree, Value};
 use serde_json::{Map, Value as J};
 
@@ -94,11 +92,19 @@ impl Skipped {
 /// with the same key, the map holds the innermost one, a removed entry becomes a hole, and
 /// holes are dropped once they reach the top. A linear search from the top would make ends
 /// in start order (FIFO) quadratic.
-#[derive(Default)]
 struct SpanStack {
     /// (id, what it holds in memory, position of the next-outer live entry with the same key).
     entries: Vec<Option<(J, u64, Option<usize>)>>,
-    innermost: HashMap<String, usize>,
+    innermost: pt::hashing::HashMap<String, usize>,
+}
+
+impl Default for SpanStack {
+    fn default() -> Self {
+        SpanStack {
+            entries: Vec::new(),
+            innermost: pt::hashing::map(0),
+        }
+    }
 }
 
 impl SpanStack {

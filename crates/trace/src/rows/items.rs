@@ -1,8 +1,6 @@
 //! 3.2 (events → spans, point events and orphan ends) and 3.6 (those → the row's items,
 //! with 3.5's PD virtual spans last), as slime's `_build_items_from_trace` does them.
 
-use std::collections::HashMap;
-
 use serde_json::{Map, Value as J};
 
 use super::events::{Event, Kind};
@@ -24,7 +22,7 @@ pub(super) struct Paired {
 /// no open start an orphan. Events are consumed: their values move, never copied.
 pub(super) fn pair_events(events: Vec<Event>, warn: &mut Vec<String>) -> Paired {
     let mut slots: Vec<Option<Span>> = Vec::new();
-    let mut open_at: HashMap<String, usize> = HashMap::with_capacity(events.len() / 2);
+    let mut open_at: pt::hashing::HashMap<String, usize> = pt::hashing::map(events.len() / 2);
     let mut closed: Vec<Span> = Vec::new();
     let mut point_events: Vec<Event> = Vec::new();
     let mut orphans: Vec<Event> = Vec::new();

@@ -4,7 +4,7 @@
 //! nested open spans or 50 000 open siblings that is quadratic. Here the same answers come
 //! from memoised walks and binary searches over the sorted groups.
 
-use std::collections::HashMap;
+use pt::hashing::HashMap;
 
 use serde_json::Value as J;
 
@@ -26,7 +26,7 @@ pub(super) fn place_spans(
     warn: &mut Vec<String>,
 ) -> Placed {
     // span_by_id: the last span with an id wins, as in a dict comprehension.
-    let mut by_id: HashMap<String, usize> = HashMap::with_capacity(spans.len());
+    let mut by_id: HashMap<String, usize> = pt::hashing::map(spans.len());
     for (i, s) in spans.iter().enumerate() {
         by_id.insert(s.key.clone(), i);
     }
@@ -123,7 +123,7 @@ pub(super) fn clip_open_spans(
     // and in a list sorted by start first it is the smallest start greater than this one, so
     // the tie-breaks cannot change it: one sort of (group, start) pairs answers every span by
     // binary search, with no per-group lists and no names.
-    let mut group_of: HashMap<&str, u32> = HashMap::with_capacity(spans.len());
+    let mut group_of: HashMap<&str, u32> = pt::hashing::map(spans.len());
     let gids: Vec<u32> = spans
         .iter()
         .map(|s| {
@@ -332,7 +332,7 @@ mod tests {
                     }
                 })
                 .collect();
-            let mut by_id = HashMap::new();
+            let mut by_id = pt::hashing::map(spans.len());
             for (i, s) in spans.iter().enumerate() {
                 by_id.insert(s.key.clone(), i);
             }
