@@ -39,6 +39,7 @@ pub fn App() -> impl IntoView {
     if run_url.is_none() {
         handoff::folder_link_notice(st);
     }
+    let is_run = run_url.is_some();
     if let Some(r) = run_url {
         // `?run=<index URL>` (from `rollscope DIR`): the run (the run app), not a dump.
         handoff::open_url(st, r);
@@ -48,6 +49,11 @@ pub fn App() -> impl IntoView {
         client.open_url(url);
     } else if !embedded {
         client.open_url("./demo.pt".into());
+    }
+    // Nothing opened yet (an embedding page that sends its file later, or the user's pick):
+    // the loader starts now, not when the file comes. (A run opens in the run app.)
+    if !is_run {
+        client.prestart();
     }
     embed::listen(st, client);
     canvas::install(st);

@@ -49,6 +49,10 @@ pub struct Request {
     pub source: Source,
 }
 
+/// How long after a file is on screen the next file's loader starts (not while the first
+/// frames are drawn).
+const PRESTART_AFTER_MS: i32 = 1000;
+
 /// Rows received in batches from the loader, until its `Done`.
 #[derive(Default)]
 pub(crate) struct Incoming {
@@ -234,6 +238,17 @@ impl Client {
         st.warnings_open.set(true);
         st.progress.set(None);
         st.phase.set(Phase::Ready);
+        // The next file's loader, once this one is on screen.
+        let this = *self;
+        let later = Closure::once_into_js(move || {
+            if this.st.phase.get_untracked() != Phase::Loading {
+                this.prestart();
+            }
+        });
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(
+            later.unchecked_ref(),
+            PRESTART_AFTER_MS,
+        );
     }
 
     fn series(&self, series: Vec<trace::interop::Series>) {
@@ -384,6 +399,14 @@ impl Client {
         self.generation.set_value(generation);
         self.worker.set_value(Some(w.clone()));
         Some(w)
+    }
+
+    /// Starts the loader ahead of the next file, unless there is one: its script and wasm
+    /// load while nobody waits (≈ 0.2 s of every open otherwise).
+    pub fn prestart(&self) {
+        if self.worker.get_value().is_none() {
+            let _ = self.start();
+        }
     }
 
     /// Ends the loader.
