@@ -88,3 +88,28 @@ test("a load stopped for undecodable rows does not finish with the rows it had",
   assert.equal(await page.evaluate(() => document.body.dataset.state), "error");
   await nextFileOpens(page);
 });
+
+test("the loader starts before its file: at page start, and after a file is on screen", async () => {
+  const page = await newPage(browser);
+  // Every worker the page makes, with the time it was made.
+  await page.addInitScript(() => {
+    const W = window.Worker;
+    window.__rs_workers = [];
+    window.Worker = function (...a) {
+      window.__rs_workers.push(performance.now());
+      return new W(...a);
+    };
+    window.Worker.prototype = W.prototype;
+  });
+  await page.goto(`${srv.url}?embed=1`);
+  await page.waitForFunction(() => document.body.dataset.state === "idle");
+  const made = () => page.evaluate(() => window.__rs_workers.length);
+  await page.waitForFunction(() => window.__rs_workers.length === 1, null, { timeout: NOTICE_MS });
+  assert.equal(await openFixture(page, "agent_2.pt"), "ready");
+  assert.equal(await made(), 1, "the file went to the loader started with the page");
+  // That loader now holds the file; the next file's loader starts a moment later.
+  await page.waitForFunction(() => window.__rs_workers.length === 2, null, { timeout: NOTICE_MS });
+  assert.equal(await openFixture(page, "basic_0.pt"), "ready");
+  assert.equal(await made(), 2, "the second file went to the loader started after the first");
+  assert.equal(await count(page, "row-count"), reference("basic_0.pt").sample_count);
+});
