@@ -26,11 +26,7 @@ pub const PD_PHASES: [(&str, &str, &str); trace::sglang::PD_PHASES.len()] = {
 /// The PD phase a span name or attribute key stands for, if any: `sglang_pd_prefill_forward`
 /// and `pd_prefill_forward_duration` both give `prefill_forward`.
 pub fn pd_phase(name: &str) -> Option<&'static (&'static str, &'static str, &'static str)> {
-    let key = name
-        .strip_prefix("sglang_pd_")
-        .or_else(|| name.strip_prefix("pd_"))?;
-    let key = key.strip_suffix("_duration").unwrap_or(key);
-    PD_PHASES.iter().find(|(k, _, _)| *k == key)
+    PD_PHASES.get(trace::sglang::pd_phase_index(name)?)
 }
 
 /// Colour for PD spans: a phase's own colour, or the role's for `sglang_pd_prefill`,
@@ -68,17 +64,9 @@ fn phases_of(item: &Item) -> Vec<(f64, f64, u8)> {
     if span.pd_virtual_role().is_none() {
         return Vec::new();
     }
-    let mut t = span.start_ts;
-    let mut out = Vec::new();
-    for (p, phase) in trace::sglang::PD_PHASES.iter().enumerate() {
-        if let Some(d) = attrs.get(phase.attr).and_then(|v| v.as_f64()) {
-            if d > 0.0 && d.is_finite() {
-                out.push((t, t + d, p as u8));
-                t += d;
-            }
-        }
-    }
-    out
+    trace::sglang::pd_segments_from(span.start_ts, |attr| {
+        attrs.get(attr).and_then(|v| v.as_f64())
+    })
 }
 
 /// The PD phase segments of a row's `[P]`/`[D]` virtual spans as columns, for a page that

@@ -142,6 +142,34 @@ pub const PD_PHASES: [PdPhase; 10] = {
     ]
 };
 
+/// The index in [`PD_PHASES`] of the phase a span name or attribute key stands for:
+/// `sglang_pd_prefill_forward` and `pd_prefill_forward_duration` both give
+/// `prefill_forward`'s.
+pub fn pd_phase_index(name: &str) -> Option<usize> {
+    let key = name
+        .strip_prefix("sglang_pd_")
+        .or_else(|| name.strip_prefix("pd_"))?;
+    let key = key.strip_suffix("_duration").unwrap_or(key);
+    PD_PHASES.iter().position(|p| p.key == key)
+}
+
+/// The phase segments drawn inside a `[P]`/`[D]` virtual span starting at `start`: each
+/// phase whose duration (`duration(attr)`, its end attribute) is positive and finite, laid
+/// end to end, as `(t0, t1, index in PD_PHASES)`.
+pub fn pd_segments_from(start: f64, duration: impl Fn(&str) -> Option<f64>) -> Vec<(f64, f64, u8)> {
+    let mut t = start;
+    let mut out = Vec::new();
+    for (p, phase) in PD_PHASES.iter().enumerate() {
+        if let Some(d) = duration(phase.attr) {
+            if d > 0.0 && d.is_finite() {
+                out.push((t, t + d, p as u8));
+                t += d;
+            }
+        }
+    }
+    out
+}
+
 /// The attribute of phase `i` of [`PD_PHASES`] (for the `const` table below).
 const fn at(i: usize) -> &'static str {
     PD_PHASES[i].attr

@@ -14,9 +14,11 @@
 
 pub mod binary;
 mod intern;
+mod pd;
 pub mod write;
 
 pub use intern::Interner;
+pub use pd::PdIndex;
 
 use serde_json::Value as J;
 
@@ -103,6 +105,8 @@ pub struct Store {
     pub ids: Interner,
     /// Attribute JSON texts, one after another.
     pub attrs: Vec<u8>,
+    /// The PD phases spans name and the segments of PD virtual spans (`pd.rs`).
+    pub pd: PdIndex,
 }
 
 impl Default for Store {
@@ -115,6 +119,7 @@ impl Default for Store {
             names: Interner::default(),
             ids: Interner::default(),
             attrs: Vec::new(),
+            pd: PdIndex::default(),
         }
     }
 }
@@ -183,6 +188,7 @@ impl Store {
         each_column!(&mut self.cols, v => trim(v));
         trim(&mut self.attrs);
         self.ids.trim();
+        self.pd.trim();
     }
 
     pub fn len(&self) -> usize {
@@ -232,8 +238,14 @@ impl Store {
     }
 
     fn push_item(&mut self, item: &Item) {
+        let kind = crate::sglang::item_kind(item);
+        if let Item::Span(s) = item {
+            let i = self.item_count();
+            self.pd
+                .add(i, kind, &s.name, s.start_ts, &s.attrs.end_attrs);
+        }
         let c = &mut self.cols;
-        c.kind.push(crate::sglang::item_kind(item));
+        c.kind.push(kind);
         // The fields every item has, then the times and attributes of its kind.
         let (name, parent_name, span_id, parent_id, attempt, lane, depth) = match item {
             Item::Span(s) => (
@@ -403,6 +415,7 @@ impl Store {
         n + self.attrs.capacity()
             + self.names.heap_bytes()
             + self.ids.heap_bytes()
+            + self.pd.heap_bytes()
             + self.heads.capacity() * std::mem::size_of::<RowHead>()
     }
 }

@@ -5,7 +5,7 @@ use serde_json::Value as J;
 
 use super::check::{check, check_output, is_json};
 use super::{Meta, END, MAGIC, VERSION};
-use crate::store::{Columns, Interner, RowHead, Store};
+use crate::store::{Columns, Interner, PdIndex, RowHead, Store};
 use crate::{CacheHead, Error, Loaded};
 
 /// Reads a store written by [`super::write`], checking everything (see the `binary` module doc).
@@ -53,15 +53,17 @@ pub fn read(bytes: &[u8]) -> Result<Loaded, Error> {
     if r.take(END.len(), "the end mark")? != END || r.left() != 0 {
         return Err(r.bad("the end mark is missing or followed by more bytes"));
     }
-    let store = Store {
+    let mut store = Store {
         heads,
         cols,
         names,
         ids,
         attrs,
+        pd: Default::default(),
     };
     check(&store)?;
     check_output(&store, bytes.len())?;
+    store.pd = PdIndex::of(&store);
     Ok(Loaded {
         head: CacheHead {
             pt_path: meta.pt_path,

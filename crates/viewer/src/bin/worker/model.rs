@@ -4,7 +4,7 @@
 //! (`trace::Loaded`), and the page and the protocol know nothing of it.
 
 use serde_json::Value as J;
-use timeline::{Names, PdSegments, Track, PD_PHASES};
+use timeline::{Names, Track};
 use trace::json::py_str;
 use trace::{Item, Loaded};
 use viewer::protocol::{ItemDetails, PdSegment, RowData, RowHead, Summary, HEAD_TEXT_MAX};
@@ -126,8 +126,7 @@ impl Model {
             depth: c.depth[range.clone()].to_vec(),
         };
         let mut attempt = Vec::with_capacity(n);
-        let mut segs = PdSegments::default();
-        for (k, i) in range.enumerate() {
+        for i in range.clone() {
             let sid = c.name[i] as usize;
             if self.name_ids.len() <= sid {
                 self.name_ids.resize(sid + 1, None);
@@ -148,13 +147,15 @@ impl Model {
                 self.attempts.push(a);
             }
             attempt.push(idx);
-            if c.kind[i] & (trace::store::PD_PREFILL | trace::store::PD_DECODE) != 0 {
-                segs.add(k as u32, &store.item(i));
-            }
         }
-        let pd = (0..segs.item.len())
+        // The row's PD segments, kept by the store (`trace::store::PdIndex`), by position
+        // in the row.
+        let segs = &store.pd;
+        let first = range.start as u32;
+        let pd = segs
+            .segments_of(range)
             .map(|k| PdSegment {
-                item: segs.item[k],
+                item: segs.item[k] - first,
                 phase: segs.phase[k],
                 t0: segs.t0[k],
                 t1: segs.t1[k],
@@ -234,7 +235,7 @@ impl Model {
             global_end: c.head.global_end,
             warnings: c.warnings.clone(),
             analysis: c.analysis.clone(),
-            pd_phases: pd_phases_seen(&c.store),
+            pd_phases: c.store.pd.phases_seen(),
         }
     }
 
@@ -271,100 +272,11 @@ fn cut(mut s: String) -> String {
     s
 }
 
-/// The PD phases named by any span of the store (as end-attr keys or span names), as
-/// indices into `PD_PHASES`, in legend order. Each distinct name is looked at once; end
-/// attrs are scanned for their top-level keys only when their text has `"pd_` (no value is
-/// made: on a million-span dump most spans have such keys).
-fn pd_phases_seen(store: &trace::store::Store) -> Vec<usize> {
-    let mut seen = [false; PD_PHASES.len()];
-    let mut mark = |k: &str| {
-        if let Some(p) = timeline::pd_phase(k) {
-            if let Some(i) = PD_PHASES.iter().position(|x| x.0 == p.0) {
-                seen[i] = true;
-            }
-        }
-    };
-    let mut name_seen = vec![false; store.names.len()];
-    for i in 0..store.item_count() {
-        if store.state(i) > trace::store::OPEN_SPAN {
-            continue;
-        }
-        let id = store.cols.name[i];
-        if let Some(done) = name_seen.get_mut(id as usize) {
-            if !*done {
-                *done = true;
-                mark(&store.names.display(id));
-            }
-        }
-        let end = store.cols.attr_mid[i]..store.cols.attr_at[i + 1];
-        let Some(text) = store.attrs.get(end) else {
-            continue;
-        };
-        if mentions_pd(text) {
-            top_keys(text, &mut mark);
-        }
-    }
-    (0..PD_PHASES.len()).filter(|&i| seen[i]).collect()
-}
-
-/// Whether JSON text has `"pd_` (a key or value starting `pd_`), found quote by quote.
-fn mentions_pd(text: &[u8]) -> bool {
-    let mut from = 0;
-    while let Some(at) = text[from..].iter().position(|&b| b == b'"') {
-        let at = from + at;
-        if text[at + 1..].starts_with(b"pd_") {
-            return true;
-        }
-        from = at + 1;
-    }
-    false
-}
-
-/// Calls `f` with each top-level key of a JSON object's text, as written (the store's
-/// attribute text is serde_json's: valid JSON; a key with escapes comes as written).
-fn top_keys(text: &[u8], f: &mut dyn FnMut(&str)) {
-    let (mut depth, mut i) = (0usize, 0);
-    while i < text.len() {
-        match text[i] {
-            b'"' => {
-                let start = i + 1;
-                i = start;
-                while i < text.len() && text[i] != b'"' {
-                    i += if text[i] == b'\\' { 2 } else { 1 };
-                }
-                let end = i.min(text.len());
-                i += 1;
-                let colon = text[i.min(text.len())..]
-                    .iter()
-                    .find(|b| !b.is_ascii_whitespace())
-                    == Some(&b':');
-                if depth == 1 && colon {
-                    if let Ok(k) = std::str::from_utf8(&text[start..end]) {
-                        f(k);
-                    }
-                }
-                continue;
-            }
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        i += 1;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn top_keys_are_the_objects_own_keys_only() {
-        let text =
-            br#"{"pd_a":1,"n":{"pd_b":2},"s":"pd_c\":x","l":[{"pd_d":3}], "pd_e" : "v","\"q":0}"#;
-        let mut keys = Vec::new();
-        top_keys(text, &mut |k| keys.push(k.to_string()));
-        assert_eq!(keys, ["pd_a", "n", "s", "l", "pd_e", "\\\"q"]);
-    }
+    use timeline::PD_PHASES;
     use viewer::protocol::{decode_batch, BatchWriter, Tables};
 
     fn fixture(name: &str) -> Loaded {
