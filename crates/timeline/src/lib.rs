@@ -20,6 +20,7 @@
 
 use trace::{Item, Row};
 
+mod inks;
 mod lanes;
 mod lod;
 mod minimap;
@@ -31,6 +32,7 @@ mod testutil;
 mod track;
 mod window;
 
+pub use inks::{Inks, INKS};
 pub use lanes::{row_lanes, track_lanes, RowLanes};
 pub use lod::{lane_prims, lane_prims_track, Prim, LOD_PX};
 pub use minimap::{minimap, Minimap, NO_NAME};

@@ -218,7 +218,8 @@ fn draw_row(
         if let Some(a) = s.only_attempt {
             buf.items.retain(|&i| row.data.attempt[i as usize] == a);
         }
-        draw_points(ctx, s, d, row, &buf.items, y, selected, &mut buf.colors, p);
+        let paint = (&mut buf.colors, &mut buf.pen);
+        draw_points(ctx, s, d, row, &buf.items, y, selected, paint, p);
     }
     ctx.restore();
     // Row label: sample index, source, status; ▸/▾ shows collapsed/expanded.
@@ -346,7 +347,7 @@ fn draw_points(
     items: &[u32],
     y: f64,
     selected: Option<usize>,
-    colors: &mut Colors,
+    (colors, pen): (&mut Colors, &mut Pen),
     p: &Palette,
 ) {
     let t = &row.data.track;
@@ -367,8 +368,9 @@ fn draw_points(
             .filter(|&i| t.state(i) == want)
             .map(|i| (LABEL_W + s.view.x(t.start[i]), i))
             .collect();
-        // Markers of one colour and alpha are one path, filled once.
-        let mut pen = Pen::default();
+        // Markers of one colour and alpha are one path, filled once (with the frame's pen,
+        // whose colours are made once).
+        pen.reset();
         let (mut pending, mut small) = (false, false);
         for (x, _, n, first) in clusters(&xs) {
             let dim = s

@@ -1,7 +1,7 @@
 //! Colours and the canvas fill state: the two palettes, span and point colours made once
 //! per name, and the pen that sets a colour or an alpha only when it changes.
 
-use timeline::{color_for, pd_color};
+use timeline::{color_for, pd_color, Inks};
 use web_sys::CanvasRenderingContext2d as Ctx;
 
 use crate::rows::Loaded;
@@ -44,18 +44,24 @@ pub fn span_color(name: &str, dark: bool) -> String {
 
 /// The fill colour and alpha last set on the context while drawing a lane's spans: a canvas
 /// call is made only on a change (a zoomed-out row draws hundreds of spans, mostly at full
-/// alpha and in a few colours, and each call crosses into the browser).
+/// alpha and in a few colours, and each call crosses into the browser). Colours go to the
+/// canvas as JS strings made once each (`inks`): a `&str` argument is decoded from UTF-8 at
+/// every call, and the thousands of fill changes of a zoomed-out frame spent more time
+/// decoding than drawing.
 pub(super) struct Pen {
-    fill: String,
+    /// Where the fill colour is in `inks` (`usize::MAX`: not known).
+    fill: usize,
     /// NaN: not known.
     alpha: f64,
+    inks: Inks<wasm_bindgen::JsValue>,
 }
 
 impl Default for Pen {
     fn default() -> Pen {
         Pen {
-            fill: String::new(),
+            fill: usize::MAX,
             alpha: f64::NAN,
+            inks: Inks::default(),
         }
     }
 }
@@ -63,20 +69,22 @@ impl Default for Pen {
 impl Pen {
     /// Forgets the state (something else drew meanwhile).
     pub(super) fn reset(&mut self) {
-        self.fill.clear();
+        self.fill = usize::MAX;
         self.alpha = f64::NAN;
     }
 
     /// Whether the context's fill is already `color` at alpha `a`.
     pub(super) fn holds(&self, color: &str, a: f64) -> bool {
-        self.fill == color && self.alpha == a
+        self.inks.at(self.fill).is_some_and(|(c, _)| c == color) && self.alpha == a
     }
 
+    #[allow(deprecated)] // `set_fill_style(&JsValue)`: the one setter that takes a JS string.
     pub(super) fn fill(&mut self, ctx: &Ctx, color: &str) {
-        if self.fill != color {
-            ctx.set_fill_style_str(color);
-            self.fill.clear();
-            self.fill.push_str(color);
+        if self.inks.at(self.fill).is_none_or(|(c, _)| c != color) {
+            self.fill = self.inks.find(color, |c| c.into());
+            if let Some((_, ink)) = self.inks.at(self.fill) {
+                ctx.set_fill_style(ink);
+            }
         }
     }
 
