@@ -101,12 +101,14 @@ async fn load(
             total: total as f64,
         })
     };
+    let file = get("file").and_then(|f| f.dyn_into::<web_sys::File>().ok());
     let mut loader = trace::Loader::new(trace::LoadOptions {
         progress: Some(&progress),
+        size_hint: file.as_ref().map(|f| f.size() as u64),
         ..trace::LoadOptions::new(name, now)
     });
     let mut report = Reporter::new(post);
-    if let Some(file) = get("file").and_then(|f| f.dyn_into::<web_sys::File>().ok()) {
+    if let Some(file) = file {
         report.total = Some(file.size());
         read_stream(file.stream(), &mut loader, &mut report).await?;
     } else if let Some(url) = get("url").and_then(|u| u.as_string()) {
