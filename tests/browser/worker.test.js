@@ -113,3 +113,22 @@ test("the loader starts before its file: at page start, and after a file is on s
   assert.equal(await made(), 2, "the second file went to the loader started after the first");
   assert.equal(await count(page, "row-count"), reference("basic_0.pt").sample_count);
 });
+
+test("the in-flight requests track (sent as columns, not JSON) is drawn above the rows", async () => {
+  const page = await fresh();
+  assert.equal(await openFixture(page, "agent_2.pt"), "ready");
+  await page.waitForFunction(() => document.querySelector(".file-name").innerText === "agent_2.pt");
+  await page.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(() => ok()))));
+  // Pixels of the track's colour (#0969da, state.rs) between the top and the first row.
+  const blue = await page.evaluate(() => {
+    const c = document.querySelector("canvas[data-testid=timeline]");
+    const top = Math.floor(Number(c.dataset.rowsTop) * devicePixelRatio);
+    const d = c.getContext("2d").getImageData(0, 0, c.width, top).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      if (Math.abs(d[i] - 9) < 12 && Math.abs(d[i + 1] - 105) < 12 && Math.abs(d[i + 2] - 218) < 12) n++;
+    }
+    return n;
+  });
+  assert.ok(blue > 20, `${blue} pixels of the in-flight track`);
+});

@@ -41,6 +41,19 @@ fn u8s(data: &JsValue, key: &str) -> Result<Vec<u8>, String> {
     Ok(v)
 }
 
+/// The steps of an `in_flight` message: times `t` and counts `n`, one each per step.
+pub fn in_flight(data: &JsValue) -> Result<Vec<(f64, u32)>, String> {
+    let (t, n) = (f64s(data, "t")?, u32s(data, "n")?);
+    if t.len() != n.len() {
+        return Err(bad_batch(&format!(
+            "{} in-flight times for {} counts",
+            t.len(),
+            n.len()
+        )));
+    }
+    Ok(t.into_iter().zip(n).collect())
+}
+
 /// The columns of a `rows` message (see `protocol::Columns` for the layout).
 pub fn columns(data: &JsValue) -> Result<Columns, String> {
     Ok(Columns {

@@ -147,7 +147,8 @@ async fn load(
     let input_bytes = report.total.unwrap_or(0.0).max(report.pushed) as u64;
     let mut model = model::Model::new(built, input_bytes);
     post::rows(&mut model)?;
-    let summary = model.summary(name);
+    let mut summary = model.summary(name);
+    post::in_flight(&std::mem::take(&mut summary.analysis.in_flight));
     post::keep_model(model);
     Ok(FromWorker::Done {
         summary: Box::new(summary),

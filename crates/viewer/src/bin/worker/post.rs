@@ -64,6 +64,23 @@ fn batch(head_json: &str, c: &Columns) {
     let _ = scope().post_message_with_transfer(&msg, &transfer);
 }
 
+/// Sends the analysis's `in_flight` steps as two columns (a million-span dump has a million
+/// steps: moved, not written and parsed as 12 MB of JSON); the page puts them back into the
+/// summary that follows.
+pub fn in_flight(steps: &[(f64, u32)]) {
+    let msg = Object::new();
+    set(&msg, "kind", &"in_flight".into());
+    let t: Vec<f64> = steps.iter().map(|s| s.0).collect();
+    let n: Vec<u32> = steps.iter().map(|s| s.1).collect();
+    let (t, n) = (
+        js_sys::Float64Array::from(&t[..]).buffer(),
+        js_sys::Uint32Array::from(&n[..]).buffer(),
+    );
+    set(&msg, "t", &t);
+    set(&msg, "n", &n);
+    let _ = scope().post_message_with_transfer(&msg, &Array::of2(&t, &n));
+}
+
 /// Sends every row of `model` in batches, in order.
 pub fn rows(model: &mut Model) -> Result<(), String> {
     let mut writer = BatchWriter::default();
