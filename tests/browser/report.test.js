@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import zlib from "node:zlib";
 import { launch, waitState, count, shot, reference, FIXTURES, ROOT } from "./helpers.js";
 
 const BIN = process.env.ROLLSCOPE_BIN || path.join(ROOT, "target/debug/rollscope");
@@ -210,6 +211,70 @@ test("a report whose rows were cut short or changed says so in the page", async 
       assert.equal(await waitState(page, ["ready", "error"]), "error", name);
       const message = await page.locator("[data-testid=load-error]").innerText();
       assert.match(message, /pd_1\.pt: this report's rows could not be unpacked \(.+\): the file was cut short or changed/, `${name}: ${message}`);
+      assert.deepEqual(requests, []);
+    } finally {
+      await context.close();
+    }
+  }
+});
+
+/**
+ * The report of pd_1 with its rows cut again into blocks of a third of the store each, as a
+ * large dump's are (its scripts unchanged, so their hashes hold): the parts to put together.
+ */
+function reblocked(html) {
+  const take = "</script>\n<script>__rollscope_rows.take()</script>\n";
+  const open = html.indexOf('<script class="rollscope-data"');
+  const start = html.indexOf(">", open) + 1;
+  const end = html.indexOf(take, start);
+  assert.ok(open > 0 && end > start && html.indexOf(take, end + 1) < 0, "one block of rows");
+  const store = zlib.gunzipSync(Buffer.from(html.slice(start, end), "base64"));
+  const piece = Math.ceil(store.length / 3);
+  const first = html.slice(open, start);
+  assert.match(first, /data-bytes="\d+" data-piece="\d+"/);
+  const blocks = [];
+  for (let at = 0; at < store.length; at += piece) {
+    blocks.push(zlib.gzipSync(store.subarray(at, at + piece)).toString("base64"));
+  }
+  assert.equal(blocks.length, 3);
+  const put = (blocks, bytes = store.length) => html.slice(0, open) +
+    blocks.map((b, i) => (i === 0
+      ? first.replace(/data-bytes="\d+" data-piece="\d+"/, `data-bytes="${bytes}" data-piece="${piece}"`)
+      : '<script class="rollscope-data" type="application/octet-stream">') + b + take).join("") +
+    html.slice(end + take.length);
+  return { blocks, put, bytes: store.length };
+}
+
+test("a report's rows in several blocks open; a block missing, added or of another size says so", async () => {
+  const { blocks, put, bytes } = reblocked(fs.readFileSync(report("pd_1.pt"), "utf8"));
+  const whole = path.join(dir, "blocks.html");
+  fs.writeFileSync(whole, put(blocks));
+  {
+    const { context, page, requests, errors } = await openReport(whole);
+    try {
+      await shows(page, "pd_1.pt");
+      assert.equal(await page.locator("script.rollscope-data").count(), 0, "every block taken");
+      assert.deepEqual(requests, []);
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  }
+  const damaged = {
+    // Cut between two blocks: every block there is whole, but one is missing.
+    "missing.html": [put(blocks.slice(0, 2)), /the rows end after block 2 of 3/],
+    "added.html": [put([...blocks, blocks[2]]), /more blocks than the 3 the first one announces/],
+    "resized.html": [put(blocks, bytes + 1), /block 3 of 3 holds \d+ bytes, not \d+/],
+  };
+  for (const [name, [text, why]] of Object.entries(damaged)) {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, text);
+    const { context, page, requests } = await openReport(file);
+    try {
+      assert.equal(await waitState(page, ["ready", "error"]), "error", name);
+      const message = await page.locator("[data-testid=load-error]").innerText();
+      assert.match(message, /pd_1\.pt: this report's rows could not be unpacked \(.+\): the file was cut short or changed/, `${name}: ${message}`);
+      assert.match(message, why, `${name}: ${message}`);
       assert.deepEqual(requests, []);
     } finally {
       await context.close();

@@ -1,8 +1,8 @@
 //! `rollscope html`: one self-contained HTML file (viewer, parsing worker, CSS and the dump's
 //! rows) that opens from `file://` with no network and no server.
 //!
-//! How it works: the report is the served viewer with its files carried inline. Its one
-//! script (allowed by its SHA-256) is the viewer's wasm-bindgen glue followed by
+//! How it works: the report is the served viewer with its files carried inline. Its start
+//! (a module script allowed by its SHA-256) is the viewer's wasm-bindgen glue followed by
 //! `report/boot.js`, which
 //! - builds the parsing worker's source (the worker's glue, then its start with its own wasm
 //!   bytes) and sets `window.__rollscope_worker_url` to it as a `data:` URL: workers cannot
@@ -12,17 +12,16 @@
 //! - sets `window.__rollscope_data = { name, bytes }`, the bytes of the dump's row store
 //!   (`trace::store::binary`: the store's columns as they are, no JSON), which the page opens
 //!   through that worker like any opened file (one path for every file), or `{ name, error }`
-//!   when the blocks cannot be unpacked (a report cut short or changed). The store is written
-//!   straight into the gzip and base64 encoders and the output: the rows are never held as
-//!   one value or one text;
+//!   when the blocks cannot be unpacked (a report cut short or changed);
 //! - starts the viewer with its wasm bytes.
 //!
 //! Every payload (both wasm modules, the worker's glue, the data) is gzip in base64 in a
 //! `<script type="application/octet-stream">` block, inflated by the browser's
-//! `DecompressionStream`; the data is split over blocks of [`DATA_BLOCK_CHARS`] (a ≈1 M-span
-//! dump's would be one text of ≈0.4 GB, near a browser's longest string). The module script
-//! comes first and the data last: a module script runs once the page is parsed, so a report
-//! cut short still starts and says its rows are damaged.
+//! `DecompressionStream`. The rows are many blocks (`report/rows.rs`), unpacked by helper
+//! workers while the page is still parsed (`report/rows.js`, a classic script in the head,
+//! called after each block by a one-line script; both allowed by their SHA-256). The module
+//! script comes first and the data last: a module script runs once the page is parsed, so a
+//! report cut short still starts and says its rows are damaged.
 
 use std::io::Write;
 
@@ -30,16 +29,22 @@ use base64::Engine;
 
 use crate::assets;
 
+mod rows;
+
 /// The report's start, after the viewer's glue (see the module doc).
 const BOOT: &str = include_str!("report/boot.js");
 
-/// What the report's CSP allows: its one script by hash and wasm compilation (which the
-/// worker inherits), workers only from `data:` URLs (the one it makes itself), inline styles, and nothing to fetch (`default-src
-/// 'none'` covers `connect-src`: every byte is in the file, and a `?url=` in a report's
-/// address must not reach the network).
-fn csp(script_hash: &str) -> String {
+/// What the report's CSP allows: its scripts by hash and wasm compilation (which the
+/// worker inherits), workers only from `data:` URLs (the ones it makes itself), inline
+/// styles, and nothing to fetch (`default-src 'none'` covers `connect-src`: every byte is in
+/// the file, and a `?url=` in a report's address must not reach the network).
+fn csp(script_hashes: &[String]) -> String {
+    let scripts: String = script_hashes
+        .iter()
+        .map(|h| format!("'sha256-{h}' "))
+        .collect();
     format!(
-        "default-src 'none'; script-src 'sha256-{script_hash}' 'wasm-unsafe-eval'; \
+        "default-src 'none'; script-src {scripts}'wasm-unsafe-eval'; \
          worker-src data:; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; \
          form-action 'none'"
     )
@@ -49,6 +54,8 @@ fn csp(script_hash: &str) -> String {
 /// when it is written ([`Report::write`]), so the page never holds them whole.
 pub struct Report<'a> {
     compact: &'a trace::Loaded,
+    /// The row store's size in bytes.
+    store_len: usize,
     /// The page up to the rows' block, and after it.
     head: String,
     tail: String,
@@ -69,15 +76,19 @@ pub fn prepare<'a>(compact: &'a trace::Loaded, name: &str) -> Result<Report<'a>,
     let viewer_init = default_export(&viewer.js).ok_or("the viewer's JS has no default export")?;
     let worker_init =
         default_export(&worker.js).ok_or("the parsing worker's JS has no default export")?;
-    fits_in_a_tab(store_len(compact)?)?;
+    let store_len = store_len(compact)?;
+    fits_in_a_tab(store_len)?;
     let b64 = base64::engine::general_purpose::STANDARD;
     let title = html_escape(name);
     let boot = BOOT
         .replace("VIEWER_INIT", viewer_init)
         .replace("WORKER_INIT", worker_init);
     let script = escape_script(&format!("\n{}\n{{\n{boot}}}\n", viewer.js));
-    // The one script allowed to run is this one, by its SHA-256.
-    let hash = b64.encode(<sha2::Sha256 as sha2::Digest>::digest(script.as_bytes()));
+    // The scripts allowed to run are these, by their SHA-256: the start, the rows script and
+    // the call after each block of rows.
+    let hash = |text: &str| b64.encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
+    let rows_js = escape_script(rows::ROWS_JS);
+    let hashes = [hash(&script), hash(&rows_js), hash(rows::TAKE_JS)];
     let payload = |id: &str, gz: &[u8]| {
         format!(
             "<script id=\"{id}\" type=\"application/octet-stream\">{}</script>\n",
@@ -96,10 +107,11 @@ pub fn prepare<'a>(compact: &'a trace::Loaded, name: &str) -> Result<Report<'a>,
 <title>rollscope — {title}</title>
 <style>{css}</style>
 <script type="module">{script}</script>
+<script>{rows_js}</script>
 </head>
 <body data-state="idle">
 "#,
-        csp = csp(&hash),
+        csp = csp(&hashes),
         css = viewer.css,
     );
     head += &payload("rollscope-wasm", &viewer.wasm_gz);
@@ -108,6 +120,7 @@ pub fn prepare<'a>(compact: &'a trace::Loaded, name: &str) -> Result<Report<'a>,
     let tail = "</body>\n</html>\n".to_string();
     Ok(Report {
         compact,
+        store_len,
         head,
         tail,
         title,
@@ -119,73 +132,15 @@ impl Report<'_> {
     pub fn write(&self, w: &mut dyn Write) -> std::io::Result<u64> {
         let mut w = Counted { inner: w, n: 0 };
         w.write_all(self.head.as_bytes())?;
-        write_data_blocks(self.compact, &self.title, DATA_BLOCK_CHARS, &mut w)?;
+        rows::write_blocks(
+            self.compact,
+            &self.title,
+            self.store_len,
+            rows::PIECE,
+            &mut w,
+        )?;
         w.write_all(self.tail.as_bytes())?;
         Ok(w.n)
-    }
-}
-
-/// The base64 characters of one data block: a whole number of quads (3 bytes each), so each
-/// block decodes alone.
-const DATA_BLOCK_CHARS: usize = 32 << 20;
-
-/// The rows' blocks: the row store's bytes gzipped, in base64, each stage streaming into the
-/// next, cut into blocks of `block_chars` characters.
-fn write_data_blocks(
-    compact: &trace::Loaded,
-    title: &str,
-    block_chars: usize,
-    w: &mut dyn Write,
-) -> std::io::Result<()> {
-    write!(
-        w,
-        "<script class=\"rollscope-data\" type=\"application/octet-stream\" data-name=\"{title}\">"
-    )?;
-    {
-        let blocks = Blocks {
-            inner: &mut *w,
-            left: block_chars,
-            block_chars,
-        };
-        let b64 =
-            base64::write::EncoderWriter::new(blocks, &base64::engine::general_purpose::STANDARD);
-        // Level 1: a few percent larger than the default, written several times faster.
-        let mut gz = flate2::write::GzEncoder::new(b64, flate2::Compression::fast());
-        trace::store::binary::write(compact, &mut gz)?;
-        gz.finish()?.finish()?;
-    }
-    w.write_all(b"</script>\n")
-}
-
-/// Base64 text cut into `<script>` blocks of `block_chars` characters.
-struct Blocks<'a> {
-    inner: &'a mut dyn Write,
-    left: usize,
-    block_chars: usize,
-}
-
-impl Write for Blocks<'_> {
-    /// Takes all of `buf` (base64's encoder returns `Ok(0)` to a writer that takes part of
-    /// its output, which `write_all` then reports as an error).
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let mut rest = buf;
-        while !rest.is_empty() {
-            if self.left == 0 {
-                self.inner.write_all(
-                    b"</script>\n<script class=\"rollscope-data\" type=\"application/octet-stream\">",
-                )?;
-                self.left = self.block_chars;
-            }
-            let n = rest.len().min(self.left);
-            self.inner.write_all(&rest[..n])?;
-            self.left -= n;
-            rest = &rest[n..];
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
     }
 }
 
@@ -385,48 +340,6 @@ mod tests {
         assert_eq!(quoted_after(glue, "new URL("), Some("worker_bg.wasm"));
         assert_eq!(quoted_after("new URL(x)", "new URL("), None);
         assert_eq!(quoted_after("from './unclosed", "from "), None);
-    }
-
-    /// The blocks' texts, each decoded alone, then inflated: the store's bytes, which read
-    /// back as the same rows; every block but the last has exactly `block_chars` characters.
-    #[test]
-    fn the_rows_blocks_carry_the_store() {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/slime");
-        let b64 = base64::engine::general_purpose::STANDARD;
-        for (file, block_chars) in [("agent_2.pt", 400), ("pd_1.pt", 4), ("edge_9.pt", 1 << 20)] {
-            let bytes = std::fs::read(dir.join(file)).unwrap();
-            let c = trace::load(&bytes, &trace::LoadOptions::new(file, 1.0)).unwrap();
-            let mut html = Vec::new();
-            write_data_blocks(&c, "a&amp;b", block_chars, &mut html).unwrap();
-            let html = String::from_utf8(html).unwrap();
-            let first = "<script class=\"rollscope-data\" type=\"application/octet-stream\" data-name=\"a&amp;b\">";
-            let rest = html.strip_prefix(first).unwrap();
-            let texts: Vec<&str> = rest
-                .strip_suffix("</script>\n")
-                .unwrap()
-                .split("</script>\n<script class=\"rollscope-data\" type=\"application/octet-stream\">")
-                .collect();
-            let (last, whole) = texts.split_last().unwrap();
-            assert!(whole.iter().all(|t| t.len() == block_chars), "{file}");
-            assert!(!last.is_empty() && last.len() <= block_chars, "{file}");
-            let mut gz = Vec::new();
-            for t in &texts {
-                gz.extend(b64.decode(t).unwrap());
-            }
-            let mut store = Vec::new();
-            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut store)
-                .unwrap();
-            assert_eq!(store.len(), store_len(&c).unwrap(), "{file}");
-            let back = trace::store::binary::read(&store).unwrap();
-            let (mut a, mut b) = (Vec::new(), Vec::new());
-            back.write_materialized(&mut a).unwrap();
-            c.write_materialized(&mut b).unwrap();
-            assert!(a == b, "{file}");
-            if block_chars == 4 {
-                assert!(texts.len() > 100, "{file}: {} blocks", texts.len());
-            }
-        }
     }
 
     #[test]

@@ -89,26 +89,40 @@ fn the_report_carries_the_worker_start_and_the_rows_under_a_csp_that_allows_only
         return;
     };
 
-    // Exactly one script runs: the module script, pinned by its SHA-256 in the CSP.
-    assert_eq!(
-        html.matches("<script").count(),
-        5,
-        "one module script, four payloads"
-    );
+    // Three scripts run, each pinned by its SHA-256 in the CSP: the module script (the start),
+    // the rows script in the head, and the one-line call after each block of rows.
     assert_eq!(html.matches("<script type=\"module\">").count(), 1);
     assert_eq!(html.matches("type=\"application/octet-stream\"").count(), 4);
+    let take = "<script>__rollscope_rows.take()</script>";
+    assert_eq!(html.matches(take).count(), 1, "one block of rows, one call");
+    assert_eq!(
+        html.matches("<script").count(),
+        7,
+        "the start, the rows script, three payloads, one block of rows and its call"
+    );
     let script = element(&html, "<script type=\"module\">");
-    let hash = base64::engine::general_purpose::STANDARD
-        .encode(<sha2::Sha256 as sha2::Digest>::digest(script.as_bytes()));
+    let after_module = &html[html.find(script).unwrap() + script.len()..];
+    let rows_js = element(after_module, "<script>");
+    assert!(rows_js.contains("window.__rollscope_rows = (() => {"));
+    let hash = |text: &str| {
+        base64::engine::general_purpose::STANDARD
+            .encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()))
+    };
     assert_eq!(
         csp(&html),
         format!(
-            "default-src 'none'; script-src 'sha256-{hash}' 'wasm-unsafe-eval'; \
-             worker-src data:; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; \
-             form-action 'none'"
+            "default-src 'none'; script-src 'sha256-{}' 'sha256-{}' 'sha256-{}' \
+             'wasm-unsafe-eval'; worker-src data:; style-src 'unsafe-inline'; img-src data:; \
+             base-uri 'none'; form-action 'none'",
+            hash(script),
+            hash(rows_js),
+            hash("__rollscope_rows.take()")
         ),
         "nothing remote, nothing to fetch, workers only from data: URLs"
     );
+    // The rows script is in the head, before any block of rows it takes.
+    assert!(html.find(rows_js).unwrap() < html.find("</head>").unwrap());
+    assert!(html.find("</head>").unwrap() < html.find("class=\"rollscope-data\"").unwrap());
 
     // The bootstrap: the worker's source (its glue, then its start with its own wasm) becomes
     // the data: URL the page starts its worker from, and the rows go to the page as a file.
@@ -121,8 +135,9 @@ fn the_report_carries_the_worker_start_and_the_rows_under_a_csp_that_allows_only
         "\"\\nawait (\" + String(startWorker) + \")(__wbg_init, \\\"\" + take(\"rollscope-worker-wasm\") + \"\\\");\\n\"",
         "async function startWorker(init, wasmGzB64) {",
         "await init({ module_or_path: wasm });",
-        "window.__rollscope_data = { name, bytes: await unpack() };",
-        "await __wbg_init({ module_or_path: await gunzip(unb64(take(\"rollscope-wasm\"))) });",
+        "window.__rollscope_data = { name: name(), bytes };",
+        "return await rows.done();",
+        "await __wbg_init({ module_or_path: await viewerWasm });",
     ] {
         assert!(script.contains(needed), "the module script lacks {needed:?}");
     }
@@ -150,6 +165,11 @@ fn the_report_carries_the_worker_start_and_the_rows_under_a_csp_that_allows_only
         &html,
         "<script class=\"rollscope-data\" type=\"application/octet-stream\"",
     );
+    assert!(html.contains(&format!(
+        "data-bytes=\"{}\" data-piece=\"{}\">",
+        store.len(),
+        4 << 20
+    )));
     let built = trace::store::binary::read(&store).unwrap().materialize();
     let reference: serde_json::Value = serde_json::from_slice(
         &std::fs::read(common::fixture("pd_1.trace_timeline_cache.json")).unwrap(),

@@ -52,36 +52,28 @@ const workerSource = workerGlue +
   "\nawait (" + String(startWorker) + ")(WORKER_INIT, \"" + take("rollscope-worker-wasm") + "\");\n";
 window.__rollscope_worker_url = "data:text/javascript;charset=utf-8," + encodeURIComponent(workerSource);
 
-// The dump's rows: the row store's bytes (`trace::store::binary`), gzipped, in base64 split
-// over blocks of a whole number of base64 quads (each decodes alone, and no one text is
-// huge), inflated block by block; the page opens these bytes through the worker like any
-// opened file. A report cut short or changed fails here (bad base64, a gzip stream cut short
-// or failing its check): the page then says so rather than opening part of it.
-const dataBlocks = [...document.querySelectorAll("script.rollscope-data")];
-const name = dataBlocks[0]?.dataset.name ?? "report";
+// The dump's rows: the row store's bytes (`trace::store::binary`), unpacked by the report's
+// rows script (`rows.js`) while the page was parsed; the page opens these bytes through the
+// worker like any opened file. A report cut short or changed fails here (a block missing, bad
+// base64, a gzip stream cut short or failing its check): the page then says so rather than
+// opening part of it.
+const rows = window.__rollscope_rows;
+// The viewer's wasm is inflated and compiled while the last blocks of rows are.
+const viewerWasm = gunzip(unb64(take("rollscope-wasm"))).then((wasm) => WebAssembly.compile(wasm));
 const unpack = async () => {
-  if (!dataBlocks.length) throw new Error("the rows are missing");
-  const inflate = new DecompressionStream("gzip");
-  const out = new Response(inflate.readable).arrayBuffer();
-  out.catch(() => {}); // its error is the writer's too, and is thrown below
-  const writer = inflate.writable.getWriter();
-  for (const el of dataBlocks) {
-    const bytes = unb64(el.textContent.trim());
-    el.remove();
-    await writer.write(bytes);
-  }
-  await writer.close();
-  return new Uint8Array(await out);
+  if (!rows) throw new Error("the rows' script did not run");
+  return await rows.done();
 };
+const name = () => rows?.name() ?? "report";
 try {
-  window.__rollscope_data = { name, bytes: await unpack() };
+  const bytes = await unpack();
+  window.__rollscope_data = { name: name(), bytes };
 } catch (e) {
-  for (const el of dataBlocks) el.remove();
   window.__rollscope_data = {
-    name,
+    name: name(),
     error: `this report's rows could not be unpacked (${e?.message || e}): the file was cut short ` +
       "or changed since it was written; write it again with `rollscope html`",
   };
 }
 
-await VIEWER_INIT({ module_or_path: await gunzip(unb64(take("rollscope-wasm"))) });
+await VIEWER_INIT({ module_or_path: await viewerWasm });
