@@ -148,6 +148,16 @@ impl<'a> Loader<'a> {
         Ok(())
     }
 
+    /// Room for `more` bytes still to come when the input is held whole, from a caller that
+    /// knows the file's size: the buffer is then not grown (and copied) again and again.
+    /// Nothing for a dump (it streams), and nothing if the memory cannot be had (the buffer
+    /// then grows as it would have).
+    pub fn reserve(&mut self, more: usize) {
+        if let State::Whole(buf) = &mut self.state {
+            let _ = buf.try_reserve_exact(more);
+        }
+    }
+
     /// True once a dump's value is complete: the rest of the file (tensor storages) is not
     /// needed and reading can stop.
     pub fn is_done(&self) -> bool {

@@ -66,6 +66,20 @@ fn every_store_reads_back_equal() {
             bytes_of(&loader.finish().unwrap()) == written,
             "{name}: through the Loader"
         );
+        // Told the size (as the page's worker tells it), or an impossible size: the same.
+        for more in [written.len(), usize::MAX] {
+            let mut loader = trace::Loader::new(trace::LoadOptions::new("other", 9.0));
+            for (i, chunk) in written.chunks(1 << 16).enumerate() {
+                loader.push(chunk).unwrap();
+                if i == 0 {
+                    loader.reserve(more);
+                }
+            }
+            assert!(
+                bytes_of(&loader.finish().unwrap()) == written,
+                "{name}: through the Loader told {more} more bytes"
+            );
+        }
         read_back += 1;
     }
     assert!(read_back >= 20, "{read_back}");

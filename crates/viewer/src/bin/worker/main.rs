@@ -131,7 +131,7 @@ async fn load(
             loader
                 .push(&chunk[..n as usize])
                 .map_err(|e| e.to_string())?;
-            report.budget(n as f64, &loader)?;
+            report.budget(n as f64, &mut loader)?;
             at += n;
             report.bytes(at as f64);
         }
@@ -163,6 +163,8 @@ struct Reporter<'a> {
     last: f64,
     /// How many bytes were pushed.
     pushed: f64,
+    /// Whether the loader was told the size of an input it holds whole.
+    reserved: bool,
 }
 
 /// The most JSON or text the worker holds: `trace::Loader` keeps such input whole, and
@@ -179,13 +181,15 @@ impl<'a> Reporter<'a> {
             total: None,
             last: -1.0,
             pushed: 0.0,
+            reserved: false,
         }
     }
 
     /// Refuses JSON or text larger than this tab can parse, with its size, before reading
     /// it all (as soon as the loader has decided what the file is, when the size is known):
-    /// an error, never an abort. `pushed`: the bytes just given to `loader`.
-    fn budget(&mut self, pushed: f64, loader: &trace::Loader) -> Result<(), String> {
+    /// an error, never an abort. Else, once, tells the loader how much more is coming, so
+    /// its buffer is not regrown. `pushed`: the bytes just given to `loader`.
+    fn budget(&mut self, pushed: f64, loader: &mut trace::Loader) -> Result<(), String> {
         self.pushed += pushed;
         let size = self.total.unwrap_or(0.0).max(self.pushed);
         if loader.holds_whole() == Some(true) && size > MAX_BUFFERED {
@@ -195,6 +199,10 @@ impl<'a> Reporter<'a> {
                 size / 1e6,
                 MAX_BUFFERED / 1e6
             ));
+        }
+        if !self.reserved && loader.holds_whole() == Some(true) {
+            self.reserved = true;
+            loader.reserve((size - self.pushed) as usize);
         }
         Ok(())
     }
