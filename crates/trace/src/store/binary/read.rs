@@ -264,6 +264,10 @@ impl<'a> Reader<'a> {
         let n = self.count(what, items.saturating_mul(2))?;
         let lens: Vec<u32> = self.column(n, what, u32::from_le_bytes)?;
         let mut t = Interner::default();
+        // Room for them all at once (a million span ids: no regrowth, no rehashing), never
+        // more than the bytes left could hold.
+        let bytes = lens.iter().map(|&l| l as usize).sum::<usize>();
+        t.reserve(n, bytes.min(self.left()));
         for (id, len) in lens.into_iter().enumerate() {
             let bytes = self.take(len as usize, what)?;
             let text = std::str::from_utf8(bytes)
