@@ -59,6 +59,9 @@ pub(crate) struct Incoming {
     heads: Vec<RowHead>,
     rows: Vec<PageRow>,
     tables: Tables,
+    /// The analysis's `in_flight` steps, sent as columns before `Done` (a million-span
+    /// dump has a million steps: 12 MB as JSON text).
+    in_flight: Option<Vec<(f64, u32)>>,
 }
 
 /// The workers and what to do with their answers.
@@ -192,12 +195,13 @@ impl Client {
     }
 
     /// Every batch arrived: the file goes on screen and the loader becomes the model worker.
-    fn done(&self, summary: crate::protocol::Summary) {
+    fn done(&self, mut summary: crate::protocol::Summary) {
         let st = self.st;
         let Incoming {
             heads,
             rows,
             tables,
+            in_flight,
         } = self
             .incoming
             .try_update_value(std::mem::take)
@@ -208,6 +212,9 @@ impl Client {
                 rows.len(),
                 summary.rows
             ));
+        }
+        if let Some(steps) = in_flight {
+            summary.analysis.in_flight = steps;
         }
         self.promote();
         let d = Loaded::new(summary, heads, rows, tables);
@@ -310,6 +317,10 @@ impl Client {
                     self.stop_load(e);
                 }
             }
+            Some("in_flight") => match receive::in_flight(&data) {
+                Ok(steps) => self.incoming.update_value(|i| i.in_flight = Some(steps)),
+                Err(e) => self.stop_load(e),
+            },
             _ => self.stop_load("internal: a message from the worker was not understood".into()),
         }
     }
