@@ -112,3 +112,38 @@ fn report_rows_follow_their_targets() {
     let row = t.0.iter().find(|r| r[0].starts_with("report"));
     assert_eq!(row.map(|r| r[1].as_str()), Some("failed: no viewer"));
 }
+
+/// `--turns 60`'s stretch rows (issue 22: cache 10x faster than the unpickle, peak RSS at most
+/// the file's size) are judged on their own targets, and only on that dump.
+#[test]
+fn stretch_rows_follow_their_targets() {
+    let by_target = |t: &Table, target: &str| {
+        t.0.iter()
+            .find(|r| r[2] == target)
+            .map(|r| r[3].clone())
+            .unwrap_or_else(|| format!("no row {target:?}"))
+    };
+    // 100 MB file: cache 1 s at 0.9x the file; unpickle 12 s (12x slower).
+    let met = figures(
+        "d.pt\tfile_bytes\t100000000\n\
+         d.pt\tcache_s\t1\nd.pt\tcache_rss_kb\t87890.625\n\
+         d.pt\tunpickle_s\t12\nd.pt\tunpickle_rss_kb\t1000\n",
+    );
+    // cache 2 s at 1.2x the file; unpickle 12 s (6x slower).
+    let unmet = figures(
+        "d.pt\tfile_bytes\t100000000\n\
+         d.pt\tcache_s\t2\nd.pt\tcache_rss_kb\t117187.5\n\
+         d.pt\tunpickle_s\t12\nd.pt\tunpickle_rss_kb\t1000\n",
+    );
+    let turns60 = &DUMPS[2];
+    assert!(turns60.role == Role::Turns60);
+    for (f, want) in [(&met, "met"), (&unmet, "not met")] {
+        let t = dump_table(turns60, 100e6, f);
+        assert_eq!(by_target(&t, "<= 1x (stretch)"), want);
+        assert_eq!(by_target(&t, ">= 10x (stretch)"), want);
+        assert_eq!(verdict(&t, "cache vs unpickle"), "met");
+        assert_eq!(verdict(&t, "rollscope cache: peak RSS"), "met");
+    }
+    let t = dump_table(&DUMPS[0], 100e6, &met);
+    assert!(t.0.iter().all(|r| !r[2].contains("stretch")), "{:?}", t.0);
+}
