@@ -54,11 +54,13 @@ function treeMemory() {
   let pss = 0, rss = 0, hwm = 0, procs = 0;
   for (const pid of descendants(process.pid)) {
     try {
-      const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
       const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+      let rollup = "";
+      try { rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"); } catch { /* below */ }
       const p = rollup.match(/^Pss:\s+(\d+) kB/m);
       const r = status.match(/VmRSS:\s+(\d+) kB/), h = status.match(/VmHWM:\s+(\d+) kB/);
-      if (p) { pss += Number(p[1]) * 1024; procs++; }
+      // A process whose Pss cannot be read counts with its whole RSS (an upper bound), never 0.
+      if (p || r) { pss += Number((p || r)[1]) * 1024; procs++; }
       if (r) rss += Number(r[1]) * 1024;
       if (h) hwm += Number(h[1]) * 1024;
     } catch { /* the process ended */ }

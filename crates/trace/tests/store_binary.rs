@@ -177,12 +177,19 @@ fn what_a_store_must_hold_is_checked() {
         },
         "row 0, item 1: its",
     );
+    bad(
+        &|m| {
+            let pd = &mut m.store.pd;
+            (pd.item, pd.t0, pd.t1, pd.phase) = (vec![u32::MAX], vec![0.0], vec![1.0], vec![0]);
+        },
+        "PD segment 0: item 4294967295 out of order or past the",
+    );
     let mut b = bytes_of(&l);
-    b[16] = 2;
+    b[16] = 3;
     let e = binary::read(&b).unwrap_err().to_string();
     assert_eq!(
         e,
-        "not a valid row store: layout version 2, this reader knows 1"
+        "not a valid row store: layout version 3, this reader knows 2"
     );
 }
 

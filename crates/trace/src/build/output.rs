@@ -46,8 +46,8 @@ enum Message {
     },
 }
 
-/// How many rows may wait for the store thread: the reader stays at most this far ahead, so
-/// rows in flight stay a few megabytes.
+/// How many rows may wait for the store thread: the reader stays at most this far ahead (rows
+/// in flight are at most this many samples' rows, each under the build's per-sample limits).
 #[cfg(not(target_arch = "wasm32"))]
 const IN_FLIGHT: usize = 64;
 

@@ -2,7 +2,7 @@
 //! name or a `pd_*` end attribute: the legend's), and the phase segments of every `[P]`/`[D]`
 //! virtual span (what the timeline draws inside them). Read from a span's values while it is
 //! stored (a few keys each), so that nothing reads a million spans' attribute text again
-//! afterwards; a store read back from bytes ([`super::binary`]) is indexed from its text.
+//! afterwards; a store's bytes ([`super::binary`]) carry it.
 
 use std::ops::Range;
 
@@ -10,7 +10,9 @@ use serde_json::Value as J;
 
 use crate::sglang::{pd_phase_index, pd_segments_from, PD_PHASES};
 
-use super::{Store, OPEN_SPAN, PD_DECODE, PD_PREFILL, STATE_MASK};
+#[cfg(test)]
+use super::Store;
+use super::{OPEN_SPAN, PD_DECODE, PD_PREFILL, STATE_MASK};
 
 /// See the module doc. Segment `k` belongs to item `item[k]` (of all rows; non-decreasing).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -55,8 +57,9 @@ impl PdIndex {
         }
     }
 
-    /// The index of a store read back from bytes: from its names and attribute text.
-    pub fn of(store: &Store) -> PdIndex {
+    /// The index from a store's names and attribute text (what the values pushed give).
+    #[cfg(test)]
+    fn of(store: &Store) -> PdIndex {
         let mut pd = PdIndex::default();
         let c = &store.cols;
         for i in 0..store.item_count() {
@@ -73,6 +76,54 @@ impl PdIndex {
             );
         }
         pd
+    }
+
+    /// Which phases some span names, one bit each (what a store's bytes keep).
+    pub fn seen_bits(&self) -> u16 {
+        self.seen
+    }
+
+    /// The index of a store of `items` items as its bytes give it (hostile input): checked
+    /// as a build makes it, never trusted.
+    pub fn from_parts(
+        seen: u16,
+        item: Vec<u32>,
+        t0: Vec<f64>,
+        t1: Vec<f64>,
+        phase: Vec<u8>,
+        items: usize,
+    ) -> Result<PdIndex, String> {
+        if seen >> PD_PHASES.len() != 0 {
+            return Err(format!(
+                "PD phases seen: bits {seen:#x} past the {} phases",
+                PD_PHASES.len()
+            ));
+        }
+        let n = item.len();
+        if t0.len() != n || t1.len() != n || phase.len() != n {
+            return Err("PD segment columns of unequal lengths".into());
+        }
+        for k in 0..n {
+            if item[k] as usize >= items || (k > 0 && item[k] < item[k - 1]) {
+                return Err(format!(
+                    "PD segment {k}: item {} out of order or past the {items} items",
+                    item[k]
+                ));
+            }
+            if phase[k] as usize >= PD_PHASES.len() || !t0[k].is_finite() || !t1[k].is_finite() {
+                return Err(format!(
+                    "PD segment {k}: phase {} or its times are not a build's",
+                    phase[k]
+                ));
+            }
+        }
+        Ok(PdIndex {
+            seen,
+            item,
+            t0,
+            t1,
+            phase,
+        })
     }
 
     /// The phases some span names, as indices into [`PD_PHASES`], in that order.
@@ -107,8 +158,8 @@ impl PdIndex {
 mod tests {
     use super::*;
 
-    /// What the store keeps while rows are pushed is what its text gives (the path of a
-    /// store read back from bytes), on every PD fixture.
+    /// What the store keeps while rows are pushed is what its text gives, and what its
+    /// bytes give back, on every PD fixture.
     #[test]
     fn kept_while_pushing_equals_read_from_text() {
         let mut segments = 0;
@@ -117,16 +168,36 @@ mod tests {
                 .join("../../tests/fixtures/slime")
                 .join(name);
             let bytes = std::fs::read(path).expect("fixture");
-            let store = crate::load(&bytes, &crate::LoadOptions::new(name, 0.0))
-                .expect("loads")
+            let loaded = crate::load(&bytes, &crate::LoadOptions::new(name, 0.0)).expect("loads");
+            let mut written = Vec::new();
+            crate::store::binary::write(&loaded, &mut written).expect("writes");
+            let back = crate::store::binary::read(&written)
+                .expect("reads back")
                 .store;
+            let store = loaded.store;
             assert_eq!(store.pd, PdIndex::of(&store), "{name}");
+            assert_eq!(back.pd, store.pd, "{name}");
             segments += store.pd.item.len();
             if name.starts_with("pd") {
                 assert!(!store.pd.phases_seen().is_empty(), "{name}");
             }
         }
         assert!(segments >= 5, "only {segments} segments");
+    }
+
+    #[test]
+    fn parts_from_bytes_are_checked() {
+        let ok = |item: Vec<u32>, phase: u8, t: f64| {
+            let n = item.len();
+            PdIndex::from_parts(1, item, vec![t; n], vec![0.0; n], vec![phase; n], 10).is_ok()
+        };
+        assert!(ok(vec![1, 1, 9], 0, 0.5));
+        assert!(!ok(vec![3, 2], 0, 0.5), "out of order");
+        assert!(!ok(vec![10], 0, 0.5), "past the items");
+        assert!(!ok(vec![1], PD_PHASES.len() as u8, 0.5), "no such phase");
+        assert!(!ok(vec![1], 0, f64::NAN), "a time not finite");
+        assert!(PdIndex::from_parts(1 << 12, vec![], vec![], vec![], vec![], 10).is_err());
+        assert!(PdIndex::from_parts(0, vec![1], vec![], vec![0.0], vec![0], 10).is_err());
     }
 
     #[test]

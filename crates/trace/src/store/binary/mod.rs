@@ -17,6 +17,8 @@
 //!     start-attrs length u32, end-attrs length u32
 //! names, then ids: count u64, `count` × u32 length, the texts one after another
 //! attrs: u64 length, the attribute JSON texts one after another
+//! PD index (`store/pd.rs`): phases seen u16, segments: u64 count, item u32, t0 f64, t1 f64,
+//!     phase u8 (a column each)
 //! END (4 bytes), and nothing after it
 //! ```
 //!
@@ -47,7 +49,7 @@ pub use write::write;
 /// The first bytes of a store: what [`crate::sniff`] recognises.
 pub const MAGIC: &[u8; 16] = b"rollscope-store\n";
 /// The layout's version; any other is refused.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 const END: &[u8; 4] = b"end\n";
 
 /// The JSON part as read: the cache header, warnings and analysis (small, and already serde

@@ -50,20 +50,20 @@ pub fn read(bytes: &[u8]) -> Result<Loaded, Error> {
     let ids = r.texts("span ids", items)?;
     let attrs_len = r.len(1, "the attributes")?;
     let attrs = r.take(attrs_len, "the attributes")?.to_vec();
+    let pd = r.pd(items)?;
     if r.take(END.len(), "the end mark")? != END || r.left() != 0 {
         return Err(r.bad("the end mark is missing or followed by more bytes"));
     }
-    let mut store = Store {
+    let store = Store {
         heads,
         cols,
         names,
         ids,
         attrs,
-        pd: Default::default(),
+        pd,
     };
     check(&store)?;
     check_output(&store, bytes.len())?;
-    store.pd = PdIndex::of(&store);
     Ok(Loaded {
         head: CacheHead {
             pt_path: meta.pt_path,
@@ -209,6 +209,17 @@ impl<'a> Reader<'a> {
             max_response_length: self.i64(&at)?,
             first: 0,
         })
+    }
+
+    /// The PD index of a store of `items` items (see `store/pd.rs`).
+    fn pd(&mut self, items: usize) -> Result<PdIndex, Error> {
+        let seen = u16::from_le_bytes(self.array("the PD phases seen")?);
+        let n = self.len(8 + 8 + 4 + 1, "the PD segments")?;
+        let item = self.column(n, "PD segment item", u32::from_le_bytes)?;
+        let t0 = self.column(n, "PD segment start", f64::from_le_bytes)?;
+        let t1 = self.column(n, "PD segment end", f64::from_le_bytes)?;
+        let phase = self.take(n, "the PD segment phase column")?.to_vec();
+        PdIndex::from_parts(seen, item, t0, t1, phase, items).map_err(Error::BadStore)
     }
 
     /// A column of `n` values of `N` bytes.

@@ -54,6 +54,13 @@ pub fn write<W: Write + ?Sized>(loaded: &Loaded, w: &mut W) -> io::Result<()> {
     write_texts(w, &s.ids)?;
     u64s(w, [s.attrs.len() as u64])?;
     w.write_all(&s.attrs)?;
+    let pd = &s.pd;
+    w.write_all(&pd.seen_bits().to_le_bytes())?;
+    u64s(w, [pd.item.len() as u64])?;
+    column(w, &pd.item, |x| x.to_le_bytes())?;
+    column(w, &pd.t0, |x| x.to_le_bytes())?;
+    column(w, &pd.t1, |x| x.to_le_bytes())?;
+    w.write_all(&pd.phase)?;
     w.write_all(END)
 }
 
