@@ -4,8 +4,8 @@
 //     <body data-state="ready"> (and, when the page sets it, `window.__rs_first_paint`, the first
 //     frame that drew rows);
 //   - Chromium's memory: the sum of Pss over the browser's whole process tree (every process
-//     descending from this node process; shared pages counted once), sampled every 20 ms while
-//     loading; the peak of that sum is the figure (to within one sample), with the summed VmRSS
+//     descending from this node process; shared pages counted once), sampled every 100 ms while
+//     loading (VmRSS every 20 ms); the peak of that sum is the figure (to within one sample), with the summed VmRSS
 //     and each process's own VmHWM (shared pages once per process) printed beside it;
 //   - frame times while panning and zooming for a few seconds with real (CDP) input: for every
 //     animation frame, the time from its start (the rAF timestamp) to the end of its rendering
@@ -50,13 +50,15 @@ function descendants(root) {
  * sum: /proc/PID/smaps_rollup), and the sums of VmRSS and VmHWM (shared pages once per process)
  * printed beside it.
  */
-function treeMemory() {
+function treeMemory(withPss = true) {
   let pss = 0, rss = 0, hwm = 0, procs = 0;
   for (const pid of descendants(process.pid)) {
     try {
       const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
       let rollup = "";
-      try { rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"); } catch { /* below */ }
+      if (withPss) {
+        try { rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"); } catch { /* below */ }
+      }
       const p = rollup.match(/^Pss:\s+(\d+) kB/m);
       const r = status.match(/VmRSS:\s+(\d+) kB/), h = status.match(/VmHWM:\s+(\d+) kB/);
       // A process whose Pss cannot be read counts with its whole RSS (an upper bound), never 0.
@@ -131,10 +133,13 @@ async function measure(srv, dump) {
     });
     await new Promise((ok) => setTimeout(ok, 500));
     const idle = treeMemory();
-    let peak = idle.pss, peakRss = idle.rss, procs = idle.procs;
+    let peak = idle.pss, peakRss = idle.rss, procs = idle.procs, tick = 0;
+    // VmRSS every 20 ms, Pss (a walk of each process's page tables, which on two cores slows
+    // the browser being measured when done that often) every 100 ms.
     const sampler = setInterval(() => {
-      const m = treeMemory();
-      if (m.pss > peak) { peak = m.pss; procs = m.procs; }
+      const withPss = tick++ % 5 === 0;
+      const m = treeMemory(withPss);
+      if (withPss && m.pss > peak) { peak = m.pss; procs = m.procs; }
       peakRss = Math.max(peakRss, m.rss);
     }, 20);
     let state;

@@ -371,8 +371,9 @@ fn print_wasm(root: &Path) {
         "\nHow: wall times run from spawn to exit. Native peak RSS is wait4's ru_maxrss of the\n\
          child (rollscope cache: median time of 3 runs, largest RSS; CPython: its best of 3\n\
          loads, the ZIP read excluded). Chromium's is the peak of the summed Pss of every\n\
-         process in the browser's tree (shared pages counted once), sampled every 20 ms while\n\
-         loading; the target is judged on its rise above the idle page.\n\
+         process in the browser's tree (shared pages counted once), sampled every 100 ms while\n\
+         loading (more often slows the browser measured); the target is judged on its rise\n\
+         above the idle page.\n\
          Frame = from a frame's rAF timestamp to the end of its rendering, over ~6 s of wheel\n\
          zoom, drag pan and shift+wheel row scroll. Raw figures: target/bench/results.tsv."
     );
