@@ -203,20 +203,25 @@ test("a report whose rows were cut short or changed says so in the page", async 
     // Not base64 at all.
     "garbled.html": html.slice(0, mid) + "*&!" + html.slice(mid + 3),
   };
-  for (const [name, text] of Object.entries(damaged)) {
-    const file = path.join(dir, name);
-    fs.writeFileSync(file, text);
-    const { context, page, requests } = await openReport(file);
-    try {
-      assert.equal(await waitState(page, ["ready", "error"]), "error", name);
-      const message = await page.locator("[data-testid=load-error]").innerText();
-      assert.match(message, /pd_1\.pt: this report's rows could not be unpacked \(.+\): the file was cut short or changed/, `${name}: ${message}`);
-      assert.deepEqual(requests, []);
-    } finally {
-      await context.close();
-    }
-  }
+  for (const [name, text] of Object.entries(damaged)) await unpackFails(dir, name, text);
 });
+
+/** `text` written as `name` in `dir` and opened: the rows cannot be unpacked, and the page
+ * says so (and why, when `why` is given), fetching nothing. */
+async function unpackFails(dir, name, text, why) {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  const { context, page, requests } = await openReport(file);
+  try {
+    assert.equal(await waitState(page, ["ready", "error"]), "error", name);
+    const message = await page.locator("[data-testid=load-error]").innerText();
+    assert.match(message, /pd_1\.pt: this report's rows could not be unpacked \(.+\): the file was cut short or changed/, `${name}: ${message}`);
+    if (why) assert.match(message, why, `${name}: ${message}`);
+    assert.deepEqual(requests, []);
+  } finally {
+    await context.close();
+  }
+}
 
 /**
  * The report of pd_1 with its rows cut again into blocks of a third of the store each, as a
@@ -266,18 +271,5 @@ test("a report's rows in several blocks open; a block missing, added or of anoth
     "added.html": [put([...blocks, blocks[2]]), /more blocks than the 3 the first one announces/],
     "resized.html": [put(blocks, bytes + 1), /block 3 of 3 holds \d+ bytes, not \d+/],
   };
-  for (const [name, [text, why]] of Object.entries(damaged)) {
-    const file = path.join(dir, name);
-    fs.writeFileSync(file, text);
-    const { context, page, requests } = await openReport(file);
-    try {
-      assert.equal(await waitState(page, ["ready", "error"]), "error", name);
-      const message = await page.locator("[data-testid=load-error]").innerText();
-      assert.match(message, /pd_1\.pt: this report's rows could not be unpacked \(.+\): the file was cut short or changed/, `${name}: ${message}`);
-      assert.match(message, why, `${name}: ${message}`);
-      assert.deepEqual(requests, []);
-    } finally {
-      await context.close();
-    }
-  }
+  for (const [name, [text, why]] of Object.entries(damaged)) await unpackFails(dir, name, text, why);
 });
