@@ -269,7 +269,9 @@ test("a report's rows in several blocks open; a block missing, added or of anoth
     // Cut between two blocks: every block there is whole, but one is missing.
     "missing.html": [put(blocks.slice(0, 2)), /the rows end after block 2 of 3/],
     "added.html": [put([...blocks, blocks[2]]), /more blocks than the 3 the first one announces/],
-    "resized.html": [put(blocks, bytes + 1), /block 3 of 3 holds \d+ bytes, not \d+/],
+    // One byte fewer than written: still three blocks whatever the store's size (one more
+    // would announce a fourth when the size is a multiple of three).
+    "resized.html": [put(blocks, bytes - 1), /block 3 of 3 holds \d+ bytes, not \d+/],
   };
   for (const [name, [text, why]] of Object.entries(damaged)) await unpackFails(dir, name, text, why);
 });
