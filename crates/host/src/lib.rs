@@ -10,6 +10,7 @@
 //! listing and table) and the library code the viewer runs (`trace`); this crate only parses
 //! arguments and moves bytes between files, sockets and those functions.
 
+pub mod alloc;
 pub mod assets;
 pub mod browser;
 pub mod follow;

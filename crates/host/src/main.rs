@@ -203,6 +203,7 @@ enum ExportFormat {
 }
 
 fn main() -> ExitCode {
+    host::alloc::tune();
     let cli = Cli::parse();
     let result = match &cli.command {
         Some(Command::Cache { input, output }) => cache(input, output.as_deref()),
