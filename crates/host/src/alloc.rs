@@ -23,6 +23,7 @@ pub fn tune() {
 }
 
 /// The purge delay in force, in milliseconds.
+#[allow(clippy::useless_conversion)] // `c_long` is 32 bits on Windows
 pub fn purge_delay_ms() -> i64 {
     // SAFETY: reads one integer option.
     i64::from(unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) })
