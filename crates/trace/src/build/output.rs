@@ -29,6 +29,10 @@ impl Parts {
                 self.store.push(copy);
             }
             Message::Reserve { items, bytes } => self.store.reserve(items, bytes),
+            #[cfg(test)]
+            Message::Hold(word) => {
+                let _ = word.recv();
+            }
         }
     }
 }
@@ -44,12 +48,67 @@ enum Message {
         items: usize,
         bytes: usize,
     },
+    /// Tests: the store thread waits for a word before it goes on.
+    #[cfg(test)]
+    Hold(std::sync::mpsc::Receiver<()>),
 }
 
-/// How many rows may wait for the store thread: the reader stays at most this far ahead (rows
-/// in flight are at most this many samples' rows, each under the build's per-sample limits).
+impl Message {
+    /// Items the message carries in `serde_json` form (a copy is made by the store thread).
+    fn items(&self) -> usize {
+        match self {
+            Message::Row(row) => row.items.len(),
+            _ => 0,
+        }
+    }
+}
+
+/// How many rows may wait for the store thread: the reader stays at most this far ahead.
 #[cfg(not(target_arch = "wasm32"))]
 const IN_FLIGHT: usize = 64;
+
+/// How many items those rows may hold together (a row in flight is `serde_json` values, ≈ 1 KB
+/// an item: 64 rows of a 16 k-span sample would be a gigabyte). A row larger than this alone
+/// still goes, once the store thread has taken every row before it.
+#[cfg(not(target_arch = "wasm32"))]
+const IN_FLIGHT_ITEMS: usize = 64 << 10;
+
+/// Items sent to the store thread and not yet stored: the sender waits while a row would take
+/// them past the cap, the thread wakes it as it stores rows.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Default)]
+struct Pending {
+    items: std::sync::Mutex<usize>,
+    stored: std::sync::Condvar,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Pending {
+    fn count(&self) -> std::sync::MutexGuard<'_, usize> {
+        self.items.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until `n` more items fit under `cap` (or nothing is pending, or the thread
+    /// `done` ended: a panicked thread stores nothing more), then counts them.
+    fn take(&self, n: usize, cap: usize, done: &std::thread::JoinHandle<Parts>) {
+        let mut items = self.count();
+        while *items > 0 && *items + n > cap && !done.is_finished() {
+            // Timed, so a thread that ended without a word is noticed.
+            items = self
+                .stored
+                .wait_timeout(items, std::time::Duration::from_millis(10))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        *items += n;
+    }
+
+    fn stored(&self, n: usize) {
+        let mut items = self.count();
+        *items = items.saturating_sub(n);
+        self.stored.notify_one();
+    }
+}
 
 pub(crate) struct Output {
     to: To,
@@ -63,6 +122,9 @@ enum To {
     Thread {
         send: std::sync::mpsc::SyncSender<Message>,
         done: std::thread::JoinHandle<Parts>,
+        pending: std::sync::Arc<Pending>,
+        /// [`IN_FLIGHT_ITEMS`] (smaller in tests).
+        cap: usize,
     },
 }
 
@@ -99,7 +161,13 @@ impl Output {
         match &mut self.to {
             To::Here(parts) => parts.apply(m),
             #[cfg(not(target_arch = "wasm32"))]
-            To::Thread { send, .. } => {
+            To::Thread {
+                send,
+                done,
+                pending,
+                cap,
+            } => {
+                pending.take(m.items(), *cap, done);
                 // The thread ends only when this sender is dropped, or when it panicked:
                 // that panic goes on here, as if the rows were stored on this thread.
                 if send.send(m).is_err() {
@@ -124,18 +192,32 @@ impl To {
 
     #[cfg(not(target_arch = "wasm32"))]
     fn start() -> To {
+        To::start_with(IN_FLIGHT_ITEMS)
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn start_with(cap: usize) -> To {
         let (send, receive) = std::sync::mpsc::sync_channel::<Message>(IN_FLIGHT);
+        let pending = std::sync::Arc::new(Pending::default());
+        let stored = pending.clone();
         let spawned = std::thread::Builder::new()
             .name("rollscope-store".into())
             .spawn(move || {
                 let mut parts = Parts::default();
                 for m in receive {
+                    let n = m.items();
                     parts.apply(m);
+                    stored.stored(n);
                 }
                 parts
             });
         match spawned {
-            Ok(done) => To::Thread { send, done },
+            Ok(done) => To::Thread {
+                send,
+                done,
+                pending,
+                cap,
+            },
             // No thread to be had (a process limit): the rows are stored here.
             Err(_) => To::Here(Box::default()),
         }
@@ -145,7 +227,7 @@ impl To {
         match self {
             To::Here(parts) => *parts,
             #[cfg(not(target_arch = "wasm32"))]
-            To::Thread { send, done } => {
+            To::Thread { send, done, .. } => {
                 drop(send);
                 done.join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
@@ -169,9 +251,8 @@ mod tests {
         out.finish()
     }
 
-    /// The store thread keeps every row, in order, as storing them here does.
-    #[test]
-    fn the_store_thread_stores_what_this_thread_would() {
+    /// The rows of the first slime fixture, as stored.
+    fn fixture_rows() -> Vec<Row> {
         let dir =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/slime");
         let path = std::fs::read_dir(&dir)
@@ -182,9 +263,62 @@ mod tests {
             .expect("a .pt fixture");
         let bytes = std::fs::read(&path).expect("read");
         let loaded = crate::load(&bytes, &crate::LoadOptions::new("t.pt", 0.0)).expect("load");
-        let rows: Vec<Row> = (0..loaded.store.len())
+        (0..loaded.store.len())
             .map(|r| loaded.store.row(r))
-            .collect();
+            .collect()
+    }
+
+    /// Rows waiting for the store thread are capped by their items, not only by their number:
+    /// with the thread held, the sender stops at the row that would pass the cap, and goes on
+    /// once the thread stores rows.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn rows_in_flight_are_capped_by_their_items() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        use std::time::{Duration, Instant};
+
+        let row = fixture_rows()
+            .into_iter()
+            .max_by_key(|r| r.items.len())
+            .expect("a row");
+        let k = row.items.len();
+        assert!(k > 0);
+        let (word, hold) = std::sync::mpsc::channel();
+        let mut out = Output {
+            to: To::start_with(3 * k),
+            len: 0,
+        };
+        out.deliver(Message::Hold(hold));
+        let sent = Arc::new(AtomicUsize::new(0));
+        let counted = sent.clone();
+        let sender = std::thread::spawn(move || {
+            for _ in 0..10 {
+                out.push(row.clone());
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+            out.finish()
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while sent.load(Ordering::SeqCst) < 3 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(
+            sent.load(Ordering::SeqCst),
+            3,
+            "three rows fit under the cap"
+        );
+        word.send(()).expect("the thread waits");
+        let parts = sender.join().expect("sender");
+        assert_eq!(sent.load(Ordering::SeqCst), 10);
+        assert_eq!(parts.store.len(), 10);
+    }
+
+    /// The store thread keeps every row, in order, as storing them here does.
+    #[test]
+    fn the_store_thread_stores_what_this_thread_would() {
+        let rows = fixture_rows();
         assert!(rows.len() > 1 && rows.iter().any(|r| !r.items.is_empty()));
         let threaded = parts_of(To::start(), &rows);
         #[cfg(not(target_arch = "wasm32"))]
