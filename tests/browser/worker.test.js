@@ -114,6 +114,38 @@ test("the loader starts before its file: at page start, and after a file is on s
   assert.equal(await count(page, "row-count"), reference("basic_0.pt").sample_count);
 });
 
+test("a loader that cannot start is not started again and again; a file opened says why", async () => {
+  const page = await newPage(browser);
+  // Every worker goes to a script that is not there (as when it is blocked or missing).
+  await page.addInitScript(() => {
+    const W = window.Worker;
+    window.__rs_workers = 0;
+    window.__rollscope_worker_url = "./no_such_worker_loader.js";
+    window.Worker = function (...a) {
+      window.__rs_workers++;
+      return new W(...a);
+    };
+    window.Worker.prototype = W.prototype;
+  });
+  await page.goto(`${srv.url}?embed=1`);
+  await page.waitForFunction(() => document.body.dataset.state === "idle");
+  await page.waitForFunction(() => window.__rs_workers >= 1, null, { timeout: NOTICE_MS });
+  // The loader started ahead of a file dies; nothing was asked of it, so nothing is said and
+  // no other is started.
+  await page.waitForTimeout(1500);
+  const made = () => page.evaluate(() => window.__rs_workers);
+  assert.equal(await made(), 1, "one loader started, not a loop of them");
+  assert.equal(await page.evaluate(() => document.body.dataset.state), "idle");
+  assert.equal(await page.locator("[data-testid=load-error]").count(), 0);
+  // A file is opened: its loader dies too, and that is said, naming the file.
+  await page.locator("[data-testid=file-input]").setInputFiles(path.join(FIXTURES, "basic_0.pt"));
+  assert.match(await errorText(page), /basic_0\.pt: the parsing worker stopped/);
+  await page.waitForTimeout(1500);
+  // That one, and the one started after it (which dies idle): no more.
+  assert.ok(await made() <= 3, `${await made()} loaders started`);
+  await page.screenshot({ path: shot("worker-missing.png") });
+});
+
 test("the in-flight requests track (sent as columns, not JSON) is drawn above the rows", async () => {
   const page = await fresh();
   assert.equal(await openFixture(page, "agent_2.pt"), "ready");

@@ -88,6 +88,9 @@ pub struct Client {
     pinged: StoredValue<Option<f64>>,
     /// A test-hook message waiting for the loader to be ready.
     pending_test: StoredValue<Option<String>>,
+    /// Whether the loader was given anything to do (a file, a test-hook message): one started
+    /// ahead of a file that dies idle goes quietly (see `health.rs`).
+    asked: StoredValue<bool>,
     /// Ids of requests to the model worker (details, exports); the latest export's id.
     next_id: StoredValue<u32>,
     export_id: StoredValue<Option<u32>>,
@@ -108,6 +111,7 @@ impl Client {
             heard: StoredValue::new(0.0),
             pinged: StoredValue::new(None),
             pending_test: StoredValue::new(None),
+            asked: StoredValue::new(false),
             next_id: StoredValue::new(0),
             export_id: StoredValue::new(None),
         }
@@ -117,6 +121,7 @@ impl Client {
         let Some(w) = self.worker.get_value() else {
             return;
         };
+        self.asked.set_value(true);
         if !self.ready.get_value() {
             self.pending.set_value(Some(req));
             return;
@@ -405,6 +410,7 @@ impl Client {
         )?;
         let w = Rc::new(w);
         self.ready.set_value(false);
+        self.asked.set_value(false);
         self.heard.set_value(now_ms());
         self.pinged.set_value(None);
         self.generation.set_value(generation);

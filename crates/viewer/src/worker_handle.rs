@@ -11,7 +11,7 @@ use wasm_bindgen::JsCast;
 pub struct WorkerHandle {
     worker: web_sys::Worker,
     _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
-    _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::Event)>,
     _on_message_error: Closure<dyn FnMut(web_sys::MessageEvent)>,
 }
 
@@ -33,15 +33,19 @@ impl WorkerHandle {
                 on_message(ev.data())
             });
         let died = on_died.clone();
-        let on_err =
-            Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |ev: web_sys::ErrorEvent| {
-                let m = ev.message();
-                died(if m.is_empty() {
-                    "an uncaught error"
-                } else {
-                    &m
-                });
-            });
+        // An `ErrorEvent` for an uncaught error or a trap; a plain `Event`, with no message,
+        // when the worker's script could not be fetched or run (missing, blocked).
+        let on_err = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
+            let m = js_sys::Reflect::get(&ev, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+                .filter(|m| !m.is_empty());
+            died(m.as_deref().unwrap_or(if ev.is_instance_of::<web_sys::ErrorEvent>() {
+                "an uncaught error"
+            } else {
+                "its script could not be loaded"
+            }));
+        });
         let on_msg_err = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
             on_died("a message from it could not be received")
         });

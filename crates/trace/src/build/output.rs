@@ -53,6 +53,7 @@ enum Message {
     Hold(std::sync::mpsc::Receiver<()>),
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl Message {
     /// Items the message carries in `serde_json` form (a copy is made by the store thread).
     fn items(&self) -> usize {

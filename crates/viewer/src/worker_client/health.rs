@@ -41,9 +41,20 @@ pub const WORKER_STOPPED: &str = "the parsing worker stopped";
 impl Client {
     /// The worker ended (a panic, an abort, an exception, or no answer): replace it for the
     /// next file and say what happened. The view shown before, if any, stays.
+    ///
+    /// A loader started ahead of a file and never given anything goes quietly, and is not
+    /// replaced: nothing was lost, the view stays as it was, and one that can never start
+    /// (its script or wasm missing, blocked) is not started again and again. The next file
+    /// starts a new one, and its death is then said.
     pub(super) fn died(&self, reason: &str) {
         let st = self.st;
         self.stop();
+        if !self.asked.get_value() {
+            web_sys::console::warn_1(
+                &format!("rollscope: the idle parsing worker stopped ({reason})").into(),
+            );
+            return;
+        }
         let name = self.current.get_value();
         let replaced = self.start().is_some();
         let what = if replaced {
@@ -119,6 +130,7 @@ impl Client {
         let Some(w) = self.worker.get_value() else {
             return;
         };
+        self.asked.set_value(true);
         if !self.ready.get_value() {
             self.pending_test.set_value(Some(kind));
             return;
