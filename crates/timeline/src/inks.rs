@@ -2,48 +2,58 @@
 //! thousands of times a frame, and converting its text every time (a JS string decoded from
 //! UTF-8) cost more than the drawing.
 
-/// Colours kept by an [`Inks`] (they are per name and theme: a few dozen); past this it
-/// starts over, so a file of many names cannot grow it without bound.
-pub const INKS: usize = 256;
+use std::collections::HashMap;
 
-/// Colour texts with the value each was made into, in the order first asked for.
+/// Colours kept by an [`Inks`] (one per name and theme: a file of many names has thousands);
+/// past this it starts over, so no file can grow it without bound.
+pub const INKS: usize = 4096;
+
+/// Colour texts with the value each was made into, in the order first asked for, and where
+/// each text is.
 #[derive(Debug, Clone)]
-pub struct Inks<T>(Vec<(String, T)>);
+pub struct Inks<T> {
+    made: Vec<(String, T)>,
+    at: HashMap<String, usize>,
+}
 
 impl<T> Default for Inks<T> {
     fn default() -> Inks<T> {
-        Inks(Vec::new())
+        Inks {
+            made: Vec::new(),
+            at: HashMap::new(),
+        }
     }
 }
 
 impl<T> Inks<T> {
     /// Where `color` is kept, made by `make` the first time it is asked for (or again after
-    /// [`INKS`] other colours). A linear search: O(kept colours), no allocation once made.
+    /// [`INKS`] other colours). One hash lookup; no allocation once made.
     pub fn find(&mut self, color: &str, make: impl FnOnce(&str) -> T) -> usize {
-        match self.0.iter().position(|(c, _)| c == color) {
-            Some(i) => i,
-            None => {
-                if self.0.len() >= INKS {
-                    self.0.clear();
-                }
-                self.0.push((color.to_string(), make(color)));
-                self.0.len() - 1
-            }
+        if let Some(&i) = self.at.get(color) {
+            return i;
         }
+        if self.made.len() >= INKS {
+            self.made.clear();
+            self.at.clear();
+        }
+        let i = self.made.len();
+        self.made.push((color.to_string(), make(color)));
+        self.at.insert(color.to_string(), i);
+        i
     }
 
     /// The colour kept at `i` (from [`Inks::find`]) and what it was made into.
     pub fn at(&self, i: usize) -> Option<(&str, &T)> {
-        self.0.get(i).map(|(c, v)| (c.as_str(), v))
+        self.made.get(i).map(|(c, v)| (c.as_str(), v))
     }
 
     /// How many colours are kept.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.made.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.made.is_empty()
     }
 }
 

@@ -40,11 +40,14 @@ impl WorkerHandle {
                 .ok()
                 .and_then(|m| m.as_string())
                 .filter(|m| !m.is_empty());
-            died(m.as_deref().unwrap_or(if ev.is_instance_of::<web_sys::ErrorEvent>() {
-                "an uncaught error"
-            } else {
-                "its script could not be loaded"
-            }));
+            died(
+                m.as_deref()
+                    .unwrap_or(if ev.is_instance_of::<web_sys::ErrorEvent>() {
+                        "an uncaught error"
+                    } else {
+                        "its script could not be loaded"
+                    }),
+            );
         });
         let on_msg_err = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
             on_died("a message from it could not be received")
