@@ -2,7 +2,7 @@
 //! row layout, axis ticks, stable colours, and exact hit testing.
 //!
 //! **The page's model is [`Track`]s**: per row, columns of start, end, name id, kind, lane and
-//! depth (no JSON; the worker keeps attributes), with [`PdSegments`] for `[P]`/`[D]` phases.
+//! depth (no JSON; the worker keeps attributes), with the segments of `[P]`/`[D]` phases.
 //! From a track come its display lanes ([`track_lanes`]) and a [`LaneIndex`] built once per
 //! row, so that a frame finds the items of the visible window by binary search
 //! ([`LaneIndex::spans`], [`LaneIndex::points`]) before level of detail
@@ -40,7 +40,7 @@ pub use overview::{
     overview_bands, overview_cells, overview_first, overview_row_height, Cell, MAX_COLS,
     MIN_ROW_PX, OVERVIEW_ROWS,
 };
-pub use pd::{pd_color, pd_phase, pd_segments, PdSegments, PD_PHASES};
+pub use pd::{pd_color, pd_phase, pd_segments, PD_PHASES};
 pub use rgb::{hex_rgb, hsl_rgb, span_rgb};
 pub use track::{
     Names, Track, KIND_CLOSED, KIND_EVENT, KIND_OPEN, KIND_ORPHAN, KIND_PD_DECODE, KIND_PD_PREFILL,
