@@ -12,14 +12,13 @@ const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// Milliseconds freed memory is kept before it is returned to the OS.
 pub const PURGE_DELAY_MS: i64 = 10;
 
-/// Sets the purge delay to [`PURGE_DELAY_MS`], unless the user chose one with mimalloc's own
-/// `MIMALLOC_PURGE_DELAY`. Call first thing in `main`.
+/// Makes [`PURGE_DELAY_MS`] the purge delay's default: a delay the user chose in the
+/// environment still wins, as mimalloc reads it (`MIMALLOC_PURGE_DELAY` in any case, or the
+/// older `MIMALLOC_RESET_DELAY`). Call first thing in `main`.
 pub fn tune() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
-        return;
-    }
-    // SAFETY: sets one integer option; mimalloc reads it when it next schedules a purge.
-    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, PURGE_DELAY_MS as _) };
+    // SAFETY: sets one integer option's default (a no-op when the environment set it);
+    // mimalloc reads it when it next schedules a purge. No other thread runs yet.
+    unsafe { libmimalloc_sys::mi_option_set_default(PURGE_DELAY, PURGE_DELAY_MS as _) };
 }
 
 /// The purge delay in force, in milliseconds.
@@ -37,7 +36,13 @@ mod tests {
     /// (the only option whose default is 1000), after it [`PURGE_DELAY_MS`].
     #[test]
     fn tune_sets_the_purge_delay() {
-        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        // mimalloc's own names, any case (its lookup ignores case).
+        if std::env::vars_os().any(|(k, _)| {
+            k.to_str().is_some_and(|k| {
+                k.eq_ignore_ascii_case("MIMALLOC_PURGE_DELAY")
+                    || k.eq_ignore_ascii_case("MIMALLOC_RESET_DELAY")
+            })
+        }) {
             return;
         }
         assert_eq!(purge_delay_ms(), 1000);

@@ -316,6 +316,73 @@ mod tests {
         assert_eq!(parts.store.len(), 10);
     }
 
+    /// Runs `f` on a thread of its own: its result (or its panic), or a failure if it has not
+    /// ended within a minute (a sender stuck for good fails the test instead of hanging it).
+    #[cfg(not(target_arch = "wasm32"))]
+    fn within<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> std::thread::Result<T> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the sender ended (not stuck)")
+    }
+
+    /// A row with more items than the cap still goes (alone, once the rows before it are
+    /// stored): the sender never waits for room that cannot come.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn a_row_past_the_cap_goes_alone() {
+        let row = fixture_rows()
+            .into_iter()
+            .max_by_key(|r| r.items.len())
+            .expect("a row");
+        assert!(row.items.len() > 1);
+        let mut out = Output {
+            to: To::start_with(1),
+            len: 0,
+        };
+        let parts = within(move || {
+            for _ in 0..5 {
+                out.push(row.clone());
+            }
+            out.finish()
+        })
+        .expect("no panic");
+        assert_eq!(parts.store.len(), 5);
+    }
+
+    /// A store thread that panicked with rows counted as pending (never to be stored) does
+    /// not hold the sender at the cap: its panic goes on in the sender.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn a_panicked_store_thread_does_not_hold_the_sender() {
+        let row = fixture_rows()
+            .into_iter()
+            .max_by_key(|r| r.items.len())
+            .expect("a row");
+        let k = row.items.len();
+        assert!(k > 0);
+        let (word, hold) = std::sync::mpsc::channel();
+        let mut out = Output {
+            to: To::start_with(k),
+            len: 0,
+        };
+        out.deliver(Message::Hold(hold));
+        // A copy of a row that is not there: the thread panics on it, before the next row.
+        out.copy(usize::MAX, 0);
+        out.push(row.clone());
+        let result = within(move || {
+            word.send(()).expect("the thread waits");
+            out.push(row);
+            out.finish()
+        });
+        assert!(
+            result.is_err(),
+            "the store thread's panic reaches the sender"
+        );
+    }
+
     /// The store thread keeps every row, in order, as storing them here does.
     #[test]
     fn the_store_thread_stores_what_this_thread_would() {
