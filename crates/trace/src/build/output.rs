@@ -293,12 +293,15 @@ mod tests {
         out.deliver(Message::Hold(hold));
         let sent = Arc::new(AtomicUsize::new(0));
         let counted = sent.clone();
+        let (ended, end) = std::sync::mpsc::channel();
         let sender = std::thread::spawn(move || {
             for _ in 0..10 {
                 out.push(row.clone());
                 counted.fetch_add(1, Ordering::SeqCst);
             }
-            out.finish()
+            let parts = out.finish();
+            let _ = ended.send(());
+            parts
         });
         let deadline = Instant::now() + Duration::from_secs(20);
         while sent.load(Ordering::SeqCst) < 3 && Instant::now() < deadline {
@@ -311,6 +314,9 @@ mod tests {
             "three rows fit under the cap"
         );
         word.send(()).expect("the thread waits");
+        // A sender stuck for good fails the test rather than hanging it.
+        end.recv_timeout(Duration::from_secs(60))
+            .expect("the sender ended (not stuck)");
         let parts = sender.join().expect("sender");
         assert_eq!(sent.load(Ordering::SeqCst), 10);
         assert_eq!(parts.store.len(), 10);
