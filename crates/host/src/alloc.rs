@@ -2,8 +2,8 @@
 //! mimalloc 3 keeps freed memory for a second before returning it to the OS, so `rollscope
 //! run --jobs 2` over twenty dumps peaked at three dumps' worth of memory (each job's freed
 //! pages still held while the next dump was read). Returning it after 10 ms (mimalloc 2's
-//! default) holds a run at about one dump per job, and costs `rollscope cache` nothing
-//! measurable.
+//! page delay; its arenas waited ten times that) holds a run at about one dump per job, and
+//! costs `rollscope cache` nothing measurable.
 
 /// mimalloc's `mi_option_purge_delay` (its index in `mi_option_e`, `mimalloc.h`; the Rust
 /// bindings name no constant for it).

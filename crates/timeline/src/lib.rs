@@ -2,7 +2,8 @@
 //! row layout, axis ticks, stable colours, and exact hit testing.
 //!
 //! **The page's model is [`Track`]s**: per row, columns of start, end, name id, kind, lane and
-//! depth (no JSON; the worker keeps attributes), with the segments of `[P]`/`[D]` phases.
+//! depth (no JSON; the worker keeps attributes); the `[P]`/`[D]` segments come alongside, from
+//! `trace::store::PdIndex`.
 //! From a track come its display lanes ([`track_lanes`]) and a [`LaneIndex`] built once per
 //! row, so that a frame finds the items of the visible window by binary search
 //! ([`LaneIndex::spans`], [`LaneIndex::points`]) before level of detail

@@ -88,8 +88,8 @@ pub struct Client {
     pinged: StoredValue<Option<f64>>,
     /// A test-hook message waiting for the loader to be ready.
     pending_test: StoredValue<Option<String>>,
-    /// Whether the loader was given anything to do (a file, a test-hook message): one started
-    /// ahead of a file that dies idle goes quietly (see `health.rs`).
+    /// Whether the loader has work outstanding (a file being read, a test-hook message): one
+    /// that dies idle, started ahead of a file or done with one, goes quietly (`health.rs`).
     asked: StoredValue<bool>,
     /// Ids of requests to the model worker (details, exports); the latest export's id.
     next_id: StoredValue<u32>,
@@ -152,8 +152,10 @@ impl Client {
             Ok(FromWorker::Done { .. } | FromWorker::Series { .. } | FromWorker::Error { .. })
                 | Err(_)
         ) {
-            // The load is over: a later failure of the worker is not about this file.
+            // The load is over: a later failure of the worker is not about this file, and
+            // one while it waits for the next is no one's loss.
             self.current.set_value(String::new());
+            self.asked.set_value(false);
         }
         match msg {
             Ok(FromWorker::Ready) => {

@@ -45,7 +45,7 @@ impl WorkerHandle {
                     .unwrap_or(if ev.is_instance_of::<web_sys::ErrorEvent>() {
                         "an uncaught error"
                     } else {
-                        "its script could not be loaded"
+                        NO_SCRIPT
                     }),
             );
         });
@@ -63,6 +63,9 @@ impl WorkerHandle {
         })
     }
 }
+
+/// Why a worker died when its script could not be fetched or run: a new one would die too.
+pub const NO_SCRIPT: &str = "its script could not be loaded";
 
 impl std::ops::Deref for WorkerHandle {
     type Target = web_sys::Worker;

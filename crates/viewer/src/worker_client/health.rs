@@ -56,7 +56,8 @@ impl Client {
             return;
         }
         let name = self.current.get_value();
-        let replaced = self.start().is_some();
+        // A script that could not be loaded would fail again: no replacement is promised.
+        let replaced = reason != crate::worker_handle::NO_SCRIPT && self.start().is_some();
         let what = if replaced {
             "a new one is ready — try again or use the rollscope CLI"
         } else {
