@@ -137,7 +137,8 @@ impl Driver {
             match built {
                 Ok(Some(r)) => {
                     let index = r.sample_index.clone();
-                    row = Some((self.out.push(r), index));
+                    let text = self.budget.out.bytes - before.2;
+                    row = Some((self.out.push(r, text), index));
                 }
                 Ok(None) => {}
                 Err(stop) => self.stop = Some((i, stop, self.limit_of(stop))),

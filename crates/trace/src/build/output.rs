@@ -18,7 +18,7 @@ pub(crate) struct Parts {
 impl Parts {
     fn apply(&mut self, m: Message) {
         match m {
-            Message::Row(row) => {
+            Message::Row(row, _) => {
                 self.analyzer.add_row(&row);
                 self.store.push(*row);
             }
@@ -38,7 +38,11 @@ impl Parts {
 }
 
 enum Message {
-    Row(Box<Row>),
+    /// A row, and its weight (see [`weight_of`]; only a store thread reads it).
+    Row(
+        Box<Row>,
+        #[cfg_attr(target_arch = "wasm32", allow(dead_code))] usize,
+    ),
     /// Row `of` again, as row `row_id` (a sample the reader freed, named again).
     Copy {
         of: usize,
@@ -55,27 +59,38 @@ enum Message {
 
 #[cfg(not(target_arch = "wasm32"))]
 impl Message {
-    /// Items the message carries in `serde_json` form (a copy is made by the store thread).
-    fn items(&self) -> usize {
+    /// What the message holds in `serde_json` form, in [`IN_FLIGHT_UNITS`] (a copy is made
+    /// by the store thread).
+    fn weight(&self) -> usize {
         match self {
-            Message::Row(row) => row.items.len(),
+            Message::Row(_, weight) => *weight,
             _ => 0,
         }
     }
 }
 
+/// A row's weight: an item, or [`TEXT_PER_UNIT`] bytes of its attribute text, is one unit.
+fn weight_of(row: &Row, text_bytes: u64) -> usize {
+    let text = usize::try_from(text_bytes / TEXT_PER_UNIT).unwrap_or(usize::MAX);
+    row.items.len().saturating_add(text)
+}
+
+/// Bytes of attribute text that weigh as much as an item (a typical item has a few hundred).
+const TEXT_PER_UNIT: u64 = 256;
+
 /// How many rows may wait for the store thread: the reader stays at most this far ahead.
 #[cfg(not(target_arch = "wasm32"))]
 const IN_FLIGHT: usize = 64;
 
-/// How many items those rows may hold together (a row in flight is `serde_json` values, ≈ 1 KB
-/// an item: 64 rows of a 16 k-span sample would be a gigabyte). A row larger than this alone
+/// How much those rows may hold together, in items and [`TEXT_PER_UNIT`]s of attribute text (a
+/// row in flight is `serde_json` values, ≈ 1 KB an item: 64 rows of a 16 k-span sample would be
+/// a gigabyte, and a few items can carry 64 KiB of text each). A row heavier than this alone
 /// still goes, once the store thread has taken every row before it.
 #[cfg(not(target_arch = "wasm32"))]
-const IN_FLIGHT_ITEMS: usize = 64 << 10;
+const IN_FLIGHT_UNITS: usize = 64 << 10;
 
-/// Items sent to the store thread and not yet stored: the sender waits while a row would take
-/// them past the cap, the thread wakes it as it stores rows.
+/// Weight sent to the store thread and not yet stored: the sender waits while a row would take
+/// it past the cap, the thread wakes it as it stores rows.
 #[cfg(not(target_arch = "wasm32"))]
 #[derive(Default)]
 struct Pending {
@@ -89,7 +104,7 @@ impl Pending {
         self.items.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Waits until `n` more items fit under `cap` (or nothing is pending, or the thread
+    /// Waits until `n` more units fit under `cap` (or nothing is pending, or the thread
     /// `done` ended: a panicked thread stores nothing more), then counts them.
     fn take(&self, n: usize, cap: usize, done: &std::thread::JoinHandle<Parts>) {
         let mut items = self.count();
@@ -124,7 +139,7 @@ enum To {
         send: std::sync::mpsc::SyncSender<Message>,
         done: std::thread::JoinHandle<Parts>,
         pending: std::sync::Arc<Pending>,
-        /// [`IN_FLIGHT_ITEMS`] (smaller in tests).
+        /// [`IN_FLIGHT_UNITS`] (smaller in tests).
         cap: usize,
     },
 }
@@ -137,9 +152,10 @@ impl Output {
         }
     }
 
-    /// Adds `row`; returns its position.
-    pub(crate) fn push(&mut self, row: Row) -> usize {
-        self.send(Message::Row(Box::new(row)))
+    /// Adds `row`, which holds `text_bytes` of attribute text; returns its position.
+    pub(crate) fn push(&mut self, row: Row, text_bytes: u64) -> usize {
+        let weight = weight_of(&row, text_bytes);
+        self.send(Message::Row(Box::new(row), weight))
     }
 
     /// Adds row `of` again as row `row_id`; returns the copy's position.
@@ -168,7 +184,7 @@ impl Output {
                 pending,
                 cap,
             } => {
-                pending.take(m.items(), *cap, done);
+                pending.take(m.weight(), *cap, done);
                 // The thread ends only when this sender is dropped, or when it panicked:
                 // that panic goes on here, as if the rows were stored on this thread.
                 if send.send(m).is_err() {
@@ -193,7 +209,7 @@ impl To {
 
     #[cfg(not(target_arch = "wasm32"))]
     fn start() -> To {
-        To::start_with(IN_FLIGHT_ITEMS)
+        To::start_with(IN_FLIGHT_UNITS)
     }
 
     #[cfg(not(target_arch = "wasm32"))]
@@ -206,7 +222,7 @@ impl To {
             .spawn(move || {
                 let mut parts = Parts::default();
                 for m in receive {
-                    let n = m.items();
+                    let n = m.weight();
                     parts.apply(m);
                     stored.stored(n);
                 }
@@ -245,7 +261,7 @@ mod tests {
         let mut out = Output { to, len: 0 };
         out.reserve(64, 4096);
         for (i, r) in rows.iter().enumerate() {
-            assert_eq!(out.push(r.clone()), i);
+            assert_eq!(out.push(r.clone(), 0), i);
         }
         // A sample named again: its first row once more, under its own position.
         assert_eq!(out.copy(0, 99), rows.len());
@@ -269,25 +285,18 @@ mod tests {
             .collect()
     }
 
-    /// Rows waiting for the store thread are capped by their items, not only by their number:
-    /// with the thread held, the sender stops at the row that would pass the cap, and goes on
-    /// once the thread stores rows.
+    /// With the store thread held, how many of ten `row`s, each with `text` bytes of attribute
+    /// text, the sender gives under a cap of `cap` before it waits; then, the thread going on,
+    /// every row is stored.
     #[cfg(not(target_arch = "wasm32"))]
-    #[test]
-    fn rows_in_flight_are_capped_by_their_items() {
+    fn sent_while_held(row: Row, text: u64, cap: usize) -> usize {
         use std::sync::atomic::{AtomicUsize, Ordering};
         use std::sync::Arc;
         use std::time::{Duration, Instant};
 
-        let row = fixture_rows()
-            .into_iter()
-            .max_by_key(|r| r.items.len())
-            .expect("a row");
-        let k = row.items.len();
-        assert!(k > 0);
         let (word, hold) = std::sync::mpsc::channel();
         let mut out = Output {
-            to: To::start_with(3 * k),
+            to: To::start_with(cap),
             len: 0,
         };
         out.deliver(Message::Hold(hold));
@@ -296,30 +305,63 @@ mod tests {
         let (ended, end) = std::sync::mpsc::channel();
         let sender = std::thread::spawn(move || {
             for _ in 0..10 {
-                out.push(row.clone());
+                out.push(row.clone(), text);
                 counted.fetch_add(1, Ordering::SeqCst);
             }
             let parts = out.finish();
             let _ = ended.send(());
             parts
         });
+        // The sender's count settles (it stops at the cap, or never does) …
         let deadline = Instant::now() + Duration::from_secs(20);
-        while sent.load(Ordering::SeqCst) < 3 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
+        let mut seen = usize::MAX;
+        while Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(200));
+            let now = sent.load(Ordering::SeqCst);
+            if now == seen && now > 0 {
+                break;
+            }
+            seen = now;
         }
-        std::thread::sleep(Duration::from_millis(200));
-        assert_eq!(
-            sent.load(Ordering::SeqCst),
-            3,
-            "three rows fit under the cap"
-        );
+        let held = sent.load(Ordering::SeqCst);
         word.send(()).expect("the thread waits");
-        // A sender stuck for good fails the test rather than hanging it.
+        // … and a sender stuck for good fails the test rather than hanging it.
         end.recv_timeout(Duration::from_secs(60))
             .expect("the sender ended (not stuck)");
         let parts = sender.join().expect("sender");
         assert_eq!(sent.load(Ordering::SeqCst), 10);
         assert_eq!(parts.store.len(), 10);
+        held
+    }
+
+    /// The largest row of the fixture and its item count.
+    fn largest_row() -> (Row, usize) {
+        let row = fixture_rows()
+            .into_iter()
+            .max_by_key(|r| r.items.len())
+            .expect("a row");
+        let k = row.items.len();
+        assert!(k > 0);
+        (row, k)
+    }
+
+    /// Rows waiting for the store thread are capped by their items, not only by their number:
+    /// the sender stops at the row that would pass the cap.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn rows_in_flight_are_capped_by_their_items() {
+        let (row, k) = largest_row();
+        assert_eq!(sent_while_held(row, 0, 3 * k), 3, "three rows fit");
+    }
+
+    /// … and by their attribute text: a row of few items and much text weighs its text.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn rows_in_flight_are_capped_by_their_text() {
+        let (row, k) = largest_row();
+        // Each row weighs k items and 2k units of text: one fills a cap of 3k alone.
+        let text = 2 * k as u64 * TEXT_PER_UNIT;
+        assert_eq!(sent_while_held(row, text, 3 * k), 1, "one row fits");
     }
 
     /// Runs `f` on a thread of its own: its result (or its panic), or a failure if it has not
@@ -339,18 +381,15 @@ mod tests {
     #[cfg(not(target_arch = "wasm32"))]
     #[test]
     fn a_row_past_the_cap_goes_alone() {
-        let row = fixture_rows()
-            .into_iter()
-            .max_by_key(|r| r.items.len())
-            .expect("a row");
-        assert!(row.items.len() > 1);
+        let (row, k) = largest_row();
+        assert!(k > 1);
         let mut out = Output {
             to: To::start_with(1),
             len: 0,
         };
         let parts = within(move || {
             for _ in 0..5 {
-                out.push(row.clone());
+                out.push(row.clone(), 0);
             }
             out.finish()
         })
@@ -363,12 +402,7 @@ mod tests {
     #[cfg(not(target_arch = "wasm32"))]
     #[test]
     fn a_panicked_store_thread_does_not_hold_the_sender() {
-        let row = fixture_rows()
-            .into_iter()
-            .max_by_key(|r| r.items.len())
-            .expect("a row");
-        let k = row.items.len();
-        assert!(k > 0);
+        let (row, k) = largest_row();
         let (word, hold) = std::sync::mpsc::channel();
         let mut out = Output {
             to: To::start_with(k),
@@ -377,10 +411,10 @@ mod tests {
         out.deliver(Message::Hold(hold));
         // A copy of a row that is not there: the thread panics on it, before the next row.
         out.copy(usize::MAX, 0);
-        out.push(row.clone());
+        out.push(row.clone(), 0);
         let result = within(move || {
             word.send(()).expect("the thread waits");
-            out.push(row);
+            out.push(row, 0);
             out.finish()
         });
         assert!(
