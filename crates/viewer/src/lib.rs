@@ -8,10 +8,14 @@
 //! from a dump reaches the page only as text nodes or canvas `fillText`, never as HTML.
 
 /// Every wasm module's allocator: Talc, not Rust's default dlmalloc (the worker's reading and
-/// row building make and drop millions of small values).
+/// row building make and drop millions of small values), behind small-block free lists.
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 #[global_allocator]
-static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+static ALLOC: alloc::Slab<talc::wasm::WasmDynamicTalc> =
+    alloc::Slab::new(talc::wasm::new_wasm_dynamic_allocator());
+
+#[cfg(any(test, all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+mod alloc;
 
 #[cfg(target_arch = "wasm32")]
 pub mod fetch;
