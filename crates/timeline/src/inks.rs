@@ -2,44 +2,69 @@
 //! thousands of times a frame, and converting its text every time (a JS string decoded from
 //! UTF-8) cost more than the drawing.
 
-use std::collections::HashMap;
-
 /// Colours kept by an [`Inks`] (one per name and theme: a file of many names has thousands);
 /// past this it starts over, so no file can grow it without bound.
 pub const INKS: usize = 4096;
 
-/// Colour texts with the value each was made into, in the order first asked for, and where
-/// each text is.
+/// Slots of the index: twice the colours, so a probe ends soon.
+const SLOTS: usize = 2 * INKS;
+
+/// Colour texts with the value each was made into, in the order first asked for, and an
+/// open-addressing index of them (FNV-1a of the text, linear probing; `u32::MAX` is empty).
 #[derive(Debug, Clone)]
 pub struct Inks<T> {
     made: Vec<(String, T)>,
-    at: HashMap<String, usize>,
+    slots: Vec<u32>,
 }
 
 impl<T> Default for Inks<T> {
     fn default() -> Inks<T> {
         Inks {
             made: Vec::new(),
-            at: HashMap::new(),
+            slots: Vec::new(),
         }
     }
 }
 
 impl<T> Inks<T> {
     /// Where `color` is kept, made by `make` the first time it is asked for (or again after
-    /// [`INKS`] other colours). One hash lookup; no allocation once made.
+    /// [`INKS`] other colours). One hash and a short probe; no allocation once made.
     pub fn find(&mut self, color: &str, make: impl FnOnce(&str) -> T) -> usize {
-        if let Some(&i) = self.at.get(color) {
-            return i;
-        }
-        if self.made.len() >= INKS {
-            self.made.clear();
-            self.at.clear();
-        }
+        let slot = match self.probe(color) {
+            Ok(i) => return i,
+            Err(_) if self.made.len() >= INKS || self.slots.is_empty() => {
+                self.made.clear();
+                self.slots.clear();
+                self.slots.resize(SLOTS, u32::MAX);
+                self.probe(color).err().unwrap_or(0)
+            }
+            Err(slot) => slot,
+        };
         let i = self.made.len();
+        if let Some(s) = self.slots.get_mut(slot) {
+            *s = i as u32;
+        }
         self.made.push((color.to_string(), make(color)));
-        self.at.insert(color.to_string(), i);
         i
+    }
+
+    /// `Ok(index)` of `color`, or `Err(slot)`: the empty slot where it would go.
+    fn probe(&self, color: &str) -> Result<usize, usize> {
+        let mut h = color.bytes().fold(0x811c_9dc5u32, |h, b| {
+            (h ^ b as u32).wrapping_mul(0x0100_0193)
+        }) as usize;
+        // At most INKS of the SLOTS are full: a probe always meets an empty one.
+        for _ in 0..self.slots.len() {
+            h %= SLOTS;
+            match self.slots[h] {
+                u32::MAX => return Err(h),
+                i if self.made.get(i as usize).is_some_and(|m| m.0 == color) => {
+                    return Ok(i as usize)
+                }
+                _ => h += 1,
+            }
+        }
+        Err(usize::MAX)
     }
 
     /// The colour kept at `i` (from [`Inks::find`]) and what it was made into.
@@ -93,5 +118,19 @@ mod tests {
         }
         // Past the bound it starts over: every colour of this cycle is made anew each round.
         assert_eq!(made, 2 * (INKS + 10));
+    }
+
+    #[test]
+    fn a_full_set_still_finds_what_it_holds() {
+        let mut inks = Inks::default();
+        let colour = |i: usize| format!("hsl({i} 50% 50%)");
+        for i in 0..INKS {
+            assert_eq!(inks.find(&colour(i), |_| i), i);
+        }
+        // Full: every kept colour is found where it is, none is made again.
+        for i in (0..INKS).rev() {
+            assert_eq!(inks.find(&colour(i), |_| panic!("made again")), i);
+        }
+        assert_eq!(inks.len(), INKS);
     }
 }
