@@ -94,34 +94,34 @@ const IN_FLIGHT_UNITS: usize = 64 << 10;
 #[cfg(not(target_arch = "wasm32"))]
 #[derive(Default)]
 struct Pending {
-    items: std::sync::Mutex<usize>,
+    units: std::sync::Mutex<usize>,
     stored: std::sync::Condvar,
 }
 
 #[cfg(not(target_arch = "wasm32"))]
 impl Pending {
     fn count(&self) -> std::sync::MutexGuard<'_, usize> {
-        self.items.lock().unwrap_or_else(|e| e.into_inner())
+        self.units.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Waits until `n` more units fit under `cap` (or nothing is pending, or the thread
     /// `done` ended: a panicked thread stores nothing more), then counts them.
     fn take(&self, n: usize, cap: usize, done: &std::thread::JoinHandle<Parts>) {
-        let mut items = self.count();
-        while *items > 0 && *items + n > cap && !done.is_finished() {
+        let mut units = self.count();
+        while *units > 0 && *units + n > cap && !done.is_finished() {
             // Timed, so a thread that ended without a word is noticed.
-            items = self
+            units = self
                 .stored
-                .wait_timeout(items, std::time::Duration::from_millis(10))
+                .wait_timeout(units, std::time::Duration::from_millis(10))
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
-        *items += n;
+        *units += n;
     }
 
     fn stored(&self, n: usize) {
-        let mut items = self.count();
-        *items = items.saturating_sub(n);
+        let mut units = self.count();
+        *units = units.saturating_sub(n);
         self.stored.notify_one();
     }
 }
