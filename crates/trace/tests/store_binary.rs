@@ -184,12 +184,46 @@ fn what_a_store_must_hold_is_checked() {
         },
         "PD segment 0: item 4294967295 out of order or past the",
     );
+    // Attribute keys (`store/keys.rs`): marks naming keys the table has, keys JSON strings.
+    let marked = |m: &trace::Loaded| {
+        let at = memchr_mark(&m.store.attrs);
+        assert!(at.is_some(), "agent_2.pt has marked keys");
+        at.unwrap()
+    };
+    bad(
+        &|m| {
+            let at = marked(m);
+            m.store.attrs[at + 1] = 0x7f;
+        },
+        "row 0, item 0: its attrs are not JSON",
+    );
+    bad(
+        &|m| {
+            let at = marked(m);
+            m.store.attrs[at + 2] = 0x80;
+        },
+        "the attributes are not UTF-8",
+    );
+    bad(
+        &|m| {
+            m.store.keys = trace::store::Interner::default();
+            m.store.keys.intern_text("7");
+        },
+        "attribute key 0 is not a JSON string of at most 128 bytes",
+    );
+    bad(
+        &|m| {
+            let long = format!("\"{}\"", "k".repeat(127));
+            m.store.keys.intern_text(&long);
+        },
+        "is not a JSON string of at most 128 bytes",
+    );
     let mut b = bytes_of(&l);
-    b[16] = 3;
+    b[16] = 4;
     let e = binary::read(&b).unwrap_err().to_string();
     assert_eq!(
         e,
-        "not a valid row store: layout version 3, this reader knows 2"
+        "not a valid row store: layout version 4, this reader knows 3"
     );
 }
 
@@ -236,5 +270,33 @@ fn a_header_of_the_wrong_shape_is_an_error() {
         b.extend_from_slice(&written[28 + meta_len..]);
         let e = binary::read(&b).unwrap_err().to_string();
         assert!(e.contains("the header") && e.contains(says), "{e}");
+    }
+}
+
+/// Where the first key mark of `attrs` is.
+fn memchr_mark(attrs: &[u8]) -> Option<usize> {
+    attrs.iter().position(|&b| b == trace::store::keys::MARK)
+}
+
+/// The fuzzer's seeds (`fuzz/regressions/store_read/seed-*`) are stores of fixtures in the
+/// current layout, so that it starts from stores the reader takes (a layout change refuses
+/// stale ones at their version). `ROLLSCOPE_BLESS=1` writes them anew.
+#[test]
+fn the_fuzz_seeds_are_current_stores() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions/store_read");
+    for fixture in ["empty_8.pt", "legacy_6.pt", "pd_1.pt"] {
+        let want = bytes_of(&loaded(fixture));
+        let path = dir.join(format!("seed-{fixture}.store"));
+        if std::env::var_os("ROLLSCOPE_BLESS").is_some() {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read(&path).unwrap();
+        assert!(
+            have == want,
+            "{} is not this layout's store of {fixture}: run this test with ROLLSCOPE_BLESS=1",
+            path.display()
+        );
+        assert!(binary::read(&have).is_ok());
     }
 }

@@ -82,18 +82,56 @@ impl Interner {
         }
     }
 
-    /// The id of a JSON text.
-    pub fn intern_text(&mut self, json: &str) -> u32 {
-        let hash = self.hasher.hash_one(json);
+    /// The id of an attribute object's key `key` (as its JSON string text), added if new,
+    /// while the table holds fewer than `keys::MAX_KEYS` and the text is at most
+    /// `keys::MAX_KEY_TEXT` bytes (see `keys.rs`).
+    pub(super) fn intern_key(&mut self, key: &str) -> Option<u32> {
+        use super::keys::{MAX_KEYS, MAX_KEY_TEXT};
+        if key.len() + 2 > MAX_KEY_TEXT {
+            return None;
+        }
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        if key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            scratch.push('"');
+            scratch.push_str(key);
+            scratch.push('"');
+        } else {
+            // Escaping makes a text longer; a key of a string cannot fail to serialise.
+            scratch.push_str(&serde_json::to_string(key).unwrap_or_default());
+        }
+        let hash = self.hasher.hash_one(scratch.as_str());
+        let id = match self.find(hash, &scratch) {
+            Some(id) => Some(id),
+            None if self.len() < MAX_KEYS && scratch.len() <= MAX_KEY_TEXT => {
+                Some(self.add(hash, &scratch))
+            }
+            None => None,
+        };
+        self.scratch = scratch;
+        id
+    }
+
+    fn find(&self, hash: u64, json: &str) -> Option<u32> {
         let (text, ends) = (&self.text, &self.ends);
         let at = |id: u32| {
             let i = id as usize;
             let start = if i == 0 { 0 } else { ends[i - 1] };
             &text[start..ends[i]]
         };
-        if let Some(&id) = self.index.find(hash, |&id| at(id) == json) {
-            return id;
+        self.index.find(hash, |&id| at(id) == json).copied()
+    }
+
+    /// The id of a JSON text.
+    pub fn intern_text(&mut self, json: &str) -> u32 {
+        let hash = self.hasher.hash_one(json);
+        match self.find(hash, json) {
+            Some(id) => id,
+            None => self.add(hash, json),
         }
+    }
+
+    fn add(&mut self, hash: u64, json: &str) -> u32 {
         let id = self.ends.len() as u32;
         self.text.push_str(json);
         self.ends.push(self.text.len());

@@ -4,16 +4,19 @@
 //! maps); a million-span dump then takes gigabytes. Here a row is its head (the sample's own
 //! fields, a few dozen bytes) and a range of items; items are columns (state, times, attempt,
 //! lane, depth), names and span ids are interned (a million spans of twenty names hold twenty
-//! strings), and attributes are kept as the exact JSON text the cache writes, materialised
-//! only when asked for ([`Store::row`], [`Store::item`]). The cache JSON is written straight
-//! from the columns (`write.rs`), byte for byte what `serde_json` writes for the same
-//! [`Cache`](crate::Cache) (tested on every fixture).
+//! strings), and attributes are kept as the exact JSON text the cache writes, each object's
+//! keys kept once (`keys.rs`), materialised only when asked for ([`Store::row`],
+//! [`Store::item`]). The cache JSON is written straight from the columns (`write.rs`), byte
+//! for byte what `serde_json` writes for the same [`Cache`](crate::Cache) (tested on every
+//! fixture).
 //!
-//! Files: `intern.rs` (interned JSON texts), `write.rs` (cache JSON out), `binary.rs` (the
-//! store as bytes and back, what a one-file report embeds), this file.
+//! Files: `intern.rs` (interned JSON texts), `keys.rs` (attribute keys as marks), `write.rs`
+//! (cache JSON out), `binary.rs` (the store as bytes and back, what a one-file report
+//! embeds), `pd.rs` (the PD picture), this file.
 
 pub mod binary;
 mod intern;
+pub mod keys;
 mod pd;
 pub mod write;
 
@@ -103,8 +106,10 @@ pub struct Store {
     pub names: Interner,
     /// Span ids, as JSON text.
     pub ids: Interner,
-    /// Attribute JSON texts, one after another.
+    /// Attribute JSON texts, one after another, their keys as marks (`keys.rs`).
     pub attrs: Vec<u8>,
+    /// The keys the marks in `attrs` name, as JSON text.
+    pub keys: Interner,
     /// The PD phases spans name and the segments of PD virtual spans (`pd.rs`).
     pub pd: PdIndex,
 }
@@ -119,6 +124,7 @@ impl Default for Store {
             names: Interner::default(),
             ids: Interner::default(),
             attrs: Vec::new(),
+            keys: Interner::default(),
             pd: PdIndex::default(),
         }
     }
@@ -154,11 +160,6 @@ macro_rules! each_column {
             $body;
         }
     }};
-}
-
-fn push_json(out: &mut Vec<u8>, v: &J) {
-    // Writing a `Value` to a Vec cannot fail (string keys, no I/O).
-    let _ = serde_json::to_writer(&mut *out, v);
 }
 
 impl Store {
@@ -279,15 +280,15 @@ impl Store {
                 c.start.push(s.start_ts);
                 c.end.push(s.end_ts.unwrap_or(f64::NAN));
                 c.display_end.push(s.display_end_ts);
-                push_json(&mut self.attrs, &s.attrs.start_attrs);
+                keys::push(&mut self.attrs, &mut self.keys, &s.attrs.start_attrs);
                 c.attr_mid.push(self.attrs.len());
-                push_json(&mut self.attrs, &s.attrs.end_attrs);
+                keys::push(&mut self.attrs, &mut self.keys, &s.attrs.end_attrs);
             }
             Item::Event(p) | Item::OrphanEnd(p) => {
                 c.start.push(p.ts);
                 c.end.push(f64::NAN);
                 c.display_end.push(p.ts);
-                push_json(&mut self.attrs, &p.attrs);
+                keys::push(&mut self.attrs, &mut self.keys, &p.attrs);
                 c.attr_mid.push(self.attrs.len());
             }
         }
@@ -299,23 +300,36 @@ impl Store {
         self.cols.kind[i] & STATE_MASK
     }
 
-    /// Item `i`'s attribute texts: (start attrs, end attrs) of a span, (attrs, "") of a point.
-    pub fn attr_text(&self, i: usize) -> (&str, &str) {
-        let (a, m, b) = (
-            self.cols.attr_at[i],
-            self.cols.attr_mid[i],
-            self.cols.attr_at[i + 1],
-        );
-        // The arena holds only what serde_json wrote: UTF-8 by construction.
-        let text =
-            |r: std::ops::Range<usize>| std::str::from_utf8(&self.attrs[r]).unwrap_or("null");
-        (text(a..m), text(m..b))
+    /// Item `i`'s attribute texts as stored, keys marked: (start attrs, end attrs) of a span,
+    /// (attrs, empty) of a point. [`Store::write_attrs`] gives their JSON.
+    pub fn attr_text(&self, i: usize) -> (&[u8], &[u8]) {
+        let c = &self.cols;
+        let (a, m, b) = (c.attr_at[i], c.attr_mid[i], c.attr_at[i + 1]);
+        (&self.attrs[a..m], &self.attrs[m..b])
+    }
+
+    /// Writes attribute text of [`Store::attr_text`] as JSON (see `keys.rs`).
+    pub fn write_attrs<W: std::io::Write + ?Sized>(
+        &self,
+        text: &[u8],
+        w: &mut W,
+    ) -> std::io::Result<()> {
+        keys::expand(text, &self.keys, w)
+    }
+
+    /// Attribute text of [`Store::attr_text`] as a value (`null` if it is no JSON).
+    pub fn attr_value(&self, text: &[u8]) -> J {
+        let mut json = Vec::with_capacity(text.len() * 2);
+        match self.write_attrs(text, &mut json) {
+            Ok(()) => serde_json::from_slice(&json).unwrap_or(J::Null),
+            Err(_) => J::Null,
+        }
     }
 
     /// Item `i` (of all rows) as the cache's `Item`.
     pub fn item(&self, i: usize) -> Item {
         let c = &self.cols;
-        let parse = |t: &str| serde_json::from_str::<J>(t).unwrap_or(J::Null);
+        let parse = |t: &[u8]| self.attr_value(t);
         let (a, b) = self.attr_text(i);
         let name = self.names.value(c.name[i]);
         let span_id = self.ids.value(c.span_id[i]);
@@ -413,6 +427,7 @@ impl Store {
                 + c.depth.capacity())
             + std::mem::size_of::<usize>() * (c.attr_at.capacity() + c.attr_mid.capacity());
         n + self.attrs.capacity()
+            + self.keys.heap_bytes()
             + self.names.heap_bytes()
             + self.ids.heap_bytes()
             + self.pd.heap_bytes()

@@ -66,7 +66,7 @@ impl PdIndex {
             if c.kind[i] & STATE_MASK > OPEN_SPAN {
                 continue;
             }
-            let end = serde_json::from_str::<J>(store.attr_text(i).1).unwrap_or(J::Null);
+            let end = store.attr_value(store.attr_text(i).1);
             pd.add(
                 i,
                 c.kind[i],

@@ -135,13 +135,13 @@ impl Store {
         json(w, &c.depth[i])?;
         if state == CLOSED_SPAN || state == OPEN_SPAN {
             w.write_all(b",\"attrs\":{\"start_attrs\":")?;
-            w.write_all(a.as_bytes())?;
+            self.write_attrs(a, w)?;
             w.write_all(b",\"end_attrs\":")?;
-            w.write_all(b.as_bytes())?;
+            self.write_attrs(b, w)?;
             w.write_all(b"}}")
         } else {
             w.write_all(b",\"attrs\":")?;
-            w.write_all(a.as_bytes())?;
+            self.write_attrs(a, w)?;
             w.write_all(b"}")
         }
     }

@@ -1,8 +1,8 @@
 //! The checks of a store just read: that it is one a build could have made (ids inside their
 //! tables, times, lanes, counts, JSON texts) and that the rows' JSON it gives stays bounded.
 
+use crate::store::{keys, CLOSED_SPAN, ORPHAN_END, POINT_EVENT};
 use crate::store::{RowHead, Store, OPEN_SPAN, PD_DECODE, PD_PREFILL, STATE_MASK};
-use crate::store::{CLOSED_SPAN, ORPHAN_END, POINT_EVENT};
 use crate::Error;
 
 /// Checks that the store is one a build could have made (see the module doc).
@@ -17,10 +17,22 @@ pub(super) fn check(s: &Store) -> Result<(), Error> {
         )));
     }
     // Each text is checked as JSON below; JSON never starts or ends inside a character, so
-    // this makes every text UTF-8 (`Store::attr_text`).
+    // this makes every text UTF-8.
     if let Err(e) = std::str::from_utf8(&s.attrs) {
         return Err(bad(format!("the attributes are not UTF-8: {e}")));
     }
+    // What a build marks: JSON strings, short (which bounds what the attributes expand to).
+    for k in 0..s.keys.len() as u32 {
+        let key = s.keys.json(k);
+        if !key.starts_with('"') || key.len() > keys::MAX_KEY_TEXT {
+            return Err(bad(format!(
+                "attribute key {k} is not a JSON string of at most {} bytes",
+                keys::MAX_KEY_TEXT
+            )));
+        }
+    }
+    // Each attribute text expanded, in turn.
+    let mut text = Vec::new();
     for (r, h) in s.heads.iter().enumerate() {
         let (first, end) = (h.first, h.first.saturating_add(h.len));
         if end > s.item_count() {
@@ -32,7 +44,7 @@ pub(super) fn check(s: &Store) -> Result<(), Error> {
         }
         let mut counts = [0usize; 4];
         for i in first..end {
-            check_item(s, i, h, &mut counts)
+            check_item(s, i, h, &mut counts, &mut text)
                 .map_err(|e| bad(format!("row {r}, item {}: {e}", i - first)))?;
         }
         let claimed = [
@@ -80,7 +92,7 @@ pub(super) fn check(s: &Store) -> Result<(), Error> {
 pub(super) fn check_output(s: &Store, input_len: usize) -> Result<(), Error> {
     let limit = crate::BuildLimits::for_input(input_len as u64).max_output_bytes;
     let c = &s.cols;
-    let mut n = s.attrs.len() as u64;
+    let mut n = keys::expanded_len(&s.attrs, &s.keys);
     for i in 0..s.item_count() {
         for (t, id) in [
             (&s.names, c.name[i]),
@@ -101,7 +113,13 @@ pub(super) fn check_output(s: &Store, input_len: usize) -> Result<(), Error> {
 }
 
 /// Item `i` (of row head `h`): counted by state into `counts`.
-fn check_item(s: &Store, i: usize, h: &RowHead, counts: &mut [usize; 4]) -> Result<(), String> {
+fn check_item(
+    s: &Store,
+    i: usize,
+    h: &RowHead,
+    counts: &mut [usize; 4],
+    text: &mut Vec<u8>,
+) -> Result<(), String> {
     let c = &s.cols;
     let kind = c.kind[i];
     if kind & !(STATE_MASK | PD_PREFILL | PD_DECODE) != 0 {
@@ -137,7 +155,12 @@ fn check_item(s: &Store, i: usize, h: &RowHead, counts: &mut [usize; 4]) -> Resu
         ));
     }
     let (a, m, b) = (c.attr_at[i], c.attr_mid[i], c.attr_at[i + 1]);
-    let json = |r: std::ops::Range<usize>| s.attrs.get(r).is_some_and(is_json);
+    let mut json = |r: std::ops::Range<usize>| {
+        text.clear();
+        s.attrs
+            .get(r)
+            .is_some_and(|t| s.write_attrs(t, text).is_ok() && is_json(text))
+    };
     let attrs_ok = json(a..m) && if span { json(m..b) } else { m == b };
     if !attrs_ok {
         let which = if state == ORPHAN_END || state == POINT_EVENT {

@@ -15,8 +15,9 @@
 //! columns, each `items` long: kind u8, start f64, end f64, display_end f64, attempt i64,
 //!     name, parent_span_name, span_id, parent_span_id, lane, depth: u32,
 //!     start-attrs length u32, end-attrs length u32
-//! names, then ids: count u64, `count` × u32 length, the texts one after another
-//! attrs: u64 length, the attribute JSON texts one after another
+//! names, then ids, then attribute keys: count u64, `count` × u32 length, the texts one after
+//!     another
+//! attrs: u64 length, the attribute texts one after another, keys marked (`store/keys.rs`)
 //! PD index (`store/pd.rs`): phases seen u16, segments: u64 count, item u32, t0 f64, t1 f64,
 //!     phase u8 (a column each)
 //! END (4 bytes), and nothing after it
@@ -48,8 +49,8 @@ pub use write::write;
 
 /// The first bytes of a store: what [`crate::sniff`] recognises.
 pub const MAGIC: &[u8; 16] = b"rollscope-store\n";
-/// The layout's version; any other is refused.
-pub const VERSION: u32 = 2;
+/// The layout's version; any other is refused (a report's page reads the store it embeds).
+pub const VERSION: u32 = 3;
 const END: &[u8; 4] = b"end\n";
 
 /// The JSON part as read: the cache header, warnings and analysis (small, and already serde

@@ -46,8 +46,10 @@ pub fn read(bytes: &[u8]) -> Result<Loaded, Error> {
         heads.push(h);
     }
     let cols = r.columns(items)?;
-    let names = r.texts("names", items)?;
-    let ids = r.texts("span ids", items)?;
+    // Each item names two of each.
+    let names = r.texts("names", items.saturating_mul(2))?;
+    let ids = r.texts("span ids", items.saturating_mul(2))?;
+    let keys = r.texts("attribute keys", crate::store::keys::MAX_KEYS)?;
     let attrs_len = r.len(1, "the attributes")?;
     let attrs = r.take(attrs_len, "the attributes")?.to_vec();
     let pd = r.pd(items)?;
@@ -60,6 +62,7 @@ pub fn read(bytes: &[u8]) -> Result<Loaded, Error> {
         names,
         ids,
         attrs,
+        keys,
         pd,
     };
     check(&store)?;
@@ -270,9 +273,9 @@ impl<'a> Reader<'a> {
         Ok(c)
     }
 
-    /// An interned table of JSON texts: at most `2 × items` (each item names two).
-    fn texts(&mut self, what: &str, items: usize) -> Result<Interner, Error> {
-        let n = self.count(what, items.saturating_mul(2))?;
+    /// An interned table of at most `max` JSON texts.
+    fn texts(&mut self, what: &str, max: usize) -> Result<Interner, Error> {
+        let n = self.count(what, max)?;
         let lens: Vec<u32> = self.column(n, what, u32::from_le_bytes)?;
         let mut t = Interner::default();
         // Room for them all at once (a million span ids: no regrowth, no rehashing), never

@@ -52,6 +52,7 @@ pub fn write<W: Write + ?Sized>(loaded: &Loaded, w: &mut W) -> io::Result<()> {
     })?;
     write_texts(w, &s.names)?;
     write_texts(w, &s.ids)?;
+    write_texts(w, &s.keys)?;
     u64s(w, [s.attrs.len() as u64])?;
     w.write_all(&s.attrs)?;
     let pd = &s.pd;
