@@ -10,7 +10,8 @@
 //   - frame times while panning and zooming for a few seconds with real (CDP) input: for every
 //     animation frame, the time from its start (the rAF timestamp) to the end of its rendering
 //     (a MessageChannel task posted from rAF runs right after the frame is rendered), so input
-//     handling, the viewer's drawing, layout and paint all count; p50/p95/max. Long animation
+//     handling, the viewer's drawing, layout and paint all count; p50/p95/max of the median of
+//     three rounds of the same input (by p95; all three p95s printed). Long animation
 //     frames (≥ 50 ms, PerformanceObserver) are counted as a cross-check, and the viewer's own
 //     draw times (`window.__rs_frames`, if the page fills it) are reported too.
 // Prints a table; with $ROLLSCOPE_BENCH_RESULTS set, also appends `dump<TAB>key<TAB>value` lines
@@ -111,6 +112,46 @@ async function during(ms, fn) {
   for (let i = 0; Date.now() < end; i++) await fn(i);
 }
 
+
+/** Rounds of pan and zoom input the frame figures are taken over (see `measure`). */
+const ROUNDS = 3;
+
+/** Pans and zooms with real input for ≈ 5.5 s, measuring every frame meanwhile. */
+async function interact(page, box) {
+  await page.evaluate(() => { window.__rs_frames = []; });
+  await page.evaluate(startFrameProbe);
+  const cx = box.x + box.width * 0.6, cy = box.y + box.height * 0.5;
+  await page.mouse.move(cx, cy);
+  await during(1500, async (i) => {  // zoom in around moving points
+    await page.mouse.move(box.x + box.width * (0.2 + 0.6 * ((i * 37) % 100) / 100), cy);
+    await page.mouse.wheel(0, -100);
+  });
+  await page.mouse.move(cx, cy);
+  await page.mouse.down();
+  await during(1500, async (i) => {  // drag to pan, back and forth
+    await page.mouse.move(cx + 150 * Math.sin(i / 6), cy + 20 * Math.cos(i / 6));
+  });
+  await page.mouse.up();
+  await during(1500, async () => { await page.mouse.wheel(0, 100); });  // zoom out
+  await page.keyboard.down("Shift");
+  await during(1000, async () => { await page.mouse.wheel(0, 150); });  // scroll rows
+  await page.keyboard.up("Shift");
+  const probe = await page.evaluate(() => {
+    const p = window.__bench_probe;
+    p.on = false;
+    p.observer?.disconnect();
+    return { work: p.work, intervals: p.intervals, loaf: p.loaf, draws: window.__rs_frames };
+  });
+  return {
+    frames: probe.work.length,
+    p50: pct(probe.work, 50), p95: pct(probe.work, 95), max: Math.max(...probe.work),
+    intervalP95: pct(probe.intervals, 95),
+    loaf: probe.loaf ? probe.loaf.length : undefined,
+    draws: Array.isArray(probe.draws) ? probe.draws.length : undefined,
+    drawP95: Array.isArray(probe.draws) && probe.draws.length ? pct(probe.draws, 95) : undefined,
+  };
+}
+
 async function measure(srv, dump) {
   const size = fs.statSync(dump).size;
   const r = { dump: path.basename(dump), size };
@@ -178,41 +219,14 @@ async function measure(srv, dump) {
     const spans = await page.locator("[data-testid=span-count]").innerText({ timeout: 2000 }).catch(() => "");
     r.spans = Number(spans.replace(/[^0-9]/g, "")) || undefined;
 
-    // Pan and zoom with real input for ≈ 6 s, measuring every frame meanwhile.
     const box = await page.locator("canvas[data-testid=timeline], canvas").first().boundingBox({ timeout: 5000 }).catch(() => null)
       ?? { x: 0, y: 0, width: 1600, height: 1000 };
-    await page.evaluate(() => { window.__rs_frames = []; });
-    await page.evaluate(startFrameProbe);
-    const cx = box.x + box.width * 0.6, cy = box.y + box.height * 0.5;
-    await page.mouse.move(cx, cy);
-    await during(1500, async (i) => {  // zoom in around moving points
-      await page.mouse.move(box.x + box.width * (0.2 + 0.6 * ((i * 37) % 100) / 100), cy);
-      await page.mouse.wheel(0, -100);
-    });
-    await page.mouse.move(cx, cy);
-    await page.mouse.down();
-    await during(1500, async (i) => {  // drag to pan, back and forth
-      await page.mouse.move(cx + 150 * Math.sin(i / 6), cy + 20 * Math.cos(i / 6));
-    });
-    await page.mouse.up();
-    await during(1500, async () => { await page.mouse.wheel(0, 100); });  // zoom out
-    await page.keyboard.down("Shift");
-    await during(1000, async () => { await page.mouse.wheel(0, 150); });  // scroll rows
-    await page.keyboard.up("Shift");
-    const probe = await page.evaluate(() => {
-      const p = window.__bench_probe;
-      p.on = false;
-      p.observer?.disconnect();
-      return { work: p.work, intervals: p.intervals, loaf: p.loaf, draws: window.__rs_frames };
-    });
-    Object.assign(r, {
-      frames: probe.work.length,
-      p50: pct(probe.work, 50), p95: pct(probe.work, 95), max: Math.max(...probe.work),
-      intervalP95: pct(probe.intervals, 95),
-      loaf: probe.loaf ? probe.loaf.length : undefined,
-      draws: Array.isArray(probe.draws) ? probe.draws.length : undefined,
-      drawP95: Array.isArray(probe.draws) && probe.draws.length ? pct(probe.draws, 95) : undefined,
-    });
+    // Three rounds of the same input: one round's p95 swings by several ms between identical
+    // builds on a busy box, so the row is the round with the median p95.
+    const rounds = [];
+    for (let round = 0; round < ROUNDS; round++) rounds.push(await interact(page, box));
+    rounds.sort((a, b) => a.p95 - b.p95);
+    Object.assign(r, rounds[Math.floor(ROUNDS / 2)], { p95Rounds: rounds.map((x) => x.p95) });
     if (page.errors.length) r.pageErrors = page.errors.length;
     return r;
   } catch (e) {
@@ -240,11 +254,11 @@ const f2 = (v) => (v === undefined || Number.isNaN(v) ? "-" : v.toFixed(2));
 // Memory: the tree's summed Pss at its peak (shared pages counted once), its rise over the idle
 // page (which the targets judge) and that rise over the file size; the summed VmRSS's rise and
 // VmHWM (shared pages once per process) beside them.
-console.log(["dump", "MB", "spans", "ready s", "peak MB", "rise MB", "rise/file", "RSS rise MB", "HWM-sum MB", "frames", "p50 ms", "p95 ms", "max ms", "LoAF", "draw p95 ms"].join("\t"));
+console.log(["dump", "MB", "spans", "ready s", "peak MB", "rise MB", "rise/file", "RSS rise MB", "HWM-sum MB", "frames", "p50 ms", "p95 ms", "max ms", "LoAF", "draw p95 ms", "p95 rounds"].join("\t"));
 for (const r of rows) {
   if (r.error) { console.log(`${r.dump}\t${MB(r.size)}\tfailed: ${r.error}`); continue; }
   console.log([r.dump, MB(r.size), r.spans ?? "-", f2(r.ready), MB(r.peak), MB(r.peak - r.idle), f2((r.peak - r.idle) / r.size), MB(r.peakRss - r.idleRss), MB(r.hwm),
-    r.frames, f2(r.p50), f2(r.p95), f2(r.max), r.loaf ?? "-", f2(r.drawP95)].join("\t"));
+    r.frames, f2(r.p50), f2(r.p95), f2(r.max), r.loaf ?? "-", f2(r.drawP95), (r.p95Rounds ?? []).map(f2).join(" ")].join("\t"));
 }
 
 if (process.env.ROLLSCOPE_BENCH_RESULTS) {

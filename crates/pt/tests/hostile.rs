@@ -315,3 +315,30 @@ fn picklegen_torch_zips_read_like_torch_files() {
 fn tree_has_samples(tree: &pt::Tree) -> bool {
     matches!(tree.get(&tree.root, "samples").and_then(|s| tree.node_of(s)), Some(Node::List(v)) if v.is_empty())
 }
+
+/// A numeric batch too large for the stack is refused by the fast path as by the normal one
+/// (the same error), at any limit around the batch's size.
+#[test]
+fn numeric_batch_past_the_stack_limit_errs_on_both_paths() {
+    for max_stack in [40, 100, 101, 102, 103, 104, 150] {
+        let on = Limits {
+            keep_numeric_list_max: Some(10),
+            elide_keys: &["tokens"],
+            max_stack,
+            ..Limits::default()
+        };
+        let off = Limits {
+            max_stack,
+            ..Limits::default()
+        };
+        let fast = pt::pickle::load(&keyed_numbers("tokens"), &on, 0).map(|_| ());
+        let slow = pt::pickle::load(&keyed_numbers("tokens"), &off, 0).map(|_| ());
+        assert_eq!(
+            fast.as_ref().map_err(|e| e.to_string()),
+            slow.as_ref().map_err(|e| e.to_string()),
+            "max_stack {max_stack}"
+        );
+        // The dict, its key, the list, the mark and a hundred numbers: 103 values.
+        assert_eq!(fast.is_err(), max_stack < 103, "max_stack {max_stack}");
+    }
+}

@@ -178,22 +178,24 @@ impl Machine<'_> {
         // probs all BINFLOAT): the bulk of a dump's bytes go through here.
         macro_rules! run_of {
             ($op:expr, $n:expr, $value:expr) => {{
-                while let Some(b) = buf.get(p..p + 1 + $n) {
-                    if b[0] != $op {
+                const WIDTH: usize = 1 + $n;
+                // Whole opcodes only, and no more numbers than `room` allows: no check of
+                // either per number.
+                let fit = ((buf.len() - p) / WIDTH).min(room.saturating_sub(count) as usize);
+                let mut run = 0;
+                for op in buf[p..p + fit * WIDTH].chunks_exact(WIDTH) {
+                    if op[0] != $op {
                         break;
                     }
-                    if count >= room {
+                    let Ok(arg) = <[u8; $n]>::try_from(&op[1..]) else {
                         return false;
-                    }
-                    let arg: [u8; $n] = match b[1..].try_into() {
-                        Ok(a) => a,
-                        Err(_) => return false,
                     };
                     sum += $value(arg);
-                    count += 1;
-                    p += 1 + $n;
+                    run += 1;
                 }
-                // An opcode of this run whose argument has not arrived yet.
+                count += run as u64;
+                p += run * WIDTH;
+                // One more of this run: past `room`, or its argument has not arrived yet.
                 if buf.get(p) == Some(&$op) {
                     return false;
                 }
