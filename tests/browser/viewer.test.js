@@ -205,6 +205,16 @@ eachBrowser((env) => {
     assert.equal(shown, p99.toFixed(3));
     assert.match(await panel.innerText(), /E2E latency p99/);
     await page.screenshot({ path: shot("pd_1-metrics.png", page) });
+    // Each metric name stays on one line: its text is no taller than ~1.5 line heights.
+    const names = await page.evaluate(() => [...document.querySelectorAll("[data-testid=metrics] table.dist th:first-child")].map((th) => {
+      const cs = getComputedStyle(th);
+      const line = cs.lineHeight === "normal" ? parseFloat(cs.fontSize) * 1.2 : parseFloat(cs.lineHeight);
+      const range = document.createRange();
+      range.selectNodeContents(th);
+      return { name: th.innerText, height: range.getBoundingClientRect().height, line };
+    }));
+    assert.ok(names.length > 1, "the percentile table has metric rows");
+    for (const n of names) assert.ok(n.height <= 1.5 * n.line, `${n.name} wraps: ${n.height}px tall, line ${n.line}px`);
     await panel.locator("ul.plain button").first().click();
     await page.waitForFunction(() => !document.querySelector("[data-testid=details]").innerText.includes("Click a span"));
     assert.deepEqual(page.errors, []);
