@@ -2,8 +2,8 @@
 //! exactly what `pt::read` (the CLI) gives: the same format and tree, compared node by node
 //! (elided lists by length and sum, floats by bits), or the same error message. Inputs:
 //! every fixture (as written and with data.pkl re-compressed), every case of the hostile
-//! catalog, and edge cases built here; chunkings: whole, 1 byte, random up to 7 and up to
-//! 5 000 bytes; limits: default, timeline, and tight memory limits.
+//! catalog, and edge cases built here; chunkings: whole, 1 byte, random up to 7, 5 000 and
+//! 64 Ki bytes; limits: default, timeline, and tight memory limits.
 //!
 //! Bound: every read of every input finishes; the whole test takes seconds in a debug build
 //! (each 1-byte feed of a 1.5 MB line is O(1), not a rescan).
@@ -134,6 +134,8 @@ fn check(name: &str, bytes: &[u8], limits: &Limits) {
     let mut chunkings: Vec<(String, Box<dyn FnMut() -> usize>)> = vec![
         ("one push".into(), Box::new(|| usize::MAX)),
         ("random ≤ 5000".into(), Box::new(lcg(7, 5000))),
+        // Chunks past `StreamReader`'s 4 KiB stitch, cutting long opcodes too.
+        ("random ≤ 64 KiB".into(), Box::new(lcg(13, 64 << 10))),
         ("random ≤ 7".into(), Box::new(lcg(11, 7))),
     ];
     // 1-byte chunks for everything up to 2 MB (all catalog cases and fixtures).

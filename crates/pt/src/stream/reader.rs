@@ -3,9 +3,14 @@
 //! layout cannot be streamed.
 
 use super::{Core, Outcome, State};
+
 use crate::container::{read_zip_archive, Dump};
 use crate::error::Error;
 use crate::Limits;
+
+/// Bytes of a chunk that complete the last chunk's unconsumed tail (an opcode cut by the
+/// chunk boundary is a few bytes; a longer one takes the slow way).
+const STITCH: usize = 4 << 10;
 
 /// [`crate::read`]: the core over a whole buffer, in place.
 pub(crate) fn read_whole(bytes: &[u8], limits: &Limits) -> Result<Dump, Error> {
@@ -94,9 +99,7 @@ impl<'l> StreamReader<'l> {
             let used = self.core.feed(chunk, false)?;
             self.pending.extend_from_slice(&chunk[used..]);
         } else {
-            self.pending.extend_from_slice(chunk);
-            let used = self.core.feed(&self.pending, false)?;
-            self.pending.drain(..used);
+            self.stitch(chunk)?;
         }
         if !self.core.before_pickle() {
             self.seen = None;
@@ -104,6 +107,33 @@ impl<'l> StreamReader<'l> {
         if matches!(self.core.state, State::Whole) {
             self.pending = Vec::new();
             return self.check_whole_size();
+        }
+        Ok(())
+    }
+
+    /// Feeds `chunk` after the unconsumed tail of the last one: the tail is completed with the
+    /// chunk's first [`STITCH`] bytes, and once that is consumed, the chunk goes on in place.
+    /// (Copying each chunk whole behind its predecessor's few bytes copied the file once more.)
+    fn stitch(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        let tail = self.pending.len();
+        let head = chunk.len().min(STITCH);
+        self.pending.extend_from_slice(&chunk[..head]);
+        let used = self.core.feed(&self.pending, false)?;
+        let reading = !matches!(self.core.state, State::Done(_) | State::Whole);
+        if used >= tail && reading {
+            // Everything before `chunk[at]` is consumed: the rest is fed from the chunk itself.
+            let at = used - tail;
+            self.pending.clear();
+            let more = self.core.feed(&chunk[at..], false)?;
+            self.pending.extend_from_slice(&chunk[at + more..]);
+        } else {
+            // An opcode longer than the head (a long string), or the read ended: as before.
+            self.pending.drain(..used);
+            if reading {
+                self.pending.extend_from_slice(&chunk[head..]);
+                let used = self.core.feed(&self.pending, false)?;
+                self.pending.drain(..used);
+            }
         }
         Ok(())
     }
