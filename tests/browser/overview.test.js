@@ -40,6 +40,19 @@ eachBrowser((env) => {
     assert.ok(box && box.width > 20 && box.height > 200, `minimap box ${JSON.stringify(box)}`);
     await page.waitForFunction(() => window.__rs_first_paint);
     await page.screenshot({ path: shot("overview-512.png", page) });
+    // The strips are painted: most of the band's left half is span colour, not background or
+    // grid (both grey). (A picture that failed to reach the canvas left the band empty.)
+    const coloured = await page.evaluate(() => {
+      const c = document.querySelector("canvas[data-testid=timeline]");
+      const x0 = Math.round(c.width * 0.2), y0 = Math.round(c.height * 0.25);
+      const { data } = c.getContext("2d").getImageData(x0, y0, Math.round(c.width * 0.3), Math.round(c.height * 0.4));
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (Math.max(data[i], data[i + 1], data[i + 2]) - Math.min(data[i], data[i + 1], data[i + 2]) > 40) n++;
+      }
+      return n / (data.length / 4);
+    });
+    assert.ok(coloured > 0.3, `share of the overview band painted in span colours: ${coloured}`);
 
     // Zoom in (keyboard), then click the minimap's left edge: the visible range moves there.
     await page.locator("canvas[data-testid=timeline]").click({ position: { x: 5, y: 5 } });
