@@ -300,3 +300,75 @@ fn the_fuzz_seeds_are_current_stores() {
         assert!(binary::read(&have).is_ok());
     }
 }
+
+/// A store whose item 0 has start attributes `text` (the arena rebuilt around it).
+fn with_start_attrs(l: &trace::Loaded, text: &[u8]) -> trace::Loaded {
+    let mut m = l.clone();
+    let c = &mut m.store.cols;
+    let (a, mid) = (c.attr_at[0], c.attr_mid[0]);
+    let mut attrs = m.store.attrs[..a].to_vec();
+    attrs.extend_from_slice(text);
+    attrs.extend_from_slice(&m.store.attrs[mid..]);
+    let grew = text.len() as isize - (mid - a) as isize;
+    c.attr_mid[0] = (c.attr_mid[0] as isize + grew) as usize;
+    for (i, at) in c.attr_at.iter_mut().enumerate().skip(1) {
+        *at = (*at as isize + grew) as usize;
+        if i < c.attr_mid.len() {
+            c.attr_mid[i] = (c.attr_mid[i] as isize + grew) as usize;
+        }
+    }
+    m.store.attrs = attrs;
+    m
+}
+
+/// A build marks each key of an object once: a text repeating a mark is refused, whatever
+/// JSON it expands to. Repeated, one 128-byte key (a string `","` then spaces, which a
+/// string value around the marks turns into valid JSON) makes three bytes 43 times as
+/// many: a few MB of store (a few KB gzipped in a report) would expand to hundreds of MB
+/// in one text when read, and so would every export of it.
+#[test]
+fn a_text_repeating_a_key_mark_is_refused() {
+    let l = loaded("agent_2.pt");
+    let mut l2 = l.clone();
+    let key = format!("\",\"{}", " ".repeat(trace::store::keys::MAX_KEY_TEXT - 3));
+    let id = l2.store.keys.intern_text(&key);
+    let mark = [trace::store::keys::MARK, (id >> 7) as u8, (id & 0x7f) as u8];
+    // One mark: a build could not have made it, but it expands to a small valid JSON.
+    let mut text = b"[\"".to_vec();
+    text.extend_from_slice(&mark);
+    text.extend_from_slice(b"\"]");
+    let one = with_start_attrs(&l2, &text);
+    let (t, _) = one.store.attr_text(0);
+    let mut json = Vec::new();
+    one.store.write_attrs(t, &mut json).unwrap();
+    assert!(serde_json::from_slice::<serde_json::Value>(&json).is_ok());
+    assert!(binary::read(&bytes_of(&one)).is_ok());
+    // Many.
+    let n = 200_000;
+    let mut text = b"[\"".to_vec();
+    for _ in 0..n {
+        text.extend_from_slice(&mark);
+    }
+    text.extend_from_slice(b"\"]");
+    let many = with_start_attrs(&l2, &text);
+    let bytes = bytes_of(&many);
+    match binary::read(&bytes) {
+        Ok(back) => {
+            let (t, _) = back.store.attr_text(0);
+            let mut json = Vec::new();
+            back.store.write_attrs(t, &mut json).unwrap();
+            panic!(
+                "a store of {} bytes read, its first text expanding to {} bytes",
+                bytes.len(),
+                json.len()
+            );
+        }
+        Err(e) => {
+            let e = e.to_string();
+            assert!(
+                e.contains("row 0, item 0: its attrs repeat a key mark"),
+                "{e}"
+            );
+        }
+    }
+}

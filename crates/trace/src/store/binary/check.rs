@@ -31,8 +31,13 @@ pub(super) fn check(s: &Store) -> Result<(), Error> {
             )));
         }
     }
-    // Each attribute text expanded, in turn.
+    // Each attribute text expanded, in turn; `marks` says which keys it named (see
+    // `check_item`).
     let mut text = Vec::new();
+    let mut marks = Marks {
+        text_of: vec![0; s.keys.len()],
+        text: 0,
+    };
     for (r, h) in s.heads.iter().enumerate() {
         let (first, end) = (h.first, h.first.saturating_add(h.len));
         if end > s.item_count() {
@@ -44,7 +49,7 @@ pub(super) fn check(s: &Store) -> Result<(), Error> {
         }
         let mut counts = [0usize; 4];
         for i in first..end {
-            check_item(s, i, h, &mut counts, &mut text)
+            check_item(s, i, h, &mut counts, &mut text, &mut marks)
                 .map_err(|e| bad(format!("row {r}, item {}: {e}", i - first)))?;
         }
         let claimed = [
@@ -119,6 +124,7 @@ fn check_item(
     h: &RowHead,
     counts: &mut [usize; 4],
     text: &mut Vec<u8>,
+    marks: &mut Marks,
 ) -> Result<(), String> {
     let c = &s.cols;
     let kind = c.kind[i];
@@ -155,13 +161,18 @@ fn check_item(
         ));
     }
     let (a, m, b) = (c.attr_at[i], c.attr_mid[i], c.attr_at[i + 1]);
-    let mut json = |r: std::ops::Range<usize>| {
+    let (start, end) = (s.attrs.get(a..m), s.attrs.get(m..b));
+    // A build marks the keys of one object, each once: a text naming a key twice is refused
+    // before it is expanded (repeated, one mark would expand three bytes to 129, in one text).
+    if !start.is_some_and(|t| marks.once_each(t)) || !end.is_some_and(|t| marks.once_each(t)) {
+        let which = if span { "start or end attrs" } else { "attrs" };
+        return Err(format!("its {which} repeat a key mark"));
+    }
+    let mut json = |t: Option<&[u8]>| {
         text.clear();
-        s.attrs
-            .get(r)
-            .is_some_and(|t| s.write_attrs(t, text).is_ok() && is_json(text))
+        t.is_some_and(|t| s.write_attrs(t, text).is_ok() && is_json(text))
     };
-    let attrs_ok = json(a..m) && if span { json(m..b) } else { m == b };
+    let attrs_ok = json(start) && if span { json(end) } else { m == b };
     if !attrs_ok {
         let which = if state == ORPHAN_END || state == POINT_EVENT {
             "attrs"
@@ -171,6 +182,39 @@ fn check_item(
         return Err(format!("its {which} are not JSON"));
     }
     Ok(())
+}
+
+/// Which keys the attribute text being checked has named: key `k` when `text_of[k]` is its
+/// number (one stamp per text, so nothing is cleared between texts).
+struct Marks {
+    text_of: Vec<u32>,
+    text: u32,
+}
+
+impl Marks {
+    /// Whether `t` names no key twice (marks cut short or naming no key are left to
+    /// `keys::expand`, which refuses them).
+    fn once_each(&mut self, t: &[u8]) -> bool {
+        self.text = self.text.wrapping_add(1);
+        if self.text == 0 {
+            self.text_of.fill(0);
+            self.text = 1;
+        }
+        let mut rest = t;
+        while let Some(at) = memchr::memchr(keys::MARK, rest) {
+            if let Some(&[hi, lo]) = rest.get(at + 1..at + 3) {
+                let key = (usize::from(hi) << 7) | usize::from(lo);
+                if let Some(seen) = self.text_of.get_mut(key) {
+                    if *seen == self.text {
+                        return false;
+                    }
+                    *seen = self.text;
+                }
+            }
+            rest = &rest[(at + 3).min(rest.len())..];
+        }
+        true
+    }
 }
 
 /// Whether `text` is one JSON value (checked, not kept). One reader for the attribute and

@@ -31,8 +31,9 @@
 //! most a small multiple of its bytes), and every value against what a build can make: counts
 //! under [`crate::MAX_SAMPLES`] and [`crate::MAX_FILE_ITEMS`], ids inside their tables,
 //! lanes and depths below the row's item count, times finite, every text valid JSON (the
-//! store writes attribute and id texts into exports verbatim), the counts of a head equal to
-//! its items'. Errors name the part and the row or item.
+//! store writes id texts into exports verbatim, attribute texts with their key marks
+//! expanded: each mark names a key in the table, at most once in a text, so a text expands
+//! by at most the table's size), the counts of a head equal to its items'. Errors name the part and the row or item.
 
 use serde::Deserialize;
 
