@@ -372,3 +372,55 @@ fn a_text_repeating_a_key_mark_is_refused() {
         }
     }
 }
+
+/// The rows' JSON bound (`check_output`) counts the attribute texts as expanded: full key
+/// tables of 128-byte keys, every key once in each text, are ≈ 26 times their store's bytes
+/// in JSON, past what a store of that size may give.
+#[test]
+fn the_output_bound_counts_expanded_attributes() {
+    use trace::store::keys::{MARK, MAX_KEYS, MAX_KEY_TEXT};
+    let l = ["pd_1.pt", "agent_2.pt", "basic_0.pt"]
+        .into_iter()
+        .map(loaded)
+        .max_by_key(|l| l.store.item_count())
+        .unwrap();
+    let mut m = l.clone();
+    let s = &mut m.store;
+    s.keys = trace::store::Interner::default();
+    for k in 0..MAX_KEYS {
+        let text = format!("\"k{k:0width$}\"", width = MAX_KEY_TEXT - 3);
+        assert_eq!(text.len(), MAX_KEY_TEXT);
+        s.keys.intern_text(&text);
+    }
+    let mut all = b"{".to_vec();
+    for k in 0..MAX_KEYS {
+        all.extend_from_slice(&[MARK, (k >> 7) as u8, (k & 0x7f) as u8, b'0', b',']);
+    }
+    *all.last_mut().unwrap() = b'}';
+    // Texts enough for ≈ 400 MB of JSON from ≈ 15 MB of store.
+    let texts = (400usize << 20) / (MAX_KEYS * (MAX_KEY_TEXT + 3)) + 1;
+    assert!(s.item_count() >= texts, "{} items", s.item_count());
+    let n = s.item_count();
+    let c = &mut s.cols;
+    let mut attrs = Vec::new();
+    for i in 0..n {
+        let span = c.attr_at[i + 1] > c.attr_mid[i];
+        attrs.extend_from_slice(if i < texts { &all } else { b"{}" });
+        c.attr_mid[i] = attrs.len();
+        if span {
+            attrs.extend_from_slice(b"{}");
+        }
+        c.attr_at[i + 1] = attrs.len();
+    }
+    s.attrs = attrs;
+    let bytes = bytes_of(&m);
+    let e = binary::read(&bytes)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.contains("the rows would be more than"),
+        "a store of {} bytes: {e:?}",
+        bytes.len()
+    );
+}
