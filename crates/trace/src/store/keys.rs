@@ -51,15 +51,22 @@ pub(super) fn push(out: &mut Vec<u8>, keys: &mut Interner, v: &J) {
     out.push(b'}');
 }
 
+/// The key id of the mark at the start of `mark` (`MARK` and two 7-bit bytes), if it is whole.
+pub(super) fn mark_id(mark: &[u8]) -> Option<u32> {
+    match mark.get(1..3) {
+        Some(&[hi, lo]) if hi < 0x80 && lo < 0x80 => Some((u32::from(hi) << 7) | u32::from(lo)),
+        _ => None,
+    }
+}
+
 /// Writes `text` with its marks replaced by their keys: JSON text. An error if a mark is cut
 /// short or names no key (only a store read from bytes can hold one; `binary` refuses it).
 pub fn expand<W: Write + ?Sized>(text: &[u8], keys: &Interner, w: &mut W) -> io::Result<()> {
     let mut rest = text;
     while let Some(at) = memchr::memchr(MARK, rest) {
         w.write_all(&rest[..at])?;
-        let key = match rest.get(at + 1..at + 3) {
-            Some(&[hi, lo]) if hi < 0x80 && lo < 0x80 => (u32::from(hi) << 7) | u32::from(lo),
-            _ => return Err(io::Error::other("an attribute key mark cut short")),
+        let Some(key) = mark_id(&rest[at..]) else {
+            return Err(io::Error::other("an attribute key mark cut short"));
         };
         if key as usize >= keys.len() {
             return Err(io::Error::other("an attribute key mark names no key"));
@@ -76,8 +83,7 @@ pub fn expanded_len(text: &[u8], keys: &Interner) -> u64 {
     let mut n = text.len() as u64;
     let mut rest = text;
     while let Some(at) = memchr::memchr(MARK, rest) {
-        if let Some(&[hi, lo]) = rest.get(at + 1..at + 3) {
-            let key = (u32::from(hi) << 7) | u32::from(lo);
+        if let Some(key) = mark_id(&rest[at..]) {
             n = (n + keys.json(key).len() as u64 + 1).saturating_sub(3);
         }
         rest = &rest[(at + 3).min(rest.len())..];

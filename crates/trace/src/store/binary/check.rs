@@ -202,9 +202,8 @@ impl Marks {
         }
         let mut rest = t;
         while let Some(at) = memchr::memchr(keys::MARK, rest) {
-            if let Some(&[hi, lo]) = rest.get(at + 1..at + 3) {
-                let key = (usize::from(hi) << 7) | usize::from(lo);
-                if let Some(seen) = self.text_of.get_mut(key) {
+            if let Some(key) = keys::mark_id(&rest[at..]) {
+                if let Some(seen) = self.text_of.get_mut(key as usize) {
                     if *seen == self.text {
                         return false;
                     }
