@@ -34,33 +34,62 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Ctrl-C, or on Unix SIGTERM (`kill`) or SIGHUP (the terminal closed): each stops the
 /// server the same way, so what it leaves to be cleaned up on return (the browser's redirect
 /// file, see `crate::browser`) is removed whichever way it was stopped.
-async fn stop_signal() {
+///
+/// The handlers are installed by [`StopSignals::register`], before anything that a signal
+/// could follow is started: a `kill` that came between the browser being opened and the
+/// first wait would otherwise end the process with the redirect file left behind.
+pub struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let (Ok(mut term), Ok(mut hup)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) {
+    streams: Option<[tokio::signal::unix::Signal; 3]>,
+}
+
+impl StopSignals {
+    /// Installs the handlers now (inside a Tokio runtime). On Unix, a signal that arrives
+    /// from here on is kept until [`StopSignals::wait`] sees it.
+    pub fn register() -> StopSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let streams = (|| {
+                Some([
+                    signal(SignalKind::interrupt()).ok()?,
+                    signal(SignalKind::terminate()).ok()?,
+                    signal(SignalKind::hangup()).ok()?,
+                ])
+            })();
+            StopSignals { streams }
+        }
+        #[cfg(not(unix))]
+        StopSignals {}
+    }
+
+    /// Until one of the signals arrives.
+    pub async fn wait(self) {
+        #[cfg(unix)]
+        if let Some([mut int, mut term, mut hup]) = self.streams {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                _ = int.recv() => {}
                 _ = term.recv() => {}
                 _ = hup.recv() => {}
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
-/// Serves `handle` on `listener` until Ctrl-C (or, on Unix, SIGTERM or SIGHUP).
-pub async fn serve<F, Fut>(listener: TcpListener, handle: F) -> std::io::Result<()>
+/// Serves `handle` on `listener` until one of `stop`'s signals.
+pub async fn serve<F, Fut>(
+    listener: TcpListener,
+    stop: StopSignals,
+    handle: F,
+) -> std::io::Result<()>
 where
     F: Fn(Request) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Response> + Send + 'static,
 {
     let open = Arc::new(Mutex::new(Open::default()));
-    let stop = stop_signal();
+    let stop = stop.wait();
     tokio::pin!(stop);
     loop {
         let stream = tokio::select! {

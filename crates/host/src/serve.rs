@@ -273,7 +273,7 @@ fn not_built() -> Response {
     r
 }
 
-/// Binds and serves until Ctrl-C; `bound` is told the site (now knowing who it answers to)
+/// Binds and serves until Ctrl-C, SIGTERM or SIGHUP (handled from before `bound` runs); `bound` is told the site (now knowing who it answers to)
 /// and the address once listening.
 pub async fn run(
     mut site: Site,
@@ -283,6 +283,7 @@ pub async fn run(
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     site.authorities = Authorities::new(local.ip(), local.port());
+    let stop = listen::StopSignals::register();
     bound(&site, local);
-    listen::serve(listener, move |req| site.clone().handle(req)).await
+    listen::serve(listener, stop, move |req| site.clone().handle(req)).await
 }
