@@ -273,8 +273,8 @@ fn not_built() -> Response {
     r
 }
 
-/// Binds and serves until Ctrl-C, SIGTERM or SIGHUP (handled from before `bound` runs); `bound` is told the site (now knowing who it answers to)
-/// and the address once listening.
+/// Binds and serves until Ctrl-C, SIGTERM or SIGHUP (handled from before `bound` runs);
+/// `bound` is told the site (now knowing who it answers to) and the address once listening.
 pub async fn run(
     mut site: Site,
     addr: SocketAddr,
