@@ -20,6 +20,23 @@ if (!fs.existsSync(file)) {
     "--groups", "64", "--group-size", "8", "--turns", "4", "--tokens", "64:256"], { stdio: "inherit" });
 }
 
+// The same shape with other names (every name prefixed): its name ids are the first file's.
+const other = path.join(ROOT, "target", "browser-large", "large_512_b.pt");
+if (!fs.existsSync(other)) {
+  execFileSync("python3", [path.resolve(ROOT, "tools/synth_large.py"), other,
+    "--groups", "64", "--group-size", "8", "--turns", "4", "--tokens", "64:256", "--prefix", "b."], { stdio: "inherit" });
+}
+
+/** Opens `dump` on `page` and returns the timeline canvas's pixels (as a data URL) once its
+ * rows are painted. */
+async function openedPicture(page, dump) {
+  await page.evaluate(() => { window.__rs_first_paint = 0; });
+  await page.locator("[data-testid=file-input]").setInputFiles(dump);
+  await page.waitForFunction(() => window.__rs_first_paint && document.body.dataset.state === "ready", null, { timeout: LOAD_MS });
+  await page.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok))));
+  return page.evaluate(() => document.querySelector("canvas[data-testid=timeline]").toDataURL());
+}
+
 const footer = (page) => page.evaluate(() => document.querySelector(".footer").innerText.split(" · ")[0]);
 // The view's start time as the link keeps it (written 250 ms after a change).
 const t0 = (page) => page.evaluate(() => Number(new URLSearchParams(location.hash.slice(1)).get("t0")));
@@ -68,6 +85,22 @@ eachBrowser((env) => {
     assert.ok(after < before, `a click near the map's left edge moves the view earlier: t0 ${before} → ${after}`);
     await page.screenshot({ path: shot("overview-512-minimap-click.png", page) });
     assert.deepEqual(page.errors, []);
+  });
+
+  test("a dump opened after another is painted in its own names' colours", async () => {
+    // The strips' colours are kept per name id, and ids belong to one file: the second
+    // dump's picture must be what it is when that dump is opened first.
+    const page = await newPage(env.browser);
+    await page.goto(`${env.srv.url}?embed=1`);
+    await openedPicture(page, file);
+    const after = await openedPicture(page, other);
+    const fresh = await newPage(env.browser);
+    await fresh.goto(`${env.srv.url}?embed=1`);
+    const first = await openedPicture(fresh, other);
+    assert.ok(first.length > 1000, "a picture was taken");
+    assert.ok(after === first, "the second dump's overview differs from the same dump opened first");
+    await page.close();
+    await fresh.close();
   });
 
   test("zooming in on the overview grows strips into rows, and a selected span's details arrive from the worker", async () => {

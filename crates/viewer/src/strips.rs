@@ -76,9 +76,12 @@ pub struct Strips {
     /// Where to draw the picture relative to the plot's left edge: 0 or -1 (the grid column
     /// holding the view's start begins at most a pixel before it).
     offset: f64,
-    /// Colours of the names met: (name id, rgb).
+    /// Colours of the names met: (name id, rgb), and the last one looked up.
     colors: Vec<(u32, [u8; 3])>,
+    recent: Option<(u32, [u8; 3])>,
     dark: bool,
+    /// The file the colours are of (its address and name count, as `draw::Colors` keeps).
+    of: (usize, usize),
 }
 
 fn new_canvas() -> Option<HtmlCanvasElement> {
@@ -97,13 +100,14 @@ impl Strips {
     /// picture stays (shifting it on a pan) and which columns the strips paint.
     pub fn begin(&mut self, key: StripsKey, view: &Viewport, w: f64, h: f64) {
         let (cols, rows) = (w.max(0.0).ceil() as usize + 1, h.max(0.0).ceil() as usize);
-        if key.dark != self.dark {
+        // Name ids belong to one file (another file's id 3 is another name), colours to
+        // one mode; a handful of names are kept at most.
+        let of = (Arc::as_ptr(&key.data) as usize, key.data.tables.names.len());
+        if key.dark != self.dark || of != self.of || self.colors.len() > 4096 {
             self.colors.clear();
+            self.recent = None;
             self.dark = key.dark;
-        }
-        // Name ids belong to one file; a handful of names are kept at most.
-        if self.colors.len() > 4096 {
-            self.colors.clear();
+            self.of = of;
         }
         self.todo = 0..0;
         self.any = false;
@@ -181,11 +185,21 @@ impl Strips {
     }
 
     fn color(&mut self, d: &Loaded, name: u32) -> [u8; 3] {
-        if let Some(&(_, c)) = self.colors.iter().find(|(n, _)| *n == name) {
-            return c;
+        // Neighbouring cells mostly share a name: the last one looked up is tried first.
+        if let Some((n, c)) = self.recent {
+            if n == name {
+                return c;
+            }
         }
-        let c = span_rgb(d.name_of(name), self.dark);
-        self.colors.push((name, c));
+        let c = match self.colors.iter().find(|(n, _)| *n == name) {
+            Some(&(_, c)) => c,
+            None => {
+                let c = span_rgb(d.name_of(name), self.dark);
+                self.colors.push((name, c));
+                c
+            }
+        };
+        self.recent = Some((name, c));
         c
     }
 
@@ -223,14 +237,30 @@ impl Strips {
         let first = sum
             .cells
             .partition_point(|c| sum.t0 + c.x1 as f64 * col_s <= t_first);
-        for cell in &sum.cells[first..] {
-            let xa = col(sum.t0 + cell.x0 as f64 * col_s);
+        let cells = &sum.cells[first..];
+        let mut xa = match cells.first() {
+            Some(c) => col(sum.t0 + c.x0 as f64 * col_s),
+            None => return,
+        };
+        for (i, cell) in cells.iter().enumerate() {
             if xa >= c1 as f64 {
                 break;
             }
-            let xb = col(sum.t0 + cell.x1 as f64 * col_s);
             let x0 = xa.max(0.0).floor();
-            self.run(d, cell, x0, xb.floor().max(x0 + 1.0), y0..y1);
+            let next = cells.get(i + 1).map(|n| col(sum.t0 + n.x0 as f64 * col_s));
+            // Zoomed out, several summary cells share a pixel column. A cell whose next one
+            // starts in the same column is painted over whole by it (cells are in order and
+            // apart, so the next one ends no sooner, and it is painted: it starts before
+            // `c1`), so it is skipped: the same picture for less work.
+            let covered = next.is_some_and(|n| n < c1 as f64 && n.max(0.0).floor() == x0);
+            if !covered {
+                let xb = col(sum.t0 + cell.x1 as f64 * col_s);
+                self.run(d, cell, x0, xb.floor().max(x0 + 1.0), y0..y1);
+            }
+            match next {
+                Some(n) => xa = n,
+                None => break,
+            }
         }
     }
 
