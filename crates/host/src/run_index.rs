@@ -195,6 +195,21 @@ mod tests {
         r.headers()[header::ETAG].to_str().unwrap().to_string()
     }
 
+    /// When the current listing was made and how long it took.
+    fn listing(index: &RunIndex) -> (Instant, Duration) {
+        let now = index.now.lock().unwrap();
+        (now.at, now.took)
+    }
+
+    /// Sleeps until the current listing is due to be listed again (by the rule of
+    /// [`RunIndex::current`]), and a little more: a fixed sleep of [`RELIST_EVERY`] is too
+    /// short when the last listing took over a tenth of it (a stalled, loaded machine).
+    fn until_due(index: &RunIndex) {
+        let (at, took) = listing(index);
+        let due = RELIST_EVERY.max(took * 10) + Duration::from_millis(50);
+        std::thread::sleep(due.saturating_sub(at.elapsed()));
+    }
+
     #[test]
     fn a_new_file_is_listed_after_the_interval_and_the_validator_changes() {
         let dir = std::env::temp_dir().join(format!("rs-run-index-{}", std::process::id()));
@@ -223,10 +238,15 @@ mod tests {
         assert_eq!(etag(&again), tag);
         assert!(index.file("1.pt").is_none());
 
+        let (at, _) = listing(&index);
         std::fs::write(dir.join("1.pt"), b"one").unwrap();
-        // Within the interval the listing stands.
-        assert_eq!(get(&index, Some(&tag)).status(), StatusCode::NOT_MODIFIED);
-        std::thread::sleep(RELIST_EVERY + Duration::from_millis(50));
+        // Within the interval the listing stands (checked when this get came within it: a
+        // machine that stalled for a second since the listing may list again).
+        let within = get(&index, Some(&tag)).status();
+        if at.elapsed() < RELIST_EVERY {
+            assert_eq!(within, StatusCode::NOT_MODIFIED);
+        }
+        until_due(&index);
         let changed = get(&index, Some(&tag));
         assert_eq!(changed.status(), StatusCode::OK);
         assert_ne!(etag(&changed), tag);
@@ -236,7 +256,7 @@ mod tests {
         {
             std::fs::remove_file(dir.join("0.pt")).unwrap();
             std::os::unix::fs::symlink("/etc/hostname", dir.join("0.pt")).unwrap();
-            std::thread::sleep(RELIST_EVERY + Duration::from_millis(50));
+            until_due(&index);
             assert!(index.file("0.pt").is_none());
         }
         let _ = std::fs::remove_dir_all(&dir);
@@ -281,16 +301,23 @@ mod tests {
         std::thread::sleep(RELIST_EVERY + Duration::from_millis(50));
         get(&index, None);
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let (at, took) = listing(&index);
+        assert!(took >= Duration::from_millis(200), "{took:?}");
         std::thread::sleep(RELIST_EVERY + Duration::from_millis(50));
         get(&index, None);
-        assert_eq!(
-            calls.load(std::sync::atomic::Ordering::SeqCst),
-            1,
-            "listed again too soon"
-        );
-        std::thread::sleep(Duration::from_millis(2500));
+        // Checked when this get came before ten times the listing's time (at least 2 s) had
+        // passed: the sleep of 200 ms can take longer on a loaded machine, and so can this.
+        if at.elapsed() < took * 10 {
+            assert_eq!(
+                calls.load(std::sync::atomic::Ordering::SeqCst),
+                1,
+                "listed again too soon"
+            );
+        }
+        let before = calls.load(std::sync::atomic::Ordering::SeqCst);
+        until_due(&index);
         get(&index, None);
-        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), before + 1);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
