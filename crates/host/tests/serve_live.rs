@@ -6,7 +6,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{raw, start};
+use common::{raw, start, Reply};
 
 fn fixture(f: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -24,6 +24,21 @@ fn paths(body: &[u8]) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The index once it names `want`: asked every 1.1 s (the server lists a live run again at
+/// most once a second, less often when a listing is slow), for at most 20 s; the last answer.
+fn listed_again(addr: &str, index_path: &str, extra: &[(&str, &str)], want: &[&str]) -> Reply {
+    let started = std::time::Instant::now();
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let r = raw(addr, "GET", index_path, extra);
+        if (r.status == 200 && paths(&r.body) == want)
+            || started.elapsed() > std::time::Duration::from_secs(20)
+        {
+            return r;
+        }
+    }
 }
 
 #[test]
@@ -49,8 +64,12 @@ fn a_live_run_folder_is_listed_again_with_a_validator() {
     std::fs::copy(fixture("rollout_data/1.pt"), dir.join("rollout_data/1.pt")).unwrap();
     #[cfg(unix)]
     std::os::unix::fs::symlink("/etc/passwd", dir.join("rollout_data/2.pt")).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1100));
-    let r = raw(&srv.addr, "GET", &index_path, &[("If-None-Match", &tag)]);
+    let r = listed_again(
+        &srv.addr,
+        &index_path,
+        &[("If-None-Match", &tag)],
+        &["rollout_data/0.pt", "rollout_data/1.pt"],
+    );
     assert_eq!(r.status, 200);
     assert_ne!(r.header("etag"), Some(tag.as_str()));
     assert_eq!(paths(&r.body), ["rollout_data/0.pt", "rollout_data/1.pt"]);
@@ -86,16 +105,13 @@ fn a_verl_step_folder_that_gains_a_dump_serves_nothing_from_its_parent() {
 
     std::fs::write(dir.join("secret.txt"), "x\n").unwrap();
     std::fs::copy(fixture("rollout_data/1.pt"), dir.join("1.pt")).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1100));
-    let r = raw(&srv.addr, "GET", &index_path, &[]);
-    assert_eq!(
-        paths(&r.body),
-        [
-            "validation/0.jsonl",
-            "validation/1.pt",
-            "validation/secret.txt"
-        ]
-    );
+    let want = [
+        "validation/0.jsonl",
+        "validation/1.pt",
+        "validation/secret.txt",
+    ];
+    let r = listed_again(&srv.addr, &index_path, &[], &want);
+    assert_eq!(paths(&r.body), want);
     let r = raw(&srv.addr, "GET", &format!("{prefix}f/secret.txt"), &[]);
     assert_eq!(r.status, 404, "the parent's file is not served");
     let r = raw(
