@@ -312,13 +312,16 @@ mod tests {
             let _ = ended.send(());
             parts
         });
-        // The sender's count settles (it stops at the cap, or never does) …
+        // The sender's count settles (it stops at the cap, or never does): unchanged over
+        // five looks 200 ms apart. (One look was too few: a sender kept off the cores for
+        // 200 ms between two rows, on a loaded machine, was taken as stopped short.) …
         let deadline = Instant::now() + Duration::from_secs(20);
-        let mut seen = usize::MAX;
+        let (mut seen, mut unchanged) = (usize::MAX, 0);
         while Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(200));
             let now = sent.load(Ordering::SeqCst);
-            if now == seen && now > 0 {
+            unchanged = if now == seen { unchanged + 1 } else { 0 };
+            if unchanged >= 5 && now > 0 {
                 break;
             }
             seen = now;
