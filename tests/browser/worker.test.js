@@ -17,8 +17,18 @@ async function fresh() {
   const page = await newPage(browser);
   await page.goto(srv.url);
   assert.equal(await waitState(page, ["ready", "error"]), "ready", "demo loads");
-  await page.evaluate(() => { window.__rs_watchdog = { silence_ms: 300, stall_ms: 1500 }; });
   return page;
+}
+
+/** The watchdog shortened to 0.3 s of silence, then 1.5 s unanswered (read at each of its
+ * checks, health.rs), or with `on` false back to the page's default (10 s, then 60 s). Short
+ * only while a stuck worker is the point: a healthy worker parsing a file on a loaded machine
+ * can be silent for 1.8 s, and would be stopped as stuck. */
+async function shortWatchdog(page, on = true) {
+  await page.evaluate((on) => {
+    if (on) window.__rs_watchdog = { silence_ms: 300, stall_ms: 1500 };
+    else delete window.__rs_watchdog;
+  }, on);
 }
 
 async function openFixture(page, name) {
@@ -59,6 +69,7 @@ for (const kind of ["panic", "abort", "throw"]) {
 
 test("a stuck worker is noticed by the watchdog, replaced, and the next file opens", async () => {
   const page = await fresh();
+  await shortWatchdog(page);
   await page.evaluate(() => window.__rs_worker_test("hang"));
   // The hung worker gets this file; only the watchdog can end the wait.
   const t0 = Date.now();
@@ -66,6 +77,9 @@ test("a stuck worker is noticed by the watchdog, replaced, and the next file ope
   assert.ok(Date.now() - t0 < NOTICE_MS, `noticed in ${Date.now() - t0} ms`);
   assert.match(await page.locator("[data-testid=load-error]").innerText(),
     /^Could not open:\s+basic_0\.pt: the parsing worker stopped \(no answer for \d+ s\); a new one is ready/);
+  // The replacement parses the next file under the default watchdog: a replacement that were
+  // stuck too would not be noticed for 70 s, past the 30 s wait for "ready".
+  await shortWatchdog(page, false);
   await nextFileOpens(page);
 });
 
