@@ -57,7 +57,7 @@ test("a 16 M-value train series is summarised in bounded columns, and the app st
   const box = await strip.boundingBox();
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   const tip = page.locator("[data-testid=token-tip]");
-  await tip.waitFor({ timeout: 5000 });
+  await tip.waitFor({ timeout: 20000 });
   assert.match(await tip.innerText(), /tokens \d+–\d+ .*\n.*min 0\.5000 · mean 0\.5000 · max 0\.5000/s);
   await page.screenshot({ path: shot("run-long-series.png") });
   // Still alive: the sample can be selected again, and no trap was reported.

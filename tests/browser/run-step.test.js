@@ -133,7 +133,7 @@ test("inspector: the 20 000-character line is whole and wrapped; hovering a toke
   await tok.scrollIntoViewIfNeeded();
   await tok.hover();
   const tip = page.locator("[data-testid=token-tip]");
-  await tip.waitFor({ timeout: 5000 });
+  await tip.waitFor({ timeout: 20000 });
   const tipText = await tip.innerText();
   assert.match(tipText, /token 5/);
   assert.match(tipText, /rollout log prob: -?\d/);
