@@ -41,6 +41,21 @@ const footer = (page) => page.evaluate(() => document.querySelector(".footer").i
 // The view's start time as the link keeps it (written 250 ms after a change).
 const t0 = (page) => page.evaluate(() => Number(new URLSearchParams(location.hash.slice(1)).get("t0")));
 
+/** Waits until the URL hash is the same in two reads at least 300 ms apart (the page writes it
+ * 250 ms after the view's last change, later on a loaded machine), at most 30 s. */
+async function settledHash(page) {
+  const hash = () => page.evaluate(() => location.hash);
+  const end = Date.now() + 30000;
+  let last = await hash();
+  while (Date.now() < end) {
+    await page.waitForTimeout(300);
+    const now = await hash();
+    if (now === last) return now;
+    last = now;
+  }
+  throw new Error(`the URL hash still changing after 30 s: ${last}`);
+}
+
 eachBrowser((env) => {
   test("a 512-sample dump opens on the overview with every sample on screen, and the minimap moves the view", async () => {
     const page = await newPage(env.browser);
@@ -75,7 +90,7 @@ eachBrowser((env) => {
     await page.locator("canvas[data-testid=timeline]").click({ position: { x: 5, y: 5 } });
     for (let i = 0; i < 4; i++) await page.keyboard.press("w");
     await page.waitForFunction(() => /t0=/.test(location.hash));
-    await page.waitForTimeout(400);
+    await settledHash(page);
     const before = await t0(page);
     const shownBefore = await footer(page);
     await page.mouse.click(box.x + 3, box.y + box.height / 2);
