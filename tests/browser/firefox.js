@@ -180,7 +180,9 @@ export async function firefoxPage(browser) {
     getByRole: (role, opts) => new Locator(page, []).getByRole(role, opts),
     /** Clicks and waits for a new finished file in the browser's download folder. Firefox may
      *  write a download under a passing name (or beside a `.part`) and rename it, so a file
-     *  counts only once it is the one new name, its size unchanged over 100 ms, and still there. */
+     *  counts only once it is the one new name, not empty, with no `.part` beside it, its size
+     *  unchanged over 100 ms, and still there (an empty name whose `.part` is still being
+     *  written keeps its size for as long as the writer is held off the cores). */
     async download(click, dir, timeout) {
       const before = new Set(fs.readdirSync(browser.downloads));
       await click();
@@ -189,6 +191,7 @@ export async function firefoxPage(browser) {
       const sizeOf = (name) => {
         try { return fs.statSync(path.join(browser.downloads, name)).size; } catch { return null; }
       };
+      const partial = (name) => fs.existsSync(path.join(browser.downloads, `${name}.part`));
       for (;;) {
         if (Date.now() > end) throw new Error(`no download within ${timeout} ms (in ${browser.downloads})`);
         const names = fresh();
@@ -197,7 +200,8 @@ export async function firefoxPage(browser) {
           const size = sizeOf(name);
           await new Promise((ok) => setTimeout(ok, 100));
           const again = fresh();
-          if (size !== null && sizeOf(name) === size && again.length === 1 && again[0] === name) {
+          if (size !== null && size > 0 && sizeOf(name) === size && !partial(name)
+              && again.length === 1 && again[0] === name) {
             const file = path.join(dir, name);
             try {
               fs.copyFileSync(path.join(browser.downloads, name), file);
