@@ -280,10 +280,28 @@ pub async fn run(
     addr: SocketAddr,
     bound: impl FnOnce(&Site, SocketAddr),
 ) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let listener = bind(addr)?;
     let local = listener.local_addr()?;
     site.authorities = Authorities::new(local.ip(), local.port());
     let stop = listen::StopSignals::register();
     bound(&site, local);
     listen::serve(listener, stop, move |req| site.clone().handle(req)).await
+}
+
+/// How many connections the kernel may hold for the server before it accepts them. std and
+/// mio ask for 128: connecting faster than that (a burst of idle sockets from another local
+/// user) has further connections dropped, each retried a second later, the user's browser's
+/// too. Linux caps it at `net.core.somaxconn` (4096 by default).
+const BACKLOG: u32 = 1024;
+
+/// A listener on `addr` with room for [`BACKLOG`] waiting connections (address reuse as std's).
+fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    #[cfg(not(windows))]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
 }
