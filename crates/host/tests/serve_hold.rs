@@ -192,9 +192,9 @@ fn eleven_hundred_idle_connections_do_not_stop_a_real_request() {
         // Half a request line, never finished.
         let _ = (&s).write_all(b"GET / HT");
         idle.push(s);
-        // A pause now and then, for the server to take them from its listen queue (128):
-        // connected at once, they overflowed it, and each SYN dropped cost a second (1100
-        // took 3 to 5 s here, 0.2 s paced).
+        // A pause now and then, for the server to take them from its listen queue: with
+        // std's queue of 128 (the server's is 1024 now), connected at once they overflowed
+        // it, and each SYN dropped cost a second (1100 took 3 to 5 s here, 0.2 s paced).
         if i % 32 == 31 {
             std::thread::sleep(Duration::from_millis(5));
         }
