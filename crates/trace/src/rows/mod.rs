@@ -111,9 +111,16 @@ struct Span {
 
 /// A hashable key for a span id (ids are usually hex strings, but any value can occur).
 fn key_of(j: &J) -> String {
+    // Built by hand: every span id goes through here, and `format!` costs several times more.
     match j {
-        J::String(s) => format!("s{s}"),
-        other => format!("j{other}"),
+        J::String(s) => {
+            let mut k = String::with_capacity(1 + s.len());
+            k.push('s');
+            k.push_str(s);
+            k
+        }
+        // `j` and the compact JSON text (what `Display` writes).
+        other => "j".to_string() + &serde_json::to_string(other).unwrap_or_default(),
     }
 }
 

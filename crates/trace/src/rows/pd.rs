@@ -56,7 +56,7 @@ pub(super) fn pd_lanes(closed: &[Span], max_lane: Option<u32>, out: &mut Output)
             let lane = next.max(0) as u32;
             items.push(Item::Span(SpanItem {
                 state: State::ClosedSpan,
-                name: J::String(format!("{name} [{}]", role.suffix())),
+                name: J::String([&name, " [", role.suffix(), "]"].concat()),
                 start_ts: round6(s.start_ts),
                 end_ts: Some(round6(end)),
                 display_end_ts: round6(s.display_end_ts),

@@ -52,8 +52,12 @@ impl Interner {
     pub fn intern(&mut self, v: &J) -> u32 {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
-        // Display writes a `Value`'s compact JSON text; into a String it cannot fail.
-        let _ = std::fmt::Write::write_fmt(&mut scratch, format_args!("{v}"));
+        match v {
+            J::String(s) => push_json_str(&mut scratch, s),
+            // A value's compact JSON text (as `Display` writes it, without the formatting
+            // machinery); a `Value` with string keys cannot fail to serialise.
+            _ => scratch.push_str(&serde_json::to_string(v).unwrap_or_default()),
+        }
         let id = self.intern_text(&scratch);
         self.scratch = scratch;
         id
@@ -92,14 +96,7 @@ impl Interner {
         }
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
-        if key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-            scratch.push('"');
-            scratch.push_str(key);
-            scratch.push('"');
-        } else {
-            // Escaping makes a text longer; a key of a string cannot fail to serialise.
-            scratch.push_str(&serde_json::to_string(key).unwrap_or_default());
-        }
+        push_json_str(&mut scratch, key);
         let hash = self.hasher.hash_one(scratch.as_str());
         let id = match self.find(hash, &scratch) {
             Some(id) => Some(id),
@@ -186,6 +183,19 @@ impl Interner {
             + self.ends.capacity() * std::mem::size_of::<usize>()
             + self.index.capacity() * (std::mem::size_of::<u32>() + 1)
             + self.hashes.capacity() * std::mem::size_of::<u64>()
+    }
+}
+
+/// Appends `s` as a JSON string, exactly as `serde_json` writes it: quoted, and escaped only
+/// when it holds a quote, a backslash or a control character (the common case is copied).
+pub(crate) fn push_json_str(out: &mut String, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        // A string cannot fail to serialise.
+        out.push_str(&serde_json::to_string(s).unwrap_or_default());
     }
 }
 
