@@ -57,6 +57,11 @@ pub fn to_json(tree: &Tree, v: &Value) -> J {
 /// JSON text length of a string (quotes and escapes included), counted until it passes
 /// `stop`; returns (bytes counted, byte length of `s` they cover).
 fn str_cost(s: &str, stop: usize) -> (usize, usize) {
+    // Almost every string: nothing to escape, and all of it fits (the loop below gives the
+    // same, a byte at a time).
+    if s.len() < stop.saturating_sub(1) && !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        return (s.len() + 2, s.len());
+    }
     let mut cost = 2;
     for (i, b) in s.bytes().enumerate() {
         let c = match b {
@@ -401,5 +406,26 @@ pub fn cmp_json(a: &J, b: &J) -> std::cmp::Ordering {
         (J::Bool(x), J::Bool(y)) => x.cmp(y),
         _ if rank(a) != rank(b) => rank(a).cmp(&rank(b)),
         _ => a.to_string().cmp(&b.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::str_cost;
+
+    /// The fast path (nothing to escape, all of it fits) gives what counting byte by byte
+    /// gives, at and around the point where the string stops fitting.
+    #[test]
+    fn a_string_costs_its_json_text_and_is_cut_where_it_stops_fitting() {
+        assert_eq!(str_cost("", 2), (2, 0));
+        assert_eq!(str_cost("abc", 6), (5, 3));
+        assert_eq!(str_cost("abc", 5), (5, 3));
+        assert_eq!(str_cost("abc", 4), (4, 2));
+        assert_eq!(str_cost("abc", 1), (2, 0));
+        assert_eq!(str_cost("é", 4), (4, 2));
+        // Escapes: a quote or newline costs two bytes, another control character six.
+        assert_eq!(str_cost("a\"b", 10), (6, 3));
+        assert_eq!(str_cost("a\nb", 5), (5, 2));
+        assert_eq!(str_cost("\u{1}", 10), (8, 1));
     }
 }
