@@ -125,15 +125,13 @@ async fn load(
         // Copy in slices so wasm memory never holds a second whole copy.
         let mut chunk = vec![0u8; 1 << 20];
         let mut at = 0u32;
-        while at < all.length() && !loader.is_done() {
+        while at < all.length() {
             let n = (all.length() - at).min(chunk.len() as u32);
             all.subarray(at, at + n).copy_to(&mut chunk[..n as usize]);
-            loader
-                .push(&chunk[..n as usize])
-                .map_err(|e| e.to_string())?;
-            report.budget(n as f64, &mut loader)?;
             at += n;
-            report.bytes(at as f64);
+            if report.feed(&mut loader, &chunk[..n as usize])? {
+                break;
+            }
         }
     } else {
         return Err("nothing to read in the message".into());
@@ -207,6 +205,15 @@ impl<'a> Reporter<'a> {
         Ok(())
     }
 
+    /// Gives `bytes` to the loader, within the budget, and posts the progress; true once the
+    /// loader needs no more (the rest of a dump is tensor storage the timeline never reads).
+    fn feed(&mut self, loader: &mut trace::Loader, bytes: &[u8]) -> Result<bool, String> {
+        loader.push(bytes).map_err(|e| e.to_string())?;
+        self.budget(bytes.len() as f64, loader)?;
+        self.bytes(self.pushed);
+        Ok(loader.is_done())
+    }
+
     fn bytes(&mut self, done: f64) {
         let step = self
             .total
@@ -236,7 +243,6 @@ async fn read_stream(
     use wasm_bindgen::JsCast;
     let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     let mut buf: Vec<u8> = Vec::new();
-    let mut got = 0f64;
     let mut next = reader.read();
     loop {
         let step = wasm_bindgen_futures::JsFuture::from(next)
@@ -257,19 +263,11 @@ async fn read_stream(
         next = reader.read();
         buf.resize(chunk.length() as usize, 0);
         chunk.copy_to(&mut buf);
-        let pushed = loader
-            .push(&buf)
-            .map_err(|e| e.to_string())
-            .and_then(|()| report.budget(buf.len() as f64, loader));
-        if let Err(e) = pushed {
+        let fed = report.feed(loader, &buf);
+        if fed != Ok(false) {
+            // An error, or the rest is tensor storage the timeline never reads.
             let _ = reader.cancel();
-            return Err(e);
-        }
-        got += buf.len() as f64;
-        report.bytes(got);
-        if loader.is_done() {
-            // The rest is tensor storage the timeline never reads.
-            let _ = reader.cancel();
+            fed?;
             break;
         }
     }
