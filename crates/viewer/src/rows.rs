@@ -109,6 +109,29 @@ impl Loaded {
     }
 }
 
+/// Which value (a file's [`Loaded`]) something kept was made for. Its address alone is not
+/// enough: once that value is freed, a file opened later may be given the same address (and
+/// the same name count), and would be taken for it. The weak reference keeps the allocation
+/// (not the value's contents), so while it is held no other value can be where it was.
+pub struct Same<T>(std::sync::Weak<T>);
+
+impl<T> Default for Same<T> {
+    fn default() -> Self {
+        Same(std::sync::Weak::new())
+    }
+}
+
+impl<T> Same<T> {
+    /// Whether `v` is the value last [`Same::set`].
+    pub fn is(&self, v: &std::sync::Arc<T>) -> bool {
+        std::ptr::eq(self.0.as_ptr(), std::sync::Arc::as_ptr(v))
+    }
+
+    pub fn set(&mut self, v: &std::sync::Arc<T>) {
+        self.0 = std::sync::Arc::downgrade(v);
+    }
+}
+
 /// Span counts per name, the 14 most frequent (ties by name).
 fn legend(rows: &[PageRow], names: &timeline::Names) -> Vec<(u32, usize)> {
     let mut counts = vec![0usize; names.len()];
@@ -159,5 +182,34 @@ fn summarize(t: &timeline::Track, collapsed: &LaneIndex) -> Summary1d {
         t1,
         cols: SUMMARY_COLS,
         cells,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::Same;
+
+    /// A value freed, then values made (and kept) until one is given its address, or a
+    /// thousand are made: none is taken for it.
+    #[test]
+    fn a_freed_value_is_not_taken_for_one_made_later_at_its_address() {
+        let mut of = Same::default();
+        let first = Arc::new([1u64; 40]);
+        assert!(!of.is(&first));
+        of.set(&first);
+        assert!(of.is(&first));
+        let at = Arc::as_ptr(&first) as usize;
+        drop(first);
+        let mut kept = Vec::new();
+        for _ in 0..1000 {
+            let later = Arc::new([2u64; 40]);
+            assert!(!of.is(&later), "a later value taken for the freed one");
+            if Arc::as_ptr(&later) as usize == at {
+                break;
+            }
+            kept.push(later);
+        }
     }
 }

@@ -22,7 +22,7 @@ use wasm_bindgen::{Clamped, JsCast};
 use web_sys::{CanvasRenderingContext2d as Ctx, HtmlCanvasElement};
 
 use crate::dom::window;
-use crate::rows::{Loaded, PageRow};
+use crate::rows::{Loaded, PageRow, Same};
 
 /// Everything besides the time axis that decides what the picture shows. Holding the `Arc`s
 /// keeps them alive, so pointer equality means "the same list" (no reuse of a freed address).
@@ -80,8 +80,8 @@ pub struct Strips {
     colors: Vec<(u32, [u8; 3])>,
     recent: Option<(u32, [u8; 3])>,
     dark: bool,
-    /// The file the colours are of (its address and name count, as `draw::Colors` keeps).
-    of: (usize, usize),
+    /// The file the colours are of.
+    of: Same<Loaded>,
 }
 
 fn new_canvas() -> Option<HtmlCanvasElement> {
@@ -102,12 +102,11 @@ impl Strips {
         let (cols, rows) = (w.max(0.0).ceil() as usize + 1, h.max(0.0).ceil() as usize);
         // Name ids belong to one file (another file's id 3 is another name), colours to
         // one mode; a handful of names are kept at most.
-        let of = (Arc::as_ptr(&key.data) as usize, key.data.tables.names.len());
-        if key.dark != self.dark || of != self.of || self.colors.len() > 4096 {
+        if key.dark != self.dark || !self.of.is(&key.data) || self.colors.len() > 4096 {
             self.colors.clear();
             self.recent = None;
             self.dark = key.dark;
-            self.of = of;
+            self.of.set(&key.data);
         }
         self.todo = 0..0;
         self.any = false;
