@@ -220,4 +220,38 @@ mod tests {
         assert_eq!(i.json(99), "null");
         assert_eq!(i.len(), 3);
     }
+
+    /// A value's text is what `Display` (serde_json's compact writer) gives, for every
+    /// character serde_json escapes or does not (controls, quote, backslash, DEL, U+2028,
+    /// non-ASCII) and for numbers and nested values; a key's text likewise.
+    #[test]
+    fn texts_are_what_serde_json_writes_for_every_character() {
+        let mut strs: Vec<String> = (0u32..0x800)
+            .chain([0x2028, 0x2029, 0xfeff, 0xfffd, 0x10ffff])
+            .filter_map(char::from_u32)
+            .map(|c| format!("a{c}b"))
+            .collect();
+        strs.extend(["", "\"", "\\", "\u{7f}", "\\u0000", "</script>"].map(String::from));
+        let mut vals: Vec<J> = strs.iter().map(|s| J::from(s.as_str())).collect();
+        vals.extend([
+            serde_json::json!(1e300),
+            serde_json::json!(-0.0),
+            serde_json::json!(5e-324),
+            serde_json::json!(u64::MAX),
+            serde_json::json!(i64::MIN),
+            serde_json::json!(1.0),
+            serde_json::json!(null),
+            serde_json::json!({"a\u{1}": ["\u{7f}", {"\"": -0.0}], "b": [], "c": {}}),
+        ]);
+        let mut i = Interner::default();
+        for v in &vals {
+            let id = i.intern(v);
+            assert_eq!(i.json(id), v.to_string(), "{v:?}");
+        }
+        for s in &strs {
+            if let Some(id) = i.intern_key(s) {
+                assert_eq!(i.json(id), J::from(s.as_str()).to_string(), "{s:?}");
+            }
+        }
+    }
 }
