@@ -291,7 +291,7 @@ pub async fn run(
 /// How many connections the kernel may hold for the server before it accepts them. std and
 /// mio ask for 128: connecting faster than that (a burst of idle sockets from another local
 /// user) has further connections dropped, each retried a second later, the user's browser's
-/// too. Linux caps it at `net.core.somaxconn` (4096 by default).
+/// too. Linux caps it at `net.core.somaxconn` (4096 by default since Linux 5.4, 128 before).
 const BACKLOG: u32 = 1024;
 
 /// A listener on `addr` with room for [`BACKLOG`] waiting connections (address reuse as std's).

@@ -55,7 +55,7 @@ fn redraw(st: State, buf: StoredValue<Buffers, LocalStorage>) {
         dark: st.dark.get(),
     });
     let scene = Scene {
-        data: d.as_deref(),
+        data: d.as_ref(),
         shown: &idx,
         layout: &lay,
         view: v,

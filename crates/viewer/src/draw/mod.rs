@@ -31,7 +31,7 @@ pub fn rows_top(tracks: usize) -> f64 {
 }
 
 pub struct Scene<'a> {
-    pub data: Option<&'a Loaded>,
+    pub data: Option<&'a std::sync::Arc<Loaded>>,
     /// Data indices of the shown rows, in display order.
     pub shown: &'a [usize],
     pub layout: &'a Layout,
@@ -87,8 +87,9 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>, buf: &mut Buffers)
         ctx.fill_rect(x.floor(), top0, 1.0, band_h);
     }
 
-    if let Some(d) = s.data {
-        buf.colors.begin(d, s.dark);
+    if let Some(file) = s.data {
+        buf.colors.begin(file, s.dark);
+        let d: &Loaded = file;
         // Overview strips thinner than a pixel share it: the first row of each pixel row is
         // drawn, so a frame costs what the screen holds, not what the file holds. They are
         // painted into one picture (`strips.rs`) drawn once, over the grid.

@@ -4,7 +4,7 @@
 use timeline::{color_for, pd_color, Inks};
 use web_sys::CanvasRenderingContext2d as Ctx;
 
-use crate::rows::Loaded;
+use crate::rows::{Loaded, Same};
 
 pub(super) struct Palette {
     pub(super) bg: &'static str,
@@ -100,17 +100,19 @@ impl Pen {
 /// formatted per span per frame.
 #[derive(Default)]
 pub(super) struct Colors {
-    /// The file (its address and name count) and theme the colours are for.
-    of: (usize, usize, bool),
+    /// The file (held weakly: another file cannot take its address) and theme the colours
+    /// are for.
+    of: Same<Loaded>,
+    dark: bool,
     /// By name id: the span colour (`span_color`) and the point colour (`color_for`).
     css: Vec<Option<(String, String)>>,
 }
 
 impl Colors {
-    pub(super) fn begin(&mut self, d: &Loaded, dark: bool) {
-        let of = (d as *const Loaded as usize, d.tables.names.len(), dark);
-        if of != self.of {
-            self.of = of;
+    pub(super) fn begin(&mut self, d: &std::sync::Arc<Loaded>, dark: bool) {
+        if !self.of.is(d) || dark != self.dark {
+            self.of.set(d);
+            self.dark = dark;
             self.css.clear();
         }
     }
@@ -120,7 +122,7 @@ impl Colors {
         if self.css.len() <= i {
             self.css.resize(i + 1, None);
         }
-        let dark = self.of.2;
+        let dark = self.dark;
         self.css[i].get_or_insert_with(|| {
             let text = d.name_of(name);
             (span_color(text, dark), color_for(text, dark))
