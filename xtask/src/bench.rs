@@ -134,6 +134,15 @@ pub fn bench(root: &Path, args: &[String]) -> Result {
     if let Err(e) = report {
         failed.push(e);
     }
+    step("browser: tests/bench/compare.mjs (two runs side by side, served by rollscope)");
+    if let Err(e) = run(cmd("node")
+        .arg(root.join("tests/bench/compare.mjs"))
+        .env("ROLLSCOPE_BIN", root.join("target/release/rollscope"))
+        .env("ROLLSCOPE_BENCH_RESULTS", &results)
+        .current_dir(root))
+    {
+        failed.push(e);
+    }
 
     // The Python package's figures (issue 15), on the first (300 MB) dump.
     if let Err(e) = crate::python::bench(root, &paths[..1]) {
@@ -150,6 +159,7 @@ pub fn bench(root: &Path, args: &[String]) -> Result {
         print_dump(d, path, f);
     }
     print_run(figures.get("run_folder").unwrap_or(&HashMap::new()));
+    print_compare(figures.get("compare").unwrap_or(&HashMap::new()));
     print_wasm(root);
     if failed.is_empty() {
         Ok(())
@@ -308,6 +318,34 @@ fn print_run(f: &Figures) {
             );
         }
         _ => t.row("rollscope run", missing(f, "run_error"), "", None),
+    }
+    t.print();
+}
+
+/// Issue 21's target for two runs side by side: the run fixture and its replay open in the
+/// browser within this many seconds (navigation to both ready, the median of a few opens).
+const COMPARE_OPEN_S: f64 = 2.0;
+
+/// `rollscope RUN RUN_REPLAY` opened in Chromium (`tests/bench/compare.mjs`).
+fn print_compare(f: &Figures) {
+    println!("\ntwo runs side by side: tests/fixtures/run and run_replay, served by rollscope");
+    let mut t = Table(Vec::new());
+    match num(f, "compare_open_s") {
+        Some(s) => t.row(
+            "navigation to both runs ready, median",
+            format!(
+                "{s:.2} s (runs: {})",
+                f.get("compare_open_runs").map_or("?", |r| r.as_str())
+            ),
+            &format!("<= {COMPARE_OPEN_S} s"),
+            Some(s <= COMPARE_OPEN_S),
+        ),
+        None => t.row(
+            "two runs side by side",
+            missing(f, "compare_error"),
+            "",
+            None,
+        ),
     }
     t.print();
 }
