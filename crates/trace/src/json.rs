@@ -54,12 +54,18 @@ pub fn to_json(tree: &Tree, v: &Value) -> J {
     to_json_counted(tree, v, &mut Output::default())
 }
 
+/// Whether `s` is written as JSON as it is, between quotes: it holds no quote, backslash or
+/// control character, the only characters `serde_json` escapes.
+pub(crate) fn needs_no_escape(s: &str) -> bool {
+    !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
 /// JSON text length of a string (quotes and escapes included), counted until it passes
 /// `stop`; returns (bytes counted, byte length of `s` they cover).
 fn str_cost(s: &str, stop: usize) -> (usize, usize) {
     // Almost every string: nothing to escape, and all of it fits (the loop below gives the
     // same, a byte at a time).
-    if s.len() < stop.saturating_sub(1) && !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    if s.len() < stop.saturating_sub(1) && needs_no_escape(s) {
         return (s.len() + 2, s.len());
     }
     let mut cost = 2;

@@ -187,9 +187,9 @@ impl Interner {
 }
 
 /// Appends `s` as a JSON string, exactly as `serde_json` writes it: quoted, and escaped only
-/// when it holds a quote, a backslash or a control character (the common case is copied).
-pub(crate) fn push_json_str(out: &mut String, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+/// when it must be (the common case is copied).
+fn push_json_str(out: &mut String, s: &str) {
+    if crate::json::needs_no_escape(s) {
         out.push('"');
         out.push_str(s);
         out.push('"');
