@@ -175,6 +175,19 @@ impl<'a> Loader<'a> {
         }
     }
 
+    /// Runs `f` on the rows of a dump built so far, in their final order (rows are only ever
+    /// added at the end), so a caller can send them on while the rest is read. `None` before
+    /// the input is known to be a dump, for other inputs, and natively, where the rows are
+    /// stored on a thread of their own. The finished file's rows begin with these unless the
+    /// build starts over at the end (a pickle that names another sample list last): then
+    /// [`Loaded::store`]'s [`id`](crate::store::Store::id) is not the one `f` saw.
+    pub fn with_rows_so_far<R>(&self, f: impl FnOnce(&crate::store::Store) -> R) -> Option<R> {
+        match &self.state {
+            State::Dump(_, driver) => driver.borrow().store_so_far().map(f),
+            _ => None,
+        }
+    }
+
     /// The rows (Prometheus data is refused, as by [`load`]).
     pub fn finish(self) -> Result<Loaded, Error> {
         self.finish_content().and_then(rows_of)

@@ -171,3 +171,25 @@ fn a_cache_write_stops_at_the_writers_first_error() {
     loaded.write_cache(&mut w).unwrap();
     assert!(w.taken == whole && w.calls_after == 0);
 }
+
+/// A store's id is its own: every store built or read back has another, its clones share it
+/// (what the viewer's worker checks before trusting rows it sent while the file was read).
+#[test]
+fn each_store_has_its_own_id() {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/slime/basic_0.pt");
+    let bytes = std::fs::read(path).unwrap();
+    let options = trace::LoadOptions::new("x.pt", 1.5);
+    let (a, b) = (
+        trace::load(&bytes, &options).unwrap().store,
+        trace::load(&bytes, &options).unwrap().store,
+    );
+    assert_ne!(a.id(), b.id());
+    assert_eq!(a.clone().id(), a.id());
+    let mut packed = Vec::new();
+    let loaded = trace::load(&bytes, &options).unwrap();
+    trace::store::binary::write(&loaded, &mut packed).unwrap();
+    let back = trace::load(&packed, &options).unwrap().store;
+    assert_ne!(back.id(), loaded.store.id());
+    assert_eq!(back.len(), loaded.store.len());
+}

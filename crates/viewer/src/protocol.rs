@@ -8,8 +8,9 @@
 //!
 //! **Worker → page**: JSON text of [`FromWorker`] for everything small, and two kinds of JS
 //! object for what is big: a batch of rows (`{kind: "rows", head, <column>: ArrayBuffer…}`,
-//! the buffers in the transfer list; see [`Columns`]) and an export (`{kind: "export", id,
-//! name, blob}`). The page holds only what it draws: per row a [`RowHead`] and a
+//! the buffers in the transfer list; see [`Columns`]; sent as the rows are built, while the
+//! file is still being read), `{kind: "rows_restart"}` (the rows sent so far are not the
+//! finished file's: they come again) and an export (`{kind: "export", id, name, blob}`). The page holds only what it draws: per row a [`RowHead`] and a
 //! [`RowData`] (columns), and the file's interned names; everything else (attributes, ids,
 //! sample fields) stays in the worker and is asked for by `(row, item)`.
 

@@ -324,6 +324,8 @@ impl Client {
                     self.stop_load(e);
                 }
             }
+            // The rows sent so far are not the finished file's: it is sent again.
+            Some("rows_restart") => self.incoming.set_value(Incoming::default()),
             Some("in_flight") => match receive::in_flight(&data) {
                 Ok(steps) => self.incoming.update_value(|i| i.in_flight = Some(steps)),
                 Err(e) => self.stop_load(e),
@@ -332,7 +334,8 @@ impl Client {
         }
     }
 
-    /// A batch of rows: checked, split into rows, indexed, kept until `Done`.
+    /// A batch of rows: checked, split into rows, indexed, kept until `Done` (batches come
+    /// while the worker reads on; its progress stays on screen).
     fn rows(&self, data: &JsValue) -> Result<(), String> {
         let head = js_sys::Reflect::get(data, &"head".into())
             .ok()
@@ -352,16 +355,6 @@ impl Client {
             i.heads.extend(heads);
             i.rows.extend(rows.into_iter().map(PageRow::new));
         });
-        let n = self.incoming.with_value(|i| i.rows.len());
-        let name = self
-            .st
-            .progress
-            .get_untracked()
-            .map(|p| p.0)
-            .unwrap_or_default();
-        self.st
-            .progress
-            .set(Some((name, format!("receiving rows: {n}"), None)));
         Ok(())
     }
 

@@ -93,6 +93,11 @@ impl Driver {
         self.out.reserve(items, (bytes / 2).min(limit));
     }
 
+    /// The rows built so far, when they are stored on this thread (see [`output::Output`]).
+    pub(crate) fn store_so_far(&self) -> Option<&crate::store::Store> {
+        self.out.store_here()
+    }
+
     /// The output, event and held limits of `limits` for an input of `bytes` (never lowered).
     fn set_input(&mut self, bytes: u64) {
         if self.fixed {

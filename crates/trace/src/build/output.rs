@@ -195,6 +195,16 @@ impl Output {
         }
     }
 
+    /// The store of the rows given so far, when they are stored on this thread (always in
+    /// a browser's worker); `None` while a store thread has them.
+    pub(crate) fn store_here(&self) -> Option<&Store> {
+        match &self.to {
+            To::Here(parts) => Some(&parts.store),
+            #[cfg(not(target_arch = "wasm32"))]
+            To::Thread { .. } => None,
+        }
+    }
+
     /// The store and the analysis of every row given.
     pub(crate) fn finish(self) -> Parts {
         self.to.finish()

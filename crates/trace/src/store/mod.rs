@@ -112,6 +112,15 @@ pub struct Store {
     pub keys: Interner,
     /// The PD phases spans name and the segments of PD virtual spans (`pd.rs`).
     pub pd: PdIndex,
+    /// Tells this store from every other one made in this process, not from its clones
+    /// ([`Store::id`]).
+    id: u64,
+}
+
+/// A new store's [`Store::id`].
+fn next_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Default for Store {
@@ -126,6 +135,7 @@ impl Default for Store {
             attrs: Vec::new(),
             keys: Interner::default(),
             pd: PdIndex::default(),
+            id: next_id(),
         }
     }
 }
@@ -194,6 +204,13 @@ impl Store {
 
     pub fn len(&self) -> usize {
         self.heads.len()
+    }
+
+    /// Which store this is: equal only for a store and its clones. A caller that sent rows
+    /// while they were built ([`crate::Loader::with_rows_so_far`]) knows by it whether the
+    /// finished file's rows are those (the build starts a new store when it starts over).
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     pub fn is_empty(&self) -> bool {

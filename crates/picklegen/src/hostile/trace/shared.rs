@@ -56,7 +56,41 @@ pub(super) fn cases() -> Vec<Case> {
     let mut all = values();
     all.extend(work());
     all.push(shared_name());
+    all.push(samples_twice());
     all
+}
+
+/// A dump dict that sets `samples` twice. The reader hands the first list's samples to the
+/// build as it reads them (and the viewer's worker sends their rows to the page at once), but
+/// the file's samples are the second list's: the build starts over from those.
+fn samples_twice() -> Case {
+    let traced = |w: &mut W, i: usize, name: &'static str| {
+        let t = T0 + i as f64;
+        let events = |w: &mut W| {
+            w.items(2, |w, j| {
+                let kind = ["span_start", "span_end"][j];
+                w.event(kind, name, t + j as f64, Some(1), None, |_| {})
+            })
+        };
+        w.sample(i as i64, events, |_| {});
+    };
+    Case {
+        file: "trace_samples_twice.pt",
+        class: 2,
+        what: "a dump that sets `samples` twice: 600 samples read and freed, then the 7 it keeps",
+        bytes: dump(|w| {
+            w.p.empty_list();
+            w.items(600, |w, i| traced(w, i, "first"));
+            w.s("samples");
+            w.p.empty_list();
+            w.items(7, |w, i| traced(w, i, "second"));
+        }),
+        expect: Expect::Rows {
+            rows: 7,
+            warning: "",
+        },
+        browser: true,
+    }
 }
 
 /// Shared values: one value a reader would copy once per reference.

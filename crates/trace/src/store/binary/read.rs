@@ -64,6 +64,7 @@ pub fn read(bytes: &[u8]) -> Result<Loaded, Error> {
         attrs,
         keys,
         pd,
+        id: crate::store::next_id(),
     };
     check(&store)?;
     check_output(&store, bytes.len())?;

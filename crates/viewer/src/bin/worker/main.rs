@@ -6,8 +6,12 @@
 
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod model;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod outbox;
 #[cfg(target_arch = "wasm32")]
 mod post;
+#[cfg(target_arch = "wasm32")]
+mod read;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
@@ -110,13 +114,13 @@ async fn load(
     let mut report = Reporter::new(post);
     if let Some(file) = file {
         report.total = Some(file.size());
-        read_stream(file.stream(), &mut loader, &mut report).await?;
+        read::stream(file.stream(), &mut loader, &mut report).await?;
     } else if let Some(url) = get("url").and_then(|u| u.as_string()) {
         let fetched = viewer::fetch::fetch_capped(&url, None).await?;
         report.total = fetched.claimed;
         let resp = fetched.response;
         let body = resp.body().ok_or("download failed: no body")?;
-        read_stream(body, &mut loader, &mut report).await?;
+        read::stream(body, &mut loader, &mut report).await?;
     } else if let Some(buffer) =
         get("buffer").and_then(|b| b.dyn_into::<js_sys::ArrayBuffer>().ok())
     {
@@ -143,8 +147,9 @@ async fn load(
     // The previous file's model goes now (its page view is replaced when `Done` arrives).
     post::drop_model();
     let input_bytes = report.total.unwrap_or(0.0).max(report.pushed) as u64;
-    let mut model = model::Model::new(built, input_bytes);
-    post::rows(&mut model)?;
+    let model = model::Model::new(built, input_bytes);
+    let mut outbox = std::mem::take(&mut report.outbox);
+    outbox.finish(model.store(), &mut post::rows_restart, &mut post::rows)?;
     let mut summary = model.summary(name);
     post::in_flight(&std::mem::take(&mut summary.analysis.in_flight));
     post::keep_model(model);
@@ -155,7 +160,7 @@ async fn load(
 
 /// Byte progress, posted at most once per percent (or per 4 MiB when the size is unknown).
 #[cfg(target_arch = "wasm32")]
-struct Reporter<'a> {
+pub(crate) struct Reporter<'a> {
     post: &'a dyn Fn(&viewer::protocol::FromWorker),
     total: Option<f64>,
     last: f64,
@@ -163,6 +168,8 @@ struct Reporter<'a> {
     pushed: f64,
     /// Whether the loader was told the size of an input it holds whole.
     reserved: bool,
+    /// The rows sent to the page so far, while the rest is read.
+    outbox: outbox::Outbox,
 }
 
 /// The most JSON or text the worker holds: `trace::Loader` keeps such input whole, and
@@ -180,6 +187,7 @@ impl<'a> Reporter<'a> {
             last: -1.0,
             pushed: 0.0,
             reserved: false,
+            outbox: outbox::Outbox::default(),
         }
     }
 
@@ -205,12 +213,21 @@ impl<'a> Reporter<'a> {
         Ok(())
     }
 
-    /// Gives `bytes` to the loader, within the budget, and posts the progress; true once the
+    /// Gives `bytes` to the loader, within the budget, posts the progress and the batches of
+    /// rows it completed (the page decodes them while the worker reads on); true once the
     /// loader needs no more (the rest of a dump is tensor storage the timeline never reads).
-    fn feed(&mut self, loader: &mut trace::Loader, bytes: &[u8]) -> Result<bool, String> {
+    pub(crate) fn feed(
+        &mut self,
+        loader: &mut trace::Loader,
+        bytes: &[u8],
+    ) -> Result<bool, String> {
         loader.push(bytes).map_err(|e| e.to_string())?;
         self.budget(bytes.len() as f64, loader)?;
         self.bytes(self.pushed);
+        let outbox = &mut self.outbox;
+        loader
+            .with_rows_so_far(|store| outbox.add(store, store.len(), &mut post::rows))
+            .transpose()?;
         Ok(loader.is_done())
     }
 
@@ -232,50 +249,6 @@ impl<'a> Reporter<'a> {
         });
     }
 }
-
-/// Feeds a byte stream to the loader chunk by chunk; stops early once the value is complete.
-#[cfg(target_arch = "wasm32")]
-async fn read_stream(
-    stream: web_sys::ReadableStream,
-    loader: &mut trace::Loader<'_>,
-    report: &mut Reporter<'_>,
-) -> Result<(), String> {
-    use wasm_bindgen::JsCast;
-    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
-    let mut buf: Vec<u8> = Vec::new();
-    let mut next = reader.read();
-    loop {
-        let step = wasm_bindgen_futures::JsFuture::from(next)
-            .await
-            .map_err(|e| js_text(&e))?;
-        let done = js_sys::Reflect::get(&step, &"done".into())
-            .ok()
-            .and_then(|d| d.as_bool())
-            .unwrap_or(true);
-        if done {
-            break;
-        }
-        let chunk: js_sys::Uint8Array = js_sys::Reflect::get(&step, &"value".into())
-            .map_err(|e| js_text(&e))?
-            .unchecked_into();
-        // The next chunk is asked for before this one is parsed, so the browser reads the
-        // file while the parser works.
-        next = reader.read();
-        buf.resize(chunk.length() as usize, 0);
-        chunk.copy_to(&mut buf);
-        let fed = report.feed(loader, &buf);
-        if fed != Ok(false) {
-            // An error, or the rest is tensor storage the timeline never reads.
-            let _ = reader.cancel();
-            fed?;
-            break;
-        }
-    }
-    Ok(())
-}
-
-#[cfg(target_arch = "wasm32")]
-use viewer::worker_boot::js_text;
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {

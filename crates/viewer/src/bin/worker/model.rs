@@ -1,13 +1,12 @@
-//! The open file, as the worker holds it: the only place on the browser side that knows
-//! `trace`'s rows. The page asks through this narrow interface (row and item indices in,
-//! columns, JSON-ready structs or bytes out); behind it is `trace`'s compact row store
-//! (`trace::Loaded`), and the page and the protocol know nothing of it.
+//! The open file, as the worker holds it: with `outbox` (its rows as the page's columns), the
+//! only place on the browser side that knows `trace`'s rows. The page asks through this
+//! narrow interface (row and item indices in, JSON-ready structs or bytes out); behind it is
+//! `trace`'s compact row store (`trace::Loaded`), and the page and the protocol know nothing
+//! of it.
 
-use serde_json::Value as J;
-use timeline::{Names, Track};
 use trace::json::py_str;
 use trace::{Item, Loaded};
-use viewer::protocol::{ItemDetails, PdSegment, RowData, RowHead, Summary, HEAD_TEXT_MAX};
+use viewer::protocol::{ItemDetails, Summary};
 
 /// What `export` can write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,121 +46,25 @@ pub struct Model {
     built: Loaded,
     /// The file's size in bytes: what bounds its exports, as the CLI bounds them.
     input_bytes: u64,
-    /// Names and attempt numbers interned as rows are turned into columns (ids stay fixed
-    /// for the file, so the page's tables only grow).
-    names: Names,
-    /// The page's name id of each of the store's names, once sent.
-    name_ids: Vec<Option<u32>>,
-    attempts: Vec<i64>,
-    attempt_ids: std::collections::HashMap<i64, u32>,
 }
 
 impl Model {
     pub fn new(built: Loaded, input_bytes: u64) -> Model {
-        Model {
-            built,
-            input_bytes,
-            names: Names::default(),
-            name_ids: Vec::new(),
-            attempts: Vec::new(),
-            attempt_ids: Default::default(),
-        }
+        Model { built, input_bytes }
     }
 
-    pub fn row_count(&self) -> usize {
+    #[cfg(test)]
+    fn row_count(&self) -> usize {
         self.built.store.len()
     }
 
-    pub fn names(&self) -> &Names {
-        &self.names
-    }
-
-    pub fn attempts(&self) -> &[i64] {
-        &self.attempts
-    }
-
     fn head_of(&self, row: usize) -> Result<&trace::store::RowHead, String> {
-        self.built
-            .store
-            .heads
-            .get(row)
-            .ok_or_else(|| format!("there is no row {row} (the file has {})", self.row_count()))
+        crate::outbox::head_of(&self.built.store, row)
     }
 
-    /// Row `row`'s head (`row < row_count()`).
-    pub fn head(&self, row: usize) -> Result<RowHead, String> {
-        let r = self.head_of(row)?;
-        let text = |v: &J| cut(py_str(v));
-        Ok(RowHead {
-            row_id: r.row_id,
-            sample_index: text(&r.sample_index),
-            source: (!r.source.is_null()).then(|| text(&r.source)),
-            status: text(&r.status),
-            label: text(&r.label),
-            trace_id: text(&r.trace_id),
-            reward: r.reward.as_f64(),
-            start: r.start,
-            end: r.end,
-            duration: r.duration,
-            lane_count: r.lane_count,
-            closed_spans: r.closed_span_count,
-            open_spans: r.open_span_count,
-        })
-    }
-
-    /// Row `row`'s columns, straight from the store's columns (only `[P]`/`[D]` virtual
-    /// spans are materialised, for their phase segments), interning names and attempts.
-    pub fn track(&mut self, row: usize) -> Result<RowData, String> {
-        let range = self.head_of(row)?.items();
-        let store = &self.built.store;
-        let c = &store.cols;
-        let n = range.len();
-        let mut track = Track {
-            start: c.start[range.clone()].to_vec(),
-            end: c.display_end[range.clone()].to_vec(),
-            name: Vec::with_capacity(n),
-            // The store's kind bits are the Track's (state, PD flags): checked in tests.
-            kind: c.kind[range.clone()].to_vec(),
-            lane: c.lane[range.clone()].to_vec(),
-            depth: c.depth[range.clone()].to_vec(),
-        };
-        let mut attempt = Vec::with_capacity(n);
-        for i in range.clone() {
-            let sid = c.name[i] as usize;
-            if self.name_ids.len() <= sid {
-                self.name_ids.resize(sid + 1, None);
-            }
-            let id = match self.name_ids[sid] {
-                Some(id) => id,
-                None => {
-                    let id = self.names.intern_text(&store.names.display(c.name[i]));
-                    self.name_ids[sid] = Some(id);
-                    id
-                }
-            };
-            track.name.push(id);
-            let a = c.attempt[i];
-            let next = self.attempts.len() as u32;
-            let idx = *self.attempt_ids.entry(a).or_insert(next);
-            if idx == next {
-                self.attempts.push(a);
-            }
-            attempt.push(idx);
-        }
-        // The row's PD segments, kept by the store (`trace::store::PdIndex`), by position
-        // in the row.
-        let segs = &store.pd;
-        let first = range.start as u32;
-        let pd = segs
-            .segments_of(range)
-            .map(|k| PdSegment {
-                item: segs.item[k] - first,
-                phase: segs.phase[k],
-                t0: segs.t0[k],
-                t1: segs.t1[k],
-            })
-            .collect();
-        Ok(RowData { track, attempt, pd })
+    /// The finished rows, for the rows still to be sent.
+    pub fn store(&self) -> &trace::store::Store {
+        &self.built.store
     }
 
     /// Everything about item `item` of row `row`.
@@ -263,21 +166,10 @@ impl Model {
     }
 }
 
-/// A head text, cut to [`HEAD_TEXT_MAX`] characters.
-fn cut(mut s: String) -> String {
-    if let Some((at, _)) = s.char_indices().nth(HEAD_TEXT_MAX) {
-        s.truncate(at);
-        s.push('…');
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    use timeline::PD_PHASES;
-    use viewer::protocol::{decode_batch, BatchWriter, Tables};
+    use serde_json::Value as J;
 
     fn fixture(name: &str) -> Loaded {
         let path = format!(
@@ -286,110 +178,6 @@ mod tests {
         );
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         trace::load(&bytes, &trace::LoadOptions::new(name, 0.0)).expect("fixture loads")
-    }
-
-    /// Every fixture's rows go through batches (several per file: a small batch size is
-    /// forced by the item cap on the larger ones) and come out as the columns
-    /// `Track::from_row` makes of the rows themselves, with the same names and attempts.
-    #[test]
-    fn batches_carry_every_row_as_its_columns() {
-        for name in [
-            "basic_0.pt",
-            "pd_1.pt",
-            "agent_2.pt",
-            "pdflat_5.pt",
-            "edge_9.pt",
-        ] {
-            let built = fixture(name);
-            let rows = built.clone().materialize().cache.rows;
-            let mut model = Model::new(built, 1 << 20);
-            let mut writer = BatchWriter::default();
-            let mut page = Tables::default();
-            let (mut heads, mut data) = (Vec::new(), Vec::new());
-            let mut flush = |writer: &mut BatchWriter, model: &Model| {
-                if let Some((h, c)) = writer.take(model.names(), model.attempts()) {
-                    // Through JSON, as the head travels.
-                    let text = serde_json::to_string(&h).expect("head serialises");
-                    let h = viewer::protocol::decode_head(&text).expect("head decodes");
-                    let (hs, ds) = decode_batch(h, c, heads.len(), &mut page).expect("decodes");
-                    heads.extend(hs);
-                    data.extend(ds);
-                }
-            };
-            for r in 0..model.row_count() {
-                if writer.is_full() {
-                    flush(&mut writer, &model);
-                }
-                let tables = (model.names().len(), model.attempts().len());
-                let d = model.track(r).expect("row");
-                let h = model.head(r).expect("head");
-                writer.push(r, h, &d, tables);
-            }
-            flush(&mut writer, &model);
-            assert_eq!(data.len(), rows.len(), "{name}");
-            let mut names = Names::default();
-            for (i, row) in rows.iter().enumerate() {
-                let want = Track::from_row(row, &mut names);
-                let got = &data[i].track;
-                assert_eq!(got.start, want.start, "{name} row {i}");
-                // Bit for bit: an end that is NaN on one side only is a span not drawn.
-                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                assert_eq!(bits(&got.end), bits(&want.end), "{name} row {i}");
-                assert_eq!(got.kind, want.kind, "{name} row {i}");
-                assert_eq!(got.lane, want.lane, "{name} row {i}");
-                assert_eq!(got.depth, want.depth, "{name} row {i}");
-                for (a, b) in got.name.iter().zip(&want.name) {
-                    assert_eq!(page.names.text(*a), names.text(*b), "{name} row {i}");
-                }
-                for (j, item) in row.items.iter().enumerate() {
-                    assert_eq!(page.attempts[data[i].attempt[j] as usize], item.attempt());
-                    let want = timeline::pd_segments(item);
-                    let got: Vec<_> = data[i].pd.iter().filter(|s| s.item == j as u32).collect();
-                    assert_eq!(got.len(), want.len(), "{name} row {i} item {j}");
-                    for (g, w) in got.iter().zip(&want) {
-                        assert_eq!((g.t0, g.t1), (w.0, w.1), "{name} row {i} item {j}");
-                        assert_eq!(PD_PHASES[g.phase as usize].2, w.2);
-                    }
-                }
-                assert_eq!(heads[i].row_id, row.row_id);
-                assert_eq!(heads[i].start.to_bits(), row.start.to_bits());
-            }
-            // The legend's phases: every span's name and end-attr keys, looked at one by one.
-            let mut want = Vec::new();
-            for row in &rows {
-                for item in &row.items {
-                    if let Item::Span(sp) = item {
-                        let keys = sp
-                            .attrs
-                            .end_attrs
-                            .as_object()
-                            .into_iter()
-                            .flat_map(|m| m.keys());
-                        let name = match &sp.name {
-                            J::String(s) => s.clone(),
-                            v => v.to_string(),
-                        };
-                        for k in keys.map(String::as_str).chain([name.as_str()]) {
-                            if let Some(p) = timeline::pd_phase(k) {
-                                want.push(PD_PHASES.iter().position(|x| x.0 == p.0).unwrap());
-                            }
-                        }
-                    }
-                }
-            }
-            want.sort_unstable();
-            want.dedup();
-            assert_eq!(model.summary(name).pd_phases, want, "{name}");
-            if name == "pd_1.pt" || name == "pdflat_5.pt" {
-                assert!(!want.is_empty(), "{name}");
-            }
-            if name == "pdflat_5.pt" {
-                assert!(
-                    data.iter().any(|d| !d.pd.is_empty()),
-                    "[P]/[D] segments travel"
-                );
-            }
-        }
     }
 
     #[test]
@@ -473,14 +261,5 @@ mod tests {
         assert_eq!(Format::parse("chrome"), Some(Format::Chrome));
         assert_eq!(Format::parse("cache"), Some(Format::Cache));
         assert_eq!(Format::parse("pdf"), None);
-    }
-
-    #[test]
-    fn head_texts_are_cut() {
-        let long = "x".repeat(HEAD_TEXT_MAX * 3);
-        let c = cut(long);
-        assert_eq!(c.chars().count(), HEAD_TEXT_MAX + 1);
-        assert!(c.ends_with('…'));
-        assert_eq!(cut("short".into()), "short");
     }
 }

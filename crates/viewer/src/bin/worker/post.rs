@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 
 use js_sys::{Array, ArrayBuffer, Object, Reflect};
-use viewer::protocol::{to_text, BatchWriter, Columns, FromWorker};
+use viewer::protocol::{to_text, BatchHead, Columns, FromWorker};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::model::{Format, Model};
@@ -81,31 +81,24 @@ pub fn in_flight(steps: &[(f64, u32)]) {
     let _ = scope().post_message_with_transfer(&msg, &Array::of2(&t, &n));
 }
 
-/// Sends every row of `model` in batches, in order.
-pub fn rows(model: &mut Model) -> Result<(), String> {
-    let mut writer = BatchWriter::default();
-    let flush = |writer: &mut BatchWriter, model: &Model| -> Result<(), String> {
-        if let Some((head, cols)) = writer.take(model.names(), model.attempts()) {
-            let json = serde_json::to_string(&head).map_err(|e| {
-                format!(
-                    "a batch of {} rows cannot be sent to the page: {e}",
-                    head.heads.len()
-                )
-            })?;
-            batch(&json, &cols);
-        }
-        Ok(())
-    };
-    for r in 0..model.row_count() {
-        if writer.is_full() {
-            flush(&mut writer, model)?;
-        }
-        let tables = (model.names().len(), model.attempts().len());
-        let data = model.track(r)?;
-        let head = model.head(r)?;
-        writer.push(r, head, &data, tables);
-    }
-    flush(&mut writer, model)
+/// Posts a batch of rows (see `outbox`).
+pub fn rows(head: BatchHead, cols: Columns) -> Result<(), String> {
+    let json = serde_json::to_string(&head).map_err(|e| {
+        format!(
+            "a batch of {} rows cannot be sent to the page: {e}",
+            head.heads.len()
+        )
+    })?;
+    batch(&json, &cols);
+    Ok(())
+}
+
+/// Tells the page to drop the rows sent so far: they are not the finished file's (see
+/// `outbox`).
+pub fn rows_restart() {
+    let msg = Object::new();
+    set(&msg, "kind", &"rows_restart".into());
+    let _ = scope().post_message(&msg);
 }
 
 /// The test hook's undecodable batch: its offsets claim items its columns do not have.
