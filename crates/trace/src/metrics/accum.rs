@@ -13,7 +13,7 @@ use serde_json::Value as J;
 
 use super::activity::{in_flight_of_edges, span_seconds, token_ends, tokens_rate_of};
 use super::groups::{group_facts, group_stats, zero_std_counts};
-use super::requests::{finite_number, request_attrs};
+use super::requests::{finite_number, pd_values, request_attrs};
 use super::summary::{count_sorted, histogram, stats};
 use super::{analyze_health, Analysis, SampleFacts, SlowSample, Thresholds};
 use crate::json::py_str;
@@ -46,10 +46,11 @@ pub struct Analyzer {
 
 impl Analyzer {
     pub fn add_row(&mut self, row: &Row) {
-        for attrs in request_attrs(std::slice::from_ref(row)) {
+        let pd = pd_values(row);
+        for attrs in request_attrs(row, &pd) {
             self.requests += 1;
             for (metric, key) in &REQUEST_PERF_FIELDS {
-                if let Some(x) = finite_number(attrs.get(*key)) {
+                if let Some(x) = finite_number(attrs.get(key)) {
                     if !self.by_metric.contains_key(metric) {
                         self.order.push(metric);
                     }

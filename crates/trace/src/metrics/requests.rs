@@ -8,12 +8,55 @@ use serde_json::{Map, Value as J};
 
 use crate::model::{Item, Row, State};
 
+/// One request's attributes: its own, and the `pd_*` values its PD items add where its own
+/// lack them (borrowed: a million-span dump has hundreds of thousands of requests).
+#[derive(Debug, Clone, Copy)]
+pub struct RequestAttrs<'a> {
+    own: &'a Map<String, J>,
+    pd: Option<&'a Map<String, J>>,
+}
+
+impl<'a> RequestAttrs<'a> {
+    pub fn get(&self, key: &str) -> Option<&'a J> {
+        self.own.get(key).or_else(|| self.pd?.get(key))
+    }
+}
+
 /// Attributes of each request: every `sglang_generate` end (closed span or orphan end), with
 /// `pd_*` values from its `sglang_pd_*` descendants and `sglang_pd_summary` added where the
-/// request's own attrs lack them.
-pub fn request_attrs(rows: &[Row]) -> Vec<Map<String, J>> {
+/// request's own attrs lack them. `pd` holds those values, by request, for the result to
+/// borrow (see [`pd_values`]).
+pub fn request_attrs<'a>(
+    row: &'a Row,
+    pd: &'a HashMap<String, Map<String, J>>,
+) -> Vec<RequestAttrs<'a>> {
     let mut out = Vec::new();
-    for row in rows {
+    for it in &row.items {
+        // The name first: most spans are not requests, and it is the cheaper test.
+        if it.name().as_str() != Some("sglang_generate") {
+            continue;
+        }
+        let (attrs, span_id) = match it {
+            Item::Span(s) if s.state == State::ClosedSpan && s.pd_virtual_role().is_none() => {
+                (&s.attrs.end_attrs, &s.span_id)
+            }
+            Item::OrphanEnd(p) => (&p.attrs, &p.span_id),
+            _ => continue,
+        };
+        let Some(own) = attrs.as_object() else {
+            continue;
+        };
+        let pd = span_id.as_str().and_then(|id| pd.get(id));
+        out.push(RequestAttrs { own, pd });
+    }
+    out
+}
+
+/// The `pd_*` values of `row`'s `sglang_pd_*` items, by the request (span id) they belong to;
+/// the first of each key wins. Empty for a row without PD items.
+pub fn pd_values(row: &Row) -> HashMap<String, Map<String, J>> {
+    let mut pd: HashMap<String, Map<String, J>> = HashMap::new();
+    {
         let is_pd = |it: &Item| {
             matches!(it, Item::Span(_) | Item::Event(_))
                 && it
@@ -21,14 +64,15 @@ pub fn request_attrs(rows: &[Row]) -> Vec<Map<String, J>> {
                     .as_str()
                     .is_some_and(|n| n.starts_with("sglang_pd_"))
         };
-        // Spans by id, only for rows with PD child items (the walk below needs them).
+        if !row.items.iter().any(is_pd) {
+            return pd;
+        }
+        // Spans by id (the walk below needs them).
         let mut by_span: HashMap<&str, &Item> = HashMap::new();
-        if row.items.iter().any(is_pd) {
-            for it in &row.items {
-                if let Item::Span(s) = it {
-                    if let J::String(id) = &s.span_id {
-                        by_span.insert(id, it);
-                    }
+        for it in &row.items {
+            if let Item::Span(s) = it {
+                if let J::String(id) = &s.span_id {
+                    by_span.insert(id, it);
                 }
             }
         }
@@ -47,18 +91,21 @@ pub fn request_attrs(rows: &[Row]) -> Vec<Map<String, J>> {
             }
             None
         };
-        let mut pd: HashMap<String, Map<String, J>> = HashMap::new();
         for it in &row.items {
-            let (name, attrs, anchor) = match it {
-                Item::Span(s) if s.state == State::ClosedSpan && s.pd_virtual_role().is_none() => {
-                    (s.name.as_str(), &s.attrs.end_attrs, &s.span_id)
-                }
-                Item::Event(p) => (p.name.as_str(), &p.attrs, &p.parent_span_id),
-                _ => continue,
-            };
-            if !name.is_some_and(|n| n.starts_with("sglang_pd_")) {
+            if !it
+                .name()
+                .as_str()
+                .is_some_and(|n| n.starts_with("sglang_pd_"))
+            {
                 continue;
             }
+            let (attrs, anchor) = match it {
+                Item::Span(s) if s.state == State::ClosedSpan && s.pd_virtual_role().is_none() => {
+                    (&s.attrs.end_attrs, &s.span_id)
+                }
+                Item::Event(p) => (&p.attrs, &p.parent_span_id),
+                _ => continue,
+            };
             let (Some(req), Some(attrs)) = (request_of(anchor), attrs.as_object()) else {
                 continue;
             };
@@ -69,32 +116,8 @@ pub fn request_attrs(rows: &[Row]) -> Vec<Map<String, J>> {
                 }
             }
         }
-        for it in &row.items {
-            let (attrs, span_id) = match it {
-                Item::Span(s) if s.state == State::ClosedSpan && s.pd_virtual_role().is_none() => {
-                    (&s.attrs.end_attrs, &s.span_id)
-                }
-                Item::OrphanEnd(p) => (&p.attrs, &p.span_id),
-                _ => continue,
-            };
-            if it.name().as_str() != Some("sglang_generate") {
-                continue;
-            }
-            let Some(own) = attrs.as_object() else {
-                continue;
-            };
-            let mut merged = own.clone();
-            if let Some(extra) = span_id.as_str().and_then(|id| pd.get(id)) {
-                for (k, v) in extra {
-                    if !merged.contains_key(k) {
-                        merged.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-            out.push(merged);
-        }
     }
-    out
+    pd
 }
 
 /// slime's `add_value`: a finite int or float, bools excluded.
