@@ -177,10 +177,12 @@ impl<'a> Loader<'a> {
 
     /// Runs `f` on the rows of a dump built so far, in their final order (rows are only ever
     /// added at the end), so a caller can send them on while the rest is read. `None` before
-    /// the input is known to be a dump, for other inputs, and natively, where the rows are
-    /// stored on a thread of their own. The finished file's rows begin with these unless the
-    /// build starts over at the end (a pickle that names another sample list last): then
-    /// [`Loaded::store`]'s [`id`](crate::store::Store::id) is not the one `f` saw.
+    /// the input is known to be a dump, for other inputs (they are built at the end), and
+    /// while a store thread holds the rows (natively, unless no thread could be started).
+    /// The build can start a new store, whose rows are then the ones that count: while
+    /// reading, when a legacy file's first pickle turns out to be its magic number, and at the
+    /// end, when the file names another sample list (a pickle that sets `samples` twice).
+    /// A caller tells by [`Store::id`](crate::store::Store::id), here and in [`Loaded::store`].
     pub fn with_rows_so_far<R>(&self, f: impl FnOnce(&crate::store::Store) -> R) -> Option<R> {
         match &self.state {
             State::Dump(_, driver) => driver.borrow().store_so_far().map(f),

@@ -186,6 +186,8 @@ impl Client {
             Ok(FromWorker::Pong) => {}
             Ok(FromWorker::Series { series }) => self.series(series),
             Ok(FromWorker::Error { message }) => {
+                // Rows sent before the failure: nothing will complete them.
+                self.incoming.set_value(Incoming::default());
                 st.error.set(Some(message));
                 st.progress.set(None);
                 // The previous view, if any, stays.
@@ -294,7 +296,6 @@ impl Client {
     /// A load that cannot go on (an undecodable message): stop it, say why.
     fn stop_load(&self, e: String) {
         self.stop();
-        self.incoming.set_value(Incoming::default());
         let name = self.current.get_value();
         self.handle(Err(if name.is_empty() {
             e
@@ -426,11 +427,12 @@ impl Client {
         if let Some(w) = self.worker.get_value() {
             w.terminate();
         }
-        // Whatever the stopped worker still says is ignored.
+        // Whatever the stopped worker still says is ignored, and the rows it sent go.
         self.generation.update_value(|g| *g = g.wrapping_add(1));
         self.worker.set_value(None);
         self.pending.set_value(None);
         self.pending_test.set_value(None);
+        self.incoming.set_value(Incoming::default());
     }
 
     /// The loader finished a file: it becomes the model worker, the old one ends.
@@ -449,8 +451,10 @@ impl Client {
 
     pub fn send(&self, req: Request) {
         let st = self.st;
-        // A second file replaces the first: stop a worker that is still busy.
-        if st.phase.get_untracked() == Phase::Loading {
+        // A second file replaces the first: stop a worker that is still busy (also when the
+        // page shows an error meanwhile, such as an embedder's bad `open` message: the two
+        // loads' rows would mix).
+        if st.phase.get_untracked() == Phase::Loading || !self.current.get_value().is_empty() {
             self.stop();
         }
         if self.start().is_none() {

@@ -13,7 +13,7 @@ use serde_json::Value as J;
 
 use super::activity::{in_flight_of_edges, span_seconds, token_ends, tokens_rate_of};
 use super::groups::{group_facts, group_stats, zero_std_counts};
-use super::requests::{finite_number, pd_values, request_attrs};
+use super::requests::{finite_number, request_attrs, request_pd_values};
 use super::summary::{count_sorted, histogram, stats};
 use super::{analyze_health, Analysis, SampleFacts, SlowSample, Thresholds};
 use crate::json::py_str;
@@ -46,7 +46,7 @@ pub struct Analyzer {
 
 impl Analyzer {
     pub fn add_row(&mut self, row: &Row) {
-        let pd = pd_values(row);
+        let pd = request_pd_values(row);
         for attrs in request_attrs(row, &pd) {
             self.requests += 1;
             for (metric, key) in &REQUEST_PERF_FIELDS {

@@ -40,7 +40,7 @@ pub use facts::{facts_from_rows, sample_fact, sample_facts, SampleFacts};
 pub(crate) use groups::py_round1;
 pub use groups::Group;
 pub use health::{analyze_health, Health, Thresholds};
-pub use requests::{pd_values, request_attrs, RequestAttrs};
+pub use requests::{request_attrs, request_pd_values, RequestAttrs};
 pub use summary::{histogram, percentile, stats, Stats};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -112,8 +112,7 @@ pub struct Store {
     pub keys: Interner,
     /// The PD phases spans name and the segments of PD virtual spans (`pd.rs`).
     pub pd: PdIndex,
-    /// Tells this store from every other one made in this process, not from its clones
-    /// ([`Store::id`]).
+    /// Tells this store from every other one made in this process ([`Store::id`]).
     id: u64,
 }
 
@@ -206,9 +205,10 @@ impl Store {
         self.heads.len()
     }
 
-    /// Which store this is: equal only for a store and its clones. A caller that sent rows
-    /// while they were built ([`crate::Loader::with_rows_so_far`]) knows by it whether the
-    /// finished file's rows are those (the build starts a new store when it starts over).
+    /// Which store this is (the object, not its content): every store made or read back has
+    /// its own, which its clones keep. A caller that sent rows while they were built
+    /// ([`crate::Loader::with_rows_so_far`]) knows by it whether the finished file's rows are
+    /// those (the build starts a new store when it starts over).
     pub fn id(&self) -> u64 {
         self.id
     }

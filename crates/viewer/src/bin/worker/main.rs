@@ -158,12 +158,15 @@ async fn load(
     })
 }
 
-/// Byte progress, posted at most once per percent (or per 4 MiB when the size is unknown).
+/// Byte progress, posted at most once per percent (or per 4 MiB when the size is unknown) and
+/// per [`PROGRESS_EVERY_MS`]; the last bytes always.
 #[cfg(target_arch = "wasm32")]
 pub(crate) struct Reporter<'a> {
     post: &'a dyn Fn(&viewer::protocol::FromWorker),
     total: Option<f64>,
     last: f64,
+    /// When (`Date.now()`) progress was last posted.
+    last_at: f64,
     /// How many bytes were pushed.
     pushed: f64,
     /// Whether the loader was told the size of an input it holds whole.
@@ -171,6 +174,11 @@ pub(crate) struct Reporter<'a> {
     /// The rows sent to the page so far, while the rest is read.
     outbox: outbox::Outbox,
 }
+
+/// Progress goes to the page at most this often (ms): each message costs the worker a post and
+/// the page a render, and a fast read would send a hundred in a second.
+#[cfg(target_arch = "wasm32")]
+const PROGRESS_EVERY_MS: f64 = 100.0;
 
 /// The most JSON or text the worker holds: `trace::Loader` keeps such input whole, and
 /// parsing makes a `serde_json::Value` several times its size, all in a 4 GB wasm heap.
@@ -185,6 +193,7 @@ impl<'a> Reporter<'a> {
             post,
             total: None,
             last: -1.0,
+            last_at: f64::NEG_INFINITY,
             pushed: 0.0,
             reserved: false,
             outbox: outbox::Outbox::default(),
@@ -226,7 +235,9 @@ impl<'a> Reporter<'a> {
         self.bytes(self.pushed);
         let outbox = &mut self.outbox;
         loader
-            .with_rows_so_far(|store| outbox.add(store, store.len(), &mut post::rows))
+            .with_rows_so_far(|store| {
+                outbox.add(store, store.len(), &mut post::rows_restart, &mut post::rows)
+            })
             .transpose()?;
         Ok(loader.is_done())
     }
@@ -235,10 +246,14 @@ impl<'a> Reporter<'a> {
         let step = self
             .total
             .map_or(4.0 * 1048576.0, |t| (t / 100.0).max(65536.0));
-        if done - self.last < step && Some(done) != self.total {
+        let now = js_sys::Date::now();
+        if (done - self.last < step || now - self.last_at < PROGRESS_EVERY_MS)
+            && Some(done) != self.total
+        {
             return;
         }
         self.last = done;
+        self.last_at = now;
         (self.post)(&viewer::protocol::FromWorker::Progress {
             stage: match self.total {
                 Some(t) => format!("reading {:.1} of {:.1} MB", done / 1e6, t / 1e6),

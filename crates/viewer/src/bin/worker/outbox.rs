@@ -2,9 +2,10 @@
 //! columns, in order, while the load is still building the rest (the page decodes one batch
 //! while the worker reads on), with the names and attempt numbers they introduce.
 //!
-//! Rows sent early are the finished file's first rows, unless the file names another sample
-//! list at its end (a pickle that sets `samples` twice: `trace` then builds a new store from
-//! the tree). [`Outbox::finish`] tells by the store's id, and starts the page over then.
+//! Rows sent early are the finished file's first rows unless `trace` starts a new store: at the
+//! end, when the file names another sample list (a pickle that sets `samples` twice), or
+//! while reading, when a legacy file's first pickle turns out to be its magic number. The
+//! outbox tells by the store's id, and starts the page over then.
 
 use std::collections::HashMap;
 
@@ -36,22 +37,28 @@ pub struct Outbox {
     from: Option<u64>,
 }
 
-/// How [`Outbox::finish`] went.
+/// How [`Outbox::add`] or [`Outbox::finish`] went.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Finished {
-    /// The rows sent early were the finished store's first rows; the rest followed.
+    /// The rows sent before are this store's first rows: the rest follow them.
     Continued,
-    /// They were not: the page was told to drop them, and every row was sent again.
+    /// They were another store's: the page was told to drop them, and this store's rows are
+    /// sent from the first.
     Restarted,
 }
 
 impl Outbox {
     /// Sends the rows of `store` up to `upto` not sent yet, in full batches (the last,
-    /// part-full one waits for more rows).
-    pub fn add(&mut self, store: &Store, upto: usize, post: &mut Post) -> Result<(), String> {
-        if *self.from.get_or_insert(store.id()) != store.id() {
-            return Err("internal: rows of two files were sent as one".into());
-        }
+    /// part-full one waits for more rows). If `store` is not the store the rows sent so far
+    /// came from, `restart` tells the page to drop them first.
+    pub fn add(
+        &mut self,
+        store: &Store,
+        upto: usize,
+        restart: &mut dyn FnMut(),
+        post: &mut Post,
+    ) -> Result<Finished, String> {
+        let how = self.follow(store, restart);
         for r in self.sent..upto.min(store.len()) {
             if self.writer.is_full() {
                 self.flush(post)?;
@@ -65,25 +72,38 @@ impl Outbox {
         if self.writer.is_full() {
             self.flush(post)?;
         }
-        Ok(())
+        Ok(how)
     }
 
-    /// Sends the rest of the finished `store`. If it is not the store the rows sent so far
-    /// came from, `restart` tells the page to drop them first and every row is sent again.
+    /// Rows from `store` from now on: if the rows sent so far are another store's, the page
+    /// is told to drop them and the outbox starts over.
+    fn follow(&mut self, store: &Store, restart: &mut dyn FnMut()) -> Finished {
+        match self.from {
+            Some(id) if id != store.id() => {
+                let sent = self.sent > 0;
+                *self = Outbox::default();
+                self.from = Some(store.id());
+                if sent {
+                    restart();
+                    return Finished::Restarted;
+                }
+                Finished::Continued
+            }
+            _ => {
+                self.from = Some(store.id());
+                Finished::Continued
+            }
+        }
+    }
+
+    /// Sends the rest of the finished `store` (as [`Outbox::add`], then the last batch).
     pub fn finish(
         &mut self,
         store: &Store,
         restart: &mut dyn FnMut(),
         post: &mut Post,
     ) -> Result<Finished, String> {
-        let how = if self.from.is_none_or(|id| id == store.id()) {
-            Finished::Continued
-        } else {
-            *self = Outbox::default();
-            restart();
-            Finished::Restarted
-        };
-        self.add(store, store.len(), post)?;
+        let how = self.add(store, store.len(), restart, post)?;
         self.flush(post)?;
         Ok(how)
     }
@@ -257,7 +277,8 @@ mod tests {
             let mut outbox = Outbox::default();
             let mut post = |h, c| page.borrow_mut().take(h, c);
             for upto in 0..=built.store.len() {
-                outbox.add(&built.store, upto, &mut post).expect("sent");
+                let how = outbox.add(&built.store, upto, &mut || panic!("restarted"), &mut post);
+                assert_eq!(how, Ok(Finished::Continued));
             }
             let how = outbox.finish(&built.store, &mut || panic!("restarted"), &mut post);
             assert_eq!(how, Ok(Finished::Continued));
@@ -356,7 +377,8 @@ mod tests {
                 let restarts = RefCell::new(0);
                 let mut outbox = Outbox::default();
                 let mut post = |h, c| page.borrow_mut().take(h, c);
-                outbox.add(sent, upto, &mut post).expect("sent");
+                let how = outbox.add(sent, upto, &mut || panic!("restarted"), &mut post);
+                assert_eq!(how, Ok(Finished::Continued));
                 let mut restart = || {
                     *restarts.borrow_mut() += 1;
                     *page.borrow_mut() = Page::default();
@@ -373,9 +395,51 @@ mod tests {
         let page = RefCell::new(Page::default());
         let mut outbox = Outbox::default();
         let mut post = |h, c| page.borrow_mut().take(h, c);
-        outbox.add(&a, 2, &mut post).expect("sent");
+        let how = outbox.add(&a, 2, &mut || panic!("restarted"), &mut post);
+        assert_eq!(how, Ok(Finished::Continued));
         let how = outbox.finish(&a, &mut || panic!("restarted"), &mut post);
         assert_eq!(how, Ok(Finished::Continued));
         assert_eq!(page.into_inner().heads, sent_whole(&a).heads);
+    }
+
+    /// A new store while reading (a legacy file whose first pickle turns out to be its magic
+    /// number): rows sent from the old one are dropped as soon as the new one is seen; a new
+    /// store before any row was sent needs no restart.
+    #[test]
+    fn a_new_store_while_reading_starts_the_page_over() {
+        let (a, b) = (fixture("agent_2.pt").store, fixture("pd_1.pt").store);
+        let page = RefCell::new(Page::default());
+        let restarts = RefCell::new(0);
+        let mut outbox = Outbox::default();
+        let mut post = |h, c| page.borrow_mut().take(h, c);
+        let mut restart = || {
+            *restarts.borrow_mut() += 1;
+            *page.borrow_mut() = Page::default();
+        };
+        assert_eq!(
+            outbox.add(&a, 0, &mut restart, &mut post),
+            Ok(Finished::Continued)
+        );
+        // Nothing sent from `a` yet: `b` is simply followed.
+        assert_eq!(
+            outbox.add(&b, 1, &mut restart, &mut post),
+            Ok(Finished::Continued)
+        );
+        assert_eq!(
+            outbox.add(&a, a.len(), &mut restart, &mut post),
+            Ok(Finished::Restarted)
+        );
+        assert_eq!(
+            outbox.add(&b, 2, &mut restart, &mut post),
+            Ok(Finished::Restarted)
+        );
+        assert_eq!(
+            outbox.finish(&b, &mut restart, &mut post),
+            Ok(Finished::Continued)
+        );
+        assert_eq!(restarts.into_inner(), 2);
+        let (got, want) = (page.into_inner(), sent_whole(&b));
+        assert_eq!(got.heads, want.heads);
+        assert_eq!(got.data, want.data);
     }
 }

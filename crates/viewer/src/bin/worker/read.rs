@@ -9,13 +9,15 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::Reporter;
 
-/// The buffer a byte stream is read into ([`stream`]): a mebibyte read about twice as fast as
-/// 64 KiB in Chromium (measured on the 295 MB benchmark dump).
+/// The buffer a byte stream is read into ([`stream`]). Reading the 295 MB benchmark dump in a
+/// worker took 0.21–0.27 s this way against 0.40–0.57 s with the default reader in Chromium
+/// 156, and 0.23–0.25 s against 0.43–0.93 s in Firefox ESR 153 (both read `File` streams
+/// as byte streams).
 const BYTES_AT_ONCE: u32 = 1 << 20;
 
-/// Feeds `stream` to the loader. A byte stream (a `File`'s, a download's body in Chromium) is
-/// read into one buffer of ours, reused for every read; any other stream chunk by chunk, as
-/// it makes them (a new buffer each).
+/// Feeds `stream` to the loader. A byte stream (a `File`'s; a download's body where the
+/// browser makes it one) is read into one buffer of ours, reused for every read; any other
+/// stream chunk by chunk, as it makes them (a new buffer each).
 pub async fn stream(
     stream: web_sys::ReadableStream,
     loader: &mut trace::Loader<'_>,
