@@ -13,6 +13,9 @@ mod post;
 #[cfg(target_arch = "wasm32")]
 mod read;
 
+#[cfg(test)]
+mod fixtures;
+
 #[cfg(target_arch = "wasm32")]
 fn main() {
     use viewer::protocol::{to_text, FromWorker};

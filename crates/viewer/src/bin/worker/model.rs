@@ -169,16 +169,8 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::fixture;
     use serde_json::Value as J;
-
-    fn fixture(name: &str) -> Loaded {
-        let path = format!(
-            "{}/../../tests/fixtures/slime/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        trace::load(&bytes, &trace::LoadOptions::new(name, 0.0)).expect("fixture loads")
-    }
 
     #[test]
     fn details_name_the_item_and_bad_indices_are_errors() {

@@ -212,18 +212,10 @@ mod tests {
     use std::cell::RefCell;
 
     use super::*;
+    use crate::fixtures::fixture;
     use timeline::PD_PHASES;
-    use trace::{Item, Loaded};
+    use trace::Item;
     use viewer::protocol::{decode_batch, decode_head, Tables};
-
-    fn fixture(name: &str) -> Loaded {
-        let path = format!(
-            "{}/../../tests/fixtures/slime/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        trace::load(&bytes, &trace::LoadOptions::new(name, 0.0)).expect("fixture loads")
-    }
 
     /// What the page makes of the batches (`worker_client`): checked, decoded, appended.
     #[derive(Default)]

@@ -23,9 +23,54 @@ pub async fn stream(
     loader: &mut trace::Loader<'_>,
     report: &mut Reporter<'_>,
 ) -> Result<(), String> {
-    match web_sys::ReadableStreamByobReader::new(&stream) {
-        Ok(reader) => bytes(reader, loader, report).await,
-        Err(_) => chunks(stream, loader, report).await,
+    let reader = match web_sys::ReadableStreamByobReader::new(&stream) {
+        Ok(r) => Reader::Bytes(r),
+        Err(_) => Reader::Chunks(stream.get_reader().unchecked_into()),
+    };
+    let mut buf: Vec<u8> = Vec::new();
+    let mut next = reader.read(None);
+    while let Some(chunk) = step(next).await? {
+        buf.resize(chunk.length() as usize, 0);
+        chunk.copy_to(&mut buf);
+        next = reader.read(Some(&chunk));
+        let fed = report.feed(loader, &buf);
+        if fed != Ok(false) {
+            // An error, or the rest is tensor storage the timeline never reads.
+            let _ = reader.cancel();
+            fed?;
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// A byte stream's reader, which reads into a buffer it is given, or any stream's.
+enum Reader {
+    Bytes(web_sys::ReadableStreamByobReader),
+    Chunks(web_sys::ReadableStreamDefaultReader),
+}
+
+impl Reader {
+    /// The next read. A byte stream's read moves the buffer it is given, and the buffer comes
+    /// back with the bytes (`last`): the next read goes into it, once they are copied out.
+    fn read(&self, last: Option<&Uint8Array>) -> js_sys::Promise {
+        match self {
+            Reader::Bytes(r) => {
+                let view = match last {
+                    Some(bytes) => Uint8Array::new(&bytes.buffer()),
+                    None => Uint8Array::new_with_length(BYTES_AT_ONCE),
+                };
+                r.read_with_array_buffer_view(&view)
+            }
+            Reader::Chunks(r) => r.read(),
+        }
+    }
+
+    fn cancel(&self) -> js_sys::Promise {
+        match self {
+            Reader::Bytes(r) => r.cancel(),
+            Reader::Chunks(r) => r.cancel(),
+        }
     }
 }
 
@@ -41,54 +86,4 @@ async fn step(read: js_sys::Promise) -> Result<Option<Uint8Array>, String> {
     }
     let value = Reflect::get(&step, &"value".into()).map_err(|e| js_text(&e))?;
     Ok(Some(value.unchecked_into()))
-}
-
-/// A byte stream, read into one buffer that goes back and forth.
-async fn bytes(
-    reader: web_sys::ReadableStreamByobReader,
-    loader: &mut trace::Loader<'_>,
-    report: &mut Reporter<'_>,
-) -> Result<(), String> {
-    let mut buf: Vec<u8> = Vec::new();
-    let view = Uint8Array::new_with_length(BYTES_AT_ONCE);
-    let mut next = reader.read_with_array_buffer_view(&view);
-    while let Some(chunk) = step(next).await? {
-        buf.resize(chunk.length() as usize, 0);
-        chunk.copy_to(&mut buf);
-        // The buffer came back with the bytes (a read moves it): the next read goes into it,
-        // now that they are copied out.
-        let view = Uint8Array::new(&chunk.buffer());
-        next = reader.read_with_array_buffer_view(&view);
-        let fed = report.feed(loader, &buf);
-        if fed != Ok(false) {
-            // An error, or the rest is tensor storage the timeline never reads.
-            let _ = reader.cancel();
-            fed?;
-            break;
-        }
-    }
-    Ok(())
-}
-
-/// Any stream, a new buffer of its own making each read.
-async fn chunks(
-    stream: web_sys::ReadableStream,
-    loader: &mut trace::Loader<'_>,
-    report: &mut Reporter<'_>,
-) -> Result<(), String> {
-    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
-    let mut buf: Vec<u8> = Vec::new();
-    let mut next = reader.read();
-    while let Some(chunk) = step(next).await? {
-        next = reader.read();
-        buf.resize(chunk.length() as usize, 0);
-        chunk.copy_to(&mut buf);
-        let fed = report.feed(loader, &buf);
-        if fed != Ok(false) {
-            let _ = reader.cancel();
-            fed?;
-            break;
-        }
-    }
-    Ok(())
 }
