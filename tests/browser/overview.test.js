@@ -1,6 +1,6 @@
 // Overview first at scale: a 512-sample dump opens with every sample on screen as a strip,
 // beside a minimap of the whole rollout; a click on the minimap moves the view; zooming in
-// grows the strips back into rows. Details of a selected item come from the worker.
+// grows the strips into rows and zooming out shrinks them back. Details of a selected item come from the worker.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -127,8 +127,23 @@ eachBrowser((env) => {
     const canvas = page.locator("canvas[data-testid=timeline]");
     await canvas.click({ position: { x: 5, y: 5 } });
     // Each W zooms 1.25×: strips of ≈1.7 px reach a 16 px lane within ten presses.
-    for (let i = 0; i < 12 && (await page.locator("[data-testid=overview]").count()) > 0; i++) await page.keyboard.press("w");
+    let presses = 0;
+    for (; presses < 12 && (await page.locator("[data-testid=overview]").count()) > 0; presses++) await page.keyboard.press("w");
     assert.equal(await page.locator("[data-testid=overview]").count(), 0, "the overview ended");
+    // Zooming out as far undoes it: the overview is back, every sample on screen again.
+    for (let i = 0; i < presses; i++) await page.keyboard.press("s");
+    const badge = page.locator("[data-testid=overview]");
+    await badge.waitFor({ state: "visible" });
+    await page.waitForFunction(() => {
+      const b = document.querySelector("[data-testid=overview]");
+      return b && b.dataset.rows === b.dataset.visible;
+    });
+    assert.equal(await badge.getAttribute("data-rows"), "512");
+    // Rows asked for with the toolbar stay rows when zooming out.
+    await page.locator("[data-testid=overview-toggle]").click();
+    assert.equal(await badge.count(), 0, "the toolbar ended the overview");
+    for (let i = 0; i < 3; i++) await page.keyboard.press("s");
+    assert.equal(await badge.count(), 0, "zooming out after the toolbar's Rows keeps the rows");
     // Back to the whole range, rows expanded, and the first row's first item selected by keyboard.
     await page.getByRole("button", { name: "Fit all" }).click();
     await page.getByRole("button", { name: "Expand" }).click();

@@ -389,5 +389,21 @@ pub fn clusters(xs: &[(f64, usize)]) -> Vec<(f64, f64, usize, usize)> {
     out
 }
 
+/// Whether cluster `k` of `groups` (as [`clusters`] gives them, markers of radius
+/// `r`) gets its count "×n" written after its marker: only where the count fits before the
+/// next marker. Counts written over each other are read by nobody, and each costs a text
+/// draw: a zoomed-out row of a thousand events would write hundreds per frame.
+pub fn shows_count(groups: &[(f64, f64, usize, usize)], k: usize, r: f64) -> bool {
+    let Some(&(x, _, n, _)) = groups.get(k) else {
+        return false;
+    };
+    // An upper bound of the count's width in the 10 px font: a glyph is at most ≈ 6 px.
+    let width = 6.0 * (2 + n.max(1).ilog10()) as f64;
+    let room = groups
+        .get(k + 1)
+        .map_or(f64::INFINITY, |g| g.0 - r - (x + r + 1.0));
+    n > 1 && room >= width
+}
+
 #[cfg(test)]
 mod tests;

@@ -460,3 +460,29 @@ fn coarse_steps_keep_peaks_within_a_column() {
         "no span: nothing to reduce"
     );
 }
+
+#[test]
+fn a_cluster_count_is_written_only_where_it_fits_before_the_next_marker() {
+    let r = 5.0;
+    // (x, last x, markers, first item): "×3" needs 12 px after x + r + 1.
+    let groups = [
+        (100.0, 104.0, 3, 0),
+        (112.0, 112.0, 2, 3),
+        (140.0, 141.0, 2, 5),
+        (200.0, 205.0, 12, 7),
+    ];
+    // 112 - 5 - 106 = 1 px of room: none.
+    assert!(!crate::shows_count(&groups, 0, r));
+    // 140 - 5 - 118 = 17 px: "×2" fits.
+    assert!(crate::shows_count(&groups, 1, r));
+    // 200 - 5 - 146 = 49 px, and the last cluster has the rest of the row.
+    assert!(crate::shows_count(&groups, 2, r));
+    assert!(crate::shows_count(&groups, 3, r));
+    // A lone marker has no count; past the end, nothing.
+    assert!(!crate::shows_count(&[(10.0, 10.0, 1, 0)], 0, r));
+    assert!(!crate::shows_count(&groups, 4, r));
+    // "×12" is wider than "×2": 17 px of room is not enough, 18 is.
+    let two = |gap: f64| [(0.0, 0.0, 12, 0), (gap + 2.0 * r + 1.0, 0.0, 1, 1)];
+    assert!(!crate::shows_count(&two(17.0), 0, r));
+    assert!(crate::shows_count(&two(18.0), 0, r));
+}

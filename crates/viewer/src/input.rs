@@ -16,14 +16,26 @@ pub struct Input {
     client: Client,
     /// Where the button went down, and whether the pointer has moved enough to be a drag.
     drag: StoredValue<Option<(f64, f64, bool)>>,
+    /// The overview was ended by zooming in, and nothing changed it since: zooming out
+    /// shrinks the rows back into it.
+    zoomed_out_of: StoredValue<bool>,
 }
 
 impl Input {
     pub fn new(st: State, client: Client) -> Input {
+        let zoomed_out_of = StoredValue::new(false);
+        // Any change of the overview but the one zooming makes (below) forgets it: after
+        // the toolbar's "Overview" or "Rows", zooming out leaves the rows as they are.
+        Effect::new(move |_| {
+            st.overview.track();
+            st.expanded.track();
+            zoomed_out_of.set_value(false);
+        });
         Input {
             st,
             client,
             drag: StoredValue::new(None),
+            zoomed_out_of,
         }
     }
 
@@ -79,12 +91,17 @@ impl Input {
         (!hidden).then_some((ri, ii))
     }
 
-    /// In the overview, zooming grows the strips (about the pointer's row) until they are
-    /// rows of their own: then the overview ends and rows show collapsed.
+    /// In the overview, zooming in grows the strips (about the pointer's row) until they are
+    /// rows of their own: then the overview ends and rows show collapsed. Zooming out from
+    /// there shrinks them back into the overview, so zooming out undoes zooming in.
     fn grow_overview(&self, y: f64, factor: f64) {
         let st = self.st;
-        let Some(h) = st.overview.get_untracked() else {
-            return;
+        let lane_h = st.lane_h.get_untracked();
+        let h = match st.overview.get_untracked() {
+            Some(h) => h,
+            // Back from rows a lane high (the height the overview ended at).
+            None if factor < 1.0 && self.zoomed_out_of.get_value() => lane_h,
+            None => return,
         };
         let n = st.shown.with_untracked(|s| s.len());
         let fit = st.overview_fit(n);
@@ -92,14 +109,19 @@ impl Input {
         let band_y = y - st.rows_top_now();
         let total = st.row_layout.with_untracked(|l| l.total_height).max(1.0);
         let share = (band_y + st.scroll_y.get_untracked()) / total;
-        if grown >= st.lane_h.get_untracked() {
-            st.overview.set(None);
-        } else {
-            st.overview.set(Some(grown));
-        }
+        let ended = grown >= lane_h;
+        st.overview.set((!ended).then_some(grown));
+        // (After the effect that forgets it, which the line above schedules.)
+        let flag = self.zoomed_out_of;
+        queue_microtask(move || flag.set_value(ended));
         let total = st.row_layout.with_untracked(|l| l.total_height);
-        st.scroll_y
-            .set((share * total - band_y).clamp(0.0, st.max_scroll()));
+        // At the size that fits every row, every row is shown (from the top).
+        let scroll = if grown <= fit {
+            0.0
+        } else {
+            share * total - band_y
+        };
+        st.scroll_y.set(scroll.clamp(0.0, st.max_scroll()));
     }
 
     pub fn wheel(&self, ev: web_sys::WheelEvent) {

@@ -373,7 +373,8 @@ fn draw_points(
         // whose colours are made once).
         pen.reset();
         let (mut pending, mut small) = (false, false);
-        for (x, _, n, first) in clusters(&xs) {
+        let groups = clusters(&xs);
+        for (k, &(x, _, n, first)) in groups.iter().enumerate() {
             let dim = s
                 .highlight_attempt
                 .is_some_and(|a| a != row.data.attempt[first]);
@@ -404,7 +405,7 @@ fn draw_points(
                 ctx.line_to(x - r, cy);
             }
             ctx.close_path();
-            if n > 1 {
+            if timeline::shows_count(&groups, k, r) {
                 ctx.fill();
                 pending = false;
                 pen.fill(ctx, p.text);
