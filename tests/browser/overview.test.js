@@ -127,19 +127,28 @@ eachBrowser((env) => {
     const canvas = page.locator("canvas[data-testid=timeline]");
     await canvas.click({ position: { x: 5, y: 5 } });
     // Each W zooms 1.25×: strips of ≈1.7 px reach a 16 px lane within ten presses.
-    let presses = 0;
-    for (; presses < 12 && (await page.locator("[data-testid=overview]").count()) > 0; presses++) await page.keyboard.press("w");
-    assert.equal(await page.locator("[data-testid=overview]").count(), 0, "the overview ended");
-    // Zooming out as far undoes it: the overview is back, every sample on screen again.
-    for (let i = 0; i < presses; i++) await page.keyboard.press("s");
     const badge = page.locator("[data-testid=overview]");
+    let presses = 0;
+    for (; presses < 12 && (await badge.count()) > 0; presses++) await page.keyboard.press("w");
+    assert.equal(await badge.count(), 0, "the overview ended");
+    // Deeper in, one step out is still rows; zooming out as far as the overview ended
+    // brings it back, with every sample on screen again.
+    for (let i = 0; i < 3; i++) await page.keyboard.press("w");
+    await page.keyboard.press("s");
+    assert.equal(await badge.count(), 0, "one step out of a deeper zoom keeps the rows");
+    for (let i = 0; i < 3; i++) await page.keyboard.press("s");
     await badge.waitFor({ state: "visible" });
+    for (let i = 0; i < presses; i++) await page.keyboard.press("s");
     await page.waitForFunction(() => {
       const b = document.querySelector("[data-testid=overview]");
       return b && b.dataset.rows === b.dataset.visible;
     });
     assert.equal(await badge.getAttribute("data-rows"), "512");
-    // Rows asked for with the toolbar stay rows when zooming out.
+    // Rows asked for with the toolbar after zooming out of the overview stay rows.
+    for (let i = 0; i < presses; i++) await page.keyboard.press("w");
+    assert.equal(await badge.count(), 0, "the overview ended again");
+    await page.locator("[data-testid=overview-toggle]").click();
+    await badge.waitFor({ state: "visible" });
     await page.locator("[data-testid=overview-toggle]").click();
     assert.equal(await badge.count(), 0, "the toolbar ended the overview");
     for (let i = 0; i < 3; i++) await page.keyboard.press("s");

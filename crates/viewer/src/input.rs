@@ -1,7 +1,9 @@
 //! Pointer, wheel, keyboard and file drop: hit tests and gestures turned into state changes.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
-use timeline::{hit_track, Viewport};
+use timeline::{hit_track, Layout, Viewport};
 use wasm_bindgen::JsCast;
 
 use crate::dom::window;
@@ -16,26 +18,19 @@ pub struct Input {
     client: Client,
     /// Where the button went down, and whether the pointer has moved enough to be a drag.
     drag: StoredValue<Option<(f64, f64, bool)>>,
-    /// The overview was ended by zooming in, and nothing changed it since: zooming out
-    /// shrinks the rows back into it.
-    zoomed_out_of: StoredValue<bool>,
+    /// The rows' layout and the time axis's span when zooming in ended the overview. While
+    /// it is still the layout (no toggle, filter, sort, file or mode changed it since),
+    /// zooming out as far as that span shrinks the rows back into the overview.
+    zoomed_out_of: StoredValue<Option<(Arc<Layout>, f64)>>,
 }
 
 impl Input {
     pub fn new(st: State, client: Client) -> Input {
-        let zoomed_out_of = StoredValue::new(false);
-        // Any change of the overview but the one zooming makes (below) forgets it: after
-        // the toolbar's "Overview" or "Rows", zooming out leaves the rows as they are.
-        Effect::new(move |_| {
-            st.overview.track();
-            st.expanded.track();
-            zoomed_out_of.set_value(false);
-        });
         Input {
             st,
             client,
             drag: StoredValue::new(None),
-            zoomed_out_of,
+            zoomed_out_of: StoredValue::new(None),
         }
     }
 
@@ -97,31 +92,50 @@ impl Input {
     fn grow_overview(&self, y: f64, factor: f64) {
         let st = self.st;
         let lane_h = st.lane_h.get_untracked();
-        let h = match st.overview.get_untracked() {
-            Some(h) => h,
-            // Back from rows a lane high (the height the overview ended at).
-            None if factor < 1.0 && self.zoomed_out_of.get_value() => lane_h,
-            None => return,
-        };
         let n = st.shown.with_untracked(|s| s.len());
         let fit = st.overview_fit(n);
+        let span = st.view.with_untracked(|v| v.map_or(0.0, |v| v.span()));
+        let h = match st.overview.get_untracked() {
+            Some(h) => h,
+            // Back from rows a lane high (the height the overview ended at), once the time
+            // axis is back where it ended (`span` is after this zoom), if rows a lane high
+            // do not fit already.
+            None if factor < 1.0
+                && fit < lane_h
+                && self.zoomed_out_of.with_value(|o| {
+                    o.as_ref().is_some_and(|(l, ended_at)| {
+                        span >= ended_at * (1.0 - 1e-9) && self.is_layout(l)
+                    })
+                }) =>
+            {
+                lane_h
+            }
+            None => return,
+        };
         let grown = (h * factor).max(fit);
         let band_y = y - st.rows_top_now();
         let total = st.row_layout.with_untracked(|l| l.total_height).max(1.0);
         let share = (band_y + st.scroll_y.get_untracked()) / total;
         let ended = grown >= lane_h;
         st.overview.set((!ended).then_some(grown));
-        // (After the effect that forgets it, which the line above schedules.)
-        let flag = self.zoomed_out_of;
-        queue_microtask(move || flag.set_value(ended));
+        self.zoomed_out_of
+            .set_value(ended.then(|| (st.row_layout.get_untracked(), span)));
         let total = st.row_layout.with_untracked(|l| l.total_height);
-        // At the size that fits every row, every row is shown (from the top).
-        let scroll = if grown <= fit {
+        // When every row fits, every row is shown (from the top).
+        let scroll = if total <= st.band_height() {
             0.0
         } else {
             share * total - band_y
         };
         st.scroll_y.set(scroll.clamp(0.0, st.max_scroll()));
+    }
+
+    /// Whether `layout` is the rows' layout now (the same list, not an equal one: the memo
+    /// makes a new one whenever what it is made of changes).
+    fn is_layout(&self, layout: &Arc<Layout>) -> bool {
+        self.st
+            .row_layout
+            .with_untracked(|now| Arc::ptr_eq(layout, now))
     }
 
     pub fn wheel(&self, ev: web_sys::WheelEvent) {

@@ -15,9 +15,10 @@ pub struct PageRow {
     /// with a max-end tree: a frame finds the visible window by binary search.
     pub expanded: LaneIndex,
     pub collapsed: LaneIndex,
-    /// The row as an overview strip at a fixed resolution over its own time extent, made
-    /// when the row arrives, so an overview frame never computes one (`strips.rs`).
-    pub summary: Summary1d,
+    /// The row as an overview strip over its own time extent, at two fixed resolutions
+    /// (coarse, then fine), made when the row arrives, so an overview frame never computes
+    /// one (`strips.rs` paints from the coarsest whose columns are at most a pixel wide).
+    pub summaries: [Summary1d; 2],
 }
 
 /// A strip's dominant names at a fixed resolution: `cells` (in columns of `(t1 - t0) / cols`
@@ -34,13 +35,13 @@ impl PageRow {
         let lanes = track_lanes(&data.track);
         let expanded = LaneIndex::new(&data.track, &lanes, true);
         let collapsed = LaneIndex::new(&data.track, &lanes, false);
-        let summary = summarize(&data.track, &collapsed);
+        let summaries = SUMMARY_COLS.map(|cols| summarize(&data.track, &collapsed, cols));
         PageRow {
             data,
             lanes,
             expanded,
             collapsed,
-            summary,
+            summaries,
         }
     }
 
@@ -156,25 +157,26 @@ fn legend(rows: &[PageRow], names: &timeline::Names) -> Vec<(u32, usize)> {
     v
 }
 
-/// Columns of a strip's summary: fine enough that a row whose extent is ten screens wide is
-/// still painted from it, i.e. the overview's first ≈ 20–50× of zoom, where every row is
-/// still on screen (the strips reach a lane's height long after the time axis does), so
-/// computing exact cells would cost the most. The cells are runs of equal names, so a row
-/// holds about as many as it has spans, whatever this is. On the 1 M-span benchmark dump,
-/// 16 384 columns rather than 4 096 took the overview's frame p95 from 14.9 to 13.0 ms, with
-/// the same peak memory.
-const SUMMARY_COLS: usize = timeline::MAX_COLS;
+/// Columns of a strip's two summaries. The fine one is painted from while a row whose extent
+/// is the whole rollout is up to ≈ 10 plot widths wide (a shorter row's, longer): the first
+/// zooms of the overview, where the most rows and the most of their items are on screen, so
+/// computing exact cells would cost the most. On the 1 M-span benchmark dump, 16 384 columns
+/// rather than 4 096 took the overview's frame p95 from 14.9 to 13.0 ms. The coarse one is
+/// painted from further out, so a frame walks at most a few cells per pixel column. The
+/// cells are runs of equal names: a row holds at most as many as it has pieces of spans, and
+/// at most one per column.
+const SUMMARY_COLS: [usize; 2] = [2048, timeline::MAX_COLS];
 
-fn summarize(t: &timeline::Track, collapsed: &LaneIndex) -> Summary1d {
+fn summarize(t: &timeline::Track, collapsed: &LaneIndex, cols: usize) -> Summary1d {
     let t0 = t.start.iter().copied().fold(f64::INFINITY, f64::min);
     let t1 = t.end.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let cells = if t1 > t0 {
         let view = timeline::Viewport {
             t0,
             t1,
-            width: SUMMARY_COLS as f64,
+            width: cols as f64,
         };
-        let mut cells = timeline::overview_cells(t, collapsed, &view, SUMMARY_COLS as f64);
+        let mut cells = timeline::overview_cells(t, collapsed, &view, cols as f64);
         cells.shrink_to_fit();
         cells
     } else {
@@ -183,7 +185,7 @@ fn summarize(t: &timeline::Track, collapsed: &LaneIndex) -> Summary1d {
     Summary1d {
         t0,
         t1,
-        cols: SUMMARY_COLS,
+        cols,
         cells,
     }
 }

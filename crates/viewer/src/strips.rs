@@ -9,10 +9,10 @@
 //! so a pan shifts the picture (a canvas-to-canvas copy) and paints only the newly exposed
 //! columns; a frame that changes nothing the strips show (cursor, hover, selection, the
 //! counter tracks) paints nothing. Zooming, scrolling, another file or order repaint it whole.
-//! Zoomed out, a strip is painted from its summary (its dominant names at a fixed 4096
-//! columns over its own extent, made when the row arrives: a binary search finds the cells of
-//! the columns being painted); zoomed in past that resolution, the cells are computed exactly
-//! for those columns only.
+//! Zoomed out, a strip is painted from a summary (its dominant names at a fixed 2 048 or
+//! 16 384 columns over its own extent, made when the row arrives: a binary search finds the
+//! cells of the columns being painted); zoomed in past the finer one, the cells are computed
+//! exactly for those columns only.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -215,12 +215,12 @@ impl Strips {
         }
         // Picture column of time `t` (relative to the grid's origin, then scaled).
         let col = |t: f64| (t - k0 * scale) / scale;
-        let sum = &row.summary;
-        let col_s = (sum.t1 - sum.t0) / sum.cols as f64;
-        let summary_px = col_s / scale;
-        if sum.cells.is_empty() || summary_px.is_nan() || summary_px > 1.0 {
-            // Zoomed in past the summary (or nothing summarised): the exact cells of the
-            // columns being painted.
+        // The coarsest summary whose columns are at most a pixel wide.
+        let px_of = |s: &crate::rows::Summary1d| (s.t1 - s.t0) / s.cols as f64 / scale;
+        let sum = row.summaries.iter().find(|s| px_of(s) <= 1.0);
+        let Some(sum) = sum.filter(|s| !s.cells.is_empty()) else {
+            // Zoomed in past the fine summary (or nothing summarised): the exact cells of
+            // the columns being painted.
             let part = Viewport {
                 t0: (k0 + c0 as f64) * scale,
                 t1: (k0 + c1 as f64) * scale,
@@ -231,7 +231,8 @@ impl Strips {
                 self.run(d, &cell, x0, (c0 + cell.x1 as usize) as f64, y0..y1);
             }
             return;
-        }
+        };
+        let col_s = (sum.t1 - sum.t0) / sum.cols as f64;
         let t_first = k0 * scale + c0 as f64 * scale;
         let first = sum
             .cells
