@@ -69,9 +69,10 @@ pub struct Strips {
     shown: Option<Shown>,
     w: usize,
     h: usize,
-    /// Columns of the picture painted this frame, into `px` (`todo.len() × h` RGBA).
+    /// Columns of the picture painted this frame, into `px` (`todo.len() × h` pixels, each
+    /// RGBA as the bytes of a little-endian `u32`: wasm is little-endian).
     todo: Range<usize>,
-    px: Vec<u8>,
+    px: Vec<u32>,
     any: bool,
     /// Where to draw the picture relative to the plot's left edge: 0 or -1 (the grid column
     /// holding the view's start begins at most a pixel before it).
@@ -152,7 +153,7 @@ impl Strips {
             any,
         });
         self.px.clear();
-        self.px.resize(self.todo.len() * self.h * 4, 0);
+        self.px.resize(self.todo.len() * self.h, 0);
     }
 
     /// Forgets the picture (no strips are shown).
@@ -238,8 +239,11 @@ impl Strips {
             .cells
             .partition_point(|c| sum.t0 + c.x1 as f64 * col_s <= t_first);
         let cells = &sum.cells[first..];
+        // Picture column of summary column `x`: `col(sum.t0 + x · col_s)` as one multiply-add.
+        let (at, per) = (col(sum.t0), col_s / scale);
+        let x_of = |x: u32| at + x as f64 * per;
         let mut xa = match cells.first() {
-            Some(c) => col(sum.t0 + c.x0 as f64 * col_s),
+            Some(c) => x_of(c.x0),
             None => return,
         };
         for (i, cell) in cells.iter().enumerate() {
@@ -247,14 +251,14 @@ impl Strips {
                 break;
             }
             let x0 = xa.max(0.0).floor();
-            let next = cells.get(i + 1).map(|n| col(sum.t0 + n.x0 as f64 * col_s));
+            let next = cells.get(i + 1).map(|n| x_of(n.x0));
             // Zoomed out, several summary cells share a pixel column. A cell whose next one
             // starts in the same column is painted over whole by it (cells are in order and
             // apart, so the next one ends no sooner, and it is painted: it starts before
             // `c1`), so it is skipped: the same picture for less work.
             let covered = next.is_some_and(|n| n < c1 as f64 && n.max(0.0).floor() == x0);
             if !covered {
-                let xb = col(sum.t0 + cell.x1 as f64 * col_s);
+                let xb = x_of(cell.x1);
                 self.run(d, cell, x0, xb.floor().max(x0 + 1.0), y0..y1);
             }
             match next {
@@ -269,6 +273,7 @@ impl Strips {
     fn run(&mut self, d: &Loaded, cell: &Cell, x0: f64, x1: f64, ys: Range<usize>) {
         let [r, g, b] = self.color(d, cell.name);
         let a = ((0.35 + 0.65 * cell.busy as f64).min(1.0) * 255.0).round() as u8;
+        let rgba = u32::from_le_bytes([r, g, b, a]);
         let (c0, c1) = (self.todo.start, self.todo.end);
         let x0 = (x0.max(c0 as f64) as usize).min(c1) - c0;
         let x1 = (x1.max(c0 as f64) as usize).min(c1) - c0;
@@ -277,10 +282,7 @@ impl Strips {
         }
         let stride = c1 - c0;
         for yy in ys {
-            let line = &mut self.px[(yy * stride + x0) * 4..(yy * stride + x1) * 4];
-            for p in line.chunks_exact_mut(4) {
-                p.copy_from_slice(&[r, g, b, a]);
-            }
+            self.px[yy * stride + x0..yy * stride + x1].fill(rgba);
         }
         self.any = true;
     }
@@ -312,11 +314,14 @@ impl Strips {
             } else if self.any {
                 // (A shifted picture's uncovered columns are transparent already.)
                 let cols = self.todo.len() as u32;
-                let Ok(img) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
-                    Clamped(&self.px),
-                    cols,
-                    h,
-                ) else {
+                // SAFETY: the pixels' bytes, in memory order (RGBA: wasm is little-endian);
+                // a `u8` has no alignment and every bit pattern is one.
+                let bytes = unsafe {
+                    std::slice::from_raw_parts(self.px.as_ptr().cast::<u8>(), self.px.len() * 4)
+                };
+                let Ok(img) =
+                    web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(bytes), cols, h)
+                else {
                     return;
                 };
                 let _ = pctx.put_image_data(&img, self.todo.start as f64, 0.0);
