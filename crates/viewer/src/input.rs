@@ -1,7 +1,5 @@
 //! Pointer, wheel, keyboard and file drop: hit tests and gestures turned into state changes.
 
-use std::sync::Arc;
-
 use leptos::prelude::*;
 use timeline::{hit_track, Layout, Viewport};
 use wasm_bindgen::JsCast;
@@ -9,6 +7,7 @@ use wasm_bindgen::JsCast;
 use crate::dom::window;
 use crate::draw::LABEL_W;
 use crate::panels::details::tooltip;
+use crate::rows::Same;
 use crate::state::{SideTab, State};
 use crate::worker_client::Client;
 
@@ -18,10 +17,11 @@ pub struct Input {
     client: Client,
     /// Where the button went down, and whether the pointer has moved enough to be a drag.
     drag: StoredValue<Option<(f64, f64, bool)>>,
-    /// The rows' layout and the time axis's span when zooming in ended the overview. While
-    /// it is still the layout (no toggle, filter, sort, file or mode changed it since),
-    /// zooming out as far as that span shrinks the rows back into the overview.
-    zoomed_out_of: StoredValue<Option<(Arc<Layout>, f64)>>,
+    /// The rows' layout when zooming in ended the overview, and the time axis's span before
+    /// that zoom. While it is still the layout (no toggle, filter, sort, lane height, file or
+    /// mode changed it since), zooming out as far as that span shrinks the rows back into
+    /// the overview: zooming out undoes zooming in, step for step.
+    zoomed_out_of: StoredValue<Option<(Same<Layout>, f64)>>,
 }
 
 impl Input {
@@ -87,8 +87,8 @@ impl Input {
     }
 
     /// In the overview, zooming in grows the strips (about the pointer's row) until they are
-    /// rows of their own: then the overview ends and rows show collapsed. Zooming out from
-    /// there shrinks them back into the overview, so zooming out undoes zooming in.
+    /// rows of their own: then the overview ends and the rows show (collapsed, unless the
+    /// toolbar expanded them). Zooming out from there shrinks them back into the overview.
     fn grow_overview(&self, y: f64, factor: f64) {
         let st = self.st;
         let lane_h = st.lane_h.get_untracked();
@@ -98,13 +98,15 @@ impl Input {
         let h = match st.overview.get_untracked() {
             Some(h) => h,
             // Back from rows a lane high (the height the overview ended at), once the time
-            // axis is back where it ended (`span` is after this zoom), if rows a lane high
-            // do not fit already.
+            // axis is back where the zoom that ended it started (`span` is after this zoom;
+            // times may be epoch seconds, hence the tolerance), if rows a lane high do not
+            // fit already.
             None if factor < 1.0
                 && fit < lane_h
                 && self.zoomed_out_of.with_value(|o| {
-                    o.as_ref().is_some_and(|(l, ended_at)| {
-                        span >= ended_at * (1.0 - 1e-9) && self.is_layout(l)
+                    o.as_ref().is_some_and(|(l, before)| {
+                        span >= before * (1.0 - 1e-6)
+                            && st.row_layout.with_untracked(|now| l.is(now))
                     })
                 }) =>
             {
@@ -118,8 +120,15 @@ impl Input {
         let share = (band_y + st.scroll_y.get_untracked()) / total;
         let ended = grown >= lane_h;
         st.overview.set((!ended).then_some(grown));
+        // (Ended by zooming in; not by zooming out when rows a lane high fit.) The memo
+        // makes a new layout whenever what it is made of changes: holding this one's
+        // allocation (not its rows) keeps another from being taken for it.
         self.zoomed_out_of
-            .set_value(ended.then(|| (st.row_layout.get_untracked(), span)));
+            .set_value((ended && factor > 1.0).then(|| {
+                let mut same = Same::default();
+                same.set(&st.row_layout.get_untracked());
+                (same, span * factor)
+            }));
         let total = st.row_layout.with_untracked(|l| l.total_height);
         // When every row fits, every row is shown (from the top).
         let scroll = if total <= st.band_height() {
@@ -128,14 +137,6 @@ impl Input {
             share * total - band_y
         };
         st.scroll_y.set(scroll.clamp(0.0, st.max_scroll()));
-    }
-
-    /// Whether `layout` is the rows' layout now (the same list, not an equal one: the memo
-    /// makes a new one whenever what it is made of changes).
-    fn is_layout(&self, layout: &Arc<Layout>) -> bool {
-        self.st
-            .row_layout
-            .with_untracked(|now| Arc::ptr_eq(layout, now))
     }
 
     pub fn wheel(&self, ev: web_sys::WheelEvent) {

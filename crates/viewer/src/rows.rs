@@ -160,11 +160,11 @@ fn legend(rows: &[PageRow], names: &timeline::Names) -> Vec<(u32, usize)> {
 /// Columns of a strip's two summaries. The fine one is painted from while a row whose extent
 /// is the whole rollout is up to ≈ 10 plot widths wide (a shorter row's, longer): the first
 /// zooms of the overview, where the most rows and the most of their items are on screen, so
-/// computing exact cells would cost the most. On the 1 M-span benchmark dump, 16 384 columns
-/// rather than 4 096 took the overview's frame p95 from 14.9 to 13.0 ms. The coarse one is
-/// painted from further out, so a frame walks at most a few cells per pixel column. The
-/// cells are runs of equal names: a row holds at most as many as it has pieces of spans, and
-/// at most one per column.
+/// computing exact cells would cost the most (a single summary of 4 096 columns left frames
+/// of the 1 M-span benchmark dump computing them). The coarse one is painted from further
+/// out, so a frame walks at most 2 048 cells of a row (the fine one's 16 384 would be up to
+/// 10–15 a pixel). The cells are runs of equal names: a row holds at most as many as it has
+/// pieces of spans, and at most one per column (24 bytes each).
 const SUMMARY_COLS: [usize; 2] = [2048, timeline::MAX_COLS];
 
 fn summarize(t: &timeline::Track, collapsed: &LaneIndex, cols: usize) -> Summary1d {

@@ -1,6 +1,6 @@
 //! The overview's strips painted as one picture. A strip is a row a few pixels high coloured
 //! per pixel column by its dominant span (`timeline::overview_cells`); with thousands of rows
-//! that is tens of thousands of coloured runs, so the runs are written as bytes into an RGBA
+//! that is tens of thousands of coloured runs, so the runs are written as RGBA pixels into a
 //! buffer (reused from frame to frame) and handed to an offscreen canvas, which the timeline
 //! draws with one `drawImage`.
 //!
@@ -69,8 +69,8 @@ pub struct Strips {
     shown: Option<Shown>,
     w: usize,
     h: usize,
-    /// Columns of the picture painted this frame, into `px` (`todo.len() × h` pixels, each
-    /// RGBA as the bytes of a little-endian `u32`: wasm is little-endian).
+    /// Columns of the picture painted this frame, into `px` (`todo.len() × h` pixels, each a
+    /// `u32` whose bytes in memory are R, G, B, A).
     todo: Range<usize>,
     px: Vec<u32>,
     any: bool,
@@ -83,6 +83,13 @@ pub struct Strips {
     dark: bool,
     /// The file the colours are of.
     of: Same<Loaded>,
+}
+
+/// The pixels' bytes in memory order (R, G, B, A, …), borrowed for as long as `px` is.
+fn bytes_of(px: &[u32]) -> &[u8] {
+    // SAFETY: the same memory, as long as `px` is borrowed, in bytes: a `u8` needs no
+    // alignment, every bit pattern is one, and a `u32` has no padding.
+    unsafe { std::slice::from_raw_parts(px.as_ptr().cast::<u8>(), std::mem::size_of_val(px)) }
 }
 
 fn new_canvas() -> Option<HtmlCanvasElement> {
@@ -254,8 +261,9 @@ impl Strips {
             let next = cells.get(i + 1).map(|n| x_of(n.x0));
             // Zoomed out, several summary cells share a pixel column. A cell whose next one
             // starts in the same column is painted over whole by it (cells are in order and
-            // apart, so the next one ends no sooner, and it is painted: it starts before
-            // `c1`), so it is skipped: the same picture for less work.
+            // apart, so the next one ends no sooner, and it, or a later cell covering it in
+            // turn, is painted: it starts before `c1`), so it is skipped: the same picture
+            // for less work.
             let covered = next.is_some_and(|n| n < c1 as f64 && n.max(0.0).floor() == x0);
             if !covered {
                 let xb = x_of(cell.x1);
@@ -273,7 +281,7 @@ impl Strips {
     fn run(&mut self, d: &Loaded, cell: &Cell, x0: f64, x1: f64, ys: Range<usize>) {
         let [r, g, b] = self.color(d, cell.name);
         let a = ((0.35 + 0.65 * cell.busy as f64).min(1.0) * 255.0).round() as u8;
-        let rgba = u32::from_le_bytes([r, g, b, a]);
+        let rgba = u32::from_ne_bytes([r, g, b, a]);
         let (c0, c1) = (self.todo.start, self.todo.end);
         let x0 = (x0.max(c0 as f64) as usize).min(c1) - c0;
         let x1 = (x1.max(c0 as f64) as usize).min(c1) - c0;
@@ -314,14 +322,11 @@ impl Strips {
             } else if self.any {
                 // (A shifted picture's uncovered columns are transparent already.)
                 let cols = self.todo.len() as u32;
-                // SAFETY: the pixels' bytes, in memory order (RGBA: wasm is little-endian);
-                // a `u8` has no alignment and every bit pattern is one.
-                let bytes = unsafe {
-                    std::slice::from_raw_parts(self.px.as_ptr().cast::<u8>(), self.px.len() * 4)
-                };
-                let Ok(img) =
-                    web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(bytes), cols, h)
-                else {
+                let Ok(img) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+                    Clamped(bytes_of(&self.px)),
+                    cols,
+                    h,
+                ) else {
                     return;
                 };
                 let _ = pctx.put_image_data(&img, self.todo.start as f64, 0.0);
