@@ -222,6 +222,102 @@ fn numeric_lists_are_elided_when_asked() {
     );
 }
 
+/// `{key: [head…, then n × item]}` with the list's numbers written by `head` and `item`.
+fn keyed_list(head: impl Fn(&mut picklegen::Pickle), n: usize, item: i64) -> Vec<u8> {
+    let mut p = picklegen::Pickle::proto(2);
+    p.empty_dict().str("tokens").list_of(n + 1, |p, i| {
+        if i == 0 {
+            head(p)
+        } else {
+            p.int(item);
+        }
+    });
+    p.setitem();
+    p.stop()
+}
+
+#[test]
+fn an_elided_list_sums_to_what_adding_each_number_in_turn_gives() {
+    let limits = Limits {
+        keep_numeric_list_max: Some(10),
+        elide_keys: &["tokens"],
+        ..Limits::default()
+    };
+    let sum_of = |bytes: &[u8]| {
+        let (t, _) = pt::pickle::load(bytes, &limits, 0).unwrap();
+        match t.get(&t.root, "tokens").and_then(|v| t.node_of(v)) {
+            Some(Node::ElidedList { sum, .. }) => *sum,
+            other => panic!("not elided: {other:?}"),
+        }
+    };
+    // Integers of each width, negatives included: exact.
+    assert_eq!(
+        sum_of(&keyed_list(
+            |p| {
+                p.int(-5);
+            },
+            2500,
+            1
+        )),
+        2495.0
+    );
+    assert_eq!(
+        sum_of(&keyed_list(
+            |p| {
+                p.int(70_000);
+            },
+            2500,
+            65_535
+        )),
+        163_907_500.0
+    );
+    let big = i32::MAX as i64;
+    assert_eq!(
+        sum_of(&keyed_list(
+            |p| {
+                p.int(i32::MIN as i64);
+            },
+            3000,
+            big
+        )),
+        (i32::MIN as i64 + 3000 * big) as f64
+    );
+    // After a float of 2^60 (whose neighbours are 256 apart), adding 1 in turn leaves it
+    // as it is, 900 times: the sum is 2^60, not 2^60 + 900 rounded. (In one batch of 1 000:
+    // a batch's numbers are added in turn, then to the list's sum.)
+    let huge = (1u64 << 60) as f64;
+    assert_eq!(
+        sum_of(&keyed_list(
+            |p| {
+                p.float(huge);
+            },
+            900,
+            1
+        )),
+        huge
+    );
+    // After a fraction, each addition rounds in turn as well: 2^52 - 0.5 + 1 is a tie,
+    // rounded to 2^52, and the next 899 ones are exact (2^52 + 899); the 900 at once would
+    // give the tie 2^52 + 899.5, rounded to 2^52 + 900.
+    let below = (1u64 << 52) as f64 - 0.5;
+    let mut expect = below;
+    for _ in 0..900 {
+        expect += 1.0;
+    }
+    assert_eq!(expect, (1u64 << 52) as f64 + 899.0);
+    assert_eq!(
+        sum_of(&keyed_list(
+            |p| {
+                p.float(below);
+            },
+            900,
+            1
+        ))
+        .to_bits(),
+        expect.to_bits()
+    );
+}
+
 #[test]
 fn protocol_zero_text_opcodes() {
     // {'a': [1, 2.5, 'x', None, True]} as protocol 0 writes it.
