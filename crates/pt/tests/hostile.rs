@@ -197,13 +197,18 @@ fn keyed_numbers(key: &str) -> Vec<u8> {
     p.stop()
 }
 
-#[test]
-fn numeric_lists_are_elided_when_asked() {
-    let limits = Limits {
+/// Numeric lists over 10 numbers under `tokens` elided.
+fn eliding_tokens() -> Limits {
+    Limits {
         keep_numeric_list_max: Some(10),
         elide_keys: &["tokens"],
         ..Limits::default()
-    };
+    }
+}
+
+#[test]
+fn numeric_lists_are_elided_when_asked() {
+    let limits = eliding_tokens();
     let (t, _) = pt::pickle::load(&keyed_numbers("tokens"), &limits, 0).unwrap();
     // 0 + 1 + … + 99, counted by the fast path without building values.
     assert!(matches!(
@@ -238,11 +243,7 @@ fn keyed_list(head: impl Fn(&mut picklegen::Pickle), n: usize, item: i64) -> Vec
 
 #[test]
 fn an_elided_list_sums_to_what_adding_each_number_in_turn_gives() {
-    let limits = Limits {
-        keep_numeric_list_max: Some(10),
-        elide_keys: &["tokens"],
-        ..Limits::default()
-    };
+    let limits = eliding_tokens();
     let sum_of = |bytes: &[u8]| {
         let (t, _) = pt::pickle::load(bytes, &limits, 0).unwrap();
         match t.get(&t.root, "tokens").and_then(|v| t.node_of(v)) {

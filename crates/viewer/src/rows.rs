@@ -35,7 +35,7 @@ impl PageRow {
         let lanes = track_lanes(&data.track);
         let expanded = LaneIndex::new(&data.track, &lanes, true);
         let collapsed = LaneIndex::new(&data.track, &lanes, false);
-        let summaries = SUMMARY_COLS.map(|cols| summarize(&data.track, &collapsed, cols));
+        let summaries = summarize(&data.track, &collapsed);
         PageRow {
             data,
             lanes,
@@ -167,9 +167,19 @@ fn legend(rows: &[PageRow], names: &timeline::Names) -> Vec<(u32, usize)> {
 /// pieces of spans, and at most one per column (24 bytes each).
 const SUMMARY_COLS: [usize; 2] = [2048, timeline::MAX_COLS];
 
-fn summarize(t: &timeline::Track, collapsed: &LaneIndex, cols: usize) -> Summary1d {
+/// The row's summaries at each of [`SUMMARY_COLS`], over its extent (found once).
+fn summarize(t: &timeline::Track, collapsed: &LaneIndex) -> [Summary1d; 2] {
     let t0 = t.start.iter().copied().fold(f64::INFINITY, f64::min);
     let t1 = t.end.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    SUMMARY_COLS.map(|cols| summary(t, collapsed, (t0, t1), cols))
+}
+
+fn summary(
+    t: &timeline::Track,
+    collapsed: &LaneIndex,
+    (t0, t1): (f64, f64),
+    cols: usize,
+) -> Summary1d {
     let cells = if t1 > t0 {
         let view = timeline::Viewport {
             t0,

@@ -90,14 +90,7 @@ pub fn request_pd_values(row: &Row) -> HashMap<String, Map<String, J>> {
         }
         None
     };
-    for it in &row.items {
-        if !it
-            .name()
-            .as_str()
-            .is_some_and(|n| n.starts_with("sglang_pd_"))
-        {
-            continue;
-        }
+    for it in row.items.iter().filter(|it| is_pd(it)) {
         let (attrs, anchor) = match it {
             Item::Span(s) if s.state == State::ClosedSpan && s.pd_virtual_role().is_none() => {
                 (&s.attrs.end_attrs, &s.span_id)
