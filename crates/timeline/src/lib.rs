@@ -106,34 +106,66 @@ impl Viewport {
     }
 }
 
-/// Axis ticks: "nice" steps (1, 2, 5 × 10^k seconds) at least `min_px` apart, labelled
-/// relative to `origin` (the start of the rollout) so labels stay short.
+/// Axis ticks: "nice" steps (see [`nice_step`]) at least `min_px` apart, labelled relative
+/// to `origin` (the start of the rollout) so labels stay short.
 pub fn ticks(view: &Viewport, min_px: f64, origin: f64) -> Vec<(f64, String)> {
     let raw = view.span() * min_px / view.width;
     if !(raw.is_finite() && raw > 0.0) {
         return Vec::new();
     }
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * mag);
+    let step = nice_step(raw);
     let first = ((view.t0 - origin) / step).ceil() as i64;
-    let last = ((view.t1 - origin) / step).floor() as i64;
-    (first..=last.min(first + 1000))
+    let last = (((view.t1 - origin) / step).floor() as i64).min(first + 1000);
+    // One set of units for the whole axis: "100 s" beside "2 min 30 s" reads as a jump.
+    let axis = (first as f64 * step).abs().max((last as f64 * step).abs());
+    (first..=last)
         .map(|i| {
             let rel = i as f64 * step;
-            (origin + rel, format_duration(rel, step))
+            (origin + rel, format_on_axis(rel, step, axis))
         })
         .collect()
+}
+
+/// The smallest step of at least `raw` seconds that a clock's hands make: 1, 2, 5 × 10^k
+/// below 10 s, then 10, 15, 30 s, 1, 2, 5, 10, 15, 30 min, 1, 2, 3, 6, 12 h, then 1, 2, 5 ×
+/// 10^k days (so a minutes axis reads `1 min, 2 min`, not `50 s, 1 min 40 s`).
+fn nice_step(raw: f64) -> f64 {
+    const CLOCK: [f64; 16] = [
+        10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1_800.0, 3_600.0, 7_200.0, 10_800.0,
+        21_600.0, 43_200.0, 86_400.0, 172_800.0,
+    ];
+    let decimal = |raw: f64, unit: f64| {
+        let r = raw / unit;
+        let mag = 10f64.powf(r.log10().floor());
+        unit * [1.0, 2.0, 5.0, 10.0]
+            .iter()
+            .map(|m| m * mag)
+            .find(|s| *s >= r)
+            .unwrap_or(10.0 * mag)
+    };
+    if raw <= 5.0 {
+        return decimal(raw, 1.0);
+    }
+    match CLOCK.iter().find(|s| **s >= raw) {
+        Some(s) => *s,
+        None => decimal(raw, 86_400.0),
+    }
 }
 
 /// A duration as people read it: `850 ms`, `2.5 s`, `3 min 20 s`, `5 h 12 min`, `385 d 19 h`,
 /// and past a million days (only crafted times get there) seconds in scientific notation.
 /// The smaller unit is left out when `resolution` (the tick step) is at least the larger one.
 pub fn format_duration(secs: f64, resolution: f64) -> String {
+    format_on_axis(secs, resolution, secs.abs())
+}
+
+/// [`format_duration`] for a tick of an axis whose largest tick is `axis` seconds from its
+/// origin: past a minute, an hour or a day a tick takes the units the axis's largest one
+/// needs (`1 min 40 s` beside `2 min 30 s`, not `100 s`); below them it keeps its own
+/// (`50 s`).
+fn format_on_axis(secs: f64, resolution: f64, axis: f64) -> String {
     let a = secs.abs();
+    let big = axis.max(a);
     let sign = if secs < 0.0 { "-" } else { "" };
     if a == 0.0 {
         return "0".into();
@@ -145,7 +177,7 @@ pub fn format_duration(secs: f64, resolution: f64) -> String {
         let digits = if resolution >= 1e-3 { 0 } else { 3 };
         return format!("{sign}{:.*} ms", digits, a * 1e3);
     }
-    if a < 120.0 {
+    if a < 60.0 || big < 120.0 {
         let digits = [1.0, 0.1, 0.01]
             .iter()
             .position(|r| resolution >= *r)
@@ -164,9 +196,9 @@ pub fn format_duration(secs: f64, resolution: f64) -> String {
         }
     };
     const DAY: f64 = 86_400.0;
-    if a < 7_200.0 {
+    if a < 3_600.0 || big < 7_200.0 {
         two(60.0, 1.0, "min", "s")
-    } else if a < 2.0 * DAY {
+    } else if a < DAY || big < 2.0 * DAY {
         two(3_600.0, 60.0, "h", "min")
     } else if a < 1e6 * DAY {
         two(DAY, 3_600.0, "d", "h")

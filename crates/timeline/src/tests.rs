@@ -33,6 +33,58 @@ fn ticks_are_nice_and_spaced() {
 }
 
 #[test]
+fn an_axis_keeps_one_set_of_units() {
+    let labels = |t0: f64, t1: f64, min_px: f64| -> Vec<String> {
+        let v = Viewport {
+            t0,
+            t1,
+            width: 800.0,
+        };
+        ticks(&v, min_px, 0.0).into_iter().map(|t| t.1).collect()
+    };
+    // The 1 M-span bench dump's overview (3 min 19 s): minutes, not "100 s" then "2 min 30 s".
+    assert_eq!(labels(-4.0, 199.0, 150.0), ["0", "1 min", "2 min", "3 min"]);
+    assert_eq!(
+        labels(-4.0, 199.0, 60.0),
+        [
+            "0",
+            "30 s",
+            "1 min",
+            "1 min 30 s",
+            "2 min",
+            "2 min 30 s",
+            "3 min"
+        ]
+    );
+    // Under two minutes in all, seconds throughout.
+    assert_eq!(labels(0.0, 119.0, 150.0), ["0", "30 s", "60 s", "90 s"]);
+    assert_eq!(
+        labels(0.0, 10.0, 150.0),
+        ["0", "2 s", "4 s", "6 s", "8 s", "10 s"]
+    );
+    // Hours: past two hours every tick past one is in hours and minutes.
+    assert_eq!(
+        labels(0.0, 9_000.0, 150.0),
+        ["0", "30 min", "1 h", "1 h 30 min", "2 h", "2 h 30 min"]
+    );
+    assert_eq!(
+        labels(0.0, 30_000.0, 150.0),
+        ["0", "2 h", "4 h", "6 h", "8 h"]
+    );
+    // Days, and past two days 1, 2, 5 × 10^k days.
+    assert_eq!(
+        labels(0.0, 200_000.0, 150.0),
+        ["0", "12 h", "1 d", "1 d 12 h", "2 d"]
+    );
+    assert_eq!(
+        labels(0.0, 2e6, 150.0),
+        ["0", "5 d", "10 d", "15 d", "20 d"]
+    );
+    // A tick alone still reads as before.
+    assert_eq!(format_duration(100.0, 1.0), "100 s");
+}
+
+#[test]
 fn layout_and_row_lookup() {
     let l = layout([1, 3, 2], 10.0, 2.0);
     assert_eq!(l.tops, vec![0.0, 12.0, 44.0]);
