@@ -337,6 +337,120 @@ fn protocol_zero_text_opcodes() {
     );
 }
 
+/// One number of each kind the fast path reads, chosen by `i`'s hash: ints of each width and
+/// sign (BININT1, BININT2, BININT), floats (fractions, ±0, 2^60), and bools, in runs and mixes.
+fn any_number(p: &mut picklegen::Pickle, i: usize) -> f64 {
+    let h = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40;
+    // Runs of one kind, then stretches of mixed ones, as real lists have both.
+    let kind = if (i / 700).is_multiple_of(2) {
+        (i / 233) % 6
+    } else {
+        (h % 6) as usize
+    };
+    match kind {
+        0 => {
+            p.int((h % 256) as i64);
+            (h % 256) as f64
+        }
+        1 => {
+            let v = (h % 65_536) as i64;
+            p.int(v);
+            v as f64
+        }
+        2 => {
+            let v = (h as i64 % (1 << 31)) * if h.is_multiple_of(3) { -1 } else { 1 };
+            p.int(v);
+            v as f64
+        }
+        3 => {
+            let v = [0.1, -0.0, 0.0, -2.75, (1u64 << 60) as f64, 1e-300][(h % 6) as usize];
+            p.float(v);
+            v
+        }
+        4 => {
+            p.bool(h.is_multiple_of(2));
+            h.is_multiple_of(2) as u8 as f64
+        }
+        _ => {
+            let v = i32::MIN as i64 + (h % 1000) as i64;
+            p.int(v);
+            v as f64
+        }
+    }
+}
+
+#[test]
+fn the_fast_path_and_the_opcode_path_agree_on_any_mix_of_numbers() {
+    let limits = eliding_tokens();
+    let n = 12_345;
+    let mut p = picklegen::Pickle::proto(2);
+    let mut numbers = Vec::new();
+    p.empty_dict()
+        .str("tokens")
+        .list_of(n, |p, i| numbers.push(any_number(p, i)));
+    p.setitem();
+    let bytes = p.stop();
+    // What Python's sum gives, batch by batch: each batch's numbers added in turn from 0,
+    // then added to the list's sum.
+    let expect = numbers.chunks(1000).fold(0.0, |total, batch| {
+        total + batch.iter().fold(0.0, |s, x| s + x)
+    });
+    let elided = |t: &pt::Tree| match t.get(&t.root, "tokens").and_then(|v| t.node_of(v)) {
+        Some(Node::ElidedList { len, sum }) => (*len, sum.to_bits()),
+        other => panic!("not elided: {other:?}"),
+    };
+    // Whole: every batch counted from the bytes.
+    let (whole, _) = pt::pickle::load(&bytes, &limits, 0).unwrap();
+    assert_eq!(elided(&whole), (n as u64, expect.to_bits()));
+    // In small pieces: the fast path sees parts of batches (and gives up on them), the
+    // opcode-by-opcode path builds each number; the same bits either way.
+    for chunk in [1usize, 5, 9, 1000] {
+        let mut m = pt::pickle::Machine::new(&limits, 0);
+        let mut pending: Vec<u8> = Vec::new();
+        for piece in bytes.chunks(chunk) {
+            pending.extend_from_slice(piece);
+            match m.run(&pending, false).unwrap() {
+                pt::pickle::Progress::Done { .. } => break,
+                pt::pickle::Progress::NeedMore { consumed } => {
+                    pending.drain(..consumed);
+                }
+            }
+        }
+        assert_eq!(
+            elided(&m.finish().unwrap()),
+            (n as u64, expect.to_bits()),
+            "chunk {chunk}"
+        );
+    }
+    // Bytes that end right after a batch's APPENDS (a chunk's end): its last numbers, too
+    // close to the end for the wide reads, are counted one at a time.
+    for last in [300, -5, 70_000, 7] {
+        let mut p = picklegen::Pickle::proto(2);
+        p.empty_dict().str("tokens").list_of(20, |p, i| {
+            p.int(if i == 19 { last } else { i as i64 * 1000 });
+        });
+        p.setitem();
+        let bytes = p.stop();
+        let cut = bytes.len() - 2; // SETITEM and STOP
+        let mut m = pt::pickle::Machine::new(&limits, 0);
+        let pt::pickle::Progress::NeedMore { consumed } = m.run(&bytes[..cut], false).unwrap()
+        else {
+            panic!("done early")
+        };
+        assert_eq!(consumed, cut);
+        assert!(matches!(
+            m.run(&bytes[cut..], false).unwrap(),
+            pt::pickle::Progress::Done { .. }
+        ));
+        let expect = (0..19).map(|i| i as f64 * 1000.0).sum::<f64>() + last as f64;
+        assert_eq!(
+            elided(&m.finish().unwrap()),
+            (20, expect.to_bits()),
+            "last {last}"
+        );
+    }
+}
+
 #[test]
 fn resumable_in_any_chunking() {
     let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))

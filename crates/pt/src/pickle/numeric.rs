@@ -33,6 +33,75 @@ fn sum_of<'a>(items: impl IntoIterator<Item = &'a Value>) -> f64 {
     items.into_iter().fold(0.0, |a, v| a + number_of(v))
 }
 
+/// The most numbers one batch is counted from the bytes: a larger batch (no pickler writes
+/// one: Python's has a thousand) takes the normal path.
+const INTS_EXACT: u64 = 1 << 22;
+
+/// The argument's width of each integer opcode (BININT1 `K`, BININT2 `M`, BININT `J`), 0 for
+/// every other byte, and the mask that takes that many bytes of a little-endian `u32`
+/// (BININT's four are an `i32`, the others unsigned).
+const INT_WIDTH: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'K' as usize] = 1;
+    t[b'M' as usize] = 2;
+    t[b'J' as usize] = 4;
+    t
+};
+const INT_MASK: [u32; 256] = {
+    let mut t = [0u32; 256];
+    t[b'K' as usize] = 0xff;
+    t[b'M' as usize] = 0xffff;
+    t[b'J' as usize] = u32::MAX;
+    t
+};
+
+/// A batch's sum, added number by number as Python adds them from 0. While only integers have
+/// come it is kept as an integer: each partial sum is below 2^53 (at most [`INTS_EXACT`]
+/// numbers of at most 2^31), so adding them one by one in `f64` gives the same bits, and an
+/// integer add costs no floating-point add's latency per number.
+#[derive(Default)]
+struct BatchSum {
+    ints: i64,
+    /// The sum once a float came: every number after it is added in turn.
+    floats: Option<f64>,
+}
+
+impl BatchSum {
+    #[inline(always)]
+    fn int(&mut self, v: i64) {
+        match &mut self.floats {
+            Some(sum) => *sum += v as f64,
+            None => self.ints += v,
+        }
+    }
+
+    #[inline(always)]
+    fn float(&mut self, v: f64) {
+        *self.floats.get_or_insert(self.ints as f64) += v;
+    }
+
+    fn total(&self) -> f64 {
+        self.floats.unwrap_or(self.ints as f64)
+    }
+}
+
+/// `f64::from_be_bytes`. Wasm has no byte swap: the compiler's is 20 instructions of shifts
+/// and masks, one shuffle with SIMD.
+#[inline(always)]
+fn f64_from_be(bytes: [u8; 8]) -> f64 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::{f64x2_extract_lane, i8x16_shuffle, u64x2_splat};
+        let v = u64x2_splat(u64::from_le_bytes(bytes));
+        let swapped = i8x16_shuffle::<7, 6, 5, 4, 3, 2, 1, 0, 8, 9, 10, 11, 12, 13, 14, 15>(v, v);
+        f64x2_extract_lane::<0>(swapped)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        f64::from_be_bytes(bytes)
+    }
+}
+
 pub(super) fn is_number(v: &Value) -> bool {
     matches!(v, Value::Int(_) | Value::Float(_) | Value::Bool(_))
 }
@@ -170,48 +239,70 @@ impl Machine<'_> {
         let by_stack = self.limits.max_stack - self.stack.len().min(self.limits.max_stack);
         let by_memory = self.room() / VALUE_BYTES;
         let room = by_stack.min(by_memory) as u64;
+        // At most `INTS_EXACT` numbers, so the integers' sum below is exact in `f64` too.
+        let room = room.min(INTS_EXACT);
         let buf = inp.buf;
         let mut p = inp.pos;
         let mut count = 0u64;
-        let mut sum = 0.0f64;
-        // One tight loop per run of the same opcode (a list of token ids is all BININT, of log
-        // probs all BINFLOAT): the bulk of a dump's bytes go through here.
-        macro_rules! run_of {
-            ($op:expr, $n:expr, $value:expr) => {{
-                const WIDTH: usize = 1 + $n;
-                // Whole opcodes only, and no more numbers than `room` allows: no check of
-                // either per number.
-                let fit = ((buf.len() - p) / WIDTH).min(room.saturating_sub(count) as usize);
-                let mut run = 0;
-                for op in buf[p..p + fit * WIDTH].chunks_exact(WIDTH) {
-                    if op[0] != $op {
-                        break;
-                    }
-                    let Ok(arg) = <[u8; $n]>::try_from(&op[1..]) else {
-                        return false;
-                    };
-                    sum += $value(arg);
-                    run += 1;
-                }
-                count += run as u64;
-                p += run * WIDTH;
-                // One more of this run: past `room`, or its argument has not arrived yet.
-                if buf.get(p) == Some(&$op) {
-                    return false;
-                }
-            }};
-        }
+        let mut sum = BatchSum::default();
         loop {
+            let counted = count;
             match buf.get(p) {
-                Some(b'K') => run_of!(b'K', 1, |a: [u8; 1]| a[0] as f64),
-                Some(b'M') => run_of!(b'M', 2, |a: [u8; 2]| u16::from_le_bytes(a) as f64),
-                Some(b'J') => run_of!(b'J', 4, |a: [u8; 4]| i32::from_le_bytes(a) as f64),
-                Some(b'G') => run_of!(b'G', 8, f64::from_be_bytes),
-                Some(0x88) | Some(0x89) => {
-                    if count >= room {
-                        return false;
+                // A run of BININT1 (a loss mask is all `K 1`): a fixed stride.
+                Some(b'K') => {
+                    while count < room {
+                        let Some(&[b'K', v]) = buf.get(p..p + 2) else {
+                            break;
+                        };
+                        sum.int(v as i64);
+                        count += 1;
+                        p += 2;
                     }
-                    sum += if buf[p] == 0x88 { 1.0 } else { 0.0 };
+                }
+                // BININT2 and BININT in any mix (token ids interleave them at random): each
+                // decoded from the four bytes after its opcode, masked to its width, with no
+                // branch on which it is.
+                Some(b'M' | b'J') => {
+                    while count < room {
+                        let Some(op) = buf.get(p..p + 5) else { break };
+                        let width = INT_WIDTH[op[0] as usize];
+                        if width == 0 {
+                            break;
+                        }
+                        let four = u32::from_le_bytes([op[1], op[2], op[3], op[4]]);
+                        let v = (four & INT_MASK[op[0] as usize]) as i32;
+                        sum.int(v as i64);
+                        count += 1;
+                        p += 1 + width as usize;
+                    }
+                    // A BININT2 in the last four bytes read so far (too close to the end for
+                    // the loop's reads): on its own. (A whole BININT there is five bytes.)
+                    if count == counted && count < room {
+                        if let Some(&[b'M', a, b]) = buf.get(p..p + 3) {
+                            let v = u16::from_le_bytes([a, b]);
+                            sum.int(v as i64);
+                            count += 1;
+                            p += 3;
+                        }
+                    }
+                }
+                // A run of BINFLOAT (log probs).
+                Some(b'G') => {
+                    while count < room {
+                        let Some(op) = buf.get(p..p + 9) else { break };
+                        if op[0] != b'G' {
+                            break;
+                        }
+                        sum.float(f64_from_be([
+                            op[1], op[2], op[3], op[4], op[5], op[6], op[7], op[8],
+                        ]));
+                        count += 1;
+                        p += 9;
+                    }
+                }
+                Some(0x88 | 0x89) if count < room => {
+                    let v = (buf[p] == 0x88) as i64;
+                    sum.int(v);
                     count += 1;
                     p += 1;
                 }
@@ -219,7 +310,12 @@ impl Machine<'_> {
                 // Anything else (None included: not a number on either path).
                 _ => return false,
             }
+            // A number that did not fit: past `room`, or its argument has not arrived yet.
+            if count == counted {
+                return false;
+            }
         }
+        let sum = sum.total();
         if before + count <= max as u64 {
             return false;
         }
