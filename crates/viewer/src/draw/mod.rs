@@ -137,7 +137,12 @@ pub fn draw(ctx: &Ctx, css_w: f64, css_h: f64, s: &Scene<'_>, buf: &mut Buffers)
     ctx.set_fill_style_str(p.muted);
     for (t, label) in &tick_list {
         let x = LABEL_W + s.view.x(*t);
-        if x >= LABEL_W {
+        // Whole labels only: one the right edge would cut is left out.
+        let fits = || {
+            ctx.measure_text(label)
+                .map_or(true, |m| x + 3.0 + m.width() <= css_w)
+        };
+        if x >= LABEL_W && fits() {
             let _ = ctx.fill_text(label, x + 3.0, AXIS_H / 2.0);
         }
     }
@@ -237,7 +242,33 @@ fn draw_row(
         source,
         short(&head.status, 10)
     );
-    let _ = ctx.fill_text(&short(&label, 26), 6.0, top + s.lane_h.min(h) / 2.0);
+    // No label column shows more than 64 characters: the rest is never measured.
+    let label = short(&label, 64);
+    let label = fit(ctx, &label, LABEL_W - 10.0);
+    let _ = ctx.fill_text(&label, 6.0, top + s.lane_h.min(h) / 2.0);
+}
+
+/// `text`, cut with "…" to at most `max_w` pixels wide in the context's font.
+fn fit<'a>(ctx: &Ctx, text: &'a str, max_w: f64) -> std::borrow::Cow<'a, str> {
+    let width = |t: &str| ctx.measure_text(t).map_or(0.0, |m| m.width());
+    if width(text) <= max_w {
+        return text.into();
+    }
+    let cut = |n: usize| {
+        let head: String = text.chars().take(n).collect();
+        format!("{head}…")
+    };
+    // The most characters that fit before the "…".
+    let (mut lo, mut hi) = (0, text.chars().count());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if width(&cut(mid)) <= max_w {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    cut(lo).into()
 }
 
 pub(super) fn short(s: &str, n: usize) -> std::borrow::Cow<'_, str> {
