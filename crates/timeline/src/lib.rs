@@ -121,7 +121,7 @@ pub fn ticks(view: &Viewport, min_px: f64, origin: f64) -> Vec<(f64, String)> {
     (first..=last)
         .map(|i| {
             let rel = i as f64 * step;
-            (origin + rel, format_on_axis(rel, step, axis))
+            (origin + rel, tick_label(rel, step, axis))
         })
         .collect()
 }
@@ -152,20 +152,73 @@ fn nice_step(raw: f64) -> f64 {
     }
 }
 
+/// A tick's label, `rel` seconds from the axis's origin, ticks `step` apart, the farthest tick
+/// `axis` from the origin. Past a minute, an hour or a day a tick takes the units the axis's
+/// farthest one needs (`1 min 30 s` beside `2 min 30 s`, not `90 s`; below a minute it keeps
+/// its own: `30 s`), down to the largest unit no longer than the step (`1 h 59 min 15 s`,
+/// `2 min 0.5 s` when zoomed in), so two ticks never read the same. At most three units.
+fn tick_label(rel: f64, step: f64, axis: f64) -> String {
+    const UNITS: [(f64, &str); 4] = [(86_400.0, "d"), (3_600.0, "h"), (60.0, "min"), (1.0, "s")];
+    let a = rel.abs();
+    let big = axis.max(a);
+    let top = if a < 60.0 || big < 120.0 {
+        return format_duration(rel, step);
+    } else if a < 3_600.0 || big < 7_200.0 {
+        2
+    } else if a < 86_400.0 || big < 2.0 * 86_400.0 {
+        1
+    } else if a < 1e6 * 86_400.0 {
+        0
+    } else {
+        return format_duration(rel, step);
+    };
+    // The finest unit shown, and the seconds' decimals when the step is under a second.
+    let last = UNITS
+        .iter()
+        .position(|(u, _)| *u <= step)
+        .unwrap_or(3)
+        .max(top);
+    let top = top.max(last.saturating_sub(2));
+    // (As many as the step has, down to the viewport's narrowest span, a microsecond.)
+    let digits = if last == 3 && step < 1.0 {
+        (-step.log10() - 1e-9).ceil().clamp(0.0, 6.0) as usize
+    } else {
+        0
+    };
+    let scale = 10f64.powi(digits as i32);
+    // Whole counts of the finest unit's 10^-digits, split into the units above it.
+    let mut left = (a / UNITS[last].0 * scale).round();
+    let mut parts: Vec<(f64, usize)> = Vec::new();
+    for (i, (unit, _)) in UNITS.iter().enumerate().take(last + 1).skip(top) {
+        let per = unit / UNITS[last].0 * scale;
+        let n = if i == last {
+            left
+        } else {
+            (left / per).floor()
+        };
+        left -= n * per;
+        parts.push((n / if i == last { scale } else { 1.0 }, i));
+    }
+    // Trailing zeros say nothing ("2 min", not "2 min 0 s"); the first part always stays.
+    while parts.len() > 1 && parts.last().is_some_and(|p| p.0 == 0.0) {
+        parts.pop();
+    }
+    let parts: Vec<String> = parts
+        .iter()
+        .map(|&(n, i)| match i {
+            3 => format!("{n:.digits$} s"),
+            _ => format!("{n:.0} {}", UNITS[i].1),
+        })
+        .collect();
+    let sign = if rel < 0.0 { "-" } else { "" };
+    format!("{sign}{}", parts.join(" "))
+}
+
 /// A duration as people read it: `850 ms`, `2.5 s`, `3 min 20 s`, `5 h 12 min`, `385 d 19 h`,
 /// and past a million days (only crafted times get there) seconds in scientific notation.
 /// The smaller unit is left out when `resolution` (the tick step) is at least the larger one.
 pub fn format_duration(secs: f64, resolution: f64) -> String {
-    format_on_axis(secs, resolution, secs.abs())
-}
-
-/// [`format_duration`] for a tick of an axis whose largest tick is `axis` seconds from its
-/// origin: past a minute, an hour or a day a tick takes the units the axis's largest one
-/// needs (`1 min 40 s` beside `2 min 30 s`, not `100 s`); below them it keeps its own
-/// (`50 s`).
-fn format_on_axis(secs: f64, resolution: f64, axis: f64) -> String {
     let a = secs.abs();
-    let big = axis.max(a);
     let sign = if secs < 0.0 { "-" } else { "" };
     if a == 0.0 {
         return "0".into();
@@ -177,7 +230,7 @@ fn format_on_axis(secs: f64, resolution: f64, axis: f64) -> String {
         let digits = if resolution >= 1e-3 { 0 } else { 3 };
         return format!("{sign}{:.*} ms", digits, a * 1e3);
     }
-    if a < 60.0 || big < 120.0 {
+    if a < 120.0 {
         let digits = [1.0, 0.1, 0.01]
             .iter()
             .position(|r| resolution >= *r)
@@ -196,9 +249,9 @@ fn format_on_axis(secs: f64, resolution: f64, axis: f64) -> String {
         }
     };
     const DAY: f64 = 86_400.0;
-    if a < 3_600.0 || big < 7_200.0 {
+    if a < 7_200.0 {
         two(60.0, 1.0, "min", "s")
-    } else if a < DAY || big < 2.0 * DAY {
+    } else if a < 2.0 * DAY {
         two(3_600.0, 60.0, "h", "min")
     } else if a < 1e6 * DAY {
         two(DAY, 3_600.0, "d", "h")

@@ -80,6 +80,65 @@ fn an_axis_keeps_one_set_of_units() {
         labels(0.0, 2e6, 150.0),
         ["0", "5 d", "10 d", "15 d", "20 d"]
     );
+    // Zoomed in past a minute, an hour, two days: finer units, never two ticks alike.
+    assert_eq!(
+        labels(119.0, 121.0, 90.0),
+        [
+            "1 min 59.0 s",
+            "1 min 59.5 s",
+            "2 min",
+            "2 min 0.5 s",
+            "2 min 1.0 s"
+        ]
+    );
+    assert_eq!(
+        labels(119.1, 121.0, 60.0),
+        [
+            "1 min 59.2 s",
+            "1 min 59.4 s",
+            "1 min 59.6 s",
+            "1 min 59.8 s",
+            "2 min",
+            "2 min 0.2 s",
+            "2 min 0.4 s",
+            "2 min 0.6 s",
+            "2 min 0.8 s",
+            "2 min 1.0 s"
+        ]
+    );
+    assert_eq!(
+        labels(7_150.0, 7_250.0, 90.0),
+        [
+            "1 h 59 min 15 s",
+            "1 h 59 min 30 s",
+            "1 h 59 min 45 s",
+            "2 h",
+            "2 h 0 min 15 s",
+            "2 h 0 min 30 s",
+            "2 h 0 min 45 s"
+        ]
+    );
+    let days = labels(172_700.0, 172_900.0, 90.0);
+    assert_eq!(days[..2], ["47 h 58 min 30 s", "47 h 59 min"]);
+    for axis in [
+        days,
+        labels(-200.0, 200.0, 60.0),
+        labels(3_500.0, 3_700.0, 90.0),
+    ] {
+        let mut seen = axis.clone();
+        seen.dedup();
+        assert_eq!(seen, axis, "two ticks alike");
+    }
+    // A third of a millisecond around two minutes: ticks 50 µs apart.
+    assert_eq!(
+        labels(120.0, 120.000_35, 90.0)[1..3],
+        ["2 min 0.00005 s", "2 min 0.00010 s"]
+    );
+    // Before the origin, the same units with a sign.
+    assert_eq!(
+        labels(-199.0, 4.0, 150.0),
+        ["-3 min", "-2 min", "-1 min", "0"]
+    );
     // A tick alone still reads as before.
     assert_eq!(format_duration(100.0, 1.0), "100 s");
 }
