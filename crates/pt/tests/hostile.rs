@@ -338,41 +338,45 @@ fn protocol_zero_text_opcodes() {
 }
 
 /// One number of each kind the fast path reads, chosen by `i`'s hash: ints of each width and
-/// sign (BININT1, BININT2, BININT), floats (fractions, ±0, 2^60), and bools, in runs and mixes.
+/// sign (BININT1, BININT2, BININT), floats (fractions, ±0, large), and both bools, in runs of
+/// one kind and in mixes. Magnitudes stay small enough that a number counted wrong changes
+/// the sum's bits.
 fn any_number(p: &mut picklegen::Pickle, i: usize) -> f64 {
     let h = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40;
-    // Runs of one kind, then stretches of mixed ones, as real lists have both.
-    let kind = if (i / 700).is_multiple_of(2) {
-        (i / 233) % 6
+    // Runs of one kind (a hundred of each in turn), then stretches of mixed ones.
+    let kind = if (i / 600).is_multiple_of(2) {
+        (i / 100) % 6
     } else {
         (h % 6) as usize
     };
+    let pick = h >> 8;
     match kind {
         0 => {
-            p.int((h % 256) as i64);
-            (h % 256) as f64
+            p.int((pick % 256) as i64);
+            (pick % 256) as f64
         }
         1 => {
-            let v = (h % 65_536) as i64;
+            let v = 256 + (pick % 65_280) as i64;
             p.int(v);
             v as f64
         }
         2 => {
-            let v = (h as i64 % (1 << 31)) * if h.is_multiple_of(3) { -1 } else { 1 };
+            let v = 65_536 + (pick % (1 << 20)) as i64;
+            let v = if pick.is_multiple_of(3) { -v } else { v };
             p.int(v);
             v as f64
         }
         3 => {
-            let v = [0.1, -0.0, 0.0, -2.75, (1u64 << 60) as f64, 1e-300][(h % 6) as usize];
+            let v = [0.1, -0.0, 0.0, -2.75, 12_345.678, 1e-300][(pick % 6) as usize];
             p.float(v);
             v
         }
         4 => {
-            p.bool(h.is_multiple_of(2));
-            h.is_multiple_of(2) as u8 as f64
+            p.bool(pick.is_multiple_of(2));
+            pick.is_multiple_of(2) as u8 as f64
         }
         _ => {
-            let v = i32::MIN as i64 + (h % 1000) as i64;
+            let v = i32::MIN as i64 + (pick % 1000) as i64;
             p.int(v);
             v as f64
         }
@@ -424,7 +428,7 @@ fn the_fast_path_and_the_opcode_path_agree_on_any_mix_of_numbers() {
     }
     // Bytes that end right after a batch's APPENDS (a chunk's end): its last numbers, too
     // close to the end for the wide reads, are counted one at a time.
-    for last in [300, -5, 70_000, 7] {
+    for last in [300, 40_000, 65_535, -5, 70_000, 7] {
         let mut p = picklegen::Pickle::proto(2);
         p.empty_dict().str("tokens").list_of(20, |p, i| {
             p.int(if i == 19 { last } else { i as i64 * 1000 });
@@ -449,6 +453,32 @@ fn the_fast_path_and_the_opcode_path_agree_on_any_mix_of_numbers() {
             "last {last}"
         );
     }
+}
+
+/// A batch longer than the fast path counts (2^22 numbers, whose integer partial sums could
+/// pass 2^53) is read number by number: each addition past 2^53 rounds, as Python's does.
+#[test]
+fn a_batch_past_two_to_the_twenty_two_numbers_sums_as_python_does() {
+    let n = (1usize << 22) + 1000;
+    let mut p = picklegen::Pickle::proto(2);
+    p.empty_dict().str("tokens").empty_list().mark();
+    for _ in 0..n - 1 {
+        p.int(i32::MAX as i64);
+    }
+    p.int(3).appends().setitem();
+    let bytes = p.stop();
+    let mut expect = 0.0f64;
+    for _ in 0..n - 1 {
+        expect += i32::MAX as f64;
+    }
+    expect += 3.0;
+    // Exact integers would give another number: the rounding is what is checked.
+    assert_ne!(expect, (n as f64 - 1.0) * i32::MAX as f64 + 3.0);
+    let (t, _) = pt::pickle::load(&bytes, &eliding_tokens(), 0).unwrap();
+    assert!(matches!(
+        t.get(&t.root, "tokens").and_then(|v| t.node_of(v)),
+        Some(Node::ElidedList { len, sum }) if *len == n as u64 && sum.to_bits() == expect.to_bits()
+    ));
 }
 
 #[test]
@@ -542,14 +572,34 @@ fn numeric_batch_past_the_stack_limit_errs_on_both_paths() {
             max_stack,
             ..Limits::default()
         };
-        let fast = pt::pickle::load(&keyed_numbers("tokens"), &on, 0).map(|_| ());
-        let slow = pt::pickle::load(&keyed_numbers("tokens"), &off, 0).map(|_| ());
-        assert_eq!(
-            fast.as_ref().map_err(|e| e.to_string()),
-            slow.as_ref().map_err(|e| e.to_string()),
-            "max_stack {max_stack}"
-        );
-        // The dict, its key, the list, the mark and a hundred numbers: 103 values.
-        assert_eq!(fast.is_err(), max_stack < 103, "max_stack {max_stack}");
+        // A hundred numbers of one kind: BININT1, BININT2, BININT, BINFLOAT, bools.
+        for kind in 0..5 {
+            let mut p = picklegen::Pickle::proto(2);
+            p.empty_dict().str("tokens").list_of(100, |p, i| {
+                let i = i as i64;
+                match kind {
+                    0 => p.int(i),
+                    1 => p.int(300 + i),
+                    2 => p.int(-70_000 - i),
+                    3 => p.float(i as f64 + 0.5),
+                    _ => p.bool(i % 3 == 0),
+                };
+            });
+            p.setitem();
+            let bytes = p.stop();
+            let fast = pt::pickle::load(&bytes, &on, 0).map(|_| ());
+            let slow = pt::pickle::load(&bytes, &off, 0).map(|_| ());
+            assert_eq!(
+                fast.as_ref().map_err(|e| e.to_string()),
+                slow.as_ref().map_err(|e| e.to_string()),
+                "max_stack {max_stack}, kind {kind}"
+            );
+            // The dict, its key, the list, the mark and a hundred numbers: 103 values.
+            assert_eq!(
+                fast.is_err(),
+                max_stack < 103,
+                "max_stack {max_stack}, kind {kind}"
+            );
+        }
     }
 }
