@@ -102,6 +102,16 @@ fn f64_from_be(bytes: [u8; 8]) -> f64 {
     }
 }
 
+/// A sum that is NaN as the one NaN: which NaN an addition gives (its sign and payload) is
+/// the compiler's choice, and must not make the two paths' trees differ.
+fn one_nan(sum: f64) -> f64 {
+    if sum.is_nan() {
+        f64::NAN
+    } else {
+        sum
+    }
+}
+
 pub(super) fn is_number(v: &Value) -> bool {
     matches!(v, Value::Int(_) | Value::Float(_) | Value::Bool(_))
 }
@@ -171,7 +181,7 @@ impl Machine<'_> {
                         && list.iter().all(is_number)
                         && items.iter().all(is_number)
                     {
-                        let sum = sum_of(list.iter()) + sum_of(&items);
+                        let sum = one_nan(sum_of(list.iter()) + sum_of(&items));
                         let len = (before + n) as u64;
                         if let Some(node) = self.node_mut(&target) {
                             *node = Node::ElidedList { len, sum };
@@ -192,7 +202,7 @@ impl Machine<'_> {
             }
             Some(Node::ElidedList { len, sum }) => {
                 *len += n as u64;
-                *sum += sum_of(&items);
+                *sum = one_nan(*sum + sum_of(&items));
                 Ok(())
             }
             Some(Node::Object(_) | Node::Set(_)) => {
@@ -325,7 +335,7 @@ impl Machine<'_> {
         if let Some(node) = self.nodes.get_mut(id) {
             *node = Node::ElidedList {
                 len: before + count,
-                sum: before_sum + sum,
+                sum: one_nan(before_sum + sum),
             };
         }
         inp.pos = p + 1;
