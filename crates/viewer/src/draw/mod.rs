@@ -6,6 +6,7 @@
 //! Layout: `mod.rs` (the frame: axis, rows, spans, points), `style.rs` (palettes, colours
 //! per name, the pen), `track.rs` (counter tracks above the rows).
 
+mod fit;
 mod style;
 mod track;
 
@@ -63,6 +64,7 @@ pub struct Scene<'a> {
 #[derive(Default)]
 pub struct Buffers {
     items: Vec<u32>,
+    labels: fit::Fitted,
     strips: crate::strips::Strips,
     colors: Colors,
     pen: Pen,
@@ -244,31 +246,8 @@ fn draw_row(
     );
     // No label column shows more than 64 characters: the rest is never measured.
     let label = short(&label, 64);
-    let label = fit(ctx, &label, LABEL_W - 10.0);
-    let _ = ctx.fill_text(&label, 6.0, top + s.lane_h.min(h) / 2.0);
-}
-
-/// `text`, cut with "…" to at most `max_w` pixels wide in the context's font.
-fn fit<'a>(ctx: &Ctx, text: &'a str, max_w: f64) -> std::borrow::Cow<'a, str> {
-    let width = |t: &str| ctx.measure_text(t).map_or(0.0, |m| m.width());
-    if width(text) <= max_w {
-        return text.into();
-    }
-    let cut = |n: usize| {
-        let head: String = text.chars().take(n).collect();
-        format!("{head}…")
-    };
-    // The most characters that fit before the "…".
-    let (mut lo, mut hi) = (0, text.chars().count());
-    while lo < hi {
-        let mid = (lo + hi).div_ceil(2);
-        if width(&cut(mid)) <= max_w {
-            lo = mid;
-        } else {
-            hi = mid - 1;
-        }
-    }
-    cut(lo).into()
+    let label = buf.labels.get(ctx, &label, LABEL_W - 10.0);
+    let _ = ctx.fill_text(label, 6.0, top + s.lane_h.min(h) / 2.0);
 }
 
 pub(super) fn short(s: &str, n: usize) -> std::borrow::Cow<'_, str> {
