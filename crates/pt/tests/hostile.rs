@@ -206,6 +206,23 @@ fn eliding_tokens() -> Limits {
     }
 }
 
+/// `bytes` read by the machine `chunk` bytes at a time (a chunk's unread tail kept for the
+/// next), to the end: the pickle must finish.
+fn read_in_chunks(bytes: &[u8], limits: &Limits, chunk: usize) -> pt::Tree {
+    let mut m = pt::pickle::Machine::new(limits, 0);
+    let mut pending: Vec<u8> = Vec::new();
+    for piece in bytes.chunks(chunk) {
+        pending.extend_from_slice(piece);
+        match m.run(&pending, false).unwrap() {
+            pt::pickle::Progress::Done { .. } => return m.finish().unwrap(),
+            pt::pickle::Progress::NeedMore { consumed } => {
+                pending.drain(..consumed);
+            }
+        }
+    }
+    panic!("chunk {chunk}: the pickle did not finish")
+}
+
 #[test]
 fn numeric_lists_are_elided_when_asked() {
     let limits = eliding_tokens();
@@ -409,19 +426,8 @@ fn the_fast_path_and_the_opcode_path_agree_on_any_mix_of_numbers() {
     // In small pieces: the fast path sees parts of batches (and gives up on them), the
     // opcode-by-opcode path builds each number; the same bits either way.
     for chunk in [1usize, 5, 9, 1000] {
-        let mut m = pt::pickle::Machine::new(&limits, 0);
-        let mut pending: Vec<u8> = Vec::new();
-        for piece in bytes.chunks(chunk) {
-            pending.extend_from_slice(piece);
-            match m.run(&pending, false).unwrap() {
-                pt::pickle::Progress::Done { .. } => break,
-                pt::pickle::Progress::NeedMore { consumed } => {
-                    pending.drain(..consumed);
-                }
-            }
-        }
         assert_eq!(
-            elided(&m.finish().unwrap()),
+            elided(&read_in_chunks(&bytes, &limits, chunk)),
             (n as u64, expect.to_bits()),
             "chunk {chunk}"
         );
@@ -476,16 +482,11 @@ fn a_nan_sum_is_the_same_nan_on_both_paths() {
         other => panic!("not elided: {other:?}"),
     };
     let (whole, _) = pt::pickle::load(&bytes, &limits, 0).unwrap();
-    let mut m = pt::pickle::Machine::new(&limits, 0);
-    let mut pending: Vec<u8> = Vec::new();
-    for b in &bytes {
-        pending.push(*b);
-        if let pt::pickle::Progress::NeedMore { consumed } = m.run(&pending, false).unwrap() {
-            pending.drain(..consumed);
-        }
-    }
     assert_eq!(sum_of(&whole), f64::NAN.to_bits());
-    assert_eq!(sum_of(&m.finish().unwrap()), f64::NAN.to_bits());
+    assert_eq!(
+        sum_of(&read_in_chunks(&bytes, &limits, 1)),
+        f64::NAN.to_bits()
+    );
 }
 
 /// A batch longer than the fast path counts (2^22 numbers, whose integer partial sums could
@@ -539,23 +540,7 @@ fn resumable_in_any_chunking() {
             "{elided}"
         );
         for chunk in [1usize, 7, 4096] {
-            let mut m = pt::pickle::Machine::new(&limits, 0);
-            let mut pending: Vec<u8> = Vec::new();
-            let mut done = false;
-            for piece in data.chunks(chunk) {
-                pending.extend_from_slice(piece);
-                match m.run(&pending, false).unwrap() {
-                    pt::pickle::Progress::Done { .. } => {
-                        done = true;
-                        break;
-                    }
-                    pt::pickle::Progress::NeedMore { consumed } => {
-                        pending.drain(..consumed);
-                    }
-                }
-            }
-            assert!(done, "chunk {chunk}");
-            let t = m.finish().unwrap();
+            let t = read_in_chunks(&data, &limits, chunk);
             if let Some(diff) = common::tree_difference(&whole, &t) {
                 panic!("chunk {chunk}: {diff}");
             }
