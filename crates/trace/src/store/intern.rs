@@ -31,7 +31,15 @@ pub struct Interner {
     hasher: pt::hashing::State,
     /// Reused buffer for a value's JSON text while looking it up.
     scratch: String,
+    /// Ids (plus one; 0 is none) of strings met lately, by [`recent_slot`] of their text.
+    recent: Box<[u32; RECENT]>,
 }
+
+/// Slots of [`Interner::recent`]. A store interns four texts per item (name, parent's name,
+/// span id, parent's id) and one per attribute key, and most are a text met a few items ago:
+/// a span's name, its siblings' parent. A hit skips escaping, hashing and a probe of a table
+/// that, with a million span ids, lives outside the CPU's caches.
+const RECENT: usize = 64;
 
 impl Default for Interner {
     fn default() -> Self {
@@ -42,24 +50,51 @@ impl Default for Interner {
             hashes: Vec::new(),
             hasher: pt::hashing::state(),
             scratch: String::new(),
+            recent: Box::new([0; RECENT]),
         }
     }
+}
+
+/// A slot of [`Interner::recent`] for `s`, from its length and its first and last 8 bytes.
+/// Not keyed: a text can only choose which slot it evicts, and a hit is always checked.
+fn recent_slot(s: &str) -> usize {
+    let b = s.as_bytes();
+    let word = |w: &[u8]| {
+        let mut a = [0u8; 8];
+        a[..w.len()].copy_from_slice(w);
+        u64::from_le_bytes(a)
+    };
+    let n = b.len();
+    let (head, tail) = (word(&b[..n.min(8)]), word(&b[n.saturating_sub(8)..]));
+    let mixed = (head ^ tail.rotate_left(29) ^ n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (mixed >> (64 - RECENT.trailing_zeros())) as usize
 }
 
 impl Interner {
     /// The id of `v`'s JSON text, adding it if new. A string's text is found without
     /// allocating when it was seen before (the common case: span names, repeated ids).
     pub fn intern(&mut self, v: &J) -> u32 {
+        let mut slot = None;
+        if let J::String(s) = v {
+            match self.recent_hit(s) {
+                (_, Some(id)) => return id,
+                (at, None) => slot = Some(at),
+            }
+        }
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         match v {
             J::String(s) => push_json_str(&mut scratch, s),
+            J::Null => scratch.push_str("null"),
             // A value's compact JSON text (as `Display` writes it, without the formatting
             // machinery); a `Value` with string keys cannot fail to serialise.
             _ => scratch.push_str(&serde_json::to_string(v).unwrap_or_default()),
         }
         let id = self.intern_text(&scratch);
         self.scratch = scratch;
+        if let Some(at) = slot {
+            self.recent[at] = id.checked_add(1).unwrap_or(0);
+        }
         id
     }
 
@@ -94,6 +129,10 @@ impl Interner {
         if key.len() + 2 > MAX_KEY_TEXT {
             return None;
         }
+        let slot = match self.recent_hit(key) {
+            (_, Some(id)) => return Some(id),
+            (at, None) => at,
+        };
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         push_json_str(&mut scratch, key);
@@ -106,7 +145,31 @@ impl Interner {
             None => None,
         };
         self.scratch = scratch;
+        if let Some(id) = id {
+            self.recent[slot] = id.checked_add(1).unwrap_or(0);
+        }
         id
+    }
+
+    /// String `s`'s slot of [`Interner::recent`], and the id there if it is `s`'s.
+    fn recent_hit(&self, s: &str) -> (usize, Option<u32>) {
+        let slot = recent_slot(s);
+        let id = self.recent[slot]
+            .checked_sub(1)
+            .filter(|&id| self.is_json_of(id, s));
+        (slot, id)
+    }
+
+    /// Whether text `id` is the JSON text of string `s`: `"s"`, with `s` holding nothing
+    /// JSON would escape. (A text with an escape holds a backslash; one that is not a
+    /// string's does not start and end with a quote.)
+    fn is_json_of(&self, id: u32, s: &str) -> bool {
+        let json = self.json(id).as_bytes();
+        json.len() == s.len() + 2
+            && json[0] == b'"'
+            && json[json.len() - 1] == b'"'
+            && &json[1..json.len() - 1] == s.as_bytes()
+            && memchr::memchr(b'\\', s.as_bytes()).is_none()
     }
 
     fn find(&self, hash: u64, json: &str) -> Option<u32> {
@@ -219,6 +282,82 @@ mod tests {
         assert_eq!(i.value(c), nested);
         assert_eq!(i.json(99), "null");
         assert_eq!(i.len(), 3);
+    }
+
+    /// A string met lately is found by its text, never taken for another value whose text
+    /// looks alike: an escaped string (`a\"b` is not `a"b`), a number (`23` inside `1234`),
+    /// a key of the other table. Each value keeps one id, however often and in whatever
+    /// order it comes, with more distinct strings than the recent slots.
+    #[test]
+    fn a_recent_string_is_only_ever_itself() {
+        let tricky = [
+            J::from("a\"b"),
+            J::from("a\\\"b"),
+            J::from("x\ny"),
+            J::from("x\\ny"),
+            J::from(1234),
+            J::from("23"),
+            J::from("\"23\""),
+            J::from(""),
+            J::from("\\"),
+            J::Null,
+            J::from("null"),
+            serde_json::json!(["23"]),
+            J::from("[\"23\"]"),
+        ];
+        let many: Vec<J> = (0..500)
+            .map(|i| J::from(format!("span-{i:032x}")))
+            .collect();
+        let mut i = Interner::default();
+        let mut first: std::collections::HashMap<String, u32> = Default::default();
+        for round in 0..3 {
+            for (n, v) in tricky.iter().chain(&many).enumerate() {
+                // Tricky values in between the many, in another order each round.
+                let v = if (n + round) % 7 == 0 {
+                    &tricky[(n + round) % tricky.len()]
+                } else {
+                    v
+                };
+                let id = i.intern(v);
+                assert_eq!(i.json(id), v.to_string(), "round {round}: {v:?}");
+                assert_eq!(*first.entry(v.to_string()).or_insert(id), id, "{v:?}");
+                if let J::String(s) = v {
+                    if let Some(k) = i.intern_key(s) {
+                        assert_eq!(i.json(k), v.to_string(), "key {s:?}");
+                    }
+                }
+            }
+        }
+        assert_eq!(i.len(), first.len());
+    }
+
+    /// A string whose text is another's escaped JSON, in the same recent slot: two ids.
+    #[test]
+    fn an_escaped_look_alike_in_the_same_slot_is_another_string() {
+        for escaped in ["\"", "\n", "\\"] {
+            let (t, s) = (0..10_000)
+                .map(|k| {
+                    let t = format!("a{escaped}b{k}");
+                    let json = J::from(t.as_str()).to_string();
+                    let inner = json[1..json.len() - 1].to_string();
+                    (t, inner)
+                })
+                .find(|(t, s)| recent_slot(t) == recent_slot(s))
+                .expect("a pair sharing a slot");
+            for key in [false, true] {
+                let mut i = Interner::default();
+                let (a, b) = if key {
+                    (i.intern_key(&t).unwrap(), i.intern_key(&s).unwrap())
+                } else {
+                    (
+                        i.intern(&J::from(t.as_str())),
+                        i.intern(&J::from(s.as_str())),
+                    )
+                };
+                assert_ne!(a, b, "{t:?} and {s:?}");
+                assert_eq!(i.json(b), J::from(s.as_str()).to_string());
+            }
+        }
     }
 
     /// A value's text is what `Display` (serde_json's compact writer) gives, for every
