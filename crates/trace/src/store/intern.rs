@@ -59,13 +59,13 @@ impl Default for Interner {
 /// Not keyed: a text can only choose which slot it evicts, and a hit is always checked.
 fn recent_slot(s: &str) -> usize {
     let b = s.as_bytes();
-    let word = |w: &[u8]| {
-        let mut a = [0u8; 8];
-        a[..w.len()].copy_from_slice(w);
-        u64::from_le_bytes(a)
-    };
     let n = b.len();
-    let (head, tail) = (word(&b[..n.min(8)]), word(&b[n.saturating_sub(8)..]));
+    let word = |c: &[u8]| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+    let (head, tail) = if n >= 8 {
+        (word(b), word(&b[n - 8..]))
+    } else {
+        (b.iter().fold(0, |h, &x| (h << 8) | u64::from(x)), 0)
+    };
     let mixed = (head ^ tail.rotate_left(29) ^ n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     (mixed >> (64 - RECENT.trailing_zeros())) as usize
 }
