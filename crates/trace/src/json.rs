@@ -442,7 +442,9 @@ mod tests {
     #[test]
     fn needs_no_escape_is_exact_at_every_position() {
         let slow = |s: &str| !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
-        let chars = (0u8..0x80).map(char::from).chain(['é', '€', '\u{7ff}', '\u{10ffff}']);
+        let chars = (0u8..0x80)
+            .map(char::from)
+            .chain(['é', '€', '\u{7ff}', '\u{10ffff}']);
         let mut flagged = 0;
         for c in chars {
             for fill in ['a', '\u{ff}', '\u{1f}'] {
