@@ -8,14 +8,17 @@
 //! from a dump reaches the page only as text nodes or canvas `fillText`, never as HTML.
 
 /// Every wasm module's allocator: Talc, not Rust's default dlmalloc (the worker's reading and
-/// row building make and drop millions of small values), behind small-block free lists.
+/// row building make and drop millions of small values), behind small-block free lists, fed
+/// by growing the memory a share at a time (`grow.rs`).
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 #[global_allocator]
-static ALLOC: alloc::Slab<talc::wasm::WasmDynamicTalc> =
-    alloc::Slab::new(talc::wasm::new_wasm_dynamic_allocator());
+static ALLOC: alloc::Slab<talc::cell::TalcSyncCell<grow::Grow, talc::wasm::WasmBinning>> =
+    alloc::Slab::new(talc::cell::TalcSyncCell::new_wasm(grow::Grow::new()));
 
 #[cfg(any(test, all(target_arch = "wasm32", not(target_feature = "atomics"))))]
 mod alloc;
+#[cfg(any(test, all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+mod grow;
 
 #[cfg(target_arch = "wasm32")]
 pub mod fetch;
