@@ -43,6 +43,14 @@ pub fn pages_for(layout: Layout, held: usize) -> (usize, usize) {
     (need, need.max(held / 8).max(MIN_PAGES))
 }
 
+/// The addresses of `pages` pages grown after the first `prev`: wasm32's, so growing up to
+/// the full 4 GiB ends at `u32::MAX` (talc never uses the last bytes), not at 2^32 wrapped
+/// to 0, which would add nothing.
+pub fn span(prev: usize, pages: usize) -> (u32, u32) {
+    let at = |p: usize| u32::try_from(p.saturating_mul(PAGE)).unwrap_or(u32::MAX);
+    (at(prev), at(prev.saturating_add(pages)))
+}
+
 // SAFETY: `acquire` neither allocates nor touches the allocator it feeds but through `talc`.
 #[cfg(target_arch = "wasm32")]
 unsafe impl talc::source::Source for Grow {
@@ -59,9 +67,9 @@ unsafe impl talc::source::Source for Grow {
             usize::MAX => return Err(()),
             prev => (prev, want),
         };
-        let base = (prev * PAGE) as *mut u8;
-        let bytes = pages * PAGE;
-        let end = base.wrapping_add(bytes);
+        let (base, end) = span(prev, pages);
+        let (base, end) = (base as usize as *mut u8, end as usize as *mut u8);
+        let bytes = end as usize - base as usize;
         if let Some(old) = talc.source.end.take() {
             if old.as_ptr() == base {
                 // SAFETY: the new pages follow the heap's end; they are ours alone.
@@ -98,5 +106,13 @@ mod tests {
             pages_for(lay(isize::MAX as usize - 8), 0).0 > 0,
             "no overflow"
         );
+    }
+
+    /// The last pages of the 4 GiB end at the last address, not at 0.
+    #[test]
+    fn the_last_pages_end_at_the_top() {
+        assert_eq!(span(2, 3), (2 * PAGE as u32, 5 * PAGE as u32));
+        assert_eq!(span(65_535, 1), (u32::MAX - PAGE as u32 + 1, u32::MAX));
+        assert_eq!(span(60_000, 5_536).1, u32::MAX);
     }
 }

@@ -161,8 +161,8 @@ impl Interner {
     }
 
     /// Whether text `id` is the JSON text of string `s`: `"s"`, with `s` holding nothing
-    /// JSON would escape. (A text with an escape holds a backslash; one that is not a
-    /// string's does not start and end with a quote.)
+    /// JSON would escape. (A text with an escape holds a backslash. A slot only ever holds a
+    /// string's id; the quotes are checked so that this stays true of any id.)
     fn is_json_of(&self, id: u32, s: &str) -> bool {
         let json = self.json(id).as_bytes();
         json.len() == s.len() + 2
@@ -284,10 +284,10 @@ mod tests {
         assert_eq!(i.len(), 3);
     }
 
-    /// A string met lately is found by its text, never taken for another value whose text
-    /// looks alike: an escaped string (`a\"b` is not `a"b`), a number (`23` inside `1234`),
-    /// a key of the other table. Each value keeps one id, however often and in whatever
-    /// order it comes, with more distinct strings than the recent slots.
+    /// Each value keeps one id and its own text, however often and in whatever order it
+    /// comes, among more distinct strings than the recent slots and values whose texts look
+    /// alike (`a\"b` and `a"b`; `23`, `"23"` and `1234`; a value and the same key). (Which
+    /// look-alikes share a slot is chance here: the next test makes them share one.)
     #[test]
     fn a_recent_string_is_only_ever_itself() {
         let tricky = [
