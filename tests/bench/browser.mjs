@@ -2,7 +2,9 @@
 // fresh browser per dump, so every figure is that dump's own) and measures
 //   - time to ready: from handing over the file to the first frame rendered after
 //     <body data-state="ready"> (and, when the page sets it, `window.__rs_first_paint`, the first
-//     frame that drew rows);
+//     frame that drew rows); the median of READY_RUNS loads, each in a fresh browser with
+//     nothing else running (the load that samples memory is slower: on two cores, reading
+//     every process's page tables takes time from the browser; its figure is printed too);
 //   - Chromium's memory: the sum of Pss over the browser's whole process tree (every process
 //     descending from this node process; shared pages counted once), sampled every 100 ms while
 //     loading (VmRSS every 20 ms); the peak of that sum is the figure (to within one sample), with the summed VmRSS
@@ -158,6 +160,71 @@ async function interact(page, box) {
   };
 }
 
+/** Marks the moment the state turns "ready", then the end of the next rendered frame. */
+async function watchReady(page) {
+  await page.evaluate(() => {
+    new MutationObserver(() => {
+      if (document.body.dataset.state !== "ready" || window.__rs_ready) return;
+      window.__rs_ready = performance.now();
+      requestAnimationFrame(() => {
+        const ch = new MessageChannel();
+        ch.port1.onmessage = () => { window.__rs_ready_frame = performance.now(); };
+        ch.port2.postMessage(0);
+      });
+    }).observe(document.body, { attributes: true, attributeFilter: ["data-state"] });
+  });
+}
+
+/** Hands `dump` to the page's file input and waits for ready (rows drawn) or an error. */
+async function open(page, dump) {
+  const t0 = await page.evaluate(() => performance.now());
+  // The viewer is being rebuilt from parts: fall back to any file input if the test id moves.
+  await page.locator("[data-testid=file-input], input[type=file]").first().setInputFiles(dump);
+  await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null,
+    { timeout: LOAD_TIMEOUT_MS, polling: 10 });
+  const state = await page.evaluate(() => document.body.dataset.state);
+  if (state === "ready") {
+    await page.waitForFunction(() => window.__rs_ready_frame, null, { timeout: 30000 });
+    // Rows drawn: the page's own hook when it has one (give it a few seconds to appear).
+    await page.waitForFunction(() => window.__rs_first_paint, null, { timeout: 5000 }).catch(() => {});
+  }
+  return { t0, state };
+}
+
+/** Seconds from `t0` to ready: the state, and the later of its next frame and rows drawn. */
+async function readyTimes(page, t0) {
+  const marks = await page.evaluate(() => ({
+    ready: window.__rs_ready, frame: window.__rs_ready_frame, paint: window.__rs_first_paint,
+  }));
+  const r = {
+    stateReady: (marks.ready - t0) / 1000,
+    ready: (Math.max(marks.frame, marks.paint ?? 0) - t0) / 1000,
+  };
+  if (marks.paint) r.firstPaint = (marks.paint - t0) / 1000;
+  return r;
+}
+
+/** Loads before the one that measures memory: time to ready alone, in a fresh browser each. */
+const READY_RUNS = 3;
+
+/** One load's time to ready (seconds), nothing sampled meanwhile; `undefined` if it failed. */
+async function readyAlone(srv, dump) {
+  const browser = await launch();
+  try {
+    const page = await newPage(browser);
+    await page.goto(srv.url + "?embed=1");
+    await page.waitForFunction(() => document.body.dataset.state === "idle", null, { timeout: 60000 });
+    await watchReady(page);
+    await new Promise((ok) => setTimeout(ok, 500));
+    const { t0, state } = await open(page, dump);
+    return state === "ready" ? (await readyTimes(page, t0)).ready : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await browser.close();
+  }
+}
+
 async function measure(srv, dump) {
   const size = fs.statSync(dump).size;
   const r = { dump: path.basename(dump), size };
@@ -166,18 +233,7 @@ async function measure(srv, dump) {
     const page = await newPage(browser);
     await page.goto(srv.url + "?embed=1");
     await page.waitForFunction(() => document.body.dataset.state === "idle", null, { timeout: 60000 });
-    // The moment the state turns "ready", then the end of the next rendered frame.
-    await page.evaluate(() => {
-      new MutationObserver(() => {
-        if (document.body.dataset.state !== "ready" || window.__rs_ready) return;
-        window.__rs_ready = performance.now();
-        requestAnimationFrame(() => {
-          const ch = new MessageChannel();
-          ch.port1.onmessage = () => { window.__rs_ready_frame = performance.now(); };
-          ch.port2.postMessage(0);
-        });
-      }).observe(document.body, { attributes: true, attributeFilter: ["data-state"] });
-    });
+    await watchReady(page);
     await new Promise((ok) => setTimeout(ok, 500));
     const idle = treeMemory();
     let peak = idle.pss, peakRss = idle.rss, procs = idle.procs, tick = 0;
@@ -192,18 +248,8 @@ async function measure(srv, dump) {
     let state;
     let t0;
     try {
-      t0 = await page.evaluate(() => performance.now());
-      // The viewer is being rebuilt from parts: fall back to any file input if the test id moves.
-      await page.locator("[data-testid=file-input], input[type=file]").first().setInputFiles(dump);
-      await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null,
-        { timeout: LOAD_TIMEOUT_MS, polling: 10 });
-      state = await page.evaluate(() => document.body.dataset.state);
-      if (state === "ready") {
-        await page.waitForFunction(() => window.__rs_ready_frame, null, { timeout: 30000 });
-        // Rows drawn: the page's own hook when it has one (give it a few seconds to appear).
-        await page.waitForFunction(() => window.__rs_first_paint, null, { timeout: 5000 }).catch(() => {});
-        await new Promise((ok) => setTimeout(ok, 200)); // memory settling right after ready
-      }
+      ({ t0, state } = await open(page, dump));
+      if (state === "ready") await new Promise((ok) => setTimeout(ok, 200)); // memory settling right after ready
     } finally {
       clearInterval(sampler);
     }
@@ -216,12 +262,7 @@ async function measure(srv, dump) {
       r.error = `state ${state}: ${why.replace(/\s+/g, " ").trim() || "no message"}`;
       return r;
     }
-    const marks = await page.evaluate(() => ({
-      ready: window.__rs_ready, frame: window.__rs_ready_frame, paint: window.__rs_first_paint,
-    }));
-    r.stateReady = (marks.ready - t0) / 1000;
-    r.ready = (Math.max(marks.frame, marks.paint ?? 0) - t0) / 1000;
-    if (marks.paint) r.firstPaint = (marks.paint - t0) / 1000;
+    Object.assign(r, await readyTimes(page, t0));
     const spans = await page.locator("[data-testid=span-count]").innerText({ timeout: 2000 }).catch(() => "");
     r.spans = Number(spans.replace(/[^0-9]/g, "")) || undefined;
 
@@ -247,7 +288,17 @@ async function measure(srv, dump) {
 const srv = await serve();
 const rows = [];
 for (const dump of dumps) {
+  const alone = [];
+  for (let i = 0; i < READY_RUNS; i++) alone.push(await readyAlone(srv, dump));
   const r = await measure(srv, dump);
+  if (!r.error) {
+    r.readySampled = r.ready;
+    const done = alone.filter((x) => x !== undefined).sort((a, b) => a - b);
+    r.readyRuns = alone.map((x) => (x === undefined ? "failed" : x.toFixed(2))).join(" ");
+    // Every load must have reached ready for the median to stand.
+    if (done.length === READY_RUNS) r.ready = done[READY_RUNS >> 1];
+    else r.error = `a load without sampling failed (runs: ${r.readyRuns})`;
+  }
   rows.push(r);
   console.log(`${r.dump}: ${r.error ? "failed: " + r.error : `ready in ${r.ready.toFixed(2)} s`}`);
 }
@@ -270,7 +321,8 @@ for (const r of rows) {
 
 if (process.env.ROLLSCOPE_BENCH_RESULTS) {
   const keys = {
-    spans: "spans", ready: "ready_s", stateReady: "state_ready_s", firstPaint: "first_paint_s",
+    spans: "spans", ready: "ready_s", readyRuns: "ready_runs", readySampled: "ready_sampled_s",
+    stateReady: "state_ready_s", firstPaint: "first_paint_s",
     idle: "chromium_idle_bytes", peak: "chromium_peak_bytes", idleRss: "chromium_idle_rss_bytes",
     peakRss: "chromium_peak_rss_bytes", hwm: "chromium_hwm_sum_bytes",
     procs: "chromium_processes", frames: "frames", p50: "frame_p50_ms", p95: "frame_p95_ms",

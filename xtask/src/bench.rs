@@ -408,10 +408,11 @@ fn print_wasm(root: &Path) {
     println!(
         "\nHow: wall times run from spawn to exit. Native peak RSS is wait4's ru_maxrss of the\n\
          child (rollscope cache: median time of 3 runs, largest RSS; CPython: its best of 3\n\
-         loads, the ZIP read excluded). Chromium's is the peak of the summed Pss of every\n\
-         process in the browser's tree (shared pages counted once), sampled every 100 ms while\n\
-         loading (more often slows the browser measured); the target is judged on its rise\n\
-         above the idle page.\n\
+         loads, the ZIP read excluded). Viewer ready: the median of three loads, each in a\n\
+         fresh browser with nothing sampled; a fourth measures memory and frames. Chromium's\n\
+         memory is the peak of the summed Pss of every process in the browser's tree (shared\n\
+         pages counted once), sampled every 100 ms while loading (more often slows the browser\n\
+         measured); the target is judged on its rise above the idle page.\n\
          Frame = from a frame's rAF timestamp to the end of its rendering, over ~6 s of wheel\n\
          zoom, drag pan and shift+wheel row scroll. Raw figures: target/bench/results.tsv."
     );

@@ -153,12 +153,25 @@ fn browser_rows(t: &mut Table, d: &Dump, size: f64, f: &Figures) {
             ),
             Role::Turns12 => (String::new(), None),
         };
+        // The median of loads with nothing sampled (`browser.mjs`), and the load that
+        // sampled memory.
+        let runs = f
+            .get("ready_runs")
+            .map_or(String::new(), |r| format!(" (runs: {r})"));
         t.row(
-            "viewer: ready (rows drawn)",
-            format!("{ready:.2} s"),
+            "viewer: ready (rows drawn), median",
+            format!("{ready:.2} s{runs}"),
             &target,
             met,
         );
+        if let Some(sampled) = num(f, "ready_sampled_s") {
+            t.row(
+                "  ready while sampling memory",
+                format!("{sampled:.2} s"),
+                "",
+                None,
+            );
+        }
         let target = format!(">= {READY_SPEEDUP}x");
         match speedup(Some(ready)) {
             Some(x) => t.row(
