@@ -175,6 +175,16 @@ async function watchReady(page) {
   });
 }
 
+/** The viewer's page in `browser`, idle, its ready moment watched, settled for half a second. */
+async function idlePage(browser, srv) {
+  const page = await newPage(browser);
+  await page.goto(srv.url + "?embed=1");
+  await page.waitForFunction(() => document.body.dataset.state === "idle", null, { timeout: 60000 });
+  await watchReady(page);
+  await new Promise((ok) => setTimeout(ok, 500));
+  return page;
+}
+
 /** Hands `dump` to the page's file input and waits for ready (rows drawn) or an error. */
 async function open(page, dump) {
   const t0 = await page.evaluate(() => performance.now());
@@ -211,11 +221,7 @@ const READY_RUNS = 3;
 async function readyAlone(srv, dump) {
   const browser = await launch();
   try {
-    const page = await newPage(browser);
-    await page.goto(srv.url + "?embed=1");
-    await page.waitForFunction(() => document.body.dataset.state === "idle", null, { timeout: 60000 });
-    await watchReady(page);
-    await new Promise((ok) => setTimeout(ok, 500));
+    const page = await idlePage(browser, srv);
     const { t0, state } = await open(page, dump);
     return state === "ready" ? (await readyTimes(page, t0)).ready : undefined;
   } catch {
@@ -230,11 +236,7 @@ async function measure(srv, dump) {
   const r = { dump: path.basename(dump), size };
   const browser = await launch();
   try {
-    const page = await newPage(browser);
-    await page.goto(srv.url + "?embed=1");
-    await page.waitForFunction(() => document.body.dataset.state === "idle", null, { timeout: 60000 });
-    await watchReady(page);
-    await new Promise((ok) => setTimeout(ok, 500));
+    const page = await idlePage(browser, srv);
     const idle = treeMemory();
     let peak = idle.pss, peakRss = idle.rss, procs = idle.procs, tick = 0;
     // VmRSS every 20 ms, Pss (a walk of each process's page tables, which on two cores slows
