@@ -232,6 +232,22 @@ impl Dict {
     /// Sets `key` to `value`, replacing an equal key in place (Python semantics, with long
     /// keys compared by identity: see `ScalarKey`).
     pub fn insert(&mut self, key: Value, value: Value) {
+        if let (None, Value::Str(t)) = (&self.index, &key) {
+            // A text key into a short dict (every event's): compared in place, as
+            // [`same_key`] would compare its key, without making one.
+            let short = t.len() <= KEY_TEXT_MAX;
+            let same = |e: &Value| match e {
+                Value::Str(s) if short => s.len() <= KEY_TEXT_MAX && **s == **t,
+                Value::Str(s) => s.len() > KEY_TEXT_MAX && s.as_ptr() == t.as_ptr(),
+                _ => false,
+            };
+            if let Some(at) = self.entries.iter().position(|(e, _)| same(e)) {
+                self.entries[at].1 = value;
+            } else {
+                self.push_linear(key, value);
+            }
+            return;
+        }
         let k = scalar_key(&key);
         let Dict { entries, index } = self;
         if let Some(ix) = index {
@@ -248,9 +264,14 @@ impl Dict {
             entries[at].1 = value;
             return;
         }
-        entries.push((key, value));
-        if entries.len() > DICT_LINEAR_MAX {
-            *index = Some(Box::new(Index::of(entries)));
+        self.push_linear(key, value);
+    }
+
+    /// Adds a new key to a dict without an index, giving it one past [`DICT_LINEAR_MAX`].
+    fn push_linear(&mut self, key: Value, value: Value) {
+        self.entries.push((key, value));
+        if self.entries.len() > DICT_LINEAR_MAX {
+            self.index = Some(Box::new(Index::of(&self.entries)));
         }
     }
 
@@ -351,5 +372,62 @@ impl Value {
 
     pub fn is_none(&self) -> bool {
         matches!(self, Value::None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Inserting keys one by one gives what Python's dict gives, by [`scalar_key`] equality:
+    /// the first position of each key, its last value. Text keys take the short-dict path,
+    /// others the general one; past [`DICT_LINEAR_MAX`] keys the index. Long text keys are
+    /// one key only when they are the same object.
+    #[test]
+    fn inserts_match_a_dict_by_scalar_key() {
+        let long: Rc<str> = Rc::from("k".repeat(KEY_TEXT_MAX + 1));
+        let long_again: Rc<str> = Rc::from(&*long);
+        let edge: Rc<str> = Rc::from("e".repeat(KEY_TEXT_MAX));
+        let keys = [
+            Value::Str(Rc::from("ts")),
+            Value::Str(Rc::from("ts")),
+            Value::Bytes(Rc::from(&b"ts"[..])),
+            Value::Int(1),
+            Value::Float(1.0),
+            Value::Bool(true),
+            Value::Str(Rc::from("1")),
+            Value::Str(long.clone()),
+            Value::Str(long_again),
+            Value::Str(long),
+            Value::Str(edge.clone()),
+            Value::Str(Rc::from(&*edge)),
+            Value::None,
+            Value::Str(Rc::from("")),
+            Value::Str(Rc::from("")),
+        ];
+        for extra in [0, 20] {
+            let mut d = Dict::default();
+            let mut want: Vec<(ScalarKey, i64)> = Vec::new();
+            let filler = (0..extra).map(|i| Value::Str(Rc::from(format!("f{i}"))));
+            for (n, k) in filler.chain(keys.iter().cloned()).enumerate() {
+                let sk = scalar_key(&k);
+                match want.iter_mut().find(|(w, _)| *w == sk) {
+                    Some(w) => w.1 = n as i64,
+                    None => want.push((sk, n as i64)),
+                }
+                d.insert(k, Value::Int(n as i64));
+            }
+            let got: Vec<(ScalarKey, i64)> = d
+                .entries
+                .iter()
+                .map(|(k, v)| (scalar_key(k), if let Value::Int(i) = v { *i } else { -1 }))
+                .collect();
+            assert_eq!(got, want, "with {extra} keys before");
+            assert_eq!(d.index.is_some(), d.len() > DICT_LINEAR_MAX);
+            assert_eq!(
+                d.get_str("ts").map(|v| matches!(v, Value::Int(_))),
+                Some(true)
+            );
+        }
     }
 }
