@@ -321,6 +321,38 @@ fn one_sample_named_50_000_times_stops_at_the_item_limit() {
     }
 }
 
+/// One event dict of 100 000 keys, named 100 000 times: each time its fields are found by key,
+/// not by a pass over its entries (10^10 steps). Bound: < 30 s, one item per naming.
+#[test]
+fn an_event_of_many_keys_named_many_times_is_read_by_key() {
+    const N: usize = 100_000;
+    let bytes = dump(|p| {
+        p.empty_list().mark();
+        sample(
+            p,
+            0,
+            |p| {
+                p.empty_dict().mark();
+                for k in 0..N {
+                    p.str(&format!("k{k}")).int(0);
+                }
+                p.str("type").str("event").str("name").str("many_keys");
+                p.str("ts").float(1.0);
+                p.setitems().put(1);
+                for _ in 1..N {
+                    p.get(1);
+                }
+            },
+            |_| {},
+        );
+        p.appends();
+    });
+    let (b, _) = load(&bytes);
+    let row = &b.cache.rows[0];
+    assert_eq!((row.item_count, row.point_event_count), (N, N));
+    assert!(row.items.iter().all(|i| i.name() == "many_keys"));
+}
+
 /// A sample with more events than the per-sample limit is skipped and named; the others stay.
 #[test]
 fn a_sample_over_the_event_limit_is_skipped() {

@@ -215,6 +215,56 @@ pub(super) fn attempt_of(v: Option<&Value>) -> Result<i64, String> {
     }
 }
 
+/// Event dicts of at most this many entries are read in one pass (a real event has about ten).
+const ONE_PASS_MAX: usize = 16;
+
+/// The fields of an event dict that 3.1 reads, found in one pass over its entries (a dict's
+/// keys are distinct, so each is what `get_str` would give).
+#[derive(Default)]
+struct Fields<'a> {
+    kind: Option<&'a Value>,
+    name: Option<&'a Value>,
+    ts: Option<&'a Value>,
+    attempt: Option<&'a Value>,
+    span_id: Option<&'a Value>,
+    parent_span_id: Option<&'a Value>,
+    attrs: Option<&'a Value>,
+}
+
+impl<'a> Fields<'a> {
+    fn of(ev: &'a pt::Dict) -> Self {
+        // A large dict is looked up by key (its index): a sample can name one event with a
+        // million keys a million times, and a pass over it each time would be quadratic.
+        if ev.len() > ONE_PASS_MAX {
+            return Fields {
+                kind: ev.get_str("type"),
+                name: ev.get_str("name"),
+                ts: ev.get_str("ts"),
+                attempt: ev.get_str("attempt"),
+                span_id: ev.get_str("span_id"),
+                parent_span_id: ev.get_str("parent_span_id"),
+                attrs: ev.get_str("attrs"),
+            };
+        }
+        let mut f = Fields::default();
+        for (k, v) in &ev.entries {
+            let Value::Str(k) = k else { continue };
+            let slot = match &**k {
+                "type" => &mut f.kind,
+                "name" => &mut f.name,
+                "ts" => &mut f.ts,
+                "attempt" => &mut f.attempt,
+                "span_id" => &mut f.span_id,
+                "parent_span_id" => &mut f.parent_span_id,
+                "attrs" => &mut f.attrs,
+                _ => continue,
+            };
+            *slot = Some(v);
+        }
+        f
+    }
+}
+
 /// Keeps the events of one trace (3.1). `Err(Stop)` when the build's output budget runs out
 /// part way.
 pub(super) fn normalise(
@@ -242,36 +292,29 @@ pub(super) fn normalise(
             skipped.not_dict += 1;
             continue;
         };
-        let Some(ts) = skipped.ts_of(ev.get_str("ts")) else {
+        let ev = Fields::of(ev);
+        let Some(ts) = skipped.ts_of(ev.ts) else {
             continue;
         };
         // Names and ids are copied into other items and events: converted within less.
         // Gives the value and what it holds in memory (`Output::held`).
-        let get = |k: &str, out: &mut Output| {
-            let convert = if k == "attrs" {
-                to_json_counted
-            } else {
-                key_json_counted
-            };
+        let get = |v: Option<&Value>, out: &mut Output| {
             let held = out.held;
-            let j = ev
-                .get_str(k)
-                .map(|v| convert(tree, v, out))
-                .unwrap_or(J::Null);
+            let j = v.map(|v| key_json_counted(tree, v, out)).unwrap_or(J::Null);
             (j, out.held - held)
         };
-        let kind = match ev.get_str("type").and_then(Value::as_str) {
+        let kind = match ev.kind.and_then(Value::as_str) {
             Some("span_start") => Kind::Start,
             Some("span_end") => Kind::End,
             _ => Kind::Other,
         };
-        let (name, name_held) = get("name", &mut budget.out);
+        let (name, name_held) = get(ev.name, &mut budget.out);
         most_name_held = most_name_held.max(name_held);
         if !name.is_string() {
             name_problems += 1;
         }
         let own;
-        let attempt = match ev.get_str("attempt") {
+        let attempt = match ev.attempt {
             Some(v) => {
                 own = attempt_of(Some(v));
                 &own
@@ -288,9 +331,12 @@ pub(super) fn normalise(
                 0
             }
         };
-        let (span_id, span_id_held) = get("span_id", &mut budget.out);
-        let (explicit, explicit_held) = get("parent_span_id", &mut budget.out);
-        let (attrs, _) = get("attrs", &mut budget.out);
+        let (span_id, span_id_held) = get(ev.span_id, &mut budget.out);
+        let (explicit, explicit_held) = get(ev.parent_span_id, &mut budget.out);
+        let attrs = ev
+            .attrs
+            .map(|v| to_json_counted(tree, v, &mut budget.out))
+            .unwrap_or(J::Null);
         let attrs = if truthy(&attrs) {
             attrs
         } else {
