@@ -91,11 +91,20 @@ impl Interner {
             _ => scratch.push_str(&serde_json::to_string(v).unwrap_or_default()),
         }
         let id = self.intern_text(&scratch);
+        if let (Some(at), J::String(s)) = (slot, v) {
+            self.remember(at, id, s, &scratch);
+        }
         self.scratch = scratch;
-        if let Some(at) = slot {
+        id
+    }
+
+    /// Puts string `s`'s id in its recent slot `at`, if `json`, its text, is `"s"` exactly
+    /// (nothing escaped: escaping only lengthens a text). So a slot's text is always `"t"`
+    /// with `t` verbatim inside, and a string that matches it is `t` ([`Self::recent_hit`]).
+    fn remember(&mut self, at: usize, id: u32, s: &str, json: &str) {
+        if json.len() == s.len() + 2 {
             self.recent[at] = id.checked_add(1).unwrap_or(0);
         }
-        id
     }
 
     /// Room for `texts` more texts of `bytes` bytes in all (see [`super::Store::reserve`]).
@@ -144,10 +153,10 @@ impl Interner {
             }
             None => None,
         };
-        self.scratch = scratch;
         if let Some(id) = id {
-            self.recent[slot] = id.checked_add(1).unwrap_or(0);
+            self.remember(slot, id, key, &scratch);
         }
+        self.scratch = scratch;
         id
     }
 
@@ -160,16 +169,11 @@ impl Interner {
         (slot, id)
     }
 
-    /// Whether text `id` is the JSON text of string `s`: `"s"`, with `s` holding nothing
-    /// JSON would escape. (A text with an escape holds a backslash. A slot only ever holds a
-    /// string's id; the quotes are checked so that this stays true of any id.)
+    /// Whether text `id`, a remembered one (`"t"` with nothing escaped: [`Self::remember`]),
+    /// is the JSON text of string `s`: then `s` is `t`.
     fn is_json_of(&self, id: u32, s: &str) -> bool {
         let json = self.json(id).as_bytes();
-        json.len() == s.len() + 2
-            && json[0] == b'"'
-            && json[json.len() - 1] == b'"'
-            && &json[1..json.len() - 1] == s.as_bytes()
-            && memchr::memchr(b'\\', s.as_bytes()).is_none()
+        json.len() == s.len() + 2 && &json[1..json.len() - 1] == s.as_bytes()
     }
 
     fn find(&self, hash: u64, json: &str) -> Option<u32> {
@@ -331,7 +335,8 @@ mod tests {
         assert_eq!(i.len(), first.len());
     }
 
-    /// A string whose text is another's escaped JSON, in the same recent slot: two ids.
+    /// A string whose text is another's escaped JSON, in the same recent slot: two ids (the
+    /// escaped one is never remembered, so the other cannot match its slot).
     #[test]
     fn an_escaped_look_alike_in_the_same_slot_is_another_string() {
         for escaped in ["\"", "\n", "\\"] {
