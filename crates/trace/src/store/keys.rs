@@ -30,8 +30,7 @@ pub const MAX_KEY_TEXT: usize = 128;
 /// Writes `v`'s JSON text to `out`, its own keys as marks in `keys` (see the module doc).
 pub(super) fn push(out: &mut Vec<u8>, keys: &mut Interner, v: &J) {
     let J::Object(map) = v else {
-        // Writing a `Value` to a Vec cannot fail (string keys, no I/O).
-        let _ = serde_json::to_writer(&mut *out, v);
+        value(out, v);
         return;
     };
     out.push(b'{');
@@ -46,9 +45,27 @@ pub(super) fn push(out: &mut Vec<u8>, keys: &mut Interner, v: &J) {
                 out.push(b':');
             }
         }
-        let _ = serde_json::to_writer(&mut *out, v);
+        value(out, v);
     }
     out.push(b'}');
+}
+
+/// Writes `v`'s JSON text as `serde_json` does: a string with nothing to escape, and `null`,
+/// `true` and `false`, directly (most attribute values; a store writes millions of them).
+fn value(out: &mut Vec<u8>, v: &J) {
+    match v {
+        J::String(s) if crate::json::needs_no_escape(s) => {
+            out.push(b'"');
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'"');
+        }
+        J::Null => out.extend_from_slice(b"null"),
+        J::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        // Writing a `Value` to a Vec cannot fail (string keys, no I/O).
+        _ => {
+            let _ = serde_json::to_writer(&mut *out, v);
+        }
+    }
 }
 
 /// The key id of the mark at the start of `mark` (`MARK` and two 7-bit bytes), if it is whole.
@@ -112,14 +129,15 @@ mod tests {
         let v = json!({
             "turn": 3, "q\"uote": "a\u{1}b", "back\\slash": [1, {"inner": null}],
             "\u{7}bell": {}, "é ü 漢": -1.5, long.as_str(): true, "": "",
+            "no": false, "text": "plain é", "big": u64::MAX, "neg": -7,
         });
         let text = round_trip(&mut keys, &v);
         // Own keys marked, once each (the inner object's key and the long one are text).
-        assert_eq!(keys.len(), 6);
+        assert_eq!(keys.len(), 10);
         // Each mark saves its key's text but for the colon (the id bytes may be `MARK` too).
-        let saved: usize = (0..6).map(|k| keys.json(k).len() + 1 - 3).sum();
+        let saved: usize = (0..10).map(|k| keys.json(k).len() + 1 - 3).sum();
         assert_eq!(text.len() + saved, serde_json::to_vec(&v).unwrap().len());
-        let all: Vec<&str> = (0..6).map(|k| keys.json(k)).collect();
+        let all: Vec<&str> = (0..10).map(|k| keys.json(k)).collect();
         assert!(all.contains(&"\"q\\\"uote\"") && all.contains(&"\"\\u0007bell\""));
         assert!(std::str::from_utf8(&text).is_ok());
         let again = round_trip(&mut keys, &v);
