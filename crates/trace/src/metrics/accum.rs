@@ -32,8 +32,10 @@ struct RowTimes {
 #[derive(Default)]
 pub struct Analyzer {
     requests: usize,
-    by_metric: BTreeMap<&'static str, Vec<f64>>,
-    order: Vec<&'static str>,
+    /// Values of each of [`REQUEST_PERF_FIELDS`], by its position there.
+    by_metric: [Vec<f64>; REQUEST_PERF_FIELDS.len()],
+    /// Those positions in the order each metric was first met.
+    order: Vec<usize>,
     tokens: Vec<f64>,
     prompts: Vec<f64>,
     cached: Vec<f64>,
@@ -49,12 +51,12 @@ impl Analyzer {
         let pd = request_pd_values(row);
         for attrs in request_attrs(row, &pd) {
             self.requests += 1;
-            for (metric, key) in &REQUEST_PERF_FIELDS {
+            for (m, (_, key)) in REQUEST_PERF_FIELDS.iter().enumerate() {
                 if let Some(x) = finite_number(attrs.get(key)) {
-                    if !self.by_metric.contains_key(metric) {
-                        self.order.push(metric);
+                    if self.by_metric[m].is_empty() {
+                        self.order.push(m);
                     }
-                    self.by_metric.entry(metric).or_default().push(x);
+                    self.by_metric[m].push(x);
                 }
             }
             self.tokens
@@ -100,8 +102,8 @@ impl Analyzer {
             }
         };
         // slime's per-request metrics, in slime's key order.
-        for metric in &self.order {
-            push_stats(&mut a, metric, &self.by_metric[metric]);
+        for &m in &self.order {
+            push_stats(&mut a, REQUEST_PERF_FIELDS[m].0, &self.by_metric[m]);
         }
         // rollout/*: from every sample.
         let lens: Vec<f64> = facts.iter().filter_map(|f| f.response_length).collect();
