@@ -232,8 +232,18 @@ fn closed_ancestor_ends(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rows::{key_of, name_or};
+    use crate::json::py_str;
+    use crate::rows::key_of;
     use serde_json::Map;
+
+    /// `str(name or fallback)`.
+    fn name_or(name: &J, fallback: &str) -> String {
+        if truthy(name) {
+            py_str(name)
+        } else {
+            fallback.into()
+        }
+    }
 
     /// slime's 3.3 as written (per open span: scan the sorted group, walk the ancestors).
     fn naive(

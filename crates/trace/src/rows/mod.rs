@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use pt::{NodeId, Tree, Value};
 use serde_json::Value as J;
 
-use crate::json::{py_str, truthy, Output};
+use crate::json::Output;
 use crate::model::Row;
 use crate::values::dict_of;
 
@@ -346,15 +346,6 @@ impl Shown {
             String::new()
         };
         format!("{}{more}", shown.join(", "))
-    }
-}
-
-/// `str(name or fallback)`.
-fn name_or(name: &J, fallback: &str) -> String {
-    if truthy(name) {
-        py_str(name)
-    } else {
-        fallback.into()
     }
 }
 

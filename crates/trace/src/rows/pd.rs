@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value as J};
 
-use super::{name_or, round6, Span, ITEM_OVERHEAD};
+use super::{round6, Span, ITEM_OVERHEAD};
 use crate::json::{float_json, py_str, Output};
 use crate::model::{Item, SpanAttrs, SpanItem, State};
 use crate::sglang::{PdRole, PD_PHASES};
@@ -15,26 +15,30 @@ pub(super) fn pd_lanes(closed: &[Span], max_lane: Option<u32>, out: &mut Output)
     let mut next = max_lane.map_or(-1, i64::from);
     for s in closed {
         let Some(end) = s.end_ts else { continue };
-        if name_or(&s.name, "").starts_with("sglang_pd_") {
+        // `str(name or "")`: only a string's text can start so.
+        if matches!(&s.name, J::String(n) if n.starts_with("sglang_pd_")) {
             continue;
         }
         let J::Object(end_attrs) = &s.end_attrs else {
             continue;
         };
-        for role in PdRole::ALL {
-            let mut kept = Map::new();
-            for k in PD_PHASES.iter().filter(|p| p.role == role).map(|p| p.attr) {
-                if let Some(v) = end_attrs.get(k) {
-                    let positive = match v {
-                        J::Number(n) => n.as_f64().is_some_and(|f| f > 0.0),
-                        J::Bool(b) => *b,
-                        _ => false,
-                    };
-                    if positive {
-                        kept.insert(k.to_string(), v.clone());
-                    }
-                }
+        // Each role's positive phase values, in one pass over the attributes (most spans
+        // have no `pd_*` key at all).
+        let mut by_role = [Map::new(), Map::new()];
+        for (k, v) in end_attrs.iter().filter(|(k, _)| k.starts_with("pd_")) {
+            let Some(phase) = PD_PHASES.iter().find(|p| p.attr == k) else {
+                continue;
+            };
+            let positive = match v {
+                J::Number(n) => n.as_f64().is_some_and(|f| f > 0.0),
+                J::Bool(b) => *b,
+                _ => false,
+            };
+            if positive {
+                by_role[phase.role as usize].insert(k.clone(), v.clone());
             }
+        }
+        for (role, mut kept) in PdRole::ALL.into_iter().zip(by_role) {
             if kept.is_empty() {
                 continue;
             }
