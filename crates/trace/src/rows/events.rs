@@ -215,9 +215,6 @@ pub(super) fn attempt_of(v: Option<&Value>) -> Result<i64, String> {
     }
 }
 
-/// Event dicts of at most this many entries are read in one pass (a real event has about ten).
-const ONE_PASS_MAX: usize = 16;
-
 /// The fields of an event dict that 3.1 reads, found in one pass over its entries (a dict's
 /// keys are distinct, so each is what `get_str` would give).
 #[derive(Default)]
@@ -235,7 +232,7 @@ impl<'a> Fields<'a> {
     fn of(ev: &'a pt::Dict) -> Self {
         // A large dict is looked up by key (its index): a sample can name one event with a
         // million keys a million times, and a pass over it each time would be quadratic.
-        if ev.len() > ONE_PASS_MAX {
+        if ev.has_index() {
             return Fields {
                 kind: ev.get_str("type"),
                 name: ev.get_str("name"),
