@@ -201,3 +201,43 @@ impl Analyzer {
         a
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::test_rows::{row, span};
+    use crate::model::Item;
+    use serde_json::json;
+
+    /// slime's request metrics come in the order each was first met, not in the order of
+    /// [`REQUEST_PERF_FIELDS`]: a prefill duration met first is listed before the latency.
+    #[test]
+    fn request_metrics_keep_the_order_first_met() {
+        let request = |end_attrs: J| {
+            let mut s = span("sglang_generate", 0.0, Some(1.0), 1.0, 0);
+            if let Item::Span(s) = &mut s {
+                s.attrs.end_attrs = end_attrs;
+            }
+            row(vec![s])
+        };
+        let mut an = Analyzer::default();
+        an.add_row(&request(json!({"pd_prefill_forward_duration": 0.5})));
+        an.add_row(&request(
+            json!({"e2e_latency": 2.0, "pd_prefill_forward_duration": 1.5}),
+        ));
+        let a = an.finish(&[], &Thresholds::default());
+        let means: Vec<(&str, f64)> = a
+            .slime
+            .iter()
+            .filter(|(k, _)| k.starts_with("perf/") && k.ends_with("/mean"))
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        assert_eq!(
+            means,
+            [
+                ("perf/prefill/forward_duration/mean", 1.0),
+                ("perf/request/e2e_latency/mean", 2.0)
+            ]
+        );
+    }
+}
