@@ -214,9 +214,19 @@ fn scalar_key(v: &Value) -> ScalarKey {
 /// comparison was a tenth of the pickle machine's time.
 fn same_key(e: &Value, k: &ScalarKey) -> bool {
     match (e, k) {
-        (Value::Str(s), ScalarKey::Str(t)) => s.len() <= KEY_TEXT_MAX && **s == **t,
+        (_, ScalarKey::Str(t)) => same_text_key(e, t),
         (Value::Str(s), _) if s.len() <= KEY_TEXT_MAX => false,
         _ => scalar_key(e) == *k,
+    }
+}
+
+/// Whether `e` is the same key as the text `t` (`scalar_key` equality, without making
+/// either key): the same text, or for a text past `KEY_TEXT_MAX` the same object.
+fn same_text_key(e: &Value, t: &str) -> bool {
+    match e {
+        Value::Str(s) if t.len() <= KEY_TEXT_MAX => s.len() <= KEY_TEXT_MAX && **s == *t,
+        Value::Str(s) => s.len() > KEY_TEXT_MAX && s.as_ptr() == t.as_ptr(),
+        _ => false,
     }
 }
 
@@ -233,15 +243,9 @@ impl Dict {
     /// keys compared by identity: see `ScalarKey`).
     pub fn insert(&mut self, key: Value, value: Value) {
         if let (None, Value::Str(t)) = (&self.index, &key) {
-            // A text key into a short dict (every event's): compared in place, as
-            // [`same_key`] would compare its key, without making one.
-            let short = t.len() <= KEY_TEXT_MAX;
-            let same = |e: &Value| match e {
-                Value::Str(s) if short => s.len() <= KEY_TEXT_MAX && **s == **t,
-                Value::Str(s) => s.len() > KEY_TEXT_MAX && s.as_ptr() == t.as_ptr(),
-                _ => false,
-            };
-            if let Some(at) = self.entries.iter().position(|(e, _)| same(e)) {
+            // A text key into a short dict (every event's): compared in place, without
+            // making its key.
+            if let Some(at) = self.entries.iter().position(|(e, _)| same_text_key(e, t)) {
                 self.entries[at].1 = value;
             } else {
                 self.push_linear(key, value);
